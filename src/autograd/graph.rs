@@ -1,0 +1,334 @@
+//! The graph of one training step and its tape.
+//!
+//! A [`Graph`] records every op as it runs (define-by-run): the forward value is computed
+//! at once and the op is appended to the tape. [`Graph::backward`] then walks the tape in
+//! reverse, each op adding (`+=`) its share of the gradient into its inputs' gradient
+//! buffers, so a value used by several consumers (a shared bottom feeding K task towers)
+//! receives the sum of their gradients.
+//!
+//! **Buffer reuse.** The tape is a list of node *slots*. [`Graph::reset`] starts a new step
+//! but keeps every slot's buffers: node `i` of the next step reuses the value, gradient and
+//! saved-state allocations of node `i` of the last. A training loop records the same op
+//! sequence each step, so after the first step recording allocates nothing.
+
+use super::op::Op;
+use super::params::{ParamId, ParamStore};
+use crate::error::{Dims, Error, Result};
+use crate::tensor::{Device, Tensor};
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::SeedableRng;
+
+/// Handle to a node of a [`Graph`]; valid until the next [`Graph::reset`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Var(pub(crate) u32);
+
+impl Var {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One slot of the tape.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub op: Op,
+    pub rows: usize,
+    pub cols: usize,
+    /// Forward value, `(rows, cols)` row-major.
+    pub value: Vec<f32>,
+    /// Gradient of the backward seed with respect to `value`; sized during backward.
+    pub grad: Vec<f32>,
+    /// Saved f32 state for the backward pass (masks, statistics, probabilities).
+    pub aux: Vec<f32>,
+    /// Saved integer state (row indices, class ids, input lists).
+    pub idx: Vec<u32>,
+    pub needs_grad: bool,
+}
+
+impl Node {
+    fn empty() -> Node {
+        Node {
+            op: Op::Input,
+            rows: 0,
+            cols: 0,
+            value: Vec::new(),
+            grad: Vec::new(),
+            aux: Vec::new(),
+            idx: Vec::new(),
+            needs_grad: false,
+        }
+    }
+
+    pub fn dims(&self) -> Dims {
+        Dims(self.rows, self.cols)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+}
+
+/// A tape of ops for one step: forward values, saved state and gradients.
+pub struct Graph {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) len: usize,
+    training: bool,
+    seed: u64,
+    pub(crate) rng: StdRng,
+    device: Device,
+    /// Scratch for ops whose two inputs are the same node (`x * x`).
+    pub(crate) scratch: Vec<f32>,
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::new(0)
+    }
+}
+
+impl Graph {
+    /// An empty graph in training mode; `seed` drives dropout masks.
+    pub fn new(seed: u64) -> Graph {
+        Graph {
+            nodes: Vec::new(),
+            len: 0,
+            training: true,
+            seed,
+            rng: StdRng::seed_from_u64(seed),
+            device: Device::Cpu,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Starts a new step: forgets all nodes but keeps their buffers for reuse.
+    /// The dropout stream continues from where it was.
+    pub fn reset(&mut self) {
+        self.len = 0;
+    }
+
+    /// Like [`Graph::reset`], and restarts the dropout stream from `seed`.
+    pub fn reset_with_seed(&mut self, seed: u64) {
+        self.len = 0;
+        self.seed = seed;
+        self.rng = StdRng::seed_from_u64(seed);
+    }
+
+    /// Training mode (dropout active) or evaluation mode (dropout is the identity).
+    pub fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Number of nodes recorded in this step.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held by all node buffers (live and recycled): what a step costs in memory.
+    pub fn buffer_bytes(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| {
+                4 * (n.value.capacity() + n.grad.capacity() + n.aux.capacity() + n.idx.capacity())
+            })
+            .sum()
+    }
+
+    // ---------------------------------------------------------------- recording
+
+    /// Fails unless `v` is a node of the current step.
+    pub(crate) fn check(&self, op: &'static str, v: Var) -> Result<()> {
+        if v.index() < self.len {
+            Ok(())
+        } else {
+            Err(Error::Handle { op, message: format!("node #{} is not part of this step's graph ({} nodes); a Var is valid until Graph::reset", v.0, self.len) })
+        }
+    }
+
+    pub(crate) fn dims(&self, v: Var) -> Dims {
+        self.nodes[v.index()].dims()
+    }
+
+    /// Appends a node of shape `(rows, cols)`, reusing the slot's buffers. The value is
+    /// zero-filled; `aux` and `idx` are emptied. Returns its handle.
+    pub(crate) fn push(&mut self, op: Op, rows: usize, cols: usize, needs_grad: bool) -> Var {
+        if self.len == self.nodes.len() {
+            self.nodes.push(Node::empty());
+        }
+        let n = &mut self.nodes[self.len];
+        n.op = op;
+        n.rows = rows;
+        n.cols = cols;
+        n.needs_grad = needs_grad;
+        n.value.clear();
+        n.value.resize(rows * cols, 0.0);
+        n.grad.clear();
+        n.aux.clear();
+        n.idx.clear();
+        self.len += 1;
+        Var(self.len as u32 - 1)
+    }
+
+    /// The new node `out` (mutable) and every node before it (read-only): the inputs of
+    /// the op that produces `out`.
+    pub(crate) fn split(&mut self, out: Var) -> (&mut Node, &[Node]) {
+        let (head, tail) = self.nodes.split_at_mut(out.index());
+        (&mut tail[0], head)
+    }
+
+    /// Whether any of `vars` needs a gradient.
+    pub(crate) fn any_grad(&self, vars: &[Var]) -> bool {
+        vars.iter().any(|v| self.nodes[v.index()].needs_grad)
+    }
+
+    /// Feeds data into the graph (no gradient).
+    pub fn input(&mut self, t: &Tensor) -> Var {
+        let v = self.push(Op::Input, t.rows(), t.cols(), false);
+        self.nodes[v.index()].value.copy_from_slice(t.data());
+        v
+    }
+
+    /// Feeds a row-major `(rows, cols)` slice into the graph (no gradient).
+    pub fn input_slice(&mut self, rows: usize, cols: usize, data: &[f32]) -> Result<Var> {
+        if data.len() != rows * cols {
+            return Err(Error::Length {
+                op: "input",
+                what: "data".into(),
+                len: data.len(),
+                expected: rows * cols,
+            });
+        }
+        let v = self.push(Op::Input, rows, cols, false);
+        self.nodes[v.index()].value.copy_from_slice(data);
+        Ok(v)
+    }
+
+    /// Brings a dense parameter into the graph; its gradient flows back to `store`.
+    pub fn param(&mut self, store: &ParamStore, id: ParamId) -> Result<Var> {
+        store.check("param", id)?;
+        if store.grad(id).is_none() {
+            return Err(Error::Handle {
+                op: "param",
+                message: format!(
+                    "`{}` is an embedding table; read it with Graph::gather",
+                    store.info(id).name
+                ),
+            });
+        }
+        let info = store.info(id);
+        let v = self.push(Op::Param(id), info.rows, info.cols, true);
+        self.nodes[v.index()].value.copy_from_slice(store.value(id));
+        Ok(v)
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    /// `(rows, cols)` of a node.
+    pub fn shape(&self, v: Var) -> (usize, usize) {
+        let n = &self.nodes[v.index()];
+        (n.rows, n.cols)
+    }
+
+    /// Forward value of a node, row-major.
+    pub fn value(&self, v: Var) -> &[f32] {
+        &self.nodes[v.index()].value
+    }
+
+    /// The single value of a `(1, 1)` node (a loss).
+    pub fn scalar(&self, v: Var) -> f32 {
+        self.nodes[v.index()].value[0]
+    }
+
+    /// A copy of a node's value.
+    pub fn tensor(&self, v: Var) -> Tensor {
+        let n = &self.nodes[v.index()];
+        Tensor::from_vec(n.rows, n.cols, n.value.clone())
+            .expect("node invariant: value.len() == rows * cols")
+    }
+
+    /// Which op produced a node (`None` for inputs and parameters).
+    pub fn op_kind(&self, v: Var) -> Option<super::OpKind> {
+        self.nodes[v.index()].op.kind()
+    }
+
+    /// Gradient of the last backward seed with respect to a node, if it was reached.
+    pub fn grad(&self, v: Var) -> Option<&[f32]> {
+        let n = &self.nodes[v.index()];
+        if n.needs_grad && n.grad.len() == n.len() {
+            Some(&n.grad)
+        } else {
+            None
+        }
+    }
+
+    /// State an op saved for its backward pass: for `gate_combine`, the softmax gate
+    /// weights `(B, E)`; for `layer_norm`, per-row mean then 1/σ; for `dropout`, the mask.
+    pub fn saved(&self, v: Var) -> &[f32] {
+        &self.nodes[v.index()].aux
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /// Reverse-mode backward from a scalar `(1, 1)` loss: ∂loss/∂loss = 1.
+    /// Parameter gradients are **added** to `store` (zero them once per step).
+    pub fn backward(&mut self, loss: Var, store: &mut ParamStore) -> Result<()> {
+        self.check("backward", loss)?;
+        let d = self.dims(loss);
+        if d != Dims(1, 1) {
+            return Err(Error::Shape {
+                op: "backward",
+                shapes: vec![d],
+                expected: "a (1, 1) scalar loss; reduce it with sum or mean first".into(),
+            });
+        }
+        self.backward_with_grad(loss, &[1.0], store)
+    }
+
+    /// Backward from any node, seeded with `seed` = ∂L/∂out (same shape as `out`).
+    pub fn backward_with_grad(
+        &mut self,
+        out: Var,
+        seed: &[f32],
+        store: &mut ParamStore,
+    ) -> Result<()> {
+        self.check("backward", out)?;
+        let n = self.nodes[out.index()].len();
+        if seed.len() != n {
+            return Err(Error::Length {
+                op: "backward",
+                what: "seed gradient".into(),
+                len: seed.len(),
+                expected: n,
+            });
+        }
+        crate::error::check_finite("backward", "seed gradient", seed)?;
+        // The one zeroing of this step's node gradients.
+        for node in &mut self.nodes[..=out.index()] {
+            node.grad.clear();
+            if node.needs_grad {
+                node.grad.resize(node.len(), 0.0);
+            }
+        }
+        if !self.nodes[out.index()].needs_grad {
+            return Ok(());
+        }
+        self.nodes[out.index()].grad.copy_from_slice(seed);
+        for i in (0..=out.index()).rev() {
+            if self.nodes[i].needs_grad {
+                super::backward::step(self, i, store);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! Reverse-mode automatic differentiation: a graph-owned tape, the parameter store
+//! and the backward walk. The ops themselves live in `crate::ops` and `crate::loss`.
+
+mod backward;
+mod graph;
+mod op;
+mod params;
+
+pub(crate) use backward::{one, three, with_two, In};
+pub(crate) use graph::Node;
+pub use graph::{Graph, Var};
+pub(crate) use op::Op;
+pub use op::{Axis, OpKind, UnaryFn};
+pub use params::{ParamId, ParamInfo, ParamKind, ParamStore, SparseGrad, Table};

@@ -1,0 +1,63 @@
+//! # mtrec — multi-task recommendation on a hand-written engine
+//!
+//! One model predicts several behaviours of a user towards an item at once (click,
+//! purchase, rating, ...). Everything numeric is written here by hand: a reverse-mode
+//! autodiff engine, rayon-parallel CPU kernels, layers, losses and optimisers, each
+//! backward pass derived in its op's `# Derivation` section and indexed in `docs/math.md`.
+//!
+//! ## Layers of the crate (imports point down this list, never up)
+//!
+//! ```text
+//! tensor            row-major f32 matrices, devices
+//! autograd, ops     graph-owned tape, parameter store; forward/backward kernels
+//! loss              MSE, BCE-with-logits, softmax cross-entropy, task-weighted sum
+//! optim             SGD, Adam, AdamW (lazy row-sparse for embeddings), clipping, schedules
+//! nn                Linear, Embedding, MLP, LayerNorm, initialisers
+//! models            multi-task architectures (Single-Task, Shared-Bottom, ...)
+//! data, train       data sets and generators; the training loop and metrics
+//! cli               the `mtrec` binary's commands
+//! ```
+//!
+//! ## Legend of letters used in shape comments
+//!
+//! | letter | meaning |
+//! |---|---|
+//! | B | batch size (rows) |
+//! | D | width of a feature vector or hidden layer (`D_in`, `D_out` for a layer) |
+//! | E | number of experts |
+//! | K | number of tasks |
+//! | V | vocabulary size / number of classes / embedding-table rows |
+//! | T | sequence length |
+//! | M, N | generic row / column counts of a matrix product |
+//!
+//! Shapes are written row-major as `(rows, cols)`; `(B, E·D)` is E column blocks of width D.
+//!
+//! ## Ten lines
+//!
+//! ```
+//! use mtrec::autograd::{Graph, ParamStore};
+//! use mtrec::tensor::Tensor;
+//! let mut store = ParamStore::new();
+//! let w = store.add_dense("w", 3, 1, vec![0.1, -0.2, 0.3]).unwrap();
+//! let mut g = Graph::new(0);
+//! let x = g.input(&Tensor::from_vec(2, 3, vec![1., 2., 3., 4., 5., 6.]).unwrap()); // (B, D)
+//! let wv = g.param(&store, w).unwrap();                                            // (D, 1)
+//! let y = g.mm(x, wv).unwrap();                                                    // (B, 1)
+//! let loss = g.mse_loss(y, &[1.0, 0.0], Default::default()).unwrap();             // (1, 1)
+//! g.backward(loss, &mut store).unwrap();
+//! assert_eq!(store.grad(w).unwrap().len(), 3);
+//! ```
+
+pub mod autograd;
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod loss;
+pub mod models;
+pub mod nn;
+pub mod ops;
+pub mod optim;
+pub mod tensor;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,145 @@
+//! Gate combine: the softmax-gated mixture of E expert outputs (MoE / MMoE / PLE).
+//!
+//! ```text
+//! X: (B, E·D)  the E expert outputs side by side, expert e in columns e·D .. (e+1)·D
+//! z: (B, E)    gate logits
+//! w_ie = exp(z_ie) / Σ_e' exp(z_ie')               gate weights (B, E), saved
+//! y_id = Σ_e w_ie · X_i,eD+d                       y: (B, D)
+//! ```
+//! Softmax and weighted sum are fused: one op, one saved `(B, E)` buffer.
+//!
+//! # Derivation
+//!
+//! The weighted sum is linear in each factor:
+//!
+//! ```text
+//! ∂L/∂X_i,eD+d = w_ie · dy_id
+//! ∂L/∂w_ie     = Σ_d dy_id · X_i,eD+d  =: a_ie
+//! ```
+//! and the softmax Jacobian `∂w_ie/∂z_ie' = w_ie(δ_ee' − w_ie')` gives
+//!
+//! ```text
+//! ∂L/∂z_ie = w_ie · (a_ie − Σ_e' w_ie' a_ie')
+//! ```
+
+use crate::autograd::{with_two, Graph, Node, Op, Var};
+use crate::error::{Dims, Error, Result};
+use crate::ops::softmax::softmax_row;
+
+/// `out = Σ_e softmax(z)_e · X_e`; writes the gate weights to `w` (B, E).
+pub fn gate_combine_forward(
+    out: &mut [f32],
+    w: &mut [f32],
+    x: &[f32],
+    z: &[f32],
+    b: usize,
+    e: usize,
+    d: usize,
+) {
+    for i in 0..b {
+        let wi = &mut w[i * e..(i + 1) * e];
+        softmax_row(wi, &z[i * e..(i + 1) * e]);
+        let yi = &mut out[i * d..(i + 1) * d];
+        for (k, &wk) in wi.iter().enumerate() {
+            let xk = &x[i * e * d + k * d..i * e * d + (k + 1) * d];
+            yi.iter_mut().zip(xk).for_each(|(y, &xv)| *y += wk * xv);
+        }
+    }
+}
+
+/// Accumulates `dx` (B, E·D) and `dz` (B, E) (see the derivation).
+#[allow(clippy::too_many_arguments)]
+pub fn gate_combine_backward(
+    dx: Option<&mut [f32]>,
+    dz: Option<&mut [f32]>,
+    dout: &[f32],
+    x: &[f32],
+    w: &[f32],
+    b: usize,
+    e: usize,
+    d: usize,
+) {
+    if let Some(dx) = dx {
+        for i in 0..b {
+            let dy = &dout[i * d..(i + 1) * d];
+            for k in 0..e {
+                let wk = w[i * e + k];
+                let dxk = &mut dx[i * e * d + k * d..i * e * d + (k + 1) * d];
+                dxk.iter_mut().zip(dy).for_each(|(g, &dyv)| *g += wk * dyv);
+            }
+        }
+    }
+    if let Some(dz) = dz {
+        let mut a = vec![0f32; e];
+        for i in 0..b {
+            let dy = &dout[i * d..(i + 1) * d];
+            for (k, ak) in a.iter_mut().enumerate() {
+                let xk = &x[i * e * d + k * d..i * e * d + (k + 1) * d];
+                *ak = xk.iter().zip(dy).map(|(xv, g)| xv * g).sum();
+            }
+            let wi = &w[i * e..(i + 1) * e];
+            let wa: f32 = wi.iter().zip(&a).map(|(wv, av)| wv * av).sum();
+            for k in 0..e {
+                dz[i * e + k] += wi[k] * (a[k] - wa);
+            }
+        }
+    }
+}
+
+impl Graph {
+    /// Mixes E experts laid out as `(B, E·D)` column blocks with softmax weights from
+    /// `gate_logits` (B, E): `(B, D)`. The weights are kept: [`Graph::saved`] on the
+    /// result returns them (expert utilisation).
+    pub fn gate_combine(&mut self, experts: Var, gate_logits: Var) -> Result<Var> {
+        self.check("gate_combine", experts)?;
+        self.check("gate_combine", gate_logits)?;
+        let (dx, dz) = (self.dims(experts), self.dims(gate_logits));
+        let (b, e) = (dz.0, dz.1);
+        if dx.0 != b || e == 0 || dx.1 % e != 0 {
+            return Err(Error::Shape {
+                op: "gate_combine",
+                shapes: vec![dx, dz],
+                expected: format!("experts (B, E·D) and gate logits (B, E) with the same B and E dividing the expert columns (got {} columns for E = {e})", dx.1),
+            });
+        }
+        if experts == gate_logits {
+            return Err(Error::Handle {
+                op: "gate_combine",
+                message: "experts and gate logits must be different nodes".into(),
+            });
+        }
+        let d = dx.1 / e;
+        let needs = self.any_grad(&[experts, gate_logits]);
+        let out = self.push(
+            Op::GateCombine {
+                experts,
+                gate: gate_logits,
+                e,
+            },
+            b,
+            d,
+            needs,
+        );
+        let (node, inputs) = self.split(out);
+        node.aux.resize(b * e, 0.0);
+        gate_combine_forward(
+            &mut node.value,
+            &mut node.aux,
+            &inputs[experts.index()].value,
+            &inputs[gate_logits.index()].value,
+            b,
+            e,
+            d,
+        );
+        debug_assert_eq!(Dims(node.rows, node.cols), Dims(b, d));
+        Ok(out)
+    }
+}
+
+pub(crate) fn backward(node: &Node, head: &mut [Node], experts: Var, gate: Var, e: usize) {
+    let (b, d) = (node.rows, node.cols);
+    let mut unused = Vec::new(); // experts != gate is enforced when recording
+    with_two(head, experts, gate, &mut unused, |ix, iz| {
+        gate_combine_backward(ix.grad, iz.grad, &node.grad, ix.value, &node.aux, b, e, d);
+    });
+}

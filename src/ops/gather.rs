@@ -1,0 +1,78 @@
+//! Embedding gather: look up one table row per sample.
+//!
+//! ```text
+//! forward: y_b = T[idx_b]          T: (V, D), idx: (B,), y: (B, D)
+//! ```
+//!
+//! # Derivation
+//!
+//! `y_bd = T_{idx_b, d}`, so `∂y_bd/∂T_rd = 1[idx_b = r]` and
+//!
+//! ```text
+//! ∂L/∂T_r = Σ_{b : idx_b = r} dy_b
+//! ```
+//!
+//! Rows no sample looked up get zero gradient, so the gradient is **row-sparse**: the
+//! backward adds into [`crate::autograd::SparseGrad`], touching at most B of the V rows.
+
+use crate::autograd::{Graph, Node, Op, ParamId, ParamStore, Var};
+use crate::error::{Error, Result};
+
+/// `out[b, :] = table[idx[b], :]`; `out`: (B, D), `table`: (V, D).
+pub fn gather_forward(out: &mut [f32], table: &[f32], idx: &[u32], d: usize) {
+    for (b, &r) in idx.iter().enumerate() {
+        out[b * d..(b + 1) * d].copy_from_slice(&table[r as usize * d..(r as usize + 1) * d]);
+    }
+}
+
+/// `dtable[idx[b], :] += dout[b, :]` into a row-sparse gradient.
+pub fn gather_backward(
+    dtable: &mut crate::autograd::SparseGrad,
+    dout: &[f32],
+    idx: &[u32],
+    d: usize,
+) {
+    for (b, &r) in idx.iter().enumerate() {
+        let row = dtable.row_mut(r);
+        row.iter_mut()
+            .zip(&dout[b * d..(b + 1) * d])
+            .for_each(|(g, dy)| *g += dy);
+    }
+}
+
+impl Graph {
+    /// Rows `idx` of the embedding table `table`: `(idx.len(), D)`.
+    pub fn gather(&mut self, store: &ParamStore, table: ParamId, idx: &[u32]) -> Result<Var> {
+        store.check("gather", table)?;
+        let info = store.info(table);
+        if store.sparse_grad(table).is_none() {
+            return Err(Error::Handle {
+                op: "gather",
+                message: format!(
+                    "`{}` is a dense parameter; create embedding tables with ParamStore::add_table",
+                    info.name
+                ),
+            });
+        }
+        let (v, d) = (info.rows, info.cols);
+        if let Some(p) = idx.iter().position(|&r| r as usize >= v) {
+            return Err(Error::Index {
+                op: "gather",
+                position: p,
+                index: idx[p] as u64,
+                bound: v,
+            });
+        }
+        let out = self.push(Op::Gather { table }, idx.len(), d, true);
+        let node = &mut self.nodes[out.index()];
+        gather_forward(&mut node.value, store.value(table), idx, d);
+        node.idx.extend_from_slice(idx);
+        Ok(out)
+    }
+}
+
+pub(crate) fn backward(node: &Node, store: &mut ParamStore, table: ParamId) {
+    if let Some(dt) = store.sparse_grad_mut(table) {
+        gather_backward(dt, &node.grad, &node.idx, node.cols);
+    }
+}

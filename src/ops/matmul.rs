@@ -1,0 +1,185 @@
+//! Matrix product with either operand transposed.
+//!
+//! ```text
+//! forward:  C = op(A) · op(B)        op(A): (M, K), op(B): (K, N), C: (M, N)
+//!           op(A) = A  (stored (M, K))   or  Aᵀ (A stored (K, M)) when `ta`
+//!           op(B) = B  (stored (K, N))   or  Bᵀ (B stored (N, K)) when `tb`
+//! ```
+//!
+//! # Derivation
+//!
+//! `C_ij = Σ_p op(A)_ip · op(B)_pj`, so `∂C_ij/∂op(A)_ip = op(B)_pj` and
+//! `∂C_ij/∂op(B)_pj = op(A)_ip`. Summing over the outputs each input reaches:
+//!
+//! ```text
+//! ∂L/∂op(A) = ∂L/∂C · op(B)ᵀ          (M, N)·(N, K) = (M, K)
+//! ∂L/∂op(B) = op(A)ᵀ · ∂L/∂C          (K, M)·(M, N) = (K, N)
+//! ```
+//!
+//! and for a stored-transposed operand the gradient is the transpose of that:
+//! `dA = op(B) · dCᵀ` when `ta`, `dB = dCᵀ · op(A)` when `tb`. Every case is one more
+//! call of the same accumulating kernel with the transpose flags chosen accordingly.
+
+use crate::autograd::{with_two, Graph, Node, Op, Var};
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// Products smaller than this many multiply-adds run on one thread.
+const PAR_MIN_FLOPS: usize = 1 << 15;
+
+/// `out += op(A) · op(B)`. `out`: (M, N); `a`: (M, K), or (K, M) if `ta`;
+/// `b`: (K, N), or (N, K) if `tb`. Rows of `out` are computed independently (in
+/// parallel for large products), so the result does not depend on the thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_forward(
+    out: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+) {
+    debug_assert_eq!(out.len(), m * n);
+    debug_assert_eq!(a.len(), m * k);
+    debug_assert_eq!(b.len(), k * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let row = |i: usize, out_row: &mut [f32]| match (ta, tb) {
+        // C[i,:] += Σ_p A[i,p] · B[p,:]   (contiguous axpy over B's rows)
+        (false, false) => {
+            for p in 0..k {
+                let aip = a[i * k + p];
+                let b_row = &b[p * n..(p + 1) * n];
+                out_row
+                    .iter_mut()
+                    .zip(b_row)
+                    .for_each(|(o, &bv)| *o += aip * bv);
+            }
+        }
+        // C[i,:] += Σ_p A[p,i] · B[p,:]   (A stored (K, M))
+        (true, false) => {
+            for p in 0..k {
+                let api = a[p * m + i];
+                let b_row = &b[p * n..(p + 1) * n];
+                out_row
+                    .iter_mut()
+                    .zip(b_row)
+                    .for_each(|(o, &bv)| *o += api * bv);
+            }
+        }
+        // C[i,j] += A[i,:] · B[j,:]       (B stored (N, K): dot products of rows)
+        (false, true) => {
+            let a_row = &a[i * k..(i + 1) * k];
+            for (j, o) in out_row.iter_mut().enumerate() {
+                let b_row = &b[j * k..(j + 1) * k];
+                *o += a_row.iter().zip(b_row).map(|(x, y)| x * y).sum::<f32>();
+            }
+        }
+        // C[i,j] += Σ_p A[p,i] · B[j,p]
+        (true, true) => {
+            for (j, o) in out_row.iter_mut().enumerate() {
+                let b_row = &b[j * k..(j + 1) * k];
+                *o += (0..k).map(|p| a[p * m + i] * b_row[p]).sum::<f32>();
+            }
+        }
+    };
+    if m * n * k >= PAR_MIN_FLOPS && m > 1 {
+        out.par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, r)| row(i, r));
+    } else {
+        out.chunks_mut(n).enumerate().for_each(|(i, r)| row(i, r));
+    }
+}
+
+/// Accumulates `dA` and `dB` for `C = op(A) · op(B)` given `dC` (see the derivation).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_backward(
+    da: Option<&mut [f32]>,
+    db: Option<&mut [f32]>,
+    dc: &[f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+) {
+    if let Some(da) = da {
+        if !ta {
+            // dA (M,K) += dC (M,N) · op(B)ᵀ (N,K)
+            matmul_forward(da, dc, b, m, n, k, false, !tb);
+        } else {
+            // dA (K,M) += op(B) (K,N) · dCᵀ (N,M)
+            matmul_forward(da, b, dc, k, n, m, tb, true);
+        }
+    }
+    if let Some(db) = db {
+        if !tb {
+            // dB (K,N) += op(A)ᵀ (K,M) · dC (M,N)
+            matmul_forward(db, a, dc, k, m, n, !ta, false);
+        } else {
+            // dB (N,K) += dCᵀ (N,M) · op(A) (M,K)
+            matmul_forward(db, dc, a, n, m, k, true, ta);
+        }
+    }
+}
+
+impl Graph {
+    /// `op(a) · op(b)`, transposing `a` if `ta` and `b` if `tb`.
+    pub fn matmul(&mut self, a: Var, b: Var, ta: bool, tb: bool) -> Result<Var> {
+        self.check("matmul", a)?;
+        self.check("matmul", b)?;
+        let (da, db) = (self.dims(a), self.dims(b));
+        let (m, ka) = if ta { (da.1, da.0) } else { (da.0, da.1) };
+        let (kb, n) = if tb { (db.1, db.0) } else { (db.0, db.1) };
+        if ka != kb {
+            return Err(Error::Shape {
+                op: "matmul",
+                shapes: vec![da, db],
+                expected: format!("inner dimensions to agree (op(a) has {ka} columns, op(b) has {kb} rows; ta={ta}, tb={tb})"),
+            });
+        }
+        let needs = self.any_grad(&[a, b]);
+        let out = self.push(Op::MatMul { a, b, ta, tb }, m, n, needs);
+        let (node, inputs) = self.split(out);
+        matmul_forward(
+            &mut node.value,
+            &inputs[a.index()].value,
+            &inputs[b.index()].value,
+            m,
+            ka,
+            n,
+            ta,
+            tb,
+        );
+        Ok(out)
+    }
+
+    /// `a · b`.
+    pub fn mm(&mut self, a: Var, b: Var) -> Result<Var> {
+        self.matmul(a, b, false, false)
+    }
+}
+
+pub(crate) fn backward(
+    node: &Node,
+    head: &mut [Node],
+    scratch: &mut Vec<f32>,
+    a: Var,
+    b: Var,
+    ta: bool,
+    tb: bool,
+) {
+    let (m, n) = (node.rows, node.cols);
+    with_two(head, a, b, scratch, |ia, ib| {
+        let k = if ta { ia.rows } else { ia.cols };
+        matmul_backward(
+            ia.grad, ib.grad, &node.grad, ia.value, ib.value, m, k, n, ta, tb,
+        );
+    });
+}

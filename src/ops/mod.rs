@@ -1,0 +1,14 @@
+//! Differentiable ops. One file per op family, each holding the CPU kernels
+//! (`<op>_forward` / `<op>_backward`, llm.c argument order: outputs, inputs, sizes),
+//! the `Graph` method that records the op, and a `# Derivation` of its backward pass.
+
+pub mod broadcast;
+pub mod columns;
+pub mod dropout;
+pub mod gate;
+pub mod gather;
+pub mod layer_norm;
+pub mod matmul;
+pub mod reduce;
+pub mod softmax;
+pub mod unary;
