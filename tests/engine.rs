@@ -20,12 +20,20 @@ fn store_with(values: &[(&str, usize, usize, Vec<f32>)]) -> ParamStore {
 #[test]
 fn fan_out_shared_input_receives_sum_of_task_gradients() {
     let mut s = store_with(&[
-        ("shared", 3, 4, (0..12).map(|i| (i as f32 * 0.37).sin()).collect()),
+        (
+            "shared",
+            3,
+            4,
+            (0..12).map(|i| (i as f32 * 0.37).sin()).collect(),
+        ),
         ("head0", 4, 1, vec![0.3, -0.2, 0.5, 0.1]),
         ("head1", 4, 1, vec![-0.4, 0.6, 0.2, -0.3]),
         ("head2", 4, 1, vec![0.25, 0.25, -0.5, 0.75]),
     ]);
-    let (x_id, heads) = (s.find("shared").unwrap(), ["head0", "head1", "head2"].map(|h| s.find(h).unwrap()));
+    let (x_id, heads) = (
+        s.find("shared").unwrap(),
+        ["head0", "head1", "head2"].map(|h| s.find(h).unwrap()),
+    );
     let targets = [[1.0f32, 0.0, 1.0], [0.5, -0.5, 2.0], [0.0, 1.0, 0.0]];
     let weights = [1.0f32, 0.5, 2.0];
     let mut g = Graph::new(0);
@@ -41,7 +49,10 @@ fn fan_out_shared_input_receives_sum_of_task_gradients() {
         let l = g.mse_loss(y, &targets[k], LossOpts::default()).unwrap();
         let l = g.scale(l, weights[k]).unwrap();
         g.backward(l, &mut s).unwrap();
-        expected.iter_mut().zip(s.grad(x_id).unwrap()).for_each(|(e, g)| *e += g);
+        expected
+            .iter_mut()
+            .zip(s.grad(x_id).unwrap())
+            .for_each(|(e, g)| *e += g);
     }
 
     // All tasks in one graph from the weighted sum.
@@ -60,7 +71,10 @@ fn fan_out_shared_input_receives_sum_of_task_gradients() {
     for (a, e) in s.grad(x_id).unwrap().iter().zip(&expected) {
         assert_abs_diff_eq!(*a, *e, epsilon = 1e-6);
     }
-    assert!(expected.iter().any(|v| v.abs() > 1e-3), "the check must involve non-zero gradients");
+    assert!(
+        expected.iter().any(|v| v.abs() > 1e-3),
+        "the check must involve non-zero gradients"
+    );
 }
 
 /// After the first step, recording the same ops again reuses every buffer.
@@ -88,7 +102,11 @@ fn graph_buffers_are_reused_across_steps() {
     for _ in 0..5 {
         step(&mut g, &mut s);
         assert_eq!(g.len(), nodes);
-        assert_eq!(g.buffer_bytes(), bytes, "a repeated step must not grow any buffer");
+        assert_eq!(
+            g.buffer_bytes(),
+            bytes,
+            "a repeated step must not grow any buffer"
+        );
     }
 }
 
@@ -124,7 +142,9 @@ fn bce_with_logits_is_stable_for_huge_logits() {
     let mut g = Graph::new(0);
     let z = g.param(&s, id).unwrap();
     // Right answers cost ~0, confidently wrong ones cost |z|.
-    let l = g.bce_with_logits(z, &[1.0, 0.0, 0.0, 1.0], LossOpts::default()).unwrap();
+    let l = g
+        .bce_with_logits(z, &[1.0, 0.0, 0.0, 1.0], LossOpts::default())
+        .unwrap();
     assert_abs_diff_eq!(g.scalar(l), (0.0 + 0.0 + 1e4 + 1e4) / 4.0, epsilon = 1e-2);
     g.backward(l, &mut s).unwrap();
     let dz = s.grad(id).unwrap();
@@ -141,7 +161,9 @@ fn masked_samples_contribute_nothing() {
     let id = s.find("p").unwrap();
     let mut g = Graph::new(0);
     let p = g.param(&s, id).unwrap();
-    let l = g.mse_loss(p, &[1.0, -100.0, 3.0], LossOpts::masked(&[1.0, 0.0, 1.0])).unwrap();
+    let l = g
+        .mse_loss(p, &[1.0, -100.0, 3.0], LossOpts::masked(&[1.0, 0.0, 1.0]))
+        .unwrap();
     // Mean over the two labelled samples: ((0−1)² + (1−3)²)/2 = 2.5
     assert_abs_diff_eq!(g.scalar(l), 2.5, epsilon = 1e-6);
     g.backward(l, &mut s).unwrap();
@@ -150,7 +172,9 @@ fn masked_samples_contribute_nothing() {
     g.reset();
     s.zero_grad();
     let p = g.param(&s, id).unwrap();
-    let l = g.mse_loss(p, &[1.0, 2.0, 3.0], LossOpts::masked(&[0.0, 0.0, 0.0])).unwrap();
+    let l = g
+        .mse_loss(p, &[1.0, 2.0, 3.0], LossOpts::masked(&[0.0, 0.0, 0.0]))
+        .unwrap();
     assert_eq!(g.scalar(l), 0.0);
     g.backward(l, &mut s).unwrap();
     assert!(s.grad(id).unwrap().iter().all(|&v| v == 0.0));
@@ -175,7 +199,14 @@ fn gather_gradient_touches_only_looked_up_rows() {
 #[test]
 fn erf_matches_reference_values() {
     // Values from the series definition at high precision.
-    for (x, e) in [(0.0, 0.0), (0.5, 0.520_499_877_813_046_5), (1.0, 0.842_700_792_949_714_9), (2.0, 0.995_322_265_018_952_7), (3.0, 0.999_977_909_503_001_4), (-1.5, -0.966_105_146_475_310_7)] {
+    for (x, e) in [
+        (0.0, 0.0),
+        (0.5, 0.520_499_877_813_046_5),
+        (1.0, 0.842_700_792_949_714_9),
+        (2.0, 0.995_322_265_018_952_7),
+        (3.0, 0.999_977_909_503_001_4),
+        (-1.5, -0.966_105_146_475_310_7),
+    ] {
         assert_abs_diff_eq!(erf(x), e, epsilon = 1e-13);
     }
 }
@@ -190,7 +221,10 @@ fn mismatched_matmul_names_op_and_shapes() {
     let err = g.mm(a, b).unwrap_err();
     assert!(matches!(err, Error::Shape { op: "matmul", .. }));
     let msg = err.to_string();
-    assert!(msg.contains("matmul") && msg.contains("(2, 3)") && msg.contains("(4, 5)"), "{msg}");
+    assert!(
+        msg.contains("matmul") && msg.contains("(2, 3)") && msg.contains("(4, 5)"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -199,7 +233,10 @@ fn bad_broadcast_names_op_and_shapes() {
     let a = g.input(&Tensor::zeros(2, 3));
     let b = g.input(&Tensor::zeros(2, 2));
     let msg = g.add(a, b).unwrap_err().to_string();
-    assert!(msg.contains("add") && msg.contains("(2, 3)") && msg.contains("(2, 2)"), "{msg}");
+    assert!(
+        msg.contains("add") && msg.contains("(2, 3)") && msg.contains("(2, 2)"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -208,7 +245,15 @@ fn out_of_range_embedding_index_is_an_error() {
     let t = s.add_table("users", 10, 2, vec![0.0; 20]).unwrap();
     let mut g = Graph::new(0);
     let err = g.gather(&s, t, &[1, 2, 10]).unwrap_err();
-    assert_eq!(err, Error::Index { op: "gather", position: 2, index: 10, bound: 10 });
+    assert_eq!(
+        err,
+        Error::Index {
+            op: "gather",
+            position: 2,
+            index: 10,
+            bound: 10
+        }
+    );
     assert!(err.to_string().contains("0..10"));
 }
 
@@ -216,19 +261,35 @@ fn out_of_range_embedding_index_is_an_error() {
 fn nan_in_a_loss_names_the_value() {
     let mut g = Graph::new(0);
     let p = g.input(&Tensor::zeros(3, 1));
-    let err = g.mse_loss(p, &[0.0, f32::NAN, 1.0], LossOpts::default()).unwrap_err();
+    let err = g
+        .mse_loss(p, &[0.0, f32::NAN, 1.0], LossOpts::default())
+        .unwrap_err();
     match &err {
-        Error::Value { op, position, value, .. } => {
+        Error::Value {
+            op,
+            position,
+            value,
+            ..
+        } => {
             assert_eq!((*op, *position), ("mse_loss", 1));
             assert!(value.is_nan());
         }
         other => panic!("unexpected error {other:?}"),
     }
     let p = g.input(&Tensor::from_vec(2, 1, vec![0.0, f32::INFINITY]).unwrap());
-    let msg = g.bce_with_logits(p, &[0.0, 1.0], LossOpts::default()).unwrap_err().to_string();
-    assert!(msg.contains("bce_with_logits") && msg.contains("inf"), "{msg}");
+    let msg = g
+        .bce_with_logits(p, &[0.0, 1.0], LossOpts::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("bce_with_logits") && msg.contains("inf"),
+        "{msg}"
+    );
     let p = g.input(&Tensor::zeros(2, 1));
-    let msg = g.bce_with_logits(p, &[0.0, 2.0], LossOpts::default()).unwrap_err().to_string();
+    let msg = g
+        .bce_with_logits(p, &[0.0, 2.0], LossOpts::default())
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("[0, 1]"), "{msg}");
 }
 
@@ -236,9 +297,22 @@ fn nan_in_a_loss_names_the_value() {
 fn class_id_out_of_range_and_bad_mask_are_errors() {
     let mut g = Graph::new(0);
     let z = g.input(&Tensor::zeros(2, 3));
-    let err = g.softmax_cross_entropy(z, &[0, 3], LossOpts::default()).unwrap_err();
-    assert!(matches!(err, Error::Index { op: "softmax_cross_entropy", position: 1, index: 3, bound: 3 }));
-    let msg = g.softmax_cross_entropy(z, &[0, 1], LossOpts::masked(&[1.0, 0.5])).unwrap_err().to_string();
+    let err = g
+        .softmax_cross_entropy(z, &[0, 3], LossOpts::default())
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Index {
+            op: "softmax_cross_entropy",
+            position: 1,
+            index: 3,
+            bound: 3
+        }
+    ));
+    let msg = g
+        .softmax_cross_entropy(z, &[0, 1], LossOpts::masked(&[1.0, 0.5]))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("label mask"), "{msg}");
 }
 
@@ -259,4 +333,28 @@ fn stale_handles_are_errors_not_panics() {
     let a = g.input(&Tensor::zeros(2, 2));
     g.reset();
     assert!(matches!(g.relu(a), Err(Error::Handle { .. })));
+}
+
+#[test]
+fn logit_product_is_the_logit_of_the_product_of_probabilities() {
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let pairs = [
+        (0.0f32, 0.0f32),
+        (2.0, -1.0),
+        (-3.0, 5.0),
+        (30.0, 30.0),
+        (-40.0, 10.0),
+    ];
+    let mut g = Graph::new(0);
+    let a = g.input(&Tensor::from_vec(5, 1, pairs.iter().map(|p| p.0).collect()).unwrap());
+    let b = g.input(&Tensor::from_vec(5, 1, pairs.iter().map(|p| p.1).collect()).unwrap());
+    let z = g.logit_product(a, b).unwrap();
+    for (i, &(x, y)) in pairs.iter().enumerate() {
+        let p = sig(x as f64) * sig(y as f64);
+        let zi = g.value(z)[i] as f64;
+        assert!(zi.is_finite());
+        // Compare probabilities (the logit of p ≈ 1 is ill-conditioned in f64 itself).
+        assert_abs_diff_eq!(sig(zi), p, epsilon = 1e-6);
+    }
+    assert_abs_diff_eq!(g.value(z)[0], -(3f32).ln(), epsilon = 1e-6); // σ(0)² = 1/4 ⇒ logit = −ln 3
 }

@@ -304,6 +304,32 @@ fn p_gate(d: Dims) -> Problem {
     }
 }
 
+fn p_logit_product(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let mut s = ParamStore::new();
+    let a = dense(
+        &mut s,
+        "a",
+        d.r,
+        d.c,
+        uniform(&mut rng, d.r * d.c, -4.0, 4.0),
+    );
+    let b = dense(
+        &mut s,
+        "b",
+        d.r,
+        d.c,
+        uniform(&mut rng, d.r * d.c, -4.0, 4.0),
+    );
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let (a, b) = (g.param(s, a)?, g.param(s, b)?);
+            g.logit_product(a, b)
+        }),
+    }
+}
+
 /// Random weights and a random mask (each maybe absent) for B samples.
 fn weights_and_mask(rng: &mut StdRng, b: usize) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
     let w = rng.gen::<bool>().then(|| uniform(rng, b, 0.0, 2.0));
@@ -469,6 +495,7 @@ static CHECKS: &[Check] = &[
     check!(Dropout, p_dropout),
     check!(LayerNorm, p_layer_norm, (5e-3, 2e-2, 5e-3)),
     check!(GateCombine, p_gate),
+    check!(LogitProduct, p_logit_product),
     check!(MseLoss, p_mse),
     check!(BceWithLogitsLoss, p_bce),
     check!(SoftmaxCrossEntropyLoss, p_softmax_ce),
@@ -538,6 +565,7 @@ gradcheck_tests! {
     gradcheck_dropout => Dropout,
     gradcheck_layer_norm => LayerNorm,
     gradcheck_gate_combine => GateCombine,
+    gradcheck_logit_product => LogitProduct,
     gradcheck_mse_loss => MseLoss,
     gradcheck_bce_with_logits_loss => BceWithLogitsLoss,
     gradcheck_softmax_cross_entropy_loss => SoftmaxCrossEntropyLoss,

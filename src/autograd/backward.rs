@@ -112,6 +112,7 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::Dropout { a } => ops::dropout::backward(node, head, a),
         Op::LayerNorm { x, gamma, beta } => ops::layer_norm::backward(node, head, x, gamma, beta),
         Op::GateCombine { experts, gate, e } => ops::gate::backward(node, head, experts, gate, e),
+        Op::LogitProduct { a, b } => ops::logit_product::backward(node, head, scratch, a, b),
         Op::Mse { pred } => loss::mse::backward(node, head, pred),
         Op::BceLogits { logits } => loss::bce::backward(node, head, logits),
         Op::SoftmaxCe { logits } => loss::softmax_ce::backward(node, head, logits),

@@ -257,6 +257,14 @@ impl Graph {
             .expect("node invariant: value.len() == rows * cols")
     }
 
+    /// Every node of this step produced by `kind`, in recording order.
+    pub fn find_op(&self, kind: super::OpKind) -> Vec<Var> {
+        (0..self.len)
+            .filter(|&i| self.nodes[i].op.kind() == Some(kind))
+            .map(|i| Var(i as u32))
+            .collect()
+    }
+
     /// Which op produced a node (`None` for inputs and parameters).
     pub fn op_kind(&self, v: Var) -> Option<super::OpKind> {
         self.nodes[v.index()].op.kind()

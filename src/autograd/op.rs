@@ -95,6 +95,10 @@ pub(crate) enum Op {
         gamma: Var,
         beta: Var,
     },
+    LogitProduct {
+        a: Var,
+        b: Var,
+    },
     /// Softmax gate weights `(B, E)` in `aux`.
     GateCombine {
         experts: Var,
@@ -146,6 +150,7 @@ pub enum OpKind {
     Dropout,
     LayerNorm,
     GateCombine,
+    LogitProduct,
     MseLoss,
     BceWithLogitsLoss,
     SoftmaxCrossEntropyLoss,
@@ -154,7 +159,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 29] = [
+    pub const ALL: [OpKind; 30] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -180,6 +185,7 @@ impl OpKind {
         OpKind::Dropout,
         OpKind::LayerNorm,
         OpKind::GateCombine,
+        OpKind::LogitProduct,
         OpKind::MseLoss,
         OpKind::BceWithLogitsLoss,
         OpKind::SoftmaxCrossEntropyLoss,
@@ -242,6 +248,7 @@ impl Op {
             Op::Dropout { .. } => OpKind::Dropout,
             Op::LayerNorm { .. } => OpKind::LayerNorm,
             Op::GateCombine { .. } => OpKind::GateCombine,
+            Op::LogitProduct { .. } => OpKind::LogitProduct,
             Op::Mse { .. } => OpKind::MseLoss,
             Op::BceLogits { .. } => OpKind::BceWithLogitsLoss,
             Op::SoftmaxCe { .. } => OpKind::SoftmaxCrossEntropyLoss,

@@ -8,6 +8,7 @@ pub mod dropout;
 pub mod gate;
 pub mod gather;
 pub mod layer_norm;
+pub mod logit_product;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;

@@ -1,0 +1,78 @@
+//! One-gate Mixture-of-Experts (OMoE), the MMoE paper's ablation.
+//!
+//! J. Ma et al., "Modeling Task Relationships in Multi-task Learning with Multi-gate
+//! Mixture-of-Experts", KDD 2018 (section 4, the "OMoE" baseline).
+//!
+//! Like MMoE but with a **single** gate shared by all tasks: every task sees the same
+//! mixture `Σ_e softmax(x·W)_e · expert_e(x)` and has its own tower on it.
+
+use super::blocks::towers;
+use super::mmoe::MmoeConfig;
+use super::{check_common, MultiTaskModel};
+use crate::autograd::{Graph, ParamStore, Var};
+use crate::error::Result;
+use crate::nn::{Experts, Gate, Mlp};
+use ndarray_rand::rand::Rng;
+
+/// Same widths as MMoE.
+pub type OmoeConfig = MmoeConfig;
+
+/// `omoe.experts`, one gate `omoe.gate`, towers `omoe.tower.<k>`.
+#[derive(Clone, Debug)]
+pub struct Omoe {
+    pub experts: Experts,
+    pub gate: Gate,
+    pub towers: Vec<Mlp>,
+}
+
+impl Omoe {
+    pub fn new<R: Rng + ?Sized>(
+        store: &mut ParamStore,
+        cfg: &OmoeConfig,
+        rng: &mut R,
+    ) -> Result<Omoe> {
+        check_common("OMoE", cfg.d_in, cfg.num_tasks, cfg.dropout)?;
+        let experts = Experts::new(
+            store,
+            "omoe.experts",
+            cfg.d_in,
+            cfg.num_experts,
+            &cfg.expert,
+            cfg.activation,
+            cfg.dropout,
+            rng,
+        )?;
+        let gate = Gate::new(store, "omoe.gate", cfg.d_in, cfg.num_experts, rng)?;
+        let towers = towers(
+            store,
+            "omoe.tower",
+            experts.d_out,
+            &cfg.tower,
+            cfg.num_tasks,
+            cfg.activation,
+            cfg.dropout,
+            rng,
+        )?;
+        Ok(Omoe {
+            experts,
+            gate,
+            towers,
+        })
+    }
+}
+
+impl MultiTaskModel for Omoe {
+    fn name(&self) -> &str {
+        "omoe"
+    }
+
+    fn num_tasks(&self) -> usize {
+        self.towers.len()
+    }
+
+    fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Vec<Var>> {
+        let e = self.experts.forward(g, store, x)?; // (B, E·D_expert)
+        let h = self.gate.forward(g, store, x, e)?; // (B, D_expert): one mixture for all
+        self.towers.iter().map(|t| t.forward(g, store, h)).collect() // K × (B, 1)
+    }
+}

@@ -1,0 +1,70 @@
+//! Fully connected layer: `y = x · W + b`.
+
+use super::init::Init;
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
+use crate::error::{Error, Result};
+use ndarray_rand::rand::Rng;
+
+/// An affine map from `D_in` to `D_out` features.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    /// `(D_in, D_out)`, named `<name>.w`.
+    pub w: ParamId,
+    /// `(1, D_out)`, named `<name>.b`, initialised to zero.
+    pub b: ParamId,
+    pub d_in: usize,
+    pub d_out: usize,
+}
+
+impl Linear {
+    /// Adds `<name>.w` (drawn with `init`) and `<name>.b` (zeros) to `store`.
+    pub fn new<R: Rng + ?Sized>(
+        store: &mut ParamStore,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        init: Init,
+        rng: &mut R,
+    ) -> Result<Linear> {
+        if d_in == 0 || d_out == 0 {
+            return Err(Error::Config {
+                what: format!("layer `{name}`"),
+                message: format!("widths must be positive, got D_in = {d_in}, D_out = {d_out}"),
+            });
+        }
+        let w = store.add_dense(
+            &format!("{name}.w"),
+            d_in,
+            d_out,
+            init.draw(rng, d_in, d_out),
+        )?;
+        let b = store.add_dense(&format!("{name}.b"), 1, d_out, vec![0.0; d_out])?;
+        Ok(Linear { w, b, d_in, d_out })
+    }
+
+    /// Adds `<name>.w` with the given `(D_in, D_out)` values and `<name>.b` (zeros).
+    pub fn from_values(
+        store: &mut ParamStore,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        w: Vec<f32>,
+    ) -> Result<Linear> {
+        let w = store.add_dense(&format!("{name}.w"), d_in, d_out, w)?;
+        let b = store.add_dense(&format!("{name}.b"), 1, d_out, vec![0.0; d_out])?;
+        Ok(Linear { w, b, d_in, d_out })
+    }
+
+    /// `x (B, D_in) → x · W + b (B, D_out)`.
+    pub fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Var> {
+        let w = g.param(store, self.w)?; // (D_in, D_out)
+        let b = g.param(store, self.b)?; // (1, D_out)
+        let xw = g.mm(x, w)?; // (B, D_out)
+        g.add(xw, b) // (B, D_out), b broadcast over rows
+    }
+
+    /// Number of scalars: `D_in · D_out + D_out`.
+    pub fn num_params(&self) -> usize {
+        self.d_in * self.d_out + self.d_out
+    }
+}
