@@ -10,17 +10,36 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use mtrec::ops::matmul::matmul_forward;
 
 fn data(n: usize) -> Vec<f32> {
-    (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect()
+    (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect()
 }
 
-fn bench_case(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str, m: usize, k: usize, n: usize, ta: bool, tb: bool) {
+fn bench_case(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    label: &str,
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+) {
     let (a, b) = (data(m * k), data(k * n));
     let mut out = vec![0f32; m * n];
     c.throughput(Throughput::Elements((2 * m * n * k) as u64));
     c.bench_function(BenchmarkId::new(label, format!("{m}x{k}x{n}")), |bch| {
         bch.iter(|| {
             out.fill(0.0);
-            matmul_forward(black_box(&mut out), black_box(&a), black_box(&b), m, k, n, ta, tb);
+            matmul_forward(
+                black_box(&mut out),
+                black_box(&a),
+                black_box(&b),
+                m,
+                k,
+                n,
+                ta,
+                tb,
+            );
         })
     });
 }

@@ -49,10 +49,13 @@
 //! ```
 
 pub mod autograd;
+pub mod balance;
 pub mod cli;
+pub mod config;
 pub mod data;
 pub mod error;
 pub mod loss;
+pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod ops;

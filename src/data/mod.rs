@@ -1,0 +1,7 @@
+//! Data sets and generators: dense features `(N, D)` with K task labels `(N, K)`.
+
+pub mod dataset;
+pub mod synthetic;
+
+pub use dataset::{Batch, Dataset, TaskKind};
+pub use synthetic::{SyntheticConfig, SyntheticData};
