@@ -51,6 +51,17 @@ pub enum Error {
     Handle { op: &'static str, message: String },
     /// File input / output.
     Io { path: String, message: String },
+    /// A value at a place in an input file (data or run configuration) that cannot be
+    /// used: `path:line:column: what: seen; expected ...`. `line` and `column` count
+    /// from 1; in a delimited data file `column` is the field number.
+    Input {
+        path: String,
+        line: usize,
+        column: usize,
+        what: String,
+        seen: String,
+        expected: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -75,6 +86,9 @@ impl fmt::Display for Error {
             Error::Config { what, message } => write!(f, "invalid {what}: {message}"),
             Error::Handle { op, message } => write!(f, "{op}: {message}"),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
+            Error::Input { path, line, column, what, seen, expected } => {
+                write!(f, "{path}:{line}:{column}: {what}: {seen}; expected {expected}")
+            }
         }
     }
 }

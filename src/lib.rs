@@ -50,6 +50,7 @@
 
 pub mod autograd;
 pub mod balance;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -1,6 +1,8 @@
 //! Data sets and generators: dense features `(N, D)` with K task labels `(N, K)`.
 
 pub mod dataset;
+pub mod features;
+pub mod ingest;
 pub mod synthetic;
 
 pub use dataset::{Batch, Dataset, TaskKind};

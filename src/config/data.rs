@@ -1,0 +1,197 @@
+//! `[data]` and `[[features]]`: which files to read, how to split their lines into
+//! fields, and how each input column becomes a feature.
+
+use serde::{Deserialize, Serialize};
+
+/// How the lines of a data file are split into fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Comma separated; fields may be quoted with `"`.
+    #[default]
+    Csv,
+    /// Tab separated; quotes are ordinary characters.
+    Tsv,
+}
+
+/// What to do with a row that cannot be used (wrong field count, invalid text, a
+/// value that is not a number where one is required).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadRows {
+    /// Stop with an error naming the file, line and field.
+    #[default]
+    Error,
+    /// Drop the row; it is counted and the first ten are listed in the run's report.
+    Skip,
+}
+
+/// Text encoding of the data files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Encoding {
+    /// UTF-8; invalid bytes make the row malformed.
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// ISO-8859-1: every byte is one character (MovieLens `u.item`).
+    #[serde(rename = "latin-1")]
+    Latin1,
+}
+
+/// `[data]`: the input files and how to read them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Files to read, relative to `--data-dir` or absolute; rows are concatenated in
+    /// this order. gzip is detected from the first bytes, not from the name.
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub format: Format,
+    /// Field separator, one character; unset: `,` for csv, tab for tsv.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
+    /// Strip spaces around every field (census-income separates fields with ", ").
+    #[serde(default = "yes")]
+    pub trim: bool,
+    /// The first line of every file names the columns.
+    #[serde(default)]
+    pub header: bool,
+    /// Column names when `header = false` (required then; one per field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    #[serde(default)]
+    pub bad_rows: BadRows,
+    /// Drop rows that repeat an earlier row exactly (all fields); they are counted.
+    #[serde(default)]
+    pub dedup: bool,
+    /// Field texts (after trimming) that mean "no value".
+    #[serde(default = "default_missing_values")]
+    pub missing_values: Vec<String>,
+    #[serde(default)]
+    pub encoding: Encoding,
+}
+
+impl Default for DataConfig {
+    /// No files, no column names (set `files` and `columns` or `header`); every other
+    /// field at its documented default.
+    fn default() -> Self {
+        DataConfig {
+            files: Vec::new(),
+            format: Format::Csv,
+            delimiter: None,
+            trim: true,
+            header: false,
+            columns: None,
+            bad_rows: BadRows::Error,
+            dedup: false,
+            missing_values: default_missing_values(),
+            encoding: Encoding::Utf8,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The field separator in effect: `delimiter`, else the format's own.
+    pub fn delimiter_char(&self) -> char {
+        self.delimiter.unwrap_or(match self.format {
+            Format::Csv => ',',
+            Format::Tsv => '\t',
+        })
+    }
+}
+
+/// How a column becomes model input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureKind {
+    /// One value per row, looked up in an embedding table of width `dim`.
+    Categorical,
+    /// A number, scaled by `scale`.
+    Numeric,
+    /// A `separator`-separated list of values per row; their embeddings are averaged.
+    MultiHot,
+}
+
+/// How a numeric feature is rescaled (statistics from the training split only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    /// `(x − mean) / std`.
+    #[default]
+    Standard,
+    /// `(x − min) / (max − min)`.
+    Minmax,
+    /// Unchanged.
+    None,
+}
+
+/// What a missing value (a text in `data.missing_values`) becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// Numeric: the training mean.
+    Mean,
+    /// Numeric: 0 (before scaling).
+    Zero,
+    /// Categorical / multi-hot: the out-of-vocabulary id 0.
+    Oov,
+    /// Stop with an error naming the file and line.
+    Error,
+}
+
+/// `[[features]]`: one input column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureConfig {
+    /// The column's name (a header name or an entry of `data.columns`).
+    pub name: String,
+    pub kind: FeatureKind,
+    /// Embedding width (categorical, multi-hot).
+    #[serde(default = "default_dim")]
+    pub dim: usize,
+    /// Values seen fewer times than this in the training split map to id 0 (OOV).
+    #[serde(default = "default_min_count")]
+    pub min_count: usize,
+    /// > 0: hash values into this many buckets instead of building a vocabulary.
+    #[serde(default)]
+    pub hash_buckets: usize,
+    /// Multi-hot: the list separator inside a field.
+    #[serde(default = "default_separator")]
+    pub separator: String,
+    /// Numeric: rescaling.
+    #[serde(default)]
+    pub scale: Scale,
+    /// Unset: `mean` for numeric, `oov` for categorical and multi-hot (filled on load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Missing>,
+}
+
+impl FeatureConfig {
+    /// The missing-value policy in effect (the kind's default when unset).
+    pub fn missing_policy(&self) -> Missing {
+        self.missing.unwrap_or(match self.kind {
+            FeatureKind::Numeric => Missing::Mean,
+            FeatureKind::Categorical | FeatureKind::MultiHot => Missing::Oov,
+        })
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_missing_values() -> Vec<String> {
+    vec!["".into(), "?".into(), "NA".into()]
+}
+
+fn default_dim() -> usize {
+    8
+}
+
+fn default_min_count() -> usize {
+    1
+}
+
+fn default_separator() -> String {
+    "|".into()
+}

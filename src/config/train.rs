@@ -1,0 +1,242 @@
+//! `[train]` and `[train.early_stopping]`: optimiser, learning-rate schedule, epochs,
+//! loss balancing and when to stop. Named `RunTrainConfig` so that it does not clash
+//! with `crate::train::TrainConfig`, which the training loop takes.
+
+use serde::{Deserialize, Serialize};
+
+/// The optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Stochastic gradient descent, with `momentum` and `nesterov`.
+    Sgd,
+    /// Adam; `weight_decay` is added to the gradient (L2).
+    #[default]
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+}
+
+/// The learning-rate decay after warm-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// η.
+    #[default]
+    Constant,
+    /// η·γ^⌊s/step_every⌋.
+    Step,
+    /// Cosine from η down to `min_lr` over the whole run.
+    Cosine,
+}
+
+/// How the task losses are combined into one objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceKind {
+    /// `Σ_k weight_k · L_k` with each task's `weight`.
+    #[default]
+    Fixed,
+    /// Learned homoscedastic uncertainty (Kendall et al., CVPR 2018).
+    Uncertainty,
+    /// Gradient normalisation with `gradnorm_alpha` (Chen et al., ICML 2018).
+    Gradnorm,
+    /// Dynamic weight average with `dwa_temperature` (Liu et al., CVPR 2019).
+    Dwa,
+    /// Projecting conflicting gradients (Yu et al., NeurIPS 2020).
+    Pcgrad,
+}
+
+/// A validation metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Area under the ROC curve (binary tasks; higher is better).
+    #[default]
+    Auc,
+    /// Binary cross-entropy (binary tasks; lower is better).
+    Logloss,
+    /// Root mean squared error (regression; lower is better).
+    Rmse,
+    /// Mean absolute error (regression; lower is better).
+    Mae,
+}
+
+impl Metric {
+    /// Whether the metric is defined for binary tasks (else for regression tasks).
+    pub fn for_binary(self) -> bool {
+        matches!(self, Metric::Auc | Metric::Logloss)
+    }
+}
+
+/// Whether larger or smaller metric values are better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Max,
+    Min,
+    /// `auc` → max, every other metric → min.
+    #[default]
+    Auto,
+}
+
+/// `[train.early_stopping]`: stop when the validation metric has not improved for
+/// `patience` epochs; the best epoch's parameters are kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopping {
+    /// A task's name, or `"mean"`: the mean of the metric over all tasks.
+    #[serde(default = "default_task")]
+    pub task: String,
+    #[serde(default)]
+    pub metric: Metric,
+    #[serde(default)]
+    pub direction: Direction,
+    /// Epochs without improvement before stopping; 0 disables early stopping.
+    #[serde(default = "default_patience")]
+    pub patience: usize,
+}
+
+impl EarlyStopping {
+    /// `true` when larger values of the metric are better (resolving `auto`).
+    pub fn maximize(&self) -> bool {
+        match self.direction {
+            Direction::Max => true,
+            Direction::Min => false,
+            Direction::Auto => self.metric == Metric::Auc,
+        }
+    }
+}
+
+impl Default for EarlyStopping {
+    fn default() -> Self {
+        EarlyStopping {
+            task: default_task(),
+            metric: Metric::default(),
+            direction: Direction::default(),
+            patience: default_patience(),
+        }
+    }
+}
+
+/// `[train]`: the optimisation run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunTrainConfig {
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Base learning rate η.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// SGD only.
+    #[serde(default)]
+    pub momentum: f64,
+    /// SGD only: Nesterov momentum.
+    #[serde(default)]
+    pub nesterov: bool,
+    /// Clip the global gradient norm to this; 0 = off.
+    #[serde(default)]
+    pub clip_norm: f64,
+    #[serde(default)]
+    pub schedule: ScheduleKind,
+    /// Steps of linear warm-up to η; 0 = none.
+    #[serde(default)]
+    pub warmup_steps: usize,
+    /// `schedule = "step"`: decay every this many steps.
+    #[serde(default = "default_step_every")]
+    pub step_every: usize,
+    /// `schedule = "step"`: factor γ per decay.
+    #[serde(default = "default_step_gamma")]
+    pub step_gamma: f64,
+    /// `schedule = "cosine"`: the final learning rate.
+    #[serde(default)]
+    pub min_lr: f64,
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Seeds initial values, shuffling and dropout.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Worker threads; 0 = all cores.
+    #[serde(default)]
+    pub threads: usize,
+    #[serde(default)]
+    pub balance: BalanceKind,
+    /// GradNorm's α (how strongly slow tasks are pushed).
+    #[serde(default = "default_gradnorm_alpha")]
+    pub gradnorm_alpha: f64,
+    /// DWA's temperature T.
+    #[serde(default = "default_dwa_temperature")]
+    pub dwa_temperature: f64,
+    #[serde(default)]
+    pub early_stopping: EarlyStopping,
+}
+
+impl Default for RunTrainConfig {
+    fn default() -> Self {
+        RunTrainConfig {
+            optimizer: OptimizerKind::default(),
+            lr: default_lr(),
+            weight_decay: 0.0,
+            momentum: 0.0,
+            nesterov: false,
+            clip_norm: 0.0,
+            schedule: ScheduleKind::default(),
+            warmup_steps: 0,
+            step_every: default_step_every(),
+            step_gamma: default_step_gamma(),
+            min_lr: 0.0,
+            epochs: default_epochs(),
+            batch_size: default_batch_size(),
+            seed: default_seed(),
+            threads: 0,
+            balance: BalanceKind::default(),
+            gradnorm_alpha: default_gradnorm_alpha(),
+            dwa_temperature: default_dwa_temperature(),
+            early_stopping: EarlyStopping::default(),
+        }
+    }
+}
+
+fn default_task() -> String {
+    "mean".into()
+}
+
+fn default_patience() -> usize {
+    3
+}
+
+fn default_lr() -> f64 {
+    1e-3
+}
+
+fn default_step_every() -> usize {
+    1000
+}
+
+fn default_step_gamma() -> f64 {
+    0.5
+}
+
+fn default_epochs() -> usize {
+    10
+}
+
+fn default_batch_size() -> usize {
+    1024
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_gradnorm_alpha() -> f64 {
+    1.5
+}
+
+fn default_dwa_temperature() -> f64 {
+    2.0
+}

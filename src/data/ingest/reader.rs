@@ -1,0 +1,400 @@
+//! Reading one delimited file into a [`TableBuilder`]: gzip detection from the magic
+//! bytes, CSV/TSV splitting by the `csv` crate (flexible, so that field counts are
+//! checked here), decoding, de-duplication, and the bad-row policy.
+
+use super::column::ColumnBuilder;
+use super::skipped::{shorten, SkippedRows};
+use super::{RawTable, RowSource};
+use crate::config::{BadRows, DataConfig, Encoding, Format};
+use crate::error::{Error, Result};
+use csv::ByteRecord;
+use flate2::read::MultiGzDecoder;
+use std::borrow::Cow;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// The two first bytes of every gzip member (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Rows gathered from one or more files, column by column.
+pub(crate) struct TableBuilder {
+    /// Which columns to keep; empty: every column of the first file.
+    wanted: Vec<String>,
+    names: Vec<String>,
+    columns: Vec<ColumnBuilder>,
+    source: Vec<RowSource>,
+    files: Vec<String>,
+    skipped: SkippedRows,
+    /// 128-bit hashes of every kept row's fields (`data.dedup`).
+    seen: HashSet<u128>,
+}
+
+impl TableBuilder {
+    pub(crate) fn new(needed: &[&str]) -> TableBuilder {
+        let mut wanted: Vec<String> = Vec::new();
+        for n in needed {
+            if !wanted.iter().any(|w| w == n) {
+                wanted.push(n.to_string());
+            }
+        }
+        TableBuilder {
+            wanted,
+            names: Vec::new(),
+            columns: Vec::new(),
+            source: Vec::new(),
+            files: Vec::new(),
+            skipped: SkippedRows::default(),
+            seen: HashSet::new(),
+        }
+    }
+
+    pub(crate) fn finish(self) -> RawTable {
+        RawTable {
+            names: self.names,
+            columns: self
+                .columns
+                .into_iter()
+                .map(ColumnBuilder::finish)
+                .collect(),
+            source: self.source,
+            files: self.files,
+            skipped: self.skipped,
+        }
+    }
+
+    /// Fixes the output columns at the first file; later files map by name.
+    fn set_names(&mut self, file_names: &[String]) {
+        if self.files.len() == 1 {
+            self.names = if self.wanted.is_empty() {
+                file_names.to_vec()
+            } else {
+                self.wanted.clone()
+            };
+            self.columns = self
+                .names
+                .iter()
+                .map(|_| ColumnBuilder::default())
+                .collect();
+        }
+    }
+}
+
+/// A reader that remembers the last byte it returned, to tell a cut-off last line
+/// (no line end) from a complete one.
+struct LastByte<R> {
+    inner: R,
+    last: Option<u8>,
+}
+
+impl<R: Read> Read for LastByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
+    }
+}
+
+/// Opens `path`, through a gzip decoder when it starts with the gzip magic bytes.
+fn open(path: &Path, shown: &str) -> Result<(Box<dyn Read>, bool)> {
+    let io = |e: std::io::Error| Error::Io {
+        path: shown.to_string(),
+        message: format!("cannot open the data file ({e}); check data.files and --data-dir"),
+    };
+    let mut buf = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
+    let gz = buf.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC);
+    Ok(if gz {
+        (Box::new(MultiGzDecoder::new(buf)), true)
+    } else {
+        (Box::new(buf), false)
+    })
+}
+
+/// Appends the rows of the file at `path` (called `shown` in messages) to `b`.
+pub(crate) fn ingest_file(
+    b: &mut TableBuilder,
+    path: &Path,
+    shown: &str,
+    cfg: &DataConfig,
+) -> Result<()> {
+    let (input, gz) = open(path, shown)?;
+    let quoting = cfg.format == Format::Csv;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(cfg.delimiter_char() as u8)
+        .has_headers(false)
+        .flexible(true)
+        .quoting(quoting)
+        .trim(if cfg.trim {
+            csv::Trim::All
+        } else {
+            csv::Trim::None
+        })
+        // Lines end at `\n` (a `\r` before it is removed below): with the default CRLF
+        // terminator the csv crate numbers the rows of CRLF files one line short.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(LastByte {
+            inner: input,
+            last: None,
+        });
+    b.files.push(shown.to_string());
+    let file_index = (b.files.len() - 1) as u32;
+    let read = |rdr: &mut Rdr, rec: &mut ByteRecord| next_record(rdr, rec, shown, gz);
+    let mut cur = ByteRecord::new();
+    let mut next = ByteRecord::new();
+    let mut have = read(&mut rdr, &mut cur)?;
+    let file_names: Vec<String> = if cfg.header {
+        if !have {
+            return Err(Error::Io {
+                path: shown.to_string(),
+                message: "is empty; expected a header line naming the columns (or set data.header = false and list data.columns)".into(),
+            });
+        }
+        let names = cur
+            .iter()
+            .map(|f| decode(f, cfg.encoding).into_owned())
+            .collect();
+        have = read(&mut rdr, &mut cur)?;
+        names
+    } else {
+        cfg.columns.clone().ok_or_else(|| Error::Config {
+            what: "data.columns".into(),
+            message: "is missing while data.header = false; list one name per field".into(),
+        })?
+    };
+    b.set_names(&file_names);
+    let map = field_map(&b.names, &file_names, shown, cfg.header)?;
+    let ctx = RowContext {
+        file_names: &file_names,
+        cfg,
+    };
+    while have {
+        let more = read(&mut rdr, &mut next)?;
+        let cut = !more && !matches!(rdr.get_ref().last, Some(b'\n' | b'\r'));
+        let line = cur.position().map_or(0, |p| p.line());
+        match ctx.decode_row(&cur, &map, cut) {
+            Ok(texts) => {
+                if cfg.dedup && !b.seen.insert(row_hash(&cur)) {
+                    b.skipped.duplicates += 1;
+                } else {
+                    for (col, t) in b.columns.iter_mut().zip(&texts) {
+                        col.push(t);
+                    }
+                    b.source.push(RowSource {
+                        file: file_index,
+                        line,
+                    });
+                }
+            }
+            Err(bad) => match cfg.bad_rows {
+                BadRows::Error => return Err(bad.into_error(shown, line)),
+                BadRows::Skip => b.skipped.record(shown, line, bad.reason(), &bad.text),
+            },
+        }
+        std::mem::swap(&mut cur, &mut next);
+        have = more;
+    }
+    Ok(())
+}
+
+type Rdr = csv::Reader<LastByte<Box<dyn Read>>>;
+
+/// Reads the next record that is not a blank line into `rec`, without the `\r` of
+/// a CRLF line end. `false` at the end of the file.
+fn next_record(rdr: &mut Rdr, rec: &mut ByteRecord, shown: &str, gz: bool) -> Result<bool> {
+    loop {
+        let more = rdr.read_byte_record(rec).map_err(|e| Error::Io {
+            path: shown.to_string(),
+            message: format!(
+                "reading failed after line {} ({e}); the file may be damaged or cut off{}",
+                rdr.position().line(),
+                if gz {
+                    " (it is gzip-compressed: check it with `gzip -t`)"
+                } else {
+                    ""
+                }
+            ),
+        })?;
+        if !more {
+            return Ok(false);
+        }
+        if !rec.is_empty() && rec[rec.len() - 1].ends_with(b"\r") {
+            let pos = rec.position().cloned();
+            let n = rec.len();
+            let fields: Vec<Vec<u8>> = rec.iter().map(<[u8]>::to_vec).collect();
+            rec.clear();
+            for (i, f) in fields.iter().enumerate() {
+                rec.push_field(if i + 1 == n { &f[..f.len() - 1] } else { f });
+            }
+            rec.set_position(pos);
+        }
+        let blank = rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace);
+        if !blank {
+            return Ok(true);
+        }
+    }
+}
+
+/// For each output column, its field index in this file.
+fn field_map(
+    wanted: &[String],
+    file_names: &[String],
+    shown: &str,
+    header: bool,
+) -> Result<Vec<usize>> {
+    wanted
+        .iter()
+        .map(|w| {
+            file_names.iter().position(|n| n == w).ok_or_else(|| {
+                let names = file_names.join(", ");
+                if header {
+                    Error::Input {
+                        path: shown.to_string(),
+                        line: 1,
+                        column: 1,
+                        what: "header".into(),
+                        seen: format!("no column `{w}` among {names}"),
+                        expected: format!("a column `{w}`; fix the name in [[features]] / [[tasks]] or the file's header"),
+                    }
+                } else {
+                    Error::Config {
+                        what: "data.columns".into(),
+                        message: format!("has no column `{w}` ({names}); add it or fix the name in [[features]] / [[tasks]]"),
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// What is needed to judge one row of a file.
+struct RowContext<'a> {
+    file_names: &'a [String],
+    cfg: &'a DataConfig,
+}
+
+/// Why a row is malformed: the 1-based field, what was seen, what was expected.
+struct BadRow {
+    column: usize,
+    what: String,
+    seen: String,
+    expected: String,
+    text: String,
+}
+
+impl BadRow {
+    fn reason(&self) -> String {
+        format!("{}: {}; expected {}", self.what, self.seen, self.expected)
+    }
+
+    fn into_error(self, shown: &str, line: u64) -> Error {
+        Error::Input {
+            path: shown.to_string(),
+            line: line as usize,
+            column: self.column,
+            what: self.what,
+            seen: self.seen,
+            expected: format!(
+                "{}; fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report",
+                self.expected
+            ),
+        }
+    }
+}
+
+impl RowContext<'_> {
+    /// The texts of the wanted fields, or why the row cannot be used.
+    fn decode_row<'r>(
+        &self,
+        rec: &'r ByteRecord,
+        map: &[usize],
+        cut: bool,
+    ) -> std::result::Result<Vec<Cow<'r, str>>, BadRow> {
+        let n = self.file_names.len();
+        if rec.len() != n {
+            let hint = if cut {
+                " (the last line has no line end: the file looks cut off)"
+            } else {
+                ""
+            };
+            return Err(BadRow {
+                column: 1,
+                what: "row".into(),
+                seen: format!(
+                    "{} field{} `{}`{hint}",
+                    rec.len(),
+                    if rec.len() == 1 { "" } else { "s" },
+                    self.row_text(rec)
+                ),
+                expected: format!("{n} fields ({})", preview(self.file_names)),
+                text: self.row_text(rec),
+            });
+        }
+        map.iter()
+            .map(
+                |&i| match (self.cfg.encoding, std::str::from_utf8(&rec[i])) {
+                    (Encoding::Utf8, Ok(s)) => Ok(Cow::Borrowed(s)),
+                    (Encoding::Latin1, _) => {
+                        Ok(Cow::Owned(rec[i].iter().map(|&c| c as char).collect()))
+                    }
+                    (Encoding::Utf8, Err(e)) => Err(BadRow {
+                        column: i + 1,
+                        what: format!("field {} (`{}`)", i + 1, self.file_names[i]),
+                        seen: format!(
+                            "invalid UTF-8 at byte {} of `{}`",
+                            e.valid_up_to(),
+                            String::from_utf8_lossy(&rec[i])
+                        ),
+                        expected: "UTF-8 text (set data.encoding = \"latin-1\" for Latin-1 files)"
+                            .into(),
+                        text: self.row_text(rec),
+                    }),
+                },
+            )
+            .collect()
+    }
+
+    /// The row's fields joined by the delimiter (invalid bytes shown as �), shortened.
+    fn row_text(&self, rec: &ByteRecord) -> String {
+        let d = self.cfg.delimiter_char().to_string();
+        shorten(
+            &rec.iter()
+                .map(|f| decode(f, self.cfg.encoding))
+                .collect::<Vec<_>>()
+                .join(&d),
+        )
+    }
+}
+
+fn decode(bytes: &[u8], encoding: Encoding) -> Cow<'_, str> {
+    match encoding {
+        Encoding::Utf8 => String::from_utf8_lossy(bytes),
+        Encoding::Latin1 => Cow::Owned(bytes.iter().map(|&c| c as char).collect()),
+    }
+}
+
+/// `a, b, c, ..., z` for long lists of names.
+fn preview(names: &[String]) -> String {
+    if names.len() <= 8 {
+        names.join(", ")
+    } else {
+        format!("{}, ..., {}", names[..6].join(", "), names[names.len() - 1])
+    }
+}
+
+/// Two independent 64-bit hashes of every field: distinct rows collide with
+/// probability ~2⁻¹²⁸, so de-duplication drops only true repeats.
+fn row_hash(rec: &ByteRecord) -> u128 {
+    let mut h1 = DefaultHasher::new();
+    let mut h2 = DefaultHasher::new();
+    0x9e37_79b9_7f4a_7c15u64.hash(&mut h2);
+    for f in rec.iter() {
+        f.hash(&mut h1);
+        f.hash(&mut h2);
+    }
+    ((h1.finish() as u128) << 64) | h2.finish() as u128
+}
