@@ -38,9 +38,9 @@
 //! v = β2·v + (1−β2)·gi²; θ −= lr·(m/bc1) / (√(v/bc2) + ε)`.
 
 use super::state::State;
-use super::{check_lr, check_range, Optimizer};
+use super::{check_lr, check_range, OptimState, Optimizer};
 use crate::autograd::{ParamId, ParamStore};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Hyper-parameters of [`Adam`]. `Default`: β1 = 0.9, β2 = 0.999, ε = 1e-8, λ = 0, Adam.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -244,5 +244,61 @@ impl Optimizer for Adam {
         } else {
             "adam"
         }
+    }
+
+    /// `adam.m/<name>`, `adam.v/<name>` for every parameter (none before the first step)
+    /// and the scalar `adam.step` = t.
+    fn export_state<'a>(&'a self, store: &ParamStore) -> OptimState<'a> {
+        let mut tensors = self.m.export(store, "adam.m");
+        tensors.extend(self.v.export(store, "adam.v"));
+        let scalars = [("adam.step".to_string(), self.t.to_string())].into();
+        OptimState { tensors, scalars }
+    }
+
+    fn import_state(&mut self, store: &ParamStore, state: &OptimState<'_>) -> Result<()> {
+        let name = if self.cfg.decoupled { "AdamW" } else { "Adam" };
+        let fail = |message: String| Error::Config {
+            what: format!("{name} state"),
+            message,
+        };
+        let result = (|| {
+            let step = state.scalars.get("adam.step").ok_or_else(|| {
+                fail("has no `adam.step`; was it written by another optimiser?".into())
+            })?;
+            let t: u64 = step.parse().map_err(|_| {
+                fail(format!(
+                    "`adam.step` = {step:?} is not a step count (an integer >= 0)"
+                ))
+            })?;
+            let foreign: Vec<&str> = state
+                .tensors
+                .iter()
+                .map(|x| x.name.as_str())
+                .filter(|n| !n.starts_with("adam.m/") && !n.starts_with("adam.v/"))
+                .collect();
+            if !foreign.is_empty() {
+                return Err(fail(format!(
+                    "has tensors that are not Adam moments: {foreign:?}; resume with the optimiser that wrote them"
+                )));
+            }
+            let has_m = self.m.import(name, store, "adam.m", &state.tensors)?;
+            let has_v = self.v.import(name, store, "adam.v", &state.tensors)?;
+            // The moments exist exactly when at least one step was taken.
+            if has_m != (t > 0) || has_v != (t > 0) {
+                return Err(fail(format!(
+                    "`adam.step` = {t} but the moments are {}present (m) and {}present (v); the file is inconsistent",
+                    if has_m { "" } else { "not " },
+                    if has_v { "" } else { "not " },
+                )));
+            }
+            self.t = t;
+            Ok(())
+        })();
+        if result.is_err() {
+            self.t = 0;
+            self.m = State::default();
+            self.v = State::default();
+        }
+        result
     }
 }

@@ -41,6 +41,7 @@ pub use sgd::{Sgd, SgdConfig};
 
 use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 
 /// Something that updates the parameters of a store from their gradients.
 pub trait Optimizer {
@@ -51,6 +52,47 @@ pub trait Optimizer {
 
     /// Short name for logs and reports (`"sgd"`, `"adam"`, `"adamw"`).
     fn name(&self) -> &'static str;
+
+    /// The optimiser's state, for a checkpoint: one tensor per parameter and kind of state
+    /// (`adam.m/<name>`, `adam.v/<name>`, `sgd.velocity/<name>`; none before the first
+    /// step) and scalars such as Adam's step count. Borrows the state, copies nothing.
+    /// The default is an optimiser without state.
+    fn export_state<'a>(&'a self, store: &ParamStore) -> OptimState<'a> {
+        let _ = store;
+        OptimState::default()
+    }
+
+    /// Replaces the state by one [`Optimizer::export_state`] gave for a store with the
+    /// same parameter names and shapes, so that the next steps equal those of the
+    /// optimiser that exported it. Errors name every missing, unexpected or misshapen
+    /// tensor; on error the state is as before the first step.
+    fn import_state(&mut self, store: &ParamStore, state: &OptimState<'_>) -> Result<()> {
+        let _ = store;
+        if state.tensors.is_empty() && state.scalars.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Config {
+            what: format!("{} optimiser state", self.name()),
+            message: "this optimiser keeps no state, but state was given; resume with the optimiser that wrote it".into(),
+        })
+    }
+}
+
+/// One tensor of optimiser state: `name` is `<kind>/<parameter name>` (e.g.
+/// `adam.m/mmoe.gate.0.w`), `shape` the parameter's `[rows, cols]`, `values` row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateTensor<'a> {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: &'a [f32],
+}
+
+/// The complete state of an optimiser (see [`Optimizer::export_state`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimState<'a> {
+    pub tensors: Vec<StateTensor<'a>>,
+    /// Scalars as text, e.g. `adam.step` = `"120"` (a u64 does not fit an f32 tensor).
+    pub scalars: BTreeMap<String, String>,
 }
 
 /// The learning rate must be a finite number ≥ 0 (0 is allowed: a frozen step).

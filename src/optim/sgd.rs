@@ -31,7 +31,7 @@
 //! `gi = g[i] + λ·θ[i]; v[i] = μ·v[i] + gi; θ[i] -= lr·(nesterov ? gi + μ·v[i] : v[i])`.
 
 use super::state::State;
-use super::{check_lr, check_range, Optimizer};
+use super::{check_lr, check_range, OptimState, Optimizer};
 use crate::autograd::{ParamId, ParamStore};
 use crate::error::{Error, Result};
 
@@ -167,5 +167,43 @@ impl Optimizer for Sgd {
 
     fn name(&self) -> &'static str {
         "sgd"
+    }
+
+    /// `sgd.velocity/<name>` for every parameter once a step with momentum was taken;
+    /// nothing without momentum.
+    fn export_state<'a>(&'a self, store: &ParamStore) -> OptimState<'a> {
+        OptimState {
+            tensors: self.velocity.export(store, "sgd.velocity"),
+            scalars: Default::default(),
+        }
+    }
+
+    fn import_state(&mut self, store: &ParamStore, state: &OptimState<'_>) -> Result<()> {
+        let fail = |message: String| Error::Config {
+            what: "Sgd state".into(),
+            message,
+        };
+        let foreign: Vec<&str> = state
+            .tensors
+            .iter()
+            .map(|x| x.name.as_str())
+            .filter(|n| !n.starts_with("sgd.velocity/"))
+            .collect();
+        if !foreign.is_empty() {
+            self.velocity = State::default();
+            return Err(fail(format!(
+                "has tensors that are not SGD velocities: {foreign:?}; resume with the optimiser that wrote them"
+            )));
+        }
+        let has_v = self
+            .velocity
+            .import("Sgd", store, "sgd.velocity", &state.tensors)?;
+        if has_v && self.cfg.momentum == 0.0 {
+            self.velocity = State::default();
+            return Err(fail(
+                "has a velocity but this optimiser has momentum 0; resume with the momentum it was trained with".into(),
+            ));
+        }
+        Ok(())
     }
 }

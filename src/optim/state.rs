@@ -1,7 +1,9 @@
 //! Per-scalar optimiser state (momentum buffer, Adam moments) laid out like the store.
 
+use super::StateTensor;
 use crate::autograd::{ParamId, ParamStore};
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 
 /// One f32 of state per parameter scalar, allocated on the first step.
 ///
@@ -70,5 +72,107 @@ impl State {
                 .get(store.table_index(id)?)
                 .map(|t| t.as_slice())
         }
+    }
+}
+
+/// Export and import for checkpoints ([`super::Optimizer::export_state`]).
+impl State {
+    /// `<kind>/<name>`, `[rows, cols]` and the state of every parameter of `store`, in
+    /// store order; empty before the first step.
+    pub fn export<'a>(&'a self, store: &ParamStore, kind: &str) -> Vec<StateTensor<'a>> {
+        store
+            .ids()
+            .filter_map(|id| {
+                let info = store.info(id);
+                Some(StateTensor {
+                    name: format!("{kind}/{}", info.name),
+                    shape: vec![info.rows, info.cols],
+                    values: self.of(store, id)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the state by the tensors named `<kind>/<name>` in `tensors`, which must
+    /// hold exactly one per parameter of `store`, of its shape. With no tensor of this
+    /// kind at all the state becomes "before the first step" and the result is `false`.
+    /// On error the state is also reset; the message lists every problem.
+    pub fn import(
+        &mut self,
+        optimiser: &str,
+        store: &ParamStore,
+        kind: &str,
+        tensors: &[StateTensor<'_>],
+    ) -> Result<bool> {
+        *self = State::default();
+        let prefix = format!("{kind}/");
+        let mut given: BTreeMap<&str, &StateTensor<'_>> = BTreeMap::new();
+        let mut problems = Vec::new();
+        for t in tensors.iter().filter(|t| t.name.starts_with(&prefix)) {
+            if given.insert(&t.name, t).is_some() {
+                problems.push(format!("tensor `{}` is given twice", t.name));
+            }
+        }
+        if given.is_empty() && problems.is_empty() {
+            return Ok(false);
+        }
+        let mut fresh = State {
+            sizes: Some(Sizes {
+                dense: store.dense().len(),
+                tables: store.tables().iter().map(|t| t.value.len()).collect(),
+            }),
+            dense: vec![0.0; store.dense().len()],
+            tables: store
+                .tables()
+                .iter()
+                .map(|t| vec![0.0; t.value.len()])
+                .collect(),
+        };
+        let mut missing = Vec::new();
+        for id in store.ids() {
+            let info = store.info(id);
+            let name = format!("{prefix}{}", info.name);
+            let Some(t) = given.remove(name.as_str()) else {
+                missing.push(format!("`{name}`"));
+                continue;
+            };
+            let n = info.rows * info.cols;
+            if t.shape != [info.rows, info.cols] || t.values.len() != n {
+                problems.push(format!(
+                    "tensor `{name}` has shape {:?} ({} values) but the parameter is [{}, {}]",
+                    t.shape,
+                    t.values.len(),
+                    info.rows,
+                    info.cols
+                ));
+                continue;
+            }
+            if let Some(offset) = store.dense_offset(id) {
+                fresh.dense[offset..offset + n].copy_from_slice(t.values);
+            } else if let Some(ti) = store.table_index(id) {
+                fresh.tables[ti].copy_from_slice(t.values); // (N, D)
+            }
+        }
+        if !missing.is_empty() {
+            problems.push(format!("missing: {}", missing.join(", ")));
+        }
+        if !given.is_empty() {
+            let names: Vec<String> = given.keys().map(|k| format!("`{k}`")).collect();
+            problems.push(format!(
+                "not parameters of this model: {}",
+                names.join(", ")
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Config {
+                what: format!("{optimiser} state `{kind}`"),
+                message: format!(
+                    "does not fit the model's parameters: {}; resume with the model configuration the state was saved with",
+                    problems.join("; ")
+                ),
+            });
+        }
+        *self = fresh;
+        Ok(true)
     }
 }
