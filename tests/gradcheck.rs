@@ -255,6 +255,31 @@ fn p_gather(d: Dims) -> Problem {
     }
 }
 
+/// Random bags over a small table: bag 0 is empty and bag 1 repeats an id, so the
+/// zero row and the repeated-id accumulation are always exercised.
+fn p_embedding_bag(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let v = d.k + 1;
+    let mut offsets = vec![0u32, 0];
+    let x = rng.gen_range(0..v as u32);
+    let mut ids = vec![x, x, rng.gen_range(0..v as u32)];
+    offsets.push(ids.len() as u32);
+    for _ in 0..d.r {
+        for _ in 0..rng.gen_range(0..4) {
+            ids.push(rng.gen_range(0..v as u32));
+        }
+        offsets.push(ids.len() as u32);
+    }
+    let mut s = ParamStore::new();
+    let t = s
+        .add_table("table", v, d.c, sym(&mut rng, v * d.c))
+        .unwrap();
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| g.embedding_bag(s, t, &offsets, &ids)),
+    }
+}
+
 fn p_dropout(d: Dims) -> Problem {
     let mut rng = StdRng::seed_from_u64(d.seed);
     let mut s = ParamStore::new();
@@ -492,6 +517,7 @@ static CHECKS: &[Check] = &[
     check!(ConcatCols, p_concat),
     check!(SliceCols, p_slice),
     check!(Gather, p_gather),
+    check!(EmbeddingBag, p_embedding_bag),
     check!(Dropout, p_dropout),
     check!(LayerNorm, p_layer_norm, (5e-3, 2e-2, 5e-3)),
     check!(GateCombine, p_gate),
@@ -562,6 +588,7 @@ gradcheck_tests! {
     gradcheck_concat_cols => ConcatCols,
     gradcheck_slice_cols => SliceCols,
     gradcheck_gather => Gather,
+    gradcheck_embedding_bag => EmbeddingBag,
     gradcheck_dropout => Dropout,
     gradcheck_layer_norm => LayerNorm,
     gradcheck_gate_combine => GateCombine,

@@ -109,6 +109,7 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::ConcatCols => ops::columns::concat_backward(node, head),
         Op::SliceCols { a, start } => ops::columns::slice_backward(node, head, a, start),
         Op::Gather { table } => ops::gather::backward(node, store, table),
+        Op::EmbeddingBag { table } => ops::embedding_bag::backward(node, store, table),
         Op::Dropout { a } => ops::dropout::backward(node, head, a),
         Op::LayerNorm { x, gamma, beta } => ops::layer_norm::backward(node, head, x, gamma, beta),
         Op::GateCombine { experts, gate, e } => ops::gate::backward(node, head, experts, gate, e),

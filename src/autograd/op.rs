@@ -85,6 +85,10 @@ pub(crate) enum Op {
     Gather {
         table: ParamId,
     },
+    /// Bag offsets (B + 1) then ids in `idx`.
+    EmbeddingBag {
+        table: ParamId,
+    },
     /// Mask (already scaled by 1/(1−p)) in `aux`.
     Dropout {
         a: Var,
@@ -147,6 +151,7 @@ pub enum OpKind {
     ConcatCols,
     SliceCols,
     Gather,
+    EmbeddingBag,
     Dropout,
     LayerNorm,
     GateCombine,
@@ -159,7 +164,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 30] = [
+    pub const ALL: [OpKind; 31] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -182,6 +187,7 @@ impl OpKind {
         OpKind::ConcatCols,
         OpKind::SliceCols,
         OpKind::Gather,
+        OpKind::EmbeddingBag,
         OpKind::Dropout,
         OpKind::LayerNorm,
         OpKind::GateCombine,
@@ -245,6 +251,7 @@ impl Op {
             Op::ConcatCols => OpKind::ConcatCols,
             Op::SliceCols { .. } => OpKind::SliceCols,
             Op::Gather { .. } => OpKind::Gather,
+            Op::EmbeddingBag { .. } => OpKind::EmbeddingBag,
             Op::Dropout { .. } => OpKind::Dropout,
             Op::LayerNorm { .. } => OpKind::LayerNorm,
             Op::GateCombine { .. } => OpKind::GateCombine,

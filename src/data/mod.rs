@@ -3,6 +3,7 @@
 pub mod dataset;
 pub mod features;
 pub mod ingest;
+pub mod loaders;
 pub mod synthetic;
 
 pub use dataset::{Batch, Dataset, TaskKind};

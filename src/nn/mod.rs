@@ -3,6 +3,7 @@
 //! on a `Graph`. Names are stable: checkpoints refer to parameters by them.
 
 pub mod embedding;
+pub mod feature_input;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
@@ -10,6 +11,7 @@ pub mod mlp;
 pub mod moe;
 
 pub use embedding::Embedding;
+pub use feature_input::FeatureInput;
 pub use init::{kaiming_uniform, normal, xavier_uniform, Init};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;

@@ -5,8 +5,10 @@
 pub mod broadcast;
 pub mod columns;
 pub mod dropout;
+pub mod embedding_bag;
 pub mod gate;
 pub mod gather;
+pub mod gemm;
 pub mod layer_norm;
 pub mod logit_product;
 pub mod matmul;
