@@ -6,7 +6,8 @@ use crate::data::synthetic::{generate, SyntheticConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::models::{
-    MultiTaskModel, SharedBottom, SharedBottomConfig, SingleTask, SingleTaskConfig,
+    Mmoe, MmoeConfig, MultiTaskModel, Omoe, Ple, PleConfig, SharedBottom, SharedBottomConfig,
+    SingleTask, SingleTaskConfig,
 };
 use crate::nn::Activation;
 use crate::optim::{Adam, AdamConfig};
@@ -81,11 +82,15 @@ impl Row {
     }
 }
 
-const MODELS: [&str; 2] = ["single-task", "shared-bottom"];
+const MODELS: [&str; 5] = ["single-task", "shared-bottom", "omoe", "mmoe", "ple"];
 
 /// The two models, sized like the paper's synthetic setting scaled down: a shared
 /// bottom of 16 units and towers of 8 (1,906 parameters at d = 100); the single-task
 /// networks (9 → 8 → 1 per task, 1,996 parameters) get a comparable count.
+const EXPERTS: usize = 8;
+const EXPERT_WIDTH: usize = 16;
+const SB_WIDTH: usize = 113;
+
 fn build(
     which: usize,
     store: &mut ParamStore,
@@ -105,11 +110,42 @@ fn build(
             },
             rng,
         )?),
+        2 | 3 => {
+            let cfg = MmoeConfig {
+                d_in,
+                num_experts: EXPERTS,
+                expert: vec![EXPERT_WIDTH],
+                tower: vec![8],
+                num_tasks: 2,
+                activation,
+                dropout: 0.0,
+            };
+            if which == 2 {
+                Box::new(Omoe::new(store, &cfg, rng)?)
+            } else {
+                Box::new(Mmoe::new(store, &cfg, rng)?)
+            }
+        }
+        4 => Box::new(Ple::new(
+            store,
+            &PleConfig {
+                d_in,
+                levels: 1,
+                shared_experts: EXPERTS / 2,
+                task_experts: EXPERTS / 4,
+                expert: vec![EXPERT_WIDTH],
+                tower: vec![8],
+                num_tasks: 2,
+                activation,
+                dropout: 0.0,
+            },
+            rng,
+        )?),
         _ => Box::new(SharedBottom::new(
             store,
             &SharedBottomConfig {
                 d_in,
-                bottom: vec![16],
+                bottom: vec![SB_WIDTH],
                 tower: vec![8],
                 num_tasks: 2,
                 activation,

@@ -2,6 +2,7 @@
 //! `src/main.rs` only parses the arguments, calls [`run`] and prints errors.
 
 pub mod demo;
+pub mod train;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -22,12 +23,22 @@ pub enum Command {
     /// Shows the effect the MMoE paper (Ma et al., KDD 2018) starts from: a shared
     /// bottom helps when tasks are related (ρ near 1) and loses its edge as ρ falls.
     Demo(demo::DemoArgs),
+    /// Train a model from a run config (TOML) on CSV/TSV data; writes a run folder with
+    /// config.toml, metrics.jsonl, model.safetensors and summary.json.
+    Train(train::TrainArgs),
+    /// Evaluate a run folder's model on a split of its data.
+    Eval(train::EvalArgs),
+    /// Score rows of a file with a run folder's model: one output column per task.
+    Predict(train::PredictArgs),
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Train(args) => train::train(&args),
+        Command::Eval(args) => train::eval(&args),
+        Command::Predict(args) => train::predict_cmd(&args),
     }
 }
 

@@ -15,6 +15,7 @@
 //! after each epoch; [`evaluate`] gives the per-task mean loss (MSE for regression).
 
 pub mod eval;
+pub mod run;
 
 pub use eval::{evaluate, task_loss_name};
 

@@ -1,0 +1,346 @@
+//! `mtrec train`: a run config and a data folder in, a run folder out.
+//!
+//! ```text
+//! read  → prepare (split, vocabularies, scaling, labels) → build input + model + optimiser
+//! for each epoch:  shuffled mini-batches → forward → masked task losses → balancer → step
+//!                  validate every task → early stopping → checkpoint (atomic)
+//! restore the best epoch → test → run folder
+//! ```
+//! The run folder holds `config.toml` (as resolved), `spec.json` (the fitted features),
+//! `metrics.jsonl` (one line per epoch), `model.safetensors` (best weights),
+//! `state.safetensors` (everything `--resume` needs), `summary.json`, and
+//! `bad_rows.txt` when rows were skipped.
+//!
+//! Same seed and thread count give the same run, and `--resume` after a kill continues
+//! to the same result: each epoch's shuffle and dropout stream derive from (seed, epoch).
+
+pub mod build;
+pub mod evaluate;
+mod persist;
+pub mod progress;
+
+pub use evaluate::{predict, task_metrics, TaskMetrics};
+
+use crate::autograd::{Graph, ParamStore, Var};
+use crate::config::{RunConfig, TaskType};
+use crate::data::features::{prepare, EncodedBatch, Prepared};
+use crate::data::ingest::{read_table, SkippedRows};
+use crate::error::{Error, Result};
+use crate::loss::LossOpts;
+use crate::models::{gate_weights, MultiTaskModel};
+use crate::nn::FeatureInput;
+use crate::optim::clip_grad_norm;
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::seq::SliceRandom;
+use ndarray_rand::rand::SeedableRng;
+use persist::LoopState;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What `mtrec train` was asked to do.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub config: PathBuf,
+    pub data_dir: PathBuf,
+    pub out: PathBuf,
+    /// `key=value` overrides of the config (`train.lr=0.01`).
+    pub overrides: Vec<String>,
+    /// Continue the run in `out` from its last completed epoch.
+    pub resume: bool,
+    /// Show a progress bar (on a terminal only).
+    pub progress: bool,
+    /// Stop after this many epochs of *this invocation* (testing `--resume`); `None`: run to the end.
+    pub stop_after: Option<usize>,
+}
+
+/// Everything a run builds before its first step; shared by train, eval and predict.
+pub struct Setup {
+    pub cfg: RunConfig,
+    pub prepared: Prepared,
+    pub store: ParamStore,
+    pub input: FeatureInput,
+    pub model: Box<dyn MultiTaskModel>,
+    /// Rows the reader skipped (`data.bad_rows = "skip"`), reported at the end.
+    pub skipped: SkippedRows,
+}
+
+/// Reads and prepares the data and builds the model for `cfg` (weights freshly initialised).
+pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
+    cfg.validate()?;
+    let needed = cfg.needed_columns();
+    let table = read_table(&cfg.data, data_dir, &needed)?;
+    let prepared = prepare(
+        &table,
+        &cfg.features,
+        &cfg.tasks,
+        &cfg.split,
+        &cfg.data.missing_values,
+    )?;
+    let mut rng = StdRng::seed_from_u64(cfg.train.seed);
+    let mut store = ParamStore::new();
+    let input = FeatureInput::new(&mut store, "input", &prepared.spec, &mut rng)?;
+    let model = build::build_model(&cfg.model, input.d_in(), &cfg.tasks, &mut store, &mut rng)?;
+    Ok(Setup {
+        cfg,
+        prepared,
+        store,
+        input,
+        model,
+        skipped: table.skipped,
+    })
+}
+
+/// Per-epoch shuffle and dropout seeds: a function of (seed, epoch) only.
+fn epoch_seed(seed: u64, epoch: usize, salt: u64) -> u64 {
+    seed ^ salt ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Records the K masked task losses of one batch, AITM's extra term folded into the last.
+fn task_losses(
+    g: &mut Graph,
+    cfg: &RunConfig,
+    model: &dyn MultiTaskModel,
+    outs: &[Var],
+    batch: &EncodedBatch,
+) -> Result<Vec<Var>> {
+    let mut losses = Vec::with_capacity(outs.len());
+    for (k, (task, &o)) in cfg.tasks.iter().zip(outs).enumerate() {
+        let opts = LossOpts::masked(&batch.mask[k]);
+        losses.push(match task.kind {
+            TaskType::Binary => g.bce_with_logits(o, &batch.labels[k], opts)?, // (1, 1)
+            TaskType::Regression => g.mse_loss(o, &batch.labels[k], opts)?,    // (1, 1)
+        });
+    }
+    if let Some(extra) = model.extra_loss(g, outs)? {
+        let last = losses.len() - 1;
+        losses[last] = g.weighted_sum(&[losses[last], extra], &[1.0, 1.0])?;
+    }
+    Ok(losses)
+}
+
+/// Trains as configured; returns the summary also written to `summary.json`.
+pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
+    let cfg = if opts.resume {
+        RunConfig::from_file(opts.out.join("config.toml"), &opts.overrides)?
+    } else {
+        RunConfig::from_file(&opts.config, &opts.overrides)?
+    };
+    let started = Instant::now();
+    let Setup {
+        cfg,
+        prepared,
+        mut store,
+        input,
+        model,
+        skipped,
+    } = setup(cfg, &opts.data_dir)?;
+    eprintln!("{}", prepared.report);
+    let out = &opts.out;
+    persist::create_run_folder(out, &cfg, &prepared, &skipped, opts.resume)?;
+
+    let tc = &cfg.train;
+    let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;
+    let mut opt = build::build_optimizer(tc)?;
+    let n_train = prepared.train.len();
+    if n_train == 0 {
+        return Err(Error::Config {
+            what: "split".into(),
+            message: "the training split is empty; check [split] and the data files".into(),
+        });
+    }
+    let steps_per_epoch = n_train.div_ceil(tc.batch_size);
+    let schedule = build::build_schedule(tc, steps_per_epoch * tc.epochs)?;
+    let shared = model.shared_params();
+    let mut st = LoopState::default();
+    if opts.resume {
+        st = persist::load_state(out, &mut store, opt.as_mut())?;
+        eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
+    }
+
+    let es = &tc.early_stopping;
+    let metric_name = format!("{:?}", es.metric).to_lowercase();
+    let mut g = Graph::new(tc.seed);
+    let mut batch = EncodedBatch::default();
+    let mut order: Vec<usize> = (0..n_train).collect();
+    let first_epoch = st.epoch;
+    while st.epoch < tc.epochs && !st.stopped {
+        let epoch = st.epoch;
+        order.sort_unstable();
+        order.shuffle(&mut StdRng::seed_from_u64(epoch_seed(
+            tc.seed,
+            epoch,
+            0x5348_5546,
+        )));
+        g.reset_with_seed(epoch_seed(tc.seed, epoch, 0x4452_4F50));
+        g.set_training(true);
+        let bar = progress::epoch_bar(n_train, epoch, tc.epochs, opts.progress);
+        let t0 = Instant::now();
+        let mut loss_sums = vec![0f64; cfg.tasks.len()];
+        let mut weights = Vec::new();
+        for chunk in order.chunks(tc.batch_size) {
+            prepared.train.batch(chunk, &mut batch);
+            g.reset();
+            let x = input.forward(&mut g, &store, &batch)?; // (B, D_in)
+            let outs = model.forward(&mut g, &store, x)?; // K × (B, 1)
+            let losses = task_losses(&mut g, &cfg, model.as_ref(), &outs, &batch)?; // K × (1, 1)
+            let info = balancer.backward(&mut g, &mut store, &losses, &shared)?;
+            if !info.objective.is_finite() {
+                return Err(Error::Value {
+                    op: "train",
+                    what: "training loss".into(),
+                    position: st.step,
+                    value: info.objective as f64,
+                    expected: "a finite loss; lower train.lr or set train.clip_norm".into(),
+                });
+            }
+            if tc.clip_norm > 0.0 {
+                clip_grad_norm(&mut store, tc.clip_norm as f32)?;
+            }
+            opt.step(&mut store, schedule.lr_at(st.step))?;
+            for (s, l) in loss_sums.iter_mut().zip(&info.task_losses) {
+                *s += *l as f64 * chunk.len() as f64;
+            }
+            weights = info.weights;
+            st.step += 1;
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        let train_seconds = t0.elapsed().as_secs_f64();
+        st.train_seconds += train_seconds;
+        st.train_samples += n_train as u64;
+        let mean_losses: Vec<f32> = loss_sums
+            .iter()
+            .map(|s| (s / n_train as f64) as f32)
+            .collect();
+        balancer.end_epoch(&mean_losses)?;
+
+        // Diagnostics on one training batch: expert utilisation and task conflict.
+        let probe: Vec<usize> = order.iter().take(tc.batch_size).copied().collect();
+        prepared.train.batch(&probe, &mut batch);
+        g.reset();
+        g.set_training(false);
+        let x = input.forward(&mut g, &store, &batch)?;
+        let outs = model.forward(&mut g, &store, x)?;
+        let gates = gate_weights(&g);
+        let losses = task_losses(&mut g, &cfg, model.as_ref(), &outs, &batch)?;
+        let cosines = if shared.is_empty() {
+            Vec::new()
+        } else {
+            crate::balance::task_gradient_cosines(&mut g, &mut store, &losses, &shared)?
+        };
+
+        let valid_out = predict(
+            &mut g,
+            &input,
+            model.as_ref(),
+            &store,
+            &prepared.valid,
+            tc.batch_size.max(1024),
+        )?;
+        let valid = task_metrics(&cfg.tasks, &valid_out, &prepared.valid)?;
+        let score = evaluate::score(&valid, &es.task, &metric_name);
+        let improved = match (score, st.best) {
+            (Some(s), None) => s.is_finite(),
+            (Some(s), Some(b)) => {
+                if es.maximize() {
+                    s > b
+                } else {
+                    s < b
+                }
+            }
+            (None, _) => false,
+        };
+        if improved {
+            st.best = score;
+            st.best_epoch = epoch;
+            st.bad_epochs = 0;
+            persist::save_params(&out.join("model.safetensors"), &store, &cfg)?;
+        } else {
+            st.bad_epochs += 1;
+        }
+        let line = json!({
+            "epoch": epoch,
+            "train_loss": cfg.tasks.iter().zip(&mean_losses).map(|(t, l)| (t.name.clone(), json!(l))).collect::<serde_json::Map<_, _>>(),
+            "valid": valid,
+            "early_stopping": { "task": es.task, "metric": metric_name, "score": score, "best": st.best, "best_epoch": st.best_epoch },
+            "task_weights": weights,
+            "gate_weights": gates,
+            "task_gradient_cosines": cosines,
+            "lr": schedule.lr_at(st.step.saturating_sub(1)),
+            "train_seconds": train_seconds,
+            "samples_per_s": n_train as f64 / train_seconds,
+        });
+        persist::append_metrics(out, &line)?;
+        eprintln!(
+            "epoch {}/{}: {}",
+            epoch + 1,
+            tc.epochs,
+            persist::epoch_line(
+                &cfg,
+                &mean_losses,
+                &valid,
+                n_train as f64 / train_seconds,
+                improved
+            )
+        );
+        st.epoch += 1;
+        if st.bad_epochs >= es.patience {
+            eprintln!(
+                "early stopping: no improvement of valid {} ({}) for {} epochs; best epoch {}",
+                metric_name,
+                es.task,
+                es.patience,
+                st.best_epoch + 1
+            );
+            st.stopped = true;
+        }
+        persist::save_state(out, &store, opt.as_ref(), &st)?;
+        if opts.stop_after.is_some_and(|n| st.epoch - first_epoch >= n) {
+            return Ok(json!({ "interrupted_after_epoch": st.epoch }));
+        }
+    }
+
+    // The best epoch's weights, then the test split.
+    if out.join("model.safetensors").is_file() {
+        persist::load_params(&out.join("model.safetensors"), &mut store)?;
+    }
+    let batch_size = tc.batch_size.max(1024);
+    let valid = task_metrics(
+        &cfg.tasks,
+        &predict(
+            &mut g,
+            &input,
+            model.as_ref(),
+            &store,
+            &prepared.valid,
+            batch_size,
+        )?,
+        &prepared.valid,
+    )?;
+    let test = task_metrics(
+        &cfg.tasks,
+        &predict(
+            &mut g,
+            &input,
+            model.as_ref(),
+            &store,
+            &prepared.test,
+            batch_size,
+        )?,
+        &prepared.test,
+    )?;
+    let summary = persist::summary(
+        &cfg,
+        &st,
+        &valid,
+        &test,
+        started.elapsed().as_secs_f64(),
+        &prepared,
+    );
+    persist::write_summary(out, &summary)?;
+    if !skipped.is_empty() {
+        eprintln!("{}", skipped.report());
+    }
+    Ok(summary)
+}
