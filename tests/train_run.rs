@@ -1,0 +1,231 @@
+//! `mtrec train` end to end: the run folder, exact `--resume`, and (with the shared
+//! data) the census-income MMoE reproduction.
+
+use mtrec::train::run::{train, RunOptions};
+use std::path::{Path, PathBuf};
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mtrec-train-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// 600 rows: user, item, a numeric, a genre list, click (binary), buy (binary, some
+/// missing) and watch (regression) that depend on the features.
+fn write_data(dir: &Path) {
+    let mut s = String::from("user,item,price,genres,click,buy,watch\n");
+    let mut x: u64 = 12345;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..600 {
+        let (u, it) = (next() % 20, next() % 30);
+        let price = (next() % 1000) as f64 / 100.0;
+        let genres = ["a|b", "b", "c|a", ""][(next() % 4) as usize];
+        let click = ((u + it) % 3 == 0) as u8;
+        let buy = if i % 7 == 0 {
+            String::new()
+        } else {
+            ((click == 1) && price < 5.0)
+                .then_some("1")
+                .unwrap_or("0")
+                .to_string()
+        };
+        let watch = (u as f64) * 0.1 + price * 0.05;
+        s.push_str(&format!(
+            "{u},{it},{price},{genres},{click},{buy},{watch:.3}\n"
+        ));
+    }
+    std::fs::write(dir.join("events.csv"), s).unwrap();
+    std::fs::write(
+        dir.join("run.toml"),
+        r#"
+[data]
+files = ["events.csv"]
+header = true
+missing_values = [""]
+
+[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "genres"
+kind = "multi_hot"
+dim = 3
+separator = "|"
+[[features]]
+name = "price"
+kind = "numeric"
+
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+[[tasks]]
+name = "buy"
+type = "binary"
+column = "buy"
+[[tasks]]
+name = "watch"
+type = "regression"
+column = "watch"
+
+[split]
+kind = "random"
+seed = 7
+train = 0.6
+valid = 0.2
+
+[model]
+arch = "mmoe"
+num_experts = 3
+expert = [8]
+tower = [4]
+
+[train]
+lr = 0.01
+batch_size = 64
+epochs = 4
+seed = 3
+
+[train.early_stopping]
+task = "click"
+metric = "auc"
+patience = 10
+"#,
+    )
+    .unwrap();
+}
+
+fn opts(dir: &Path, out: &str) -> RunOptions {
+    RunOptions {
+        config: dir.join("run.toml"),
+        data_dir: dir.to_path_buf(),
+        out: dir.join(out),
+        overrides: vec![],
+        resume: false,
+        progress: false,
+        stop_after: None,
+    }
+}
+
+#[test]
+fn a_run_folder_has_everything_and_summary_has_the_documented_keys() {
+    let dir = temp_dir("folder");
+    write_data(&dir);
+    let summary = train(&opts(&dir, "run")).unwrap();
+    let out = dir.join("run");
+    for f in [
+        "config.toml",
+        "spec.json",
+        "metrics.jsonl",
+        "model.safetensors",
+        "state.safetensors",
+        "summary.json",
+    ] {
+        assert!(out.join(f).is_file(), "run folder lacks {f}");
+    }
+    let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 4, "one metrics line per epoch");
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, summary);
+    for key in [
+        "model",
+        "best_epoch",
+        "epochs_run",
+        "train_samples_per_s",
+        "peak_rss_mb",
+        "tasks",
+    ] {
+        assert!(summary.get(key).is_some(), "summary.json lacks {key}");
+    }
+    assert_eq!(summary["model"], "mmoe");
+    let tasks = &summary["tasks"];
+    assert_eq!(tasks["click"]["type"], "binary");
+    assert!(tasks["click"]["test"]["auc"].as_f64().is_some());
+    assert!(tasks["buy"]["test"]["logloss"].as_f64().is_some());
+    assert_eq!(tasks["watch"]["type"], "regression");
+    assert!(
+        tasks["watch"]["test"]["rmse"].as_f64().is_some()
+            && tasks["watch"]["test"]["mae"].as_f64().is_some()
+    );
+    // Masked labels: every 7th row has no buy label.
+    assert!(
+        tasks["buy"]["test"]["labelled"].as_f64().unwrap()
+            < tasks["click"]["test"]["labelled"].as_f64().unwrap()
+    );
+    // The resolved config loads back.
+    mtrec::config::RunConfig::from_file(out.join("config.toml"), &[]).unwrap();
+    // A second run into the same folder is refused rather than mixed in.
+    let err = train(&opts(&dir, "run")).unwrap_err().to_string();
+    assert!(err.contains("already holds a run"), "{err}");
+}
+
+#[test]
+fn resuming_a_killed_run_gives_the_same_result_as_an_uninterrupted_one() {
+    let dir = temp_dir("resume");
+    write_data(&dir);
+    let full = train(&opts(&dir, "full")).unwrap();
+    let mut first = opts(&dir, "killed");
+    first.stop_after = Some(2); // stands in for a kill after epoch 2's checkpoint
+    train(&first).unwrap();
+    let mut rest = opts(&dir, "killed");
+    rest.resume = true;
+    let resumed = train(&rest).unwrap();
+    assert_eq!(
+        full["tasks"], resumed["tasks"],
+        "metrics after --resume must equal the uninterrupted run"
+    );
+    assert_eq!(full["best_epoch"], resumed["best_epoch"]);
+    assert_eq!(full["epochs_run"], resumed["epochs_run"]);
+}
+
+fn shared_data() -> PathBuf {
+    let dir = std::env::var_os("MTREC_DATA")
+        .map(PathBuf::from)
+        .expect("MTREC_DATA is not set: point it at the shared data folder (../shared/data)");
+    assert!(
+        dir.join("census-income/census-income.test.gz").is_file(),
+        "{} has no census-income/census-income.test.gz",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn census_mmoe_reaches_the_auc_floors() {
+    let data = shared_data();
+    let out = temp_dir("census");
+    let o = RunOptions {
+        config: Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/census_mmoe.toml"),
+        data_dir: data,
+        out: out.join("run"),
+        overrides: vec![],
+        resume: false,
+        progress: false,
+        stop_after: None,
+    };
+    let s = train(&o).unwrap();
+    let auc = |t: &str| s["tasks"][t]["test"]["auc"].as_f64().unwrap();
+    assert!(
+        auc("income") >= 0.944,
+        "income test AUC {} < 0.944",
+        auc("income")
+    );
+    assert!(
+        auc("never_married") >= 0.993,
+        "never-married test AUC {} < 0.993",
+        auc("never_married")
+    );
+}
