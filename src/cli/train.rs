@@ -4,7 +4,7 @@
 use crate::checkpoint::load_params;
 use crate::config::RunConfig;
 use crate::data::features::Encoded;
-use crate::data::ingest::read_table;
+use crate::data::loaders::load_table;
 use crate::error::{Error, Result};
 use crate::train::run::{self, predict, task_metrics, RunOptions};
 use clap::{Args, ValueEnum};
@@ -155,7 +155,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     let spec = crate::data::features::FeatureSpec::from_json_str(&spec_text)?;
     cfg.data.files = vec![args.input.display().to_string()];
     let needed: Vec<&str> = cfg.features.iter().map(|f| f.name.as_str()).collect();
-    let table = read_table(&cfg.data, Path::new("."), &needed)?;
+    let table = load_table(&cfg.data, Path::new("."), &needed)?;
     let encoded = spec.encode(&table)?;
     let mut store = crate::autograd::ParamStore::new();
     let mut rng =

@@ -38,6 +38,31 @@ pub enum Encoding {
     Latin1,
 }
 
+/// Which reader turns `data.files` into a table (see `src/data/loaders/`).
+///
+/// `csv` reads delimited files as the other `[data]` keys say. The others know one
+/// public data set's layout: `movielens` joins a MovieLens 100K folder, `taobao`
+/// aggregates UserBehavior events per (user, item), and `ali_ccp`, `aliexpress`,
+/// `kuairand` read those data sets' CSV files and check their columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loader {
+    /// Delimited files, read as `format`, `delimiter`, `header`, `columns` say.
+    #[default]
+    Csv,
+    /// A MovieLens 100K folder: `u.data` joined with `u.user` and `u.item`.
+    Movielens,
+    /// Taobao UserBehavior events, one row per (user, item) pair.
+    Taobao,
+    /// Ali-CCP (ESMM) CSV files with a header: `click, purchase`, then features.
+    AliCcp,
+    /// AliExpress (MTReclib) CSV files with a header: search_id, 16 categorical,
+    /// 63 numerical, click, conversion.
+    Aliexpress,
+    /// KuaiRand CSV files with a header: user_id, video_id, is_click, play_time_ms, ...
+    Kuairand,
+}
+
 /// `[data]`: the input files and how to read them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +70,9 @@ pub struct DataConfig {
     /// Files to read, relative to `--data-dir` or absolute; rows are concatenated in
     /// this order. gzip is detected from the first bytes, not from the name.
     pub files: Vec<String>,
+    /// The data set's reader; `csv` unless the files need a join or an aggregation.
+    #[serde(default)]
+    pub loader: Loader,
     #[serde(default)]
     pub format: Format,
     /// Field separator, one character; unset: `,` for csv, tab for tsv.
@@ -77,6 +105,7 @@ impl Default for DataConfig {
     fn default() -> Self {
         DataConfig {
             files: Vec::new(),
+            loader: Loader::Csv,
             format: Format::Csv,
             delimiter: None,
             trim: true,

@@ -24,7 +24,8 @@ pub use evaluate::{predict, task_metrics, TaskMetrics};
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::config::{RunConfig, TaskType};
 use crate::data::features::{prepare, EncodedBatch, Prepared};
-use crate::data::ingest::{read_table, SkippedRows};
+use crate::data::ingest::SkippedRows;
+use crate::data::loaders::load_table;
 use crate::error::{Error, Result};
 use crate::loss::LossOpts;
 use crate::models::{gate_weights, MultiTaskModel};
@@ -69,7 +70,7 @@ pub struct Setup {
 pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
     cfg.validate()?;
     let needed = cfg.needed_columns();
-    let table = read_table(&cfg.data, data_dir, &needed)?;
+    let table = load_table(&cfg.data, data_dir, &needed)?;
     let prepared = prepare(
         &table,
         &cfg.features,

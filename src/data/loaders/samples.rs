@@ -1,0 +1,261 @@
+//! `data.loader = "ali_ccp"`, `"aliexpress"`, `"kuairand"`: CSV files with a header,
+//! read by the csv reader as the other `[data]` keys say (`header = true` for the
+//! published files), plus what the data set promises:
+//!
+//! * the columns: every file's header (or `data.columns` when `header = false`) must
+//!   have the data set's layout, checked before any row is read, so that a wrong file
+//!   fails at its header line instead of at a missing feature;
+//!   - Ali-CCP (ESMM paper): `click, purchase` first, then the feature columns;
+//!   - AliExpress (MTReclib): exactly `search_id, categorical_1..16, numerical_1..63,
+//!     click, conversion`;
+//!   - KuaiRand: at least `user_id, video_id, is_click, play_time_ms, duration_ms`;
+//! * the funnel: Ali-CCP `purchase = 1` and AliExpress `conversion = 1` only on rows
+//!   with `click = 1` (the CTCVR task of ESMM is click × conversion). A row that breaks
+//!   it is a bad row: `path:line:field` under `bad_rows = "error"`, reported under
+//!   `"skip"`. Texts that are not numbers are left to the task's label rules.
+//!
+//! The columns are the files' own (e.g. `click`, `purchase`, `101`, ..., `D853`).
+
+use crate::config::{BadRows, DataConfig};
+use crate::data::ingest::{read_table, RawTable};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+use super::lines::Lines;
+use super::resolve;
+
+/// What one data set's files must look like.
+pub(super) struct Schema {
+    /// The `data.loader` value.
+    pub loader: &'static str,
+    /// `Err((0-based field, what was seen, what was expected))` when the names do
+    /// not have the data set's layout.
+    check: fn(&[String]) -> std::result::Result<(), (usize, String, String)>,
+    /// `(earlier, later)`: `later = 1` requires `earlier = 1`.
+    funnel: Option<(&'static str, &'static str)>,
+}
+
+pub(super) const ALI_CCP: Schema = Schema {
+    loader: "ali_ccp",
+    check: check_ali_ccp,
+    funnel: Some(("click", "purchase")),
+};
+
+pub(super) const ALIEXPRESS: Schema = Schema {
+    loader: "aliexpress",
+    check: check_aliexpress,
+    funnel: Some(("click", "conversion")),
+};
+
+pub(super) const KUAIRAND: Schema = Schema {
+    loader: "kuairand",
+    check: check_kuairand,
+    funnel: None,
+};
+
+fn check_ali_ccp(names: &[String]) -> std::result::Result<(), (usize, String, String)> {
+    for (i, want) in ["click", "purchase"].iter().enumerate() {
+        match names.get(i) {
+            Some(n) if n == want => {}
+            seen => {
+                return Err((
+                    i,
+                    format!("column {} is {}", i + 1, seen.map_or("missing".into(), |n| format!("`{n}`"))),
+                    "`click, purchase` as the first two columns, then the feature columns (Ali-CCP as in the ESMM paper)".into(),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `search_id, categorical_1..16, numerical_1..63, click, conversion`.
+pub fn aliexpress_columns() -> Vec<String> {
+    let mut v = vec!["search_id".to_string()];
+    v.extend((1..=16).map(|i| format!("categorical_{i}")));
+    v.extend((1..=63).map(|i| format!("numerical_{i}")));
+    v.push("click".into());
+    v.push("conversion".into());
+    v
+}
+
+fn check_aliexpress(names: &[String]) -> std::result::Result<(), (usize, String, String)> {
+    let want = aliexpress_columns();
+    let expected = || {
+        format!(
+            "the {} AliExpress columns search_id, categorical_1..16, numerical_1..63, click, conversion",
+            want.len()
+        )
+    };
+    if let Some(i) = (0..want.len().max(names.len())).find(|&i| names.get(i) != want.get(i)) {
+        let seen = match (names.get(i), want.get(i)) {
+            (Some(n), Some(w)) => format!("column {} is `{n}` where `{w}` belongs", i + 1),
+            (None, Some(w)) => format!("{} columns, missing `{w}`", names.len()),
+            (Some(n), None) => format!("{} columns, `{n}` is extra", names.len()),
+            (None, None) => unreachable!("i is below the longer length"),
+        };
+        return Err((i.min(names.len().saturating_sub(1)), seen, expected()));
+    }
+    Ok(())
+}
+
+fn check_kuairand(names: &[String]) -> std::result::Result<(), (usize, String, String)> {
+    let required = [
+        "user_id",
+        "video_id",
+        "is_click",
+        "play_time_ms",
+        "duration_ms",
+    ];
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|r| !names.iter().any(|n| n == r))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err((
+        0,
+        format!(
+            "no column {}",
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "the KuaiRand columns {} (among others)",
+            required.join(", ")
+        ),
+    ))
+}
+
+/// Reads `cfg.files` with the csv reader after checking each file's columns against
+/// `schema`, then applies the funnel rule; keeps the columns `needed` (empty: all).
+pub(super) fn read(
+    schema: &Schema,
+    cfg: &DataConfig,
+    data_dir: &Path,
+    needed: &[&str],
+) -> Result<RawTable> {
+    let mut layouts: Vec<Vec<String>> = Vec::new();
+    for f in &cfg.files {
+        let path = resolve(data_dir, f);
+        let names = names_of(schema, cfg, &path)?;
+        layouts.push(names);
+    }
+    let Some((earlier, later)) = schema.funnel else {
+        return read_table(cfg, data_dir, needed);
+    };
+    let mut wanted: Vec<&str> = needed.to_vec();
+    for extra in [earlier, later] {
+        if !needed.is_empty() && !wanted.contains(&extra) {
+            wanted.push(extra);
+        }
+    }
+    let mut table = read_table(cfg, data_dir, &wanted)?;
+    check_funnel(&mut table, &layouts, earlier, later, cfg.bad_rows)?;
+    if !needed.is_empty() {
+        let keep: Vec<bool> = table
+            .names
+            .iter()
+            .map(|n| needed.contains(&n.as_str()))
+            .collect();
+        let mut k = keep.iter();
+        table.names.retain(|_| *k.next().unwrap());
+        let mut k = keep.iter();
+        table.columns.retain(|_| *k.next().unwrap());
+    }
+    Ok(table)
+}
+
+/// The column names of one file (its header, or `data.columns`), checked.
+fn names_of(schema: &Schema, cfg: &DataConfig, path: &Path) -> Result<Vec<String>> {
+    let shown = path.display().to_string();
+    let (names, line) = if cfg.header {
+        let mut lines = Lines::open(path, &shown, "check data.files and --data-dir")?;
+        let Some(first) = lines.next_line()? else {
+            return Err(Error::Io {
+                path: shown,
+                message: format!("is empty; expected a header line naming the columns of a data.loader = \"{}\" file", schema.loader),
+            });
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(cfg.delimiter_char() as u8)
+            .quoting(cfg.format == crate::config::Format::Csv)
+            .from_reader(first.bytes);
+        let mut rec = csv::StringRecord::new();
+        let _ = rdr.read_record(&mut rec);
+        (
+            rec.iter().map(|s| s.trim().to_string()).collect(),
+            first.number,
+        )
+    } else {
+        (cfg.columns.clone().unwrap_or_default(), 0)
+    };
+    match (schema.check)(&names) {
+        Ok(()) => Ok(names),
+        Err((field, seen, expected)) if cfg.header => Err(Error::Input {
+            path: shown,
+            line: line as usize,
+            column: field + 1,
+            what: "header".into(),
+            seen,
+            expected: format!(
+                "{expected}; check data.files (data.loader = \"{}\")",
+                schema.loader
+            ),
+        }),
+        Err((_, seen, expected)) => Err(Error::Config {
+            what: "data.columns".into(),
+            message: format!(
+                "{seen}; expected {expected} (data.loader = \"{}\")",
+                schema.loader
+            ),
+        }),
+    }
+}
+
+/// Rows with `later = 1` and `earlier = 0` break the funnel: an error at the first,
+/// or, under [`BadRows::Skip`], dropped and recorded.
+fn check_funnel(
+    table: &mut RawTable,
+    layouts: &[Vec<String>],
+    earlier: &str,
+    later: &str,
+    policy: BadRows,
+) -> Result<()> {
+    let (Some(e), Some(l)) = (table.column(earlier), table.column(later)) else {
+        return Ok(());
+    };
+    let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
+    let mut bad: Vec<(usize, String)> = Vec::new();
+    for row in 0..table.num_rows() {
+        let (et, lt) = (e.get(row), l.get(row));
+        if is_one(lt) != Some(true) || is_one(et) != Some(false) {
+            continue;
+        }
+        let reason = format!("column `{later}`: `{lt}` while `{earlier}` is `{et}`; expected {later} = 0 on rows without a {earlier} ({later} implies {earlier})");
+        if policy == BadRows::Error {
+            let s = table.source[row];
+            let field = layouts[s.file as usize]
+                .iter()
+                .position(|n| n == later)
+                .map_or(0, |i| i + 1);
+            return Err(Error::Input {
+                path: table.files[s.file as usize].clone(),
+                line: s.line as usize,
+                column: field,
+                what: format!("column `{later}`"),
+                seen: format!("`{lt}` while `{earlier}` is `{et}`"),
+                expected: format!("{later} = 0 on rows without a {earlier} ({later} implies {earlier}); fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report"),
+            });
+        }
+        bad.push((row, reason));
+    }
+    table.drop_rows(&bad);
+    Ok(())
+}
