@@ -10,11 +10,15 @@
 //! ```text
 //! tensor            row-major f32 matrices, devices
 //! autograd, ops     graph-owned tape, parameter store; forward/backward kernels
-//! loss              MSE, BCE-with-logits, softmax cross-entropy, task-weighted sum
+//! loss, balance     MSE, BCE-with-logits, softmax cross-entropy, task-weighted sum;
+//!                   loss balancing (fixed, uncertainty, GradNorm, DWA, PCGrad)
 //! optim             SGD, Adam, AdamW (lazy row-sparse for embeddings), clipping, schedules
-//! nn                Linear, Embedding, MLP, LayerNorm, initialisers
-//! models            multi-task architectures (Single-Task, Shared-Bottom, ...)
-//! data, train       data sets and generators; the training loop and metrics
+//! nn                Linear, Embedding, MLP, LayerNorm, expert banks and gates, feature input
+//! models            multi-task architectures (Single-Task, Shared-Bottom, OMoE, MMoE,
+//!                   CGC / PLE, ESMM, AITM) and their diagnostics
+//! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
+//! metrics, checkpoint, train
+//!                   AUC / GAUC / ranking metrics; safetensors run state; training loops
 //! cli               the `mtrec` binary's commands
 //! ```
 //!

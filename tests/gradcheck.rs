@@ -97,7 +97,7 @@ fn gradcheck(check: &Check, dims: Dims) -> std::result::Result<(), TestCaseError
     for id in ids {
         let analytic = p.store.grad_to_vec(id);
         let name = p.store.info(id).name.clone();
-        for j in 0..analytic.len() {
+        for (j, &aj) in analytic.iter().enumerate() {
             let orig = p.store.value(id)[j];
             p.store.value_mut(id)[j] = orig + check.h;
             let fp = project(&mut g, &p, &proj);
@@ -105,7 +105,7 @@ fn gradcheck(check: &Check, dims: Dims) -> std::result::Result<(), TestCaseError
             let fm = project(&mut g, &p, &proj);
             p.store.value_mut(id)[j] = orig;
             let numeric = (fp - fm) / (2.0 * check.h as f64);
-            let a = analytic[j] as f64;
+            let a = aj as f64;
             let tol = check.atol + check.rtol * a.abs().max(numeric.abs());
             prop_assert!(
                 (a - numeric).abs() <= tol,

@@ -575,7 +575,7 @@ fn aliexpress_checks_the_exact_layout_and_the_funnel() {
     let mut short = cols.clone();
     short.pop();
     let mut body = aliexpress_file(&short, &[]);
-    body.push_str("\n");
+    body.push('\n');
     std::fs::write(dir.join("short.csv"), body).unwrap();
     let msg = load_err(&csv_cfg(Loader::Aliexpress, &["short.csv"]), &dir, &[]);
     assert!(

@@ -21,7 +21,7 @@
 
 use super::blocks::towers;
 use super::{check_common, MultiTaskModel};
-use crate::autograd::{Axis, Graph, ParamStore, Var};
+use crate::autograd::{Axis, Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
 use crate::nn::{Activation, Init, Linear, Mlp, MlpConfig};
 use ndarray_rand::rand::Rng;
@@ -134,6 +134,10 @@ impl Aitm {
 impl MultiTaskModel for Aitm {
     fn name(&self) -> &str {
         "aitm"
+    }
+
+    fn shared_params(&self) -> Vec<ParamId> {
+        Vec::new() // AITM's towers are per task; tasks share only the embeddings
     }
 
     fn num_tasks(&self) -> usize {

@@ -11,7 +11,7 @@ pub fn gate_weights(g: &Graph) -> Vec<Vec<f32>> {
         .map(|v| {
             let w = g.saved(v); // (B, E)
             let (b, _) = g.shape(v);
-            let e = if b == 0 { 0 } else { w.len() / b };
+            let e = w.len().checked_div(b).unwrap_or(0);
             let mut mean = vec![0f64; e];
             for row in w.chunks(e.max(1)) {
                 mean.iter_mut().zip(row).for_each(|(m, &x)| *m += x as f64);

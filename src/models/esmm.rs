@@ -18,7 +18,7 @@
 
 use super::blocks::towers;
 use super::{check_common, MultiTaskModel};
-use crate::autograd::{Graph, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
 use crate::nn::{Activation, Mlp};
 use ndarray_rand::rand::Rng;
@@ -73,6 +73,10 @@ impl Esmm {
 impl MultiTaskModel for Esmm {
     fn name(&self) -> &str {
         "esmm"
+    }
+
+    fn shared_params(&self) -> Vec<ParamId> {
+        Vec::new() // ESMM shares only the embeddings (tables), not dense layers
     }
 
     fn num_tasks(&self) -> usize {

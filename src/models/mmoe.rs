@@ -9,7 +9,7 @@
 
 use super::blocks::towers;
 use super::{check_common, MultiTaskModel};
-use crate::autograd::{Graph, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
 use crate::nn::{Activation, Experts, Gate, Mlp};
 use ndarray_rand::rand::Rng;
@@ -84,6 +84,10 @@ impl Mmoe {
 impl MultiTaskModel for Mmoe {
     fn name(&self) -> &str {
         "mmoe"
+    }
+
+    fn shared_params(&self) -> Vec<ParamId> {
+        self.experts.params()
     }
 
     fn num_tasks(&self) -> usize {

@@ -34,7 +34,7 @@ pub use ple::{Ple, PleConfig};
 pub use shared_bottom::{SharedBottom, SharedBottomConfig};
 pub use single_task::{SingleTask, SingleTaskConfig};
 
-use crate::autograd::{Graph, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
 
 /// A model that predicts K tasks from one batch of dense features.
@@ -48,6 +48,14 @@ pub trait MultiTaskModel {
     /// `x (B, D_in)` → K outputs of shape `(B, 1)`: a logit for a binary task, a value
     /// for a regression task.
     fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Vec<Var>>;
+
+    /// Dense parameters every task's loss reaches (the shared bottom, the experts), with
+    /// the last shared layer's weight **last** (GradNorm normalises gradients there).
+    /// Loss balancing and the task-conflict diagnostic work on these. Empty when nothing
+    /// is shared between tasks.
+    fn shared_params(&self) -> Vec<ParamId> {
+        Vec::new()
+    }
 
     /// A model-specific term added to the training objective, computed from the task
     /// outputs (AITM's label constraint); `None` for most models.

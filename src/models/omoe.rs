@@ -9,7 +9,7 @@
 use super::blocks::towers;
 use super::mmoe::MmoeConfig;
 use super::{check_common, MultiTaskModel};
-use crate::autograd::{Graph, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
 use crate::nn::{Experts, Gate, Mlp};
 use ndarray_rand::rand::Rng;
@@ -64,6 +64,12 @@ impl Omoe {
 impl MultiTaskModel for Omoe {
     fn name(&self) -> &str {
         "omoe"
+    }
+
+    fn shared_params(&self) -> Vec<ParamId> {
+        let mut p = self.gate.logits.params();
+        p.extend(self.experts.params());
+        p
     }
 
     fn num_tasks(&self) -> usize {

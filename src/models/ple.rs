@@ -10,7 +10,7 @@
 use super::blocks::towers;
 use super::cgc::{CgcLevel, CgcLevelConfig};
 use super::{check_common, MultiTaskModel};
-use crate::autograd::{Graph, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Mlp};
 use ndarray_rand::rand::Rng;
@@ -91,6 +91,10 @@ impl Ple {
 impl MultiTaskModel for Ple {
     fn name(&self) -> &str {
         self.name
+    }
+
+    fn shared_params(&self) -> Vec<ParamId> {
+        self.levels.iter().flat_map(|l| l.shared.params()).collect()
     }
 
     fn num_tasks(&self) -> usize {

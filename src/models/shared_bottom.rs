@@ -8,7 +8,7 @@
 //! the MMoE paper measures with its synthetic data, see `data::synthetic`).
 
 use super::{check_common, MultiTaskModel};
-use crate::autograd::{Graph, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Mlp, MlpConfig};
 use ndarray_rand::rand::Rng;
@@ -66,6 +66,10 @@ impl SharedBottom {
 impl MultiTaskModel for SharedBottom {
     fn name(&self) -> &str {
         "shared-bottom"
+    }
+
+    fn shared_params(&self) -> Vec<ParamId> {
+        self.bottom.layers.iter().flat_map(|l| [l.b, l.w]).collect()
     }
 
     fn num_tasks(&self) -> usize {

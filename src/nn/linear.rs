@@ -63,6 +63,11 @@ impl Linear {
         g.add(xw, b) // (B, D_out), b broadcast over rows
     }
 
+    /// `[b, w]`: the bias then the weight.
+    pub fn params(&self) -> Vec<ParamId> {
+        vec![self.b, self.w]
+    }
+
     /// Number of scalars: `D_in · D_out + D_out`.
     pub fn num_params(&self) -> usize {
         self.d_in * self.d_out + self.d_out

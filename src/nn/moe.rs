@@ -10,7 +10,7 @@
 use super::init::Init;
 use super::linear::Linear;
 use super::mlp::{Activation, Mlp, MlpConfig};
-use crate::autograd::{Graph, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
 use ndarray_rand::rand::Rng;
 
@@ -88,6 +88,19 @@ impl Experts {
             activation,
             dropout,
         })
+    }
+
+    /// Every parameter of the bank, the last layer's weight last.
+    pub fn params(&self) -> Vec<ParamId> {
+        let mut p = self.first.params();
+        for m in &self.rest {
+            p.extend(m.layers.iter().flat_map(|l| l.params()));
+        }
+        if let Some(w) = self.rest.last().and_then(|m| m.layers.last()).map(|l| l.w) {
+            p.retain(|&q| q != w);
+            p.push(w);
+        }
+        p
     }
 
     /// `x (B, D_in) → (B, E·D_expert)`.

@@ -119,7 +119,7 @@ impl Graph {
                 message: "x, gamma and beta must be three different nodes".into(),
             });
         }
-        if !(eps > 0.0) {
+        if eps.is_nan() || eps <= 0.0 {
             return Err(Error::Value {
                 op: "layer_norm",
                 what: "eps".into(),

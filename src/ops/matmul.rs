@@ -22,14 +22,13 @@
 
 use crate::autograd::{with_two, Graph, Node, Op, Var};
 use crate::error::{Error, Result};
-use rayon::prelude::*;
 
-/// Products smaller than this many multiply-adds run on one thread.
-const PAR_MIN_FLOPS: usize = 1 << 15;
+pub use super::gemm::matmul_naive;
 
 /// `out += op(A) · op(B)`. `out`: (M, N); `a`: (M, K), or (K, M) if `ta`;
-/// `b`: (K, N), or (N, K) if `tb`. Rows of `out` are computed independently (in
-/// parallel for large products), so the result does not depend on the thread count.
+/// `b`: (K, N), or (N, K) if `tb`. Runs the packed, cache-blocked GEMM of
+/// [`super::gemm`] (parallel for large products, split over M and N only, so the result
+/// is bit-identical for any thread count); [`matmul_naive`] is the reference loops.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_forward(
     out: &mut [f32],
@@ -41,58 +40,7 @@ pub fn matmul_forward(
     ta: bool,
     tb: bool,
 ) {
-    debug_assert_eq!(out.len(), m * n);
-    debug_assert_eq!(a.len(), m * k);
-    debug_assert_eq!(b.len(), k * n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    let row = |i: usize, out_row: &mut [f32]| match (ta, tb) {
-        // C[i,:] += Σ_p A[i,p] · B[p,:]   (contiguous axpy over B's rows)
-        (false, false) => {
-            for p in 0..k {
-                let aip = a[i * k + p];
-                let b_row = &b[p * n..(p + 1) * n];
-                out_row
-                    .iter_mut()
-                    .zip(b_row)
-                    .for_each(|(o, &bv)| *o += aip * bv);
-            }
-        }
-        // C[i,:] += Σ_p A[p,i] · B[p,:]   (A stored (K, M))
-        (true, false) => {
-            for p in 0..k {
-                let api = a[p * m + i];
-                let b_row = &b[p * n..(p + 1) * n];
-                out_row
-                    .iter_mut()
-                    .zip(b_row)
-                    .for_each(|(o, &bv)| *o += api * bv);
-            }
-        }
-        // C[i,j] += A[i,:] · B[j,:]       (B stored (N, K): dot products of rows)
-        (false, true) => {
-            let a_row = &a[i * k..(i + 1) * k];
-            for (j, o) in out_row.iter_mut().enumerate() {
-                let b_row = &b[j * k..(j + 1) * k];
-                *o += a_row.iter().zip(b_row).map(|(x, y)| x * y).sum::<f32>();
-            }
-        }
-        // C[i,j] += Σ_p A[p,i] · B[j,p]
-        (true, true) => {
-            for (j, o) in out_row.iter_mut().enumerate() {
-                let b_row = &b[j * k..(j + 1) * k];
-                *o += (0..k).map(|p| a[p * m + i] * b_row[p]).sum::<f32>();
-            }
-        }
-    };
-    if m * n * k >= PAR_MIN_FLOPS && m > 1 {
-        out.par_chunks_mut(n)
-            .enumerate()
-            .for_each(|(i, r)| row(i, r));
-    } else {
-        out.chunks_mut(n).enumerate().for_each(|(i, r)| row(i, r));
-    }
+    super::gemm::gemm(out, a, b, m, k, n, ta, tb);
 }
 
 /// Accumulates `dA` and `dB` for `C = op(A) · op(B)` given `dC` (see the derivation).

@@ -151,7 +151,7 @@ impl Graph {
         let op = name(kind);
         self.check(op, a)?;
         if kind == UnaryFn::Log {
-            if let Some(i) = self.value(a).iter().position(|&x| !(x > 0.0)) {
+            if let Some(i) = self.value(a).iter().position(|&x| x.is_nan() || x <= 0.0) {
                 return Err(Error::Value {
                     op,
                     what: "input".into(),

@@ -24,13 +24,15 @@ use std::path::Path;
 use super::lines::Lines;
 use super::resolve;
 
+/// `Err((0-based field, what was seen, what was expected))` when a header does not have
+/// a data set's layout.
+type HeaderCheck = fn(&[String]) -> std::result::Result<(), (usize, String, String)>;
+
 /// What one data set's files must look like.
 pub(super) struct Schema {
     /// The `data.loader` value.
     pub loader: &'static str,
-    /// `Err((0-based field, what was seen, what was expected))` when the names do
-    /// not have the data set's layout.
-    check: fn(&[String]) -> std::result::Result<(), (usize, String, String)>,
+    check: HeaderCheck,
     /// `(earlier, later)`: `later = 1` requires `earlier = 1`.
     funnel: Option<(&'static str, &'static str)>,
 }

@@ -1,0 +1,239 @@
+//! Packed, cache-blocked single-precision GEMM in the BLIS / GotoBLAS style:
+//! `C += op(A) · op(B)`, C: (M, N) row-major, op(A): (M, K), op(B): (K, N).
+//!
+//! # Blocking
+//!
+//! ```text
+//! for jc in 0..N step NC                       B̃ block: (KC, NC), lives in L3
+//!   for pc in 0..K step KC                     K is walked in order, never split
+//!     pack op(B)[pc.., jc..] → B̃               (NR-column micro-panels, in parallel)
+//!     for each task (row chunk ≤ MC of M) × (group of NR micro-panels)   ← rayon
+//!       pack op(A)[ic.., pc..] → Ã             (MR-row micro-panels, per thread)
+//!       for jr in group:                       B̃ micro-panel (KC, NR): stays in L1
+//!         for ir in chunk step MR:             Ã micro-panel (KC, MR): from L2
+//!           C[ir.., jr..] += Ã_ir · B̃_jr       MR×NR register tile (micro-kernel)
+//! ```
+//!
+//! Packing absorbs the four transpose variants (see `pack`), so there is one micro-kernel:
+//! 6×16 with AVX2+FMA (12 ymm accumulators; `avx2`) when the CPU has them, a portable
+//! scalar kernel of the same layout otherwise (`kernel`).
+//!
+//! # Constants (x86-64 AVX2, tuned on Zen 3: 32 KiB L1d, 512 KiB L2 per core)
+//!
+//! - `MR × NR = 6 × 16`: 12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 ymm; 12
+//!   independent FMA chains hide the FMA latency (4 cycles × 2 pipes).
+//! - `KC = 256`: a B̃ micro-panel is 256·16·4 B = 16 KiB (half of L1), an Ã micro-panel
+//!   6 KiB.
+//! - `MC = 144`: an Ã block is 144·256·4 B = 144 KiB, well inside L2 next to the B̃ stream.
+//! - `NC = 4080`: a B̃ block is at most 4 MiB, shared by all threads in L3.
+//!
+//! These are the values BLIS uses for its Zen sgemm kernel.
+//!
+//! # Threads and determinism
+//!
+//! Products of at least `PAR_MIN_MNK` multiply-adds split M (and, when M alone gives too
+//! few tasks, N) among rayon tasks; K is never split. Every output element is therefore
+//! `((C + Σ_{p∈block 0}) + Σ_{p∈block 1}) + …`, each block sum accumulated by one FMA
+//! chain in `p` order by one micro-kernel call, whatever the thread count or the task
+//! shapes: 1 and 2 threads give bit-identical results.
+//!
+//! Pack buffers are thread-local and only grow, so steady-state calls do not allocate.
+//! Products below `SMALL_MNK` multiply-adds take the plain loops of [`matmul_naive`], and
+//! matrix–vector products (M = 1 or N = 1) the streaming loops of `gemv`.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod gemv;
+mod kernel;
+mod naive;
+mod pack;
+
+pub use kernel::{detect, Kernel};
+pub use naive::matmul_naive;
+
+use kernel::{macro_kernel, OutPtr};
+use pack::{aligned, pack_a, pack_b_panel, Mat};
+use rayon::prelude::*;
+use std::cell::Cell;
+
+/// Rows of a register tile (micro-panel height of Ã).
+pub const MR: usize = 6;
+/// Columns of a register tile (micro-panel width of B̃).
+pub const NR: usize = 16;
+/// Depth of one packed block (the K step).
+pub const KC: usize = 256;
+/// Largest row chunk of an Ã block (multiple of MR).
+pub const MC: usize = 144;
+/// Largest column count of a B̃ block (multiple of NR).
+pub const NC: usize = 4080;
+
+/// Below this many multiply-adds (M·N·K, about 8³) the naive loops beat packing.
+const SMALL_MNK: usize = 512;
+/// From this many multiply-adds on, the product is split among rayon threads.
+const PAR_MIN_MNK: usize = 1 << 19;
+/// Tasks per thread when parallel (more tasks even out imbalance and other load).
+const TASKS_PER_THREAD: usize = 4;
+
+const _: () = assert!(MC.is_multiple_of(MR) && NC.is_multiple_of(NR));
+
+thread_local! {
+    /// This thread's Ã buffer.
+    static PACK_A: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    /// The calling thread's B̃ buffer (read by every task of the call).
+    static PACK_B: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Borrows a thread-local buffer for the duration of `f`. The buffer is taken out of its
+/// cell, so a nested call on the same thread (rayon work stealing) gets an empty one of
+/// its own instead of aliasing.
+fn with_buf<R>(
+    key: &'static std::thread::LocalKey<Cell<Vec<f32>>>,
+    f: impl FnOnce(&mut Vec<f32>) -> R,
+) -> R {
+    let mut buf = key.with(Cell::take);
+    let r = f(&mut buf);
+    key.with(|c| {
+        let other = c.take();
+        c.set(if other.capacity() > buf.capacity() {
+            other
+        } else {
+            buf
+        });
+    });
+    r
+}
+
+/// `out += op(A) · op(B)` with the fastest kernel for this CPU. `out`: (M, N); `a`: (M, K),
+/// or (K, M) if `ta`; `b`: (K, N), or (N, K) if `tb`. Bit-identical for any thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    out: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+) {
+    check_lens(out, a, b, m, k, n);
+    if m == 0 || n == 0 || k == 0 || gemv::gemv(out, a, b, m, k, n, ta, tb) {
+        // Nothing to add, or M = 1 or N = 1 was done as a matrix–vector product.
+    } else if m * n * k < SMALL_MNK {
+        naive::naive_rows(out, a, b, m, k, n, ta, tb, false);
+    } else {
+        packed(detect(), out, a, b, m, k, n, ta, tb);
+    }
+}
+
+/// The packed path for any size, with the portable kernel if `portable` (else the detected
+/// one). For tests and benchmarks; use [`gemm`].
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_packed(
+    out: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+    portable: bool,
+) {
+    let kernel = if portable { Kernel::Portable } else { detect() };
+    packed(kernel, out, a, b, m, k, n, ta, tb);
+}
+
+fn check_lens(out: &[f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
+    assert!(
+        out.len() == m * n && a.len() == m * k && b.len() == k * n,
+        "gemm: buffer lengths out={} a={} b={} do not match M={m}, K={k}, N={n}",
+        out.len(),
+        a.len(),
+        b.len()
+    );
+}
+
+/// Even split of `units` into `parts` contiguous ranges: the start of range `i`.
+fn split(units: usize, parts: usize, i: usize) -> usize {
+    i * units / parts
+}
+
+#[allow(clippy::too_many_arguments)]
+fn packed(
+    kernel: Kernel,
+    out: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+) {
+    check_lens(out, a, b, m, k, n);
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let (am, bm) = (Mat::new(a, m, k, ta), Mat::new(b, k, n, tb));
+    let threads = rayon::current_num_threads();
+    let par = threads > 1 && m * n * k >= PAR_MIN_MNK;
+    let target = if par { TASKS_PER_THREAD * threads } else { 1 };
+    // Row chunks: whole MR micro-panels, at most MC rows, at least `target` if M allows.
+    let m_units = m.div_ceil(MR);
+    let m_chunks = m_units.div_ceil(MC / MR).max(target).min(m_units);
+    let row = |i: usize| (split(m_units, m_chunks, i) * MR).min(m);
+    let c = OutPtr(out.as_mut_ptr());
+
+    with_buf(&PACK_B, |bbuf| {
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            let n_panels = nc.div_ceil(NR);
+            // Column groups of micro-panels, only when the row chunks are too few.
+            let n_groups = target.div_ceil(m_chunks).min(n_panels);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                let bp = aligned(bbuf, n_panels * kc * NR);
+                let pack_panel = |(jp, dst): (usize, &mut [f32])| {
+                    let j0 = jc + jp * NR;
+                    pack_b_panel(dst, bm, pc, kc, j0, NR.min(jc + nc - j0));
+                };
+                if par {
+                    bp.par_chunks_mut(kc * NR)
+                        .with_min_len(4)
+                        .enumerate()
+                        .for_each(pack_panel);
+                } else {
+                    bp.chunks_mut(kc * NR).enumerate().for_each(pack_panel);
+                }
+                let bp = &*bp;
+                let task = |t: usize| {
+                    let (ci, gi) = (t / n_groups, t % n_groups);
+                    let (ic, mc) = (row(ci), row(ci + 1) - row(ci));
+                    let jp = (
+                        split(n_panels, n_groups, gi),
+                        split(n_panels, n_groups, gi + 1),
+                    );
+                    with_buf(&PACK_A, |abuf| {
+                        let ap = aligned(abuf, mc.div_ceil(MR) * kc * MR);
+                        pack_a(ap, am, ic, mc, pc, kc);
+                        let ct = c.offset(ic * n + jc);
+                        // SAFETY: `ct` is element (ic, jc) of `out` (M·N floats, row stride
+                        // n); the window is mc × nc inside it. Task t alone owns rows
+                        // ic..ic+mc × micro-panel columns jp of this window (chunks and
+                        // groups partition it), and all tasks are joined before `out`'s
+                        // borrow ends. `ap` and `bp` were packed for exactly this block.
+                        unsafe { macro_kernel(kernel, kc, ap, bp, ct, n, mc, nc, jp) };
+                    });
+                };
+                let tasks = m_chunks * n_groups;
+                if par {
+                    (0..tasks).into_par_iter().for_each(task);
+                } else {
+                    (0..tasks).for_each(task);
+                }
+            }
+        }
+    });
+}
