@@ -1,0 +1,197 @@
+//! Packed GEMM throughput (`matmul_forward`), in FLOP/s.
+//!
+//! A product (M, K)·(K, N) performs M·N·K multiply-adds = 2·M·N·K floating-point
+//! operations; `Throughput::Elements` is set to that count, so criterion's "elem/s" column
+//! reads as FLOP/s. Thread counts are fixed with local rayon pools, so the numbers do not
+//! depend on RAYON_NUM_THREADS. Compare with `reference/gemm/sgemm_torch.py`.
+//!
+//! On a machine shared with other jobs the wall clock also counts time the scheduler gave
+//! to them. The `gemm_cpu` group (Linux) therefore repeats the one-thread cases timed in
+//! CPU time of this process: the kernel's speed on a core of its own.
+//!
+//! Run: `cargo bench --bench gemm` (add `-- --warm-up-time 1 --measurement-time 3` for a
+//! short run).
+
+use criterion::measurement::{Measurement, WallTime};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mtrec::ops::matmul::matmul_forward;
+
+fn data(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect()
+}
+
+/// One case: `out += op(A)·op(B)` with op(A): (M, K), op(B): (K, N) on `threads` threads.
+#[allow(clippy::too_many_arguments)]
+fn bench_case<M: Measurement + Sync>(
+    g: &mut criterion::BenchmarkGroup<'_, M>,
+    label: &str,
+    (m, k, n): (usize, usize, usize),
+    ta: bool,
+    tb: bool,
+    threads: usize,
+) where
+    M::Value: Send,
+{
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("building a rayon pool");
+    let (a, b) = (data(m * k), data(k * n));
+    let mut out = vec![0f32; m * n];
+    // FLOPs per call: M·N·K multiply-adds, two operations each.
+    g.throughput(Throughput::Elements((2 * m * n * k) as u64));
+    let id = BenchmarkId::new(format!("{label}/{threads}T"), format!("{m}x{k}x{n}"));
+    g.bench_function(id, |bch| {
+        pool.install(|| {
+            bch.iter(|| {
+                matmul_forward(
+                    black_box(&mut out),
+                    black_box(&a),
+                    black_box(&b),
+                    m,
+                    k,
+                    n,
+                    ta,
+                    tb,
+                )
+            })
+        })
+    });
+}
+
+/// Squares on one thread, and 1024² on two.
+fn squares(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gemm_square");
+    g.sample_size(10);
+    for s in [64usize, 128, 256, 512, 1024] {
+        bench_case(&mut g, "nn", (s, s, s), false, false, 1);
+    }
+    bench_case(&mut g, "nn", (1024, 1024, 1024), false, false, 2);
+    g.finish();
+}
+
+/// The census MMoE's shapes: all 8 experts of width 64 as one 242→512 product (forward,
+/// input gradient, weight gradient) and a tower layer, on one and two threads.
+fn model_shapes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gemm_model");
+    g.sample_size(10);
+    for threads in [1, 2] {
+        // (1024, 242)·(242, 512)
+        bench_case(
+            &mut g,
+            "experts_fwd_nn",
+            (1024, 242, 512),
+            false,
+            false,
+            threads,
+        );
+        // (1024, 512)·(512, 242)ᵀ-stored: B stored (242, 512)
+        bench_case(
+            &mut g,
+            "experts_dx_nt",
+            (1024, 512, 242),
+            false,
+            true,
+            threads,
+        );
+        // (1024, 242)ᵀ·(1024, 512): A stored (1024, 242)
+        bench_case(
+            &mut g,
+            "experts_dw_tn",
+            (242, 1024, 512),
+            true,
+            false,
+            threads,
+        );
+        // (1024, 64)·(64, 32)
+        bench_case(
+            &mut g,
+            "tower_fwd_nn",
+            (1024, 64, 32),
+            false,
+            false,
+            threads,
+        );
+    }
+    g.finish();
+}
+
+/// CPU time of this process (all threads), read with `clock_gettime`.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+struct CpuTime;
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+impl CpuTime {
+    fn now() -> std::time::Duration {
+        #[repr(C)]
+        struct Timespec {
+            sec: i64,
+            nsec: i64,
+        }
+        extern "C" {
+            fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+        }
+        const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+        let mut ts = Timespec { sec: 0, nsec: 0 };
+        // SAFETY: `ts` is a valid, writable `struct timespec` (two 64-bit fields on 64-bit
+        // Linux) and the clock id is a constant the kernel always supports.
+        let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+        std::time::Duration::new(ts.sec as u64, ts.nsec as u32)
+    }
+}
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+impl Measurement for CpuTime {
+    type Intermediate = std::time::Duration;
+    type Value = std::time::Duration;
+    fn start(&self) -> Self::Intermediate {
+        Self::now()
+    }
+    fn end(&self, start: Self::Intermediate) -> Self::Value {
+        Self::now() - start
+    }
+    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
+        *a + *b
+    }
+    fn zero(&self) -> Self::Value {
+        std::time::Duration::ZERO
+    }
+    fn to_f64(&self, v: &Self::Value) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
+        // Values are nanoseconds, as for the wall clock, so its formatter applies.
+        static WALL: WallTime = WallTime;
+        WALL.formatter()
+    }
+}
+
+/// The one-thread squares and model shapes in CPU time.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn cpu_time(c: &mut Criterion<CpuTime>) {
+    let mut g = c.benchmark_group("gemm_cpu");
+    g.sample_size(10);
+    for s in [256usize, 512, 1024] {
+        bench_case(&mut g, "nn", (s, s, s), false, false, 1);
+    }
+    bench_case(&mut g, "experts_fwd_nn", (1024, 242, 512), false, false, 1);
+    bench_case(&mut g, "experts_dx_nt", (1024, 512, 242), false, true, 1);
+    bench_case(&mut g, "experts_dw_tn", (242, 1024, 512), true, false, 1);
+    bench_case(&mut g, "tower_fwd_nn", (1024, 64, 32), false, false, 1);
+    g.finish();
+}
+
+criterion_group!(benches, squares, model_shapes);
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = cpu_time
+}
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+criterion_main!(benches, cpu);
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+criterion_main!(benches);
