@@ -380,13 +380,18 @@ mod tests {
         ]);
         assert_eq!(a.rho, vec![0.5, 1.0]);
         let rows = train_all(&a).unwrap();
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 2 * MODELS.len());
         assert!(rows
             .iter()
             .all(|r| r.test_mse.len() == 2 && r.test_mse.iter().flatten().all(|v| v.is_finite())));
         let table = format_table(&rows);
-        assert_eq!(table.lines().count(), 5, "{table}");
-        assert!(table.contains("shared-bottom") && table.contains("single-task"));
+        assert_eq!(table.lines().count(), 1 + 2 * MODELS.len(), "{table}");
+        for m in MODELS {
+            assert!(table.contains(m), "{m} missing from\n{table}");
+        }
+        let adv = mmoe_advantage(&rows);
+        assert_eq!(adv.iter().map(|a| a.0).collect::<Vec<_>>(), vec![0.5, 1.0]);
+        assert!(adv.iter().all(|a| a.1.is_finite()));
     }
 
     #[test]
