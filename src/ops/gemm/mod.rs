@@ -73,6 +73,8 @@ const SMALL_MNK: usize = 512;
 const PAR_MIN_MNK: usize = 1 << 19;
 /// Tasks per thread when parallel (more tasks even out imbalance and other load).
 const TASKS_PER_THREAD: usize = 4;
+/// Fewest B̃ micro-panels (of NR columns) worth packing in parallel.
+const PAR_MIN_PANELS: usize = 8;
 
 const _: () = assert!(MC.is_multiple_of(MR) && NC.is_multiple_of(NR));
 
@@ -199,7 +201,8 @@ fn packed(
                     let j0 = jc + jp * NR;
                     pack_b_panel(dst, bm, pc, kc, j0, NR.min(jc + nc - j0));
                 };
-                if par {
+                // Packing B̃ in parallel pays only when there are many micro-panels.
+                if par && n_panels >= PAR_MIN_PANELS {
                     bp.par_chunks_mut(kc * NR)
                         .with_min_len(4)
                         .enumerate()

@@ -63,7 +63,7 @@ impl<'a> Mat<'a> {
 }
 
 /// How many steps of `p` ahead the packers prefetch when they walk across stored rows.
-const PREFETCH_AHEAD: usize = 8;
+const PREFETCH_AHEAD: usize = 24;
 
 /// Packs op(A)[r0..r0+mc, p0..p0+kc] into `dst` (≥ ⌈mc/MR⌉·kc·MR floats) as MR-row
 /// micro-panels.
