@@ -29,7 +29,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Passes over the training split per model.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 30)]
     pub epochs: usize,
     /// Runs per (model, ρ) on the same data with different initial weights and batch
     /// order; the table shows the mean and standard deviation of the test MSE over them.
