@@ -238,3 +238,56 @@ fn embed_cached_computes_once_then_loads() {
     assert_ne!(other, path);
     let _ = std::fs::remove_dir_all(&cache_dir);
 }
+
+fn scratch_file(name: &str, content: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mtrec-embed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+#[test]
+fn embed_input_reads_columns_lines_and_latin1_with_clear_errors() {
+    use mtrec::cli::embed::read_texts;
+    let csv = scratch_file(
+        "items.csv",
+        b"id,title\n1,\"Toy Story (1995)\"\n2,\"Heat, the movie\"\n",
+    );
+    assert_eq!(
+        read_texts(&csv, "title", false).unwrap(),
+        ["Toy Story (1995)", "Heat, the movie"]
+    );
+    let err = read_texts(&csv, "name", false).unwrap_err().to_string();
+    assert!(
+        err.contains("no column `name`") && err.contains("title"),
+        "{err}"
+    );
+    let tsv = scratch_file("items.tsv", b"title\tid\nA\t1\nB\t2\n");
+    assert_eq!(read_texts(&tsv, "title", false).unwrap(), ["A", "B"]);
+    let txt = scratch_file("titles.txt", b"Cr\xe8me (1995)\r\n\nLast\n");
+    assert_eq!(
+        read_texts(&txt, "text", true).unwrap(),
+        ["Crème (1995)", "", "Last"]
+    );
+    let err = read_texts(&txt, "text", false).unwrap_err().to_string();
+    assert!(err.contains("line 1") && err.contains("--latin1"), "{err}");
+    let empty = scratch_file("empty.txt", b"");
+    assert!(read_texts(&empty, "text", false)
+        .unwrap_err()
+        .to_string()
+        .contains("no texts"));
+    let missing =
+        read_texts(std::path::Path::new("/nonexistent/x.txt"), "text", false).unwrap_err();
+    assert!(missing.to_string().contains("cannot read"), "{missing}");
+}
+
+#[test]
+fn a_folder_without_a_model_is_refused_with_what_to_provide() {
+    let dir = std::env::temp_dir().join(format!("mtrec-nomodel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let err = Encoder::load(&dir).unwrap_err().to_string();
+    assert!(err.contains("config.json"), "{err}");
+    let err = Encoder::load(&dir.join("missing")).unwrap_err().to_string();
+    assert!(err.contains("model folder"), "{err}");
+}
