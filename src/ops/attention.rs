@@ -506,4 +506,44 @@ mod tests {
             assert!(fused[..d.t * d.width()].iter().any(|&x| x != 0.0));
         }
     }
+
+    #[test]
+    fn one_node_as_q_k_and_v_receives_the_sum_of_the_three_gradients() {
+        use crate::autograd::ParamStore;
+        let (b, t, h, dh) = (2, 4, 2, 3);
+        let n = b * t * h * dh;
+        let x = values(n, 3);
+        let seed = values(n, 11);
+        let spec = AttentionSpec {
+            batch: b,
+            seq_len: t,
+            heads: h,
+            lengths: vec![4, 3],
+            causal: true,
+        };
+        let mut s1 = ParamStore::new();
+        let p = s1.add_dense("x", b * t, h * dh, x.clone()).unwrap();
+        let mut g = Graph::new(0);
+        let xv = g.param(&s1, p).unwrap();
+        let o = g.attention(xv, xv, xv, &spec).unwrap();
+        g.backward_with_grad(o, &seed, &mut s1).unwrap();
+        let shared = s1.grad_to_vec(p);
+
+        let mut s3 = ParamStore::new();
+        let ids: Vec<_> = ["q", "k", "v"]
+            .iter()
+            .map(|name| s3.add_dense(name, b * t, h * dh, x.clone()).unwrap())
+            .collect();
+        let mut g = Graph::new(0);
+        let vs: Vec<_> = ids.iter().map(|&i| g.param(&s3, i).unwrap()).collect();
+        let o = g.attention(vs[0], vs[1], vs[2], &spec).unwrap();
+        g.backward_with_grad(o, &seed, &mut s3).unwrap();
+        let sum: Vec<f32> = (0..n)
+            .map(|j| ids.iter().map(|&i| s3.grad_to_vec(i)[j]).sum())
+            .collect();
+        for (a, b) in shared.iter().zip(&sum) {
+            assert!((a - b).abs() < 1e-5, "shared {a} vs sum {b}");
+        }
+        assert!(shared.iter().any(|&g| g != 0.0));
+    }
 }
