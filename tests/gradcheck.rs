@@ -466,6 +466,21 @@ fn p_weighted_sum(d: Dims) -> Problem {
     }
 }
 
+fn p_select_rows(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    // repeated and unsorted indices: the backward must add, not overwrite
+    let idx: Vec<u32> = (0..d.k + 2).map(|_| rng.gen_range(0..d.r as u32)).collect();
+    let mut s = ParamStore::new();
+    let a = dense(&mut s, "a", d.r, d.c, sym(&mut rng, d.r * d.c));
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let a = g.param(s, a)?;
+            g.select_rows(a, &idx)
+        }),
+    }
+}
+
 // ------------------------------------------------------------------ the registry
 
 const SMOOTH: (f64, f64, f32) = (2e-3, 1e-2, 1e-2);
@@ -526,6 +541,7 @@ static CHECKS: &[Check] = &[
     check!(BceWithLogitsLoss, p_bce),
     check!(SoftmaxCrossEntropyLoss, p_softmax_ce),
     check!(WeightedSum, p_weighted_sum),
+    check!(SelectRows, p_select_rows),
 ];
 
 fn run(kind: OpKind) {
@@ -597,4 +613,5 @@ gradcheck_tests! {
     gradcheck_bce_with_logits_loss => BceWithLogitsLoss,
     gradcheck_softmax_cross_entropy_loss => SoftmaxCrossEntropyLoss,
     gradcheck_weighted_sum => WeightedSum,
+    gradcheck_select_rows => SelectRows,
 }

@@ -123,6 +123,10 @@ pub(crate) enum Op {
     },
     /// Inputs in `idx`, weights in `aux`.
     WeightedSum,
+    /// Row indices in `idx`.
+    SelectRows {
+        a: Var,
+    },
 }
 
 /// The name of every differentiable op and loss, for the gradient-check registry
@@ -160,11 +164,12 @@ pub enum OpKind {
     BceWithLogitsLoss,
     SoftmaxCrossEntropyLoss,
     WeightedSum,
+    SelectRows,
 }
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 31] = [
+    pub const ALL: [OpKind; 32] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -196,6 +201,7 @@ impl OpKind {
         OpKind::BceWithLogitsLoss,
         OpKind::SoftmaxCrossEntropyLoss,
         OpKind::WeightedSum,
+        OpKind::SelectRows,
     ];
 }
 
@@ -260,6 +266,7 @@ impl Op {
             Op::BceLogits { .. } => OpKind::BceWithLogitsLoss,
             Op::SoftmaxCe { .. } => OpKind::SoftmaxCrossEntropyLoss,
             Op::WeightedSum => OpKind::WeightedSum,
+            Op::SelectRows { .. } => OpKind::SelectRows,
         })
     }
 }

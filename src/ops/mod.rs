@@ -13,5 +13,6 @@ pub mod layer_norm;
 pub mod logit_product;
 pub mod matmul;
 pub mod reduce;
+pub mod rows;
 pub mod softmax;
 pub mod unary;
