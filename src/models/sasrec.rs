@@ -30,6 +30,7 @@ use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::data::sequences::SeqBatch;
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Init, LayerNorm, Linear, Mlp, MlpConfig};
+use crate::ops::attention::AttentionSpec;
 use ndarray_rand::rand::Rng;
 
 /// Where item vectors come from.
@@ -363,13 +364,14 @@ impl SasRec {
 
     /// Causal multi-head self-attention over each sequence's real positions.
     fn attend(&self, g: &mut Graph, q: Var, k: Var, v: Var, batch: &SeqBatch) -> Result<Var> {
-        let _ = (g, q, k, v, batch);
-        Err(Error::Config {
-            what: "SasRec attention".into(),
-            message:
-                "the fused attention op (src/ops/attention.rs) is not merged into this branch yet"
-                    .into(),
-        })
+        let spec = AttentionSpec {
+            batch: batch.b,
+            seq_len: batch.t,
+            heads: self.cfg.heads,
+            lengths: batch.lens.clone(),
+            causal: true,
+        };
+        g.attention(q, k, v, &spec) // (B·T, H·Dh), padding rows 0
     }
 }
 
