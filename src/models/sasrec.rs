@@ -391,7 +391,7 @@ fn check(cfg: &SasRecConfig) -> Result<()> {
             ),
         );
     }
-    if cfg.heads == 0 || cfg.dim % cfg.heads != 0 {
+    if cfg.heads == 0 || !cfg.dim.is_multiple_of(cfg.heads) {
         return bad(
             "heads",
             format!(

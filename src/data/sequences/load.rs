@@ -149,7 +149,7 @@ pub fn load_movielens(dir: &Path, seed: u64) -> Result<SeqData> {
     let mut ratings = Vec::with_capacity(user_ids.len());
     for u in user_ids {
         let mut rows = by_user.remove(&u).unwrap_or_default();
-        rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows.sort_unstable_by_key(|r| (r.0, r.1));
         users.push(u.to_string());
         seqs.push(rows.iter().map(|r| r.1.to_string()).collect());
         ratings.push(rows.iter().map(|r| r.2).collect());
