@@ -8,6 +8,7 @@
 use crate::data::sequences::{leave_last_out, SeqData};
 use crate::error::{Error, Result};
 use crate::models::sasrec::ItemInput;
+use crate::text::cache::embed_cached;
 use crate::train::seq::{fit, load_data, SeqFitOptions, SeqInputs, SeqRunConfig};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -100,11 +101,30 @@ pub fn run(args: &SeqArgs) -> Result<()> {
     Ok(())
 }
 
-/// Frozen text vectors of every item, `(V+1, D_text)`, row 0 (padding) zero.
-fn item_text_vectors(data: &SeqData, model_dir: &Path, out: &Path) -> Result<(Vec<f32>, usize)> {
-    let _ = (data, model_dir, out);
-    Err(Error::Config {
-        what: "model.item_input".into(),
-        message: "the text encoder is not part of this build yet; use item_input = \"id\"".into(),
-    })
+/// Frozen text vectors of every item, `(V+1, D_text)`, row 0 (padding) zero: the item
+/// texts embedded by the sentence encoder in `model_dir`, cached under `cache_dir`.
+fn item_text_vectors(
+    data: &SeqData,
+    model_dir: &Path,
+    cache_dir: &Path,
+) -> Result<(Vec<f32>, usize)> {
+    let texts = &data.item_text[1..];
+    if texts.iter().all(|t| t.is_empty()) {
+        return Err(Error::Config {
+            what: "model.item_input".into(),
+            message: format!("{} has no item text; use item_input = \"id\"", data.name),
+        });
+    }
+    let t0 = std::time::Instant::now();
+    let m = embed_cached(model_dir, texts, cache_dir)?; // (V, D_text)
+    let d = m.ncols();
+    let mut out = vec![0.0; d]; // padding row
+    out.extend(m.iter().copied());
+    eprintln!(
+        "item text vectors: {} × {d} in {:.0}s (cache {})",
+        texts.len(),
+        t0.elapsed().as_secs_f64(),
+        cache_dir.display()
+    );
+    Ok((out, d))
 }

@@ -17,6 +17,7 @@
 //! rating_head = false         # MovieLens: rating (MSE) on the next interaction
 //! like_head = false           # MovieLens: like = rating ≥ 4 (BCE)
 //! text_model = "all-MiniLM-L6-v2"   # under --models-dir, for item_input with text
+//! text_cache = "runs/text-cache"     # embeddings computed once per model and texts
 //!
 //! [train]
 //! epochs = 50
@@ -69,6 +70,9 @@ pub struct SeqModelConfig {
     pub like_head: bool,
     #[serde(default = "d_text_model")]
     pub text_model: String,
+    /// Folder of the embedding cache (relative to the working directory).
+    #[serde(default = "d_text_cache")]
+    pub text_cache: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -132,6 +136,9 @@ fn d_dropout() -> f32 {
 }
 fn d_text_model() -> String {
     "all-MiniLM-L6-v2".into()
+}
+fn d_text_cache() -> String {
+    "runs/text-cache".into()
 }
 fn d_epochs() -> usize {
     50
