@@ -75,7 +75,7 @@ pub fn run(args: &SeqArgs) -> Result<()> {
         Some(item_text_vectors(
             &data,
             &models_dir.join(&cfg.model.text_model),
-            &out,
+            Path::new(&cfg.model.text_cache),
         )?)
     } else {
         None
