@@ -65,11 +65,17 @@ impl SeqBatch {
     }
 
     /// Training batch, next-item target at every position: input `s_1 … s_{m−1}`,
-    /// targets `s_2 … s_m` (the last `max_len` of each). Examples need ≥ 2 items.
+    /// targets `s_2 … s_m` (the last `max_len` of each). Examples with fewer than 2 items
+    /// have no target and are left out.
     pub fn train(examples: &[&SeqExample], max_len: usize) -> SeqBatch {
+        let examples: Vec<&SeqExample> = examples
+            .iter()
+            .copied()
+            .filter(|e| e.items.len() >= 2)
+            .collect();
         let mut inputs = Vec::with_capacity(examples.len());
         let mut outs = Vec::with_capacity(examples.len());
-        for e in examples {
+        for e in &examples {
             let m = e.items.len();
             let l = (m - 1).min(max_len);
             inputs.push(&e.items[m - 1 - l..m - 1]);
@@ -93,7 +99,7 @@ impl SeqBatch {
     }
 
     /// Evaluation batch: the last `max_len` items of each history, one target row at the
-    /// last position. Histories must be non-empty.
+    /// last position (position 0 for an empty history, which then reads only padding).
     pub fn eval(holdouts: &[&Holdout], max_len: usize) -> SeqBatch {
         let inputs: Vec<&[u32]> = holdouts
             .iter()
@@ -102,7 +108,9 @@ impl SeqBatch {
         let users = holdouts.iter().map(|h| h.user).collect();
         let mut batch = SeqBatch::with_inputs(&inputs, users);
         for (i, h) in holdouts.iter().enumerate() {
-            batch.rows.push((i * batch.t + batch.lens[i] - 1) as u32);
+            batch
+                .rows
+                .push((i * batch.t + batch.lens[i].max(1) - 1) as u32);
             batch.targets.push(h.target);
         }
         let rated: Option<Vec<f32>> = holdouts.iter().map(|h| h.rating).collect();

@@ -66,6 +66,17 @@ impl SeqData {
         ratings: Option<Vec<Vec<f32>>>,
         seed: u64,
     ) -> Result<SeqData> {
+        let n_ok = |r: &Vec<Vec<f32>>| {
+            r.len() == seqs_raw.len() && r.iter().zip(&seqs_raw).all(|(a, b)| a.len() == b.len())
+        };
+        if users.len() != seqs_raw.len() || ratings.as_ref().is_some_and(|r| !n_ok(r)) {
+            return Err(Error::Config {
+                what: format!("sequences of {name}"),
+                message:
+                    "need one user key and (if given) one rating per interaction for every sequence"
+                        .into(),
+            });
+        }
         let keys: Vec<&str> = seqs_raw.iter().flatten().map(String::as_str).collect();
         let ids = shuffled_ids(&keys, seed);
         let mut item_keys = vec![String::new(); ids.len() + 1];
