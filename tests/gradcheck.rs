@@ -466,6 +466,21 @@ fn p_weighted_sum(d: Dims) -> Problem {
     }
 }
 
+fn p_select_rows(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    // repeated and unsorted indices: the backward must add, not overwrite
+    let idx: Vec<u32> = (0..d.k + 2).map(|_| rng.gen_range(0..d.r as u32)).collect();
+    let mut s = ParamStore::new();
+    let a = dense(&mut s, "a", d.r, d.c, sym(&mut rng, d.r * d.c));
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let a = g.param(s, a)?;
+            g.select_rows(a, &idx)
+        }),
+    }
+}
+
 // ------------------------------------------------------------------ the registry
 
 /// Attention over B = k sequences of T = r tokens, H ∈ {1, 2} heads of width Dh = c,
@@ -577,6 +592,7 @@ static CHECKS: &[Check] = &[
         |rng, n| away_from_zero(rng, n, 0.3, 1.5),
         |g, a| g.l2_normalize(a)
     )),
+    check!(SelectRows, p_select_rows),
 ];
 
 fn run(kind: OpKind) {
@@ -651,4 +667,5 @@ gradcheck_tests! {
     gradcheck_attention => Attention,
     gradcheck_masked_mean => MaskedMean,
     gradcheck_l2_normalize => L2Normalize,
+    gradcheck_select_rows => SelectRows,
 }

@@ -128,5 +128,6 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         } => ops::attention::backward(node, head, q, k, v, t, heads, causal),
         Op::MaskedMean { a, t } => ops::pooling::masked_mean_backward_node(node, head, a, t),
         Op::L2Normalize { a } => ops::pooling::l2_normalize_backward_node(node, head, a),
+        Op::SelectRows { a } => ops::rows::backward(node, head, a),
     }
 }

@@ -141,6 +141,10 @@ pub(crate) enum Op {
     L2Normalize {
         a: Var,
     },
+    /// Row indices in `idx`.
+    SelectRows {
+        a: Var,
+    },
 }
 
 /// The name of every differentiable op and loss, for the gradient-check registry
@@ -181,11 +185,12 @@ pub enum OpKind {
     Attention,
     MaskedMean,
     L2Normalize,
+    SelectRows,
 }
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 34] = [
+    pub const ALL: [OpKind; 35] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -220,6 +225,7 @@ impl OpKind {
         OpKind::Attention,
         OpKind::MaskedMean,
         OpKind::L2Normalize,
+        OpKind::SelectRows,
     ];
 }
 
@@ -287,6 +293,7 @@ impl Op {
             Op::Attention { .. } => OpKind::Attention,
             Op::MaskedMean { .. } => OpKind::MaskedMean,
             Op::L2Normalize { .. } => OpKind::L2Normalize,
+            Op::SelectRows { .. } => OpKind::SelectRows,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod embed;
+pub mod seq;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -35,6 +36,10 @@ pub enum Command {
     /// Turn a column of texts into sentence embeddings with a native BERT encoder
     /// (e.g. all-MiniLM-L6-v2): mean-pooled, L2-normalised, one row per text.
     Embed(embed::EmbedArgs),
+    /// Train a sequence model (SASRec with multi-task heads) on Amazon Beauty or
+    /// MovieLens 100K: leave-last-out split, full-ranking HR@5/10 and NDCG@5/10 of the
+    /// next item (plus rating RMSE and like AUC on MovieLens); writes a run folder.
+    Seq(seq::SeqArgs),
 }
 
 /// Runs the parsed command.
@@ -45,6 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => train::eval(&args),
         Command::Predict(args) => train::predict_cmd(&args),
         Command::Embed(args) => embed::run(&args),
+        Command::Seq(args) => seq::run(&args),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod dataset;
 pub mod features;
 pub mod ingest;
 pub mod loaders;
+pub mod sequences;
 pub mod synthetic;
 
 pub use dataset::{Batch, Dataset, TaskKind};

@@ -32,6 +32,7 @@ pub mod regression;
 
 pub use classification::{auc, gauc, log_loss, Confusion, Gauc, LOG_LOSS_EPS};
 pub use mask::{masked, select_rows};
+pub use ranking::FullRanking;
 pub use ranking::{
     hit_at_rank, hit_rate_at_k, mean_over_users, mrr, ndcg_at_k, ndcg_at_rank, rank_among, rank_of,
     ranking_summary, recall_at_k, top_k, RankingSummary,

@@ -224,3 +224,74 @@ fn prepare<'a>(
     }
     Ok((&ranked[..k.min(ranked.len())], rel))
 }
+
+/// HR@k and NDCG@k of single-target full rankings, accumulated user by user (sequential
+/// recommendation: one held-out next item per user, ranked against the whole catalogue).
+///
+/// Each user contributes the rank of its target from [`rank_of`] (ties count against the
+/// target, so a constant scorer gets the worst rank), then `HR@k = mean 1[rank ≤ k]` and
+/// `NDCG@k = mean 1[rank ≤ k] / log₂(rank + 1)`. Nothing is excluded from the ranking:
+/// to leave out items the user has seen, set their scores to `-∞` before [`Self::add_scores`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FullRanking {
+    ks: Vec<usize>,
+    hits: Vec<f64>,
+    ndcg: Vec<f64>,
+    users: usize,
+    reciprocal: f64,
+}
+
+impl FullRanking {
+    /// An empty accumulator for the cut-offs `ks` (each ≥ 1).
+    pub fn new(ks: &[usize]) -> Result<FullRanking> {
+        for &k in ks {
+            check::positive_k("FullRanking::new", k)?;
+        }
+        Ok(FullRanking {
+            ks: ks.to_vec(),
+            hits: vec![0.0; ks.len()],
+            ndcg: vec![0.0; ks.len()],
+            users: 0,
+            reciprocal: 0.0,
+        })
+    }
+
+    /// Adds one user whose target is at 1-based `rank`.
+    pub fn add_rank(&mut self, rank: usize) {
+        for (i, &k) in self.ks.iter().enumerate() {
+            self.hits[i] += hit_at_rank(rank, k);
+            self.ndcg[i] += ndcg_at_rank(rank, k);
+        }
+        self.reciprocal += 1.0 / rank.max(1) as f64;
+        self.users += 1;
+    }
+
+    /// Adds one user from the scores of every item and the target's index; returns the rank.
+    pub fn add_scores(&mut self, target: usize, scores: &[f32]) -> Result<usize> {
+        let rank = rank_of(target, scores)?;
+        self.add_rank(rank);
+        Ok(rank)
+    }
+
+    /// Users added so far.
+    pub fn users(&self) -> usize {
+        self.users
+    }
+
+    /// Mean HR@k over the users added (`None` if k is not one of the cut-offs or no user).
+    pub fn hit_rate(&self, k: usize) -> Option<f64> {
+        let i = self.ks.iter().position(|&x| x == k)?;
+        (self.users > 0).then(|| self.hits[i] / self.users as f64)
+    }
+
+    /// Mean NDCG@k over the users added (`None` if k is not one of the cut-offs or no user).
+    pub fn ndcg(&self, k: usize) -> Option<f64> {
+        let i = self.ks.iter().position(|&x| x == k)?;
+        (self.users > 0).then(|| self.ndcg[i] / self.users as f64)
+    }
+
+    /// Mean reciprocal rank over the users added (full list, no cut-off).
+    pub fn mrr(&self) -> Option<f64> {
+        (self.users > 0).then(|| self.reciprocal / self.users as f64)
+    }
+}

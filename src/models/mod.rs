@@ -12,6 +12,7 @@
 //! | PLE | `ple.rs` | stacked CGC levels with a shared gate between levels (Tang et al. 2020) |
 //! | ESMM | `esmm.rs` | pCTCVR = pCTR × pCVR over the entire impression space (Ma et al., SIGIR 2018) |
 //! | AITM | `aitm.rs` | attention-based transfer along a conversion funnel + label constraint (Xi et al., KDD 2021) |
+//! | SASRec | `sasrec.rs` | causal self-attention over a user's item sequence, next-item softmax + heads on the next interaction (Kang & McAuley, ICDM 2018); not a `MultiTaskModel` (sequence input) |
 
 pub mod aitm;
 mod blocks;
@@ -21,6 +22,7 @@ pub mod esmm;
 pub mod mmoe;
 pub mod omoe;
 pub mod ple;
+pub mod sasrec;
 pub mod shared_bottom;
 pub mod single_task;
 

@@ -15,5 +15,6 @@ pub mod logit_product;
 pub mod matmul;
 pub mod pooling;
 pub mod reduce;
+pub mod rows;
 pub mod softmax;
 pub mod unary;

@@ -16,6 +16,7 @@
 
 pub mod eval;
 pub mod run;
+pub mod seq;
 
 pub use eval::{evaluate, task_loss_name};
 

@@ -1,0 +1,130 @@
+//! `mtrec seq`: train and test a sequence model (SASRec with multi-task heads) on a
+//! leave-last-out split; prints the test metrics and writes a run folder.
+//!
+//! ```text
+//! mtrec seq --config configs/beauty_sasrec.toml [--quick] [--set model.item_input=text+id]
+//! ```
+
+use crate::data::sequences::{leave_last_out, SeqData};
+use crate::error::{Error, Result};
+use crate::models::sasrec::ItemInput;
+use crate::text::cache::embed_cached;
+use crate::train::seq::{fit, load_data, SeqFitOptions, SeqInputs, SeqRunConfig};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Args)]
+pub struct SeqArgs {
+    /// The run config (TOML; see configs/beauty_sasrec.toml and docs/sequences.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Folder holding the data sets [default: $MTREC_DATA, then ../shared/data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Folder holding pretrained models [default: $MTREC_MODELS, then ../shared/models].
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// The run folder to write [default: runs/<config name>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Override a config value, e.g. --set model.item_input=text+id --set train.epochs=5.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Train train.quick_epochs epochs (a few minutes on two cores).
+    #[arg(long)]
+    pub quick: bool,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar and no per-epoch lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn dir_or(flag: &Option<PathBuf>, env: &str, default: &str) -> PathBuf {
+    flag.clone()
+        .or_else(|| std::env::var_os(env).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(default))
+}
+
+pub fn run(args: &SeqArgs) -> Result<()> {
+    let cfg = SeqRunConfig::from_file(&args.config, &args.set)?;
+    super::init_threads(args.threads)?;
+    let data_dir = dir_or(&args.data_dir, "MTREC_DATA", "../shared/data");
+    let models_dir = dir_or(&args.models_dir, "MTREC_MODELS", "../shared/models");
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .config
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
+        PathBuf::from("runs").join(stem.unwrap_or_else(|| "seq".into()))
+    });
+    let data = load_data(&cfg, &data_dir)?;
+    let split = leave_last_out(&data)?;
+    if !args.quiet {
+        eprintln!(
+            "{}: {} users, {} items, {} interactions; {} users with < 3 interactions train only",
+            data.name,
+            data.seqs.len(),
+            data.num_items,
+            data.num_interactions(),
+            split.short_users
+        );
+    }
+    let text = if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
+        Some(item_text_vectors(
+            &data,
+            &models_dir.join(&cfg.model.text_model),
+            Path::new(&cfg.model.text_cache),
+        )?)
+    } else {
+        None
+    };
+    let inputs = SeqInputs {
+        data: &data,
+        split: &split,
+        text: text.as_ref().map(|(v, _)| v.as_slice()),
+        text_dim: text.as_ref().map_or(0, |(_, d)| *d),
+    };
+    let opts = SeqFitOptions {
+        out: Some(out.clone()),
+        quick: args.quick,
+        progress: !args.quiet,
+        log: !args.quiet,
+    };
+    let fitted = fit(&cfg, &inputs, &opts)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&fitted.summary).unwrap_or_default()
+    );
+    eprintln!("run folder: {}", out.display());
+    Ok(())
+}
+
+/// Frozen text vectors of every item, `(V+1, D_text)`, row 0 (padding) zero: the item
+/// texts embedded by the sentence encoder in `model_dir`, cached under `cache_dir`.
+fn item_text_vectors(
+    data: &SeqData,
+    model_dir: &Path,
+    cache_dir: &Path,
+) -> Result<(Vec<f32>, usize)> {
+    let texts = &data.item_text[1..];
+    if texts.iter().all(|t| t.is_empty()) {
+        return Err(Error::Config {
+            what: "model.item_input".into(),
+            message: format!("{} has no item text; use item_input = \"id\"", data.name),
+        });
+    }
+    let t0 = std::time::Instant::now();
+    let m = embed_cached(model_dir, texts, cache_dir)?; // (V, D_text)
+    let d = m.ncols();
+    let mut out = vec![0.0; d]; // padding row
+    out.extend(m.iter().copied());
+    eprintln!(
+        "item text vectors: {} × {d} in {:.0}s (cache {})",
+        texts.len(),
+        t0.elapsed().as_secs_f64(),
+        cache_dir.display()
+    );
+    Ok((out, d))
+}

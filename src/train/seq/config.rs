@@ -1,0 +1,291 @@
+//! The run configuration of `mtrec seq` (TOML), with `--set section.key=value` overrides.
+//!
+//! ```toml
+//! [data]
+//! dataset = "amazon-beauty"   # or "ml-100k"
+//! dir = "amazon-beauty"       # relative to --data-dir (default $MTREC_DATA or ../shared/data)
+//! seed = 42                   # seeds the item-id shuffle
+//! max_len = 50                # most recent items the model reads
+//!
+//! [model]
+//! item_input = "id"           # "id", "text" or "text+id"
+//! dim = 64
+//! blocks = 2
+//! heads = 1
+//! dropout = 0.5
+//! keywords = 0                # keyword head over the N most common item keywords; 0: off
+//! rating_head = false         # MovieLens: rating (MSE) on the next interaction
+//! like_head = false           # MovieLens: like = rating ≥ 4 (BCE)
+//! text_model = "all-MiniLM-L6-v2"   # under --models-dir, for item_input with text
+//! text_cache = "runs/text-cache"     # embeddings computed once per model and texts
+//!
+//! [train]
+//! epochs = 50
+//! quick_epochs = 3            # --quick
+//! batch_size = 128
+//! lr = 0.001
+//! weight_decay = 0.0
+//! seed = 0
+//! patience = 5                # early stopping on validation NDCG@10
+//! valid_users = 0             # per-epoch validation on a fixed sample; 0: all users
+//! next_item_weight = 1.0
+//! rating_weight = 1.0
+//! like_weight = 1.0
+//! keyword_weight = 0.1
+//! ```
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeqDataConfig {
+    pub dataset: String,
+    pub dir: String,
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+    #[serde(default = "d_max_len")]
+    pub max_len: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeqModelConfig {
+    #[serde(default = "d_item_input")]
+    pub item_input: String,
+    #[serde(default = "d_dim")]
+    pub dim: usize,
+    #[serde(default = "d_blocks")]
+    pub blocks: usize,
+    #[serde(default = "d_heads")]
+    pub heads: usize,
+    #[serde(default = "d_dropout")]
+    pub dropout: f32,
+    #[serde(default)]
+    pub keywords: usize,
+    #[serde(default)]
+    pub rating_head: bool,
+    #[serde(default)]
+    pub like_head: bool,
+    #[serde(default = "d_text_model")]
+    pub text_model: String,
+    /// Folder of the embedding cache (relative to the working directory).
+    #[serde(default = "d_text_cache")]
+    pub text_cache: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeqTrainConfig {
+    #[serde(default = "d_epochs")]
+    pub epochs: usize,
+    #[serde(default = "d_quick_epochs")]
+    pub quick_epochs: usize,
+    #[serde(default = "d_batch")]
+    pub batch_size: usize,
+    #[serde(default = "d_lr")]
+    pub lr: f32,
+    #[serde(default)]
+    pub weight_decay: f32,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "d_patience")]
+    pub patience: usize,
+    #[serde(default)]
+    pub valid_users: usize,
+    #[serde(default = "one")]
+    pub next_item_weight: f32,
+    #[serde(default = "one")]
+    pub rating_weight: f32,
+    #[serde(default = "one")]
+    pub like_weight: f32,
+    #[serde(default = "d_kw_weight")]
+    pub keyword_weight: f32,
+}
+
+/// The whole `mtrec seq` configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeqRunConfig {
+    pub data: SeqDataConfig,
+    pub model: SeqModelConfig,
+    pub train: SeqTrainConfig,
+}
+
+fn d_seed() -> u64 {
+    42
+}
+fn d_max_len() -> usize {
+    50
+}
+fn d_item_input() -> String {
+    "id".into()
+}
+fn d_dim() -> usize {
+    64
+}
+fn d_blocks() -> usize {
+    2
+}
+fn d_heads() -> usize {
+    1
+}
+fn d_dropout() -> f32 {
+    0.5
+}
+fn d_text_model() -> String {
+    "all-MiniLM-L6-v2".into()
+}
+fn d_text_cache() -> String {
+    "runs/text-cache".into()
+}
+fn d_epochs() -> usize {
+    50
+}
+fn d_quick_epochs() -> usize {
+    3
+}
+fn d_batch() -> usize {
+    128
+}
+fn d_lr() -> f32 {
+    1e-3
+}
+fn d_patience() -> usize {
+    5
+}
+fn one() -> f32 {
+    1.0
+}
+fn d_kw_weight() -> f32 {
+    0.1
+}
+
+impl SeqRunConfig {
+    /// Parses TOML text, applies `overrides` (`section.key=value`, the value read as TOML
+    /// and else as a string), and checks the values. `origin` names the text in errors.
+    pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<SeqRunConfig> {
+        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::Config {
+            what: origin.into(),
+            message: format!("not valid TOML: {e}"),
+        })?;
+        for o in overrides {
+            apply_override(&mut doc, o)?;
+        }
+        let cfg: SeqRunConfig = toml::Value::Table(doc).try_into().map_err(|e: toml::de::Error| Error::Config {
+            what: origin.into(),
+            message: format!("{e}; see the keys documented in src/train/seq/config.rs and configs/beauty_sasrec.toml"),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads a TOML file, see [`SeqRunConfig::parse`].
+    pub fn from_file(path: &Path, overrides: &[String]) -> Result<SeqRunConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("{e}; pass a run config such as configs/beauty_sasrec.toml"),
+        })?;
+        SeqRunConfig::parse(&text, &path.display().to_string(), overrides)
+    }
+
+    /// The resolved configuration as TOML (written to the run folder).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::Config {
+            what: "seq run config".into(),
+            message: format!("cannot be written as TOML: {e}"),
+        })
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str, message: String| {
+            Err(Error::Config {
+                what: what.into(),
+                message,
+            })
+        };
+        if !["amazon-beauty", "ml-100k"].contains(&self.data.dataset.as_str()) {
+            return bad(
+                "data.dataset",
+                format!(
+                    "unknown data set `{}`; use \"amazon-beauty\" or \"ml-100k\"",
+                    self.data.dataset
+                ),
+            );
+        }
+        if self.data.max_len == 0 {
+            return bad(
+                "data.max_len",
+                "must be at least 1 (50 is SASRec's setting for Beauty)".into(),
+            );
+        }
+        let t = &self.train;
+        if t.epochs == 0 || t.quick_epochs == 0 || t.batch_size == 0 {
+            return bad(
+                "train",
+                format!(
+                    "epochs, quick_epochs and batch_size must be positive, got {}, {}, {}",
+                    t.epochs, t.quick_epochs, t.batch_size
+                ),
+            );
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return bad(
+                "train.lr",
+                format!("must be a positive number, got {}", t.lr),
+            );
+        }
+        let ws = [
+            t.next_item_weight,
+            t.rating_weight,
+            t.like_weight,
+            t.keyword_weight,
+            t.weight_decay,
+        ];
+        if ws.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return bad(
+                "train weights",
+                format!("task weights and weight_decay must be finite and ≥ 0, got {ws:?}"),
+            );
+        }
+        if self.data.dataset != "ml-100k" && (self.model.rating_head || self.model.like_head) {
+            return bad(
+                "model.rating_head / like_head",
+                format!(
+                    "{} has no ratings; these heads need data.dataset = \"ml-100k\"",
+                    self.data.dataset
+                ),
+            );
+        }
+        crate::models::sasrec::ItemInput::parse(&self.model.item_input)?;
+        Ok(())
+    }
+}
+
+fn apply_override(doc: &mut toml::Table, o: &str) -> Result<()> {
+    let bad = |m: &str| Error::Config {
+        what: format!("--set {o}"),
+        message: m.into(),
+    };
+    let (key, value) = o
+        .split_once('=')
+        .ok_or_else(|| bad("expected section.key=value, e.g. model.item_input=text+id"))?;
+    let (section, field) = key
+        .trim()
+        .split_once('.')
+        .ok_or_else(|| bad("the key needs a section: data.*, model.* or train.*"))?;
+    let value = value.trim();
+    let parsed: toml::Value = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let table = doc
+        .entry(section.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| bad("that section is not a table in the config"))?;
+    table.insert(field.to_string(), parsed);
+    Ok(())
+}

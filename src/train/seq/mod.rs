@@ -1,0 +1,323 @@
+//! Training sequence models (`mtrec seq`): SASRec with its heads on a leave-last-out split.
+//!
+//! One step:
+//!
+//! ```text
+//! batch    B training sequences, right-padded; N target rows (every position)
+//! F, M     = model.forward(batch)                (N, D), (V+1, D)
+//! L_next   = CE(softmax(F·M[1..]ᵀ), next item)   full softmax over the V items
+//! L_rating = MSE(rating(F ‖ M[next]), r)          MovieLens
+//! L_like   = BCE(like(F ‖ M[next]), r ≥ 4)        MovieLens
+//! L_kw     = BCE(keywords(F), keywords of next)   Beauty, auxiliary
+//! L        = Σ_k λ_k L_k;  backward;  Adam
+//! ```
+//!
+//! After each epoch the model is scored on the validation targets (HR@10, NDCG@10); the
+//! epoch with the best validation NDCG@10 is kept, training stops after `patience` epochs
+//! without improvement, and that epoch's model is scored once on the test targets.
+
+pub mod config;
+pub mod eval;
+
+pub use config::SeqRunConfig;
+pub use eval::{evaluate, SeqMetrics, LIKE_THRESHOLD};
+
+use crate::autograd::{Graph, ParamStore, Var};
+use crate::data::sequences::{
+    load_beauty, load_movielens, Keywords, SeqBatch, SeqData, SeqExample, Split,
+};
+use crate::error::{Error, Result};
+use crate::loss::LossOpts;
+use crate::models::sasrec::{ItemInput, SasRec, SasRecConfig};
+use crate::optim::{Adam, AdamConfig, Optimizer};
+use crate::train::run::progress::epoch_bar;
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::seq::SliceRandom;
+use ndarray_rand::rand::SeedableRng;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Reads the configured data set from `data_dir` (item ids shuffled with `data.seed`).
+pub fn load_data(cfg: &SeqRunConfig, data_dir: &Path) -> Result<SeqData> {
+    let dir = data_dir.join(&cfg.data.dir);
+    match cfg.data.dataset.as_str() {
+        "amazon-beauty" => load_beauty(&dir, cfg.data.seed),
+        "ml-100k" => load_movielens(&dir, cfg.data.seed),
+        other => Err(Error::Config {
+            what: "data.dataset".into(),
+            message: format!("unknown data set `{other}`"),
+        }),
+    }
+}
+
+/// Everything a run needs besides the configuration.
+pub struct SeqInputs<'a> {
+    pub data: &'a SeqData,
+    pub split: &'a Split,
+    /// Frozen item text vectors `(V+1, text_dim)`, for models that read text.
+    pub text: Option<&'a [f32]>,
+    pub text_dim: usize,
+}
+
+/// How [`fit`] reports and where it writes.
+#[derive(Clone, Debug, Default)]
+pub struct SeqFitOptions {
+    /// Run folder: config.toml, metrics.jsonl, model.safetensors, summary.json.
+    pub out: Option<PathBuf>,
+    /// Train `train.quick_epochs` epochs instead of `train.epochs`.
+    pub quick: bool,
+    /// Progress bar on a terminal.
+    pub progress: bool,
+    /// One line per epoch on stderr.
+    pub log: bool,
+}
+
+/// A trained model, its parameters and what happened.
+pub struct SeqFit {
+    pub model: SasRec,
+    pub store: ParamStore,
+    pub summary: Value,
+    pub best_epoch: usize,
+    pub valid: SeqMetrics,
+    pub test: SeqMetrics,
+}
+
+/// The model configuration implied by the run configuration and the data.
+pub fn model_config(cfg: &SeqRunConfig, data: &SeqData, text_dim: usize) -> Result<SasRecConfig> {
+    Ok(SasRecConfig {
+        num_items: data.num_items,
+        max_len: cfg.data.max_len,
+        dim: cfg.model.dim,
+        blocks: cfg.model.blocks,
+        heads: cfg.model.heads,
+        dropout: cfg.model.dropout,
+        item_input: ItemInput::parse(&cfg.model.item_input)?,
+        text_dim,
+        keywords: cfg.model.keywords,
+        rating_head: cfg.model.rating_head,
+        like_head: cfg.model.like_head,
+    })
+}
+
+/// Records the multi-task loss of one batch; returns `(L, [L_next, L_rating?, L_like?, L_kw?])`.
+pub fn record_loss(
+    g: &mut Graph,
+    store: &ParamStore,
+    model: &SasRec,
+    cfg: &SeqRunConfig,
+    batch: &SeqBatch,
+    text: Option<&[f32]>,
+    keywords: Option<&Keywords>,
+) -> Result<(Var, Vec<Var>)> {
+    let t = &cfg.train;
+    let out = model.forward(g, store, batch, text)?;
+    let logits = model.next_item_logits(g, out)?; // (N, V)
+    let classes: Vec<u32> = batch.targets.iter().map(|&i| i - 1).collect();
+    let mut losses = vec![g.softmax_cross_entropy(logits, &classes, LossOpts::default())?];
+    let mut weights = vec![t.next_item_weight];
+    if let Some(r) = &batch.ratings {
+        if let Some(p) = model.rating(g, store, out, &batch.targets)? {
+            losses.push(g.mse_loss(p, r, LossOpts::default())?);
+            weights.push(t.rating_weight);
+        }
+        if let Some(z) = model.like(g, store, out, &batch.targets)? {
+            let y: Vec<f32> = r.iter().map(|&x| f32::from(x >= LIKE_THRESHOLD)).collect();
+            losses.push(g.bce_with_logits(z, &y, LossOpts::default())?);
+            weights.push(t.like_weight);
+        }
+    }
+    if let Some(kw) = keywords {
+        if let Some(z) = model.keywords(g, store, out)? {
+            let y = kw.rows(&batch.targets); // (N, K)
+            losses.push(g.bce_with_logits(z, &y, LossOpts::default())?);
+            weights.push(t.keyword_weight);
+        }
+    }
+    let total = g.weighted_sum(&losses, &weights)?;
+    Ok((total, losses))
+}
+
+/// Trains, validates every epoch, keeps the best epoch and tests it; see the module docs.
+pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> Result<SeqFit> {
+    let mcfg = model_config(cfg, inputs.data, inputs.text_dim)?;
+    let keywords =
+        (mcfg.keywords > 0).then(|| Keywords::from_texts(&inputs.data.item_text, mcfg.keywords));
+    if let Some(kw) = &keywords {
+        if kw.len() < mcfg.keywords {
+            return Err(Error::Config {
+                what: "model.keywords".into(),
+                message: format!(
+                    "the item texts hold only {} distinct keywords; lower model.keywords",
+                    kw.len()
+                ),
+            });
+        }
+    }
+    let t = &cfg.train;
+    let mut rng = StdRng::seed_from_u64(t.seed);
+    let mut store = ParamStore::new();
+    let model = SasRec::new(&mut store, &mcfg, &mut rng)?;
+    let mut opt = Adam::new(AdamConfig {
+        weight_decay: t.weight_decay,
+        ..AdamConfig::default()
+    })?;
+    let mut g = Graph::new(t.seed);
+    let text = inputs.text;
+    let split = inputs.split;
+    let valid_sample: Vec<_> = if t.valid_users > 0 && t.valid_users < split.valid.len() {
+        let mut v = split.valid.clone();
+        v.shuffle(&mut StdRng::seed_from_u64(t.seed ^ 0x7a11d));
+        v.truncate(t.valid_users);
+        v
+    } else {
+        split.valid.clone()
+    };
+    if let Some(out) = &opts.out {
+        create_run_folder(out, cfg)?;
+    }
+    let epochs = if opts.quick { t.quick_epochs } else { t.epochs };
+    let mut order: Vec<&SeqExample> = split.train.iter().collect();
+    let (mut best, mut best_epoch, mut bad) = (f64::NEG_INFINITY, 0usize, 0usize);
+    let mut best_values: Vec<Vec<f32>> = Vec::new();
+    let mut log = Vec::new();
+    let started = Instant::now();
+    let mut train_seconds = 0.0;
+    for epoch in 0..epochs {
+        order.shuffle(&mut StdRng::seed_from_u64(
+            t.seed.wrapping_add(epoch as u64 + 1),
+        ));
+        let bar = epoch_bar(order.len(), epoch, epochs, opts.progress);
+        let t0 = Instant::now();
+        g.set_training(true);
+        let (mut loss_sum, mut task_sums, mut steps) = (0f64, Vec::<f64>::new(), 0usize);
+        for chunk in order.chunks(t.batch_size) {
+            let batch = SeqBatch::train(chunk, mcfg.max_len);
+            g.reset();
+            let (total, losses) =
+                record_loss(&mut g, &store, &model, cfg, &batch, text, keywords.as_ref())?;
+            store.zero_grad();
+            g.backward(total, &mut store)?;
+            opt.step(&mut store, t.lr)?;
+            loss_sum += g.scalar(total) as f64;
+            task_sums.resize(losses.len(), 0.0);
+            for (s, l) in task_sums.iter_mut().zip(&losses) {
+                *s += g.scalar(*l) as f64;
+            }
+            steps += 1;
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        let secs = t0.elapsed().as_secs_f64();
+        train_seconds += secs;
+        let v = evaluate(&model, &store, &mut g, &valid_sample, text, 256)?;
+        let line = json!({
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / steps.max(1) as f64,
+            "task_losses": task_sums.iter().map(|s| s / steps.max(1) as f64).collect::<Vec<_>>(),
+            "valid": v,
+            "train_seconds": secs,
+        });
+        if opts.log {
+            eprintln!(
+                "epoch {:>3}/{epochs}  loss {:.4}  valid HR@10 {:.4}  NDCG@10 {:.4}  ({} users)  {:.0}s",
+                epoch + 1,
+                loss_sum / steps.max(1) as f64,
+                v.hr10,
+                v.ndcg10,
+                v.users,
+                secs
+            );
+        }
+        if let Some(out) = &opts.out {
+            append_line(&out.join("metrics.jsonl"), &line)?;
+        }
+        log.push(line);
+        if v.ndcg10 > best {
+            best = v.ndcg10;
+            best_epoch = epoch + 1;
+            bad = 0;
+            best_values = store.ids().map(|id| store.value(id).to_vec()).collect();
+        } else {
+            bad += 1;
+            if bad >= t.patience.max(1) {
+                break;
+            }
+        }
+    }
+    let ids: Vec<_> = store.ids().collect();
+    for (id, vals) in ids.into_iter().zip(&best_values) {
+        store.value_mut(id).copy_from_slice(vals);
+    }
+    let valid = evaluate(&model, &store, &mut g, &split.valid, text, 256)?;
+    let test = evaluate(&model, &store, &mut g, &split.test, text, 256)?;
+    let summary = json!({
+        "dataset": inputs.data.name,
+        "users": inputs.data.seqs.len(),
+        "items": inputs.data.num_items,
+        "interactions": inputs.data.num_interactions(),
+        "short_users": split.short_users,
+        "item_input": cfg.model.item_input,
+        "keywords": keywords.as_ref().map_or(0, Keywords::len),
+        "parameters": store.num_scalars(),
+        "epochs_run": log.len(),
+        "best_epoch": best_epoch,
+        "valid": valid,
+        "test": test,
+        "train_seconds": train_seconds,
+        "total_seconds": started.elapsed().as_secs_f64(),
+        "quick": opts.quick,
+        "protocol": "leave-last-out; full ranking over all items, nothing excluded; ties count against the target",
+    });
+    if let Some(out) = &opts.out {
+        let mut meta = std::collections::BTreeMap::new();
+        meta.insert("model".to_string(), "sasrec".to_string());
+        meta.insert("best_epoch".to_string(), best_epoch.to_string());
+        crate::checkpoint::save_params(out.join("model.safetensors"), &store, &meta)?;
+        write_text(
+            &out.join("summary.json"),
+            &serde_json::to_string_pretty(&summary).unwrap_or_default(),
+        )?;
+    }
+    Ok(SeqFit {
+        model,
+        store,
+        summary,
+        best_epoch,
+        valid,
+        test,
+    })
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| io_err(path, e))
+}
+
+fn append_line(path: &Path, v: &Value) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| io_err(path, e))?;
+    writeln!(f, "{v}").map_err(|e| io_err(path, e))
+}
+
+/// Creates the run folder with the resolved config; refuses a folder that holds a run.
+fn create_run_folder(out: &Path, cfg: &SeqRunConfig) -> Result<()> {
+    if out.join("summary.json").exists() || out.join("metrics.jsonl").exists() {
+        return Err(Error::Io {
+            path: out.display().to_string(),
+            message: "already holds a run; pass a new --out folder or delete this one".into(),
+        });
+    }
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    write_text(&out.join("config.toml"), &cfg.to_toml()?)
+}
