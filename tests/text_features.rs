@@ -202,3 +202,295 @@ fn frozen_table_errors_name_the_problem() {
     .to_string();
     assert!(e.contains("at least one expert"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Text features end to end, with a test double for the sentence encoder.
+
+use mtrec::config::RunConfig;
+use mtrec::data::features::{fnv1a64, splitmix64, TextEmbedder, TextEnv, TextSpec};
+use mtrec::train::run::{setup_with, train_with, RunOptions};
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// TEST DOUBLE, not a sentence encoder: each whitespace token becomes a fixed
+/// pseudo-random vector (seeded by the token's FNV hash) and a text is the mean of its
+/// tokens' vectors. Texts sharing words get similar vectors, which is all these tests need.
+struct HashingTestEncoder {
+    dim: usize,
+    calls: Rc<Cell<usize>>,
+}
+
+impl TextEmbedder for HashingTestEncoder {
+    fn key(&self) -> String {
+        format!("hashing-test-encoder-{}", self.dim)
+    }
+
+    fn embed(&self, texts: &[String]) -> mtrec::Result<(usize, Vec<f32>)> {
+        self.calls.set(self.calls.get() + 1);
+        let mut out = Vec::with_capacity(texts.len() * self.dim);
+        for t in texts {
+            let words: Vec<&str> = t.split_whitespace().collect();
+            let mut v = vec![0f32; self.dim];
+            for w in &words {
+                let mut s = fnv1a64(w.to_lowercase().as_bytes());
+                for x in v.iter_mut() {
+                    s = splitmix64(s);
+                    *x += ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0;
+                }
+            }
+            let n = words.len().max(1) as f32;
+            out.extend(v.iter().map(|x| x / n));
+        }
+        Ok((self.dim, out))
+    }
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mtrec-textfeat-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// 80 items whose titles say whether they are good; 30 users; a rating that follows the
+/// title's word (and a little of the user), "like" = rating ≥ 4.
+fn write_data(dir: &Path) {
+    let good = ["good", "great", "fine", "lovely"];
+    let bad = ["bad", "awful", "poor", "dull"];
+    let mut s = String::from("user,item,title,rating\n");
+    let mut x: u64 = 99;
+    let mut next = || {
+        x = splitmix64(x);
+        x
+    };
+    for _ in 0..4000 {
+        let (u, it) = (next() % 30, next() % 80);
+        let is_good = it % 2 == 0;
+        let word = if is_good {
+            good[(it / 2 % 4) as usize]
+        } else {
+            bad[(it / 2 % 4) as usize]
+        };
+        let base = if is_good { 4.2 } else { 1.8 };
+        let rating = (base + (u % 3) as f64 * 0.2 + (next() % 100) as f64 / 250.0).min(5.0);
+        s.push_str(&format!("{u},{it},{word} film {it},{rating:.2}\n"));
+    }
+    std::fs::write(dir.join("ratings.csv"), s).unwrap();
+}
+
+fn config(mode: &str, adaptor: &str) -> String {
+    format!(
+        r#"
+[data]
+files = ["ratings.csv"]
+header = true
+[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 8
+[features.text]
+column = "title"
+mode = "{mode}"
+encoder = "test-double"
+adaptor = "{adaptor}"
+experts = 2
+[[tasks]]
+name = "rating"
+type = "regression"
+column = "rating"
+[[tasks]]
+name = "like"
+type = "binary"
+column = "rating"
+threshold = 4
+[split]
+kind = "item_holdout"
+item_column = "item"
+holdout = 0.25
+seed = 5
+train = 0.8
+valid = 0.1
+[model]
+arch = "mmoe"
+num_experts = 2
+expert = [8]
+tower = [4]
+[train]
+lr = 0.02
+batch_size = 128
+epochs = 6
+seed = 1
+[train.early_stopping]
+task = "like"
+metric = "auc"
+patience = 10
+"#
+    )
+}
+
+fn run(dir: &Path, mode: &str, adaptor: &str, calls: &Rc<Cell<usize>>) -> serde_json::Value {
+    let cfg_path = dir.join(format!("{mode}-{adaptor}.toml"));
+    std::fs::write(&cfg_path, config(mode, adaptor)).unwrap();
+    let c = calls.clone();
+    let provider = move |_: &TextSpec| -> mtrec::Result<Box<dyn TextEmbedder>> {
+        Ok(Box::new(HashingTestEncoder {
+            dim: 16,
+            calls: c.clone(),
+        }))
+    };
+    let opts = RunOptions {
+        config: cfg_path,
+        data_dir: dir.to_path_buf(),
+        out: dir.join(format!("run-{mode}-{adaptor}")),
+        overrides: vec![],
+        resume: false,
+        progress: false,
+        stop_after: None,
+    };
+    train_with(&opts, &provider).unwrap()
+}
+
+fn cold(summary: &serde_json::Value, task: &str, metric: &str) -> f64 {
+    summary["tasks"][task]["cold"][metric]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no cold {task} {metric} in {summary:#}"))
+}
+
+#[test]
+fn text_beats_id_only_on_cold_items_and_the_run_folder_records_it() {
+    let dir = temp_dir("e2e");
+    write_data(&dir);
+    let calls = Rc::new(Cell::new(0));
+    let id = run(&dir, "id", "linear", &calls);
+    assert_eq!(calls.get(), 0, "mode = \"id\" must not embed texts");
+    let text = run(&dir, "text", "moe", &calls);
+    assert_eq!(calls.get(), 1);
+    let both = run(&dir, "text+id", "linear", &calls);
+    // Same texts and encoder key, new run folder: embedded again, once.
+    assert_eq!(calls.get(), 2);
+    for s in [&id, &text, &both] {
+        assert!(s["rows"]["cold"].as_u64().unwrap() > 500, "{s:#}");
+        assert!(s["tasks"]["like"]["test"]["auc"].as_f64().is_some());
+    }
+    let (id_auc, text_auc, both_auc) = (
+        cold(&id, "like", "auc"),
+        cold(&text, "like", "auc"),
+        cold(&both, "like", "auc"),
+    );
+    let (id_rmse, text_rmse) = (cold(&id, "rating", "rmse"), cold(&text, "rating", "rmse"));
+    eprintln!("cold like AUC: id {id_auc:.3}, text {text_auc:.3}, text+id {both_auc:.3}; cold RMSE id {id_rmse:.3}, text {text_rmse:.3}");
+    // The label follows a word of the title: the text sees it on unseen items, the
+    // id-only model sees only the out-of-vocabulary row.
+    assert!(
+        text_auc > 0.9 && text_auc > id_auc + 0.2,
+        "{text_auc} vs {id_auc}"
+    );
+    assert!(both_auc > id_auc + 0.2, "{both_auc} vs {id_auc}");
+    assert!(text_rmse < id_rmse * 0.8, "{text_rmse} vs {id_rmse}");
+    // The cache sits in the run folder, keyed by the encoder and the texts.
+    let cache: Vec<_> = std::fs::read_dir(dir.join("run-text-moe/text_cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cache.len(), 1, "{cache:?}");
+    assert!(
+        cache[0].starts_with("hashing-test-encoder-16-"),
+        "{cache:?}"
+    );
+    assert!(!dir.join("run-id-linear/text_cache").exists());
+}
+
+#[test]
+fn cold_items_are_held_out_entirely_and_their_ids_are_out_of_vocabulary() {
+    let dir = temp_dir("split");
+    write_data(&dir);
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let provider = move |_: &TextSpec| -> mtrec::Result<Box<dyn TextEmbedder>> {
+        Ok(Box::new(HashingTestEncoder {
+            dim: 16,
+            calls: c.clone(),
+        }))
+    };
+    let cache = dir.join("cache");
+    let env = TextEnv {
+        provider: &provider,
+        cache_dir: Some(cache.clone()),
+    };
+    let cfg = RunConfig::from_str(&config("text+id", "moe"), "test", &[]).unwrap();
+    let s = setup_with(cfg.clone(), &dir, &env).unwrap();
+    let p = &s.prepared;
+    // 25% of the 80 items are cold: 20 items, none of whose rows is in another set.
+    let item_of = |e: &mtrec::data::features::Encoded| -> Vec<u32> {
+        (0..e.len()).map(|r| e.cat[r * e.n_cat + 1]).collect()
+    };
+    assert!(
+        item_of(&p.cold).iter().all(|&id| id == 0),
+        "cold items must map to the OOV id"
+    );
+    assert!(item_of(&p.train).iter().all(|&id| id != 0));
+    let cold_texts: std::collections::BTreeSet<u32> = p.cold.text[0].ids.iter().copied().collect();
+    assert_eq!(cold_texts.len(), 20);
+    for set in [&p.train, &p.valid, &p.test] {
+        assert!(set.text[0].ids.iter().all(|i| !cold_texts.contains(i)));
+    }
+    assert_eq!(p.spec.text[0].d_text, 16);
+    assert!(s.store.find("input.emb.item").is_some());
+    assert!(s.store.find("input.text_adaptor.item.whiten.w").is_some());
+    assert_eq!(calls.get(), 1);
+    // A second setup reads the cache: no new call, same vectors.
+    let again = setup_with(cfg, &dir, &env).unwrap();
+    assert_eq!(calls.get(), 1);
+    assert_eq!(again.prepared.cold.text[0].table, p.cold.text[0].table);
+    // mode = "text": no id embedding at all.
+    let cfg = RunConfig::from_str(&config("text", "linear"), "test", &[]).unwrap();
+    let t = setup_with(cfg, &dir, &env).unwrap();
+    assert!(t.store.find("input.emb.item").is_none());
+    assert!(t.store.find("input.text_adaptor.item.linear.w").is_some());
+}
+
+#[test]
+fn text_config_errors_say_what_to_fix() {
+    let e = RunConfig::from_str(&config("txt", "linear"), "x.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`txt`") && e.contains("text+id"), "{e}");
+    let e = RunConfig::from_str(&config("text", "mlp"), "x.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("moe"), "{e}");
+    let no_encoder = config("text", "linear").replace("encoder = \"test-double\"\n", "");
+    let e = RunConfig::from_str(&no_encoder, "x.toml", &[])
+        .and_then(|c| c.validate())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("text.encoder"), "{e}");
+    // The real provider: an encoder folder that does not exist lists where it looked.
+    let dir = temp_dir("noenc");
+    write_data(&dir);
+    let cfg = RunConfig::from_str(
+        &config("text", "linear").replace("test-double", "no-such-model"),
+        "x.toml",
+        &[],
+    )
+    .unwrap();
+    let e = match mtrec::train::run::setup(cfg, &dir) {
+        Ok(_) => panic!("a missing encoder folder must be an error"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("no-such-model") && e.contains("MTREC_MODELS"),
+        "{e}"
+    );
+    let bad_split = config("text", "linear").replace("item_column = \"item\"\n", "");
+    let e = RunConfig::from_str(&bad_split, "x.toml", &[])
+        .and_then(|c| c.validate())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("split.item_column"), "{e}");
+}
