@@ -14,6 +14,8 @@
 //!                   loss balancing (fixed, uncertainty, GradNorm, DWA, PCGrad)
 //! optim             SGD, Adam, AdamW (lazy row-sparse for embeddings), clipping, schedules
 //! nn                Linear, Embedding, MLP, LayerNorm, expert banks and gates, feature input
+//! text              native sentence encoder: WordPiece tokenizer, BERT layers from
+//!                   safetensors, mean pooling, embedding cache
 //! models            multi-task architectures (Single-Task, Shared-Bottom, OMoE, MMoE,
 //!                   CGC / PLE, ESMM, AITM) and their diagnostics
 //! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
@@ -66,6 +68,7 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod tensor;
+pub mod text;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -468,6 +468,50 @@ fn p_weighted_sum(d: Dims) -> Problem {
 
 // ------------------------------------------------------------------ the registry
 
+/// Attention over B = k sequences of T = r tokens, H ∈ {1, 2} heads of width Dh = c,
+/// random valid lengths in 0..=T (padding rows, empty sequences) and a random causal flag.
+fn p_attention(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let (b, t, h, dh) = (d.k, d.r, rng.gen_range(1..3usize), d.c);
+    let lengths: Vec<usize> = (0..b).map(|_| rng.gen_range(0..=t)).collect();
+    let causal = rng.gen::<bool>();
+    let n = b * t * h * dh;
+    let mut s = ParamStore::new();
+    let q = dense(&mut s, "q", b * t, h * dh, uniform(&mut rng, n, -1.5, 1.5));
+    let k = dense(&mut s, "k", b * t, h * dh, uniform(&mut rng, n, -1.5, 1.5));
+    let v = dense(&mut s, "v", b * t, h * dh, uniform(&mut rng, n, -1.0, 1.0));
+    let spec = mtrec::ops::attention::AttentionSpec {
+        batch: b,
+        seq_len: t,
+        heads: h,
+        lengths,
+        causal,
+    };
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let (q, k, v) = (g.param(s, q)?, g.param(s, k)?, g.param(s, v)?);
+            g.attention(q, k, v, &spec)
+        }),
+    }
+}
+
+/// Masked mean over B = k sequences of T = r tokens with random lengths in 0..=T.
+fn p_masked_mean(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let (b, t) = (d.k, d.r);
+    let lengths: Vec<usize> = (0..b).map(|_| rng.gen_range(0..=t)).collect();
+    let mut s = ParamStore::new();
+    let x = dense(&mut s, "x", b * t, d.c, sym(&mut rng, b * t * d.c));
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let x = g.param(s, x)?;
+            g.masked_mean(x, t, &lengths)
+        }),
+    }
+}
+
 const SMOOTH: (f64, f64, f32) = (2e-3, 1e-2, 1e-2);
 
 macro_rules! check {
@@ -526,6 +570,13 @@ static CHECKS: &[Check] = &[
     check!(BceWithLogitsLoss, p_bce),
     check!(SoftmaxCrossEntropyLoss, p_softmax_ce),
     check!(WeightedSum, p_weighted_sum),
+    check!(Attention, p_attention),
+    check!(MaskedMean, p_masked_mean),
+    check!(L2Normalize, |d| p_unary(
+        d,
+        |rng, n| away_from_zero(rng, n, 0.3, 1.5),
+        |g, a| g.l2_normalize(a)
+    )),
 ];
 
 fn run(kind: OpKind) {
@@ -597,4 +648,7 @@ gradcheck_tests! {
     gradcheck_bce_with_logits_loss => BceWithLogitsLoss,
     gradcheck_softmax_cross_entropy_loss => SoftmaxCrossEntropyLoss,
     gradcheck_weighted_sum => WeightedSum,
+    gradcheck_attention => Attention,
+    gradcheck_masked_mean => MaskedMean,
+    gradcheck_l2_normalize => L2Normalize,
 }

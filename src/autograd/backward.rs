@@ -118,5 +118,15 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::BceLogits { logits } => loss::bce::backward(node, head, logits),
         Op::SoftmaxCe { logits } => loss::softmax_ce::backward(node, head, logits),
         Op::WeightedSum => loss::combine::backward(node, head),
+        Op::Attention {
+            q,
+            k,
+            v,
+            t,
+            heads,
+            causal,
+        } => ops::attention::backward(node, head, q, k, v, t, heads, causal),
+        Op::MaskedMean { a, t } => ops::pooling::masked_mean_backward_node(node, head, a, t),
+        Op::L2Normalize { a } => ops::pooling::l2_normalize_backward_node(node, head, a),
     }
 }

@@ -123,6 +123,24 @@ pub(crate) enum Op {
     },
     /// Inputs in `idx`, weights in `aux`.
     WeightedSum,
+    /// Multi-head attention; valid lengths (B) in `idx`, probabilities (B, H, T, T) in `aux`.
+    Attention {
+        q: Var,
+        k: Var,
+        v: Var,
+        t: usize,
+        heads: usize,
+        causal: bool,
+    },
+    /// Mean over each sequence's valid tokens; lengths (B) in `idx`.
+    MaskedMean {
+        a: Var,
+        t: usize,
+    },
+    /// Row L2 normalisation; divisors max(‖x‖, ε) (R) in `aux`.
+    L2Normalize {
+        a: Var,
+    },
 }
 
 /// The name of every differentiable op and loss, for the gradient-check registry
@@ -160,11 +178,14 @@ pub enum OpKind {
     BceWithLogitsLoss,
     SoftmaxCrossEntropyLoss,
     WeightedSum,
+    Attention,
+    MaskedMean,
+    L2Normalize,
 }
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 31] = [
+    pub const ALL: [OpKind; 34] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -196,6 +217,9 @@ impl OpKind {
         OpKind::BceWithLogitsLoss,
         OpKind::SoftmaxCrossEntropyLoss,
         OpKind::WeightedSum,
+        OpKind::Attention,
+        OpKind::MaskedMean,
+        OpKind::L2Normalize,
     ];
 }
 
@@ -260,6 +284,9 @@ impl Op {
             Op::BceLogits { .. } => OpKind::BceWithLogitsLoss,
             Op::SoftmaxCe { .. } => OpKind::SoftmaxCrossEntropyLoss,
             Op::WeightedSum => OpKind::WeightedSum,
+            Op::Attention { .. } => OpKind::Attention,
+            Op::MaskedMean { .. } => OpKind::MaskedMean,
+            Op::L2Normalize { .. } => OpKind::L2Normalize,
         })
     }
 }

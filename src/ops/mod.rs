@@ -2,6 +2,7 @@
 //! (`<op>_forward` / `<op>_backward`, llm.c argument order: outputs, inputs, sizes),
 //! the `Graph` method that records the op, and a `# Derivation` of its backward pass.
 
+pub mod attention;
 pub mod broadcast;
 pub mod columns;
 pub mod dropout;
@@ -12,6 +13,7 @@ pub mod gemm;
 pub mod layer_norm;
 pub mod logit_product;
 pub mod matmul;
+pub mod pooling;
 pub mod reduce;
 pub mod softmax;
 pub mod unary;

@@ -1,0 +1,508 @@
+//! Fused multi-head scaled dot-product attention with key-padding and causal masks.
+//!
+//! ```text
+//! q, k, v, o: (B·T, H·Dh)   rows = the T tokens of each of B sequences, one after the
+//!                           other; columns = H heads of width Dh side by side
+//! P:          (B, H, T, T)  saved for the backward pass
+//!
+//! for each sequence b (valid length L_b ≤ T) and head h, with s = 1/√Dh:
+//!   allowed(i, j) = i < L_b  and  j < L_b  and  (not causal or j ≤ i)
+//!   S_ij = s·⟨q_i, k_j⟩                      over the head's Dh columns
+//!   P_ij = e^(S_ij − m_i) / Σ_{j' allowed} e^(S_ij' − m_i)   if allowed(i, j), else 0
+//!   o_i  = Σ_j P_ij·v_j
+//! ```
+//!
+//! A query row with no allowed key (a padding position i ≥ L_b, or any row of a sequence
+//! of length 0) has P = 0 and output **0**, never NaN. Positions i ≥ L_b are padding:
+//! their outputs are 0 and they receive no gradient.
+//!
+//! ## Using it
+//!
+//! ```
+//! use mtrec::autograd::Graph;
+//! use mtrec::ops::attention::AttentionSpec;
+//! let (b, t, h, dh) = (2, 3, 2, 4);
+//! let mut g = Graph::new(0);
+//! let x = vec![0.1f32; b * t * h * dh];
+//! let q = g.input_slice(b * t, h * dh, &x).unwrap();                 // (B·T, H·Dh)
+//! let k = g.input_slice(b * t, h * dh, &x).unwrap();                 // (B·T, H·Dh)
+//! let v = g.input_slice(b * t, h * dh, &x).unwrap();                 // (B·T, H·Dh)
+//! let spec = AttentionSpec { batch: b, seq_len: t, heads: h, lengths: vec![3, 1], causal: true };
+//! let o = g.attention(q, k, v, &spec).unwrap();                      // (B·T, H·Dh)
+//! assert_eq!(g.shape(o), (b * t, h * dh));
+//! assert!(g.value(o)[(t + 1) * h * dh..].iter().all(|&y| y == 0.0)); // padding rows of b = 1
+//! ```
+//!
+//! `q`, `k` and `v` may be the same node (their gradients are added). `lengths` empty
+//! means every sequence is full (`L_b = T`). The kernels [`attention_forward`] and
+//! [`attention_backward`] are public for forward-only callers (the text encoder);
+//! [`attention_forward_naive`] is the plain reference loop the tests compare against.
+//!
+//! # Derivation
+//!
+//! Per (b, h), with O = P·V, P = softmax_rows(S) on the allowed entries, S = s·Q·Kᵀ:
+//!
+//! ```text
+//! ∂L/∂V = Pᵀ·dO                                 (T, T)ᵀ·(T, Dh)
+//! ∂L/∂P = dO·Vᵀ                                 (T, Dh)·(Dh, T)
+//! softmax: ∂P_ij/∂S_il = P_ij·(δ_jl − P_il), so
+//! ∂L/∂S_il = Σ_j dP_ij·P_ij·(δ_jl − P_il) = P_il·(dP_il − Σ_j dP_ij·P_ij)
+//! ∂L/∂Q = s·dS·K,   ∂L/∂K = s·dSᵀ·Q
+//! ```
+//! Masked entries have P = 0, hence dS = 0: they pass no gradient. The code computes
+//! `dV_j += Σ_i P_ij·dO_i`, `dS_ij = P_ij·(⟨dO_i, V_j⟩ − Σ_j' P_ij'·⟨dO_i, V_j'⟩)`,
+//! `dQ_i += s·Σ_j dS_ij·K_j`, `dK_j += s·Σ_i dS_ij·Q_i`.
+
+use crate::autograd::{Graph, Node, Op, Var};
+use crate::error::{Dims, Error, Result};
+use rayon::prelude::*;
+
+/// Shape and mask of one attention call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttentionSpec {
+    /// B: number of sequences.
+    pub batch: usize,
+    /// T: tokens per sequence (padded length).
+    pub seq_len: usize,
+    /// H: number of heads; the width H·Dh of q, k, v must be divisible by it.
+    pub heads: usize,
+    /// Valid length L_b ≤ T of each sequence (key padding; rows i ≥ L_b are padding).
+    /// Empty: every sequence is full.
+    pub lengths: Vec<usize>,
+    /// Query i may attend to keys j ≤ i only.
+    pub causal: bool,
+}
+
+/// Sizes shared by the kernels.
+#[derive(Clone, Copy, Debug)]
+pub struct AttnDims {
+    pub b: usize,
+    pub t: usize,
+    pub h: usize,
+    pub dh: usize,
+    pub causal: bool,
+}
+
+impl AttnDims {
+    fn width(&self) -> usize {
+        self.h * self.dh
+    }
+    /// Last allowed key (exclusive) for query i of a sequence of valid length `len`.
+    #[inline]
+    fn keys(&self, i: usize, len: usize) -> usize {
+        if i >= len {
+            0
+        } else if self.causal {
+            i + 1
+        } else {
+            len
+        }
+    }
+}
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// One (b, h) block: probabilities `p` (T, T) and head output `o` (T, Dh), both overwritten.
+#[allow(clippy::too_many_arguments)]
+fn head_forward(
+    p: &mut [f32],
+    o: &mut [f32],
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    bi: usize,
+    hi: usize,
+    len: usize,
+    d: AttnDims,
+) {
+    let (t, dh, w) = (d.t, d.dh, d.width());
+    let s = 1.0 / (dh as f32).sqrt();
+    let at = |i: usize| (bi * t + i) * w + hi * dh;
+    p.fill(0.0);
+    o.fill(0.0);
+    for i in 0..t {
+        let nk = d.keys(i, len);
+        if nk == 0 {
+            continue;
+        }
+        let qi = &q[at(i)..at(i) + dh];
+        let pi = &mut p[i * t..(i + 1) * t];
+        let mut m = f32::NEG_INFINITY;
+        for j in 0..nk {
+            let sij = s * dot(qi, &k[at(j)..at(j) + dh]);
+            pi[j] = sij;
+            m = m.max(sij);
+        }
+        let mut z = 0f32;
+        for pij in &mut pi[..nk] {
+            *pij = (*pij - m).exp();
+            z += *pij;
+        }
+        let oi = &mut o[i * dh..(i + 1) * dh];
+        for j in 0..nk {
+            pi[j] /= z;
+            let vj = &v[at(j)..at(j) + dh];
+            for c in 0..dh {
+                oi[c] += pi[j] * vj[c];
+            }
+        }
+    }
+}
+
+/// One (b, h) block of the backward pass: accumulates the head's `dq`, `dk`, `dv`
+/// (each (T, Dh), local to the head) from `dout` (B·T, H·Dh) and `p` (T, T).
+#[allow(clippy::too_many_arguments)]
+fn head_backward(
+    dq: &mut [f32],
+    dk: &mut [f32],
+    dv: &mut [f32],
+    dout: &[f32],
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    p: &[f32],
+    bi: usize,
+    hi: usize,
+    len: usize,
+    d: AttnDims,
+) {
+    let (t, dh, w) = (d.t, d.dh, d.width());
+    let s = 1.0 / (dh as f32).sqrt();
+    let at = |i: usize| (bi * t + i) * w + hi * dh;
+    let mut dp = vec![0f32; t]; // (T,) one row of dP = dO·Vᵀ
+    for i in 0..t {
+        let nk = d.keys(i, len);
+        if nk == 0 {
+            continue;
+        }
+        let doi = &dout[at(i)..at(i) + dh];
+        let qi = &q[at(i)..at(i) + dh];
+        let pi = &p[i * t..(i + 1) * t];
+        // in the forward pass this was o_i = Σ_j P_ij·v_j, so dP_ij = ⟨dO_i, v_j⟩
+        let mut rowsum = 0f32;
+        for j in 0..nk {
+            dp[j] = dot(doi, &v[at(j)..at(j) + dh]);
+            rowsum += pi[j] * dp[j];
+        }
+        for j in 0..nk {
+            let pij = pi[j];
+            // dV_j += P_ij·dO_i
+            let dvj = &mut dv[j * dh..(j + 1) * dh];
+            for c in 0..dh {
+                dvj[c] += pij * doi[c];
+            }
+            // dS_ij = P_ij·(dP_ij − Σ_j' P_ij'·dP_ij'); S_ij = s·⟨q_i, k_j⟩
+            let ds = s * pij * (dp[j] - rowsum);
+            let kj = &k[at(j)..at(j) + dh];
+            let dqi = &mut dq[i * dh..(i + 1) * dh];
+            for c in 0..dh {
+                dqi[c] += ds * kj[c];
+            }
+            let dkj = &mut dk[j * dh..(j + 1) * dh];
+            for c in 0..dh {
+                dkj[c] += ds * qi[c];
+            }
+        }
+    }
+}
+
+/// Fills `out` (B·T, H·Dh) and the probabilities `p` (B, H, T, T) from `q`, `k`, `v`
+/// (each (B·T, H·Dh)); `lengths` holds the B valid lengths. Parallel over (b, h).
+pub fn attention_forward(
+    out: &mut [f32],
+    p: &mut [f32],
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    lengths: &[usize],
+    d: AttnDims,
+) {
+    let (t, h, dh, w) = (d.t, d.h, d.dh, d.width());
+    out.fill(0.0);
+    if d.b * t * h * dh == 0 {
+        return;
+    }
+    let mut heads = vec![0f32; d.b * h * t * dh]; // (B, H, T, Dh)
+    p.par_chunks_mut(t * t)
+        .zip(heads.par_chunks_mut(t * dh))
+        .enumerate()
+        .for_each(|(bh, (pc, oc))| {
+            let (bi, hi) = (bh / h, bh % h);
+            head_forward(pc, oc, q, k, v, bi, hi, lengths[bi], d);
+        });
+    for (bh, oc) in heads.chunks(t * dh).enumerate() {
+        let (bi, hi) = (bh / h, bh % h);
+        for i in 0..t {
+            let at = (bi * t + i) * w + hi * dh;
+            out[at..at + dh].copy_from_slice(&oc[i * dh..(i + 1) * dh]);
+        }
+    }
+}
+
+/// Accumulates `dq`, `dk`, `dv` (each (B·T, H·Dh)) for the forward pass that produced
+/// `p` (B, H, T, T), given `dout` (B·T, H·Dh). See the derivation. Parallel over (b, h).
+#[allow(clippy::too_many_arguments)]
+pub fn attention_backward(
+    dq: Option<&mut [f32]>,
+    dk: Option<&mut [f32]>,
+    dv: Option<&mut [f32]>,
+    dout: &[f32],
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    p: &[f32],
+    lengths: &[usize],
+    d: AttnDims,
+) {
+    let (t, h, dh, w) = (d.t, d.h, d.dh, d.width());
+    if d.b * t * h * dh == 0 {
+        return;
+    }
+    let n = d.b * h * t * dh;
+    let (mut gq, mut gk, mut gv) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]); // (B, H, T, Dh)
+    gq.par_chunks_mut(t * dh)
+        .zip(gk.par_chunks_mut(t * dh))
+        .zip(gv.par_chunks_mut(t * dh))
+        .enumerate()
+        .for_each(|(bh, ((cq, ck), cv))| {
+            let (bi, hi) = (bh / h, bh % h);
+            let pc = &p[bh * t * t..(bh + 1) * t * t];
+            head_backward(cq, ck, cv, dout, q, k, v, pc, bi, hi, lengths[bi], d);
+        });
+    for (dst, src) in [(dq, &gq), (dk, &gk), (dv, &gv)] {
+        let Some(dst) = dst else { continue };
+        for (bh, c) in src.chunks(t * dh).enumerate() {
+            let (bi, hi) = (bh / h, bh % h);
+            for i in 0..t {
+                let at = (bi * t + i) * w + hi * dh;
+                for (x, y) in dst[at..at + dh].iter_mut().zip(&c[i * dh..(i + 1) * dh]) {
+                    *x += y;
+                }
+            }
+        }
+    }
+}
+
+/// The reference: plain loops in f64, scores of disallowed keys set to −∞, a row with
+/// no allowed key left at 0. Same contract as [`attention_forward`] without `p`.
+pub fn attention_forward_naive(
+    out: &mut [f32],
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    lengths: &[usize],
+    d: AttnDims,
+) {
+    let (t, dh, w) = (d.t, d.dh, d.width());
+    out.fill(0.0);
+    let s = 1.0 / (dh as f64).sqrt();
+    for (bi, &len) in lengths.iter().enumerate().take(d.b) {
+        for hi in 0..d.h {
+            let at = |i: usize| (bi * t + i) * w + hi * dh;
+            for i in 0..t {
+                let scores: Vec<f64> = (0..t)
+                    .map(|j| {
+                        let ok = i < len && j < len && (!d.causal || j <= i);
+                        if !ok {
+                            return f64::NEG_INFINITY;
+                        }
+                        (0..dh)
+                            .map(|c| q[at(i) + c] as f64 * k[at(j) + c] as f64)
+                            .sum::<f64>()
+                            * s
+                    })
+                    .collect();
+                let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                if m == f64::NEG_INFINITY {
+                    continue;
+                }
+                let e: Vec<f64> = scores.iter().map(|x| (x - m).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for c in 0..dh {
+                    let y: f64 = (0..t).map(|j| e[j] / z * v[at(j) + c] as f64).sum();
+                    out[at(i) + c] = y as f32;
+                }
+            }
+        }
+    }
+}
+
+/// Checks `spec` against the shapes of q, k, v and returns the kernel sizes and the B
+/// valid lengths.
+pub fn check_spec(
+    spec: &AttentionSpec,
+    dq: Dims,
+    dk: Dims,
+    dv: Dims,
+) -> Result<(AttnDims, Vec<usize>)> {
+    let op = "attention";
+    let (b, t, h) = (spec.batch, spec.seq_len, spec.heads);
+    if dq != dk || dq != dv || dq.0 != b * t {
+        return Err(Error::Shape {
+            op,
+            shapes: vec![dq, dk, dv],
+            expected: format!("q, k, v all of shape (batch·seq_len, heads·head_dim) = ({}, H·Dh) for batch {b}, seq_len {t}", b * t),
+        });
+    }
+    if h == 0 || !dq.1.is_multiple_of(h) {
+        return Err(Error::Config {
+            what: "attention heads".into(),
+            message: format!(
+                "{h} heads do not divide the width {} of q, k, v; pick a divisor",
+                dq.1
+            ),
+        });
+    }
+    let lengths = if spec.lengths.is_empty() {
+        vec![t; b]
+    } else {
+        spec.lengths.clone()
+    };
+    if lengths.len() != b {
+        return Err(Error::Length {
+            op,
+            what: "lengths (one per sequence)".into(),
+            len: lengths.len(),
+            expected: b,
+        });
+    }
+    if let Some(i) = lengths.iter().position(|&l| l > t) {
+        return Err(Error::Index {
+            op,
+            position: i,
+            index: lengths[i] as u64,
+            bound: t + 1,
+        });
+    }
+    let d = AttnDims {
+        b,
+        t,
+        h,
+        dh: dq.1 / h,
+        causal: spec.causal,
+    };
+    Ok((d, lengths))
+}
+
+impl Graph {
+    /// Multi-head scaled dot-product attention of `q`, `k`, `v` (each (B·T, H·Dh)) under
+    /// `spec`'s padding lengths and causal flag; returns (B·T, H·Dh). Saves the
+    /// probabilities (B, H, T, T), readable with [`Graph::saved`].
+    pub fn attention(&mut self, q: Var, k: Var, v: Var, spec: &AttentionSpec) -> Result<Var> {
+        for x in [q, k, v] {
+            self.check("attention", x)?;
+        }
+        let (d, lengths) = check_spec(spec, self.dims(q), self.dims(k), self.dims(v))?;
+        let needs = self.any_grad(&[q, k, v]);
+        let op = Op::Attention {
+            q,
+            k,
+            v,
+            t: d.t,
+            heads: d.h,
+            causal: d.causal,
+        };
+        let out = self.push(op, d.b * d.t, d.width(), needs);
+        let (node, inputs) = self.split(out);
+        node.idx.extend(lengths.iter().map(|&l| l as u32));
+        node.aux.resize(d.b * d.h * d.t * d.t, 0.0);
+        attention_forward(
+            &mut node.value,
+            &mut node.aux,
+            &inputs[q.index()].value,
+            &inputs[k.index()].value,
+            &inputs[v.index()].value,
+            &lengths,
+            d,
+        );
+        Ok(out)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    node: &Node,
+    head: &mut [Node],
+    q: Var,
+    k: Var,
+    v: Var,
+    t: usize,
+    heads: usize,
+    causal: bool,
+) {
+    let d = AttnDims {
+        b: node.rows / t.max(1),
+        t,
+        h: heads,
+        dh: node.cols / heads,
+        causal,
+    };
+    let lengths: Vec<usize> = node.idx.iter().map(|&l| l as usize).collect();
+    let n = node.rows * node.cols;
+    // Gradients go to fresh buffers first, so q, k and v may be the same node.
+    let needs = [q, k, v].map(|x| head[x.index()].needs_grad);
+    let mut g: [Vec<f32>; 3] = needs.map(|nd| if nd { vec![0f32; n] } else { Vec::new() });
+    {
+        let [gq, gk, gv] = &mut g;
+        attention_backward(
+            needs[0].then_some(&mut gq[..]),
+            needs[1].then_some(&mut gk[..]),
+            needs[2].then_some(&mut gv[..]),
+            &node.grad,
+            &head[q.index()].value,
+            &head[k.index()].value,
+            &head[v.index()].value,
+            &node.aux,
+            &lengths,
+            d,
+        );
+    }
+    for (x, gx) in [q, k, v].into_iter().zip(&g) {
+        if !gx.is_empty() {
+            let dst = &mut head[x.index()].grad;
+            dst.iter_mut().zip(gx).for_each(|(a, b)| *a += b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i as u32).wrapping_mul(2654435761u32) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn fused_matches_the_naive_reference_and_padding_rows_are_zero() {
+        for causal in [false, true] {
+            let d = AttnDims {
+                b: 3,
+                t: 5,
+                h: 2,
+                dh: 3,
+                causal,
+            };
+            let n = d.b * d.t * d.width();
+            let (q, k, v) = (values(n, 1), values(n, 7), values(n, 13));
+            let lengths = [5, 2, 0];
+            let mut fused = vec![f32::NAN; n];
+            let mut p = vec![f32::NAN; d.b * d.h * d.t * d.t];
+            attention_forward(&mut fused, &mut p, &q, &k, &v, &lengths, d);
+            let mut naive = vec![f32::NAN; n];
+            attention_forward_naive(&mut naive, &q, &k, &v, &lengths, d);
+            for (a, b) in fused.iter().zip(&naive) {
+                assert!((a - b).abs() < 1e-5, "fused {a} vs naive {b}");
+            }
+            assert!(fused.iter().chain(&p).all(|x| x.is_finite()));
+            // sequence 1 has 2 valid tokens: rows 2..5 are padding; sequence 2 is empty.
+            assert!(fused[(d.t + 2) * d.width()..].iter().all(|&x| x == 0.0));
+            assert!(fused[..d.t * d.width()].iter().any(|&x| x != 0.0));
+        }
+    }
+}

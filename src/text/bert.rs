@@ -1,0 +1,337 @@
+//! A BERT encoder (Devlin et al., NAACL 2019) read from `config.json` and
+//! `model.safetensors`, run forward with the engine's own kernels.
+//!
+//! ```text
+//! x = LayerNorm(E_word[id] + E_pos[t] + E_type[0])                 (B·T, D)
+//! per layer l = 1..L:
+//!   q, k, v = x·W_qᵀ + b_q,  x·W_kᵀ + b_k,  x·W_vᵀ + b_v            (B·T, D) each
+//!   c = attention(q, k, v; H heads, key padding)                    (B·T, D)
+//!   x = LayerNorm(c·W_oᵀ + b_o + x)                                 (B·T, D)
+//!   h = GELU(x·W_1ᵀ + b_1)                                          (B·T, D_ff)
+//!   x = LayerNorm(h·W_2ᵀ + b_2 + x)                                 (B·T, D)
+//! ```
+//!
+//! Every step calls the same forward kernel as the differentiable op of the engine
+//! (`matmul_forward`, `attention_forward`, `unary_forward` with GELU, `layer_norm_forward`),
+//! so the math that runs is the math the gradient checks test. Weights use the Hugging Face
+//! `BertModel` names (`embeddings.word_embeddings.weight`, `encoder.layer.3.output.dense.bias`,
+//! ...); a `bert.` prefix is accepted too. Linear weights are stored `(D_out, D_in)`.
+
+use crate::autograd::UnaryFn;
+use crate::error::{Error, Result};
+use crate::ops::attention::{attention_forward, AttnDims};
+use crate::ops::layer_norm::layer_norm_forward;
+use crate::ops::matmul::matmul_forward;
+use crate::ops::unary::unary_forward;
+use rayon::prelude::*;
+use safetensors::{Dtype, SafeTensors};
+use std::path::Path;
+
+/// The fields of a Hugging Face `config.json` that the encoder uses.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+}
+
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+fn default_act() -> String {
+    "gelu".into()
+}
+
+impl BertConfig {
+    /// Reads and checks `config.json`.
+    pub fn load(path: &Path) -> Result<BertConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("cannot read the model configuration: {e}"),
+        })?;
+        let c: BertConfig = serde_json::from_str(&text).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("not a BERT config.json ({e}); expected hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size, max_position_embeddings"),
+        })?;
+        let bad = |message: String| Error::Io {
+            path: path.display().to_string(),
+            message,
+        };
+        if c.hidden_act != "gelu" {
+            return Err(bad(format!(
+                "hidden_act is `{}`; this encoder implements the exact (erf) `gelu` only",
+                c.hidden_act
+            )));
+        }
+        if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
+            return Err(bad(format!(
+                "hidden_size {} is not divisible by num_attention_heads {}",
+                c.hidden_size, c.num_attention_heads
+            )));
+        }
+        if c.hidden_size == 0 || c.max_position_embeddings < 2 || c.type_vocab_size == 0 {
+            return Err(bad("hidden_size, max_position_embeddings and type_vocab_size must be positive (max_position_embeddings ≥ 2)".into()));
+        }
+        Ok(c)
+    }
+}
+
+/// A dense layer `y = x·Wᵀ + b` with W stored `(D_out, D_in)`.
+#[derive(Clone, Debug)]
+pub struct Dense {
+    pub w: Vec<f32>, // (D_out, D_in)
+    pub b: Vec<f32>, // (D_out)
+    pub d_in: usize,
+    pub d_out: usize,
+}
+
+impl Dense {
+    /// `out = inp·Wᵀ + b`: `inp` (M, D_in) → `out` (M, D_out), overwritten.
+    pub fn forward(&self, out: &mut [f32], inp: &[f32], m: usize) {
+        for row in out.chunks_mut(self.d_out) {
+            row.copy_from_slice(&self.b);
+        }
+        matmul_forward(out, inp, &self.w, m, self.d_in, self.d_out, false, true);
+    }
+}
+
+/// Layer-norm parameters γ, β (D).
+#[derive(Clone, Debug)]
+pub struct Norm {
+    pub gamma: Vec<f32>,
+    pub beta: Vec<f32>,
+}
+
+/// One encoder layer.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    pub query: Dense,
+    pub key: Dense,
+    pub value: Dense,
+    pub attn_out: Dense,
+    pub attn_norm: Norm,
+    pub inter: Dense,
+    pub out: Dense,
+    pub out_norm: Norm,
+}
+
+/// The weights of a BERT encoder.
+#[derive(Clone, Debug)]
+pub struct Bert {
+    pub config: BertConfig,
+    pub word: Vec<f32>,       // (V, D)
+    pub position: Vec<f32>,   // (P, D)
+    pub token_type: Vec<f32>, // (2, D)
+    pub emb_norm: Norm,
+    pub layers: Vec<Layer>,
+}
+
+/// Reads named f32 tensors and checks their shapes, naming the tensor in every error.
+struct Reader<'a> {
+    st: SafeTensors<'a>,
+    prefix: &'static str,
+    path: String,
+}
+
+impl Reader<'_> {
+    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let full = format!("{}{name}", self.prefix);
+        let t = self.st.tensor(&full).map_err(|_| Error::Io {
+            path: self.path.clone(),
+            message: format!("tensor `{full}` is missing; expected a BERT checkpoint with Hugging Face BertModel names and config.json's sizes"),
+        })?;
+        if t.dtype() != Dtype::F32 {
+            return Err(Error::Io {
+                path: self.path.clone(),
+                message: format!("tensor `{full}` has dtype {:?}; expected F32 (convert the checkpoint to float32)", t.dtype()),
+            });
+        }
+        if t.shape() != shape {
+            return Err(Error::Io {
+                path: self.path.clone(),
+                message: format!(
+                    "tensor `{full}` has shape {:?}; expected {shape:?} from config.json",
+                    t.shape()
+                ),
+            });
+        }
+        Ok(t.data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
+    fn dense(&self, name: &str, d_in: usize, d_out: usize) -> Result<Dense> {
+        Ok(Dense {
+            w: self.get(&format!("{name}.weight"), &[d_out, d_in])?,
+            b: self.get(&format!("{name}.bias"), &[d_out])?,
+            d_in,
+            d_out,
+        })
+    }
+
+    fn norm(&self, name: &str, d: usize) -> Result<Norm> {
+        Ok(Norm {
+            gamma: self.get(&format!("{name}.weight"), &[d])?,
+            beta: self.get(&format!("{name}.bias"), &[d])?,
+        })
+    }
+}
+
+impl Bert {
+    /// Loads `config.json` and `model.safetensors` from a model folder.
+    pub fn load(dir: &Path) -> Result<Bert> {
+        let config = BertConfig::load(&dir.join("config.json"))?;
+        let path = dir.join("model.safetensors");
+        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("cannot read the model weights: {e}"),
+        })?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("not a safetensors file: {e}"),
+        })?;
+        let prefix = if st.tensor("embeddings.word_embeddings.weight").is_err()
+            && st.tensor("bert.embeddings.word_embeddings.weight").is_ok()
+        {
+            "bert."
+        } else {
+            ""
+        };
+        let r = Reader {
+            st,
+            prefix,
+            path: path.display().to_string(),
+        };
+        let c = &config;
+        let (d, f) = (c.hidden_size, c.intermediate_size);
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for l in 0..c.num_hidden_layers {
+            let p = format!("encoder.layer.{l}");
+            layers.push(Layer {
+                query: r.dense(&format!("{p}.attention.self.query"), d, d)?,
+                key: r.dense(&format!("{p}.attention.self.key"), d, d)?,
+                value: r.dense(&format!("{p}.attention.self.value"), d, d)?,
+                attn_out: r.dense(&format!("{p}.attention.output.dense"), d, d)?,
+                attn_norm: r.norm(&format!("{p}.attention.output.LayerNorm"), d)?,
+                inter: r.dense(&format!("{p}.intermediate.dense"), d, f)?,
+                out: r.dense(&format!("{p}.output.dense"), f, d)?,
+                out_norm: r.norm(&format!("{p}.output.LayerNorm"), d)?,
+            });
+        }
+        Ok(Bert {
+            word: r.get("embeddings.word_embeddings.weight", &[c.vocab_size, d])?,
+            position: r.get(
+                "embeddings.position_embeddings.weight",
+                &[c.max_position_embeddings, d],
+            )?,
+            token_type: r.get(
+                "embeddings.token_type_embeddings.weight",
+                &[c.type_vocab_size, d],
+            )?,
+            emb_norm: r.norm("embeddings.LayerNorm", d)?,
+            layers,
+            config,
+        })
+    }
+
+    /// Token states `(B·T, D)` of B sequences padded to T: `ids` (B·T) row-major, the
+    /// first `lengths[b]` ids of each sequence valid. Rows past a sequence's length hold
+    /// finite values that mean nothing (pool with the lengths).
+    pub fn forward(&self, ids: &[u32], lengths: &[usize], t: usize) -> Result<Vec<f32>> {
+        let c = &self.config;
+        let (b, d, f, h) = (
+            lengths.len(),
+            c.hidden_size,
+            c.intermediate_size,
+            c.num_attention_heads,
+        );
+        let m = b * t;
+        if ids.len() != m || t > c.max_position_embeddings {
+            return Err(Error::Shape {
+                op: "bert forward",
+                shapes: vec![crate::error::Dims(ids.len(), 1)],
+                expected: format!(
+                    "{m} ids ({b} sequences of {t}) with T ≤ {} positions",
+                    c.max_position_embeddings
+                ),
+            });
+        }
+        if let Some(i) = ids.iter().position(|&id| id as usize >= c.vocab_size) {
+            return Err(Error::Index {
+                op: "bert forward",
+                position: i,
+                index: ids[i] as u64,
+                bound: c.vocab_size,
+            });
+        }
+        let eps = c.layer_norm_eps as f32;
+        let mut x = vec![0f32; m * d]; // (B·T, D)
+        let mut tmp = vec![0f32; m * d]; // (B·T, D)
+                                         // Embeddings: word + position + token type 0.
+        for (r, row) in tmp.chunks_mut(d).enumerate() {
+            let (id, pos) = (ids[r] as usize, r % t);
+            let (w, p) = (
+                &self.word[id * d..(id + 1) * d],
+                &self.position[pos * d..(pos + 1) * d],
+            );
+            for j in 0..d {
+                row[j] = w[j] + p[j] + self.token_type[j];
+            }
+        }
+        let (mut mean, mut rstd) = (vec![0f32; m], vec![0f32; m]); // (B·T)
+        let n = &self.emb_norm;
+        layer_norm_forward(
+            &mut x, &mut mean, &mut rstd, &tmp, &n.gamma, &n.beta, m, d, eps,
+        );
+
+        let (mut q, mut k, mut v) = (vec![0f32; m * d], vec![0f32; m * d], vec![0f32; m * d]); // (B·T, D)
+        let mut ctx = vec![0f32; m * d]; // (B·T, D)
+        let mut p = vec![0f32; b * h * t * t]; // (B, H, T, T)
+        let mut inter = vec![0f32; m * f]; // (B·T, D_ff)
+        let mut act = vec![0f32; m * f]; // (B·T, D_ff)
+        let dims = AttnDims {
+            b,
+            t,
+            h,
+            dh: d / h,
+            causal: false,
+        };
+        for l in &self.layers {
+            l.query.forward(&mut q, &x, m);
+            l.key.forward(&mut k, &x, m);
+            l.value.forward(&mut v, &x, m);
+            attention_forward(&mut ctx, &mut p, &q, &k, &v, lengths, dims);
+            l.attn_out.forward(&mut tmp, &ctx, m);
+            tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
+            let n = &l.attn_norm;
+            layer_norm_forward(
+                &mut x, &mut mean, &mut rstd, &tmp, &n.gamma, &n.beta, m, d, eps,
+            );
+            l.inter.forward(&mut inter, &x, m);
+            // GELU, split across threads (the kernel is elementwise).
+            act.par_chunks_mut(4096)
+                .zip(inter.par_chunks(4096))
+                .for_each(|(y, z)| unary_forward(y, z, UnaryFn::Gelu));
+            l.out.forward(&mut tmp, &act, m);
+            tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
+            let n = &l.out_norm;
+            layer_norm_forward(
+                &mut x, &mut mean, &mut rstd, &tmp, &n.gamma, &n.beta, m, d, eps,
+            );
+        }
+        Ok(x)
+    }
+}
