@@ -145,3 +145,188 @@ fn frozen_parameters_stay_bit_identical_under_adamw_while_the_rest_moves() {
     assert_ne!(s.value(u), &before_t[..]);
     assert_eq!(opt.name(), "adamw");
 }
+
+// ---------------------------------------------------------------------------------------
+// `mtrec train` with `[train] init_from` and `freeze`.
+
+use mtrec::checkpoint::read_safetensors;
+use mtrec::train::run::{setup, train, RunOptions};
+use std::path::Path;
+
+/// 800 rows: user, item, price; click, buy (binary) and watch (regression).
+fn write_data(dir: &Path) {
+    let mut s = String::from("user,item,price,click,buy,watch\n");
+    let mut x: u64 = 777;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..800 {
+        let (u, it) = (next() % 20, next() % 30);
+        let price = (next() % 1000) as f64 / 100.0;
+        let click = ((u + it) % 3 == 0) as u8;
+        let buy = (click == 1 && price < 5.0) as u8;
+        let watch = u as f64 * 0.1 + price * 0.05;
+        s.push_str(&format!("{u},{it},{price},{click},{buy},{watch:.3}\n"));
+    }
+    std::fs::write(dir.join("events.csv"), s).unwrap();
+}
+
+fn config(tasks: &[&str], train_extra: &str) -> String {
+    let mut s = String::from(
+        r#"
+[data]
+files = ["events.csv"]
+header = true
+[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "price"
+kind = "numeric"
+"#,
+    );
+    for t in tasks {
+        let kind = if *t == "watch" { "regression" } else { "binary" };
+        s.push_str(&format!(
+            "[[tasks]]\nname = \"{t}\"\ntype = \"{kind}\"\ncolumn = \"{t}\"\n"
+        ));
+    }
+    s.push_str(&format!(
+        r#"
+[split]
+seed = 7
+train = 0.7
+valid = 0.15
+[model]
+arch = "mmoe"
+num_experts = 3
+expert = [8]
+tower = [4]
+[train]
+lr = 0.01
+batch_size = 64
+epochs = 3
+seed = 3
+{train_extra}
+[train.early_stopping]
+task = "click"
+metric = "auc"
+patience = 10
+"#
+    ));
+    s
+}
+
+fn opts(dir: &Path, cfg: &str, out: &str) -> RunOptions {
+    RunOptions {
+        config: dir.join(cfg),
+        data_dir: dir.to_path_buf(),
+        out: dir.join(out),
+        overrides: vec![],
+        resume: false,
+        progress: false,
+        stop_after: None,
+    }
+}
+
+#[test]
+fn fine_tuning_keeps_frozen_groups_bit_identical_and_trains_a_new_head() {
+    let dir = temp_dir("finetune");
+    write_data(&dir);
+    std::fs::write(dir.join("pre.toml"), config(&["click", "watch"], "")).unwrap();
+    train(&opts(&dir, "pre.toml", "pre")).unwrap();
+    let src = dir.join("pre");
+    let freeze = r#"freeze = ["experts", "emb", "gate.0", "gate.1", "tower.0", "tower.1"]"#;
+    let extra = format!("init_from = {:?}\n{freeze}", src.display().to_string());
+    let ft = config(&["click", "watch", "buy"], &extra);
+    std::fs::write(dir.join("ft.toml"), &ft).unwrap();
+    let summary = train(&opts(&dir, "ft.toml", "ft")).unwrap();
+
+    let before = read_safetensors(&src.join("model.safetensors")).unwrap();
+    let after = read_safetensors(&dir.join("ft/model.safetensors")).unwrap();
+    let mut frozen = 0;
+    for (name, t) in before.tensors() {
+        // Every source parameter was loaded and frozen: equal bit for bit.
+        let a = after.get(name).unwrap_or_else(|| panic!("{name} missing after fine-tuning"));
+        assert_eq!(a.shape, t.shape, "{name}");
+        assert!(
+            a.data.iter().zip(&t.data).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{name} changed although frozen"
+        );
+        frozen += 1;
+    }
+    assert!(frozen >= 8, "{frozen}");
+    // The new task's head started fresh and trained.
+    let cfg = mtrec::config::RunConfig::from_str(&ft, "ft", &[]).unwrap();
+    let fresh = setup(cfg, &dir).unwrap();
+    let mut new_params = 0;
+    for (name, t) in after.tensors() {
+        if before.get(name).is_none() {
+            assert!(name.contains(".2."), "{name} is new but not task 2's");
+            let init = fresh.store.value(fresh.store.find(name).unwrap());
+            if name.ends_with(".w") {
+                assert_ne!(&t.data[..], init, "{name} did not train");
+            }
+            new_params += 1;
+        }
+    }
+    assert!(new_params >= 4, "{new_params}");
+    let tr = &summary["transfer"];
+    assert_eq!(tr["new_tasks"], serde_json::json!(["buy"]));
+    assert_eq!(tr["loaded"].as_array().unwrap().len(), frozen);
+    assert_eq!(tr["new"].as_array().unwrap().len(), new_params);
+    assert_eq!(tr["frozen_params"].as_array().unwrap().len(), frozen);
+    assert!(tr["init_from"].as_str().unwrap().ends_with("pre"));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ft/transfer.json")).unwrap())
+            .unwrap();
+    assert_eq!(&record, tr);
+    assert!(summary["tasks"]["buy"]["test"]["auc"].as_f64().is_some());
+}
+
+#[test]
+fn transfer_settings_that_do_not_fit_are_errors_that_say_what_to_do() {
+    let dir = temp_dir("bad");
+    write_data(&dir);
+    std::fs::write(dir.join("pre.toml"), config(&["click", "watch"], "")).unwrap();
+    train(&opts(&dir, "pre.toml", "pre")).unwrap();
+    let src = dir.join("pre").display().to_string();
+    let cases = [
+        // Unknown group: the error lists the ones there are.
+        (
+            config(&["click", "watch"], &format!("init_from = {src:?}\nfreeze = [\"expertz\"]")),
+            vec!["`expertz`", "experts", "tower"],
+        ),
+        // Tasks in another order: heads are matched by position.
+        (
+            config(&["watch", "click"], &format!("init_from = {src:?}")),
+            vec!["tasks[0]", "`click`", "new tasks after them"],
+        ),
+        // A different embedding width: a shape mismatch naming the parameter.
+        (
+            config(&["click", "watch"], &format!("init_from = {src:?}")).replace("dim = 4\n[[features]]\nname = \"price\"", "dim = 5\n[[features]]\nname = \"price\""),
+            vec!["input.emb.item", "[31, 4]", "[31, 5]"],
+        ),
+        (
+            config(&["click", "watch"], "init_from = \"/no/such/run\""),
+            vec!["/no/such/run"],
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        std::fs::write(dir.join("bad.toml"), text).unwrap();
+        let e = train(&opts(&dir, "bad.toml", &format!("bad{i}")))
+            .unwrap_err()
+            .to_string();
+        for w in want {
+            assert!(e.contains(w), "case {i}: `{w}` not in: {e}");
+        }
+    }
+}

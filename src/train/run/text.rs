@@ -39,7 +39,8 @@ pub fn resolve_encoder(encoder: &str, data_dir: &Path) -> Result<PathBuf> {
     })
 }
 
-/// The native sentence encoder in a model folder (MiniLM), cached by `text::cache`.
+/// The native sentence encoder in a model folder (MiniLM, `crate::text`), cached by
+/// `text::cache::embed_cached` (file `emb-<model content hash>-<texts hash>.safetensors`).
 pub struct NativeEncoder {
     pub dir: PathBuf,
 }
@@ -65,16 +66,18 @@ impl TextEmbedder for NativeEncoder {
     }
 }
 
-fn native_embed(
-    dir: &Path,
-    texts: &[String],
-    cache_dir: Option<&Path>,
-) -> Result<(usize, Vec<f32>)> {
-    let _ = (dir, texts, cache_dir);
-    Err(Error::Config {
-        what: "text encoder".into(),
-        message: "the native MiniLM encoder (mtrec::text) is not part of this build yet; merge branch `text`".into(),
-    })
+fn native_embed(dir: &Path, texts: &[String], cache_dir: Option<&Path>) -> Result<(usize, Vec<f32>)> {
+    let m = match cache_dir {
+        // Keyed by the model files' content and the texts (see `text::cache`).
+        Some(cache) => crate::text::cache::embed_cached(dir, texts, cache)?,
+        None => {
+            let enc = crate::text::encoder::Encoder::load(dir)?;
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            enc.encode(&refs, crate::text::cache::CACHE_BATCH)?
+        }
+    };
+    let d = m.ncols();
+    Ok((d, m.iter().copied().collect())) // (U, D_t) row-major
 }
 
 /// The embedder for `spec`, its encoder resolved against `data_dir`.
