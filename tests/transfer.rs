@@ -194,7 +194,11 @@ kind = "numeric"
 "#,
     );
     for t in tasks {
-        let kind = if *t == "watch" { "regression" } else { "binary" };
+        let kind = if *t == "watch" {
+            "regression"
+        } else {
+            "binary"
+        };
         s.push_str(&format!(
             "[[tasks]]\nname = \"{t}\"\ntype = \"{kind}\"\ncolumn = \"{t}\"\n"
         ));
@@ -255,10 +259,15 @@ fn fine_tuning_keeps_frozen_groups_bit_identical_and_trains_a_new_head() {
     let mut frozen = 0;
     for (name, t) in before.tensors() {
         // Every source parameter was loaded and frozen: equal bit for bit.
-        let a = after.get(name).unwrap_or_else(|| panic!("{name} missing after fine-tuning"));
+        let a = after
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing after fine-tuning"));
         assert_eq!(a.shape, t.shape, "{name}");
         assert!(
-            a.data.iter().zip(&t.data).all(|(x, y)| x.to_bits() == y.to_bits()),
+            a.data
+                .iter()
+                .zip(&t.data)
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
             "{name} changed although frozen"
         );
         frozen += 1;
@@ -302,7 +311,10 @@ fn transfer_settings_that_do_not_fit_are_errors_that_say_what_to_do() {
     let cases = [
         // Unknown group: the error lists the ones there are.
         (
-            config(&["click", "watch"], &format!("init_from = {src:?}\nfreeze = [\"expertz\"]")),
+            config(
+                &["click", "watch"],
+                &format!("init_from = {src:?}\nfreeze = [\"expertz\"]"),
+            ),
             vec!["`expertz`", "experts", "tower"],
         ),
         // Tasks in another order: heads are matched by position.
@@ -312,7 +324,10 @@ fn transfer_settings_that_do_not_fit_are_errors_that_say_what_to_do() {
         ),
         // A different embedding width: a shape mismatch naming the parameter.
         (
-            config(&["click", "watch"], &format!("init_from = {src:?}")).replace("dim = 4\n[[features]]\nname = \"price\"", "dim = 5\n[[features]]\nname = \"price\""),
+            config(&["click", "watch"], &format!("init_from = {src:?}")).replace(
+                "dim = 4\n[[features]]\nname = \"price\"",
+                "dim = 5\n[[features]]\nname = \"price\"",
+            ),
             vec!["input.emb.item", "[31, 4]", "[31, 5]"],
         ),
         (

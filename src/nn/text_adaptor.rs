@@ -34,9 +34,10 @@
 //!
 //! Parameter names (the prefix `<name>` is chosen by the caller, e.g.
 //! `input.text_adaptor.item_id`): linear `<name>.linear.w`, `<name>.linear.b`; moe
-//! `<name>.whiten.w` `(D_t, E·D)`, `<name>.whiten.<e>.b` `(1, D_t)`, `<name>.gate.w`
-//! `(D_t, E)`. Freezing the group `text_adaptor` (see `checkpoint::transfer`) freezes
-//! every adaptor whose prefix contains that segment.
+//! `<name>.whiten.w` `(D_t, E·D)`, `<name>.whiten.<e>.b` `(1, D_t)`, `<name>.gating.w`
+//! `(D_t, E)` (named `gating`, not `gate`, so that freezing a model's `gate` group does not
+//! catch it). Freezing the group `text_adaptor` (see `checkpoint::transfer`) freezes every
+//! adaptor whose prefix contains that segment.
 
 use super::init::Init;
 use super::linear::Linear;
@@ -187,7 +188,7 @@ impl TextAdaptor {
                     })
                     .collect::<Result<Vec<_>>>()?;
                 let gate = store.add_dense(
-                    &format!("{name}.gate.w"),
+                    &format!("{name}.gating.w"),
                     d_text,
                     experts,
                     vec![0.0; d_text * experts],

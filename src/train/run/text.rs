@@ -66,7 +66,11 @@ impl TextEmbedder for NativeEncoder {
     }
 }
 
-fn native_embed(dir: &Path, texts: &[String], cache_dir: Option<&Path>) -> Result<(usize, Vec<f32>)> {
+fn native_embed(
+    dir: &Path,
+    texts: &[String],
+    cache_dir: Option<&Path>,
+) -> Result<(usize, Vec<f32>)> {
     let m = match cache_dir {
         // Keyed by the model files' content and the texts (see `text::cache`).
         Some(cache) => crate::text::cache::embed_cached(dir, texts, cache)?,
