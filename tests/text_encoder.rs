@@ -238,3 +238,276 @@ fn embed_cached_computes_once_then_loads() {
     assert_ne!(other, path);
     let _ = std::fs::remove_dir_all(&cache_dir);
 }
+
+fn scratch_file(name: &str, content: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mtrec-embed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+#[test]
+fn embed_input_reads_columns_lines_and_latin1_with_clear_errors() {
+    use mtrec::cli::embed::read_texts;
+    let csv = scratch_file(
+        "items.csv",
+        b"id,title\n1,\"Toy Story (1995)\"\n2,\"Heat, the movie\"\n",
+    );
+    assert_eq!(
+        read_texts(&csv, "title", false).unwrap(),
+        ["Toy Story (1995)", "Heat, the movie"]
+    );
+    let err = read_texts(&csv, "name", false).unwrap_err().to_string();
+    assert!(
+        err.contains("no column `name`") && err.contains("title"),
+        "{err}"
+    );
+    let tsv = scratch_file("items.tsv", b"title\tid\nA\t1\nB\t2\n");
+    assert_eq!(read_texts(&tsv, "title", false).unwrap(), ["A", "B"]);
+    let txt = scratch_file("titles.txt", b"Cr\xe8me (1995)\r\n\nLast\n");
+    assert_eq!(
+        read_texts(&txt, "text", true).unwrap(),
+        ["Crème (1995)", "", "Last"]
+    );
+    let err = read_texts(&txt, "text", false).unwrap_err().to_string();
+    assert!(err.contains("line 1") && err.contains("--latin1"), "{err}");
+    let empty = scratch_file("empty.txt", b"");
+    assert!(read_texts(&empty, "text", false)
+        .unwrap_err()
+        .to_string()
+        .contains("no texts"));
+    let missing =
+        read_texts(std::path::Path::new("/nonexistent/x.txt"), "text", false).unwrap_err();
+    assert!(missing.to_string().contains("cannot read"), "{missing}");
+}
+
+#[test]
+fn a_folder_without_a_model_is_refused_with_what_to_provide() {
+    let dir = std::env::temp_dir().join(format!("mtrec-nomodel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let err = Encoder::load(&dir).unwrap_err().to_string();
+    assert!(err.contains("config.json"), "{err}");
+    let err = Encoder::load(&dir.join("missing")).unwrap_err().to_string();
+    assert!(err.contains("model folder"), "{err}");
+}
+
+// ------------------------------------------------------------ a tiny random BERT
+
+const TINY_VOCAB: [&str; 12] = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "toy", "story", "heat", "(", ")", "1995", "a", "##b",
+];
+
+struct Tiny {
+    names: Vec<(String, Vec<usize>, Vec<f32>)>,
+}
+
+impl Tiny {
+    /// Random weights for D = 8, 2 heads, D_ff = 12, 2 layers, 16 positions.
+    fn new(seed: u64) -> Tiny {
+        let mut state = seed;
+        let mut rnd = |n: usize, s: f32| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * s
+                })
+                .collect()
+        };
+        let (d, f, v, p) = (8, 12, TINY_VOCAB.len(), 16);
+        let mut names = vec![
+            (
+                "embeddings.word_embeddings.weight".to_string(),
+                vec![v, d],
+                rnd(v * d, 1.0),
+            ),
+            (
+                "embeddings.position_embeddings.weight".into(),
+                vec![p, d],
+                rnd(p * d, 0.5),
+            ),
+            (
+                "embeddings.token_type_embeddings.weight".into(),
+                vec![2, d],
+                rnd(2 * d, 0.5),
+            ),
+            (
+                "embeddings.LayerNorm.weight".into(),
+                vec![d],
+                rnd(d, 0.2).iter().map(|x| 1.0 + x).collect(),
+            ),
+            ("embeddings.LayerNorm.bias".into(), vec![d], rnd(d, 0.2)),
+        ];
+        for l in 0..2 {
+            let pre = format!("encoder.layer.{l}");
+            for (name, din, dout) in [
+                ("attention.self.query", d, d),
+                ("attention.self.key", d, d),
+                ("attention.self.value", d, d),
+                ("attention.output.dense", d, d),
+                ("intermediate.dense", d, f),
+                ("output.dense", f, d),
+            ] {
+                names.push((
+                    format!("{pre}.{name}.weight"),
+                    vec![dout, din],
+                    rnd(dout * din, 0.6),
+                ));
+                names.push((format!("{pre}.{name}.bias"), vec![dout], rnd(dout, 0.2)));
+            }
+            for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
+                names.push((
+                    format!("{pre}.{name}.weight"),
+                    vec![d],
+                    rnd(d, 0.2).iter().map(|x| 1.0 + x).collect(),
+                ));
+                names.push((format!("{pre}.{name}.bias"), vec![d], rnd(d, 0.2)));
+            }
+        }
+        Tiny { names }
+    }
+
+    fn get(&self, name: &str) -> &[f32] {
+        &self.names.iter().find(|n| n.0 == name).unwrap().2
+    }
+
+    fn write(&self, dir: &std::path::Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            r#"{"vocab_size": 12, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+                "intermediate_size": 12, "max_position_embeddings": 16, "type_vocab_size": 2,
+                "layer_norm_eps": 1e-12, "hidden_act": "gelu"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("vocab.txt"), TINY_VOCAB.join("\n") + "\n").unwrap();
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .names
+            .iter()
+            .map(|(n, s, v)| {
+                (
+                    n.clone(),
+                    s.clone(),
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                )
+            })
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
+            .iter()
+            .map(|(n, s, b)| {
+                (
+                    n.clone(),
+                    safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                        .unwrap(),
+                )
+            })
+            .collect();
+        safetensors::serialize_to_file(views, &None, &dir.join("model.safetensors")).unwrap();
+    }
+}
+
+/// The same encoder composed from the engine's differentiable ops on a Graph, one text at
+/// a time (no padding): the reference for the fused, batched forward pass.
+fn graph_embedding(m: &Tiny, ids: &[u32]) -> Vec<f32> {
+    use mtrec::autograd::Graph;
+    use mtrec::ops::attention::AttentionSpec;
+    let (d, t) = (8, ids.len());
+    let mut g = Graph::new(0);
+    let mut emb = vec![0f32; t * d]; // (T, D)
+    let (w, p, ty) = (
+        m.get("embeddings.word_embeddings.weight"),
+        m.get("embeddings.position_embeddings.weight"),
+        m.get("embeddings.token_type_embeddings.weight"),
+    );
+    for (i, &id) in ids.iter().enumerate() {
+        for j in 0..d {
+            emb[i * d + j] = w[id as usize * d + j] + p[i * d + j] + ty[j];
+        }
+    }
+    let input =
+        |g: &mut Graph, name: &str, r: usize, c: usize| g.input_slice(r, c, m.get(name)).unwrap();
+    let norm = |g: &mut Graph, x, name: &str| {
+        let ga = input(g, &format!("{name}.weight"), 1, d);
+        let be = input(g, &format!("{name}.bias"), 1, d);
+        g.layer_norm(x, ga, be, 1e-12).unwrap()
+    };
+    let dense = |g: &mut Graph, x, name: &str, din: usize, dout: usize| {
+        let w = input(g, &format!("{name}.weight"), dout, din);
+        let b = input(g, &format!("{name}.bias"), 1, dout);
+        let y = g.matmul(x, w, false, true).unwrap();
+        g.add(y, b).unwrap()
+    };
+    let x0 = g.input_slice(t, d, &emb).unwrap();
+    let mut x = norm(&mut g, x0, "embeddings.LayerNorm");
+    for l in 0..2 {
+        let pre = format!("encoder.layer.{l}");
+        let q = dense(&mut g, x, &format!("{pre}.attention.self.query"), d, d);
+        let k = dense(&mut g, x, &format!("{pre}.attention.self.key"), d, d);
+        let v = dense(&mut g, x, &format!("{pre}.attention.self.value"), d, d);
+        let spec = AttentionSpec {
+            batch: 1,
+            seq_len: t,
+            heads: 2,
+            lengths: vec![],
+            causal: false,
+        };
+        let c = g.attention(q, k, v, &spec).unwrap();
+        let a = dense(&mut g, c, &format!("{pre}.attention.output.dense"), d, d);
+        let r = g.add(a, x).unwrap();
+        x = norm(&mut g, r, &format!("{pre}.attention.output.LayerNorm"));
+        let h = dense(&mut g, x, &format!("{pre}.intermediate.dense"), d, 12);
+        let h = g.gelu(h).unwrap();
+        let o = dense(&mut g, h, &format!("{pre}.output.dense"), 12, d);
+        let r = g.add(o, x).unwrap();
+        x = norm(&mut g, r, &format!("{pre}.output.LayerNorm"));
+    }
+    let pooled = g.masked_mean(x, t, &[t]).unwrap();
+    let y = g.l2_normalize(pooled).unwrap();
+    g.value(y).to_vec()
+}
+
+#[test]
+fn batched_encoder_matches_the_op_by_op_graph_on_a_tiny_model() {
+    let dir = std::env::temp_dir().join(format!("mtrec-tiny-bert-{}", std::process::id()));
+    let m = Tiny::new(7);
+    m.write(&dir);
+    let enc = Encoder::load(&dir).unwrap();
+    let texts = [
+        "Toy Story (1995)",
+        "heat",
+        "",
+        "a ab abb toy toy story story heat heat (1995) zzz",
+        "story",
+    ];
+    // Batches of 2 mix lengths, so padding rows are present.
+    let emb = enc.encode(&texts, 2).unwrap();
+    assert_eq!(emb.dim(), (5, 8));
+    for (i, text) in texts.iter().enumerate() {
+        let ids = enc.tokenizer.encode(text).ids;
+        let want = graph_embedding(&m, &ids);
+        let got = emb.row(i).to_vec();
+        for (a, b) in got.iter().zip(&want) {
+            assert!(
+                (a - b).abs() < 1e-5,
+                "{text:?}: batched {got:?} vs graph {want:?}"
+            );
+        }
+    }
+    // A tensor of the wrong shape is named in the error.
+    let mut bad = Tiny::new(7);
+    let e = bad
+        .names
+        .iter_mut()
+        .find(|n| n.0 == "encoder.layer.1.intermediate.dense.weight")
+        .unwrap();
+    e.1 = vec![8, 12];
+    bad.write(&dir);
+    let err = Encoder::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.contains("encoder.layer.1.intermediate.dense.weight") && err.contains("[12, 8]"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

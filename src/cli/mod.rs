@@ -2,6 +2,7 @@
 //! `src/main.rs` only parses the arguments, calls [`run`] and prints errors.
 
 pub mod demo;
+pub mod embed;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -31,6 +32,9 @@ pub enum Command {
     Eval(train::EvalArgs),
     /// Score rows of a file with a run folder's model: one output column per task.
     Predict(train::PredictArgs),
+    /// Turn a column of texts into sentence embeddings with a native BERT encoder
+    /// (e.g. all-MiniLM-L6-v2): mean-pooled, L2-normalised, one row per text.
+    Embed(embed::EmbedArgs),
 }
 
 /// Runs the parsed command.
@@ -40,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => train::eval(&args),
         Command::Predict(args) => train::predict_cmd(&args),
+        Command::Embed(args) => embed::run(&args),
     }
 }
 

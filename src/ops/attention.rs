@@ -12,6 +12,7 @@
 //!   o_i  = Σ_j P_ij·v_j
 //! ```
 //!
+//! Sequences are **right-padded**: the valid tokens of sequence b are its first L_b rows.
 //! A query row with no allowed key (a padding position i ≥ L_b, or any row of a sequence
 //! of length 0) has P = 0 and output **0**, never NaN. Positions i ≥ L_b are padding:
 //! their outputs are 0 and they receive no gradient.

@@ -12,17 +12,17 @@
 //! ```
 //!
 //! Every step calls the same forward kernel as the differentiable op of the engine
-//! (`matmul_forward`, `attention_forward`, `unary_forward` with GELU, `layer_norm_forward`),
+//! (`matmul_forward`, `attention_forward`, `layer_norm_forward`; GELU is the op's
+//! function through a table built from the op's erf, see [`super::gelu`]),
 //! so the math that runs is the math the gradient checks test. Weights use the Hugging Face
 //! `BertModel` names (`embeddings.word_embeddings.weight`, `encoder.layer.3.output.dense.bias`,
 //! ...); a `bert.` prefix is accepted too. Linear weights are stored `(D_out, D_in)`.
 
-use crate::autograd::UnaryFn;
+use super::gelu::gelu_forward;
 use crate::error::{Error, Result};
 use crate::ops::attention::{attention_forward, AttnDims};
 use crate::ops::layer_norm::layer_norm_forward;
 use crate::ops::matmul::matmul_forward;
-use crate::ops::unary::unary_forward;
 use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 use std::path::Path;
@@ -321,10 +321,10 @@ impl Bert {
                 &mut x, &mut mean, &mut rstd, &tmp, &n.gamma, &n.beta, m, d, eps,
             );
             l.inter.forward(&mut inter, &x, m);
-            // GELU, split across threads (the kernel is elementwise).
+            // GELU (the op's function, tabulated: see text::gelu), split across threads.
             act.par_chunks_mut(4096)
                 .zip(inter.par_chunks(4096))
-                .for_each(|(y, z)| unary_forward(y, z, UnaryFn::Gelu));
+                .for_each(|(y, z)| gelu_forward(y, z));
             l.out.forward(&mut tmp, &act, m);
             tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
             let n = &l.out_norm;

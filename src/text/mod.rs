@@ -14,6 +14,7 @@
 pub mod bert;
 pub mod cache;
 pub mod encoder;
+pub mod gelu;
 pub mod tokenizer;
 
 pub use cache::embed_cached;
