@@ -52,6 +52,7 @@ fn feature(name: &str, kind: FeatureKind) -> FeatureConfig {
         separator: "|".into(),
         scale: Scale::Standard,
         missing: None,
+        text: None,
     }
 }
 

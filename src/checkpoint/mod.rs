@@ -16,6 +16,7 @@
 pub mod params;
 pub mod safetensors_io;
 pub mod train_state;
+pub mod transfer;
 
 pub use params::{check_params_in, load_params, load_params_from, param_tensors, save_params};
 pub use safetensors_io::{read_safetensors, write_safetensors, Checkpoint, TensorIn, TensorOut};

@@ -81,6 +81,8 @@ pub enum Split {
     Train,
     Valid,
     Test,
+    /// `split.kind = "item_holdout"`: the rows of the held-out (cold) items.
+    Cold,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -99,7 +101,12 @@ pub struct EvalArgs {
 /// Rebuilds the run's model with its saved weights and prepared data.
 fn load_run(run_dir: &Path, data_dir: &Path) -> Result<run::Setup> {
     let cfg = RunConfig::from_file(run_dir.join("config.toml"), &[])?;
-    let mut setup = run::setup(cfg, data_dir)?;
+    let provider = run::text::native_provider(data_dir);
+    let env = crate::data::features::TextEnv {
+        provider: &provider,
+        cache_dir: Some(run::text_cache_dir(run_dir)),
+    };
+    let mut setup = run::setup_with(cfg, data_dir, &env)?;
     let model_path = run_dir.join("model.safetensors");
     if !model_path.is_file() {
         return Err(Error::Io {
@@ -117,6 +124,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         Split::Train => &setup.prepared.train,
         Split::Valid => &setup.prepared.valid,
         Split::Test => &setup.prepared.test,
+        Split::Cold => &setup.prepared.cold,
     };
     let mut g = crate::autograd::Graph::new(0);
     let out = predict(
@@ -152,11 +160,21 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
         path: spec_path.display().to_string(),
         message: e.to_string(),
     })?;
-    let spec = crate::data::features::FeatureSpec::from_json_str(&spec_text)?;
+    let mut spec = crate::data::features::FeatureSpec::from_json_str(&spec_text)?;
     cfg.data.files = vec![args.input.display().to_string()];
-    let needed: Vec<&str> = cfg.features.iter().map(|f| f.name.as_str()).collect();
+    let mut needed: Vec<&str> = cfg.features.iter().map(|f| f.name.as_str()).collect();
+    needed.extend(spec.text.iter().map(|t| t.column.as_str()));
     let table = load_table(&cfg.data, Path::new("."), &needed)?;
-    let encoded = spec.encode(&table)?;
+    let mut encoded = spec.encode(&table)?;
+    if !spec.text.is_empty() {
+        // Texts already embedded by the run are read from its cache.
+        let provider = run::text::native_provider(Path::new("."));
+        let env = crate::data::features::TextEnv {
+            provider: &provider,
+            cache_dir: Some(run::text_cache_dir(&args.run)),
+        };
+        crate::data::features::attach_texts(&mut spec, &table, &mut encoded, &env)?;
+    }
     let mut store = crate::autograd::ParamStore::new();
     let mut rng =
         <ndarray_rand::rand::rngs::StdRng as ndarray_rand::rand::SeedableRng>::seed_from_u64(

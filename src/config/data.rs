@@ -193,6 +193,10 @@ pub struct FeatureConfig {
     /// Unset: `mean` for numeric, `oov` for categorical and multi-hot (filled on load).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing: Option<Missing>,
+    /// Categorical: a text column describing each id, fed through a frozen encoder and a
+    /// learned adaptor (`[features.text]`, see [`super::text`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<super::text::TextConfig>,
 }
 
 impl FeatureConfig {

@@ -40,6 +40,7 @@ pub mod data;
 mod load;
 pub mod model;
 pub mod task;
+pub mod text;
 pub mod train;
 mod validate;
 
@@ -47,6 +48,7 @@ pub use data::{BadRows, DataConfig, Encoding, FeatureConfig, FeatureKind, Format
 pub use load::apply_override;
 pub use model::{Activation, Arch, ModelConfig};
 pub use task::{SplitConfig, SplitKind, TaskConfig, TaskType};
+pub use text::{AdaptorChoice, TextConfig, TextMode};
 pub use train::{
     BalanceKind, Direction, EarlyStopping, Metric, OptimizerKind, RunTrainConfig, ScheduleKind,
 };
@@ -119,6 +121,11 @@ impl RunConfig {
         let mut out: Vec<&str> = Vec::new();
         let all = self.features.iter().map(|f| f.name.as_str());
         let all = all.chain(self.tasks.iter().map(|t| t.column.as_str()));
+        let text = self
+            .features
+            .iter()
+            .filter_map(|f| f.text.as_ref().map(|t| t.column.as_str()));
+        let all = all.chain(text).chain(self.split.item_column.as_deref());
         for n in all.chain(self.split.time_column.as_deref()) {
             if !out.contains(&n) {
                 out.push(n);

@@ -49,6 +49,10 @@ pub enum SplitKind {
     Temporal,
     /// Each file belongs to one split (`train_files`, `valid_files`, `test_files`).
     Files,
+    /// Cold start: a seeded `holdout` fraction of the distinct values of `item_column`
+    /// is held out entirely (all their rows form the `cold` set); the other rows are
+    /// split at random into train / valid / test (warm) like `random`.
+    ItemHoldout,
 }
 
 /// `[split]`: training / validation / test sets. Test gets what is left.
@@ -76,6 +80,12 @@ pub struct SplitConfig {
     pub valid_files: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_files: Vec<String>,
+    /// `kind = "item_holdout"`: the column whose values (items) are held out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_column: Option<String>,
+    /// `kind = "item_holdout"`: fraction of the distinct items held out, in (0, 1).
+    #[serde(default = "default_holdout")]
+    pub holdout: f64,
 }
 
 impl Default for SplitConfig {
@@ -89,8 +99,14 @@ impl Default for SplitConfig {
             train_files: Vec::new(),
             valid_files: Vec::new(),
             test_files: Vec::new(),
+            item_column: None,
+            holdout: default_holdout(),
         }
     }
+}
+
+fn default_holdout() -> f64 {
+    0.2
 }
 
 fn one() -> f64 {

@@ -173,6 +173,14 @@ pub struct RunTrainConfig {
     pub dwa_temperature: f64,
     #[serde(default)]
     pub early_stopping: EarlyStopping,
+    /// Transfer: a finished run folder (or a `.safetensors` file) whose parameters
+    /// initialise this run by name; parameters it lacks start fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<String>,
+    /// Parameter groups left unchanged by training (`"experts"`, `"text_adaptor"`, ...;
+    /// see `checkpoint::transfer`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<String>,
 }
 
 impl Default for RunTrainConfig {
@@ -197,6 +205,8 @@ impl Default for RunTrainConfig {
             gradnorm_alpha: default_gradnorm_alpha(),
             dwa_temperature: default_dwa_temperature(),
             early_stopping: EarlyStopping::default(),
+            init_from: None,
+            freeze: Vec::new(),
         }
     }
 }

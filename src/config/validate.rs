@@ -123,6 +123,34 @@ fn check_features(c: &RunConfig) -> Result<()> {
             }
             _ => {}
         }
+        if let Some(t) = &f.text {
+            check_text(f, t, &key)?;
+        }
+    }
+    Ok(())
+}
+
+/// `[features.text]`: on a categorical feature, with an encoder when the text is used.
+fn check_text(
+    f: &crate::config::FeatureConfig,
+    t: &crate::config::TextConfig,
+    key: &dyn Fn(&str) -> String,
+) -> Result<()> {
+    ensure(f.kind == FeatureKind::Categorical, &key("text"), || {
+        "is set on a feature that is not categorical; attach a text to the id feature it describes (kind = \"categorical\")".into()
+    })?;
+    ensure(!t.column.is_empty(), &key("text.column"), || {
+        "is empty; name the column holding each row's text, e.g. \"title\"".into()
+    })?;
+    if t.mode.uses_text() {
+        ensure(!t.encoder.is_empty(), &key("text.encoder"), || {
+            "is missing while text.mode uses the text; name the sentence-encoder model folder, e.g. \"all-MiniLM-L6-v2\" (found under $MTREC_MODELS or <data-dir>/../models)".into()
+        })?;
+        if t.adaptor == crate::config::AdaptorChoice::Moe {
+            ensure(t.experts >= 1, &key("text.experts"), || {
+                "is 0; a moe adaptor needs at least one expert (UniSRec uses 8)".into()
+            })?;
+        }
     }
     Ok(())
 }
@@ -212,6 +240,26 @@ fn check_split(c: &RunConfig) -> Result<()> {
             }
         }
         SplitKind::Random => {}
+        SplitKind::ItemHoldout => {
+            ensure(s.item_column.is_some(), "split.item_column", || {
+                "is missing while split.kind = \"item_holdout\"; name the column whose values (items) are held out, e.g. \"item_id\"".into()
+            })?;
+            ensure(
+                s.holdout.is_finite() && s.holdout > 0.0 && s.holdout < 1.0,
+                "split.holdout",
+                || {
+                    format!(
+                        "is {}; expected a fraction of the items in (0, 1), e.g. 0.2",
+                        s.holdout
+                    )
+                },
+            )?;
+        }
+    }
+    if s.kind != SplitKind::ItemHoldout {
+        ensure(s.item_column.is_none(), "split.item_column", || {
+            "is set but split.kind is not \"item_holdout\"; remove it or set kind = \"item_holdout\"".into()
+        })?;
     }
     if s.kind != SplitKind::Files {
         for (key, list) in file_lists {
@@ -425,6 +473,29 @@ pub(super) fn validate_columns(c: &RunConfig, names: &[String]) -> Result<()> {
                 )
             },
         )?;
+    }
+    for (i, f) in c.features.iter().enumerate() {
+        if let Some(t) = &f.text {
+            ensure(
+                has(&t.column),
+                &format!("features[{i}].text.column (feature `{}`)", f.name),
+                || {
+                    format!(
+                        "`{}` is not a column of the data; expected one of: {}",
+                        t.column,
+                        list()
+                    )
+                },
+            )?;
+        }
+    }
+    if let Some(ic) = &c.split.item_column {
+        ensure(has(ic), "split.item_column", || {
+            format!(
+                "`{ic}` is not a column of the data; expected one of: {}",
+                list()
+            )
+        })?;
     }
     if let Some(tc) = &c.split.time_column {
         ensure(has(tc), "split.time_column", || {

@@ -2,11 +2,14 @@
 //! multi-hot feature, and the numeric features as they are, side by side.
 //!
 //! ```text
-//! x = [ T_1[id_1] | … | T_F[id_F] | mean T'_1[bag_1] | … | mean T'_M[bag_M] | num ]   (B, D_in)
-//!      categorical, config order    multi-hot, config order                  (B, F_num)
+//! x = [ T_1[id_1] | … | T_F[id_F] | mean T'_1[bag_1] | … | mean T'_M[bag_M] | num | A_1(t_1) | … ]
+//!      categorical, config order    multi-hot, config order                 (B, F_num)  text
 //!
-//! D_in = Σ_f dim_f + Σ_m dim_m + F_num
+//! D_in = Σ_f dim_f + Σ_m dim_m + F_num + Σ_t dim_t
 //! ```
+//!
+//! A text feature t contributes `A_t(t_t)`: the row's frozen text vector `t_t` (B, D_t)
+//! through its learned adaptor `<name>.text_adaptor.<feature>` ([`TextAdaptor`]).
 //!
 //! Feature f's table is `<name>.emb.<feature name>`, `(V_f + 1, dim_f)`: row 0 is the
 //! out-of-vocabulary / missing vector, rows 1..=V_f the vocabulary (or hash buckets).
@@ -20,7 +23,9 @@
 //! `data::features` directly: the one place where `nn` knows the data layer's types.)
 
 use super::init::Init;
+use super::text_adaptor::{AdaptorKind, TextAdaptor};
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
+use crate::config::AdaptorChoice;
 use crate::data::features::{EncodedBatch, FeatureSpec};
 use crate::error::{Error, Result};
 use ndarray_rand::rand::Rng;
@@ -48,6 +53,18 @@ pub struct FeatureInput {
     pub multi_hot: Vec<InputTable>,
     /// F_num.
     pub n_num: usize,
+    /// One per text feature, in feature order.
+    pub text: Vec<TextInput>,
+}
+
+/// The learned adaptor of one text feature.
+#[derive(Clone, Debug)]
+pub struct TextInput {
+    /// The id feature the text describes.
+    pub feature: String,
+    /// D_t, the width of the frozen text vectors.
+    pub d_text: usize,
+    pub adaptor: TextAdaptor,
 }
 
 impl FeatureInput {
@@ -100,10 +117,40 @@ impl FeatureInput {
             .iter()
             .map(|b| add(&b.name, b.encoder.size(), b.dim))
             .collect::<Result<Vec<_>>>()?;
+        let text = spec
+            .text
+            .iter()
+            .map(|t| {
+                if t.d_text == 0 {
+                    return Err(Error::Config {
+                        what: format!("text feature `{}`", t.name),
+                        message: "has no text vectors yet; embed the texts (data::features::attach_texts) before building the input layer".into(),
+                    });
+                }
+                let kind = match t.adaptor {
+                    AdaptorChoice::Linear => AdaptorKind::Linear,
+                    AdaptorChoice::Moe => AdaptorKind::Moe { experts: t.experts },
+                };
+                let adaptor = TextAdaptor::new(
+                    store,
+                    &format!("{name}.text_adaptor.{}", t.name),
+                    t.d_text,
+                    t.dim,
+                    kind,
+                    rng,
+                )?;
+                Ok(TextInput {
+                    feature: t.name.clone(),
+                    d_text: t.d_text,
+                    adaptor,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(FeatureInput {
             categorical,
             multi_hot,
             n_num: spec.numeric.len(),
+            text,
         })
     }
 
@@ -112,6 +159,7 @@ impl FeatureInput {
         self.categorical.iter().map(|t| t.dim).sum::<usize>()
             + self.multi_hot.iter().map(|t| t.dim).sum::<usize>()
             + self.n_num
+            + self.text.iter().map(|t| t.adaptor.d_out()).sum::<usize>()
     }
 
     /// `batch → (B, D_in)`, columns in the order of the module docs.
@@ -122,18 +170,26 @@ impl FeatureInput {
             && batch.n_num == self.n_num
             && batch.num.len() == b * self.n_num
             && batch.cat.iter().all(|c| c.len() == b)
-            && batch.bags.iter().all(|x| x.len() == b);
+            && batch.bags.iter().all(|x| x.len() == b)
+            && batch.text.len() == self.text.len()
+            && batch
+                .text
+                .iter()
+                .zip(&self.text)
+                .all(|(x, t)| x.len() == b * t.d_text);
         if !ok {
             return Err(Error::Config {
                 what: "feature batch".into(),
                 message: format!(
-                    "has {} categorical, {} multi-hot and {} numeric features for {b} rows; this input layer expects {}, {} and {}: encode the data with the same FeatureSpec",
+                    "has {} categorical, {} multi-hot, {} numeric and {} text features for {b} rows; this input layer expects {}, {}, {} and {}: encode the data with the same FeatureSpec (and attach the texts)",
                     batch.cat.len(),
                     batch.bags.len(),
                     batch.n_num,
+                    batch.text.len(),
                     self.categorical.len(),
                     self.multi_hot.len(),
-                    self.n_num
+                    self.n_num,
+                    self.text.len()
                 ),
             });
         }
@@ -147,6 +203,10 @@ impl FeatureInput {
         }
         if self.n_num > 0 {
             parts.push(g.input_slice(b, self.n_num, &batch.num)?); // (B, F_num)
+        }
+        for (t, vecs) in self.text.iter().zip(&batch.text) {
+            let x = g.input_slice(b, t.d_text, vecs)?; // (B, D_t), frozen
+            parts.push(t.adaptor.forward(g, store, x)?); // (B, dim_t)
         }
         if parts.len() == 1 {
             return Ok(parts[0]);

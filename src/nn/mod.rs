@@ -9,6 +9,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod mlp;
 pub mod moe;
+pub mod text_adaptor;
 
 pub use embedding::Embedding;
 pub use feature_input::FeatureInput;
@@ -17,3 +18,4 @@ pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use mlp::{Activation, Mlp, MlpConfig};
 pub use moe::{Experts, Gate};
+pub use text_adaptor::{AdaptorKind, FrozenTable, TextAdaptor};

@@ -30,12 +30,14 @@
 
 pub mod adam;
 pub mod clip;
+pub mod freeze;
 pub mod schedule;
 pub mod sgd;
 mod state;
 
 pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_grad_norm, grad_norm};
+pub use freeze::Frozen;
 pub use schedule::{LrSchedule, Schedule};
 pub use sgd::{Sgd, SgdConfig};
 

@@ -1,6 +1,7 @@
 //! Encoded rows (ids, scaled numbers, bags, labels and masks) and the mini-batch
 //! buffers a training loop fills from them without allocating.
 
+use super::text::TextRows;
 use crate::data::ingest::RowSource;
 
 /// Variable-length lists of ids, CSR-style: list r is `ids[offsets[r]..offsets[r+1]]`.
@@ -70,6 +71,9 @@ pub struct Encoded {
     pub mask: Vec<f32>,
     /// Where each row came from (file index, line).          // (N,)
     pub source: Vec<RowSource>,
+    /// One per text feature: the shared text table and each row's id (attached by
+    /// `text::attach_texts`; empty until then).
+    pub text: Vec<TextRows>,
 }
 
 impl Encoded {
@@ -112,6 +116,15 @@ impl Encoded {
                 o.push(b.bag(r));
             }
         }
+        out.text = self
+            .text
+            .iter()
+            .map(|t| TextRows {
+                dim: t.dim,
+                table: t.table.clone(),
+                ids: rows.iter().map(|&r| t.ids[r]).collect(),
+            })
+            .collect();
         out
     }
 
@@ -151,6 +164,14 @@ impl Encoded {
             out.mask[t].clear();
             out.mask[t].extend(rows.iter().map(|&r| self.mask[r * k + t]));
         }
+        out.text.resize_with(self.text.len(), Vec::new);
+        for (o, t) in out.text.iter_mut().zip(&self.text) {
+            o.clear();
+            for &r in rows {
+                let i = t.ids[r] as usize;
+                o.extend_from_slice(&t.table[i * t.dim..(i + 1) * t.dim]); // (1, D_t)
+            }
+        }
     }
 }
 
@@ -173,4 +194,6 @@ pub struct EncodedBatch {
     pub labels: Vec<Vec<f32>>,
     /// Per task k, 1 = labelled.                             // K × (B,)
     pub mask: Vec<Vec<f32>>,
+    /// Per text feature, each row's frozen text vector.      // F_text × (B, D_t)
+    pub text: Vec<Vec<f32>>,
 }

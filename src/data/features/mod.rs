@@ -30,6 +30,7 @@ mod labels;
 mod numeric;
 mod spec;
 mod split;
+pub mod text;
 mod vocab;
 
 pub use encoded::{Bags, Encoded, EncodedBatch};
@@ -37,6 +38,7 @@ pub use labels::LabelSpec;
 pub use numeric::NumSpec;
 pub use spec::{BagSpec, CatSpec, FeatureSpec, SPEC_VERSION};
 pub use split::{random_assignment, split_rows, splitmix64, SplitRows};
+pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
 pub use vocab::{fnv1a64, Encoder};
 
 use crate::config::{FeatureConfig, SplitConfig, TaskConfig, TaskType};
@@ -44,18 +46,22 @@ use crate::data::ingest::RawTable;
 use crate::error::Result;
 use std::fmt::Write;
 
-/// The three encoded sets of a run and the fitted spec.
+/// The encoded sets of a run and the fitted spec.
 #[derive(Clone, Debug)]
 pub struct Prepared {
     pub spec: FeatureSpec,
     pub train: Encoded,
     pub valid: Encoded,
+    /// The test rows (with `split.kind = "item_holdout"`: warm items only).
     pub test: Encoded,
+    /// `item_holdout`: every row of the held-out (cold) items; empty otherwise.
+    pub cold: Encoded,
     /// Set sizes, vocabulary sizes, out-of-vocabulary rates, labels per task.
     pub report: String,
 }
 
-/// Splits `table`, fits the features on the training rows and encodes all three sets.
+/// Splits `table`, fits the features on the training rows and encodes all sets.
+/// Configurations with text features need [`prepare_with`] (an encoder).
 pub fn prepare(
     table: &RawTable,
     features: &[FeatureConfig],
@@ -63,23 +69,45 @@ pub fn prepare(
     split: &SplitConfig,
     missing_values: &[String],
 ) -> Result<Prepared> {
+    prepare_with(table, features, tasks, split, missing_values, None)
+}
+
+/// [`prepare`], embedding the text features' texts with `text` (see [`text`]).
+pub fn prepare_with(
+    table: &RawTable,
+    features: &[FeatureConfig],
+    tasks: &[TaskConfig],
+    split: &SplitConfig,
+    missing_values: &[String],
+    text: Option<&TextEnv<'_>>,
+) -> Result<Prepared> {
     let rows = split_rows(table, split, missing_values)?;
-    let spec = FeatureSpec::fit(table, features, tasks, missing_values, &rows.train)?;
-    let all = spec.encode(table)?;
-    let (train, valid, test) = (
+    let mut spec = FeatureSpec::fit(table, features, tasks, missing_values, &rows.train)?;
+    let mut all = spec.encode(table)?;
+    if !spec.text.is_empty() {
+        let env = text.ok_or_else(|| crate::error::Error::Config {
+            what: format!("text feature `{}`", spec.text[0].name),
+            message: "needs a text encoder; prepare the data with prepare_with and a TextEnv (mtrec train does)".into(),
+        })?;
+        attach_texts(&mut spec, table, &mut all, env)?;
+    }
+    let (train, valid, test, cold) = (
         all.select(&rows.train),
         all.select(&rows.valid),
         all.select(&rows.test),
+        all.select(&rows.cold),
     );
-    let report = report(
-        &spec,
-        [("train", &train), ("valid", &valid), ("test", &test)],
-    );
+    let mut sets = vec![("train", &train), ("valid", &valid), ("test", &test)];
+    if !rows.cold.is_empty() {
+        sets.push(("cold", &cold));
+    }
+    let report = report(&spec, &sets);
     Ok(Prepared {
         spec,
         train,
         valid,
         test,
+        cold,
         report,
     })
 }
@@ -93,7 +121,7 @@ fn pct(part: usize, whole: usize) -> f64 {
 }
 
 /// A plain-text summary of the prepared sets.
-fn report(spec: &FeatureSpec, sets: [(&str, &Encoded); 3]) -> String {
+fn report(spec: &FeatureSpec, sets: &[(&str, &Encoded)]) -> String {
     let mut s = String::new();
     let n: usize = sets.iter().map(|(_, e)| e.len()).sum();
     let sizes: Vec<String> = sets
@@ -154,6 +182,13 @@ fn report(spec: &FeatureSpec, sets: [(&str, &Encoded); 3]) -> String {
             kind_of(&b.encoder),
             b.dim,
             oov.join(", ")
+        );
+    }
+    for t in &spec.text {
+        let _ = writeln!(
+            s,
+            "  text {} (column {}, mode {:?}): encoder {}, D_t = {}, {:?} adaptor to dim {}",
+            t.name, t.column, t.mode, t.encoder, t.d_text, t.adaptor, t.dim
         );
     }
     for x in &spec.numeric {

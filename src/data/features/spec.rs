@@ -5,6 +5,7 @@
 use super::encoded::{Bags, Encoded};
 use super::labels::LabelSpec;
 use super::numeric::NumSpec;
+use super::text::TextSpec;
 use super::vocab::{encode_bags, encode_categorical, fit_bag_vocab, fit_vocab, Encoder};
 use crate::config::{FeatureConfig, FeatureKind, Missing, TaskConfig};
 use crate::data::ingest::{RawColumn, RawTable};
@@ -47,6 +48,10 @@ pub struct FeatureSpec {
     pub multi_hot: Vec<BagSpec>,
     pub numeric: Vec<NumSpec>,
     pub tasks: Vec<LabelSpec>,
+    /// Text features (`[features.text]` whose mode uses the text), in configuration
+    /// order; their adapted vectors follow the numeric features in the model input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text: Vec<TextSpec>,
 }
 
 fn column<'t>(table: &'t RawTable, name: &str, what: &str) -> Result<&'t RawColumn> {
@@ -114,11 +119,32 @@ impl FeatureSpec {
             multi_hot: Vec::new(),
             numeric: Vec::new(),
             tasks: tasks.iter().map(LabelSpec::new).collect(),
+            text: Vec::new(),
         };
         for f in features {
             match f.kind {
                 FeatureKind::Categorical => {
                     let col = column(table, &f.name, "feature")?;
+                    if let Some(t) = f.text.as_ref().filter(|t| t.mode.uses_text()) {
+                        column(
+                            table,
+                            &t.column,
+                            &format!("feature `{}`: text column", f.name),
+                        )?;
+                        spec.text.push(TextSpec {
+                            name: f.name.clone(),
+                            column: t.column.clone(),
+                            mode: t.mode,
+                            encoder: t.encoder.clone(),
+                            adaptor: t.adaptor,
+                            experts: t.experts,
+                            dim: if t.dim == 0 { positive_dim(f)? } else { t.dim },
+                            d_text: 0,
+                        });
+                    }
+                    if f.text.as_ref().is_some_and(|t| !t.mode.uses_id()) {
+                        continue; // mode = "text": no id embedding
+                    }
                     spec.categorical.push(CatSpec {
                         name: f.name.clone(),
                         dim: positive_dim(f)?,
@@ -165,6 +191,7 @@ impl FeatureSpec {
         self.categorical.iter().map(|c| c.dim).sum::<usize>()
             + self.multi_hot.iter().map(|b| b.dim).sum::<usize>()
             + self.numeric.len()
+            + self.text.iter().map(|t| t.dim).sum::<usize>()
     }
 
     /// The feature columns, in feature order (what `predict` must read).
@@ -173,6 +200,7 @@ impl FeatureSpec {
         let b = self.multi_hot.iter().map(|b| b.name.as_str());
         c.chain(b)
             .chain(self.numeric.iter().map(|n| n.name.as_str()))
+            .chain(self.text.iter().map(|t| t.column.as_str()))
             .collect()
     }
 

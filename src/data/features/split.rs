@@ -12,6 +12,12 @@
 //!   `data_dir/x/a.csv` belongs to the list holding the entry `x/a.csv` (a path
 //!   suffix; the longest matching entry wins); rows of files in no list go to test.
 //!
+//! * `item_holdout` (cold start): the distinct values of `item_column` are ordered by
+//!   `splitmix64(seed ^ fnv1a64(value))` and the first `round(holdout · #items)` are held
+//!   out: all their rows go to `cold`, none to train / valid / test. The other (warm)
+//!   rows are split like `random`. Which items are cold depends only on the seed and
+//!   the item texts, not on row order.
+//!
 //! Each list is in ascending row order except for `temporal`, which is in time order.
 
 use crate::config::{SplitConfig, SplitKind};
@@ -25,6 +31,8 @@ pub struct SplitRows {
     pub train: Vec<usize>,
     pub valid: Vec<usize>,
     pub test: Vec<usize>,
+    /// `item_holdout`: every row of a held-out item (empty for the other kinds).
+    pub cold: Vec<usize>,
 }
 
 /// SplitMix64 (Steele, Lea & Flood, 2014): one step of the generator from state `x`.
@@ -82,6 +90,20 @@ pub fn split_rows(
             out.valid = order.split_off(n_train);
             out.train = order;
         }
+        SplitKind::ItemHoldout => {
+            let cold = held_out_rows(table, split)?;
+            for (i, &is_cold) in cold.iter().enumerate() {
+                if is_cold {
+                    out.cold.push(i);
+                    continue;
+                }
+                match random_assignment(split.seed, i as u64, split.train, split.valid) {
+                    0 => out.train.push(i),
+                    1 => out.valid.push(i),
+                    _ => out.test.push(i),
+                }
+            }
+        }
         SplitKind::Files => {
             let lists = [
                 (&split.train_files, 0u8),
@@ -122,6 +144,48 @@ pub fn split_rows(
         });
     }
     Ok(out)
+}
+
+/// `item_holdout`: whether each row's item is held out (see the module docs).
+fn held_out_rows(table: &RawTable, split: &SplitConfig) -> Result<Vec<bool>> {
+    let name = split.item_column.as_deref().ok_or_else(|| Error::Config {
+        what: "split.item_column".into(),
+        message: "is missing while split.kind = \"item_holdout\"; name the item column".into(),
+    })?;
+    if !(split.holdout > 0.0 && split.holdout < 1.0) {
+        return Err(Error::Config {
+            what: "split.holdout".into(),
+            message: format!("is {}; expected a fraction in (0, 1)", split.holdout),
+        });
+    }
+    let col = table.column(name).ok_or_else(|| Error::Config {
+        what: format!("split.item_column `{name}`"),
+        message: format!(
+            "was not read; the table holds {}; add it to the needed columns",
+            table.names.join(", ")
+        ),
+    })?;
+    // Distinct items that occur, keyed by their trimmed text.
+    let mut used = vec![false; col.dict.len()];
+    for &c in &col.values {
+        used[c as usize] = true;
+    }
+    let mut items: Vec<(u64, &str)> = col
+        .dict
+        .iter()
+        .zip(&used)
+        .filter(|(_, &u)| u)
+        .map(|(t, _)| {
+            let t = t.trim();
+            (splitmix64(split.seed ^ super::fnv1a64(t.as_bytes())), t)
+        })
+        .collect();
+    items.sort_unstable();
+    items.dedup_by(|a, b| a.1 == b.1);
+    let k = (split.holdout * items.len() as f64).round() as usize;
+    let cold: std::collections::HashSet<&str> = items[..k].iter().map(|x| x.1).collect();
+    let cold_code: Vec<bool> = col.dict.iter().map(|t| cold.contains(t.trim())).collect();
+    Ok(col.values.iter().map(|&c| cold_code[c as usize]).collect())
 }
 
 fn check_fractions(split: &SplitConfig) -> Result<()> {

@@ -18,12 +18,14 @@ pub mod build;
 pub mod evaluate;
 mod persist;
 pub mod progress;
+pub mod text;
+mod transfer_run;
 
 pub use evaluate::{predict, task_metrics, TaskMetrics};
 
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::config::{RunConfig, TaskType};
-use crate::data::features::{prepare, EncodedBatch, Prepared};
+use crate::data::features::{prepare_with, EncodedBatch, Prepared, TextEnv, TextProvider};
 use crate::data::ingest::SkippedRows;
 use crate::data::loaders::load_table;
 use crate::error::{Error, Result};
@@ -67,16 +69,31 @@ pub struct Setup {
 }
 
 /// Reads and prepares the data and builds the model for `cfg` (weights freshly initialised).
+/// Text features are embedded with the native encoder, without a cache.
 pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
+    let provider = text::native_provider(data_dir);
+    setup_with(
+        cfg,
+        data_dir,
+        &TextEnv {
+            provider: &provider,
+            cache_dir: None,
+        },
+    )
+}
+
+/// [`setup`] with the text encoder and cache of `text` (`<run>/text_cache`).
+pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result<Setup> {
     cfg.validate()?;
     let needed = cfg.needed_columns();
     let table = load_table(&cfg.data, data_dir, &needed)?;
-    let prepared = prepare(
+    let prepared = prepare_with(
         &table,
         &cfg.features,
         &cfg.tasks,
         &cfg.split,
         &cfg.data.missing_values,
+        Some(text),
     )?;
     let mut rng = StdRng::seed_from_u64(cfg.train.seed);
     let mut store = ParamStore::new();
@@ -90,6 +107,11 @@ pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
         model,
         skipped: table.skipped,
     })
+}
+
+/// The text cache of a run folder.
+pub fn text_cache_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join("text_cache")
 }
 
 /// Per-epoch shuffle and dropout seeds: a function of (seed, epoch) only.
@@ -121,7 +143,14 @@ fn task_losses(
 }
 
 /// Trains as configured; returns the summary also written to `summary.json`.
+/// Text features use the native encoder ([`text::native_provider`]).
 pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
+    let provider = text::native_provider(&opts.data_dir);
+    train_with(opts, &provider)
+}
+
+/// [`train`] with text features embedded by `provider` (cached in `<out>/text_cache`).
+pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serde_json::Value> {
     let cfg = if opts.resume {
         RunConfig::from_file(opts.out.join("config.toml"), &opts.overrides)?
     } else {
@@ -135,7 +164,14 @@ pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
         input,
         model,
         skipped,
-    } = setup(cfg, &opts.data_dir)?;
+    } = setup_with(
+        cfg,
+        &opts.data_dir,
+        &TextEnv {
+            provider,
+            cache_dir: Some(text_cache_dir(&opts.out)),
+        },
+    )?;
     eprintln!("{}", prepared.report);
     let out = &opts.out;
     persist::create_run_folder(out, &cfg, &prepared, &skipped, opts.resume)?;
@@ -143,6 +179,11 @@ pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
     let tc = &cfg.train;
     let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;
     let mut opt = build::build_optimizer(tc)?;
+    // Transfer: weights from another run by name, frozen groups (recorded in transfer.json).
+    let transfer = transfer_run::apply(&cfg, &mut store, out, opts.resume)?;
+    if !transfer.frozen.is_empty() {
+        opt = Box::new(crate::optim::Frozen::new(opt, transfer.frozen.clone()));
+    }
     let n_train = prepared.train.len();
     if n_train == 0 {
         return Err(Error::Config {
@@ -339,6 +380,23 @@ pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
         started.elapsed().as_secs_f64(),
         &prepared,
     );
+    let mut summary = summary;
+    if !prepared.cold.is_empty() {
+        let cold = task_metrics(
+            &cfg.tasks,
+            &predict(
+                &mut g,
+                &input,
+                model.as_ref(),
+                &store,
+                &prepared.cold,
+                batch_size,
+            )?,
+            &prepared.cold,
+        )?;
+        transfer_run::add_cold(&mut summary, &cfg, &cold, prepared.cold.len());
+    }
+    transfer_run::add_transfer(&mut summary, &transfer);
     persist::write_summary(out, &summary)?;
     if !skipped.is_empty() {
         eprintln!("{}", skipped.report());

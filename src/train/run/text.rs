@@ -1,0 +1,95 @@
+//! The run's text encoder: where `[features.text] encoder` is found, and the embedder
+//! that `mtrec train`, `eval` and `predict` use for it.
+//!
+//! `encoder` names a model folder. An absolute path is used as it is; a relative one is
+//! looked up, in this order, under `$MTREC_MODELS` (when set), under `<data-dir>/../models`
+//! (the layout `shared/data` + `shared/models`), and under the working directory. The
+//! first folder that exists wins; if none does, the error lists every place tried.
+
+use crate::data::features::{TextEmbedder, TextSpec};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The model folder of `encoder` (see the module docs).
+pub fn resolve_encoder(encoder: &str, data_dir: &Path) -> Result<PathBuf> {
+    let p = Path::new(encoder);
+    let mut tried = Vec::new();
+    if p.is_absolute() {
+        tried.push(p.to_path_buf());
+    } else {
+        if let Some(m) = std::env::var_os("MTREC_MODELS") {
+            tried.push(PathBuf::from(m).join(p));
+        }
+        tried.push(data_dir.join("..").join("models").join(p));
+        tried.push(p.to_path_buf());
+    }
+    if let Some(found) = tried.iter().find(|d| d.is_dir()) {
+        return Ok(found.clone());
+    }
+    Err(Error::Config {
+        what: format!("text encoder `{encoder}`"),
+        message: format!(
+            "is not a model folder; tried {}: set MTREC_MODELS to the folder holding the model, or give an absolute path in [features.text] encoder",
+            tried
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// The native sentence encoder in a model folder (MiniLM, `crate::text`), cached by
+/// `text::cache::embed_cached` (file `emb-<model content hash>-<texts hash>.safetensors`).
+pub struct NativeEncoder {
+    pub dir: PathBuf,
+}
+
+impl TextEmbedder for NativeEncoder {
+    fn key(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "encoder".into())
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<(usize, Vec<f32>)> {
+        native_embed(&self.dir, texts, None)
+    }
+
+    fn embed_cached(
+        &self,
+        texts: &[String],
+        cache_dir: Option<&Path>,
+    ) -> Result<(usize, Vec<f32>)> {
+        native_embed(&self.dir, texts, cache_dir)
+    }
+}
+
+fn native_embed(
+    dir: &Path,
+    texts: &[String],
+    cache_dir: Option<&Path>,
+) -> Result<(usize, Vec<f32>)> {
+    let m = match cache_dir {
+        // Keyed by the model files' content and the texts (see `text::cache`).
+        Some(cache) => crate::text::cache::embed_cached(dir, texts, cache)?,
+        None => {
+            let enc = crate::text::encoder::Encoder::load(dir)?;
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            enc.encode(&refs, crate::text::cache::CACHE_BATCH)?
+        }
+    };
+    let d = m.ncols();
+    Ok((d, m.iter().copied().collect())) // (U, D_t) row-major
+}
+
+/// The embedder for `spec`, its encoder resolved against `data_dir`.
+pub fn native_provider(
+    data_dir: &Path,
+) -> impl Fn(&TextSpec) -> Result<Box<dyn TextEmbedder>> + '_ {
+    move |spec: &TextSpec| {
+        let dir = resolve_encoder(&spec.encoder, data_dir)?;
+        Ok(Box::new(NativeEncoder { dir }) as Box<dyn TextEmbedder>)
+    }
+}
