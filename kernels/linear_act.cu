@@ -14,6 +14,11 @@
 //   db   += Σ_rows dpre            (b broadcast over the B rows)
 //   dx   += dpre · Wᵀ,  dW += xᵀ · dpre   (matmul_fwd_f32 launches, src/cuda/kernels.rs)
 
+// Not inlined: the epilogue runs inside the tile's fully unrolled 8×8 store loop, and 64
+// inlined copies of every activation (GELU's double-precision erf included) made a 660 kB
+// PTX module; one call per stored element costs little next to the tile's K loop.
+__device__ __noinline__ float linear_act_f(int kind, float x) { return unary_f(kind, x); }
+
 struct LinearActEpilogue {
     float *out;
     float *pre;
@@ -24,7 +29,7 @@ struct LinearActEpilogue {
         unsigned long long o = (unsigned long long)i * n + j;
         float p = v + bias[j];
         pre[o] = p;
-        out[o] = unary_f(kind, p);
+        out[o] = linear_act_f(kind, p);
     }
 };
 
