@@ -1,0 +1,819 @@
+//! GPU kernels against their CPU twins: for every kernel of `kernels/*.cu`, one test body
+//! draws seeded random inputs for several shapes (ragged ones included), runs the CPU twin
+//! and the CUDA launch wrapper, and checks `|gpu − cpu| ≤ atol + rtol·|cpu|` elementwise.
+//!
+//! Every test is `#[ignore = "needs a CUDA GPU"]`: `cargo test` reports them as ignored
+//! with that reason. `.ci/run` runs them with `--ignored` when `nvidia-smi -L` lists a GPU
+//! and otherwise prints that they were not run and why; run with `--ignored` on a machine
+//! without a GPU they fail with the device error (no silent pass).
+#![cfg(feature = "cuda")]
+
+use mtrec::autograd::{Axis, ParamStore, UnaryFn};
+use mtrec::cuda::kernels::{self as k, BinaryKind, PointLoss, UnaryKind};
+use mtrec::cuda::CudaDevice;
+use mtrec::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use mtrec::{loss, ops};
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::{Rng, SeedableRng};
+use std::sync::Arc;
+
+const GPU: &str = "needs a CUDA GPU";
+
+fn dev() -> Arc<CudaDevice> {
+    CudaDevice::open(0).unwrap_or_else(|e| {
+        panic!("cuda_parity needs a CUDA GPU, its driver and libnvrtc; opening cuda:0 failed: {e}")
+    })
+}
+
+fn rand_vec(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(lo..hi)).collect()
+}
+
+fn up(dev: &CudaDevice, x: &[f32]) -> cudarc::driver::CudaSlice<f32> {
+    dev.htod(x).expect("host → device copy")
+}
+
+fn up_u32(dev: &CudaDevice, x: &[u32]) -> cudarc::driver::CudaSlice<u32> {
+    dev.htod(x).expect("host → device copy")
+}
+
+fn down(dev: &CudaDevice, x: &cudarc::driver::CudaSlice<f32>) -> Vec<f32> {
+    dev.dtoh(x).expect("device → host copy")
+}
+
+/// `|gpu − cpu| ≤ atol + rtol·|cpu|` everywhere; the failure names the worst element.
+fn assert_close(what: &str, gpu: &[f32], cpu: &[f32], atol: f32, rtol: f32) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: lengths");
+    let mut worst: Option<(usize, f32)> = None;
+    for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
+        let excess = (g - c).abs() - (atol + rtol * c.abs());
+        let bad = excess > 0.0 || excess.is_nan();
+        if bad && worst.is_none_or(|(_, w)| excess > w || excess.is_nan()) {
+            worst = Some((i, excess));
+        }
+    }
+    if let Some((i, _)) = worst {
+        panic!(
+            "{what}: element {i}: gpu {} vs cpu {} (|diff| {} > atol {atol} + rtol {rtol}·|cpu|)",
+            gpu[i],
+            cpu[i],
+            (gpu[i] - cpu[i]).abs()
+        );
+    }
+}
+
+/// (rows, cols) shapes: single element, ragged, a warp, beyond one block of 256.
+const SHAPES: &[(usize, usize)] = &[(1, 1), (3, 5), (17, 33), (64, 32), (129, 257), (1000, 7)];
+
+const UNARY: &[UnaryFn] = &[
+    UnaryFn::Exp,
+    UnaryFn::Log,
+    UnaryFn::Relu,
+    UnaryFn::Sigmoid,
+    UnaryFn::Tanh,
+    UnaryFn::Gelu,
+];
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn unary_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(1);
+    for &f in UNARY {
+        for &(r, c) in SHAPES {
+            let n = r * c;
+            let x: Vec<f32> = match f {
+                UnaryFn::Log => rand_vec(&mut rng, n, 0.05, 3.0),
+                // off the ReLU kink at 0: |x| ≥ 0.01
+                _ => rand_vec(&mut rng, n, -3.0, 3.0)
+                    .into_iter()
+                    .map(|v| if v.abs() < 0.01 { 0.5 } else { v })
+                    .collect(),
+            };
+            let dy = rand_vec(&mut rng, n, -1.0, 1.0);
+            let d0 = rand_vec(&mut rng, n, -1.0, 1.0);
+            let mut y = vec![0.0; n];
+            ops::unary::unary_forward(&mut y, &x, f);
+            let mut dx = d0.clone();
+            ops::unary::unary_backward(&mut dx, &dy, &x, &y, f);
+
+            let (gx, gdy) = (up(&dev, &x), up(&dev, &dy));
+            let mut gy = dev.zeros::<f32>(n).unwrap();
+            k::unary_forward(&dev, &mut gy, &gx, f.into()).unwrap();
+            let mut gdx = up(&dev, &d0);
+            k::unary_backward(&dev, &mut gdx, &gdy, &gx, &gy, f.into()).unwrap();
+            let what = format!("{f:?} ({r}, {c})");
+            assert_close(&format!("{what} forward"), &down(&dev, &gy), &y, 1e-6, 1e-5);
+            assert_close(
+                &format!("{what} backward"),
+                &down(&dev, &gdx),
+                &dx,
+                1e-6,
+                1e-5,
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn binary_broadcast_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(2);
+    let cpu_fwd = [
+        (
+            BinaryKind::Add,
+            ops::broadcast::add_forward
+                as fn(&mut [f32], &[f32], &[f32], usize, usize, usize, usize),
+        ),
+        (BinaryKind::Sub, ops::broadcast::sub_forward),
+        (BinaryKind::Mul, ops::broadcast::mul_forward),
+    ];
+    for (kind, cpu) in cpu_fwd {
+        for &(r, c) in SHAPES {
+            for (br, bc) in [(r, c), (1, c), (r, 1), (1, 1)] {
+                let a = rand_vec(&mut rng, r * c, -2.0, 2.0);
+                let b = rand_vec(&mut rng, br * bc, -2.0, 2.0);
+                let dy = rand_vec(&mut rng, r * c, -1.0, 1.0);
+                let mut y = vec![0.0; r * c];
+                cpu(&mut y, &a, &b, r, c, br, bc);
+                // The CPU `binary_backward` is private to ops::broadcast; its loops:
+                let (mut da, mut db) = (vec![0.5f32; r * c], vec![0.25f32; br * bc]);
+                for i in 0..r {
+                    for j in 0..c {
+                        let (o, q) = (
+                            i * c + j,
+                            (if br == 1 { 0 } else { i }) * bc + if bc == 1 { 0 } else { j },
+                        );
+                        let (ga, gb) = match kind {
+                            BinaryKind::Add => (dy[o], dy[o]),
+                            BinaryKind::Sub => (dy[o], -dy[o]),
+                            BinaryKind::Mul => (dy[o] * b[q], dy[o] * a[o]),
+                        };
+                        da[o] += ga;
+                        db[q] += gb;
+                    }
+                }
+                let (ga, gb, gdy) = (up(&dev, &a), up(&dev, &b), up(&dev, &dy));
+                let mut gy = dev.zeros::<f32>(r * c).unwrap();
+                k::binary_forward(&dev, &mut gy, &ga, &gb, (r, c), (br, bc), kind).unwrap();
+                let (mut gda, mut gdb) =
+                    (up(&dev, &vec![0.5; r * c]), up(&dev, &vec![0.25; br * bc]));
+                k::binary_backward(
+                    &dev,
+                    Some(&mut gda),
+                    Some(&mut gdb),
+                    &gdy,
+                    &ga,
+                    &gb,
+                    (r, c),
+                    (br, bc),
+                    kind,
+                )
+                .unwrap();
+                let what = format!("{kind:?} ({r}, {c}) ∘ ({br}, {bc})");
+                assert_close(&format!("{what} forward"), &down(&dev, &gy), &y, 1e-6, 1e-6);
+                assert_close(&format!("{what} da"), &down(&dev, &gda), &da, 1e-6, 1e-6);
+                assert_close(&format!("{what} db"), &down(&dev, &gdb), &db, 1e-4, 1e-4);
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn dropout_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(3);
+    for &(r, c) in SHAPES {
+        let n = r * c;
+        let x = rand_vec(&mut rng, n, -2.0, 2.0);
+        let mask: Vec<f32> = (0..n)
+            .map(|_| if rng.gen_bool(0.7) { 1.0 / 0.7 } else { 0.0 })
+            .collect();
+        let dy = rand_vec(&mut rng, n, -1.0, 1.0);
+        let mut y = vec![0.0; n];
+        ops::dropout::dropout_forward(&mut y, &x, &mask);
+        let mut dx = vec![0.1; n];
+        ops::dropout::dropout_backward(&mut dx, &dy, &mask);
+        let (gx, gm, gdy) = (up(&dev, &x), up(&dev, &mask), up(&dev, &dy));
+        let mut gy = dev.zeros::<f32>(n).unwrap();
+        k::dropout_forward(&dev, &mut gy, &gx, &gm).unwrap();
+        let mut gdx = up(&dev, &vec![0.1; n]);
+        k::dropout_backward(&dev, &mut gdx, &gdy, &gm).unwrap();
+        assert_close("dropout forward", &down(&dev, &gy), &y, 0.0, 0.0);
+        assert_close("dropout backward", &down(&dev, &gdx), &dx, 1e-7, 1e-6);
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn reduce_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(4);
+    for axis in [Axis::All, Axis::Rows, Axis::Cols] {
+        for mean in [false, true] {
+            for &(r, c) in SHAPES {
+                let s = if mean {
+                    ops::reduce::mean_scale(r, c, axis)
+                } else {
+                    1.0
+                };
+                let (or, oc) = ops::reduce::reduced_dims(r, c, axis);
+                let x = rand_vec(&mut rng, r * c, -1.0, 1.0);
+                let dy = rand_vec(&mut rng, or * oc, -1.0, 1.0);
+                let mut y = vec![0.0; or * oc];
+                ops::reduce::reduce_forward(&mut y, &x, r, c, axis, s);
+                let mut dx = vec![0.2; r * c];
+                ops::reduce::reduce_backward(&mut dx, &dy, r, c, axis, s);
+                let (gx, gdy) = (up(&dev, &x), up(&dev, &dy));
+                let mut gy = dev.zeros::<f32>(or * oc).unwrap();
+                k::reduce_forward(&dev, &mut gy, &gx, (r, c), axis, s).unwrap();
+                let mut gdx = up(&dev, &vec![0.2; r * c]);
+                k::reduce_backward(&dev, &mut gdx, &gdy, (r, c), axis, s).unwrap();
+                let what = format!("{axis:?} mean={mean} ({r}, {c})");
+                // both sum in f64 and round once: only the summation order differs
+                assert_close(&format!("{what} forward"), &down(&dev, &gy), &y, 1e-6, 1e-6);
+                assert_close(
+                    &format!("{what} backward"),
+                    &down(&dev, &gdx),
+                    &dx,
+                    1e-7,
+                    1e-6,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn softmax_and_log_softmax_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(5);
+    for log in [false, true] {
+        for &(r, c) in SHAPES {
+            let x = rand_vec(&mut rng, r * c, -4.0, 4.0);
+            let dy = rand_vec(&mut rng, r * c, -1.0, 1.0);
+            let mut y = vec![0.0; r * c];
+            let mut dx = vec![0.3; r * c];
+            if log {
+                ops::softmax::log_softmax_forward(&mut y, &x, r, c);
+                ops::softmax::log_softmax_backward(&mut dx, &dy, &y, r, c);
+            } else {
+                ops::softmax::softmax_forward(&mut y, &x, r, c);
+                ops::softmax::softmax_backward(&mut dx, &dy, &y, r, c);
+            }
+            let (gx, gdy) = (up(&dev, &x), up(&dev, &dy));
+            let mut gy = dev.zeros::<f32>(r * c).unwrap();
+            k::softmax_forward(&dev, &mut gy, &gx, (r, c), log).unwrap();
+            let mut gdx = up(&dev, &vec![0.3; r * c]);
+            k::softmax_backward(&dev, &mut gdx, &gdy, &gy, (r, c), log).unwrap();
+            let what = format!("softmax log={log} ({r}, {c})");
+            assert_close(&format!("{what} forward"), &down(&dev, &gy), &y, 1e-6, 1e-5);
+            assert_close(
+                &format!("{what} backward"),
+                &down(&dev, &gdx),
+                &dx,
+                1e-5,
+                1e-4,
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn layer_norm_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(6);
+    for &(b, d) in SHAPES {
+        let x = rand_vec(&mut rng, b * d, -2.0, 2.0);
+        let gamma = rand_vec(&mut rng, d, 0.5, 1.5);
+        let beta = rand_vec(&mut rng, d, -0.5, 0.5);
+        let dy = rand_vec(&mut rng, b * d, -1.0, 1.0);
+        let eps = 1e-5;
+        let (mut y, mut mu, mut rs) = (vec![0.0; b * d], vec![0.0; b], vec![0.0; b]);
+        ops::layer_norm::layer_norm_forward(&mut y, &mut mu, &mut rs, &x, &gamma, &beta, b, d, eps);
+        let (mut dx, mut dg, mut db) = (vec![0.1; b * d], vec![0.2; d], vec![0.3; d]);
+        ops::layer_norm::layer_norm_backward(
+            Some(&mut dx),
+            Some(&mut dg),
+            Some(&mut db),
+            &dy,
+            &x,
+            &gamma,
+            &mu,
+            &rs,
+            b,
+            d,
+        );
+
+        let (gx, gg, gb, gdy) = (
+            up(&dev, &x),
+            up(&dev, &gamma),
+            up(&dev, &beta),
+            up(&dev, &dy),
+        );
+        let (mut gy, mut gmu, mut grs) = (
+            dev.zeros(b * d).unwrap(),
+            dev.zeros(b).unwrap(),
+            dev.zeros(b).unwrap(),
+        );
+        k::layer_norm_forward(
+            &dev,
+            &mut gy,
+            &mut gmu,
+            &mut grs,
+            &gx,
+            &gg,
+            &gb,
+            (b, d),
+            eps,
+        )
+        .unwrap();
+        let (mut gdx, mut gdg, mut gdb) = (
+            up(&dev, &vec![0.1; b * d]),
+            up(&dev, &vec![0.2; d]),
+            up(&dev, &vec![0.3; d]),
+        );
+        k::layer_norm_backward(
+            &dev,
+            Some(&mut gdx),
+            Some((&mut gdg, &mut gdb)),
+            &gdy,
+            &gx,
+            &gg,
+            &gmu,
+            &grs,
+            (b, d),
+        )
+        .unwrap();
+        let what = format!("layer_norm ({b}, {d})");
+        assert_close(&format!("{what} y"), &down(&dev, &gy), &y, 1e-5, 1e-5);
+        assert_close(&format!("{what} mean"), &down(&dev, &gmu), &mu, 1e-6, 1e-6);
+        assert_close(&format!("{what} rstd"), &down(&dev, &grs), &rs, 1e-5, 1e-5);
+        assert_close(&format!("{what} dx"), &down(&dev, &gdx), &dx, 1e-4, 1e-4);
+        assert_close(
+            &format!("{what} dgamma"),
+            &down(&dev, &gdg),
+            &dg,
+            1e-4,
+            1e-4,
+        );
+        assert_close(&format!("{what} dbeta"), &down(&dev, &gdb), &db, 1e-4, 1e-4);
+    }
+}
+
+/// (M, K, N): one element, ragged in every dimension, exact tiles, tall and wide.
+const GEMM_SHAPES: &[(usize, usize, usize)] = &[
+    (1, 1, 1),
+    (3, 5, 7),
+    (1, 300, 1),
+    (129, 65, 257),
+    (128, 128, 128),
+    (256, 8, 384),
+    (1000, 33, 2),
+    (2, 70, 1000),
+];
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn matmul_all_transposes_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(7);
+    for &(m, kk, n) in GEMM_SHAPES {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = rand_vec(&mut rng, m * kk, -1.0, 1.0);
+            let b = rand_vec(&mut rng, kk * n, -1.0, 1.0);
+            let c0 = rand_vec(&mut rng, m * n, -1.0, 1.0);
+            let dc = rand_vec(&mut rng, m * n, -1.0, 1.0);
+            let mut c = c0.clone();
+            ops::matmul::matmul_forward(&mut c, &a, &b, m, kk, n, ta, tb);
+            let (mut da, mut db) = (vec![0.1; m * kk], vec![0.2; kk * n]);
+            ops::matmul::matmul_backward(
+                Some(&mut da),
+                Some(&mut db),
+                &dc,
+                &a,
+                &b,
+                m,
+                kk,
+                n,
+                ta,
+                tb,
+            );
+
+            let (ga, gb, gdc) = (up(&dev, &a), up(&dev, &b), up(&dev, &dc));
+            let mut gc = up(&dev, &c0);
+            k::matmul_forward(&dev, &mut gc, &ga, &gb, (m, kk, n), ta, tb, 1.0).unwrap();
+            let mut gc0 = up(&dev, &vec![f32::NAN; m * n]);
+            k::matmul_forward(&dev, &mut gc0, &ga, &gb, (m, kk, n), ta, tb, 0.0).unwrap();
+            let (mut gda, mut gdb) = (up(&dev, &vec![0.1; m * kk]), up(&dev, &vec![0.2; kk * n]));
+            k::matmul_backward(
+                &dev,
+                Some(&mut gda),
+                Some(&mut gdb),
+                &gdc,
+                &ga,
+                &gb,
+                (m, kk, n),
+                ta,
+                tb,
+            )
+            .unwrap();
+            let what = format!("matmul ({m}, {kk}, {n}) ta={ta} tb={tb}");
+            let tol = 1e-5 * (kk as f32).sqrt().max(1.0);
+            assert_close(&format!("{what} C += AB"), &down(&dev, &gc), &c, tol, 1e-4);
+            let fresh: Vec<f32> = c.iter().zip(&c0).map(|(c, c0)| c - c0).collect();
+            assert_close(
+                &format!("{what} C = AB (beta 0 over NaN)"),
+                &down(&dev, &gc0),
+                &fresh,
+                2.0 * tol,
+                1e-4,
+            );
+            let tol_b = 1e-5 * ((m.max(n)) as f32).sqrt().max(1.0);
+            assert_close(&format!("{what} dA"), &down(&dev, &gda), &da, tol_b, 1e-4);
+            assert_close(&format!("{what} dB"), &down(&dev, &gdb), &db, tol_b, 1e-4);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn linear_act_fwd_bwd_against_the_composition() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(8);
+    let kinds: Vec<Option<UnaryFn>> = vec![
+        None,
+        Some(UnaryFn::Relu),
+        Some(UnaryFn::Sigmoid),
+        Some(UnaryFn::Tanh),
+        Some(UnaryFn::Gelu),
+    ];
+    for f in kinds {
+        for &(b, d_in, d_out) in &[(1, 1, 1), (3, 5, 7), (130, 40, 129), (256, 64, 1)] {
+            let x = rand_vec(&mut rng, b * d_in, -1.0, 1.0);
+            let w = rand_vec(&mut rng, d_in * d_out, -1.0, 1.0);
+            let bias = rand_vec(&mut rng, d_out, -0.5, 0.5);
+            let dy = rand_vec(&mut rng, b * d_out, -1.0, 1.0);
+            // CPU: pre = x·W + 1·b; y = f(pre)
+            let mut xw = vec![0.0; b * d_out];
+            ops::matmul::matmul_forward(&mut xw, &x, &w, b, d_in, d_out, false, false);
+            let mut pre = vec![0.0; b * d_out];
+            ops::broadcast::add_forward(&mut pre, &xw, &bias, b, d_out, 1, d_out);
+            let mut y = pre.clone();
+            let mut dpre = dy.clone();
+            if let Some(f) = f {
+                ops::unary::unary_forward(&mut y, &pre, f);
+                dpre = vec![0.0; b * d_out];
+                ops::unary::unary_backward(&mut dpre, &dy, &pre, &y, f);
+            }
+            let mut dbias = vec![0.0; d_out];
+            ops::reduce::reduce_forward(&mut dbias, &dpre, b, d_out, Axis::Cols, 1.0);
+            let (mut dx, mut dw) = (vec![0.0; b * d_in], vec![0.0; d_in * d_out]);
+            ops::matmul::matmul_backward(
+                Some(&mut dx),
+                Some(&mut dw),
+                &dpre,
+                &x,
+                &w,
+                b,
+                d_in,
+                d_out,
+                false,
+                false,
+            );
+
+            let kind = f.map(UnaryKind::from).unwrap_or(UnaryKind::Identity);
+            let (gx, gw, gbias, gdy) = (up(&dev, &x), up(&dev, &w), up(&dev, &bias), up(&dev, &dy));
+            let (mut gy, mut gpre) = (dev.zeros(b * d_out).unwrap(), dev.zeros(b * d_out).unwrap());
+            k::linear_act_forward(
+                &dev,
+                &mut gy,
+                &mut gpre,
+                &gx,
+                &gw,
+                &gbias,
+                (b, d_in, d_out),
+                kind,
+            )
+            .unwrap();
+            let (mut gdx, mut gdw, mut gdb, mut gdpre) = (
+                dev.zeros(b * d_in).unwrap(),
+                dev.zeros(d_in * d_out).unwrap(),
+                dev.zeros(d_out).unwrap(),
+                dev.zeros(b * d_out).unwrap(),
+            );
+            k::linear_act_backward(
+                &dev,
+                Some(&mut gdx),
+                &mut gdw,
+                &mut gdb,
+                &mut gdpre,
+                &gdy,
+                &gx,
+                &gw,
+                (&gpre, &gy),
+                (b, d_in, d_out),
+                kind,
+            )
+            .unwrap();
+            let what = format!("linear_act {kind:?} ({b}, {d_in}, {d_out})");
+            assert_close(&format!("{what} pre"), &down(&dev, &gpre), &pre, 1e-4, 1e-4);
+            assert_close(&format!("{what} y"), &down(&dev, &gy), &y, 1e-4, 1e-4);
+            assert_close(
+                &format!("{what} dbias"),
+                &down(&dev, &gdb),
+                &dbias,
+                1e-4,
+                1e-4,
+            );
+            assert_close(&format!("{what} dx"), &down(&dev, &gdx), &dx, 1e-4, 1e-4);
+            assert_close(&format!("{what} dW"), &down(&dev, &gdw), &dw, 1e-4, 1e-4);
+        }
+    }
+}
+
+/// A (V, D) table's gradient from the CPU's row-sparse form, dense.
+fn dense_table_grad(store: &ParamStore, id: mtrec::autograd::ParamId) -> Vec<f32> {
+    store.grad_to_vec(id)
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn gather_and_embedding_bag_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(9);
+    for &(v, d, b) in &[(1, 1, 1), (5, 3, 17), (100, 16, 300), (7, 33, 1000)] {
+        let table = rand_vec(&mut rng, v * d, -1.0, 1.0);
+        let idx: Vec<u32> = (0..b).map(|_| rng.gen_range(0..v as u32)).collect();
+        let dy = rand_vec(&mut rng, b * d, -1.0, 1.0);
+        // bags of 0..4 ids (empty bags included)
+        let mut offsets = vec![0u32];
+        let mut ids = Vec::new();
+        for _ in 0..b {
+            for _ in 0..rng.gen_range(0..4) {
+                ids.push(rng.gen_range(0..v as u32));
+            }
+            offsets.push(ids.len() as u32);
+        }
+        let mut store = ParamStore::new();
+        let t = store.add_table("t", v, d, table.clone()).unwrap();
+        let mut y = vec![0.0; b * d];
+        ops::gather::gather_forward(&mut y, &table, &idx, d);
+        ops::gather::gather_backward(store.sparse_grad_mut(t).unwrap(), &dy, &idx, d);
+        let dt_gather = dense_table_grad(&store, t);
+        store.zero_grad();
+        let mut yb = vec![0.0; b * d];
+        ops::embedding_bag::embedding_bag_forward(&mut yb, &table, &offsets, &ids, d);
+        ops::embedding_bag::embedding_bag_backward(
+            store.sparse_grad_mut(t).unwrap(),
+            &dy,
+            &offsets,
+            &ids,
+            d,
+        );
+        let dt_bag = dense_table_grad(&store, t);
+
+        let (gt, gidx, gdy) = (up(&dev, &table), up_u32(&dev, &idx), up(&dev, &dy));
+        let (goff, gids) = (up_u32(&dev, &offsets), up_u32(&dev, &ids));
+        let mut gy = dev.zeros(b * d).unwrap();
+        k::gather_forward(&dev, &mut gy, &gt, &gidx, d).unwrap();
+        let mut gdt = dev.zeros(v * d).unwrap();
+        k::gather_backward(&dev, &mut gdt, &gdy, &gidx, d).unwrap();
+        let mut gyb = dev.zeros(b * d).unwrap();
+        k::embedding_bag_forward(&dev, &mut gyb, &gt, &goff, &gids, d).unwrap();
+        let mut gdtb = dev.zeros(v * d).unwrap();
+        k::embedding_bag_backward(&dev, &mut gdtb, &gdy, &goff, &gids, d).unwrap();
+        let what = format!("V={v} D={d} B={b}");
+        assert_close(
+            &format!("gather forward {what}"),
+            &down(&dev, &gy),
+            &y,
+            0.0,
+            0.0,
+        );
+        // atomicAdd order differs from the CPU's: tolerance grows with hits per row
+        assert_close(
+            &format!("gather backward {what}"),
+            &down(&dev, &gdt),
+            &dt_gather,
+            1e-4,
+            1e-4,
+        );
+        assert_close(
+            &format!("bag forward {what}"),
+            &down(&dev, &gyb),
+            &yb,
+            1e-6,
+            1e-5,
+        );
+        assert_close(
+            &format!("bag backward {what}"),
+            &down(&dev, &gdtb),
+            &dt_bag,
+            1e-4,
+            1e-4,
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn gate_combine_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(10);
+    for &(b, e, d) in &[
+        (1, 1, 1),
+        (3, 2, 5),
+        (17, 4, 33),
+        (300, 8, 64),
+        (64, 3, 300),
+    ] {
+        let x = rand_vec(&mut rng, b * e * d, -1.0, 1.0);
+        let z = rand_vec(&mut rng, b * e, -3.0, 3.0);
+        let dy = rand_vec(&mut rng, b * d, -1.0, 1.0);
+        let (mut y, mut w) = (vec![0.0; b * d], vec![0.0; b * e]);
+        ops::gate::gate_combine_forward(&mut y, &mut w, &x, &z, b, e, d);
+        let (mut dx, mut dz) = (vec![0.1; b * e * d], vec![0.2; b * e]);
+        ops::gate::gate_combine_backward(Some(&mut dx), Some(&mut dz), &dy, &x, &w, b, e, d);
+
+        let (gx, gz, gdy) = (up(&dev, &x), up(&dev, &z), up(&dev, &dy));
+        let (mut gy, mut gw) = (dev.zeros(b * d).unwrap(), dev.zeros(b * e).unwrap());
+        k::gate_combine_forward(&dev, &mut gy, &mut gw, &gx, &gz, (b, e, d)).unwrap();
+        let (mut gdx, mut gdz) = (up(&dev, &vec![0.1; b * e * d]), up(&dev, &vec![0.2; b * e]));
+        k::gate_combine_backward(
+            &dev,
+            Some(&mut gdx),
+            Some(&mut gdz),
+            &gdy,
+            &gx,
+            &gw,
+            (b, e, d),
+        )
+        .unwrap();
+        let what = format!("gate_combine ({b}, {e}, {d})");
+        assert_close(&format!("{what} w"), &down(&dev, &gw), &w, 1e-6, 1e-5);
+        assert_close(&format!("{what} y"), &down(&dev, &gy), &y, 1e-5, 1e-5);
+        assert_close(&format!("{what} dx"), &down(&dev, &gdx), &dx, 1e-6, 1e-5);
+        assert_close(&format!("{what} dz"), &down(&dev, &gdz), &dz, 1e-4, 1e-4);
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn losses_fwd_bwd() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(11);
+    for &(b, c) in SHAPES {
+        let p = rand_vec(&mut rng, b * c, -4.0, 4.0);
+        let y: Vec<f32> = (0..b * c)
+            .map(|_| if rng.gen_bool(0.3) { 1.0 } else { 0.0 })
+            .collect();
+        let coef = rand_vec(&mut rng, b, 0.0, 1.0);
+        let dl = 0.7;
+        for kind in [PointLoss::Mse, PointLoss::BceLogits] {
+            let (l, dp) = match kind {
+                PointLoss::Mse => {
+                    let l = loss::mse::mse_forward(&p, &y, &coef, b, c);
+                    let mut dp = vec![0.1; b * c];
+                    loss::mse::mse_backward(&mut dp, dl, &p, &y, &coef, b, c);
+                    (l, dp)
+                }
+                PointLoss::BceLogits => {
+                    let l = loss::bce::bce_forward(&p, &y, &coef, b, c);
+                    let mut dp = vec![0.1; b * c];
+                    loss::bce::bce_backward(&mut dp, dl, &p, &y, &coef, b, c);
+                    (l, dp)
+                }
+            };
+            let (gp, gy, gc) = (up(&dev, &p), up(&dev, &y), up(&dev, &coef));
+            let mut gl = dev.zeros(1).unwrap();
+            k::loss_forward(&dev, kind, &mut gl, &gp, &gy, &gc, (b, c)).unwrap();
+            let mut gdp = up(&dev, &vec![0.1; b * c]);
+            k::loss_backward(&dev, kind, &mut gdp, dl, &gp, &gy, &gc, (b, c)).unwrap();
+            let what = format!("{kind:?} ({b}, {c})");
+            assert_close(&format!("{what} L"), &down(&dev, &gl), &[l], 1e-6, 1e-6);
+            assert_close(&format!("{what} dp"), &down(&dev, &gdp), &dp, 1e-6, 1e-5);
+        }
+        // softmax cross-entropy over V = c classes
+        let classes: Vec<u32> = (0..b).map(|_| rng.gen_range(0..c as u32)).collect();
+        let mut prob = vec![0.0; b * c];
+        let l = loss::softmax_ce::softmax_ce_forward(&mut prob, &p, &classes, &coef, b, c);
+        let mut dz = vec![0.1; b * c];
+        loss::softmax_ce::softmax_ce_backward(&mut dz, dl, &prob, &classes, &coef, b, c);
+        let (gz, gcl, gc) = (up(&dev, &p), up_u32(&dev, &classes), up(&dev, &coef));
+        let (mut gl, mut gprob) = (dev.zeros(1).unwrap(), dev.zeros(b * c).unwrap());
+        k::softmax_ce_forward(&dev, &mut gl, &mut gprob, &gz, &gcl, &gc, (b, c)).unwrap();
+        let mut gdz = up(&dev, &vec![0.1; b * c]);
+        k::softmax_ce_backward(&dev, &mut gdz, dl, &gprob, &gcl, &gc, (b, c)).unwrap();
+        let what = format!("softmax_ce ({b}, {c})");
+        assert_close(&format!("{what} L"), &down(&dev, &gl), &[l], 1e-5, 1e-5);
+        assert_close(&format!("{what} p"), &down(&dev, &gprob), &prob, 1e-6, 1e-5);
+        assert_close(&format!("{what} dz"), &down(&dev, &gdz), &dz, 1e-6, 1e-5);
+    }
+}
+
+/// Three optimiser steps on a flat block, against `Optimizer::step` on a ParamStore with
+/// one dense parameter of the same values and gradients.
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn sgd_and_adam_steps() {
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(12);
+    let lr = 0.05;
+    for &n in &[1usize, 7, 1000, 70_001] {
+        let theta0 = rand_vec(&mut rng, n, -1.0, 1.0);
+        let grads: Vec<Vec<f32>> = (0..3).map(|_| rand_vec(&mut rng, n, -1.0, 1.0)).collect();
+        let sgd_cfgs = [
+            SgdConfig::default(),
+            SgdConfig {
+                momentum: 0.9,
+                nesterov: false,
+                weight_decay: 1e-2,
+            },
+            SgdConfig {
+                momentum: 0.9,
+                nesterov: true,
+                weight_decay: 0.0,
+            },
+        ];
+        for cfg in sgd_cfgs {
+            let mut store = ParamStore::new();
+            let id = store.add_dense("p", 1, n, theta0.clone()).unwrap();
+            let mut opt = Sgd::new(cfg).unwrap();
+            let (mut gt, mut gv) = (up(&dev, &theta0), dev.zeros(n).unwrap());
+            for g in &grads {
+                store.grad_mut(id).unwrap().copy_from_slice(g);
+                opt.step(&mut store, lr).unwrap();
+                k::sgd_step(&dev, &mut gt, &up(&dev, g), &mut gv, &cfg, lr).unwrap();
+            }
+            assert_close(
+                &format!("sgd {cfg:?} n={n}"),
+                &down(&dev, &gt),
+                store.value(id),
+                1e-6,
+                1e-5,
+            );
+        }
+        for cfg in [
+            AdamConfig::default(),
+            AdamConfig {
+                weight_decay: 1e-2,
+                ..AdamConfig::default()
+            },
+            AdamConfig::adamw(1e-2),
+        ] {
+            let mut store = ParamStore::new();
+            let id = store.add_dense("p", 1, n, theta0.clone()).unwrap();
+            let mut opt = Adam::new(cfg).unwrap();
+            let (mut gt, mut gm, mut gv) = (
+                up(&dev, &theta0),
+                dev.zeros(n).unwrap(),
+                dev.zeros(n).unwrap(),
+            );
+            for (t, g) in grads.iter().enumerate() {
+                store.grad_mut(id).unwrap().copy_from_slice(g);
+                opt.step(&mut store, lr).unwrap();
+                k::adam_step(
+                    &dev,
+                    &mut gt,
+                    &up(&dev, g),
+                    &mut gm,
+                    &mut gv,
+                    &cfg,
+                    lr,
+                    t as u64 + 1,
+                )
+                .unwrap();
+            }
+            let (m, v) = opt.moments(&store, id).unwrap();
+            let what = format!("adam {cfg:?} n={n}");
+            assert_close(
+                &format!("{what} θ"),
+                &down(&dev, &gt),
+                store.value(id),
+                1e-6,
+                1e-5,
+            );
+            assert_close(&format!("{what} m"), &down(&dev, &gm), m, 1e-7, 1e-5);
+            assert_close(&format!("{what} v"), &down(&dev, &gv), v, 1e-8, 1e-5);
+        }
+    }
+}
+
+/// Every module compiles and loads on this device (NVRTC for its own architecture).
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn every_module_loads_on_the_device() {
+    let dev = dev();
+    eprintln!("{}: {} ({})", GPU, dev.name(), dev.arch());
+    dev.load_all().unwrap();
+    for m in mtrec::cuda::sources::MODULES {
+        for f in m.functions {
+            dev.function(m.name, f).unwrap();
+        }
+    }
+}
