@@ -76,6 +76,7 @@ pub fn binary_forward(
         return Ok(());
     }
     let (r32, c32, br32, bc32) = (dim("binary", r)?, dim("binary", c)?, br as u32, bc as u32);
+    dim("binary", r * c)?; // the kernels index the r·c elements with u32
     let f = dev.function("elementwise", "binary_fwd_f32")?;
     let k = kind as i32;
     let mut l = dev.stream().launch_builder(&f);
@@ -131,6 +132,7 @@ pub fn binary_backward(
         return Ok(());
     }
     let (r32, c32, br32, bc32) = (dim("binary", r)?, dim("binary", c)?, br as u32, bc as u32);
+    dim("binary", r * c)?; // the kernels index the r·c elements with u32
     let k = kind as i32;
     if let Some(da) = da {
         check_len("binary_backward", "da", da.len(), r * c)?;
@@ -222,6 +224,7 @@ pub fn reduce_forward(
     check_len("reduce_forward", "out", out.len(), or * oc)?;
     check_len("reduce_forward", "inp", inp.len(), r * c)?;
     let (r32, c32) = (dim("reduce_forward", r)?, dim("reduce_forward", c)?);
+    dim("reduce_forward", r * c)?; // the kernels index the r·c elements with u32
     if or * oc == 0 {
         return Ok(());
     }
@@ -252,6 +255,7 @@ pub fn reduce_backward(
     check_len("reduce_backward", "dout", dout.len(), or * oc)?;
     check_len("reduce_backward", "dinp", dinp.len(), r * c)?;
     let (r32, c32) = (dim("reduce_backward", r)?, dim("reduce_backward", c)?);
+    dim("reduce_backward", r * c)?; // the kernels index the r·c elements with u32
     if r * c == 0 {
         return Ok(());
     }
