@@ -22,6 +22,8 @@ pub struct CudaDevice {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
+    /// Kernel handles by (module, kernel), so a launch looks its function up once.
+    functions: Mutex<HashMap<(&'static str, String), CudaFunction>>,
 }
 
 impl std::fmt::Debug for CudaDevice {
@@ -139,6 +141,7 @@ impl CudaDevice {
             ctx,
             stream,
             modules: Mutex::new(HashMap::new()),
+            functions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -199,11 +202,31 @@ impl CudaDevice {
         Ok(())
     }
 
-    /// Kernel `function` of module `module`.
+    /// Kernel `function` of module `module` (looked up once, then cached).
     pub fn function(&self, module: &'static str, function: &str) -> Result<CudaFunction> {
-        self.module(module)?
+        let key = (module, function.to_string());
+        if let Some(f) = self
+            .functions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(f.clone());
+        }
+        let m = self.module(module)?;
+        // Driver calls from a thread other than the one that opened the device need the
+        // context current on that thread.
+        self.ctx
+            .bind_to_thread()
+            .map_err(|e| self.err("cuCtxSetCurrent", e))?;
+        let f = m
             .load_function(function)
-            .map_err(|e| self.err(&format!("cuModuleGetFunction({module}.cu: {function})"), e))
+            .map_err(|e| self.err(&format!("cuModuleGetFunction({module}.cu: {function})"), e))?;
+        self.functions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, f.clone());
+        Ok(f)
     }
 
     /// Copies `host` to a new device buffer.
