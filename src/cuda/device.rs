@@ -123,7 +123,7 @@ impl CudaDevice {
             });
         }
         if !nvrtc::available() {
-            return Err(nvrtc::missing());
+            return Err(nvrtc::missing_for(&format!("cuda:{ordinal}")));
         }
         let ctx = CudaContext::new(ordinal)
             .map_err(|e| driver_error(ordinal, "cuDevicePrimaryCtxRetain", e))?;

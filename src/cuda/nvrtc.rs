@@ -56,13 +56,18 @@ pub fn version() -> Result<(i32, i32)> {
 
 /// The error for a missing `libnvrtc`.
 pub fn missing() -> Error {
+    missing_for("nvrtc")
+}
+
+/// The error for a missing `libnvrtc`, naming the device that needed it (`cuda:0`).
+pub fn missing_for(device: &str) -> Error {
     Error::Device {
-        device: "nvrtc".into(),
+        device: device.into(),
         what: "libnvrtc could not be loaded (tried cudarc's names libnvrtc.so, libnvrtc.so.13, \
                libnvrtc.so.12, ... on the loader path)"
             .into(),
         fix: "install the CUDA toolkit or `pip install nvidia-cuda-nvrtc` and add the folder \
-              holding libnvrtc.so.* to LD_LIBRARY_PATH"
+              holding libnvrtc.so.* to LD_LIBRARY_PATH; or run on the CPU with `--device cpu`"
             .into(),
     }
 }
