@@ -309,3 +309,81 @@ fn gate_combine_fwd_bwd() {
         assert_close(&format!("{what} dz"), &down(&dev, &gdz), &dz, 1e-4, 1e-4);
     }
 }
+
+/// A whole MLP tower on the device (`DeviceMlp`, fused linear layers) against the CPU
+/// graph of `nn::Mlp` on the same weights: the output, and every parameter gradient of
+/// `L = Σ R ⊙ y` for a random R (so ∂L/∂y = R).
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn device_mlp_forward_backward_against_the_graph() {
+    use mtrec::autograd::Graph;
+    use mtrec::cuda::mlp::DeviceMlp;
+    use mtrec::nn::mlp::{Activation, Mlp, MlpConfig};
+    use mtrec::tensor::Tensor;
+
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(13);
+    let acts = [
+        (Activation::Relu, UnaryKind::Relu),
+        (Activation::Tanh, UnaryKind::Tanh),
+        (Activation::Gelu, UnaryKind::Gelu),
+        (Activation::None, UnaryKind::Identity),
+    ];
+    for (act, kind) in acts {
+        for activate_last in [false, true] {
+            for &(b, dims) in &[
+                (1, &[1usize, 1][..]),
+                (37, &[5, 16, 9, 3][..]),
+                (300, &[64, 130, 1][..]),
+            ] {
+                let mut store = ParamStore::new();
+                let mut cfg = MlpConfig::new(dims.to_vec(), act);
+                cfg.activate_last = activate_last;
+                let mlp = Mlp::new(&mut store, "tower", &cfg, &mut rng).unwrap();
+                let x = rand_vec(&mut rng, b * dims[0], -1.0, 1.0);
+                let d_out = *dims.last().unwrap();
+                let r = rand_vec(&mut rng, b * d_out, -1.0, 1.0);
+
+                let mut g = Graph::new(0);
+                let xv = g.input(&Tensor::from_vec(b, dims[0], x.clone()).unwrap());
+                let y = mlp.forward(&mut g, &store, xv).unwrap(); // (B, D_out)
+                let rv = g.input(&Tensor::from_vec(b, d_out, r.clone()).unwrap());
+                let yr = g.mul(y, rv).unwrap();
+                let l = g.sum(yr, Axis::All).unwrap();
+                let y_cpu = g.value(y).to_vec();
+                g.backward(l, &mut store).unwrap();
+
+                let last = mlp.layers.len() - 1;
+                let layers: Vec<_> = mlp
+                    .layers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, lin)| {
+                        let k = if i < last || activate_last {
+                            kind
+                        } else {
+                            UnaryKind::Identity
+                        };
+                        (lin.w, lin.b, k)
+                    })
+                    .collect();
+                let mut dmlp = DeviceMlp::upload(&dev, &store, &layers).unwrap();
+                let y_gpu = down(&dev, dmlp.forward(up(&dev, &x), b).unwrap());
+                dmlp.backward(&up(&dev, &r), None).unwrap();
+                let what = format!("DeviceMlp {act:?} last={activate_last} B={b} dims={dims:?}");
+                assert_close(&format!("{what} y"), &y_gpu, &y_cpu, 1e-4, 1e-4);
+                for (id, grad) in dmlp.grads().unwrap() {
+                    let name = &store.info(id).name;
+                    let atol = 1e-4 + 1e-6 * b as f32;
+                    assert_close(
+                        &format!("{what} d{name}"),
+                        &grad,
+                        store.grad(id).unwrap(),
+                        atol,
+                        1e-4,
+                    );
+                }
+            }
+        }
+    }
+}

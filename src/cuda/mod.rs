@@ -9,6 +9,9 @@
 //! - [`kernels`] (feature `cuda` only): typed launch wrappers, one per kernel, with the
 //!   argument order of the CPU twin in `src/ops` / `src/loss` / `src/optim`.
 //!
+//! - [`mlp`] (feature `cuda` only): `DeviceMlp`, fused linear layers with weights,
+//!   gradients and activations on the device (forward / backward of a tower or expert).
+//!
 //! Status: every kernel has a launch wrapper and a parity test against its CPU twin
 //! (`tests/cuda_parity.rs`); the training step does not run on the device yet
 //! (`--device cuda` says so).
@@ -19,6 +22,8 @@ pub mod sources;
 mod device;
 #[cfg(feature = "cuda")]
 pub mod kernels;
+#[cfg(feature = "cuda")]
+pub mod mlp;
 #[cfg(feature = "cuda")]
 pub mod nvrtc;
 #[cfg(not(feature = "cuda"))]
