@@ -387,3 +387,94 @@ fn device_mlp_forward_backward_against_the_graph() {
         }
     }
 }
+
+/// A regression tower trained for five Adam steps entirely on the device (forward, MSE,
+/// backward, optimiser; parameters, gradients and moments never leave the GPU) against the
+/// same steps on the CPU (graph, `mse_loss`, `Adam::step`): losses and final parameters.
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn device_mlp_adam_training_steps_match_the_cpu() {
+    use mtrec::autograd::Graph;
+    use mtrec::cuda::kernels::PointLoss;
+    use mtrec::cuda::mlp::DeviceMlp;
+    use mtrec::nn::mlp::{Activation, Mlp, MlpConfig};
+    use mtrec::optim::{Adam, AdamConfig, Optimizer};
+    use mtrec::tensor::Tensor;
+
+    let dev = dev();
+    let mut rng = StdRng::seed_from_u64(14);
+    let (b, dims) = (64, vec![8usize, 32, 16, 2]);
+    let mut store = ParamStore::new();
+    let mlp = Mlp::new(
+        &mut store,
+        "tower",
+        &MlpConfig::new(dims.clone(), Activation::Relu),
+        &mut rng,
+    )
+    .unwrap();
+    let x = rand_vec(&mut rng, b * dims[0], -1.0, 1.0);
+    let y = rand_vec(&mut rng, b * 2, -1.0, 1.0);
+    let coef = vec![1.0 / b as f32; b]; // mse_loss's default: the mean over the batch
+    let (cfg, lr) = (AdamConfig::adamw(1e-2), 1e-2);
+
+    let last = mlp.layers.len() - 1;
+    let layers: Vec<_> = mlp
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            (
+                l.w,
+                l.b,
+                if i < last {
+                    UnaryKind::Relu
+                } else {
+                    UnaryKind::Identity
+                },
+            )
+        })
+        .collect();
+    let mut dmlp = DeviceMlp::upload(&dev, &store, &layers).unwrap();
+    let (gx, gy, gc) = (up(&dev, &x), up(&dev, &y), up(&dev, &coef));
+    let mut gl = dev.zeros::<f32>(1).unwrap();
+    let mut gdy = dev.zeros::<f32>(b * 2).unwrap();
+
+    let mut opt = Adam::new(cfg).unwrap();
+    for step in 0..5 {
+        store.zero_grad();
+        let mut g = Graph::new(0);
+        let xv = g.input(&Tensor::from_vec(b, dims[0], x.clone()).unwrap());
+        let p = mlp.forward(&mut g, &store, xv).unwrap();
+        let l = g.mse_loss(p, &y, Default::default()).unwrap();
+        let l_cpu = g.value(l)[0];
+        g.backward(l, &mut store).unwrap();
+        opt.step(&mut store, lr).unwrap();
+
+        dmlp.zero_grad().unwrap();
+        let out = dmlp.forward(gx.clone(), b).unwrap().clone();
+        k::loss_forward(&dev, PointLoss::Mse, &mut gl, &out, &gy, &gc, (b, 2)).unwrap();
+        dev.stream().memset_zeros(&mut gdy).unwrap();
+        k::loss_backward(&dev, PointLoss::Mse, &mut gdy, 1.0, &out, &gy, &gc, (b, 2)).unwrap();
+        dmlp.backward(&gdy, None).unwrap();
+        dmlp.adam_step(&cfg, lr).unwrap();
+        assert_close(
+            &format!("step {step} loss"),
+            &down(&dev, &gl),
+            &[l_cpu],
+            1e-6,
+            1e-4,
+        );
+    }
+    let mut from_gpu = store.clone();
+    dmlp.download(&mut from_gpu).unwrap();
+    for id in store.ids() {
+        let name = &store.info(id).name;
+        assert_close(
+            &format!("after 5 steps: {name}"),
+            from_gpu.value(id),
+            store.value(id),
+            1e-5,
+            1e-3,
+        );
+    }
+}

@@ -1,6 +1,7 @@
-//! A stack of fused linear layers (`y = f(x·W + b)` per layer) whose weights, gradients and
-//! activations live on the GPU: forward and backward of an MLP tower or expert, the first
-//! building block of the device training step (which is not written yet). Each layer is
+//! A stack of fused linear layers (`y = f(x·W + b)` per layer) whose weights, gradients,
+//! activations and Adam moments live on the GPU: forward, backward and optimiser step of an
+//! MLP tower or expert, the first building block of the device training step of the
+//! models (which is not written yet). Each layer is
 //! one `linear_act_fwd_f32` launch forward and `linear_act_bwd_f32` + two SGEMMs backward.
 //! Dropout is not on the device; a layer without activation uses `UnaryKind::Identity`.
 
@@ -8,6 +9,7 @@ use super::kernels::{self, UnaryKind};
 use super::CudaDevice;
 use crate::autograd::{ParamId, ParamStore};
 use crate::error::{Dims, Error, Result};
+use crate::optim::AdamConfig;
 use cudarc::driver::CudaSlice;
 use std::sync::Arc;
 
@@ -37,6 +39,15 @@ pub struct DeviceMlp {
     /// ∂L/∂(input of layer i + 1), (B, D_out of layer i), for all but the last layer.
     dh: Vec<CudaSlice<f32>>,
     batch: usize,
+    /// Adam / AdamW state on the device, allocated by the first [`DeviceMlp::adam_step`].
+    adam: Option<AdamState>,
+}
+
+/// Step count and moments (m, v) of every `w` and `b`, layer by layer.
+struct AdamState {
+    cfg: AdamConfig,
+    t: u64,
+    moments: Vec<[CudaSlice<f32>; 4]>, // m_w, v_w, m_b, v_b
 }
 
 impl DeviceMlp {
@@ -100,6 +111,7 @@ impl DeviceMlp {
             input: None,
             dh: Vec::new(),
             batch: 0,
+            adam: None,
         })
     }
 
@@ -233,5 +245,57 @@ impl DeviceMlp {
             out.push((l.b_id, self.dev.dtoh(&l.db)?));
         }
         Ok(out)
+    }
+
+    /// One Adam / AdamW step of every parameter with the current gradients; the moments
+    /// stay on the device (allocated on the first call). Same rule and step count as
+    /// `optim::Adam` on the CPU (`adam_step_f32`).
+    pub fn adam_step(&mut self, cfg: &AdamConfig, lr: f32) -> Result<()> {
+        let dev = self.dev.clone();
+        if self.adam.as_ref().is_some_and(|a| a.cfg != *cfg) {
+            return Err(Error::Config {
+                what: "DeviceMlp::adam_step".into(),
+                message: "the Adam configuration changed between steps; keep one per run".into(),
+            });
+        }
+        if self.adam.is_none() {
+            let moments = self
+                .layers
+                .iter()
+                .map(|l| -> Result<[CudaSlice<f32>; 4]> {
+                    let (nw, nb) = (l.d_in * l.d_out, l.d_out);
+                    Ok([
+                        dev.zeros(nw)?,
+                        dev.zeros(nw)?,
+                        dev.zeros(nb)?,
+                        dev.zeros(nb)?,
+                    ])
+                })
+                .collect::<Result<_>>()?;
+            self.adam = Some(AdamState {
+                cfg: *cfg,
+                t: 0,
+                moments,
+            });
+        }
+        let state = self.adam.as_mut().expect("set above");
+        state.t += 1;
+        for (l, [mw, vw, mb, vb]) in self.layers.iter_mut().zip(state.moments.iter_mut()) {
+            kernels::adam_step(&dev, &mut l.w, &l.dw, mw, vw, cfg, lr, state.t)?;
+            kernels::adam_step(&dev, &mut l.b, &l.db, mb, vb, cfg, lr, state.t)?;
+        }
+        Ok(())
+    }
+
+    /// Copies the device's parameter values back into `store` (for evaluation or a
+    /// checkpoint).
+    pub fn download(&self, store: &mut ParamStore) -> Result<()> {
+        for l in &self.layers {
+            let w = self.dev.dtoh(&l.w)?;
+            store.value_mut(l.w_id).copy_from_slice(&w);
+            let b = self.dev.dtoh(&l.b)?;
+            store.value_mut(l.b_id).copy_from_slice(&b);
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@
 //!   argument order of the CPU twin in `src/ops` / `src/loss` / `src/optim`.
 //!
 //! - [`mlp`] (feature `cuda` only): `DeviceMlp`, fused linear layers with weights,
-//!   gradients and activations on the device (forward / backward of a tower or expert).
+//!   gradients, activations and Adam moments on the device (forward, backward, step).
 //!
 //! Status: every kernel has a launch wrapper and a parity test against its CPU twin
 //! (`tests/cuda_parity.rs`); the training step does not run on the device yet
