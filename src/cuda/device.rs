@@ -229,8 +229,21 @@ impl CudaDevice {
         Ok(f)
     }
 
-    /// Copies `host` to a new device buffer.
+    /// The driver cannot allocate 0 bytes: say so instead of passing its error on.
+    fn check_nonempty(&self, what: &str, n: usize) -> Result<()> {
+        if n == 0 {
+            return Err(Error::Device {
+                device: format!("cuda:{}", self.ordinal),
+                what: format!("{what} of 0 elements: CUDA cannot allocate an empty buffer"),
+                fix: "skip the operation for empty inputs (the launch wrappers do)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies `host` (not empty) to a new device buffer.
     pub fn htod<T: DeviceRepr>(&self, host: &[T]) -> Result<CudaSlice<T>> {
+        self.check_nonempty("host → device copy", host.len())?;
         self.stream
             .clone_htod(host)
             .map_err(|e| self.err("host → device copy", e))
@@ -243,8 +256,9 @@ impl CudaDevice {
             .map_err(|e| self.err("device → host copy", e))
     }
 
-    /// A zeroed device buffer of `n` elements.
+    /// A zeroed device buffer of `n > 0` elements.
     pub fn zeros<T: DeviceRepr + ValidAsZeroBits>(&self, n: usize) -> Result<CudaSlice<T>> {
+        self.check_nonempty("device allocation", n)?;
         self.stream
             .alloc_zeros(n)
             .map_err(|e| self.err("device allocation", e))

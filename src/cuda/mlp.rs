@@ -100,9 +100,10 @@ impl DeviceMlp {
                 b: dev.htod(store.value(b_id))?,
                 dw: dev.zeros(d_in * d_out)?,
                 db: dev.zeros(d_out)?,
-                pre: dev.zeros(0)?,
-                out: dev.zeros(0)?,
-                dpre: dev.zeros(0)?,
+                // resized by the first forward pass (the driver allocates nothing of size 0)
+                pre: dev.zeros(d_out)?,
+                out: dev.zeros(d_out)?,
+                dpre: dev.zeros(d_out)?,
             });
         }
         Ok(DeviceMlp {
