@@ -62,6 +62,13 @@ pub enum Error {
         seen: String,
         expected: String,
     },
+    /// A compute device that cannot be used: not compiled in, no driver, no GPU, a kernel
+    /// that does not compile. Says what was tried and what to do instead.
+    Device {
+        device: String,
+        what: String,
+        fix: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -89,6 +96,7 @@ impl fmt::Display for Error {
             Error::Input { path, line, column, what, seen, expected } => {
                 write!(f, "{path}:{line}:{column}: {what}: {seen}; expected {expected}")
             }
+            Error::Device { device, what, fix } => write!(f, "device {device}: {what}; {fix}"),
         }
     }
 }

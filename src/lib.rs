@@ -13,6 +13,8 @@
 //! loss, balance     MSE, BCE-with-logits, softmax cross-entropy, task-weighted sum;
 //!                   loss balancing (fixed, uncertainty, GradNorm, DWA, PCGrad)
 //! optim             SGD, Adam, AdamW (lazy row-sparse for embeddings), clipping, schedules
+//! cuda              CUDA backend (feature `cuda`): kernels/*.cu via NVRTC, launch wrappers
+//!                   with the CPU kernels above as twins (docs/cuda.md)
 //! nn                Linear, Embedding, MLP, LayerNorm, expert banks and gates, feature input
 //! text              native sentence encoder: WordPiece tokenizer, BERT layers from
 //!                   safetensors, mean pooling, embedding cache
@@ -59,6 +61,7 @@ pub mod balance;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod cuda;
 pub mod data;
 pub mod error;
 pub mod loss;

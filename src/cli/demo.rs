@@ -57,6 +57,9 @@ pub struct DemoArgs {
     /// Test rows per ρ (the table reports MSE on these).
     #[arg(long, default_value_t = 2_000)]
     pub n_test: usize,
+    /// Where to train: cpu, or cuda (a build with `--features cuda` and a GPU; see docs/cuda.md).
+    #[arg(long, value_enum, default_value_t = super::DeviceArg::Cpu)]
+    pub device: super::DeviceArg,
 }
 
 /// One line of the result table: a (model, ρ) pair over all repeats.
@@ -303,6 +306,7 @@ pub fn mmoe_advantage(rows: &[Row]) -> Vec<(f64, f64)> {
 
 /// `mtrec demo`.
 pub fn run(args: &DemoArgs) -> Result<()> {
+    super::check_device(args.device)?;
     let mut args = args.clone();
     if args.full {
         args.repeats = 5;

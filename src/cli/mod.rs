@@ -71,3 +71,34 @@ pub fn init_threads(threads: Option<usize>) -> Result<()> {
             message: format!("could not start the thread pool: {e}"),
         })
 }
+
+/// `--device` of `mtrec train` and `mtrec demo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DeviceArg {
+    /// Host memory, rayon-parallel kernels.
+    #[default]
+    Cpu,
+    /// The first CUDA GPU (needs a build with `--features cuda`).
+    Cuda,
+}
+
+/// Checks `--device` before any work starts. The CPU always runs. For `cuda` this opens
+/// GPU 0, so a build without the feature, a machine without a driver or GPU, or a missing
+/// NVRTC each give their own message; on a working GPU it then says that the training step
+/// does not run on the device yet (an error, never a silent fall-back to the CPU).
+pub fn check_device(device: DeviceArg) -> Result<()> {
+    match device {
+        DeviceArg::Cpu => Ok(()),
+        DeviceArg::Cuda => {
+            let dev = crate::cuda::CudaDevice::open(0)?;
+            Err(Error::Device {
+                device: format!("cuda:0 ({})", dev.name()),
+                what: "training on the GPU is not implemented yet in this version of mtrec: the \
+                       CUDA kernels and their parity tests exist (docs/cuda.md), the device \
+                       training step does not"
+                    .into(),
+                fix: "run on the CPU with `--device cpu` (the default)".into(),
+            })
+        }
+    }
+}

@@ -44,9 +44,13 @@ pub struct TrainArgs {
     /// Stop after N epochs of this invocation (for testing --resume).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
+    /// Where to train: cpu, or cuda (a build with `--features cuda` and a GPU; see docs/cuda.md).
+    #[arg(long, value_enum, default_value_t = super::DeviceArg::Cpu)]
+    pub device: super::DeviceArg,
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
+    super::check_device(args.device)?;
     let cfg = RunConfig::from_file(&args.config, &args.set)?;
     let threads = args
         .threads

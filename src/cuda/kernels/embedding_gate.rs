@@ -1,0 +1,236 @@
+//! Launch wrappers for `kernels/embedding.cu` (gather, embedding bag) and `kernels/gate.cu`.
+
+use super::{check_len, dim, grid_1d, grid_rows, launch_error, BLOCK};
+use crate::cuda::CudaDevice;
+use crate::error::Result;
+use cudarc::driver::{CudaSlice, PushKernelArg};
+
+/// `out[b, :] = table[idx[b], :]`; twin of `ops::gather::gather_forward`. `out`: (B, D),
+/// `table`: (V, D), `idx`: (B,). Ids `≥ V` give zero rows on the device (the caller reports
+/// them as errors first, as `Graph::gather` does).
+pub fn gather_forward(
+    dev: &CudaDevice,
+    out: &mut CudaSlice<f32>,
+    table: &CudaSlice<f32>,
+    idx: &CudaSlice<u32>,
+    d: usize,
+) -> Result<()> {
+    let op = "gather_forward";
+    let b = idx.len();
+    check_len(op, "out", out.len(), b * d)?;
+    let v = rows(op, "table", table.len(), d)?;
+    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
+    if b * d == 0 {
+        return Ok(());
+    }
+    let f = dev.function("embedding", "gather_fwd_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(out).arg(table).arg(idx).arg(&b32).arg(&d32).arg(&v);
+    // SAFETY: out: B·D (checked); table: V·D, and the kernel skips ids ≥ V.
+    unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, "gather_fwd_f32", e))?;
+    Ok(())
+}
+
+/// `dtable[idx[b], :] += dout[b, :]` into a dense (V, D) gradient; twin of
+/// `ops::gather::gather_backward` (which fills a row-sparse `SparseGrad`).
+pub fn gather_backward(
+    dev: &CudaDevice,
+    dtable: &mut CudaSlice<f32>,
+    dout: &CudaSlice<f32>,
+    idx: &CudaSlice<u32>,
+    d: usize,
+) -> Result<()> {
+    let op = "gather_backward";
+    let b = idx.len();
+    check_len(op, "dout", dout.len(), b * d)?;
+    let v = rows(op, "dtable", dtable.len(), d)?;
+    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
+    if b * d == 0 {
+        return Ok(());
+    }
+    let f = dev.function("embedding", "gather_bwd_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(dtable).arg(dout).arg(idx).arg(&b32).arg(&d32).arg(&v);
+    // SAFETY: dout: B·D (checked); dtable: V·D, and the kernel skips ids ≥ V.
+    unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, "gather_bwd_f32", e))?;
+    Ok(())
+}
+
+/// Mean of each bag of table rows; twin of `ops::embedding_bag::embedding_bag_forward`.
+/// `out`: (B, D), `offsets`: (B + 1) CSR bounds (the caller checks them with
+/// `ops::embedding_bag::check_offsets`), `ids`: (offsets[B],). On the device, ids `≥ V` and
+/// bounds past the id list are skipped, so bad input cannot index outside the buffers.
+pub fn embedding_bag_forward(
+    dev: &CudaDevice,
+    out: &mut CudaSlice<f32>,
+    table: &CudaSlice<f32>,
+    offsets: &CudaSlice<u32>,
+    ids: &CudaSlice<u32>,
+    d: usize,
+) -> Result<()> {
+    let v = rows("embedding_bag_forward", "table", table.len(), d)?;
+    check_len(
+        "embedding_bag_forward",
+        "out",
+        out.len(),
+        offsets.len().saturating_sub(1) * d,
+    )?;
+    bag(
+        "embedding_bag_forward",
+        "embedding_bag_fwd_f32",
+        dev,
+        out,
+        table,
+        offsets,
+        ids,
+        (d, v),
+    )
+}
+
+/// `dtable[ids[j], :] += dout[b, :] / n_b` into a dense (V, D) gradient; twin of
+/// `ops::embedding_bag::embedding_bag_backward`.
+pub fn embedding_bag_backward(
+    dev: &CudaDevice,
+    dtable: &mut CudaSlice<f32>,
+    dout: &CudaSlice<f32>,
+    offsets: &CudaSlice<u32>,
+    ids: &CudaSlice<u32>,
+    d: usize,
+) -> Result<()> {
+    let v = rows("embedding_bag_backward", "dtable", dtable.len(), d)?;
+    check_len(
+        "embedding_bag_backward",
+        "dout",
+        dout.len(),
+        offsets.len().saturating_sub(1) * d,
+    )?;
+    bag(
+        "embedding_bag_backward",
+        "embedding_bag_bwd_f32",
+        dev,
+        dtable,
+        dout,
+        offsets,
+        ids,
+        (d, v),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bag(
+    op: &'static str,
+    kernel: &'static str,
+    dev: &CudaDevice,
+    first: &mut CudaSlice<f32>,
+    second: &CudaSlice<f32>,
+    offsets: &CudaSlice<u32>,
+    ids: &CudaSlice<u32>,
+    (d, v): (usize, u32),
+) -> Result<()> {
+    let b = offsets.len().saturating_sub(1);
+    let (b32, d32, n_ids) = (dim(op, b)?, dim(op, d)?, dim(op, ids.len())?);
+    if b * d == 0 {
+        return Ok(());
+    }
+    let f = dev.function("embedding", kernel)?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(first).arg(second).arg(offsets).arg(ids);
+    l.arg(&b32).arg(&d32).arg(&v).arg(&n_ids);
+    // SAFETY: the (B, D) operand holds B·D (checked), the table V·D; the kernel skips
+    // ids ≥ V and clamps bag bounds to the n_ids ids.
+    unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, kernel, e))?;
+    Ok(())
+}
+
+/// Rows of a `(rows, d)` buffer of `len` elements, as the kernels' u32.
+fn rows(op: &'static str, what: &str, len: usize, d: usize) -> Result<u32> {
+    if d == 0 || !len.is_multiple_of(d) {
+        return Err(crate::error::Error::Length {
+            op,
+            what: format!("{what} (a table of width {d})"),
+            len,
+            expected: (len / d.max(1)) * d.max(1),
+        });
+    }
+    dim(op, len / d)
+}
+
+/// `w = softmax(z)`, `out += Σ_e w_e·X_e`; twin of `ops::gate::gate_combine_forward`.
+/// `out`: (B, D), `w`: (B, E), `x`: (B, E·D), `z`: (B, E).
+pub fn gate_combine_forward(
+    dev: &CudaDevice,
+    out: &mut CudaSlice<f32>,
+    w: &mut CudaSlice<f32>,
+    x: &CudaSlice<f32>,
+    z: &CudaSlice<f32>,
+    (b, e, d): (usize, usize, usize),
+) -> Result<()> {
+    let op = "gate_combine_forward";
+    check_len(op, "out", out.len(), b * d)?;
+    check_len(op, "w", w.len(), b * e)?;
+    check_len(op, "x", x.len(), b * e * d)?;
+    check_len(op, "z", z.len(), b * e)?;
+    let (b32, e32, d32) = (dim(op, b)?, dim(op, e)?, dim(op, d)?);
+    if b * e * d == 0 {
+        return Ok(());
+    }
+    let f = dev.function("gate", "gate_combine_fwd_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(out)
+        .arg(w)
+        .arg(x)
+        .arg(z)
+        .arg(&b32)
+        .arg(&e32)
+        .arg(&d32);
+    // SAFETY: lengths checked; dynamic shared memory holds the E weights of a row.
+    unsafe { l.launch(grid_rows(b, BLOCK, 4 * e32)) }
+        .map_err(|e| launch_error(dev, "gate_combine_fwd_f32", e))?;
+    Ok(())
+}
+
+/// Accumulates `dx` (B, E·D) and `dz` (B, E); twin of `ops::gate::gate_combine_backward`.
+#[allow(clippy::too_many_arguments)]
+pub fn gate_combine_backward(
+    dev: &CudaDevice,
+    dx: Option<&mut CudaSlice<f32>>,
+    dz: Option<&mut CudaSlice<f32>>,
+    dout: &CudaSlice<f32>,
+    x: &CudaSlice<f32>,
+    w: &CudaSlice<f32>,
+    (b, e, d): (usize, usize, usize),
+) -> Result<()> {
+    let op = "gate_combine_backward";
+    check_len(op, "dout", dout.len(), b * d)?;
+    check_len(op, "x", x.len(), b * e * d)?;
+    check_len(op, "w", w.len(), b * e)?;
+    let (b32, e32, d32) = (dim(op, b)?, dim(op, e)?, dim(op, d)?);
+    if b * e * d == 0 {
+        return Ok(());
+    }
+    if let Some(dx) = dx {
+        check_len(op, "dx", dx.len(), b * e * d)?;
+        let f = dev.function("gate", "gate_combine_bwd_f32")?;
+        let mut l = dev.stream().launch_builder(&f);
+        l.arg(dx).arg(dout).arg(w).arg(&b32).arg(&e32).arg(&d32);
+        // SAFETY: lengths checked above.
+        unsafe { l.launch(grid_1d(b * e * d)) }
+            .map_err(|e| launch_error(dev, "gate_combine_bwd_f32", e))?;
+    }
+    if let Some(dz) = dz {
+        check_len(op, "dz", dz.len(), b * e)?;
+        let f = dev.function("gate", "gate_combine_bwd_logits_f32")?;
+        let mut l = dev.stream().launch_builder(&f);
+        l.arg(dz)
+            .arg(dout)
+            .arg(x)
+            .arg(w)
+            .arg(&b32)
+            .arg(&e32)
+            .arg(&d32);
+        // SAFETY: lengths checked; dynamic shared memory holds the E sums a_e of a row.
+        unsafe { l.launch(grid_rows(b, BLOCK, 4 * e32)) }
+            .map_err(|e| launch_error(dev, "gate_combine_bwd_logits_f32", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Launch wrappers for `kernels/layer_norm.cu`.
+
+use super::{check_len, dim, grid_1d, grid_rows, launch_error, BLOCK};
+use crate::cuda::CudaDevice;
+use crate::error::Result;
+use cudarc::driver::{CudaSlice, PushKernelArg};
+
+/// `out = γ·x̂ + β`, saving μ and 1/σ; twin of `ops::layer_norm::layer_norm_forward`.
+/// `out`, `inp`: (B, D); `gamma`, `beta`: (1, D); `mean`, `rstd`: (B,).
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_forward(
+    dev: &CudaDevice,
+    out: &mut CudaSlice<f32>,
+    mean: &mut CudaSlice<f32>,
+    rstd: &mut CudaSlice<f32>,
+    inp: &CudaSlice<f32>,
+    gamma: &CudaSlice<f32>,
+    beta: &CudaSlice<f32>,
+    (b, d): (usize, usize),
+    eps: f32,
+) -> Result<()> {
+    let op = "layer_norm_forward";
+    check_len(op, "out", out.len(), b * d)?;
+    check_len(op, "inp", inp.len(), b * d)?;
+    check_len(op, "mean", mean.len(), b)?;
+    check_len(op, "rstd", rstd.len(), b)?;
+    check_len(op, "gamma", gamma.len(), d)?;
+    check_len(op, "beta", beta.len(), d)?;
+    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
+    if b * d == 0 {
+        return Ok(());
+    }
+    let f = dev.function("layer_norm", "layer_norm_fwd_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(out)
+        .arg(mean)
+        .arg(rstd)
+        .arg(inp)
+        .arg(gamma)
+        .arg(beta)
+        .arg(&b32)
+        .arg(&d32)
+        .arg(&eps);
+    // SAFETY: every buffer has the length the kernel indexes (checked above).
+    unsafe { l.launch(grid_rows(b, BLOCK, 0)) }
+        .map_err(|e| launch_error(dev, "layer_norm_fwd_f32", e))?;
+    Ok(())
+}
+
+/// Accumulates `dinp`, `dgamma`, `dbeta`; twin of `ops::layer_norm::layer_norm_backward`.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_backward(
+    dev: &CudaDevice,
+    dinp: Option<&mut CudaSlice<f32>>,
+    dgamma_dbeta: Option<(&mut CudaSlice<f32>, &mut CudaSlice<f32>)>,
+    dout: &CudaSlice<f32>,
+    inp: &CudaSlice<f32>,
+    gamma: &CudaSlice<f32>,
+    mean: &CudaSlice<f32>,
+    rstd: &CudaSlice<f32>,
+    (b, d): (usize, usize),
+) -> Result<()> {
+    let op = "layer_norm_backward";
+    check_len(op, "dout", dout.len(), b * d)?;
+    check_len(op, "inp", inp.len(), b * d)?;
+    check_len(op, "gamma", gamma.len(), d)?;
+    check_len(op, "mean", mean.len(), b)?;
+    check_len(op, "rstd", rstd.len(), b)?;
+    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
+    if b * d == 0 {
+        return Ok(());
+    }
+    if let Some(dinp) = dinp {
+        check_len(op, "dinp", dinp.len(), b * d)?;
+        let f = dev.function("layer_norm", "layer_norm_bwd_f32")?;
+        let mut l = dev.stream().launch_builder(&f);
+        l.arg(dinp)
+            .arg(dout)
+            .arg(inp)
+            .arg(gamma)
+            .arg(mean)
+            .arg(rstd)
+            .arg(&b32)
+            .arg(&d32);
+        // SAFETY: lengths checked above.
+        unsafe { l.launch(grid_rows(b, BLOCK, 0)) }
+            .map_err(|e| launch_error(dev, "layer_norm_bwd_f32", e))?;
+    }
+    if let Some((dgamma, dbeta)) = dgamma_dbeta {
+        check_len(op, "dgamma", dgamma.len(), d)?;
+        check_len(op, "dbeta", dbeta.len(), d)?;
+        let f = dev.function("layer_norm", "layer_norm_bwd_params_f32")?;
+        let mut l = dev.stream().launch_builder(&f);
+        l.arg(dgamma)
+            .arg(dbeta)
+            .arg(dout)
+            .arg(inp)
+            .arg(mean)
+            .arg(rstd)
+            .arg(&b32)
+            .arg(&d32);
+        // SAFETY: lengths checked above.
+        unsafe { l.launch(grid_1d(d)) }
+            .map_err(|e| launch_error(dev, "layer_norm_bwd_params_f32", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Launch wrappers for `kernels/loss.cu` and `kernels/optim.cu`, and the `#[repr(C)]`
+//! parameter structs shared with `optim.cu`.
+
+use super::{check_len, dim, grid_1d, launch_error, single_block};
+use crate::cuda::CudaDevice;
+use crate::error::Result;
+use crate::optim::{AdamConfig, SgdConfig};
+use cudarc::driver::{CudaSlice, DeviceRepr, PushKernelArg};
+
+/// Which loss a [`loss_forward`] / [`loss_backward`] call computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointLoss {
+    /// `mse_{fwd,bwd}_f32`; twins `loss::mse::{mse_forward, mse_backward}`.
+    Mse,
+    /// `bce_{fwd,bwd}_f32`; twins `loss::bce::{bce_forward, bce_backward}`.
+    BceLogits,
+}
+
+impl PointLoss {
+    fn kernels(self) -> (&'static str, &'static str) {
+        match self {
+            PointLoss::Mse => ("mse_fwd_f32", "mse_bwd_f32"),
+            PointLoss::BceLogits => ("bce_fwd_f32", "bce_bwd_f32"),
+        }
+    }
+}
+
+/// `loss[0] = Σ_i c_i·(1/C)·Σ_j ℓ(p_ij, y_ij)` for predictions / logits `p` and targets `y`
+/// (B, C), coefficients `coef` (B,). The scalar stays on the device.
+pub fn loss_forward(
+    dev: &CudaDevice,
+    kind: PointLoss,
+    loss: &mut CudaSlice<f32>,
+    p: &CudaSlice<f32>,
+    y: &CudaSlice<f32>,
+    coef: &CudaSlice<f32>,
+    (b, c): (usize, usize),
+) -> Result<()> {
+    let op = "loss_forward";
+    check_len(op, "loss", loss.len(), 1)?;
+    check_len(op, "prediction", p.len(), b * c)?;
+    check_len(op, "targets", y.len(), b * c)?;
+    check_len(op, "coefficients", coef.len(), b)?;
+    let (b32, c32) = (dim(op, b)?, dim(op, c)?);
+    if c == 0 {
+        return Ok(());
+    }
+    let kernel = kind.kernels().0;
+    let f = dev.function("loss", kernel)?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(loss).arg(p).arg(y).arg(coef).arg(&b32).arg(&c32);
+    // SAFETY: lengths checked above; one block writes loss[0].
+    unsafe { l.launch(single_block()) }.map_err(|e| launch_error(dev, kernel, e))?;
+    Ok(())
+}
+
+/// `dp += dl·c_i·∂ℓ/∂p`: MSE `(2/C)·(p − y)`, BCE `(1/C)·(σ(z) − y)`.
+#[allow(clippy::too_many_arguments)]
+pub fn loss_backward(
+    dev: &CudaDevice,
+    kind: PointLoss,
+    dp: &mut CudaSlice<f32>,
+    dl: f32,
+    p: &CudaSlice<f32>,
+    y: &CudaSlice<f32>,
+    coef: &CudaSlice<f32>,
+    (b, c): (usize, usize),
+) -> Result<()> {
+    let op = "loss_backward";
+    for (what, len) in [
+        ("dp", dp.len()),
+        ("prediction", p.len()),
+        ("targets", y.len()),
+    ] {
+        check_len(op, what, len, b * c)?;
+    }
+    check_len(op, "coefficients", coef.len(), b)?;
+    let (b32, c32) = (dim(op, b)?, dim(op, c)?);
+    if b * c == 0 {
+        return Ok(());
+    }
+    let kernel = kind.kernels().1;
+    let f = dev.function("loss", kernel)?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(dp)
+        .arg(&dl)
+        .arg(p)
+        .arg(y)
+        .arg(coef)
+        .arg(&b32)
+        .arg(&c32);
+    // SAFETY: lengths checked above.
+    unsafe { l.launch(grid_1d(b * c)) }.map_err(|e| launch_error(dev, kernel, e))?;
+    Ok(())
+}
+
+/// Softmax cross-entropy; twin of `loss::softmax_ce::softmax_ce_forward`, the scalar written
+/// to `loss[0]`. `p`, `z`: (B, V); `classes`: (B,) each `< V` (the caller checks; larger
+/// ids are a device-side out-of-range read of one logit row, so they must be rejected first).
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_ce_forward(
+    dev: &CudaDevice,
+    loss: &mut CudaSlice<f32>,
+    p: &mut CudaSlice<f32>,
+    z: &CudaSlice<f32>,
+    classes: &CudaSlice<u32>,
+    coef: &CudaSlice<f32>,
+    (b, v): (usize, usize),
+) -> Result<()> {
+    let op = "softmax_ce_forward";
+    check_len(op, "loss", loss.len(), 1)?;
+    check_len(op, "p", p.len(), b * v)?;
+    check_len(op, "logits", z.len(), b * v)?;
+    check_len(op, "classes", classes.len(), b)?;
+    check_len(op, "coefficients", coef.len(), b)?;
+    let (b32, v32) = (dim(op, b)?, dim(op, v)?);
+    if v == 0 {
+        return Ok(());
+    }
+    let f = dev.function("loss", "softmax_ce_fwd_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(loss)
+        .arg(p)
+        .arg(z)
+        .arg(classes)
+        .arg(coef)
+        .arg(&b32)
+        .arg(&v32);
+    // SAFETY: lengths checked above; class ids < V are the caller's contract (see above).
+    unsafe { l.launch(single_block()) }.map_err(|e| launch_error(dev, "softmax_ce_fwd_f32", e))?;
+    Ok(())
+}
+
+/// `dz += dl·c_i·(p − onehot(y))`; twin of `loss::softmax_ce::softmax_ce_backward`.
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_ce_backward(
+    dev: &CudaDevice,
+    dz: &mut CudaSlice<f32>,
+    dl: f32,
+    p: &CudaSlice<f32>,
+    classes: &CudaSlice<u32>,
+    coef: &CudaSlice<f32>,
+    (b, v): (usize, usize),
+) -> Result<()> {
+    let op = "softmax_ce_backward";
+    check_len(op, "dz", dz.len(), b * v)?;
+    check_len(op, "p", p.len(), b * v)?;
+    check_len(op, "classes", classes.len(), b)?;
+    check_len(op, "coefficients", coef.len(), b)?;
+    let (b32, v32) = (dim(op, b)?, dim(op, v)?);
+    if b * v == 0 {
+        return Ok(());
+    }
+    let f = dev.function("loss", "softmax_ce_bwd_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(dz)
+        .arg(&dl)
+        .arg(p)
+        .arg(classes)
+        .arg(coef)
+        .arg(&b32)
+        .arg(&v32);
+    // SAFETY: lengths checked above (the kernel only compares class ids, never indexes by them).
+    unsafe { l.launch(grid_1d(b * v)) }.map_err(|e| launch_error(dev, "softmax_ce_bwd_f32", e))?;
+    Ok(())
+}
+
+/// `SgdParams` of `kernels/optim.cu`: same fields, same order, all 4 bytes wide.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdParams {
+    pub lr: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    pub nesterov: i32,
+    pub n: u32,
+}
+
+// SAFETY: a plain `#[repr(C)]` struct of 4-byte scalars, laid out as the CUDA struct.
+unsafe impl DeviceRepr for SgdParams {}
+
+/// `AdamParams` of `kernels/optim.cu`: same fields, same order, all 4 bytes wide.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamParams {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    pub bc1: f32,
+    pub bc2: f32,
+    pub decoupled: i32,
+    pub n: u32,
+}
+
+// SAFETY: a plain `#[repr(C)]` struct of 4-byte scalars, laid out as the CUDA struct.
+unsafe impl DeviceRepr for AdamParams {}
+
+/// One SGD step over a flat block: `theta`, `g`, `v` (velocity) all (n,); twin of
+/// `Optimizer::step` of `optim::Sgd` on the dense parameters.
+pub fn sgd_step(
+    dev: &CudaDevice,
+    theta: &mut CudaSlice<f32>,
+    g: &CudaSlice<f32>,
+    v: &mut CudaSlice<f32>,
+    cfg: &SgdConfig,
+    lr: f32,
+) -> Result<()> {
+    let n = theta.len();
+    check_len("sgd_step", "gradient", g.len(), n)?;
+    check_len("sgd_step", "velocity", v.len(), n)?;
+    cfg.validate()?;
+    let p = SgdParams {
+        lr,
+        momentum: cfg.momentum,
+        weight_decay: cfg.weight_decay,
+        nesterov: cfg.nesterov as i32,
+        n: dim("sgd_step", n)?,
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    let f = dev.function("optim", "sgd_step_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(theta).arg(g).arg(v).arg(&p);
+    // SAFETY: the three buffers hold n = p.n elements (checked).
+    unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "sgd_step_f32", e))?;
+    Ok(())
+}
+
+/// One Adam / AdamW step number `t` (1, 2, ...) over a flat block: `theta`, `g`, `m`, `v`
+/// all (n,); twin of `Optimizer::step` of `optim::Adam` on the dense parameters. The bias
+/// corrections are computed here exactly as the CPU does (f64, rounded to f32).
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    dev: &CudaDevice,
+    theta: &mut CudaSlice<f32>,
+    g: &CudaSlice<f32>,
+    m: &mut CudaSlice<f32>,
+    v: &mut CudaSlice<f32>,
+    cfg: &AdamConfig,
+    lr: f32,
+    t: u64,
+) -> Result<()> {
+    let n = theta.len();
+    check_len("adam_step", "gradient", g.len(), n)?;
+    check_len("adam_step", "first moment", m.len(), n)?;
+    check_len("adam_step", "second moment", v.len(), n)?;
+    cfg.validate()?;
+    let tf = t.max(1) as f64;
+    let p = AdamParams {
+        lr,
+        beta1: cfg.beta1,
+        beta2: cfg.beta2,
+        eps: cfg.eps,
+        weight_decay: cfg.weight_decay,
+        bc1: (1.0 - (cfg.beta1 as f64).powf(tf)) as f32,
+        bc2: (1.0 - (cfg.beta2 as f64).powf(tf)) as f32,
+        decoupled: cfg.decoupled as i32,
+        n: dim("adam_step", n)?,
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    let f = dev.function("optim", "adam_step_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(theta).arg(g).arg(m).arg(v).arg(&p);
+    // SAFETY: the four buffers hold n = p.n elements (checked).
+    unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "adam_step_f32", e))?;
+    Ok(())
+}

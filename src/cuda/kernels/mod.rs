@@ -1,0 +1,128 @@
+//! Typed launch wrappers, one per kernel of `kernels/*.cu`. Each takes the device buffers
+//! in the argument order of its CPU twin (outputs, inputs, sizes), checks every buffer
+//! length against the sizes (the kernels index without bounds checks, so these checks are
+//! what makes the launches sound), and queues the kernel on the device's stream. Nothing
+//! waits: call [`CudaDevice::synchronize`] or copy a result back.
+
+mod elementwise;
+mod embedding_gate;
+mod gemm;
+mod layer_norm;
+mod loss_optim;
+
+pub use elementwise::*;
+pub use embedding_gate::*;
+pub use gemm::*;
+pub use layer_norm::*;
+pub use loss_optim::*;
+
+use super::device::driver_error;
+use super::CudaDevice;
+use crate::autograd::{Axis, UnaryFn};
+use crate::error::{Error, Result};
+use cudarc::driver::{DriverError, LaunchConfig};
+
+/// Threads per block of the elementwise and per-row kernels (a multiple of 32, as the
+/// block reductions of `common.cuh` require).
+pub const BLOCK: u32 = 256;
+
+/// Elementwise function codes; must match the `UNARY_*` defines of `kernels/common.cuh`.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryKind {
+    Exp = 0,
+    Log = 1,
+    Relu = 2,
+    Sigmoid = 3,
+    Tanh = 4,
+    Gelu = 5,
+    /// No activation (a plain affine layer in `linear_act`).
+    Identity = 6,
+}
+
+impl From<UnaryFn> for UnaryKind {
+    fn from(f: UnaryFn) -> UnaryKind {
+        match f {
+            UnaryFn::Exp => UnaryKind::Exp,
+            UnaryFn::Log => UnaryKind::Log,
+            UnaryFn::Relu => UnaryKind::Relu,
+            UnaryFn::Sigmoid => UnaryKind::Sigmoid,
+            UnaryFn::Tanh => UnaryKind::Tanh,
+            UnaryFn::Gelu => UnaryKind::Gelu,
+        }
+    }
+}
+
+/// Broadcast binary op codes; must match `BINARY_*` in `kernels/elementwise.cu`.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryKind {
+    Add = 0,
+    Sub = 1,
+    Mul = 2,
+}
+
+/// `AXIS_*` of `kernels/reduce.cu`.
+pub(crate) fn axis_code(axis: Axis) -> i32 {
+    match axis {
+        Axis::All => 0,
+        Axis::Rows => 1,
+        Axis::Cols => 2,
+    }
+}
+
+/// Fails with [`Error::Length`] unless a buffer holds `expected` elements.
+pub(crate) fn check_len(op: &'static str, what: &str, len: usize, expected: usize) -> Result<()> {
+    if len == expected {
+        Ok(())
+    } else {
+        Err(Error::Length {
+            op,
+            what: what.into(),
+            len,
+            expected,
+        })
+    }
+}
+
+/// `n` as the kernels' 32-bit size type; larger sizes are an error, not a wrap-around.
+pub(crate) fn dim(op: &'static str, n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::Config {
+        what: format!("{op} size {n}"),
+        message: "exceeds the CUDA kernels' 32-bit sizes (4 294 967 295); use smaller batches"
+            .into(),
+    })
+}
+
+/// Grid for a grid-stride elementwise kernel over `n` elements (`n > 0`).
+pub(crate) fn grid_1d(n: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(BLOCK as usize).clamp(1, 65_535) as u32;
+    LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// One block of `threads` per row (grid-stride beyond 65 535 rows).
+pub(crate) fn grid_rows(rows: usize, threads: u32, shared_mem_bytes: u32) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (rows.clamp(1, 65_535) as u32, 1, 1),
+        block_dim: (threads, 1, 1),
+        shared_mem_bytes,
+    }
+}
+
+/// A single block of 1024 threads (the loss forwards: one deterministic block sum).
+pub(crate) fn single_block() -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (1, 1, 1),
+        block_dim: (1024, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// A failed launch as [`Error::Device`] naming the kernel.
+pub(crate) fn launch_error(dev: &CudaDevice, kernel: &str, e: DriverError) -> Error {
+    driver_error(dev.ordinal(), &format!("launching {kernel}"), e)
+}
