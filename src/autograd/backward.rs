@@ -118,5 +118,6 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::BceLogits { logits } => loss::bce::backward(node, head, logits),
         Op::SoftmaxCe { logits } => loss::softmax_ce::backward(node, head, logits),
         Op::WeightedSum => loss::combine::backward(node, head),
+        Op::LinearAct { x, w, b, f } => ops::linear_act::backward(node, head, scratch, x, w, b, f),
     }
 }

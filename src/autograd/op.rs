@@ -123,6 +123,13 @@ pub(crate) enum Op {
     },
     /// Inputs in `idx`, weights in `aux`.
     WeightedSum,
+    /// `f(x·w + b)`; the pre-activation in `aux` when f′ needs it (GELU).
+    LinearAct {
+        x: Var,
+        w: Var,
+        b: Var,
+        f: Option<UnaryFn>,
+    },
 }
 
 /// The name of every differentiable op and loss, for the gradient-check registry
@@ -160,11 +167,12 @@ pub enum OpKind {
     BceWithLogitsLoss,
     SoftmaxCrossEntropyLoss,
     WeightedSum,
+    LinearAct,
 }
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 31] = [
+    pub const ALL: [OpKind; 32] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -196,6 +204,7 @@ impl OpKind {
         OpKind::BceWithLogitsLoss,
         OpKind::SoftmaxCrossEntropyLoss,
         OpKind::WeightedSum,
+        OpKind::LinearAct,
     ];
 }
 
@@ -260,6 +269,7 @@ impl Op {
             Op::BceLogits { .. } => OpKind::BceWithLogitsLoss,
             Op::SoftmaxCe { .. } => OpKind::SoftmaxCrossEntropyLoss,
             Op::WeightedSum => OpKind::WeightedSum,
+            Op::LinearAct { .. } => OpKind::LinearAct,
         })
     }
 }

@@ -1,7 +1,8 @@
-//! Fully connected layer: `y = x · W + b`.
+//! Fully connected layer: `y = x · W + b`, optionally followed by an activation in the
+//! same fused op (`ops::linear_act`).
 
 use super::init::Init;
-use crate::autograd::{Graph, ParamId, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, UnaryFn, Var};
 use crate::error::{Error, Result};
 use ndarray_rand::rand::Rng;
 
@@ -57,10 +58,40 @@ impl Linear {
 
     /// `x (B, D_in) → x · W + b (B, D_out)`.
     pub fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Var> {
+        self.forward_act(g, store, x, None)
+    }
+
+    /// `x (B, D_in) → f(x · W + b) (B, D_out)` as one fused op ([`Graph::linear_act`]);
+    /// `f = None` is the identity.
+    pub fn forward_act(
+        &self,
+        g: &mut Graph,
+        store: &ParamStore,
+        x: Var,
+        f: Option<UnaryFn>,
+    ) -> Result<Var> {
+        let w = g.param(store, self.w)?; // (D_in, D_out)
+        let b = g.param(store, self.b)?; // (1, D_out)
+        g.linear_act(x, w, b, f) // (B, D_out)
+    }
+
+    /// The unfused reference composition `f(add(mm(x, W), b))`: three nodes instead of
+    /// one. Kept for tests that compare it with [`Linear::forward_act`].
+    pub fn forward_unfused(
+        &self,
+        g: &mut Graph,
+        store: &ParamStore,
+        x: Var,
+        f: Option<UnaryFn>,
+    ) -> Result<Var> {
         let w = g.param(store, self.w)?; // (D_in, D_out)
         let b = g.param(store, self.b)?; // (1, D_out)
         let xw = g.mm(x, w)?; // (B, D_out)
-        g.add(xw, b) // (B, D_out), b broadcast over rows
+        let z = g.add(xw, b)?; // (B, D_out), b broadcast over rows
+        match f {
+            Some(f) => g.unary(z, f), // (B, D_out)
+            None => Ok(z),
+        }
     }
 
     /// `[b, w]`: the bias then the weight.

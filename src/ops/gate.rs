@@ -70,7 +70,15 @@ pub fn gate_combine_backward(
         }
     }
     if let Some(dz) = dz {
-        let mut a = vec![0f32; e];
+        // a_ie for one row; on the stack for up to 64 experts (no allocation per step).
+        let mut stack = [0f32; 64];
+        let mut heap = Vec::new();
+        let a: &mut [f32] = if e <= stack.len() {
+            &mut stack[..e]
+        } else {
+            heap.resize(e, 0.0);
+            &mut heap
+        };
         for i in 0..b {
             let dy = &dout[i * d..(i + 1) * d];
             for (k, ak) in a.iter_mut().enumerate() {
@@ -78,7 +86,7 @@ pub fn gate_combine_backward(
                 *ak = xk.iter().zip(dy).map(|(xv, g)| xv * g).sum();
             }
             let wi = &w[i * e..(i + 1) * e];
-            let wa: f32 = wi.iter().zip(&a).map(|(wv, av)| wv * av).sum();
+            let wa: f32 = wi.iter().zip(a.iter()).map(|(wv, av)| wv * av).sum();
             for k in 0..e {
                 dz[i * e + k] += wi[k] * (a[k] - wa);
             }
