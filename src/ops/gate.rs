@@ -24,6 +24,7 @@
 
 use crate::autograd::{with_two, Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
+use crate::ops::gemm::dot;
 use crate::ops::softmax::softmax_row;
 
 /// `out = Σ_e softmax(z)_e · X_e`; writes the gate weights to `w` (B, E).
@@ -83,7 +84,7 @@ pub fn gate_combine_backward(
             let dy = &dout[i * d..(i + 1) * d];
             for (k, ak) in a.iter_mut().enumerate() {
                 let xk = &x[i * e * d + k * d..i * e * d + (k + 1) * d];
-                *ak = xk.iter().zip(dy).map(|(xv, g)| xv * g).sum();
+                *ak = dot(xk, dy); // lane partial sums in a fixed order: vectorised
             }
             let wi = &w[i * e..(i + 1) * e];
             let wa: f32 = wi.iter().zip(a.iter()).map(|(wv, av)| wv * av).sum();
