@@ -72,5 +72,29 @@ fn sparse_step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sparse_step);
+/// What a dense gradient would cost at least: zeroing a `(V, 8)` gradient and one Adam
+/// update over all of it (no forward or backward at all), for comparison.
+fn dense_equivalent(c: &mut Criterion) {
+    let mut group = c.benchmark_group("dense_adam_equivalent");
+    group.throughput(Throughput::Elements(B as u64));
+    group.sample_size(10);
+    for rows in [1_000usize, 10_000, 100_000, 1_000_000, 10_000_000] {
+        let mut store = ParamStore::new();
+        let init: Vec<f32> = (0..rows * D)
+            .map(|i| ((i % 97) as f32 - 48.0) * 1e-3)
+            .collect();
+        store.add_dense("emb", rows, D, init).expect("dense block");
+        let mut opt = Adam::new(AdamConfig::default()).expect("default Adam");
+        opt.step(&mut store, 1e-3).expect("Adam step"); // moments allocated
+        group.bench_function(BenchmarkId::new("zero_grad_adam_d8", rows), |b| {
+            b.iter(|| {
+                store.zero_grad();
+                opt.step(black_box(&mut store), 1e-3).expect("Adam step");
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sparse_step, dense_equivalent);
 criterion_main!(benches);
