@@ -36,6 +36,7 @@ use super::matmul::matmul_forward;
 use super::unary;
 use crate::autograd::{three, Graph, Node, Op, UnaryFn, Var};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Whether f′ needs the pre-activation z (not only y = f(z)).
 fn needs_pre(f: Option<UnaryFn>) -> bool {
@@ -66,10 +67,37 @@ pub fn linear_act_forward(
     if !pre.is_empty() {
         pre.copy_from_slice(out);
     }
-    match f {
-        None => {}
-        Some(UnaryFn::Relu) => out.iter_mut().for_each(|v| *v = v.max(0.0)),
-        Some(kind) => out.iter_mut().for_each(|v| *v = unary::f(kind, *v)),
+    let Some(kind) = f else { return };
+    let activate = |block: &mut [f32]| match kind {
+        UnaryFn::Relu => block.iter_mut().for_each(|v| *v = v.max(0.0)),
+        _ => block.iter_mut().for_each(|v| *v = unary::f(kind, *v)),
+    };
+    if out.len() < PAR_MIN {
+        activate(out);
+    } else {
+        out.par_chunks_mut(PAR_CHUNK).for_each(activate); // elementwise: any split, same bits
+    }
+}
+
+/// Elements per rayon task of the elementwise passes.
+const PAR_CHUNK: usize = 1 << 13;
+/// Below this many elements the elementwise passes stay on the calling thread.
+const PAR_MIN: usize = 1 << 15;
+
+/// `dz = dy ⊙ f′` on a block of elements (`z` is the pre-activation or, when f′ does not
+/// need it, y again).
+fn dz_block(dz: &mut [f32], dy: &[f32], y: &[f32], z: &[f32], kind: UnaryFn) {
+    match kind {
+        UnaryFn::Relu => {
+            for ((g, &d), &yv) in dz.iter_mut().zip(dy).zip(y) {
+                *g = if yv > 0.0 { d } else { 0.0 }; // 1[z > 0] = 1[y > 0]
+            }
+        }
+        _ => {
+            for (((g, &d), &yv), &zv) in dz.iter_mut().zip(dy).zip(y).zip(z) {
+                *g = d * unary::df(kind, zv, yv);
+            }
+        }
     }
 }
 
@@ -96,20 +124,17 @@ pub fn linear_act_backward(
     let dz: &[f32] = match f {
         None => d_out,
         Some(kind) => {
-            dz.clear();
-            dz.resize(b * d_o, 0.0);
-            match kind {
-                UnaryFn::Relu => {
-                    for ((g, &dy), &y) in dz.iter_mut().zip(d_out).zip(out) {
-                        *g = if y > 0.0 { dy } else { 0.0 }; // 1[z > 0] = 1[y > 0]
-                    }
-                }
-                _ => {
-                    let z = if pre.is_empty() { out } else { pre }; // unused by f′ unless saved
-                    for (((g, &dy), &y), &zv) in dz.iter_mut().zip(d_out).zip(out).zip(z) {
-                        *g = dy * unary::df(kind, zv, y);
-                    }
-                }
+            dz.resize(b * d_o, 0.0); // every element is written below: no zero-fill needed
+            dz.truncate(b * d_o);
+            let z = if pre.is_empty() { out } else { pre }; // unused by f′ unless saved
+            if dz.len() < PAR_MIN {
+                dz_block(dz, d_out, out, z, kind);
+            } else {
+                dz.par_chunks_mut(PAR_CHUNK)
+                    .zip(d_out.par_chunks(PAR_CHUNK))
+                    .zip(out.par_chunks(PAR_CHUNK))
+                    .zip(z.par_chunks(PAR_CHUNK))
+                    .for_each(|(((g, d), y), z)| dz_block(g, d, y, z, kind));
             }
             dz
         }
