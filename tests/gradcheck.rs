@@ -329,6 +329,61 @@ fn p_gate(d: Dims) -> Problem {
     }
 }
 
+/// `f(x·W + b)` with f drawn from {identity, relu, sigmoid, tanh, gelu}. For ReLU the
+/// values are redrawn (seeded) until every pre-activation is at least 0.1 from the kink,
+/// which a ±h perturbation (h·|value| ≤ 0.02) cannot cross.
+fn p_linear_act(d: Dims) -> Problem {
+    use mtrec::autograd::UnaryFn;
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let fs = [
+        None,
+        Some(UnaryFn::Relu),
+        Some(UnaryFn::Sigmoid),
+        Some(UnaryFn::Tanh),
+        Some(UnaryFn::Gelu),
+    ];
+    let mut f = fs[rng.gen_range(0..fs.len())];
+    let (b, d_in, d_out) = (d.r, d.k, d.c);
+    let draw = |rng: &mut StdRng| {
+        let x = uniform(rng, b * d_in, -1.0, 1.0);
+        let w = uniform(rng, d_in * d_out, -1.0, 1.0);
+        let bias = uniform(rng, d_out, -1.0, 1.0);
+        let off_kink = (0..b).all(|i| {
+            (0..d_out).all(|j| {
+                let z: f32 = bias[j]
+                    + (0..d_in)
+                        .map(|p| x[i * d_in + p] * w[p * d_out + j])
+                        .sum::<f32>();
+                z.abs() >= 0.1
+            })
+        });
+        (x, w, bias, off_kink)
+    };
+    let mut vals = draw(&mut rng);
+    if f == Some(UnaryFn::Relu) {
+        for _ in 0..1000 {
+            if vals.3 {
+                break;
+            }
+            vals = draw(&mut rng);
+        }
+        if !vals.3 {
+            f = Some(UnaryFn::Tanh); // no draw off the kink: check a smooth activation
+        }
+    }
+    let mut s = ParamStore::new();
+    let x = dense(&mut s, "x", b, d_in, vals.0);
+    let w = dense(&mut s, "w", d_in, d_out, vals.1);
+    let bias = dense(&mut s, "b", 1, d_out, vals.2);
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let (x, w, bias) = (g.param(s, x)?, g.param(s, w)?, g.param(s, bias)?);
+            g.linear_act(x, w, bias, f)
+        }),
+    }
+}
+
 fn p_logit_product(d: Dims) -> Problem {
     let mut rng = StdRng::seed_from_u64(d.seed);
     let mut s = ParamStore::new();
@@ -593,6 +648,7 @@ static CHECKS: &[Check] = &[
         |g, a| g.l2_normalize(a)
     )),
     check!(SelectRows, p_select_rows),
+    check!(LinearAct, p_linear_act),
 ];
 
 fn run(kind: OpKind) {
@@ -668,4 +724,5 @@ gradcheck_tests! {
     gradcheck_masked_mean => MaskedMean,
     gradcheck_l2_normalize => L2Normalize,
     gradcheck_select_rows => SelectRows,
+    gradcheck_linear_act => LinearAct,
 }

@@ -129,5 +129,6 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::MaskedMean { a, t } => ops::pooling::masked_mean_backward_node(node, head, a, t),
         Op::L2Normalize { a } => ops::pooling::l2_normalize_backward_node(node, head, a),
         Op::SelectRows { a } => ops::rows::backward(node, head, a),
+        Op::LinearAct { x, w, b, f } => ops::linear_act::backward(node, head, scratch, x, w, b, f),
     }
 }

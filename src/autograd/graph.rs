@@ -78,6 +78,8 @@ pub struct Graph {
     device: Device,
     /// Scratch for ops whose two inputs are the same node (`x * x`).
     pub(crate) scratch: Vec<f32>,
+    /// Recycled lists of handles ([`Graph::take_vars`] / [`Graph::give_vars`]).
+    var_pool: Vec<Vec<Var>>,
 }
 
 impl Default for Graph {
@@ -97,6 +99,7 @@ impl Graph {
             rng: StdRng::seed_from_u64(seed),
             device: Device::Cpu,
             scratch: Vec::new(),
+            var_pool: Vec::new(),
         }
     }
 
@@ -145,6 +148,21 @@ impl Graph {
             .sum()
     }
 
+    /// An empty list of handles, recycled from an earlier [`Graph::give_vars`] when there
+    /// is one: layers that collect the nodes they record (input parts, task outputs) take
+    /// their list here so that a steady-state training step allocates nothing.
+    pub fn take_vars(&mut self) -> Vec<Var> {
+        self.var_pool.pop().unwrap_or_default()
+    }
+
+    /// Returns a list of handles for reuse by a later [`Graph::take_vars`].
+    pub fn give_vars(&mut self, mut vars: Vec<Var>) {
+        vars.clear();
+        if vars.capacity() > 0 {
+            self.var_pool.push(vars);
+        }
+    }
+
     // ---------------------------------------------------------------- recording
 
     /// Fails unless `v` is a node of the current step.
@@ -173,6 +191,33 @@ impl Graph {
         n.needs_grad = needs_grad;
         n.value.clear();
         n.value.resize(rows * cols, 0.0);
+        n.grad.clear();
+        n.aux.clear();
+        n.idx.clear();
+        self.len += 1;
+        Var(self.len as u32 - 1)
+    }
+
+    /// Like [`Graph::push`] for an op whose forward pass writes **every** element of the
+    /// value: the slot's old values are left in place (not zero-filled) when the size is
+    /// unchanged, saving one pass over the buffer.
+    pub(crate) fn push_overwritten(
+        &mut self,
+        op: Op,
+        rows: usize,
+        cols: usize,
+        needs_grad: bool,
+    ) -> Var {
+        if self.len == self.nodes.len() {
+            self.nodes.push(Node::empty());
+        }
+        let n = &mut self.nodes[self.len];
+        n.op = op;
+        n.rows = rows;
+        n.cols = cols;
+        n.needs_grad = needs_grad;
+        n.value.resize(rows * cols, 0.0);
+        n.value.truncate(rows * cols);
         n.grad.clear();
         n.aux.clear();
         n.idx.clear();

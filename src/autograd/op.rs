@@ -144,6 +144,12 @@ pub(crate) enum Op {
     /// Row indices in `idx`.
     SelectRows {
         a: Var,
+    /// `f(x·w + b)`; the pre-activation in `aux` when f′ needs it (GELU).
+    LinearAct {
+        x: Var,
+        w: Var,
+        b: Var,
+        f: Option<UnaryFn>,
     },
 }
 
@@ -186,11 +192,12 @@ pub enum OpKind {
     MaskedMean,
     L2Normalize,
     SelectRows,
+    LinearAct,
 }
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 35] = [
+    pub const ALL: [OpKind; 36] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -226,6 +233,7 @@ impl OpKind {
         OpKind::MaskedMean,
         OpKind::L2Normalize,
         OpKind::SelectRows,
+        OpKind::LinearAct,
     ];
 }
 
@@ -294,6 +302,7 @@ impl Op {
             Op::MaskedMean { .. } => OpKind::MaskedMean,
             Op::L2Normalize { .. } => OpKind::L2Normalize,
             Op::SelectRows { .. } => OpKind::SelectRows,
+            Op::LinearAct { .. } => OpKind::LinearAct,
         })
     }
 }

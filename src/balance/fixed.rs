@@ -37,3 +37,24 @@ pub fn fixed_backward(
     g.backward(total, store)?;
     Ok(StepInfo::new(g.scalar(total), g, losses, weights.to_vec()))
 }
+
+/// [`fixed_backward`] writing into an existing `info`, reusing its buffers: no
+/// allocation once they have grown to K.
+pub fn fixed_backward_into(
+    g: &mut Graph,
+    store: &mut ParamStore,
+    losses: &[Var],
+    weights: &[f32],
+    info: &mut StepInfo,
+) -> Result<()> {
+    let total = g.weighted_sum(losses, weights)?; // (1, 1)
+    store.zero_grad();
+    g.backward(total, store)?;
+    info.objective = g.scalar(total);
+    info.task_losses.clear();
+    info.task_losses.extend(losses.iter().map(|&l| g.scalar(l)));
+    info.weights.clear();
+    info.weights.extend_from_slice(weights);
+    info.cosines = None;
+    Ok(())
+}

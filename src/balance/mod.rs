@@ -236,6 +236,27 @@ impl Balancer {
         }
     }
 
+    /// [`Balancer::backward`] into an existing `info`: fixed weights and DWA reuse its
+    /// buffers (no allocation in a steady-state step); the other methods replace it.
+    pub fn backward_into(
+        &mut self,
+        g: &mut Graph,
+        store: &mut ParamStore,
+        losses: &[Var],
+        shared: &[ParamId],
+        info: &mut StepInfo,
+    ) -> Result<()> {
+        self.check(g, losses, shared)?;
+        match &mut self.state {
+            State::Fixed(w) => fixed::fixed_backward_into(g, store, losses, w, info),
+            State::Dwa(s) => fixed::fixed_backward_into(g, store, losses, &s.weights, info),
+            _ => {
+                *info = self.backward(g, store, losses, shared)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Ends an epoch with its mean training loss of each task (DWA sets the next epoch's
     /// weights from them; the other methods only check them).
     pub fn end_epoch(&mut self, mean_task_losses: &[f32]) -> Result<()> {

@@ -96,7 +96,7 @@ impl MultiTaskModel for Mmoe {
 
     fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Vec<Var>> {
         let e = self.experts.forward(g, store, x)?; // (B, E·D_expert)
-        let mut out = Vec::with_capacity(self.towers.len());
+        let mut out = g.take_vars(); // K handles; the caller may give the list back
         for (gate, tower) in self.gates.iter().zip(&self.towers) {
             let h = gate.forward(g, store, x, e)?; // (B, D_expert): task k's mixture
             out.push(tower.forward(g, store, h)?); // (B, 1)

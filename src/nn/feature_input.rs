@@ -193,7 +193,7 @@ impl FeatureInput {
                 ),
             });
         }
-        let mut parts = Vec::with_capacity(self.categorical.len() + self.multi_hot.len() + 1);
+        let mut parts = g.take_vars(); // recycled: no allocation in a steady-state step
         for (t, ids) in self.categorical.iter().zip(&batch.cat) {
             parts.push(g.gather(store, t.table, ids)?); // (B, dim_f)
         }
@@ -208,9 +208,12 @@ impl FeatureInput {
             let x = g.input_slice(b, t.d_text, vecs)?; // (B, D_t), frozen
             parts.push(t.adaptor.forward(g, store, x)?); // (B, dim_t)
         }
-        if parts.len() == 1 {
-            return Ok(parts[0]);
-        }
-        g.concat_cols(&parts) // (B, D_in)
+        let x = if parts.len() == 1 {
+            Ok(parts[0])
+        } else {
+            g.concat_cols(&parts) // (B, D_in)
+        };
+        g.give_vars(parts);
+        x
     }
 }

@@ -1,7 +1,8 @@
-//! Fully connected layer: `y = x · W + b`.
+//! Fully connected layer: `y = x · W + b`, optionally followed by an activation in the
+//! same fused op (`ops::linear_act`).
 
 use super::init::Init;
-use crate::autograd::{Graph, ParamId, ParamStore, Var};
+use crate::autograd::{Graph, ParamId, ParamStore, UnaryFn, Var};
 use crate::error::{Error, Result};
 use ndarray_rand::rand::Rng;
 
@@ -57,10 +58,40 @@ impl Linear {
 
     /// `x (B, D_in) → x · W + b (B, D_out)`.
     pub fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Var> {
+        self.forward_act(g, store, x, None)
+    }
+
+    /// `x (B, D_in) → f(x · W + b) (B, D_out)` as one fused op ([`Graph::linear_act`]);
+    /// `f = None` is the identity.
+    pub fn forward_act(
+        &self,
+        g: &mut Graph,
+        store: &ParamStore,
+        x: Var,
+        f: Option<UnaryFn>,
+    ) -> Result<Var> {
+        let w = g.param(store, self.w)?; // (D_in, D_out)
+        let b = g.param(store, self.b)?; // (1, D_out)
+        g.linear_act(x, w, b, f) // (B, D_out)
+    }
+
+    /// The unfused reference composition `f(add(mm(x, W), b))`: three nodes instead of
+    /// one. Kept for tests that compare it with [`Linear::forward_act`].
+    pub fn forward_unfused(
+        &self,
+        g: &mut Graph,
+        store: &ParamStore,
+        x: Var,
+        f: Option<UnaryFn>,
+    ) -> Result<Var> {
         let w = g.param(store, self.w)?; // (D_in, D_out)
         let b = g.param(store, self.b)?; // (1, D_out)
         let xw = g.mm(x, w)?; // (B, D_out)
-        g.add(xw, b) // (B, D_out), b broadcast over rows
+        let z = g.add(xw, b)?; // (B, D_out), b broadcast over rows
+        match f {
+            Some(f) => g.unary(z, f), // (B, D_out)
+            None => Ok(z),
+        }
     }
 
     /// `[b, w]`: the bias then the weight.
@@ -71,5 +102,54 @@ impl Linear {
     /// Number of scalars: `D_in · D_out + D_out`.
     pub fn num_params(&self) -> usize {
         self.d_in * self.d_out + self.d_out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray_rand::rand::rngs::StdRng;
+    use ndarray_rand::rand::SeedableRng;
+
+    /// The fused layer against its unfused reference composition, values and gradients,
+    /// for ReLU and the identity, on an expert-bank-sized layer (parallel code paths).
+    #[test]
+    fn fused_layer_equals_unfused_reference() {
+        let mut store = ParamStore::new();
+        let rng = &mut StdRng::seed_from_u64(9);
+        let lin = Linear::new(&mut store, "l", 242, 512, Init::KaimingUniform, rng).unwrap();
+        let x: Vec<f32> = (0..128 * 242)
+            .map(|i| ((i % 31) as f32 - 15.0) / 15.0)
+            .collect();
+        for f in [Some(UnaryFn::Relu), None] {
+            let mut res = Vec::new();
+            for fused in [true, false] {
+                let mut g = Graph::new(0);
+                let xv = g.input_slice(128, 242, &x).unwrap();
+                let y = if fused {
+                    lin.forward_act(&mut g, &store, xv, f).unwrap()
+                } else {
+                    lin.forward_unfused(&mut g, &store, xv, f).unwrap()
+                };
+                let seed: Vec<f32> = (0..128 * 512)
+                    .map(|i| ((i % 7) as f32 - 3.0) / 3.0)
+                    .collect();
+                store.zero_grad();
+                g.backward_with_grad(y, &seed, &mut store).unwrap();
+                res.push((
+                    g.value(y).to_vec(),
+                    store.grad_to_vec(lin.w),
+                    store.grad_to_vec(lin.b),
+                ));
+            }
+            let close = |a: &[f32], b: &[f32]| {
+                a.iter()
+                    .zip(b)
+                    .all(|(u, v)| (u - v).abs() <= 1e-4 + 1e-5 * v.abs())
+            };
+            assert!(close(&res[0].0, &res[1].0), "{f:?}: values");
+            assert!(close(&res[0].1, &res[1].1), "{f:?}: dW");
+            assert!(close(&res[0].2, &res[1].2), "{f:?}: db");
+        }
     }
 }

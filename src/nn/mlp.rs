@@ -32,6 +32,18 @@ impl Activation {
         }
     }
 
+    /// The elementwise function of this activation, `None` for the identity (what
+    /// [`Graph::linear_act`] fuses after the product).
+    pub fn unary(self) -> Option<UnaryFn> {
+        match self {
+            Activation::Relu => Some(UnaryFn::Relu),
+            Activation::Tanh => Some(UnaryFn::Tanh),
+            Activation::Gelu => Some(UnaryFn::Gelu),
+            Activation::Sigmoid => Some(UnaryFn::Sigmoid),
+            Activation::None => None,
+        }
+    }
+
     /// The initialiser that keeps activations' variance steady through this nonlinearity.
     pub fn default_init(self) -> Init {
         match self {
@@ -112,12 +124,14 @@ impl Mlp {
         let mut h = x; // (B, D_in)
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(g, store, h)?; // (B, D_{i+1})
             if i < last || self.cfg.activate_last {
-                h = self.cfg.activation.forward(g, h)?; // (B, D_{i+1})
+                // Linear + bias + activation, one fused op.
+                h = layer.forward_act(g, store, h, self.cfg.activation.unary())?; // (B, D_{i+1})
                 if self.cfg.dropout > 0.0 {
                     h = g.dropout(h, self.cfg.dropout)?; // (B, D_{i+1})
                 }
+            } else {
+                h = layer.forward(g, store, h)?; // (B, D_{i+1})
             }
         }
         Ok(h)

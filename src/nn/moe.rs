@@ -105,8 +105,10 @@ impl Experts {
 
     /// `x (B, D_in) → (B, E·D_expert)`.
     pub fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Var> {
-        let h = self.first.forward(g, store, x)?; // (B, E·D_1): all experts in one product
-        let mut h = self.activation.forward(g, h)?; // (B, E·D_1)
+        // All experts' first layers in one product, bias and activation fused into it.
+        let mut h = self
+            .first
+            .forward_act(g, store, x, self.activation.unary())?; // (B, E·D_1)
         if self.dropout > 0.0 {
             h = g.dropout(h, self.dropout)?; // (B, E·D_1)
         }

@@ -28,6 +28,14 @@ pub fn copy_cols_forward(
     c_in: usize,
     off: usize,
 ) {
+    if c_in == 8 {
+        // The common embedding width as a fixed-size copy (no memcpy call per row).
+        for i in 0..r {
+            let src: [f32; 8] = inp[i * 8..(i + 1) * 8].try_into().expect("8 values");
+            out[i * c_out + off..i * c_out + off + 8].copy_from_slice(&src);
+        }
+        return;
+    }
     for i in 0..r {
         out[i * c_out + off..i * c_out + off + c_in]
             .copy_from_slice(&inp[i * c_in..(i + 1) * c_in]);
@@ -76,7 +84,8 @@ impl Graph {
         }
         let cols: usize = parts.iter().map(|&p| self.shape(p).1).sum();
         let needs = self.any_grad(parts);
-        let out = self.push(Op::ConcatCols, rows, cols, needs);
+        // The parts cover every column: no zero-fill first.
+        let out = self.push_overwritten(Op::ConcatCols, rows, cols, needs);
         let (node, inputs) = self.split(out);
         let mut off = 0;
         for &p in parts {

@@ -24,19 +24,18 @@
 
 use crate::autograd::{with_two, Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
+use crate::ops::gemm::dot;
 use crate::ops::softmax::softmax_row;
+use rayon::prelude::*;
 
-/// `out = Σ_e softmax(z)_e · X_e`; writes the gate weights to `w` (B, E).
-pub fn gate_combine_forward(
-    out: &mut [f32],
-    w: &mut [f32],
-    x: &[f32],
-    z: &[f32],
-    b: usize,
-    e: usize,
-    d: usize,
-) {
-    for i in 0..b {
+/// Rows per rayon task. Rows are independent, so every split gives the same bits.
+const ROWS_PER_TASK: usize = 64;
+/// Below this many multiply-adds (B·E·D) the loops stay on the calling thread.
+const PAR_MIN: usize = 1 << 16;
+
+/// [`gate_combine_forward`] on a block of rows (the row count is `out.len() / d`).
+fn forward_rows(out: &mut [f32], w: &mut [f32], x: &[f32], z: &[f32], e: usize, d: usize) {
+    for i in 0..out.len() / d {
         let wi = &mut w[i * e..(i + 1) * e];
         softmax_row(wi, &z[i * e..(i + 1) * e]);
         let yi = &mut out[i * d..(i + 1) * d];
@@ -47,7 +46,60 @@ pub fn gate_combine_forward(
     }
 }
 
-/// Accumulates `dx` (B, E·D) and `dz` (B, E) (see the derivation).
+/// `out = Σ_e softmax(z)_e · X_e`; writes the gate weights to `w` (B, E). Row blocks run
+/// in parallel for large batches (bit-identical for any thread count).
+pub fn gate_combine_forward(
+    out: &mut [f32],
+    w: &mut [f32],
+    x: &[f32],
+    z: &[f32],
+    b: usize,
+    e: usize,
+    d: usize,
+) {
+    if b * e * d < PAR_MIN {
+        return forward_rows(out, w, x, z, e, d);
+    }
+    let r = ROWS_PER_TASK;
+    out.par_chunks_mut(r * d) // (≤r, D)
+        .zip(w.par_chunks_mut(r * e)) // (≤r, E)
+        .zip(x.par_chunks(r * e * d)) // (≤r, E·D)
+        .zip(z.par_chunks(r * e)) // (≤r, E)
+        .for_each(|(((o, w), x), z)| forward_rows(o, w, x, z, e, d));
+}
+
+/// `dx += w ⊙ dy` per expert block, on a block of rows.
+fn backward_dx_rows(dx: &mut [f32], dout: &[f32], w: &[f32], e: usize, d: usize) {
+    for i in 0..dout.len() / d {
+        let dy = &dout[i * d..(i + 1) * d];
+        for k in 0..e {
+            let wk = w[i * e + k];
+            let dxk = &mut dx[i * e * d + k * d..i * e * d + (k + 1) * d];
+            dxk.iter_mut().zip(dy).for_each(|(g, &dyv)| *g += wk * dyv);
+        }
+    }
+}
+
+/// `dz += w ⊙ (a − ⟨w, a⟩)` on a block of rows, `a_k = ⟨X_k, dy⟩` (E ≤ 64: on the stack).
+fn backward_dz_rows(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usize, d: usize) {
+    let mut a = [0f32; 64];
+    let a = &mut a[..e];
+    for i in 0..dout.len() / d {
+        let dy = &dout[i * d..(i + 1) * d];
+        for (k, ak) in a.iter_mut().enumerate() {
+            let xk = &x[i * e * d + k * d..i * e * d + (k + 1) * d];
+            *ak = dot(xk, dy); // lane partial sums in a fixed order: vectorised
+        }
+        let wi = &w[i * e..(i + 1) * e];
+        let wa: f32 = wi.iter().zip(a.iter()).map(|(wv, av)| wv * av).sum();
+        for k in 0..e {
+            dz[i * e + k] += wi[k] * (a[k] - wa);
+        }
+    }
+}
+
+/// Accumulates `dx` (B, E·D) and `dz` (B, E) (see the derivation). Row blocks run in
+/// parallel for large batches (bit-identical for any thread count).
 #[allow(clippy::too_many_arguments)]
 pub fn gate_combine_backward(
     dx: Option<&mut [f32]>,
@@ -59,29 +111,41 @@ pub fn gate_combine_backward(
     e: usize,
     d: usize,
 ) {
+    let par = b * e * d >= PAR_MIN;
+    let r = ROWS_PER_TASK;
     if let Some(dx) = dx {
-        for i in 0..b {
-            let dy = &dout[i * d..(i + 1) * d];
-            for k in 0..e {
-                let wk = w[i * e + k];
-                let dxk = &mut dx[i * e * d + k * d..i * e * d + (k + 1) * d];
-                dxk.iter_mut().zip(dy).for_each(|(g, &dyv)| *g += wk * dyv);
-            }
+        if par {
+            dx.par_chunks_mut(r * e * d) // (≤r, E·D)
+                .zip(dout.par_chunks(r * d)) // (≤r, D)
+                .zip(w.par_chunks(r * e)) // (≤r, E)
+                .for_each(|((dx, dy), w)| backward_dx_rows(dx, dy, w, e, d));
+        } else {
+            backward_dx_rows(dx, dout, w, e, d);
         }
     }
     if let Some(dz) = dz {
-        let mut a = vec![0f32; e];
-        for i in 0..b {
-            let dy = &dout[i * d..(i + 1) * d];
-            for (k, ak) in a.iter_mut().enumerate() {
-                let xk = &x[i * e * d + k * d..i * e * d + (k + 1) * d];
-                *ak = xk.iter().zip(dy).map(|(xv, g)| xv * g).sum();
+        if e > 64 {
+            // Wider than the stack buffer: one row at a time with a heap buffer.
+            let mut a = vec![0f32; e];
+            for i in 0..b {
+                let dy = &dout[i * d..(i + 1) * d];
+                for (k, ak) in a.iter_mut().enumerate() {
+                    *ak = dot(&x[i * e * d + k * d..i * e * d + (k + 1) * d], dy);
+                }
+                let wi = &w[i * e..(i + 1) * e];
+                let wa: f32 = wi.iter().zip(&a).map(|(wv, av)| wv * av).sum();
+                for k in 0..e {
+                    dz[i * e + k] += wi[k] * (a[k] - wa);
+                }
             }
-            let wi = &w[i * e..(i + 1) * e];
-            let wa: f32 = wi.iter().zip(&a).map(|(wv, av)| wv * av).sum();
-            for k in 0..e {
-                dz[i * e + k] += wi[k] * (a[k] - wa);
-            }
+        } else if par {
+            dz.par_chunks_mut(r * e) // (≤r, E)
+                .zip(dout.par_chunks(r * d)) // (≤r, D)
+                .zip(x.par_chunks(r * e * d)) // (≤r, E·D)
+                .zip(w.par_chunks(r * e)) // (≤r, E)
+                .for_each(|(((dz, dy), x), w)| backward_dz_rows(dz, dy, x, w, e, d));
+        } else {
+            backward_dz_rows(dz, dout, x, w, e, d);
         }
     }
 }

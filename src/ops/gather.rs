@@ -20,6 +20,16 @@ use crate::error::{Error, Result};
 
 /// `out[b, :] = table[idx[b], :]`; `out`: (B, D), `table`: (V, D).
 pub fn gather_forward(out: &mut [f32], table: &[f32], idx: &[u32], d: usize) {
+    if d == 8 {
+        // The common embedding width as a fixed-size copy (two vector moves, no memcpy call).
+        for (o, &r) in out.chunks_exact_mut(8).zip(idx) {
+            let src: &[f32; 8] = table[r as usize * 8..(r as usize + 1) * 8]
+                .try_into()
+                .expect("8 values");
+            o.copy_from_slice(src);
+        }
+        return;
+    }
     for (b, &r) in idx.iter().enumerate() {
         out[b * d..(b + 1) * d].copy_from_slice(&table[r as usize * d..(r as usize + 1) * d]);
     }
@@ -63,7 +73,8 @@ impl Graph {
                 bound: v,
             });
         }
-        let out = self.push(Op::Gather { table }, idx.len(), d, true);
+        // gather_forward writes every element: no zero-fill first.
+        let out = self.push_overwritten(Op::Gather { table }, idx.len(), d, true);
         let node = &mut self.nodes[out.index()];
         gather_forward(&mut node.value, store.value(table), idx, d);
         node.idx.extend_from_slice(idx);

@@ -11,6 +11,7 @@ pub mod gate;
 pub mod gather;
 pub mod gemm;
 pub mod layer_norm;
+pub mod linear_act;
 pub mod logit_product;
 pub mod matmul;
 pub mod pooling;

@@ -41,6 +41,7 @@ use super::state::State;
 use super::{check_lr, check_range, OptimState, Optimizer};
 use crate::autograd::{ParamId, ParamStore};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Hyper-parameters of [`Adam`]. `Default`: β1 = 0.9, β2 = 0.999, ε = 1e-8, λ = 0, Adam.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -159,6 +160,11 @@ impl Adam {
     }
 }
 
+/// Scalars per rayon task of the dense update.
+const PAR_CHUNK: usize = 1 << 14;
+/// Below this many dense scalars the update stays on the calling thread.
+const PAR_MIN: usize = 1 << 16;
+
 /// Per-step scalars shared by every element: lr, bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ.
 #[derive(Clone, Copy, Debug)]
 struct StepScalars {
@@ -214,8 +220,18 @@ impl Optimizer for Adam {
         let cfg = self.cfg;
 
         // Dense block: one flat loop over (θ, g, m, v), all (P,).
+        // Elementwise, so blocks on several threads give the same bits as one loop.
         let (theta, g) = store.dense_mut();
-        adam_update(theta, g, &mut self.m.dense, &mut self.v.dense, &cfg, s);
+        if theta.len() < PAR_MIN {
+            adam_update(theta, g, &mut self.m.dense, &mut self.v.dense, &cfg, s);
+        } else {
+            theta
+                .par_chunks_mut(PAR_CHUNK)
+                .zip(g.par_chunks(PAR_CHUNK))
+                .zip(self.m.dense.par_chunks_mut(PAR_CHUNK))
+                .zip(self.v.dense.par_chunks_mut(PAR_CHUNK))
+                .for_each(|(((t, g), m), v)| adam_update(t, g, m, v, &cfg, s));
+        }
 
         // Tables: touched rows only; row r's state is the same range as its values.
         for (ti, table) in store.tables_mut().iter_mut().enumerate() {

@@ -31,12 +31,26 @@ impl Sizes {
         let tables = store.tables_mut().iter().map(|t| t.value.len()).collect();
         Sizes { dense, tables }
     }
+
+    /// Whether `store` still has this layout, without allocating (checked every step).
+    fn fits(&self, store: &mut ParamStore) -> bool {
+        store.dense_mut().0.len() == self.dense
+            && store.tables_mut().len() == self.tables.len()
+            && store
+                .tables_mut()
+                .iter()
+                .zip(&self.tables)
+                .all(|(t, &n)| t.value.len() == n)
+    }
 }
 
 impl State {
     /// Allocates zeroed state for `store` on the first call; afterwards checks that the
     /// store still has the layout the state was built for.
     pub fn ensure(&mut self, optimiser: &'static str, store: &mut ParamStore) -> Result<()> {
+        if self.sizes.as_ref().is_some_and(|s| s.fits(store)) {
+            return Ok(());
+        }
         let now = Sizes::of(store);
         match &self.sizes {
             None => {

@@ -14,6 +14,7 @@
 //! [`fit`] runs epochs of seeded shuffled mini-batches and evaluates on a held-out split
 //! after each epoch; [`evaluate`] gives the per-task mean loss (MSE for regression).
 
+pub mod census_shape;
 pub mod eval;
 pub mod run;
 pub mod seq;

@@ -12,7 +12,7 @@ const LANES: usize = 16;
 
 /// `Σ_p x[p]·y[p]` with LANES partial sums (lane `l` takes `p ≡ l mod LANES`), reduced
 /// pairwise in a fixed order, plus the tail in order.
-fn dot(x: &[f32], y: &[f32]) -> f32 {
+pub(crate) fn dot(x: &[f32], y: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
     let tail: f32 = xs

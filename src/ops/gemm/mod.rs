@@ -48,6 +48,8 @@ mod kernel;
 mod naive;
 mod pack;
 
+/// Dot product with fixed-order lane partial sums (vectorised, deterministic).
+pub(crate) use gemv::dot;
 pub use kernel::{detect, Kernel};
 pub use naive::matmul_naive;
 

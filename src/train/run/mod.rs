@@ -20,8 +20,10 @@ mod persist;
 pub mod progress;
 pub mod text;
 mod transfer_run;
+pub mod step;
 
 pub use evaluate::{predict, task_metrics, TaskMetrics};
+pub use step::{encoded_step, StepParts};
 
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::config::{RunConfig, TaskType};
@@ -29,10 +31,8 @@ use crate::data::features::{prepare_with, EncodedBatch, Prepared, TextEnv, TextP
 use crate::data::ingest::SkippedRows;
 use crate::data::loaders::load_table;
 use crate::error::{Error, Result};
-use crate::loss::LossOpts;
 use crate::models::{gate_weights, MultiTaskModel};
 use crate::nn::FeatureInput;
-use crate::optim::clip_grad_norm;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::seq::SliceRandom;
 use ndarray_rand::rand::SeedableRng;
@@ -127,18 +127,9 @@ fn task_losses(
     outs: &[Var],
     batch: &EncodedBatch,
 ) -> Result<Vec<Var>> {
+    let kinds: Vec<TaskType> = cfg.tasks.iter().map(|t| t.kind).collect();
     let mut losses = Vec::with_capacity(outs.len());
-    for (k, (task, &o)) in cfg.tasks.iter().zip(outs).enumerate() {
-        let opts = LossOpts::masked(&batch.mask[k]);
-        losses.push(match task.kind {
-            TaskType::Binary => g.bce_with_logits(o, &batch.labels[k], opts)?, // (1, 1)
-            TaskType::Regression => g.mse_loss(o, &batch.labels[k], opts)?,    // (1, 1)
-        });
-    }
-    if let Some(extra) = model.extra_loss(g, outs)? {
-        let last = losses.len() - 1;
-        losses[last] = g.weighted_sum(&[losses[last], extra], &[1.0, 1.0])?;
-    }
+    step::record_task_losses(g, &kinds, model, outs, batch, &mut losses)?;
     Ok(losses)
 }
 
@@ -220,13 +211,28 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         let t0 = Instant::now();
         let mut loss_sums = vec![0f64; cfg.tasks.len()];
         let mut weights = Vec::new();
+        let mut info = step::empty_info();
+        let kinds: Vec<TaskType> = cfg.tasks.iter().map(|t| t.kind).collect();
+        let mut parts = StepParts {
+            input: &input,
+            model: model.as_ref(),
+            store: &mut store,
+            balancer: &mut balancer,
+            opt: opt.as_mut(),
+            shared: &shared,
+            kinds: &kinds,
+            clip_norm: tc.clip_norm as f32,
+        };
         for chunk in order.chunks(tc.batch_size) {
             prepared.train.batch(chunk, &mut batch);
-            g.reset();
-            let x = input.forward(&mut g, &store, &batch)?; // (B, D_in)
-            let outs = model.forward(&mut g, &store, x)?; // K × (B, 1)
-            let losses = task_losses(&mut g, &cfg, model.as_ref(), &outs, &batch)?; // K × (1, 1)
-            let info = balancer.backward(&mut g, &mut store, &losses, &shared)?;
+            // forward, masked task losses, balanced backward, clip, optimiser step
+            encoded_step(
+                &mut g,
+                &mut parts,
+                &batch,
+                schedule.lr_at(st.step),
+                &mut info,
+            )?;
             if !info.objective.is_finite() {
                 return Err(Error::Value {
                     op: "train",
@@ -236,18 +242,14 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
                     expected: "a finite loss; lower train.lr or set train.clip_norm".into(),
                 });
             }
-            if tc.clip_norm > 0.0 {
-                clip_grad_norm(&mut store, tc.clip_norm as f32)?;
-            }
-            opt.step(&mut store, schedule.lr_at(st.step))?;
             for (s, l) in loss_sums.iter_mut().zip(&info.task_losses) {
                 *s += *l as f64 * chunk.len() as f64;
             }
-            weights = info.weights;
             st.step += 1;
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
+        weights.clone_from(&info.weights);
         let train_seconds = t0.elapsed().as_secs_f64();
         st.train_seconds += train_seconds;
         st.train_samples += n_train as u64;

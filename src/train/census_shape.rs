@@ -1,0 +1,111 @@
+//! The census-income MMoE's shapes on synthetic data, for the allocation test and the
+//! benchmarks: the architecture of `configs/census_mmoe.toml` without reading the data.
+//!
+//! ```text
+//! input   29 categorical features × 8-wide embeddings (tables of V + 1 rows) | 10 numerics
+//!         D_in = 29·8 + 10 = 242
+//! model   MMoE: 8 experts Linear(242→64)+ReLU, 2 gates Linear(242→8)+softmax,
+//!         towers Linear(64→32)+ReLU+Linear(32→1)
+//! tasks   2 binary (BCE with logits)
+//! ```
+//! Ids, numerics and labels are drawn from a seeded generator; the labels depend on the
+//! inputs only weakly (the point is the arithmetic, not the fit).
+
+use crate::autograd::ParamStore;
+use crate::config::TaskType;
+use crate::data::features::EncodedBatch;
+use crate::error::Result;
+use crate::models::{Mmoe, MmoeConfig};
+use crate::nn::feature_input::{InputTable, EMBEDDING_INIT};
+use crate::nn::{Activation, FeatureInput};
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::{Rng, SeedableRng};
+
+/// Categorical features of the census MMoE.
+pub const CENSUS_CATEGORICAL: usize = 29;
+/// Embedding width of each.
+pub const CENSUS_DIM: usize = 8;
+/// Numeric features.
+pub const CENSUS_NUMERIC: usize = 10;
+
+/// A census-shaped input layer and MMoE, their parameters, and synthetic batches.
+pub struct CensusShaped {
+    pub store: ParamStore,
+    pub input: FeatureInput,
+    pub model: Mmoe,
+    pub kinds: Vec<TaskType>,
+    pub batches: Vec<EncodedBatch>,
+}
+
+/// Builds the model with embedding tables of `vocab + 1` rows and `n_batches` batches of
+/// `rows` rows each (ids uniform over the vocabulary, numerics uniform in [−2, 2)).
+pub fn census_shaped(
+    vocab: usize,
+    rows: usize,
+    n_batches: usize,
+    seed: u64,
+) -> Result<CensusShaped> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut store = ParamStore::new();
+    let mut categorical = Vec::with_capacity(CENSUS_CATEGORICAL);
+    for f in 0..CENSUS_CATEGORICAL {
+        let table = store.add_table(
+            &format!("input.emb.f{f}"),
+            vocab + 1,
+            CENSUS_DIM,
+            EMBEDDING_INIT.draw(&mut rng, vocab + 1, CENSUS_DIM),
+        )?;
+        categorical.push(InputTable {
+            feature: format!("f{f}"),
+            table,
+            rows: vocab + 1,
+            dim: CENSUS_DIM,
+        });
+    }
+    let input = FeatureInput {
+        categorical,
+        multi_hot: Vec::new(),
+        n_num: CENSUS_NUMERIC,
+    };
+    let cfg = MmoeConfig {
+        d_in: input.d_in(),
+        num_experts: 8,
+        expert: vec![64],
+        tower: vec![32],
+        num_tasks: 2,
+        activation: Activation::Relu,
+        dropout: 0.0,
+    };
+    let model = Mmoe::new(&mut store, &cfg, &mut rng)?;
+    let batches = (0..n_batches)
+        .map(|_| {
+            let cat: Vec<Vec<u32>> = (0..CENSUS_CATEGORICAL)
+                .map(|_| (0..rows).map(|_| rng.gen_range(1..=vocab as u32)).collect())
+                .collect();
+            let num: Vec<f32> = (0..rows * CENSUS_NUMERIC)
+                .map(|_| rng.gen_range(-2.0..2.0))
+                .collect();
+            // Task 0 follows the first numeric, task 1 the parity of the first id.
+            let y0 = (0..rows)
+                .map(|i| f32::from(num[i * CENSUS_NUMERIC] > 0.5))
+                .collect();
+            let y1 = (0..rows).map(|i| (cat[0][i] % 2) as f32).collect();
+            EncodedBatch {
+                rows,
+                n_num: CENSUS_NUMERIC,
+                cat,
+                num,
+                bags: Vec::new(),
+                labels: vec![y0, y1],
+                mask: vec![vec![1.0; rows]; 2],
+            }
+        })
+        .collect();
+    Ok(CensusShaped {
+        store,
+        input,
+        model,
+        kinds: vec![TaskType::Binary; 2],
+        batches,
+    })
+}
