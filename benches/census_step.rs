@@ -61,6 +61,7 @@ fn setup() -> Setup {
         categorical,
         multi_hot: Vec::new(),
         n_num: 10,
+        text: Vec::new(),
     };
     let cfg = MmoeConfig {
         d_in: 242,
@@ -86,6 +87,7 @@ fn setup() -> Setup {
                 cat,
                 num,
                 bags: Vec::new(),
+                text: Vec::new(),
                 labels: vec![y0, y1],
                 mask: vec![vec![1.0; B]; 2],
             }

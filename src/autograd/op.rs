@@ -144,6 +144,7 @@ pub(crate) enum Op {
     /// Row indices in `idx`.
     SelectRows {
         a: Var,
+    },
     /// `f(x·w + b)`; the pre-activation in `aux` when f′ needs it (GELU).
     LinearAct {
         x: Var,

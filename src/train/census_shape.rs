@@ -66,6 +66,7 @@ pub fn census_shaped(
         categorical,
         multi_hot: Vec::new(),
         n_num: CENSUS_NUMERIC,
+        text: Vec::new(),
     };
     let cfg = MmoeConfig {
         d_in: input.d_in(),
@@ -96,6 +97,7 @@ pub fn census_shaped(
                 cat,
                 num,
                 bags: Vec::new(),
+                text: Vec::new(),
                 labels: vec![y0, y1],
                 mask: vec![vec![1.0; rows]; 2],
             }
