@@ -72,7 +72,7 @@ pub fn linear_act_forward(
         UnaryFn::Relu => block.iter_mut().for_each(|v| *v = v.max(0.0)),
         _ => block.iter_mut().for_each(|v| *v = unary::f(kind, *v)),
     };
-    if out.len() < PAR_MIN {
+    if out.len() < PAR_MIN || rayon::current_num_threads() == 1 {
         activate(out);
     } else {
         out.par_chunks_mut(PAR_CHUNK).for_each(activate); // elementwise: any split, same bits
@@ -127,7 +127,7 @@ pub fn linear_act_backward(
             dz.resize(b * d_o, 0.0); // every element is written below: no zero-fill needed
             dz.truncate(b * d_o);
             let z = if pre.is_empty() { out } else { pre }; // unused by f′ unless saved
-            if dz.len() < PAR_MIN {
+            if dz.len() < PAR_MIN || rayon::current_num_threads() == 1 {
                 dz_block(dz, d_out, out, z, kind);
             } else {
                 dz.par_chunks_mut(PAR_CHUNK)

@@ -222,7 +222,7 @@ impl Optimizer for Adam {
         // Dense block: one flat loop over (θ, g, m, v), all (P,).
         // Elementwise, so blocks on several threads give the same bits as one loop.
         let (theta, g) = store.dense_mut();
-        if theta.len() < PAR_MIN {
+        if theta.len() < PAR_MIN || rayon::current_num_threads() == 1 {
             adam_update(theta, g, &mut self.m.dense, &mut self.v.dense, &cfg, s);
         } else {
             theta
