@@ -43,10 +43,20 @@ impl Encoder {
     /// sequence length from `sentence_bert_config.json`'s `max_seq_length` (default: the
     /// model's `max_position_embeddings`).
     pub fn load(dir: &Path) -> Result<Encoder> {
+        let need = "a folder with config.json, model.safetensors and vocab.txt (e.g. ../shared/models/all-MiniLM-L6-v2)";
         if !dir.is_dir() {
             return Err(Error::Io {
                 path: dir.display().to_string(),
-                message: "not a model folder; expected a folder with config.json, model.safetensors and vocab.txt (e.g. ../shared/models/all-MiniLM-L6-v2)".into(),
+                message: format!("not a model folder; expected {need}"),
+            });
+        }
+        if let Some(f) = ["config.json", "model.safetensors", "vocab.txt"]
+            .into_iter()
+            .find(|f| !dir.join(f).is_file())
+        {
+            return Err(Error::Io {
+                path: dir.display().to_string(),
+                message: format!("not a model folder: {f} is missing; expected {need}"),
             });
         }
         let bert = Bert::load(dir)?;

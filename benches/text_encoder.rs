@@ -1,0 +1,68 @@
+//! Fused multi-head attention (the text encoder's and the sequence models' attention),
+//! forward and forward + backward, at MiniLM's head sizes.
+//!
+//! Attention on (B, H, T, Dh) does Q·Kᵀ and P·V: 2·B·H·T²·Dh multiply-adds = 4·B·H·T²·Dh
+//! FLOPs forward; the backward pass does four such products (dV, dP, dQ, dK), 8·B·H·T²·Dh.
+//! `Throughput::Elements` is set to the FLOP count, so "elem/s" reads as FLOP/s.
+//!
+//! Run: `cargo bench --bench text_encoder`
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mtrec::ops::attention::{attention_backward, attention_forward, AttnDims};
+
+fn data(n: usize, salt: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| (((i + salt) * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect()
+}
+
+fn attention(c: &mut Criterion) {
+    let mut g = c.benchmark_group("attention");
+    g.sample_size(10);
+    // MiniLM heads (H = 12, Dh = 32) on a batch of titles (T = 16) and of long texts (T = 128).
+    for &(b, t) in &[(64usize, 16usize), (8, 128)] {
+        let d = AttnDims {
+            b,
+            t,
+            h: 12,
+            dh: 32,
+            causal: false,
+        };
+        let n = b * t * d.h * d.dh;
+        let (q, k, v, dout) = (data(n, 1), data(n, 2), data(n, 3), data(n, 4));
+        let lengths: Vec<usize> = (0..b).map(|i| t - i % (t / 2)).collect();
+        let mut out = vec![0f32; n]; // (B·T, H·Dh)
+        let mut p = vec![0f32; b * d.h * t * t]; // (B, H, T, T)
+        let flops = 4 * b * d.h * t * t * d.dh;
+        g.throughput(Throughput::Elements(flops as u64));
+        g.bench_function(BenchmarkId::new("forward", format!("B{b}_T{t}")), |bch| {
+            bch.iter(|| attention_forward(black_box(&mut out), &mut p, &q, &k, &v, &lengths, d))
+        });
+        let (mut dq, mut dk, mut dv) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        g.throughput(Throughput::Elements(3 * flops as u64));
+        g.bench_function(
+            BenchmarkId::new("forward_backward", format!("B{b}_T{t}")),
+            |bch| {
+                bch.iter(|| {
+                    attention_forward(&mut out, &mut p, &q, &k, &v, &lengths, d);
+                    attention_backward(
+                        Some(black_box(&mut dq)),
+                        Some(&mut dk),
+                        Some(&mut dv),
+                        &dout,
+                        &q,
+                        &k,
+                        &v,
+                        &p,
+                        &lengths,
+                        d,
+                    );
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, attention);
+criterion_main!(benches);
