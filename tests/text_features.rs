@@ -440,6 +440,12 @@ fn cold_items_are_held_out_entirely_and_their_ids_are_out_of_vocabulary() {
         assert!(set.text[0].ids.iter().all(|i| !cold_texts.contains(i)));
     }
     assert_eq!(p.spec.text[0].d_text, 16);
+    // spec.json keeps the text features (predict re-attaches texts with it).
+    let json = p.spec.to_json_string().unwrap();
+    assert_eq!(
+        mtrec::data::features::FeatureSpec::from_json_str(&json).unwrap(),
+        p.spec
+    );
     assert!(s.store.find("input.emb.item").is_some());
     assert!(s.store.find("input.text_adaptor.item.whiten.w").is_some());
     assert_eq!(calls.get(), 1);

@@ -18,6 +18,9 @@
 //! (when set), then to `<data-dir>/../models`, then to the working directory; the first
 //! that exists is used (`src/data/features/text.rs`).
 
+use super::data::FeatureKind;
+use super::validate::ensure;
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
 /// Which inputs of an id feature with a text the model reads.
@@ -79,4 +82,29 @@ pub struct TextConfig {
 
 fn default_experts() -> usize {
     4
+}
+
+/// `[features.text]`: on a categorical feature, with an encoder when the text is used.
+pub(super) fn check(
+    f: &super::FeatureConfig,
+    t: &TextConfig,
+    key: &dyn Fn(&str) -> String,
+) -> Result<()> {
+    ensure(f.kind == FeatureKind::Categorical, &key("text"), || {
+        "is set on a feature that is not categorical; attach a text to the id feature it describes (kind = \"categorical\")".into()
+    })?;
+    ensure(!t.column.is_empty(), &key("text.column"), || {
+        "is empty; name the column holding each row's text, e.g. \"title\"".into()
+    })?;
+    if t.mode.uses_text() {
+        ensure(!t.encoder.is_empty(), &key("text.encoder"), || {
+            "is missing while text.mode uses the text; name the sentence-encoder model folder, e.g. \"all-MiniLM-L6-v2\" (found under $MTREC_MODELS or <data-dir>/../models)".into()
+        })?;
+        if t.adaptor == AdaptorChoice::Moe {
+            ensure(t.experts >= 1, &key("text.experts"), || {
+                "is 0; a moe adaptor needs at least one expert (UniSRec uses 8)".into()
+            })?;
+        }
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ fn bad(key: impl Into<String>, message: impl Into<String>) -> Error {
     }
 }
 
-fn ensure(ok: bool, key: &str, message: impl FnOnce() -> String) -> Result<()> {
+pub(super) fn ensure(ok: bool, key: &str, message: impl FnOnce() -> String) -> Result<()> {
     if ok {
         Ok(())
     } else {
@@ -124,32 +124,7 @@ fn check_features(c: &RunConfig) -> Result<()> {
             _ => {}
         }
         if let Some(t) = &f.text {
-            check_text(f, t, &key)?;
-        }
-    }
-    Ok(())
-}
-
-/// `[features.text]`: on a categorical feature, with an encoder when the text is used.
-fn check_text(
-    f: &crate::config::FeatureConfig,
-    t: &crate::config::TextConfig,
-    key: &dyn Fn(&str) -> String,
-) -> Result<()> {
-    ensure(f.kind == FeatureKind::Categorical, &key("text"), || {
-        "is set on a feature that is not categorical; attach a text to the id feature it describes (kind = \"categorical\")".into()
-    })?;
-    ensure(!t.column.is_empty(), &key("text.column"), || {
-        "is empty; name the column holding each row's text, e.g. \"title\"".into()
-    })?;
-    if t.mode.uses_text() {
-        ensure(!t.encoder.is_empty(), &key("text.encoder"), || {
-            "is missing while text.mode uses the text; name the sentence-encoder model folder, e.g. \"all-MiniLM-L6-v2\" (found under $MTREC_MODELS or <data-dir>/../models)".into()
-        })?;
-        if t.adaptor == crate::config::AdaptorChoice::Moe {
-            ensure(t.experts >= 1, &key("text.experts"), || {
-                "is 0; a moe adaptor needs at least one expert (UniSRec uses 8)".into()
-            })?;
+            super::text::check(f, t, &key)?;
         }
     }
     Ok(())
