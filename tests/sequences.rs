@@ -307,6 +307,21 @@ fn config_overrides_and_errors() {
     assert!(err.to_string().contains("text+id"), "{err}");
 }
 
+#[test]
+fn every_sasrec_preset_parses() {
+    let mut n = 0;
+    for entry in std::fs::read_dir("configs").unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("sasrec") {
+            if let Err(e) = SeqRunConfig::from_file(&path, &[]) {
+                panic!("{}: {e}", path.display());
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "found only {n} sasrec presets in configs/");
+}
+
 fn data_dir() -> PathBuf {
     let dir = std::env::var_os("MTREC_DATA")
         .map(PathBuf::from)

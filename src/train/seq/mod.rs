@@ -111,7 +111,7 @@ pub fn record_loss(
     keywords: Option<&Keywords>,
 ) -> Result<(Var, Vec<Var>)> {
     let t = &cfg.train;
-    let out = model.forward(g, store, batch, text)?;
+    let out = model.forward(g, store, &batch.input(), text)?;
     let logits = model.next_item_logits(g, out)?; // (N, V)
     let classes: Vec<u32> = batch.targets.iter().map(|&i| i - 1).collect();
     let mut losses = vec![g.softmax_cross_entropy(logits, &classes, LossOpts::default())?];
