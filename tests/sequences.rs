@@ -285,6 +285,60 @@ fn run_folder_holds_model_and_summary() {
 }
 
 #[test]
+fn transfer_copies_the_encoder_but_not_the_id_table_or_heads() {
+    let data = cycle_data(20, true);
+    let split = leave_last_out(&data).unwrap();
+    let mut cfg = run_config("rating_head = true");
+    cfg.train.epochs = 1;
+    let out = std::env::temp_dir().join(format!("mtrec-seq-transfer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let inputs = SeqInputs {
+        data: &data,
+        split: &split,
+        text: None,
+        text_dim: 0,
+    };
+    let opts = SeqFitOptions {
+        out: Some(out.clone()),
+        ..SeqFitOptions::default()
+    };
+    let pre = fit(&cfg, &inputs, &opts).unwrap();
+    // a different catalogue: the ID table has another shape and is left as initialised
+    let other = toy(&[6, 7, 8]);
+    let mut mcfg = mtrec::train::seq::model_config(&cfg, &other, 0).unwrap();
+    mcfg.rating_head = true;
+    let mut store = ParamStore::new();
+    let _model = SasRec::new(&mut store, &mcfg, &mut StdRng::seed_from_u64(9)).unwrap();
+    let before_emb = store.value(store.find("item.emb").unwrap()).to_vec();
+    let before_head = store.value(store.find("head.rating.0.w").unwrap()).to_vec();
+    let copied = mtrec::train::seq::init_from(&mut store, &out.join("model.safetensors")).unwrap();
+    assert!(copied.iter().any(|n| n == "block0.wq.w"));
+    assert!(!copied
+        .iter()
+        .any(|n| n.starts_with("item.emb") || n.starts_with("head.")));
+    let name = "block0.ffn1.w";
+    assert_eq!(
+        store.value(store.find(name).unwrap()),
+        pre.store.value(pre.store.find(name).unwrap())
+    );
+    assert_eq!(
+        store.value(store.find("item.emb").unwrap()),
+        &before_emb[..]
+    );
+    assert_eq!(
+        store.value(store.find("head.rating.0.w").unwrap()),
+        &before_head[..]
+    );
+    // another width cannot take the encoder
+    mcfg.dim = 8;
+    let mut small = ParamStore::new();
+    let _m = SasRec::new(&mut small, &mcfg, &mut StdRng::seed_from_u64(9)).unwrap();
+    let err = mtrec::train::seq::init_from(&mut small, &out.join("model.safetensors")).unwrap_err();
+    assert!(err.to_string().contains("model.dim"), "{err}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
 fn config_overrides_and_errors() {
     let cfg = SeqRunConfig::from_file(
         "configs/beauty_sasrec.toml".as_ref(),
@@ -305,6 +359,21 @@ fn config_overrides_and_errors() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("text+id"), "{err}");
+}
+
+#[test]
+fn every_sasrec_preset_parses() {
+    let mut n = 0;
+    for entry in std::fs::read_dir("configs").unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("sasrec") {
+            if let Err(e) = SeqRunConfig::from_file(&path, &[]) {
+                panic!("{}: {e}", path.display());
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "found only {n} sasrec presets in configs/");
 }
 
 fn data_dir() -> PathBuf {

@@ -27,7 +27,6 @@
 //! auxiliary task that shares the encoder with next-item retrieval.
 
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
-use crate::data::sequences::SeqBatch;
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Init, LayerNorm, Linear, Mlp, MlpConfig};
 use crate::ops::attention::AttentionSpec;
@@ -117,6 +116,22 @@ pub struct SasRec {
     rating: Option<Mlp>,
     like: Option<Mlp>,
     keywords: Option<Linear>,
+}
+
+/// A padded batch of B sequences of length T, as the model reads it (built by
+/// `data::sequences::SeqBatch::input`).
+#[derive(Clone, Copy, Debug)]
+pub struct SeqInput<'a> {
+    pub b: usize,
+    pub t: usize,
+    /// `(B·T)` item ids, right-padded with 0.
+    pub ids: &'a [u32],
+    /// `(B·T)` position of each slot.
+    pub pos: &'a [u32],
+    /// `(B)` real length of each sequence.
+    pub lens: &'a [usize],
+    /// `(N)` rows of `(B·T)` whose output the heads read.
+    pub rows: &'a [u32],
 }
 
 /// What [`SasRec::forward`] gives the heads.
@@ -265,7 +280,7 @@ impl SasRec {
         &self,
         g: &mut Graph,
         store: &ParamStore,
-        batch: &SeqBatch,
+        batch: &SeqInput<'_>,
         text: Option<&[f32]>,
     ) -> Result<SeqHidden> {
         if batch.t > self.cfg.max_len {
@@ -279,10 +294,10 @@ impl SasRec {
         }
         let d = self.cfg.dim;
         let items = self.items(g, store, text)?; // (V+1, D)
-        let e = g.select_rows(items, &batch.ids)?; // (B·T, D)
+        let e = g.select_rows(items, batch.ids)?; // (B·T, D)
         let e = g.scale(e, (d as f32).sqrt())?; // (B·T, D)
         let pos = g.param(store, self.pos_emb)?; // (max_len, D)
-        let p = g.select_rows(pos, &batch.pos)?; // (B·T, D)
+        let p = g.select_rows(pos, batch.pos)?; // (B·T, D)
         let mut x = g.add(e, p)?; // (B·T, D)
         x = g.dropout(x, self.cfg.dropout)?; // (B·T, D)
         for blk in &self.blocks {
@@ -301,7 +316,7 @@ impl SasRec {
             let f = g.dropout(f, self.cfg.dropout)?; // (B·T, D)
             x = g.add(x, f)?; // (B·T, D)
         }
-        let x = g.select_rows(x, &batch.rows)?; // (N, D): only rows with a target
+        let x = g.select_rows(x, batch.rows)?; // (N, D): only rows with a target
         let h = self.ln_out.forward(g, store, x)?; // (N, D)
         Ok(SeqHidden { h, items })
     }
@@ -363,12 +378,12 @@ impl SasRec {
     }
 
     /// Causal multi-head self-attention over each sequence's real positions.
-    fn attend(&self, g: &mut Graph, q: Var, k: Var, v: Var, batch: &SeqBatch) -> Result<Var> {
+    fn attend(&self, g: &mut Graph, q: Var, k: Var, v: Var, batch: &SeqInput<'_>) -> Result<Var> {
         let spec = AttentionSpec {
             batch: batch.b,
             seq_len: batch.t,
             heads: self.cfg.heads,
-            lengths: batch.lens.clone(),
+            lengths: batch.lens.to_vec(),
             causal: true,
         };
         g.attention(q, k, v, &spec) // (B·T, H·Dh), padding rows 0

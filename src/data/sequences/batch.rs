@@ -15,6 +15,7 @@
 //! Sequences longer than the model's `max_len` keep their most recent `max_len` items.
 
 use super::{Holdout, PAD};
+use crate::models::sasrec::SeqInput;
 
 /// A user's training sequence: items oldest first, with ratings where known.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,6 +117,18 @@ impl SeqBatch {
         let rated: Option<Vec<f32>> = holdouts.iter().map(|h| h.rating).collect();
         batch.ratings = rated;
         batch
+    }
+
+    /// The view the model reads.
+    pub fn input(&self) -> SeqInput<'_> {
+        SeqInput {
+            b: self.b,
+            t: self.t,
+            ids: &self.ids,
+            pos: &self.pos,
+            lens: &self.lens,
+            rows: &self.rows,
+        }
     }
 
     /// Number of target rows N.

@@ -47,6 +47,10 @@ pub struct SeqDataConfig {
     pub seed: u64,
     #[serde(default = "d_max_len")]
     pub max_len: usize,
+    /// Keep this fraction of the users (a seeded random subset; 1: all), e.g. 0.1 for the
+    /// transfer experiment's small slice. The item catalogue is unchanged.
+    #[serde(default = "d_fraction")]
+    pub user_fraction: f32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,6 +106,11 @@ pub struct SeqTrainConfig {
     pub like_weight: f32,
     #[serde(default = "d_kw_weight")]
     pub keyword_weight: f32,
+    /// Start from the parameters of another run's `model.safetensors`: every parameter
+    /// with the same name and shape is copied, except the item ID table (`item.emb`) and
+    /// the heads (`head.*`), which belong to the other data set. Empty: from scratch.
+    #[serde(default)]
+    pub init_from: String,
 }
 
 /// The whole `mtrec seq` configuration.
@@ -136,6 +145,9 @@ fn d_dropout() -> f32 {
 }
 fn d_text_model() -> String {
     "all-MiniLM-L6-v2".into()
+}
+fn d_fraction() -> f32 {
+    1.0
 }
 fn d_text_cache() -> String {
     "runs/text-cache".into()
@@ -212,6 +224,12 @@ impl SeqRunConfig {
                     "unknown data set `{}`; use \"amazon-beauty\" or \"ml-100k\"",
                     self.data.dataset
                 ),
+            );
+        }
+        if !(self.data.user_fraction > 0.0 && self.data.user_fraction <= 1.0) {
+            return bad(
+                "data.user_fraction",
+                format!("must be in (0, 1], got {}", self.data.user_fraction),
             );
         }
         if self.data.max_len == 0 {

@@ -55,7 +55,7 @@ pub fn evaluate(
         let refs: Vec<&Holdout> = chunk.iter().collect();
         let batch = SeqBatch::eval(&refs, max_len);
         g.reset();
-        let out = model.forward(g, store, &batch, text)?;
+        let out = model.forward(g, store, &batch.input(), text)?;
         let logits = model.next_item_logits(g, out)?; // (N, V)
         let v = model.cfg.num_items;
         let scores = g.value(logits);

@@ -41,14 +41,58 @@ use std::time::Instant;
 /// Reads the configured data set from `data_dir` (item ids shuffled with `data.seed`).
 pub fn load_data(cfg: &SeqRunConfig, data_dir: &Path) -> Result<SeqData> {
     let dir = data_dir.join(&cfg.data.dir);
-    match cfg.data.dataset.as_str() {
+    let mut data = match cfg.data.dataset.as_str() {
         "amazon-beauty" => load_beauty(&dir, cfg.data.seed),
         "ml-100k" => load_movielens(&dir, cfg.data.seed),
         other => Err(Error::Config {
             what: "data.dataset".into(),
             message: format!("unknown data set `{other}`"),
         }),
+    }?;
+    if cfg.data.user_fraction < 1.0 {
+        let n = data.seqs.len();
+        let keep_n = ((n as f64 * cfg.data.user_fraction as f64).ceil() as usize).clamp(1, n);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(cfg.data.seed ^ 0x05e7));
+        let mut keep = order[..keep_n].to_vec();
+        keep.sort_unstable();
+        data.users = keep.iter().map(|&u| data.users[u].clone()).collect();
+        data.seqs = keep.iter().map(|&u| data.seqs[u].clone()).collect();
+        if let Some(r) = &data.ratings {
+            data.ratings = Some(keep.iter().map(|&u| r[u].clone()).collect());
+        }
     }
+    Ok(data)
+}
+
+/// Copies the parameters of `path` into `store` where name and shape match, except the
+/// item ID table and the heads; returns the names copied. Errors if a shared name has
+/// another shape or nothing could be copied.
+pub fn init_from(store: &mut ParamStore, path: &Path) -> Result<Vec<String>> {
+    let ckpt = crate::checkpoint::read_safetensors(path)?;
+    let mut copied = Vec::new();
+    let ids: Vec<_> = store.ids().collect();
+    for id in ids {
+        let info = store.info(id).clone();
+        if info.name.starts_with("item.emb") || info.name.starts_with("head.") {
+            continue;
+        }
+        let Some(t) = ckpt.get(&info.name) else {
+            continue;
+        };
+        if t.shape != [info.rows, info.cols] {
+            return Err(ckpt.error(format!(
+                "`{}` has shape {:?} there but ({}, {}) in this model; use the same model.dim, blocks and data.max_len as the pretrained run",
+                info.name, t.shape, info.rows, info.cols
+            )));
+        }
+        store.value_mut(id).copy_from_slice(&t.data);
+        copied.push(info.name);
+    }
+    if copied.is_empty() {
+        return Err(ckpt.error("no parameter of this model is in the checkpoint; pass a model.safetensors of an mtrec seq run"));
+    }
+    Ok(copied)
 }
 
 /// Everything a run needs besides the configuration.
@@ -111,7 +155,7 @@ pub fn record_loss(
     keywords: Option<&Keywords>,
 ) -> Result<(Var, Vec<Var>)> {
     let t = &cfg.train;
-    let out = model.forward(g, store, batch, text)?;
+    let out = model.forward(g, store, &batch.input(), text)?;
     let logits = model.next_item_logits(g, out)?; // (N, V)
     let classes: Vec<u32> = batch.targets.iter().map(|&i| i - 1).collect();
     let mut losses = vec![g.softmax_cross_entropy(logits, &classes, LossOpts::default())?];
@@ -158,6 +202,11 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     let mut rng = StdRng::seed_from_u64(t.seed);
     let mut store = ParamStore::new();
     let model = SasRec::new(&mut store, &mcfg, &mut rng)?;
+    let transferred = if t.init_from.is_empty() {
+        Vec::new()
+    } else {
+        init_from(&mut store, Path::new(&t.init_from))?
+    };
     let mut opt = Adam::new(AdamConfig {
         weight_decay: t.weight_decay,
         ..AdamConfig::default()
@@ -260,6 +309,8 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         "item_input": cfg.model.item_input,
         "keywords": keywords.as_ref().map_or(0, Keywords::len),
         "parameters": store.num_scalars(),
+        "init_from": t.init_from,
+        "transferred": transferred,
         "epochs_run": log.len(),
         "best_epoch": best_epoch,
         "valid": valid,
