@@ -18,9 +18,9 @@ pub mod build;
 pub mod evaluate;
 mod persist;
 pub mod progress;
+pub mod step;
 pub mod text;
 mod transfer_run;
-pub mod step;
 
 pub use evaluate::{predict, task_metrics, TaskMetrics};
 pub use step::{encoded_step, StepParts};
