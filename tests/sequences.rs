@@ -431,3 +431,48 @@ fn movielens_sequences_are_in_time_order_with_ratings() {
         "titles from u.item"
     );
 }
+
+#[test]
+fn fine_tuning_keeps_frozen_groups_bit_identical() {
+    let data = cycle_data(20, false);
+    let split = leave_last_out(&data).unwrap();
+    let mut cfg = run_config("");
+    cfg.train.epochs = 1;
+    let out = std::env::temp_dir().join(format!("mtrec-seq-freeze-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let inputs = SeqInputs {
+        data: &data,
+        split: &split,
+        text: None,
+        text_dim: 0,
+    };
+    let opts = SeqFitOptions {
+        out: Some(out.clone()),
+        ..SeqFitOptions::default()
+    };
+    let pre = fit(&cfg, &inputs, &opts).unwrap();
+    let mut tune = cfg.clone();
+    tune.train.epochs = 2;
+    tune.train.init_from = out.join("model.safetensors").display().to_string();
+    tune.train.freeze = vec!["block0".into()];
+    let tuned = fit(&tune, &inputs, &SeqFitOptions::default()).unwrap();
+    let same = |name: &str| {
+        tuned.store.value(tuned.store.find(name).unwrap())
+            == pre.store.value(pre.store.find(name).unwrap())
+    };
+    for name in ["block0.wq.w", "block0.ffn1.w", "block0.ln_attn.gamma"] {
+        assert!(same(name), "{name} is frozen but changed");
+    }
+    assert!(
+        !same("ln_out.gamma"),
+        "an unfrozen, transferred parameter did not train"
+    );
+    // a group that matches nothing is an error that lists the groups there are
+    tune.train.freeze = vec!["experts".into()];
+    let err = match fit(&tune, &inputs, &SeqFitOptions::default()) {
+        Ok(_) => panic!("freezing an unknown group trained anyway"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("experts") && err.contains("block0"), "{err}");
+    std::fs::remove_dir_all(&out).unwrap();
+}

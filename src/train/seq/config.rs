@@ -111,6 +111,11 @@ pub struct SeqTrainConfig {
     /// the heads (`head.*`), which belong to the other data set. Empty: from scratch.
     #[serde(default)]
     pub init_from: String,
+    /// Parameter groups left unchanged by training, e.g. `["block0", "item.text"]`: a
+    /// group is a parameter name or a dotted prefix of one (`checkpoint::transfer`'s rule);
+    /// one that matches nothing is an error listing the groups there are.
+    #[serde(default)]
+    pub freeze: Vec<String>,
 }
 
 /// The whole `mtrec seq` configuration.

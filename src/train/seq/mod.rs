@@ -23,13 +23,14 @@ pub use config::SeqRunConfig;
 pub use eval::{evaluate, SeqMetrics, LIKE_THRESHOLD};
 
 use crate::autograd::{Graph, ParamStore, Var};
+use crate::checkpoint::transfer::freeze_groups;
 use crate::data::sequences::{
     load_beauty, load_movielens, Keywords, SeqBatch, SeqData, SeqExample, Split,
 };
 use crate::error::{Error, Result};
 use crate::loss::LossOpts;
 use crate::models::sasrec::{ItemInput, SasRec, SasRecConfig};
-use crate::optim::{Adam, AdamConfig, Optimizer};
+use crate::optim::{Adam, AdamConfig, Frozen, Optimizer};
 use crate::train::run::progress::epoch_bar;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::seq::SliceRandom;
@@ -207,10 +208,20 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     } else {
         init_from(&mut store, Path::new(&t.init_from))?
     };
-    let mut opt = Adam::new(AdamConfig {
+    let frozen = freeze_groups(&store, &t.freeze)?;
+    let frozen_names: Vec<String> = frozen
+        .iter()
+        .map(|&id| store.info(id).name.clone())
+        .collect();
+    let adam = Adam::new(AdamConfig {
         weight_decay: t.weight_decay,
         ..AdamConfig::default()
     })?;
+    let mut opt: Box<dyn Optimizer> = if frozen.is_empty() {
+        Box::new(adam)
+    } else {
+        Box::new(Frozen::new(Box::new(adam), frozen))
+    };
     let mut g = Graph::new(t.seed);
     let text = inputs.text;
     let split = inputs.split;
@@ -311,6 +322,7 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         "parameters": store.num_scalars(),
         "init_from": t.init_from,
         "transferred": transferred,
+        "frozen": frozen_names,
         "epochs_run": log.len(),
         "best_epoch": best_epoch,
         "valid": valid,
