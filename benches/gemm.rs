@@ -12,7 +12,11 @@
 //! Run: `cargo bench --bench gemm` (add `-- --warm-up-time 1 --measurement-time 3` for a
 //! short run).
 
-use criterion::measurement::{Measurement, WallTime};
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+use cpu_time::CpuTime;
+use criterion::measurement::Measurement;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mtrec::ops::matmul::matmul_forward;
 
@@ -116,57 +120,6 @@ fn model_shapes(c: &mut Criterion) {
         );
     }
     g.finish();
-}
-
-/// CPU time of this process (all threads), read with `clock_gettime`.
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-struct CpuTime;
-
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-impl CpuTime {
-    fn now() -> std::time::Duration {
-        #[repr(C)]
-        struct Timespec {
-            sec: i64,
-            nsec: i64,
-        }
-        extern "C" {
-            fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-        }
-        const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-        let mut ts = Timespec { sec: 0, nsec: 0 };
-        // SAFETY: `ts` is a valid, writable `struct timespec` (two 64-bit fields on 64-bit
-        // Linux) and the clock id is a constant the kernel always supports.
-        let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-        assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
-        std::time::Duration::new(ts.sec as u64, ts.nsec as u32)
-    }
-}
-
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-impl Measurement for CpuTime {
-    type Intermediate = std::time::Duration;
-    type Value = std::time::Duration;
-    fn start(&self) -> Self::Intermediate {
-        Self::now()
-    }
-    fn end(&self, start: Self::Intermediate) -> Self::Value {
-        Self::now() - start
-    }
-    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
-        *a + *b
-    }
-    fn zero(&self) -> Self::Value {
-        std::time::Duration::ZERO
-    }
-    fn to_f64(&self, v: &Self::Value) -> f64 {
-        v.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
-        // Values are nanoseconds, as for the wall clock, so its formatter applies.
-        static WALL: WallTime = WallTime;
-        WALL.formatter()
-    }
 }
 
 /// The one-thread squares and model shapes in CPU time.

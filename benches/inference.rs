@@ -20,6 +20,9 @@
 //! for a short run). PyTorch: `reference/.venv/bin/python reference/census/infer_torch.py
 //! --threads 1`.
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu;
 use criterion::{black_box, Criterion, Throughput};
 use mtrec::autograd::{Graph, UnaryFn};
 use mtrec::data::features::EncodedBatch;
@@ -27,7 +30,7 @@ use mtrec::models::MultiTaskModel;
 use mtrec::ops::matmul::matmul_forward;
 use mtrec::ops::unary::f as unary_f;
 use mtrec::train::census_shape::{census_shaped, CensusShaped};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const ROWS: usize = 1000;
 /// Multiply-adds per row (see the module docs).
@@ -44,32 +47,6 @@ fn score(g: &mut Graph, c: &CensusShaped, batch: &EncodedBatch, probs: &mut [Vec
         }
     }
     g.give_vars(outs);
-}
-
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
-    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-    {
-        #[repr(C)]
-        struct Timespec {
-            sec: i64,
-            nsec: i64,
-        }
-        extern "C" {
-            fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-        }
-        const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-        let mut ts = Timespec { sec: 0, nsec: 0 };
-        // SAFETY: `ts` is a valid, writable `struct timespec` (two 64-bit fields on 64-bit
-        // Linux) and the clock id is a constant the kernel always supports.
-        let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-        Duration::new(ts.sec as u64, ts.nsec as u32)
-    }
-    #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-    {
-        Duration::ZERO
-    }
 }
 
 fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
