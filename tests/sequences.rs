@@ -2,7 +2,8 @@
 
 use mtrec::autograd::{Graph, ParamKind, ParamStore};
 use mtrec::data::sequences::{
-    leave_last_out, load_beauty, load_movielens, shuffled_ids, Keywords, SeqBatch, SeqData, PAD,
+    leave_last_out, load_beauty, load_movielens, shuffled_ids, Keywords, SeqBatch, SeqData, Split,
+    PAD,
 };
 use mtrec::metrics::FullRanking;
 use mtrec::models::sasrec::{ItemInput, SasRec};
@@ -159,6 +160,28 @@ fn cycle_data(users: usize, ratings: bool) -> SeqData {
     d
 }
 
+/// Model inputs without item texts.
+fn id_only<'a>(data: &'a SeqData, split: &'a Split) -> SeqInputs<'a> {
+    SeqInputs {
+        data,
+        split,
+        text: None,
+        text_dim: 0,
+    }
+}
+
+/// An empty run folder in the temp dir, unique to this test process, and fit options
+/// that write there.
+fn fresh_run(name: &str) -> (PathBuf, SeqFitOptions) {
+    let out = std::env::temp_dir().join(format!("mtrec-seq-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let opts = SeqFitOptions {
+        out: Some(out.clone()),
+        ..SeqFitOptions::default()
+    };
+    (out, opts)
+}
+
 fn run_config(extra: &str) -> SeqRunConfig {
     let text = format!(
         "[data]\ndataset = \"ml-100k\"\ndir = \"x\"\nmax_len = 8\n[model]\ndim = 16\nblocks = 1\nheads = 2\ndropout = 0.0\n{extra}\n[train]\nepochs = 60\nbatch_size = 16\nlr = 0.01\npatience = 100\n"
@@ -171,12 +194,7 @@ fn tiny_sasrec_overfits_a_cycle() {
     let data = cycle_data(40, false);
     let split = leave_last_out(&data).unwrap();
     let cfg = run_config("");
-    let inputs = SeqInputs {
-        data: &data,
-        split: &split,
-        text: None,
-        text_dim: 0,
-    };
+    let inputs = id_only(&data, &split);
     let fitted = fit(&cfg, &inputs, &SeqFitOptions::default()).unwrap();
     assert!(
         fitted.test.hr5 > 0.99,
@@ -251,18 +269,8 @@ fn run_folder_holds_model_and_summary() {
     let split = leave_last_out(&data).unwrap();
     let mut cfg = run_config("rating_head = true\nlike_head = true");
     cfg.train.epochs = 2;
-    let out = std::env::temp_dir().join(format!("mtrec-seq-run-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let inputs = SeqInputs {
-        data: &data,
-        split: &split,
-        text: None,
-        text_dim: 0,
-    };
-    let opts = SeqFitOptions {
-        out: Some(out.clone()),
-        ..SeqFitOptions::default()
-    };
+    let (out, opts) = fresh_run("run");
+    let inputs = id_only(&data, &split);
     let fitted = fit(&cfg, &inputs, &opts).unwrap();
     for f in [
         "config.toml",
@@ -290,18 +298,8 @@ fn transfer_copies_the_encoder_but_not_the_id_table_or_heads() {
     let split = leave_last_out(&data).unwrap();
     let mut cfg = run_config("rating_head = true");
     cfg.train.epochs = 1;
-    let out = std::env::temp_dir().join(format!("mtrec-seq-transfer-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let inputs = SeqInputs {
-        data: &data,
-        split: &split,
-        text: None,
-        text_dim: 0,
-    };
-    let opts = SeqFitOptions {
-        out: Some(out.clone()),
-        ..SeqFitOptions::default()
-    };
+    let (out, opts) = fresh_run("transfer");
+    let inputs = id_only(&data, &split);
     let pre = fit(&cfg, &inputs, &opts).unwrap();
     // a different catalogue: the ID table has another shape and is left as initialised
     let other = toy(&[6, 7, 8]);
@@ -438,18 +436,8 @@ fn fine_tuning_keeps_frozen_groups_bit_identical() {
     let split = leave_last_out(&data).unwrap();
     let mut cfg = run_config("");
     cfg.train.epochs = 1;
-    let out = std::env::temp_dir().join(format!("mtrec-seq-freeze-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let inputs = SeqInputs {
-        data: &data,
-        split: &split,
-        text: None,
-        text_dim: 0,
-    };
-    let opts = SeqFitOptions {
-        out: Some(out.clone()),
-        ..SeqFitOptions::default()
-    };
+    let (out, opts) = fresh_run("freeze");
+    let inputs = id_only(&data, &split);
     let pre = fit(&cfg, &inputs, &opts).unwrap();
     let mut tune = cfg.clone();
     tune.train.epochs = 2;
