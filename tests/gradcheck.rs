@@ -384,6 +384,48 @@ fn p_linear_act(d: Dims) -> Problem {
     }
 }
 
+/// `f(x·W + b)` over `x = [T_1[ids_1] | T_2[ids_2] | numerics]`, recorded as the
+/// factorised op (`EmbedLinearMode::Always`): ids repeat (the per-id sums), the tables
+/// are narrow (2 and 3 wide) and the numerics dense. f is drawn from the smooth
+/// activations (ReLU's dz is the shared `dz_into`, checked through `linear_act`).
+fn p_embed_linear(d: Dims) -> Problem {
+    use mtrec::autograd::UnaryFn;
+    use mtrec::ops::embed_linear::EmbedLinearMode;
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let fs = [
+        None,
+        Some(UnaryFn::Sigmoid),
+        Some(UnaryFn::Tanh),
+        Some(UnaryFn::Gelu),
+    ];
+    let f = fs[rng.gen_range(0..fs.len())];
+    let (b, n, v) = (d.r + 1, d.c, d.k + 1);
+    let ids: Vec<Vec<u32>> = (0..2)
+        .map(|_| (0..b).map(|_| rng.gen_range(0..v as u32)).collect())
+        .collect();
+    let num = uniform(&mut rng, b, -1.0, 1.0);
+    let mut s = ParamStore::new();
+    let t1 = s
+        .add_table("t1", v, 2, uniform(&mut rng, v * 2, -1.0, 1.0))
+        .unwrap();
+    let t2 = s
+        .add_table("t2", v, 3, uniform(&mut rng, v * 3, -1.0, 1.0))
+        .unwrap();
+    let w = dense(&mut s, "w", 6, n, uniform(&mut rng, 6 * n, -1.0, 1.0));
+    let bias = dense(&mut s, "b", 1, n, uniform(&mut rng, n, -1.0, 1.0));
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            g.set_embed_linear(EmbedLinearMode::Always);
+            let (e1, e2) = (g.gather(s, t1, &ids[0])?, g.gather(s, t2, &ids[1])?);
+            let x_num = g.input_slice(b, 1, &num)?;
+            let x = g.concat_cols(&[e1, e2, x_num])?;
+            let (w, bias) = (g.param(s, w)?, g.param(s, bias)?);
+            g.linear_act(x, w, bias, f)
+        }),
+    }
+}
+
 fn p_logit_product(d: Dims) -> Problem {
     let mut rng = StdRng::seed_from_u64(d.seed);
     let mut s = ParamStore::new();
@@ -649,6 +691,7 @@ static CHECKS: &[Check] = &[
     )),
     check!(SelectRows, p_select_rows),
     check!(LinearAct, p_linear_act),
+    check!(EmbedLinear, p_embed_linear),
 ];
 
 fn run(kind: OpKind) {
@@ -725,4 +768,5 @@ gradcheck_tests! {
     gradcheck_l2_normalize => L2Normalize,
     gradcheck_select_rows => SelectRows,
     gradcheck_linear_act => LinearAct,
+    gradcheck_embed_linear => EmbedLinear,
 }

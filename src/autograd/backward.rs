@@ -130,5 +130,8 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::L2Normalize { a } => ops::pooling::l2_normalize_backward_node(node, head, a),
         Op::SelectRows { a } => ops::rows::backward(node, head, a),
         Op::LinearAct { x, w, b, f } => ops::linear_act::backward(node, head, scratch, x, w, b, f),
+        Op::EmbedLinear { x, w, b, f } => {
+            ops::embed_linear::backward(node, head, scratch, store, x, w, b, f)
+        }
     }
 }

@@ -14,6 +14,7 @@
 use super::op::Op;
 use super::params::{ParamId, ParamStore};
 use crate::error::{Dims, Error, Result};
+use crate::ops::embed_linear::{EmbedLinearMode, EmbedScratch};
 use crate::tensor::{Device, Tensor};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::SeedableRng;
@@ -80,6 +81,10 @@ pub struct Graph {
     pub(crate) scratch: Vec<f32>,
     /// Recycled lists of handles ([`Graph::take_vars`] / [`Graph::give_vars`]).
     var_pool: Vec<Vec<Var>>,
+    /// When `linear_act` factorises a product over gathered embeddings.
+    embed_mode: EmbedLinearMode,
+    /// Planning buffers of that factorisation.
+    pub(crate) embed: EmbedScratch,
 }
 
 impl Default for Graph {
@@ -100,6 +105,8 @@ impl Graph {
             device: Device::Cpu,
             scratch: Vec::new(),
             var_pool: Vec::new(),
+            embed_mode: EmbedLinearMode::default(),
+            embed: EmbedScratch::default(),
         }
     }
 
@@ -123,6 +130,17 @@ impl Graph {
 
     pub fn is_training(&self) -> bool {
         self.training
+    }
+
+    /// Whether [`Graph::linear_act`] may factorise a layer over gathered embeddings per
+    /// table (`ops::embed_linear`; default [`EmbedLinearMode::Auto`]). The result is the
+    /// same up to rounding; `Off` records the plain product.
+    pub fn set_embed_linear(&mut self, mode: EmbedLinearMode) {
+        self.embed_mode = mode;
+    }
+
+    pub fn embed_linear_mode(&self) -> EmbedLinearMode {
+        self.embed_mode
     }
 
     pub fn device(&self) -> Device {

@@ -152,6 +152,15 @@ pub(crate) enum Op {
         b: Var,
         f: Option<UnaryFn>,
     },
+    /// `f(x·w + b)` with `x` the concatenation of gathered tables and dense parts,
+    /// factorised per table (`ops::embed_linear`): the plan in `idx`, the per-id products
+    /// U (then the pre-activation when f′ needs it) in `aux`.
+    EmbedLinear {
+        x: Var,
+        w: Var,
+        b: Var,
+        f: Option<UnaryFn>,
+    },
 }
 
 /// The name of every differentiable op and loss, for the gradient-check registry
@@ -194,11 +203,12 @@ pub enum OpKind {
     L2Normalize,
     SelectRows,
     LinearAct,
+    EmbedLinear,
 }
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 36] = [
+    pub const ALL: [OpKind; 37] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -235,6 +245,7 @@ impl OpKind {
         OpKind::L2Normalize,
         OpKind::SelectRows,
         OpKind::LinearAct,
+        OpKind::EmbedLinear,
     ];
 }
 
@@ -304,6 +315,7 @@ impl Op {
             Op::L2Normalize { .. } => OpKind::L2Normalize,
             Op::SelectRows { .. } => OpKind::SelectRows,
             Op::LinearAct { .. } => OpKind::LinearAct,
+            Op::EmbedLinear { .. } => OpKind::EmbedLinear,
         })
     }
 }

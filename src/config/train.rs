@@ -181,6 +181,15 @@ pub struct RunTrainConfig {
     /// see `checkpoint::transfer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub freeze: Vec<String>,
+    /// Layers reading the input layer's embeddings multiply each table's looked-up rows by
+    /// their weight block once per distinct id (`ops::embed_linear`; same model, fewer
+    /// FLOPs); false records the plain product.
+    #[serde(default = "default_true")]
+    pub factorize_embeddings: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for RunTrainConfig {
@@ -207,6 +216,7 @@ impl Default for RunTrainConfig {
             early_stopping: EarlyStopping::default(),
             init_from: None,
             freeze: Vec::new(),
+            factorize_embeddings: true,
         }
     }
 }

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 
 /// Whether f′ needs the pre-activation z (not only y = f(z)).
-fn needs_pre(f: Option<UnaryFn>) -> bool {
+pub(crate) fn needs_pre(f: Option<UnaryFn>) -> bool {
     matches!(f, Some(UnaryFn::Gelu) | Some(UnaryFn::Log))
 }
 
@@ -67,6 +67,11 @@ pub fn linear_act_forward(
     if !pre.is_empty() {
         pre.copy_from_slice(out);
     }
+    activate(out, f);
+}
+
+/// `out = f(out)` in place (nothing for the identity), split among threads when large.
+pub(crate) fn activate(out: &mut [f32], f: Option<UnaryFn>) {
     let Some(kind) = f else { return };
     let activate = |block: &mut [f32]| match kind {
         UnaryFn::Relu => block.iter_mut().for_each(|v| *v = v.max(0.0)),
@@ -77,6 +82,30 @@ pub fn linear_act_forward(
     } else {
         out.par_chunks_mut(PAR_CHUNK).for_each(activate); // elementwise: any split, same bits
     }
+}
+
+/// `dz = dy ⊙ f′` into `dz` (same length as `dy`), returned; for the identity `dy` itself
+/// is returned and `dz` is untouched. `pre` is the saved pre-activation or empty when f′
+/// can be had from y.
+pub(crate) fn dz_into<'a>(
+    dz: &'a mut [f32],
+    dy: &'a [f32],
+    y: &[f32],
+    pre: &[f32],
+    f: Option<UnaryFn>,
+) -> &'a [f32] {
+    let Some(kind) = f else { return dy };
+    let z = if pre.is_empty() { y } else { pre }; // unused by f′ unless saved
+    if dz.len() < PAR_MIN || rayon::current_num_threads() == 1 {
+        dz_block(dz, dy, y, z, kind);
+    } else {
+        dz.par_chunks_mut(PAR_CHUNK)
+            .zip(dy.par_chunks(PAR_CHUNK))
+            .zip(y.par_chunks(PAR_CHUNK))
+            .zip(z.par_chunks(PAR_CHUNK))
+            .for_each(|(((g, d), y), z)| dz_block(g, d, y, z, kind));
+    }
+    dz
 }
 
 /// Elements per rayon task of the elementwise passes.
@@ -123,20 +152,9 @@ pub fn linear_act_backward(
     // in the forward pass this was y = f(z), so dz = dy ⊙ f′(z)
     let dz: &[f32] = match f {
         None => d_out,
-        Some(kind) => {
-            dz.resize(b * d_o, 0.0); // every element is written below: no zero-fill needed
-            dz.truncate(b * d_o);
-            let z = if pre.is_empty() { out } else { pre }; // unused by f′ unless saved
-            if dz.len() < PAR_MIN || rayon::current_num_threads() == 1 {
-                dz_block(dz, d_out, out, z, kind);
-            } else {
-                dz.par_chunks_mut(PAR_CHUNK)
-                    .zip(d_out.par_chunks(PAR_CHUNK))
-                    .zip(out.par_chunks(PAR_CHUNK))
-                    .zip(z.par_chunks(PAR_CHUNK))
-                    .for_each(|(((g, d), y), z)| dz_block(g, d, y, z, kind));
-            }
-            dz
+        Some(_) => {
+            super::embed_linear::grow(dz, b * d_o); // every element is written by dz_into
+            dz_into(&mut dz[..b * d_o], d_out, out, pre, f)
         }
     };
     if let Some(db) = d_bias {
@@ -185,6 +203,9 @@ impl Graph {
                     "log is not an activation; record Graph::linear_act with None, then Graph::log"
                         .into(),
             });
+        }
+        if let Some(out) = self.try_embed_linear(x, w, b, f) {
+            return Ok(out); // x is the input layer's embeddings: factorised per table
         }
         let (rows, d_in, d_out) = (dx.0, dx.1, dw.1);
         let needs = self.any_grad(&[x, w, b]);

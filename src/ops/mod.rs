@@ -6,6 +6,7 @@ pub mod attention;
 pub mod broadcast;
 pub mod columns;
 pub mod dropout;
+pub mod embed_linear;
 pub mod embedding_bag;
 pub mod gate;
 pub mod gather;

@@ -54,7 +54,8 @@ pub use kernel::{detect, Kernel};
 pub use naive::matmul_naive;
 
 use kernel::{macro_kernel, OutPtr};
-use pack::{aligned, pack_a, pack_b_panel, Mat};
+pub(crate) use pack::aligned;
+use pack::{pack_a, pack_b_panel, Mat};
 use rayon::prelude::*;
 use std::cell::Cell;
 

@@ -147,7 +147,7 @@ pub(super) fn pack_b_panel(dst: &mut [f32], b: Mat, p0: usize, kc: usize, j0: us
 
 /// A 64-byte-aligned window of `len` floats inside `buf`, growing `buf` if needed (it
 /// never shrinks, so a reused buffer stops allocating once it has seen the largest block).
-pub(super) fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub(crate) fn aligned(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     const PAD: usize = 64 / std::mem::size_of::<f32>();
     if buf.len() < len + PAD {
         buf.resize(len + PAD, 0.0);

@@ -194,6 +194,9 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     let es = &tc.early_stopping;
     let metric_name = format!("{:?}", es.metric).to_lowercase();
     let mut g = Graph::new(tc.seed);
+    if !tc.factorize_embeddings {
+        g.set_embed_linear(crate::ops::embed_linear::EmbedLinearMode::Off);
+    }
     let mut batch = EncodedBatch::default();
     let mut order: Vec<usize> = (0..n_train).collect();
     let first_epoch = st.epoch;

@@ -1,0 +1,560 @@
+//! A fully connected layer over embedded categorical inputs, factorised per table.
+//!
+//! When the input of [`Graph::linear_act`] is the input layer's concatenation
+//! `x = [T_1[id_1] | … | T_F[id_F] | x_dense]`, the product splits by column blocks of x
+//! (and the matching row blocks of W):
+//!
+//! ```text
+//! x: (B, D_in) = [e_1 | … | e_F | x_d]     e_f = T_f[id_f]: (B, d_f)     x_d: (B, D_d)
+//! W: (D_in, N) = [W_1; … ; W_F; W_d]       W_f: (d_f, N)                 W_d: (D_d, N)
+//! z = x · W + b = b + Σ_f T_f[id_f] · W_f + x_d · W_d                    (B, N)
+//! ```
+//! A batch of B rows looks up only u_f ≤ B distinct rows of table f (census-income: 2 to
+//! 52 of its values in a batch of 1,024). Multiplying those rows once,
+//! `U_f = T_f[uniq_f] · W_f` (u_f, N), turns feature f's share of the product into a
+//! lookup, `z_i += U_f[inv_f(i)]`: u_f·d_f·N multiply-adds and B row additions instead of
+//! B·d_f·N multiply-adds. This op is that factorisation; `linear_act` records it in place
+//! of the plain product when it pays (see [`EmbedLinearMode`]). Forward values and
+//! gradients equal the plain product's up to rounding (the sums are grouped differently).
+//!
+//! # Derivation
+//!
+//! With `dz = dy ⊙ f′(z)` as in `linear_act`, and `S_f[r] = Σ_{i : id_f(i) = uniq_f[r]} dz_i`
+//! (u_f, N), the rows of dz summed per distinct id:
+//!
+//! ```text
+//! ∂L/∂W_f = Σ_i e_f,iᵀ dz_i = Σ_r T_f[uniq_f[r]]ᵀ S_f[r] = T_f[uniq_f]ᵀ · S_f   (d_f, N)
+//! ∂L/∂T_f[uniq_f[r]] = Σ_{i : id = uniq_f[r]} dz_i · W_fᵀ = S_f[r] · W_fᵀ       (1, d_f)
+//! ∂L/∂W_d = x_dᵀ · dz        ∂L/∂x_d = dz · W_dᵀ        ∂L/∂b = Σ_i dz_i
+//! ```
+//! The embedding gradients go straight into the tables' row-sparse gradients (what the
+//! gathers' backward would have added), never through a (B, D_in) gradient of x: that
+//! (B, N)·(N, D_in) product is the work the factorisation saves. The gradient of the
+//! concatenation node itself therefore receives nothing from this op (other consumers of
+//! x, such as MMoE's gates, still send theirs through it).
+//!
+//! # Determinism
+//!
+//! Row i of z is summed by one task in part order; `S_f[r]` by one task in sample order;
+//! the small products are the deterministic GEMM. 1 and 2 threads give the same bits.
+
+mod kernels;
+
+use super::linear_act::{activate, dz_into, needs_pre};
+use super::matmul::matmul_forward;
+use crate::autograd::{Graph, Node, Op, ParamStore, UnaryFn, Var};
+use kernels::padded;
+use rayon::prelude::*;
+
+/// When [`Graph::linear_act`] factorises a product over embedded inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EmbedLinearMode {
+    /// Factorise the tables that pay: layers of at least [`MIN_WIDTH`] outputs, tables whose
+    /// batch has at most half as many distinct ids as rows. Dense cost per table is
+    /// 3·B·d·N multiply-adds (forward, dx, dW); factorised it is 3·u·d·N plus two passes
+    /// of B row additions of N values (the lookup forward, the per-id sums backward), each
+    /// measured at about 4 multiply-adds per value: u ≤ B/2 keeps a margin below the
+    /// break-even u = 2B/3 at d = 8.
+    #[default]
+    Auto,
+    /// Every gathered table is factorised, whatever the sizes (for tests).
+    Always,
+    /// Never: the plain product (the reference).
+    Off,
+}
+
+/// Narrowest layer `Auto` factorises: below it the plain product is already cheap.
+pub const MIN_WIDTH: usize = 64;
+
+/// Where things are in the node's `idx`:
+///
+/// ```text
+/// [n_fact, n_dense, u_total]
+/// n_fact × [part node, column offset, first U row, u]
+/// n_dense × [part node, column offset]
+/// inv:   (B, n_fact)   U row of sample i's id in factorised part k
+/// uniq:  u_total       table row of each U row
+/// rep:   u_total       a sample that looked that row up
+/// start: u_total + 1   CSR starts of the sample lists
+/// list:  B · n_fact    samples per U row, in sample order
+/// ```
+#[derive(Clone, Copy)]
+struct Layout {
+    rows: usize,
+    nf: usize,
+    nd: usize,
+    ut: usize,
+}
+
+impl Layout {
+    fn read(idx: &[u32], rows: usize) -> Layout {
+        Layout {
+            rows,
+            nf: idx[0] as usize,
+            nd: idx[1] as usize,
+            ut: idx[2] as usize,
+        }
+    }
+    /// (part node, column offset, first U row, u) of factorised part k.
+    fn fact(&self, idx: &[u32], k: usize) -> (Var, usize, usize, usize) {
+        let o = 3 + 4 * k;
+        (
+            Var(idx[o]),
+            idx[o + 1] as usize,
+            idx[o + 2] as usize,
+            idx[o + 3] as usize,
+        )
+    }
+    /// (part node, column offset) of dense part k.
+    fn dense(&self, idx: &[u32], k: usize) -> (Var, usize) {
+        let o = 3 + 4 * self.nf + 2 * k;
+        (Var(idx[o]), idx[o + 1] as usize)
+    }
+    fn inv(&self) -> usize {
+        3 + 4 * self.nf + 2 * self.nd
+    }
+    fn uniq(&self) -> usize {
+        self.inv() + self.rows * self.nf
+    }
+    fn rep(&self) -> usize {
+        self.uniq() + self.ut
+    }
+    fn start(&self) -> usize {
+        self.rep() + self.ut
+    }
+    fn list(&self) -> usize {
+        self.start() + self.ut + 1
+    }
+}
+
+// ------------------------------------------------------------------ drivers
+
+/// Splits `rows` rows of `len_per_row` values into rayon tasks (two per thread; one task
+/// on one thread), each with its first row index.
+fn par_rows<F>(out: &mut [f32], len_per_row: usize, rows: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    let threads = rayon::current_num_threads();
+    if threads == 1 || rows < 2 * ROWS_MIN {
+        f(0, &mut out[..rows * len_per_row]);
+        return;
+    }
+    let per = rows.div_ceil(2 * threads).max(ROWS_MIN);
+    out[..rows * len_per_row]
+        .par_chunks_mut(per * len_per_row)
+        .enumerate()
+        .for_each(|(t, chunk)| f(t * per, chunk));
+}
+
+/// Fewest rows per task of the row kernels.
+const ROWS_MIN: usize = 32;
+
+/// The table rows T_f[uniq_f] `(u, d)`, read from the gather node's value (row `rep[r]`
+/// of the batch looked up `uniq[r]`).
+fn distinct_rows(e: &mut [f32], gathered: &[f32], rep: &[u32], d: usize) {
+    for (er, &i) in e.chunks_exact_mut(d).zip(rep) {
+        er.copy_from_slice(&gathered[i as usize * d..(i as usize + 1) * d]);
+    }
+}
+
+/// Grows `buf` to at least `len` floats. Never shrinks it: the graph's scratch is shared by
+/// ops of different sizes, and a shrink then regrow would zero-fill the difference.
+pub(crate) fn grow(buf: &mut Vec<f32>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+}
+
+/// A 64-byte-aligned offset into `buf` (whose length must leave 16 floats of slack).
+fn align16(buf: &[f32]) -> usize {
+    buf.as_ptr().align_offset(64).min(16)
+}
+
+// ------------------------------------------------------------------ recording
+
+/// Reusable planning buffers (owned by the graph, so a steady-state step allocates
+/// nothing).
+#[derive(Debug, Default)]
+pub(crate) struct EmbedScratch {
+    /// The plan being built; swapped with the node's `idx`.
+    plan: Vec<u32>,
+    /// Id → U row while counting one part.
+    slot: Vec<u32>,
+    /// (part node, column offset, first U row, u) of the factorised parts.
+    fact: Vec<[u32; 4]>,
+    /// (part node, column offset) of the dense parts.
+    dense: Vec<[u32; 2]>,
+    uniq: Vec<u32>,
+    rep: Vec<u32>,
+    counts: Vec<u32>,
+    /// U row per sample, part-major: (n_fact, B).
+    inv: Vec<u32>,
+}
+
+/// Distinct ids of one gathered part: appends its U rows (first U row `uniq.len()`) to
+/// `uniq` / `rep` / `counts` and its U row per sample to `inv`. Ids come out in increasing
+/// order (a counting pass when the largest id is small, else a sort), so the plan does not
+/// depend on sample order.
+fn distinct(ids: &[u32], sc: &mut EmbedScratch) {
+    let u0 = sc.uniq.len() as u32;
+    let top = ids.iter().copied().max().map_or(0, |m| m as usize + 1);
+    if top <= 4 * ids.len().max(64) {
+        sc.slot.clear();
+        sc.slot.resize(top, u32::MAX);
+        for &id in ids {
+            sc.slot[id as usize] = 0; // seen
+        }
+        let mut next = u0;
+        for (v, w) in sc.slot.iter_mut().enumerate() {
+            if *w == 0 {
+                *w = next;
+                next += 1;
+                sc.uniq.push(v as u32);
+                sc.rep.push(0);
+                sc.counts.push(0);
+            }
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            let r = sc.slot[id as usize];
+            sc.inv.push(r);
+            if sc.counts[r as usize] == 0 {
+                sc.rep[r as usize] = i as u32;
+            }
+            sc.counts[r as usize] += 1;
+        }
+    } else {
+        // sample indices sorted by (id, sample): runs of equal ids
+        let inv0 = sc.inv.len();
+        sc.inv.resize(inv0 + ids.len(), 0);
+        sc.slot.clear();
+        sc.slot.extend(0..ids.len() as u32);
+        sc.slot.sort_unstable_by_key(|&i| (ids[i as usize], i));
+        let mut prev = None;
+        for &i in &sc.slot {
+            let id = ids[i as usize];
+            if prev != Some(id) {
+                prev = Some(id);
+                sc.uniq.push(id);
+                sc.rep.push(i);
+                sc.counts.push(0);
+            }
+            let r = sc.uniq.len() - 1;
+            sc.inv[inv0 + i as usize] = r as u32;
+            sc.counts[r] += 1;
+        }
+    }
+}
+
+impl EmbedScratch {
+    /// Plans `x · W` over the parts of the concatenation `parts` (node list of `x`), `rows`
+    /// rows; false when no part is worth factorising.
+    fn plan(&mut self, nodes: &[Node], parts: &[u32], rows: usize, always: bool) -> bool {
+        self.fact.clear();
+        self.dense.clear();
+        self.uniq.clear();
+        self.rep.clear();
+        self.counts.clear();
+        self.inv.clear();
+        let mut off = 0u32;
+        for &p in parts {
+            let pn = &nodes[p as usize];
+            let mut taken = false;
+            if matches!(pn.op, Op::Gather { .. }) {
+                let (u0, inv0) = (self.uniq.len(), self.inv.len());
+                distinct(&pn.idx, self);
+                let u = self.uniq.len() - u0;
+                if always || 2 * u <= rows {
+                    self.fact.push([p, off, u0 as u32, u as u32]);
+                    taken = true;
+                } else {
+                    self.uniq.truncate(u0);
+                    self.rep.truncate(u0);
+                    self.counts.truncate(u0);
+                    self.inv.truncate(inv0);
+                }
+            }
+            if !taken {
+                self.dense.push([p, off]);
+            }
+            off += pn.cols as u32;
+        }
+        if self.fact.is_empty() {
+            return false;
+        }
+        // the node's idx, in `Layout` order
+        let (nf, ut) = (self.fact.len(), self.uniq.len());
+        let plan = &mut self.plan;
+        plan.clear();
+        plan.extend([nf as u32, self.dense.len() as u32, ut as u32]);
+        plan.extend(self.fact.iter().flatten());
+        plan.extend(self.dense.iter().flatten());
+        for i in 0..rows {
+            plan.extend((0..nf).map(|k| self.inv[k * rows + i]));
+        }
+        plan.extend_from_slice(&self.uniq);
+        plan.extend_from_slice(&self.rep);
+        let start0 = plan.len();
+        let mut acc = 0u32;
+        plan.push(0);
+        for &c in &self.counts {
+            acc += c;
+            plan.push(acc);
+        }
+        // sample lists: counts become fill positions
+        let list0 = plan.len();
+        plan.resize(list0 + rows * nf, 0);
+        let fill = &mut self.counts;
+        fill.copy_from_slice(&plan[start0..start0 + ut]);
+        for i in 0..rows {
+            for k in 0..nf {
+                let r = self.inv[k * rows + i] as usize;
+                plan[list0 + fill[r] as usize] = i as u32;
+                fill[r] += 1;
+            }
+        }
+        true
+    }
+}
+
+impl Graph {
+    /// Records `f(x · w + b)` as the factorised product when `x` is a concatenation with
+    /// gathered parts and the graph's [`EmbedLinearMode`] says it pays; `None` to record
+    /// the plain one. `linear_act` has checked the shapes and that x, w, b are distinct.
+    pub(crate) fn try_embed_linear(
+        &mut self,
+        x: Var,
+        w: Var,
+        b: Var,
+        f: Option<UnaryFn>,
+    ) -> Option<Var> {
+        let mode = self.embed_linear_mode();
+        let xn = &self.nodes[x.index()];
+        if mode == EmbedLinearMode::Off || !matches!(xn.op, Op::ConcatCols) {
+            return None;
+        }
+        let (rows, n) = (xn.rows, self.nodes[w.index()].cols);
+        if mode == EmbedLinearMode::Auto && n < MIN_WIDTH {
+            return None;
+        }
+        if xn.idx.iter().any(|&p| p == w.0 || p == b.0) {
+            return None;
+        }
+        let always = mode == EmbedLinearMode::Always;
+        if !self.embed.plan(&self.nodes, &xn.idx, rows, always) {
+            return None;
+        }
+        Some(self.record_embed_linear(x, w, b, f))
+    }
+
+    fn record_embed_linear(&mut self, x: Var, w: Var, b: Var, f: Option<UnaryFn>) -> Var {
+        let (rows, n) = (self.nodes[x.index()].rows, self.nodes[w.index()].cols);
+        let needs = self.any_grad(&[x, w, b]);
+        let out = self.push_overwritten(Op::EmbedLinear { x, w, b, f }, rows, n, needs);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut plan = std::mem::take(&mut self.embed.plan);
+        let (node, inputs) = self.split(out);
+        std::mem::swap(&mut node.idx, &mut plan); // the old idx buffer is the next plan's
+        let lay = Layout::read(&node.idx, rows);
+        let idx = &node.idx;
+        let (wv, bv) = (&inputs[w.index()].value, &inputs[b.index()].value);
+        // U_f = T_f[uniq_f] · W_f for every factorised part, stacked: (u_total, ld) in
+        // an aligned window of the scratch, after the distinct table rows E (u_total, d_max)
+        let ld = padded(n);
+        let dmax = (0..lay.nf)
+            .map(|k| inputs[lay.fact(idx, k).0.index()].cols)
+            .max()
+            .unwrap_or(0);
+        let elen = (lay.ut * dmax).next_multiple_of(16);
+        let len = elen + lay.ut * ld + 16;
+        grow(&mut scratch, len); // E and U are written in full: no zero-fill
+        let (e_all, u_buf) = scratch[..len].split_at_mut(elen);
+        let a0 = align16(u_buf);
+        let u_all = &mut u_buf[a0..a0 + lay.ut * ld];
+        for k in 0..lay.nf {
+            let (p, o, u0, u) = lay.fact(idx, k);
+            let d = inputs[p.index()].cols;
+            let rep = &idx[lay.rep() + u0..lay.rep() + u0 + u];
+            let e = &mut e_all[u0 * dmax..u0 * dmax + u * d];
+            distinct_rows(e, &inputs[p.index()].value, rep, d);
+            let (e, wf) = (&*e, &wv[o * n..(o + d) * n]); // (u, d), (d, N)
+            par_rows(&mut u_all[u0 * ld..(u0 + u) * ld], ld, u, |r0, chunk| {
+                let rows = chunk.len() / ld;
+                kernels::product(chunk, ld, &e[r0 * d..(r0 + rows) * d], d, wf, n);
+            });
+        }
+        // z_i = b + Σ_k U[inv[i, k]], then z += x_d · W_d for the dense parts
+        let (inv, nf, u_all) = (&idx[lay.inv()..lay.inv() + rows * lay.nf], lay.nf, &*u_all);
+        par_rows(&mut node.value, n, rows, |i0, chunk| {
+            let r = chunk.len() / n;
+            kernels::lookup(chunk, bv, u_all, ld, &inv[i0 * nf..(i0 + r) * nf], nf, n);
+        });
+        for k in 0..lay.nd {
+            let (p, o) = lay.dense(idx, k);
+            let xd = &inputs[p.index()];
+            let wd = &wv[o * n..(o + xd.cols) * n];
+            matmul_forward(
+                &mut node.value,
+                &xd.value,
+                wd,
+                rows,
+                xd.cols,
+                n,
+                false,
+                false,
+            );
+        }
+        // the pre-activation, kept when f′ needs it
+        node.aux.clear();
+        if needs_pre(f) {
+            node.aux.extend_from_slice(&node.value);
+        }
+        activate(&mut node.value, f);
+        self.scratch = scratch;
+        self.embed.plan = plan;
+        out
+    }
+}
+
+// ------------------------------------------------------------------ backward
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    node: &Node,
+    head: &mut [Node],
+    scratch: &mut Vec<f32>,
+    store: &mut ParamStore,
+    x: Var,
+    w: Var,
+    b: Var,
+    f: Option<UnaryFn>,
+) {
+    let (rows, n) = (node.rows, node.cols);
+    debug_assert_eq!(head[x.index()].rows, rows, "x and the output share rows");
+    let idx = &node.idx;
+    let lay = Layout::read(idx, rows);
+    // scratch = [dz (B, N) | dz again, stride ld, aligned | S (u_total, N) | E, G per part]
+    let ld = padded(n);
+    let (umax, dmax) = (0..lay.nf)
+        .map(|k| {
+            let (p, _, _, u) = lay.fact(idx, k);
+            (u, head[p.index()].cols)
+        })
+        .fold((0, 0), |(a, c), (u, d)| (a.max(u), c.max(d)));
+    let per_part = (2 * umax * dmax + dmax * n).next_multiple_of(16);
+    let dz_len = (rows * n).next_multiple_of(16);
+    let len = dz_len + rows * ld + 16 + lay.ut * n + lay.nf * per_part;
+    grow(scratch, len); // every part is written before it is read: no zero-fill
+    let (dz, rest) = scratch[..len].split_at_mut(dz_len);
+    let dz = &mut dz[..rows * n];
+    let a0 = align16(rest);
+    let (dzp, rest) = rest[a0..].split_at_mut(rows * ld);
+    let (s, parts) = rest[16 - a0..].split_at_mut(lay.ut * n);
+    let pre = if needs_pre(f) { &node.aux[..] } else { &[][..] };
+    let dz: &[f32] = dz_into(dz, &node.grad, &node.value, pre, f);
+    if head[b.index()].needs_grad {
+        // db_j += Σ_i dz_ij (rows in order)
+        let db = &mut head[b.index()].grad;
+        for row in dz.chunks_exact(n) {
+            db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+        }
+    }
+    // dz with the padded stride, for the per-id sums' gathers
+    for (pr, r) in dzp.chunks_exact_mut(ld).zip(dz.chunks_exact(n)) {
+        pr[..n].copy_from_slice(r);
+    }
+    // S[r] = Σ_{i : id = uniq[r]} dz_i
+    let start = &idx[lay.start()..lay.start() + lay.ut + 1];
+    let list = &idx[lay.list()..lay.list() + rows * lay.nf];
+    let dzp = &*dzp;
+    par_rows(s, n, lay.ut, |r0, chunk| {
+        let r = chunk.len() / n;
+        kernels::per_id(chunk, dzp, ld, &start[r0..r0 + r + 1], list, n);
+    });
+    let s = &*s;
+    // per factorised part, in parallel: E = T_f[uniq], G = S_f · W_fᵀ, DW = Eᵀ · S_f
+    {
+        let (wn, head_ro) = (&head[w.index()], &*head);
+        let work = |(k, buf): (usize, &mut [f32])| {
+            let (p, o, u0, u) = lay.fact(idx, k);
+            let pn = &head_ro[p.index()];
+            let d = pn.cols;
+            let (e, rest) = buf.split_at_mut(umax * dmax);
+            let (g, dw) = rest.split_at_mut(umax * dmax);
+            let (e, g, dw) = (&mut e[..u * d], &mut g[..u * d], &mut dw[..d * n]);
+            let sk = &s[u0 * n..(u0 + u) * n]; // (u, N)
+            distinct_rows(e, &pn.value, &idx[lay.rep() + u0..lay.rep() + u0 + u], d);
+            g.fill(0.0);
+            matmul_forward(g, sk, &wn.value[o * n..(o + d) * n], u, n, d, false, true); // (u, N)·(N, d)
+            if wn.needs_grad {
+                dw.fill(0.0);
+                matmul_forward(dw, e, sk, d, u, n, true, false); // (d, u)·(u, N)
+            }
+        };
+        let parts = &mut parts[..lay.nf * per_part];
+        if rayon::current_num_threads() == 1 {
+            parts.chunks_mut(per_part).enumerate().for_each(work);
+        } else {
+            parts.par_chunks_mut(per_part).enumerate().for_each(work);
+        }
+    }
+    // add them in: dW_f rows, and dT_f[uniq[r]] += G[r] into the row-sparse gradients
+    for (k, buf) in parts.chunks(per_part).take(lay.nf).enumerate() {
+        let (p, o, u0, u) = lay.fact(idx, k);
+        let d = head[p.index()].cols;
+        let g = &buf[umax * dmax..umax * dmax + u * d];
+        let dw = &buf[2 * umax * dmax..2 * umax * dmax + d * n];
+        let wn = &mut head[w.index()];
+        if wn.needs_grad {
+            wn.grad[o * n..(o + d) * n]
+                .iter_mut()
+                .zip(dw)
+                .for_each(|(a, v)| *a += v);
+        }
+        let Op::Gather { table } = head[p.index()].op else {
+            unreachable!("factorised parts are gathers")
+        };
+        if let Some(dt) = store.sparse_grad_mut(table) {
+            let uniq = &idx[lay.uniq() + u0..lay.uniq() + u0 + u];
+            for (gr, &row) in g.chunks_exact(d).zip(uniq) {
+                dt.row_mut(row)
+                    .iter_mut()
+                    .zip(gr)
+                    .for_each(|(t, v)| *t += v);
+            }
+        }
+    }
+    for k in 0..lay.nd {
+        let (p, o) = lay.dense(idx, k);
+        let [pn, wn] = head
+            .get_disjoint_mut([p.index(), w.index()])
+            .expect("distinct part and weight");
+        let d = pn.cols;
+        if wn.needs_grad {
+            // dW_d += x_dᵀ · dz   (D_d, B)·(B, N)
+            matmul_forward(
+                &mut wn.grad[o * n..(o + d) * n],
+                &pn.value,
+                dz,
+                d,
+                rows,
+                n,
+                true,
+                false,
+            );
+        }
+        if pn.needs_grad {
+            // dx_d += dz · W_dᵀ   (B, N)·(N, D_d)
+            matmul_forward(
+                &mut pn.grad,
+                dz,
+                &wn.value[o * n..(o + d) * n],
+                rows,
+                n,
+                d,
+                false,
+                true,
+            );
+        }
+    }
+}
