@@ -312,41 +312,44 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         args.repeats = 5;
     }
     let args = &args;
-    super::init_threads(args.threads)?;
-    eprintln!(
-        "mtrec demo: MMoE synthetic data (d = 100, m = 10), {} / {} / {} rows per ρ, {} repeats of {} epochs (batch {}, Adam lr {}), {} threads",
-        args.n_train,
-        args.n_valid,
-        args.n_test,
-        args.repeats,
-        args.epochs,
-        args.batch_size,
-        args.lr,
-        rayon::current_num_threads()
-    );
-    let rows = train_all(args)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "\ntest MSE per task, mean ± std over {} runs (time: training, per run)",
-        args.repeats
-    )
-    .and_then(|_| write!(out, "{}", format_table(&rows)))
-    .and_then(|_| {
-        let adv = mmoe_advantage(&rows);
-        let text: Vec<String> = adv
-            .iter()
-            .map(|(rho, d)| format!("ρ = {rho:.2}: {d:+.4}"))
-            .collect();
+    // the whole command runs on a worker of its own pool: parallel regions then fork
+    // from inside the pool instead of handing work over from the main thread
+    super::in_pool(args.threads, || {
+        eprintln!(
+            "mtrec demo: MMoE synthetic data (d = 100, m = 10), {} / {} / {} rows per ρ, {} repeats of {} epochs (batch {}, Adam lr {}), {} threads",
+            args.n_train,
+            args.n_valid,
+            args.n_test,
+            args.repeats,
+            args.epochs,
+            args.batch_size,
+            args.lr,
+            rayon::current_num_threads()
+        );
+        let rows = train_all(args)?;
+        let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "\nShared-Bottom − MMoE test MSE (mean of both tasks; > 0: MMoE better): {}",
-            text.join(", ")
+            "\ntest MSE per task, mean ± std over {} runs (time: training, per run)",
+            args.repeats
         )
-    })
-    .map_err(|e| Error::Io {
-        path: "<stdout>".into(),
-        message: e.to_string(),
+        .and_then(|_| write!(out, "{}", format_table(&rows)))
+        .and_then(|_| {
+            let adv = mmoe_advantage(&rows);
+            let text: Vec<String> = adv
+                .iter()
+                .map(|(rho, d)| format!("ρ = {rho:.2}: {d:+.4}"))
+                .collect();
+            writeln!(
+                out,
+                "\nShared-Bottom − MMoE test MSE (mean of both tasks; > 0: MMoE better): {}",
+                text.join(", ")
+            )
+        })
+        .map_err(|e| Error::Io {
+            path: "<stdout>".into(),
+            message: e.to_string(),
+        })
     })
 }
 
@@ -404,6 +407,6 @@ mod tests {
         assert!(train_all(&args(&["--rho", "2"])).is_err());
         assert!(train_all(&args(&["--repeats", "0"])).is_err());
         assert!(train_all(&args(&["--n-test", "0"])).is_err());
-        assert!(crate::cli::init_threads(Some(0)).is_err());
+        assert!(crate::cli::thread_pool(Some(0)).is_err());
     }
 }

@@ -40,42 +40,45 @@ pub struct EmbedArgs {
 }
 
 pub fn run(args: &EmbedArgs) -> Result<()> {
-    super::init_threads(args.threads)?;
-    let texts = read_texts(&args.input, &args.column, args.latin1)?;
-    let fmt = OutFormat::of(&args.output)?;
-    let t0 = Instant::now();
-    let enc = Encoder::load(&args.model)?;
-    let load_s = t0.elapsed().as_secs_f64();
-    let bar = ProgressBar::new(texts.len() as u64);
-    if std::io::stderr().is_terminal() {
-        let style = ProgressStyle::with_template(
-            "embed [{bar:30}] {pos}/{len} texts  {per_sec}  ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-    let t1 = Instant::now();
-    let m = enc.encode_with_progress(&refs, args.batch_size, &mut |done, _| {
-        bar.set_position(done as u64)
-    })?;
-    let enc_s = t1.elapsed().as_secs_f64();
-    bar.finish_and_clear();
-    write_output(&args.output, fmt, &m)?;
-    eprintln!(
-        "embedded {} texts into ({}, {}) in {:.2} s ({:.1} texts/s; model loaded in {:.2} s) -> {}",
-        m.nrows(),
-        m.nrows(),
-        m.ncols(),
-        enc_s,
-        m.nrows() as f64 / enc_s.max(1e-9),
-        load_s,
-        args.output.display()
-    );
-    Ok(())
+    // the whole command runs on a worker of its own pool: parallel regions then fork
+    // from inside the pool instead of handing work over from the main thread
+    super::in_pool(args.threads, || {
+        let texts = read_texts(&args.input, &args.column, args.latin1)?;
+        let fmt = OutFormat::of(&args.output)?;
+        let t0 = Instant::now();
+        let enc = Encoder::load(&args.model)?;
+        let load_s = t0.elapsed().as_secs_f64();
+        let bar = ProgressBar::new(texts.len() as u64);
+        if std::io::stderr().is_terminal() {
+            let style = ProgressStyle::with_template(
+                "embed [{bar:30}] {pos}/{len} texts  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+        } else {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let t1 = Instant::now();
+        let m = enc.encode_with_progress(&refs, args.batch_size, &mut |done, _| {
+            bar.set_position(done as u64)
+        })?;
+        let enc_s = t1.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        write_output(&args.output, fmt, &m)?;
+        eprintln!(
+            "embedded {} texts into ({}, {}) in {:.2} s ({:.1} texts/s; model loaded in {:.2} s) -> {}",
+            m.nrows(),
+            m.nrows(),
+            m.ncols(),
+            enc_s,
+            m.nrows() as f64 / enc_s.max(1e-9),
+            load_s,
+            args.output.display()
+        );
+        Ok(())
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

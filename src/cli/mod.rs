@@ -54,22 +54,29 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Builds rayon's global pool with `threads` workers (`None`: one per core).
-pub fn init_threads(threads: Option<usize>) -> Result<()> {
-    let Some(n) = threads else { return Ok(()) };
-    if n == 0 {
+/// A rayon pool of `threads` workers (`None`: one per core).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    if threads == Some(0) {
         return Err(Error::Config {
             what: "--threads".into(),
             message: "must be at least 1 (leave it out to use every core)".into(),
         });
     }
     rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build_global()
+        .num_threads(threads.unwrap_or(0)) // 0: rayon's default, one per core
+        .build()
         .map_err(|e| Error::Config {
             what: "--threads".into(),
             message: format!("could not start the thread pool: {e}"),
         })
+}
+
+/// Runs `f` on a worker of a pool of `threads` workers (`None`: one per core). The
+/// command's own thread is then one of the workers: a parallel region forks and joins
+/// inside the pool (the idle worker steals half) instead of handing each region from the
+/// main thread to the pool and waiting, two thread wake-ups per region.
+pub fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    thread_pool(threads)?.install(f)
 }
 
 /// `--device` of `mtrec train` and `mtrec demo`.

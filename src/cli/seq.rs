@@ -49,56 +49,59 @@ fn dir_or(flag: &Option<PathBuf>, env: &str, default: &str) -> PathBuf {
 
 pub fn run(args: &SeqArgs) -> Result<()> {
     let cfg = SeqRunConfig::from_file(&args.config, &args.set)?;
-    super::init_threads(args.threads)?;
-    let data_dir = dir_or(&args.data_dir, "MTREC_DATA", "../shared/data");
-    let models_dir = dir_or(&args.models_dir, "MTREC_MODELS", "../shared/models");
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .config
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned());
-        PathBuf::from("runs").join(stem.unwrap_or_else(|| "seq".into()))
-    });
-    let data = load_data(&cfg, &data_dir)?;
-    let split = leave_last_out(&data)?;
-    if !args.quiet {
-        eprintln!(
-            "{}: {} users, {} items, {} interactions; {} users with < 3 interactions train only",
-            data.name,
-            data.seqs.len(),
-            data.num_items,
-            data.num_interactions(),
-            split.short_users
+    // the whole command runs on a worker of its own pool: parallel regions then fork
+    // from inside the pool instead of handing work over from the main thread
+    super::in_pool(args.threads, || {
+        let data_dir = dir_or(&args.data_dir, "MTREC_DATA", "../shared/data");
+        let models_dir = dir_or(&args.models_dir, "MTREC_MODELS", "../shared/models");
+        let out = args.out.clone().unwrap_or_else(|| {
+            let stem = args
+                .config
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned());
+            PathBuf::from("runs").join(stem.unwrap_or_else(|| "seq".into()))
+        });
+        let data = load_data(&cfg, &data_dir)?;
+        let split = leave_last_out(&data)?;
+        if !args.quiet {
+            eprintln!(
+                "{}: {} users, {} items, {} interactions; {} users with < 3 interactions train only",
+                data.name,
+                data.seqs.len(),
+                data.num_items,
+                data.num_interactions(),
+                split.short_users
+            );
+        }
+        let text = if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
+            Some(item_text_vectors(
+                &data,
+                &models_dir.join(&cfg.model.text_model),
+                Path::new(&cfg.model.text_cache),
+            )?)
+        } else {
+            None
+        };
+        let inputs = SeqInputs {
+            data: &data,
+            split: &split,
+            text: text.as_ref().map(|(v, _)| v.as_slice()),
+            text_dim: text.as_ref().map_or(0, |(_, d)| *d),
+        };
+        let opts = SeqFitOptions {
+            out: Some(out.clone()),
+            quick: args.quick,
+            progress: !args.quiet,
+            log: !args.quiet,
+        };
+        let fitted = fit(&cfg, &inputs, &opts)?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&fitted.summary).unwrap_or_default()
         );
-    }
-    let text = if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
-        Some(item_text_vectors(
-            &data,
-            &models_dir.join(&cfg.model.text_model),
-            Path::new(&cfg.model.text_cache),
-        )?)
-    } else {
-        None
-    };
-    let inputs = SeqInputs {
-        data: &data,
-        split: &split,
-        text: text.as_ref().map(|(v, _)| v.as_slice()),
-        text_dim: text.as_ref().map_or(0, |(_, d)| *d),
-    };
-    let opts = SeqFitOptions {
-        out: Some(out.clone()),
-        quick: args.quick,
-        progress: !args.quiet,
-        log: !args.quiet,
-    };
-    let fitted = fit(&cfg, &inputs, &opts)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&fitted.summary).unwrap_or_default()
-    );
-    eprintln!("run folder: {}", out.display());
-    Ok(())
+        eprintln!("run folder: {}", out.display());
+        Ok(())
+    })
 }
 
 /// Frozen text vectors of every item, `(V+1, D_text)`, row 0 (padding) zero: the item

@@ -55,29 +55,32 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let threads = args
         .threads
         .or((cfg.train.threads > 0).then_some(cfg.train.threads));
-    super::init_threads(threads)?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .config
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
-        PathBuf::from("runs").join(stem)
-    });
-    let opts = RunOptions {
-        config: args.config.clone(),
-        data_dir: data_dir(args.data_dir.clone()),
-        out: out.clone(),
-        overrides: args.set.clone(),
-        resume: args.resume,
-        progress: !args.quiet,
-        stop_after: args.stop_after,
-    };
-    let summary = run::train(&opts)?;
-    let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
-    println!("{text}");
-    eprintln!("run folder: {}", out.display());
-    Ok(())
+    // the whole command runs on a worker of its own pool: parallel regions then fork
+    // from inside the pool instead of handing work over from the main thread
+    super::in_pool(threads, || {
+        let out = args.out.clone().unwrap_or_else(|| {
+            let stem = args
+                .config
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into());
+            PathBuf::from("runs").join(stem)
+        });
+        let opts = RunOptions {
+            config: args.config.clone(),
+            data_dir: data_dir(args.data_dir.clone()),
+            out: out.clone(),
+            overrides: args.set.clone(),
+            resume: args.resume,
+            progress: !args.quiet,
+            stop_after: args.stop_after,
+        };
+        let summary = run::train(&opts)?;
+        let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        println!("{text}");
+        eprintln!("run folder: {}", out.display());
+        Ok(())
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
