@@ -132,8 +132,9 @@ fn factorised_equals_the_plain_product_values_and_gradients() {
     }
 }
 
-/// `Auto`: factorised for wide layers over tables with few distinct ids per batch, the
-/// high-cardinality table left dense; the plain product for narrow layers.
+/// `Auto`: factorised over tables with few distinct ids per batch (also for a layer of 3
+/// outputs, the narrow kernels), the high-cardinality table left dense; the plain product
+/// when no table has few distinct ids.
 #[test]
 fn auto_factorises_wide_layers_over_small_vocabularies() {
     let mut c = case(200, 64, &[100_000, 3, 7], &[8, 8, 8], 5);
@@ -144,9 +145,18 @@ fn auto_factorises_wide_layers_over_small_vocabularies() {
     for (a, b) in g1.iter().zip(&g0) {
         assert_close(a, b, "auto grad");
     }
-    let mut narrow = case(200, 16, &[3, 7], &[8, 8], 6);
-    let (_, k, _) = run(&mut narrow, EmbedLinearMode::Auto, None);
-    assert_eq!(k, Some(OpKind::LinearAct), "a 16-wide layer stays plain");
+    let mut narrow = case(200, 3, &[3, 7], &[8, 8], 6);
+    let (y0, _, g0) = run(&mut narrow, EmbedLinearMode::Off, None);
+    let (y1, k, g1) = run(&mut narrow, EmbedLinearMode::Auto, None);
+    assert_eq!(
+        k,
+        Some(OpKind::EmbedLinear),
+        "a 3-wide layer is factorised too"
+    );
+    assert_close(&y1, &y0, "narrow value");
+    for (a, b) in g1.iter().zip(&g0) {
+        assert_close(a, b, "narrow grad");
+    }
     let mut unique = case(20, 64, &[100_000], &[8], 7);
     let (_, k, _) = run(&mut unique, EmbedLinearMode::Auto, None);
     assert_eq!(
@@ -174,4 +184,48 @@ fn factorised_is_identical_on_one_and_two_threads() {
         .collect();
     assert_eq!(results[0].0, results[1].0, "forward values differ");
     assert_eq!(results[0].2, results[1].2, "gradients differ");
+}
+
+/// Two layers over the same x in one step share one plan (MMoE's experts and gates), and
+/// the next step, with other ids in the same node slots, plans afresh: both steps and
+/// both layers equal the plain products.
+#[test]
+fn layers_over_one_input_share_the_plan_and_each_step_plans_afresh() {
+    let forward = |g: &mut Graph, c: &Case, w2: ParamId| {
+        let mut parts = Vec::new();
+        for (t, ids) in &c.tables {
+            parts.push(g.gather(&c.store, *t, ids).unwrap());
+        }
+        parts.push(g.param(&c.store, c.dense_in).unwrap());
+        parts.push(g.input_slice(c.rows, 2, &c.num).unwrap());
+        let x = g.concat_cols(&parts).unwrap();
+        let (w, b) = (
+            g.param(&c.store, c.w).unwrap(),
+            g.param(&c.store, c.b).unwrap(),
+        );
+        let w2 = g.param(&c.store, w2).unwrap();
+        let b2 = g.slice_cols(b, 0, 3).unwrap();
+        let y1 = g.linear_act(x, w, b, Some(UnaryFn::Relu)).unwrap();
+        let y2 = g.linear_act(x, w2, b2, None).unwrap();
+        (g.value(y1).to_vec(), g.value(y2).to_vec(), g.op_kind(y2))
+    };
+    for step_seed in [1u64, 2] {
+        let mut c = case(60, 40, &[5, 9, 4], &[8, 8, 8], step_seed);
+        let d_in = 8 * 3 + 5;
+        let w2_values: Vec<f32> = (0..d_in * 3).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w2 = c.store.add_dense("w2", d_in, 3, w2_values.clone()).unwrap();
+        let mut plain = Graph::new(0);
+        plain.set_embed_linear(EmbedLinearMode::Off);
+        let want = forward(&mut plain, &c, w2);
+        // the factorised graph has recorded a different step in the same slots before
+        let mut g = Graph::new(0);
+        let mut other = case(60, 40, &[5, 9, 4], &[8, 8, 8], step_seed + 100);
+        let w2o = other.store.add_dense("w2", d_in, 3, w2_values).unwrap();
+        forward(&mut g, &other, w2o);
+        g.reset();
+        let got = forward(&mut g, &c, w2);
+        assert_eq!(got.2, Some(OpKind::EmbedLinear));
+        assert_close(&got.0, &want.0, "first layer");
+        assert_close(&got.1, &want.1, "second layer, same plan");
+    }
 }

@@ -83,6 +83,64 @@ pub(crate) fn three(head: &mut [Node], a: Var, b: Var, c: Var) -> (In<'_>, In<'_
     (in_of(na), in_of(nb), in_of(nc))
 }
 
+/// Calls `f` with every node whose gradient node `i`'s backward pass adds to: its inputs,
+/// except what an op sends elsewhere (a gather's table gradient goes to the store; the
+/// factorised layer sends its embedding gradients there too, past its input `x`, and
+/// adds only to its dense parts, `w` and `b`).
+pub(crate) fn for_each_input(nodes: &[Node], i: usize, mut f: impl FnMut(Var)) {
+    let node = &nodes[i];
+    match node.op {
+        Op::Input | Op::Param(_) | Op::Gather { .. } | Op::EmbeddingBag { .. } => {}
+        Op::MatMul { a, b, .. }
+        | Op::Add { a, b }
+        | Op::Sub { a, b }
+        | Op::Mul { a, b }
+        | Op::LogitProduct { a, b } => {
+            f(a);
+            f(b);
+        }
+        Op::Scale { a, .. }
+        | Op::Sum { a, .. }
+        | Op::Mean { a, .. }
+        | Op::Unary { a, .. }
+        | Op::Softmax { a }
+        | Op::LogSoftmax { a }
+        | Op::SliceCols { a, .. }
+        | Op::Dropout { a }
+        | Op::MaskedMean { a, .. }
+        | Op::L2Normalize { a }
+        | Op::SelectRows { a } => f(a),
+        Op::ConcatCols => node.idx.iter().for_each(|&p| f(Var(p))),
+        Op::WeightedSum => node.idx.iter().for_each(|&p| f(Var(p))),
+        Op::LayerNorm { x, gamma, beta } => {
+            f(x);
+            f(gamma);
+            f(beta);
+        }
+        Op::GateCombine { experts, gate, .. } => {
+            f(experts);
+            f(gate);
+        }
+        Op::Mse { pred } => f(pred),
+        Op::BceLogits { logits } | Op::SoftmaxCe { logits } => f(logits),
+        Op::Attention { q, k, v, .. } => {
+            f(q);
+            f(k);
+            f(v);
+        }
+        Op::LinearAct { x, w, b, .. } => {
+            f(x);
+            f(w);
+            f(b);
+        }
+        Op::EmbedLinear { w, b, .. } => {
+            f(w);
+            f(b);
+            ops::embed_linear::dense_parts(node, f);
+        }
+    }
+}
+
 /// Runs the backward pass of node `i`, whose gradient is complete.
 pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
     let (head, tail) = g.nodes.split_at_mut(i);

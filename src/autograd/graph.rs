@@ -85,6 +85,11 @@ pub struct Graph {
     embed_mode: EmbedLinearMode,
     /// Planning buffers of that factorisation.
     pub(crate) embed: EmbedScratch,
+    /// Per node of the last backward pass: whether the seed reaches it.
+    reach: Vec<bool>,
+    /// Steps recorded so far ([`Graph::reset`] counts one): tells a plan of this step's
+    /// nodes from one of an earlier step's, whose handles are reused.
+    epoch: u64,
 }
 
 impl Default for Graph {
@@ -107,6 +112,8 @@ impl Graph {
             var_pool: Vec::new(),
             embed_mode: EmbedLinearMode::default(),
             embed: EmbedScratch::default(),
+            epoch: 0,
+            reach: Vec::new(),
         }
     }
 
@@ -114,11 +121,13 @@ impl Graph {
     /// The dropout stream continues from where it was.
     pub fn reset(&mut self) {
         self.len = 0;
+        self.epoch += 1;
     }
 
     /// Like [`Graph::reset`], and restarts the dropout stream from `seed`.
     pub fn reset_with_seed(&mut self, seed: u64) {
         self.len = 0;
+        self.epoch += 1;
         self.seed = seed;
         self.rng = StdRng::seed_from_u64(seed);
     }
@@ -141,6 +150,11 @@ impl Graph {
 
     pub fn embed_linear_mode(&self) -> EmbedLinearMode {
         self.embed_mode
+    }
+
+    /// Number of [`Graph::reset`]s so far.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     pub fn device(&self) -> Device {
@@ -384,19 +398,32 @@ impl Graph {
             });
         }
         crate::error::check_finite("backward", "seed gradient", seed)?;
+        // Which nodes the seed can reach: `out`, then every input of a reached node that
+        // needs a gradient. Nodes it cannot reach (an input layer's concatenation that
+        // only factorised layers read) are neither zeroed nor walked.
+        let last = out.index();
+        let reach = &mut self.reach;
+        reach.clear();
+        reach.resize(last + 1, false);
+        reach[last] = true;
+        for i in (0..=last).rev() {
+            if reach[i] && self.nodes[i].needs_grad {
+                super::backward::for_each_input(&self.nodes, i, |v| reach[v.index()] = true);
+            }
+        }
         // The one zeroing of this step's node gradients.
-        for node in &mut self.nodes[..=out.index()] {
+        for (node, &r) in self.nodes[..=last].iter_mut().zip(reach.iter()) {
             node.grad.clear();
-            if node.needs_grad {
+            if node.needs_grad && r {
                 node.grad.resize(node.len(), 0.0);
             }
         }
-        if !self.nodes[out.index()].needs_grad {
+        if !self.nodes[last].needs_grad {
             return Ok(());
         }
-        self.nodes[out.index()].grad.copy_from_slice(seed);
-        for i in (0..=out.index()).rev() {
-            if self.nodes[i].needs_grad {
+        self.nodes[last].grad.copy_from_slice(seed);
+        for i in (0..=last).rev() {
+            if self.nodes[i].needs_grad && self.reach[i] {
                 super::backward::step(self, i, store);
             }
         }

@@ -49,12 +49,11 @@ use rayon::prelude::*;
 /// When [`Graph::linear_act`] factorises a product over embedded inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum EmbedLinearMode {
-    /// Factorise the tables that pay: layers of at least [`MIN_WIDTH`] outputs, tables whose
-    /// batch has at most half as many distinct ids as rows. Dense cost per table is
-    /// 3·B·d·N multiply-adds (forward, dx, dW); factorised it is 3·u·d·N plus two passes
-    /// of B row additions of N values (the lookup forward, the per-id sums backward), each
-    /// measured at about 4 multiply-adds per value: u ≤ B/2 keeps a margin below the
-    /// break-even u = 2B/3 at d = 8.
+    /// Factorise the tables that pay: those whose batch has at most half as many distinct
+    /// ids as rows. Dense cost per table is 3·B·d·N multiply-adds (forward, dx, dW);
+    /// factorised it is 3·u·d·N plus two passes of B row additions of N values (the
+    /// lookup forward, the per-id sums backward), each measured at about 4 multiply-adds
+    /// per value: u ≤ B/2 keeps a margin below the break-even u = 2B/3 at d = 8.
     #[default]
     Auto,
     /// Every gathered table is factorised, whatever the sizes (for tests).
@@ -62,9 +61,6 @@ pub enum EmbedLinearMode {
     /// Never: the plain product (the reference).
     Off,
 }
-
-/// Narrowest layer `Auto` factorises: below it the plain product is already cheap.
-pub const MIN_WIDTH: usize = 64;
 
 /// Where things are in the node's `idx`:
 ///
@@ -147,6 +143,47 @@ where
         .for_each(|(t, chunk)| f(t * per, chunk));
 }
 
+/// Most rayon tasks of the per-id sums.
+const MAX_TASKS: usize = 16;
+
+/// The per-id sums `S[r] = Σ_{i ∈ list_r} dz_i` for every U row, split among tasks by
+/// work: the lists' lengths vary a lot (a two-valued column has lists of ~B/2 samples, a
+/// 50-valued one of ~B/50), so each task takes an equal share of list entries (CSR
+/// positions `start`), not of rows.
+fn per_id_sums(s: &mut [f32], dz: &[f32], ld: usize, start: &[u32], list: &[u32], n: usize) {
+    let ut = start.len() - 1;
+    let tasks = (2 * rayon::current_num_threads()).min(MAX_TASKS).min(ut);
+    if tasks <= 1 {
+        kernels::per_id(s, dz, ld, start, list, n);
+        return;
+    }
+    let total = start[ut] as usize;
+    // task t takes rows bound(t)..bound(t+1): the first row whose list starts at or after
+    // its share of the entries
+    let bound = |t: usize| {
+        if t == tasks {
+            ut
+        } else {
+            start[..ut].partition_point(|&v| (v as usize) < t * total / tasks)
+        }
+    };
+    let mut chunks: [&mut [f32]; MAX_TASKS] = Default::default();
+    let mut rest = &mut s[..ut * n];
+    for (t, c) in chunks.iter_mut().enumerate().take(tasks) {
+        let (a, b) = rest.split_at_mut((bound(t + 1) - bound(t)) * n);
+        *c = a;
+        rest = b;
+    }
+    chunks[..tasks]
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(t, chunk)| {
+            let r0 = bound(t);
+            let rows = chunk.len() / n;
+            kernels::per_id(chunk, dz, ld, &start[r0..r0 + rows + 1], list, n);
+        });
+}
+
 /// Fewest rows per task of the row kernels.
 const ROWS_MIN: usize = 32;
 
@@ -177,8 +214,11 @@ fn align16(buf: &[f32]) -> usize {
 /// nothing).
 #[derive(Debug, Default)]
 pub(crate) struct EmbedScratch {
-    /// The plan being built; swapped with the node's `idx`.
+    /// The plan (the `idx` of the nodes that use it), and which input, step and mode it
+    /// is for; `ok` false: nothing to factorise there.
     plan: Vec<u32>,
+    key: Option<(u32, u64, EmbedLinearMode)>,
+    ok: bool,
     /// Id → U row while counting one part.
     slot: Vec<u32>,
     /// (part node, column offset, first U row, u) of the factorised parts.
@@ -333,15 +373,21 @@ impl Graph {
         if mode == EmbedLinearMode::Off || !matches!(xn.op, Op::ConcatCols) {
             return None;
         }
-        let (rows, n) = (xn.rows, self.nodes[w.index()].cols);
-        if mode == EmbedLinearMode::Auto && n < MIN_WIDTH {
-            return None;
-        }
         if xn.idx.iter().any(|&p| p == w.0 || p == b.0) {
             return None;
         }
-        let always = mode == EmbedLinearMode::Always;
-        if !self.embed.plan(&self.nodes, &xn.idx, rows, always) {
+        // one plan per input and step: MMoE's experts and gates all read the same x
+        let key = (x.0, self.epoch(), mode);
+        if self.embed.key != Some(key) {
+            self.embed.ok = self.embed.plan(
+                &self.nodes,
+                &xn.idx,
+                xn.rows,
+                mode == EmbedLinearMode::Always,
+            );
+            self.embed.key = Some(key);
+        }
+        if !self.embed.ok {
             return None;
         }
         Some(self.record_embed_linear(x, w, b, f))
@@ -352,9 +398,9 @@ impl Graph {
         let needs = self.any_grad(&[x, w, b]);
         let out = self.push_overwritten(Op::EmbedLinear { x, w, b, f }, rows, n, needs);
         let mut scratch = std::mem::take(&mut self.scratch);
-        let mut plan = std::mem::take(&mut self.embed.plan);
+        let plan = std::mem::take(&mut self.embed.plan);
         let (node, inputs) = self.split(out);
-        std::mem::swap(&mut node.idx, &mut plan); // the old idx buffer is the next plan's
+        node.idx.extend_from_slice(&plan); // a copy: the next layer over x reuses the plan
         let lay = Layout::read(&node.idx, rows);
         let idx = &node.idx;
         let (wv, bv) = (&inputs[w.index()].value, &inputs[b.index()].value);
@@ -418,6 +464,14 @@ impl Graph {
 
 // ------------------------------------------------------------------ backward
 
+/// The dense parts of x (the inputs whose node gradients this op adds to, besides w, b).
+pub(crate) fn dense_parts(node: &Node, mut f: impl FnMut(Var)) {
+    let lay = Layout::read(&node.idx, node.rows);
+    for k in 0..lay.nd {
+        f(lay.dense(&node.idx, k).0);
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
     node: &Node,
@@ -467,10 +521,7 @@ pub(crate) fn backward(
     let start = &idx[lay.start()..lay.start() + lay.ut + 1];
     let list = &idx[lay.list()..lay.list() + rows * lay.nf];
     let dzp = &*dzp;
-    par_rows(s, n, lay.ut, |r0, chunk| {
-        let r = chunk.len() / n;
-        kernels::per_id(chunk, dzp, ld, &start[r0..r0 + r + 1], list, n);
-    });
+    per_id_sums(s, dzp, ld, start, list, n);
     let s = &*s;
     // per factorised part, in parallel: E = T_f[uniq], G = S_f · W_fᵀ, DW = Eᵀ · S_f
     {
