@@ -16,6 +16,12 @@
 //! clock also counts time the scheduler gave to them), and the expert product alone: the
 //! GEMM that is most of the floor, as measured on this machine.
 //!
+//! Two variants: the default graph, whose experts and gates take the factorised product
+//! over the embeddings (`ops::embed_linear`: each table's rows times its weight block once
+//! per distinct id, far below the dense floor), and `plain`, the dense product the floor
+//! describes (`Graph::set_embed_linear(Off)`), which measures how close the kernels come
+//! to the machine.
+//!
 //! Run: `cargo bench --bench inference` (add `-- --warm-up-time 1 --measurement-time 3`
 //! for a short run). PyTorch: `reference/.venv/bin/python reference/census/infer_torch.py
 //! --threads 1`.
@@ -27,6 +33,7 @@ use criterion::{black_box, Criterion, Throughput};
 use mtrec::autograd::{Graph, UnaryFn};
 use mtrec::data::features::EncodedBatch;
 use mtrec::models::MultiTaskModel;
+use mtrec::ops::embed_linear::EmbedLinearMode;
 use mtrec::ops::matmul::matmul_forward;
 use mtrec::ops::unary::f as unary_f;
 use mtrec::train::census_shape::{census_shaped, CensusShaped};
@@ -69,16 +76,27 @@ fn one_thread() -> rayon::ThreadPool {
         .expect("a one-thread rayon pool")
 }
 
+/// The two variants: (name, mode).
+const VARIANTS: [(&str, EmbedLinearMode); 2] = [
+    ("census_mmoe", EmbedLinearMode::Auto),
+    ("census_mmoe_plain", EmbedLinearMode::Off),
+];
+
 fn criterion_group(c: &mut Criterion, model: &CensusShaped) {
     let pool = one_thread();
-    let mut g = Graph::new(0);
-    g.set_training(false);
-    let mut probs = vec![vec![0f32; ROWS]; 2];
     let mut group = c.benchmark_group("inference");
     group.throughput(Throughput::Elements(ROWS as u64));
-    group.bench_function("census_mmoe/1T/B1000", |b| {
-        pool.install(|| b.iter(|| score(&mut g, model, black_box(&model.batches[0]), &mut probs)))
-    });
+    for (name, mode) in VARIANTS {
+        let mut g = Graph::new(0);
+        g.set_training(false);
+        g.set_embed_linear(mode);
+        let mut probs = vec![vec![0f32; ROWS]; 2];
+        group.bench_function(format!("{name}/1T/B1000"), |b| {
+            pool.install(|| {
+                b.iter(|| score(&mut g, model, black_box(&model.batches[0]), &mut probs))
+            })
+        });
+    }
     group.finish();
 }
 
@@ -87,8 +105,10 @@ fn criterion_group(c: &mut Criterion, model: &CensusShaped) {
 fn latency_report(model: &CensusShaped) {
     let pool = one_thread();
     pool.install(|| {
+      for (name, mode) in VARIANTS {
         let mut g = Graph::new(0);
         g.set_training(false);
+        g.set_embed_linear(mode);
         let mut probs = vec![vec![0f32; ROWS]; 2];
         let load = load_average();
         let (mut wall, mut cpu) = (Vec::new(), Vec::new());
@@ -105,7 +125,7 @@ fn latency_report(model: &CensusShaped) {
         wall.sort_by(f64::total_cmp);
         cpu.sort_by(f64::total_cmp);
         let flop = 2.0 * (MACS_PER_ROW * ROWS) as f64;
-        println!("\ninference: census MMoE, batch {ROWS}, 1 thread, 200 calls after 20 warm-up (load average before: {load}, after: {})", load_average());
+        println!("\ninference {name}: census MMoE, batch {ROWS}, 1 thread, 200 calls after 20 warm-up (load average before: {load}, after: {})", load_average());
         for (name, t) in [("wall", &wall), ("thread CPU", &cpu)] {
             let p50 = percentile(t, 50.0);
             println!(
@@ -116,6 +136,7 @@ fn latency_report(model: &CensusShaped) {
                 flop / 1e6
             );
         }
+      }
         // The expert product alone, (1000, 242)·(242, 512): 94% of the multiply-adds.
         let a: Vec<f32> = (0..ROWS * 242).map(|i| (i % 13) as f32 * 0.01).collect();
         let w: Vec<f32> = (0..242 * 512).map(|i| (i % 7) as f32 * 0.01).collect();

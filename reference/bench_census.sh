@@ -2,7 +2,10 @@
 # Side-by-side training benchmark on census-income: mtrec and the PyTorch reference train
 # the same MMoE (configs/census_mmoe.toml ≡ reference/census/models.py) in one invocation,
 # alternating runs, on 1 and 2 threads. Prints samples/s, peak resident memory and test
-# AUC for both, and the ratios.
+# AUC for both, and the ratios. mtrec runs twice per setting: as configured (experts and
+# gates take the factorised product over the embeddings, `train.factorize_embeddings`)
+# and with the plain dense product ("mtrec-plain": the same kernels on the same FLOPs as
+# PyTorch).
 #
 #   bash reference/setup.sh                 # once: the PyTorch venv
 #   bash reference/bench_census.sh [DATA_DIR] [REPEATS]
@@ -24,6 +27,10 @@ for r in $(seq 1 "$REPEATS"); do
     echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  run $r, $t thread(s): mtrec" >&2
     ./target/release/mtrec train --config configs/census_mmoe.toml --data-dir "$DATA" \
       --out "$OUT/mtrec_${t}_$r" --threads "$t" --quiet > "$OUT/mtrec_${t}_$r.json" 2>/dev/null
+    echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  run $r, $t thread(s): mtrec-plain" >&2
+    ./target/release/mtrec train --config configs/census_mmoe.toml --data-dir "$DATA" \
+      --out "$OUT/plain_${t}_$r" --threads "$t" --quiet --set train.factorize_embeddings=false \
+      > "$OUT/plain_${t}_$r.json" 2>/dev/null
     echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  run $r, $t thread(s): pytorch" >&2
     "$PY" reference/census/train_torch.py --model mmoe --threads "$t" --seed 1 \
       --data-dir "$DATA" --json "$OUT/torch_${t}_$r.json" > /dev/null
@@ -39,15 +46,18 @@ def load(kind, t):
     rss = max(x["peak_rss_mb"] for x in runs)
     auc = [runs[0]["tasks"][k]["test"]["auc"] for k in ("income", "never_married")]
     return sps, rss, auc
-print(f"{'':10} {'threads':>7} {'samples/s':>10} {'peak MB':>8} {'AUC income':>11} {'AUC married':>12}")
+print(f"{'':12} {'threads':>5} {'samples/s':>10} {'peak MB':>8} {'AUC income':>11} {'AUC married':>12}")
 best = {}
-for kind in ("mtrec", "torch"):
+for kind in ("mtrec", "plain", "torch"):
     for t in (1, 2):
         sps, rss, auc = load(kind, t)
         best[kind] = max(best.get(kind, 0), sps)
-        print(f"{kind:10} {t:>7} {sps:>10.0f} {rss:>8.0f} {auc[0]:>11.4f} {auc[1]:>12.4f}")
-for t in (1, 2):
-    m, p = load("mtrec", t), load("torch", t)
-    print(f"ratio mtrec/pytorch at {t} thread(s): speed {m[0]/p[0]:.2f}x, memory {m[1]/p[1]:.2f}x")
+        name = {"plain": "mtrec-plain"}.get(kind, kind)
+        print(f"{name:12} {t:>5} {sps:>10.0f} {rss:>8.0f} {auc[0]:>11.4f} {auc[1]:>12.4f}")
+for kind, name in (("mtrec", "mtrec"), ("plain", "mtrec-plain")):
+    for t in (1, 2):
+        m, p = load(kind, t), load("torch", t)
+        print(f"ratio {name}/pytorch at {t} thread(s): speed {m[0]/p[0]:.2f}x, memory {m[1]/p[1]:.2f}x")
 print(f"ratio of bests (mtrec best / pytorch best): {best['mtrec']/best['torch']:.2f}x")
+print(f"ratio of bests (mtrec-plain best / pytorch best): {best['plain']/best['torch']:.2f}x")
 PY
