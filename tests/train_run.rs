@@ -171,21 +171,51 @@ fn a_run_folder_has_everything_and_summary_has_the_documented_keys() {
 
 #[test]
 fn resuming_a_killed_run_gives_the_same_result_as_an_uninterrupted_one() {
-    let dir = temp_dir("resume");
-    write_data(&dir);
-    let full = train(&opts(&dir, "full")).unwrap();
-    let mut first = opts(&dir, "killed");
-    first.stop_after = Some(2); // stands in for a kill after epoch 2's checkpoint
-    train(&first).unwrap();
-    let mut rest = opts(&dir, "killed");
-    rest.resume = true;
-    let resumed = train(&rest).unwrap();
-    assert_eq!(
-        full["tasks"], resumed["tasks"],
-        "metrics after --resume must equal the uninterrupted run"
-    );
-    assert_eq!(full["best_epoch"], resumed["best_epoch"]);
-    assert_eq!(full["epochs_run"], resumed["epochs_run"]);
+    // every loss balancer: GradNorm's and DWA's task weights, PCGrad's order generator
+    // and uncertainty's log-variances must all come back from the checkpoint
+    for balance in ["fixed", "dwa", "gradnorm", "pcgrad", "uncertainty"] {
+        let dir = temp_dir(&format!("resume_{balance}"));
+        write_data(&dir);
+        let set = vec![format!("train.balance={balance}")];
+        let mut full = opts(&dir, "full");
+        full.overrides.clone_from(&set);
+        let full = train(&full).unwrap();
+        let mut first = opts(&dir, "killed");
+        first.overrides.clone_from(&set);
+        first.stop_after = Some(2); // stands in for a kill after epoch 2's checkpoint
+        train(&first).unwrap();
+        let mut rest = opts(&dir, "killed");
+        rest.overrides.clone_from(&set);
+        rest.resume = true;
+        let resumed = train(&rest).unwrap();
+        assert_eq!(
+            full["tasks"], resumed["tasks"],
+            "{balance}: metrics after --resume must equal the uninterrupted run"
+        );
+        assert_eq!(full["best_epoch"], resumed["best_epoch"], "{balance}");
+        assert_eq!(full["epochs_run"], resumed["epochs_run"], "{balance}");
+        // every epoch's line, not only the restored best epoch's test metrics
+        assert_eq!(
+            epoch_lines(&dir.join("full")),
+            epoch_lines(&dir.join("killed")),
+            "{balance}: metrics.jsonl after --resume must equal the uninterrupted run's"
+        );
+    }
+}
+
+/// The lines of a run's metrics.jsonl without their timings.
+fn epoch_lines(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let m = v.as_object_mut().unwrap();
+            m.remove("samples_per_s");
+            m.remove("train_seconds");
+            v
+        })
+        .collect()
 }
 
 fn shared_data() -> PathBuf {

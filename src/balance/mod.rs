@@ -33,6 +33,7 @@ pub mod fixed;
 pub mod gradnorm;
 pub mod grads;
 pub mod pcgrad;
+mod persist;
 pub mod uncertainty;
 
 pub use diagnostics::{cosine_matrix, task_gradient_cosines};

@@ -104,6 +104,9 @@ pub struct PcGradState {
     grads: TaskGrads,
     /// Projections made in the last step (diagnostic).
     pub last_projections: usize,
+    /// Steps taken: how far `rng` has advanced (one draw of orders per step), so that a
+    /// resumed run can bring a fresh generator to the same point.
+    pub steps: u64,
 }
 
 impl PcGradState {
@@ -113,7 +116,18 @@ impl PcGradState {
             cfg,
             grads: TaskGrads::new(),
             last_projections: 0,
+            steps: 0,
         }
+    }
+
+    /// Restarts the order generator from the seed and advances it by `steps` steps of
+    /// `k` tasks: the state after those steps, without their gradients.
+    pub fn replay(&mut self, k: usize, steps: u64) {
+        self.rng = StdRng::seed_from_u64(self.cfg.seed);
+        for _ in 0..steps {
+            random_orders(k, &mut self.rng);
+        }
+        self.steps = steps;
     }
 }
 
@@ -131,6 +145,7 @@ pub fn pcgrad_backward(
     let ones = vec![1.0; k];
     state.grads.compute(g, store, losses, shared, &ones)?;
     let orders = random_orders(k, &mut state.rng);
+    state.steps += 1;
     let (projected, n) = pcgrad_surgery(&state.grads.shared, k, &orders); // (K, P)
     state.last_projections = n;
     let p = state.grads.p;

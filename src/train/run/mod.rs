@@ -187,7 +187,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     let shared = model.shared_params();
     let mut st = LoopState::default();
     if opts.resume {
-        st = persist::load_state(out, &mut store, opt.as_mut())?;
+        st = persist::load_state(out, &mut store, opt.as_mut(), &mut balancer)?;
         eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
     }
 
@@ -342,7 +342,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             );
             st.stopped = true;
         }
-        persist::save_state(out, &store, opt.as_ref(), &st)?;
+        persist::save_state(out, &store, opt.as_ref(), &balancer, &st)?;
         if opts.stop_after.is_some_and(|n| st.epoch - first_epoch >= n) {
             return Ok(json!({ "interrupted_after_epoch": st.epoch }));
         }

@@ -3,6 +3,7 @@
 use super::evaluate::TaskMetrics;
 use super::progress::peak_rss_mb;
 use crate::autograd::ParamStore;
+use crate::balance::Balancer;
 use crate::checkpoint::{
     load_params as ck_load, load_train_state, save_params as ck_save, save_train_state, state_path,
     TrainState,
@@ -153,9 +154,11 @@ pub fn save_state(
     out: &Path,
     store: &ParamStore,
     opt: &dyn Optimizer,
+    balancer: &Balancer,
     st: &LoopState,
 ) -> Result<()> {
     let mut extra = BTreeMap::new();
+    balancer.save_state(&mut extra);
     extra.insert("stopped".into(), st.stopped.to_string());
     extra.insert("train_seconds".into(), st.train_seconds.to_string());
     extra.insert("train_samples".into(), st.train_samples.to_string());
@@ -175,9 +178,11 @@ pub fn load_state(
     out: &Path,
     store: &mut ParamStore,
     opt: &mut dyn Optimizer,
+    balancer: &mut Balancer,
 ) -> Result<LoopState> {
     let r = load_train_state(state_path(out), store, opt)?;
     let s = r.state;
+    balancer.load_state(&s.extra)?;
     let get = |k: &str| s.extra.get(k).cloned().unwrap_or_default();
     Ok(LoopState {
         epoch: s.epoch,
