@@ -363,7 +363,9 @@ fn losses_fwd_bwd() {
         // softmax cross-entropy over V = c classes
         let classes: Vec<u32> = (0..b).map(|_| rng.gen_range(0..c as u32)).collect();
         let mut prob = vec![0.0; b * c];
-        let l = loss::softmax_ce::softmax_ce_forward(&mut prob, &p, &classes, &coef, b, c);
+        let mut terms = vec![0.0f64; b];
+        let l =
+            loss::softmax_ce::softmax_ce_forward(&mut prob, &mut terms, &p, &classes, &coef, b, c);
         let mut dz = vec![0.1; b * c];
         loss::softmax_ce::softmax_ce_backward(&mut dz, dl, &prob, &classes, &coef, b, c);
         let (gz, gcl, gc) = (up(&dev, &p), up_u32(&dev, &classes), up(&dev, &coef));

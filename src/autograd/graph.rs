@@ -85,6 +85,8 @@ pub struct Graph {
     embed_mode: EmbedLinearMode,
     /// Planning buffers of that factorisation.
     pub(crate) embed: EmbedScratch,
+    /// f64 scratch of ops that sum per-row terms in a fixed order (softmax cross-entropy).
+    pub(crate) f64_scratch: Vec<f64>,
     /// Per node of the last backward pass: whether the seed reaches it.
     reach: Vec<bool>,
     /// Steps recorded so far ([`Graph::reset`] counts one): tells a plan of this step's
@@ -114,6 +116,7 @@ impl Graph {
             embed: EmbedScratch::default(),
             epoch: 0,
             reach: Vec::new(),
+            f64_scratch: Vec::new(),
         }
     }
 

@@ -18,30 +18,68 @@ use super::opts::coefficients;
 use super::LossOpts;
 use crate::autograd::{one, Graph, Node, Op, Var};
 use crate::error::{check_finite, Error, Result};
-use crate::ops::softmax::softmax_row;
+use rayon::prelude::*;
 
-/// Returns L and writes the softmax probabilities `p` (b, v).
+/// Rows per rayon task (rows are independent; a row of a large vocabulary is itself a
+/// long pass).
+const ROWS_PER_TASK: usize = 16;
+/// Below this many logits the passes stay on the calling thread.
+const PAR_MIN: usize = 1 << 15;
+
+fn parallel(n: usize) -> bool {
+    n >= PAR_MIN && rayon::current_num_threads() > 1
+}
+
+/// One row: `p = softmax(z)` and the row's term `c·(lse − z_y)`, with
+/// `lse = m + ln Σ_u e^(z_u − m)` from the same exponentials (summed in f64), so that
+/// −ln p_y never takes the log of a probability rounded to zero.
+fn ce_row(p: &mut [f32], z: &[f32], y: usize, c: f32) -> f64 {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut s = 0f64;
+    for (o, &x) in p.iter_mut().zip(z) {
+        *o = (x - m).exp();
+        s += *o as f64;
+    }
+    let inv = (1.0 / s) as f32;
+    p.iter_mut().for_each(|o| *o *= inv);
+    let lse = m as f64 + s.ln();
+    c as f64 * (lse - z[y] as f64)
+}
+
+/// Returns L and writes the softmax probabilities `p` (b, v) and each row's term of L
+/// into `terms` (b). Rows run in parallel; L sums the terms in row order, so the result
+/// does not depend on the thread count.
 pub fn softmax_ce_forward(
     p: &mut [f32],
+    terms: &mut [f64],
     z: &[f32],
     classes: &[u32],
     coef: &[f32],
     b: usize,
     v: usize,
 ) -> f32 {
-    let mut l = 0f64;
-    for i in 0..b {
-        let zi = &z[i * v..(i + 1) * v];
-        softmax_row(&mut p[i * v..(i + 1) * v], zi);
-        // −ln p_y computed as lse − z_y (no log of a rounded-to-zero probability).
-        let m = zi.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let lse = m + zi.iter().map(|&x| (x as f64 - m).exp()).sum::<f64>().ln();
-        l += coef[i] as f64 * (lse - zi[classes[i] as usize] as f64);
+    let rows = |(t, (pt, tt)): (usize, (&mut [f32], &mut [f64]))| {
+        for (r, (pi, ti)) in pt.chunks_exact_mut(v).zip(tt.iter_mut()).enumerate() {
+            let i = t * ROWS_PER_TASK + r;
+            *ti = ce_row(pi, &z[i * v..(i + 1) * v], classes[i] as usize, coef[i]);
+        }
+    };
+    let (p, terms) = (&mut p[..b * v], &mut terms[..b]);
+    if parallel(b * v) {
+        p.par_chunks_mut(ROWS_PER_TASK * v)
+            .zip(terms.par_chunks_mut(ROWS_PER_TASK))
+            .enumerate()
+            .for_each(rows);
+    } else {
+        p.chunks_mut(ROWS_PER_TASK * v)
+            .zip(terms.chunks_mut(ROWS_PER_TASK))
+            .enumerate()
+            .for_each(rows);
     }
-    l as f32
+    terms.iter().sum::<f64>() as f32
 }
 
-/// `dz += dl · c_i · (p − onehot(y))`.
+/// `dz += dl · c_i · (p − onehot(y))`, rows in parallel.
 pub fn softmax_ce_backward(
     dz: &mut [f32],
     dl: f32,
@@ -51,12 +89,23 @@ pub fn softmax_ce_backward(
     b: usize,
     v: usize,
 ) {
-    for i in 0..b {
-        let k = dl * coef[i];
-        for u in 0..v {
-            let onehot = if u == classes[i] as usize { 1.0 } else { 0.0 };
-            dz[i * v + u] += k * (p[i * v + u] - onehot);
+    let rows = |(t, dt): (usize, &mut [f32])| {
+        for (r, di) in dt.chunks_exact_mut(v).enumerate() {
+            let i = t * ROWS_PER_TASK + r;
+            let k = dl * coef[i];
+            for (d, &pu) in di.iter_mut().zip(&p[i * v..(i + 1) * v]) {
+                *d += k * pu;
+            }
+            di[classes[i] as usize] -= k; // the one-hot term
         }
+    };
+    let dz = &mut dz[..b * v];
+    if parallel(b * v) {
+        dz.par_chunks_mut(ROWS_PER_TASK * v)
+            .enumerate()
+            .for_each(rows);
+    } else {
+        dz.chunks_mut(ROWS_PER_TASK * v).enumerate().for_each(rows);
     }
 }
 
@@ -90,12 +139,16 @@ impl Graph {
         check_finite("softmax_cross_entropy", "logit", self.value(logits))?;
         let needs = self.any_grad(&[logits]);
         let out = self.push(Op::SoftmaxCe { logits }, 1, 1, needs);
+        let mut terms = std::mem::take(&mut self.f64_scratch);
+        terms.resize(b, 0.0);
         let (node, inputs) = self.split(out);
         coefficients("softmax_cross_entropy", b, opts, &mut node.aux)?;
         node.aux.resize(b + b * v, 0.0);
         node.idx.extend_from_slice(classes);
         let (coef, p) = node.aux.split_at_mut(b);
-        node.value[0] = softmax_ce_forward(p, &inputs[logits.index()].value, classes, coef, b, v);
+        let z = &inputs[logits.index()].value;
+        node.value[0] = softmax_ce_forward(p, &mut terms, z, classes, coef, b, v);
+        self.f64_scratch = terms;
         Ok(out)
     }
 }
