@@ -161,3 +161,49 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
         softmax_ce_backward(dz, node.grad[0], p, &node.idx, coef, b, v);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A problem large enough to split among threads gives the same bits on 1 and 2
+    /// threads (rows are independent; the loss sums the row terms in row order), and
+    /// matches the two-pass definition.
+    #[test]
+    fn rows_in_parallel_are_deterministic_and_match_the_definition() {
+        let (b, v) = (40, 2000);
+        let z: Vec<f32> = (0..b * v)
+            .map(|i| ((i * 7919) % 1000) as f32 * 0.01 - 5.0)
+            .collect();
+        let classes: Vec<u32> = (0..b).map(|i| (i * 37 % v) as u32).collect();
+        let coef: Vec<f32> = (0..b).map(|i| 0.5 + (i % 3) as f32 * 0.25).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let (mut p, mut terms, mut dz) = (vec![0.0; b * v], vec![0.0; b], vec![0.0; b * v]);
+                let l = softmax_ce_forward(&mut p, &mut terms, &z, &classes, &coef, b, v);
+                softmax_ce_backward(&mut dz, 1.0, &p, &classes, &coef, b, v);
+                (l, p, dz)
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.0.to_bits(), two.0.to_bits());
+        assert_eq!(one.1, two.1);
+        assert_eq!(one.2, two.2);
+        let want: f64 = (0..b)
+            .map(|i| {
+                let zi = &z[i * v..(i + 1) * v];
+                let lse = zi.iter().map(|&x| (x as f64).exp()).sum::<f64>().ln();
+                coef[i] as f64 * (lse - zi[classes[i] as usize] as f64)
+            })
+            .sum();
+        assert!(
+            (one.0 as f64 - want).abs() <= 1e-5 * want.abs(),
+            "{} vs {want}",
+            one.0
+        );
+    }
+}
