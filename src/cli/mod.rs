@@ -47,8 +47,9 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Train(args) => train::train(&args),
-        Command::Eval(args) => train::eval(&args),
-        Command::Predict(args) => train::predict_cmd(&args),
+        // one worker per core, the command on one of them (see `in_pool`)
+        Command::Eval(args) => in_pool(None, || train::eval(&args)),
+        Command::Predict(args) => in_pool(None, || train::predict_cmd(&args)),
         Command::Embed(args) => embed::run(&args),
         Command::Seq(args) => seq::run(&args),
     }
