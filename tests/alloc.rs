@@ -17,9 +17,10 @@
 //! bar, and the balancers other than fixed weights and DWA (they rebuild their report).
 //! Freeing is not counted (dropping nothing is implied by allocating nothing).
 
-use mtrec::autograd::Graph;
+use mtrec::autograd::{Graph, OpKind};
 use mtrec::balance::{Balancer, Method, TaskForm};
 use mtrec::models::MultiTaskModel;
+use mtrec::ops::embed_linear::EmbedLinearMode;
 use mtrec::optim::{Adam, AdamConfig};
 use mtrec::train::census_shape::census_shaped;
 use mtrec::train::run::step::{empty_info, encoded_step, StepParts};
@@ -63,8 +64,13 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Allocations in each step of a second pass over `batches` batches (the first pass is
-/// the warm-up), on a pool of `threads` rayon threads.
-fn allocations_per_step(threads: usize, batches: usize) -> Vec<usize> {
+/// the warm-up), on a pool of `threads` rayon threads, and how many factorised layers
+/// the last step recorded.
+fn allocations_per_step(
+    threads: usize,
+    batches: usize,
+    mode: EmbedLinearMode,
+) -> (Vec<usize>, usize) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -90,6 +96,7 @@ fn allocations_per_step(threads: usize, batches: usize) -> Vec<usize> {
             clip_norm: 0.0,
         };
         let mut g = Graph::new(1);
+        g.set_embed_linear(mode);
         let mut info = empty_info();
         for b in &c.batches {
             encoded_step(&mut g, &mut parts, b, 1e-3, &mut info).expect("warm-up step");
@@ -104,7 +111,7 @@ fn allocations_per_step(threads: usize, batches: usize) -> Vec<usize> {
             counts.push(ALLOCS.load(Ordering::SeqCst) - before);
             assert!(info.objective.is_finite(), "loss {}", info.objective);
         }
-        counts
+        (counts, g.find_op(OpKind::EmbedLinear).len())
     })
 }
 
@@ -122,11 +129,15 @@ fn census_mmoe_training_step_allocates_nothing_after_warm_up() {
         "the counting allocator counts nothing"
     );
 
-    for threads in [1, 2] {
-        let counts = allocations_per_step(threads, 3);
-        assert!(
-            counts.iter().all(|&n| n == 0),
-            "{threads} thread(s): allocations in each steady-state step: {counts:?} (run with MTREC_ALLOC_TRACE=1 to see where)"
-        );
+    // both paths of the layers over the embeddings: factorised (default) and plain
+    for (mode, layers) in [(EmbedLinearMode::Auto, 3), (EmbedLinearMode::Off, 0)] {
+        for threads in [1, 2] {
+            let (counts, n) = allocations_per_step(threads, 3, mode);
+            assert_eq!(n, layers, "{mode:?}: factorised layers recorded");
+            assert!(
+                counts.iter().all(|&n| n == 0),
+                "{mode:?}, {threads} thread(s): allocations in each steady-state step: {counts:?} (run with MTREC_ALLOC_TRACE=1 to see where)"
+            );
+        }
     }
 }

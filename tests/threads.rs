@@ -2,16 +2,18 @@
 //! bits on one and on two rayon threads, and the row-parallel kernels equal their
 //! one-row-at-a-time sequential path.
 
-use mtrec::autograd::Graph;
+use mtrec::autograd::{Graph, OpKind};
 use mtrec::balance::{Balancer, Method, TaskForm};
 use mtrec::models::MultiTaskModel;
+use mtrec::ops::embed_linear::EmbedLinearMode;
 use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward};
 use mtrec::optim::{Adam, AdamConfig};
 use mtrec::train::census_shape::census_shaped;
 use mtrec::train::run::step::{empty_info, encoded_step, StepParts};
 
-/// Every parameter value after 4 steps (dense block and tables) on `threads` threads.
-fn params_after_steps(threads: usize) -> Vec<Vec<f32>> {
+/// Every parameter value after 4 steps (dense block and tables) on `threads` threads,
+/// and how many factorised layers the last step recorded.
+fn params_after_steps(threads: usize, mode: EmbedLinearMode) -> (Vec<Vec<f32>>, usize) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -37,34 +39,44 @@ fn params_after_steps(threads: usize) -> Vec<Vec<f32>> {
             clip_norm: 0.0,
         };
         let mut g = Graph::new(1);
+        g.set_embed_linear(mode);
         let mut info = empty_info();
         for b in &c.batches {
             encoded_step(&mut g, &mut parts, b, 1e-2, &mut info).expect("step");
         }
         let mut out = vec![c.store.dense().to_vec()];
         out.extend(c.store.tables().iter().map(|t| t.value.clone()));
-        out
+        (out, g.find_op(OpKind::EmbedLinear).len())
     })
 }
 
+/// Both paths of the layers over the embeddings: factorised (the default; experts and
+/// both gates) and the plain product.
 #[test]
 fn census_mmoe_steps_are_bit_identical_on_one_and_two_threads() {
-    let (one, two) = (params_after_steps(1), params_after_steps(2));
-    assert_eq!(one.len(), two.len());
-    for (k, (a, b)) in one.iter().zip(&two).enumerate() {
-        let differ = a
-            .iter()
-            .zip(b)
-            .filter(|(x, y)| x.to_bits() != y.to_bits())
-            .count();
+    for (mode, layers) in [(EmbedLinearMode::Auto, 3), (EmbedLinearMode::Off, 0)] {
+        let ((one, n1), (two, n2)) = (params_after_steps(1, mode), params_after_steps(2, mode));
         assert_eq!(
-            differ, 0,
-            "block {k}: {differ} values differ between 1 and 2 threads"
+            (n1, n2),
+            (layers, layers),
+            "{mode:?}: factorised layers recorded"
         );
+        assert_eq!(one.len(), two.len());
+        for (k, (a, b)) in one.iter().zip(&two).enumerate() {
+            let differ = a
+                .iter()
+                .zip(b)
+                .filter(|(x, y)| x.to_bits() != y.to_bits())
+                .count();
+            assert_eq!(
+                differ, 0,
+                "{mode:?} block {k}: {differ} values differ between 1 and 2 threads"
+            );
+        }
+        // The steps did train: parameters moved away from a fresh model's.
+        let fresh = census_shaped(60, 1024, 4, 3).expect("census-shaped model");
+        assert_ne!(fresh.store.dense(), &one[0][..]);
     }
-    // The steps did train: parameters moved away from a fresh model's.
-    let fresh = census_shaped(60, 1024, 4, 3).expect("census-shaped model");
-    assert_ne!(fresh.store.dense(), &one[0][..]);
 }
 
 #[test]
