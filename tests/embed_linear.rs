@@ -4,7 +4,7 @@
 //! path exactly when it should. (Its finite-difference check is
 //! `gradcheck_embed_linear` in `tests/gradcheck.rs`.)
 
-use mtrec::autograd::{Graph, OpKind, ParamId, ParamStore, UnaryFn};
+use mtrec::autograd::{Graph, OpKind, ParamId, ParamStore, UnaryFn, Var};
 use mtrec::ops::embed_linear::EmbedLinearMode;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
@@ -59,6 +59,22 @@ fn case(rows: usize, n: usize, vocab: &[usize], dims: &[usize], seed: u64) -> Ca
     }
 }
 
+/// Records x = [tables | dense param | numerics], w and b of `c`.
+fn record_inputs(g: &mut Graph, c: &Case) -> (Var, Var, Var) {
+    let mut parts = Vec::new();
+    for (t, ids) in &c.tables {
+        parts.push(g.gather(&c.store, *t, ids).unwrap());
+    }
+    parts.push(g.param(&c.store, c.dense_in).unwrap());
+    parts.push(g.input_slice(c.rows, 2, &c.num).unwrap());
+    let x = g.concat_cols(&parts).unwrap();
+    (
+        x,
+        g.param(&c.store, c.w).unwrap(),
+        g.param(&c.store, c.b).unwrap(),
+    )
+}
+
 /// Forward value, op kind of the output and every gradient (in store order).
 fn run(
     c: &mut Case,
@@ -67,17 +83,7 @@ fn run(
 ) -> (Vec<f32>, Option<OpKind>, Vec<Vec<f32>>) {
     let mut g = Graph::new(0);
     g.set_embed_linear(mode);
-    let mut parts = Vec::new();
-    for (t, ids) in &c.tables {
-        parts.push(g.gather(&c.store, *t, ids).unwrap());
-    }
-    parts.push(g.param(&c.store, c.dense_in).unwrap());
-    parts.push(g.input_slice(c.rows, 2, &c.num).unwrap());
-    let x = g.concat_cols(&parts).unwrap();
-    let (w, b) = (
-        g.param(&c.store, c.w).unwrap(),
-        g.param(&c.store, c.b).unwrap(),
-    );
+    let (x, w, b) = record_inputs(&mut g, c);
     let y = g.linear_act(x, w, b, f).unwrap();
     let mut rng = StdRng::seed_from_u64(99);
     let seed: Vec<f32> = (0..c.rows * c.n)
@@ -192,17 +198,7 @@ fn factorised_is_identical_on_one_and_two_threads() {
 #[test]
 fn layers_over_one_input_share_the_plan_and_each_step_plans_afresh() {
     let forward = |g: &mut Graph, c: &Case, w2: ParamId| {
-        let mut parts = Vec::new();
-        for (t, ids) in &c.tables {
-            parts.push(g.gather(&c.store, *t, ids).unwrap());
-        }
-        parts.push(g.param(&c.store, c.dense_in).unwrap());
-        parts.push(g.input_slice(c.rows, 2, &c.num).unwrap());
-        let x = g.concat_cols(&parts).unwrap();
-        let (w, b) = (
-            g.param(&c.store, c.w).unwrap(),
-            g.param(&c.store, c.b).unwrap(),
-        );
+        let (x, w, b) = record_inputs(g, c);
         let w2 = g.param(&c.store, w2).unwrap();
         let b2 = g.slice_cols(b, 0, 3).unwrap();
         let y1 = g.linear_act(x, w, b, Some(UnaryFn::Relu)).unwrap();
