@@ -18,12 +18,9 @@
 //! Freeing is not counted (dropping nothing is implied by allocating nothing).
 
 use mtrec::autograd::{Graph, OpKind};
-use mtrec::balance::{Balancer, Method, TaskForm};
-use mtrec::models::MultiTaskModel;
 use mtrec::ops::embed_linear::EmbedLinearMode;
-use mtrec::optim::{Adam, AdamConfig};
-use mtrec::train::census_shape::census_shaped;
-use mtrec::train::run::step::{empty_info, encoded_step, StepParts};
+use mtrec::train::census_shape::{census_shaped, CensusTrainer};
+use mtrec::train::run::step::empty_info;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -76,37 +73,20 @@ fn allocations_per_step(
         .build()
         .expect("a rayon pool");
     pool.install(|| {
-        let mut c = census_shaped(60, 1024, batches, 7).expect("census-shaped model");
-        let shared = c.model.shared_params();
-        let mut balancer = Balancer::new(
-            Method::Fixed(vec![1.0, 1.0]),
-            &[TaskForm::Classification; 2],
-            &mut c.store,
-        )
-        .expect("fixed weights");
-        let mut opt = Adam::new(AdamConfig::default()).expect("default Adam");
-        let mut parts = StepParts {
-            input: &c.input,
-            model: &c.model,
-            store: &mut c.store,
-            balancer: &mut balancer,
-            opt: &mut opt,
-            shared: &shared,
-            kinds: &c.kinds,
-            clip_norm: 0.0,
-        };
+        let c = census_shaped(60, 1024, batches, 7).expect("census-shaped model");
+        let mut t = CensusTrainer::new(c).expect("fixed weights and Adam");
         let mut g = Graph::new(1);
         g.set_embed_linear(mode);
         let mut info = empty_info();
-        for b in &c.batches {
-            encoded_step(&mut g, &mut parts, b, 1e-3, &mut info).expect("warm-up step");
+        for b in 0..batches {
+            t.step(&mut g, b, 1e-3, &mut info).expect("warm-up step");
         }
         let trace = std::env::var_os("MTREC_ALLOC_TRACE").is_some();
         let mut counts = Vec::new();
-        for b in &c.batches {
+        for b in 0..batches {
             let before = ALLOCS.load(Ordering::SeqCst);
             TRACE.store(trace, Ordering::SeqCst);
-            encoded_step(&mut g, &mut parts, b, 1e-3, &mut info).expect("step");
+            t.step(&mut g, b, 1e-3, &mut info).expect("step");
             TRACE.store(false, Ordering::SeqCst);
             counts.push(ALLOCS.load(Ordering::SeqCst) - before);
             assert!(info.objective.is_finite(), "loss {}", info.objective);

@@ -3,13 +3,10 @@
 //! one-row-at-a-time sequential path.
 
 use mtrec::autograd::{Graph, OpKind};
-use mtrec::balance::{Balancer, Method, TaskForm};
-use mtrec::models::MultiTaskModel;
 use mtrec::ops::embed_linear::EmbedLinearMode;
 use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward};
-use mtrec::optim::{Adam, AdamConfig};
-use mtrec::train::census_shape::census_shaped;
-use mtrec::train::run::step::{empty_info, encoded_step, StepParts};
+use mtrec::train::census_shape::{census_shaped, CensusTrainer};
+use mtrec::train::run::step::empty_info;
 
 /// Every parameter value after 4 steps (dense block and tables) on `threads` threads,
 /// and how many factorised layers the last step recorded.
@@ -19,31 +16,15 @@ fn params_after_steps(threads: usize, mode: EmbedLinearMode) -> (Vec<Vec<f32>>, 
         .build()
         .expect("a rayon pool");
     pool.install(|| {
-        let mut c = census_shaped(60, 1024, 4, 3).expect("census-shaped model");
-        let shared = c.model.shared_params();
-        let mut balancer = Balancer::new(
-            Method::Fixed(vec![1.0, 1.0]),
-            &[TaskForm::Classification; 2],
-            &mut c.store,
-        )
-        .expect("fixed weights");
-        let mut opt = Adam::new(AdamConfig::default()).expect("default Adam");
-        let mut parts = StepParts {
-            input: &c.input,
-            model: &c.model,
-            store: &mut c.store,
-            balancer: &mut balancer,
-            opt: &mut opt,
-            shared: &shared,
-            kinds: &c.kinds,
-            clip_norm: 0.0,
-        };
+        let c = census_shaped(60, 1024, 4, 3).expect("census-shaped model");
+        let mut t = CensusTrainer::new(c).expect("fixed weights and Adam");
         let mut g = Graph::new(1);
         g.set_embed_linear(mode);
         let mut info = empty_info();
-        for b in &c.batches {
-            encoded_step(&mut g, &mut parts, b, 1e-2, &mut info).expect("step");
+        for b in 0..t.shaped.batches.len() {
+            t.step(&mut g, b, 1e-2, &mut info).expect("step");
         }
+        let c = &t.shaped;
         let mut out = vec![c.store.dense().to_vec()];
         out.extend(c.store.tables().iter().map(|t| t.value.clone()));
         (out, g.find_op(OpKind::EmbedLinear).len())

@@ -11,13 +11,17 @@
 //! Ids, numerics and labels are drawn from a seeded generator; the labels depend on the
 //! inputs only weakly (the point is the arithmetic, not the fit).
 
-use crate::autograd::ParamStore;
+use crate::autograd::{Graph, ParamId, ParamStore};
+use crate::balance::{Balancer, Method, StepInfo, TaskForm};
 use crate::config::TaskType;
 use crate::data::features::EncodedBatch;
 use crate::error::Result;
+use crate::models::MultiTaskModel;
 use crate::models::{Mmoe, MmoeConfig};
 use crate::nn::feature_input::{InputTable, EMBEDDING_INIT};
 use crate::nn::{Activation, FeatureInput};
+use crate::optim::{Adam, AdamConfig};
+use crate::train::run::step::{encoded_step, StepParts};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
 
@@ -110,4 +114,50 @@ pub fn census_shaped(
         kinds: vec![TaskType::Binary; 2],
         batches,
     })
+}
+
+/// A census-shaped model with the rest of `mtrec train`'s step: equal fixed task weights
+/// and default Adam (for the allocation and thread tests).
+pub struct CensusTrainer {
+    pub shaped: CensusShaped,
+    balancer: Balancer,
+    opt: Adam,
+    shared: Vec<ParamId>,
+}
+
+impl CensusTrainer {
+    pub fn new(mut shaped: CensusShaped) -> Result<CensusTrainer> {
+        let forms = [TaskForm::Classification; 2];
+        let balancer = Balancer::new(Method::Fixed(vec![1.0, 1.0]), &forms, &mut shaped.store)?;
+        let shared = shaped.model.shared_params();
+        let opt = Adam::new(AdamConfig::default())?;
+        Ok(CensusTrainer {
+            shaped,
+            balancer,
+            opt,
+            shared,
+        })
+    }
+
+    /// One training step (`train::run::step::encoded_step`) on batch `batch`.
+    pub fn step(
+        &mut self,
+        g: &mut Graph,
+        batch: usize,
+        lr: f32,
+        info: &mut StepInfo,
+    ) -> Result<()> {
+        let c = &mut self.shaped;
+        let mut parts = StepParts {
+            input: &c.input,
+            model: &c.model,
+            store: &mut c.store,
+            balancer: &mut self.balancer,
+            opt: &mut self.opt,
+            shared: &self.shared,
+            kinds: &c.kinds,
+            clip_norm: 0.0,
+        };
+        encoded_step(g, &mut parts, &c.batches[batch], lr, info)
+    }
 }
