@@ -70,6 +70,14 @@ pub fn linear_act_forward(
     activate(out, f);
 }
 
+/// Grows `buf` to at least `len` floats. Never shrinks it: the graph's scratch is shared by
+/// ops of different sizes, and a shrink then regrow would zero-fill the difference.
+pub(crate) fn grow(buf: &mut Vec<f32>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+}
+
 /// `out = f(out)` in place (nothing for the identity), split among threads when large.
 pub(crate) fn activate(out: &mut [f32], f: Option<UnaryFn>) {
     let Some(kind) = f else { return };
@@ -153,7 +161,7 @@ pub fn linear_act_backward(
     let dz: &[f32] = match f {
         None => d_out,
         Some(_) => {
-            super::embed_linear::grow(dz, b * d_o); // every element is written by dz_into
+            grow(dz, b * d_o); // every element is written by dz_into
             dz_into(&mut dz[..b * d_o], d_out, out, pre, f)
         }
     };

@@ -30,8 +30,10 @@
 //! The embedding gradients go straight into the tables' row-sparse gradients (what the
 //! gathers' backward would have added), never through a (B, D_in) gradient of x: that
 //! (B, N)·(N, D_in) product is the work the factorisation saves. The gradient of the
-//! concatenation node itself therefore receives nothing from this op (other consumers of
-//! x, such as MMoE's gates, still send theirs through it).
+//! concatenation node itself therefore receives nothing from this op: consumers of x that
+//! take the plain product still send theirs through it, and when every consumer is
+//! factorised (MMoE's experts and gates over census-income) the backward pass does not
+//! reach the concatenation at all.
 //!
 //! # Determinism
 //!
@@ -41,7 +43,7 @@
 mod kernels;
 mod plan;
 
-use super::linear_act::{activate, dz_into, needs_pre};
+use super::linear_act::{activate, dz_into, grow, needs_pre};
 use super::matmul::matmul_forward;
 use crate::autograd::{Graph, Node, Op, ParamStore, UnaryFn, Var};
 use kernels::padded;
@@ -59,10 +61,11 @@ pub enum EmbedLinearMode {
     /// Factorise the tables that pay: those with at most B/8 distinct ids in the batch
     /// ([`MAX_DISTINCT_SHARE`]). Measured with `cargo bench --bench embed_linear` (29
     /// tables of width 8, B = 1,024, N = 512, forward + backward, one thread): the plain
-    /// product takes 9.8 ms whatever the ids; the factorised one about 2.5 ms plus 0.05 ms
-    /// per distinct id per table (3.9 ms at u ≈ 10, 5.0 at 60, 9.7 at 150, 13.3 at 200,
-    /// 21 at 400: the per-id products and sums and a U that no longer fits in cache), so
-    /// the two meet near u ≈ B/7.
+    /// product takes 9.8 ms whatever the ids; the factorised one about 2.5 ms plus about
+    /// 1.7 µs per distinct id of each table, 0.05 ms per unit of u over the 29 tables
+    /// (3.9 ms at u ≈ 10, 5.0 at 60, 9.7 at 150, 13.3 at 200, 21 at 400: the per-id
+    /// products and sums, and a U that no longer fits in cache), so the two meet near
+    /// u ≈ B/7.
     #[default]
     Auto,
     /// Every gathered table is factorised, whatever the sizes (for tests).
@@ -140,14 +143,6 @@ const ROWS_MIN: usize = 32;
 fn distinct_rows(e: &mut [f32], gathered: &[f32], rep: &[u32], d: usize) {
     for (er, &i) in e.chunks_exact_mut(d).zip(rep) {
         er.copy_from_slice(&gathered[i as usize * d..(i as usize + 1) * d]);
-    }
-}
-
-/// Grows `buf` to at least `len` floats. Never shrinks it: the graph's scratch is shared by
-/// ops of different sizes, and a shrink then regrow would zero-fill the difference.
-pub(crate) fn grow(buf: &mut Vec<f32>, len: usize) {
-    if buf.len() < len {
-        buf.resize(len, 0.0);
     }
 }
 
