@@ -345,6 +345,7 @@ fn run(dir: &Path, mode: &str, adaptor: &str, calls: &Rc<Cell<usize>>) -> serde_
     };
     let opts = RunOptions {
         config: cfg_path,
+        models_dir: None,
         data_dir: dir.to_path_buf(),
         out: dir.join(format!("run-{mode}-{adaptor}")),
         overrides: vec![],
@@ -534,6 +535,7 @@ fn movielens_cold_items_text_beats_id_only() {
     for v in ["id", "text", "text_id"] {
         let opts = RunOptions {
             config: root.join(format!("configs/movielens_cold_{v}.toml")),
+            models_dir: None,
             data_dir: data.clone(),
             out: out.join(v),
             overrides: vec!["train.epochs=5".into()],

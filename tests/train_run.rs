@@ -107,6 +107,7 @@ patience = 10
 fn opts(dir: &Path, out: &str) -> RunOptions {
     RunOptions {
         config: dir.join("run.toml"),
+        models_dir: None,
         data_dir: dir.to_path_buf(),
         out: dir.join(out),
         overrides: vec![],
@@ -237,6 +238,7 @@ fn census_mmoe_reaches_the_auc_floors() {
     let out = temp_dir("census");
     let o = RunOptions {
         config: Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/census_mmoe.toml"),
+        models_dir: None,
         data_dir: data,
         out: out.join("run"),
         overrides: vec![],

@@ -232,6 +232,7 @@ patience = 10
 fn opts(dir: &Path, cfg: &str, out: &str) -> RunOptions {
     RunOptions {
         config: dir.join(cfg),
+        models_dir: None,
         data_dir: dir.to_path_buf(),
         out: dir.join(out),
         overrides: vec![],

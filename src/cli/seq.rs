@@ -9,6 +9,7 @@ use crate::data::sequences::{leave_last_out, SeqData};
 use crate::error::{Error, Result};
 use crate::models::sasrec::ItemInput;
 use crate::text::cache::embed_cached;
+use crate::train::run::text::resolve_encoder;
 use crate::train::seq::{fit, load_data, SeqFitOptions, SeqInputs, SeqRunConfig};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,8 @@ pub struct SeqArgs {
     /// Folder holding the data sets [default: $MTREC_DATA, then ../shared/data].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Folder holding pretrained models [default: $MTREC_MODELS, then ../shared/models].
+    /// Folder of pretrained text encoders, searched first for `model.text_model`
+    /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
     /// The run folder to write [default: runs/<config name>].
@@ -53,7 +55,6 @@ pub fn run(args: &SeqArgs) -> Result<()> {
     // from inside the pool instead of handing work over from the main thread
     super::in_pool(args.threads, || {
         let data_dir = dir_or(&args.data_dir, "MTREC_DATA", "../shared/data");
-        let models_dir = dir_or(&args.models_dir, "MTREC_MODELS", "../shared/models");
         let out = args.out.clone().unwrap_or_else(|| {
             let stem = args
                 .config
@@ -76,7 +77,7 @@ pub fn run(args: &SeqArgs) -> Result<()> {
         let text = if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
             Some(item_text_vectors(
                 &data,
-                &models_dir.join(&cfg.model.text_model),
+                &resolve_encoder(&cfg.model.text_model, &data_dir, args.models_dir.as_deref())?,
                 Path::new(&cfg.model.text_cache),
             )?)
         } else {

@@ -25,6 +25,10 @@ pub struct TrainArgs {
     /// Folder the config's data files are relative to [default: $MTREC_DATA, then data/].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Folder of pretrained text encoders, searched first for `[features.text] encoder`
+    /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
     /// The run folder to write [default: runs/<config name>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -69,6 +73,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         let opts = RunOptions {
             config: args.config.clone(),
             data_dir: data_dir(args.data_dir.clone()),
+            models_dir: args.models_dir.clone(),
             out: out.clone(),
             overrides: args.set.clone(),
             resume: args.resume,
@@ -103,12 +108,16 @@ pub struct EvalArgs {
     /// Folder of the data files [default: $MTREC_DATA, then data/].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Folder of pretrained text encoders, searched first for `[features.text] encoder`
+    /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
 }
 
 /// Rebuilds the run's model with its saved weights and prepared data.
-fn load_run(run_dir: &Path, data_dir: &Path) -> Result<run::Setup> {
+fn load_run(run_dir: &Path, data_dir: &Path, models_dir: Option<&Path>) -> Result<run::Setup> {
     let cfg = RunConfig::from_file(run_dir.join("config.toml"), &[])?;
-    let provider = run::text::native_provider(data_dir);
+    let provider = run::text::native_provider(data_dir, models_dir);
     let env = crate::data::features::TextEnv {
         provider: &provider,
         cache_dir: Some(run::text_cache_dir(run_dir)),
@@ -126,7 +135,11 @@ fn load_run(run_dir: &Path, data_dir: &Path) -> Result<run::Setup> {
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let setup = load_run(&args.run, &data_dir(args.data_dir.clone()))?;
+    let setup = load_run(
+        &args.run,
+        &data_dir(args.data_dir.clone()),
+        args.models_dir.as_deref(),
+    )?;
     let data: &Encoded = match args.split {
         Split::Train => &setup.prepared.train,
         Split::Valid => &setup.prepared.valid,
@@ -158,6 +171,10 @@ pub struct PredictArgs {
     /// Output CSV: one column per task (probability for binary tasks, value for regression).
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Folder of pretrained text encoders, searched first for `[features.text] encoder`
+    /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
 }
 
 pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
@@ -175,7 +192,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     let mut encoded = spec.encode(&table)?;
     if !spec.text.is_empty() {
         // Texts already embedded by the run are read from its cache.
-        let provider = run::text::native_provider(Path::new("."));
+        let provider = run::text::native_provider(Path::new("."), args.models_dir.as_deref());
         let env = crate::data::features::TextEnv {
             provider: &provider,
             cache_dir: Some(run::text_cache_dir(&args.run)),

@@ -46,6 +46,8 @@ use std::time::Instant;
 pub struct RunOptions {
     pub config: PathBuf,
     pub data_dir: PathBuf,
+    /// Where text encoders are looked up first (`--models-dir`; see `text`).
+    pub models_dir: Option<PathBuf>,
     pub out: PathBuf,
     /// `key=value` overrides of the config (`train.lr=0.01`).
     pub overrides: Vec<String>,
@@ -71,7 +73,7 @@ pub struct Setup {
 /// Reads and prepares the data and builds the model for `cfg` (weights freshly initialised).
 /// Text features are embedded with the native encoder, without a cache.
 pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
-    let provider = text::native_provider(data_dir);
+    let provider = text::native_provider(data_dir, None);
     setup_with(
         cfg,
         data_dir,
@@ -136,7 +138,7 @@ fn task_losses(
 /// Trains as configured; returns the summary also written to `summary.json`.
 /// Text features use the native encoder ([`text::native_provider`]).
 pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
-    let provider = text::native_provider(&opts.data_dir);
+    let provider = text::native_provider(&opts.data_dir, opts.models_dir.as_deref());
     train_with(opts, &provider)
 }
 

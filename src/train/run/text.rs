@@ -2,21 +2,30 @@
 //! that `mtrec train`, `eval` and `predict` use for it.
 //!
 //! `encoder` names a model folder. An absolute path is used as it is; a relative one is
-//! looked up, in this order, under `$MTREC_MODELS` (when set), under `<data-dir>/../models`
-//! (the layout `shared/data` + `shared/models`), and under the working directory. The
-//! first folder that exists wins; if none does, the error lists every place tried.
+//! looked up, in this order, under `--models-dir` (when given), under `$MTREC_MODELS`
+//! (when set), under `<data-dir>/../models` (the layout `shared/data` + `shared/models`),
+//! and under the working directory. The first folder that exists wins; if none does, the
+//! error lists every place tried. `mtrec train`, `eval`, `predict` and `seq` all look up
+//! their encoder this way.
 
 use crate::data::features::{TextEmbedder, TextSpec};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
-/// The model folder of `encoder` (see the module docs).
-pub fn resolve_encoder(encoder: &str, data_dir: &Path) -> Result<PathBuf> {
+/// The model folder of `encoder` (see the module docs); `models_dir` is `--models-dir`.
+pub fn resolve_encoder(
+    encoder: &str,
+    data_dir: &Path,
+    models_dir: Option<&Path>,
+) -> Result<PathBuf> {
     let p = Path::new(encoder);
     let mut tried = Vec::new();
     if p.is_absolute() {
         tried.push(p.to_path_buf());
     } else {
+        if let Some(m) = models_dir {
+            tried.push(m.join(p));
+        }
         if let Some(m) = std::env::var_os("MTREC_MODELS") {
             tried.push(PathBuf::from(m).join(p));
         }
@@ -29,7 +38,7 @@ pub fn resolve_encoder(encoder: &str, data_dir: &Path) -> Result<PathBuf> {
     Err(Error::Config {
         what: format!("text encoder `{encoder}`"),
         message: format!(
-            "is not a model folder; tried {}: set MTREC_MODELS to the folder holding the model, or give an absolute path in [features.text] encoder",
+            "is not a model folder; tried {}: pass --models-dir (or set MTREC_MODELS) to the folder holding the model, or give an absolute path",
             tried
                 .iter()
                 .map(|d| d.display().to_string())
@@ -84,12 +93,50 @@ fn native_embed(
     Ok((d, m.iter().copied().collect())) // (U, D_t) row-major
 }
 
-/// The embedder for `spec`, its encoder resolved against `data_dir`.
-pub fn native_provider(
-    data_dir: &Path,
-) -> impl Fn(&TextSpec) -> Result<Box<dyn TextEmbedder>> + '_ {
+/// The embedder for `spec`, its encoder resolved against `models_dir` and `data_dir`.
+pub fn native_provider<'a>(
+    data_dir: &'a Path,
+    models_dir: Option<&'a Path>,
+) -> impl Fn(&TextSpec) -> Result<Box<dyn TextEmbedder>> + 'a {
     move |spec: &TextSpec| {
-        let dir = resolve_encoder(&spec.encoder, data_dir)?;
+        let dir = resolve_encoder(&spec.encoder, data_dir, models_dir)?;
         Ok(Box::new(NativeEncoder { dir }) as Box<dyn TextEmbedder>)
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::resolve_encoder;
+
+    /// `--models-dir` is searched before `<data-dir>/../models`; a missing encoder's
+    /// error names every folder tried.
+    #[test]
+    fn models_dir_comes_first_and_the_error_lists_every_place() {
+        let root =
+            std::env::temp_dir().join(format!("mtrec-encoder-lookup-{}", std::process::id()));
+        let (flag, data) = (root.join("flag"), root.join("shared").join("data"));
+        let name = "mtrec-lookup-test-encoder";
+        for d in [
+            flag.join(name),
+            root.join("shared").join("models").join(name),
+            data.clone(),
+        ] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        assert_eq!(
+            resolve_encoder(name, &data, Some(&flag)).unwrap(),
+            flag.join(name)
+        );
+        let via_data = resolve_encoder(name, &data, None).unwrap();
+        assert_eq!(via_data, data.join("..").join("models").join(name));
+        let e = resolve_encoder("no-such-encoder", &data, Some(&flag))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&flag.join("no-such-encoder").display().to_string()),
+            "{e}"
+        );
+        assert!(e.contains("--models-dir"), "{e}");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
