@@ -34,6 +34,9 @@ pub struct TransferReport {
     pub new: Vec<String>,
     /// Tensors of the file that the model has no parameter for.
     pub unused: Vec<String>,
+    /// Parameters the caller asked to keep fresh ([`init_from_except`]) though the file
+    /// has them.
+    pub kept_fresh: Vec<String>,
 }
 
 impl TransferReport {
@@ -52,6 +55,9 @@ impl TransferReport {
         if !self.unused.is_empty() {
             s.push_str(&format!("\n  unused: {}", self.unused.join(", ")));
         }
+        if !self.kept_fresh.is_empty() {
+            s.push_str(&format!("\n  kept fresh: {}", self.kept_fresh.join(", ")));
+        }
         s
     }
 }
@@ -69,6 +75,17 @@ pub fn source_file(source: &Path) -> PathBuf {
 /// Loads every parameter of `store` that `source` (a run folder or a parameter file) has,
 /// by name; see the module docs. On error `store` is unchanged.
 pub fn init_from(store: &mut ParamStore, source: &Path) -> Result<TransferReport> {
+    init_from_except(store, source, &[])
+}
+
+/// [`init_from`], except that parameters of the groups `fresh` (group names as for
+/// [`freeze_groups`]) keep their fresh values even where the file has them: `mtrec seq`
+/// moving to another catalogue keeps its own item table and heads.
+pub fn init_from_except(
+    store: &mut ParamStore,
+    source: &Path,
+    fresh: &[&str],
+) -> Result<TransferReport> {
     let file = source_file(source);
     if !file.is_file() {
         return Err(Error::Io {
@@ -89,7 +106,16 @@ pub fn init_from(store: &mut ParamStore, source: &Path) -> Result<TransferReport
     let mut plan: Vec<(ParamId, &[f32])> = Vec::new();
     for id in store.ids() {
         let info = store.info(id);
-        match ckpt.get(&format!("{prefix}{}", info.name)) {
+        let name = format!("{prefix}{}", info.name);
+        if fresh.iter().any(|g| group_matches(g, &info.name)) {
+            if ckpt.get(&name).is_some() {
+                report.kept_fresh.push(info.name.clone());
+            } else {
+                report.new.push(info.name.clone());
+            }
+            continue;
+        }
+        match ckpt.get(&name) {
             None => report.new.push(info.name.clone()),
             Some(t) if t.shape == [info.rows, info.cols] => {
                 report.loaded.push(info.name.clone());

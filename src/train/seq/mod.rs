@@ -23,7 +23,7 @@ pub use config::SeqRunConfig;
 pub use eval::{evaluate, SeqMetrics, LIKE_THRESHOLD};
 
 use crate::autograd::{Graph, ParamStore, Var};
-use crate::checkpoint::transfer::freeze_groups;
+use crate::checkpoint::transfer::{freeze_groups, init_from_except};
 use crate::data::sequences::{
     load_beauty, load_movielens, Keywords, SeqBatch, SeqData, SeqExample, Split,
 };
@@ -66,34 +66,26 @@ pub fn load_data(cfg: &SeqRunConfig, data_dir: &Path) -> Result<SeqData> {
     Ok(data)
 }
 
-/// Copies the parameters of `path` into `store` where name and shape match, except the
-/// item ID table and the heads; returns the names copied. Errors if a shared name has
-/// another shape or nothing could be copied.
+/// Loads the parameters of `path` (a run folder, its `model.safetensors` or a training
+/// state) into `store` by name with `checkpoint::transfer`, except the item ID table and
+/// the heads, which keep their fresh values; returns the names loaded. Errors if a shared
+/// name has another shape or nothing could be loaded.
 pub fn init_from(store: &mut ParamStore, path: &Path) -> Result<Vec<String>> {
-    let ckpt = crate::checkpoint::read_safetensors(path)?;
-    let mut copied = Vec::new();
-    let ids: Vec<_> = store.ids().collect();
-    for id in ids {
-        let info = store.info(id).clone();
-        if info.name.starts_with("item.emb") || info.name.starts_with("head.") {
-            continue;
-        }
-        let Some(t) = ckpt.get(&info.name) else {
-            continue;
-        };
-        if t.shape != [info.rows, info.cols] {
-            return Err(ckpt.error(format!(
-                "`{}` has shape {:?} there but ({}, {}) in this model; use the same model.dim, blocks and data.max_len as the pretrained run",
-                info.name, t.shape, info.rows, info.cols
-            )));
-        }
-        store.value_mut(id).copy_from_slice(&t.data);
-        copied.push(info.name);
+    // another catalogue: its item table and heads mean nothing here
+    let report = init_from_except(store, path, &["item.emb", "head"]).map_err(|e| match e {
+        Error::Config { what, message } => Error::Config {
+            what,
+            message: format!("{message} (mtrec seq: use the same model.dim, blocks and data.max_len as the pretrained run)"),
+        },
+        e => e,
+    })?;
+    if report.loaded.is_empty() {
+        return Err(Error::Config {
+            what: format!("train.init_from ({})", report.source.display()),
+            message: "no parameter of this model is in the checkpoint; pass a model.safetensors of an mtrec seq run".into(),
+        });
     }
-    if copied.is_empty() {
-        return Err(ckpt.error("no parameter of this model is in the checkpoint; pass a model.safetensors of an mtrec seq run"));
-    }
-    Ok(copied)
+    Ok(report.loaded)
 }
 
 /// Everything a run needs besides the configuration.
