@@ -63,6 +63,7 @@ pub mod cli;
 pub mod config;
 pub mod cuda;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod loss;
 pub mod metrics;
