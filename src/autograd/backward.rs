@@ -112,7 +112,7 @@ pub(crate) fn for_each_input(nodes: &[Node], i: usize, mut f: impl FnMut(Var)) {
         | Op::SelectRows { a } => f(a),
         Op::ConcatCols => node.idx.iter().for_each(|&p| f(Var(p))),
         Op::WeightedSum => node.idx.iter().for_each(|&p| f(Var(p))),
-        Op::LayerNorm { x, gamma, beta } => {
+        Op::LayerNorm { x, gamma, beta, .. } => {
             f(x);
             f(gamma);
             f(beta);
@@ -169,7 +169,9 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::Gather { table } => ops::gather::backward(node, store, table),
         Op::EmbeddingBag { table } => ops::embedding_bag::backward(node, store, table),
         Op::Dropout { a } => ops::dropout::backward(node, head, a),
-        Op::LayerNorm { x, gamma, beta } => ops::layer_norm::backward(node, head, x, gamma, beta),
+        Op::LayerNorm { x, gamma, beta, .. } => {
+            ops::layer_norm::backward(node, head, x, gamma, beta)
+        }
         Op::GateCombine { experts, gate, e } => ops::gate::backward(node, head, experts, gate, e),
         Op::LogitProduct { a, b } => ops::logit_product::backward(node, head, scratch, a, b),
         Op::Mse { pred } => loss::mse::backward(node, head, pred),

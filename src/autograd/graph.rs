@@ -92,6 +92,8 @@ pub struct Graph {
     /// Steps recorded so far ([`Graph::reset`] counts one): tells a plan of this step's
     /// nodes from one of an earlier step's, whose handles are reused.
     epoch: u64,
+    /// [`Graph::set_record_only`].
+    record_only: bool,
 }
 
 impl Default for Graph {
@@ -117,6 +119,7 @@ impl Graph {
             epoch: 0,
             reach: Vec::new(),
             f64_scratch: Vec::new(),
+            record_only: false,
         }
     }
 
@@ -153,6 +156,19 @@ impl Graph {
 
     pub fn embed_linear_mode(&self) -> EmbedLinearMode {
         self.embed_mode
+    }
+
+    /// Record-only mode: ops record their inputs, shapes and the data they save (row ids,
+    /// labels and masks of losses, dropout masks, task weights) but compute no values,
+    /// so a device can replay the tape (`crate::device`). Values and losses of such a
+    /// tape are meaningless on the host; `linear_act` records the plain product.
+    pub fn set_record_only(&mut self, record_only: bool) {
+        self.record_only = record_only;
+    }
+
+    /// Whether ops compute their values (false in record-only mode).
+    pub fn computes(&self) -> bool {
+        !self.record_only
     }
 
     /// Number of [`Graph::reset`]s so far.
@@ -308,7 +324,9 @@ impl Graph {
         }
         let info = store.info(id);
         let v = self.push(Op::Param(id), info.rows, info.cols, true);
-        self.nodes[v.index()].value.copy_from_slice(store.value(id));
+        if self.computes() {
+            self.nodes[v.index()].value.copy_from_slice(store.value(id));
+        }
         Ok(v)
     }
 

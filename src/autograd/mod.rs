@@ -6,7 +6,7 @@ mod graph;
 mod op;
 mod params;
 
-pub(crate) use backward::{one, three, with_two, In};
+pub(crate) use backward::{for_each_input, one, three, with_two, In};
 pub(crate) use graph::Node;
 pub use graph::{Graph, Var};
 pub(crate) use op::Op;

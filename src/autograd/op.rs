@@ -29,7 +29,7 @@ pub enum UnaryFn {
 }
 
 /// How a node was made. Inputs always precede their consumers on the tape.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Op {
     /// Data fed in (features, labels); never needs a gradient.
     Input,
@@ -98,6 +98,7 @@ pub(crate) enum Op {
         x: Var,
         gamma: Var,
         beta: Var,
+        eps: f32,
     },
     LogitProduct {
         a: Var,

@@ -258,6 +258,18 @@ impl Balancer {
         }
     }
 
+    /// The task weights of this step when they do not depend on the step's gradients
+    /// (fixed weights, DWA's weights of the epoch): `Σ_k w_k L_k` is then an ordinary
+    /// weighted sum on the tape, which a device can run. `None` for uncertainty
+    /// weighting, GradNorm and PCGrad.
+    pub fn static_weights(&self) -> Option<&[f32]> {
+        match &self.state {
+            State::Fixed(w) => Some(w),
+            State::Dwa(s) => Some(&s.weights),
+            _ => None,
+        }
+    }
+
     /// Ends an epoch with its mean training loss of each task (DWA sets the next epoch's
     /// weights from them; the other methods only check them).
     pub fn end_epoch(&mut self, mean_task_losses: &[f32]) -> Result<()> {

@@ -86,27 +86,27 @@ pub enum DeviceArg {
     /// Host memory, rayon-parallel kernels.
     #[default]
     Cpu,
-    /// The first CUDA GPU (needs a build with `--features cuda`).
+    /// The first CUDA GPU (needs a build with `--features cuda`): parameters,
+    /// activations, gradients and Adam state stay on the GPU; validation runs on the CPU.
     Cuda,
+    /// The GPU's training step executed by its CPU twins (checks the device path on a
+    /// machine without a GPU; slower than `cpu`).
+    #[value(hide = true)]
+    HostReplay,
 }
 
-/// Checks `--device` before any work starts. The CPU always runs. For `cuda` this opens
-/// GPU 0, so a build without the feature, a machine without a driver or GPU, or a missing
-/// NVRTC each give their own message; on a working GPU it then says that the training step
-/// does not run on the device yet (an error, never a silent fall-back to the CPU).
-pub fn check_device(device: DeviceArg) -> Result<()> {
-    match device {
-        DeviceArg::Cpu => Ok(()),
+/// Checks `--device` before any work starts and says where the step runs. The CPU always
+/// runs. For `cuda` this opens GPU 0, so a build without the feature, a machine without a
+/// driver or GPU, or a missing NVRTC each give their own message (an error, never a
+/// silent fall-back to the CPU).
+pub fn check_device(device: DeviceArg) -> Result<crate::device::StepDevice> {
+    use crate::device::StepDevice;
+    Ok(match device {
+        DeviceArg::Cpu => StepDevice::Cpu,
+        DeviceArg::HostReplay => StepDevice::HostReplay,
         DeviceArg::Cuda => {
-            let dev = crate::cuda::CudaDevice::open(0)?;
-            Err(Error::Device {
-                device: format!("cuda:0 ({})", dev.name()),
-                what: "training on the GPU is not implemented yet in this version of mtrec: the \
-                       CUDA kernels and their parity tests exist (docs/cuda.md), the device \
-                       training step does not"
-                    .into(),
-                fix: "run on the CPU with `--device cpu` (the default)".into(),
-            })
+            crate::cuda::CudaDevice::open(0)?;
+            StepDevice::Cuda(0)
         }
-    }
+    })
 }

@@ -54,7 +54,7 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
-    super::check_device(args.device)?;
+    let device = super::check_device(args.device)?;
     let cfg = RunConfig::from_file(&args.config, &args.set)?;
     let threads = args
         .threads
@@ -79,6 +79,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             resume: args.resume,
             progress: !args.quiet,
             stop_after: args.stop_after,
+            device,
         };
         let summary = run::train(&opts)?;
         let text = serde_json::to_string_pretty(&summary).unwrap_or_default();

@@ -15,11 +15,66 @@
 //! the backend's buffers between steps; [`DeviceTrainer::download`] copies parameters
 //! and moments back into the host store and optimiser (evaluation, checkpoints).
 
+mod host;
 mod launch;
+mod params;
+mod program;
+mod trainer;
 
-pub use launch::{bias_corrections, BinOp, Bcast, Buf, IdxBuf, Launch, PointLoss};
+pub use host::HostBackend;
+pub use launch::{bias_corrections, Bcast, BinOp, Buf, IdxBuf, Launch, PointLoss};
+pub use params::DeviceParams;
+pub use program::Program;
+pub use trainer::DeviceTrainer;
 
 use crate::error::Result;
+
+/// Where a training step runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StepDevice {
+    /// The CPU graph (`Graph::backward`, `Optimizer::step`): the default.
+    #[default]
+    Cpu,
+    /// The device program on [`HostBackend`]: the GPU path's lowering, feeds and
+    /// optimiser, executed by the CPU twins (checks the device step without a GPU).
+    HostReplay,
+    /// The device program on CUDA GPU `ordinal` (feature `cuda`).
+    Cuda(usize),
+}
+
+impl std::fmt::Display for StepDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepDevice::Cpu => write!(f, "cpu"),
+            StepDevice::HostReplay => write!(f, "host replay of the device step"),
+            StepDevice::Cuda(o) => write!(f, "cuda:{o}"),
+        }
+    }
+}
+
+/// The backend of `device`; `None` for [`StepDevice::Cpu`], which runs no program.
+/// A CUDA device that cannot be opened is an [`crate::Error::Device`] saying why
+/// (a build without the feature, no driver, no GPU, no NVRTC).
+pub fn open_backend(device: StepDevice) -> Result<Option<Box<dyn Backend>>> {
+    Ok(match device {
+        StepDevice::Cpu => None,
+        StepDevice::HostReplay => Some(Box::new(HostBackend::new())),
+        StepDevice::Cuda(ordinal) => Some(cuda_backend(ordinal)?),
+    })
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_backend(ordinal: usize) -> Result<Box<dyn Backend>> {
+    let dev = crate::cuda::CudaDevice::open(ordinal)?;
+    Ok(Box::new(CudaBackend::new(dev)?))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_backend(ordinal: usize) -> Result<Box<dyn Backend>> {
+    // the stub's open always fails, naming the rebuild command
+    crate::cuda::CudaDevice::open(ordinal)?;
+    unreachable!("CudaDevice::open fails in a build without the feature `cuda`")
+}
 
 /// Executes [`Launch`]es on buffers it owns. Launches run in submission order; `read`
 /// waits for every earlier launch.

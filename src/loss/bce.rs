@@ -81,12 +81,18 @@ impl Graph {
                 expected: "a probability in [0, 1] (a binary label is 0 or 1)".into(),
             });
         }
-        check_finite("bce_with_logits", "logit", self.value(logits))?;
+        if self.computes() {
+            check_finite("bce_with_logits", "logit", self.value(logits))?;
+        }
         let needs = self.any_grad(&[logits]);
         let out = self.push(Op::BceLogits { logits }, 1, 1, needs);
+        let computes = self.computes();
         let (node, inputs) = self.split(out);
         coefficients("bce_with_logits", b, opts, &mut node.aux)?;
         node.aux.extend_from_slice(targets);
+        if !computes {
+            return Ok(out);
+        }
         let (coef, y) = node.aux.split_at(b);
         node.value[0] = bce_forward(&inputs[logits.index()].value, y, coef, b, c);
         Ok(out)

@@ -28,8 +28,9 @@ fn bidx(i: usize, j: usize, br: usize, bc: usize) -> usize {
     (if br == 1 { 0 } else { i }) * bc + if bc == 1 { 0 } else { j }
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
+/// Which elementwise op of [`binary_forward`] / [`binary_backward`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
     Add,
     Sub,
     Mul,
@@ -37,7 +38,7 @@ enum Kind {
 
 /// `out = a ∘ b̃` for `out, a: (r, c)`, `b: (br, bc)` broadcast.
 #[allow(clippy::too_many_arguments)]
-fn binary_forward(
+pub fn binary_forward(
     out: &mut [f32],
     a: &[f32],
     b: &[f32],
@@ -100,7 +101,7 @@ pub fn mul_forward(
 
 /// Accumulates `da`, `db` for `y = a ∘ b̃` (see the derivation).
 #[allow(clippy::too_many_arguments)]
-fn binary_backward(
+pub fn binary_backward(
     mut da: Option<&mut [f32]>,
     mut db: Option<&mut [f32]>,
     dy: &[f32],
@@ -150,6 +151,9 @@ fn binary(g: &mut Graph, name: &'static str, a: Var, b: Var, kind: Kind) -> Resu
         Kind::Mul => Op::Mul { a, b },
     };
     let out = g.push(op, da.0, da.1, needs);
+    if !g.computes() {
+        return Ok(out);
+    }
     let (node, inputs) = g.split(out);
     binary_forward(
         &mut node.value,
@@ -195,6 +199,9 @@ impl Graph {
         let d = self.dims(a);
         let needs = self.any_grad(&[a]);
         let out = self.push(Op::Scale { a, c }, d.0, d.1, needs);
+        if !self.computes() {
+            return Ok(out);
+        }
         let (node, inputs) = self.split(out);
         node.value
             .iter_mut()

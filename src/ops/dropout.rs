@@ -52,9 +52,12 @@ impl Graph {
         let keep = 1.0 / (1.0 - p);
         let mut mask = std::mem::take(&mut self.nodes[out.index()].aux);
         mask.extend((0..r * c).map(|_| if self.rng.gen::<f32>() < p { 0.0 } else { keep }));
+        let computes = self.computes();
         let (node, inputs) = self.split(out);
-        node.aux = mask;
-        dropout_forward(&mut node.value, &inputs[a.index()].value, &node.aux);
+        node.aux = mask; // drawn in record-only mode too: the device replays the same masks
+        if computes {
+            dropout_forward(&mut node.value, &inputs[a.index()].value, &node.aux);
+        }
         Ok(out)
     }
 }

@@ -153,9 +153,13 @@ impl Graph {
         }
         let b = offsets.len() - 1;
         let out = self.push(Op::EmbeddingBag { table }, b, d, true);
+        let computes = self.computes();
         let node = &mut self.nodes[out.index()];
-        embedding_bag_forward(&mut node.value, store.value(table), offsets, ids, d); // (B, D)
-                                                                                     // Saved for backward: offsets (B + 1), then ids.
+        if computes {
+            embedding_bag_forward(&mut node.value, store.value(table), offsets, ids, d);
+            // (B, D)
+        }
+        // Saved for backward: offsets (B + 1), then ids.
         node.idx.extend_from_slice(offsets);
         node.idx.extend_from_slice(ids);
         Ok(out)

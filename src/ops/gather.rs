@@ -75,8 +75,11 @@ impl Graph {
         }
         // gather_forward writes every element: no zero-fill first.
         let out = self.push_overwritten(Op::Gather { table }, idx.len(), d, true);
+        let computes = self.computes();
         let node = &mut self.nodes[out.index()];
-        gather_forward(&mut node.value, store.value(table), idx, d);
+        if computes {
+            gather_forward(&mut node.value, store.value(table), idx, d);
+        }
         node.idx.extend_from_slice(idx);
         Ok(out)
     }

@@ -95,7 +95,7 @@ pub(crate) fn activate(out: &mut [f32], f: Option<UnaryFn>) {
 /// `dz = dy ⊙ f′` into `dz` (same length as `dy`), returned; for the identity `dy` itself
 /// is returned and `dz` is untouched. `pre` is the saved pre-activation or empty when f′
 /// can be had from y.
-pub(crate) fn dz_into<'a>(
+pub fn dz_into<'a>(
     dz: &'a mut [f32],
     dy: &'a [f32],
     y: &[f32],
@@ -218,6 +218,9 @@ impl Graph {
         let (rows, d_in, d_out) = (dx.0, dx.1, dw.1);
         let needs = self.any_grad(&[x, w, b]);
         let out = self.push_overwritten(Op::LinearAct { x, w, b, f }, rows, d_out, needs);
+        if !self.computes() {
+            return Ok(out);
+        }
         let (node, inputs) = self.split(out);
         if needs_pre(f) {
             node.aux.resize(rows * d_out, 0.0); // (B, D_out) pre-activation z

@@ -160,6 +160,26 @@ impl Adam {
     }
 }
 
+/// Access for a copy of the optimiser that runs elsewhere (`crate::device`).
+impl Adam {
+    /// Sets the step count t (the device copy took the steps).
+    pub(crate) fn set_steps(&mut self, t: u64) {
+        self.t = t;
+    }
+
+    /// First and second moments of parameter `id`, writable; allocated for `store` if
+    /// this optimiser has not stepped yet.
+    pub(crate) fn moments_mut(
+        &mut self,
+        store: &mut ParamStore,
+        id: ParamId,
+    ) -> Result<(&mut [f32], &mut [f32])> {
+        let m = self.m.of_mut(store, id)?;
+        let v = self.v.of_mut(store, id)?;
+        Ok((m, v))
+    }
+}
+
 /// Scalars per rayon task of the dense update.
 const PAR_CHUNK: usize = 1 << 14;
 /// Below this many dense scalars the update stays on the calling thread.
@@ -167,16 +187,19 @@ const PAR_MIN: usize = 1 << 16;
 
 /// Per-step scalars shared by every element: lr, bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ.
 #[derive(Clone, Copy, Debug)]
-struct StepScalars {
-    lr: f32,
-    bc1: f32,
-    bc2: f32,
+pub struct StepScalars {
+    /// Learning rate of this step.
+    pub lr: f32,
+    /// 1 − β1ᵗ.
+    pub bc1: f32,
+    /// 1 − β2ᵗ.
+    pub bc2: f32,
 }
 
 /// The Adam / AdamW update on one contiguous run of scalars (a dense block or a table row).
 ///
 /// `theta`, `g`, `m`, `v`: (n,).
-fn adam_update(
+pub fn adam_update(
     theta: &mut [f32],
     g: &[f32],
     m: &mut [f32],
@@ -252,6 +275,10 @@ impl Optimizer for Adam {
             }
         }
         Ok(())
+    }
+
+    fn as_adam_mut(&mut self) -> Option<&mut Adam> {
+        Some(self)
     }
 
     fn name(&self) -> &'static str {

@@ -55,6 +55,12 @@ pub trait Optimizer {
     /// Short name for logs and reports (`"sgd"`, `"adam"`, `"adamw"`).
     fn name(&self) -> &'static str;
 
+    /// This optimiser as Adam / AdamW, the optimiser the device step runs (`None` for
+    /// the others).
+    fn as_adam_mut(&mut self) -> Option<&mut Adam> {
+        None
+    }
+
     /// The optimiser's state, for a checkpoint: one tensor per parameter and kind of state
     /// (`adam.m/<name>`, `adam.v/<name>`, `sgd.velocity/<name>`; none before the first
     /// step) and scalars such as Adam's step count. Borrows the state, copies nothing.

@@ -89,6 +89,25 @@ impl State {
     }
 }
 
+impl State {
+    /// Like [`State::of`], writable; allocates the state for `store` first if needed.
+    pub fn of_mut(&mut self, store: &mut ParamStore, id: ParamId) -> Result<&mut [f32]> {
+        self.ensure("optimiser state", store)?;
+        store.check("optimiser state", id)?;
+        let info = store.info(id);
+        let n = info.rows * info.cols;
+        Ok(match store.dense_offset(id) {
+            Some(offset) => &mut self.dense[offset..offset + n],
+            None => {
+                let i = store
+                    .table_index(id)
+                    .expect("a parameter is dense or a table");
+                &mut self.tables[i]
+            }
+        })
+    }
+}
+
 /// Export and import for checkpoints ([`super::Optimizer::export_state`]).
 impl State {
     /// `<kind>/<name>`, `[rows, cols]` and the state of every parameter of `store`, in

@@ -164,6 +164,9 @@ impl Graph {
         b: Var,
         f: Option<UnaryFn>,
     ) -> Option<Var> {
+        if !self.computes() {
+            return None; // a recorded-only tape is lowered to the plain product
+        }
         let mode = self.embed_linear_mode();
         let xn = &self.nodes[x.index()];
         if mode == EmbedLinearMode::Off || !matches!(xn.op, Op::ConcatCols) {

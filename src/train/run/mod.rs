@@ -15,6 +15,7 @@
 //! to the same result: each epoch's shuffle and dropout stream derive from (seed, epoch).
 
 pub mod build;
+pub mod device;
 pub mod evaluate;
 mod persist;
 pub mod progress;
@@ -57,6 +58,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Stop after this many epochs of *this invocation* (testing `--resume`); `None`: run to the end.
     pub stop_after: Option<usize>,
+    /// Where the training step runs (validation and test always run on the CPU).
+    pub device: crate::device::StepDevice,
 }
 
 /// Everything a run builds before its first step; shared by train, eval and predict.
@@ -193,6 +196,19 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
     }
 
+    // The training step on a device: parameters and Adam state move there once.
+    let mut device = device::start(
+        opts.device,
+        &cfg,
+        &mut store,
+        opt.as_mut(),
+        &balancer,
+        !transfer.frozen.is_empty(),
+    )?;
+    if let Some(t) = &device {
+        eprintln!("training step on {}", t.device_name());
+    }
+
     let es = &tc.early_stopping;
     let metric_name = format!("{:?}", es.metric).to_lowercase();
     let mut g = Graph::new(tc.seed);
@@ -231,13 +247,11 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         for chunk in order.chunks(tc.batch_size) {
             prepared.train.batch(chunk, &mut batch);
             // forward, masked task losses, balanced backward, clip, optimiser step
-            encoded_step(
-                &mut g,
-                &mut parts,
-                &batch,
-                schedule.lr_at(st.step),
-                &mut info,
-            )?;
+            let lr = schedule.lr_at(st.step);
+            match device.as_mut() {
+                None => encoded_step(&mut g, &mut parts, &batch, lr, &mut info)?,
+                Some(t) => device::device_step(&mut g, &mut parts, t, &batch, lr, &mut info)?,
+            }
             if !info.objective.is_finite() {
                 return Err(Error::Value {
                     op: "train",
@@ -256,6 +270,11 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         bar.finish_and_clear();
         weights.clone_from(&info.weights);
         let train_seconds = t0.elapsed().as_secs_f64();
+        if let Some(t) = device.as_mut() {
+            // the epoch's weights and Adam state back to the host: validation, checkpoint
+            let adam = opt.as_adam_mut().expect("checked by device::start");
+            t.download(&mut store, adam)?;
+        }
         st.train_seconds += train_seconds;
         st.train_samples += n_train as u64;
         let mean_losses: Vec<f32> = loss_sums

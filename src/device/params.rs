@@ -1,0 +1,210 @@
+//! Every parameter of a store on a backend: values, gradients and Adam moments, plus
+//! the rows of each embedding table a step touched.
+//!
+//! Dense parameters get one gradient buffer each, zeroed before every backward pass
+//! (`store.zero_grad()` on the CPU). A table's gradient is a dense `(V, D)` buffer that
+//! the gather / bag backward launches scatter into; the step's touched rows (first-touch
+//! order, as `SparseGrad`) are collected from the row ids fed to the tape, and
+//! [`Launch::AdamRows`] updates exactly those rows (lazy Adam, as `optim::Adam` on a
+//! `SparseGrad`) and zeroes their gradient again, so the buffer never needs a full clear.
+
+use super::launch::{Buf, IdxBuf, Launch};
+use super::Backend;
+use crate::autograd::{ParamId, ParamStore};
+use crate::error::{Error, Result};
+use crate::optim::{Adam, AdamConfig};
+
+/// One parameter's buffers.
+#[derive(Debug)]
+struct Entry {
+    value: Buf,
+    grad: Buf,
+    m: Buf,
+    v: Buf,
+    /// `Some` for an embedding table.
+    table: Option<TableRows>,
+}
+
+/// The rows of a table touched in the current step.
+#[derive(Debug)]
+struct TableRows {
+    d: usize,
+    ids: IdxBuf,
+    touched: Vec<u32>,
+    seen: Vec<bool>, // (V,)
+}
+
+/// The parameters of one store on a backend, and Adam's step count.
+#[derive(Debug)]
+pub struct DeviceParams {
+    entries: Vec<Entry>, // by ParamId index
+    cfg: AdamConfig,
+    t: u64,
+}
+
+impl DeviceParams {
+    /// Copies every parameter of `store` and the state of `adam` (step count and moments,
+    /// zero before its first step) to `backend`.
+    pub fn upload<B: Backend + ?Sized>(
+        backend: &mut B,
+        store: &mut ParamStore,
+        adam: &mut Adam,
+    ) -> Result<DeviceParams> {
+        let ids: Vec<ParamId> = store.ids().collect();
+        let mut entries = Vec::with_capacity(ids.len());
+        let t = adam.steps();
+        for id in ids {
+            let n = store.info(id).rows * store.info(id).cols;
+            let cols = store.info(id).cols;
+            let rows = store.info(id).rows;
+            let [value, grad, m, v] = [(); 4].map(|_| backend.alloc(n));
+            let (value, grad, m, v) = (value?, grad?, m?, v?);
+            backend.write(value, store.value(id))?;
+            if t > 0 {
+                let (mm, vv) = adam.moments_mut(store, id)?;
+                backend.write(m, mm)?;
+                backend.write(v, vv)?;
+            }
+            let table = if store.sparse_grad(id).is_some() {
+                Some(TableRows {
+                    d: cols,
+                    ids: backend.alloc_idx()?,
+                    touched: Vec::new(),
+                    seen: vec![false; rows],
+                })
+            } else {
+                None
+            };
+            entries.push(Entry {
+                value,
+                grad,
+                m,
+                v,
+                table,
+            });
+        }
+        Ok(DeviceParams {
+            entries,
+            cfg: *adam.config(),
+            t,
+        })
+    }
+
+    fn entry(&self, id: ParamId) -> &Entry {
+        &self.entries[id.index()]
+    }
+
+    /// The value buffer of `id`.
+    pub fn value(&self, id: ParamId) -> Buf {
+        self.entry(id).value
+    }
+
+    /// The gradient buffer of `id` (dense `(V, D)` for a table).
+    pub fn grad(&self, id: ParamId) -> Buf {
+        self.entry(id).grad
+    }
+
+    /// Adam steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.t
+    }
+
+    /// Notes the rows `ids` of table `id` as touched in this step.
+    pub fn touch(&mut self, id: ParamId, ids: &[u32]) -> Result<()> {
+        let Some(t) = self.entries[id.index()].table.as_mut() else {
+            return Err(Error::Handle {
+                op: "DeviceParams::touch",
+                message: format!("parameter #{} is not an embedding table", id.index()),
+            });
+        };
+        let bound = t.seen.len();
+        for &r in ids {
+            let seen = t.seen.get_mut(r as usize).ok_or(Error::Index {
+                op: "DeviceParams::touch",
+                position: 0,
+                index: r as u64,
+                bound,
+            })?;
+            if !*seen {
+                *seen = true;
+                t.touched.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Zeroes every dense gradient (tables are zeroed by their row update).
+    pub fn zero_dense_grads<B: Backend + ?Sized>(&self, backend: &mut B) -> Result<()> {
+        for e in self.entries.iter().filter(|e| e.table.is_none()) {
+            backend.launch(&Launch::Fill {
+                out: e.grad,
+                value: 0.0,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// One Adam step at learning rate `lr`: every dense parameter, and the touched rows
+    /// of every table (which are then forgotten).
+    pub fn adam_step<B: Backend + ?Sized>(&mut self, backend: &mut B, lr: f32) -> Result<()> {
+        crate::optim::check_lr("Adam (device)", lr)?;
+        self.t += 1;
+        let (cfg, t) = (self.cfg, self.t);
+        for e in &mut self.entries {
+            let (theta, g, m, v) = (e.value, e.grad, e.m, e.v);
+            match e.table.as_mut() {
+                None => backend.launch(&Launch::Adam {
+                    theta,
+                    g,
+                    m,
+                    v,
+                    cfg,
+                    lr,
+                    t,
+                })?,
+                Some(rows) => {
+                    if rows.touched.is_empty() {
+                        continue;
+                    }
+                    backend.write_idx(rows.ids, &rows.touched)?;
+                    backend.launch(&Launch::AdamRows {
+                        theta,
+                        g,
+                        m,
+                        v,
+                        rows: rows.ids,
+                        d: rows.d,
+                        cfg,
+                        lr,
+                        t,
+                    })?;
+                    for &r in &rows.touched {
+                        rows.seen[r as usize] = false;
+                    }
+                    rows.touched.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the values into `store`, and the step count and moments into `adam`.
+    pub fn download<B: Backend + ?Sized>(
+        &self,
+        backend: &mut B,
+        store: &mut ParamStore,
+        adam: &mut Adam,
+    ) -> Result<()> {
+        let ids: Vec<ParamId> = store.ids().collect();
+        for (&id, e) in ids.iter().zip(&self.entries) {
+            backend.read(e.value, store.value_mut(id))?;
+            if self.t > 0 {
+                let (m, v) = adam.moments_mut(store, id)?;
+                backend.read(e.m, m)?;
+                backend.read(e.v, v)?;
+            }
+        }
+        adam.set_steps(self.t);
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! [`DeviceTrainer`]: parameters and Adam state on a backend, one [`Program`] per batch
+//! shape, and the step that runs it.
+//!
+//! ```text
+//! step(g, objective, losses, lr):      g recorded with set_record_only(true)
+//!   program = the one whose tape matches g, else lower g (first batch of each shape)
+//!   feed → forward → zero dense grads → backward → read [objective, L_1..L_K]
+//!   if the objective is finite: Adam (dense blocks, touched table rows)
+//! ```
+//!
+//! The host copies of the parameters and of Adam's moments are stale while training
+//! runs on the backend; [`DeviceTrainer::download`] brings them back (every epoch, for
+//! validation and checkpoints).
+
+use super::params::DeviceParams;
+use super::program::Program;
+use super::Backend;
+use crate::autograd::{Graph, ParamStore, Var};
+use crate::error::{Error, Result};
+use crate::optim::Adam;
+
+/// The training state on one backend; see the module documentation.
+pub struct DeviceTrainer {
+    backend: Box<dyn Backend>,
+    params: DeviceParams,
+    programs: Vec<Program>,
+    scalars: Vec<f32>,
+}
+
+impl DeviceTrainer {
+    /// Copies every parameter of `store` and the state of `adam` to `backend`.
+    pub fn new(
+        mut backend: Box<dyn Backend>,
+        store: &mut ParamStore,
+        adam: &mut Adam,
+    ) -> Result<DeviceTrainer> {
+        let params = DeviceParams::upload(backend.as_mut(), store, adam)?;
+        Ok(DeviceTrainer {
+            backend,
+            params,
+            programs: Vec::new(),
+            scalars: Vec::new(),
+        })
+    }
+
+    /// The backend, in words.
+    pub fn device_name(&self) -> String {
+        self.backend.name()
+    }
+
+    /// Number of programs lowered so far (one per batch shape).
+    pub fn programs(&self) -> usize {
+        self.programs.len()
+    }
+
+    /// Launches per step of the most recently lowered program.
+    pub fn launches_per_step(&self) -> usize {
+        self.programs.last().map_or(0, Program::launches)
+    }
+
+    /// One optimisation step on the tape recorded in `g` (record-only): backward from
+    /// `objective` (1, 1), then Adam at learning rate `lr` unless the objective is not
+    /// finite. Returns `[objective, losses[0], …]` as computed on the backend.
+    pub fn step(&mut self, g: &Graph, objective: Var, losses: &[Var], lr: f32) -> Result<&[f32]> {
+        if g.computes() {
+            return Err(Error::Handle {
+                op: "DeviceTrainer::step",
+                message: "record the step with Graph::set_record_only(true)".into(),
+            });
+        }
+        let k = match self.programs.iter().position(|p| p.matches(g)) {
+            Some(k) => k,
+            None => {
+                let p = Program::lower(self.backend.as_mut(), &self.params, g, objective, losses)?;
+                self.programs.push(p);
+                self.programs.len() - 1
+            }
+        };
+        let (p, be) = (&self.programs[k], self.backend.as_mut());
+        p.feed(be, &mut self.params, g)?;
+        p.forward(be)?;
+        self.params.zero_dense_grads(be)?;
+        p.backward(be)?;
+        self.scalars.resize(p.n_scalars(), 0.0);
+        p.read_scalars(be, &mut self.scalars)?;
+        if self.scalars[0].is_finite() {
+            self.params.adam_step(be, lr)?;
+        }
+        Ok(&self.scalars)
+    }
+
+    /// Copies the parameters into `store` and Adam's step count and moments into `adam`.
+    pub fn download(&mut self, store: &mut ParamStore, adam: &mut Adam) -> Result<()> {
+        self.params.download(self.backend.as_mut(), store, adam)
+    }
+}

@@ -1,0 +1,118 @@
+//! `mtrec train --device cuda`: the training step as a device program (`crate::device`).
+//!
+//! ```text
+//! g.set_record_only(true)
+//! x, out_k, L_k, L = Σ_k w_k L_k        recorded: shapes, ids, labels, masks, weights
+//! trainer.step(g, L, [L_k], lr)         feed → forward → backward → Adam on the device
+//! info ← [L, L_1..L_K] read back        (the same StepInfo as the CPU step)
+//! ```
+//!
+//! What the device step runs: Adam / AdamW, fixed task weights or DWA (the weights are
+//! data of the step), no gradient clipping, no frozen groups. Anything else is refused
+//! before training starts, with the setting to change.
+
+use super::step::{record_task_losses, StepParts};
+use crate::autograd::{Graph, ParamStore};
+use crate::balance::{Balancer, StepInfo};
+use crate::config::RunConfig;
+use crate::data::features::EncodedBatch;
+use crate::device::{open_backend, DeviceTrainer, StepDevice};
+use crate::error::{Error, Result};
+use crate::optim::Optimizer;
+
+fn refuse(device: StepDevice, setting: &str, fix: &str) -> Error {
+    Error::Device {
+        device: device.to_string(),
+        what: format!("{setting} is not supported by the device training step yet"),
+        fix: fix.into(),
+    }
+}
+
+/// Checks that this run can train on `device`, opens it and copies the parameters and
+/// the optimiser state there. `None` for the CPU.
+pub fn start(
+    device: StepDevice,
+    cfg: &RunConfig,
+    store: &mut ParamStore,
+    opt: &mut dyn Optimizer,
+    balancer: &Balancer,
+    frozen: bool,
+) -> Result<Option<DeviceTrainer>> {
+    if device == StepDevice::Cpu {
+        return Ok(None);
+    }
+    if balancer.static_weights().is_none() {
+        return Err(refuse(
+            device,
+            &format!("train.balance = \"{}\"", balancer.name()),
+            "use fixed weights or dwa, or train on the CPU (`--device cpu`)",
+        ));
+    }
+    if cfg.train.clip_norm > 0.0 {
+        return Err(refuse(
+            device,
+            "gradient clipping (train.clip_norm > 0)",
+            "set train.clip_norm = 0, or train on the CPU (`--device cpu`)",
+        ));
+    }
+    if frozen {
+        return Err(refuse(
+            device,
+            "freezing parameter groups (transfer.freeze)",
+            "leave transfer.freeze empty, or train on the CPU (`--device cpu`)",
+        ));
+    }
+    let name = opt.name();
+    let Some(adam) = opt.as_adam_mut() else {
+        return Err(refuse(
+            device,
+            &format!("train.optimizer = \"{name}\""),
+            "use adam or adamw, or train on the CPU (`--device cpu`)",
+        ));
+    };
+    let backend = open_backend(device)?.expect("not the CPU");
+    Ok(Some(DeviceTrainer::new(backend, store, adam)?))
+}
+
+/// One training step of `batch` on the device; fills `info` as `encoded_step` does.
+pub fn device_step(
+    g: &mut Graph,
+    p: &mut StepParts<'_>,
+    trainer: &mut DeviceTrainer,
+    batch: &EncodedBatch,
+    lr: f32,
+    info: &mut StepInfo,
+) -> Result<()> {
+    g.reset();
+    g.set_record_only(true);
+    let stepped = record_and_step(g, p, trainer, batch, lr, info);
+    g.set_record_only(false);
+    stepped
+}
+
+fn record_and_step(
+    g: &mut Graph,
+    p: &mut StepParts<'_>,
+    trainer: &mut DeviceTrainer,
+    batch: &EncodedBatch,
+    lr: f32,
+    info: &mut StepInfo,
+) -> Result<()> {
+    let x = p.input.forward(g, p.store, batch)?; // (B, D_in)
+    let outs = p.model.forward(g, p.store, x)?; // K × (B, 1)
+    let mut losses = g.take_vars();
+    let recorded = record_task_losses(g, p.kinds, p.model, &outs, batch, &mut losses);
+    g.give_vars(outs);
+    recorded?;
+    let weights = p.balancer.static_weights().expect("checked by start()");
+    let total = g.weighted_sum(&losses, weights)?; // (1, 1)
+    let s = trainer.step(g, total, &losses, lr)?; // [L, L_1..L_K]
+    info.objective = s[0];
+    info.task_losses.clear();
+    info.task_losses.extend_from_slice(&s[1..]);
+    info.weights.clear();
+    info.weights.extend_from_slice(weights);
+    info.cosines = None;
+    g.give_vars(losses);
+    Ok(())
+}
