@@ -352,6 +352,7 @@ fn run(dir: &Path, mode: &str, adaptor: &str, calls: &Rc<Cell<usize>>) -> serde_
         resume: false,
         progress: false,
         stop_after: None,
+        device: Default::default(),
     };
     train_with(&opts, &provider).unwrap()
 }
@@ -542,6 +543,7 @@ fn movielens_cold_items_text_beats_id_only() {
             resume: false,
             progress: false,
             stop_after: None,
+            device: Default::default(),
         };
         let s = mtrec::train::run::train(&opts).unwrap();
         let r = (

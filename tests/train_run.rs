@@ -114,6 +114,7 @@ fn opts(dir: &Path, out: &str) -> RunOptions {
         resume: false,
         progress: false,
         stop_after: None,
+        device: Default::default(),
     }
 }
 
@@ -245,6 +246,7 @@ fn census_mmoe_reaches_the_auc_floors() {
         resume: false,
         progress: false,
         stop_after: None,
+        device: Default::default(),
     };
     let s = train(&o).unwrap();
     let auc = |t: &str| s["tasks"][t]["test"]["auc"].as_f64().unwrap();

@@ -239,6 +239,7 @@ fn opts(dir: &Path, cfg: &str, out: &str) -> RunOptions {
         resume: false,
         progress: false,
         stop_after: None,
+        device: Default::default(),
     }
 }
 

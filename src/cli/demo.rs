@@ -57,7 +57,8 @@ pub struct DemoArgs {
     /// Test rows per ρ (the table reports MSE on these).
     #[arg(long, default_value_t = 2_000)]
     pub n_test: usize,
-    /// Where to train: cpu, or cuda (a build with `--features cuda` and a GPU; see docs/cuda.md).
+    /// Where to train: cpu, or cuda (a build with `--features cuda` and a GPU; see
+    /// docs/cuda.md): the training steps run on the GPU, validation on the CPU.
     #[arg(long, value_enum, default_value_t = super::DeviceArg::Cpu)]
     pub device: super::DeviceArg,
 }
@@ -212,6 +213,7 @@ fn splits(args: &DemoArgs, rho: f64, seed: u64) -> Result<(Vec<Dataset>, f64)> {
 /// (model, ρ), and returns the rows of the table sorted by model, then ρ.
 pub fn train_all(args: &DemoArgs) -> Result<Vec<Row>> {
     check(args)?;
+    let device = super::check_device(args.device)?;
     let mut rows = Vec::new();
     for &rho in &args.rho {
         let (split, corr) = splits(args, rho, args.seed)?;
@@ -240,6 +242,7 @@ pub fn train_all(args: &DemoArgs) -> Result<Vec<Row>> {
                     lr: args.lr,
                     seed,
                     keep_best: true,
+                    device,
                     ..Default::default()
                 };
                 let report = fit(
@@ -306,7 +309,7 @@ pub fn mmoe_advantage(rows: &[Row]) -> Vec<(f64, f64)> {
 
 /// `mtrec demo`.
 pub fn run(args: &DemoArgs) -> Result<()> {
-    super::check_device(args.device)?;
+    super::check_device(args.device)?; // before any work: a GPU that cannot be opened
     let mut args = args.clone();
     if args.full {
         args.repeats = 5;

@@ -23,6 +23,7 @@ pub use eval::{evaluate, task_loss_name};
 
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::data::{Batch, Dataset, TaskKind};
+use crate::device::{open_backend, DeviceTrainer, StepDevice};
 use crate::error::{Error, Result};
 use crate::loss::LossOpts;
 use crate::models::MultiTaskModel;
@@ -51,6 +52,9 @@ pub struct TrainConfig {
     /// After training, restore the parameters of the epoch with the lowest validation
     /// loss (Σ_k λ_k · L_k on the validation split).
     pub keep_best: bool,
+    /// Where the training step runs (`crate::device`; needs Adam / AdamW). Validation
+    /// runs on the CPU after each epoch's parameters are copied back.
+    pub device: StepDevice,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +68,7 @@ impl Default for TrainConfig {
             seed: 0,
             task_weights: None,
             keep_best: false,
+            device: StepDevice::Cpu,
         }
     }
 }
@@ -170,6 +175,46 @@ where
     Ok(g.scalar(total))
 }
 
+/// The device trainer of `device` (`None` for the CPU); the optimiser must be Adam.
+fn start_device<O: Optimizer + ?Sized>(
+    device: StepDevice,
+    store: &mut ParamStore,
+    opt: &mut O,
+) -> Result<Option<DeviceTrainer>> {
+    let Some(backend) = open_backend(device)? else {
+        return Ok(None);
+    };
+    let name = opt.name();
+    let adam = opt.as_adam_mut().ok_or_else(|| Error::Device {
+        device: device.to_string(),
+        what: format!("the optimiser {name} is not supported by the device training step yet"),
+        fix: "use Adam / AdamW, or train on the CPU".into(),
+    })?;
+    Ok(Some(DeviceTrainer::new(backend, store, adam)?))
+}
+
+/// [`train_step`] on a device: the step is recorded without arithmetic and run there.
+fn device_step<M: MultiTaskModel + ?Sized>(
+    g: &mut Graph,
+    trainer: &mut DeviceTrainer,
+    model: &M,
+    store: &ParamStore,
+    batch: &Batch,
+    objective: &Objective,
+    lr: f32,
+) -> Result<f32> {
+    g.reset();
+    g.set_record_only(true);
+    let stepped = (|| {
+        let x = g.input_slice(batch.rows, batch.x.len() / batch.rows, &batch.x)?; // (B, D)
+        let outs = model.forward(g, store, x)?; // K × (B, 1)
+        let (total, losses) = objective.record(g, &outs, batch)?; // (1, 1), K × (1, 1)
+        Ok(trainer.step(g, total, &losses, lr)?[0])
+    })();
+    g.set_record_only(false);
+    stepped
+}
+
 fn check(cfg: &TrainConfig, train: &Dataset) -> Result<()> {
     if cfg.batch_size == 0 {
         return Err(Error::Config {
@@ -226,6 +271,7 @@ where
         seconds: 0.0,
     };
     let mut best: Option<(f32, ParamStore)> = None;
+    let mut device = start_device(cfg.device, store, opt)?;
 
     for epoch in 0..cfg.epochs {
         let t0 = Instant::now();
@@ -234,7 +280,10 @@ where
         for idx in order.chunks(cfg.batch_size) {
             batch.fill(train, idx);
             let lr = schedule.lr_at(report.step_losses.len());
-            let loss = train_step(&mut g, model, store, opt, &batch, &objective, lr)?;
+            let loss = match device.as_mut() {
+                None => train_step(&mut g, model, store, opt, &batch, &objective, lr)?,
+                Some(t) => device_step(&mut g, t, model, store, &batch, &objective, lr)?,
+            };
             if !loss.is_finite() {
                 return Err(Error::Value {
                     op: "fit",
@@ -246,6 +295,10 @@ where
             }
             sum += loss as f64 * idx.len() as f64;
             report.step_losses.push(loss);
+        }
+        if let Some(t) = device.as_mut() {
+            let adam = opt.as_adam_mut().expect("checked by start_device");
+            t.download(store, adam)?; // the epoch's weights, for validation and keep_best
         }
         let valid_loss = valid
             .map(|v| evaluate(&mut eval_g, model, store, v, cfg.batch_size))

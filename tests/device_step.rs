@@ -1,0 +1,362 @@
+//! The device training step (`mtrec::device`) against the CPU step.
+//!
+//! `--device host-replay` runs exactly what `--device cuda` runs (a record-only tape
+//! lowered to launches, parameters and Adam state in backend buffers, lazy Adam on the
+//! touched table rows) with each launch executed by its CPU twin. The same run must
+//! then give the CPU's per-epoch losses and validation metrics and the CPU's weights,
+//! for every architecture. On a GPU, `tests/cuda_device_step.rs` checks every launch
+//! of the CUDA backend against these twins, which closes the chain.
+
+use mtrec::autograd::{Graph, ParamStore};
+use mtrec::checkpoint::read_safetensors;
+use mtrec::device::{DeviceParams, HostBackend, Program, StepDevice};
+use mtrec::loss::LossOpts;
+use mtrec::optim::{Adam, AdamConfig};
+use mtrec::train::run::{train, RunOptions};
+use std::path::{Path, PathBuf};
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mtrec-device-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// 600 rows: two categorical features (gather), a genre list (embedding bag), a numeric,
+/// click and buy (binary, buy with missing labels) and watch (regression).
+fn write_data(dir: &Path, tasks: &str) {
+    let mut s = String::from("user,item,price,genres,click,buy,watch\n");
+    let mut x: u64 = 12345;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..600 {
+        let (u, it) = (next() % 20, next() % 30);
+        let price = (next() % 1000) as f64 / 100.0;
+        let genres = ["a|b", "b", "c|a", ""][(next() % 4) as usize];
+        let click = ((u + it) % 3 == 0) as u8;
+        let buy = if i % 7 == 0 {
+            String::new()
+        } else {
+            (click == 1 && price < 5.0)
+                .then_some("1")
+                .unwrap_or("0")
+                .to_string()
+        };
+        let watch = (u as f64) * 0.1 + price * 0.05;
+        s.push_str(&format!(
+            "{u},{it},{price},{genres},{click},{buy},{watch:.3}\n"
+        ));
+    }
+    std::fs::write(dir.join("events.csv"), s).unwrap();
+    let config = format!(
+        r#"
+[data]
+files = ["events.csv"]
+header = true
+missing_values = [""]
+
+[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "genres"
+kind = "multi_hot"
+dim = 3
+separator = "|"
+[[features]]
+name = "price"
+kind = "numeric"
+{tasks}
+[split]
+kind = "random"
+seed = 7
+train = 0.6
+valid = 0.2
+
+[model]
+arch = "mmoe"
+num_experts = 3
+expert = [8]
+tower = [4]
+
+[train]
+lr = 0.01
+batch_size = 64
+epochs = 3
+seed = 3
+factorize_embeddings = false
+
+[train.early_stopping]
+task = "click"
+metric = "auc"
+patience = 10
+"#
+    );
+    std::fs::write(dir.join("run.toml"), config).unwrap();
+}
+
+const THREE_TASKS: &str = r#"
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+[[tasks]]
+name = "buy"
+type = "binary"
+column = "buy"
+[[tasks]]
+name = "watch"
+type = "regression"
+column = "watch"
+"#;
+
+const CLICK_BUY: &str = r#"
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+[[tasks]]
+name = "buy"
+type = "binary"
+column = "buy"
+"#;
+
+fn opts(dir: &Path, out: &str, device: StepDevice, set: &[&str]) -> RunOptions {
+    RunOptions {
+        config: dir.join("run.toml"),
+        models_dir: None,
+        data_dir: dir.to_path_buf(),
+        out: dir.join(out),
+        overrides: set.iter().map(|s| s.to_string()).collect(),
+        resume: false,
+        progress: false,
+        stop_after: None,
+        device,
+    }
+}
+
+fn epoch_lines(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Every number under `train_loss` and `valid` of two metrics lines, paired by path.
+fn numbers(v: &serde_json::Value, path: String, out: &mut Vec<(String, f64)>) {
+    match v {
+        serde_json::Value::Number(n) => out.push((path, n.as_f64().unwrap())),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| numbers(x, format!("{path}.{k}"), out)),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| numbers(x, format!("{path}[{i}]"), out)),
+        _ => {}
+    }
+}
+
+/// Runs the config on the CPU and on the device program and compares them.
+fn same_on_both(dir: &Path, tag: &str, set: &[&str]) {
+    train(&opts(dir, &format!("{tag}-cpu"), StepDevice::Cpu, set)).unwrap();
+    train(&opts(
+        dir,
+        &format!("{tag}-dev"),
+        StepDevice::HostReplay,
+        set,
+    ))
+    .unwrap();
+    let (cpu, dev) = (
+        epoch_lines(&dir.join(format!("{tag}-cpu"))),
+        epoch_lines(&dir.join(format!("{tag}-dev"))),
+    );
+    assert_eq!(cpu.len(), dev.len(), "{tag}: epochs");
+    let mut worst = 0f64;
+    for (c, d) in cpu.iter().zip(&dev) {
+        for key in ["train_loss", "valid", "task_weights"] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            numbers(&c[key], key.into(), &mut a);
+            numbers(&d[key], key.into(), &mut b);
+            assert_eq!(a.len(), b.len(), "{tag}: {key}");
+            assert!(
+                !a.is_empty() || key == "task_weights",
+                "{tag}: {key} is empty"
+            );
+            for ((p, x), (_, y)) in a.iter().zip(&b) {
+                let err = (x - y).abs() / (1.0 + x.abs());
+                worst = worst.max(err);
+                assert!(
+                    err < 1e-4,
+                    "{tag}: {p} = {x} on the CPU, {y} on the device program"
+                );
+            }
+        }
+    }
+    let (wc, wd) = (
+        read_safetensors(&dir.join(format!("{tag}-cpu/model.safetensors"))).unwrap(),
+        read_safetensors(&dir.join(format!("{tag}-dev/model.safetensors"))).unwrap(),
+    );
+    assert_eq!(
+        wc.tensors().keys().collect::<Vec<_>>(),
+        wd.tensors().keys().collect::<Vec<_>>()
+    );
+    for (name, t) in wc.tensors() {
+        let u = &wd.tensors()[name];
+        for (x, y) in t.data.iter().zip(&u.data) {
+            assert!(
+                (x - y).abs() <= 1e-4 * (1.0 + x.abs()),
+                "{tag}: weight {name}: {x} on the CPU, {y} on the device program"
+            );
+        }
+    }
+    eprintln!("{tag}: largest relative difference of a metric {worst:.2e}");
+}
+
+#[test]
+fn every_architecture_trains_the_same_through_the_device_program() {
+    let dir = temp_dir("archs");
+    write_data(&dir, THREE_TASKS);
+    for arch in ["single_task", "shared_bottom", "omoe", "mmoe", "cgc", "ple"] {
+        same_on_both(&dir, arch, &[&format!("model.arch={arch}")]);
+    }
+    // dropout masks replayed on the device, DWA's weights fed each epoch, AdamW, a
+    // learning-rate schedule
+    same_on_both(
+        &dir,
+        "mmoe-dropout-dwa",
+        &[
+            "model.dropout=0.2",
+            "train.balance=dwa",
+            "train.optimizer=adamw",
+            "train.weight_decay=0.01",
+            "train.schedule=cosine",
+        ],
+    );
+}
+
+#[test]
+fn funnel_models_train_the_same_through_the_device_program() {
+    // ESMM's logit product, AITM's attention and label constraint: two binary tasks
+    let dir = temp_dir("funnel");
+    write_data(&dir, CLICK_BUY);
+    same_on_both(&dir, "esmm", &["model.arch=esmm"]);
+    same_on_both(&dir, "aitm", &["model.arch=aitm"]);
+}
+
+#[test]
+fn resuming_on_the_device_continues_exactly() {
+    // parameters and Adam's moments go back to the host each epoch and are uploaded
+    // again by --resume: the run must not notice
+    let dir = temp_dir("resume");
+    write_data(&dir, THREE_TASKS);
+    let dev = StepDevice::HostReplay;
+    train(&opts(&dir, "whole", dev, &[])).unwrap();
+    let mut first = opts(&dir, "parts", dev, &[]);
+    first.stop_after = Some(1);
+    train(&first).unwrap();
+    let mut rest = opts(&dir, "parts", dev, &[]);
+    rest.resume = true;
+    train(&rest).unwrap();
+    let (a, b) = (
+        epoch_lines(&dir.join("whole")),
+        epoch_lines(&dir.join("parts")),
+    );
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x["train_loss"], y["train_loss"]);
+        assert_eq!(x["valid"], y["valid"]);
+    }
+}
+
+#[test]
+fn settings_the_device_step_cannot_run_are_refused_before_training() {
+    let dir = temp_dir("refused");
+    write_data(&dir, THREE_TASKS);
+    for (set, says) in [
+        ("train.balance=gradnorm", "train.balance"),
+        ("train.balance=pcgrad", "train.balance"),
+        ("train.balance=uncertainty", "train.balance"),
+        ("train.clip_norm=1.0", "train.clip_norm"),
+        ("train.optimizer=sgd", "train.optimizer"),
+    ] {
+        let err = train(&opts(&dir, "x", StepDevice::HostReplay, &[set]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{set}: {err}");
+        assert!(err.contains("--device cpu"), "{set} offers the CPU: {err}");
+        let _ = std::fs::remove_dir_all(dir.join("x"));
+    }
+}
+
+#[test]
+fn an_op_without_a_device_lowering_is_named() {
+    let mut store = ParamStore::new();
+    let w = store.add_dense("w", 3, 4, vec![0.1; 12]).unwrap();
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
+    let mut be = HostBackend::new();
+    let params = DeviceParams::upload(&mut be, &mut store, &mut adam).unwrap();
+    let mut g = Graph::new(0);
+    g.set_record_only(true);
+    let x = g.input_slice(2, 3, &[1.0; 6]).unwrap();
+    let wv = g.param(&store, w).unwrap();
+    let z = g.mm(x, wv).unwrap();
+    let l = g
+        .softmax_cross_entropy(z, &[1, 3], LossOpts::default())
+        .unwrap();
+    let err = Program::lower(&mut be, &params, &g, l, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("SoftmaxCrossEntropyLoss"), "{err}");
+    assert!(err.contains("--device cpu"), "{err}");
+}
+
+#[test]
+fn the_demo_trains_the_same_through_the_device_program() {
+    use clap::Parser;
+    let rows = |device: &str| {
+        let cli = mtrec::cli::Cli::try_parse_from([
+            "mtrec",
+            "demo",
+            "--epochs",
+            "2",
+            "--n-train",
+            "3000",
+            "--n-valid",
+            "500",
+            "--n-test",
+            "500",
+            "--rho",
+            "0.9",
+            "--device",
+            device,
+        ])
+        .unwrap();
+        let mtrec::cli::Command::Demo(args) = cli.command else {
+            unreachable!("parsed a demo")
+        };
+        mtrec::cli::demo::train_all(&args).unwrap()
+    };
+    let (cpu, dev) = (rows("cpu"), rows("host-replay"));
+    assert_eq!(cpu.len(), 5, "five models");
+    for (c, d) in cpu.iter().zip(&dev) {
+        assert_eq!(c.model, d.model);
+        for (x, y) in c.test_mse[0].iter().zip(&d.test_mse[0]) {
+            assert!(
+                (x - y).abs() <= 1e-5 * (1.0 + x.abs()),
+                "{}: test MSE {x} on the CPU, {y} on the device program",
+                c.model
+            );
+        }
+    }
+}
