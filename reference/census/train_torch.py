@@ -1,6 +1,7 @@
 """Train MMoE / Shared-Bottom / PLE on census-income (income + never married) with PyTorch.
 
     reference/.venv/bin/python reference/census/train_torch.py --model mmoe --threads 2 --seed 1
+    python3 reference/census/train_torch.py --model mmoe --device cuda   # on a GPU machine
 """
 
 import argparse
@@ -24,17 +25,17 @@ LR = 1e-3
 PATIENCE = 3
 
 
-def tensors(split):
-    return (torch.from_numpy(split.cat), torch.from_numpy(split.num), torch.from_numpy(split.labels))
+def tensors(split, device="cpu"):
+    return tuple(torch.from_numpy(a).to(device) for a in (split.cat, split.num, split.labels))
 
 
 @torch.inference_mode()
-def evaluate(model, split, batch=8192):
+def evaluate(model, split, batch=8192, device="cpu"):
     model.eval()
-    cat, num, y = tensors(split)
+    cat, num, y = tensors(split, device)
     logits = torch.cat([model(cat[i:i + batch], num[i:i + batch]) for i in range(0, len(y), batch)])
-    p = torch.sigmoid(logits.double()).numpy()
-    y = y.numpy()
+    p = torch.sigmoid(logits.double()).cpu().numpy()
+    y = y.cpu().numpy()
     return {task: {"auc": float(roc_auc_score(y[:, k], p[:, k])),
                    "logloss": float(log_loss(y[:, k], p[:, k], labels=[0, 1]))}
             for k, task in enumerate(TASKS)}
@@ -52,6 +53,7 @@ def main():
     ap.add_argument("--data-dir", default=default_data_dir())
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--json", help="also write the final JSON object to this file")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the whole step on the GPU)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -63,10 +65,11 @@ def main():
     sizes = {name: len(s) for name, s in splits.items()}
     print(f"split sizes: train {sizes['train']} valid {sizes['valid']} test {sizes['test']}", flush=True)
 
-    model = MODELS[args.model](vocab_sizes)
+    dev = torch.device(args.device)
+    model = MODELS[args.model](vocab_sizes).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     loss_fn = torch.nn.BCEWithLogitsLoss()  # mean over the batch, per task
-    cat, num, y = tensors(splits["train"])
+    cat, num, y = tensors(splits["train"], dev)  # the whole split on the device once (mtrec copies each batch in)
     n = len(y)
     shuffle_gen = torch.Generator().manual_seed(args.seed)
 
@@ -75,7 +78,7 @@ def main():
     for epoch in range(1, args.epochs + 1):
         model.train()
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=shuffle_gen)
+        perm = torch.randperm(n, generator=shuffle_gen).to(dev)
         total = 0.0
         for i in range(0, n, BATCH):
             idx = perm[i:i + BATCH]
@@ -85,12 +88,12 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total += loss.item() * len(idx)  # one device sync per step, as mtrec reads its losses
         train_seconds += time.perf_counter() - t0
         samples += n
         epochs_run = epoch
 
-        valid = evaluate(model, splits["valid"])
+        valid = evaluate(model, splits["valid"], device=dev)
         score = mean_auc(valid)
         print(f"epoch {epoch:2d}  train loss {total / n:.5f}  "
               + "  ".join(f"valid {t} auc {valid[t]['auc']:.5f}" for t in TASKS)
@@ -105,10 +108,11 @@ def main():
                 break
 
     model.load_state_dict(best[2])
-    test = evaluate(model, splits["test"])
+    test = evaluate(model, splits["test"], device=dev)
     result = {
         "model": args.model,
         "threads": args.threads,
+        "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "seed": args.seed,
         "best_epoch": best[1],
         "epochs_run": epochs_run,
