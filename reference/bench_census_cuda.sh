@@ -11,7 +11,7 @@
 #   bash reference/bench_census_cuda.sh DATA_DIR [REPEATS] [MTREC_BIN] [PYTHON]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA="${1:?the folder that holds census-income/}"
+DATA="$(cd "${1:?the folder that holds census-income/}" && pwd)"
 REPEATS="${2:-3}"
 BIN="${3:-target/cuda-bundle/mtrec}"
 PY="${4:-python3}"
