@@ -33,9 +33,7 @@ fn check(args: &[&str]) {
     );
     let expected = if mtrec::cuda::compiled_in() {
         // no driver / no GPU / no NVRTC here
-        ["driver", "GPU", "nvrtc"]
-            .iter()
-            .any(|w| text.contains(w))
+        ["driver", "GPU", "nvrtc"].iter().any(|w| text.contains(w))
     } else {
         text.contains("rebuild with `cargo build --release --features cuda`")
     };

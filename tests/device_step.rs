@@ -41,10 +41,7 @@ fn write_data(dir: &Path, tasks: &str) {
         let buy = if i % 7 == 0 {
             String::new()
         } else {
-            (click == 1 && price < 5.0)
-                .then_some("1")
-                .unwrap_or("0")
-                .to_string()
+            if click == 1 && price < 5.0 { "1" } else { "0" }.to_string()
         };
         let watch = (u as f64) * 0.1 + price * 0.05;
         s.push_str(&format!(
