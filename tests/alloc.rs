@@ -78,8 +78,18 @@ fn allocations_per_step(
         let mut g = Graph::new(1);
         g.set_embed_linear(mode);
         let mut info = empty_info();
-        for b in 0..batches {
-            t.step(&mut g, b, 1e-3, &mut info).expect("warm-up step");
+        // Warm-up: passes until one allocates nothing, at most 20. Each rayon thread's
+        // GEMM packing buffers grow to its deepest nesting and largest blocks at the pace
+        // work stealing happens to reach them; a step that allocates every time never
+        // gets quiet, and then the measured passes below fail.
+        for _ in 0..20 {
+            let before = ALLOCS.load(Ordering::SeqCst);
+            for b in 0..batches {
+                t.step(&mut g, b, 1e-3, &mut info).expect("warm-up step");
+            }
+            if ALLOCS.load(Ordering::SeqCst) == before {
+                break;
+            }
         }
         let trace = std::env::var_os("MTREC_ALLOC_TRACE").is_some();
         let mut counts = Vec::new();

@@ -57,7 +57,7 @@ use kernel::{macro_kernel, OutPtr};
 pub(crate) use pack::aligned;
 use pack::{pack_a, pack_b_panel, Mat};
 use rayon::prelude::*;
-use std::cell::Cell;
+use std::cell::RefCell;
 
 /// Rows of a register tile (micro-panel height of Ã).
 pub const MR: usize = 6;
@@ -82,29 +82,24 @@ const PAR_MIN_PANELS: usize = 8;
 const _: () = assert!(MC.is_multiple_of(MR) && NC.is_multiple_of(NR));
 
 thread_local! {
-    /// This thread's Ã buffer.
-    static PACK_A: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-    /// The calling thread's B̃ buffer (read by every task of the call).
-    static PACK_B: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    /// This thread's Ã buffers, one per nesting level in use.
+    static PACK_A: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+    /// The calling thread's B̃ buffers (read by every task of the call).
+    static PACK_B: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Borrows a thread-local buffer for the duration of `f`. The buffer is taken out of its
-/// cell, so a nested call on the same thread (rayon work stealing) gets an empty one of
-/// its own instead of aliasing.
+/// Borrows a thread-local buffer for the duration of `f`. The buffer is taken out of the
+/// thread's pool, so a nested call on the same thread (rayon work stealing: a thread
+/// waiting for its tasks runs another product) gets another buffer instead of aliasing,
+/// and every buffer goes back to the pool afterwards: once each thread has met its
+/// deepest nesting and largest blocks, products allocate nothing (`tests/alloc.rs`).
 fn with_buf<R>(
-    key: &'static std::thread::LocalKey<Cell<Vec<f32>>>,
+    key: &'static std::thread::LocalKey<RefCell<Vec<Vec<f32>>>>,
     f: impl FnOnce(&mut Vec<f32>) -> R,
 ) -> R {
-    let mut buf = key.with(Cell::take);
+    let mut buf = key.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
     let r = f(&mut buf);
-    key.with(|c| {
-        let other = c.take();
-        c.set(if other.capacity() > buf.capacity() {
-            other
-        } else {
-            buf
-        });
-    });
+    key.with(|pool| pool.borrow_mut().push(buf));
     r
 }
 
