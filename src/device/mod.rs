@@ -15,9 +15,13 @@
 //! the backend's buffers between steps; [`DeviceTrainer::download`] copies parameters
 //! and moments back into the host store and optimiser (evaluation, checkpoints).
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod launch;
 
-pub use launch::{bias_corrections, BinOp, Bcast, Buf, IdxBuf, Launch, PointLoss};
+#[cfg(feature = "cuda")]
+pub use cuda::CudaBackend;
+pub use launch::{bias_corrections, Bcast, BinOp, Buf, IdxBuf, Launch, PointLoss};
 
 use crate::error::Result;
 
