@@ -203,7 +203,7 @@ fn layers(c: &mut Criterion, dev: &CudaDevice) {
         |bch| {
             bch.iter_custom(|iters| {
                 timed(dev, iters, || {
-                    k::gather_forward(dev, &mut rows, &table, &gidx, d).unwrap()
+                    k::gather_forward(dev, &mut rows, &table, &gidx.as_view(), d).unwrap()
                 })
             })
         },
@@ -214,7 +214,7 @@ fn layers(c: &mut Criterion, dev: &CudaDevice) {
         |bch| {
             bch.iter_custom(|iters| {
                 timed(dev, iters, || {
-                    k::gather_backward(dev, &mut dtable, &rows, &gidx, d).unwrap()
+                    k::gather_backward(dev, &mut dtable, &rows, &gidx.as_view(), d).unwrap()
                 })
             })
         },

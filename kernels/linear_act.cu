@@ -43,7 +43,8 @@ extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
     sgemm_tile(x, w, (int)b, (int)d_in, (int)d_out, 0, 0, epi);
 }
 
-// dpre = dout ⊙ f′(pre, out) (overwritten: a per-step scratch buffer); dbias += Σ_rows dpre.
+// dpre = dout ⊙ f′(pre, out) (overwritten: a per-step scratch buffer); dbias += Σ_rows dpre
+// unless dbias is NULL (a layer without bias, or one whose bias needs no gradient).
 // One thread per column, walking the rows: coalesced, deterministic.
 //   dpre, dout, pre, out: (B, D_out); dbias: (1, D_out)
 extern "C" __global__ void linear_act_bwd_f32(float *dpre, float *dbias, const float *dout,
@@ -57,6 +58,6 @@ extern "C" __global__ void linear_act_bwd_f32(float *dpre, float *dbias, const f
             dpre[o] = g;
             s += g;
         }
-        dbias[j] += s;
+        if (dbias) dbias[j] += s;
     }
 }

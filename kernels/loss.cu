@@ -4,7 +4,9 @@
 // except that the forward writes the scalar L to `loss[0]` (it stays on the device) where
 // the CPU returns it. Forward kernels run as ONE block of 1024 threads (grid-stride over the
 // elements, then a block sum in double: deterministic, rounded once, like the CPU's f64
-// sum); backward kernels are elementwise with any grid.
+// sum); backward kernels are elementwise with any grid and read the loss gradient dl from
+// a 1-element device buffer (dl[0]: ∂objective/∂L, itself computed on the device by the
+// backward of the weighted task sum), so a step needs no copy back to the host.
 
 // L = Σ_i c_i · (1/C) Σ_j (p_ij − y_ij)²          p, y: (B, C); coef: (B,)
 extern "C" __global__ void mse_fwd_f32(float *loss, const float *p, const float *y,
@@ -20,13 +22,13 @@ extern "C" __global__ void mse_fwd_f32(float *loss, const float *p, const float 
     if (threadIdx.x == 0) loss[0] = (float)acc;
 }
 
-// dp += dl · c_i · (2/C) · (p − y)
-extern "C" __global__ void mse_bwd_f32(float *dp, float dl, const float *p, const float *y,
+// dp += dl[0] · c_i · (2/C) · (p − y)
+extern "C" __global__ void mse_bwd_f32(float *dp, const float *dl, const float *p, const float *y,
                                        const float *coef, unsigned int b, unsigned int c) {
     unsigned long long n = (unsigned long long)b * c;
     for (unsigned long long t = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; t < n;
          t += (unsigned long long)gridDim.x * blockDim.x) {
-        float k = dl * coef[t / c] * 2.0f / (float)c;
+        float k = dl[0] * coef[t / c] * 2.0f / (float)c;
         dp[t] += k * (p[t] - y[t]);
     }
 }
@@ -46,13 +48,13 @@ extern "C" __global__ void bce_fwd_f32(float *loss, const float *z, const float 
     if (threadIdx.x == 0) loss[0] = (float)acc;
 }
 
-// dz += dl · c_i · (1/C) · (σ(z) − y)
-extern "C" __global__ void bce_bwd_f32(float *dz, float dl, const float *z, const float *y,
+// dz += dl[0] · c_i · (1/C) · (σ(z) − y)
+extern "C" __global__ void bce_bwd_f32(float *dz, const float *dl, const float *z, const float *y,
                                        const float *coef, unsigned int b, unsigned int c) {
     unsigned long long n = (unsigned long long)b * c;
     for (unsigned long long t = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; t < n;
          t += (unsigned long long)gridDim.x * blockDim.x) {
-        float k = dl * coef[t / c] / (float)c;
+        float k = dl[0] * coef[t / c] / (float)c;
         dz[t] += k * (unary_f(UNARY_SIGMOID, z[t]) - y[t]);
     }
 }
@@ -91,8 +93,8 @@ extern "C" __global__ void softmax_ce_fwd_f32(float *loss, float *p, const float
     if (threadIdx.x == 0) loss[0] = (float)acc;
 }
 
-// dz += dl · c_i · (p − onehot(y))
-extern "C" __global__ void softmax_ce_bwd_f32(float *dz, float dl, const float *p,
+// dz += dl[0] · c_i · (p − onehot(y))
+extern "C" __global__ void softmax_ce_bwd_f32(float *dz, const float *dl, const float *p,
                                               const unsigned int *classes, const float *coef,
                                               unsigned int b, unsigned int v) {
     unsigned long long n = (unsigned long long)b * v;
@@ -100,6 +102,6 @@ extern "C" __global__ void softmax_ce_bwd_f32(float *dz, float dl, const float *
          t += (unsigned long long)gridDim.x * blockDim.x) {
         unsigned long long i = t / v, u = t % v;
         float onehot = u == classes[i] ? 1.0f : 0.0f;
-        dz[t] += dl * coef[i] * (p[t] - onehot);
+        dz[t] += dl[0] * coef[i] * (p[t] - onehot);
     }
 }

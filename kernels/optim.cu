@@ -2,7 +2,8 @@
 // allocation, llm.c style, so a step is one launch). CPU twins: `sgd_update` in
 // src/optim/sgd.rs and `adam_update` in src/optim/adam.rs (both private to their modules;
 // the parity test reaches them through `Optimizer::step` on a ParamStore with one dense
-// parameter). The lazy row-sparse updates of embedding tables have no device kernel yet.
+// parameter). `adam_rows_f32` is the lazy Adam of an embedding table (the table loop of
+// `Adam::step`): the same per-element update on the listed rows only.
 //
 // The parameter structs are `#[repr(C)]` twins of `SgdParams` / `AdamParams` in
 // src/cuda/kernels.rs: same fields, same order, 4-byte fields only (no padding).
@@ -44,21 +45,43 @@ struct AdamParams {
 };
 
 // gi = g + λ·θ (Adam) | θ *= 1 − lr·λ (AdamW); m = β1·m + (1−β1)·gi; v = β2·v + (1−β2)·gi²;
-// θ −= lr·(m/bc1) / (√(v/bc2) + ε)                    theta, g, m, v: (n,)
+// θ −= lr·(m/bc1) / (√(v/bc2) + ε)          element i of theta, g, m, v
+__device__ __forceinline__ void adam_elem(float *theta, const float *g, float *m, float *v,
+                                          unsigned long long i, const AdamParams &p) {
+    float coupled = p.decoupled ? 0.0f : p.weight_decay;
+    float t = theta[i];
+    float gi = g[i] + coupled * t;
+    if (p.decoupled) t *= 1.0f - p.lr * p.weight_decay;
+    float mi = p.beta1 * m[i] + (1.0f - p.beta1) * gi;
+    float vi = p.beta2 * v[i] + (1.0f - p.beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    float m_hat = mi / p.bc1;
+    float v_hat = vi / p.bc2;
+    theta[i] = t - p.lr * m_hat / (sqrtf(v_hat) + p.eps);
+}
+
+// One Adam / AdamW step of a dense block       theta, g, m, v: (n,), n = p.n
 extern "C" __global__ void adam_step_f32(float *theta, const float *g, float *m, float *v,
                                          AdamParams p) {
-    float coupled = p.decoupled ? 0.0f : p.weight_decay;
-    float decay = 1.0f - p.lr * p.weight_decay;
     for (unsigned int i = blockIdx.x * blockDim.x + threadIdx.x; i < p.n; i += gridDim.x * blockDim.x) {
-        float t = theta[i];
-        float gi = g[i] + coupled * t;
-        if (p.decoupled) t *= decay;
-        float mi = p.beta1 * m[i] + (1.0f - p.beta1) * gi;
-        float vi = p.beta2 * v[i] + (1.0f - p.beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        float m_hat = mi / p.bc1;
-        float v_hat = vi / p.bc2;
-        theta[i] = t - p.lr * m_hat / (sqrtf(v_hat) + p.eps);
+        adam_elem(theta, g, m, v, i, p);
+    }
+}
+
+// Lazy Adam on the listed rows of a (V, D) table: for every row r = rows[k], adam_elem on
+// r's D elements of theta, g, m, v, then g[r, :] = 0 (the dense table gradient is all zeros
+// again after the step). Rows must be distinct; rows ≥ V are skipped (the caller checks
+// them on the host). One thread per (listed row, column); p.n = n_rows·D.
+//   theta, g, m, v: (V, D); rows: (n_rows,)
+extern "C" __global__ void adam_rows_f32(float *theta, float *g, float *m, float *v,
+                                         const unsigned int *rows, unsigned int d,
+                                         unsigned int v_rows, AdamParams p) {
+    for (unsigned int t = blockIdx.x * blockDim.x + threadIdx.x; t < p.n; t += gridDim.x * blockDim.x) {
+        unsigned int r = rows[t / d];
+        if (r >= v_rows) continue;
+        unsigned long long i = (unsigned long long)r * d + t % d;
+        adam_elem(theta, g, m, v, i, p);
+        g[i] = 0.0f;
     }
 }

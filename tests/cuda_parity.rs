@@ -336,6 +336,7 @@ fn losses_fwd_bwd() {
             .collect();
         let coef = rand_vec(&mut rng, b, 0.0, 1.0);
         let dl = 0.7;
+        let gdl = up(&dev, &[dl]); // the loss gradient stays on the device
         for kind in [PointLoss::Mse, PointLoss::BceLogits] {
             let (l, dp) = match kind {
                 PointLoss::Mse => {
@@ -355,7 +356,7 @@ fn losses_fwd_bwd() {
             let mut gl = dev.zeros(1).unwrap();
             k::loss_forward(&dev, kind, &mut gl, &gp, &gy, &gc, (b, c)).unwrap();
             let mut gdp = up(&dev, &vec![0.1; b * c]);
-            k::loss_backward(&dev, kind, &mut gdp, dl, &gp, &gy, &gc, (b, c)).unwrap();
+            k::loss_backward(&dev, kind, &mut gdp, &gdl, &gp, &gy, &gc, (b, c)).unwrap();
             let what = format!("{kind:?} ({b}, {c})");
             assert_close(&format!("{what} L"), &down(&dev, &gl), &[l], 1e-6, 1e-6);
             assert_close(&format!("{what} dp"), &down(&dev, &gdp), &dp, 1e-6, 1e-5);
@@ -372,7 +373,7 @@ fn losses_fwd_bwd() {
         let (mut gl, mut gprob) = (dev.zeros(1).unwrap(), dev.zeros(b * c).unwrap());
         k::softmax_ce_forward(&dev, &mut gl, &mut gprob, &gz, &gcl, &gc, (b, c)).unwrap();
         let mut gdz = up(&dev, &vec![0.1; b * c]);
-        k::softmax_ce_backward(&dev, &mut gdz, dl, &gprob, &gcl, &gc, (b, c)).unwrap();
+        k::softmax_ce_backward(&dev, &mut gdz, &gdl, &gprob, &gcl, &gc, (b, c)).unwrap();
         let what = format!("softmax_ce ({b}, {c})");
         assert_close(&format!("{what} L"), &down(&dev, &gl), &[l], 1e-5, 1e-5);
         assert_close(&format!("{what} p"), &down(&dev, &gprob), &prob, 1e-6, 1e-5);

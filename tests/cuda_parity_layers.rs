@@ -233,13 +233,14 @@ fn gather_and_embedding_bag_fwd_bwd() {
         let (gt, gidx, gdy) = (up(&dev, &table), up_u32(&dev, &idx), up(&dev, &dy));
         let (goff, gids) = (up_u32(&dev, &offsets), up_u32(&dev, &ids));
         let mut gy = dev.zeros(b * d).unwrap();
-        k::gather_forward(&dev, &mut gy, &gt, &gidx, d).unwrap();
+        k::gather_forward(&dev, &mut gy, &gt, &gidx.as_view(), d).unwrap();
         let mut gdt = dev.zeros(v * d).unwrap();
-        k::gather_backward(&dev, &mut gdt, &gdy, &gidx, d).unwrap();
+        k::gather_backward(&dev, &mut gdt, &gdy, &gidx.as_view(), d).unwrap();
         let mut gyb = dev.zeros(b * d).unwrap();
-        k::embedding_bag_forward(&dev, &mut gyb, &gt, &goff, &gids, d).unwrap();
+        k::embedding_bag_forward(&dev, &mut gyb, &gt, &goff.as_view(), &gids.as_view(), d).unwrap();
         let mut gdtb = dev.zeros(v * d).unwrap();
-        k::embedding_bag_backward(&dev, &mut gdtb, &gdy, &goff, &gids, d).unwrap();
+        k::embedding_bag_backward(&dev, &mut gdtb, &gdy, &goff.as_view(), &gids.as_view(), d)
+            .unwrap();
         let what = format!("V={v} D={d} B={b}");
         assert_close(
             &format!("gather forward {what}"),
@@ -443,6 +444,7 @@ fn device_mlp_adam_training_steps_match_the_cpu() {
     let (gx, gy, gc) = (up(&dev, &x), up(&dev, &y), up(&dev, &coef));
     let mut gl = dev.zeros::<f32>(1).unwrap();
     let mut gdy = dev.zeros::<f32>(b * 2).unwrap();
+    let one = up(&dev, &[1.0]); // ∂L/∂L, read by the loss backward on the device
 
     let mut opt = Adam::new(cfg).unwrap();
     for step in 0..5 {
@@ -459,7 +461,7 @@ fn device_mlp_adam_training_steps_match_the_cpu() {
         let out = dmlp.forward(gx.clone(), b).unwrap().clone();
         k::loss_forward(&dev, PointLoss::Mse, &mut gl, &out, &gy, &gc, (b, 2)).unwrap();
         dev.stream().memset_zeros(&mut gdy).unwrap();
-        k::loss_backward(&dev, PointLoss::Mse, &mut gdy, 1.0, &out, &gy, &gc, (b, 2)).unwrap();
+        k::loss_backward(&dev, PointLoss::Mse, &mut gdy, &one, &out, &gy, &gc, (b, 2)).unwrap();
         dmlp.backward(&gdy, None).unwrap();
         dmlp.adam_step(&cfg, lr).unwrap();
         assert_close(

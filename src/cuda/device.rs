@@ -256,6 +256,41 @@ impl CudaDevice {
             .map_err(|e| self.err("device → host copy", e))
     }
 
+    /// Copies `host` into the first `host.len()` elements of `dev` (at least that long).
+    /// `host` may be reused on return: the driver stages pageable memory before returning.
+    pub fn htod_into<T: DeviceRepr>(&self, host: &[T], dev: &mut CudaSlice<T>) -> Result<()> {
+        if host.len() > dev.len() {
+            return Err(Error::Length {
+                op: "host → device copy",
+                what: "device buffer".into(),
+                len: dev.len(),
+                expected: host.len(),
+            });
+        }
+        if host.is_empty() {
+            return Ok(());
+        }
+        self.stream
+            .memcpy_htod(host, dev)
+            .map_err(|e| self.err("host → device copy", e))
+    }
+
+    /// Copies `dev` into `host` of the same length; a copy into pageable memory waits for
+    /// the stream's earlier work and is complete when the driver call returns.
+    pub fn dtoh_into<T: DeviceRepr>(&self, dev: &CudaSlice<T>, host: &mut [T]) -> Result<()> {
+        if host.len() != dev.len() {
+            return Err(Error::Length {
+                op: "device → host copy",
+                what: "host buffer".into(),
+                len: host.len(),
+                expected: dev.len(),
+            });
+        }
+        self.stream
+            .memcpy_dtoh(dev, host)
+            .map_err(|e| self.err("device → host copy", e))
+    }
+
     /// A zeroed device buffer of `n > 0` elements.
     pub fn zeros<T: DeviceRepr + ValidAsZeroBits>(&self, n: usize) -> Result<CudaSlice<T>> {
         self.check_nonempty("device allocation", n)?;

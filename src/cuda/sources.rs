@@ -107,7 +107,19 @@ pub const MODULES: &[KernelModule] = &[
             "softmax_ce_bwd_f32",
         ]
     ),
-    module!("optim", ["sgd_step_f32", "adam_step_f32"]),
+    module!("optim", ["sgd_step_f32", "adam_step_f32", "adam_rows_f32"]),
+    module!(
+        "tape",
+        [
+            "fill_f32",
+            "scale_fwd_f32",
+            "axpy_f32",
+            "axpy_w_f32",
+            "copy_cols_f32",
+            "logit_product_fwd_f32",
+            "logit_product_bwd_f32",
+        ]
+    ),
 ];
 
 /// The module called `name`, if there is one.

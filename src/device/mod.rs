@@ -15,12 +15,16 @@
 //! the backend's buffers between steps; [`DeviceTrainer::download`] copies parameters
 //! and moments back into the host store and optimiser (evaluation, checkpoints).
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod host;
 mod launch;
 mod params;
 mod program;
 mod trainer;
 
+#[cfg(feature = "cuda")]
+pub use cuda::CudaBackend;
 pub use host::HostBackend;
 pub use launch::{bias_corrections, Bcast, BinOp, Buf, IdxBuf, Launch, PointLoss};
 pub use params::DeviceParams;
@@ -66,7 +70,7 @@ pub fn open_backend(device: StepDevice) -> Result<Option<Box<dyn Backend>>> {
 #[cfg(feature = "cuda")]
 fn cuda_backend(ordinal: usize) -> Result<Box<dyn Backend>> {
     let dev = crate::cuda::CudaDevice::open(ordinal)?;
-    Ok(Box::new(CudaBackend::new(dev)?))
+    Ok(Box::new(CudaBackend::new(dev)))
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -124,47 +124,75 @@ pub fn binary_backward(
     (br, bc): (usize, usize),
     kind: BinaryKind,
 ) -> Result<()> {
-    check_broadcast("binary_backward", (r, c), (br, bc))?;
-    check_len("binary_backward", "dy", dy.len(), r * c)?;
     check_len("binary_backward", "a", a.len(), r * c)?;
     check_len("binary_backward", "b", b.len(), br * bc)?;
+    if let Some(da) = da {
+        binary_backward_a(dev, da, dy, b, (r, c), (br, bc), kind)?;
+    }
+    if let Some(db) = db {
+        binary_backward_b(dev, db, dy, a, (r, c), (br, bc), kind)?;
+    }
+    Ok(())
+}
+
+/// `da += dy ⊙ ∂(a ∘ b̃)/∂a` (`dy`, or `dy ⊙ b̃` for Mul). `da`, `dy`: (r, c); `b`: (br, bc).
+pub fn binary_backward_a(
+    dev: &CudaDevice,
+    da: &mut CudaSlice<f32>,
+    dy: &CudaSlice<f32>,
+    b: &CudaSlice<f32>,
+    (r, c): (usize, usize),
+    (br, bc): (usize, usize),
+    kind: BinaryKind,
+) -> Result<()> {
+    let op = "binary_backward";
+    check_broadcast(op, (r, c), (br, bc))?;
+    check_len(op, "da", da.len(), r * c)?;
+    check_len(op, "dy", dy.len(), r * c)?;
+    check_len(op, "b", b.len(), br * bc)?;
     if r * c == 0 {
         return Ok(());
     }
-    let (r32, c32, br32, bc32) = (dim("binary", r)?, dim("binary", c)?, br as u32, bc as u32);
-    dim("binary", r * c)?; // the kernels index the r·c elements with u32
+    let (r32, c32, br32, bc32) = (dim(op, r)?, dim(op, c)?, br as u32, bc as u32);
+    dim(op, r * c)?; // the kernels index the r·c elements with u32
     let k = kind as i32;
-    if let Some(da) = da {
-        check_len("binary_backward", "da", da.len(), r * c)?;
-        let f = dev.function("elementwise", "binary_bwd_f32")?;
-        let mut l = dev.stream().launch_builder(&f);
-        l.arg(da)
-            .arg(dy)
-            .arg(b)
-            .arg(&r32)
-            .arg(&c32)
-            .arg(&br32)
-            .arg(&bc32)
-            .arg(&k);
-        // SAFETY: da, dy: r·c; b: br·bc (checked).
-        unsafe { l.launch(grid_1d(r * c)) }.map_err(|e| launch_error(dev, "binary_bwd_f32", e))?;
+    let f = dev.function("elementwise", "binary_bwd_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(da).arg(dy).arg(b);
+    l.arg(&r32).arg(&c32).arg(&br32).arg(&bc32).arg(&k);
+    // SAFETY: da, dy: r·c; b: br·bc with br ∈ {1, r}, bc ∈ {1, c} (checked).
+    unsafe { l.launch(grid_1d(r * c)) }.map_err(|e| launch_error(dev, "binary_bwd_f32", e))?;
+    Ok(())
+}
+
+/// `db += Σ over the broadcast axes of dy ⊙ ∂(a ∘ b̃)/∂b̃` (`dy`, `−dy`, `dy ⊙ a`).
+/// `db`: (br, bc); `dy`, `a`: (r, c).
+pub fn binary_backward_b(
+    dev: &CudaDevice,
+    db: &mut CudaSlice<f32>,
+    dy: &CudaSlice<f32>,
+    a: &CudaSlice<f32>,
+    (r, c): (usize, usize),
+    (br, bc): (usize, usize),
+    kind: BinaryKind,
+) -> Result<()> {
+    let op = "binary_backward";
+    check_broadcast(op, (r, c), (br, bc))?;
+    check_len(op, "db", db.len(), br * bc)?;
+    check_len(op, "dy", dy.len(), r * c)?;
+    check_len(op, "a", a.len(), r * c)?;
+    if r * c == 0 {
+        return Ok(());
     }
-    if let Some(db) = db {
-        check_len("binary_backward", "db", db.len(), br * bc)?;
-        let f = dev.function("elementwise", "binary_bwd_b_f32")?;
-        let mut l = dev.stream().launch_builder(&f);
-        l.arg(db)
-            .arg(dy)
-            .arg(a)
-            .arg(&r32)
-            .arg(&c32)
-            .arg(&br32)
-            .arg(&bc32)
-            .arg(&k);
-        // SAFETY: db: br·bc; dy, a: r·c (checked); each thread reads inside those.
-        unsafe { l.launch(grid_1d(br * bc)) }
-            .map_err(|e| launch_error(dev, "binary_bwd_b_f32", e))?;
-    }
+    let (r32, c32, br32, bc32) = (dim(op, r)?, dim(op, c)?, br as u32, bc as u32);
+    dim(op, r * c)?; // the kernels index the r·c elements with u32
+    let k = kind as i32;
+    let f = dev.function("elementwise", "binary_bwd_b_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(db).arg(dy).arg(a);
+    l.arg(&r32).arg(&c32).arg(&br32).arg(&bc32).arg(&k);
+    // SAFETY: db: br·bc; dy, a: r·c (checked); each thread reads inside those.
+    unsafe { l.launch(grid_1d(br * bc)) }.map_err(|e| launch_error(dev, "binary_bwd_b_f32", e))?;
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 //! Launch wrappers for `kernels/embedding.cu` (gather, embedding bag) and `kernels/gate.cu`.
+//! Id lists are views (`CudaSlice::as_view`, or the first n ids of a longer buffer, as the
+//! device backend keeps them).
 
 use super::{check_len, dim, grid_1d, grid_rows, launch_error, BLOCK};
 use crate::cuda::CudaDevice;
 use crate::error::Result;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
 /// `out[b, :] = table[idx[b], :]`; twin of `ops::gather::gather_forward`. `out`: (B, D),
 /// `table`: (V, D), `idx`: (B,). Ids `≥ V` give zero rows on the device (the caller reports
@@ -12,7 +14,7 @@ pub fn gather_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
     table: &CudaSlice<f32>,
-    idx: &CudaSlice<u32>,
+    idx: &CudaView<'_, u32>,
     d: usize,
 ) -> Result<()> {
     let op = "gather_forward";
@@ -37,7 +39,7 @@ pub fn gather_backward(
     dev: &CudaDevice,
     dtable: &mut CudaSlice<f32>,
     dout: &CudaSlice<f32>,
-    idx: &CudaSlice<u32>,
+    idx: &CudaView<'_, u32>,
     d: usize,
 ) -> Result<()> {
     let op = "gather_backward";
@@ -64,8 +66,8 @@ pub fn embedding_bag_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
     table: &CudaSlice<f32>,
-    offsets: &CudaSlice<u32>,
-    ids: &CudaSlice<u32>,
+    offsets: &CudaView<'_, u32>,
+    ids: &CudaView<'_, u32>,
     d: usize,
 ) -> Result<()> {
     let v = rows("embedding_bag_forward", "table", table.len(), d)?;
@@ -93,8 +95,8 @@ pub fn embedding_bag_backward(
     dev: &CudaDevice,
     dtable: &mut CudaSlice<f32>,
     dout: &CudaSlice<f32>,
-    offsets: &CudaSlice<u32>,
-    ids: &CudaSlice<u32>,
+    offsets: &CudaView<'_, u32>,
+    ids: &CudaView<'_, u32>,
     d: usize,
 ) -> Result<()> {
     let v = rows("embedding_bag_backward", "dtable", dtable.len(), d)?;
@@ -123,8 +125,8 @@ fn bag(
     dev: &CudaDevice,
     first: &mut CudaSlice<f32>,
     second: &CudaSlice<f32>,
-    offsets: &CudaSlice<u32>,
-    ids: &CudaSlice<u32>,
+    offsets: &CudaView<'_, u32>,
+    ids: &CudaView<'_, u32>,
     (d, v): (usize, u32),
 ) -> Result<()> {
     let b = offsets.len().saturating_sub(1);

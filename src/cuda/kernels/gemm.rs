@@ -1,7 +1,7 @@
 //! Launch wrappers for `kernels/matmul.cu` (our tiled SGEMM) and `kernels/linear_act.cu`
 //! (the same SGEMM with a bias + activation epilogue).
 
-use super::{check_len, dim, grid_1d, launch_error, UnaryKind};
+use super::{check_len, dim, grid_1d, launch_error, UnaryKind, NULL};
 use crate::cuda::CudaDevice;
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -159,35 +159,9 @@ pub fn linear_act_backward(
     (b, d_in, d_out): (usize, usize, usize),
     kind: UnaryKind,
 ) -> Result<()> {
-    let op = "linear_act_backward";
-    for (what, len) in [
-        ("dpre", dpre.len()),
-        ("dout", dout.len()),
-        ("pre", pre.len()),
-        ("out", out.len()),
-    ] {
-        check_len(op, what, len, b * d_out)?;
-    }
-    check_len(op, "dbias", dbias.len(), d_out)?;
-    let (b32, o32) = (dim(op, b)?, dim(op, d_out)?);
+    linear_act_backward_dpre(dev, dpre, Some(dbias), dout, (pre, out), (b, d_out), kind)?;
     if b * d_out == 0 {
         return Ok(());
-    }
-    let f = dev.function("linear_act", "linear_act_bwd_f32")?;
-    let k = kind as i32;
-    {
-        let mut l = dev.stream().launch_builder(&f);
-        l.arg(&mut *dpre)
-            .arg(dbias)
-            .arg(dout)
-            .arg(pre)
-            .arg(out)
-            .arg(&b32)
-            .arg(&o32)
-            .arg(&k);
-        // SAFETY: dpre, dout, pre, out: B·D_out; dbias: D_out (checked).
-        unsafe { l.launch(grid_1d(d_out)) }
-            .map_err(|e| launch_error(dev, "linear_act_bwd_f32", e))?;
     }
     // in the forward pass this was pre = x·W (+ bias), so dx += dpre·Wᵀ, dW += xᵀ·dpre
     matmul_backward(
@@ -201,4 +175,48 @@ pub fn linear_act_backward(
         false,
         false,
     )
+}
+
+/// The first half of [`linear_act_backward`], `linear_act_bwd_f32` alone: `dpre = dout ⊙
+/// f′(pre, out)` (overwritten) and, if given, `dbias += Σ_rows dpre`. `dpre`, `dout`,
+/// `pre`, `out`: (B, D_out); `dbias`: (1, D_out). The device step launches `dx` and `dW`
+/// as two [`matmul_forward`]s of its own.
+pub fn linear_act_backward_dpre(
+    dev: &CudaDevice,
+    dpre: &mut CudaSlice<f32>,
+    dbias: Option<&mut CudaSlice<f32>>,
+    dout: &CudaSlice<f32>,
+    (pre, out): (&CudaSlice<f32>, &CudaSlice<f32>),
+    (b, d_out): (usize, usize),
+    kind: UnaryKind,
+) -> Result<()> {
+    let op = "linear_act_backward";
+    for (what, len) in [
+        ("dpre", dpre.len()),
+        ("dout", dout.len()),
+        ("pre", pre.len()),
+        ("out", out.len()),
+    ] {
+        check_len(op, what, len, b * d_out)?;
+    }
+    if let Some(dbias) = &dbias {
+        check_len(op, "dbias", dbias.len(), d_out)?;
+    }
+    let (b32, o32) = (dim(op, b)?, dim(op, d_out)?);
+    if b * d_out == 0 {
+        return Ok(());
+    }
+    let f = dev.function("linear_act", "linear_act_bwd_f32")?;
+    let k = kind as i32;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(dpre);
+    match dbias {
+        Some(dbias) => l.arg(dbias),
+        None => l.arg(&NULL),
+    };
+    l.arg(dout).arg(pre).arg(out).arg(&b32).arg(&o32).arg(&k);
+    // SAFETY: dpre, dout, pre, out: B·D_out; dbias: D_out (checked) or NULL, which the
+    // kernel skips.
+    unsafe { l.launch(grid_1d(d_out)) }.map_err(|e| launch_error(dev, "linear_act_bwd_f32", e))?;
+    Ok(())
 }

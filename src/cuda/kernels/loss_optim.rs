@@ -5,7 +5,7 @@ use super::{check_len, dim, grid_1d, launch_error, single_block};
 use crate::cuda::CudaDevice;
 use crate::error::Result;
 use crate::optim::{AdamConfig, SgdConfig};
-use cudarc::driver::{CudaSlice, DeviceRepr, PushKernelArg};
+use cudarc::driver::{CudaSlice, CudaView, DeviceRepr, PushKernelArg};
 
 /// Which loss a [`loss_forward`] / [`loss_backward`] call computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,19 +54,21 @@ pub fn loss_forward(
     Ok(())
 }
 
-/// `dp += dl·c_i·∂ℓ/∂p`: MSE `(2/C)·(p − y)`, BCE `(1/C)·(σ(z) − y)`.
+/// `dp += dl[0]·c_i·∂ℓ/∂p`: MSE `(2/C)·(p − y)`, BCE `(1/C)·(σ(z) − y)`. `dl` (1,) is the
+/// gradient of the loss node, read on the device (the CPU twin takes it as a scalar).
 #[allow(clippy::too_many_arguments)]
 pub fn loss_backward(
     dev: &CudaDevice,
     kind: PointLoss,
     dp: &mut CudaSlice<f32>,
-    dl: f32,
+    dl: &CudaSlice<f32>,
     p: &CudaSlice<f32>,
     y: &CudaSlice<f32>,
     coef: &CudaSlice<f32>,
     (b, c): (usize, usize),
 ) -> Result<()> {
     let op = "loss_backward";
+    check_len(op, "dl", dl.len(), 1)?;
     for (what, len) in [
         ("dp", dp.len()),
         ("prediction", p.len()),
@@ -83,7 +85,7 @@ pub fn loss_backward(
     let f = dev.function("loss", kernel)?;
     let mut l = dev.stream().launch_builder(&f);
     l.arg(dp)
-        .arg(&dl)
+        .arg(dl)
         .arg(p)
         .arg(y)
         .arg(coef)
@@ -131,18 +133,20 @@ pub fn softmax_ce_forward(
     Ok(())
 }
 
-/// `dz += dl·c_i·(p − onehot(y))`; twin of `loss::softmax_ce::softmax_ce_backward`.
+/// `dz += dl[0]·c_i·(p − onehot(y))`; twin of `loss::softmax_ce::softmax_ce_backward`.
+/// `dl` (1,) as in [`loss_backward`].
 #[allow(clippy::too_many_arguments)]
 pub fn softmax_ce_backward(
     dev: &CudaDevice,
     dz: &mut CudaSlice<f32>,
-    dl: f32,
+    dl: &CudaSlice<f32>,
     p: &CudaSlice<f32>,
     classes: &CudaSlice<u32>,
     coef: &CudaSlice<f32>,
     (b, v): (usize, usize),
 ) -> Result<()> {
     let op = "softmax_ce_backward";
+    check_len(op, "dl", dl.len(), 1)?;
     check_len(op, "dz", dz.len(), b * v)?;
     check_len(op, "p", p.len(), b * v)?;
     check_len(op, "classes", classes.len(), b)?;
@@ -154,7 +158,7 @@ pub fn softmax_ce_backward(
     let f = dev.function("loss", "softmax_ce_bwd_f32")?;
     let mut l = dev.stream().launch_builder(&f);
     l.arg(dz)
-        .arg(&dl)
+        .arg(dl)
         .arg(p)
         .arg(classes)
         .arg(coef)
@@ -196,6 +200,26 @@ pub struct AdamParams {
 
 // SAFETY: a plain `#[repr(C)]` struct of 4-byte scalars, laid out as the CUDA struct.
 unsafe impl DeviceRepr for AdamParams {}
+
+impl AdamParams {
+    /// The parameters of step `t` (1, 2, ...) over `n` scalars, the bias corrections
+    /// computed exactly as the CPU does (f64, rounded to f32). Validates `cfg`.
+    pub fn new(cfg: &AdamConfig, lr: f32, t: u64, n: u32) -> Result<AdamParams> {
+        cfg.validate()?;
+        let tf = t.max(1) as f64;
+        Ok(AdamParams {
+            lr,
+            beta1: cfg.beta1,
+            beta2: cfg.beta2,
+            eps: cfg.eps,
+            weight_decay: cfg.weight_decay,
+            bc1: (1.0 - (cfg.beta1 as f64).powf(tf)) as f32,
+            bc2: (1.0 - (cfg.beta2 as f64).powf(tf)) as f32,
+            decoupled: cfg.decoupled as i32,
+            n,
+        })
+    }
+}
 
 /// One SGD step over a flat block: `theta`, `g`, `v` (velocity) all (n,); twin of
 /// `Optimizer::step` of `optim::Sgd` on the dense parameters.
@@ -247,19 +271,7 @@ pub fn adam_step(
     check_len("adam_step", "gradient", g.len(), n)?;
     check_len("adam_step", "first moment", m.len(), n)?;
     check_len("adam_step", "second moment", v.len(), n)?;
-    cfg.validate()?;
-    let tf = t.max(1) as f64;
-    let p = AdamParams {
-        lr,
-        beta1: cfg.beta1,
-        beta2: cfg.beta2,
-        eps: cfg.eps,
-        weight_decay: cfg.weight_decay,
-        bc1: (1.0 - (cfg.beta1 as f64).powf(tf)) as f32,
-        bc2: (1.0 - (cfg.beta2 as f64).powf(tf)) as f32,
-        decoupled: cfg.decoupled as i32,
-        n: dim("adam_step", n)?,
-    };
+    let p = AdamParams::new(cfg, lr, t, dim("adam_step", n)?)?;
     if n == 0 {
         return Ok(());
     }
@@ -268,5 +280,49 @@ pub fn adam_step(
     l.arg(theta).arg(g).arg(m).arg(v).arg(&p);
     // SAFETY: the four buffers hold n = p.n elements (checked).
     unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "adam_step_f32", e))?;
+    Ok(())
+}
+
+/// Lazy Adam / AdamW step number `t` on the listed rows of a (V, D) table, then those rows
+/// of `g` set to 0; twin of the table loop of `Optimizer::step` of `optim::Adam` (the
+/// touched rows of a `SparseGrad`). `theta`, `g`, `m`, `v`: (V, D); `rows`: (n_rows,),
+/// distinct. Rows `≥ V` are skipped on the device (the caller checks them first).
+#[allow(clippy::too_many_arguments)]
+pub fn adam_rows_step(
+    dev: &CudaDevice,
+    theta: &mut CudaSlice<f32>,
+    g: &mut CudaSlice<f32>,
+    m: &mut CudaSlice<f32>,
+    v: &mut CudaSlice<f32>,
+    rows: &CudaView<'_, u32>,
+    d: usize,
+    (cfg, lr, t): (&AdamConfig, f32, u64),
+) -> Result<()> {
+    let op = "adam_rows_step";
+    let len = theta.len();
+    check_len(op, "gradient", g.len(), len)?;
+    check_len(op, "first moment", m.len(), len)?;
+    check_len(op, "second moment", v.len(), len)?;
+    if d == 0 || !len.is_multiple_of(d) {
+        return Err(crate::error::Error::Length {
+            op,
+            what: format!("theta (a table of width {d})"),
+            len,
+            expected: (len / d.max(1)) * d.max(1),
+        });
+    }
+    let (d32, v_rows) = (dim(op, d)?, dim(op, len / d)?);
+    let p = AdamParams::new(cfg, lr, t, dim(op, rows.len() * d)?)?;
+    if p.n == 0 {
+        return Ok(());
+    }
+    let f = dev.function("optim", "adam_rows_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(theta).arg(g).arg(m).arg(v).arg(rows);
+    l.arg(&d32).arg(&v_rows).arg(&p);
+    // SAFETY: theta, g, m, v hold V·D elements (checked); rows holds p.n / D ids, and the
+    // kernel skips ids ≥ V.
+    unsafe { l.launch(grid_1d(p.n as usize)) }
+        .map_err(|e| launch_error(dev, "adam_rows_f32", e))?;
     Ok(())
 }

@@ -9,12 +9,14 @@ mod embedding_gate;
 mod gemm;
 mod layer_norm;
 mod loss_optim;
+mod tape;
 
 pub use elementwise::*;
 pub use embedding_gate::*;
 pub use gemm::*;
 pub use layer_norm::*;
 pub use loss_optim::*;
+pub use tape::*;
 
 use super::device::driver_error;
 use super::CudaDevice;
@@ -25,6 +27,10 @@ use cudarc::driver::{DriverError, LaunchConfig};
 /// Threads per block of the elementwise and per-row kernels (a multiple of 32, as the
 /// block reductions of `common.cuh` require).
 pub const BLOCK: u32 = 256;
+
+/// A NULL device pointer, pushed for an optional output that is not wanted (the kernels
+/// that take one test it: `if (da) ...`).
+pub(crate) const NULL: u64 = 0;
 
 /// Elementwise function codes; must match the `UNARY_*` defines of `kernels/common.cuh`.
 #[repr(i32)]
