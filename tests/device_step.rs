@@ -13,42 +13,15 @@ use mtrec::device::{DeviceParams, HostBackend, Program, StepDevice};
 use mtrec::loss::LossOpts;
 use mtrec::optim::{Adam, AdamConfig};
 use mtrec::train::run::{train, RunOptions};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mtrec-device-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod events_support;
 
-/// 600 rows: two categorical features (gather), a genre list (embedding bag), a numeric,
-/// click and buy (binary, buy with missing labels) and watch (regression).
+use events_support::{temp_dir, write_events};
+
+/// The events table and a run config for it with `tasks`.
 fn write_data(dir: &Path, tasks: &str) {
-    let mut s = String::from("user,item,price,genres,click,buy,watch\n");
-    let mut x: u64 = 12345;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    for i in 0..600 {
-        let (u, it) = (next() % 20, next() % 30);
-        let price = (next() % 1000) as f64 / 100.0;
-        let genres = ["a|b", "b", "c|a", ""][(next() % 4) as usize];
-        let click = ((u + it) % 3 == 0) as u8;
-        let buy = if i % 7 == 0 {
-            String::new()
-        } else {
-            if click == 1 && price < 5.0 { "1" } else { "0" }.to_string()
-        };
-        let watch = (u as f64) * 0.1 + price * 0.05;
-        s.push_str(&format!(
-            "{u},{it},{price},{genres},{click},{buy},{watch:.3}\n"
-        ));
-    }
-    std::fs::write(dir.join("events.csv"), s).unwrap();
+    write_events(dir);
     let config = format!(
         r#"
 [data]
@@ -101,7 +74,10 @@ patience = 10
     std::fs::write(dir.join("run.toml"), config).unwrap();
 }
 
-const THREE_TASKS: &str = r#"
+/// The two binary tasks (the funnel models need exactly these).
+macro_rules! click_buy {
+    () => {
+        r#"
 [[tasks]]
 name = "click"
 type = "binary"
@@ -110,22 +86,20 @@ column = "click"
 name = "buy"
 type = "binary"
 column = "buy"
-[[tasks]]
+"#
+    };
+}
+
+const CLICK_BUY: &str = click_buy!();
+
+const THREE_TASKS: &str = concat!(
+    click_buy!(),
+    r#"[[tasks]]
 name = "watch"
 type = "regression"
 column = "watch"
-"#;
-
-const CLICK_BUY: &str = r#"
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-"#;
+"#
+);
 
 fn opts(dir: &Path, out: &str, device: StepDevice, set: &[&str]) -> RunOptions {
     RunOptions {
@@ -222,7 +196,7 @@ fn same_on_both(dir: &Path, tag: &str, set: &[&str]) {
 
 #[test]
 fn every_architecture_trains_the_same_through_the_device_program() {
-    let dir = temp_dir("archs");
+    let dir = temp_dir("device-archs");
     write_data(&dir, THREE_TASKS);
     for arch in ["single_task", "shared_bottom", "omoe", "mmoe", "cgc", "ple"] {
         same_on_both(&dir, arch, &[&format!("model.arch={arch}")]);
@@ -245,7 +219,7 @@ fn every_architecture_trains_the_same_through_the_device_program() {
 #[test]
 fn funnel_models_train_the_same_through_the_device_program() {
     // ESMM's logit product, AITM's attention and label constraint: two binary tasks
-    let dir = temp_dir("funnel");
+    let dir = temp_dir("device-funnel");
     write_data(&dir, CLICK_BUY);
     same_on_both(&dir, "esmm", &["model.arch=esmm"]);
     same_on_both(&dir, "aitm", &["model.arch=aitm"]);
@@ -255,7 +229,7 @@ fn funnel_models_train_the_same_through_the_device_program() {
 fn resuming_on_the_device_continues_exactly() {
     // parameters and Adam's moments go back to the host each epoch and are uploaded
     // again by --resume: the run must not notice
-    let dir = temp_dir("resume");
+    let dir = temp_dir("device-resume");
     write_data(&dir, THREE_TASKS);
     let dev = StepDevice::HostReplay;
     train(&opts(&dir, "whole", dev, &[])).unwrap();
@@ -278,7 +252,7 @@ fn resuming_on_the_device_continues_exactly() {
 
 #[test]
 fn settings_the_device_step_cannot_run_are_refused_before_training() {
-    let dir = temp_dir("refused");
+    let dir = temp_dir("device-refused");
     write_data(&dir, THREE_TASKS);
     for (set, says) in [
         ("train.balance=gradnorm", "train.balance"),

@@ -4,41 +4,13 @@
 use mtrec::train::run::{train, RunOptions};
 use std::path::{Path, PathBuf};
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mtrec-train-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod events_support;
 
-/// 600 rows: user, item, a numeric, a genre list, click (binary), buy (binary, some
-/// missing) and watch (regression) that depend on the features.
+use events_support::{temp_dir, write_events};
+
+/// The events table and a run config for it (MMoE on click, buy and watch).
 fn write_data(dir: &Path) {
-    let mut s = String::from("user,item,price,genres,click,buy,watch\n");
-    let mut x: u64 = 12345;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    for i in 0..600 {
-        let (u, it) = (next() % 20, next() % 30);
-        let price = (next() % 1000) as f64 / 100.0;
-        let genres = ["a|b", "b", "c|a", ""][(next() % 4) as usize];
-        let click = ((u + it) % 3 == 0) as u8;
-        let buy = if i % 7 == 0 {
-            String::new()
-        } else {
-            let bought = click == 1 && price < 5.0;
-            if bought { "1" } else { "0" }.to_string()
-        };
-        let watch = (u as f64) * 0.1 + price * 0.05;
-        s.push_str(&format!(
-            "{u},{it},{price},{genres},{click},{buy},{watch:.3}\n"
-        ));
-    }
-    std::fs::write(dir.join("events.csv"), s).unwrap();
+    write_events(dir);
     std::fs::write(
         dir.join("run.toml"),
         r#"
@@ -120,7 +92,7 @@ fn opts(dir: &Path, out: &str) -> RunOptions {
 
 #[test]
 fn a_run_folder_has_everything_and_summary_has_the_documented_keys() {
-    let dir = temp_dir("folder");
+    let dir = temp_dir("train-folder");
     write_data(&dir);
     let summary = train(&opts(&dir, "run")).unwrap();
     let out = dir.join("run");
@@ -236,7 +208,7 @@ fn shared_data() -> PathBuf {
 #[ignore = "needs ../shared/data"]
 fn census_mmoe_reaches_the_auc_floors() {
     let data = shared_data();
-    let out = temp_dir("census");
+    let out = temp_dir("train-census");
     let o = RunOptions {
         config: Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/census_mmoe.toml"),
         models_dir: None,

@@ -85,34 +85,25 @@ pub fn device_step(
 ) -> Result<()> {
     g.reset();
     g.set_record_only(true);
-    let stepped = record_and_step(g, p, trainer, batch, lr, info);
+    let stepped = (|| {
+        let x = p.input.forward(g, p.store, batch)?; // (B, D_in)
+        let outs = p.model.forward(g, p.store, x)?; // K × (B, 1)
+        let mut losses = g.take_vars();
+        let recorded = record_task_losses(g, p.kinds, p.model, &outs, batch, &mut losses);
+        g.give_vars(outs);
+        recorded?;
+        let weights = p.balancer.static_weights().expect("checked by start()");
+        let total = g.weighted_sum(&losses, weights)?; // (1, 1)
+        let s = trainer.step(g, total, &losses, lr)?; // [L, L_1..L_K]
+        info.objective = s[0];
+        info.task_losses.clear();
+        info.task_losses.extend_from_slice(&s[1..]);
+        info.weights.clear();
+        info.weights.extend_from_slice(weights);
+        info.cosines = None;
+        g.give_vars(losses);
+        Ok(())
+    })();
     g.set_record_only(false);
     stepped
-}
-
-fn record_and_step(
-    g: &mut Graph,
-    p: &mut StepParts<'_>,
-    trainer: &mut DeviceTrainer,
-    batch: &EncodedBatch,
-    lr: f32,
-    info: &mut StepInfo,
-) -> Result<()> {
-    let x = p.input.forward(g, p.store, batch)?; // (B, D_in)
-    let outs = p.model.forward(g, p.store, x)?; // K × (B, 1)
-    let mut losses = g.take_vars();
-    let recorded = record_task_losses(g, p.kinds, p.model, &outs, batch, &mut losses);
-    g.give_vars(outs);
-    recorded?;
-    let weights = p.balancer.static_weights().expect("checked by start()");
-    let total = g.weighted_sum(&losses, weights)?; // (1, 1)
-    let s = trainer.step(g, total, &losses, lr)?; // [L, L_1..L_K]
-    info.objective = s[0];
-    info.task_losses.clear();
-    info.task_losses.extend_from_slice(&s[1..]);
-    info.weights.clear();
-    info.weights.extend_from_slice(weights);
-    info.cosines = None;
-    g.give_vars(losses);
-    Ok(())
 }

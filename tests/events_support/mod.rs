@@ -1,0 +1,42 @@
+//! The small events table the `mtrec train` tests share (`mod events_support;`).
+
+use std::path::{Path, PathBuf};
+
+/// A fresh, empty folder under the system temp dir, named after `tag` and this process.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mtrec-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `events.csv` in `dir`, 600 rows: user, item (categorical), price (numeric), a genre
+/// list (multi-hot), click (binary), buy (binary; every 7th row unlabelled) and watch
+/// (regression), the labels depending on the features.
+pub fn write_events(dir: &Path) {
+    let mut s = String::from("user,item,price,genres,click,buy,watch\n");
+    let mut x: u64 = 12345;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..600 {
+        let (u, it) = (next() % 20, next() % 30);
+        let price = (next() % 1000) as f64 / 100.0;
+        let genres = ["a|b", "b", "c|a", ""][(next() % 4) as usize];
+        let click = ((u + it) % 3 == 0) as u8;
+        let buy = if i % 7 == 0 {
+            String::new()
+        } else {
+            let bought = click == 1 && price < 5.0;
+            if bought { "1" } else { "0" }.to_string()
+        };
+        let watch = (u as f64) * 0.1 + price * 0.05;
+        s.push_str(&format!(
+            "{u},{it},{price},{genres},{click},{buy},{watch:.3}\n"
+        ));
+    }
+    std::fs::write(dir.join("events.csv"), s).unwrap();
+}
