@@ -15,12 +15,14 @@ use crate::autograd::{Graph, ParamId, ParamStore};
 use crate::balance::{Balancer, Method, StepInfo, TaskForm};
 use crate::config::TaskType;
 use crate::data::features::EncodedBatch;
+use crate::device::{open_backend, Backend, DeviceTrainer, StepDevice};
 use crate::error::Result;
 use crate::models::MultiTaskModel;
 use crate::models::{Mmoe, MmoeConfig};
 use crate::nn::feature_input::{InputTable, EMBEDDING_INIT};
 use crate::nn::{Activation, FeatureInput};
 use crate::optim::{Adam, AdamConfig};
+use crate::train::run::device::device_step;
 use crate::train::run::step::{encoded_step, StepParts};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
@@ -159,5 +161,45 @@ impl CensusTrainer {
             clip_norm: 0.0,
         };
         encoded_step(g, &mut parts, &c.batches[batch], lr, info)
+    }
+}
+
+/// The same step as a device program (`crate::device`), for the device-step benchmark.
+impl CensusTrainer {
+    /// Moves the parameters and Adam state to `device`.
+    pub fn start_device(&mut self, device: StepDevice) -> Result<DeviceTrainer> {
+        let backend = open_backend(device)?.ok_or_else(|| crate::error::Error::Config {
+            what: "device".into(),
+            message: "the CPU runs no device program".into(),
+        })?;
+        self.start_on(backend)
+    }
+
+    /// Moves the parameters and Adam state to `backend`.
+    pub fn start_on(&mut self, backend: Box<dyn Backend>) -> Result<DeviceTrainer> {
+        DeviceTrainer::new(backend, &mut self.shaped.store, &mut self.opt)
+    }
+
+    /// One training step of batch `batch` on `trainer`'s backend.
+    pub fn device_step(
+        &mut self,
+        g: &mut Graph,
+        trainer: &mut DeviceTrainer,
+        batch: usize,
+        lr: f32,
+        info: &mut StepInfo,
+    ) -> Result<()> {
+        let c = &mut self.shaped;
+        let mut parts = StepParts {
+            input: &c.input,
+            model: &c.model,
+            store: &mut c.store,
+            balancer: &mut self.balancer,
+            opt: &mut self.opt,
+            shared: &self.shared,
+            kinds: &c.kinds,
+            clip_norm: 0.0,
+        };
+        device_step(g, &mut parts, trainer, &c.batches[batch], lr, info)
     }
 }
