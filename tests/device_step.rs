@@ -214,6 +214,8 @@ fn every_architecture_trains_the_same_through_the_device_program() {
             "train.schedule=cosine",
         ],
     );
+    // uncertainty weighting: the log-variances are parameters on the device
+    same_on_both(&dir, "mmoe-uncertainty", &["train.balance=uncertainty"]);
 }
 
 #[test]
@@ -257,7 +259,6 @@ fn settings_the_device_step_cannot_run_are_refused_before_training() {
     for (set, says) in [
         ("train.balance=gradnorm", "train.balance"),
         ("train.balance=pcgrad", "train.balance"),
-        ("train.balance=uncertainty", "train.balance"),
         ("train.clip_norm=1.0", "train.clip_norm"),
         ("train.optimizer=sgd", "train.optimizer"),
     ] {

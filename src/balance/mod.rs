@@ -258,16 +258,34 @@ impl Balancer {
         }
     }
 
-    /// The task weights of this step when they do not depend on the step's gradients
-    /// (fixed weights, DWA's weights of the epoch): `Σ_k w_k L_k` is then an ordinary
-    /// weighted sum on the tape, which a device can run. `None` for uncertainty
-    /// weighting, GradNorm and PCGrad.
-    pub fn static_weights(&self) -> Option<&[f32]> {
-        match &self.state {
-            State::Fixed(w) => Some(w),
-            State::Dwa(s) => Some(&s.weights),
+    /// Whether the balanced objective is a function of the task losses and parameters
+    /// alone (fixed weights, DWA's weights of the epoch, uncertainty weighting), so that
+    /// [`Balancer::record_objective`] can put it on the tape for a device to run; false
+    /// for GradNorm and PCGrad, which work on per-task gradients.
+    pub fn records_objective(&self) -> bool {
+        matches!(
+            self.state,
+            State::Fixed(_) | State::Dwa(_) | State::Uncertainty(_)
+        )
+    }
+
+    /// Records the balanced objective (1, 1) of the task losses `losses` on `g`: the
+    /// weighted sum of [`Balancer::backward`] without running backward. `None` where
+    /// [`Balancer::records_objective`] is false.
+    pub fn record_objective(
+        &self,
+        g: &mut Graph,
+        store: &ParamStore,
+        losses: &[Var],
+    ) -> Result<Option<Var>> {
+        Ok(match &self.state {
+            State::Fixed(w) => Some(g.weighted_sum(losses, w)?),
+            State::Dwa(s) => Some(g.weighted_sum(losses, &s.weights)?),
+            State::Uncertainty(ids) => {
+                Some(uncertainty::uncertainty_objective(g, store, losses, &self.forms, ids)?.0)
+            }
             _ => None,
-        }
+        })
     }
 
     /// Ends an epoch with its mean training loss of each task (DWA sets the next epoch's

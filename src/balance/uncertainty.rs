@@ -98,6 +98,21 @@ pub fn uncertainty_backward(
     forms: &[TaskForm],
     log_vars: &[ParamId],
 ) -> Result<StepInfo> {
+    let (total, weights) = uncertainty_objective(g, store, losses, forms, log_vars)?;
+    store.zero_grad();
+    g.backward(total, store)?;
+    Ok(StepInfo::new(g.scalar(total), g, losses, weights))
+}
+
+/// Records `Σ_k c_k·e^(−s_k)·L_k + ½·s_k` (1, 1); returns it and the weights `c_k·e^(−s_k)`
+/// (meaningless on a record-only tape: read them with `Balancer::weights`).
+pub fn uncertainty_objective(
+    g: &mut Graph,
+    store: &ParamStore,
+    losses: &[Var],
+    forms: &[TaskForm],
+    log_vars: &[ParamId],
+) -> Result<(Var, Vec<f32>)> {
     let mut terms = Vec::with_capacity(losses.len());
     let mut weights = Vec::with_capacity(losses.len());
     for ((&loss, &form), &id) in losses.iter().zip(forms).zip(log_vars) {
@@ -113,7 +128,5 @@ pub fn uncertainty_backward(
     }
     let ones = vec![1.0; terms.len()];
     let total = g.weighted_sum(&terms, &ones)?; // (1, 1)
-    store.zero_grad();
-    g.backward(total, store)?;
-    Ok(StepInfo::new(g.scalar(total), g, losses, weights))
+    Ok((total, weights))
 }

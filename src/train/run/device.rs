@@ -7,9 +7,10 @@
 //! info ← [L, L_1..L_K] read back        (the same StepInfo as the CPU step)
 //! ```
 //!
-//! What the device step runs: Adam / AdamW, fixed task weights or DWA (the weights are
-//! data of the step), no gradient clipping, no frozen groups. Anything else is refused
-//! before training starts, with the setting to change.
+//! What the device step runs: Adam / AdamW, fixed task weights, DWA (the weights are
+//! data of the step) or uncertainty weighting (its log-variances are parameters on the
+//! device), no gradient clipping, no frozen groups. Anything else is refused before
+//! training starts, with the setting to change.
 
 use super::step::{record_task_losses, StepParts};
 use crate::autograd::{Graph, ParamStore};
@@ -41,11 +42,11 @@ pub fn start(
     if device == StepDevice::Cpu {
         return Ok(None);
     }
-    if balancer.static_weights().is_none() {
+    if !balancer.records_objective() {
         return Err(refuse(
             device,
             &format!("train.balance = \"{}\"", balancer.name()),
-            "use fixed weights or dwa, or train on the CPU (`--device cpu`)",
+            "use fixed, dwa or uncertainty, or train on the CPU (`--device cpu`)",
         ));
     }
     if cfg.train.clip_norm > 0.0 {
@@ -92,14 +93,18 @@ pub fn device_step(
         let recorded = record_task_losses(g, p.kinds, p.model, &outs, batch, &mut losses);
         g.give_vars(outs);
         recorded?;
-        let weights = p.balancer.static_weights().expect("checked by start()");
-        let total = g.weighted_sum(&losses, weights)?; // (1, 1)
+        let total = p
+            .balancer
+            .record_objective(g, p.store, &losses)?
+            .expect("checked by start()"); // (1, 1)
         let s = trainer.step(g, total, &losses, lr)?; // [L, L_1..L_K]
         info.objective = s[0];
         info.task_losses.clear();
         info.task_losses.extend_from_slice(&s[1..]);
+        // the weights of the epoch, as far as the host knows (uncertainty weighting's
+        // log-variances are on the device: the loop reads them after the download)
         info.weights.clear();
-        info.weights.extend_from_slice(weights);
+        info.weights.extend(p.balancer.weights(p.store));
         info.cosines = None;
         g.give_vars(losses);
         Ok(())

@@ -231,7 +231,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         let bar = progress::epoch_bar(n_train, epoch, tc.epochs, opts.progress);
         let t0 = Instant::now();
         let mut loss_sums = vec![0f64; cfg.tasks.len()];
-        let mut weights = Vec::new();
         let mut info = step::empty_info();
         let kinds: Vec<TaskType> = cfg.tasks.iter().map(|t| t.kind).collect();
         let mut parts = StepParts {
@@ -268,13 +267,14 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
-        weights.clone_from(&info.weights);
         let train_seconds = t0.elapsed().as_secs_f64();
         if let Some(t) = device.as_mut() {
             // the epoch's weights and Adam state back to the host: validation, checkpoint
             let adam = opt.as_adam_mut().expect("checked by device::start");
             t.download(&mut store, adam)?;
         }
+        // the task weights after the epoch's last step (the ones the next step uses)
+        let weights = balancer.weights(&store);
         st.train_seconds += train_seconds;
         st.train_samples += n_train as u64;
         let mean_losses: Vec<f32> = loss_sums
