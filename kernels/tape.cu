@@ -94,3 +94,50 @@ extern "C" __global__ void logit_product_bwd_f32(float *da, float *db, const flo
         if (db) db[i] += (float)(g * (v + w) / s);
     }
 }
+
+// Gradient clipping by global L2 norm (src/optim/clip.rs; CPU twins: the SumSq and
+// ClipScale arms of the host backend). A buffer x is either all of it (rows == NULL, n
+// elements) or the listed rows of a (v_rows, d) table (n_rows ids; ids ≥ v_rows skipped).
+
+// sq[k] += Σ x²      ONE block: grid-stride, then a block sum in double, added once
+extern "C" __global__ void sum_sq_f32(float *sq, unsigned int k, const float *x,
+                                      const unsigned int *rows, unsigned int n_rows,
+                                      unsigned int d, unsigned int v_rows, unsigned int n) {
+    __shared__ double buf[32];
+    unsigned long long total = rows ? (unsigned long long)n_rows * d : n;
+    double acc = 0.0;
+    for (unsigned long long t = threadIdx.x; t < total; t += blockDim.x) {
+        float v;
+        if (rows) {
+            unsigned int r = rows[t / d];
+            if (r >= v_rows) continue;
+            v = x[(unsigned long long)r * d + t % d];
+        } else {
+            v = x[t];
+        }
+        acc += (double)v * (double)v;
+    }
+    acc = block_sum(acc, buf);
+    if (threadIdx.x == 0) sq[k] = (float)((double)sq[k] + acc);
+}
+
+// ‖g‖ = √sq[k] (double, then float); if ‖g‖ > c: x *= c / (‖g‖ + 1e-6)
+extern "C" __global__ void clip_scale_f32(float *x, const unsigned int *rows,
+                                          unsigned int n_rows, unsigned int d,
+                                          unsigned int v_rows, unsigned int n, const float *sq,
+                                          unsigned int k, float c) {
+    float norm = (float)sqrt((double)sq[k]);
+    if (!(norm > c)) return;
+    float s = c / (norm + 1e-6f);
+    unsigned long long total = rows ? (unsigned long long)n_rows * d : n;
+    for (unsigned long long t = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x;
+         t < total; t += (unsigned long long)gridDim.x * blockDim.x) {
+        if (rows) {
+            unsigned int r = rows[t / d];
+            if (r >= v_rows) continue;
+            x[(unsigned long long)r * d + t % d] *= s;
+        } else {
+            x[t] *= s;
+        }
+    }
+}

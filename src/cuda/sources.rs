@@ -118,6 +118,8 @@ pub const MODULES: &[KernelModule] = &[
             "copy_cols_f32",
             "logit_product_fwd_f32",
             "logit_product_bwd_f32",
+            "sum_sq_f32",
+            "clip_scale_f32",
         ]
     ),
 ];

@@ -581,6 +581,49 @@ impl Backend for HostBackend {
                 }
                 Ok(())
             }
+            Launch::SumSq { sq, k, x, rows, d } => {
+                // Σ x² in f64 over the block or the listed rows, as optim::grad_norm
+                let xs = self.buf(x);
+                let sq_rows = |r: &u32| {
+                    let row = &xs[*r as usize * d..(*r as usize + 1) * d];
+                    row.iter().map(|&v| v as f64 * v as f64).sum::<f64>()
+                };
+                let total: f64 = match rows {
+                    None => xs.iter().map(|&v| v as f64 * v as f64).sum(),
+                    Some(r) => self.ids(r).iter().map(sq_rows).sum(),
+                };
+                let acc = &mut self.bufs[sq.0 as usize][k];
+                *acc = (*acc as f64 + total) as f32;
+                Ok(())
+            }
+            Launch::ClipScale {
+                x,
+                rows,
+                d,
+                sq,
+                k,
+                c,
+            } => {
+                let norm = (self.buf(sq)[k] as f64).sqrt() as f32; // ‖g‖
+                if norm > c {
+                    let s = c / (norm + 1e-6); // s = c / (‖g‖ + 10⁻⁶)
+                    let ids = rows.map(|r| std::mem::take(&mut self.idx[r.0 as usize]));
+                    let xs = &mut self.bufs[x.0 as usize];
+                    match &ids {
+                        None => xs.iter_mut().for_each(|v| *v *= s),
+                        Some(ids) => {
+                            for &r in ids {
+                                let row = &mut xs[r as usize * d..(r as usize + 1) * d];
+                                row.iter_mut().for_each(|v| *v *= s);
+                            }
+                        }
+                    }
+                    if let (Some(r), Some(ids)) = (rows, ids) {
+                        self.idx[r.0 as usize] = ids;
+                    }
+                }
+                Ok(())
+            }
             Launch::AdamRows {
                 theta,
                 g,

@@ -295,6 +295,26 @@ pub enum Launch {
         b: usize,
         c: usize,
     },
+    /// `sq[k] += Σ x²` over all of `x`, or (`rows` given) over the listed rows of a
+    /// `(V, d)` buffer `x`; the sum of one launch is taken in f64 and added once.
+    /// With [`Launch::ClipScale`]: gradient clipping by global norm (`optim::clip`).
+    SumSq {
+        sq: Buf,
+        k: usize,
+        x: Buf,
+        rows: Option<IdxBuf>,
+        d: usize,
+    },
+    /// With `n = √sq[k]` (f64, then f32): if `n > c`, `x *= c / (n + 10⁻⁶)` over all of
+    /// `x` or over its listed rows (`optim::clip_grad_norm`).
+    ClipScale {
+        x: Buf,
+        rows: Option<IdxBuf>,
+        d: usize,
+        sq: Buf,
+        k: usize,
+        c: f32,
+    },
     /// One Adam / AdamW step of a dense block (`optim::Adam`'s rule), step count `t` ≥ 1.
     Adam {
         theta: Buf,

@@ -40,6 +40,8 @@ pub struct DeviceParams {
     entries: Vec<Entry>, // by ParamId index
     cfg: AdamConfig,
     t: u64,
+    /// (1,) Σ g² of gradient clipping.
+    sq: Buf,
 }
 
 impl DeviceParams {
@@ -87,6 +89,7 @@ impl DeviceParams {
             entries,
             cfg: *adam.config(),
             t,
+            sq: backend.alloc(1)?,
         })
     }
 
@@ -144,8 +147,68 @@ impl DeviceParams {
         Ok(())
     }
 
+    /// Copies each table's touched rows of this step to the backend (before
+    /// [`DeviceParams::clip`] and [`DeviceParams::adam_step`], which read them).
+    pub fn write_rows<B: Backend + ?Sized>(&self, backend: &mut B) -> Result<()> {
+        for rows in self.entries.iter().filter_map(|e| e.table.as_ref()) {
+            backend.write_idx(rows.ids, &rows.touched)?;
+        }
+        Ok(())
+    }
+
+    /// Gradient clipping by global L2 norm (`optim::clip_grad_norm`): the norm over every
+    /// dense gradient and the touched rows of every table, then, if it exceeds `max_norm`,
+    /// every one of those gradients scaled by `max_norm / (norm + 10⁻⁶)`. Returns the norm
+    /// before clipping (one copy back); a non-finite norm is an error, as on the CPU.
+    pub fn clip<B: Backend + ?Sized>(&self, backend: &mut B, max_norm: f32) -> Result<f32> {
+        let sq = self.sq;
+        backend.launch(&Launch::Fill {
+            out: sq,
+            value: 0.0,
+        })?;
+        let parts = self.entries.iter().filter_map(|e| match &e.table {
+            None => Some((e.grad, None, 1)),
+            Some(t) if t.touched.is_empty() => None,
+            Some(t) => Some((e.grad, Some(t.ids), t.d)),
+        });
+        for (x, rows, d) in parts.clone() {
+            backend.launch(&Launch::SumSq {
+                sq,
+                k: 0,
+                x,
+                rows,
+                d,
+            })?;
+        }
+        let mut total = [0f32];
+        backend.read(sq, &mut total)?;
+        let norm = (total[0] as f64).sqrt() as f32;
+        if !norm.is_finite() {
+            return Err(Error::Value {
+                op: "clip_grad_norm (device)",
+                what: "global gradient L2 norm".into(),
+                position: 0,
+                value: norm as f64,
+                expected: "a finite number; some gradient is NaN or infinite: lower the \
+                           learning rate or check the inputs and losses"
+                    .into(),
+            });
+        }
+        for (x, rows, d) in parts {
+            backend.launch(&Launch::ClipScale {
+                x,
+                rows,
+                d,
+                sq,
+                k: 0,
+                c: max_norm,
+            })?;
+        }
+        Ok(norm)
+    }
+
     /// One Adam step at learning rate `lr`: every dense parameter, and the touched rows
-    /// of every table (which are then forgotten).
+    /// of every table (written by [`DeviceParams::write_rows`]; then forgotten).
     pub fn adam_step<B: Backend + ?Sized>(&mut self, backend: &mut B, lr: f32) -> Result<()> {
         crate::optim::check_lr("Adam (device)", lr)?;
         self.t += 1;
@@ -166,7 +229,6 @@ impl DeviceParams {
                     if rows.touched.is_empty() {
                         continue;
                     }
-                    backend.write_idx(rows.ids, &rows.touched)?;
                     backend.launch(&Launch::AdamRows {
                         theta,
                         g,

@@ -5,7 +5,7 @@
 //! step(g, objective, losses, lr):      g recorded with set_record_only(true)
 //!   program = the one whose tape matches g, else lower g (first batch of each shape)
 //!   feed → forward → zero dense grads → backward → read [objective, L_1..L_K]
-//!   if the objective is finite: Adam (dense blocks, touched table rows)
+//!   if the objective is finite: clip (optional) → Adam (dense blocks, touched rows)
 //! ```
 //!
 //! The host copies of the parameters and of Adam's moments are stale while training
@@ -59,9 +59,17 @@ impl DeviceTrainer {
     }
 
     /// One optimisation step on the tape recorded in `g` (record-only): backward from
-    /// `objective` (1, 1), then Adam at learning rate `lr` unless the objective is not
+    /// `objective` (1, 1), gradient clipping to `clip_norm` (0: none), then Adam at
+    /// learning rate `lr`; clipping and Adam are skipped when the objective is not
     /// finite. Returns `[objective, losses[0], …]` as computed on the backend.
-    pub fn step(&mut self, g: &Graph, objective: Var, losses: &[Var], lr: f32) -> Result<&[f32]> {
+    pub fn step(
+        &mut self,
+        g: &Graph,
+        objective: Var,
+        losses: &[Var],
+        lr: f32,
+        clip_norm: f32,
+    ) -> Result<&[f32]> {
         if g.computes() {
             return Err(Error::Handle {
                 op: "DeviceTrainer::step",
@@ -84,6 +92,10 @@ impl DeviceTrainer {
         self.scalars.resize(p.n_scalars(), 0.0);
         p.read_scalars(be, &mut self.scalars)?;
         if self.scalars[0].is_finite() {
+            self.params.write_rows(be)?;
+            if clip_norm > 0.0 {
+                self.params.clip(be, clip_norm)?;
+            }
             self.params.adam_step(be, lr)?;
         }
         Ok(&self.scalars)

@@ -209,7 +209,7 @@ fn device_step<M: MultiTaskModel + ?Sized>(
         let x = g.input_slice(batch.rows, batch.x.len() / batch.rows, &batch.x)?; // (B, D)
         let outs = model.forward(g, store, x)?; // K × (B, 1)
         let (total, losses) = objective.record(g, &outs, batch)?; // (1, 1), K × (1, 1)
-        Ok(trainer.step(g, total, &losses, lr)?[0])
+        Ok(trainer.step(g, total, &losses, lr, 0.0)?[0])
     })();
     g.set_record_only(false);
     stepped

@@ -1,5 +1,5 @@
 //! Cases: SGEMM (every transpose, β = 0 and 1, tiles cut ragged), the fused linear layer,
-//! losses, dense and row-sparse Adam.
+//! losses, dense and row-sparse Adam, gradient clipping.
 
 use super::cuda_support::rand_vec;
 use super::{case, rv, Case, C, N, R, V};
@@ -184,5 +184,50 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                 }]
             }));
         }
+    }
+    // Gradient clipping: Σ g² over a dense block and a table's listed rows into a slot
+    // of sq, then the scaling of both, once clipping (c small) and once not (c large).
+    for c in [0.5f32, 1e6] {
+        let mut rows: Vec<u32> = (0..V as u32).collect();
+        rows.shuffle(rng);
+        rows.truncate(17);
+        let bufs = vec![rand_vec(rng, 2, 0.0, 0.1), rv(rng, R * C), rv(rng, V * C)];
+        let name = format!("SumSq + ClipScale, c = {c}");
+        cases.push(case(name, bufs, vec![rows], (1e-5, 1e-5), move |b, i| {
+            let (sq, dense, table, rows) = (b[0], b[1], b[2], i[0]);
+            let (k, d) = (1, C);
+            vec![
+                Launch::SumSq {
+                    sq,
+                    k,
+                    x: dense,
+                    rows: None,
+                    d: 1,
+                },
+                Launch::SumSq {
+                    sq,
+                    k,
+                    x: table,
+                    rows: Some(rows),
+                    d,
+                },
+                Launch::ClipScale {
+                    x: dense,
+                    rows: None,
+                    d: 1,
+                    sq,
+                    k,
+                    c,
+                },
+                Launch::ClipScale {
+                    x: table,
+                    rows: Some(rows),
+                    d,
+                    sq,
+                    k,
+                    c,
+                },
+            ]
+        }));
     }
 }

@@ -158,9 +158,11 @@ fn variant(l: &Launch) -> usize {
         LossBwd { .. } => 30,
         Adam { .. } => 31,
         AdamRows { .. } => 32,
+        SumSq { .. } => 33,
+        ClipScale { .. } => 34,
     }
 }
-const VARIANTS: usize = 33;
+const VARIANTS: usize = 35;
 
 #[test]
 fn every_launch_variant_has_a_case() {

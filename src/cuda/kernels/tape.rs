@@ -2,10 +2,10 @@
 //! axpy, column blocks) and the ESMM logit product. CPU twins: the matching arms of the
 //! host backend (`device::HostBackend`) and `ops::logit_product`.
 
-use super::{check_len, dim, grid_1d, launch_error, NULL};
+use super::{check_len, dim, grid_1d, launch_error, single_block, NULL};
 use crate::cuda::CudaDevice;
 use crate::error::{Error, Result};
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
 /// `out = value`. `out`: (n,).
 pub fn fill(dev: &CudaDevice, out: &mut CudaSlice<f32>, value: f32) -> Result<()> {
@@ -242,5 +242,119 @@ pub fn logit_product_backward(
     // SAFETY: dy, a, b and the given da / db hold n elements (checked); a missing one is
     // a NULL pointer, which the kernel skips.
     unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "logit_product_bwd_f32", e))?;
+    Ok(())
+}
+
+/// The part of a buffer a clipping launch covers: all of it, or the listed rows of a
+/// `(V, d)` table. Returns `(n_rows, d, v_rows, n)` as the kernels take them.
+fn clip_span(
+    op: &'static str,
+    len: usize,
+    rows: Option<&CudaView<'_, u32>>,
+    d: usize,
+) -> Result<(u32, u32, u32, u32)> {
+    match rows {
+        None => Ok((0, 1, 0, dim(op, len)?)),
+        Some(r) => {
+            if d == 0 || !len.is_multiple_of(d) {
+                return Err(Error::Length {
+                    op,
+                    what: format!("a table of width {d}"),
+                    len,
+                    expected: (len / d.max(1)) * d.max(1),
+                });
+            }
+            dim(op, r.len() * d)?;
+            Ok((
+                dim(op, r.len())?,
+                dim(op, d)?,
+                dim(op, len / d)?,
+                dim(op, len)?,
+            ))
+        }
+    }
+}
+
+/// `sq[k] += Σ x²` over `x`, or over its listed rows when `rows` is given (`x` a `(V, d)`
+/// table). One block, f64 inside: deterministic.
+pub fn sum_sq(
+    dev: &CudaDevice,
+    sq: &mut CudaSlice<f32>,
+    k: usize,
+    x: &CudaSlice<f32>,
+    rows: Option<&CudaView<'_, u32>>,
+    d: usize,
+) -> Result<()> {
+    let op = "sum_sq";
+    if k >= sq.len() {
+        return Err(Error::Length {
+            op,
+            what: format!("sq (slot {k})"),
+            len: sq.len(),
+            expected: k + 1,
+        });
+    }
+    let (n_rows, d32, v_rows, n) = clip_span(op, x.len(), rows, d)?;
+    let k32 = dim(op, k)?;
+    let f = dev.function("tape", "sum_sq_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(sq).arg(&k32).arg(x);
+    match rows {
+        Some(r) => l.arg(r),
+        None => l.arg(&NULL),
+    };
+    l.arg(&n_rows).arg(&d32).arg(&v_rows).arg(&n);
+    // SAFETY: sq has slot k (checked); x holds n elements, or v_rows·d with the listed
+    // rows read only when < v_rows (the kernel skips the others); rows holds n_rows ids.
+    unsafe { l.launch(single_block()) }.map_err(|e| launch_error(dev, "sum_sq_f32", e))?;
+    Ok(())
+}
+
+/// With `‖g‖ = √sq[k]`: if `‖g‖ > c`, `x *= c / (‖g‖ + 10⁻⁶)` over `x` or its listed rows.
+#[allow(clippy::too_many_arguments)]
+pub fn clip_scale(
+    dev: &CudaDevice,
+    x: &mut CudaSlice<f32>,
+    rows: Option<&CudaView<'_, u32>>,
+    d: usize,
+    sq: &CudaSlice<f32>,
+    k: usize,
+    c: f32,
+) -> Result<()> {
+    let op = "clip_scale";
+    if k >= sq.len() {
+        return Err(Error::Length {
+            op,
+            what: format!("sq (slot {k})"),
+            len: sq.len(),
+            expected: k + 1,
+        });
+    }
+    let (n_rows, d32, v_rows, n) = clip_span(op, x.len(), rows, d)?;
+    let total = if rows.is_some() {
+        n_rows as usize * d
+    } else {
+        n as usize
+    };
+    if total == 0 {
+        return Ok(());
+    }
+    let k32 = dim(op, k)?;
+    let f = dev.function("tape", "clip_scale_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(x);
+    match rows {
+        Some(r) => l.arg(r),
+        None => l.arg(&NULL),
+    };
+    l.arg(&n_rows)
+        .arg(&d32)
+        .arg(&v_rows)
+        .arg(&n)
+        .arg(sq)
+        .arg(&k32)
+        .arg(&c);
+    // SAFETY: as sum_sq; x is written only where it is read.
+    unsafe { l.launch(grid_1d(total)) }.map_err(|e| launch_error(dev, "clip_scale_f32", e))?;
     Ok(())
 }

@@ -374,6 +374,27 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
         } => be.outs("Adam", [theta, m, v], |dev, t, [th, m, v]| {
             k::adam_step(dev, th, t.get("Adam", g)?, m, v, &cfg, lr, step)
         }),
+        Launch::SumSq { sq, k, x, rows, d } => {
+            let op = "SumSq";
+            be.outs(op, [sq], |dev, t, [o]| {
+                let rows = rows.map(|r| t.idx_all(op, r)).transpose()?;
+                k::sum_sq(dev, o, k, t.get(op, x)?, rows.as_ref(), d)
+            })
+        }
+        Launch::ClipScale {
+            x,
+            rows,
+            d,
+            sq,
+            k,
+            c,
+        } => {
+            let op = "ClipScale";
+            be.outs(op, [x], |dev, t, [o]| {
+                let rows = rows.map(|r| t.idx_all(op, r)).transpose()?;
+                k::clip_scale(dev, o, rows.as_ref(), d, t.get(op, sq)?, k, c)
+            })
+        }
         Launch::AdamRows {
             theta,
             g,

@@ -9,13 +9,12 @@
 //!
 //! What the device step runs: Adam / AdamW, fixed task weights, DWA (the weights are
 //! data of the step) or uncertainty weighting (its log-variances are parameters on the
-//! device), no gradient clipping, no frozen groups. Anything else is refused before
+//! device), gradient clipping, no frozen groups. Anything else is refused before
 //! training starts, with the setting to change.
 
 use super::step::{record_task_losses, StepParts};
 use crate::autograd::{Graph, ParamStore};
 use crate::balance::{Balancer, StepInfo};
-use crate::config::RunConfig;
 use crate::data::features::EncodedBatch;
 use crate::device::{open_backend, DeviceTrainer, StepDevice};
 use crate::error::{Error, Result};
@@ -33,7 +32,6 @@ fn refuse(device: StepDevice, setting: &str, fix: &str) -> Error {
 /// the optimiser state there. `None` for the CPU.
 pub fn start(
     device: StepDevice,
-    cfg: &RunConfig,
     store: &mut ParamStore,
     opt: &mut dyn Optimizer,
     balancer: &Balancer,
@@ -47,13 +45,6 @@ pub fn start(
             device,
             &format!("train.balance = \"{}\"", balancer.name()),
             "use fixed, dwa or uncertainty, or train on the CPU (`--device cpu`)",
-        ));
-    }
-    if cfg.train.clip_norm > 0.0 {
-        return Err(refuse(
-            device,
-            "gradient clipping (train.clip_norm > 0)",
-            "set train.clip_norm = 0, or train on the CPU (`--device cpu`)",
         ));
     }
     if frozen {
@@ -97,7 +88,7 @@ pub fn device_step(
             .balancer
             .record_objective(g, p.store, &losses)?
             .expect("checked by start()"); // (1, 1)
-        let s = trainer.step(g, total, &losses, lr)?; // [L, L_1..L_K]
+        let s = trainer.step(g, total, &losses, lr, p.clip_norm)?; // [L, L_1..L_K]
         info.objective = s[0];
         info.task_losses.clear();
         info.task_losses.extend_from_slice(&s[1..]);

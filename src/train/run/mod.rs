@@ -199,7 +199,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     // The training step on a device: parameters and Adam state move there once.
     let mut device = device::start(
         opts.device,
-        &cfg,
         &mut store,
         opt.as_mut(),
         &balancer,
