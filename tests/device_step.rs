@@ -230,6 +230,45 @@ fn funnel_models_train_the_same_through_the_device_program() {
 }
 
 #[test]
+fn transfer_with_frozen_groups_trains_the_same_through_the_device_program() {
+    // a source run, then runs initialised from it with the experts (dense) and the
+    // embedding tables frozen, plus clipping: frozen gradients count in the norm
+    let dir = temp_dir("frozen");
+    write_data(&dir, THREE_TASKS);
+    train(&opts(&dir, "src", StepDevice::Cpu, &[])).unwrap();
+    let init = format!(
+        "train.init_from={:?}",
+        dir.join("src").display().to_string()
+    );
+    same_on_both(
+        &dir,
+        "frozen",
+        &[
+            &init,
+            r#"train.freeze=["experts", "emb"]"#,
+            "train.clip_norm=0.05",
+        ],
+    );
+    // the frozen parameters are the source's, bit for bit, on both devices
+    let src = read_safetensors(&dir.join("src/model.safetensors")).unwrap();
+    for run in ["frozen-cpu", "frozen-dev"] {
+        let got = read_safetensors(&dir.join(run).join("model.safetensors")).unwrap();
+        for name in ["mmoe.experts.first.w", "input.emb.user", "input.emb.genres"] {
+            assert_eq!(
+                src.tensors()[name],
+                got.tensors()[name],
+                "{run}: {name} moved"
+            );
+        }
+        assert_ne!(
+            src.tensors()["mmoe.gate.0.w"],
+            got.tensors()["mmoe.gate.0.w"],
+            "{run}: the gates train"
+        );
+    }
+}
+
+#[test]
 fn resuming_on_the_device_continues_exactly() {
     // parameters and Adam's moments go back to the host each epoch and are uploaded
     // again by --resume: the run must not notice

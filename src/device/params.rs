@@ -23,6 +23,8 @@ struct Entry {
     v: Buf,
     /// `Some` for an embedding table.
     table: Option<TableRows>,
+    /// Left unchanged by the optimiser (`optim::Frozen`).
+    frozen: bool,
 }
 
 /// The rows of a table touched in the current step.
@@ -83,6 +85,7 @@ impl DeviceParams {
                 m,
                 v,
                 table,
+                frozen: false,
             });
         }
         Ok(DeviceParams {
@@ -134,6 +137,17 @@ impl DeviceParams {
             }
         }
         Ok(())
+    }
+
+    /// Leaves `ids` unchanged by [`DeviceParams::adam_step`], as `optim::Frozen` does:
+    /// their gradients still count in the clipping norm, their moments stay zero.
+    pub fn set_frozen(&mut self, ids: &[ParamId]) {
+        for e in &mut self.entries {
+            e.frozen = false;
+        }
+        for id in ids {
+            self.entries[id.index()].frozen = true;
+        }
     }
 
     /// Zeroes every dense gradient (tables are zeroed by their row update).
@@ -216,6 +230,17 @@ impl DeviceParams {
         for e in &mut self.entries {
             let (theta, g, m, v) = (e.value, e.grad, e.m, e.v);
             match e.table.as_mut() {
+                None if e.frozen => {}
+                Some(rows) if e.frozen => {
+                    if !rows.touched.is_empty() {
+                        // not updated; the gradient of its touched rows goes back to 0
+                        backend.launch(&Launch::Fill { out: g, value: 0.0 })?;
+                        for &r in &rows.touched {
+                            rows.seen[r as usize] = false;
+                        }
+                        rows.touched.clear();
+                    }
+                }
                 None => backend.launch(&Launch::Adam {
                     theta,
                     g,

@@ -43,6 +43,11 @@ impl DeviceTrainer {
         })
     }
 
+    /// Leaves `ids` unchanged by the optimiser steps (`optim::Frozen`).
+    pub fn set_frozen(&mut self, ids: &[crate::autograd::ParamId]) {
+        self.params.set_frozen(ids);
+    }
+
     /// The backend, in words.
     pub fn device_name(&self) -> String {
         self.backend.name()

@@ -66,6 +66,14 @@ impl Optimizer for Frozen {
         self.inner.name()
     }
 
+    fn as_adam_mut(&mut self) -> Option<&mut super::Adam> {
+        self.inner.as_adam_mut()
+    }
+
+    fn frozen(&self) -> &[ParamId] {
+        &self.frozen
+    }
+
     fn export_state<'a>(&'a self, store: &ParamStore) -> OptimState<'a> {
         self.inner.export_state(store)
     }

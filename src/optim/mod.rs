@@ -61,6 +61,11 @@ pub trait Optimizer {
         None
     }
 
+    /// The parameters this optimiser leaves unchanged ([`Frozen`]); none by default.
+    fn frozen(&self) -> &[crate::autograd::ParamId] {
+        &[]
+    }
+
     /// The optimiser's state, for a checkpoint: one tensor per parameter and kind of state
     /// (`adam.m/<name>`, `adam.v/<name>`, `sgd.velocity/<name>`; none before the first
     /// step) and scalars such as Adam's step count. Borrows the state, copies nothing.

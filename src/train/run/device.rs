@@ -9,7 +9,7 @@
 //!
 //! What the device step runs: Adam / AdamW, fixed task weights, DWA (the weights are
 //! data of the step) or uncertainty weighting (its log-variances are parameters on the
-//! device), gradient clipping, no frozen groups. Anything else is refused before
+//! device), gradient clipping, frozen groups. Anything else is refused before
 //! training starts, with the setting to change.
 
 use super::step::{record_task_losses, StepParts};
@@ -35,7 +35,6 @@ pub fn start(
     store: &mut ParamStore,
     opt: &mut dyn Optimizer,
     balancer: &Balancer,
-    frozen: bool,
 ) -> Result<Option<DeviceTrainer>> {
     if device == StepDevice::Cpu {
         return Ok(None);
@@ -47,14 +46,8 @@ pub fn start(
             "use fixed, dwa or uncertainty, or train on the CPU (`--device cpu`)",
         ));
     }
-    if frozen {
-        return Err(refuse(
-            device,
-            "freezing parameter groups (transfer.freeze)",
-            "leave transfer.freeze empty, or train on the CPU (`--device cpu`)",
-        ));
-    }
     let name = opt.name();
+    let frozen = opt.frozen().to_vec();
     let Some(adam) = opt.as_adam_mut() else {
         return Err(refuse(
             device,
@@ -63,7 +56,9 @@ pub fn start(
         ));
     };
     let backend = open_backend(device)?.expect("not the CPU");
-    Ok(Some(DeviceTrainer::new(backend, store, adam)?))
+    let mut trainer = DeviceTrainer::new(backend, store, adam)?;
+    trainer.set_frozen(&frozen);
+    Ok(Some(trainer))
 }
 
 /// One training step of `batch` on the device; fills `info` as `encoded_step` does.

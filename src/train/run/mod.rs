@@ -197,13 +197,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     }
 
     // The training step on a device: parameters and Adam state move there once.
-    let mut device = device::start(
-        opts.device,
-        &mut store,
-        opt.as_mut(),
-        &balancer,
-        !transfer.frozen.is_empty(),
-    )?;
+    let mut device = device::start(opts.device, &mut store, opt.as_mut(), &balancer)?;
     if let Some(t) = &device {
         eprintln!("training step on {}", t.device_name());
     }
