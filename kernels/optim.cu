@@ -17,18 +17,39 @@ struct SgdParams {
 };
 
 // g ← ∇θL + λ·θ; v ← μ·v + g; θ ← θ − lr·(nesterov ? g + μ·v : v); μ = 0: θ ← θ − lr·g
-//   theta, g, v: (n,)  (v is not touched when μ = 0)
+// on element i (v is not touched when μ = 0): `sgd_update` in src/optim/sgd.rs
+__device__ __forceinline__ void sgd_elem(float *theta, const float *g, float *v,
+                                         unsigned long long i, const SgdParams &p) {
+    float gi = g[i] + p.weight_decay * theta[i];
+    if (p.momentum == 0.0f) {
+        theta[i] -= p.lr * gi;
+    } else {
+        float vi = p.momentum * v[i] + gi;
+        v[i] = vi;
+        float d = p.nesterov ? gi + p.momentum * vi : vi;
+        theta[i] -= p.lr * d;
+    }
+}
+
+// One SGD step of a dense block                theta, g, v: (n,), n = p.n
 extern "C" __global__ void sgd_step_f32(float *theta, const float *g, float *v, SgdParams p) {
     for (unsigned int i = blockIdx.x * blockDim.x + threadIdx.x; i < p.n; i += gridDim.x * blockDim.x) {
-        float gi = g[i] + p.weight_decay * theta[i];
-        if (p.momentum == 0.0f) {
-            theta[i] -= p.lr * gi;
-        } else {
-            float vi = p.momentum * v[i] + gi;
-            v[i] = vi;
-            float d = p.nesterov ? gi + p.momentum * vi : vi;
-            theta[i] -= p.lr * d;
-        }
+        sgd_elem(theta, g, v, i, p);
+    }
+}
+
+// Lazy SGD on the listed rows of a (V, D) table, as adam_rows_f32: sgd_elem on each listed
+// row's D elements, then g[r, :] = 0. p.n = n_rows·D.
+//   theta, g, v: (V, D); rows: (n_rows,)
+extern "C" __global__ void sgd_rows_f32(float *theta, float *g, float *v,
+                                        const unsigned int *rows, unsigned int d,
+                                        unsigned int v_rows, SgdParams p) {
+    for (unsigned int t = blockIdx.x * blockDim.x + threadIdx.x; t < p.n; t += gridDim.x * blockDim.x) {
+        unsigned int r = rows[t / d];
+        if (r >= v_rows) continue;
+        unsigned long long i = (unsigned long long)r * d + t % d;
+        sgd_elem(theta, g, v, i, p);
+        g[i] = 0.0f;
     }
 }
 

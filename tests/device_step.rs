@@ -216,6 +216,19 @@ fn every_architecture_trains_the_same_through_the_device_program() {
     );
     // uncertainty weighting: the log-variances are parameters on the device
     same_on_both(&dir, "mmoe-uncertainty", &["train.balance=uncertainty"]);
+    // SGD: plain, and with Nesterov momentum and weight decay (lazy rows for the tables)
+    same_on_both(&dir, "mmoe-sgd", &["train.optimizer=sgd", "train.lr=0.05"]);
+    same_on_both(
+        &dir,
+        "mmoe-sgd-nesterov",
+        &[
+            "train.optimizer=sgd",
+            "train.lr=0.05",
+            "train.momentum=0.9",
+            "train.nesterov=true",
+            "train.weight_decay=0.001",
+        ],
+    );
     // gradient clipping by global norm (tight enough to clip every step)
     same_on_both(&dir, "mmoe-clip", &["train.clip_norm=0.05"]);
 }
@@ -270,26 +283,30 @@ fn transfer_with_frozen_groups_trains_the_same_through_the_device_program() {
 
 #[test]
 fn resuming_on_the_device_continues_exactly() {
-    // parameters and Adam's moments go back to the host each epoch and are uploaded
-    // again by --resume: the run must not notice
+    // parameters and the optimiser state (Adam's moments, SGD's velocity) go back to the
+    // host each epoch and are uploaded again by --resume: the run must not notice
     let dir = temp_dir("device-resume");
     write_data(&dir, THREE_TASKS);
     let dev = StepDevice::HostReplay;
-    train(&opts(&dir, "whole", dev, &[])).unwrap();
-    let mut first = opts(&dir, "parts", dev, &[]);
-    first.stop_after = Some(1);
-    train(&first).unwrap();
-    let mut rest = opts(&dir, "parts", dev, &[]);
-    rest.resume = true;
-    train(&rest).unwrap();
-    let (a, b) = (
-        epoch_lines(&dir.join("whole")),
-        epoch_lines(&dir.join("parts")),
-    );
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x["train_loss"], y["train_loss"]);
-        assert_eq!(x["valid"], y["valid"]);
+    let sgd: &[&str] = &["train.optimizer=sgd", "train.momentum=0.9", "train.lr=0.05"];
+    for (tag, set) in [("adam", &[][..]), ("sgd", sgd)] {
+        let (whole, parts) = (format!("{tag}-whole"), format!("{tag}-parts"));
+        train(&opts(&dir, &whole, dev, set)).unwrap();
+        let mut first = opts(&dir, &parts, dev, set);
+        first.stop_after = Some(1);
+        train(&first).unwrap();
+        let mut rest = opts(&dir, &parts, dev, set);
+        rest.resume = true;
+        train(&rest).unwrap();
+        let (a, b) = (
+            epoch_lines(&dir.join(&whole)),
+            epoch_lines(&dir.join(&parts)),
+        );
+        assert_eq!(a.len(), b.len(), "{tag}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x["train_loss"], y["train_loss"], "{tag}");
+            assert_eq!(x["valid"], y["valid"], "{tag}");
+        }
     }
 }
 
@@ -300,7 +317,6 @@ fn settings_the_device_step_cannot_run_are_refused_before_training() {
     for (set, says) in [
         ("train.balance=gradnorm", "train.balance"),
         ("train.balance=pcgrad", "train.balance"),
-        ("train.optimizer=sgd", "train.optimizer"),
     ] {
         let err = train(&opts(&dir, "x", StepDevice::HostReplay, &[set]))
             .unwrap_err()

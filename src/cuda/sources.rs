@@ -107,7 +107,15 @@ pub const MODULES: &[KernelModule] = &[
             "softmax_ce_bwd_f32",
         ]
     ),
-    module!("optim", ["sgd_step_f32", "adam_step_f32", "adam_rows_f32"]),
+    module!(
+        "optim",
+        [
+            "sgd_step_f32",
+            "sgd_rows_f32",
+            "adam_step_f32",
+            "adam_rows_f32"
+        ]
+    ),
     module!(
         "tape",
         [

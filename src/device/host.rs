@@ -12,6 +12,7 @@ use crate::ops::{
     columns, dropout, gate, layer_norm, linear_act, logit_product, matmul, reduce, softmax, unary,
 };
 use crate::optim::adam::{adam_update, StepScalars};
+use crate::optim::sgd::sgd_update;
 
 /// Buffers in host memory; launches run at once, in order.
 #[derive(Debug, Default)]
@@ -622,6 +623,50 @@ impl Backend for HostBackend {
                         self.idx[r.0 as usize] = ids;
                     }
                 }
+                Ok(())
+            }
+            Launch::Sgd {
+                theta,
+                g,
+                v,
+                cfg,
+                lr,
+            } => {
+                let [mut tt, mut tv] =
+                    [theta, v].map(|x| std::mem::take(&mut self.bufs[x.0 as usize]));
+                sgd_update(&mut tt, self.buf(g), &mut tv, &cfg, lr);
+                self.bufs[theta.0 as usize] = tt;
+                self.bufs[v.0 as usize] = tv;
+                Ok(())
+            }
+            Launch::SgdRows {
+                theta,
+                g,
+                v,
+                rows,
+                d,
+                cfg,
+                lr,
+            } => {
+                let ids = std::mem::take(&mut self.idx[rows.0 as usize]);
+                let bufs = &mut self.bufs;
+                let [mut tt, mut tg, mut tv] =
+                    [theta, g, v].map(|x| std::mem::take(&mut bufs[x.0 as usize]));
+                for &r in &ids {
+                    let range = r as usize * d..(r as usize + 1) * d;
+                    sgd_update(
+                        &mut tt[range.clone()],
+                        &tg[range.clone()],
+                        &mut tv[range.clone()],
+                        &cfg,
+                        lr,
+                    );
+                    tg[range].fill(0.0); // the table's gradient is all zeros again
+                }
+                for (x, val) in [(theta, tt), (g, tg), (v, tv)] {
+                    bufs[x.0 as usize] = val;
+                }
+                self.idx[rows.0 as usize] = ids;
                 Ok(())
             }
             Launch::AdamRows {

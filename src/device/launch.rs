@@ -10,7 +10,7 @@
 //! Shapes are in element counts of row-major buffers; `(r, c)` is rows × columns.
 
 use crate::autograd::{Axis, UnaryFn};
-use crate::optim::AdamConfig;
+use crate::optim::{AdamConfig, SgdConfig};
 
 /// Handle of an f32 buffer owned by a backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -314,6 +314,26 @@ pub enum Launch {
         sq: Buf,
         k: usize,
         c: f32,
+    },
+    /// One SGD step of a dense block (`optim::Sgd`'s rule: momentum, Nesterov, L2 weight
+    /// decay); `v` is the velocity (untouched when μ = 0).
+    Sgd {
+        theta: Buf,
+        g: Buf,
+        v: Buf,
+        cfg: SgdConfig,
+        lr: f32,
+    },
+    /// Lazy SGD on the listed rows of a (V, d) table (`optim::Sgd` on a `SparseGrad`),
+    /// whose gradient rows are then set to 0, as [`Launch::AdamRows`]. Rows distinct.
+    SgdRows {
+        theta: Buf,
+        g: Buf,
+        v: Buf,
+        rows: IdxBuf,
+        d: usize,
+        cfg: SgdConfig,
+        lr: f32,
     },
     /// One Adam / AdamW step of a dense block (`optim::Adam`'s rule), step count `t` ≥ 1.
     Adam {

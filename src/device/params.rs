@@ -1,18 +1,28 @@
-//! Every parameter of a store on a backend: values, gradients and Adam moments, plus
-//! the rows of each embedding table a step touched.
+//! Every parameter of a store on a backend: values, gradients and optimiser state (Adam's
+//! moments or SGD's velocity), plus the rows of each embedding table a step touched.
 //!
 //! Dense parameters get one gradient buffer each, zeroed before every backward pass
 //! (`store.zero_grad()` on the CPU). A table's gradient is a dense `(V, D)` buffer that
 //! the gather / bag backward launches scatter into; the step's touched rows (first-touch
 //! order, as `SparseGrad`) are collected from the row ids fed to the tape, and
-//! [`Launch::AdamRows`] updates exactly those rows (lazy Adam, as `optim::Adam` on a
-//! `SparseGrad`) and zeroes their gradient again, so the buffer never needs a full clear.
+//! [`Launch::AdamRows`] / [`Launch::SgdRows`] update exactly those rows (the lazy rules of
+//! `optim::Adam` / `optim::Sgd` on a `SparseGrad`) and zero their gradient again, so the
+//! buffer never needs a full clear.
 
 use super::launch::{Buf, IdxBuf, Launch};
 use super::Backend;
 use crate::autograd::{ParamId, ParamStore};
 use crate::error::{Error, Result};
-use crate::optim::{Adam, AdamConfig};
+use crate::optim::{AdamConfig, Optimizer, SgdConfig};
+
+/// The update rule run on the device.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rule {
+    /// `m`, `v`: first and second moments; `t` steps taken.
+    Adam(AdamConfig),
+    /// `m`: the velocity (`v` unused).
+    Sgd(SgdConfig),
+}
 
 /// One parameter's buffers.
 #[derive(Debug)]
@@ -36,27 +46,41 @@ struct TableRows {
     seen: Vec<bool>, // (V,)
 }
 
-/// The parameters of one store on a backend, and Adam's step count.
+/// The parameters of one store on a backend, the update rule and Adam's step count.
 #[derive(Debug)]
 pub struct DeviceParams {
     entries: Vec<Entry>, // by ParamId index
-    cfg: AdamConfig,
+    rule: Rule,
     t: u64,
     /// (1,) Σ g² of gradient clipping.
     sq: Buf,
 }
 
 impl DeviceParams {
-    /// Copies every parameter of `store` and the state of `adam` (step count and moments,
-    /// zero before its first step) to `backend`.
-    pub fn upload<B: Backend + ?Sized>(
+    /// Copies every parameter of `store` and the state of `opt` (Adam: step count and
+    /// moments; SGD: velocity; zero before the first step) to `backend`. Optimisers other
+    /// than Adam / AdamW / SGD (and `Frozen` around them) are an error.
+    pub fn upload<B: Backend + ?Sized, O: Optimizer + ?Sized>(
         backend: &mut B,
         store: &mut ParamStore,
-        adam: &mut Adam,
+        opt: &mut O,
     ) -> Result<DeviceParams> {
+        let name = opt.name();
+        let (rule, t) = match (
+            opt.as_adam_mut().map(|a| (*a.config(), a.steps())),
+            opt.as_sgd_mut(),
+        ) {
+            (Some((cfg, t)), _) => (Rule::Adam(cfg), t),
+            (None, Some(s)) => (Rule::Sgd(*s.config()), 0),
+            (None, None) => {
+                return Err(Error::Config {
+                    what: "device optimiser".into(),
+                    message: format!("{name} has no device update; use adam, adamw or sgd"),
+                })
+            }
+        };
         let ids: Vec<ParamId> = store.ids().collect();
         let mut entries = Vec::with_capacity(ids.len());
-        let t = adam.steps();
         for id in ids {
             let n = store.info(id).rows * store.info(id).cols;
             let cols = store.info(id).cols;
@@ -64,10 +88,20 @@ impl DeviceParams {
             let [value, grad, m, v] = [(); 4].map(|_| backend.alloc(n));
             let (value, grad, m, v) = (value?, grad?, m?, v?);
             backend.write(value, store.value(id))?;
-            if t > 0 {
-                let (mm, vv) = adam.moments_mut(store, id)?;
-                backend.write(m, mm)?;
-                backend.write(v, vv)?;
+            match rule {
+                Rule::Adam(_) if t > 0 => {
+                    let adam = opt.as_adam_mut().expect("the rule is Adam");
+                    let (mm, vv) = adam.moments_mut(store, id)?;
+                    backend.write(m, mm)?;
+                    backend.write(v, vv)?;
+                }
+                Rule::Sgd(_) => {
+                    let sgd = opt.as_sgd_mut().expect("the rule is SGD");
+                    if sgd.has_velocity() {
+                        backend.write(m, sgd.velocity_mut(store, id)?)?;
+                    }
+                }
+                Rule::Adam(_) => {}
             }
             let table = if store.sparse_grad(id).is_some() {
                 Some(TableRows {
@@ -90,7 +124,7 @@ impl DeviceParams {
         }
         Ok(DeviceParams {
             entries,
-            cfg: *adam.config(),
+            rule,
             t,
             sq: backend.alloc(1)?,
         })
@@ -110,7 +144,7 @@ impl DeviceParams {
         self.entry(id).grad
     }
 
-    /// Adam steps taken so far.
+    /// Adam steps taken so far (0 for SGD).
     pub fn steps(&self) -> u64 {
         self.t
     }
@@ -221,12 +255,14 @@ impl DeviceParams {
         Ok(norm)
     }
 
-    /// One Adam step at learning rate `lr`: every dense parameter, and the touched rows
-    /// of every table (written by [`DeviceParams::write_rows`]; then forgotten).
-    pub fn adam_step<B: Backend + ?Sized>(&mut self, backend: &mut B, lr: f32) -> Result<()> {
-        crate::optim::check_lr("Adam (device)", lr)?;
-        self.t += 1;
-        let (cfg, t) = (self.cfg, self.t);
+    /// One optimiser step at learning rate `lr`: every dense parameter, and the touched
+    /// rows of every table (written by [`DeviceParams::write_rows`]; then forgotten).
+    pub fn step<B: Backend + ?Sized>(&mut self, backend: &mut B, lr: f32) -> Result<()> {
+        crate::optim::check_lr("the device optimiser", lr)?;
+        if matches!(self.rule, Rule::Adam(_)) {
+            self.t += 1;
+        }
+        let (rule, t) = (self.rule, self.t);
         for e in &mut self.entries {
             let (theta, g, m, v) = (e.value, e.grad, e.m, e.v);
             match e.table.as_mut() {
@@ -241,29 +277,50 @@ impl DeviceParams {
                         rows.touched.clear();
                     }
                 }
-                None => backend.launch(&Launch::Adam {
-                    theta,
-                    g,
-                    m,
-                    v,
-                    cfg,
-                    lr,
-                    t,
+                None => backend.launch(&match rule {
+                    Rule::Adam(cfg) => Launch::Adam {
+                        theta,
+                        g,
+                        m,
+                        v,
+                        cfg,
+                        lr,
+                        t,
+                    },
+                    Rule::Sgd(cfg) => Launch::Sgd {
+                        theta,
+                        g,
+                        v: m,
+                        cfg,
+                        lr,
+                    },
                 })?,
                 Some(rows) => {
                     if rows.touched.is_empty() {
                         continue;
                     }
-                    backend.launch(&Launch::AdamRows {
-                        theta,
-                        g,
-                        m,
-                        v,
-                        rows: rows.ids,
-                        d: rows.d,
-                        cfg,
-                        lr,
-                        t,
+                    let (ids, d) = (rows.ids, rows.d);
+                    backend.launch(&match rule {
+                        Rule::Adam(cfg) => Launch::AdamRows {
+                            theta,
+                            g,
+                            m,
+                            v,
+                            rows: ids,
+                            d,
+                            cfg,
+                            lr,
+                            t,
+                        },
+                        Rule::Sgd(cfg) => Launch::SgdRows {
+                            theta,
+                            g,
+                            v: m,
+                            rows: ids,
+                            d,
+                            cfg,
+                            lr,
+                        },
                     })?;
                     for &r in &rows.touched {
                         rows.seen[r as usize] = false;
@@ -275,23 +332,34 @@ impl DeviceParams {
         Ok(())
     }
 
-    /// Copies the values into `store`, and the step count and moments into `adam`.
-    pub fn download<B: Backend + ?Sized>(
+    /// Copies the values into `store`, and the optimiser state into `opt` (the optimiser
+    /// the parameters were uploaded with).
+    pub fn download<B: Backend + ?Sized, O: Optimizer + ?Sized>(
         &self,
         backend: &mut B,
         store: &mut ParamStore,
-        adam: &mut Adam,
+        opt: &mut O,
     ) -> Result<()> {
         let ids: Vec<ParamId> = store.ids().collect();
         for (&id, e) in ids.iter().zip(&self.entries) {
             backend.read(e.value, store.value_mut(id))?;
-            if self.t > 0 {
-                let (m, v) = adam.moments_mut(store, id)?;
-                backend.read(e.m, m)?;
-                backend.read(e.v, v)?;
+            match (self.rule, opt.as_adam_mut(), self.t) {
+                (Rule::Adam(_), Some(adam), t) if t > 0 => {
+                    let (m, v) = adam.moments_mut(store, id)?;
+                    backend.read(e.m, m)?;
+                    backend.read(e.v, v)?;
+                }
+                _ => {}
+            }
+            if let (Rule::Sgd(cfg), Some(sgd)) = (self.rule, opt.as_sgd_mut()) {
+                if cfg.momentum != 0.0 {
+                    backend.read(e.m, sgd.velocity_mut(store, id)?)?;
+                }
             }
         }
-        adam.set_steps(self.t);
+        if let Some(adam) = opt.as_adam_mut() {
+            adam.set_steps(self.t);
+        }
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! step(g, objective, losses, lr):      g recorded with set_record_only(true)
 //!   program = the one whose tape matches g, else lower g (first batch of each shape)
 //!   feed → forward → zero dense grads → backward → read [objective, L_1..L_K]
-//!   if the objective is finite: clip (optional) → Adam (dense blocks, touched rows)
+//!   if the objective is finite: clip (optional) → Adam or SGD (dense, touched rows)
 //! ```
 //!
 //! The host copies of the parameters and of Adam's moments are stale while training
@@ -17,7 +17,7 @@ use super::program::Program;
 use super::Backend;
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::error::{Error, Result};
-use crate::optim::Adam;
+use crate::optim::Optimizer;
 
 /// The training state on one backend; see the module documentation.
 pub struct DeviceTrainer {
@@ -28,13 +28,14 @@ pub struct DeviceTrainer {
 }
 
 impl DeviceTrainer {
-    /// Copies every parameter of `store` and the state of `adam` to `backend`.
-    pub fn new(
+    /// Copies every parameter of `store` and the state of `opt` (Adam / AdamW / SGD, or
+    /// `Frozen` around one) to `backend`.
+    pub fn new<O: Optimizer + ?Sized>(
         mut backend: Box<dyn Backend>,
         store: &mut ParamStore,
-        adam: &mut Adam,
+        opt: &mut O,
     ) -> Result<DeviceTrainer> {
-        let params = DeviceParams::upload(backend.as_mut(), store, adam)?;
+        let params = DeviceParams::upload(backend.as_mut(), store, opt)?;
         Ok(DeviceTrainer {
             backend,
             params,
@@ -101,13 +102,17 @@ impl DeviceTrainer {
             if clip_norm > 0.0 {
                 self.params.clip(be, clip_norm)?;
             }
-            self.params.adam_step(be, lr)?;
+            self.params.step(be, lr)?;
         }
         Ok(&self.scalars)
     }
 
-    /// Copies the parameters into `store` and Adam's step count and moments into `adam`.
-    pub fn download(&mut self, store: &mut ParamStore, adam: &mut Adam) -> Result<()> {
-        self.params.download(self.backend.as_mut(), store, adam)
+    /// Copies the parameters into `store` and the optimiser state into `opt`.
+    pub fn download<O: Optimizer + ?Sized>(
+        &mut self,
+        store: &mut ParamStore,
+        opt: &mut O,
+    ) -> Result<()> {
+        self.params.download(self.backend.as_mut(), store, opt)
     }
 }

@@ -70,6 +70,10 @@ impl Optimizer for Frozen {
         self.inner.as_adam_mut()
     }
 
+    fn as_sgd_mut(&mut self) -> Option<&mut super::Sgd> {
+        self.inner.as_sgd_mut()
+    }
+
     fn frozen(&self) -> &[ParamId] {
         &self.frozen
     }

@@ -61,6 +61,11 @@ pub trait Optimizer {
         None
     }
 
+    /// This optimiser as SGD (`None` for the others).
+    fn as_sgd_mut(&mut self) -> Option<&mut Sgd> {
+        None
+    }
+
     /// The parameters this optimiser leaves unchanged ([`Frozen`]); none by default.
     fn frozen(&self) -> &[crate::autograd::ParamId] {
         &[]

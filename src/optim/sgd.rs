@@ -99,6 +99,20 @@ impl Sgd {
         &self.cfg
     }
 
+    /// Whether the velocity exists (a step with momentum was taken, or it was imported).
+    pub(crate) fn has_velocity(&self) -> bool {
+        self.velocity.sizes.is_some()
+    }
+
+    /// The velocity of parameter `id`, writable; allocated for `store` if needed.
+    pub(crate) fn velocity_mut(
+        &mut self,
+        store: &mut ParamStore,
+        id: ParamId,
+    ) -> Result<&mut [f32]> {
+        self.velocity.of_mut(store, id)
+    }
+
     /// Velocity v of parameter `id` (row-major, a table's full `(N, D)`); `None` before the
     /// first step, without momentum, or for an id not in `store`.
     pub fn velocity(&self, store: &ParamStore, id: ParamId) -> Option<&[f32]> {
@@ -167,6 +181,10 @@ impl Optimizer for Sgd {
 
     fn name(&self) -> &'static str {
         "sgd"
+    }
+
+    fn as_sgd_mut(&mut self) -> Option<&mut Sgd> {
+        Some(self)
     }
 
     /// `sgd.velocity/<name>` for every parameter once a step with momentum was taken;

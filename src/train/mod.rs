@@ -52,7 +52,7 @@ pub struct TrainConfig {
     /// After training, restore the parameters of the epoch with the lowest validation
     /// loss (Σ_k λ_k · L_k on the validation split).
     pub keep_best: bool,
-    /// Where the training step runs (`crate::device`; needs Adam / AdamW). Validation
+    /// Where the training step runs (`crate::device`; Adam / AdamW or SGD). Validation
     /// runs on the CPU after each epoch's parameters are copied back.
     pub device: StepDevice,
 }
@@ -175,7 +175,7 @@ where
     Ok(g.scalar(total))
 }
 
-/// The device trainer of `device` (`None` for the CPU); the optimiser must be Adam.
+/// The device trainer of `device` (`None` for the CPU); the optimiser must be Adam or SGD.
 fn start_device<O: Optimizer + ?Sized>(
     device: StepDevice,
     store: &mut ParamStore,
@@ -184,13 +184,7 @@ fn start_device<O: Optimizer + ?Sized>(
     let Some(backend) = open_backend(device)? else {
         return Ok(None);
     };
-    let name = opt.name();
-    let adam = opt.as_adam_mut().ok_or_else(|| Error::Device {
-        device: device.to_string(),
-        what: format!("the optimiser {name} is not supported by the device training step yet"),
-        fix: "use Adam / AdamW, or train on the CPU".into(),
-    })?;
-    Ok(Some(DeviceTrainer::new(backend, store, adam)?))
+    Ok(Some(DeviceTrainer::new(backend, store, opt)?))
 }
 
 /// [`train_step`] on a device: the step is recorded without arithmetic and run there.
@@ -297,8 +291,7 @@ where
             report.step_losses.push(loss);
         }
         if let Some(t) = device.as_mut() {
-            let adam = opt.as_adam_mut().expect("checked by start_device");
-            t.download(store, adam)?; // the epoch's weights, for validation and keep_best
+            t.download(store, opt)?; // the epoch's weights, for validation and keep_best
         }
         let valid_loss = valid
             .map(|v| evaluate(&mut eval_g, model, store, v, cfg.batch_size))

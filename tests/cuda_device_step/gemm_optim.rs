@@ -1,11 +1,11 @@
 //! Cases: SGEMM (every transpose, β = 0 and 1, tiles cut ragged), the fused linear layer,
-//! losses, dense and row-sparse Adam, gradient clipping.
+//! losses, dense and row-sparse Adam and SGD, gradient clipping.
 
 use super::cuda_support::rand_vec;
 use super::{case, rv, Case, C, N, R, V};
 use mtrec::autograd::UnaryFn;
 use mtrec::device::{Launch, PointLoss};
-use mtrec::optim::AdamConfig;
+use mtrec::optim::{AdamConfig, SgdConfig};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::seq::SliceRandom;
 use ndarray_rand::rand::Rng;
@@ -228,6 +228,51 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     c,
                 },
             ]
+        }));
+    }
+    // SGD: plain, momentum, Nesterov with weight decay; dense and on listed table rows
+    let nesterov = SgdConfig {
+        momentum: 0.9,
+        nesterov: true,
+        weight_decay: 1e-2,
+    };
+    let momentum = SgdConfig {
+        momentum: 0.9,
+        ..SgdConfig::default()
+    };
+    for cfg in [SgdConfig::default(), momentum, nesterov] {
+        let lr = 0.05;
+        let bufs = vec![rv(rng, R * C), rv(rng, R * C), rv(rng, R * C)];
+        cases.push(case(
+            format!("Sgd {cfg:?}"),
+            bufs,
+            vec![],
+            (1e-6, 1e-5),
+            move |b, _| {
+                vec![Launch::Sgd {
+                    theta: b[0],
+                    g: b[1],
+                    v: b[2],
+                    cfg,
+                    lr,
+                }]
+            },
+        ));
+        let mut rows: Vec<u32> = (0..V as u32).collect();
+        rows.shuffle(rng);
+        rows.truncate(20);
+        let bufs = vec![rv(rng, V * C), rv(rng, V * C), rv(rng, V * C)];
+        let name = format!("SgdRows {cfg:?}");
+        cases.push(case(name, bufs, vec![rows], (1e-6, 1e-5), move |b, i| {
+            vec![Launch::SgdRows {
+                theta: b[0],
+                g: b[1],
+                v: b[2],
+                rows: i[0],
+                d: C,
+                cfg,
+                lr,
+            }]
         }));
     }
 }

@@ -160,9 +160,11 @@ fn variant(l: &Launch) -> usize {
         AdamRows { .. } => 32,
         SumSq { .. } => 33,
         ClipScale { .. } => 34,
+        Sgd { .. } => 35,
+        SgdRows { .. } => 36,
     }
 }
-const VARIANTS: usize = 35;
+const VARIANTS: usize = 37;
 
 #[test]
 fn every_launch_variant_has_a_case() {

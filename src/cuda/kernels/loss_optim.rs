@@ -253,6 +253,53 @@ pub fn sgd_step(
     Ok(())
 }
 
+/// Lazy SGD on the listed `rows` of a `(V, d)` table (`theta`, `g`, `v`), then those
+/// gradient rows set to 0 (`sgd_rows_f32`; twin: `optim::Sgd` on a `SparseGrad`).
+#[allow(clippy::too_many_arguments)]
+pub fn sgd_rows_step(
+    dev: &CudaDevice,
+    theta: &mut CudaSlice<f32>,
+    g: &mut CudaSlice<f32>,
+    v: &mut CudaSlice<f32>,
+    rows: &CudaView<'_, u32>,
+    d: usize,
+    cfg: &SgdConfig,
+    lr: f32,
+) -> Result<()> {
+    let op = "sgd_rows_step";
+    let len = theta.len();
+    check_len(op, "gradient", g.len(), len)?;
+    check_len(op, "velocity", v.len(), len)?;
+    if d == 0 || !len.is_multiple_of(d) {
+        return Err(crate::error::Error::Length {
+            op,
+            what: format!("theta (a table of width {d})"),
+            len,
+            expected: (len / d.max(1)) * d.max(1),
+        });
+    }
+    cfg.validate()?;
+    let (d32, v_rows) = (dim(op, d)?, dim(op, len / d)?);
+    let p = SgdParams {
+        lr,
+        momentum: cfg.momentum,
+        weight_decay: cfg.weight_decay,
+        nesterov: cfg.nesterov as i32,
+        n: dim(op, rows.len() * d)?,
+    };
+    if p.n == 0 {
+        return Ok(());
+    }
+    let f = dev.function("optim", "sgd_rows_f32")?;
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(theta).arg(g).arg(v).arg(rows);
+    l.arg(&d32).arg(&v_rows).arg(&p);
+    // SAFETY: theta, g, v hold V·D elements (checked); rows holds p.n / D ids, and the
+    // kernel skips ids ≥ V.
+    unsafe { l.launch(grid_1d(p.n as usize)) }.map_err(|e| launch_error(dev, "sgd_rows_f32", e))?;
+    Ok(())
+}
+
 /// One Adam / AdamW step number `t` (1, 2, ...) over a flat block: `theta`, `g`, `m`, `v`
 /// all (n,); twin of `Optimizer::step` of `optim::Adam` on the dense parameters. The bias
 /// corrections are computed here exactly as the CPU does (f64, rounded to f32).

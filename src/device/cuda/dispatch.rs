@@ -395,6 +395,30 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
                 k::clip_scale(dev, o, rows.as_ref(), d, t.get(op, sq)?, k, c)
             })
         }
+        Launch::Sgd {
+            theta,
+            g,
+            v,
+            cfg,
+            lr,
+        } => be.outs("Sgd", [theta, v], |dev, t, [th, v]| {
+            k::sgd_step(dev, th, t.get("Sgd", g)?, v, &cfg, lr)
+        }),
+        Launch::SgdRows {
+            theta,
+            g,
+            v,
+            rows,
+            d,
+            cfg,
+            lr,
+        } => {
+            let op = "SgdRows";
+            be.outs(op, [theta, g, v], |dev, t, [th, g, v]| {
+                let rows = t.idx_all(op, rows)?;
+                k::sgd_rows_step(dev, th, g, v, &rows, d, &cfg, lr)
+            })
+        }
         Launch::AdamRows {
             theta,
             g,

@@ -7,7 +7,7 @@
 //! info ← [L, L_1..L_K] read back        (the same StepInfo as the CPU step)
 //! ```
 //!
-//! What the device step runs: Adam / AdamW, fixed task weights, DWA (the weights are
+//! What the device step runs: Adam / AdamW or SGD (momentum, Nesterov), fixed task weights, DWA (the weights are
 //! data of the step) or uncertainty weighting (its log-variances are parameters on the
 //! device), gradient clipping, frozen groups. Anything else is refused before
 //! training starts, with the setting to change.
@@ -47,16 +47,16 @@ pub fn start(
         ));
     }
     let name = opt.name();
-    let frozen = opt.frozen().to_vec();
-    let Some(adam) = opt.as_adam_mut() else {
+    if opt.as_adam_mut().is_none() && opt.as_sgd_mut().is_none() {
         return Err(refuse(
             device,
             &format!("train.optimizer = \"{name}\""),
-            "use adam or adamw, or train on the CPU (`--device cpu`)",
+            "use adam, adamw or sgd, or train on the CPU (`--device cpu`)",
         ));
-    };
+    }
+    let frozen = opt.frozen().to_vec();
     let backend = open_backend(device)?.expect("not the CPU");
-    let mut trainer = DeviceTrainer::new(backend, store, adam)?;
+    let mut trainer = DeviceTrainer::new(backend, store, opt)?;
     trainer.set_frozen(&frozen);
     Ok(Some(trainer))
 }

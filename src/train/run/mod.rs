@@ -262,9 +262,8 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         bar.finish_and_clear();
         let train_seconds = t0.elapsed().as_secs_f64();
         if let Some(t) = device.as_mut() {
-            // the epoch's weights and Adam state back to the host: validation, checkpoint
-            let adam = opt.as_adam_mut().expect("checked by device::start");
-            t.download(&mut store, adam)?;
+            // the epoch's weights and optimiser state back to the host: validation, checkpoint
+            t.download(&mut store, opt.as_mut())?;
         }
         // the task weights after the epoch's last step (the ones the next step uses)
         let weights = balancer.weights(&store);
