@@ -96,8 +96,9 @@ fn bench(c: &mut Criterion) {
     let mut g = Graph::new(1);
     t.device_step(&mut g, &mut dev, 0, 1e-3, &mut info).unwrap();
     eprintln!(
-        "host_side: {} launches per step (forward + backward, before Adam)",
-        dev.launches_per_step()
+        "host_side: {} launches per step (forward + backward, before Adam): {:?}",
+        dev.launches_per_step(),
+        dev.launch_counts()
     );
     group.bench_function("host_side", |bn| {
         bn.iter(|| {

@@ -8,27 +8,30 @@
 // so a bad id can never make a kernel read or write outside its buffers; the host checks
 // ids and offsets before upload and reports them as errors, as the CPU ops do.
 
-// out[b, :] = table[idx[b], :]          out: (B, D); table: (V, D); idx: (B,)
+// out[b, off + j] = table[idx[b], j]    out: (B, stride); table: (V, D); idx: (B,)
+// (stride = D, off = 0: a plain gather; otherwise its columns of a concatenation)
 extern "C" __global__ void gather_fwd_f32(float *out, const float *table, const unsigned int *idx,
-                                          unsigned int b, unsigned int d, unsigned int v) {
+                                          unsigned int b, unsigned int d, unsigned int v,
+                                          unsigned int stride, unsigned int off) {
     unsigned long long n = (unsigned long long)b * d;
     for (unsigned long long t = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; t < n;
          t += (unsigned long long)gridDim.x * blockDim.x) {
         unsigned long long i = t / d, j = t % d;
         unsigned int r = idx[i];
-        out[t] = r < v ? table[(unsigned long long)r * d + j] : 0.0f;
+        out[i * stride + off + j] = r < v ? table[(unsigned long long)r * d + j] : 0.0f;
     }
 }
 
-// dtable[idx[b], :] += dout[b, :]       dtable: (V, D) dense; dout: (B, D)
+// dtable[idx[b], j] += dout[b, off + j]  dtable: (V, D) dense; dout: (B, stride)
 extern "C" __global__ void gather_bwd_f32(float *dtable, const float *dout, const unsigned int *idx,
-                                          unsigned int b, unsigned int d, unsigned int v) {
+                                          unsigned int b, unsigned int d, unsigned int v,
+                                          unsigned int stride, unsigned int off) {
     unsigned long long n = (unsigned long long)b * d;
     for (unsigned long long t = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; t < n;
          t += (unsigned long long)gridDim.x * blockDim.x) {
         unsigned long long i = t / d, j = t % d;
         unsigned int r = idx[i];
-        if (r < v) atomicAdd(&dtable[(unsigned long long)r * d + j], dout[t]);
+        if (r < v) atomicAdd(&dtable[(unsigned long long)r * d + j], dout[i * stride + off + j]);
     }
 }
 

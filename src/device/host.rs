@@ -263,10 +263,21 @@ impl Backend for HostBackend {
                 idx,
                 n,
                 d,
+                stride,
+                off,
             } => {
                 check_ids("Gather", self.ids(idx), n, self.buf(table).len() / d.max(1))?;
                 let mut o = std::mem::take(&mut self.bufs[out.0 as usize]);
-                crate::ops::gather::gather_forward(&mut o, self.buf(table), self.ids(idx), d);
+                let (t, ids) = (self.buf(table), self.ids(idx));
+                if (stride, off) == (d, 0) {
+                    crate::ops::gather::gather_forward(&mut o, t, ids, d);
+                } else {
+                    // into columns off..off+d of an (n, stride) concatenation
+                    for (i, &r) in ids.iter().enumerate() {
+                        o[i * stride + off..i * stride + off + d]
+                            .copy_from_slice(&t[r as usize * d..(r as usize + 1) * d]);
+                    }
+                }
                 self.bufs[out.0 as usize] = o;
                 Ok(())
             }
@@ -276,13 +287,15 @@ impl Backend for HostBackend {
                 idx,
                 n,
                 d,
+                stride,
+                off,
             } => {
                 let v = self.buf(dtable).len() / d.max(1);
                 check_ids("GatherBwd", self.ids(idx), n, v)?;
                 let mut t = std::mem::take(&mut self.bufs[dtable.0 as usize]);
                 // dtable[idx[i], :] += dout[i, :], rows in batch order (as SparseGrad)
                 for (i, &r) in self.ids(idx).iter().enumerate() {
-                    let src = &self.buf(dout)[i * d..(i + 1) * d];
+                    let src = &self.buf(dout)[i * stride + off..i * stride + off + d];
                     let dst = &mut t[r as usize * d..(r as usize + 1) * d];
                     dst.iter_mut().zip(src).for_each(|(g, s)| *g += s);
                 }

@@ -141,21 +141,26 @@ pub enum Launch {
         to_wide: bool,
         add: bool,
     },
-    /// `out[i, :] = table[idx[i], :]`, `out` (n, d).
+    /// `out[i, off..off+d] = table[idx[i], :]`, `out` (n, stride): a plain gather with
+    /// `stride = d, off = 0`, or written straight into its columns of a concatenation.
     Gather {
         out: Buf,
         table: Buf,
         idx: IdxBuf,
         n: usize,
         d: usize,
+        stride: usize,
+        off: usize,
     },
-    /// `dtable[idx[i], :] += dout[i, :]`, `dtable` dense (V, d).
+    /// `dtable[idx[i], :] += dout[i, off..off+d]`, `dtable` dense (V, d), `dout` (n, stride).
     GatherBwd {
         dtable: Buf,
         dout: Buf,
         idx: IdxBuf,
         n: usize,
         d: usize,
+        stride: usize,
+        off: usize,
     },
     /// `out[b, :] = mean of table rows ids[offsets[b]..offsets[b+1]]` (0 for an empty
     /// bag), `out` (n, d); `offsets` has n + 1 entries.

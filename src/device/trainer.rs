@@ -59,6 +59,14 @@ impl DeviceTrainer {
         self.programs.len()
     }
 
+    /// Launches per step of each kind, of the most recently lowered program.
+    pub fn launch_counts(&self) -> std::collections::BTreeMap<String, usize> {
+        self.programs
+            .last()
+            .map(Program::launch_counts)
+            .unwrap_or_default()
+    }
+
     /// Launches per step of the most recently lowered program.
     pub fn launches_per_step(&self) -> usize {
         self.programs.last().map_or(0, Program::launches)

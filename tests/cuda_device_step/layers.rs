@@ -10,18 +10,17 @@ use ndarray_rand::rand::Rng;
 pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
     let d = C;
     let ids: Vec<u32> = (0..R).map(|_| rng.gen_range(0..V as u32)).collect();
-    let bufs = vec![
-        rv(rng, V * d),
-        rv(rng, R * d),
-        rv(rng, V * d),
-        rv(rng, R * d),
-    ];
-    cases.push(case(
-        "Gather",
-        bufs,
-        vec![ids],
-        (1e-6, 1e-5),
-        move |b, i| {
+    // a plain gather (stride = d) and one into columns 3..3+d of a wider buffer
+    for (stride, off) in [(d, 0), (d + 7, 3)] {
+        let bufs = vec![
+            rv(rng, V * d),
+            rv(rng, R * stride),
+            rv(rng, V * d),
+            rv(rng, R * stride),
+        ];
+        let name = format!("Gather stride={stride} off={off}");
+        let ids = ids.clone();
+        cases.push(case(name, bufs, vec![ids], (1e-6, 1e-5), move |b, i| {
             vec![
                 Launch::Gather {
                     out: b[1],
@@ -29,6 +28,8 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     idx: i[0],
                     n: R,
                     d,
+                    stride,
+                    off,
                 },
                 Launch::GatherBwd {
                     dtable: b[2],
@@ -36,10 +37,12 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     idx: i[0],
                     n: R,
                     d,
+                    stride,
+                    off,
                 },
             ]
-        },
-    ));
+        }));
+    }
     for (n, max_bag) in [(R, 4u32), (3, 0)] {
         let mut offsets = vec![0u32];
         for _ in 0..n {

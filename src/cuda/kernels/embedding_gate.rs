@@ -17,18 +17,39 @@ pub fn gather_forward(
     idx: &CudaView<'_, u32>,
     d: usize,
 ) -> Result<()> {
+    gather_forward_cols(dev, out, table, idx, d, (d, 0))
+}
+
+/// [`gather_forward`] into columns `off..off + D` of an `(B, stride)` buffer (a
+/// concatenation that the gathered rows are part of).
+pub fn gather_forward_cols(
+    dev: &CudaDevice,
+    out: &mut CudaSlice<f32>,
+    table: &CudaSlice<f32>,
+    idx: &CudaView<'_, u32>,
+    d: usize,
+    (stride, off): (usize, usize),
+) -> Result<()> {
     let op = "gather_forward";
     let b = idx.len();
-    check_len(op, "out", out.len(), b * d)?;
+    check_cols(op, "out", out.len(), b, d, (stride, off))?;
     let v = rows(op, "table", table.len(), d)?;
-    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
+    let (b32, d32, s32, o32) = (dim(op, b)?, dim(op, d)?, dim(op, stride)?, dim(op, off)?);
     if b * d == 0 {
         return Ok(());
     }
     let f = dev.function("embedding", "gather_fwd_f32")?;
     let mut l = dev.stream().launch_builder(&f);
-    l.arg(out).arg(table).arg(idx).arg(&b32).arg(&d32).arg(&v);
-    // SAFETY: out: B·D (checked); table: V·D, and the kernel skips ids ≥ V.
+    l.arg(out)
+        .arg(table)
+        .arg(idx)
+        .arg(&b32)
+        .arg(&d32)
+        .arg(&v)
+        .arg(&s32)
+        .arg(&o32);
+    // SAFETY: out: B·stride with off + D ≤ stride (checked); table: V·D, and the kernel
+    // skips ids ≥ V.
     unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, "gather_fwd_f32", e))?;
     Ok(())
 }
@@ -42,20 +63,60 @@ pub fn gather_backward(
     idx: &CudaView<'_, u32>,
     d: usize,
 ) -> Result<()> {
+    gather_backward_cols(dev, dtable, dout, idx, d, (d, 0))
+}
+
+/// [`gather_backward`] reading columns `off..off + D` of an `(B, stride)` gradient.
+pub fn gather_backward_cols(
+    dev: &CudaDevice,
+    dtable: &mut CudaSlice<f32>,
+    dout: &CudaSlice<f32>,
+    idx: &CudaView<'_, u32>,
+    d: usize,
+    (stride, off): (usize, usize),
+) -> Result<()> {
     let op = "gather_backward";
     let b = idx.len();
-    check_len(op, "dout", dout.len(), b * d)?;
+    check_cols(op, "dout", dout.len(), b, d, (stride, off))?;
     let v = rows(op, "dtable", dtable.len(), d)?;
-    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
+    let (b32, d32, s32, o32) = (dim(op, b)?, dim(op, d)?, dim(op, stride)?, dim(op, off)?);
     if b * d == 0 {
         return Ok(());
     }
     let f = dev.function("embedding", "gather_bwd_f32")?;
     let mut l = dev.stream().launch_builder(&f);
-    l.arg(dtable).arg(dout).arg(idx).arg(&b32).arg(&d32).arg(&v);
-    // SAFETY: dout: B·D (checked); dtable: V·D, and the kernel skips ids ≥ V.
+    l.arg(dtable)
+        .arg(dout)
+        .arg(idx)
+        .arg(&b32)
+        .arg(&d32)
+        .arg(&v)
+        .arg(&s32)
+        .arg(&o32);
+    // SAFETY: dout: B·stride with off + D ≤ stride (checked); dtable: V·D, and the kernel
+    // skips ids ≥ V.
     unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, "gather_bwd_f32", e))?;
     Ok(())
+}
+
+/// A `(b, stride)` buffer whose columns `off..off + d` exist.
+fn check_cols(
+    op: &'static str,
+    what: &str,
+    len: usize,
+    b: usize,
+    d: usize,
+    (stride, off): (usize, usize),
+) -> Result<()> {
+    if off + d > stride {
+        return Err(crate::error::Error::Length {
+            op,
+            what: format!("{what}'s row width (columns {off}..{} of it)", off + d),
+            len: stride,
+            expected: off + d,
+        });
+    }
+    check_len(op, what, len, b * stride)
 }
 
 /// Mean of each bag of table rows; twin of `ops::embedding_bag::embedding_bag_forward`.

@@ -135,9 +135,12 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             idx,
             n,
             d,
+            stride,
+            off,
         } => be.outs("Gather", [out], |dev, t, [o]| {
             let op = "Gather";
-            k::gather_forward(dev, o, t.get(op, table)?, &t.idx(op, idx, n)?, d)
+            let (table, idx) = (t.get(op, table)?, t.idx(op, idx, n)?);
+            k::gather_forward_cols(dev, o, table, &idx, d, (stride, off))
         }),
         Launch::GatherBwd {
             dtable,
@@ -145,9 +148,12 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             idx,
             n,
             d,
+            stride,
+            off,
         } => be.outs("GatherBwd", [dtable], |dev, t, [o]| {
             let op = "GatherBwd";
-            k::gather_backward(dev, o, t.get(op, dout)?, &t.idx(op, idx, n)?, d)
+            let (dout, idx) = (t.get(op, dout)?, t.idx(op, idx, n)?);
+            k::gather_backward_cols(dev, o, dout, &idx, d, (stride, off))
         }),
         Launch::EmbeddingBag {
             out,
