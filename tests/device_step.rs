@@ -17,35 +17,13 @@ use std::path::Path;
 
 mod events_support;
 
-use events_support::{temp_dir, write_events};
+use events_support::{temp_dir, write_events, EVENTS_INPUT};
 
 /// The events table and a run config for it with `tasks`.
 fn write_data(dir: &Path, tasks: &str) {
     write_events(dir);
     let config = format!(
-        r#"
-[data]
-files = ["events.csv"]
-header = true
-missing_values = [""]
-
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "genres"
-kind = "multi_hot"
-dim = 3
-separator = "|"
-[[features]]
-name = "price"
-kind = "numeric"
-{tasks}
+        r#"{EVENTS_INPUT}{tasks}
 [split]
 kind = "random"
 seed = 7

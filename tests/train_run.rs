@@ -6,36 +6,15 @@ use std::path::{Path, PathBuf};
 
 mod events_support;
 
-use events_support::{temp_dir, write_events};
+use events_support::{temp_dir, write_events, EVENTS_INPUT};
 
 /// The events table and a run config for it (MMoE on click, buy and watch).
 fn write_data(dir: &Path) {
     write_events(dir);
     std::fs::write(
         dir.join("run.toml"),
-        r#"
-[data]
-files = ["events.csv"]
-header = true
-missing_values = [""]
-
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "genres"
-kind = "multi_hot"
-dim = 3
-separator = "|"
-[[features]]
-name = "price"
-kind = "numeric"
-
+        EVENTS_INPUT.to_string()
+            + r#"
 [[tasks]]
 name = "click"
 type = "binary"

@@ -141,16 +141,10 @@ impl CensusTrainer {
         })
     }
 
-    /// One training step (`train::run::step::encoded_step`) on batch `batch`.
-    pub fn step(
-        &mut self,
-        g: &mut Graph,
-        batch: usize,
-        lr: f32,
-        info: &mut StepInfo,
-    ) -> Result<()> {
+    /// What a step reads and updates, and the batches.
+    fn parts(&mut self) -> (StepParts<'_>, &[EncodedBatch]) {
         let c = &mut self.shaped;
-        let mut parts = StepParts {
+        let parts = StepParts {
             input: &c.input,
             model: &c.model,
             store: &mut c.store,
@@ -160,7 +154,19 @@ impl CensusTrainer {
             kinds: &c.kinds,
             clip_norm: 0.0,
         };
-        encoded_step(g, &mut parts, &c.batches[batch], lr, info)
+        (parts, &c.batches)
+    }
+
+    /// One training step (`train::run::step::encoded_step`) on batch `batch`.
+    pub fn step(
+        &mut self,
+        g: &mut Graph,
+        batch: usize,
+        lr: f32,
+        info: &mut StepInfo,
+    ) -> Result<()> {
+        let (mut parts, batches) = self.parts();
+        encoded_step(g, &mut parts, &batches[batch], lr, info)
     }
 }
 
@@ -189,17 +195,7 @@ impl CensusTrainer {
         lr: f32,
         info: &mut StepInfo,
     ) -> Result<()> {
-        let c = &mut self.shaped;
-        let mut parts = StepParts {
-            input: &c.input,
-            model: &c.model,
-            store: &mut c.store,
-            balancer: &mut self.balancer,
-            opt: &mut self.opt,
-            shared: &self.shared,
-            kinds: &c.kinds,
-            clip_norm: 0.0,
-        };
-        device_step(g, &mut parts, trainer, &c.batches[batch], lr, info)
+        let (mut parts, batches) = self.parts();
+        device_step(g, &mut parts, trainer, &batches[batch], lr, info)
     }
 }

@@ -40,3 +40,28 @@ pub fn write_events(dir: &Path) {
     }
     std::fs::write(dir.join("events.csv"), s).unwrap();
 }
+
+/// The `[data]` and `[[features]]` sections of a run config for `events.csv`.
+pub const EVENTS_INPUT: &str = r#"
+[data]
+files = ["events.csv"]
+header = true
+missing_values = [""]
+
+[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "genres"
+kind = "multi_hot"
+dim = 3
+separator = "|"
+[[features]]
+name = "price"
+kind = "numeric"
+"#;

@@ -270,14 +270,7 @@ pub fn sgd_rows_step(
     let len = theta.len();
     check_len(op, "gradient", g.len(), len)?;
     check_len(op, "velocity", v.len(), len)?;
-    if d == 0 || !len.is_multiple_of(d) {
-        return Err(crate::error::Error::Length {
-            op,
-            what: format!("theta (a table of width {d})"),
-            len,
-            expected: (len / d.max(1)) * d.max(1),
-        });
-    }
+    table_rows(op, len, d)?;
     cfg.validate()?;
     let (d32, v_rows) = (dim(op, d)?, dim(op, len / d)?);
     let p = SgdParams {
@@ -350,14 +343,7 @@ pub fn adam_rows_step(
     check_len(op, "gradient", g.len(), len)?;
     check_len(op, "first moment", m.len(), len)?;
     check_len(op, "second moment", v.len(), len)?;
-    if d == 0 || !len.is_multiple_of(d) {
-        return Err(crate::error::Error::Length {
-            op,
-            what: format!("theta (a table of width {d})"),
-            len,
-            expected: (len / d.max(1)) * d.max(1),
-        });
-    }
+    table_rows(op, len, d)?;
     let (d32, v_rows) = (dim(op, d)?, dim(op, len / d)?);
     let p = AdamParams::new(cfg, lr, t, dim(op, rows.len() * d)?)?;
     if p.n == 0 {
@@ -371,5 +357,18 @@ pub fn adam_rows_step(
     // kernel skips ids ≥ V.
     unsafe { l.launch(grid_1d(p.n as usize)) }
         .map_err(|e| launch_error(dev, "adam_rows_f32", e))?;
+    Ok(())
+}
+
+/// Checks that `len` values form a table of width `d` (`d > 0`).
+fn table_rows(op: &'static str, len: usize, d: usize) -> Result<()> {
+    if d == 0 || !len.is_multiple_of(d) {
+        return Err(crate::error::Error::Length {
+            op,
+            what: format!("theta (a table of width {d})"),
+            len,
+            expected: (len / d.max(1)) * d.max(1),
+        });
+    }
     Ok(())
 }
