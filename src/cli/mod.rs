@@ -87,7 +87,8 @@ pub enum DeviceArg {
     #[default]
     Cpu,
     /// The first CUDA GPU (needs a build with `--features cuda`): parameters,
-    /// activations, gradients and Adam state stay on the GPU; validation runs on the CPU.
+    /// activations, gradients and optimiser state stay on the GPU; validation and
+    /// checkpoints run on the CPU once per epoch. GradNorm and PCGrad are CPU-only.
     Cuda,
     /// The GPU's training step executed by its CPU twins (checks the device path on a
     /// machine without a GPU; slower than `cpu`).

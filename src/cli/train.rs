@@ -48,7 +48,8 @@ pub struct TrainArgs {
     /// Stop after N epochs of this invocation (for testing --resume).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
-    /// Where to train: cpu, or cuda (a build with `--features cuda` and a GPU; see docs/cuda.md).
+    /// Where the training step runs: cpu, or cuda (a build with `--features cuda` and a
+    /// GPU; see docs/cuda.md). The run folder is the same either way.
     #[arg(long, value_enum, default_value_t = super::DeviceArg::Cpu)]
     pub device: super::DeviceArg,
 }
