@@ -1,7 +1,7 @@
 //! A stack of fused linear layers (`y = f(x·W + b)` per layer) whose weights, gradients,
 //! activations and Adam moments live on the GPU: forward, backward and optimiser step of an
-//! MLP tower or expert, the first building block of the device training step of the
-//! models (which is not written yet). Each layer is
+//! MLP tower or expert. It predates the device training step (`crate::device`, which runs
+//! whole models) and stays as an independent GPU check of the fused layer. Each layer is
 //! one `linear_act_fwd_f32` launch forward and `linear_act_bwd_f32` + two SGEMMs backward.
 //! Dropout is not on the device; a layer without activation uses `UnaryKind::Identity`.
 

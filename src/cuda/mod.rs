@@ -13,8 +13,9 @@
 //!   gradients, activations and Adam moments on the device (forward, backward, step).
 //!
 //! Status: every kernel has a launch wrapper and a parity test against its CPU twin
-//! (`tests/cuda_parity.rs`); the training step does not run on the device yet
-//! (`--device cuda` says so).
+//! (`tests/cuda_parity.rs`, `tests/cuda_device_step/`); the training step runs on the GPU
+//! through `crate::device` (`CudaBackend`). None of it has run on a GPU yet: see
+//! `docs/cuda.md`.
 
 pub mod sources;
 
