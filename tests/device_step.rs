@@ -366,3 +366,32 @@ fn the_demo_trains_the_same_through_the_device_program() {
         }
     }
 }
+
+#[test]
+fn the_census_shaped_step_lowers_once_and_matches_the_cpu_step() {
+    use mtrec::ops::embed_linear::EmbedLinearMode;
+    use mtrec::train::census_shape::{census_shaped, CensusTrainer};
+    use mtrec::train::run::step::empty_info;
+    let trainer = || CensusTrainer::new(census_shaped(60, 256, 4, 7).unwrap()).unwrap();
+    let (mut cpu, mut dev) = (trainer(), trainer());
+    let mut program = dev.start_device(StepDevice::HostReplay).unwrap();
+    let (mut g_cpu, mut g_dev) = (Graph::new(1), Graph::new(1));
+    g_cpu.set_embed_linear(EmbedLinearMode::Off);
+    let (mut a, mut b) = (empty_info(), empty_info());
+    for step in 0..8 {
+        cpu.step(&mut g_cpu, step % 4, 1e-3, &mut a).unwrap();
+        dev.device_step(&mut g_dev, &mut program, step % 4, 1e-3, &mut b)
+            .unwrap();
+        assert_eq!(a.task_losses, b.task_losses, "step {step}");
+        assert_eq!(a.objective, b.objective, "step {step}");
+    }
+    // one batch shape, one program; the 29 gathers write into the concatenation
+    assert_eq!(program.programs(), 1);
+    let counts = program.launch_counts();
+    assert_eq!(counts["Gather"], 29);
+    assert_eq!(
+        counts.get("Cols").copied().unwrap_or(0),
+        1 + 3,
+        "numerics + 3 scalars"
+    );
+}
