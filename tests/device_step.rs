@@ -17,7 +17,7 @@ use std::path::Path;
 
 mod events_support;
 
-use events_support::{temp_dir, write_events, EVENTS_INPUT};
+use events_support::{temp_dir, write_events, CLICK_BUY, EVENTS_INPUT, THREE_TASKS};
 
 /// The events table and a run config for it with `tasks`.
 fn write_data(dir: &Path, tasks: &str) {
@@ -51,33 +51,6 @@ patience = 10
     );
     std::fs::write(dir.join("run.toml"), config).unwrap();
 }
-
-/// The two binary tasks (the funnel models need exactly these).
-macro_rules! click_buy {
-    () => {
-        r#"
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-"#
-    };
-}
-
-const CLICK_BUY: &str = click_buy!();
-
-const THREE_TASKS: &str = concat!(
-    click_buy!(),
-    r#"[[tasks]]
-name = "watch"
-type = "regression"
-column = "watch"
-"#
-);
 
 fn opts(dir: &Path, out: &str, device: StepDevice, set: &[&str]) -> RunOptions {
     RunOptions {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod events_support;
 
-use events_support::{temp_dir, write_events, EVENTS_INPUT};
+use events_support::{temp_dir, write_events, EVENTS_INPUT, THREE_TASKS};
 
 /// The events table and a run config for it (MMoE on click, buy and watch).
 fn write_data(dir: &Path) {
@@ -14,20 +14,8 @@ fn write_data(dir: &Path) {
     std::fs::write(
         dir.join("run.toml"),
         EVENTS_INPUT.to_string()
+            + THREE_TASKS
             + r#"
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-[[tasks]]
-name = "watch"
-type = "regression"
-column = "watch"
-
 [split]
 kind = "random"
 seed = 7

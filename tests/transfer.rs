@@ -1,6 +1,8 @@
 //! Transfer learning: initialising a store from another run's parameters by name,
 //! freezing parameter groups, and (further down) `mtrec train` with `init_from` / `freeze`.
 
+mod events_support;
+
 use mtrec::autograd::{Graph, ParamStore};
 use mtrec::checkpoint::save_params;
 use mtrec::checkpoint::transfer::{freeze_groups, group_matches, group_names, init_from};
@@ -149,6 +151,7 @@ fn frozen_parameters_stay_bit_identical_under_adamw_while_the_rest_moves() {
 // ---------------------------------------------------------------------------------------
 // `mtrec train` with `[train] init_from` and `freeze`.
 
+use events_support::xorshift;
 use mtrec::checkpoint::read_safetensors;
 use mtrec::train::run::{setup, train, RunOptions};
 use std::path::Path;
@@ -156,13 +159,7 @@ use std::path::Path;
 /// 800 rows: user, item, price; click, buy (binary) and watch (regression).
 fn write_data(dir: &Path) {
     let mut s = String::from("user,item,price,click,buy,watch\n");
-    let mut x: u64 = 777;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = xorshift(777);
     for _ in 0..800 {
         let (u, it) = (next() % 20, next() % 30);
         let price = (next() % 1000) as f64 / 100.0;

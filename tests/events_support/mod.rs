@@ -1,5 +1,7 @@
 //! The small events table the `mtrec train` tests share (`mod events_support;`).
 
+#![allow(dead_code)] // each test file uses a part
+
 use std::path::{Path, PathBuf};
 
 /// A fresh, empty folder under the system temp dir, named after `tag` and this process.
@@ -15,13 +17,7 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 /// (regression), the labels depending on the features.
 pub fn write_events(dir: &Path) {
     let mut s = String::from("user,item,price,genres,click,buy,watch\n");
-    let mut x: u64 = 12345;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = xorshift(12345);
     for i in 0..600 {
         let (u, it) = (next() % 20, next() % 30);
         let price = (next() % 1000) as f64 / 100.0;
@@ -65,3 +61,42 @@ separator = "|"
 name = "price"
 kind = "numeric"
 "#;
+
+/// The `[[tasks]]` click and buy (binary): what the funnel models need.
+macro_rules! click_buy {
+    () => {
+        r#"
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+[[tasks]]
+name = "buy"
+type = "binary"
+column = "buy"
+"#
+    };
+}
+
+pub const CLICK_BUY: &str = click_buy!();
+
+/// click, buy and watch (regression).
+pub const THREE_TASKS: &str = concat!(
+    click_buy!(),
+    r#"[[tasks]]
+name = "watch"
+type = "regression"
+column = "watch"
+"#
+);
+
+/// A seeded xorshift64 stream: the tests' data without a random-number crate.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
