@@ -144,11 +144,6 @@ impl DeviceParams {
         self.entry(id).grad
     }
 
-    /// Adam steps taken so far (0 for SGD).
-    pub fn steps(&self) -> u64 {
-        self.t
-    }
-
     /// Notes the rows `ids` of table `id` as touched in this step.
     pub fn touch(&mut self, id: ParamId, ids: &[u32]) -> Result<()> {
         let Some(t) = self.entries[id.index()].table.as_mut() else {

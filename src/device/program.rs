@@ -200,7 +200,9 @@ impl Program {
                     Op::Param(id) => params.grad(id),
                     _ => {
                         let b = lw.alloc(len)?;
-                        zero.push(Launch::Fill { out: b, value: 0.0 });
+                        if i != last {
+                            zero.push(Launch::Fill { out: b, value: 0.0 }); // the seed: 1 below
+                        }
                         b
                     }
                 })
