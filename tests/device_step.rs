@@ -17,38 +17,12 @@ use std::path::Path;
 
 mod events_support;
 
-use events_support::{temp_dir, write_events, CLICK_BUY, EVENTS_INPUT, THREE_TASKS};
+use events_support::{events_config, temp_dir, write_events, CLICK_BUY, THREE_TASKS};
 
 /// The events table and a run config for it with `tasks`.
 fn write_data(dir: &Path, tasks: &str) {
     write_events(dir);
-    let config = format!(
-        r#"{EVENTS_INPUT}{tasks}
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "mmoe"
-num_experts = 3
-expert = [8]
-tower = [4]
-
-[train]
-lr = 0.01
-batch_size = 64
-epochs = 3
-seed = 3
-factorize_embeddings = false
-
-[train.early_stopping]
-task = "click"
-metric = "auc"
-patience = 10
-"#
-    );
+    let config = events_config(tasks, 3, "factorize_embeddings = false\n");
     std::fs::write(dir.join("run.toml"), config).unwrap();
 }
 

@@ -6,41 +6,12 @@ use std::path::{Path, PathBuf};
 
 mod events_support;
 
-use events_support::{temp_dir, write_events, EVENTS_INPUT, THREE_TASKS};
+use events_support::{events_config, temp_dir, write_events, THREE_TASKS};
 
 /// The events table and a run config for it (MMoE on click, buy and watch).
 fn write_data(dir: &Path) {
     write_events(dir);
-    std::fs::write(
-        dir.join("run.toml"),
-        EVENTS_INPUT.to_string()
-            + THREE_TASKS
-            + r#"
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "mmoe"
-num_experts = 3
-expert = [8]
-tower = [4]
-
-[train]
-lr = 0.01
-batch_size = 64
-epochs = 4
-seed = 3
-
-[train.early_stopping]
-task = "click"
-metric = "auc"
-patience = 10
-"#,
-    )
-    .unwrap();
+    std::fs::write(dir.join("run.toml"), events_config(THREE_TASKS, 4, "")).unwrap();
 }
 
 fn opts(dir: &Path, out: &str) -> RunOptions {

@@ -100,3 +100,34 @@ pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         x
     }
 }
+
+/// A whole run config for `events.csv`: the input sections, `tasks`, a random split, a
+/// small MMoE and `epochs` epochs of batches of 64; `train_extra` adds lines to `[train]`.
+pub fn events_config(tasks: &str, epochs: usize, train_extra: &str) -> String {
+    format!(
+        r#"{EVENTS_INPUT}{tasks}
+[split]
+kind = "random"
+seed = 7
+train = 0.6
+valid = 0.2
+
+[model]
+arch = "mmoe"
+num_experts = 3
+expert = [8]
+tower = [4]
+
+[train]
+lr = 0.01
+batch_size = 64
+epochs = {epochs}
+seed = 3
+{train_extra}
+[train.early_stopping]
+task = "click"
+metric = "auc"
+patience = 10
+"#
+    )
+}
