@@ -188,6 +188,15 @@ fn check(args: &DemoArgs) -> Result<()> {
     if args.repeats == 0 {
         return bad("--repeats", "run each (model, ρ) at least once");
     }
+    if args.epochs == 0 {
+        return bad(
+            "--epochs",
+            "is 0, which trains nothing; expected at least 1 pass over the training rows, e.g. --epochs 30",
+        );
+    }
+    if args.batch_size == 0 {
+        return bad("--batch-size", "is 0; expected at least 1 row, e.g. 256");
+    }
     Ok(())
 }
 
@@ -315,8 +324,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         args.repeats = 5;
     }
     let args = &args;
-    // the whole command runs on a worker of its own pool: parallel regions then fork
-    // from inside the pool instead of handing work over from the main thread
+    check(args)?; // before the header line: no "training …" for a run that cannot start
+                  // the whole command runs on a worker of its own pool: parallel regions then fork
+                  // from inside the pool instead of handing work over from the main thread
     super::in_pool(args.threads, || {
         eprintln!(
             "mtrec demo: MMoE synthetic data (d = 100, m = 10), {} / {} / {} rows per ρ, {} repeats of {} epochs (batch {}, Adam lr {}), {} threads",

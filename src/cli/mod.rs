@@ -63,6 +63,18 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
             message: "must be at least 1 (leave it out to use every core)".into(),
         });
     }
+    if let Some(n) = threads {
+        let cap = max_threads();
+        if n > cap {
+            return Err(Error::Config {
+                what: "--threads".into(),
+                message: format!(
+                    "{n} is more than {cap} ({MAX_THREADS} or {THREADS_PER_CORE} per core of the {} here, whichever is less); expected a count near the number of cores, or leave it out to use every core",
+                    cores()
+                ),
+            });
+        }
+    }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0)) // 0: rayon's default, one per core
         .build()
@@ -70,6 +82,20 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
             what: "--threads".into(),
             message: format!("could not start the thread pool: {e}"),
         })
+}
+
+/// Most worker threads `--threads` / `train.threads` may ask for, whatever the machine.
+pub const MAX_THREADS: usize = 1024;
+/// Most worker threads per core.
+pub const THREADS_PER_CORE: usize = 64;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The largest thread count [`thread_pool`] accepts: `min(1024, 64 × cores)`.
+pub fn max_threads() -> usize {
+    MAX_THREADS.min(THREADS_PER_CORE.saturating_mul(cores()))
 }
 
 /// Runs `f` on a worker of a pool of `threads` workers (`None`: one per core). The

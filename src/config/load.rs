@@ -3,33 +3,49 @@
 
 use super::RunConfig;
 use crate::error::{Error, Result};
+use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
-/// Deserializes `text` (named `origin` in messages), applying `overrides` in order.
+/// Deserializes `text` (named `origin` in messages) as a [`RunConfig`], applying
+/// `overrides` in order; see [`parse_as`].
+pub(super) fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<RunConfig> {
+    parse_as(text, origin, overrides, "docs/config.md")
+}
+
+/// Deserializes `text` (named `origin` in messages) as any configuration type,
+/// applying `overrides` (`key.path=value`, see [`apply_override`]) in order; `docs`
+/// names where its keys are documented. `mtrec train` and `mtrec seq` both read their
+/// files through it, so both report `file:line:column: key ...`.
 ///
 /// Errors in the file carry its line and column; errors caused by an override name
 /// the override. Without overrides the text is deserialized directly so that every
 /// error keeps its position.
-pub(super) fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<RunConfig> {
+pub(crate) fn parse_as<T: DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    overrides: &[String],
+    docs: &str,
+) -> Result<T> {
+    let located = |e: &toml::de::Error| located(text, origin, e, docs);
     if overrides.is_empty() {
-        return toml::from_str(text).map_err(|e| located(text, origin, &e));
+        return toml::from_str(text).map_err(|e| located(&e));
     }
-    let base: Table = toml::from_str(text).map_err(|e| located(text, origin, &e))?;
+    let base: Table = toml::from_str(text).map_err(|e| located(&e))?;
     let mut table = base.clone();
     for o in overrides {
         apply_override(&mut table, o)?;
     }
-    match Value::Table(table).try_into::<RunConfig>() {
+    match Value::Table(table).try_into::<T>() {
         Ok(cfg) => Ok(cfg),
         Err(e) => {
             // The file itself may be wrong: report that with its line first.
-            toml::from_str::<RunConfig>(text).map_err(|e| located(text, origin, &e))?;
+            toml::from_str::<T>(text).map_err(|e| located(&e))?;
             // Else the first override that breaks the file on its own is the culprit.
             for o in overrides {
                 let mut one = base.clone();
                 apply_override(&mut one, o)?;
-                if let Err(e) = Value::Table(one).try_into::<RunConfig>() {
-                    return Err(override_error(o, &e));
+                if let Err(e) = Value::Table(one).try_into::<T>() {
+                    return Err(override_error(o, &e, docs));
                 }
             }
             Err(Error::Config {
@@ -59,7 +75,16 @@ pub fn apply_override(table: &mut Table, setting: &str) -> Result<()> {
             "the key path `{path}` has an empty segment; expected dotted names like `train.early_stopping.patience`"
         )));
     }
-    let value = parse_value(raw.trim());
+    if let Some(c) = setting
+        .trim()
+        .chars()
+        .find(|c| c.is_control() && *c != '\t')
+    {
+        return Err(bad(format!(
+            "holds the control character {c:?}; a value is one line (write a line break inside a quoted TOML string as \\n, e.g. `key=\"a\\nb\"`)"
+        )));
+    }
+    let value = parse_value(raw.trim()).map_err(bad)?;
     let (last, parents) = keys
         .split_last()
         .expect("split yields at least one segment");
@@ -120,21 +145,33 @@ fn select<'a>(items: &'a mut [Value], sel: &str) -> Option<&'a mut Table> {
     items.get_mut(idx)?.as_table_mut()
 }
 
-fn parse_value(raw: &str) -> Value {
-    let doc = format!("v = {raw}");
-    match toml::from_str::<Table>(&doc) {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| Value::String(raw.to_string())),
-        Err(_) => Value::String(raw.to_string()),
+/// `raw` read as a TOML value, else as a string. Text that TOML would skip (a `#`
+/// comment after the value) is an error rather than silently dropped.
+fn parse_value(raw: &str) -> std::result::Result<Value, String> {
+    let read = |r: &str| {
+        toml::from_str::<Table>(&format!("v = {r}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+    };
+    let Some(value) = read(raw) else {
+        return Ok(Value::String(raw.to_string()));
+    };
+    for (i, _) in raw.match_indices('#') {
+        if read(&raw[..i]).as_ref() == Some(&value) {
+            return Err(format!(
+                "the text `{}` after the value would be read as a TOML comment and dropped; quote the whole value, e.g. `key=\"{raw}\"`, or remove it",
+                &raw[i..]
+            ));
+        }
     }
+    Ok(value)
 }
 
-fn override_error(setting: &str, e: &toml::de::Error) -> Error {
+fn override_error(setting: &str, e: &toml::de::Error, docs: &str) -> Error {
     Error::Config {
         what: format!("--set {setting}"),
         message: format!(
-            "{}; see docs/config.md for the keys and their types",
+            "{}; see {docs} for the keys and their types",
             flat(&e.to_string())
         ),
     }
@@ -150,7 +187,7 @@ fn flat(s: &str) -> String {
 }
 
 /// A toml error with its position: `origin:line:column: key `a.b`: seen; expected ...`.
-pub(super) fn located(text: &str, origin: &str, e: &toml::de::Error) -> Error {
+pub(super) fn located(text: &str, origin: &str, e: &toml::de::Error, docs: &str) -> Error {
     let message = flat(e.message());
     let Some(span) = e.span() else {
         return Error::Config {
@@ -164,13 +201,12 @@ pub(super) fn located(text: &str, origin: &str, e: &toml::de::Error) -> Error {
         .find_map(|sep| message.split_once(sep));
     let (seen, expected) = match split {
         Some((s, x)) => (s.to_string(), plain_type(x)),
-        None if message.starts_with("missing field") => (
-            message.clone(),
-            "it to be set (see docs/config.md)".to_string(),
-        ),
+        None if message.starts_with("missing field") => {
+            (message.clone(), format!("it to be set (see {docs})"))
+        }
         None => (
             message.clone(),
-            "valid TOML for a run configuration (see docs/config.md)".into(),
+            format!("valid TOML for a run configuration (see {docs})"),
         ),
     };
     let what = match key_at(text, span.start) {

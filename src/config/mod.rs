@@ -36,6 +36,7 @@
 //! assert_eq!(again, cfg);
 //! ```
 
+pub mod budget;
 pub mod data;
 mod load;
 pub mod model;
@@ -46,6 +47,7 @@ mod validate;
 
 pub use data::{BadRows, DataConfig, Encoding, FeatureConfig, FeatureKind, Format, Missing, Scale};
 pub use load::apply_override;
+pub(crate) use load::parse_as;
 pub use model::{Activation, Arch, ModelConfig};
 pub use task::{SplitConfig, SplitKind, TaskConfig, TaskType};
 pub use text::{AdaptorChoice, TextConfig, TextMode};

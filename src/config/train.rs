@@ -186,6 +186,11 @@ pub struct RunTrainConfig {
     /// FLOPs); false records the plain product.
     #[serde(default = "default_true")]
     pub factorize_embeddings: bool,
+    /// Memory the run may use, e.g. `"8G"` (binary units); unset: `MemAvailable` of
+    /// `/proc/meminfo`. `MTREC_MAX_MEMORY` in the environment takes precedence. The
+    /// estimate it is checked against is in `config::budget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -217,6 +222,7 @@ impl Default for RunTrainConfig {
             init_from: None,
             freeze: Vec::new(),
             factorize_embeddings: true,
+            max_memory: None,
         }
     }
 }

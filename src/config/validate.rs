@@ -42,7 +42,8 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
     if let Some(cols) = &c.data.columns {
         validate_columns(c, cols)?;
     }
-    Ok(())
+    // last: the estimate reads every size checked above
+    super::budget::check_config_memory(c)
 }
 
 fn check_data(c: &RunConfig) -> Result<()> {

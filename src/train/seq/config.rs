@@ -116,6 +116,9 @@ pub struct SeqTrainConfig {
     /// one that matches nothing is an error listing the groups there are.
     #[serde(default)]
     pub freeze: Vec<String>,
+    /// Memory the run may use, e.g. `"8G"`; unset: `MemAvailable` (`config::budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<String>,
 }
 
 /// The whole `mtrec seq` configuration.
@@ -183,17 +186,13 @@ impl SeqRunConfig {
     /// Parses TOML text, applies `overrides` (`section.key=value`, the value read as TOML
     /// and else as a string), and checks the values. `origin` names the text in errors.
     pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<SeqRunConfig> {
-        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::Config {
-            what: origin.into(),
-            message: format!("not valid TOML: {e}"),
-        })?;
-        for o in overrides {
-            apply_override(&mut doc, o)?;
-        }
-        let cfg: SeqRunConfig = toml::Value::Table(doc).try_into().map_err(|e: toml::de::Error| Error::Config {
-            what: origin.into(),
-            message: format!("{e}; see the keys documented in src/train/seq/config.rs and configs/beauty_sasrec.toml"),
-        })?;
+        // the loader of `mtrec train`: errors at `file:line:column`, the same `--set`
+        let cfg: SeqRunConfig = crate::config::parse_as(
+            text,
+            origin,
+            overrides,
+            "src/train/seq/config.rs and configs/beauty_sasrec.toml",
+        )?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -282,33 +281,77 @@ impl SeqRunConfig {
             );
         }
         crate::models::sasrec::ItemInput::parse(&self.model.item_input)?;
-        Ok(())
+        self.check_memory()
     }
-}
 
-fn apply_override(doc: &mut toml::Table, o: &str) -> Result<()> {
-    let bad = |m: &str| Error::Config {
-        what: format!("--set {o}"),
-        message: m.into(),
-    };
-    let (key, value) = o
-        .split_once('=')
-        .ok_or_else(|| bad("expected section.key=value, e.g. model.item_input=text+id"))?;
-    let (section, field) = key
-        .trim()
-        .split_once('.')
-        .ok_or_else(|| bad("the key needs a section: data.*, model.* or train.*"))?;
-    let value = value.trim();
-    let parsed: toml::Value = format!("v = {value}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    let table = doc
-        .entry(section.to_string())
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-        .as_table_mut()
-        .ok_or_else(|| bad("that section is not a table in the config"))?;
-    table.insert(field.to_string(), parsed);
-    Ok(())
+    /// Refuses sizes that cannot be allocated (issue #13): `model.blocks` up to
+    /// `budget::MAX_LAYERS`, and the memory estimate of the model without its item table
+    /// (the catalogue is not read yet) against the limit of `config::budget`.
+    ///
+    /// Parameters: positions `T × D`, per block two layer norms `4D`, attention
+    /// `Wq, Wk, Wv, Wo` `4(D² + D)`, feed-forward `2(D² + D)`; keyword head `N_kw × D`; text
+    /// adaptor `384 × D`. Activations per sequence: `L × (12 T D + 2 H T²)` (the block's
+    /// intermediates and the attention scores with their softmax), 4 values each as in
+    /// `config::budget`.
+    fn check_memory(&self) -> Result<()> {
+        use crate::config::budget::{check, memory_limit, Estimate, Part, MAX_LAYERS};
+        let m = &self.model;
+        if m.blocks > MAX_LAYERS {
+            return Err(Error::Config {
+                what: "model.blocks".into(),
+                message: format!("is {}; expected at most {MAX_LAYERS}", m.blocks),
+            });
+        }
+        let (d, t, l, h) = (
+            m.dim as u128,
+            self.data.max_len as u128,
+            m.blocks as u128,
+            m.heads as u128,
+        );
+        let b = self.train.batch_size as u128;
+        let sq = |x: u128| x.saturating_mul(x);
+        let block = sq(d)
+            .saturating_add(d)
+            .saturating_mul(6)
+            .saturating_add(d * 4);
+        let params = [
+            t.saturating_mul(d),
+            l.saturating_mul(block),
+            (m.keywords as u128).saturating_mul(d),
+            384u128.saturating_mul(d),
+        ]
+        .iter()
+        .fold(0u128, |a, &x| a.saturating_add(x));
+        // value, gradient, two Adam moments
+        let param_bytes = params.saturating_mul(16);
+        let per_seq = t
+            .saturating_mul(d)
+            .saturating_mul(12)
+            .saturating_add(h.saturating_mul(sq(t)).saturating_mul(2))
+            .saturating_mul(l.max(1));
+        let act_bytes = per_seq.saturating_mul(b).saturating_mul(16);
+        let parts = vec![
+            Part {
+                key: "model.dim × model.blocks".into(),
+                what: format!("{params} parameters with gradients and Adam state"),
+                bytes: param_bytes,
+            },
+            Part {
+                key: "train.batch_size × data.max_len".into(),
+                what: format!("activations: {b} sequences × {per_seq} values"),
+                bytes: act_bytes,
+            },
+        ];
+        let est = Estimate {
+            params,
+            bytes: param_bytes.saturating_add(act_bytes),
+            parts,
+            d_in: d,
+            d_in_from: None,
+        };
+        check(
+            &est,
+            memory_limit(self.train.max_memory.as_deref())?.as_ref(),
+        )
+    }
 }
