@@ -25,10 +25,10 @@ pub struct DemoArgs {
     /// seed + r. The same seed and thread count give the same table.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Worker threads for the kernels (default: one per core).
+    /// Worker threads for the kernels (default: one per core; at most min(1024, 64 × cores)).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Passes over the training split per model.
+    /// Passes over the training split per model (at least 1).
     #[arg(long, default_value_t = 30)]
     pub epochs: usize,
     /// Runs per (model, ρ) on the same data with different initial weights and batch

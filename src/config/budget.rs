@@ -342,7 +342,7 @@ pub fn parse_size(text: &str) -> Option<u128> {
     };
     let x: f64 = num.trim().parse().ok()?;
     let bytes = x * (1u128 << shift) as f64;
-    (bytes.is_finite() && bytes >= 1.0 && bytes < 1e30).then_some(bytes as u128)
+    (1.0..1e30).contains(&bytes).then_some(bytes as u128)
 }
 
 /// `MemAvailable` of `/proc/meminfo`, in bytes.
@@ -405,7 +405,7 @@ pub fn check(est: &Estimate, limit: Option<&Limit>) -> Result<()> {
         return Ok(());
     }
     let mut parts: Vec<&Part> = est.parts.iter().collect();
-    parts.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
     let top = parts[0];
     let list: Vec<String> = parts
         .iter()
