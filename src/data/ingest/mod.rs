@@ -20,10 +20,13 @@
 
 mod column;
 mod reader;
+mod records;
 mod skipped;
+mod source;
 
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
+pub(crate) use source::check_regular_file;
 
 use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};

@@ -39,6 +39,7 @@ impl Lines {
             path: shown.to_string(),
             message: format!("cannot open the data file ({e}); {hint}"),
         };
+        crate::data::ingest::check_regular_file(path, shown)?;
         let mut buf = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
         let gz = buf.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC);
         let inner: Box<dyn BufRead> = if gz {
