@@ -321,3 +321,35 @@ column = "y"
         "{msg}"
     );
 }
+
+#[test]
+fn structured_loaders_bound_lines_and_refuse_non_regular_files() {
+    use mtrec::config::data::Loader;
+    use mtrec::data::loaders::load_table;
+    let dir =
+        std::env::temp_dir().join(format!("mtrec-ingest-guard-taobao-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut bytes = b"1,10,100,pv,1000\n".to_vec();
+    bytes.extend(vec![b'9'; 20_000]);
+    bytes.extend(b",10,100,pv,1000\n");
+    std::fs::write(dir.join("ub.csv"), &bytes).unwrap();
+    let c = DataConfig {
+        files: vec!["ub.csv".into()],
+        loader: Loader::Taobao,
+        bad_rows: BadRows::Skip,
+        max_line_bytes: 1000,
+        ..Default::default()
+    };
+    let msg = load_table(&c, &dir, &[]).unwrap_err().to_string();
+    assert!(
+        msg.contains("ub.csv:2:1: line: longer than data.max_line_bytes = 1000"),
+        "{msg}"
+    );
+    assert!(msg.len() < 800, "{msg}");
+    let c = DataConfig {
+        files: vec!["/dev/zero".into()],
+        ..c
+    };
+    let msg = load_table(&c, &dir, &[]).unwrap_err().to_string();
+    assert!(msg.contains("/dev/zero: is not a regular file"), "{msg}");
+}

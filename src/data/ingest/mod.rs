@@ -26,7 +26,7 @@ mod source;
 
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
-pub(crate) use source::check_regular_file;
+pub(crate) use source::{check_regular_file, excerpt};
 
 use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};
