@@ -353,3 +353,15 @@ fn structured_loaders_bound_lines_and_refuse_non_regular_files() {
     let msg = load_table(&c, &dir, &[]).unwrap_err().to_string();
     assert!(msg.contains("/dev/zero: is not a regular file"), "{msg}");
 }
+
+#[test]
+fn invalid_utf8_in_a_huge_field_is_shown_as_a_bounded_excerpt() {
+    let mut bytes = b"1,".to_vec();
+    bytes.extend(vec![0xff; 100_000]);
+    bytes.extend(b",3\n");
+    let p = temp_file("utf8.csv", &bytes);
+    let msg = read_err(&p, &cfg(&["a", "b", "c"], BadRows::Error));
+    assert!(msg.starts_with(&format!("{}:1:2:", p.display())), "{msg}");
+    assert!(msg.contains("invalid UTF-8"), "{msg}");
+    assert!(msg.len() < 1200, "{} bytes", msg.len());
+}

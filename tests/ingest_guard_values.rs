@@ -210,3 +210,34 @@ fn a_threshold_task_compares_large_numbers_and_skips_text() {
         s.skipped.first
     );
 }
+
+#[test]
+fn a_huge_bad_value_is_shown_as_a_bounded_excerpt() {
+    let huge = format!("1e{}", "9".repeat(100_000));
+    for policy in [BadRows::Error, BadRows::Skip] {
+        for (i, row) in [
+            format!("{huge},x,1,0.5"),
+            format!("1,x,1,{huge}"),
+            format!("1,x,{huge},0.5"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let dir = temp_dir(&format!("huge-{i}"));
+            write_data(&dir, row);
+            let text = match setup(config(&dir, policy, ""), &dir) {
+                Err(e) => e.to_string(),
+                Ok(s) => {
+                    assert_eq!(s.skipped.count, 1, "{policy:?}");
+                    s.skipped.report()
+                }
+            };
+            assert!(
+                text.contains(":22:"),
+                "{policy:?} {i}: {}",
+                &text[..300.min(text.len())]
+            );
+            assert!(text.len() < 1200, "{policy:?} {i}: {} bytes", text.len());
+        }
+    }
+}

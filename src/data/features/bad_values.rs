@@ -21,6 +21,11 @@ use crate::config::{
     BadRows, DataConfig, FeatureConfig, FeatureKind, SplitConfig, SplitKind, TaskConfig,
 };
 use crate::data::ingest::RawTable;
+
+/// A cell's text for a reason: at most 80 characters.
+fn shown(text: &str) -> String {
+    crate::data::ingest::excerpt(text.as_bytes())
+}
 use crate::error::Result;
 
 /// Applies `data.bad_rows` to the values of `table` that the run parses: numeric
@@ -62,7 +67,7 @@ pub fn drop_bad_values(
             reasons[row].get_or_insert_with(|| {
                 format!(
                     "column `{name}`: `{}`; expected {}",
-                    col.get(row),
+                    shown(col.get(row)),
                     p.expected()
                 )
             });
@@ -86,7 +91,7 @@ pub fn drop_bad_values(
                     format!(
                         "column `{}`: `{}`; expected {expected} (task `{}`)",
                         l.column,
-                        col.get(row),
+                        shown(col.get(row)),
                         l.name
                     )
                 });
@@ -100,7 +105,10 @@ pub fn drop_bad_values(
             let number = t.trim().parse::<f64>().is_ok_and(f64::is_finite);
             if !number && !is_missing(t, mv) {
                 reasons[row].get_or_insert_with(|| {
-                    format!("column `{name}`: `{t}`; expected a finite number (split.time_column)")
+                    format!(
+                        "column `{name}`: `{}`; expected a finite number (split.time_column)",
+                        shown(t)
+                    )
                 });
             }
         }

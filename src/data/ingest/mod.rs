@@ -121,7 +121,7 @@ impl RawTable {
             line: s.line as usize,
             column: self.index_of(name).map_or(0, |i| i + 1),
             what: format!("column `{name}`"),
-            seen: format!("`{seen}`"),
+            seen: format!("`{}`", source::excerpt(seen.as_bytes())),
             expected: expected.to_string(),
         }
     }
@@ -167,7 +167,7 @@ impl RawTable {
                 reasons[row].get_or_insert_with(|| {
                     format!(
                         "column `{name}`: `{}`; expected {}",
-                        col.get(row),
+                        source::excerpt(col.get(row).as_bytes()),
                         p.expected()
                     )
                 });

@@ -286,7 +286,7 @@ impl RowContext<'_> {
                         seen: format!(
                             "invalid UTF-8 at byte {} of `{}`",
                             e.valid_up_to(),
-                            String::from_utf8_lossy(&rec[i])
+                            excerpt(&rec[i])
                         ),
                         expected: "UTF-8 text (set data.encoding = \"latin-1\" for Latin-1 files)"
                             .into(),
