@@ -3,6 +3,11 @@
 //! `path:line:field: what was seen; expected ...`, or (with `data.bad_rows = "skip"`)
 //! is dropped, counted and listed in [`SkippedRows`]. Nothing is dropped silently.
 //!
+//! Every size is bounded (`data.max_line_bytes`, `data.max_field_bytes`,
+//! `data.max_quoted_lines`, `data.max_decompressed_bytes`; see `source.rs` and
+//! `records.rs`): a huge line, a gzip bomb or `/dev/zero` is an error naming the key or
+//! the path, never an out-of-memory; a quote that never closes is one bad row.
+//!
 //! Texts are interned per column ([`RawColumn`]); numbers and vocabularies are made
 //! later from them. For numeric columns, [`RawTable::drop_unparsable`] applies the
 //! bad-row policy to values that are not numbers, and [`RawTable::parse_f32`] turns a
