@@ -97,6 +97,19 @@ pub struct DataConfig {
     pub missing_values: Vec<String>,
     #[serde(default)]
     pub encoding: Encoding,
+    /// The longest line (bytes, without its line end); a longer line is an error.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: u64,
+    /// The longest field (bytes), quoted or not; a quoted field that grows past it
+    /// is reported as an unterminated quote.
+    #[serde(default = "default_max_field_bytes")]
+    pub max_field_bytes: u64,
+    /// The most lines one quoted field may span; past it, an unterminated quote.
+    #[serde(default = "default_max_quoted_lines")]
+    pub max_quoted_lines: u64,
+    /// The most bytes a gzip file may decompress to; more is an error.
+    #[serde(default = "default_max_decompressed_bytes")]
+    pub max_decompressed_bytes: u64,
 }
 
 impl Default for DataConfig {
@@ -115,6 +128,10 @@ impl Default for DataConfig {
             dedup: false,
             missing_values: default_missing_values(),
             encoding: Encoding::Utf8,
+            max_line_bytes: default_max_line_bytes(),
+            max_field_bytes: default_max_field_bytes(),
+            max_quoted_lines: default_max_quoted_lines(),
+            max_decompressed_bytes: default_max_decompressed_bytes(),
         }
     }
 }
@@ -126,6 +143,23 @@ impl DataConfig {
             Format::Csv => ',',
             Format::Tsv => '\t',
         })
+    }
+
+    /// `Err` when one of the `max_*` limits is 0 (nothing could be read).
+    pub fn check_limits(&self) -> crate::error::Result<()> {
+        let limits = [
+            ("data.max_line_bytes", self.max_line_bytes),
+            ("data.max_field_bytes", self.max_field_bytes),
+            ("data.max_quoted_lines", self.max_quoted_lines),
+            ("data.max_decompressed_bytes", self.max_decompressed_bytes),
+        ];
+        match limits.iter().find(|(_, v)| *v == 0) {
+            Some((key, _)) => Err(crate::error::Error::Config {
+                what: key.to_string(),
+                message: "is 0; expected a positive limit (leave it out for the default)".into(),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -215,6 +249,26 @@ fn yes() -> bool {
 
 fn default_missing_values() -> Vec<String> {
     vec!["".into(), "?".into(), "NA".into()]
+}
+
+/// 1 MiB: far above any real row, small enough to hold in memory.
+fn default_max_line_bytes() -> u64 {
+    1 << 20
+}
+
+/// 1 MiB.
+fn default_max_field_bytes() -> u64 {
+    1 << 20
+}
+
+/// 100 lines.
+fn default_max_quoted_lines() -> u64 {
+    100
+}
+
+/// 16 GiB.
+fn default_max_decompressed_bytes() -> u64 {
+    1 << 34
 }
 
 fn default_dim() -> usize {

@@ -5,7 +5,7 @@
 //! binary, `positive` set                       →  1 iff the trimmed text is in `positive`, else 0
 //! binary, `threshold` set                      →  1 iff the number ≥ threshold (not a number: error)
 //! binary, neither                              →  the number, which must be 0 or 1 (else: error)
-//! regression                                   →  the number (not a finite number: error)
+//! regression                                   →  the number (not a finite f32, e.g. 1e39: error)
 //! ```
 //!
 //! A masked sample is left out of that task's loss and metrics; its other tasks still
@@ -41,12 +41,13 @@ impl LabelSpec {
     }
 
     /// The label of one non-missing text, or what was expected instead.
-    fn label(&self, text: &str) -> std::result::Result<f32, &'static str> {
+    pub(super) fn label(&self, text: &str) -> std::result::Result<f32, &'static str> {
         let t = text.trim();
         let number = || t.parse::<f64>().ok().filter(|x| x.is_finite());
         match self.kind {
-            TaskType::Regression => number().map(|x| x as f32).ok_or(
-                "a finite number (the regression label); fix the value or add the text to data.missing_values",
+            // Labels are stored as f32: 1e39 is finite in f64 but infinite in f32.
+            TaskType::Regression => number().map(|x| x as f32).filter(|y| y.is_finite()).ok_or(
+                "a finite number within f32's range (|y| ≤ 3.4e38) (the regression label); fix the value or add the text to data.missing_values",
             ),
             TaskType::Binary if !self.positive.is_empty() => {
                 Ok(if self.positive.iter().any(|p| p == t) { 1.0 } else { 0.0 })
@@ -96,7 +97,10 @@ impl LabelSpec {
                     mask.push(0.0);
                 }
                 Err(expected) => {
-                    let what = format!("{expected} (task `{}`)", self.name);
+                    let what = format!(
+                        "{expected} (task `{}`); or set data.bad_rows = \"skip\" to skip such rows",
+                        self.name
+                    );
                     return Err(table.cell_error(row, &self.column, col.get(row), &what));
                 }
             }

@@ -25,6 +25,7 @@
 //! std::fs::write("spec.json", p.spec.to_json_string().unwrap()).unwrap();
 //! ```
 
+mod bad_values;
 mod encoded;
 mod labels;
 mod numeric;
@@ -33,6 +34,7 @@ mod split;
 pub mod text;
 mod vocab;
 
+pub use bad_values::drop_bad_values;
 pub use encoded::{Bags, Encoded, EncodedBatch};
 pub use labels::LabelSpec;
 pub use numeric::NumSpec;

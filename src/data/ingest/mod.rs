@@ -3,6 +3,11 @@
 //! `path:line:field: what was seen; expected ...`, or (with `data.bad_rows = "skip"`)
 //! is dropped, counted and listed in [`SkippedRows`]. Nothing is dropped silently.
 //!
+//! Every size is bounded (`data.max_line_bytes`, `data.max_field_bytes`,
+//! `data.max_quoted_lines`, `data.max_decompressed_bytes`; see `source.rs` and
+//! `records.rs`): a huge line, a gzip bomb or `/dev/zero` is an error naming the key or
+//! the path, never an out-of-memory; a quote that never closes is one bad row.
+//!
 //! Texts are interned per column ([`RawColumn`]); numbers and vocabularies are made
 //! later from them. For numeric columns, [`RawTable::drop_unparsable`] applies the
 //! bad-row policy to values that are not numbers, and [`RawTable::parse_f32`] turns a
@@ -20,10 +25,13 @@
 
 mod column;
 mod reader;
+mod records;
 mod skipped;
+mod source;
 
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
+pub(crate) use source::{check_regular_file, excerpt};
 
 use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};
@@ -118,7 +126,7 @@ impl RawTable {
             line: s.line as usize,
             column: self.index_of(name).map_or(0, |i| i + 1),
             what: format!("column `{name}`"),
-            seen: format!("`{seen}`"),
+            seen: format!("`{}`", source::excerpt(seen.as_bytes())),
             expected: expected.to_string(),
         }
     }
@@ -164,7 +172,7 @@ impl RawTable {
                 reasons[row].get_or_insert_with(|| {
                     format!(
                         "column `{name}`: `{}`; expected {}",
-                        col.get(row),
+                        source::excerpt(col.get(row).as_bytes()),
                         p.expected()
                     )
                 });

@@ -1,24 +1,21 @@
-//! Reading one delimited file into a [`TableBuilder`]: gzip detection from the magic
-//! bytes, CSV/TSV splitting by the `csv` crate (flexible, so that field counts are
-//! checked here), decoding, de-duplication, and the bad-row policy.
+//! Reading one delimited file into a [`TableBuilder`]: lines from [`Source`] (bounded,
+//! gzip detected from the magic bytes), records from [`Records`] (CSV quoting, an
+//! unterminated quote is one bad row), field counts, field lengths and decoding
+//! checked here, de-duplication, and the bad-row policy.
 
 use super::column::ColumnBuilder;
+use super::records::{Item, Records};
 use super::skipped::{shorten, SkippedRows};
+use super::source::{excerpt, Source};
 use super::{RawTable, RowSource};
-use crate::config::{BadRows, DataConfig, Encoding, Format};
+use crate::config::{BadRows, DataConfig, Encoding};
 use crate::error::{Error, Result};
 use csv::ByteRecord;
-use flate2::read::MultiGzDecoder;
 use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
-use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-
-/// The two first bytes of every gzip member (RFC 1952).
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Rows gathered from one or more files, column by column.
 pub(crate) struct TableBuilder {
@@ -83,38 +80,6 @@ impl TableBuilder {
     }
 }
 
-/// A reader that remembers the last byte it returned, to tell a cut-off last line
-/// (no line end) from a complete one.
-struct LastByte<R> {
-    inner: R,
-    last: Option<u8>,
-}
-
-impl<R: Read> Read for LastByte<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            self.last = Some(buf[n - 1]);
-        }
-        Ok(n)
-    }
-}
-
-/// Opens `path`, through a gzip decoder when it starts with the gzip magic bytes.
-fn open(path: &Path, shown: &str) -> Result<(Box<dyn Read>, bool)> {
-    let io = |e: std::io::Error| Error::Io {
-        path: shown.to_string(),
-        message: format!("cannot open the data file ({e}); check data.files and --data-dir"),
-    };
-    let mut buf = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
-    let gz = buf.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC);
-    Ok(if gz {
-        (Box::new(MultiGzDecoder::new(buf)), true)
-    } else {
-        (Box::new(buf), false)
-    })
-}
-
 /// Appends the rows of the file at `path` (called `shown` in messages) to `b`.
 pub(crate) fn ingest_file(
     b: &mut TableBuilder,
@@ -122,44 +87,26 @@ pub(crate) fn ingest_file(
     shown: &str,
     cfg: &DataConfig,
 ) -> Result<()> {
-    let (input, gz) = open(path, shown)?;
-    let quoting = cfg.format == Format::Csv;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(cfg.delimiter_char() as u8)
-        .has_headers(false)
-        .flexible(true)
-        .quoting(quoting)
-        .trim(if cfg.trim {
-            csv::Trim::All
-        } else {
-            csv::Trim::None
-        })
-        // Lines end at `\n` (a `\r` before it is removed below): with the default CRLF
-        // terminator the csv crate numbers the rows of CRLF files one line short.
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(LastByte {
-            inner: input,
-            last: None,
-        });
+    let mut records = Records::new(Source::open(path, shown, cfg)?, cfg);
     b.files.push(shown.to_string());
     let file_index = (b.files.len() - 1) as u32;
-    let read = |rdr: &mut Rdr, rec: &mut ByteRecord| next_record(rdr, rec, shown, gz);
-    let mut cur = ByteRecord::new();
-    let mut next = ByteRecord::new();
-    let mut have = read(&mut rdr, &mut cur)?;
+    let mut rec = ByteRecord::new();
     let file_names: Vec<String> = if cfg.header {
-        if !have {
-            return Err(Error::Io {
-                path: shown.to_string(),
-                message: "is empty; expected a header line naming the columns (or set data.header = false and list data.columns)".into(),
-            });
+        match records.next_record(&mut rec)? {
+            None => {
+                return Err(Error::Io {
+                    path: shown.to_string(),
+                    message: "is empty; expected a header line naming the columns (or set data.header = false and list data.columns)".into(),
+                })
+            }
+            Some(Item::Unterminated { line, column, why, text }) => {
+                return Err(unterminated(line, column, why, text).into_error(shown, line));
+            }
+            Some(Item::Row { .. }) => rec
+                .iter()
+                .map(|f| decode(f, cfg.encoding).into_owned())
+                .collect(),
         }
-        let names = cur
-            .iter()
-            .map(|f| decode(f, cfg.encoding).into_owned())
-            .collect();
-        have = read(&mut rdr, &mut cur)?;
-        names
     } else {
         cfg.columns.clone().ok_or_else(|| Error::Config {
             what: "data.columns".into(),
@@ -172,13 +119,19 @@ pub(crate) fn ingest_file(
         file_names: &file_names,
         cfg,
     };
-    while have {
-        let more = read(&mut rdr, &mut next)?;
-        let cut = !more && !matches!(rdr.get_ref().last, Some(b'\n' | b'\r'));
-        let line = cur.position().map_or(0, |p| p.line());
-        match ctx.decode_row(&cur, &map, cut) {
+    while let Some(item) = records.next_record(&mut rec)? {
+        let (line, decoded) = match item {
+            Item::Row { line, cut } => (line, ctx.decode_row(&rec, &map, cut)),
+            Item::Unterminated {
+                line,
+                column,
+                why,
+                text,
+            } => (line, Err(unterminated(line, column, why, text))),
+        };
+        match decoded {
             Ok(texts) => {
-                if cfg.dedup && !b.seen.insert(row_hash(&cur)) {
+                if cfg.dedup && !b.seen.insert(row_hash(&rec)) {
                     b.skipped.duplicates += 1;
                 } else {
                     for (col, t) in b.columns.iter_mut().zip(&texts) {
@@ -195,47 +148,18 @@ pub(crate) fn ingest_file(
                 BadRows::Skip => b.skipped.record(shown, line, bad.reason(), &bad.text),
             },
         }
-        std::mem::swap(&mut cur, &mut next);
-        have = more;
     }
     Ok(())
 }
 
-type Rdr = csv::Reader<LastByte<Box<dyn Read>>>;
-
-/// Reads the next record that is not a blank line into `rec`, without the `\r` of
-/// a CRLF line end. `false` at the end of the file.
-fn next_record(rdr: &mut Rdr, rec: &mut ByteRecord, shown: &str, gz: bool) -> Result<bool> {
-    loop {
-        let more = rdr.read_byte_record(rec).map_err(|e| Error::Io {
-            path: shown.to_string(),
-            message: format!(
-                "reading failed after line {} ({e}); the file may be damaged or cut off{}",
-                rdr.position().line(),
-                if gz {
-                    " (it is gzip-compressed: check it with `gzip -t`)"
-                } else {
-                    ""
-                }
-            ),
-        })?;
-        if !more {
-            return Ok(false);
-        }
-        if !rec.is_empty() && rec[rec.len() - 1].ends_with(b"\r") {
-            let pos = rec.position().cloned();
-            let n = rec.len();
-            let fields: Vec<Vec<u8>> = rec.iter().map(<[u8]>::to_vec).collect();
-            rec.clear();
-            for (i, f) in fields.iter().enumerate() {
-                rec.push_field(if i + 1 == n { &f[..f.len() - 1] } else { f });
-            }
-            rec.set_position(pos);
-        }
-        let blank = rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace);
-        if !blank {
-            return Ok(true);
-        }
+/// The bad row of a quote that does not close (see [`super::records`]).
+fn unterminated(line: u64, column: usize, why: String, text: String) -> BadRow {
+    BadRow {
+        column,
+        what: format!("field {column}"),
+        seen: format!("unterminated quote: the quote opened on line {line} does not close ({why}) in `{text}`"),
+        expected: "a closing `\"` (write a quote inside a quoted field as `\"\"`), or data.format = \"tsv\" if quotes are ordinary text".into(),
+        text,
     }
 }
 
@@ -334,6 +258,21 @@ impl RowContext<'_> {
                 text: self.row_text(rec),
             });
         }
+        let max = self.cfg.max_field_bytes;
+        if let Some(i) = rec.iter().position(|f| f.len() as u64 > max) {
+            return Err(BadRow {
+                column: i + 1,
+                what: format!("field {} (`{}`)", i + 1, self.file_names[i]),
+                seen: format!(
+                    "{} bytes, longer than data.max_field_bytes = {max} (it starts `{}`)",
+                    rec[i].len(),
+                    excerpt(&rec[i])
+                ),
+                expected: "a shorter field; raise data.max_field_bytes if such fields are genuine"
+                    .into(),
+                text: self.row_text(rec),
+            });
+        }
         map.iter()
             .map(
                 |&i| match (self.cfg.encoding, std::str::from_utf8(&rec[i])) {
@@ -347,7 +286,7 @@ impl RowContext<'_> {
                         seen: format!(
                             "invalid UTF-8 at byte {} of `{}`",
                             e.valid_up_to(),
-                            String::from_utf8_lossy(&rec[i])
+                            excerpt(&rec[i])
                         ),
                         expected: "UTF-8 text (set data.encoding = \"latin-1\" for Latin-1 files)"
                             .into(),

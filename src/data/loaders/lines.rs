@@ -29,6 +29,13 @@ pub(super) struct Lines {
     shown: String,
     number: u64,
     buf: Vec<u8>,
+    gz: bool,
+    /// Bytes taken from `inner` (decompressed, for gzip).
+    consumed: u64,
+    /// `data.max_line_bytes`, `data.max_decompressed_bytes` (the defaults unless
+    /// [`Lines::limits`] sets them).
+    max_line: u64,
+    max_decompressed: u64,
 }
 
 impl Lines {
@@ -39,6 +46,7 @@ impl Lines {
             path: shown.to_string(),
             message: format!("cannot open the data file ({e}); {hint}"),
         };
+        crate::data::ingest::check_regular_file(path, shown)?;
         let mut buf = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
         let gz = buf.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC);
         let inner: Box<dyn BufRead> = if gz {
@@ -46,20 +54,32 @@ impl Lines {
         } else {
             Box::new(buf)
         };
+        let defaults = crate::config::DataConfig::default();
         Ok(Lines {
             inner,
             shown: shown.to_string(),
             number: 0,
             buf: Vec::new(),
+            gz,
+            consumed: 0,
+            max_line: defaults.max_line_bytes,
+            max_decompressed: defaults.max_decompressed_bytes,
         })
+    }
+
+    /// Reads with the line and gzip limits of `cfg`.
+    pub(super) fn limits(mut self, cfg: &crate::config::DataConfig) -> Lines {
+        self.max_line = cfg.max_line_bytes;
+        self.max_decompressed = cfg.max_decompressed_bytes;
+        self
     }
 
     /// The next non-blank line, or `None` at the end of the file.
     pub(super) fn next_line(&mut self) -> Result<Option<Line<'_>>> {
         loop {
             self.buf.clear();
-            let n = self
-                .inner
+            // At most max_line_bytes + `\r\n`: an over-long line is never held whole.
+            let n = std::io::Read::take(&mut self.inner, self.max_line + 2)
                 .read_until(b'\n', &mut self.buf)
                 .map_err(|e| Error::Io {
                     path: self.shown.clone(),
@@ -72,6 +92,8 @@ impl Lines {
                 return Ok(None);
             }
             self.number += 1;
+            self.consumed += n as u64;
+            self.check_limits()?;
             let cut = self.buf.last() != Some(&b'\n');
             let mut end = self.buf.len();
             while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
@@ -202,5 +224,38 @@ pub(super) fn preview(names: &[&str]) -> String {
         names.join(", ")
     } else {
         format!("{}, ..., {}", names[..6].join(", "), names[names.len() - 1])
+    }
+}
+
+impl Lines {
+    /// The line just read (in `buf`) is within `max_line`, the gzip output within
+    /// `max_decompressed`.
+    fn check_limits(&self) -> Result<()> {
+        let body = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if body.len() as u64 > self.max_line {
+            return Err(Error::Input {
+                path: self.shown.clone(),
+                line: self.number as usize,
+                column: 1,
+                what: "line".into(),
+                seen: format!(
+                    "longer than data.max_line_bytes = {} bytes (it starts `{}`)",
+                    self.max_line,
+                    crate::data::ingest::excerpt(body)
+                ),
+                expected: "a line of delimited text; check that this is the right file (not binary, and not one with CR-only line ends), or raise data.max_line_bytes".into(),
+            });
+        }
+        if self.gz && self.consumed > self.max_decompressed {
+            return Err(Error::Io {
+                path: self.shown.clone(),
+                message: format!(
+                    "decompresses to more than data.max_decompressed_bytes = {} bytes (at line {}); raise data.max_decompressed_bytes if the file is genuine",
+                    self.max_decompressed, self.number
+                ),
+            });
+        }
+        Ok(())
     }
 }

@@ -177,7 +177,7 @@ pub(super) fn read(
 fn names_of(schema: &Schema, cfg: &DataConfig, path: &Path) -> Result<Vec<String>> {
     let shown = path.display().to_string();
     let (names, line) = if cfg.header {
-        let mut lines = Lines::open(path, &shown, "check data.files and --data-dir")?;
+        let mut lines = Lines::open(path, &shown, "check data.files and --data-dir")?.limits(cfg);
         let Some(first) = lines.next_line()? else {
             return Err(Error::Io {
                 path: shown,

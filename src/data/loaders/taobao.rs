@@ -84,7 +84,7 @@ pub(super) fn read(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result
     for f in &cfg.files {
         let path = resolve(data_dir, f);
         let shown = path.display().to_string();
-        let mut lines = Lines::open(&path, &shown, "check data.files and --data-dir")?;
+        let mut lines = Lines::open(&path, &shown, "check data.files and --data-dir")?.limits(cfg);
         out.files.push(shown.clone());
         let file = (out.files.len() - 1) as u32;
         while let Some(line) = lines.next_line()? {

@@ -91,7 +91,14 @@ pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
 pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result<Setup> {
     cfg.validate()?;
     let needed = cfg.needed_columns();
-    let table = load_table(&cfg.data, data_dir, &needed)?;
+    let mut table = load_table(&cfg.data, data_dir, &needed)?;
+    crate::data::features::drop_bad_values(
+        &mut table,
+        &cfg.features,
+        &cfg.tasks,
+        &cfg.split,
+        &cfg.data,
+    )?;
     let prepared = prepare_with(
         &table,
         &cfg.features,
