@@ -232,7 +232,10 @@ fn files_that_are_not_f32_safetensors_are_rejected_with_the_reason() {
     let garbage = dir.join("garbage.safetensors");
     fs::write(&garbage, b"certainly not a safetensors file").unwrap();
     let msg = err_text(read_safetensors(&garbage));
-    assert!(msg.contains("is not a safetensors file or is cut off"), "{msg}");
+    assert!(
+        msg.contains("is not a safetensors file or is cut off"),
+        "{msg}"
+    );
     assert!(msg.contains("garbage.safetensors"), "{msg}");
 
     // Truncated: a valid file with its last bytes cut off.

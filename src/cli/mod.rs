@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod embed;
 pub mod eval;
+pub mod output;
 pub mod predict;
 pub mod seq;
 pub mod train;
