@@ -123,7 +123,7 @@ pub fn checksum<'a>(
 }
 
 /// `safetensors`' error codes as sentences that say what is wrong with the file.
-fn explain(e: &safetensors::SafeTensorError) -> String {
+pub(crate) fn explain(e: &safetensors::SafeTensorError) -> String {
     use safetensors::SafeTensorError as E;
     let cut = "the file is not a safetensors file or is cut off";
     match e {
