@@ -111,6 +111,16 @@ fn predict_never_writes_over_the_input_the_run_or_an_existing_file() {
         let (ok, err) = predict(&run, &input, &out, &["--force"]);
         assert!(!ok && err.contains("inside the run folder"), "{err}");
     }
+    // links resolve to what they point at
+    let to_model = dir.join("link_to_model.csv");
+    let to_input = dir.join("link_to_input.csv");
+    std::os::unix::fs::symlink(run.join("model.safetensors"), &to_model).unwrap();
+    std::os::unix::fs::symlink(&input, &to_input).unwrap();
+    let (ok, err) = predict(&run, &input, &to_model, &["--force"]);
+    assert!(!ok && err.contains("inside the run folder"), "{err}");
+    let (ok, err) = predict(&run, &input, &to_input, &["--force"]);
+    assert!(!ok && err.contains("is the input file"), "{err}");
+    assert_eq!(std::fs::read(&input).unwrap(), before);
     assert_eq!(
         std::fs::read(run.join("model.safetensors")).unwrap(),
         model_before

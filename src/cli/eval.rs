@@ -60,7 +60,7 @@ pub(super) fn load_run(
     };
     let mut setup = run::setup_with(cfg, data_dir, &env)?;
     let model_path = run_dir.join("model.safetensors");
-    if !model_path.is_file() {
+    if !model_path.exists() {
         return Err(Error::Io {
             path: model_path.display().to_string(),
             message: "missing: the run has not finished an epoch yet".into(),
