@@ -57,6 +57,8 @@ pub fn model_key(model_dir: &Path) -> Result<u64> {
         if !path.exists() {
             continue;
         }
+        // a FIFO would block the read below: refuse anything but a regular file
+        crate::checkpoint::safetensors_io::check_regular_file(&path, "model file")?;
         let bytes = std::fs::read(&path).map_err(|e| Error::Io {
             path: path.display().to_string(),
             message: format!("cannot read the model file to key the embedding cache: {e}"),
