@@ -99,7 +99,12 @@ fn predict_never_writes_over_the_input_the_run_or_an_existing_file() {
     let before = std::fs::read(&input).unwrap();
     let model_before = std::fs::read(run.join("model.safetensors")).unwrap();
 
-    // the input itself, also under another spelling of its path
+    // the input itself: refused even without --force (the old code overwrote it)
+    let (ok, err) = predict(&run, &input, &input, &[]);
+    assert!(!ok, "predict wrote over its own input");
+    assert!(err.contains("is the input file"), "{err}");
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+    // also with --force and under another spelling of its path
     for out in [input.clone(), dir.join(".").join("new.csv")] {
         let (ok, err) = predict(&run, &input, &out, &["--force"]);
         assert!(!ok && err.contains("is the input file"), "{err}");
