@@ -9,6 +9,14 @@
 //! the same folder (`<file>.tmp-<pid>-<n>`), are flushed to disk (`sync_all`), and the
 //! temporary file is renamed over the target, which POSIX makes atomic. A crash leaves
 //! the old file (or none) plus at most a stray temporary file, never a torn checkpoint.
+//!
+//! Reading checks what a later step would only notice as a wrong result: the path must be
+//! a regular file (a folder, a FIFO or a device is refused before it is opened, so a FIFO
+//! never blocks), the safetensors crate's error codes become sentences, every value must
+//! be finite ("the checkpoint holds NaN/inf"), and the `mtrec.checksum` metadata key
+//! written with every file (see [`checksum`]) must match the tensors' bytes, so a flipped
+//! bit is an error naming the file. Files without the key (older mtrec, other programs)
+//! still load.
 
 use crate::error::{Error, Result};
 use safetensors::{Dtype, SafeTensors, View};
@@ -58,6 +66,121 @@ impl View for F32View<'_> {
     fn data_len(&self) -> usize {
         self.data.len() * 4
     }
+}
+
+/// Metadata key of the tensors' checksum: 16 lowercase hex digits of [`checksum`].
+pub const META_CHECKSUM: &str = "mtrec.checksum";
+
+/// FNV-1a's 64-bit offset basis and prime.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Running 64-bit FNV-1a-style hash over 8-byte little-endian words:
+/// `h ← (h ⊕ w) · p mod 2⁶⁴`. Each step is a bijection of `h` for a fixed word (`p` is
+/// odd), so two inputs that differ in exactly one word always hash differently: any
+/// single flipped bit or changed value of a tensor is detected.
+struct Fnv64(u64);
+
+impl Fnv64 {
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(FNV_PRIME);
+    }
+
+    /// The bytes as little-endian words, the last one zero-padded, then the length.
+    fn bytes(&mut self, b: &[u8]) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(w));
+        }
+        self.word(b.len() as u64);
+    }
+}
+
+/// The checksum stored as `mtrec.checksum`: over the tensors in name order, each as its
+/// name's bytes, its shape (rank, then every dimension) and its little-endian data bytes
+/// ([`Fnv64`]). `tensors` yields `(name, shape, data bytes)` in any order.
+pub fn checksum<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a [usize], Cow<'a, [u8]>)>,
+) -> u64 {
+    let mut sorted: Vec<_> = tensors.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = Fnv64(FNV_OFFSET);
+    for (name, shape, data) in sorted {
+        h.bytes(name.as_bytes());
+        h.word(shape.len() as u64);
+        for &d in shape {
+            h.word(d as u64);
+        }
+        h.bytes(&data);
+    }
+    h.0
+}
+
+/// `safetensors`' error codes as sentences that say what is wrong with the file.
+pub(crate) fn explain(e: &safetensors::SafeTensorError) -> String {
+    use safetensors::SafeTensorError as E;
+    let cut = "the file is not a safetensors file or is cut off";
+    match e {
+        E::HeaderTooSmall => format!("{cut}: it is shorter than the 8-byte header length"),
+        E::HeaderTooLarge | E::InvalidHeaderLength => {
+            format!("{cut}: its first 8 bytes give a header length larger than the file (or over 100 MB)")
+        }
+        E::InvalidHeader
+        | E::InvalidHeaderStart
+        | E::InvalidHeaderDeserialization
+        | E::JsonError(_) => {
+            format!(
+                "{cut}: its header is not the JSON table of tensors a safetensors file starts with"
+            )
+        }
+        E::MetadataIncompleteBuffer => {
+            format!(
+                "{cut}: the tensors' data does not end where the file ends (truncated or extended)"
+            )
+        }
+        E::TensorInvalidInfo
+        | E::InvalidOffset(_)
+        | E::ValidationOverflow
+        | E::InvalidTensorView(..) => {
+            format!("{cut}: a tensor's shape, type and byte offsets do not agree ({e:?})")
+        }
+        E::TensorNotFound(name) => format!("has no tensor `{name}`"),
+        E::IoError(io) => format!("cannot be read: {io}"),
+    }
+}
+
+/// Refuses, before opening it, a path that is not a regular file: missing, a folder, a
+/// FIFO (opening one would block until a writer comes), a socket or a device.
+pub fn check_regular_file(path: &Path, what: &str) -> Result<()> {
+    let meta = fs::metadata(path).map_err(|e| {
+        io_err(
+            path,
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!("the {what} does not exist; check the path")
+            } else {
+                format!("cannot read the {what}: {e}")
+            },
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(io_err(
+            path,
+            format!("is a folder, not a {what}; give the path of the .safetensors file inside it"),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(io_err(
+            path,
+            format!("is not a regular file (a FIFO, socket or device); the {what} must be a regular file"),
+        ));
+    }
+    Ok(())
 }
 
 fn io_err(path: &Path, message: impl Into<String>) -> Error {
@@ -147,7 +270,12 @@ fn write_then_rename(
             },
         )
     });
-    let meta: HashMap<String, String> = metadata.clone().into_iter().collect();
+    let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
+    let sum = checksum(tensors.iter().map(|t| {
+        let bytes: Vec<u8> = t.data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        (t.name.as_str(), t.shape.as_slice(), Cow::Owned(bytes))
+    }));
+    meta.insert(META_CHECKSUM.into(), format!("{sum:016x}"));
     safetensors::serialize_to_file(views, &Some(meta), tmp)
         .map_err(|e| io_err(tmp, format!("cannot write the checkpoint: {e}")))?;
     // serialize_to_file flushed its buffer; now make the bytes durable before the rename
@@ -188,18 +316,40 @@ pub struct Checkpoint {
     metadata: BTreeMap<String, String>,
 }
 
-/// Reads every tensor of `path`; fails (naming the file and the tensor) on a file that is
-/// not safetensors or holds a tensor whose dtype is not F32.
+/// Reads every tensor of `path`; fails (naming the file and the tensor) on a path that is
+/// not a regular file, a file that is not safetensors, a tensor whose dtype is not F32, a
+/// NaN or infinite value, or a `mtrec.checksum` that does not match the data.
 pub fn read_safetensors(path: &Path) -> Result<Checkpoint> {
+    check_regular_file(path, "checkpoint")?;
     let bytes =
         fs::read(path).map_err(|e| io_err(path, format!("cannot read the checkpoint: {e}")))?;
-    let (n, header) = SafeTensors::read_metadata(&bytes).map_err(|e| {
-        io_err(
-            path,
-            format!("is not a valid safetensors file ({e}); was it truncated or written by another program?"),
-        )
-    })?;
+    let (n, header) = SafeTensors::read_metadata(&bytes).map_err(|e| io_err(path, explain(&e)))?;
     let body = &bytes[8 + n..]; // read_metadata checked that the offsets cover exactly this
+    let metadata: BTreeMap<String, String> = header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    if let Some(stored) = metadata.get(META_CHECKSUM) {
+        let infos = header.tensors();
+        let sum = checksum(infos.iter().map(|(name, info)| {
+            let (a, b) = info.data_offsets;
+            (
+                name.as_str(),
+                info.shape.as_slice(),
+                Cow::Borrowed(&body[a..b]),
+            )
+        }));
+        if format!("{sum:016x}") != stored.to_ascii_lowercase() {
+            return Err(io_err(
+                path,
+                format!(
+                    "the checkpoint is damaged: its tensors' checksum is {sum:016x} but its metadata `{META_CHECKSUM}` says {stored}; a byte of the file changed after it was written — restore it from a copy or retrain"
+                ),
+            ));
+        }
+    }
     let mut tensors = BTreeMap::new();
     for (name, info) in header.tensors() {
         if info.dtype != Dtype::F32 {
@@ -212,10 +362,19 @@ pub fn read_safetensors(path: &Path) -> Result<Checkpoint> {
             ));
         }
         let (a, b) = info.data_offsets;
-        let data = body[a..b]
+        let data: Vec<f32> = body[a..b]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
+        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+            return Err(io_err(
+                path,
+                format!(
+                    "the checkpoint holds NaN/inf: tensor `{name}` {:?} has {} at flat index {i}; the run that wrote it diverged or the file is damaged — use an earlier checkpoint or retrain (e.g. with a lower train.lr)",
+                    info.shape, data[i]
+                ),
+            ));
+        }
         tensors.insert(
             name,
             TensorIn {
@@ -224,12 +383,6 @@ pub fn read_safetensors(path: &Path) -> Result<Checkpoint> {
             },
         );
     }
-    let metadata = header
-        .metadata()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
     Ok(Checkpoint {
         path: path.to_path_buf(),
         tensors,

@@ -141,6 +141,7 @@ pub fn load_train_state<O: Optimizer + ?Sized>(
         )));
     }
     let state = parse_state(&ckpt)?;
+    check_counters(&ckpt, &state)?;
 
     // Validate everything that can fail before changing `store`.
     check_params_in(&ckpt, store, "param/")?;
@@ -169,6 +170,82 @@ pub fn load_train_state<O: Optimizer + ?Sized>(
         .map_err(|e| ckpt.error(format!("cannot restore the optimiser: {e}")))?;
     load_params_from(&ckpt, store, "param/")?;
     Ok(Resumed { state, best_params })
+}
+
+/// More epochs than any run has: a counter above it is a damaged or hand-edited file.
+pub const MAX_EPOCHS: usize = 1 << 32;
+
+/// Sanity bounds of the counters that hold for every state a trainer writes: `epoch` at
+/// most [`MAX_EPOCHS`], `best_epoch < epoch` (it indexes a completed epoch), at most
+/// `epoch` epochs without improvement, a finite best metric, and a best metric exactly
+/// when there is a best epoch. The error names the file, the key and the value.
+fn check_counters(ckpt: &Checkpoint, s: &TrainState) -> Result<()> {
+    let bad = |key: &str, value: String, expected: String| {
+        Err(ckpt.error(format!(
+            "metadata `{key}` = {value} is impossible ({expected}); the training state is damaged or was edited — resume from an intact state or start a new run"
+        )))
+    };
+    if s.epoch > MAX_EPOCHS {
+        return bad(
+            EPOCH,
+            s.epoch.to_string(),
+            format!("expected at most {MAX_EPOCHS} epochs"),
+        );
+    }
+    if let Some(b) = s.best_epoch {
+        if b >= s.epoch {
+            return bad(
+                BEST_EPOCH,
+                b.to_string(),
+                format!(
+                    "expected an epoch already completed, below `{EPOCH}` = {}",
+                    s.epoch
+                ),
+            );
+        }
+    }
+    if s.epochs_without_improvement > s.epoch {
+        return bad(
+            WITHOUT_IMPROVEMENT,
+            s.epochs_without_improvement.to_string(),
+            format!("expected at most `{EPOCH}` = {}", s.epoch),
+        );
+    }
+    match (s.best_metric, s.best_epoch) {
+        (Some(m), _) if !m.is_finite() => bad(
+            BEST_METRIC,
+            m.to_string(),
+            "expected a finite number".into(),
+        ),
+        (Some(m), None) => bad(
+            BEST_METRIC,
+            m.to_string(),
+            format!("a best metric needs `{BEST_EPOCH}`, which is missing"),
+        ),
+        (None, Some(b)) => bad(
+            BEST_EPOCH,
+            b.to_string(),
+            format!("a best epoch needs `{BEST_METRIC}`, which is missing"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+impl TrainState {
+    /// Checks the counters against the run's config: at most `epochs` epochs completed
+    /// (`train.epochs`). `path` names the state file in the error.
+    pub fn check_epochs(&self, path: &Path, epochs: usize) -> Result<()> {
+        if self.epoch > epochs {
+            return Err(crate::error::Error::Io {
+                path: path.display().to_string(),
+                message: format!(
+                    "metadata `{EPOCH}` = {} but the run's train.epochs is {epochs}; the training state is damaged or belongs to another run — start a new run or raise train.epochs",
+                    self.epoch
+                ),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The metadata keys starting with `prefix`, without it.

@@ -3,6 +3,9 @@
 
 pub mod demo;
 pub mod embed;
+pub mod eval;
+pub mod output;
+pub mod predict;
 pub mod seq;
 pub mod train;
 
@@ -30,9 +33,9 @@ pub enum Command {
     /// config.toml, metrics.jsonl, model.safetensors and summary.json.
     Train(train::TrainArgs),
     /// Evaluate a run folder's model on a split of its data.
-    Eval(train::EvalArgs),
+    Eval(eval::EvalArgs),
     /// Score rows of a file with a run folder's model: one output column per task.
-    Predict(train::PredictArgs),
+    Predict(predict::PredictArgs),
     /// Turn a column of texts into sentence embeddings with a native BERT encoder
     /// (e.g. all-MiniLM-L6-v2): mean-pooled, L2-normalised, one row per text.
     Embed(embed::EmbedArgs),
@@ -48,8 +51,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => demo::run(&args),
         Command::Train(args) => train::train(&args),
         // one worker per core, the command on one of them (see `in_pool`)
-        Command::Eval(args) => in_pool(None, || train::eval(&args)),
-        Command::Predict(args) => in_pool(None, || train::predict_cmd(&args)),
+        Command::Eval(args) => in_pool(None, || eval::eval(&args)),
+        Command::Predict(args) => in_pool(None, || predict::predict_cmd(&args)),
         Command::Embed(args) => embed::run(&args),
         Command::Seq(args) => seq::run(&args),
     }

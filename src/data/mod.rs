@@ -2,6 +2,7 @@
 
 pub mod dataset;
 pub mod features;
+pub mod fingerprint;
 pub mod ingest;
 pub mod loaders;
 pub mod sequences;

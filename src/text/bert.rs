@@ -143,11 +143,23 @@ struct Reader<'a> {
     st: SafeTensors<'a>,
     prefix: &'static str,
     path: String,
+    /// Names read so far: what is left over at the end is refused.
+    used: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
+
+/// Tensors of Hugging Face BERT checkpoints that a sentence encoder does not use and
+/// that are not weights of the layers (the pooler of the [CLS] classifier, the integer
+/// position buffer); every other unused tensor is refused.
+const KNOWN_UNUSED: [&str; 3] = [
+    "embeddings.position_ids",
+    "pooler.dense.weight",
+    "pooler.dense.bias",
+];
 
 impl Reader<'_> {
     fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let full = format!("{}{name}", self.prefix);
+        self.used.borrow_mut().insert(full.clone());
         let t = self.st.tensor(&full).map_err(|_| Error::Io {
             path: self.path.clone(),
             message: format!("tensor `{full}` is missing; expected a BERT checkpoint with Hugging Face BertModel names and config.json's sizes"),
@@ -167,10 +179,74 @@ impl Reader<'_> {
                 ),
             });
         }
-        Ok(t.data()
+        let values: Vec<f32> = t
+            .data()
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+            .collect();
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Io {
+                path: self.path.clone(),
+                message: format!(
+                    "the checkpoint holds NaN/inf: tensor `{full}` has {} at flat index {i}; download the model again",
+                    values[i]
+                ),
+            });
+        }
+        Ok(values)
+    }
+
+    /// The number of layers the file holds (`encoder.layer.<n>.` prefixes) and the
+    /// tensors that were never read, less [`KNOWN_UNUSED`]: both must agree with
+    /// config.json, or the encoder would run with other weights than the file's.
+    fn check_complete(&self, layers: usize) -> Result<()> {
+        let layer_prefix = format!("{}encoder.layer.", self.prefix);
+        let in_file: std::collections::BTreeSet<usize> = self
+            .st
+            .names()
+            .iter()
+            .filter_map(|n| {
+                n.strip_prefix(&layer_prefix)?
+                    .split('.')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        if in_file.len() != layers || in_file.iter().any(|&l| l >= layers) {
+            return Err(Error::Io {
+                path: self.path.clone(),
+                message: format!(
+                    "holds the weights of {} encoder layers ({:?}) but config.json says num_hidden_layers = {layers}; use the config.json that came with these weights",
+                    in_file.len(),
+                    in_file
+                ),
+            });
+        }
+        let used = self.used.borrow();
+        let unused: Vec<String> = self
+            .st
+            .names()
+            .into_iter()
+            .filter(|n| {
+                !used.contains(*n)
+                    && !KNOWN_UNUSED
+                        .iter()
+                        .any(|k| n.strip_prefix(self.prefix) == Some(*k) || *n == k)
+            })
+            .map(|n| format!("`{n}`"))
+            .collect();
+        if !unused.is_empty() {
+            return Err(Error::Io {
+                path: self.path.clone(),
+                message: format!(
+                    "holds {} tensors that a BERT encoder with config.json's sizes does not use: {}; is it another architecture, or does config.json belong to another model?",
+                    unused.len(),
+                    unused.join(", ")
+                ),
+            });
+        }
+        Ok(())
     }
 
     fn dense(&self, name: &str, d_in: usize, d_out: usize) -> Result<Dense> {
@@ -195,13 +271,14 @@ impl Bert {
     pub fn load(dir: &Path) -> Result<Bert> {
         let config = BertConfig::load(&dir.join("config.json"))?;
         let path = dir.join("model.safetensors");
+        crate::checkpoint::safetensors_io::check_regular_file(&path, "model weights file")?;
         let bytes = std::fs::read(&path).map_err(|e| Error::Io {
             path: path.display().to_string(),
             message: format!("cannot read the model weights: {e}"),
         })?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Io {
             path: path.display().to_string(),
-            message: format!("not a safetensors file: {e}"),
+            message: crate::checkpoint::safetensors_io::explain(&e),
         })?;
         let prefix = if st.tensor("embeddings.word_embeddings.weight").is_err()
             && st.tensor("bert.embeddings.word_embeddings.weight").is_ok()
@@ -214,6 +291,7 @@ impl Bert {
             st,
             prefix,
             path: path.display().to_string(),
+            used: Default::default(),
         };
         let c = &config;
         let (d, f) = (c.hidden_size, c.intermediate_size);
@@ -231,7 +309,7 @@ impl Bert {
                 out_norm: r.norm(&format!("{p}.output.LayerNorm"), d)?,
             });
         }
-        Ok(Bert {
+        let bert = Bert {
             word: r.get("embeddings.word_embeddings.weight", &[c.vocab_size, d])?,
             position: r.get(
                 "embeddings.position_embeddings.weight",
@@ -243,8 +321,10 @@ impl Bert {
             )?,
             emb_norm: r.norm("embeddings.LayerNorm", d)?,
             layers,
-            config,
-        })
+            config: config.clone(),
+        };
+        r.check_complete(config.num_hidden_layers)?;
+        Ok(bert)
     }
 
     /// Token states `(B·T, D)` of B sequences padded to T: `ids` (B·T) row-major, the

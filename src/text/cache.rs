@@ -12,8 +12,10 @@
 //! - **texts key**: FNV-1a 64 of the texts in order, each prefixed by its byte length.
 //!
 //! A second call with the same model and texts loads the file instead of running the
-//! encoder. A cache file that cannot be read or has the wrong shape is recomputed and
-//! overwritten. Files are written to a temporary name and renamed into place.
+//! encoder. A cache file that cannot be read, has the wrong shape, or holds a row that is
+//! all zeros or not finite (an encoder's output is L2-normalised, so neither can be an
+//! embedding: the file was damaged or written by something else) is recomputed and
+//! overwritten, with a note on stderr. Files are written to a temporary name and renamed into place.
 
 use super::encoder::Encoder;
 use crate::error::{Error, Result};
@@ -55,6 +57,8 @@ pub fn model_key(model_dir: &Path) -> Result<u64> {
         if !path.exists() {
             continue;
         }
+        // a FIFO would block the read below: refuse anything but a regular file
+        crate::checkpoint::safetensors_io::check_regular_file(&path, "model file")?;
         let bytes = std::fs::read(&path).map_err(|e| Error::Io {
             path: path.display().to_string(),
             message: format!("cannot read the model file to key the embedding cache: {e}"),
@@ -98,8 +102,13 @@ pub fn embed_cached<S: AsRef<str>>(
     cache_dir: &Path,
 ) -> Result<Array2<f32>> {
     let path = cache_path(model_dir, texts, cache_dir)?;
-    if let Some(m) = read_cache(&path, texts.len()) {
-        return Ok(m);
+    match read_cache(&path, texts.len()) {
+        Some(Ok(m)) => return Ok(m),
+        Some(Err(row)) => eprintln!(
+            "note: {}: cached embedding row {row} is all zeros or not finite; the cache is damaged, embedding the texts again",
+            path.display()
+        ),
+        None => {}
     }
     let enc = Encoder::load(model_dir)?;
     let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
@@ -108,8 +117,10 @@ pub fn embed_cached<S: AsRef<str>>(
     Ok(m)
 }
 
-/// The cached matrix if `path` holds an `embeddings` tensor of `n` rows.
-fn read_cache(path: &Path, n: usize) -> Option<Array2<f32>> {
+/// The cached matrix if `path` holds an `embeddings` tensor of `n` rows; `Err(row)` when
+/// a row is all zeros or holds a NaN/inf (not an embedding); `None` when there is no
+/// usable file.
+pub fn read_cache(path: &Path, n: usize) -> Option<std::result::Result<Array2<f32>, usize>> {
     let bytes = std::fs::read(path).ok()?;
     let st = SafeTensors::deserialize(&bytes).ok()?;
     let t = st.tensor("embeddings").ok()?;
@@ -121,7 +132,16 @@ fn read_cache(path: &Path, n: usize) -> Option<Array2<f32>> {
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    Array2::from_shape_vec((n, t.shape()[1]), data).ok()
+    let d = t.shape()[1];
+    if d > 0 {
+        let bad = data
+            .chunks(d)
+            .position(|r| r.iter().all(|&x| x == 0.0) || r.iter().any(|x| !x.is_finite()));
+        if let Some(row) = bad {
+            return Some(Err(row));
+        }
+    }
+    Array2::from_shape_vec((n, d), data).ok().map(Ok)
 }
 
 struct F32View {

@@ -178,6 +178,9 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     eprintln!("{}", prepared.report);
     let out = &opts.out;
     persist::create_run_folder(out, &cfg, &prepared, &skipped, opts.resume)?;
+    if !opts.resume {
+        crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
+    }
 
     let tc = &cfg.train;
     let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;

@@ -1,0 +1,238 @@
+//! `mtrec predict`: rows of a file scored with a run folder's model.
+//!
+//! Nothing is lost and no row moves: every input row gives exactly one output row, in
+//! input order, starting with the input line number (`line`), so a score can always be
+//! matched to its row. A row that cannot be read is an error (`--bad-rows error`, the
+//! default) or an output row with empty scores and the reason in an `error` column
+//! (`--bad-rows mark`); the run's `data.bad_rows` and `data.dedup` (training choices)
+//! never drop rows here. The output never replaces the input, a file of the run folder
+//! or (without `--force`) any existing file, and is written atomically (see
+//! [`super::output`]).
+
+use super::output::{check_output, write_atomic};
+use crate::checkpoint::load_params;
+use crate::config::{BadRows, RunConfig, TaskType};
+use crate::data::ingest::RawTable;
+use crate::data::loaders::load_table;
+use crate::error::{Error, Result};
+use crate::train::run::{self, predict};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// `--bad-rows` of `mtrec predict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PredictBadRows {
+    /// Stop with an error naming the file, line and field; nothing is written.
+    #[default]
+    Error,
+    /// Write the row with empty scores and the reason in an `error` column (at most 10
+    /// such rows; more is an error).
+    Mark,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// A run folder written by `mtrec train`.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Rows to score, in the same format as the training data (label columns optional).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Output CSV: `line` (the input line of the row), the --keep columns, then one
+    /// column per task (probability for binary tasks, value for regression). Never the
+    /// input file or a path inside the run folder; an existing file needs --force.
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace --output if it exists (it is still never the input or a run file).
+    #[arg(long)]
+    pub force: bool,
+    /// What to do with an input row that cannot be read (wrong field count, invalid
+    /// text): `error` stops, `mark` writes it with empty scores and an `error` column.
+    /// The run's `data.bad_rows` and `data.dedup` do not apply: no row is ever dropped.
+    #[arg(long, value_enum, default_value_t = PredictBadRows::Error)]
+    pub bad_rows: PredictBadRows,
+    /// Input columns copied beside the scores (after `line`), e.g. --keep user,item.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub keep: Vec<String>,
+    /// Folder of pretrained text encoders, searched first for `[features.text] encoder`
+    /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+}
+
+/// One output row: a read row (its index in the table) or a row that could not be read.
+enum OutRow {
+    Scored(usize),
+    Failed(String),
+}
+
+pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
+    // Refuse a bad output path before any work.
+    check_output(&args.output, &args.input, &args.run, args.force)?;
+    let mut cfg = RunConfig::from_file(args.run.join("config.toml"), &[])?;
+    let spec_path = args.run.join("spec.json");
+    let spec_text = std::fs::read_to_string(&spec_path).map_err(|e| Error::Io {
+        path: spec_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut spec = crate::data::features::FeatureSpec::from_json_str(&spec_text)?;
+    cfg.data.files = vec![args.input.display().to_string()];
+    // Training's choices to drop rows never apply to scoring: one row in, one row out.
+    cfg.data.dedup = false;
+    cfg.data.bad_rows = match args.bad_rows {
+        PredictBadRows::Error => BadRows::Error,
+        PredictBadRows::Mark => BadRows::Skip,
+    };
+    let mut needed: Vec<&str> = cfg.features.iter().map(|f| f.name.as_str()).collect();
+    needed.extend(spec.text.iter().map(|t| t.column.as_str()));
+    needed.extend(args.keep.iter().map(String::as_str));
+    let table = load_table(&cfg.data, Path::new("."), &needed)?;
+    let rows = output_rows(&table, &args.input)?;
+    let mut encoded = spec.encode(&table)?;
+    if !spec.text.is_empty() {
+        // Texts already embedded by the run are read from its cache.
+        let provider = run::text::native_provider(Path::new("."), args.models_dir.as_deref());
+        let env = crate::data::features::TextEnv {
+            provider: &provider,
+            cache_dir: Some(run::text_cache_dir(&args.run)),
+        };
+        crate::data::features::attach_texts(&mut spec, &table, &mut encoded, &env)?;
+    }
+    let mut store = crate::autograd::ParamStore::new();
+    let mut rng =
+        <ndarray_rand::rand::rngs::StdRng as ndarray_rand::rand::SeedableRng>::seed_from_u64(
+            cfg.train.seed,
+        );
+    let input = crate::nn::FeatureInput::new(&mut store, "input", &spec, &mut rng)?;
+    let model = crate::train::run::build::build_model(
+        &cfg.model,
+        input.d_in(),
+        &cfg.tasks,
+        &mut store,
+        &mut rng,
+    )?;
+    let _ = crate::train::run::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
+    load_params(args.run.join("model.safetensors"), &mut store)?;
+    let mut g = crate::autograd::Graph::new(0);
+    let out = predict(&mut g, &input, model.as_ref(), &store, &encoded, 4096)?;
+    let n = table.num_rows();
+    if encoded.len() != n || out.iter().any(|o| o.len() != n) {
+        return Err(Error::Io {
+            path: args.input.display().to_string(),
+            message: format!(
+                "{n} rows were read but {} were scored; no output was written (please report this)",
+                encoded.len()
+            ),
+        });
+    }
+
+    let mark = args.bad_rows == PredictBadRows::Mark;
+    let mut head = vec!["line".to_string()];
+    head.extend(args.keep.iter().cloned());
+    head.extend(cfg.tasks.iter().map(|t| t.name.clone()));
+    if mark {
+        head.push("error".into());
+    }
+    let mut text = csv_line(&head);
+    let (mut scored, mut failed) = (0usize, 0usize);
+    for (line, row) in &rows {
+        let mut fields = vec![line.to_string()];
+        match row {
+            OutRow::Scored(i) => {
+                for k in &args.keep {
+                    let col = table.column(k).map_or("", |c| c.get(*i));
+                    fields.push(col.to_string());
+                }
+                for (t, o) in cfg.tasks.iter().zip(&out) {
+                    let z = o[*i];
+                    let v = match t.kind {
+                        TaskType::Binary => {
+                            crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, z)
+                        }
+                        TaskType::Regression => z,
+                    };
+                    if !v.is_finite() {
+                        return Err(Error::Io {
+                            path: args.input.display().to_string(),
+                            message: format!(
+                                "line {line}: task `{}` scores {v}; the model or the row's values are not finite (check the row's numbers and the run's model.safetensors); no output was written",
+                                t.name
+                            ),
+                        });
+                    }
+                    fields.push(format!("{v:.6}"));
+                }
+                if mark {
+                    fields.push(String::new());
+                }
+                scored += 1;
+            }
+            OutRow::Failed(reason) => {
+                fields.extend(std::iter::repeat_n(
+                    String::new(),
+                    args.keep.len() + cfg.tasks.len(),
+                ));
+                fields.push(reason.clone());
+                failed += 1;
+            }
+        }
+        text.push_str(&csv_line(&fields));
+    }
+    write_atomic(&args.output, text.as_bytes())?;
+    eprintln!(
+        "wrote {} rows × {} tasks to {}{}",
+        scored + failed,
+        cfg.tasks.len(),
+        args.output.display(),
+        if failed > 0 {
+            format!(" ({failed} unreadable rows marked in the `error` column, scores empty)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// Every row of the input in line order: the rows read, and (under `--bad-rows mark`)
+/// the rows the reader could not use. Fails when unusable rows cannot all be listed.
+fn output_rows(table: &RawTable, input: &Path) -> Result<Vec<(u64, OutRow)>> {
+    let sk = &table.skipped;
+    if sk.duplicates > 0 || sk.count > sk.first.len() {
+        return Err(Error::Io {
+            path: input.display().to_string(),
+            message: format!(
+                "{} rows cannot be read (more than --bad-rows mark lists){}; fix the file (the first: {}) and run again",
+                sk.count + sk.duplicates,
+                if sk.duplicates > 0 { ", some dropped as duplicates" } else { "" },
+                sk.first
+                    .first()
+                    .map_or(String::new(), |r| format!("line {}: {}", r.line, r.reason))
+            ),
+        });
+    }
+    let mut rows: Vec<(u64, OutRow)> = (0..table.num_rows())
+        .map(|i| (table.source[i].line, OutRow::Scored(i)))
+        .collect();
+    rows.extend(
+        sk.first
+            .iter()
+            .map(|r| (r.line, OutRow::Failed(r.reason.clone()))),
+    );
+    rows.sort_by_key(|r| r.0); // stable: the reader's order for equal lines
+    Ok(rows)
+}
+
+/// One CSV line; a field with a comma, quote or line break is quoted (`"` doubled).
+fn csv_line(fields: &[String]) -> String {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    quoted.join(",") + "\n"
+}

@@ -1,0 +1,192 @@
+//! The data files of a run as they were at training time: `<run>/data_files.json`.
+//!
+//! `mtrec eval` splits the data again from the config; if a file changed since training
+//! the "test" rows are other rows and the metrics describe nothing. So training records
+//! every file's size and content hash, and eval compares before it splits: a changed,
+//! missing or new file is an error listing each change (unless `--allow-changed-data`).
+//!
+//! The hash is 64-bit FNV-1a over 8-byte little-endian words (the last one zero-padded)
+//! followed by the length: `h ← (h ⊕ w) · p mod 2⁶⁴` with FNV's offset basis and prime.
+//! Each step is a bijection of `h` for a fixed word, so a file that differs from the
+//! recorded one in a single word always gets another hash.
+
+use crate::config::DataConfig;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The file name inside a run folder.
+pub const DATA_FILES: &str = "data_files.json";
+
+/// One data file: its name as in `data.files` (or `<folder>/<name>` for a file of a
+/// folder entry), its size in bytes and its content hash (16 hex digits).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFingerprint {
+    pub file: String,
+    pub size: u64,
+    pub fnv64: String,
+}
+
+fn io_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn resolve(data_dir: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        data_dir.join(p)
+    }
+}
+
+/// Size and FNV hash of the file at `path`, read in 1 MiB blocks.
+fn hash_file(path: &Path) -> Result<(u64, u64)> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| io_err(path, format!("cannot read the data file: {e}")))?;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let prime: u64 = 0x0000_0100_0000_01b3;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pending: Vec<u8> = Vec::with_capacity(8);
+    let mut size = 0u64;
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| io_err(path, format!("cannot read the data file: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        let mut data = &buf[..n];
+        if !pending.is_empty() {
+            let take = (8 - pending.len()).min(data.len());
+            pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if pending.len() == 8 {
+                h = (h ^ u64::from_le_bytes(pending[..].try_into().unwrap_or([0; 8])))
+                    .wrapping_mul(prime);
+                pending.clear();
+            }
+        }
+        let mut chunks = data.chunks_exact(8);
+        for c in &mut chunks {
+            h = (h ^ u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).wrapping_mul(prime);
+        }
+        pending.extend_from_slice(chunks.remainder());
+    }
+    if !pending.is_empty() {
+        let mut w = [0u8; 8];
+        w[..pending.len()].copy_from_slice(&pending);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(prime);
+    }
+    h = (h ^ size).wrapping_mul(prime);
+    Ok((size, h))
+}
+
+/// The fingerprints of every file of `cfg.files` (relative ones under `data_dir`); an
+/// entry that is a folder (MovieLens) contributes each regular file in it, by name.
+pub fn fingerprint(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<FileFingerprint>> {
+    let mut out = Vec::new();
+    for entry in &cfg.files {
+        let path = resolve(data_dir, entry);
+        let mut files: Vec<(String, PathBuf)> = Vec::new();
+        if path.is_dir() {
+            let rd = std::fs::read_dir(&path)
+                .map_err(|e| io_err(&path, format!("cannot list the data folder: {e}")))?;
+            for e in rd.flatten() {
+                if e.path().is_file() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    files.push((format!("{entry}/{name}"), e.path()));
+                }
+            }
+            files.sort();
+        } else {
+            files.push((entry.clone(), path));
+        }
+        for (file, p) in files {
+            let (size, h) = hash_file(&p)?;
+            out.push(FileFingerprint {
+                file,
+                size,
+                fnv64: format!("{h:016x}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `<out>/data_files.json` for the files of `cfg` (called when a run starts).
+pub fn write_data_files(out: &Path, cfg: &DataConfig, data_dir: &Path) -> Result<()> {
+    let fp = fingerprint(cfg, data_dir)?;
+    let path = out.join(DATA_FILES);
+    let text = serde_json::to_string_pretty(&fp).map_err(|e| io_err(&path, e.to_string()))?;
+    let tmp = out.join(format!("{DATA_FILES}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text + "\n").map_err(|e| io_err(&tmp, e.to_string()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_err(&path, e.to_string())
+    })
+}
+
+/// What changed between the files recorded in `<run>/data_files.json` and the files of
+/// `cfg` now, one sentence per change (empty: nothing changed). `Ok(None)` when the run
+/// folder has no record (written by an older mtrec).
+pub fn changes_since_training(
+    run_dir: &Path,
+    cfg: &DataConfig,
+    data_dir: &Path,
+) -> Result<Option<Vec<String>>> {
+    let path = run_dir.join(DATA_FILES);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path, e.to_string())),
+    };
+    let then: Vec<FileFingerprint> = serde_json::from_str(&text).map_err(|e| {
+        io_err(
+            &path,
+            format!("is not the list of data files mtrec writes ({e}); was it edited?"),
+        )
+    })?;
+    let mut now = Vec::new();
+    let mut changes = Vec::new();
+    for entry in &cfg.files {
+        // a file that cannot be read now is a change, not an I/O error of eval
+        let one = DataConfig {
+            files: vec![entry.clone()],
+            ..cfg.clone()
+        };
+        match fingerprint(&one, data_dir) {
+            Ok(fp) => now.extend(fp),
+            Err(_) => changes.push(format!(
+                "`{entry}` cannot be read now (missing or unreadable under {})",
+                data_dir.display()
+            )),
+        }
+    }
+    for t in &then {
+        match now.iter().find(|n| n.file == t.file) {
+            None if changes.iter().any(|c| c.contains(&format!("`{}`", t.file))) => {}
+            None => changes.push(format!("`{}` was read at training time but not now", t.file)),
+            Some(n) if n.size != t.size => changes.push(format!(
+                "`{}` has {} bytes now but had {} at training time",
+                t.file, n.size, t.size
+            )),
+            Some(n) if n.fnv64 != t.fnv64 => changes.push(format!(
+                "`{}` has the same size but other contents than at training time (hash {} now, {} then)",
+                t.file, n.fnv64, t.fnv64
+            )),
+            Some(_) => {}
+        }
+    }
+    for n in &now {
+        if !then.iter().any(|t| t.file == n.file) {
+            changes.push(format!("`{}` was not there at training time", n.file));
+        }
+    }
+    Ok(Some(changes))
+}
