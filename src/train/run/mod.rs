@@ -9,7 +9,8 @@
 //! The run folder holds `config.toml` (as resolved), `spec.json` (the fitted features),
 //! `metrics.jsonl` (one line per epoch), `model.safetensors` (best weights),
 //! `state.safetensors` (everything `--resume` needs), `summary.json`, and
-//! `bad_rows.txt` when rows were skipped.
+//! `bad_rows.txt` when rows were skipped. One process writes it at a time (`folder`:
+//! a lock, no foreign run mixed in, the log cut back to the saved state on `--resume`).
 //!
 //! Same seed and thread count give the same run, and `--resume` after a kill continues
 //! to the same result: each epoch's shuffle and dropout stream derive from (seed, epoch).
@@ -17,8 +18,10 @@
 pub mod build;
 pub mod device;
 pub mod evaluate;
+pub mod folder;
 mod persist;
 pub mod progress;
+pub mod resume;
 pub mod step;
 pub mod text;
 mod transfer_run;
@@ -54,6 +57,11 @@ pub struct RunOptions {
     pub overrides: Vec<String>,
     /// Continue the run in `out` from its last completed epoch.
     pub resume: bool,
+    /// A fresh run may replace the run files already in `out` (never other files).
+    pub overwrite: bool,
+    /// `--resume` may continue with a config that differs from the run's (recorded in
+    /// `config_changes.jsonl`).
+    pub allow_config_change: bool,
     /// Show a progress bar (on a terminal only).
     pub progress: bool,
     /// Stop after this many epochs of *this invocation* (testing `--resume`); `None`: run to the end.
@@ -119,6 +127,11 @@ pub fn text_cache_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("text_cache")
 }
 
+/// `<out>/model.safetensors`: the best epoch's weights.
+fn model_path(out: &Path) -> PathBuf {
+    out.join("model.safetensors")
+}
+
 /// Per-epoch shuffle and dropout seeds: a function of (seed, epoch) only.
 fn epoch_seed(seed: u64, epoch: usize, salt: u64) -> u64 {
     seed ^ salt ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -147,11 +160,32 @@ pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
 
 /// [`train`] with text features embedded by `provider` (cached in `<out>/text_cache`).
 pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serde_json::Value> {
-    let cfg = if opts.resume {
-        RunConfig::from_file(opts.out.join("config.toml"), &opts.overrides)?
+    let out = &opts.out;
+    if opts.resume && opts.overwrite {
+        return Err(Error::Config {
+            what: "--resume with --overwrite".into(),
+            message: "--resume continues the run in --out, --overwrite replaces it; give one"
+                .into(),
+        });
+    }
+    let given = RunConfig::from_file(&opts.config, &opts.overrides)?;
+    // one writer per folder, held to the end; nothing is written before it is taken
+    let _lock = folder::lock(out)?;
+    let changes = if opts.resume {
+        folder::check_resumable(out)?;
+        let stored = RunConfig::from_file(out.join("config.toml"), &[])?;
+        let changes = resume::diff(&stored, &given)?;
+        resume::precheck(&changes, opts.allow_config_change)?;
+        changes
     } else {
-        RunConfig::from_file(&opts.config, &opts.overrides)?
+        folder::prepare_fresh(out, opts.overwrite)?;
+        Vec::new()
     };
+    let stale = folder::remove_temp_files(out)?;
+    if !stale.is_empty() {
+        eprintln!("removed temp files of a killed run: {}", stale.join(", "));
+    }
+    let cfg = given;
     let started = Instant::now();
     let Setup {
         cfg,
@@ -169,8 +203,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         },
     )?;
     eprintln!("{}", prepared.report);
-    let out = &opts.out;
-    persist::create_run_folder(out, &cfg, &prepared, &skipped, opts.resume)?;
 
     let tc = &cfg.train;
     let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;
@@ -190,10 +222,32 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     let steps_per_epoch = n_train.div_ceil(tc.batch_size);
     let schedule = build::build_schedule(tc, steps_per_epoch * tc.epochs)?;
     let shared = model.shared_params();
+    let es = &tc.early_stopping;
+    let metric_name = format!("{:?}", es.metric).to_lowercase();
+    {
+        // a run whose validation cannot score an epoch would end without a best model
+        let mut g = Graph::new(tc.seed);
+        let out0 = predict(&mut g, &input, model.as_ref(), &store, &prepared.valid, 1024)?;
+        let valid = task_metrics(&cfg.tasks, &out0, &prepared.valid)?;
+        evaluate::check_score_defined(&valid, es, &metric_name, prepared.valid.len())?;
+    }
+    persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
     let mut st = LoopState::default();
     if opts.resume {
-        st = persist::load_state(out, &mut store, opt.as_mut(), &mut balancer)?;
+        if std::fs::symlink_metadata(crate::checkpoint::state_path(out)).is_ok() {
+            st = persist::load_state(out, &mut store, opt.as_mut(), &mut balancer)?;
+        }
         eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
+        resume::apply(out, &changes, &cfg, st.epoch, opts.allow_config_change)?;
+        folder::truncate_metrics(out, st.epoch)?;
+        let best = st.best.map(|_| st.best_epoch);
+        let check = folder::check_model(out, best, st.epoch.checked_sub(1), &|p| {
+            persist::load_params(p, &mut store.clone())
+        })?;
+        if check == folder::ModelCheck::Rewrite {
+            // killed after the state was saved, before its model: the state holds it
+            persist::save_params(&model_path(out), &store, &cfg, st.best_epoch)?;
+        }
     }
 
     // The training step on a device: parameters and Adam state move there once.
@@ -202,8 +256,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         eprintln!("training step on {}", t.device_name());
     }
 
-    let es = &tc.early_stopping;
-    let metric_name = format!("{:?}", es.metric).to_lowercase();
     let mut g = Graph::new(tc.seed);
     if !tc.factorize_embeddings {
         g.set_embed_linear(crate::ops::embed_linear::EmbedLinearMode::Off);
@@ -315,7 +367,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             st.best = score;
             st.best_epoch = epoch;
             st.bad_epochs = 0;
-            persist::save_params(&out.join("model.safetensors"), &store, &cfg)?;
         } else {
             st.bad_epochs += 1;
         }
@@ -345,7 +396,8 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             )
         );
         st.epoch += 1;
-        if st.bad_epochs >= es.patience {
+        // patience 0: never stop early
+        if es.patience > 0 && st.bad_epochs >= es.patience {
             eprintln!(
                 "early stopping: no improvement of valid {} ({}) for {} epochs; best epoch {}",
                 metric_name,
@@ -355,15 +407,36 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             );
             st.stopped = true;
         }
+        // the commit point: metrics line, then state, then the best model (see `folder`)
         persist::save_state(out, &store, opt.as_ref(), &balancer, &st)?;
+        if improved {
+            persist::save_params(&model_path(out), &store, &cfg, epoch)?;
+        }
         if opts.stop_after.is_some_and(|n| st.epoch - first_epoch >= n) {
             return Ok(json!({ "interrupted_after_epoch": st.epoch }));
         }
     }
 
     // The best epoch's weights, then the test split.
-    if out.join("model.safetensors").is_file() {
-        persist::load_params(&out.join("model.safetensors"), &mut store)?;
+    if st.best.is_none() {
+        return Err(Error::Config {
+            what: "train.early_stopping".into(),
+            message: format!(
+                "no epoch gave a finite valid {metric_name} of `{}`, so the run has no best model; check the validation split's labels, lower train.lr, or choose another metric",
+                es.task
+            ),
+        });
+    }
+    let saved = persist::load_params(&model_path(out), &mut store)?;
+    if saved.is_some_and(|e| e != st.best_epoch) {
+        return Err(Error::Io {
+            path: model_path(out).display().to_string(),
+            message: format!(
+                "holds epoch {} but the best epoch is {}: another process replaced it; train again with --overwrite",
+                saved.unwrap_or_default(),
+                st.best_epoch
+            ),
+        });
     }
     let batch_size = tc.batch_size.max(1024);
     let valid = task_metrics(

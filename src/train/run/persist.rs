@@ -35,51 +35,51 @@ pub struct LoopState {
     pub train_samples: u64,
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> Error {
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     }
 }
 
-/// Writes a small text file atomically (write a temporary file, then rename).
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| io_err(&tmp, e))?;
+/// Writes a small text file atomically: `<file>.tmp-<pid>`, flushed to disk, then
+/// renamed over `path` (a kill leaves the old file or the new one, never half of one).
+pub(super) fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| io_err(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
-/// Creates `out` with `config.toml`, `spec.json` and (if rows were skipped)
-/// `bad_rows.txt`. A fresh run refuses a folder that already holds a run.
-pub fn create_run_folder(
+/// Writes `config.toml`, `spec.json` and (if rows were skipped) `bad_rows.txt` of a
+/// fresh run. On `--resume` (the config is handled by `resume`) a missing `spec.json` is
+/// written, and one that differs from what the data gives now is refused.
+pub fn write_run_files(
     out: &Path,
     cfg: &RunConfig,
     prepared: &Prepared,
     skipped: &SkippedRows,
     resume: bool,
 ) -> Result<()> {
-    if resume {
-        if !state_path(out).is_file() {
-            return Err(Error::Io {
-                path: out.display().to_string(),
-                message: "has no state.safetensors to resume from; start the run without --resume"
-                    .into(),
-            });
+    let spec = prepared.spec.to_json_string()?;
+    let spec_path = out.join("spec.json");
+    if !resume {
+        write_atomic(&out.join("config.toml"), &cfg.to_toml_string()?)?;
+    }
+    match std::fs::read_to_string(&spec_path) {
+        Ok(old) if resume && old != spec => {
+            return Err(io_err(
+                &spec_path,
+                "differs from the features the data gives now: the data files changed since the run started; resume with the run's data, or start a new run",
+            ))
         }
-        return Ok(());
+        Ok(_) if resume => {}
+        _ => write_atomic(&spec_path, &spec)?,
     }
-    if out.join("summary.json").exists() || state_path(out).exists() {
-        return Err(Error::Io {
-            path: out.display().to_string(),
-            message:
-                "already holds a run; choose another --out, delete it, or continue it with --resume"
-                    .into(),
-        });
-    }
-    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
-    let _ = std::fs::remove_file(out.join("metrics.jsonl"));
-    write_atomic(&out.join("config.toml"), &cfg.to_toml_string()?)?;
-    write_atomic(&out.join("spec.json"), &prepared.spec.to_json_string()?)?;
     if !skipped.is_empty() {
         write_atomic(&out.join("bad_rows.txt"), &skipped.report())?;
     }
@@ -142,12 +142,17 @@ fn meta(cfg: &RunConfig) -> BTreeMap<String, String> {
     m
 }
 
-pub fn save_params(path: &Path, store: &ParamStore, cfg: &RunConfig) -> Result<()> {
-    ck_save(path, store, &meta(cfg))
+/// `model.safetensors`: the weights of `epoch`, recorded in its metadata.
+pub fn save_params(path: &Path, store: &ParamStore, cfg: &RunConfig, epoch: usize) -> Result<()> {
+    let mut m = meta(cfg);
+    m.insert(super::folder::MODEL_EPOCH.into(), epoch.to_string());
+    ck_save(path, store, &m)
 }
 
-pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<()> {
-    ck_load(path, store).map(|_| ())
+/// Loads `path` into `store`; returns the epoch it records (`None`: not recorded).
+pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<Option<usize>> {
+    let m = ck_load(path, store)?;
+    Ok(m.get(super::folder::MODEL_EPOCH).and_then(|e| e.parse().ok()))
 }
 
 pub fn save_state(
