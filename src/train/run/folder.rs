@@ -157,14 +157,19 @@ pub fn prepare_fresh(out: &Path, overwrite: bool) -> Result<()> {
     }
     for n in &found {
         let p = out.join(n);
-        std::fs::remove_file(&p).map_err(|e| io_err(&p, format!("--overwrite cannot remove it: {e}")))?;
+        std::fs::remove_file(&p)
+            .map_err(|e| io_err(&p, format!("--overwrite cannot remove it: {e}")))?;
     }
     let cache = out.join(CACHE_DIR);
     if cache.is_dir() {
         std::fs::remove_dir_all(&cache).map_err(|e| io_err(&cache, e))?;
     }
     if !found.is_empty() {
-        eprintln!("--overwrite: removed {} from {}", found.join(", "), out.display());
+        eprintln!(
+            "--overwrite: removed {} from {}",
+            found.join(", "),
+            out.display()
+        );
     }
     let others: Vec<String> = names_in(out)?
         .into_iter()
@@ -269,7 +274,11 @@ pub fn check_model(
             format!("is not a regular file, but state.safetensors says epoch {best} is the best; {what_to_do}"),
         ));
     }
-    let recorded = if regular { Some(model_epoch(&path)) } else { None };
+    let recorded = if regular {
+        Some(model_epoch(&path))
+    } else {
+        None
+    };
     match recorded {
         Some(Ok(e)) if e == Some(best) || (e.is_none() && last_epoch != Some(best)) => {
             Ok(ModelCheck::Good)

@@ -227,7 +227,14 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     {
         // a run whose validation cannot score an epoch would end without a best model
         let mut g = Graph::new(tc.seed);
-        let out0 = predict(&mut g, &input, model.as_ref(), &store, &prepared.valid, 1024)?;
+        let out0 = predict(
+            &mut g,
+            &input,
+            model.as_ref(),
+            &store,
+            &prepared.valid,
+            1024,
+        )?;
         let valid = task_metrics(&cfg.tasks, &out0, &prepared.valid)?;
         evaluate::check_score_defined(&valid, es, &metric_name, prepared.valid.len())?;
     }

@@ -152,7 +152,8 @@ pub fn save_params(path: &Path, store: &ParamStore, cfg: &RunConfig, epoch: usiz
 /// Loads `path` into `store`; returns the epoch it records (`None`: not recorded).
 pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<Option<usize>> {
     let m = ck_load(path, store)?;
-    Ok(m.get(super::folder::MODEL_EPOCH).and_then(|e| e.parse().ok()))
+    Ok(m.get(super::folder::MODEL_EPOCH)
+        .and_then(|e| e.parse().ok()))
 }
 
 pub fn save_state(
