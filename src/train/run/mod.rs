@@ -241,20 +241,16 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
     let mut st = LoopState::default();
     if opts.resume {
-        if std::fs::symlink_metadata(crate::checkpoint::state_path(out)).is_ok() {
-            st = persist::load_state(out, &mut store, opt.as_mut(), &mut balancer)?;
-        }
-        eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
-        resume::apply(out, &changes, &cfg, st.epoch, opts.allow_config_change)?;
-        folder::truncate_metrics(out, st.epoch)?;
-        let best = st.best.map(|_| st.best_epoch);
-        let check = folder::check_model(out, best, st.epoch.checked_sub(1), &|p| {
-            persist::load_params(p, &mut store.clone())
-        })?;
-        if check == folder::ModelCheck::Rewrite {
-            // killed after the state was saved, before its model: the state holds it
-            persist::save_params(&model_path(out), &store, &cfg, st.best_epoch)?;
-        }
+        let allow = opts.allow_config_change;
+        st = resume::restore(
+            out,
+            &changes,
+            &cfg,
+            allow,
+            &mut store,
+            opt.as_mut(),
+            &mut balancer,
+        )?;
     }
 
     // The training step on a device: parameters and Adam state move there once.

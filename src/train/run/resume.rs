@@ -8,9 +8,13 @@
 //! the new count. An accepted change is appended to `config_changes.jsonl` (the epoch it
 //! applies from, each key's old and new value) and `config.toml` is rewritten.
 
-use super::persist::write_atomic;
+use super::folder;
+use super::persist::{self, write_atomic, LoopState};
+use crate::autograd::ParamStore;
+use crate::balance::Balancer;
 use crate::config::{RunConfig, ScheduleKind};
 use crate::error::{Error, Result};
+use crate::optim::Optimizer;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -159,4 +163,34 @@ pub fn apply(
         message: e.to_string(),
     })?;
     write_atomic(&out.join("config.toml"), &given.to_toml_string()?)
+}
+
+/// `--resume` after the data and model are built: loads the state (none yet: epoch 0),
+/// accepts or refuses `changes`, cuts `metrics.jsonl` back to the state and checks
+/// `model.safetensors` against it (see `folder`).
+pub fn restore(
+    out: &Path,
+    changes: &[Change],
+    cfg: &RunConfig,
+    allow: bool,
+    store: &mut ParamStore,
+    opt: &mut dyn Optimizer,
+    balancer: &mut Balancer,
+) -> Result<LoopState> {
+    let mut st = LoopState::default();
+    if std::fs::symlink_metadata(crate::checkpoint::state_path(out)).is_ok() {
+        st = persist::load_state(out, store, opt, balancer)?;
+    }
+    eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
+    apply(out, changes, cfg, st.epoch, allow)?;
+    folder::truncate_metrics(out, st.epoch)?;
+    let best = st.best.map(|_| st.best_epoch);
+    let check = folder::check_model(out, best, st.epoch.checked_sub(1), &|p| {
+        persist::load_params(p, &mut store.clone())
+    })?;
+    if check == folder::ModelCheck::Rewrite {
+        // killed after the state was saved, before its model: the state holds it
+        persist::save_params(&out.join("model.safetensors"), store, cfg, st.best_epoch)?;
+    }
+    Ok(st)
 }
