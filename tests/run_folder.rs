@@ -195,7 +195,7 @@ fn resume_refuses_a_missing_directory_or_fifo_model_the_state_needs() {
     let e = err_text(train(&resume(&o)).unwrap_err());
     assert!(e.contains("not a regular file"), "{e}");
     std::fs::remove_file(&model).unwrap();
-    // another run's weights in its place (epoch 1 of a twin run whose lr is not frozen)
+    // another run's weights in its place (a twin run whose lr is not frozen)
     let twin = RunOptions {
         stop_after: Some(2),
         ..opts(&dir, "twin", &[])
@@ -203,7 +203,7 @@ fn resume_refuses_a_missing_directory_or_fifo_model_the_state_needs() {
     train(&twin).unwrap();
     std::fs::copy(dir.join("twin/model.safetensors"), &model).unwrap();
     let e = err_text(train(&resume(&o)).unwrap_err());
-    assert!(e.contains("holds the weights of epoch 1"), "{e}");
+    assert!(e.contains("written by another run"), "{e}");
     std::fs::rename(&kept, &model).unwrap();
     let s = train(&resume(&o)).unwrap();
     assert_eq!(s["best_epoch"], 0);

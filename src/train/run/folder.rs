@@ -41,6 +41,9 @@ pub const LOCK_FILE: &str = ".lock";
 /// The metadata key of `model.safetensors` holding the epoch its weights come from.
 pub const MODEL_EPOCH: &str = "epoch";
 
+/// The metadata key of `model.safetensors` holding the id of the run that wrote it.
+pub const MODEL_RUN: &str = "run";
+
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io {
         path: path.display().to_string(),
@@ -286,7 +289,7 @@ pub fn check_model(
         _ if last_epoch == Some(best) => Ok(ModelCheck::Rewrite),
         Some(Err(e)) => Err(io_err(
             &path,
-            format!("cannot be read ({e}), and it should hold the best epoch {best}; {what_to_do}"),
+            format!("is not this run's model of its best epoch {best} ({e}); {what_to_do}"),
         )),
         Some(Ok(e)) => Err(io_err(
             &path,

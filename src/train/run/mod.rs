@@ -171,15 +171,15 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     let given = RunConfig::from_file(&opts.config, &opts.overrides)?;
     // one writer per folder, held to the end; nothing is written before it is taken
     let _lock = folder::lock(out)?;
-    let changes = if opts.resume {
+    let (changes, run_id) = if opts.resume {
         folder::check_resumable(out)?;
         let stored = RunConfig::from_file(out.join("config.toml"), &[])?;
         let changes = resume::diff(&stored, &given)?;
         resume::precheck(&changes, opts.allow_config_change)?;
-        changes
+        (changes, persist::run_id(&stored)?)
     } else {
         folder::prepare_fresh(out, opts.overwrite)?;
-        Vec::new()
+        (Vec::new(), persist::run_id(&given)?)
     };
     let stale = folder::remove_temp_files(out)?;
     if !stale.is_empty() {
@@ -239,18 +239,17 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         evaluate::check_score_defined(&valid, es, &metric_name, prepared.valid.len())?;
     }
     persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
-    let mut st = LoopState::default();
+    let mut st = LoopState {
+        run_id: run_id.clone(),
+        ..LoopState::default()
+    };
     if opts.resume {
-        let allow = opts.allow_config_change;
-        st = resume::restore(
-            out,
-            &changes,
-            &cfg,
-            allow,
-            &mut store,
-            opt.as_mut(),
-            &mut balancer,
-        )?;
+        let ask = resume::Ask {
+            changes,
+            allow: opts.allow_config_change,
+            run_id,
+        };
+        st = resume::restore(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?;
     }
 
     // The training step on a device: parameters and Adam state move there once.
@@ -413,7 +412,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         // the commit point: metrics line, then state, then the best model (see `folder`)
         persist::save_state(out, &store, opt.as_ref(), &balancer, &st)?;
         if improved {
-            persist::save_params(&model_path(out), &store, &cfg, epoch)?;
+            persist::save_params(&model_path(out), &store, &cfg, epoch, &st.run_id)?;
         }
         if opts.stop_after.is_some_and(|n| st.epoch - first_epoch >= n) {
             return Ok(json!({ "interrupted_after_epoch": st.epoch }));
@@ -431,13 +430,14 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         });
     }
     let saved = persist::load_params(&model_path(out), &mut store)?;
-    if saved.is_some_and(|e| e != st.best_epoch) {
+    if saved.epoch.is_some_and(|e| e != st.best_epoch)
+        || saved.run.as_ref().is_some_and(|r| *r != st.run_id)
+    {
         return Err(Error::Io {
             path: model_path(out).display().to_string(),
             message: format!(
-                "holds epoch {} but the best epoch is {}: another process replaced it; train again with --overwrite",
-                saved.unwrap_or_default(),
-                st.best_epoch
+                "holds epoch {:?} of run {:?}, not the best epoch {} of this run ({}): it was replaced during the run; train again with --overwrite",
+                saved.epoch, saved.run, st.best_epoch, st.run_id
             ),
         });
     }

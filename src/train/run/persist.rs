@@ -33,6 +33,32 @@ pub struct LoopState {
     /// Wall seconds spent in training steps (not evaluation) and samples they processed.
     pub train_seconds: f64,
     pub train_samples: u64,
+    /// Which run this is: a hash of the config it started with ([`run_id`]), written to
+    /// the state and to `model.safetensors` so a model of another run is recognised.
+    pub run_id: String,
+}
+
+/// FNV-1a (64 bit) of the resolved config a run starts with, in hex: the same config
+/// gives the same run (and the same weights), another config another id. `train.epochs`
+/// is left out: a longer run's epochs are the shorter one's and more (see `resume`).
+pub fn run_id(cfg: &RunConfig) -> Result<String> {
+    let mut c = cfg.clone();
+    c.train.epochs = 0;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in c.to_toml_string()?.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Ok(format!("{h:016x}"))
+}
+
+/// What `model.safetensors` records about itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelMeta {
+    /// The epoch whose weights it holds (`None`: written before this was recorded).
+    pub epoch: Option<usize>,
+    /// The run that wrote it (`None`: not recorded).
+    pub run: Option<String>,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -142,18 +168,29 @@ fn meta(cfg: &RunConfig) -> BTreeMap<String, String> {
     m
 }
 
-/// `model.safetensors`: the weights of `epoch`, recorded in its metadata.
-pub fn save_params(path: &Path, store: &ParamStore, cfg: &RunConfig, epoch: usize) -> Result<()> {
+/// `model.safetensors`: the weights of `epoch` of run `run_id`, both in its metadata.
+pub fn save_params(
+    path: &Path,
+    store: &ParamStore,
+    cfg: &RunConfig,
+    epoch: usize,
+    run_id: &str,
+) -> Result<()> {
     let mut m = meta(cfg);
     m.insert(super::folder::MODEL_EPOCH.into(), epoch.to_string());
+    m.insert(super::folder::MODEL_RUN.into(), run_id.into());
     ck_save(path, store, &m)
 }
 
-/// Loads `path` into `store`; returns the epoch it records (`None`: not recorded).
-pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<Option<usize>> {
+/// Loads `path` into `store`; returns what it records about itself.
+pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<ModelMeta> {
     let m = ck_load(path, store)?;
-    Ok(m.get(super::folder::MODEL_EPOCH)
-        .and_then(|e| e.parse().ok()))
+    Ok(ModelMeta {
+        epoch: m
+            .get(super::folder::MODEL_EPOCH)
+            .and_then(|e| e.parse().ok()),
+        run: m.get(super::folder::MODEL_RUN).cloned(),
+    })
 }
 
 pub fn save_state(
@@ -168,6 +205,7 @@ pub fn save_state(
     extra.insert("stopped".into(), st.stopped.to_string());
     extra.insert("train_seconds".into(), st.train_seconds.to_string());
     extra.insert("train_samples".into(), st.train_samples.to_string());
+    extra.insert("run_id".into(), st.run_id.clone());
     let state = TrainState {
         epoch: st.epoch,
         global_step: st.step as u64,
@@ -199,6 +237,7 @@ pub fn load_state(
         stopped: get("stopped") == "true",
         train_seconds: get("train_seconds").parse().unwrap_or(0.0),
         train_samples: get("train_samples").parse().unwrap_or(0),
+        run_id: get("run_id"),
     })
 }
 

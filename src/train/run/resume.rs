@@ -165,14 +165,22 @@ pub fn apply(
     write_atomic(&out.join("config.toml"), &given.to_toml_string()?)
 }
 
+/// What `--resume` was asked: the config changes found, whether they are allowed, and
+/// the run id to use when the state has none.
+#[derive(Clone, Debug, Default)]
+pub struct Ask {
+    pub changes: Vec<Change>,
+    pub allow: bool,
+    pub run_id: String,
+}
+
 /// `--resume` after the data and model are built: loads the state (none yet: epoch 0),
 /// accepts or refuses `changes`, cuts `metrics.jsonl` back to the state and checks
 /// `model.safetensors` against it (see `folder`).
 pub fn restore(
     out: &Path,
-    changes: &[Change],
+    ask: &Ask,
     cfg: &RunConfig,
-    allow: bool,
     store: &mut ParamStore,
     opt: &mut dyn Optimizer,
     balancer: &mut Balancer,
@@ -181,16 +189,30 @@ pub fn restore(
     if std::fs::symlink_metadata(crate::checkpoint::state_path(out)).is_ok() {
         st = persist::load_state(out, store, opt, balancer)?;
     }
+    if st.run_id.is_empty() {
+        st.run_id = ask.run_id.clone(); // no state yet, or one from before run ids
+    }
     eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
-    apply(out, changes, cfg, st.epoch, allow)?;
+    apply(out, &ask.changes, cfg, st.epoch, ask.allow)?;
     folder::truncate_metrics(out, st.epoch)?;
     let best = st.best.map(|_| st.best_epoch);
     let check = folder::check_model(out, best, st.epoch.checked_sub(1), &|p| {
-        persist::load_params(p, &mut store.clone())
+        let m = persist::load_params(p, &mut store.clone())?;
+        match m.run {
+            Some(r) if r != st.run_id => Err(crate::error::Error::Io {
+                path: p.display().to_string(),
+                message: format!(
+                    "was written by another run ({r}, this one is {})",
+                    st.run_id
+                ),
+            }),
+            _ => Ok(m.epoch),
+        }
     })?;
     if check == folder::ModelCheck::Rewrite {
         // killed after the state was saved, before its model: the state holds it
-        persist::save_params(&out.join("model.safetensors"), store, cfg, st.best_epoch)?;
+        let path = out.join("model.safetensors");
+        persist::save_params(&path, store, cfg, st.best_epoch, &st.run_id)?;
     }
     Ok(st)
 }
