@@ -194,9 +194,17 @@ pub fn check_resumable(out: &Path) -> Result<()> {
     if cfg.is_file() {
         return Ok(());
     }
+    let found = run_files_in(out)?;
     Err(Error::Io {
         path: out.display().to_string(),
-        message: "holds no run to resume (no config.toml); start the run without --resume".into(),
+        message: if found.is_empty() {
+            "holds no run to resume (no config.toml); start the run without --resume".into()
+        } else {
+            format!(
+                "has no config.toml to resume with (it holds {}); restore it, or start over with --overwrite",
+                found.join(", ")
+            )
+        },
     })
 }
 
