@@ -34,6 +34,8 @@ fn opts(dir: &Path, out: &str, device: StepDevice, set: &[&str]) -> RunOptions {
         out: dir.join(out),
         overrides: set.iter().map(|s| s.to_string()).collect(),
         resume: false,
+        overwrite: false,
+        allow_config_change: false,
         progress: false,
         stop_after: None,
         device,

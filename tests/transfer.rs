@@ -234,6 +234,8 @@ fn opts(dir: &Path, cfg: &str, out: &str) -> RunOptions {
         out: dir.join(out),
         overrides: vec![],
         resume: false,
+        overwrite: false,
+        allow_config_change: false,
         progress: false,
         stop_after: None,
         device: Default::default(),

@@ -2,7 +2,7 @@
 //! are in `eval.rs` and `predict.rs`).
 
 use crate::config::RunConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::train::run::{self, RunOptions};
 use clap::Args;
 use std::path::PathBuf;
@@ -15,9 +15,11 @@ pub(super) fn data_dir(flag: Option<PathBuf>) -> PathBuf {
 
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// The run config (TOML; see docs/config.md and configs/).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
+    /// The run config (TOML; see docs/config.md and configs/). With --resume it defaults
+    /// to the run's own <out>/config.toml; a given one must resolve (with --set) to the
+    /// same values, see --allow-config-change.
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
     /// Folder the config's data files are relative to [default: $MTREC_DATA, then data/].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -25,19 +27,39 @@ pub struct TrainArgs {
     /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
-    /// The run folder to write [default: runs/<config name>].
-    #[arg(long, value_name = "DIR")]
+    /// The run folder to write [default: runs/<config name>]. One process writes it at a
+    /// time (<out>/.lock); a folder that already holds a run is refused unless --resume
+    /// or --overwrite is given.
+    #[arg(long, value_name = "DIR", required_unless_present = "config")]
     pub out: Option<PathBuf>,
     /// Override a config value, e.g. --set train.lr=0.01 --set model.num_experts=4.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Continue the run in --out from its last completed epoch (same result as an
     /// uninterrupted run with the same seed and thread count).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     pub resume: bool,
-    /// Worker threads [default: train.threads from the config, 0 = one per core].
+    /// Start afresh in an --out that holds a run: its run files (config.toml, spec.json,
+    /// metrics.jsonl, model.safetensors, state.safetensors, summary.json, bad_rows.txt,
+    /// transfer.json, config_changes.jsonl, data_files.json, text_cache/) are removed
+    /// first; other files are kept and listed.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// With --resume: continue even though --config/--set differ from the run's
+    /// config.toml (then the run no longer equals an uninterrupted one). The change is
+    /// appended to <out>/config_changes.jsonl and config.toml is updated. Changing only
+    /// train.epochs needs no flag unless train.schedule = "cosine".
+    #[arg(long, requires = "resume")]
+    pub allow_config_change: bool,
+    /// Worker threads [default: train.threads from the config, 0 = one per core; at
+    /// most min(1024, 64 × cores)].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Memory the run may use, e.g. 8G or 512M: a config whose estimated parameters,
+    /// optimiser state and activations exceed it is refused before anything is
+    /// allocated [default: train.max_memory, else the machine's available memory].
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -51,8 +73,23 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
+    if let Some(m) = &args.max_memory {
+        // read by config::budget (the same variable a user may set); set before any
+        // thread starts
+        std::env::set_var("MTREC_MAX_MEMORY", m);
+    }
     let device = super::check_device(args.device)?;
-    let cfg = RunConfig::from_file(&args.config, &args.set)?;
+    let config = match (&args.config, &args.out) {
+        (Some(c), _) => c.clone(),
+        (None, Some(out)) => out.join("config.toml"), // --resume without --config
+        (None, None) => {
+            return Err(Error::Config {
+                what: "mtrec train".into(),
+                message: "give --config, or --resume with --out".into(),
+            })
+        }
+    };
+    let cfg = RunConfig::from_file(&config, &args.set)?;
     let threads = args
         .threads
         .or((cfg.train.threads > 0).then_some(cfg.train.threads));
@@ -60,20 +97,21 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     // from inside the pool instead of handing work over from the main thread
     super::in_pool(threads, || {
         let out = args.out.clone().unwrap_or_else(|| {
-            let stem = args
-                .config
+            let stem = config
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "run".into());
             PathBuf::from("runs").join(stem)
         });
         let opts = RunOptions {
-            config: args.config.clone(),
+            config: config.clone(),
             data_dir: data_dir(args.data_dir.clone()),
             models_dir: args.models_dir.clone(),
             out: out.clone(),
             overrides: args.set.clone(),
             resume: args.resume,
+            overwrite: args.overwrite,
+            allow_config_change: args.allow_config_change,
             progress: !args.quiet,
             stop_after: args.stop_after,
             device,

@@ -93,3 +93,42 @@ pub fn score(m: &TaskMetrics, task: &str, metric: &str) -> Option<f64> {
         m.get(task).and_then(|t| t.get(metric).copied())
     }
 }
+
+/// Refuses a run whose early-stopping score cannot be computed on the validation split
+/// (`valid`: the metrics of the untrained model there): no validation rows, no labelled
+/// rows of the task, or (AUC) one class only. Such a run would never pick a best epoch.
+pub fn check_score_defined(
+    valid: &TaskMetrics,
+    es: &crate::config::EarlyStopping,
+    metric: &str,
+    valid_rows: usize,
+) -> crate::error::Result<()> {
+    if score(valid, &es.task, metric).is_some_and(f64::is_finite) {
+        return Ok(());
+    }
+    let tasks: Vec<String> = valid
+        .iter()
+        .filter(|(name, _)| es.task == "mean" || **name == es.task)
+        .map(|(name, m)| {
+            let n = |k: &str| m.get(k).copied().unwrap_or(0.0) as usize;
+            match m.get("positives") {
+                Some(_) => format!(
+                    "`{name}`: {} labelled, {} positive",
+                    n("labelled"),
+                    n("positives")
+                ),
+                None => format!("`{name}`: {} labelled", n("labelled")),
+            }
+        })
+        .collect();
+    Err(crate::error::Error::Config {
+        what: "train.early_stopping".into(),
+        message: format!(
+            "valid {metric} of `{}` cannot be computed on the validation split ({valid_rows} rows; {}){}, so no epoch could be chosen as the best; give the validation split labelled rows of the task (a larger [split] valid share or other data){}",
+            es.task,
+            if tasks.is_empty() { "no such task".into() } else { tasks.join(", ") },
+            if metric == "auc" { "; AUC needs both positive and negative labels" } else { "" },
+            if metric == "auc" { ", or set train.early_stopping.metric = \"logloss\" (defined with one class)" } else { "" },
+        ),
+    })
+}

@@ -9,7 +9,8 @@
 //! The run folder holds `config.toml` (as resolved), `spec.json` (the fitted features),
 //! `metrics.jsonl` (one line per epoch), `model.safetensors` (best weights),
 //! `state.safetensors` (everything `--resume` needs), `summary.json`, and
-//! `bad_rows.txt` when rows were skipped.
+//! `bad_rows.txt` when rows were skipped. One process writes it at a time (`folder`:
+//! a lock, no foreign run mixed in, the log cut back to the saved state on `--resume`).
 //!
 //! Same seed and thread count give the same run, and `--resume` after a kill continues
 //! to the same result: each epoch's shuffle and dropout stream derive from (seed, epoch).
@@ -17,8 +18,10 @@
 pub mod build;
 pub mod device;
 pub mod evaluate;
+pub mod folder;
 mod persist;
 pub mod progress;
+pub mod resume;
 pub mod step;
 pub mod text;
 mod transfer_run;
@@ -54,6 +57,11 @@ pub struct RunOptions {
     pub overrides: Vec<String>,
     /// Continue the run in `out` from its last completed epoch.
     pub resume: bool,
+    /// A fresh run may replace the run files already in `out` (never other files).
+    pub overwrite: bool,
+    /// `--resume` may continue with a config that differs from the run's (recorded in
+    /// `config_changes.jsonl`).
+    pub allow_config_change: bool,
     /// Show a progress bar (on a terminal only).
     pub progress: bool,
     /// Stop after this many epochs of *this invocation* (testing `--resume`); `None`: run to the end.
@@ -107,6 +115,19 @@ pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result
         &cfg.data.missing_values,
         Some(text),
     )?;
+    // the real table sizes are known now: refuse a model the machine cannot hold
+    let spec = &prepared.spec;
+    let vocab: Vec<(&str, usize)> = spec
+        .categorical
+        .iter()
+        .map(|c| (c.name.as_str(), c.encoder.size()))
+        .chain(
+            spec.multi_hot
+                .iter()
+                .map(|b| (b.name.as_str(), b.encoder.size())),
+        )
+        .collect();
+    crate::config::budget::check_model_memory(&cfg, &vocab)?;
     let mut rng = StdRng::seed_from_u64(cfg.train.seed);
     let mut store = ParamStore::new();
     let input = FeatureInput::new(&mut store, "input", &prepared.spec, &mut rng)?;
@@ -124,6 +145,11 @@ pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result
 /// The text cache of a run folder.
 pub fn text_cache_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("text_cache")
+}
+
+/// `<out>/model.safetensors`: the best epoch's weights.
+fn model_path(out: &Path) -> PathBuf {
+    out.join("model.safetensors")
 }
 
 /// Per-epoch shuffle and dropout seeds: a function of (seed, epoch) only.
@@ -154,11 +180,46 @@ pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
 
 /// [`train`] with text features embedded by `provider` (cached in `<out>/text_cache`).
 pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serde_json::Value> {
-    let cfg = if opts.resume {
-        RunConfig::from_file(opts.out.join("config.toml"), &opts.overrides)?
+    let out = &opts.out;
+    if opts.resume && opts.overwrite {
+        return Err(Error::Config {
+            what: "--resume with --overwrite".into(),
+            message: "--resume continues the run in --out, --overwrite replaces it; give one"
+                .into(),
+        });
+    }
+    let given = RunConfig::from_file(&opts.config, &opts.overrides)?;
+    // one writer per folder, held to the end; nothing is written before it is taken
+    let _lock = folder::lock(out)?;
+    let (changes, run_id) = if opts.resume {
+        folder::check_resumable(out)?;
+        let stored = RunConfig::from_file(out.join("config.toml"), &[])?;
+        // other data than the run started with cannot continue it to the same result
+        if let Some(changed) =
+            crate::data::fingerprint::changes_since_training(out, &stored.data, &opts.data_dir)?
+        {
+            if !changed.is_empty() {
+                return Err(Error::Io {
+                    path: out.join("data_files.json").display().to_string(),
+                    message: format!(
+                        "the data files changed since the run started: {}; resume with the run's data, or start a new run",
+                        changed.join("; ")
+                    ),
+                });
+            }
+        }
+        let changes = resume::diff(&stored, &given)?;
+        resume::precheck(&changes, opts.allow_config_change)?;
+        (changes, persist::run_id(&stored)?)
     } else {
-        RunConfig::from_file(&opts.config, &opts.overrides)?
+        folder::prepare_fresh(out, opts.overwrite)?;
+        (Vec::new(), persist::run_id(&given)?)
     };
+    let stale = folder::remove_temp_files(out)?;
+    if !stale.is_empty() {
+        eprintln!("removed temp files of a killed run: {}", stale.join(", "));
+    }
+    let cfg = given;
     let started = Instant::now();
     let Setup {
         cfg,
@@ -176,11 +237,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         },
     )?;
     eprintln!("{}", prepared.report);
-    let out = &opts.out;
-    persist::create_run_folder(out, &cfg, &prepared, &skipped, opts.resume)?;
-    if !opts.resume {
-        crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
-    }
 
     let tc = &cfg.train;
     let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;
@@ -200,10 +256,37 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     let steps_per_epoch = n_train.div_ceil(tc.batch_size);
     let schedule = build::build_schedule(tc, steps_per_epoch * tc.epochs)?;
     let shared = model.shared_params();
-    let mut st = LoopState::default();
+    let es = &tc.early_stopping;
+    let metric_name = format!("{:?}", es.metric).to_lowercase();
+    {
+        // a run whose validation cannot score an epoch would end without a best model
+        let mut g = Graph::new(tc.seed);
+        let out0 = predict(
+            &mut g,
+            &input,
+            model.as_ref(),
+            &store,
+            &prepared.valid,
+            1024,
+        )?;
+        let valid = task_metrics(&cfg.tasks, &out0, &prepared.valid)?;
+        evaluate::check_score_defined(&valid, es, &metric_name, prepared.valid.len())?;
+    }
+    persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
+    if !opts.resume {
+        crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
+    }
+    let mut st = LoopState {
+        run_id: run_id.clone(),
+        ..LoopState::default()
+    };
     if opts.resume {
-        st = persist::load_state(out, &mut store, opt.as_mut(), &mut balancer)?;
-        eprintln!("resuming after epoch {} (step {})", st.epoch, st.step);
+        let ask = resume::Ask {
+            changes,
+            allow: opts.allow_config_change,
+            run_id,
+        };
+        st = resume::restore(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?;
     }
 
     // The training step on a device: parameters and Adam state move there once.
@@ -212,8 +295,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         eprintln!("training step on {}", t.device_name());
     }
 
-    let es = &tc.early_stopping;
-    let metric_name = format!("{:?}", es.metric).to_lowercase();
     let mut g = Graph::new(tc.seed);
     if !tc.factorize_embeddings {
         g.set_embed_linear(crate::ops::embed_linear::EmbedLinearMode::Off);
@@ -325,7 +406,6 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             st.best = score;
             st.best_epoch = epoch;
             st.bad_epochs = 0;
-            persist::save_params(&out.join("model.safetensors"), &store, &cfg)?;
         } else {
             st.bad_epochs += 1;
         }
@@ -355,7 +435,8 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             )
         );
         st.epoch += 1;
-        if st.bad_epochs >= es.patience {
+        // patience 0: never stop early
+        if es.patience > 0 && st.bad_epochs >= es.patience {
             eprintln!(
                 "early stopping: no improvement of valid {} ({}) for {} epochs; best epoch {}",
                 metric_name,
@@ -365,15 +446,37 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             );
             st.stopped = true;
         }
+        // the commit point: metrics line, then state, then the best model (see `folder`)
         persist::save_state(out, &store, opt.as_ref(), &balancer, &st)?;
+        if improved {
+            persist::save_params(&model_path(out), &store, &cfg, epoch, &st.run_id)?;
+        }
         if opts.stop_after.is_some_and(|n| st.epoch - first_epoch >= n) {
             return Ok(json!({ "interrupted_after_epoch": st.epoch }));
         }
     }
 
     // The best epoch's weights, then the test split.
-    if out.join("model.safetensors").is_file() {
-        persist::load_params(&out.join("model.safetensors"), &mut store)?;
+    if st.best.is_none() {
+        return Err(Error::Config {
+            what: "train.early_stopping".into(),
+            message: format!(
+                "no epoch gave a finite valid {metric_name} of `{}`, so the run has no best model; check the validation split's labels, lower train.lr, or choose another metric",
+                es.task
+            ),
+        });
+    }
+    let saved = persist::load_params(&model_path(out), &mut store)?;
+    if saved.epoch.is_some_and(|e| e != st.best_epoch)
+        || saved.run.as_ref().is_some_and(|r| *r != st.run_id)
+    {
+        return Err(Error::Io {
+            path: model_path(out).display().to_string(),
+            message: format!(
+                "holds epoch {:?} of run {:?}, not the best epoch {} of this run ({}): it was replaced during the run; train again with --overwrite",
+                saved.epoch, saved.run, st.best_epoch, st.run_id
+            ),
+        });
     }
     let batch_size = tc.batch_size.max(1024);
     let valid = task_metrics(

@@ -33,53 +33,79 @@ pub struct LoopState {
     /// Wall seconds spent in training steps (not evaluation) and samples they processed.
     pub train_seconds: f64,
     pub train_samples: u64,
+    /// Which run this is: a hash of the config it started with ([`run_id`]), written to
+    /// the state and to `model.safetensors` so a model of another run is recognised.
+    pub run_id: String,
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> Error {
+/// FNV-1a (64 bit) of the resolved config a run starts with, in hex: the same config
+/// gives the same run (and the same weights), another config another id. `train.epochs`
+/// is left out: a longer run's epochs are the shorter one's and more (see `resume`).
+pub fn run_id(cfg: &RunConfig) -> Result<String> {
+    let mut c = cfg.clone();
+    c.train.epochs = 0;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in c.to_toml_string()?.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Ok(format!("{h:016x}"))
+}
+
+/// What `model.safetensors` records about itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelMeta {
+    /// The epoch whose weights it holds (`None`: written before this was recorded).
+    pub epoch: Option<usize>,
+    /// The run that wrote it (`None`: not recorded).
+    pub run: Option<String>,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     }
 }
 
-/// Writes a small text file atomically (write a temporary file, then rename).
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| io_err(&tmp, e))?;
+/// Writes a small text file atomically: `<file>.tmp-<pid>`, flushed to disk, then
+/// renamed over `path` (a kill leaves the old file or the new one, never half of one).
+pub(super) fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| io_err(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
-/// Creates `out` with `config.toml`, `spec.json` and (if rows were skipped)
-/// `bad_rows.txt`. A fresh run refuses a folder that already holds a run.
-pub fn create_run_folder(
+/// Writes `config.toml`, `spec.json` and (if rows were skipped) `bad_rows.txt` of a
+/// fresh run. On `--resume` (the config is handled by `resume`) a missing `spec.json` is
+/// written, and one that differs from what the data gives now is refused.
+pub fn write_run_files(
     out: &Path,
     cfg: &RunConfig,
     prepared: &Prepared,
     skipped: &SkippedRows,
     resume: bool,
 ) -> Result<()> {
-    if resume {
-        if !state_path(out).is_file() {
-            return Err(Error::Io {
-                path: out.display().to_string(),
-                message: "has no state.safetensors to resume from; start the run without --resume"
-                    .into(),
-            });
+    let spec = prepared.spec.to_json_string()?;
+    let spec_path = out.join("spec.json");
+    if !resume {
+        write_atomic(&out.join("config.toml"), &cfg.to_toml_string()?)?;
+    }
+    match std::fs::read_to_string(&spec_path) {
+        Ok(old) if resume && old != spec => {
+            return Err(io_err(
+                &spec_path,
+                "differs from the features the data gives now: the data files changed since the run started; resume with the run's data, or start a new run",
+            ))
         }
-        return Ok(());
+        Ok(_) if resume => {}
+        _ => write_atomic(&spec_path, &spec)?,
     }
-    if out.join("summary.json").exists() || state_path(out).exists() {
-        return Err(Error::Io {
-            path: out.display().to_string(),
-            message:
-                "already holds a run; choose another --out, delete it, or continue it with --resume"
-                    .into(),
-        });
-    }
-    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
-    let _ = std::fs::remove_file(out.join("metrics.jsonl"));
-    write_atomic(&out.join("config.toml"), &cfg.to_toml_string()?)?;
-    write_atomic(&out.join("spec.json"), &prepared.spec.to_json_string()?)?;
     if !skipped.is_empty() {
         write_atomic(&out.join("bad_rows.txt"), &skipped.report())?;
     }
@@ -142,12 +168,29 @@ fn meta(cfg: &RunConfig) -> BTreeMap<String, String> {
     m
 }
 
-pub fn save_params(path: &Path, store: &ParamStore, cfg: &RunConfig) -> Result<()> {
-    ck_save(path, store, &meta(cfg))
+/// `model.safetensors`: the weights of `epoch` of run `run_id`, both in its metadata.
+pub fn save_params(
+    path: &Path,
+    store: &ParamStore,
+    cfg: &RunConfig,
+    epoch: usize,
+    run_id: &str,
+) -> Result<()> {
+    let mut m = meta(cfg);
+    m.insert(super::folder::MODEL_EPOCH.into(), epoch.to_string());
+    m.insert(super::folder::MODEL_RUN.into(), run_id.into());
+    ck_save(path, store, &m)
 }
 
-pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<()> {
-    ck_load(path, store).map(|_| ())
+/// Loads `path` into `store`; returns what it records about itself.
+pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<ModelMeta> {
+    let m = ck_load(path, store)?;
+    Ok(ModelMeta {
+        epoch: m
+            .get(super::folder::MODEL_EPOCH)
+            .and_then(|e| e.parse().ok()),
+        run: m.get(super::folder::MODEL_RUN).cloned(),
+    })
 }
 
 pub fn save_state(
@@ -162,6 +205,7 @@ pub fn save_state(
     extra.insert("stopped".into(), st.stopped.to_string());
     extra.insert("train_seconds".into(), st.train_seconds.to_string());
     extra.insert("train_samples".into(), st.train_samples.to_string());
+    extra.insert("run_id".into(), st.run_id.clone());
     let state = TrainState {
         epoch: st.epoch,
         global_step: st.step as u64,
@@ -179,9 +223,11 @@ pub fn load_state(
     store: &mut ParamStore,
     opt: &mut dyn Optimizer,
     balancer: &mut Balancer,
+    epochs: usize,
 ) -> Result<LoopState> {
     let r = load_train_state(state_path(out), store, opt)?;
     let s = r.state;
+    s.check_epochs(&state_path(out), epochs)?;
     balancer.load_state(&s.extra)?;
     let get = |k: &str| s.extra.get(k).cloned().unwrap_or_default();
     Ok(LoopState {
@@ -193,6 +239,7 @@ pub fn load_state(
         stopped: get("stopped") == "true",
         train_seconds: get("train_seconds").parse().unwrap_or(0.0),
         train_samples: get("train_samples").parse().unwrap_or(0),
+        run_id: get("run_id"),
     })
 }
 

@@ -26,7 +26,7 @@
 //! lr = 0.001
 //! weight_decay = 0.0
 //! seed = 0
-//! patience = 5                # early stopping on validation NDCG@10
+//! patience = 5                # early stopping on validation NDCG@10; 0 = never stop early
 //! valid_users = 0             # per-epoch validation on a fixed sample; 0: all users
 //! next_item_weight = 1.0
 //! rating_weight = 1.0

@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::loss::LossOpts;
 use crate::models::sasrec::{ItemInput, SasRec, SasRecConfig};
 use crate::optim::{Adam, AdamConfig, Frozen, Optimizer};
+use crate::train::run::folder;
 use crate::train::run::progress::epoch_bar;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::seq::SliceRandom;
@@ -225,9 +226,11 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     } else {
         split.valid.clone()
     };
-    if let Some(out) = &opts.out {
-        create_run_folder(out, cfg)?;
-    }
+    // held to the end: one writer per run folder
+    let _lock = match &opts.out {
+        Some(out) => Some(create_run_folder(out, cfg)?),
+        None => None,
+    };
     let epochs = if opts.quick { t.quick_epochs } else { t.epochs };
     let mut order: Vec<&SeqExample> = split.train.iter().collect();
     let (mut best, mut best_epoch, mut bad) = (f64::NEG_INFINITY, 0usize, 0usize);
@@ -292,7 +295,8 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
             best_values = store.ids().map(|id| store.value(id).to_vec()).collect();
         } else {
             bad += 1;
-            if bad >= t.patience.max(1) {
+            // patience 0: never stop early (as in `mtrec train`)
+            if t.patience > 0 && bad >= t.patience {
                 break;
             }
         }
@@ -365,14 +369,20 @@ fn append_line(path: &Path, v: &Value) -> Result<()> {
     writeln!(f, "{v}").map_err(|e| io_err(path, e))
 }
 
-/// Creates the run folder with the resolved config; refuses a folder that holds a run.
-fn create_run_folder(out: &Path, cfg: &SeqRunConfig) -> Result<()> {
-    if out.join("summary.json").exists() || out.join("metrics.jsonl").exists() {
+/// Locks the run folder (see `train::run::folder`) and writes the resolved config;
+/// refuses a folder that holds any run file.
+fn create_run_folder(out: &Path, cfg: &SeqRunConfig) -> Result<folder::RunLock> {
+    let lock = folder::lock(out)?;
+    let found = folder::run_files_in(out)?;
+    if !found.is_empty() {
         return Err(Error::Io {
             path: out.display().to_string(),
-            message: "already holds a run; pass a new --out folder or delete this one".into(),
+            message: format!(
+                "already holds a run ({}); pass a new --out folder or delete this one",
+                found.join(", ")
+            ),
         });
     }
-    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
-    write_text(&out.join("config.toml"), &cfg.to_toml()?)
+    write_text(&out.join("config.toml"), &cfg.to_toml()?)?;
+    Ok(lock)
 }
