@@ -276,15 +276,16 @@ fn write_then_rename(
         (t.name.as_str(), t.shape.as_slice(), Cow::Owned(bytes))
     }));
     meta.insert(META_CHECKSUM.into(), format!("{sum:016x}"));
-    safetensors::serialize_to_file(views, &Some(meta), tmp)
+    let bytes = safetensors::serialize(views, &Some(meta))
         .map_err(|e| io_err(tmp, format!("cannot write the checkpoint: {e}")))?;
-    // serialize_to_file flushed its buffer; now make the bytes durable before the rename
-    // publishes them.
-    fs::OpenOptions::new()
-        .write(true)
-        .open(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io_err(tmp, format!("cannot flush the checkpoint to disk: {e}")))?;
+    let bytes = sorted_header(bytes).map_err(|e| io_err(tmp, e))?;
+    // the bytes, made durable before the rename publishes them
+    fs::File::create(tmp)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, &bytes)?;
+            f.sync_all()
+        })
+        .map_err(|e| io_err(tmp, format!("cannot write the checkpoint: {e}")))?;
     fs::rename(tmp, path).map_err(|e| {
         io_err(
             path,
@@ -299,6 +300,49 @@ fn write_then_rename(
         let _ = fs::File::open(dir).and_then(|d| d.sync_all());
     }
     Ok(())
+}
+
+/// The serialised file with its JSON header's keys in sorted order, the metadata's
+/// too: the `safetensors` crate writes the metadata in hash-map order, which differs
+/// from run to run, so the same weights would give different bytes. Readers find each
+/// tensor by its `data_offsets`, which are relative to the data and do not change;
+/// the header is padded with spaces to a multiple of 8 bytes, as the format asks.
+fn sorted_header(bytes: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+    let bad = || "the serialised checkpoint has no valid header".to_string();
+    let n = u64::from_le_bytes(
+        bytes
+            .get(..8)
+            .ok_or_else(bad)?
+            .try_into()
+            .map_err(|_| bad())?,
+    ) as usize;
+    let header = bytes.get(8..8 + n).ok_or_else(bad)?;
+    let parsed: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| format!("{}: {e}", bad()))?;
+    let sorted: BTreeMap<String, serde_json::Value> = parsed
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                // an object's keys sorted (serde_json's Map may keep insertion order)
+                serde_json::Value::Object(m) => serde_json::to_value(
+                    m.into_iter()
+                        .collect::<BTreeMap<String, serde_json::Value>>(),
+                )
+                .unwrap_or(serde_json::Value::Null),
+                v => v,
+            };
+            (k, v)
+        })
+        .collect();
+    let mut text = serde_json::to_vec(&sorted).map_err(|e| format!("{}: {e}", bad()))?;
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// A tensor read back: shape and row-major values.

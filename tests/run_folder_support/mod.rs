@@ -26,7 +26,6 @@ fn drop_timings(v: &mut Value) {
 }
 
 /// A safetensors file as (header JSON, data bytes); `extra.train_seconds` dropped.
-/// The header is compared as JSON: its metadata's key order is not fixed.
 fn safetensors_parts(bytes: &[u8]) -> (Value, Vec<u8>) {
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let mut h: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
@@ -46,8 +45,9 @@ fn names(dir: &Path) -> Vec<String> {
 }
 
 /// Every file of `a` equals its twin in `b`: the same names; text files byte for byte,
-/// JSON without timings, safetensors tensor bytes exactly and headers as JSON. `.lock`
-/// holds the writer's pid and is only checked to exist in both.
+/// JSON without timings, `model.safetensors` byte for byte, the training state's tensor
+/// bytes exactly and its header as JSON without its timing. `.lock` holds the writer's
+/// pid and is only checked to exist in both.
 pub fn assert_same_run(a: &Path, b: &Path) {
     assert_eq!(names(a), names(b), "the two run folders hold other files");
     for name in names(a) {
@@ -57,6 +57,8 @@ pub fn assert_same_run(a: &Path, b: &Path) {
         );
         if name == ".lock" {
             continue;
+        } else if name == "model.safetensors" {
+            assert!(x == y, "{name}: the files differ byte for byte");
         } else if name.ends_with(".safetensors") {
             let (hx, dx) = safetensors_parts(&x);
             let (hy, dy) = safetensors_parts(&y);
