@@ -405,3 +405,50 @@ test_files = ["unlabelled.csv"]
     assert!(!ok, "a split without labels gave exit 0");
     assert!(err.contains("has a label"), "{err}");
 }
+
+#[test]
+fn predict_marks_every_bad_row_in_place_past_the_first_ten_and_bad_numbers_too() {
+    let dir = temp_dir("pg-many-bad");
+    let run = train_run(&dir, "", None);
+    let good = input_rows(&dir, 40);
+    let header = good[0].clone();
+    let price = header.split(',').position(|c| c == "price").unwrap();
+    // every third data row malformed (14 of 40: past the ten the report keeps), and
+    // one row whose price is not a number
+    let mut rows = vec![header];
+    let mut bad_lines = Vec::new();
+    for (i, r) in good[1..].iter().enumerate() {
+        let line = i + 2;
+        if i % 3 == 0 {
+            rows.push("1,2".to_string());
+            bad_lines.push(line);
+        } else if i == 10 {
+            let mut f: Vec<&str> = r.split(',').collect();
+            f[price] = "abc";
+            rows.push(f.join(","));
+            bad_lines.push(line);
+        } else {
+            rows.push(r.clone());
+        }
+    }
+    assert!(bad_lines.len() > 10);
+    let input = dir.join("input.csv");
+    write_lines(&input, &rows);
+    let out = dir.join("scores.csv");
+    let (ok, err) = predict(&run, &input, &out, &["--bad-rows", "mark"]);
+    assert!(ok, "{err}");
+    let (head, got) = parse(&std::fs::read_to_string(&out).unwrap());
+    let error_col = head.iter().position(|h| h == "error").unwrap();
+    assert_eq!(got.len(), rows.len() - 1, "one output row per input row");
+    for (i, r) in got.iter().enumerate() {
+        let line = i + 2;
+        assert_eq!(r[0], line.to_string(), "input line numbers in order");
+        let marked = !r[error_col].is_empty();
+        assert_eq!(marked, bad_lines.contains(&line), "line {line}: {r:?}");
+        if marked {
+            assert!(r[1..error_col].iter().all(String::is_empty), "{r:?}");
+        }
+    }
+    let abc = &got[10][error_col];
+    assert!(abc.contains("price") && abc.contains("abc"), "{abc}");
+}

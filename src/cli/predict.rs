@@ -86,7 +86,14 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     let mut needed: Vec<&str> = cfg.features.iter().map(|f| f.name.as_str()).collect();
     needed.extend(spec.text.iter().map(|t| t.column.as_str()));
     needed.extend(args.keep.iter().map(String::as_str));
-    let table = load_table(&cfg.data, Path::new("."), &needed)?;
+    cfg.data.list_every_bad_row = true;
+    let mut table = load_table(&cfg.data, Path::new("."), &needed)?;
+    if args.bad_rows == PredictBadRows::Mark {
+        // numbers that are not numbers become marked rows too (labels are not read)
+        let mut split = cfg.split.clone();
+        split.kind = crate::config::SplitKind::Random;
+        crate::data::features::drop_bad_values(&mut table, &cfg.features, &[], &split, &cfg.data)?;
+    }
     let rows = output_rows(&table, &args.input)?;
     let mut encoded = spec.encode(&table)?;
     if !spec.text.is_empty() {

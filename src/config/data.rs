@@ -110,6 +110,11 @@ pub struct DataConfig {
     /// The most bytes a gzip file may decompress to; more is an error.
     #[serde(default = "default_max_decompressed_bytes")]
     pub max_decompressed_bytes: u64,
+    /// Keep every skipped row with its line and reason, not only the first
+    /// [`KEEP_FIRST`](crate::data::ingest::KEEP_FIRST): `mtrec predict --bad-rows mark`
+    /// writes one output row per input row. Not a config key.
+    #[serde(skip)]
+    pub list_every_bad_row: bool,
 }
 
 impl Default for DataConfig {
@@ -132,6 +137,7 @@ impl Default for DataConfig {
             max_field_bytes: default_max_field_bytes(),
             max_quoted_lines: default_max_quoted_lines(),
             max_decompressed_bytes: default_max_decompressed_bytes(),
+            list_every_bad_row: false,
         }
     }
 }

@@ -88,6 +88,7 @@ pub(crate) fn ingest_file(
     cfg: &DataConfig,
 ) -> Result<()> {
     let mut records = Records::new(Source::open(path, shown, cfg)?, cfg);
+    b.skipped.keep_all |= cfg.list_every_bad_row;
     b.files.push(shown.to_string());
     let file_index = (b.files.len() - 1) as u32;
     let mut rec = ByteRecord::new();

@@ -22,17 +22,20 @@ pub struct SkippedRow {
 pub struct SkippedRows {
     /// Malformed rows dropped (wrong field count, invalid text, unusable values).
     pub count: usize,
-    /// The first [`KEEP_FIRST`] of them, in file order.
+    /// The first [`KEEP_FIRST`] of them (every one with `keep_all`), in file order.
     pub first: Vec<SkippedRow>,
     /// Rows dropped because they repeat an earlier row exactly (`data.dedup = true`).
     pub duplicates: usize,
+    /// Keep every dropped row in `first`, not only the first [`KEEP_FIRST`]
+    /// (`DataConfig::list_every_bad_row`).
+    pub keep_all: bool,
 }
 
 impl SkippedRows {
     /// Counts a dropped row and keeps it if it is among the first [`KEEP_FIRST`].
     pub fn record(&mut self, path: &str, line: u64, reason: String, text: &str) {
         self.count += 1;
-        if self.first.len() < KEEP_FIRST {
+        if self.keep_all || self.first.len() < KEEP_FIRST {
             self.first.push(SkippedRow {
                 path: path.to_string(),
                 line,
