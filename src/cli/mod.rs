@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod embed;
+pub mod recommend;
 pub mod seq;
 pub mod train;
 
@@ -40,6 +41,10 @@ pub enum Command {
     /// MovieLens 100K: leave-last-out split, full-ranking HR@5/10 and NDCG@5/10 of the
     /// next item (plus rating RMSE and like AUC on MovieLens); writes a run folder.
     Seq(seq::SeqArgs),
+    /// Top-K lists from a run folder: every catalogue item scored for each user, the
+    /// task outputs fused into one score, history / allow-list / diversity filters;
+    /// --eval measures the lists on the test split (docs/recommend.md).
+    Recommend(recommend::RecommendArgs),
 }
 
 /// Runs the parsed command.
@@ -52,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => in_pool(None, || train::predict_cmd(&args)),
         Command::Embed(args) => embed::run(&args),
         Command::Seq(args) => seq::run(&args),
+        Command::Recommend(args) => recommend::run(&args),
     }
 }
 

@@ -1,0 +1,27 @@
+//! Ranked top-K lists from a trained run (`mtrec recommend`).
+//!
+//! ```text
+//! run folder ──load──▶ model, spec; the run's data split as at training      load.rs
+//! [recommend] ──▶ user / item features, catalogue, fusion, filters             config.rs
+//! catalogue, users ──encode once per side──▶ (user, item) rows ──model──▶ K values   recommender.rs
+//! K values ──fusion──▶ one score                                                fusion.rs
+//! candidates (allow-list − history) ──partial selection, per-value cap──▶ top K     filters.rs, topk.rs
+//! lists vs the test split ──▶ HR, NDCG, MRR, coverage, expected vs observed     eval.rs
+//! ```
+//!
+//! A server loads a [`Recommender`] once and calls [`Recommender::recommend_for_user`]
+//! per request.
+
+pub mod catalogue;
+pub mod config;
+pub mod eval;
+pub mod filters;
+pub mod fusion;
+pub mod load;
+pub mod output;
+pub mod recommender;
+pub mod topk;
+
+pub use config::{DiversityConfig, FusionConfig, FusionKind, RecommendConfig};
+pub use fusion::{Fusion, TaskScale};
+pub use recommender::{Ranked, Recommender, Request, ScoredUser};
