@@ -44,7 +44,7 @@ pub enum Command {
     /// Top-K lists from a run folder: every catalogue item scored for each user, the
     /// task outputs fused into one score, history / allow-list / diversity filters;
     /// --eval measures the lists on the test split (docs/recommend.md).
-    Recommend(recommend::RecommendArgs),
+    Recommend(Box<recommend::RecommendArgs>),
 }
 
 /// Runs the parsed command.

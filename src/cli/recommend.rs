@@ -365,8 +365,16 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
             if !args.sweep.is_empty() {
                 let grid = sweep_grid(&args.sweep)?;
-                let rows = sweep(&r, &kept, &h.rows, &req, r.rec.fusion.kind, &grid)?;
-                print!("{}", sweep_table(&rows));
+                let rows = sweep(
+                    &r,
+                    &kept,
+                    &h.rows,
+                    &req,
+                    r.rec.fusion.kind,
+                    &r.rec.fusion.weights,
+                    &grid,
+                )?;
+                print!("{}", sweep_table(&rows, args.k, &names));
             }
         }
         Ok(())

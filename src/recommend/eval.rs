@@ -126,14 +126,14 @@ pub fn list_metrics(
         for r in list {
             seen[r.item as usize] = true;
             listed += 1;
-            for t in 0..nt {
-                pred[t] += r.tasks[t] as f64;
+            for (p, &v) in pred.iter_mut().zip(&r.tasks) {
+                *p += v as f64;
             }
             for h in held.iter().filter(|h| h.item == r.item) {
-                for t in 0..nt {
-                    if h.mask[t] > 0.0 {
-                        obs[t].0 += h.labels[t] as f64;
-                        obs[t].1 += 1;
+                for (o, (&y, &m)) in obs.iter_mut().zip(h.labels.iter().zip(&h.mask)) {
+                    if m > 0.0 {
+                        o.0 += y as f64;
+                        o.1 += 1;
                     }
                 }
             }
@@ -194,66 +194,103 @@ pub fn sweep_grid(specs: &[String]) -> Result<Vec<BTreeMap<String, f64>>> {
     Ok(grid)
 }
 
-/// One row of the trade-off table per weight setting of `grid` (fusion `kind`):
-/// the lists are re-ranked from the same scores.
+/// One row of the trade-off table per weight setting of `grid` (fusion `kind`): each
+/// setting is laid over `base` (the configured weights; empty = every task 1) and the
+/// lists are re-ranked from the same scores. A setting whose weights are all 0 has no
+/// ranking: its row holds `None`.
+#[allow(clippy::type_complexity)]
 pub fn sweep(
     r: &Recommender,
     scored: &[ScoredUser],
     held: &[Vec<Interaction>],
-    base: &Request<'_>,
+    req: &Request<'_>,
     kind: FusionKind,
+    base: &BTreeMap<String, f64>,
     grid: &[BTreeMap<String, f64>],
-) -> Result<Vec<(BTreeMap<String, f64>, ListMetrics)>> {
-    let names: Vec<String> = r.model.cfg.tasks.iter().map(|t| t.name.clone()).collect();
+) -> Result<Vec<(BTreeMap<String, f64>, Option<ListMetrics>)>> {
+    let tasks = &r.model.cfg.tasks;
+    let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
     let mut out = Vec::new();
-    for w in grid {
+    for setting in grid {
+        let mut w: BTreeMap<String, f64> = names
+            .iter()
+            .map(|n| {
+                (
+                    n.clone(),
+                    if base.is_empty() {
+                        1.0
+                    } else {
+                        base.get(n).copied().unwrap_or(0.0)
+                    },
+                )
+            })
+            .collect();
+        w.extend(setting.iter().map(|(t, x)| (t.clone(), *x)));
+        if w.values().all(|&x| x == 0.0) {
+            out.push((w, None));
+            continue;
+        }
         let fusion = Fusion::new(
             &FusionConfig {
                 kind,
                 weights: w.clone(),
                 ..Default::default()
             },
-            &r.model.cfg.tasks,
+            tasks,
         )?;
         let req = Request {
             fusion: &fusion,
-            ..base.clone()
+            ..req.clone()
         };
         let lists: Vec<Vec<Ranked>> = scored.iter().map(|s| r.rank(s, &req)).collect();
         out.push((
-            w.clone(),
-            list_metrics(&lists, held, r.catalogue.len(), &names, base.k)?,
+            w,
+            Some(list_metrics(
+                &lists,
+                held,
+                r.catalogue.len(),
+                &names,
+                req.k,
+            )?),
         ));
     }
     Ok(out)
 }
 
 /// The sweep as a Markdown table.
-pub fn sweep_table(rows: &[(BTreeMap<String, f64>, ListMetrics)]) -> String {
-    let Some((w0, m0)) = rows.first() else {
+pub fn sweep_table(
+    rows: &[(BTreeMap<String, f64>, Option<ListMetrics>)],
+    k: usize,
+    tasks: &[String],
+) -> String {
+    let Some((w0, _)) = rows.first() else {
         return String::new();
     };
-    let k = m0.k;
     let mut head: Vec<String> = w0.keys().map(|t| format!("w_{t}")).collect();
     head.extend([format!("HR@{k}"), format!("NDCG@{k}"), "coverage".into()]);
-    for t in &m0.tasks {
-        head.push(format!("{} predicted", t.task));
-        head.push(format!("{} observed", t.task));
+    for t in tasks {
+        head.push(format!("{t} predicted"));
+        head.push(format!("{t} observed"));
     }
     let mut s = format!("| {} |\n|{}\n", head.join(" | "), "---|".repeat(head.len()));
     for (w, m) in rows {
         let mut cells: Vec<String> = w.values().map(|x| format!("{x}")).collect();
-        cells.extend([
-            format!("{:.4}", m.hr),
-            format!("{:.4}", m.ndcg),
-            format!("{:.4}", m.coverage),
-        ]);
-        for t in &m.tasks {
-            cells.push(format!("{:.4}", t.mean_predicted));
-            cells.push(
-                t.observed_mean
-                    .map_or("–".into(), |o| format!("{o:.4} (n={})", t.observed_n)),
-            );
+        match m {
+            None => cells.push("all weights 0: no ranking".into()),
+            Some(m) => {
+                cells.extend([
+                    format!("{:.4}", m.hr),
+                    format!("{:.4}", m.ndcg),
+                    format!("{:.4}", m.coverage),
+                ]);
+                for t in &m.tasks {
+                    cells.push(format!("{:.4}", t.mean_predicted));
+                    cells.push(
+                        t.observed_mean
+                            .map_or("–".into(), |o| format!("{o:.4} (n={})", t.observed_n)),
+                    );
+                }
+            }
         }
         s.push_str(&format!("| {} |\n", cells.join(" | ")));
     }

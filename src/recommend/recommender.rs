@@ -222,7 +222,7 @@ impl Recommender {
             let known = self.train_users.position(id);
             let mut vals = Vec::new();
             for f in &self.rec.user_features {
-                let v = match (given.get(f), known) {
+                let v = match (given.get(f).filter(|v| !v.trim().is_empty()), known) {
                     (Some(v), _) => v.clone(),
                     (None, Some(r)) => self.train_users.column(f).expect("user feature")[r].clone(),
                     (None, None) => {
