@@ -21,6 +21,7 @@ pub mod load;
 pub mod output;
 pub mod recommender;
 pub mod topk;
+pub mod two_tower;
 
 pub use config::{DiversityConfig, FusionConfig, FusionKind, RecommendConfig};
 pub use fusion::{Fusion, TaskScale};

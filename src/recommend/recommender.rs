@@ -202,6 +202,11 @@ impl Recommender {
         spec.encode(&table)
     }
 
+    /// The catalogue encoded (the user-side columns hold a filler).     // (N_items, ·)
+    pub fn items(&self) -> &Encoded {
+        &self.items
+    }
+
     /// Rows of `enc` with id 0 (unknown or missing) in a categorical feature of the side.
     pub fn oov_rows(&self, user: bool, enc: &Encoded) -> usize {
         let fc = enc.n_cat;
