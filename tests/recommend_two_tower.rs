@@ -5,7 +5,7 @@ mod recommend_support;
 
 use mtrec::config::RunConfig;
 use mtrec::recommend::two_tower::TwoTower;
-use mtrec::recommend::Recommender;
+use mtrec::recommend::{Fusion, Recommender, Request};
 use recommend_support::trained_with;
 use std::collections::BTreeMap;
 
@@ -37,6 +37,30 @@ fn check(test: &str, set: &[&str]) {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(worst <= 1e-5, "largest difference {worst}");
+    // the same through score_users, as `mtrec recommend --two-tower` scores
+    let fusion = Fusion::new(&r.rec.fusion, &r.model.cfg.tasks).unwrap();
+    let req = Request {
+        k: 5,
+        fusion: &fusion,
+        candidates: None,
+        exclude_history: true,
+        max_per_value: None,
+    };
+    let plain = r.score_users(&table.ids, &enc, &req, &|_| {}).unwrap();
+    let mut r = r;
+    r.use_two_tower().unwrap();
+    let fast = r.score_users(&table.ids, &enc, &req, &|_| {}).unwrap();
+    assert_eq!(plain.len(), fast.len());
+    for (a, b) in plain.iter().zip(&fast) {
+        assert_eq!(a.cands, b.cands);
+        let worst = a
+            .values
+            .iter()
+            .zip(&b.values)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5, "largest difference {worst}");
+    }
     // the scores are not all alike (a model that ignores its input would pass trivially)
     let spread = full
         .iter()
@@ -59,4 +83,19 @@ fn two_tower_is_refused_for_other_architectures() {
     let r = Recommender::load(&run, &dir, cfg.recommend.unwrap()).unwrap();
     let err = TwoTower::new(&r).err().unwrap().to_string();
     assert!(err.contains("mmoe"), "{err}");
+    let out = recommend_support::mtrec(&[
+        "recommend",
+        "--run",
+        run.to_str().unwrap(),
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--all-users",
+        "--two-tower",
+        "--output",
+        dir.join("tt.csv").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mmoe"));
+    assert!(!dir.join("tt.csv").exists());
 }

@@ -11,6 +11,7 @@ use super::config::RecommendConfig;
 use super::fusion::{Fusion, TaskScale};
 use super::load::{self, LoadedModel, RunData, Sides};
 use super::topk::{top_k, top_k_capped, Scored};
+use super::two_tower::{Partials, TwoTower};
 use crate::config::TaskType;
 use crate::data::features::Encoded;
 use crate::data::ingest::RowSource;
@@ -71,6 +72,9 @@ pub struct Recommender {
     pub scales: Vec<TaskScale>,
     /// The run's data and split (kept for `--eval`).
     pub data: RunData,
+    /// Two-tower scoring ([`Recommender::use_two_tower`]): the split model and the
+    /// catalogue's item-side partial products.
+    split: Option<(TwoTower, Partials)>,
 }
 
 impl Recommender {
@@ -148,6 +152,7 @@ impl Recommender {
             history,
             scales,
             data,
+            split: None,
         };
         let cat = r.catalogue.clone();
         r.items = r.encode_side(false, &cat)?;
@@ -200,6 +205,15 @@ impl Recommender {
             }
         });
         spec.encode(&table)
+    }
+
+    /// Scores with the two-tower split of the first layers from now on (MMoE runs):
+    /// the catalogue's item-side partial products are computed here, once.
+    pub fn use_two_tower(&mut self) -> Result<()> {
+        let tt = TwoTower::new(self)?;
+        let items = tt.partials(self, &self.items, false)?;
+        self.split = Some((tt, items));
+        Ok(())
     }
 
     /// The catalogue encoded (the user-side columns hold a filler).     // (N_items, ·)
@@ -350,7 +364,20 @@ impl Recommender {
                 cands.push(c);
                 end += 1;
             }
-            let v = self.score_pairs(users, &pairs)?;
+            let v = match &self.split {
+                None => self.score_pairs(users, &pairs)?,
+                Some((tt, items)) => {
+                    let sub: Vec<usize> = (start..end).collect();
+                    let pu = tt.partials(self, &users.select(&sub), true)?;
+                    let local: Vec<(u32, u32)> =
+                        pairs.iter().map(|&(u, i)| (u - start as u32, i)).collect();
+                    let mut v = Vec::with_capacity(local.len() * self.model.cfg.tasks.len());
+                    for c in local.chunks(SCORE_BATCH) {
+                        v.extend(tt.score_pairs(self, &pu, items, c)?);
+                    }
+                    v
+                }
+            };
             let mut at = 0;
             for c in cands {
                 let n = c.len();

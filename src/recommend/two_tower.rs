@@ -36,6 +36,7 @@ use crate::models::{Mmoe, MmoeConfig};
 use crate::nn::{Activation, Linear};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::SeedableRng;
+use rayon::prelude::*;
 
 fn activation(a: CfgActivation) -> Activation {
     match a {
@@ -183,20 +184,26 @@ impl TwoTower {
         let ex = &self.mmoe.experts;
         let (d1, e) = (ex.first.d_out, ex.num_experts);
         let b = pairs.len();
-        let sum = |a: &[f32], bb: &[f32], d: usize, (u, i): (u32, u32)| -> Vec<f32> {
-            let (u, i) = (u as usize, i as usize);
-            a[u * d..(u + 1) * d]
-                .iter()
-                .zip(&bb[i * d..(i + 1) * d])
-                .map(|(x, y)| x + y)
-                .collect()
+        // row p of the result: a[u_p] + b[i_p]                       // (B, d)
+        let sum = |a: &[f32], bb: &[f32], d: usize| -> Vec<f32> {
+            let mut out = vec![0.0f32; b * d];
+            out.par_chunks_mut(d)
+                .zip(pairs.par_iter())
+                .for_each(|(o, &(u, i))| {
+                    let (u, i) = (u as usize, i as usize);
+                    for ((oj, x), y) in o
+                        .iter_mut()
+                        .zip(&a[u * d..(u + 1) * d])
+                        .zip(&bb[i * d..(i + 1) * d])
+                    {
+                        *oj = x + y;
+                    }
+                });
+            out
         };
         let mut g = Graph::new(0);
         g.set_training(false);
-        let pre: Vec<f32> = pairs
-            .iter()
-            .flat_map(|&p| sum(&users.experts, &items.experts, d1, p))
-            .collect();
+        let pre = sum(&users.experts, &items.experts, d1);
         let mut h = g.input_slice(b, d1, &pre)?; // (B, E·D_1) = P_u + Q_i
         if let Some(f) = ex.activation.unary() {
             h = g.unary(h, f)?; // (B, E·D_1)
@@ -215,10 +222,7 @@ impl TwoTower {
         let mut out = vec![0.0f32; b * k];
         for (t, (gate, tower)) in self.mmoe.gates.iter().zip(&self.mmoe.towers).enumerate() {
             let de = gate.logits.d_out;
-            let z: Vec<f32> = pairs
-                .iter()
-                .flat_map(|&p| sum(&users.gates[t], &items.gates[t], de, p))
-                .collect();
+            let z = sum(&users.gates[t], &items.gates[t], de);
             let zv = g.input_slice(b, de, &z)?; // (B, E) gate logits
             let mix = g.gate_combine(experts, zv)?; // (B, D_expert)
             let y = tower.forward(&mut g, &self.store, mix)?; // (B, 1)
