@@ -224,7 +224,7 @@ fn diversity_allow_list_users_file_jsonl_and_eval() {
     std::fs::write(dir.join("users_new.csv"), "user_id,segment,age\nnew,b,40\n").unwrap();
     std::fs::write(dir.join("allow.txt"), "item_id\ni1\ni2\ni3\nnot-an-item\n").unwrap();
     let out = dir.join("new.jsonl");
-    ok(mtrec(&[
+    let out_run = mtrec(&[
         "recommend",
         "--run",
         &s(&run),
@@ -239,13 +239,19 @@ fn diversity_allow_list_users_file_jsonl_and_eval() {
         "--output",
         &s(&out),
         "--quiet",
-    ]));
+    ]);
+    let out_run_ok = out_run.status.success();
+    assert!(out_run_ok, "{}", String::from_utf8_lossy(&out_run.stderr));
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 3, "only the three allowed items");
+    assert!(
+        String::from_utf8_lossy(&out_run.stderr).contains("1 of 1 users got fewer than 5 items")
+    );
+    assert!(String::from_utf8_lossy(&out_run.stderr).contains("1 of the ids in"));
     for l in &lines {
         assert_eq!(l["user"], "new");
         assert!(["i1", "i2", "i3"].contains(&l["item"].as_str().unwrap()));
@@ -310,4 +316,72 @@ fn diversity_allow_list_users_file_jsonl_and_eval() {
         table[0].split('|').count(),
         "full rows as wide as the header"
     );
+}
+
+#[test]
+fn a_catalogue_file_replaces_the_training_items_and_unknown_items_are_counted() {
+    let (dir, run) = trained("catalogue");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    // three known items and one the model never saw (out-of-vocabulary id)
+    std::fs::write(
+        dir.join("items.csv"),
+        "item_id,genre,extra\ni1,g1,x\ni2,g2,x\ni3,g3,x\nbrand-new,g0,x\n",
+    )
+    .unwrap();
+    let out_path = dir.join("cat.csv");
+    let out = mtrec(&[
+        "recommend",
+        "--run",
+        &s(&run),
+        "--data-dir",
+        &s(&dir),
+        "--all-users",
+        "--include-history",
+        "--k",
+        "10",
+        "--catalogue",
+        &s(&dir.join("items.csv")),
+        "--output",
+        &s(&out_path),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    ok(out);
+    assert!(
+        err.contains("catalogue: 4 items from") && err.contains("1 with an unknown"),
+        "{err}"
+    );
+    let rows = read_csv(&out_path);
+    let items: HashSet<&str> = rows.iter().map(|r| r["item"].as_str()).collect();
+    assert_eq!(items, ["i1", "i2", "i3", "brand-new"].into_iter().collect());
+    assert_eq!(
+        rows.len(),
+        4 * 12,
+        "every user gets the whole (small) catalogue"
+    );
+
+    // a catalogue without an item feature: the error names it
+    std::fs::write(dir.join("items_bad.csv"), "item_id\ni1\n").unwrap();
+    let out = mtrec(&[
+        "recommend",
+        "--run",
+        &s(&run),
+        "--data-dir",
+        &s(&dir),
+        "--all-users",
+        "--catalogue",
+        &s(&dir.join("items_bad.csv")),
+        "--output",
+        &s(&dir.join("bad.csv")),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("genre"), "{err}");
+    // nothing half-written is left behind
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -90,7 +90,7 @@ pub struct RecommendArgs {
     /// Evaluate the lists of the test split's users against their test items (the
     /// validation items are left out of the candidates too): HR@K, NDCG@K, MRR@K,
     /// coverage, predicted and observed value of each task in the lists (JSON on stdout).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["users", "all_users"])]
     pub eval: bool,
     /// With --eval: TASK=W1,W2,… (repeatable, a grid): one row per weight setting of
     /// the trade-off table (Markdown on stdout).
@@ -195,7 +195,7 @@ fn allow_list(path: &Path, r: &Recommender) -> Result<Vec<u32>> {
     }
     if unknown > 0 {
         eprintln!(
-            "candidates: {unknown} ids of {} are not in the catalogue and are left out",
+            "candidates: {unknown} of the ids in {} are not in the catalogue and are left out",
             path.display()
         );
     }
@@ -334,6 +334,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
         let bar = progress(table.len(), args.quiet);
         let mut kept = Vec::new(); // scored users, kept for --eval
         let mut lists: Vec<Vec<Ranked>> = Vec::new();
+        let short = std::cell::Cell::new(0usize); // lists shorter than K
         let chunk = 256;
         for start in (0..table.len()).step_by(chunk) {
             let rows: Vec<usize> = (start..(start + chunk).min(table.len())).collect();
@@ -341,6 +342,9 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             let scored = r.score_users(&ids, &enc.select(&rows), &req, &|n| bar.inc(n))?;
             for (id, s) in ids.iter().zip(&scored) {
                 let list = r.rank(s, &req);
+                if list.len() < args.k {
+                    short.set(short.get() + 1);
+                }
                 if let Some(w) = writer.as_mut() {
                     w.write_list(id, &list, &r.catalogue.ids)?;
                 }
@@ -353,6 +357,14 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             }
         }
         bar.finish_and_clear();
+        if short.get() > 0 {
+            eprintln!(
+                "{} of {} users got fewer than {} items: too few candidates are left after the history, allow-list, fusion threshold or diversity cap",
+                short.get(),
+                table.len(),
+                args.k
+            );
+        }
         if let (Some(w), Some(out)) = (writer, &args.output) {
             w.finish()?;
             eprintln!(
