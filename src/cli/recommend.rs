@@ -182,17 +182,14 @@ fn allow_list(path: &Path, r: &Recommender) -> Result<Vec<u32>> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    let (mut out, mut unknown) = (Vec::new(), 0usize);
-    for (n, line) in text.lines().enumerate() {
-        let id = line.trim();
-        if id.is_empty() || (n == 0 && id == r.rec.item_column()) {
-            continue;
-        }
-        match r.catalogue.position(id) {
-            Some(i) => out.push(i as u32),
-            None => unknown += 1,
-        }
-    }
+    let ids: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .map(|(n, l)| (n, l.trim()))
+        .filter(|&(n, id)| !(id.is_empty() || (n == 0 && id == r.rec.item_column())))
+        .map(|(_, id)| id)
+        .collect();
+    let (out, unknown) = r.item_indices(&ids);
     if unknown > 0 {
         eprintln!(
             "candidates: {unknown} of the ids in {} are not in the catalogue and are left out",

@@ -7,10 +7,14 @@
 //! K values ──fusion──▶ one score                                                fusion.rs
 //! candidates (allow-list − history) ──partial selection, per-value cap──▶ top K     filters.rs, topk.rs
 //! lists vs the test split ──▶ HR, NDCG, MRR, coverage, expected vs observed     eval.rs
+//! MMoE's first layers split into user and item partial products (--two-tower)  two_tower.rs
+//! lists ──atomic CSV / JSON lines──▶ --output                                   output.rs
 //! ```
 //!
-//! A server loads a [`Recommender`] once and calls [`Recommender::recommend_for_user`]
-//! per request.
+//! A server loads a [`Recommender`] once ([`Recommender::load`], optionally
+//! [`Recommender::use_two_tower`]), builds a [`Fusion`] per weight setting
+//! ([`Fusion::new`] validates it), maps item ids with [`Recommender::item_indices`] and
+//! calls [`Recommender::recommend_for_user`] per request.
 
 pub mod catalogue;
 pub mod config;

@@ -216,6 +216,20 @@ impl Recommender {
         Ok(())
     }
 
+    /// Catalogue indices of item ids (for [`Request::candidates`]), and how many of
+    /// `ids` are not in the catalogue.
+    pub fn item_indices<S: AsRef<str>>(&self, ids: &[S]) -> (Vec<u32>, usize) {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut unknown = 0;
+        for id in ids {
+            match self.catalogue.position(id.as_ref()) {
+                Some(i) => out.push(i as u32),
+                None => unknown += 1,
+            }
+        }
+        (out, unknown)
+    }
+
     /// The catalogue encoded (the user-side columns hold a filler).     // (N_items, ·)
     pub fn items(&self) -> &Encoded {
         &self.items
