@@ -23,6 +23,7 @@
 //! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
 //! metrics, checkpoint, train
 //!                   AUC / GAUC / ranking metrics; safetensors run state; training loops
+//! recommend         top-K lists from a trained run: fusion, filters, list evaluation
 //! cli               the `mtrec` binary's commands
 //! ```
 //!
@@ -71,6 +72,7 @@ pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod recommend;
 pub mod tensor;
 pub mod text;
 pub mod train;

@@ -6,6 +6,7 @@ pub mod embed;
 pub mod eval;
 pub mod output;
 pub mod predict;
+pub mod recommend;
 pub mod seq;
 pub mod train;
 
@@ -43,6 +44,10 @@ pub enum Command {
     /// MovieLens 100K: leave-last-out split, full-ranking HR@5/10 and NDCG@5/10 of the
     /// next item (plus rating RMSE and like AUC on MovieLens); writes a run folder.
     Seq(seq::SeqArgs),
+    /// Top-K lists from a run folder: every catalogue item scored for each user, the
+    /// task outputs fused into one score, history / allow-list / diversity filters;
+    /// --eval measures the lists on the test split (docs/recommend.md).
+    Recommend(Box<recommend::RecommendArgs>),
 }
 
 /// Runs the parsed command.
@@ -55,6 +60,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => in_pool(None, || predict::predict_cmd(&args)),
         Command::Embed(args) => embed::run(&args),
         Command::Seq(args) => seq::run(&args),
+        Command::Recommend(args) => recommend::run(&args),
     }
 }
 

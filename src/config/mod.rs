@@ -40,6 +40,7 @@ pub mod budget;
 pub mod data;
 mod load;
 pub mod model;
+pub mod recommend;
 pub mod task;
 pub mod text;
 pub mod train;
@@ -72,6 +73,9 @@ pub struct RunConfig {
     pub model: ModelConfig,
     #[serde(default)]
     pub train: RunTrainConfig,
+    /// `[recommend]`: see [`recommend`] and docs/recommend.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommend: Option<recommend::RecommendConfig>,
 }
 
 impl RunConfig {

@@ -1,0 +1,195 @@
+//! Loading a run folder for recommendation: the model with its saved weights, the
+//! feature spec, and the run's data split exactly as at training (same loader, same
+//! split seed), from which come the users' histories, the default catalogue, the
+//! regression tasks' label ranges and the held-out interactions.
+
+use super::catalogue::SideTable;
+use super::config::RecommendConfig;
+use crate::autograd::ParamStore;
+use crate::checkpoint::load_params;
+use crate::config::RunConfig;
+use crate::data::features::{split_rows, FeatureSpec};
+use crate::data::ingest::RawTable;
+use crate::data::loaders::load_table;
+use crate::error::{Error, Result};
+use crate::models::MultiTaskModel;
+use crate::nn::FeatureInput;
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::SeedableRng;
+use std::path::Path;
+
+/// The model of a run folder: config, spec, input layer, model and weights.
+pub struct LoadedModel {
+    pub cfg: RunConfig,
+    pub spec: FeatureSpec,
+    pub input: FeatureInput,
+    pub model: Box<dyn MultiTaskModel>,
+    pub store: ParamStore,
+}
+
+/// Reads `config.toml`, `spec.json` and `model.safetensors` of `run_dir` (the
+/// library calls `mtrec predict` makes: the spec is not refitted, no data is read).
+pub fn load_model(run_dir: &Path) -> Result<LoadedModel> {
+    let cfg = RunConfig::from_file(run_dir.join("config.toml"), &[])?;
+    let spec_path = run_dir.join("spec.json");
+    let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::Io {
+        path: spec_path.display().to_string(),
+        message: format!(
+            "{e}; is {} a run folder written by mtrec train?",
+            run_dir.display()
+        ),
+    })?;
+    let spec = FeatureSpec::from_json_str(&text)?;
+    if let Some(t) = spec.text.first() {
+        return Err(Error::Config {
+            what: format!("text feature `{}`", t.name),
+            message: "mtrec recommend does not score runs with text features yet; use mtrec predict on explicit (user, item) rows".into(),
+        });
+    }
+    let mut store = ParamStore::new();
+    let mut rng = StdRng::seed_from_u64(cfg.train.seed);
+    let input = FeatureInput::new(&mut store, "input", &spec, &mut rng)?;
+    let model = crate::train::run::build::build_model(
+        &cfg.model,
+        input.d_in(),
+        &cfg.tasks,
+        &mut store,
+        &mut rng,
+    )?;
+    let _ = crate::train::run::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
+    let model_path = run_dir.join("model.safetensors");
+    if !model_path.is_file() {
+        return Err(Error::Io {
+            path: model_path.display().to_string(),
+            message: "missing: the run has not finished an epoch yet".into(),
+        });
+    }
+    load_params(&model_path, &mut store)?;
+    Ok(LoadedModel {
+        cfg,
+        spec,
+        input,
+        model,
+        store,
+    })
+}
+
+/// Which side each encoded feature comes from: `true` = user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sides {
+    pub cat: Vec<bool>,
+    pub bags: Vec<bool>,
+    pub num: Vec<bool>,
+}
+
+/// Checks that every feature of `spec` is in exactly one of the two lists and that
+/// the lists name only features.
+pub fn sides(spec: &FeatureSpec, rec: &RecommendConfig) -> Result<Sides> {
+    let features = spec.feature_columns();
+    for (list, key) in [
+        (&rec.user_features, "user_features"),
+        (&rec.item_features, "item_features"),
+    ] {
+        if let Some(n) = list.iter().find(|n| !features.contains(&n.as_str())) {
+            return Err(Error::Config {
+                what: format!("recommend.{key}"),
+                message: format!(
+                    "names `{n}`, which is not a feature of the run; its features are: {}",
+                    features.join(", ")
+                ),
+            });
+        }
+    }
+    let side = |name: &str| -> Result<bool> {
+        let u = rec.user_features.iter().any(|n| n == name);
+        let i = rec.item_features.iter().any(|n| n == name);
+        match (u, i) {
+            (true, false) => Ok(true),
+            (false, true) => Ok(false),
+            (true, true) => Err(Error::Config {
+                what: format!("feature `{name}`"),
+                message: "is in both recommend.user_features and recommend.item_features; keep it in one".into(),
+            }),
+            (false, false) => Err(Error::Config {
+                what: format!("feature `{name}`"),
+                message: "is not assigned: add it to recommend.user_features (--user-features) or recommend.item_features (--item-features)".into(),
+            }),
+        }
+    };
+    Ok(Sides {
+        cat: spec
+            .categorical
+            .iter()
+            .map(|c| side(&c.name))
+            .collect::<Result<_>>()?,
+        bags: spec
+            .multi_hot
+            .iter()
+            .map(|b| side(&b.name))
+            .collect::<Result<_>>()?,
+        num: spec
+            .numeric
+            .iter()
+            .map(|x| side(&x.name))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// The run's data table (the run's columns plus the user, item and diversity columns)
+/// and its split, as at training.
+pub struct RunData {
+    pub table: RawTable,
+    pub train: Vec<usize>,
+    pub valid: Vec<usize>,
+    pub test: Vec<usize>,
+}
+
+pub fn load_data(cfg: &RunConfig, rec: &RecommendConfig, data_dir: &Path) -> Result<RunData> {
+    let mut needed = cfg.needed_columns();
+    let extra = [
+        Some(rec.user_column()),
+        Some(rec.item_column()),
+        rec.diversity.as_ref().map(|d| d.column.as_str()),
+    ];
+    for c in extra.into_iter().flatten() {
+        if !needed.contains(&c) {
+            needed.push(c);
+        }
+    }
+    let table = load_table(&cfg.data, data_dir, &needed)?;
+    let rows = split_rows(&table, &cfg.split, &cfg.data.missing_values)?;
+    Ok(RunData {
+        table,
+        train: rows.train,
+        valid: rows.valid,
+        test: rows.test,
+    })
+}
+
+/// The catalogue: `rec.catalogue` (a CSV with the item column and every item feature)
+/// or the distinct items of the training rows.
+pub fn catalogue(rec: &RecommendConfig, data: &RunData) -> Result<SideTable> {
+    let mut cols = rec.item_features.clone();
+    if let Some(d) = &rec.diversity {
+        if !cols.contains(&d.column) {
+            cols.push(d.column.clone());
+        }
+    }
+    let out = match &rec.catalogue {
+        Some(path) => SideTable::read_csv(Path::new(path), rec.item_column(), &cols, &[])?,
+        None => SideTable::from_rows(
+            &data.table,
+            &data.train,
+            rec.item_column(),
+            &cols,
+            "the training split's items",
+        )?,
+    };
+    if out.is_empty() {
+        return Err(Error::Config {
+            what: "catalogue".into(),
+            message: format!("{} has no items", out.origin),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,453 @@
+//! [`Recommender`]: a loaded run ready to rank the catalogue for any user.
+//!
+//! Each side is encoded once with the run's [`FeatureSpec`] (same vocabularies, same
+//! numeric scaling as at training, unseen values → the out-of-vocabulary id 0): the
+//! catalogue when loaded, a user when asked. A (user, item) row is then assembled by
+//! taking every user-side feature from the user's encoding and every item-side feature
+//! from the item's: encoding is per cell, so this equals encoding the combined row.
+
+use super::catalogue::SideTable;
+use super::config::RecommendConfig;
+use super::fusion::{Fusion, TaskScale};
+use super::load::{self, LoadedModel, RunData, Sides};
+use super::topk::{top_k, top_k_capped, Scored};
+use super::two_tower::{Partials, TwoTower};
+use crate::config::TaskType;
+use crate::data::features::Encoded;
+use crate::data::ingest::RowSource;
+use crate::error::{Error, Result};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+/// Rows per forward pass when scoring.
+pub const SCORE_BATCH: usize = 8192;
+
+/// One entry of a ranked list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranked {
+    /// Catalogue index of the item (`catalogue.ids[item]` is its id).
+    pub item: u32,
+    pub score: f32,
+    /// Per task: probability (binary) or value (regression).    // (K,)
+    pub tasks: Vec<f32>,
+}
+
+/// The task values of one user's candidates.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScoredUser {
+    pub cands: Vec<u32>,
+    /// Row-major task values.                                  // (C, K)
+    pub values: Vec<f32>,
+}
+
+/// What to rank for one request.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub k: usize,
+    pub fusion: &'a Fusion,
+    /// Allow-list of catalogue indices; `None` = the whole catalogue.
+    pub candidates: Option<&'a [u32]>,
+    pub exclude_history: bool,
+    /// At most this many items per value of the diversity column.
+    pub max_per_value: Option<usize>,
+}
+
+/// A run loaded for recommendation.
+pub struct Recommender {
+    pub model: LoadedModel,
+    pub rec: RecommendConfig,
+    pub sides: Sides,
+    pub catalogue: SideTable,
+    /// Catalogue rows encoded (user-side columns hold a filler).  // N = catalogue size
+    items: Encoded,
+    /// Catalogue items with an out-of-vocabulary or missing item-side id.
+    pub item_oov: usize,
+    /// Diversity value code of each item (when `[recommend.diversity]` is set).
+    pub category: Option<Vec<u32>>,
+    /// The users of the training split with their user-side texts (first row).
+    pub train_users: SideTable,
+    /// User id → catalogue items of the user's training rows.
+    pub history: HashMap<String, HashSet<u32>>,
+    /// How each task's value is put on [0, 1] for fusion.
+    pub scales: Vec<TaskScale>,
+    /// The run's data and split (kept for `--eval`).
+    pub data: RunData,
+    /// Two-tower scoring ([`Recommender::use_two_tower`]): the split model and the
+    /// catalogue's item-side partial products.
+    split: Option<(TwoTower, Partials)>,
+}
+
+impl Recommender {
+    /// Loads `run_dir` (model, spec) and the run's data under `data_dir` (split,
+    /// histories, default catalogue); `rec` says which feature belongs to whom.
+    pub fn load(run_dir: &Path, data_dir: &Path, rec: RecommendConfig) -> Result<Recommender> {
+        let model = load::load_model(run_dir)?;
+        let sides = load::sides(&model.spec, &rec)?;
+        let data = load::load_data(&model.cfg, &rec, data_dir)?;
+        let catalogue = load::catalogue(&rec, &data)?;
+        let train_users = SideTable::from_rows(
+            &data.table,
+            &data.train,
+            rec.user_column(),
+            &rec.user_features,
+            "the training split's users",
+        )?;
+        if train_users.is_empty() {
+            return Err(Error::Config {
+                what: "training split".into(),
+                message: "has no rows".into(),
+            });
+        }
+        let item_col = data
+            .table
+            .column(rec.item_column())
+            .expect("loaded with the item column");
+        let user_col = data
+            .table
+            .column(rec.user_column())
+            .expect("loaded with the user column");
+        let mut history: HashMap<String, HashSet<u32>> = HashMap::new();
+        for &r in &data.train {
+            if let Some(i) = catalogue.position(item_col.get(r)) {
+                history
+                    .entry(user_col.get(r).to_string())
+                    .or_default()
+                    .insert(i as u32);
+            }
+        }
+        let mv = &model.spec.missing_values;
+        let mut labels = Vec::new();
+        for l in &model.spec.tasks {
+            let (y, m) = l.encode(&data.table, mv)?;
+            labels.push(
+                data.train
+                    .iter()
+                    .filter(|&&r| m[r] > 0.0)
+                    .map(|&r| y[r])
+                    .collect::<Vec<f32>>(),
+            );
+        }
+        let scales = Fusion::scales(&model.cfg.tasks, &labels);
+        let category = rec.diversity.as_ref().map(|d| {
+            let col = catalogue
+                .column(&d.column)
+                .expect("catalogue read with the diversity column");
+            let mut codes = HashMap::new();
+            col.iter()
+                .map(|v| {
+                    let n = codes.len() as u32;
+                    *codes.entry(v.clone()).or_insert(n)
+                })
+                .collect()
+        });
+        let mut r = Recommender {
+            model,
+            rec,
+            sides,
+            catalogue,
+            items: Encoded::default(),
+            item_oov: 0,
+            category,
+            train_users,
+            history,
+            scales,
+            data,
+            split: None,
+        };
+        let cat = r.catalogue.clone();
+        r.items = r.encode_side(false, &cat)?;
+        r.item_oov = r.oov_rows(false, &r.items);
+        Ok(r)
+    }
+
+    /// Encodes the rows of a side table (`user`: the user side) with the spec; the
+    /// other side's columns hold the first row of that side (never read).
+    pub fn encode_side(&self, user: bool, rows: &SideTable) -> Result<Encoded> {
+        let spec = &self.model.spec;
+        let names: Vec<String> = spec
+            .feature_columns()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let other = if user {
+            &self.catalogue
+        } else {
+            &self.train_users
+        };
+        let mut src: Vec<(&[String], bool)> = Vec::new(); // per column: texts, from `rows`
+        for n in &names {
+            let mine = if user {
+                &self.rec.user_features
+            } else {
+                &self.rec.item_features
+            };
+            if mine.contains(n) {
+                let col = rows.column(n).ok_or_else(|| Error::Config {
+                    what: format!("feature `{n}`"),
+                    message: format!("has no value in {}", rows.origin),
+                })?;
+                src.push((col, true));
+            } else {
+                src.push((
+                    other
+                        .column(n)
+                        .expect("side tables hold their side's features"),
+                    false,
+                ));
+            }
+        }
+        let table = SideTable::raw_table(&names, rows.len(), &rows.origin, |c, r| {
+            let (col, own) = src[c];
+            if own {
+                col[r].clone()
+            } else {
+                col[0].clone()
+            }
+        });
+        spec.encode(&table)
+    }
+
+    /// Scores with the two-tower split of the first layers from now on (MMoE runs):
+    /// the catalogue's item-side partial products are computed here, once.
+    pub fn use_two_tower(&mut self) -> Result<()> {
+        let tt = TwoTower::new(self)?;
+        let items = tt.partials(self, &self.items, false)?;
+        self.split = Some((tt, items));
+        Ok(())
+    }
+
+    /// Catalogue indices of item ids (for [`Request::candidates`]), and how many of
+    /// `ids` are not in the catalogue.
+    pub fn item_indices<S: AsRef<str>>(&self, ids: &[S]) -> (Vec<u32>, usize) {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut unknown = 0;
+        for id in ids {
+            match self.catalogue.position(id.as_ref()) {
+                Some(i) => out.push(i as u32),
+                None => unknown += 1,
+            }
+        }
+        (out, unknown)
+    }
+
+    /// The catalogue encoded (the user-side columns hold a filler).     // (N_items, ·)
+    pub fn items(&self) -> &Encoded {
+        &self.items
+    }
+
+    /// Rows of `enc` with id 0 (unknown or missing) in a categorical feature of the side.
+    pub fn oov_rows(&self, user: bool, enc: &Encoded) -> usize {
+        let fc = enc.n_cat;
+        (0..enc.len())
+            .filter(|&r| (0..fc).any(|f| self.sides.cat[f] == user && enc.cat[r * fc + f] == 0))
+            .count()
+    }
+
+    /// The user-side texts of user `id`: `given` (column → text) first, then the
+    /// user's first training row. A user with neither gets an error naming the feature.
+    pub fn user_table(
+        &self,
+        users: &[(String, BTreeMap<String, String>)],
+        origin: &str,
+    ) -> Result<SideTable> {
+        let mut rows = Vec::with_capacity(users.len());
+        for (id, given) in users {
+            let known = self.train_users.position(id);
+            let mut vals = Vec::new();
+            for f in &self.rec.user_features {
+                let v = match (given.get(f).filter(|v| !v.trim().is_empty()), known) {
+                    (Some(v), _) => v.clone(),
+                    (None, Some(r)) => self.train_users.column(f).expect("user feature")[r].clone(),
+                    (None, None) => {
+                        return Err(Error::Config {
+                            what: format!("user `{id}`"),
+                            message: format!("is not in the training data and {origin} gives no `{f}`: add the column"),
+                        })
+                    }
+                };
+                vals.push(v);
+            }
+            rows.push((id.clone(), vals));
+        }
+        Ok(SideTable::from_ordered(
+            origin,
+            self.rec.user_features.clone(),
+            rows,
+        ))
+    }
+
+    /// The (user, item) rows `pairs` (user row of `users`, catalogue index), encoded.
+    pub fn pair_rows(&self, users: &Encoded, pairs: &[(u32, u32)]) -> Encoded {
+        let it = &self.items;
+        let (fc, fnum) = (it.n_cat, it.n_num);
+        let mut out = Encoded::empty(fc, it.bags.len(), fnum, it.n_tasks);
+        out.cat.reserve(pairs.len() * fc);
+        out.num.reserve(pairs.len() * fnum);
+        for &(u, i) in pairs {
+            let (u, i) = (u as usize, i as usize);
+            for f in 0..fc {
+                let from = if self.sides.cat[f] {
+                    users.cat[u * fc + f]
+                } else {
+                    it.cat[i * fc + f]
+                };
+                out.cat.push(from);
+            }
+            for f in 0..fnum {
+                let from = if self.sides.num[f] {
+                    users.num[u * fnum + f]
+                } else {
+                    it.num[i * fnum + f]
+                };
+                out.num.push(from);
+            }
+            for (b, o) in out.bags.iter_mut().enumerate() {
+                let bag = if self.sides.bags[b] {
+                    users.bags[b].bag(u)
+                } else {
+                    it.bags[b].bag(i)
+                };
+                o.push(bag);
+            }
+            out.source.push(RowSource { file: 0, line: 0 });
+        }
+        out.labels = vec![0.0; pairs.len() * it.n_tasks];
+        out.mask = vec![0.0; pairs.len() * it.n_tasks];
+        out
+    }
+
+    /// Task values of `pairs`: probability for binary tasks, value for regression.  // (P, K)
+    pub fn score_pairs(&self, users: &Encoded, pairs: &[(u32, u32)]) -> Result<Vec<f32>> {
+        let m = &self.model;
+        let k = m.cfg.tasks.len();
+        let mut out = vec![0.0f32; pairs.len() * k];
+        for (c, chunk) in pairs.chunks(SCORE_BATCH).enumerate() {
+            let rows = self.pair_rows(users, chunk);
+            let mut g = crate::autograd::Graph::new(0);
+            let raw = crate::train::run::predict(
+                &mut g,
+                &m.input,
+                m.model.as_ref(),
+                &m.store,
+                &rows,
+                SCORE_BATCH,
+            )?;
+            for (t, (task, z)) in m.cfg.tasks.iter().zip(&raw).enumerate() {
+                for (j, &x) in z.iter().enumerate() {
+                    out[(c * SCORE_BATCH + j) * k + t] = match task.kind {
+                        TaskType::Binary => {
+                            crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, x)
+                        }
+                        TaskType::Regression => x,
+                    };
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The candidates of user `id` under `req` (allow-list minus history).
+    pub fn candidates(&self, id: &str, req: &Request<'_>) -> Vec<u32> {
+        super::filters::candidates(
+            self.catalogue.len(),
+            req.candidates,
+            self.history.get(id),
+            req.exclude_history,
+        )
+    }
+
+    /// Scores every candidate of each user of `users` (encoded rows of `ids`), batched
+    /// across users; `progress` is told how many users are done.
+    pub fn score_users(
+        &self,
+        ids: &[String],
+        users: &Encoded,
+        req: &Request<'_>,
+        progress: &dyn Fn(u64),
+    ) -> Result<Vec<ScoredUser>> {
+        let k = self.model.cfg.tasks.len();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut start = 0;
+        while start < ids.len() {
+            let mut pairs = Vec::new();
+            let mut end = start;
+            let mut cands = Vec::new();
+            while end < ids.len() && (pairs.len() < SCORE_BATCH || end == start) {
+                let c = self.candidates(&ids[end], req);
+                pairs.extend(c.iter().map(|&i| (end as u32, i)));
+                cands.push(c);
+                end += 1;
+            }
+            let v = match &self.split {
+                None => self.score_pairs(users, &pairs)?,
+                Some((tt, items)) => {
+                    let sub: Vec<usize> = (start..end).collect();
+                    let pu = tt.partials(self, &users.select(&sub), true)?;
+                    let local: Vec<(u32, u32)> =
+                        pairs.iter().map(|&(u, i)| (u - start as u32, i)).collect();
+                    let mut v = Vec::with_capacity(local.len() * self.model.cfg.tasks.len());
+                    for c in local.chunks(SCORE_BATCH) {
+                        v.extend(tt.score_pairs(self, &pu, items, c)?);
+                    }
+                    v
+                }
+            };
+            let mut at = 0;
+            for c in cands {
+                let n = c.len();
+                out.push(ScoredUser {
+                    cands: c,
+                    values: v[at * k..(at + n) * k].to_vec(),
+                });
+                at += n;
+            }
+            progress((end - start) as u64);
+            start = end;
+        }
+        Ok(out)
+    }
+
+    /// Fuses and ranks one user's scored candidates.
+    pub fn rank(&self, s: &ScoredUser, req: &Request<'_>) -> Vec<Ranked> {
+        let k = self.model.cfg.tasks.len();
+        let mut scored: Vec<Scored> = Vec::with_capacity(s.cands.len());
+        for j in 0..s.cands.len() {
+            if let Some(f) = req
+                .fusion
+                .score(&s.values[j * k..(j + 1) * k], &self.scales)
+            {
+                scored.push((f, j as u32));
+            }
+        }
+        // the position j in cands is ascending with the item index, so ties still go
+        // to the smaller item index
+        let top = match (req.max_per_value, &self.category) {
+            (Some(cap), Some(cat)) => {
+                let local: Vec<u32> = s.cands.iter().map(|&i| cat[i as usize]).collect();
+                top_k_capped(&mut scored, req.k, &local, cap)
+            }
+            _ => top_k(&mut scored, req.k),
+        };
+        top.into_iter()
+            .map(|(score, j)| Ranked {
+                item: s.cands[j as usize],
+                score,
+                tasks: s.values[j as usize * k..(j as usize + 1) * k].to_vec(),
+            })
+            .collect()
+    }
+
+    /// The top `req.k` items for one user: `features` gives user-side texts (missing
+    /// ones come from the user's training rows). For a server: one call per request.
+    pub fn recommend_for_user(
+        &self,
+        id: &str,
+        features: &BTreeMap<String, String>,
+        req: &Request<'_>,
+    ) -> Result<Vec<Ranked>> {
+        let table = self.user_table(&[(id.to_string(), features.clone())], "the request")?;
+        let enc = self.encode_side(true, &table)?;
+        let scored = self.score_users(&table.ids, &enc, req, &|_| {})?;
+        Ok(self.rank(&scored[0], req))
+    }
+}
