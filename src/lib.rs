@@ -23,6 +23,7 @@
 //! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
 //! metrics, checkpoint, train
 //!                   AUC / GAUC / ranking metrics; safetensors run state; training loops
+//! serve             trained runs behind HTTP (Open Inference Protocol), micro-batching
 //! cli               the `mtrec` binary's commands
 //! ```
 //!
@@ -71,6 +72,7 @@ pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod serve;
 pub mod tensor;
 pub mod text;
 pub mod train;

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod embed;
 pub mod seq;
+pub mod serve;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -40,6 +41,10 @@ pub enum Command {
     /// MovieLens 100K: leave-last-out split, full-ranking HR@5/10 and NDCG@5/10 of the
     /// next item (plus rating RMSE and like AUC on MovieLens); writes a run folder.
     Seq(seq::SeqArgs),
+    /// Serve run folders over HTTP: the Open Inference Protocol (KServe v2) with bearer
+    /// tokens, micro-batching, a bounded queue, Prometheus metrics and hot reload
+    /// (docs/serving.md).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command.
@@ -52,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => in_pool(None, || train::predict_cmd(&args)),
         Command::Embed(args) => embed::run(&args),
         Command::Seq(args) => seq::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
 
