@@ -25,9 +25,9 @@ pub struct ServeArgs {
     /// A forward pass closes once it holds this many rows (micro-batching).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_batch_rows: usize,
-    /// ... or this many milliseconds after its first request arrived (0: take only
-    /// what is already queued).
-    #[arg(long, value_name = "MS", default_value_t = 2)]
+    /// ... or this many milliseconds after its first request arrived. 0 (the default):
+    /// no waiting; a pass takes the requests that queued while the previous one ran.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
     pub max_delay_ms: u64,
     /// Requests that may wait per model; one more is answered 503 at once.
     #[arg(long, value_name = "N", default_value_t = 256)]
