@@ -117,3 +117,23 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     }
     crate::serve::serve(opts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_named_by_its_folder_or_by_name_equals() {
+        assert_eq!(
+            parse_run("m=runs/a").unwrap(),
+            ("m".into(), PathBuf::from("runs/a"))
+        );
+        assert_eq!(parse_run("runs/census_mmoe").unwrap().0, "census_mmoe");
+        assert_eq!(parse_run("runs/census_mmoe/").unwrap().0, "census_mmoe");
+        // a path holding `=` after a slash is a folder, not a name
+        assert_eq!(
+            parse_run("runs/x=1").unwrap(),
+            ("x=1".into(), PathBuf::from("runs/x=1"))
+        );
+    }
+}

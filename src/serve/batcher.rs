@@ -243,6 +243,9 @@ fn score_batch(loaded: &mut Loaded, jobs: Vec<Job>, metrics: &Metrics) {
     let mut parts = Vec::with_capacity(jobs.len());
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
+        if job.reply.is_closed() {
+            continue; // its client is gone (timed out): nobody reads the reply
+        }
         match loaded.schema.encode(&job.table) {
             Ok(enc) => {
                 parts.push(enc);

@@ -207,6 +207,17 @@ fn io(what: &str, e: impl std::fmt::Display) -> Error {
 /// Loads every run, opens `opts.addr`, prints `listening on ADDR` as the first line of
 /// stdout, and serves until SIGTERM or Ctrl-C; requests in flight then finish.
 pub fn serve(opts: ServeOptions) -> Result<()> {
+    serve_with(opts, |bound| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {bound}");
+        let _ = out.flush();
+    })
+}
+
+/// [`serve`], calling `on_listening` with the bound address (once the signal handlers
+/// are in place, so a SIGTERM or SIGHUP from then on is handled, never fatal).
+pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let mut models = BTreeMap::new();
     for (name, run) in &opts.runs {
@@ -239,20 +250,18 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         .build()
         .map_err(|e| io("tokio runtime", e))?;
     rt.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
         let listener = tokio::net::TcpListener::bind(opts.addr)
             .await
             .map_err(|e| io(&format!("--addr {}", opts.addr), e))?;
         let bound = listener.local_addr().map_err(|e| io("--addr", e))?;
-        {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "listening on {bound}");
-            let _ = out.flush();
-        }
-        let hup = tokio::spawn(reload::on_sighup(state.clone()));
+        let term = signal(SignalKind::terminate()).map_err(|e| io("SIGTERM handler", e))?;
+        let hup = signal(SignalKind::hangup()).map_err(|e| io("SIGHUP handler", e))?;
+        let hup = tokio::spawn(reload::on_sighup(state.clone(), hup));
+        on_listening(bound);
         let app = router(state);
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown_signal(term))
             .await
             .map_err(|e| io("server", e))?;
         hup.abort();
@@ -262,18 +271,9 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+async fn shutdown_signal(mut term: tokio::signal::unix::Signal) {
     tokio::select! {
-        _ = term => {},
+        _ = term.recv() => {},
         _ = tokio::signal::ctrl_c() => {},
     }
     eprintln!("serve: shutting down: finishing the requests in flight");

@@ -80,15 +80,7 @@ pub async fn admin_reload(
 }
 
 /// Reloads every model on each SIGHUP, until the server stops.
-pub async fn on_sighup(st: AppState) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hup = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("serve: SIGHUP reload is off: {e}");
-            return;
-        }
-    };
+pub async fn on_sighup(st: AppState, mut hup: tokio::signal::unix::Signal) {
     while hup.recv().await.is_some() {
         eprintln!("serve: SIGHUP: reloading every model");
         let names: Vec<String> = st.models.keys().cloned().collect();
