@@ -37,6 +37,7 @@ fn a_plugged_in_recommender_answers_the_recommend_route() {
             max_body_bytes: 1 << 20,
             max_rows: 100,
             timeout: Duration::from_secs(10),
+            max_inflight: 16,
         },
         batch: BatchConfig {
             max_batch_rows: 64,

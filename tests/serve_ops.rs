@@ -105,6 +105,48 @@ fn a_slow_request_is_a_504_and_a_full_queue_a_503_at_once() {
     );
 }
 
+#[test]
+fn requests_in_flight_are_bounded_by_max_inflight() {
+    let dir = temp_dir("serve-inflight");
+    let run = train_run(&dir, "run", 1, 3);
+    let server = Server::start(
+        &dir,
+        &[run.to_str().unwrap()],
+        &["--test-delay-ms", "800", "--max-inflight", "1"],
+    );
+    let body = infer_body(&event_rows(&dir, 0..1));
+    std::thread::scope(|s| {
+        let first = s.spawn(|| server.infer("run", &body));
+        std::thread::sleep(Duration::from_millis(250));
+        for path in ["/v2/models/run/infer", "/metrics"] {
+            let r = server.call(
+                if path == "/metrics" { "GET" } else { "POST" },
+                path,
+                Some(&body)
+                    .filter(|_| path != "/metrics")
+                    .map(|b| b.as_str()),
+            );
+            assert_eq!(r.status, 503, "{path}: {}", r.text());
+            assert!(
+                r.json()["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("--max-inflight"),
+                "{}",
+                r.text()
+            );
+        }
+        // the probes are not counted
+        assert_eq!(server.call("GET", "/v2/health/ready", None).status, 200);
+        assert_eq!(first.join().unwrap().status, 200);
+    });
+    assert_eq!(
+        server.infer("run", &body).status,
+        200,
+        "the permit is given back"
+    );
+}
+
 /// 8 concurrent one-row requests; returns (forward passes, rows scored).
 fn eight_at_once(max_batch_rows: &str) -> (f64, f64) {
     let dir = temp_dir(&format!("serve-batch-{max_batch_rows}"));

@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Most rows in one inference request; more is answered 400.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_rows: usize,
+    /// Requests in flight at once (being read, checked or scored), over all models;
+    /// one more is answered 503. With --max-body-bytes it bounds their memory.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_inflight: usize,
     /// Worker threads of the model's CPU kernels [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -95,6 +99,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             timeout: Duration::from_millis(
                 positive(args.timeout_ms as usize, "--timeout-ms")? as u64
             ),
+            max_inflight: positive(args.max_inflight, "--max-inflight")?,
         },
         batch: BatchConfig {
             max_batch_rows: positive(args.max_batch_rows, "--max-batch-rows")?,

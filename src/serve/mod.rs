@@ -50,6 +50,9 @@ pub struct Limits {
     pub max_rows: usize,
     /// Time from arrival to reply (504 after).
     pub timeout: Duration,
+    /// Requests being read, checked or scored at once, over all models (503 above):
+    /// with `max_body_bytes` it bounds the memory of requests in flight.
+    pub max_inflight: usize,
 }
 
 /// Everything `mtrec serve` starts from.
@@ -75,6 +78,7 @@ pub struct Inner {
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
     pub recommend: Option<Arc<dyn RecommendHook>>,
+    inflight: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::ops::Deref for AppState {
@@ -133,14 +137,25 @@ async fn count(State(st): State<AppState>, req: Request, next: Next) -> Response
     resp
 }
 
-/// Bearer token on every path but the health probes (401), then the per-request
-/// timeout (504).
+/// Bearer token on every path but the health probes (401), the bound on requests in
+/// flight (503), then the per-request timeout (504).
 async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    if !is_public(req.uri().path()) {
-        if let Err(e) = auth::check(req.headers(), &st.token) {
-            return e.into_response();
-        }
+    if is_public(req.uri().path()) {
+        return next.run(req).await;
     }
+    if let Err(e) = auth::check(req.headers(), &st.token) {
+        return e.into_response();
+    }
+    let Ok(_permit) = st.inflight.clone().try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} requests are in flight already (--max-inflight); retry after a short wait",
+                st.limits.max_inflight
+            ),
+        )
+        .into_response();
+    };
     let limit = st.limits.timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
@@ -244,6 +259,7 @@ pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> 
         limits: opts.limits,
         metrics,
         recommend: opts.recommend,
+        inflight: Arc::new(tokio::sync::Semaphore::new(opts.limits.max_inflight)),
     }));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
