@@ -25,11 +25,8 @@ impl RecommendHook for Reverse {
     }
 }
 
-#[test]
-fn a_plugged_in_recommender_answers_the_recommend_route() {
-    let dir = temp_dir("serve-hook");
-    let run = train_run(&dir, "run", 1, 3);
-    let opts = ServeOptions {
+fn options(run: std::path::PathBuf, hook: Arc<dyn RecommendHook>) -> ServeOptions {
+    ServeOptions {
         runs: vec![("m".into(), run)],
         addr: "127.0.0.1:0".parse().unwrap(),
         token: TOKEN.as_bytes().to_vec(),
@@ -45,12 +42,23 @@ fn a_plugged_in_recommender_answers_the_recommend_route() {
             queue: 8,
             test_delay: Duration::ZERO,
         },
-        recommend: Some(Arc::new(Reverse)),
-    };
+        recommend: Some(hook),
+    }
+}
+
+/// Starts the server in-process; its address.
+fn start(opts: ServeOptions) -> std::net::SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     // runs until the test process ends
     std::thread::spawn(move || serve_with(opts, move |addr| tx.send(addr).unwrap()));
-    let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    rx.recv_timeout(Duration::from_secs(60)).unwrap()
+}
+
+#[test]
+fn a_plugged_in_recommender_answers_the_recommend_route() {
+    let dir = temp_dir("serve-hook");
+    let run = train_run(&dir, "run", 1, 3);
+    let addr = start(options(run, Arc::new(Reverse)));
     let call = |token: Option<&str>, body: &str| {
         mtrec::serve::client::once(
             addr,
@@ -73,4 +81,46 @@ fn a_plugged_in_recommender_answers_the_recommend_route() {
     let r = call(Some(TOKEN), "not json");
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(call(None, "{}").status, 401);
+}
+
+#[test]
+fn a_recommender_that_is_not_send_is_served_from_its_own_thread() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let dir = temp_dir("serve-hook-thread");
+    let run = train_run(&dir, "run", 1, 3);
+    // Rc + RefCell: neither Send nor Sync, like a model behind Box<dyn MultiTaskModel>
+    let hook = mtrec::serve::recommend::on_thread(|| {
+        let calls = Rc::new(RefCell::new(0u32));
+        Ok(move |model: &str, request: Value| -> ApiResult<Value> {
+            *calls.borrow_mut() += 1;
+            Ok(json!({ "model": model, "user": request["user"], "call": *calls.borrow() }))
+        })
+    })
+    .unwrap();
+    let addr = start(options(run, Arc::new(hook)));
+    for n in 1..=3 {
+        let r = mtrec::serve::client::once(
+            addr,
+            Some(TOKEN),
+            "POST",
+            "/v1/models/m/recommend",
+            Some(b"{\"user\": \"7\"}"),
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json(), json!({ "model": "m", "user": "7", "call": n }));
+    }
+    // a recommender that cannot be built is an error at start, not a broken route
+    let err = mtrec::serve::recommend::on_thread(
+        || -> mtrec::Result<fn(&str, Value) -> ApiResult<Value>> {
+            Err(mtrec::Error::Config {
+                what: "recommender".into(),
+                message: "no items".into(),
+            })
+        },
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("no items"), "{err}");
 }

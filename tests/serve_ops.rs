@@ -209,7 +209,7 @@ fn concurrent_requests_share_forward_passes_up_to_max_batch_rows() {
 fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let dir = temp_dir("serve-term");
     let run = train_run(&dir, "run", 1, 3);
-    let mut server = Server::start(&dir, &[run.to_str().unwrap()], &["--test-delay-ms", "1000"]);
+    let mut server = Server::start(&dir, &[run.to_str().unwrap()], &["--test-delay-ms", "1500"]);
     let body = infer_body(&event_rows(&dir, 0..3));
     let addr = server.addr;
     let in_flight = std::thread::spawn(move || {
@@ -222,7 +222,7 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
         )
         .unwrap()
     });
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
     server.signal("TERM");
     let r = in_flight.join().unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
