@@ -20,8 +20,9 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -119,7 +120,7 @@ pub async fn infer(
     State(st): State<AppState>,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let body = body.map_err(|e| body_error(e, st.limits.max_body_bytes))?;
     let handle = st.model(&name)?;
     let req: InferRequest = serde_json::from_slice(&body).map_err(|e| {
@@ -135,19 +136,43 @@ pub async fn infer(
     let scores = rx
         .await
         .map_err(|_| ApiError::internal("the model's batcher stopped before answering"))??;
-    let outputs: Vec<Value> = scores
+    let outputs: Vec<InferOutput> = scores
         .schema
         .tasks
         .iter()
         .zip(&scores.out)
         .filter(|((task, _), _)| wanted.as_ref().is_none_or(|w| w.contains(task)))
-        .map(|((task, _), o)| json!({ "name": task, "shape": [o.len()], "datatype": "FP32", "data": o }))
+        .map(|((task, _), o)| InferOutput {
+            name: task,
+            shape: [o.len()],
+            datatype: "FP32",
+            data: o,
+        })
         .collect();
-    let mut reply = json!({ "model_name": scores.schema.name, "outputs": outputs });
-    if let Some(id) = req.id {
-        reply["id"] = Value::String(id);
-    }
-    Ok(Json(reply))
+    let reply = InferResponse {
+        model_name: &scores.schema.name,
+        id: req.id,
+        outputs,
+    };
+    Ok(Json(reply).into_response())
+}
+
+/// One output of an inference reply. Serialised from `f32` directly, so each score
+/// is written in its shortest round-trip form (`0.48690367`, not the f64 widening).
+#[derive(Serialize)]
+struct InferOutput<'a> {
+    name: &'a str,
+    shape: [usize; 1],
+    datatype: &'static str,
+    data: &'a [f32],
+}
+
+#[derive(Serialize)]
+struct InferResponse<'a> {
+    model_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    outputs: Vec<InferOutput<'a>>,
 }
 
 fn requested_outputs(
