@@ -24,6 +24,7 @@
 //! metrics, checkpoint, train
 //!                   AUC / GAUC / ranking metrics; safetensors run state; training loops
 //! recommend         top-K lists from a trained run: fusion, filters, list evaluation
+//! serve             trained runs behind HTTP (Open Inference Protocol), micro-batching
 //! cli               the `mtrec` binary's commands
 //! ```
 //!
@@ -73,6 +74,7 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod recommend;
+pub mod serve;
 pub mod tensor;
 pub mod text;
 pub mod train;

@@ -8,6 +8,7 @@ pub mod output;
 pub mod predict;
 pub mod recommend;
 pub mod seq;
+pub mod serve;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -48,6 +49,10 @@ pub enum Command {
     /// task outputs fused into one score, history / allow-list / diversity filters;
     /// --eval measures the lists on the test split (docs/recommend.md).
     Recommend(Box<recommend::RecommendArgs>),
+    /// Serve run folders over HTTP: the Open Inference Protocol (KServe v2) with bearer
+    /// tokens, micro-batching, a bounded queue, Prometheus metrics and hot reload
+    /// (docs/serving.md).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command.
@@ -61,6 +66,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Embed(args) => embed::run(&args),
         Command::Seq(args) => seq::run(&args),
         Command::Recommend(args) => recommend::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
 

@@ -1,0 +1,296 @@
+//! `mtrec serve`: trained runs behind HTTP.
+//!
+//! ```text
+//! HTTP (tokio + axum)                        batcher thread per model
+//! ─────────────────────────────────────      ─────────────────────────────────
+//! metrics → auth → timeout → handler   ──►   bounded queue (503 when full)
+//!   parse + check the request (400)           gather ≤ max_batch_rows rows
+//!   build the raw table                       within max_delay of the first
+//!   await the reply                    ◄──    encode, one forward pass, split
+//! ```
+//!
+//! Endpoints: the Open Inference Protocol ([`kserve`]: `/v2/health/*`,
+//! `/v2/models/{name}`, `/v2/models/{name}/infer`), `/v1/models/{name}/recommend`
+//! ([`recommend`]), `/v1/admin/reload` ([`reload`]) and `/metrics` ([`metrics`]).
+//! Every reply but a 200 is `{"error": "..."}`. See docs/serving.md.
+
+pub mod auth;
+pub mod batcher;
+pub mod client;
+pub mod errors;
+pub mod kserve;
+pub mod metrics;
+pub mod model;
+pub mod recommend;
+pub mod reload;
+
+use crate::error::{Error, Result};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use batcher::{BatchConfig, ModelHandle};
+use errors::{ApiError, ApiResult};
+use metrics::Metrics;
+use recommend::RecommendHook;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Per-request limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Most rows in one inference request (400 above).
+    pub max_rows: usize,
+    /// Time from arrival to reply (504 after).
+    pub timeout: Duration,
+    /// Requests being read, checked or scored at once, over all models (503 above):
+    /// with `max_body_bytes` it bounds the memory of requests in flight.
+    pub max_inflight: usize,
+}
+
+/// Everything `mtrec serve` starts from.
+pub struct ServeOptions {
+    /// (model name, run folder).
+    pub runs: Vec<(String, PathBuf)>,
+    pub addr: SocketAddr,
+    /// The bearer token clients must send.
+    pub token: Vec<u8>,
+    pub limits: Limits,
+    pub batch: BatchConfig,
+    /// Answers `/v1/models/{name}/recommend` (501 without).
+    pub recommend: Option<Arc<dyn RecommendHook>>,
+}
+
+/// What every handler sees.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub models: BTreeMap<String, ModelHandle>,
+    pub token: Vec<u8>,
+    pub limits: Limits,
+    pub metrics: Arc<Metrics>,
+    pub recommend: Option<Arc<dyn RecommendHook>>,
+    inflight: Arc<tokio::sync::Semaphore>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Inner {
+    /// The model called `name`, or 404 listing the served ones.
+    pub fn model(&self, name: &str) -> ApiResult<&ModelHandle> {
+        self.models.get(name).ok_or_else(|| {
+            let names: Vec<&str> = self.models.keys().map(String::as_str).collect();
+            ApiError::not_found(format!(
+                "no model `{name}`; this server serves: {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+/// The route label of a path for metrics: a fixed name, so that clients cannot grow
+/// the label set.
+fn route_of(path: &str) -> &'static str {
+    let p = path.trim_end_matches('/');
+    if p.starts_with("/v2/health") {
+        "health"
+    } else if p == "/metrics" {
+        "metrics"
+    } else if p.starts_with("/v2/models/") && p.ends_with("/infer") {
+        "infer"
+    } else if p.starts_with("/v2/models/") || p == "/v2" {
+        "metadata"
+    } else if p.starts_with("/v1/models/") && p.ends_with("/recommend") {
+        "recommend"
+    } else if p.starts_with("/v1/admin/") {
+        "admin"
+    } else {
+        "other"
+    }
+}
+
+/// Paths answered without a token: the liveness and readiness probes.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/v2/health/live" | "/v2/health/ready")
+}
+
+/// Outermost layer: counts every reply by route and code, with its latency.
+async fn count(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = route_of(req.uri().path());
+    let resp = next.run(req).await;
+    st.metrics
+        .request(route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    resp
+}
+
+/// Bearer token on every path but the health probes (401), the bound on requests in
+/// flight (503), then the per-request timeout (504).
+async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    if is_public(req.uri().path()) {
+        return next.run(req).await;
+    }
+    if let Err(e) = auth::check(req.headers(), &st.token) {
+        return e.into_response();
+    }
+    let Ok(_permit) = st.inflight.clone().try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} requests are in flight already (--max-inflight); retry after a short wait",
+                st.limits.max_inflight
+            ),
+        )
+        .into_response();
+    };
+    let limit = st.limits.timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "no reply within {} ms (--timeout-ms); the server is overloaded or the batch too large",
+                limit.as_millis()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+async fn metrics_text(State(st): State<AppState>) -> impl IntoResponse {
+    let queues: Vec<(String, usize)> = st
+        .models
+        .iter()
+        .map(|(n, h)| (n.clone(), h.queue_depth()))
+        .collect();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.render(&queues),
+    )
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route {} {}; see docs/serving.md for the endpoints",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+/// The router over `state` (every endpoint and layer).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v2", get(kserve::server_metadata))
+        .route("/v2/health/live", get(kserve::health))
+        .route("/v2/health/ready", get(kserve::health))
+        .route("/v2/models/{name}", get(kserve::model_metadata))
+        .route("/v2/models/{name}/ready", get(kserve::model_ready))
+        .route("/v2/models/{name}/infer", post(kserve::infer))
+        .route("/v1/models/{name}/recommend", post(recommend::recommend))
+        .route("/v1/admin/reload", post(reload::admin_reload))
+        .route("/metrics", get(metrics_text))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+fn io(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Config {
+        what: what.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Loads every run, opens `opts.addr`, prints `listening on ADDR` as the first line of
+/// stdout, and serves until SIGTERM or Ctrl-C; requests in flight then finish.
+pub fn serve(opts: ServeOptions) -> Result<()> {
+    serve_with(opts, |bound| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {bound}");
+        let _ = out.flush();
+    })
+}
+
+/// [`serve`], calling `on_listening` with the bound address (once the signal handlers
+/// are in place, so a SIGTERM or SIGHUP from then on is handled, never fatal).
+pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let mut models = BTreeMap::new();
+    for (name, run) in &opts.runs {
+        if models.contains_key(name) {
+            return Err(Error::Config {
+                what: format!("--run {name}=..."),
+                message: "names a model twice; expected one name per model (--run NAME=DIR)".into(),
+            });
+        }
+        let handle = ModelHandle::start(name, run.clone(), opts.batch, metrics.clone())?;
+        let s = handle.schema();
+        let tasks: Vec<&str> = s.tasks.iter().map(|(t, _)| t.as_str()).collect();
+        eprintln!(
+            "serve: model `{name}` from {} ({} inputs; tasks {})",
+            run.display(),
+            s.inputs.len(),
+            tasks.join(", ")
+        );
+        models.insert(name.clone(), handle);
+    }
+    let state = AppState(Arc::new(Inner {
+        models,
+        token: opts.token,
+        limits: opts.limits,
+        metrics,
+        recommend: opts.recommend,
+        inflight: Arc::new(tokio::sync::Semaphore::new(opts.limits.max_inflight)),
+    }));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| io("tokio runtime", e))?;
+    rt.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listener = tokio::net::TcpListener::bind(opts.addr)
+            .await
+            .map_err(|e| io(&format!("--addr {}", opts.addr), e))?;
+        let bound = listener.local_addr().map_err(|e| io("--addr", e))?;
+        let term = signal(SignalKind::terminate()).map_err(|e| io("SIGTERM handler", e))?;
+        let hup = signal(SignalKind::hangup()).map_err(|e| io("SIGHUP handler", e))?;
+        let hup = tokio::spawn(reload::on_sighup(state.clone(), hup));
+        on_listening(bound);
+        let app = router(state);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal(term))
+            .await
+            .map_err(|e| io("server", e))?;
+        hup.abort();
+        eprintln!("serve: stopped; every request in flight was answered");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal(mut term: tokio::signal::unix::Signal) {
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    eprintln!("serve: shutting down: finishing the requests in flight");
+}

@@ -1,0 +1,96 @@
+//! `POST /v1/models/{name}/recommend`: the hook through which a recommender (the
+//! `mtrec recommend` machinery) answers over HTTP. Until one is plugged in with
+//! [`super::ServeOptions::recommend`], the route answers 501 with a JSON error.
+
+use super::errors::{ApiError, ApiResult};
+use super::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::Value;
+
+/// Answers recommendation requests for the models of a server. Called off the async
+/// runtime (`spawn_blocking`), so it may run the model directly.
+pub trait RecommendHook: Send + Sync + 'static {
+    /// The reply to `request` (the JSON body) for the model called `model`; an
+    /// [`ApiError`] (e.g. 400 naming the bad field, 404 for an unknown model) otherwise.
+    fn recommend(&self, model: &str, request: Value) -> ApiResult<Value>;
+}
+
+/// `POST /v1/models/{name}/recommend`.
+pub async fn recommend(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let body = body.map_err(|e| super::kserve::body_error(e, st.limits.max_body_bytes))?;
+    let Some(hook) = st.recommend.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "recommendations are not served by this build yet; use `POST /v2/models/{name}/infer` to score rows",
+        ));
+    };
+    let request: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("request body is not JSON: {e}")))?;
+    let reply = tokio::task::spawn_blocking(move || hook.recommend(&name, request))
+        .await
+        .map_err(|e| ApiError::internal(format!("the recommender failed: {e}")))??;
+    Ok(Json(reply))
+}
+
+type Call = (String, Value, std::sync::mpsc::Sender<ApiResult<Value>>);
+
+/// A [`RecommendHook`] whose recommender lives on a thread of its own: for a
+/// recommender that is not `Send` (a model is `Box<dyn MultiTaskModel>`). `make` builds
+/// it on that thread; calls are answered there one at a time, in arrival order.
+pub struct OnThread {
+    tx: std::sync::mpsc::Sender<Call>,
+}
+
+/// Starts the thread and builds the recommender with `make`; returns once it is built
+/// (or with `make`'s error).
+pub fn on_thread<R, F>(make: F) -> crate::error::Result<OnThread>
+where
+    F: FnOnce() -> crate::error::Result<R> + Send + 'static,
+    R: FnMut(&str, Value) -> ApiResult<Value> + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel::<Call>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("recommender".into())
+        .spawn(move || {
+            let mut rec = match make() {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            while let Ok((model, request, reply)) = rx.recv() {
+                let _ = reply.send(rec(&model, request));
+            }
+        })
+        .map_err(|e| crate::error::Error::Config {
+            what: "recommender thread".into(),
+            message: format!("could not be started: {e}"),
+        })?;
+    ready_rx.recv().map_err(|_| crate::error::Error::Config {
+        what: "recommender".into(),
+        message: "its thread stopped while building it; this is a bug".into(),
+    })??;
+    Ok(OnThread { tx })
+}
+
+impl RecommendHook for OnThread {
+    fn recommend(&self, model: &str, request: Value) -> ApiResult<Value> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        let stopped = || ApiError::internal("the recommender's thread has stopped");
+        self.tx
+            .send((model.to_string(), request, reply))
+            .map_err(|_| stopped())?;
+        rx.recv().map_err(|_| stopped())?
+    }
+}
