@@ -140,10 +140,10 @@ fn health_is_open_everything_else_needs_the_bearer_token() {
     );
     let r = server.infer("nope", &body);
     assert_eq!(r.status, 404, "{}", r.text());
-    // the recommend route exists and says it is not built in yet
-    let r = server.call("POST", "/v1/models/m1/recommend", Some("{}"));
-    assert_eq!(r.status, 501, "{}", r.text());
-    assert!(r.json()["error"].is_string());
+    // a run without a [recommend] section serves no lists, and says why
+    let r = server.call("POST", "/v1/models/m1/recommend", Some(r#"{"user": "1"}"#));
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("[recommend]"));
 }
 
 /// (what to change in a valid request, words the 400's error must hold)

@@ -18,6 +18,11 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port; the first stdout line says which).
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// Folder of the runs' data files, read once at start by runs whose config.toml has
+    /// a [recommend] section (catalogue and history of /v1/models/{name}/recommend)
+    /// [default: $MTREC_DATA, then data/].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// File holding the bearer token (at least 16 characters) every request but the
     /// health probes must send as `Authorization: Bearer <token>`.
     #[arg(long, value_name = "FILE")]
@@ -107,8 +112,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             queue: positive(args.queue, "--queue")?,
             test_delay: Duration::from_millis(args.test_delay_ms),
         },
-        // The recommender plugs in here (see src/serve/recommend.rs).
-        recommend: None,
+        recommend: None, // below, once the thread pool is set
     };
     if let Some(t) = args.threads {
         super::thread_pool(Some(t))?; // checks t ≥ 1
@@ -120,6 +124,13 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 message: format!("could not start the thread pool: {e}"),
             })?;
     }
+    // the lists of /v1/models/{name}/recommend (runs with a [recommend] section)
+    let data_dir = super::train::data_dir(args.data_dir.clone());
+    let mut opts = opts;
+    opts.recommend = Some(std::sync::Arc::new(crate::serve::lists::hook(
+        opts.runs.clone(),
+        data_dir,
+    )?));
     crate::serve::serve(opts)
 }
 

@@ -19,6 +19,7 @@ pub mod batcher;
 pub mod client;
 pub mod errors;
 pub mod kserve;
+pub mod lists;
 pub mod metrics;
 pub mod model;
 pub mod recommend;

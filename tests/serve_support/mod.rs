@@ -34,6 +34,8 @@ pub fn train_run(dir: &Path, name: &str, epochs: usize, seed: u64) -> PathBuf {
         out: out.clone(),
         overrides: vec![],
         resume: false,
+        overwrite: false,
+        allow_config_change: false,
         progress: false,
         stop_after: None,
         device: Default::default(),
@@ -211,6 +213,7 @@ pub fn predict_scores(dir: &Path, run: &Path, rows: &[[String; 4]]) -> Vec<(Stri
         .arg(&input)
         .arg("--output")
         .arg(&output)
+        .arg("--force") // called more than once per folder
         .output()
         .unwrap();
     assert!(
@@ -232,7 +235,12 @@ pub fn predict_scores(dir: &Path, run: &Path, rows: &[[String; 4]]) -> Vec<(Stri
             c.push(v.parse::<f64>().unwrap());
         }
     }
-    names.into_iter().zip(cols).collect()
+    // the first column is the input line, the rest one per task
+    names
+        .into_iter()
+        .zip(cols)
+        .filter(|(n, _)| n != "line")
+        .collect()
 }
 
 /// Polls `f` until it is true or `secs` pass.

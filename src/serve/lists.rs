@@ -1,0 +1,233 @@
+//! The recommend route's recommender: for every served run whose `config.toml` has a
+//! `[recommend]` section, a [`Recommender`] (the machinery of `mtrec recommend`) answers
+//! `POST /v1/models/{name}/recommend` with the same lists as the command.
+//!
+//! Request (JSON; every key but `user` optional):
+//!
+//! ```text
+//! { "user": "196",                        the user's id (string or integer)
+//!   "features": { "gender": "M" },        user-side values; missing ones come from the
+//!                                         user's training rows
+//!   "candidates": ["242", "302"],         default: the whole catalogue
+//!   "k": 10,                              default 10, at most MAX_K
+//!   "fusion": { "kind": "product", "weights": { "like": 1.0 } },   default: the run's
+//!   "exclude_history": true }             default: the run's [recommend] setting
+//! ```
+//!
+//! Reply: `{ "model_name", "user", "items": [{ "rank", "item", "score", "tasks": {task:
+//! value} }] }`, the task values as in `mtrec recommend`'s output (probability for a
+//! binary task, value for a regression task).
+//!
+//! The recommenders live on one thread of their own ([`super::recommend::on_thread`]):
+//! a model is not `Send`. They are loaded once at start; `/admin/reload` and SIGHUP
+//! swap the scoring models of `/infer`, not these.
+
+use super::errors::{ApiError, ApiResult};
+use super::recommend::{on_thread, OnThread};
+use crate::config::recommend::FusionConfig;
+use crate::error::Result;
+use crate::recommend::{Fusion, Recommender, Request};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The longest list a request may ask for.
+pub const MAX_K: usize = 1000;
+
+/// Loads a recommender for each run of `runs` (name, folder) that has a `[recommend]`
+/// section, reading its data under `data_dir`, on the recommender thread.
+pub fn hook(runs: Vec<(String, PathBuf)>, data_dir: PathBuf) -> Result<OnThread> {
+    on_thread(move || {
+        let mut recs: BTreeMap<String, Option<Recommender>> = BTreeMap::new();
+        for (name, dir) in &runs {
+            let cfg = crate::config::RunConfig::from_file(dir.join("config.toml"), &[])?;
+            let rec = match cfg.recommend {
+                Some(rc) => Some(Recommender::load(dir, &data_dir, rc)?),
+                None => None,
+            };
+            if rec.is_some() {
+                eprintln!("model `{name}`: recommendations on /v1/models/{name}/recommend");
+            }
+            recs.insert(name.clone(), rec);
+        }
+        Ok(move |model: &str, request: Value| answer(&recs, model, request))
+    })
+}
+
+fn answer(
+    recs: &BTreeMap<String, Option<Recommender>>,
+    model: &str,
+    request: Value,
+) -> ApiResult<Value> {
+    let r = match recs.get(model) {
+        None => return Err(ApiError::not_found(format!("no model named `{model}`"))),
+        Some(None) => {
+            return Err(ApiError::not_found(format!(
+                "model `{model}` serves no recommendations: its config.toml has no [recommend] section (see docs/recommend.md)"
+            )))
+        }
+        Some(Some(r)) => r,
+    };
+    let q = parse(&request)?;
+    let fusion_cfg = q.fusion.unwrap_or_else(|| r.rec.fusion.clone());
+    let fusion = Fusion::new(&fusion_cfg, &r.model.cfg.tasks)
+        .map_err(|e| ApiError::bad_request(format!("`fusion`: {e}")))?;
+    let allow = q.candidates.as_ref().map(|ids| r.item_indices(ids));
+    if let Some((found, unknown)) = &allow {
+        if found.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "`candidates`: none of the {unknown} ids is in the catalogue"
+            )));
+        }
+    }
+    let req = Request {
+        k: q.k,
+        fusion: &fusion,
+        candidates: allow.as_ref().map(|(f, _)| f.as_slice()),
+        exclude_history: q.exclude_history.unwrap_or(r.rec.exclude_history),
+        max_per_value: r.rec.diversity.as_ref().map(|d| d.max_per_value),
+    };
+    let list = r
+        .recommend_for_user(&q.user, &q.features, &req)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let tasks: Vec<&str> = r.model.cfg.tasks.iter().map(|t| t.name.as_str()).collect();
+    let items: Vec<Value> = list
+        .iter()
+        .enumerate()
+        .map(|(rank, x)| {
+            let per_task: serde_json::Map<String, Value> = tasks
+                .iter()
+                .zip(&x.tasks)
+                .map(|(t, v)| (t.to_string(), json!(v)))
+                .collect();
+            json!({
+                "rank": rank + 1,
+                "item": r.catalogue.ids[x.item as usize],
+                "score": x.score,
+                "tasks": per_task,
+            })
+        })
+        .collect();
+    let mut reply = json!({ "model_name": model, "user": q.user, "items": items });
+    if let Some((_, unknown)) = allow.filter(|(_, u)| *u > 0) {
+        reply["unknown_candidates"] = json!(unknown);
+    }
+    Ok(reply)
+}
+
+/// A request's fields, checked.
+struct Query {
+    user: String,
+    features: BTreeMap<String, String>,
+    candidates: Option<Vec<String>>,
+    k: usize,
+    fusion: Option<FusionConfig>,
+    exclude_history: Option<bool>,
+}
+
+/// A string, or an integer written as one (ids are often numbers in JSON).
+fn id_text(v: &Value, field: &str) -> ApiResult<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Ok(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        _ => Err(ApiError::bad_request(format!(
+            "`{field}`: {v} is not an id; expected a non-empty string or an integer"
+        ))),
+    }
+}
+
+fn parse(request: &Value) -> ApiResult<Query> {
+    let obj = request.as_object().ok_or_else(|| {
+        ApiError::bad_request("the body must be a JSON object with at least `user`")
+    })?;
+    const KEYS: [&str; 6] = [
+        "user",
+        "features",
+        "candidates",
+        "k",
+        "fusion",
+        "exclude_history",
+    ];
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "unknown field `{k}`; expected one of {}",
+            KEYS.join(", ")
+        )));
+    }
+    let user = id_text(
+        obj.get("user")
+            .ok_or_else(|| ApiError::bad_request("`user` is missing; give the user's id"))?,
+        "user",
+    )?;
+    let mut features = BTreeMap::new();
+    match obj.get("features") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (name, v) in m {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => n.to_string(),
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "`features.{name}`: {v} is not a value; expected a string or a finite number"
+                        )))
+                    }
+                };
+                features.insert(name.clone(), text);
+            }
+        }
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "`features`: {v} is not an object; expected {{\"feature\": value, ...}}"
+            )))
+        }
+    }
+    let candidates = match obj.get("candidates") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if !a.is_empty() => Some(
+            a.iter()
+                .map(|v| id_text(v, "candidates"))
+                .collect::<ApiResult<Vec<_>>>()?,
+        ),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "`candidates`: {v} is not a non-empty list of item ids"
+            )))
+        }
+    };
+    let k = match obj.get("k") {
+        None | Some(Value::Null) => 10,
+        Some(v) => match v.as_u64() {
+            Some(k) if (1..=MAX_K as u64).contains(&k) => k as usize,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "`k`: {v} is not a list length; expected an integer from 1 to {MAX_K}"
+                )))
+            }
+        },
+    };
+    let fusion = match obj.get("fusion") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            serde_json::from_value::<FusionConfig>(v.clone())
+                .map_err(|e| ApiError::bad_request(format!("`fusion`: {e}")))?,
+        ),
+    };
+    let exclude_history = match obj.get("exclude_history") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "`exclude_history`: {v} is not true or false"
+            )))
+        }
+    };
+    Ok(Query {
+        user,
+        features,
+        candidates,
+        k,
+        fusion,
+        exclude_history,
+    })
+}
