@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 #[path = "../events_support/mod.rs"]
 mod events_support;
+#[allow(unused_imports)] // each test file uses a part
 pub use events_support::{events_config, temp_dir, write_events, THREE_TASKS};
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
