@@ -22,6 +22,16 @@ pub const COMPARED: [(&str, bool); 7] = [
     ("mrr", true),
 ];
 
+/// How a metric is written on the console: `AUC`, `log loss`, `RMSE`, `HR@10`, ...
+pub fn display(metric: &str) -> String {
+    match metric {
+        "logloss" => "log loss".into(),
+        "hr10" => "HR@10".into(),
+        "ndcg10" => "NDCG@10".into(),
+        m => m.to_uppercase(),
+    }
+}
+
 /// The model against one baseline on one metric of one task.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
@@ -126,7 +136,7 @@ pub fn table(model: &Metrics, baselines: &[(String, Metrics)], split: &str) -> S
             "  model does NOT beat {} on {} {} ({:.4} vs {:.4})\n",
             v.baseline,
             v.task,
-            v.metric.to_uppercase(),
+            display(&v.metric),
             v.model,
             v.reference
         );
