@@ -21,8 +21,11 @@
 //! models            multi-task architectures (Single-Task, Shared-Bottom, OMoE, MMoE,
 //!                   CGC / PLE, ESMM, AITM) and their diagnostics
 //! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
-//! metrics, checkpoint, train
-//!                   AUC / GAUC / ranking metrics; safetensors run state; training loops
+//! metrics, checkpoint
+//!                   AUC / GAUC / ranking metrics; safetensors run state
+//! baselines         reference models scored beside every run: popularity, biases,
+//!                   transition (docs/baselines.md)
+//! train             training loops
 //! recommend         top-K lists from a trained run: fusion, filters, list evaluation
 //! serve             trained runs behind HTTP (Open Inference Protocol), micro-batching
 //! cli               the `mtrec` binary's commands
@@ -60,6 +63,7 @@
 
 pub mod autograd;
 pub mod balance;
+pub mod baselines;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

@@ -36,6 +36,7 @@
 //! assert_eq!(again, cfg);
 //! ```
 
+pub mod baselines;
 pub mod budget;
 pub mod data;
 mod load;
@@ -76,6 +77,9 @@ pub struct RunConfig {
     /// `[recommend]`: see [`recommend`] and docs/recommend.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommend: Option<recommend::RecommendConfig>,
+    /// `baselines = [...]` or `[baselines]`: see [`baselines`] and docs/baselines.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baselines: Option<baselines::BaselinesConfig>,
 }
 
 impl RunConfig {

@@ -39,6 +39,9 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
     check_split(c)?;
     check_model(c)?;
     check_train(c)?;
+    if let Some(b) = &c.baselines {
+        b.validate(false)?;
+    }
     if let Some(cols) = &c.data.columns {
         validate_columns(c, cols)?;
     }

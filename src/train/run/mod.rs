@@ -237,6 +237,8 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         },
     )?;
     eprintln!("{}", prepared.report);
+    // the reference models and their columns, checked before any epoch
+    let baseline_plan = crate::baselines::plan(&cfg, &prepared.spec)?;
 
     let tc = &cfg.train;
     let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;
@@ -528,9 +530,47 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         transfer_run::add_cold(&mut summary, &cfg, &cold, prepared.cold.len());
     }
     transfer_run::add_transfer(&mut summary, &transfer);
+    add_baselines(&mut summary, &cfg, &baseline_plan, &prepared, &test)?;
     persist::write_summary(out, &summary)?;
     if !skipped.is_empty() {
         eprintln!("{}", skipped.report());
     }
     Ok(summary)
+}
+
+/// Scores the planned baselines on the test split with the model's metrics, adds
+/// `"baselines"` and each task's `"beats_baselines"` to `summary`, and prints the table.
+fn add_baselines(
+    summary: &mut serde_json::Value,
+    cfg: &RunConfig,
+    plan: &crate::baselines::Plan,
+    prepared: &Prepared,
+    test: &TaskMetrics,
+) -> Result<()> {
+    use crate::baselines::report;
+    if !plan.skipped.is_empty() {
+        eprintln!("baselines skipped: {}", plan.skipped.join("; "));
+        summary["baselines_skipped"] = json!(plan.skipped);
+    }
+    if plan.models.is_empty() {
+        return Ok(());
+    }
+    let outs =
+        crate::baselines::tabular_outputs(plan, &cfg.tasks, &prepared.train, &[&prepared.test]);
+    let mut scored = Vec::with_capacity(outs.len());
+    for (kind, out) in outs {
+        scored.push((
+            kind.name().to_string(),
+            task_metrics(&cfg.tasks, &out[0], &prepared.test)?,
+        ));
+    }
+    let verdicts = report::verdicts(test, &scored);
+    summary["baselines"] = report::baselines_json(&scored);
+    for t in &cfg.tasks {
+        if let Some(v) = report::task_verdict(&verdicts, &t.name) {
+            summary["tasks"][&t.name]["beats_baselines"] = v;
+        }
+    }
+    eprint!("{}", report::table(test, &scored, "test"));
+    Ok(())
 }

@@ -128,6 +128,10 @@ pub struct SeqRunConfig {
     pub data: SeqDataConfig,
     pub model: SeqModelConfig,
     pub train: SeqTrainConfig,
+    /// `baselines = ["transition", "popularity"]` (the default) at the top of the file;
+    /// `[]` skips them (see `crate::baselines::transition` and docs/baselines.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baselines: Option<crate::config::baselines::BaselinesConfig>,
 }
 
 fn d_seed() -> u64 {
@@ -241,6 +245,9 @@ impl SeqRunConfig {
                 "data.max_len",
                 "must be at least 1 (50 is SASRec's setting for Beauty)".into(),
             );
+        }
+        if let Some(b) = &self.baselines {
+            b.validate(true)?;
         }
         let t = &self.train;
         if t.epochs == 0 || t.quick_epochs == 0 || t.batch_size == 0 {

@@ -307,7 +307,7 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     }
     let valid = evaluate(&model, &store, &mut g, &split.valid, text, 256)?;
     let test = evaluate(&model, &store, &mut g, &split.test, text, 256)?;
-    let summary = json!({
+    let mut summary = json!({
         "dataset": inputs.data.name,
         "users": inputs.data.seqs.len(),
         "items": inputs.data.num_items,
@@ -328,6 +328,7 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         "quick": opts.quick,
         "protocol": "leave-last-out; full ranking over all items, nothing excluded; ties count against the target",
     });
+    add_baselines(&mut summary, cfg, inputs, &test, opts.log)?;
     if let Some(out) = &opts.out {
         let mut meta = std::collections::BTreeMap::new();
         meta.insert("model".to_string(), "sasrec".to_string());
@@ -346,6 +347,56 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         valid,
         test,
     })
+}
+
+/// Scores the next-item baselines (`crate::baselines::transition`) on the test targets
+/// with the model's protocol; adds `"baselines"` and `"beats_baselines"` to `summary`
+/// and, with `log`, prints the table.
+fn add_baselines(
+    summary: &mut Value,
+    cfg: &SeqRunConfig,
+    inputs: &SeqInputs<'_>,
+    test: &SeqMetrics,
+    log: bool,
+) -> Result<()> {
+    use crate::baselines::{report, transition, Transitions};
+    use crate::config::baselines::BaselineKind;
+    let models = crate::baselines::seq_models(cfg.baselines.as_ref());
+    if models.is_empty() {
+        return Ok(());
+    }
+    // counted on what the model trains on: the training part of each sequence
+    let counts = Transitions::fit(
+        inputs.split.train.iter().map(|e| e.items.as_slice()),
+        inputs.data.num_items,
+    );
+    let compared = |hr10: f64, ndcg10: f64| -> report::Metrics {
+        let m = [("hr10".to_string(), hr10), ("ndcg10".to_string(), ndcg10)];
+        [("next_item".to_string(), m.into_iter().collect())].into()
+    };
+    let mut scored = Vec::new();
+    let mut full = serde_json::Map::new();
+    for m in models {
+        let r = match m {
+            BaselineKind::Transition => {
+                transition::evaluate(&inputs.split.test, |h| counts.transition_scores(h))?
+            }
+            // `biases` is refused by the config's validation
+            _ => transition::evaluate(&inputs.split.test, |_| counts.popularity_scores())?,
+        };
+        full.insert(m.name().to_string(), json!(r));
+        scored.push((m.name().to_string(), compared(r.hr10, r.ndcg10)));
+    }
+    let model = compared(test.hr10, test.ndcg10);
+    let verdicts = report::verdicts(&model, &scored);
+    summary["baselines"] = Value::Object(full);
+    if let Some(v) = report::task_verdict(&verdicts, "next_item") {
+        summary["beats_baselines"] = v;
+    }
+    if log {
+        eprint!("{}", report::table(&model, &scored, "test"));
+    }
+    Ok(())
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
