@@ -23,7 +23,7 @@
 //! one per line], "k": K}` (or `--body FILE`); a first reply that is not a 200 with K
 //! items, or that counts unknown candidates, stops it (every candidate must be scored).
 //!
-//! `--soak SECS` then runs `--soak-clients` clients (default 8) for SECS more, sampling
+//! `--levels none` runs no level. `--soak SECS` then runs `--soak-clients` clients (default 8) for SECS more, sampling
 //! the server's RSS every `--sample-secs` (default 1): start, end and max. `--json FILE`
 //! appends one JSON object per level and soak (for reference/bench_serve.sh), tagged
 //! with `--label`.
@@ -115,9 +115,12 @@ fn parse() -> Args {
             "--candidates" => a.candidates = Some(v().into()),
             "--k" => a.k = v().parse().unwrap_or_else(|_| bad("--k")),
             "--levels" => {
+                // "" or "none": no levels (e.g. only a --soak)
                 a.levels = v()
                     .split(',')
-                    .map(|x| x.trim().parse().unwrap_or_else(|_| bad("--levels")))
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty() && *x != "none")
+                    .map(|x| x.parse().unwrap_or_else(|_| bad("--levels")))
                     .collect()
             }
             "--seconds" => a.seconds = v().parse().unwrap_or_else(|_| bad("--seconds")),
