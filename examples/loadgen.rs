@@ -28,13 +28,15 @@
 //! appends one JSON object per level and soak (for reference/bench_serve.sh), tagged
 //! with `--label`.
 
-use mtrec::serve::client::{once, Client};
+use mtrec::serve::client::once;
+use mtrec::serve::load::{
+    check_first, read_ids, recommend_body, run_level, sampled, Level, RssSamples,
+};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 struct Args {
     run: Option<PathBuf>,
@@ -143,18 +145,8 @@ fn parse() -> Args {
     a
 }
 
-/// VmRSS of `pid` in MiB (Linux), if readable.
 fn rss_mib(pid: Option<u32>) -> Option<f64> {
-    let text = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let kb: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
+    pid.and_then(mtrec::serve::load::rss_mib)
 }
 
 fn body_from_metadata(addr: SocketAddr, token: &str, model: &str, rows: usize) -> String {
@@ -186,174 +178,26 @@ fn body_from_metadata(addr: SocketAddr, token: &str, model: &str, rows: usize) -
     json!({ "inputs": inputs }).to_string()
 }
 
-/// The recommend request: `user`, the ids of `file` (one per line, blank lines
-/// skipped) as `candidates`, `k`.
-fn recommend_body(user: &str, file: &std::path::Path, k: usize) -> (String, usize) {
-    let text = std::fs::read_to_string(file)
-        .unwrap_or_else(|e| usage(&format!("{}: {e}", file.display())));
-    let ids: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if ids.is_empty() {
-        usage(&format!("{}: no candidate ids", file.display()))
-    }
-    let n = ids.len();
-    (
-        json!({ "user": user, "candidates": ids, "k": k }).to_string(),
-        n,
-    )
-}
-
-/// Stops unless the first reply is a 200 that did all the work asked for.
-fn check_first(reply: &mtrec::serve::client::Reply, route: &str, k: usize) {
-    if reply.status != 200 {
-        usage(&format!(
-            "the request body is refused: {} {}",
-            reply.status,
-            reply.text()
-        ));
-    }
-    if route == "recommend" {
-        let v = reply.json();
-        let items = v["items"].as_array().map_or(0, Vec::len);
-        if items != k || v.get("unknown_candidates").is_some() {
-            usage(&format!(
-                "the recommend reply has {items} items (asked for {k}) or unknown candidates: {}",
-                reply.text()
-            ));
-        }
-    }
-}
-
-struct Level {
-    latencies: Vec<Duration>,
-    errors: usize,
-}
-
-fn run_level(
-    addr: SocketAddr,
-    token: &str,
-    path: &str,
-    body: &[u8],
-    clients: usize,
-    secs: f64,
-) -> Level {
-    let end = Instant::now() + Duration::from_secs_f64(secs);
-    let results: Vec<Level> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..clients)
-            .map(|_| {
-                s.spawn(move || {
-                    let mut out = Level {
-                        latencies: Vec::new(),
-                        errors: 0,
-                    };
-                    let mut conn: Option<Client> = None;
-                    while Instant::now() < end {
-                        let c = match conn.as_mut() {
-                            Some(c) => c,
-                            None => match Client::connect(addr, Some(token)) {
-                                Ok(c) => conn.insert(c),
-                                Err(_) => {
-                                    out.errors += 1;
-                                    std::thread::sleep(Duration::from_millis(10));
-                                    continue;
-                                }
-                            },
-                        };
-                        let t = Instant::now();
-                        match c.post(path, body) {
-                            Ok(r) if r.status == 200 => out.latencies.push(t.elapsed()),
-                            Ok(_) => out.errors += 1,
-                            Err(_) => {
-                                out.errors += 1;
-                                conn = None;
-                            }
-                        }
-                    }
-                    out
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let mut all = Level {
-        latencies: Vec::new(),
-        errors: 0,
-    };
-    for r in results {
-        all.latencies.extend(r.latencies);
-        all.errors += r.errors;
-    }
-    all.latencies.sort();
-    all
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1e3
-}
-
-/// RSS samples taken every `every` while `work` runs: (start, end, max).
-fn sampled<T>(
-    pid: Option<u32>,
-    every: f64,
-    work: impl FnOnce() -> T + Send,
-) -> (T, [Option<f64>; 3])
-where
-    T: Send,
-{
-    let start = rss_mib(pid);
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let (out, max) = std::thread::scope(|s| {
-        let sampler = s.spawn(|| {
-            let mut max = start;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_secs_f64(every));
-                if let Some(r) = rss_mib(pid) {
-                    max = Some(max.map_or(r, |m: f64| m.max(r)));
-                }
-            }
-            max
-        });
-        let out = work();
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        (out, sampler.join().unwrap())
-    });
-    let end = rss_mib(pid);
-    let max = match (max, end) {
-        (Some(m), Some(e)) => Some(m.max(e)),
-        (m, e) => m.or(e),
-    };
-    (out, [start, end, max])
-}
-
 fn fmt(r: Option<f64>) -> String {
     r.map_or("n/a".into(), |v| format!("{v:.1}"))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn record(
     a: &Args,
     kind: &str,
     clients: usize,
     secs: f64,
     l: &Level,
-    rss: [Option<f64>; 3],
+    rss: RssSamples,
     extra: &Value,
 ) {
     let Some(path) = &a.json else { return };
     let v = json!({
         "label": a.label, "route": a.route, "kind": kind, "clients": clients,
         "seconds": secs, "requests": l.latencies.len(),
-        "requests_per_s": l.latencies.len() as f64 / secs,
-        "p50_ms": pct(&l.latencies, 0.5), "p99_ms": pct(&l.latencies, 0.99),
-        "errors": l.errors, "rss_start_mib": rss[0], "rss_end_mib": rss[1],
-        "rss_max_mib": rss[2], "request": extra,
+        "requests_per_s": l.per_s(secs), "p50_ms": l.pct_ms(0.5), "p99_ms": l.pct_ms(0.99),
+        "errors": l.errors, "rss_start_mib": rss.start, "rss_end_mib": rss.end,
+        "rss_max_mib": rss.max, "rss_samples": rss.samples, "request": extra,
     });
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -421,8 +265,17 @@ fn main() {
             json!({ "rows": a.rows }),
         ),
         (None, true, Some(file)) => {
-            let (b, n) = recommend_body(&a.user, file, a.k);
-            (b, json!({ "user": a.user, "candidates": n, "k": a.k }))
+            let text = std::fs::read_to_string(file)
+                .unwrap_or_else(|e| usage(&format!("{}: {e}", file.display())));
+            let ids = read_ids(&text);
+            if ids.is_empty() {
+                usage(&format!("{}: no candidate ids", file.display()))
+            }
+            let n = ids.len();
+            (
+                recommend_body(&a.user, &ids, a.k),
+                json!({ "user": a.user, "candidates": n, "k": a.k }),
+            )
         }
         (None, true, None) => usage("--route recommend needs --candidates FILE (or --body FILE)"),
     };
@@ -433,7 +286,7 @@ fn main() {
     };
     let check = once(addr, Some(&token), "POST", &path, Some(body.as_bytes()))
         .unwrap_or_else(|e| usage(&format!("first request: {e}")));
-    check_first(&check, &a.route, a.k);
+    check_first(&check, recommend.then_some(a.k)).unwrap_or_else(|e| usage(&e));
     println!("{} {path} {extra}", a.label);
     println!("| clients | requests | requests/s | p50 ms | p99 ms | errors | server RSS MiB start → end |");
     println!("|---:|---:|---:|---:|---:|---:|---|");
@@ -444,9 +297,9 @@ fn main() {
         println!(
             "| {clients} | {} | {:.0} | {:.2} | {:.2} | {} | {} → {} |",
             l.latencies.len(),
-            l.latencies.len() as f64 / a.seconds,
-            pct(&l.latencies, 0.5),
-            pct(&l.latencies, 0.99),
+            l.per_s(a.seconds),
+            l.pct_ms(0.5),
+            l.pct_ms(0.99),
             l.errors,
             fmt(before),
             fmt(after)
@@ -457,12 +310,18 @@ fn main() {
             clients,
             a.seconds,
             &l,
-            [before, after, None],
+            RssSamples {
+                start: before,
+                end: after,
+                max: None,
+                samples: 0,
+            },
             &extra,
         );
     }
     if a.soak > 0.0 {
-        let (l, rss) = sampled(pid, a.sample_secs, || {
+        let every = std::time::Duration::from_secs_f64(a.sample_secs);
+        let (l, rss) = sampled(pid, every, || {
             run_level(addr, &token, &path, body.as_bytes(), a.soak_clients, a.soak)
         });
         println!(
@@ -470,13 +329,13 @@ fn main() {
             a.soak_clients,
             a.soak,
             l.latencies.len(),
-            l.latencies.len() as f64 / a.soak,
-            pct(&l.latencies, 0.5),
-            pct(&l.latencies, 0.99),
+            l.per_s(a.soak),
+            l.pct_ms(0.5),
+            l.pct_ms(0.99),
             l.errors,
-            fmt(rss[0]),
-            fmt(rss[1]),
-            fmt(rss[2])
+            fmt(rss.start),
+            fmt(rss.end),
+            fmt(rss.max)
         );
         record(&a, "soak", a.soak_clients, a.soak, &l, rss, &extra);
     }
