@@ -8,9 +8,11 @@
 # 1. builds target/release/mtrec and the loadgen example; creates reference/.venv if missing;
 # 2. trains the run (configs/movielens_mmoe.toml, 3 epochs) unless DIR already holds one;
 # 3. checks that the Python model scores as mtrec (reference/serve/check_scores.py);
-# 4. starts both servers on 127.0.0.1 (free ports), pinned to the same cores (taskset);
+# 4. starts the servers on 127.0.0.1 (free ports), all pinned to the same cores (taskset);
 # 5. closed loop, 1 / 8 / 64 clients for --seconds each: single-row infer, then recommend
-#    for one user over 1,000 candidates (k = 10), against each server;
+#    for one user over 1,000 candidates (k = 10), against each server; then recommend
+#    again with both servers started with --two-tower (item-side first-layer products
+#    computed once at start, on both sides);
 # 6. soak: --soak seconds of 8 infer + 8 recommend clients at once on mtrec serve, its
 #    RSS sampled every second (start, end, max);
 # 7. prints the tables (requests/s, p50 / p99, errors, ratio mtrec / python) and the
@@ -85,16 +87,21 @@ start mtrec "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0
     --token-file "$token" --threads 2
 start python "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
     --token-file "$token" --port 0 --threads 2
+# the same two, recommending with the two-tower split (items' first-layer part computed once)
+start mtrec_tt "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
+    --token-file "$token" --threads 2 --two-tower
+start python_tt "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
+    --token-file "$token" --port 0 --threads 2 --two-tower
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $load_before"
-for route in infer recommend; do
-    for name in mtrec python; do
-        addr="${name}_addr"; pid="${name}_pid"
-        "$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
-            --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
-            --levels 1,8,64 --seconds "$secs" --json "$results" --label "$name"
-    done
+for pass in "infer mtrec" "infer python" "recommend mtrec" "recommend python" \
+    "recommend mtrec_tt" "recommend python_tt"; do
+    read -r route name <<< "$pass"
+    addr="${name}_addr"; pid="${name}_pid"
+    "$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
+        --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
+        --levels 1,8,64 --seconds "$secs" --json "$results" --label "$name"
 done
 if [ "$soak" != 0 ]; then
     soakers=()
@@ -114,14 +121,16 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 secs, before, after = sys.argv[2:5]
 lv = {(r["label"], r["route"], r["clients"]): r for r in rows if r["kind"] == "level"}
 print(f"\nclosed loop, {secs} s per level; load average (1/5/15 min) {before} before, {after} after\n")
-print("| route | clients | mtrec req/s | python req/s | ratio | mtrec p50 / p99 ms | python p50 / p99 ms | errors mtrec / python |")
+print("| request | clients | mtrec req/s | python req/s | ratio | mtrec p50 / p99 ms | python p50 / p99 ms | errors mtrec / python |")
 print("|---|---:|---:|---:|---:|---|---|---|")
-for route in ("infer", "recommend"):
+for route, a, b, title in (("infer", "mtrec", "python", "infer, 1 row"),
+                           ("recommend", "mtrec", "python", "recommend, 1,000 candidates"),
+                           ("recommend", "mtrec_tt", "python_tt", "recommend, two-tower split")):
     for c in (1, 8, 64):
-        m, p = lv.get(("mtrec", route, c)), lv.get(("python", route, c))
+        m, p = lv.get((a, route, c)), lv.get((b, route, c))
         if not m or not p:
             continue
-        print(f"| {route} | {c} | {m['requests_per_s']:.0f} | {p['requests_per_s']:.0f} | "
+        print(f"| {title} | {c} | {m['requests_per_s']:.0f} | {p['requests_per_s']:.0f} | "
               f"{m['requests_per_s'] / max(p['requests_per_s'], 1e-9):.1f}× | "
               f"{m['p50_ms']:.2f} / {m['p99_ms']:.2f} | {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | "
               f"{m['errors']} / {p['errors']} |")

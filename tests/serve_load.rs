@@ -143,3 +143,41 @@ fn serve_load_soak_samples_the_servers_rss_start_end_max() {
     assert_eq!((none.start, none.end, none.max), (None, None, None));
     assert_eq!(rss_mib(u32::MAX), None);
 }
+
+#[test]
+fn serve_load_two_tower_serves_the_same_lists() {
+    let (dir, run) = trained("serve_load_two_tower");
+    let run_arg = format!("rec={}", run.display());
+    let data_dir = dir.to_str().unwrap().to_string();
+    let plain = Server::start(
+        &dir,
+        &[&run_arg],
+        &["--data-dir", &data_dir, "--threads", "1"],
+    );
+    let split = Server::start(
+        &dir,
+        &[&run_arg],
+        &["--data-dir", &data_dir, "--threads", "1", "--two-tower"],
+    );
+    let items = catalogue(&run);
+    let ids: Vec<&str> = items.iter().map(String::as_str).collect();
+    for user in ["u0", "u3", "u11"] {
+        let body = recommend_body(user, &ids, 8);
+        let want = plain.call("POST", PATH, Some(&body));
+        let got = split.call("POST", PATH, Some(&body));
+        assert_eq!(want.status, 200, "{}", want.text());
+        assert_eq!(got.status, 200, "{}", got.text());
+        let (w, g) = (want.json(), got.json());
+        let (w, g) = (
+            w["items"].as_array().unwrap(),
+            g["items"].as_array().unwrap(),
+        );
+        assert_eq!(w.len(), 8);
+        assert_eq!(g.len(), 8);
+        for (a, b) in w.iter().zip(g) {
+            assert_eq!(a["item"], b["item"], "{user}: {w:?} vs {g:?}");
+            let d = (a["score"].as_f64().unwrap() - b["score"].as_f64().unwrap()).abs();
+            assert!(d < 1e-5, "{user}: score differs by {d}");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 """Checks that reference/serve scores as mtrec does: every MovieLens 100K row scored by
 mmoe_run.MMoE against `mtrec predict` (max |difference| ≤ 1e-5 per task, the CSV has 6
-decimals), and lists of mmoe_run.Lists against `mtrec recommend` for a few users.
+decimals), and lists of mmoe_run.Lists (plain and two-tower) against `mtrec recommend`
+for a few users.
 
     reference/.venv/bin/python reference/serve/check_scores.py --run RUN --data-dir ../shared/data
 
@@ -44,6 +45,7 @@ with tempfile.TemporaryDirectory() as tmp:
         ok &= bool(d <= 1e-5)
 
     lists = mmoe_run.Lists(model, a.data_dir)
+    split = mmoe_run.Lists(model, a.data_dir, two_tower=True)
     users = a.users.split(",")
     cands = lists.item_ids[:1000]
     (Path(tmp) / "users.csv").write_text("user_id\n" + "\n".join(users) + "\n")
@@ -63,5 +65,10 @@ with tempfile.TemporaryDirectory() as tmp:
         print(f"recommend user {u}: same 10 items in the same order: {same_items}, "
               f"max |score difference| {dmax:.2e}, unknown candidates {unknown}")
         ok &= same_items and dmax <= 1e-5 and unknown == 0
+        tt, _ = split.recommend(u, {}, cands, 10)
+        same_tt = [i for i, _, _ in tt] == [i for i, _ in theirs]
+        dtt = max(abs(s - t) for (_, s, _), (_, t) in zip(tt, theirs))
+        print(f"  two-tower split: same items {same_tt}, max |score difference| {dtt:.2e}")
+        ok &= same_tt and dtt <= 1e-5
 print("OK" if ok else "MISMATCH")
 sys.exit(0 if ok else 1)

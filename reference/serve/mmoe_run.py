@@ -110,11 +110,17 @@ class MMoE:
 
     def forward_x(self, x):
         """(B, D_in) -> (B, K): probability (binary) or value (regression) per task."""
-        b = x.shape[0]
-        ex = torch.relu(torch.addmm(self.b_first, x, self.w_first)).view(b, self.n_experts, -1)
+        return self.forward_first(torch.addmm(self.b_first, x, self.w_first),
+                                  [torch.addmm(gb, x, gw) for gw, gb in self.gates])
+
+    def forward_first(self, pre, gate_logits):
+        """The network after its first layers: experts' pre-activations (B, E·D) and each
+        task's gate logits (B, E) -> (B, K)."""
+        b = pre.shape[0]
+        ex = torch.relu(pre).view(b, self.n_experts, -1)
         outs = []
-        for (gw, gb), tower, (_, kind) in zip(self.gates, self.towers, self.tasks):
-            g = torch.softmax(torch.addmm(gb, x, gw), dim=1)
+        for z, tower, (_, kind) in zip(gate_logits, self.towers, self.tasks):
+            g = torch.softmax(z, dim=1)
             h = torch.bmm(g.unsqueeze(1), ex).squeeze(1)
             for i, (tw, tb) in enumerate(tower):
                 h = torch.addmm(tb, h, tw)
@@ -145,7 +151,7 @@ class MMoE:
 class Lists:
     """mtrec recommend for a MovieLens run: catalogue, users, history, fusion, top-K."""
 
-    def __init__(self, model, data_dir):
+    def __init__(self, model, data_dir, two_tower=False):
         self.m = model
         rc = model.cfg["recommend"]
         self.user_features, self.item_features = rc["user_features"], rc["item_features"]
@@ -180,6 +186,15 @@ class Lists:
         cols = {"item_id": self.item_ids,
                 "genres": ["|".join(items[int(i)]) for i in self.item_ids]}
         self.item_x = self._side(cols, self.item_features)
+        # two-tower split (as mtrec's src/recommend/two_tower.rs): first layers are linear
+        # in x, so x(u, i)·W + b = (user columns of x)·W + b + (item columns of x)·W; the
+        # items' part is computed once here
+        self.two_tower = two_tower
+        if two_tower:
+            with torch.inference_mode():
+                xi = self._assemble(None, torch.arange(len(self.item_ids)))
+                self.q_experts = xi @ model.w_first
+                self.q_gates = [xi @ gw for gw, _ in model.gates]
 
     def _side(self, cols, names):
         """The columns of x that belong to `names` (categorical, multi-hot, numeric)."""
@@ -197,15 +212,26 @@ class Lists:
         return parts
 
     def _assemble(self, user_parts, item_rows):
-        """x rows (user u, item i) in the input layer's column order."""
-        m, n = self.m, len(item_rows)
-        u_it, i_it, parts = iter(user_parts), iter(self.item_x), []
+        """x rows (user u, item i) in the input layer's column order; a side given as
+        None is zeros (for the two-tower split). n = len(item_rows), or 1."""
+        m = self.m
+        n = 1 if item_rows is None else len(item_rows)
+        u_it = iter(user_parts) if user_parts is not None else None
+        i_it, parts = iter(self.item_x), []
         order = [n for n, _ in m.enc.cat] + [n for n, _, _ in m.enc.bags] + [n for n, *_ in m.enc.num]
         for name in order:
             if name in self.user_features:
-                parts.append(next(u_it).expand(n, -1))
+                if u_it is None:
+                    parts.append(None)
+                else:
+                    parts.append(next(u_it).expand(n, -1))
             else:
-                parts.append(next(i_it)[item_rows])
+                block = next(i_it)
+                parts.append(torch.zeros(n, block.shape[1]) if item_rows is None else block[item_rows])
+        if u_it is None:  # user blocks' widths: the feature dims (numerics are 1 wide)
+            dims = {nm: t.shape[1] for nm, t in zip([c for c, _ in m.enc.cat], m.emb_cat)}
+            dims.update({nm: t.shape[1] for nm, t in zip([c for c, _, _ in m.enc.bags], m.emb_bag)})
+            parts = [torch.zeros(n, dims.get(name, 1)) if p is None else p for name, p in zip(order, parts)]
         return torch.cat(parts, dim=1)
 
     def fuse(self, v):
@@ -243,7 +269,13 @@ class Lists:
         with torch.inference_mode():
             user_parts = self._side(cols, self.user_features)
             rows = torch.tensor(pos, dtype=torch.long)
-            v = self.m.forward_x(self._assemble(user_parts, rows))
+            if self.two_tower:
+                xu = self._assemble(user_parts, None)  # (1, D_in), item columns 0
+                pre = self.q_experts[rows] + torch.addmm(self.m.b_first, xu, self.m.w_first)
+                gates = [q[rows] + torch.addmm(gb, xu, gw) for q, (gw, gb) in zip(self.q_gates, self.m.gates)]
+                v = self.m.forward_first(pre, gates)
+            else:
+                v = self.m.forward_x(self._assemble(user_parts, rows))
             score = self.fuse(v)
             top = torch.topk(score, min(k, len(pos)))
         out = [(self.item_ids[pos[j]], float(s), v[j].tolist())

@@ -14,6 +14,8 @@ keep-alive), speaking the same JSON as mtrec serve:
 Every route but the health probes needs `Authorization: Bearer <token>` (--token-file).
 A request is one forward pass (batching by the request; no batching across requests);
 torch runs with --threads intra-op threads (default 2), top-K with torch.topk.
+--two-tower: recommend with the items' part of the first layers computed once at start
+(the same split as `mtrec serve --two-tower`).
 Listens on 127.0.0.1 only; --port 0 picks a free port. The first stdout line is
 `listening on 127.0.0.1:PORT`.
 
@@ -187,11 +189,13 @@ def main():
     p.add_argument("--token-file", required=True)
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    p.add_argument("--two-tower", action="store_true",
+                   help="recommend with the two-tower split (items' first-layer part computed once), as mtrec serve --two-tower")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     token = Path(a.token_file).read_text().strip()
     model = mmoe_run.MMoE(a.run)
-    lists = mmoe_run.Lists(model, a.data_dir)
+    lists = mmoe_run.Lists(model, a.data_dir, two_tower=a.two_tower)
     srv = Server(("127.0.0.1", a.port), make_handler(a.name, model, lists, token))
     print(f"listening on 127.0.0.1:{srv.server_address[1]}", flush=True)
     try:

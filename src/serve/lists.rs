@@ -35,14 +35,21 @@ use std::path::PathBuf;
 pub const MAX_K: usize = 1000;
 
 /// Loads a recommender for each run of `runs` (name, folder) that has a `[recommend]`
-/// section, reading its data under `data_dir`, on the recommender thread.
-pub fn hook(runs: Vec<(String, PathBuf)>, data_dir: PathBuf) -> Result<OnThread> {
+/// section, reading its data under `data_dir`, on the recommender thread; with
+/// `two_tower`, each scores with the two-tower split ([`Recommender::use_two_tower`]).
+pub fn hook(runs: Vec<(String, PathBuf)>, data_dir: PathBuf, two_tower: bool) -> Result<OnThread> {
     on_thread(move || {
         let mut recs: BTreeMap<String, Option<Recommender>> = BTreeMap::new();
         for (name, dir) in &runs {
             let cfg = crate::config::RunConfig::from_file(dir.join("config.toml"), &[])?;
             let rec = match cfg.recommend {
-                Some(rc) => Some(Recommender::load(dir, &data_dir, rc)?),
+                Some(rc) => {
+                    let mut r = Recommender::load(dir, &data_dir, rc)?;
+                    if two_tower {
+                        r.use_two_tower()?;
+                    }
+                    Some(r)
+                }
                 None => None,
             };
             if rec.is_some() {
