@@ -181,3 +181,81 @@ fn serve_load_two_tower_serves_the_same_lists() {
         }
     }
 }
+
+#[test]
+fn serve_load_recommend_threads_answer_at_once_with_the_same_lists() {
+    let (dir, run) = trained("serve_load_threads");
+    let run_arg = format!("rec={}", run.display());
+    let data_dir = dir.to_str().unwrap().to_string();
+    let one = Server::start(
+        &dir,
+        &[&run_arg],
+        &["--data-dir", &data_dir, "--threads", "1"],
+    );
+    let three = Server::start(
+        &dir,
+        &[&run_arg],
+        &[
+            "--data-dir",
+            &data_dir,
+            "--threads",
+            "1",
+            "--recommend-threads",
+            "3",
+        ],
+    );
+    let items = catalogue(&run);
+    let ids: Vec<&str> = items.iter().map(String::as_str).collect();
+    let users: Vec<String> = (0..12).map(|u| format!("u{u}")).collect();
+    // 12 users asked at once, from 12 connections
+    let got: Vec<serde_json::Value> = std::thread::scope(|s| {
+        let hs: Vec<_> = users
+            .iter()
+            .map(|u| {
+                let body = recommend_body(u, &ids, 6);
+                let addr = three.addr;
+                s.spawn(move || {
+                    let r = once(addr, Some(TOKEN), "POST", PATH, Some(body.as_bytes())).unwrap();
+                    assert_eq!(r.status, 200, "{}", r.text());
+                    r.json()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (u, g) in users.iter().zip(&got) {
+        let want = one
+            .call("POST", PATH, Some(&recommend_body(u, &ids, 6)))
+            .json();
+        assert_eq!(g["user"], want["user"]);
+        assert_eq!(g["items"], want["items"], "{u}");
+    }
+    assert_eq!(
+        three
+            .stderr()
+            .matches("recommendations on /v1/models/rec/recommend")
+            .count(),
+        3,
+        "one recommender per thread: {}",
+        three.stderr()
+    );
+
+    // 0 threads: refused at start, naming the flag
+    std::fs::write(dir.join("token0"), TOKEN).unwrap();
+    let out = std::process::Command::new(serve_support::bin())
+        .args([
+            "serve",
+            "--run",
+            &run_arg,
+            "--addr",
+            "127.0.0.1:0",
+            "--token-file",
+        ])
+        .arg(dir.join("token0"))
+        .args(["--data-dir", &data_dir, "--recommend-threads", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--recommend-threads"), "{err}");
+}

@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// ~1e-6. A served run with a [recommend] section that is not MMoE stops the start.
     #[arg(long)]
     pub two_tower: bool,
+    /// Recommend route: threads answering recommendations at once, each with its own
+    /// copy of every recommender (model, catalogue, histories: memory × N).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub recommend_threads: usize,
 }
 
 /// `NAME=DIR` or `DIR` (named after its last component).
@@ -138,6 +142,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         opts.runs.clone(),
         data_dir,
         args.two_tower,
+        positive(args.recommend_threads, "--recommend-threads")?,
     )?));
     crate::serve::serve(opts)
 }
