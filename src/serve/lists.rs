@@ -18,12 +18,12 @@
 //! value} }] }`, the task values as in `mtrec recommend`'s output (probability for a
 //! binary task, value for a regression task).
 //!
-//! The recommenders live on one thread of their own ([`super::recommend::on_thread`]):
-//! a model is not `Send`. They are loaded once at start; `/admin/reload` and SIGHUP
+//! The recommenders live on threads of their own ([`super::recommend::on_threads`],
+//! `--recommend-threads`, each thread with its own copy): a model is not `Send`. They are loaded once at start; `/admin/reload` and SIGHUP
 //! swap the scoring models of `/infer`, not these.
 
 use super::errors::{ApiError, ApiResult};
-use super::recommend::{on_thread, OnThread};
+use super::recommend::{on_threads, OnThread};
 use crate::config::recommend::FusionConfig;
 use crate::error::Result;
 use crate::recommend::{Fusion, Recommender, Request};
@@ -35,14 +35,29 @@ use std::path::PathBuf;
 pub const MAX_K: usize = 1000;
 
 /// Loads a recommender for each run of `runs` (name, folder) that has a `[recommend]`
-/// section, reading its data under `data_dir`, on the recommender thread.
-pub fn hook(runs: Vec<(String, PathBuf)>, data_dir: PathBuf) -> Result<OnThread> {
-    on_thread(move || {
+/// section, reading its data under `data_dir`, on the recommender thread; with
+/// `two_tower`, each scores with the two-tower split ([`Recommender::use_two_tower`]).
+///
+/// `threads` recommender threads (at least 1), each with its own copy of every
+/// recommender, answer requests at once.
+pub fn hook(
+    runs: Vec<(String, PathBuf)>,
+    data_dir: PathBuf,
+    two_tower: bool,
+    threads: usize,
+) -> Result<OnThread> {
+    on_threads(threads, move || {
         let mut recs: BTreeMap<String, Option<Recommender>> = BTreeMap::new();
         for (name, dir) in &runs {
             let cfg = crate::config::RunConfig::from_file(dir.join("config.toml"), &[])?;
             let rec = match cfg.recommend {
-                Some(rc) => Some(Recommender::load(dir, &data_dir, rc)?),
+                Some(rc) => {
+                    let mut r = Recommender::load(dir, &data_dir, rc)?;
+                    if two_tower {
+                        r.use_two_tower()?;
+                    }
+                    Some(r)
+                }
                 None => None,
             };
             if rec.is_some() {

@@ -20,6 +20,7 @@ pub mod client;
 pub mod errors;
 pub mod kserve;
 pub mod lists;
+pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod recommend;

@@ -84,6 +84,59 @@ where
     Ok(OnThread { tx })
 }
 
+/// [`on_thread`] with `n` threads (at least 1), each building its own recommender with
+/// `make`; a call goes to whichever thread is free (they share one queue), so `n`
+/// requests are answered at once. Returns once every thread has built its recommender
+/// (or with the first error).
+pub fn on_threads<R, F>(n: usize, make: F) -> crate::error::Result<OnThread>
+where
+    F: Fn() -> crate::error::Result<R> + Send + Sync + 'static,
+    R: FnMut(&str, Value) -> ApiResult<Value> + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel::<Call>();
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+    let make = std::sync::Arc::new(make);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let n = n.max(1);
+    for i in 0..n {
+        let (rx, make, ready_tx) = (rx.clone(), make.clone(), ready_tx.clone());
+        std::thread::Builder::new()
+            .name(format!("recommender-{i}"))
+            .spawn(move || {
+                let mut rec = match make() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                loop {
+                    // the lock is held only while waiting for the next call
+                    let next = rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|q| q.recv().map_err(|_| ()));
+                    let Ok((model, request, reply)) = next else {
+                        break;
+                    };
+                    let _ = reply.send(rec(&model, request));
+                }
+            })
+            .map_err(|e| crate::error::Error::Config {
+                what: "recommender thread".into(),
+                message: format!("could not be started: {e}"),
+            })?;
+    }
+    for _ in 0..n {
+        ready_rx.recv().map_err(|_| crate::error::Error::Config {
+            what: "recommender".into(),
+            message: "its thread stopped while building it; this is a bug".into(),
+        })??;
+    }
+    Ok(OnThread { tx })
+}
+
 impl RecommendHook for OnThread {
     fn recommend(&self, model: &str, request: Value) -> ApiResult<Value> {
         let (reply, rx) = std::sync::mpsc::channel();

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Serving benchmark, one invocation: mtrec serve against the Python reference server
+# (reference/serve/server.py) on the same MovieLens MMoE run, on loopback only.
+#
+#   bash reference/bench_serve.sh [--seconds 30] [--soak 300] [--run DIR] [--data-dir DIR]
+#                                 [--cores 0,1] [--out DIR]
+#
+# 1. builds target/release/mtrec and the loadgen example; creates reference/.venv if missing;
+# 2. trains the run (configs/movielens_mmoe.toml, 3 epochs) unless DIR already holds one;
+# 3. checks that the Python model scores as mtrec (reference/serve/check_scores.py);
+# 4. starts the servers on 127.0.0.1 (free ports), all pinned to the same cores (taskset);
+# 5. closed loop, 1 / 8 / 64 clients for --seconds each: single-row infer, then recommend
+#    for one user over 1,000 candidates (k = 10), against each server; then recommend
+#    again with both servers started with --two-tower (item-side first-layer products
+#    computed once at start, on both sides);
+# 6. soak: --soak seconds of 8 infer + 8 recommend clients at once on mtrec serve, its
+#    RSS sampled every second (start, end, max);
+# 7. prints the tables (requests/s, p50 / p99, errors, ratio mtrec / python) and the
+#    machine's load; everything is also in OUT/results.jsonl.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+secs=30
+soak=300
+run=/tmp/mtrec-bench-serve-run
+data="${MTREC_DATA:-$root/../shared/data}"
+cores=0,1
+out=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) secs="$2"; shift 2 ;;
+        --soak) soak="$2"; shift 2 ;;
+        --run) run="$2"; shift 2 ;;
+        --data-dir) data="$2"; shift 2 ;;
+        --cores) cores="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        *) echo "bench_serve.sh: unknown argument $1 (see the header of this file)" >&2; exit 2 ;;
+    esac
+done
+out="${out:-$(mktemp -d /tmp/mtrec-bench-serve.XXXXXX)}"
+mkdir -p "$out"
+results="$out/results.jsonl"
+: > "$results"
+py="$root/reference/.venv/bin/python"
+
+cargo build --release --quiet --bin mtrec --example loadgen
+[ -x "$py" ] || bash reference/setup.sh
+mtrec="$root/target/release/mtrec"
+loadgen="$root/target/release/examples/loadgen"
+if [ ! -f "$run/model.safetensors" ]; then
+    "$mtrec" train --config configs/movielens_mmoe.toml --data-dir "$data" --out "$run" \
+        --set train.epochs=3 > "$out/train.log"
+fi
+(cd reference/serve && "$py" check_scores.py --run "$run" --data-dir "$data" --bin "$mtrec") | tee "$out/check_scores.txt"
+
+token="$out/token"
+"$py" -c 'import secrets; print(secrets.token_hex(24))' > "$token"
+chmod 600 "$token"
+# 1,000 candidates: the first 1,000 items of the run's item vocabulary (all in the catalogue).
+"$py" -c 'import json, sys
+s = json.load(open(sys.argv[1] + "/spec.json"))
+v = next(f for f in s["categorical"] if f["name"] == "item_id")["encoder"]["values"]
+print("\n".join(v[:1000]))' "$run" > "$out/candidates.txt"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# start NAME CMD...: runs CMD in the background, waits for "listening on ADDR" on stdout
+start() {
+    local name="$1"; shift
+    taskset -c "$cores" "$@" > "$out/$name.stdout" 2> "$out/$name.stderr" &
+    local pid=$!
+    pids+=("$pid")
+    for _ in $(seq 600); do
+        if grep -q '^listening on ' "$out/$name.stdout" 2>/dev/null; then
+            eval "${name}_addr=\$(sed -n 's/^listening on //p' \"\$out/\$name.stdout\")"
+            eval "${name}_pid=$pid"
+            return
+        fi
+        kill -0 "$pid" 2>/dev/null || { cat "$out/$name.stderr" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "$name did not start" >&2; exit 1
+}
+start mtrec "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
+    --token-file "$token" --threads 2
+start python "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
+    --token-file "$token" --port 0 --threads 2
+# the same two, recommending with the two-tower split (items' first-layer part computed once)
+start mtrec_tt "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
+    --token-file "$token" --threads 2 --two-tower
+start python_tt "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
+    --token-file "$token" --port 0 --threads 2 --two-tower
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $load_before"
+for pass in "infer mtrec" "infer python" "recommend mtrec" "recommend python" \
+    "recommend mtrec_tt" "recommend python_tt"; do
+    read -r route name <<< "$pass"
+    addr="${name}_addr"; pid="${name}_pid"
+    "$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
+        --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
+        --levels 1,8,64 --seconds "$secs" --json "$results" --label "$name"
+done
+if [ "$soak" != 0 ]; then
+    soakers=()
+    for route in infer recommend; do
+        "$loadgen" --addr "$mtrec_addr" --token-file "$token" --model ml --pid "$mtrec_pid" \
+            --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
+            --levels none --soak "$soak" --soak-clients 8 --json "$results" --label mtrec &
+        soakers+=($!)
+    done
+    for p in "${soakers[@]}"; do wait "$p"; done
+fi
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+"$py" - "$results" "$secs" "$load_before" "$load_after" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+secs, before, after = sys.argv[2:5]
+lv = {(r["label"], r["route"], r["clients"]): r for r in rows if r["kind"] == "level"}
+print(f"\nclosed loop, {secs} s per level; load average (1/5/15 min) {before} before, {after} after\n")
+print("| request | clients | mtrec req/s | python req/s | ratio | mtrec p50 / p99 ms | python p50 / p99 ms | errors mtrec / python |")
+print("|---|---:|---:|---:|---:|---|---|---|")
+for route, a, b, title in (("infer", "mtrec", "python", "infer, 1 row"),
+                           ("recommend", "mtrec", "python", "recommend, 1,000 candidates"),
+                           ("recommend", "mtrec_tt", "python_tt", "recommend, two-tower split")):
+    for c in (1, 8, 64):
+        m, p = lv.get((a, route, c)), lv.get((b, route, c))
+        if not m or not p:
+            continue
+        print(f"| {title} | {c} | {m['requests_per_s']:.0f} | {p['requests_per_s']:.0f} | "
+              f"{m['requests_per_s'] / max(p['requests_per_s'], 1e-9):.1f}× | "
+              f"{m['p50_ms']:.2f} / {m['p99_ms']:.2f} | {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | "
+              f"{m['errors']} / {p['errors']} |")
+soaks = [r for r in rows if r["kind"] == "soak"]
+if soaks:
+    print("\n| soak (mtrec serve, at once) | seconds | requests | req/s | p50 / p99 ms | errors | RSS MiB start → end (max) |")
+    print("|---|---:|---:|---:|---|---:|---|")
+    for r in soaks:
+        print(f"| {r['route']}, {r['clients']} clients | {r['seconds']:.0f} | {r['requests']} | "
+              f"{r['requests_per_s']:.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} | {r['errors']} | "
+              f"{r['rss_start_mib']:.1f} → {r['rss_end_mib']:.1f} ({r['rss_max_mib']:.1f}) |")
+bad = sum(r["errors"] for r in rows)
+print(f"\nerrors in all: {bad}")
+sys.exit(1 if bad else 0)
+EOF
+echo "results: $results"
