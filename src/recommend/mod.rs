@@ -24,6 +24,7 @@ pub mod fusion;
 pub mod load;
 pub mod output;
 pub mod recommender;
+pub mod seq;
 pub mod topk;
 pub mod two_tower;
 
