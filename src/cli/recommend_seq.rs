@@ -132,18 +132,33 @@ pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Res
     };
     let mut writer = ListWriter::create(out, format, &names)?;
     let v = r.num_items();
-    let (t_score, mut short) = (Instant::now(), 0usize);
-    for chunk in users.chunks(crate::recommend::seq::BATCH) {
-        let hist: Vec<&[u32]> = chunk.iter().map(|&u| r.data.seqs[u].as_slice()).collect();
-        let s = r.scores(&r.hidden(&hist)?); // (B, V)
-        let lists: Vec<Vec<Ranked>> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(n, _)| {
-                let row = &s[n * v..(n + 1) * v];
-                let ex: &[u32] = if exclude { hist[n] } else { &[] };
+    let allow_mask = allow.map(|a| {
+        let mut m = vec![false; v];
+        for i in a {
+            m[i as usize] = true;
+        }
+        m
+    });
+    // users in order of their window length, so that a batch pads little; the lists
+    // are written in the users' order
+    let max_len = r.model.cfg.max_len;
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    order.sort_by_key(|&n| r.data.seqs[users[n]].len().min(max_len));
+    let mut lists: Vec<Vec<Ranked>> = vec![Vec::new(); users.len()];
+    let t_score = Instant::now();
+    for chunk in order.chunks(crate::recommend::seq::BATCH) {
+        let hist: Vec<&[u32]> = chunk
+            .iter()
+            .map(|&n| r.data.seqs[users[n]].as_slice())
+            .collect();
+        let mut s = r.scores(&r.hidden(&hist)?); // (B, V)
+        let done: Vec<Vec<Ranked>> = s
+            .par_chunks_mut(v)
+            .zip(&hist)
+            .map(|(row, h)| {
                 let lse = log_sum_exp(row);
-                r.top_k(row, ex, allow.as_deref(), args.k)
+                let ex: &[u32] = if exclude { h } else { &[] };
+                r.top_k(row, ex, allow_mask.as_deref(), args.k)
                     .into_iter()
                     .map(|(score, item)| Ranked {
                         item,
@@ -153,12 +168,16 @@ pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Res
                     .collect()
             })
             .collect();
-        for (&u, list) in chunk.iter().zip(&lists) {
-            short += usize::from(list.len() < args.k);
-            writer.write_list(&r.data.users[u], list, r.item_keys())?;
+        for (&n, list) in chunk.iter().zip(done) {
+            lists[n] = list;
         }
     }
     let secs = t_score.elapsed().as_secs_f64();
+    let mut short = 0usize;
+    for (&u, list) in users.iter().zip(&lists) {
+        short += usize::from(list.len() < args.k);
+        writer.write_list(&r.data.users[u], list, r.item_keys())?;
+    }
     writer.finish()?;
     if short > 0 {
         eprintln!(
