@@ -238,6 +238,11 @@ fn recommend_seq_refuses_mmoe_flags_and_unknown_users() {
         err.contains("--two-tower") && err.contains("mtrec seq"),
         "{err}"
     );
+    // --eval writes no seq lists: an --output beside it is an error, not a missing file
+    let out = base(&["--eval"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--output"), "{err}");
     let users = root.join("users.csv");
     std::fs::write(&users, "user_id\nU001\nnobody\n").unwrap();
     let out = base(&["--users", users.to_str().unwrap()]);

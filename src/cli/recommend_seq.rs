@@ -89,6 +89,15 @@ pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Res
         t0.elapsed().as_secs_f64()
     );
     if args.eval {
+        if let Some(out) = &args.output {
+            return Err(Error::Config {
+                what: "--output".into(),
+                message: format!(
+                    "with --eval on an mtrec seq run no lists are written, so {} would stay missing; leave out --eval to write the lists, or --output to evaluate",
+                    out.display()
+                ),
+            });
+        }
         let m = r.evaluate(args.k)?;
         println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
         return Ok(());
