@@ -7,6 +7,7 @@ pub mod eval;
 pub mod output;
 pub mod predict;
 pub mod recommend;
+pub mod recommend_seq;
 pub mod seq;
 pub mod serve;
 pub mod train;

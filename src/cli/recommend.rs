@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Args)]
 pub struct RecommendArgs {
-    /// A run folder written by `mtrec train`.
+    /// A run folder written by `mtrec train`, or by `mtrec seq` (SASRec: the catalogue
+    /// ranked from each user's sequence; see docs/recommend.md).
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// Folder of the run's data files [default: $MTREC_DATA, then data/]: the training
@@ -229,6 +230,12 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
         }
         None => None,
     };
+    if crate::recommend::seq::is_seq_run(&args.run)? {
+        let data_dir = super::train::data_dir(args.data_dir.clone());
+        return super::in_pool(args.threads, || {
+            super::recommend_seq::run(args, format, &data_dir)
+        });
+    }
     let cfg = RunConfig::from_file(args.run.join("config.toml"), &[])?;
     let rec_cfg = merged_config(args, cfg.recommend.clone())?;
     let data_dir = super::train::data_dir(args.data_dir.clone());
@@ -334,6 +341,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
         let mut lists: Vec<Vec<Ranked>> = Vec::new();
         let short = std::cell::Cell::new(0usize); // lists shorter than K
         let chunk = 256;
+        let t_score = std::time::Instant::now();
         for start in (0..table.len()).step_by(chunk) {
             let rows: Vec<usize> = (start..(start + chunk).min(table.len())).collect();
             let ids: Vec<String> = rows.iter().map(|&i| table.ids[i].clone()).collect();
@@ -355,6 +363,15 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             }
         }
         bar.finish_and_clear();
+        let secs = t_score.elapsed().as_secs_f64();
+        let pairs = table.len() as f64 * r.catalogue.len() as f64;
+        eprintln!(
+            "scored {} users × {} items = {pairs:.0} pairs in {secs:.2}s ({:.0} pairs/s{})",
+            table.len(),
+            r.catalogue.len(),
+            pairs / secs.max(1e-9),
+            if args.two_tower { ", two-tower" } else { "" }
+        );
         if short.get() > 0 {
             eprintln!(
                 "{} of {} users got fewer than {} items: too few candidates are left after the history, allow-list, fusion threshold or diversity cap",

@@ -24,8 +24,10 @@ pub mod fusion;
 pub mod load;
 pub mod output;
 pub mod recommender;
+pub mod seq;
 pub mod topk;
 pub mod two_tower;
+pub mod two_tower_fused;
 
 pub use config::{DiversityConfig, FusionConfig, FusionKind, RecommendConfig};
 pub use fusion::{Fusion, TaskScale};

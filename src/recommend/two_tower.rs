@@ -28,6 +28,7 @@
 //! Test: `two_tower_scores_equal_the_concatenated_rows` (tests/recommend_two_tower.rs).
 
 use super::recommender::Recommender;
+use super::two_tower_fused::mix_fused;
 use crate::autograd::{Graph, ParamStore, UnaryFn};
 use crate::config::{Activation as CfgActivation, Arch, TaskType};
 use crate::data::features::{Encoded, EncodedBatch};
@@ -64,6 +65,9 @@ pub struct TwoTower {
     store: ParamStore,
     /// 1 where the input column is user-side.                    // (D_in,)
     user_cols: Vec<bool>,
+    /// One-layer experts: score through [`mix_fused`] (default); `false`: the unfused
+    /// path (sum, activation, gate combine as separate passes), kept for measurement.
+    pub fused: bool,
 }
 
 impl TwoTower {
@@ -125,6 +129,7 @@ impl TwoTower {
             mmoe,
             store,
             user_cols,
+            fused: true,
         })
     }
 
@@ -203,6 +208,22 @@ impl TwoTower {
         };
         let mut g = Graph::new(0);
         g.set_training(false);
+        if ex.rest.is_empty() && self.fused {
+            // one-layer experts: pairs go straight to each task's mixture
+            let mixes = mix_fused(users, items, pairs, e, ex.d_hidden, ex.activation.unary());
+            let mut out = vec![0.0f32; b * k];
+            for (t, (tower, mix)) in self.mmoe.towers.iter().zip(&mixes).enumerate() {
+                let mv = g.input_slice(b, ex.d_hidden, mix)?; // (B, D_expert)
+                let y = tower.forward(&mut g, &self.store, mv)?; // (B, 1)
+                for (j, &v) in g.value(y).iter().enumerate() {
+                    out[j * k + t] = match tasks[t].kind {
+                        TaskType::Binary => crate::ops::unary::f(UnaryFn::Sigmoid, v),
+                        TaskType::Regression => v,
+                    };
+                }
+            }
+            return Ok(out);
+        }
         let pre = sum(&users.experts, &items.experts, d1);
         let mut h = g.input_slice(b, d1, &pre)?; // (B, E·D_1) = P_u + Q_i
         if let Some(f) = ex.activation.unary() {

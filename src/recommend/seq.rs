@@ -1,0 +1,341 @@
+//! Top-K lists from an `mtrec seq` run (SASRec): the whole catalogue ranked from a
+//! user's history.
+//!
+//! ```text
+//! history   s_1 … s_n  (the last max_len items)                       per user
+//! F_u       = SasRec encoder output at the last position              (D)
+//! M         = item matrix rows 1..=V                                  (V, D), once per run
+//! S         = F · Mᵀ       for B users at a time: one packed GEMM      (B, V)
+//! list      = top-K of S_u over the items not in the user's history
+//! P(next=i) = exp(S_ui − logsumexp_j S_uj)                            the `next_item` column
+//! ```
+//!
+//! `S_ui = ⟨F_u, M_i⟩` is exactly the next-item logit the model is trained on
+//! (`SasRec::next_item_logits`): the prediction layer of SASRec is the dot product with
+//! the shared item matrix, so a user's scores over the catalogue are one row of a
+//! matrix product and a batch of users is one GEMM `(B, D)·(D, V)`. The GEMM is the one
+//! `Graph::matmul` calls with the same arguments, and each output element's sum order
+//! does not depend on M (`ops::gemm`), so the scores are bit-identical to those of
+//! `mtrec seq`'s evaluation.
+//!
+//! **Evaluation** (`--eval`) repeats `mtrec seq`'s test protocol on the same model and
+//! users: each test user's target is ranked against every item, nothing excluded, ties
+//! against the target (`metrics::rank_of`), so HR@K, NDCG@K and MRR equal the run's
+//! `summary.json` test values for K = 5, 10. The lists the command writes leave the history
+//! out; their own HR@K / NDCG@K / MRR@K (history of the test holdout excluded, ties by the
+//! smaller item id) are reported beside them.
+
+use super::topk::{better, Scored};
+use crate::autograd::{Graph, ParamStore};
+use crate::checkpoint::{load_params, read_safetensors};
+use crate::data::sequences::{leave_last_out, Holdout, SeqBatch, SeqData, Split};
+use crate::error::{Error, Result};
+use crate::metrics::{rank_of, FullRanking};
+use crate::models::sasrec::{ItemInput, SasRec};
+use crate::train::seq::{load_data, model_config, SeqRunConfig};
+use ndarray_rand::rand::rngs::StdRng;
+use ndarray_rand::rand::SeedableRng;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::path::Path;
+
+/// Users per encoder batch (as in `mtrec seq`'s evaluation, so the hidden states match).
+pub const BATCH: usize = 256;
+
+/// A loaded `mtrec seq` run, ready to rank.
+pub struct SeqRecommender {
+    pub cfg: SeqRunConfig,
+    /// The run's data read again (same item ids: the shuffle is seeded by `data.seed`).
+    pub data: SeqData,
+    pub split: Split,
+    pub model: SasRec,
+    store: ParamStore,
+    /// Item matrix rows 1..=V: row j is item id j + 1.                     // (V, D)
+    pub items: Vec<f32>,
+}
+
+/// Whether `run` is an `mtrec seq` run folder (its checkpoint says `model = sasrec`).
+pub fn is_seq_run(run: &Path) -> Result<bool> {
+    let path = run.join("model.safetensors");
+    if !path.is_file() {
+        return Ok(false); // the MMoE loader reports the missing file
+    }
+    let ckpt = read_safetensors(&path)?;
+    Ok(ckpt.metadata().get("model").map(String::as_str) == Some("sasrec"))
+}
+
+/// Metrics of `--eval` on a seq run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeqEval {
+    pub k: usize,
+    pub users: usize,
+    /// `mtrec seq`'s protocol: full ranking, nothing excluded, ties against the target.
+    pub hr: f64,
+    pub ndcg: f64,
+    /// Mean 1/rank, no cut-off (as `mtrec seq`'s `mrr`).
+    pub mrr: f64,
+    /// The written lists (history excluded): target in the top K.
+    pub lists_hr: f64,
+    pub lists_ndcg: f64,
+    /// 1/position of the target in the list, 0 if absent.
+    pub lists_mrr: f64,
+    /// Distinct listed items / catalogue size.
+    pub coverage: f64,
+    pub protocol: &'static str,
+}
+
+impl SeqRecommender {
+    /// Reads `run/config.toml` and `run/model.safetensors` and the run's data under
+    /// `data_dir`; computes the item matrix once.
+    pub fn load(run: &Path, data_dir: &Path) -> Result<SeqRecommender> {
+        let cfg = SeqRunConfig::from_file(&run.join("config.toml"), &[])?;
+        if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
+            return Err(Error::Config {
+                what: "model.item_input".into(),
+                message: format!(
+                    "`{}`: mtrec recommend ranks only seq runs with item_input = \"id\" so far",
+                    cfg.model.item_input
+                ),
+            });
+        }
+        let data = load_data(&cfg, data_dir)?;
+        let split = leave_last_out(&data)?;
+        let mcfg = model_config(&cfg, &data, 0)?;
+        let mut store = ParamStore::new();
+        let model = SasRec::new(&mut store, &mcfg, &mut StdRng::seed_from_u64(0))?;
+        load_params(run.join("model.safetensors"), &mut store).map_err(|e| Error::Config {
+            what: format!("{}", run.join("model.safetensors").display()),
+            message: format!(
+                "{e} (the run's data under --data-dir must be the one it was trained on)"
+            ),
+        })?;
+        let mut g = Graph::new(0);
+        let m = model.items(&mut g, &store, None)?; // (V+1, D)
+        let d = model.cfg.dim;
+        let items = g.value(m)[d..].to_vec(); // (V, D) without the padding row
+        Ok(SeqRecommender {
+            cfg,
+            data,
+            split,
+            model,
+            store,
+            items,
+        })
+    }
+
+    /// V, the catalogue size.
+    pub fn num_items(&self) -> usize {
+        self.model.cfg.num_items
+    }
+
+    /// Item keys by catalogue index (index j is item id j + 1).
+    pub fn item_keys(&self) -> &[String] {
+        &self.data.item_keys[1..]
+    }
+
+    /// Final hidden states `F (B, D)` of the histories (each read up to its last `max_len`
+    /// items; an empty history reads only padding), in batches of [`BATCH`].
+    pub fn hidden(&self, histories: &[&[u32]]) -> Result<Vec<f32>> {
+        let max_len = self.model.cfg.max_len;
+        let mut out = Vec::with_capacity(histories.len() * self.model.cfg.dim);
+        let mut g = Graph::new(0);
+        g.set_training(false);
+        for chunk in histories.chunks(BATCH) {
+            let holdouts: Vec<Holdout> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, h)| Holdout {
+                    user: i,
+                    history: h[h.len().saturating_sub(max_len)..].to_vec(),
+                    target: 1, // read only by the heads, which are not run
+                    rating: None,
+                })
+                .collect();
+            let refs: Vec<&Holdout> = holdouts.iter().collect();
+            let batch = SeqBatch::eval(&refs, max_len);
+            g.reset();
+            let h = self
+                .model
+                .forward(&mut g, &self.store, &batch.input(), None)?;
+            out.extend_from_slice(g.value(h.h)); // (B, D)
+        }
+        Ok(out)
+    }
+
+    /// Scores `S = F · Mᵀ (B, V)` of hidden states `F (B, D)`: one packed GEMM.
+    pub fn scores(&self, hidden: &[f32]) -> Vec<f32> {
+        let (d, v) = (self.model.cfg.dim, self.num_items());
+        let b = hidden.len() / d;
+        let mut s = vec![0.0; b * v];
+        crate::ops::gemm::gemm(&mut s, hidden, &self.items, b, d, v, false, true);
+        s
+    }
+
+    /// The K best items of one score row `(V)`, leaving out the item ids in `exclude`
+    /// (1-based, as in the sequences) and keeping only `allow` (catalogue indices) if
+    /// given. Returns (logit, catalogue index) best first, ties by the smaller index.
+    /// `row` is overwritten at the left-out items.
+    pub fn top_k(
+        &self,
+        row: &mut [f32],
+        exclude: &[u32],
+        allow: Option<&[bool]>,
+        k: usize,
+    ) -> Vec<Scored> {
+        if let Some(a) = allow {
+            for (s, &keep) in row.iter_mut().zip(a) {
+                if !keep {
+                    *s = f32::NAN;
+                }
+            }
+        }
+        for &id in exclude {
+            if id >= 1 && (id as usize) <= row.len() {
+                row[id as usize - 1] = f32::NAN;
+            }
+        }
+        top_k_scan(row, k)
+    }
+
+    /// `--eval`: the test users of the leave-last-out split (see the module docs).
+    pub fn evaluate(&self, k: usize) -> Result<SeqEval> {
+        let mut full = FullRanking::new(&[k])?;
+        let (mut hr, mut ndcg, mut mrr) = (0f64, 0f64, 0f64);
+        let mut listed = vec![false; self.num_items()];
+        let v = self.num_items();
+        for chunk in self.split.test.chunks(BATCH) {
+            let hist: Vec<&[u32]> = chunk.iter().map(|h| h.history.as_slice()).collect();
+            let s = self.scores(&self.hidden(&hist)?);
+            let per_user: Vec<Result<(usize, Vec<Scored>)>> = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(n, h)| {
+                    let mut row = s[n * v..(n + 1) * v].to_vec();
+                    let rank = rank_of(h.target as usize - 1, &row)?;
+                    Ok((rank, self.top_k(&mut row, &h.history, None, k)))
+                })
+                .collect();
+            for (h, r) in chunk.iter().zip(per_user) {
+                let (rank, list) = r?;
+                full.add_rank(rank);
+                for c in &list {
+                    listed[c.1 as usize] = true;
+                }
+                if let Some(p) = list.iter().position(|c| c.1 + 1 == h.target) {
+                    hr += 1.0;
+                    ndcg += 1.0 / ((p + 2) as f64).log2();
+                    mrr += 1.0 / (p + 1) as f64;
+                }
+            }
+        }
+        let n = full.users().max(1) as f64;
+        Ok(SeqEval {
+            k,
+            users: full.users(),
+            hr: full.hit_rate(k).unwrap_or(0.0),
+            ndcg: full.ndcg(k).unwrap_or(0.0),
+            mrr: full.mrr().unwrap_or(0.0),
+            lists_hr: hr / n,
+            lists_ndcg: ndcg / n,
+            lists_mrr: mrr / n,
+            coverage: listed.iter().filter(|&&x| x).count() as f64 / v.max(1) as f64,
+            protocol: "hr, ndcg, mrr: mtrec seq's test protocol (leave-last-out, full ranking, nothing excluded, ties against the target); lists_*: the written lists (history excluded)",
+        })
+    }
+}
+
+/// `ln Σ_j exp(S_j)` of one score row, so that `P(next = i) = exp(S_i − lse)`; NaN
+/// entries (left-out items) are skipped. Shifted by the maximum; `expf` and 8 running
+/// f32 sums (a relative error ~1e-6 on V ≈ 10⁴ terms ≤ 1, well below the 6 printed
+/// digits), the sums added in f64.
+pub fn log_sum_exp(scores: &[f32]) -> f64 {
+    let m = scores
+        .iter()
+        .copied()
+        .filter(|s| !s.is_nan())
+        .fold(f32::NEG_INFINITY, f32::max);
+    if m == f32::NEG_INFINITY {
+        return f64::NEG_INFINITY;
+    }
+    let mut lanes = [0f32; 8];
+    let mut chunks = scores.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &s) in lanes.iter_mut().zip(c) {
+            if !s.is_nan() {
+                *l += (s - m).exp();
+            }
+        }
+    }
+    let tail: f32 = chunks
+        .remainder()
+        .iter()
+        .filter(|s| !s.is_nan())
+        .map(|&s| (s - m).exp())
+        .sum();
+    let z: f64 = lanes.iter().map(|&l| l as f64).sum::<f64>() + tail as f64;
+    m as f64 + z.ln()
+}
+
+/// The `k` best of one score row in one pass, NaN skipped: the same list as
+/// [`super::topk::top_k`] (best first, ties by the smaller index) without collecting the
+/// candidates. A running list of the best `k` is kept sorted; a score enters only if it
+/// beats the k-th, which after the first few hundred items is rare, so the scan costs
+/// about one comparison per item (O(V + k·log(V/k)·k) expected on unordered scores).
+pub fn top_k_scan(row: &[f32], k: usize) -> Vec<Scored> {
+    let mut best: Vec<Scored> = Vec::with_capacity(k + 1);
+    if k == 0 {
+        return best;
+    }
+    for (i, &s) in row.iter().enumerate() {
+        if s.is_nan() {
+            continue;
+        }
+        if best.len() == k && s < best[k - 1].0 {
+            continue; // the common case, one float compare
+        }
+        let c = (s, i as u32);
+        if best.len() == k && better(&c, &best[k - 1]) != Ordering::Less {
+            continue;
+        }
+        let at = best.partition_point(|b| better(b, &c) == Ordering::Less);
+        best.insert(at, c);
+        best.truncate(k);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recommend::topk::top_k;
+    use ndarray_rand::rand::Rng;
+
+    #[test]
+    fn recommend_seq_scan_equals_partial_selection() {
+        let mut rng = StdRng::seed_from_u64(5);
+        for case in 0..300 {
+            let n = rng.gen_range(0..200);
+            // few distinct values: many ties; some NaN, some infinities, signed zeros
+            let row: Vec<f32> = (0..n)
+                .map(|_| match rng.gen_range(0..20) {
+                    0 => f32::NAN,
+                    1 => f32::NEG_INFINITY,
+                    2 => -0.0,
+                    3 => 0.0,
+                    _ => (rng.gen_range(-5..5) as f32) * 0.5,
+                })
+                .collect();
+            let k = rng.gen_range(0..12);
+            let mut cands: Vec<Scored> = row
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (s, i as u32))
+                .collect();
+            let want = top_k(&mut cands, k);
+            let got = top_k_scan(&row, k);
+            let bits = |l: &[Scored]| l.iter().map(|c| (c.0.to_bits(), c.1)).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "case {case}: {row:?} k={k}");
+        }
+    }
+}
