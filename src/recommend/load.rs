@@ -5,73 +5,27 @@
 
 use super::catalogue::SideTable;
 use super::config::RecommendConfig;
-use crate::autograd::ParamStore;
-use crate::checkpoint::load_params;
 use crate::config::RunConfig;
 use crate::data::features::{split_rows, FeatureSpec};
 use crate::data::ingest::RawTable;
 use crate::data::loaders::load_table;
 use crate::error::{Error, Result};
-use crate::models::MultiTaskModel;
-use crate::nn::FeatureInput;
-use ndarray_rand::rand::rngs::StdRng;
-use ndarray_rand::rand::SeedableRng;
 use std::path::Path;
 
 /// The model of a run folder: config, spec, input layer, model and weights.
-pub struct LoadedModel {
-    pub cfg: RunConfig,
-    pub spec: FeatureSpec,
-    pub input: FeatureInput,
-    pub model: Box<dyn MultiTaskModel>,
-    pub store: ParamStore,
-}
+pub use crate::train::run::saved::SavedRun as LoadedModel;
 
-/// Reads `config.toml`, `spec.json` and `model.safetensors` of `run_dir` (the
-/// library calls `mtrec predict` makes: the spec is not refitted, no data is read).
+/// [`load_saved`](crate::train::run::saved::load_saved), refusing runs with text
+/// features (their items' texts are not embedded here yet).
 pub fn load_model(run_dir: &Path) -> Result<LoadedModel> {
-    let cfg = RunConfig::from_file(run_dir.join("config.toml"), &[])?;
-    let spec_path = run_dir.join("spec.json");
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::Io {
-        path: spec_path.display().to_string(),
-        message: format!(
-            "{e}; is {} a run folder written by mtrec train?",
-            run_dir.display()
-        ),
-    })?;
-    let spec = FeatureSpec::from_json_str(&text)?;
-    if let Some(t) = spec.text.first() {
+    let m = crate::train::run::saved::load_saved(run_dir)?;
+    if let Some(t) = m.spec.text.first() {
         return Err(Error::Config {
             what: format!("text feature `{}`", t.name),
             message: "mtrec recommend does not score runs with text features yet; use mtrec predict on explicit (user, item) rows".into(),
         });
     }
-    let mut store = ParamStore::new();
-    let mut rng = StdRng::seed_from_u64(cfg.train.seed);
-    let input = FeatureInput::new(&mut store, "input", &spec, &mut rng)?;
-    let model = crate::train::run::build::build_model(
-        &cfg.model,
-        input.d_in(),
-        &cfg.tasks,
-        &mut store,
-        &mut rng,
-    )?;
-    let _ = crate::train::run::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
-    let model_path = run_dir.join("model.safetensors");
-    if !model_path.is_file() {
-        return Err(Error::Io {
-            path: model_path.display().to_string(),
-            message: "missing: the run has not finished an epoch yet".into(),
-        });
-    }
-    load_params(&model_path, &mut store)?;
-    Ok(LoadedModel {
-        cfg,
-        spec,
-        input,
-        model,
-        store,
-    })
+    Ok(m)
 }
 
 /// Which side each encoded feature comes from: `true` = user.

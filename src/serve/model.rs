@@ -4,8 +4,7 @@
 
 use super::errors::{from_lib, ApiError};
 use crate::autograd::{Graph, ParamStore};
-use crate::checkpoint::load_params;
-use crate::config::{RunConfig, TaskType};
+use crate::config::TaskType;
 use crate::data::features::{Encoded, FeatureSpec};
 use crate::data::ingest::{RawColumn, RawTable, RowSource};
 use crate::error::{Error, Result};
@@ -59,49 +58,22 @@ pub struct Loaded {
     graph: Graph,
 }
 
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
-
 /// Loads the run folder `run` (config.toml, spec.json, model.safetensors) as `name`:
 /// the sequence of `mtrec predict`.
 pub fn load(name: &str, run: &Path) -> Result<Loaded> {
-    let cfg = RunConfig::from_file(run.join("config.toml"), &[])?;
-    let spec_path = run.join("spec.json");
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| io_err(&spec_path, e))?;
-    let spec = FeatureSpec::from_json_str(&text)?;
+    let crate::train::run::saved::SavedRun {
+        cfg,
+        spec,
+        input,
+        model,
+        store,
+    } = crate::train::run::saved::load_saved(run)?;
     if let Some(t) = spec.text.first() {
         return Err(Error::Config {
             what: format!("run {} (feature `{}`)", run.display(), t.name),
             message: "has a text feature; `mtrec serve` does not serve text features yet: use `mtrec predict`".into(),
         });
     }
-    let model_path = run.join("model.safetensors");
-    if !model_path.is_file() {
-        return Err(io_err(
-            &model_path,
-            "missing: the run has not finished an epoch yet",
-        ));
-    }
-    let mut store = ParamStore::new();
-    let mut rng =
-        <ndarray_rand::rand::rngs::StdRng as ndarray_rand::rand::SeedableRng>::seed_from_u64(
-            cfg.train.seed,
-        );
-    let input = FeatureInput::new(&mut store, "input", &spec, &mut rng)?;
-    let model = crate::train::run::build::build_model(
-        &cfg.model,
-        input.d_in(),
-        &cfg.tasks,
-        &mut store,
-        &mut rng,
-    )?;
-    // The balancer's parameters (uncertainty weights) are in the checkpoint too.
-    let _ = crate::train::run::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
-    load_params(&model_path, &mut store)?;
     let mut inputs: Vec<(String, InputKind)> = Vec::new();
     inputs.extend(
         spec.categorical

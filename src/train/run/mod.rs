@@ -22,6 +22,7 @@ pub mod folder;
 mod persist;
 pub mod progress;
 pub mod resume;
+pub mod saved;
 pub mod step;
 pub mod text;
 mod transfer_run;
