@@ -5,7 +5,7 @@
 use super::data::{FeatureKind, Missing};
 use super::model::Arch;
 use super::task::{SplitKind, TaskType};
-use super::train::{OptimizerKind, ScheduleKind};
+use super::train::{Direction, Metric, OptimizerKind, ScheduleKind};
 use super::RunConfig;
 use crate::error::{Error, Result};
 
@@ -396,6 +396,25 @@ fn check_train(c: &RunConfig) -> Result<()> {
     let es = &t.early_stopping;
     let metric = format!("{:?}", es.metric).to_lowercase();
     let fits = |kind: TaskType| es.metric.for_binary() == (kind == TaskType::Binary);
+    // An explicit direction must agree with the metric: a preset's `direction = "max"`
+    // kept after `--set train.early_stopping.metric=rmse` would keep the worst epoch.
+    let natural = es.metric == Metric::Auc;
+    let explicit = match es.direction {
+        Direction::Max => Some(true),
+        Direction::Min => Some(false),
+        Direction::Auto => None,
+    };
+    if let Some(max) = explicit.filter(|&m| m != natural) {
+        return Err(bad(
+            "train.early_stopping.direction",
+            format!(
+                "\"{}\" contradicts the metric \"{metric}\", which is better when {}; set direction = \"{}\" or \"auto\"",
+                if max { "max" } else { "min" },
+                if natural { "higher" } else { "lower" },
+                if natural { "max" } else { "min" },
+            ),
+        ));
+    }
     if es.task == "mean" {
         ensure(
             c.tasks.iter().all(|k| fits(k.kind)),
