@@ -110,8 +110,8 @@ pub(crate) fn for_each_input(nodes: &[Node], i: usize, mut f: impl FnMut(Var)) {
         | Op::MaskedMean { a, .. }
         | Op::L2Normalize { a }
         | Op::SelectRows { a } => f(a),
-        Op::ConcatCols => node.idx.iter().for_each(|&p| f(Var(p))),
-        Op::WeightedSum => node.idx.iter().for_each(|&p| f(Var(p))),
+        Op::ConcatCols => node.idx.iter().for_each(|&p| f(Var::slot(p))),
+        Op::WeightedSum => node.idx.iter().for_each(|&p| f(Var::slot(p))),
         Op::LayerNorm { x, gamma, beta, .. } => {
             f(x);
             f(gamma);

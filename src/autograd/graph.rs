@@ -20,12 +20,56 @@ use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::SeedableRng;
 
 /// Handle to a node of a [`Graph`]; valid until the next [`Graph::reset`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Var(pub(crate) u32);
+///
+/// A handle carries the step it was recorded in, so a stale handle (one kept across
+/// [`Graph::reset`]) is an error at the next op instead of silently naming whatever node
+/// the new step put in its slot. Equality, hashing and order are those of the slot: two
+/// handles are the same node when their slots agree (the step is checked, not compared,
+/// so a device plan recorded at one step still matches the same ops of the next).
+#[derive(Clone, Copy, Debug)]
+pub struct Var {
+    pub(crate) slot: u32,
+    pub(crate) step: u32,
+}
 
 impl Var {
     pub fn index(self) -> usize {
-        self.0 as usize
+        self.slot as usize
+    }
+
+    /// A handle to slot `slot` for code that only indexes the tape (node input lists,
+    /// the lowering): it is never passed to [`Graph::check`].
+    pub(crate) fn slot(slot: u32) -> Var {
+        Var {
+            slot,
+            step: u32::MAX,
+        }
+    }
+}
+
+impl PartialEq for Var {
+    fn eq(&self, other: &Var) -> bool {
+        self.slot == other.slot
+    }
+}
+
+impl Eq for Var {}
+
+impl std::hash::Hash for Var {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.slot.hash(h)
+    }
+}
+
+impl PartialOrd for Var {
+    fn partial_cmp(&self, other: &Var) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Var {
+    fn cmp(&self, other: &Var) -> std::cmp::Ordering {
+        self.slot.cmp(&other.slot)
     }
 }
 
@@ -176,6 +220,12 @@ impl Graph {
         self.epoch
     }
 
+    /// The step handles of this step carry ([`Var`]): the reset count modulo 2³² (a handle
+    /// exactly 2³² steps old would pass the check).
+    pub(crate) fn step(&self) -> u32 {
+        self.epoch as u32
+    }
+
     pub fn device(&self) -> Device {
         self.device
     }
@@ -218,10 +268,12 @@ impl Graph {
 
     /// Fails unless `v` is a node of the current step.
     pub(crate) fn check(&self, op: &'static str, v: Var) -> Result<()> {
-        if v.index() < self.len {
+        if v.step != self.step() {
+            Err(Error::Handle { op, message: format!("node #{} was recorded in step {} but the graph is at step {}; a Var is valid until Graph::reset", v.slot, v.step, self.step()) })
+        } else if v.index() < self.len {
             Ok(())
         } else {
-            Err(Error::Handle { op, message: format!("node #{} is not part of this step's graph ({} nodes); a Var is valid until Graph::reset", v.0, self.len) })
+            Err(Error::Handle { op, message: format!("node #{} is not part of this step's graph ({} nodes); a Var is valid until Graph::reset", v.slot, self.len) })
         }
     }
 
@@ -246,7 +298,10 @@ impl Graph {
         n.aux.clear();
         n.idx.clear();
         self.len += 1;
-        Var(self.len as u32 - 1)
+        Var {
+            slot: self.len as u32 - 1,
+            step: self.step(),
+        }
     }
 
     /// Like [`Graph::push`] for an op whose forward pass writes **every** element of the
@@ -273,7 +328,10 @@ impl Graph {
         n.aux.clear();
         n.idx.clear();
         self.len += 1;
-        Var(self.len as u32 - 1)
+        Var {
+            slot: self.len as u32 - 1,
+            step: self.step(),
+        }
     }
 
     /// The new node `out` (mutable) and every node before it (read-only): the inputs of
@@ -332,25 +390,40 @@ impl Graph {
 
     // ---------------------------------------------------------------- reading
 
+    /// The node of a handle of this step. Reading through a stale handle (one kept across
+    /// [`Graph::reset`]) is a bug in the caller: it panics with the steps involved rather
+    /// than return whatever node the new step put in the slot.
+    fn node(&self, v: Var) -> &Node {
+        assert!(
+            v.step == self.step() && v.index() < self.len,
+            "stale Var: node #{} was recorded in step {}, the graph is at step {} with {} nodes; a Var is valid until Graph::reset",
+            v.slot,
+            v.step,
+            self.step(),
+            self.len
+        );
+        &self.nodes[v.index()]
+    }
+
     /// `(rows, cols)` of a node.
     pub fn shape(&self, v: Var) -> (usize, usize) {
-        let n = &self.nodes[v.index()];
+        let n = self.node(v);
         (n.rows, n.cols)
     }
 
     /// Forward value of a node, row-major.
     pub fn value(&self, v: Var) -> &[f32] {
-        &self.nodes[v.index()].value
+        &self.node(v).value
     }
 
     /// The single value of a `(1, 1)` node (a loss).
     pub fn scalar(&self, v: Var) -> f32 {
-        self.nodes[v.index()].value[0]
+        self.node(v).value[0]
     }
 
     /// A copy of a node's value.
     pub fn tensor(&self, v: Var) -> Tensor {
-        let n = &self.nodes[v.index()];
+        let n = self.node(v);
         Tensor::from_vec(n.rows, n.cols, n.value.clone())
             .expect("node invariant: value.len() == rows * cols")
     }
@@ -359,18 +432,21 @@ impl Graph {
     pub fn find_op(&self, kind: super::OpKind) -> Vec<Var> {
         (0..self.len)
             .filter(|&i| self.nodes[i].op.kind() == Some(kind))
-            .map(|i| Var(i as u32))
+            .map(|i| Var {
+                slot: i as u32,
+                step: self.step(),
+            })
             .collect()
     }
 
     /// Which op produced a node (`None` for inputs and parameters).
     pub fn op_kind(&self, v: Var) -> Option<super::OpKind> {
-        self.nodes[v.index()].op.kind()
+        self.node(v).op.kind()
     }
 
     /// Gradient of the last backward seed with respect to a node, if it was reached.
     pub fn grad(&self, v: Var) -> Option<&[f32]> {
-        let n = &self.nodes[v.index()];
+        let n = self.node(v);
         if n.needs_grad && n.grad.len() == n.len() {
             Some(&n.grad)
         } else {
@@ -381,7 +457,7 @@ impl Graph {
     /// State an op saved for its backward pass: for `gate_combine`, the softmax gate
     /// weights `(B, E)`; for `layer_norm`, per-row mean then 1/σ; for `dropout`, the mask.
     pub fn saved(&self, v: Var) -> &[f32] {
-        &self.nodes[v.index()].aux
+        &self.node(v).aux
     }
 
     // ---------------------------------------------------------------- backward

@@ -430,11 +430,11 @@ fn lower_forward<B: Backend + ?Sized>(
         Op::ConcatCols => {
             let mut off = 0;
             for &p in &n.idx {
-                let c_narrow = lw.dims(Var(p)).1;
+                let c_narrow = lw.dims(Var::slot(p)).1;
                 if lw.fused[p as usize].is_none() {
                     out.push(Launch::Cols {
                         wide: y,
-                        narrow: lw.v(Var(p)),
+                        narrow: lw.v(Var::slot(p)),
                         r: rows,
                         c_wide: cols,
                         c_narrow,
@@ -594,7 +594,7 @@ fn lower_forward<B: Backend + ?Sized>(
             for (j, &l) in n.idx.iter().enumerate() {
                 out.push(Launch::AxpyW {
                     y,
-                    x: lw.v(Var(l)),
+                    x: lw.v(Var::slot(l)),
                     w,
                     k: j,
                 });
@@ -786,7 +786,7 @@ fn lower_backward<B: Backend + ?Sized>(
         Op::ConcatCols => {
             let mut off = 0;
             for &p in &n.idx {
-                let c_narrow = lw.dims(Var(p)).1;
+                let c_narrow = lw.dims(Var::slot(p)).1;
                 if let (Some(_), Op::Gather { table }) =
                     (lw.fused[p as usize], lw.nodes[p as usize].op)
                 {
@@ -800,7 +800,7 @@ fn lower_backward<B: Backend + ?Sized>(
                         stride: cols,
                         off,
                     });
-                } else if let Some(dp) = lw.g(Var(p)) {
+                } else if let Some(dp) = lw.g(Var::slot(p)) {
                     out.push(Launch::Cols {
                         wide: dy,
                         narrow: dp,
@@ -902,7 +902,7 @@ fn lower_backward<B: Backend + ?Sized>(
         }
         Op::WeightedSum => {
             for (j, &l) in n.idx.iter().enumerate() {
-                if let Some(dl) = lw.g(Var(l)) {
+                if let Some(dl) = lw.g(Var::slot(l)) {
                     // L = Σ_k w_k L_k ⇒ dL_k += w_k · dL
                     out.push(Launch::AxpyW {
                         y: dl,

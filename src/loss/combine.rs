@@ -41,7 +41,7 @@ impl Graph {
         let mut total = 0f64;
         for (&l, &w) in losses.iter().zip(weights) {
             total += w as f64 * inputs[l.index()].value[0] as f64;
-            node.idx.push(l.0);
+            node.idx.push(l.slot);
             node.aux.push(w);
         }
         node.value[0] = total as f32;
@@ -51,7 +51,7 @@ impl Graph {
 
 pub(crate) fn backward(node: &Node, head: &mut [Node]) {
     for (&l, &w) in node.idx.iter().zip(&node.aux) {
-        if let Some(dl) = one(head, Var(l)).grad {
+        if let Some(dl) = one(head, Var::slot(l)).grad {
             dl[0] += w * node.grad[0];
         }
     }

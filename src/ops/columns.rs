@@ -95,7 +95,7 @@ impl Graph {
                 copy_cols_forward(&mut node.value, &x.value, rows, cols, x.cols, off);
             }
             off += x.cols;
-            node.idx.push(p.0);
+            node.idx.push(p.slot);
         }
         Ok(out)
     }
@@ -132,7 +132,7 @@ impl Graph {
 pub(crate) fn concat_backward(node: &Node, head: &mut [Node]) {
     let mut off = 0;
     for &p in &node.idx {
-        let ip = one(head, Var(p));
+        let ip = one(head, Var::slot(p));
         let c_in = ip.cols;
         if let Some(dp) = ip.grad {
             copy_cols_backward(dp, &node.grad, node.rows, node.cols, c_in, off);

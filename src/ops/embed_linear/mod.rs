@@ -172,11 +172,11 @@ impl Graph {
         if mode == EmbedLinearMode::Off || !matches!(xn.op, Op::ConcatCols) {
             return None;
         }
-        if xn.idx.iter().any(|&p| p == w.0 || p == b.0) {
+        if xn.idx.iter().any(|&p| p == w.slot || p == b.slot) {
             return None;
         }
         // one plan per input and step: MMoE's experts and gates all read the same x
-        let key = (x.0, self.epoch(), mode);
+        let key = (x.slot, self.epoch(), mode);
         if self.embed.key != Some(key) {
             self.embed.ok = self.embed.plan(
                 &self.nodes,

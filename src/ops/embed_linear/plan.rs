@@ -39,7 +39,7 @@ impl Layout {
     pub(super) fn fact(&self, idx: &[u32], k: usize) -> (Var, usize, usize, usize) {
         let o = 3 + 4 * k;
         (
-            Var(idx[o]),
+            Var::slot(idx[o]),
             idx[o + 1] as usize,
             idx[o + 2] as usize,
             idx[o + 3] as usize,
@@ -48,7 +48,7 @@ impl Layout {
     /// (part node, column offset) of dense part k.
     pub(super) fn dense(&self, idx: &[u32], k: usize) -> (Var, usize) {
         let o = 3 + 4 * self.nf + 2 * k;
-        (Var(idx[o]), idx[o + 1] as usize)
+        (Var::slot(idx[o]), idx[o + 1] as usize)
     }
     pub(super) fn inv(&self) -> usize {
         3 + 4 * self.nf + 2 * self.nd
