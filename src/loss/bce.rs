@@ -19,7 +19,7 @@
 //! ∂L/∂z_ij = dL · c_i · (1/C) · (σ(z_ij) − y_ij)
 //! ```
 
-use super::opts::{check_targets, coefficients};
+use super::opts::{check_opts, check_targets, coefficients};
 use super::LossOpts;
 use crate::autograd::{one, Graph, Node, Op, UnaryFn, Var};
 use crate::error::{check_finite, Error, Result};
@@ -84,11 +84,12 @@ impl Graph {
         if self.computes() {
             check_finite("bce_with_logits", "logit", self.value(logits))?;
         }
+        check_opts("bce_with_logits", b, opts)?;
         let needs = self.any_grad(&[logits]);
         let out = self.push(Op::BceLogits { logits }, 1, 1, needs);
         let computes = self.computes();
         let (node, inputs) = self.split(out);
-        coefficients("bce_with_logits", b, opts, &mut node.aux)?;
+        coefficients(b, opts, &mut node.aux);
         node.aux.extend_from_slice(targets);
         if !computes {
             return Ok(out);

@@ -13,7 +13,7 @@
 //! ∂L/∂p_ij = dL · c_i · (2/C) · (p_ij − y_ij)
 //! ```
 
-use super::opts::{check_targets, coefficients};
+use super::opts::{check_opts, check_targets, coefficients};
 use super::LossOpts;
 use crate::autograd::{one, Graph, Node, Op, Var};
 use crate::error::{check_finite, Result};
@@ -58,11 +58,12 @@ impl Graph {
         if self.computes() {
             check_finite("mse_loss", "prediction", self.value(pred))?;
         }
+        check_opts("mse_loss", b, opts)?;
         let needs = self.any_grad(&[pred]);
         let out = self.push(Op::Mse { pred }, 1, 1, needs);
         let computes = self.computes();
         let (node, inputs) = self.split(out);
-        coefficients("mse_loss", b, opts, &mut node.aux)?;
+        coefficients(b, opts, &mut node.aux);
         node.aux.extend_from_slice(targets);
         if !computes {
             return Ok(out);

@@ -27,13 +27,10 @@ impl<'a> LossOpts<'a> {
     }
 }
 
-/// Appends `c_i = m_i·w_i / Σ_j m_j` for `rows` samples to `out` (see `loss` module docs).
-pub(crate) fn coefficients(
-    op: &'static str,
-    rows: usize,
-    opts: LossOpts<'_>,
-    out: &mut Vec<f32>,
-) -> Result<()> {
+/// Checks the options of a loss over `rows` samples: weights finite and ≥ 0, mask of
+/// 0/1, both of length `rows`. Loss ops call it **before** recording their node, so a bad
+/// option leaves the graph as it was.
+pub(crate) fn check_opts(op: &'static str, rows: usize, opts: LossOpts<'_>) -> Result<()> {
     if let Some(w) = opts.weights {
         if w.len() != rows {
             return Err(Error::Length {
@@ -73,6 +70,12 @@ pub(crate) fn coefficients(
             });
         }
     }
+    Ok(())
+}
+
+/// Appends `c_i = m_i·w_i / Σ_j m_j` for `rows` samples to `out` (see `loss` module docs).
+/// The options were checked by [`check_opts`].
+pub(crate) fn coefficients(rows: usize, opts: LossOpts<'_>, out: &mut Vec<f32>) {
     let labelled: f64 = match opts.mask {
         Some(m) => m.iter().map(|&x| x as f64).sum(),
         None => rows as f64,
@@ -80,14 +83,13 @@ pub(crate) fn coefficients(
     let start = out.len();
     out.resize(start + rows, 0.0);
     if labelled == 0.0 {
-        return Ok(()); // nothing labelled: L = 0, no gradient
+        return; // nothing labelled: L = 0, no gradient
     }
     for i in 0..rows {
         let m = opts.mask.map_or(1.0, |m| m[i]);
         let w = opts.weights.map_or(1.0, |w| w[i]);
         out[start + i] = (m as f64 * w as f64 / labelled) as f32;
     }
-    Ok(())
 }
 
 /// Checks targets: right length and finite.

@@ -14,7 +14,7 @@
 //! ∂L/∂z_iv = dL · c_i · (p_iv − δ_{v, y_i})
 //! ```
 
-use super::opts::coefficients;
+use super::opts::{check_opts, coefficients};
 use super::LossOpts;
 use crate::autograd::{one, Graph, Node, Op, Var};
 use crate::error::{check_finite, Error, Result};
@@ -137,12 +137,13 @@ impl Graph {
             });
         }
         check_finite("softmax_cross_entropy", "logit", self.value(logits))?;
+        check_opts("softmax_cross_entropy", b, opts)?;
         let needs = self.any_grad(&[logits]);
         let out = self.push(Op::SoftmaxCe { logits }, 1, 1, needs);
         let mut terms = std::mem::take(&mut self.f64_scratch);
         terms.resize(b, 0.0);
         let (node, inputs) = self.split(out);
-        coefficients("softmax_cross_entropy", b, opts, &mut node.aux)?;
+        coefficients(b, opts, &mut node.aux);
         node.aux.resize(b + b * v, 0.0);
         node.idx.extend_from_slice(classes);
         let (coef, p) = node.aux.split_at_mut(b);
