@@ -81,10 +81,18 @@ fn backward_dx_rows(dx: &mut [f32], dout: &[f32], w: &[f32], e: usize, d: usize)
     }
 }
 
-/// `dz += w ⊙ (a − ⟨w, a⟩)` on a block of rows, `a_k = ⟨X_k, dy⟩` (E ≤ 64: on the stack).
-fn backward_dz_rows(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usize, d: usize) {
-    let mut a = [0f32; 64];
-    let a = &mut a[..e];
+/// `dz += w ⊙ (a − ⟨w, a⟩)` on a block of rows, `a_k = ⟨X_k, dy⟩`. `a` is the caller's
+/// scratch of E values: on the stack for E ≤ 64, on the heap above (the one code path for
+/// every width, so the Jacobian term cannot differ between them).
+fn backward_dz_rows(
+    dz: &mut [f32],
+    dout: &[f32],
+    x: &[f32],
+    w: &[f32],
+    e: usize,
+    d: usize,
+    a: &mut [f32],
+) {
     for i in 0..dout.len() / d {
         let dy = &dout[i * d..(i + 1) * d];
         for (k, ak) in a.iter_mut().enumerate() {
@@ -96,6 +104,16 @@ fn backward_dz_rows(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usize
         for k in 0..e {
             dz[i * e + k] += wi[k] * (a[k] - wa);
         }
+    }
+}
+
+/// [`backward_dz_rows`] with its scratch: a stack array for E ≤ 64, else a heap buffer.
+fn backward_dz_block(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usize, d: usize) {
+    if e <= 64 {
+        let mut a = [0f32; 64];
+        backward_dz_rows(dz, dout, x, w, e, d, &mut a[..e]);
+    } else {
+        backward_dz_rows(dz, dout, x, w, e, d, &mut vec![0f32; e]);
     }
 }
 
@@ -125,28 +143,14 @@ pub fn gate_combine_backward(
         }
     }
     if let Some(dz) = dz {
-        if e > 64 {
-            // Wider than the stack buffer: one row at a time with a heap buffer.
-            let mut a = vec![0f32; e];
-            for i in 0..b {
-                let dy = &dout[i * d..(i + 1) * d];
-                for (k, ak) in a.iter_mut().enumerate() {
-                    *ak = dot(&x[i * e * d + k * d..i * e * d + (k + 1) * d], dy);
-                }
-                let wi = &w[i * e..(i + 1) * e];
-                let wa: f32 = wi.iter().zip(&a).map(|(wv, av)| wv * av).sum();
-                for k in 0..e {
-                    dz[i * e + k] += wi[k] * (a[k] - wa);
-                }
-            }
-        } else if par {
+        if par {
             dz.par_chunks_mut(r * e) // (≤r, E)
                 .zip(dout.par_chunks(r * d)) // (≤r, D)
                 .zip(x.par_chunks(r * e * d)) // (≤r, E·D)
                 .zip(w.par_chunks(r * e)) // (≤r, E)
-                .for_each(|(((dz, dy), x), w)| backward_dz_rows(dz, dy, x, w, e, d));
+                .for_each(|(((dz, dy), x), w)| backward_dz_block(dz, dy, x, w, e, d));
         } else {
-            backward_dz_rows(dz, dout, x, w, e, d);
+            backward_dz_block(dz, dout, x, w, e, d);
         }
     }
 }
