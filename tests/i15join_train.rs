@@ -147,3 +147,33 @@ fn train_skips_and_reports_rows_with_unknown_keys() {
         "{report}"
     );
 }
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn the_movielens_plain_files_example_trains_with_its_side_tables() {
+    let data = std::env::var("MTREC_DATA").expect("set MTREC_DATA to ../shared/data");
+    let dir = temp_dir("train-movielens");
+    let run = dir.join("run");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/example_join.toml");
+    let (ok, _, err) = mtrec(&[
+        "train",
+        "--config",
+        p(&config),
+        "--data-dir",
+        &data,
+        "--out",
+        p(&run),
+        "--quiet",
+        "--set",
+        "train.epochs=1",
+    ]);
+    assert!(ok, "{err}");
+    let spec = std::fs::read_to_string(run.join("spec.json")).unwrap();
+    for name in ["\"user_occupation\"", "\"user_age\"", "\"film_noir\""] {
+        assert!(spec.contains(name), "spec.json lacks {name}");
+    }
+    let files = std::fs::read_to_string(run.join("data_files.json")).unwrap();
+    assert!(files.contains("ml-100k/u.item") && files.contains("ml-100k/u.user"));
+    let summary = json(&run.join("summary.json"));
+    assert!(summary["tasks"]["like"]["test"]["auc"].as_f64().unwrap() > 0.6);
+}
