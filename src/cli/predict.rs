@@ -58,6 +58,10 @@ pub struct PredictArgs {
     /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// Folder the run's side tables (`[[data.join]]` files, joined into every input
+    /// row as in training) are relative to [default: $MTREC_DATA, then data/].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// One output row: a read row (its index in the table) or a row that could not be read.
@@ -87,6 +91,11 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     needed.extend(spec.text.iter().map(|t| t.column.as_str()));
     needed.extend(args.keep.iter().map(String::as_str));
     cfg.data.list_every_bad_row = true;
+    // side tables are looked up under --data-dir, the input under the working directory
+    let side_dir = super::train::data_dir(args.data_dir.clone());
+    for j in &mut cfg.data.join {
+        j.file = side_dir.join(&j.file).display().to_string();
+    }
     let mut table = load_table(&cfg.data, Path::new("."), &needed)?;
     if args.bad_rows == PredictBadRows::Mark {
         // numbers that are not numbers become marked rows too (labels are not read)

@@ -110,6 +110,9 @@ pub struct DataConfig {
     /// The most bytes a gzip file may decompress to; more is an error.
     #[serde(default = "default_max_decompressed_bytes")]
     pub max_decompressed_bytes: u64,
+    /// `[[data.join]]`: side tables joined into every row on a key column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join: Vec<super::join::JoinConfig>,
     /// Keep every skipped row with its line and reason, not only the first
     /// [`KEEP_FIRST`](crate::data::ingest::KEEP_FIRST): `mtrec predict --bad-rows mark`
     /// writes one output row per input row. Not a config key.
@@ -137,6 +140,7 @@ impl Default for DataConfig {
             max_field_bytes: default_max_field_bytes(),
             max_quoted_lines: default_max_quoted_lines(),
             max_decompressed_bytes: default_max_decompressed_bytes(),
+            join: Vec::new(),
             list_every_bad_row: false,
         }
     }

@@ -39,6 +39,7 @@
 pub mod baselines;
 pub mod budget;
 pub mod data;
+pub mod join;
 mod load;
 pub mod model;
 pub mod recommend;
@@ -48,6 +49,7 @@ pub mod train;
 mod validate;
 
 pub use data::{BadRows, DataConfig, Encoding, FeatureConfig, FeatureKind, Format, Missing, Scale};
+pub use join::JoinConfig;
 pub use load::apply_override;
 pub(crate) use load::parse_as;
 pub use model::{Activation, Arch, ModelConfig};

@@ -42,7 +42,11 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
     if let Some(b) = &c.baselines {
         b.validate(false)?;
     }
-    if let Some(cols) = &c.data.columns {
+    for (i, j) in c.data.join.iter().enumerate() {
+        j.validate(i)?;
+    }
+    // with side tables, the joined columns are known once their headers are read
+    if let (Some(cols), true) = (&c.data.columns, c.data.join.is_empty()) {
         validate_columns(c, cols)?;
     }
     // last: the estimate reads every size checked above

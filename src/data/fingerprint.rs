@@ -87,11 +87,17 @@ fn hash_file(path: &Path) -> Result<(u64, u64)> {
     Ok((size, h))
 }
 
-/// The fingerprints of every file of `cfg.files` (relative ones under `data_dir`); an
-/// entry that is a folder (MovieLens) contributes each regular file in it, by name.
+/// Every file a run reads: `data.files`, then the side tables of `[[data.join]]`.
+fn entries(cfg: &DataConfig) -> impl Iterator<Item = &String> {
+    cfg.files.iter().chain(cfg.join.iter().map(|j| &j.file))
+}
+
+/// The fingerprints of every file of `cfg.files` and of each `[[data.join]]` side
+/// table (relative ones under `data_dir`); an entry that is a folder (MovieLens)
+/// contributes each regular file in it, by name.
 pub fn fingerprint(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<FileFingerprint>> {
     let mut out = Vec::new();
-    for entry in &cfg.files {
+    for entry in entries(cfg) {
         let path = resolve(data_dir, entry);
         let mut files: Vec<(String, PathBuf)> = Vec::new();
         if path.is_dir() {
@@ -154,10 +160,11 @@ pub fn changes_since_training(
     })?;
     let mut now = Vec::new();
     let mut changes = Vec::new();
-    for entry in &cfg.files {
+    for entry in entries(cfg) {
         // a file that cannot be read now is a change, not an I/O error of eval
         let one = DataConfig {
             files: vec![entry.clone()],
+            join: Vec::new(),
             ..cfg.clone()
         };
         match fingerprint(&one, data_dir) {

@@ -77,6 +77,18 @@ pub fn read_file(path: &Path, cfg: &DataConfig, needed: &[&str]) -> Result<RawTa
     Ok(b.finish())
 }
 
+/// The column names of the first file of `cfg.files`: its header line when
+/// `cfg.header` (only that line is read), else `cfg.columns`.
+pub fn read_header(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<String>> {
+    match cfg.files.first() {
+        Some(f) => {
+            let path = resolve(data_dir, f);
+            reader::header_names(&path, &path.display().to_string(), cfg)
+        }
+        None => Ok(cfg.columns.clone().unwrap_or_default()),
+    }
+}
+
 fn resolve(data_dir: &Path, file: &str) -> PathBuf {
     let p = Path::new(file);
     if p.is_absolute() {

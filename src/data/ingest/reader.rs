@@ -338,3 +338,26 @@ fn row_hash(rec: &ByteRecord) -> u128 {
     }
     ((h1.finish() as u128) << 64) | h2.finish() as u128
 }
+
+/// The column names of the file at `path` (called `shown` in messages): its first
+/// record when `cfg.header`, else `cfg.columns`. Reads one record only.
+pub(crate) fn header_names(path: &Path, shown: &str, cfg: &DataConfig) -> Result<Vec<String>> {
+    if !cfg.header {
+        return Ok(cfg.columns.clone().unwrap_or_default());
+    }
+    let mut records = Records::new(Source::open(path, shown, cfg)?, cfg);
+    let mut rec = ByteRecord::new();
+    match records.next_record(&mut rec)? {
+        None => Err(Error::Io {
+            path: shown.to_string(),
+            message: "is empty; expected a header line naming the columns (or set data.header = false and list data.columns)".into(),
+        }),
+        Some(Item::Unterminated { line, column, why, text }) => {
+            Err(unterminated(line, column, why, text).into_error(shown, line))
+        }
+        Some(Item::Row { .. }) => Ok(rec
+            .iter()
+            .map(|f| decode(f, cfg.encoding).into_owned())
+            .collect()),
+    }
+}

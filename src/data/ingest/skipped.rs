@@ -45,6 +45,17 @@ impl SkippedRows {
         }
     }
 
+    /// Adds the rows dropped from another table (a side table of `[[data.join]]`).
+    pub fn absorb(&mut self, other: SkippedRows) {
+        self.count += other.count;
+        self.duplicates += other.duplicates;
+        for r in other.first {
+            if self.keep_all || self.first.len() < KEEP_FIRST {
+                self.first.push(r);
+            }
+        }
+    }
+
     /// `true` when no row was dropped for any reason.
     pub fn is_empty(&self) -> bool {
         self.count == 0 && self.duplicates == 0

@@ -24,6 +24,7 @@
 //! print!("{}", table.skipped.report());
 //! ```
 
+mod join;
 mod lines;
 pub mod movielens;
 mod samples;
@@ -40,7 +41,22 @@ use std::path::{Path, PathBuf};
 
 /// Reads the data of `cfg` with the loader `cfg.loader` (relative paths are under
 /// `data_dir`), keeping the columns in `needed` (in that order; empty: all columns).
+/// The side tables of `data.join` are joined into the rows (see `join.rs`).
 pub fn load_table(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTable> {
+    if cfg.join.is_empty() {
+        return load_rows(cfg, data_dir, needed);
+    }
+    let main_names: Vec<String> = match loader_columns(cfg.loader) {
+        Some(cols) => cols.iter().map(|c| c.to_string()).collect(),
+        None => ingest::read_header(cfg, data_dir)?,
+    };
+    join::read_joined(cfg, data_dir, needed, &main_names, |cols| {
+        load_rows(cfg, data_dir, cols)
+    })
+}
+
+/// The rows of `data.files` as `data.loader` reads them, without joins.
+fn load_rows(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTable> {
     match cfg.loader {
         Loader::Csv => ingest::read_table(cfg, data_dir, needed),
         Loader::Movielens => movielens::read(cfg, data_dir, needed),

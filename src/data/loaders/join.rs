@@ -1,0 +1,294 @@
+//! `[[data.join]]`: a left join of side tables (items, users) into the rows of the
+//! data files, on a key column, after any loader.
+//!
+//! ```text
+//! for each side table j (in order):
+//!   read j with the ingest reader (limits, encodings, bad rows as for [data])
+//!   index   key text → side row            a repeated key: error naming both lines
+//!   check   every joined name (prefix + column) is new: not a column of the data
+//!           files, nor of an earlier side table; else an error suggesting `prefix`
+//! read the data files, keeping the needed columns that no side table gives + the keys
+//! for each side table j, each row r:
+//!   key(r) a missing marker (data.missing_values)  → the joined cells are that marker
+//!   key(r) in the index                            → the joined cells are its side row's
+//!   otherwise                                      → data.bad_rows: error at file:line
+//!                                                    naming the key and the side table,
+//!                                                    or skip r (counted and listed)
+//! ```
+//!
+//! Joined columns are interned like every column: a joined column is the side column's
+//! dictionary and, per row, the code of its side row, so joining costs one `u32` per
+//! row and column.
+
+use super::resolve;
+use crate::config::{BadRows, DataConfig, JoinConfig};
+use crate::data::ingest::{self, RawColumn, RawTable};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One side table read and indexed.
+struct Side<'a> {
+    join: &'a JoinConfig,
+    /// The side table's path as shown in messages.
+    shown: String,
+    table: RawTable,
+    /// Key text → side row.
+    index: HashMap<String, usize>,
+    /// (side column, name in the rows) of each joined column.
+    outputs: Vec<(String, String)>,
+}
+
+/// The rows of `cfg` (read by `read_rows` from the columns it is given) with the
+/// side tables of `cfg.join` joined in, keeping the columns `needed` (in that order;
+/// empty: all columns).
+pub(super) fn read_joined(
+    cfg: &DataConfig,
+    data_dir: &Path,
+    needed: &[&str],
+    main_names: &[String],
+    read_rows: impl FnOnce(&[&str]) -> Result<RawTable>,
+) -> Result<RawTable> {
+    let mut sides: Vec<Side> = Vec::new();
+    for (i, j) in cfg.join.iter().enumerate() {
+        let side = read_side(i, j, cfg, data_dir)?;
+        let (left, _) = j.keys();
+        if !main_names.iter().any(|n| n == left) {
+            return Err(Error::Config {
+                what: format!("data.join[{i}].{}", if j.on.is_some() { "on" } else { "left_on" }),
+                message: format!(
+                    "`{left}` is not a column of the data files ({}); name the key column of the rows (left_on and right_on when the two files name it differently)",
+                    main_names.join(", ")
+                ),
+            });
+        }
+        for (col, name) in &side.outputs {
+            let earlier = sides
+                .iter()
+                .position(|s| s.outputs.iter().any(|(_, n)| n == name));
+            let clash = if main_names.contains(name) {
+                "a column of the data files".to_string()
+            } else if let Some(k) = earlier {
+                format!("a column joined by data.join[{k}] ({})", sides[k].shown)
+            } else {
+                continue;
+            };
+            return Err(Error::Config {
+                what: format!("data.join[{i}]"),
+                message: format!(
+                    "column `{col}` of the side table {} would be joined as `{name}`, which is already {clash}; set a prefix on this join (e.g. prefix = \"{}\" joins it as `{}{col}`), or leave the column out with take = [...]",
+                    side.shown,
+                    suggested_prefix(&side.shown),
+                    suggested_prefix(&side.shown)
+                ),
+            });
+        }
+        sides.push(side);
+    }
+
+    // the columns the data files must give: the needed ones no side table gives, the keys
+    let joined = |n: &str| sides.iter().any(|s| s.outputs.iter().any(|(_, o)| o == n));
+    let mut main_needed: Vec<&str> = Vec::new();
+    if !needed.is_empty() {
+        let keys = sides.iter().map(|s| s.join.keys().0);
+        for n in needed.iter().copied().filter(|n| !joined(n)).chain(keys) {
+            if !main_needed.contains(&n) {
+                main_needed.push(n);
+            }
+        }
+    }
+    let mut table = read_rows(&main_needed)?;
+    for (i, side) in sides.into_iter().enumerate() {
+        join_one(&mut table, i, side, cfg, main_names, needed)?;
+    }
+    if !needed.is_empty() {
+        keep_in_order(&mut table, needed);
+    }
+    Ok(table)
+}
+
+/// `item_` for `items.csv`, `user_` for `users.tsv.gz`: the file stem, singular.
+fn suggested_prefix(shown: &str) -> String {
+    let name = Path::new(shown)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or("side");
+    let stem = stem.strip_suffix('s').unwrap_or(stem);
+    format!("{stem}_")
+}
+
+/// Reads side table `i` and indexes its keys; a repeated key is an error naming both lines.
+fn read_side<'a>(
+    i: usize,
+    j: &'a JoinConfig,
+    cfg: &DataConfig,
+    data_dir: &Path,
+) -> Result<Side<'a>> {
+    let rcfg = j.reader_config(cfg);
+    let path = resolve(data_dir, &j.file);
+    let shown = path.display().to_string();
+    let table = ingest::read_file(&path, &rcfg, &[])?;
+    let (_, right) = j.keys();
+    let names = table.names.clone();
+    let key = table.column(right).ok_or_else(|| Error::Config {
+        what: format!("data.join[{i}].{}", if j.on.is_some() { "on" } else { "right_on" }),
+        message: format!(
+            "`{right}` is not a column of the side table {shown} ({}); name its key column (right_on when it differs from the data files' name)",
+            names.join(", ")
+        ),
+    })?;
+    let key_field = names.iter().position(|n| n == right).map_or(1, |p| p + 1);
+    // one row per key: rows with the same text share their code
+    let mut first: Vec<Option<usize>> = vec![None; key.dict.len()];
+    for (row, &code) in key.values.iter().enumerate() {
+        if let Some(before) = first[code as usize] {
+            let k = key.get(row);
+            return Err(Error::Input {
+                path: shown.clone(),
+                line: table.source[row].line as usize,
+                column: key_field,
+                what: format!("column `{right}` (the key of data.join[{i}])"),
+                seen: format!("key `{}` again; {} has it already", ingest::excerpt(k.as_bytes()), table.locate(before)),
+                expected: format!(
+                    "one row per key in a side table ({} and {} both have key `{}`); remove or merge one of the two rows",
+                    table.locate(before),
+                    table.locate(row),
+                    ingest::excerpt(k.as_bytes())
+                ),
+            });
+        }
+        first[code as usize] = Some(row);
+    }
+    let index: HashMap<String, usize> = first
+        .iter()
+        .enumerate()
+        .filter_map(|(code, row)| Some((key.dict[code].clone(), (*row)?)))
+        .collect();
+    let take: Vec<String> = match &j.take {
+        Some(t) => t.clone(),
+        None => names.iter().filter(|n| *n != right).cloned().collect(),
+    };
+    if let Some(t) = take.iter().find(|t| !names.contains(t)) {
+        return Err(Error::Config {
+            what: format!("data.join[{i}].take"),
+            message: format!(
+                "names `{t}`, which is not a column of the side table {shown} ({}); fix the name",
+                names.join(", ")
+            ),
+        });
+    }
+    let outputs = take.iter().map(|t| (t.clone(), j.output_name(t))).collect();
+    Ok(Side {
+        join: j,
+        shown,
+        table,
+        index,
+        outputs,
+    })
+}
+
+/// Where row `r` of the rows finds its side row.
+#[derive(Clone, Copy)]
+enum Match {
+    Row(usize),
+    /// The key is a missing marker: the joined cells are missing too.
+    Missing,
+}
+
+/// Joins `side` (table `i` of `cfg.join`) into `table`, applying `data.bad_rows` to
+/// keys the side table does not have.
+fn join_one(
+    table: &mut RawTable,
+    i: usize,
+    side: Side<'_>,
+    cfg: &DataConfig,
+    main_names: &[String],
+    needed: &[&str],
+) -> Result<()> {
+    let (left, right) = side.join.keys();
+    let is_missing = |t: &str| cfg.missing_values.iter().any(|m| m.trim() == t.trim());
+    let key = table.column(left).expect("the key column was read").clone();
+    let mut matches: Vec<Option<Match>> = Vec::with_capacity(key.len());
+    let mut bad: Vec<(usize, String)> = Vec::new();
+    for row in 0..key.len() {
+        let k = key.get(row);
+        let m = match side.index.get(k) {
+            Some(&r) => Some(Match::Row(r)),
+            None if is_missing(k) => Some(Match::Missing),
+            None => None,
+        };
+        if m.is_none() {
+            let seen = format!(
+                "`{}` is not a key of the side table {} (column `{right}`, {} keys)",
+                ingest::excerpt(k.as_bytes()),
+                side.shown,
+                side.index.len()
+            );
+            if cfg.bad_rows == BadRows::Error {
+                let s = table.source[row];
+                return Err(Error::Input {
+                    path: table.files[s.file as usize].clone(),
+                    line: s.line as usize,
+                    column: main_names.iter().position(|n| n == left).map_or(1, |p| p + 1),
+                    what: format!("column `{left}` (the key of data.join[{i}])"),
+                    seen,
+                    expected: format!(
+                        "a key listed in {}; add the key to the side table, or set data.bad_rows = \"skip\" to skip such rows and list them in the report",
+                        side.shown
+                    ),
+                });
+            }
+            bad.push((row, format!("column `{left}`: {seen}")));
+        }
+        matches.push(m);
+    }
+    table.drop_rows(&bad);
+    let matches: Vec<Match> = matches.into_iter().flatten().collect();
+    for (col, name) in &side.outputs {
+        if !needed.is_empty() && !needed.contains(&name.as_str()) {
+            continue;
+        }
+        let src = side.table.column(col).expect("taken columns were checked");
+        let mut out = RawColumn {
+            values: Vec::with_capacity(matches.len()),
+            dict: src.dict.clone(),
+        };
+        let mut markers: HashMap<&str, u32> = HashMap::new();
+        for (row, m) in matches.iter().enumerate() {
+            let code = match *m {
+                Match::Row(r) => src.values[r],
+                Match::Missing => {
+                    let k = key_text(table, left, row);
+                    *markers.entry(k).or_insert_with(|| {
+                        out.dict.push(k.to_string());
+                        (out.dict.len() - 1) as u32
+                    })
+                }
+            };
+            out.values.push(code);
+        }
+        table.names.push(name.clone());
+        table.columns.push(out);
+    }
+    table.skipped.absorb(side.table.skipped);
+    Ok(())
+}
+
+fn key_text<'t>(table: &'t RawTable, left: &str, row: usize) -> &'t str {
+    table.column(left).map_or("", |c| c.get(row))
+}
+
+/// Keeps the columns `needed`, in that order (each is in `table`).
+fn keep_in_order(table: &mut RawTable, needed: &[&str]) {
+    let mut names = Vec::with_capacity(needed.len());
+    let mut columns = Vec::with_capacity(needed.len());
+    for n in needed {
+        if let Some(p) = table.names.iter().position(|x| x == n) {
+            names.push(table.names[p].clone());
+            columns.push(std::mem::take(&mut table.columns[p]));
+        }
+    }
+    table.names = names;
+    table.columns = columns;
+}
