@@ -15,7 +15,7 @@ use super::op::Op;
 use super::params::{ParamId, ParamStore};
 use crate::error::{Dims, Error, Result};
 use crate::ops::embed_linear::{EmbedLinearMode, EmbedScratch};
-use crate::tensor::{Device, Tensor};
+use crate::tensor::Tensor;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::SeedableRng;
 
@@ -120,7 +120,6 @@ pub struct Graph {
     training: bool,
     seed: u64,
     pub(crate) rng: StdRng,
-    device: Device,
     /// Scratch for ops whose two inputs are the same node (`x * x`).
     pub(crate) scratch: Vec<f32>,
     /// Recycled lists of handles ([`Graph::take_vars`] / [`Graph::give_vars`]).
@@ -155,7 +154,6 @@ impl Graph {
             training: true,
             seed,
             rng: StdRng::seed_from_u64(seed),
-            device: Device::Cpu,
             scratch: Vec::new(),
             var_pool: Vec::new(),
             embed_mode: EmbedLinearMode::default(),
@@ -224,10 +222,6 @@ impl Graph {
     /// exactly 2³² steps old would pass the check).
     pub(crate) fn step(&self) -> u32 {
         self.epoch as u32
-    }
-
-    pub fn device(&self) -> Device {
-        self.device
     }
 
     /// Number of nodes recorded in this step.

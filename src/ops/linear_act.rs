@@ -38,9 +38,10 @@ use crate::autograd::{three, Graph, Node, Op, UnaryFn, Var};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 
-/// Whether f′ needs the pre-activation z (not only y = f(z)).
+/// Whether f′ needs the pre-activation z (not only y = f(z)): GELU. (`log` is refused as
+/// an activation by [`Graph::linear_act`], so it never reaches here.)
 pub(crate) fn needs_pre(f: Option<UnaryFn>) -> bool {
-    matches!(f, Some(UnaryFn::Gelu) | Some(UnaryFn::Log))
+    matches!(f, Some(UnaryFn::Gelu))
 }
 
 /// `out = f(inp · weight + bias)`; `pre` receives `inp · weight + bias` when it is given

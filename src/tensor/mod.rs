@@ -4,10 +4,6 @@
 //! features, `(B, D)`. Sequences and experts are laid out as column blocks
 //! (`(B, E·D)` for E experts of width D) so every kernel is a loop over rows.
 
-mod device;
-
-pub use device::Device;
-
 use crate::error::{Error, Result};
 use ndarray::Array2;
 
