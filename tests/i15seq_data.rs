@@ -21,6 +21,7 @@ fn fmt(encoding: Encoding, header: bool) -> InteractionsFormat {
         encoding,
         delimiter: Delimiter::Auto,
         header,
+        time_column: 3,
     }
 }
 
@@ -269,4 +270,58 @@ fn i15seq_id_maps_round_trip_and_refuse_other_data() {
     let other = load_interactions(&p, fmt(Encoding::Utf8, false), "log", 3).unwrap();
     let err = back.check(&other, &d).unwrap_err().to_string();
     assert!(err.contains("other item ids"), "{err}");
+}
+
+#[test]
+fn i15seq_time_column_picks_the_timestamp_field() {
+    // MovieLens's u.data layout: user, item, rating, timestamp
+    let d = folder("timecol");
+    std::fs::write(
+        d.join("u.data"),
+        "1\t10\t1\t300\n1\t20\t5\t100\n1\t30\t3\t200\n",
+    )
+    .unwrap();
+    let cfg = |extra: &str| {
+        let data = format!(
+            "dataset = \"ml\"\nformat = \"interactions\"\ndir = \".\"\nfile = \"u.data\"\n{extra}"
+        );
+        SeqRunConfig::parse(&config(&data), "t", &[]).unwrap()
+    };
+    let by_time = load_data(&cfg("time_column = 4"), &d).unwrap();
+    assert_eq!(keys(&by_time, 0), vec!["20", "30", "10"]);
+    let by_field_3 = load_data(&cfg(""), &d).unwrap();
+    assert_eq!(
+        keys(&by_field_3, 0),
+        vec!["10", "30", "20"],
+        "the default reads field 3"
+    );
+    let none = load_data(&cfg("time_column = 0"), &d).unwrap();
+    assert_eq!(keys(&none, 0), vec!["10", "20", "30"], "file order");
+    let err = SeqRunConfig::parse(
+        &config("format = \"interactions\"\ndir = \"x\"\ntime_column = 2"),
+        "t",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("data.time_column"), "{err}");
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn i15seq_real_beauty_through_the_sequences_format_equals_the_preset() {
+    let dir =
+        PathBuf::from(std::env::var_os("MTREC_DATA").expect("set MTREC_DATA to ../shared/data"));
+    let preset = load_beauty(&dir.join("amazon-beauty"), 42).unwrap();
+    let cfg = SeqRunConfig::parse(
+        &config("dataset = \"amazon-beauty\"\nformat = \"sequences\"\ndir = \"amazon-beauty\"\nseed = 42"),
+        "t",
+        &[],
+    )
+    .unwrap();
+    let generic = load_data(&cfg, &dir).unwrap();
+    assert_eq!(generic.users, preset.users);
+    assert_eq!(generic.item_keys, preset.item_keys);
+    assert_eq!(generic.seqs, preset.seqs);
+    assert_eq!(generic.num_interactions(), 198_502);
 }

@@ -4,7 +4,7 @@
 //! | format | one line | order of a user's items |
 //! |---|---|---|
 //! | `sequences` | `user item item ...` (whitespace-separated, one user per line; Beauty's `user_sequence.txt`) | as on the line |
-//! | `interactions` | `user,item[,timestamp[,...]]` (CSV, TSV or whitespace; more fields are ignored) | by timestamp when the file has one (ties: file order), else file order |
+//! | `interactions` | `user,item[,timestamp[,...]]` (CSV, TSV or whitespace; more fields are ignored; the timestamp's field is `data.time_column`, 3 by default) | by timestamp when the file has one (ties: file order), else file order |
 //!
 //! plus an optional item text file: one item per line, its id, one separator (the first
 //! tab, comma or space on the line) and the text; lines whose id is not in the catalogue
@@ -203,6 +203,9 @@ pub struct InteractionsFormat {
     pub delimiter: Delimiter,
     /// The first line names the columns and is skipped.
     pub header: bool,
+    /// 1-based field of the timestamp (3 unless set; 0: none, file order). A file whose
+    /// first line has no such field has no timestamps.
+    pub time_column: usize,
 }
 
 /// An interactions file (`user item [timestamp]` per line, see the module docs) as
@@ -239,7 +242,12 @@ pub fn load_interactions(
         ));
     };
     let delim = fmt.delimiter.resolve(first);
-    let has_time = delim.split(first).get(2).is_some_and(|t| !t.is_empty());
+    let tc = fmt.time_column;
+    let has_time = tc > 0
+        && delim
+            .split(first)
+            .get(tc - 1)
+            .is_some_and(|t| !t.is_empty());
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut users: Vec<String> = Vec::new();
     let mut rows: Vec<Vec<(f64, String)>> = Vec::new();
@@ -250,8 +258,15 @@ pub fn load_interactions(
         } else {
             "at least 2 fields: user, item"
         };
-        if f.len() < 2 || (has_time && f.get(2).is_none_or(|t| t.is_empty())) {
-            return Err(bad(path, i + 1, f.len().min(3) + 1, "line", line, expected));
+        if f.len() < 2 || (has_time && f.get(tc - 1).is_none_or(|t| t.is_empty())) {
+            return Err(bad(
+                path,
+                i + 1,
+                f.len().min(tc.max(2)) + 1,
+                "line",
+                line,
+                expected,
+            ));
         }
         for (c, what) in [(0, "user id"), (1, "item id")] {
             if f[c].is_empty() {
@@ -259,16 +274,17 @@ pub fn load_interactions(
             }
         }
         let time = if has_time {
-            f[2].parse::<f64>()
+            f[tc - 1]
+                .parse::<f64>()
                 .ok()
                 .filter(|t| t.is_finite())
                 .ok_or_else(|| {
                     bad(
                         path,
                         i + 1,
-                        3,
+                        tc,
                         "timestamp",
-                        f[2],
+                        f[tc - 1],
                         "a number (e.g. Unix seconds)",
                     )
                 })?

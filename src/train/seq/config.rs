@@ -67,6 +67,9 @@ pub struct SeqDataConfig {
     /// The interactions file starts with a header line (skipped).
     #[serde(default)]
     pub header: bool,
+    /// 1-based field of the timestamp in an interactions file; 0: none (file order).
+    #[serde(default = "d_time_column")]
+    pub time_column: usize,
     #[serde(default = "d_seed")]
     pub seed: u64,
     #[serde(default = "d_max_len")]
@@ -158,6 +161,9 @@ pub struct SeqRunConfig {
     pub baselines: Option<crate::config::baselines::BaselinesConfig>,
 }
 
+fn d_time_column() -> usize {
+    3
+}
 fn d_encoding() -> String {
     "utf-8".into()
 }
@@ -271,6 +277,7 @@ impl SeqDataConfig {
             ),
             ("data.delimiter", self.delimiter != "auto"),
             ("data.header", self.header),
+            ("data.time_column", self.time_column != d_time_column()),
         ];
         if let Some((key, _)) = given.iter().find(|(_, g)| *g && !generic) {
             return err(
@@ -278,9 +285,17 @@ impl SeqDataConfig {
                 format!("applies to data.format = \"sequences\" or \"interactions\"; the preset `{}` reads its own files (leave {key} out, or set data.format)", self.dataset),
             );
         }
-        if source == DataSource::Sequences && (self.delimiter != "auto" || self.header) {
+        if matches!(self.time_column, 1 | 2) {
             return err(
-                "data.delimiter / data.header",
+                "data.time_column",
+                format!("is {}, the field of the user (1) or item (2); expected the timestamp's field (3 or more) or 0 for none", self.time_column),
+            );
+        }
+        if source == DataSource::Sequences
+            && (self.delimiter != "auto" || self.header || self.time_column != d_time_column())
+        {
+            return err(
+                "data.delimiter / data.header / data.time_column",
                 "apply to data.format = \"interactions\"; a sequences file is `user item item ...` separated by whitespace, without a header".into(),
             );
         }

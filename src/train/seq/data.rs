@@ -38,6 +38,7 @@ pub fn load_data(cfg: &SeqRunConfig, data_dir: &Path) -> Result<SeqData> {
                 encoding,
                 delimiter: Delimiter::parse(&d.delimiter)?,
                 header: d.header,
+                time_column: d.time_column,
             };
             load_interactions(&dir.join(file), fmt, &name, d.seed)?
         }
