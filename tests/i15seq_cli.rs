@@ -402,3 +402,67 @@ fn i15seq_changed_data_is_refused_by_the_id_maps() {
         "{err}"
     );
 }
+
+#[test]
+fn i15seq_latin1_item_text_is_an_error_unless_asked_and_then_feeds_the_keyword_head() {
+    let f = fixture();
+    // item texts in Latin-1 bytes ("crème" with 0xE8), one keyword per item parity
+    let mut bytes = Vec::new();
+    for i in 0..24 {
+        bytes.extend_from_slice(format!("sku-{i:02}\t").as_bytes());
+        bytes.extend_from_slice(if i % 2 == 0 {
+            b"cr\xE8me soap\n"
+        } else {
+            b"lipstick red\n"
+        });
+    }
+    let dir = f.root.join("latin");
+    std::fs::create_dir_all(dir.join("shop")).unwrap();
+    std::fs::copy(
+        f.data.join("shop/user_sequence.txt"),
+        dir.join("shop/user_sequence.txt"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("shop/items.tsv"), bytes).unwrap();
+    let cfg = f.root.join("latin.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[data]\nformat = \"sequences\"\ndir = \"shop\"\nitem_text = \"items.tsv\"\n{MODEL}"
+        ),
+    )
+    .unwrap();
+    let run = |name: &str, set: &[&str]| {
+        let out = f.root.join(name);
+        let mut args = vec![
+            "seq",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--set",
+            "model.keywords=3",
+        ];
+        for s in set {
+            args.extend(["--set", s]);
+        }
+        (mtrec(&args), out)
+    };
+    let (r, _) = run("latin_utf8", &[]);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("items.tsv:1:10") && err.contains("data.encoding = \"latin-1\""),
+        "{err}"
+    );
+    let (r, out) = run("latin_latin1", &["data.encoding=latin-1"]);
+    ok(&r);
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(
+        summary["keywords"], 3,
+        "crème, soap, lipstick/red: {summary}"
+    );
+}

@@ -95,7 +95,7 @@ impl SeqRecommender {
             return Err(Error::Config {
                 what: "model.item_input".into(),
                 message: format!(
-                    "`{}`: mtrec recommend ranks only seq runs with item_input = \"id\" so far",
+                    "`{}`: mtrec recommend, eval and predict score only seq runs with item_input = \"id\" so far",
                     cfg.model.item_input
                 ),
             });
