@@ -25,13 +25,15 @@ pub enum Split {
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
-    /// A run folder written by `mtrec train`.
+    /// A run folder written by `mtrec train`, or by `mtrec seq` (then the test or
+    /// validation holdouts are ranked as `mtrec seq` did: the metrics equal its summary).
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// Which split of the run's data to evaluate.
     #[arg(long, value_enum, default_value = "test")]
     pub split: Split,
-    /// Folder of the data files [default: $MTREC_DATA, then data/].
+    /// Folder of the data files [default: $MTREC_DATA, then data/; for an mtrec seq run:
+    /// the folder recorded in its ids.json, then $MTREC_DATA, then ../shared/data].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Folder of pretrained text encoders, searched first for `[features.text] encoder`
@@ -71,6 +73,9 @@ pub(super) fn load_run(
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
+    if crate::recommend::seq::is_seq_run(&args.run)? {
+        return super::seq_runs::eval(args);
+    }
     let setup = load_run(
         &args.run,
         &data_dir(args.data_dir.clone()),

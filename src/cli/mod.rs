@@ -9,6 +9,7 @@ pub mod predict;
 pub mod recommend;
 pub mod recommend_seq;
 pub mod seq;
+pub mod seq_runs;
 pub mod serve;
 pub mod train;
 
@@ -42,8 +43,8 @@ pub enum Command {
     /// Turn a column of texts into sentence embeddings with a native BERT encoder
     /// (e.g. all-MiniLM-L6-v2): mean-pooled, L2-normalised, one row per text.
     Embed(embed::EmbedArgs),
-    /// Train a sequence model (SASRec with multi-task heads) on Amazon Beauty or
-    /// MovieLens 100K: leave-last-out split, full-ranking HR@5/10 and NDCG@5/10 of the
+    /// Train a sequence model (SASRec with multi-task heads) on Amazon Beauty, MovieLens
+    /// 100K or any `user item item ...` / `user,item[,timestamp]` file: leave-last-out split, full-ranking HR@5/10 and NDCG@5/10 of the
     /// next item (plus rating RMSE and like AUC on MovieLens); writes a run folder.
     Seq(seq::SeqArgs),
     /// Top-K lists from a run folder: every catalogue item scored for each user, the

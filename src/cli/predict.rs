@@ -32,7 +32,9 @@ pub enum PredictBadRows {
 
 #[derive(Debug, Clone, Args)]
 pub struct PredictArgs {
-    /// A run folder written by `mtrec train`.
+    /// A run folder written by `mtrec train`, or by `mtrec seq` (then --input is CSV with
+    /// the columns `user,item` or `history,item` in the data's own ids; see
+    /// docs/sequences.md, "Scoring a seq run").
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// Rows to score, in the same format as the training data (label columns optional).
@@ -54,14 +56,18 @@ pub struct PredictArgs {
     /// Input columns copied beside the scores (after `line`), e.g. --keep user,item.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub keep: Vec<String>,
+    /// Folder of the run's data files. Multi-task runs: the folder the run's side tables
+    /// (`[[data.join]]` files, joined into every input row as in training) are relative
+    /// to [default: $MTREC_DATA, then data/]; the --input path stays relative to the
+    /// working directory. mtrec seq runs: the folder of the run's data, read again for
+    /// the users' histories [default: the folder recorded in the run's ids.json, then
+    /// $MTREC_DATA, then ../shared/data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Folder of pretrained text encoders, searched first for `[features.text] encoder`
     /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
-    /// Folder the run's side tables (`[[data.join]]` files, joined into every input
-    /// row as in training) are relative to [default: $MTREC_DATA, then data/].
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
 }
 
 /// One output row: a read row (its index in the table) or a row that could not be read.
@@ -73,6 +79,9 @@ enum OutRow {
 pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     // Refuse a bad output path before any work.
     check_output(&args.output, &args.input, &args.run, args.force)?;
+    if crate::recommend::seq::is_seq_run(&args.run)? {
+        return super::seq_runs::predict(args);
+    }
     let mut cfg = RunConfig::from_file(args.run.join("config.toml"), &[])?;
     let spec_path = args.run.join("spec.json");
     let spec_text = std::fs::read_to_string(&spec_path).map_err(|e| Error::Io {
@@ -239,7 +248,7 @@ fn output_rows(table: &RawTable, input: &Path) -> Result<Vec<(u64, OutRow)>> {
 }
 
 /// One CSV line; a field with a comma, quote or line break is quoted (`"` doubled).
-fn csv_line(fields: &[String]) -> String {
+pub(super) fn csv_line(fields: &[String]) -> String {
     let quoted: Vec<String> = fields
         .iter()
         .map(|f| {

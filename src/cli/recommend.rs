@@ -21,8 +21,9 @@ pub struct RecommendArgs {
     /// ranked from each user's sequence; see docs/recommend.md).
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
-    /// Folder of the run's data files [default: $MTREC_DATA, then data/]: the training
-    /// split gives each user's history and the default catalogue.
+    /// Folder of the run's data files [default: $MTREC_DATA, then data/; for an mtrec seq
+    /// run: the folder recorded in its ids.json, then $MTREC_DATA, then ../shared/data]:
+    /// the training split gives each user's history and the default catalogue.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// CSV with a header: the user column and optionally user features (features not
@@ -231,7 +232,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
         None => None,
     };
     if crate::recommend::seq::is_seq_run(&args.run)? {
-        let data_dir = super::train::data_dir(args.data_dir.clone());
+        let data_dir = super::seq_runs::data_dir(args.data_dir.as_deref(), &args.run)?;
         return super::in_pool(args.threads, || {
             super::recommend_seq::run(args, format, &data_dir)
         });

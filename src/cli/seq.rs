@@ -94,6 +94,7 @@ pub fn run(args: &SeqArgs) -> Result<()> {
             quick: args.quick,
             progress: !args.quiet,
             log: !args.quiet,
+            data_dir: Some(data_dir.clone()),
         };
         let fitted = fit(&cfg, &inputs, &opts)?;
         println!(

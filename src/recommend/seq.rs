@@ -28,7 +28,7 @@
 use super::topk::{better, Scored};
 use crate::autograd::{Graph, ParamStore};
 use crate::checkpoint::{load_params, read_safetensors};
-use crate::data::sequences::{leave_last_out, Holdout, SeqBatch, SeqData, Split};
+use crate::data::sequences::{leave_last_out, Holdout, IdMaps, SeqBatch, SeqData, Split};
 use crate::error::{Error, Result};
 use crate::metrics::{rank_of, FullRanking};
 use crate::models::sasrec::{ItemInput, SasRec};
@@ -87,19 +87,27 @@ pub struct SeqEval {
 
 impl SeqRecommender {
     /// Reads `run/config.toml` and `run/model.safetensors` and the run's data under
-    /// `data_dir`; computes the item matrix once.
+    /// `data_dir`, checked against the run's id maps (`ids.json`; a run from before them
+    /// gets a note); computes the item matrix once.
     pub fn load(run: &Path, data_dir: &Path) -> Result<SeqRecommender> {
         let cfg = SeqRunConfig::from_file(&run.join("config.toml"), &[])?;
         if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
             return Err(Error::Config {
                 what: "model.item_input".into(),
                 message: format!(
-                    "`{}`: mtrec recommend ranks only seq runs with item_input = \"id\" so far",
+                    "`{}`: mtrec recommend, eval and predict score only seq runs with item_input = \"id\" so far",
                     cfg.model.item_input
                 ),
             });
         }
         let data = load_data(&cfg, data_dir)?;
+        match IdMaps::read(run)? {
+            Some(ids) => ids.check(&data, run)?,
+            None => eprintln!(
+                "note: {} has no ids.json (written by an older mtrec); the item ids are those of the data read now",
+                run.display()
+            ),
+        }
         let split = leave_last_out(&data)?;
         let mcfg = model_config(&cfg, &data, 0)?;
         let mut store = ParamStore::new();
@@ -122,6 +130,11 @@ impl SeqRecommender {
             store,
             items,
         })
+    }
+
+    /// The run's parameters.
+    pub fn store(&self) -> &ParamStore {
+        &self.store
     }
 
     /// V, the catalogue size.

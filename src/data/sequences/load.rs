@@ -7,7 +7,7 @@
 
 use super::SeqData;
 use crate::error::{Error, Result};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 fn read_bytes(path: &Path, hint: &str) -> Result<Vec<u8>> {
@@ -45,36 +45,7 @@ pub fn load_beauty(dir: &Path, seed: u64) -> Result<SeqData> {
         &path,
         "expected the Amazon Beauty folder (amazon-beauty) with user_sequence.txt; pass --data-dir or set MTREC_DATA",
     )?);
-    let mut users = Vec::new();
-    let mut seqs = Vec::new();
-    let mut seen = HashSet::new();
-    for (i, line) in text.lines().enumerate() {
-        let mut fields = line.split_whitespace();
-        let Some(user) = fields.next() else { continue };
-        let items: Vec<String> = fields.map(str::to_string).collect();
-        if items.is_empty() {
-            return Err(bad(
-                &path,
-                i + 1,
-                2,
-                "items of user",
-                user,
-                "at least one item after the user id",
-            ));
-        }
-        if !seen.insert(user.to_string()) {
-            return Err(bad(
-                &path,
-                i + 1,
-                1,
-                "user",
-                user,
-                "each user on one line only",
-            ));
-        }
-        users.push(user.to_string());
-        seqs.push(items);
-    }
+    let (users, seqs) = super::generic::parse_sequences(&text, &path)?;
     let mut data = SeqData::from_raw("amazon-beauty", users, seqs, None, seed)?;
     let text_path = dir.join("item_generative_indexing_phase_0.txt");
     if text_path.is_file() {

@@ -18,13 +18,20 @@
 //! Loaders: [`load_beauty`] (Amazon Beauty as used by P5: `user item item ...` per line,
 //! plus the `ASIN keyword ...` item text) and [`load_movielens`] (MovieLens 100K `u.data`
 //! sorted by timestamp per user, ties by item id; rating and like = rating ≥ 4 per
-//! interaction; `u.item` titles as item text).
+//! interaction; `u.item` titles as item text), the presets; and, for data sets of any name,
+//! [`load_sequence_file`] (`user item item ...`) and [`load_interactions`]
+//! (`user,item[,timestamp]`) with [`read_item_text`] (see [`generic`]). A run folder keeps
+//! the id maps ([`IdMaps`], `ids.json`).
 
 mod batch;
+pub mod generic;
+pub mod ids;
 mod keywords;
 mod load;
 
 pub use batch::{SeqBatch, SeqExample};
+pub use generic::{load_interactions, load_sequence_file, read_item_text, Encoding};
+pub use ids::IdMaps;
 pub use keywords::Keywords;
 pub use load::{load_beauty, load_movielens};
 

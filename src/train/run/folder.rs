@@ -31,6 +31,7 @@ pub const RUN_FILES: &[&str] = &[
     "transfer.json",
     "config_changes.jsonl",
     "data_files.json",
+    "ids.json", // mtrec seq: original ids ↔ model ids
 ];
 
 /// The text-embedding cache: content-addressed, so it alone does not make a run.

@@ -2,8 +2,11 @@
 //!
 //! ```toml
 //! [data]
-//! dataset = "amazon-beauty"   # or "ml-100k"
+//! dataset = "amazon-beauty"   # a name; "amazon-beauty" and "ml-100k" are presets
 //! dir = "amazon-beauty"       # relative to --data-dir (default $MTREC_DATA or ../shared/data)
+//! # any other data set: format = "sequences" (`user item item ...`) or "interactions"
+//! # (`user,item[,timestamp]`), file = "...", item_text = "...", encoding = "utf-8",
+//! # delimiter = "auto", header = false (docs/sequences.md, "Your own data")
 //! seed = 42                   # seeds the item-id shuffle
 //! max_len = 50                # most recent items the model reads
 //!
@@ -41,8 +44,32 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeqDataConfig {
+    /// Name in logs and summary.json (empty: the folder's name). Without `format`,
+    /// `"amazon-beauty"` and `"ml-100k"` select the preset readers.
+    #[serde(default)]
     pub dataset: String,
     pub dir: String,
+    /// `"sequences"` or `"interactions"` (module `data::sequences::generic`); unset: a preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// The data file inside `dir` [default: `user_sequence.txt` / `interactions.csv`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Item text file inside `dir` (`item<sep>text` per line); unset: no item text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_text: Option<String>,
+    /// `"utf-8"` or `"latin-1"`, for the files of `format`.
+    #[serde(default = "d_encoding")]
+    pub encoding: String,
+    /// Field separator of an interactions file: `"auto"`, `","`, `"\t"`, `";"`, `"|"`, `" "`.
+    #[serde(default = "d_delimiter")]
+    pub delimiter: String,
+    /// The interactions file starts with a header line (skipped).
+    #[serde(default)]
+    pub header: bool,
+    /// 1-based field of the timestamp in an interactions file; 0: none (file order).
+    #[serde(default = "d_time_column")]
+    pub time_column: usize,
     #[serde(default = "d_seed")]
     pub seed: u64,
     #[serde(default = "d_max_len")]
@@ -134,6 +161,15 @@ pub struct SeqRunConfig {
     pub baselines: Option<crate::config::baselines::BaselinesConfig>,
 }
 
+fn d_time_column() -> usize {
+    3
+}
+fn d_encoding() -> String {
+    "utf-8".into()
+}
+fn d_delimiter() -> String {
+    "auto".into()
+}
 fn d_seed() -> u64 {
     42
 }
@@ -186,6 +222,87 @@ fn d_kw_weight() -> f32 {
     0.1
 }
 
+/// Which reader `data` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataSource {
+    /// Preset `"amazon-beauty"`: `user_sequence.txt` and its keyword file.
+    Beauty,
+    /// Preset `"ml-100k"`: `u.data` with ratings and `u.item` titles.
+    MovieLens,
+    /// `format = "sequences"`: `user item item ...` lines.
+    Sequences,
+    /// `format = "interactions"`: `user,item[,timestamp]` lines.
+    Interactions,
+}
+
+impl SeqDataConfig {
+    /// The reader of this configuration; errors name the key to set.
+    pub fn source(&self) -> Result<DataSource> {
+        use crate::data::sequences::generic::{Delimiter, Encoding};
+        let err = |what: &str, message: String| {
+            Err(Error::Config {
+                what: what.into(),
+                message,
+            })
+        };
+        Encoding::parse(&self.encoding)?;
+        Delimiter::parse(&self.delimiter)?;
+        let source = match self.format.as_deref() {
+            Some("sequences") => DataSource::Sequences,
+            Some("interactions") => DataSource::Interactions,
+            Some(other) => {
+                return err(
+                    "data.format",
+                    format!("unknown format `{other}`; use \"sequences\" (`user item item ...` per line) or \"interactions\" (`user,item[,timestamp]` per line)"),
+                )
+            }
+            None => match self.dataset.as_str() {
+                "amazon-beauty" => DataSource::Beauty,
+                "ml-100k" => DataSource::MovieLens,
+                other => {
+                    return err(
+                        "data.format",
+                        format!("is not set and `{other}` is not a preset (\"amazon-beauty\", \"ml-100k\"); set data.format = \"sequences\" for `user item item ...` lines or \"interactions\" for `user,item[,timestamp]` lines"),
+                    )
+                }
+            },
+        };
+        let generic = matches!(source, DataSource::Sequences | DataSource::Interactions);
+        let given = [
+            ("data.file", self.file.is_some()),
+            ("data.item_text", self.item_text.is_some()),
+            (
+                "data.encoding",
+                Encoding::parse(&self.encoding)? != Encoding::Utf8,
+            ),
+            ("data.delimiter", self.delimiter != "auto"),
+            ("data.header", self.header),
+            ("data.time_column", self.time_column != d_time_column()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(_, g)| *g && !generic) {
+            return err(
+                key,
+                format!("applies to data.format = \"sequences\" or \"interactions\"; the preset `{}` reads its own files (leave {key} out, or set data.format)", self.dataset),
+            );
+        }
+        if matches!(self.time_column, 1 | 2) {
+            return err(
+                "data.time_column",
+                format!("is {}, the field of the user (1) or item (2); expected the timestamp's field (3 or more) or 0 for none", self.time_column),
+            );
+        }
+        if source == DataSource::Sequences
+            && (self.delimiter != "auto" || self.header || self.time_column != d_time_column())
+        {
+            return err(
+                "data.delimiter / data.header / data.time_column",
+                "apply to data.format = \"interactions\"; a sequences file is `user item item ...` separated by whitespace, without a header".into(),
+            );
+        }
+        Ok(source)
+    }
+}
+
 impl SeqRunConfig {
     /// Parses TOML text, applies `overrides` (`section.key=value`, the value read as TOML
     /// and else as a string), and checks the values. `origin` names the text in errors.
@@ -225,15 +342,7 @@ impl SeqRunConfig {
                 message,
             })
         };
-        if !["amazon-beauty", "ml-100k"].contains(&self.data.dataset.as_str()) {
-            return bad(
-                "data.dataset",
-                format!(
-                    "unknown data set `{}`; use \"amazon-beauty\" or \"ml-100k\"",
-                    self.data.dataset
-                ),
-            );
-        }
+        let source = self.data.source()?;
         if !(self.data.user_fraction > 0.0 && self.data.user_fraction <= 1.0) {
             return bad(
                 "data.user_fraction",
@@ -278,11 +387,11 @@ impl SeqRunConfig {
                 format!("task weights and weight_decay must be finite and ≥ 0, got {ws:?}"),
             );
         }
-        if self.data.dataset != "ml-100k" && (self.model.rating_head || self.model.like_head) {
+        if source != DataSource::MovieLens && (self.model.rating_head || self.model.like_head) {
             return bad(
                 "model.rating_head / like_head",
                 format!(
-                    "{} has no ratings; these heads need data.dataset = \"ml-100k\"",
+                    "`{}` has no ratings; these heads need the ratings of the \"ml-100k\" preset (data.dataset = \"ml-100k\" without data.format)",
                     self.data.dataset
                 ),
             );

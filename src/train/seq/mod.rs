@@ -17,16 +17,17 @@
 //! without improvement, and that epoch's model is scored once on the test targets.
 
 pub mod config;
+mod data;
 pub mod eval;
+pub mod pairs;
 
 pub use config::SeqRunConfig;
+pub use data::load_data;
 pub use eval::{evaluate, SeqMetrics, LIKE_THRESHOLD};
 
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::checkpoint::transfer::{freeze_groups, init_from_except};
-use crate::data::sequences::{
-    load_beauty, load_movielens, Keywords, SeqBatch, SeqData, SeqExample, Split,
-};
+use crate::data::sequences::{IdMaps, Keywords, SeqBatch, SeqData, SeqExample, Split};
 use crate::error::{Error, Result};
 use crate::loss::LossOpts;
 use crate::models::sasrec::{ItemInput, SasRec, SasRecConfig};
@@ -39,33 +40,6 @@ use ndarray_rand::rand::SeedableRng;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Reads the configured data set from `data_dir` (item ids shuffled with `data.seed`).
-pub fn load_data(cfg: &SeqRunConfig, data_dir: &Path) -> Result<SeqData> {
-    let dir = data_dir.join(&cfg.data.dir);
-    let mut data = match cfg.data.dataset.as_str() {
-        "amazon-beauty" => load_beauty(&dir, cfg.data.seed),
-        "ml-100k" => load_movielens(&dir, cfg.data.seed),
-        other => Err(Error::Config {
-            what: "data.dataset".into(),
-            message: format!("unknown data set `{other}`"),
-        }),
-    }?;
-    if cfg.data.user_fraction < 1.0 {
-        let n = data.seqs.len();
-        let keep_n = ((n as f64 * cfg.data.user_fraction as f64).ceil() as usize).clamp(1, n);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(cfg.data.seed ^ 0x05e7));
-        let mut keep = order[..keep_n].to_vec();
-        keep.sort_unstable();
-        data.users = keep.iter().map(|&u| data.users[u].clone()).collect();
-        data.seqs = keep.iter().map(|&u| data.seqs[u].clone()).collect();
-        if let Some(r) = &data.ratings {
-            data.ratings = Some(keep.iter().map(|&u| r[u].clone()).collect());
-        }
-    }
-    Ok(data)
-}
 
 /// Loads the parameters of `path` (a run folder, its `model.safetensors` or a training
 /// state) into `store` by name with `checkpoint::transfer`, except the item ID table and
@@ -101,7 +75,7 @@ pub struct SeqInputs<'a> {
 /// How [`fit`] reports and where it writes.
 #[derive(Clone, Debug, Default)]
 pub struct SeqFitOptions {
-    /// Run folder: config.toml, metrics.jsonl, model.safetensors, summary.json.
+    /// Run folder: config.toml, ids.json, metrics.jsonl, model.safetensors, summary.json.
     pub out: Option<PathBuf>,
     /// Train `train.quick_epochs` epochs instead of `train.epochs`.
     pub quick: bool,
@@ -109,6 +83,8 @@ pub struct SeqFitOptions {
     pub progress: bool,
     /// One line per epoch on stderr.
     pub log: bool,
+    /// The `--data-dir` the data was read from, recorded in the run's `ids.json`.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// A trained model, its parameters and what happened.
@@ -228,7 +204,12 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     };
     // held to the end: one writer per run folder
     let _lock = match &opts.out {
-        Some(out) => Some(create_run_folder(out, cfg)?),
+        Some(out) => {
+            let lock = create_run_folder(out, cfg)?;
+            let data_dir = opts.data_dir.clone().unwrap_or_default();
+            IdMaps::of(inputs.data, &data_dir).write(out)?;
+            Some(lock)
+        }
         None => None,
     };
     let epochs = if opts.quick { t.quick_epochs } else { t.epochs };
