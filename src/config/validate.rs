@@ -219,6 +219,9 @@ fn check_split(c: &RunConfig) -> Result<()> {
             }
         }
         SplitKind::Random => {}
+        SplitKind::Column => ensure(s.column.is_some(), "split.column", || {
+            "is missing while split.kind = \"column\"; name the column holding train / valid / test (the interactions loader writes `set`)".into()
+        })?,
         SplitKind::ItemHoldout => {
             ensure(s.item_column.is_some(), "split.item_column", || {
                 "is missing while split.kind = \"item_holdout\"; name the column whose values (items) are held out, e.g. \"item_id\"".into()
@@ -234,6 +237,13 @@ fn check_split(c: &RunConfig) -> Result<()> {
                 },
             )?;
         }
+    }
+    if c.data.loader == super::data::Loader::Interactions {
+        ensure(
+            s.kind == SplitKind::Column && s.column.as_deref() == Some("set"),
+            "split",
+            || "data.loader = \"interactions\" splits the pairs itself ([data.interactions] split); set [split] kind = \"column\" and column = \"set\"".into(),
+        )?;
     }
     if s.kind != SplitKind::ItemHoldout {
         ensure(s.item_column.is_none(), "split.item_column", || {
