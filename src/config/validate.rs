@@ -63,6 +63,8 @@ fn check_data(c: &RunConfig) -> Result<()> {
         },
     )?;
     match (&d.columns, d.header) {
+        // names its columns itself (user_id, item_id, category_id, labels, time, set)
+        (None, false) if d.loader == super::data::Loader::Interactions => Ok(()),
         (None, false) => Err(bad(
             "data.columns",
             "is missing while data.header = false; list one name per field, or set header = true if the first line names the columns",
@@ -242,7 +244,9 @@ fn check_split(c: &RunConfig) -> Result<()> {
         ensure(
             s.kind == SplitKind::Column && s.column.as_deref() == Some("set"),
             "split",
-            || "data.loader = \"interactions\" splits the pairs itself ([data.interactions] split); set [split] kind = \"column\" and column = \"set\"".into(),
+            || {
+                "data.loader = \"interactions\" splits the pairs itself ([data.interactions] split); set [split] kind = \"column\" and column = \"set\"".into()
+            },
         )?;
     }
     if s.kind != SplitKind::ItemHoldout {

@@ -25,12 +25,12 @@
 //! print!("{}", table.skipped.report());
 //! ```
 
+pub mod interactions;
 mod lines;
 pub mod movielens;
 mod samples;
 mod table;
 pub mod taobao;
-pub mod interactions;
 
 pub use samples::aliexpress_columns;
 

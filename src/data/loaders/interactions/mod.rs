@@ -39,7 +39,7 @@ pub mod sampler;
 pub mod split;
 
 pub use read::{read_interactions, Interactions, Pair, Set};
-pub use rows::{columns, negatives_for, to_table, Negative};
+pub use rows::{columns, known_items, negatives_for, negatives_in, to_table, Negative};
 pub use sampler::NegativeSampler;
 
 use crate::config::DataConfig;

@@ -95,7 +95,10 @@ fn layout(ic: &InteractionsConfig, cfg: &DataConfig) -> Result<Layout> {
         if at.len() > 1 {
             return Err(config_error(
                 "fields",
-                format!("names `{name}` twice ({:?}); name each field once", ic.fields),
+                format!(
+                    "names `{name}` twice ({:?}); name each field once",
+                    ic.fields
+                ),
             ));
         }
         Ok(at.first().copied())
@@ -112,7 +115,10 @@ fn layout(ic: &InteractionsConfig, cfg: &DataConfig) -> Result<Layout> {
         find(name)?.ok_or_else(|| {
             config_error(
                 "fields",
-                format!("is {:?} without `{name}`; every line needs a user and an item", ic.fields),
+                format!(
+                    "is {:?} without `{name}`; every line needs a user and an item",
+                    ic.fields
+                ),
             )
         })
     };
@@ -128,7 +134,10 @@ fn layout(ic: &InteractionsConfig, cfg: &DataConfig) -> Result<Layout> {
     if ic.behaviors.is_empty() || ic.behaviors.len() > 32 {
         return Err(config_error(
             "behaviors",
-            format!("has {} entries; expected 1 to 32 behaviour names", ic.behaviors.len()),
+            format!(
+                "has {} entries; expected 1 to 32 behaviour names",
+                ic.behaviors.len()
+            ),
         ));
     }
     if !ic.labels.is_empty() && ic.labels.len() != ic.behaviors.len() {
@@ -201,7 +210,10 @@ fn parse<'a>(
                 i,
                 "behavior",
                 &f[i],
-                format!("one of {} (data.interactions.behaviors)", behaviors.join(", ")),
+                format!(
+                    "one of {} (data.interactions.behaviors)",
+                    behaviors.join(", ")
+                ),
             )
         })?,
         (None, Some(b)) => b,
@@ -229,7 +241,9 @@ pub fn read_interactions(cfg: &DataConfig, data_dir: &Path) -> Result<Interactio
     if !sep.is_ascii() {
         return Err(Error::Config {
             what: "data.delimiter".into(),
-            message: format!("is `{sep}`; the interactions loader needs a one-byte (ASCII) delimiter"),
+            message: format!(
+                "is `{sep}`; the interactions loader needs a one-byte (ASCII) delimiter"
+            ),
         });
     }
     let mut out = Interactions {
@@ -262,7 +276,14 @@ pub fn read_interactions(cfg: &DataConfig, data_dir: &Path) -> Result<Interactio
             let e = match parse(&fields, &l, &ic.behaviors, file_behavior, &text, line.cut) {
                 Ok(e) => e,
                 Err(bad) => {
-                    reject(cfg.bad_rows, &mut out.skipped, &shown, line.number, bad, &text)?;
+                    reject(
+                        cfg.bad_rows,
+                        &mut out.skipped,
+                        &shown,
+                        line.number,
+                        bad,
+                        &text,
+                    )?;
                     continue;
                 }
             };

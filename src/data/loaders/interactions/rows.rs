@@ -74,7 +74,9 @@ pub fn negatives_for(
     let known = known_items(inter);
     let mut out = negatives_in(inter, sampler, &known, Set::Train, neg.k, neg.seed, epoch)?;
     for set in [Set::Valid, Set::Test] {
-        out.extend(negatives_in(inter, sampler, &known, set, neg.eval_k, neg.seed, 0)?);
+        out.extend(negatives_in(
+            inter, sampler, &known, set, neg.eval_k, neg.seed, 0,
+        )?);
     }
     Ok(out)
 }

@@ -68,7 +68,10 @@ impl NegativeSampler {
     }
 
     /// The sampler `neg` asks for; popularity counts the training pairs of each item.
-    pub fn for_interactions(inter: &Interactions, neg: &NegativesConfig) -> Result<NegativeSampler> {
+    pub fn for_interactions(
+        inter: &Interactions,
+        neg: &NegativesConfig,
+    ) -> Result<NegativeSampler> {
         match neg.sampling {
             Sampling::Uniform => Ok(NegativeSampler::uniform(inter.items.len())),
             Sampling::Popularity => NegativeSampler::popularity(&train_counts(inter), neg.beta),
@@ -88,7 +91,9 @@ impl NegativeSampler {
         }
         let target = u * self.cumulative[self.n_items - 1];
         // the smallest i with C_i > target
-        self.cumulative.partition_point(|&c| c <= target).min(self.n_items - 1) as u32
+        self.cumulative
+            .partition_point(|&c| c <= target)
+            .min(self.n_items - 1) as u32
     }
 
     /// `k` items not in `known` (repeats allowed among them). An error when every
