@@ -39,7 +39,9 @@ fn data_cfg(dir: &Path, text: &str, split: PairSplit) -> DataConfig {
         files: vec!["log.csv".into()],
         loader: mtrec::config::data::Loader::Interactions,
         interactions: Some(InteractionsConfig {
-            fields: ["user", "item", "behavior", "time"].map(String::from).to_vec(),
+            fields: ["user", "item", "behavior", "time"]
+                .map(String::from)
+                .to_vec(),
             behaviors: vec!["pv".into(), "buy".into()],
             labels: vec!["click".into(), "buy".into()],
             split,
@@ -122,11 +124,20 @@ fn malformed_lines_are_errors_with_file_and_line_or_skipped_and_counted() {
             .to_string()
     };
     let e = only("u2,a,like,3");
-    assert!(e.contains("log.csv:2:3") && e.contains("`like`") && e.contains("pv, buy"), "{e}");
+    assert!(
+        e.contains("log.csv:2:3") && e.contains("`like`") && e.contains("pv, buy"),
+        "{e}"
+    );
     let e = only("u2,b,pv,x");
-    assert!(e.contains("log.csv:2:4") && e.contains("whole number"), "{e}");
+    assert!(
+        e.contains("log.csv:2:4") && e.contains("whole number"),
+        "{e}"
+    );
     let e = only("u2,,pv,3");
-    assert!(e.contains("log.csv:2:2") && e.contains("non-empty id"), "{e}");
+    assert!(
+        e.contains("log.csv:2:2") && e.contains("non-empty id"),
+        "{e}"
+    );
     // skip: the three bad lines are counted and the good one kept
     let mut cfg = data_cfg(&dir, text, PairSplit::LeaveLastOut);
     cfg.bad_rows = BadRows::Skip;
@@ -206,7 +217,9 @@ fn popularity_sampling_follows_count_to_the_beta() {
     assert_eq!(counts[2], 0);
     // with a known item the rest renormalises: p(3) = 3/4 once item 1 is known
     let known: HashSet<u32> = [1].into_iter().collect();
-    let draws = s.negatives(&known, n, &mut StdRng::seed_from_u64(4)).unwrap();
+    let draws = s
+        .negatives(&known, n, &mut StdRng::seed_from_u64(4))
+        .unwrap();
     let f3 = draws.iter().filter(|&&d| d == 3).count() as f64 / n as f64;
     assert!((f3 - 0.75).abs() < 0.01, "{f3}");
     assert!(NegativeSampler::popularity(&[1], -1.0).is_err());
@@ -224,9 +237,8 @@ fn training_negatives_change_with_the_epoch_and_eval_negatives_do_not() {
     };
     let sampler = NegativeSampler::for_interactions(&inter, &neg).unwrap();
     let known = known_items(&inter);
-    let train = |epoch| {
-        negatives_in(&inter, &sampler, &known, Set::Train, 3, neg.seed, epoch).unwrap()
-    };
+    let train =
+        |epoch| negatives_in(&inter, &sampler, &known, Set::Train, 3, neg.seed, epoch).unwrap();
     assert_eq!(train(0), train(0));
     assert_ne!(train(0), train(1));
     assert_eq!(train(1).len(), 4 * 3); // 4 training pairs, 3 each
@@ -242,13 +254,17 @@ fn training_negatives_change_with_the_epoch_and_eval_negatives_do_not() {
     };
     assert_eq!(eval(0), eval(5));
     assert_eq!(eval(0).len(), 5 * 2); // 2 valid + 3 test pairs
-    // the table: positives with their labels, then negatives with all labels 0
+                                      // the table: positives with their labels, then negatives with all labels 0
     let negs = negatives_for(&inter, &sampler, &neg, 0).unwrap();
     let t = to_table(&inter, &negs, &[]).unwrap();
-    assert_eq!(t.names, ["user_id", "item_id", "click", "buy", "time", "set"]);
+    assert_eq!(
+        t.names,
+        ["user_id", "item_id", "click", "buy", "time", "set"]
+    );
     assert_eq!(t.num_rows(), 9 + negs.len());
     let buy = t.column("buy").unwrap();
     assert_eq!(buy.get(1), "1"); // u1-b was bought
-    assert!((9..t.num_rows()).all(|r| buy.get(r) == "0"
-        && t.column("click").unwrap().get(r) == "0"));
+    assert!(
+        (9..t.num_rows()).all(|r| buy.get(r) == "0" && t.column("click").unwrap().get(r) == "0")
+    );
 }

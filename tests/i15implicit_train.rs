@@ -90,7 +90,9 @@ fn epoch_negatives_change_per_epoch_and_fixed_ones_do_not() {
     let dir = temp_dir("resample");
     let cfg = write(&dir, "epoch", 0);
     let s = setup(cfg.clone(), &dir).unwrap();
-    let run = ImplicitRun::start(&cfg, &dir, &s.prepared.spec).unwrap().unwrap();
+    let run = ImplicitRun::start(&cfg, &dir, &s.prepared.spec)
+        .unwrap()
+        .unwrap();
     // 4 training pairs and 1 negative each
     assert_eq!(s.prepared.train.len(), 8);
     assert!(run.train_for_epoch(&s.prepared.train, 0).unwrap().is_none());
@@ -110,7 +112,9 @@ fn epoch_negatives_change_per_epoch_and_fixed_ones_do_not() {
     );
     let cfg = write(&dir, "fixed", 0);
     let s = setup(cfg.clone(), &dir).unwrap();
-    let run = ImplicitRun::start(&cfg, &dir, &s.prepared.spec).unwrap().unwrap();
+    let run = ImplicitRun::start(&cfg, &dir, &s.prepared.spec)
+        .unwrap()
+        .unwrap();
     assert!(run.train_for_epoch(&s.prepared.train, 1).unwrap().is_none());
 }
 
@@ -136,7 +140,10 @@ fn ranking_in_train_matches_hand_computed_popularity_ranks() {
     write(&dir, "epoch", 0);
     let summary = train(&opts(&dir)).unwrap();
     let r = &summary["ranking"];
-    assert!(r["candidates"].as_str().unwrap().contains("full catalogue"), "{r}");
+    assert!(
+        r["candidates"].as_str().unwrap().contains("full catalogue"),
+        "{r}"
+    );
     assert_eq!(r["items"], 5);
     assert_eq!(r["users"], 3);
     // popularity, click: training counts a = 3, d = 1 (max 3), so s = c_click + c/4:

@@ -319,11 +319,14 @@ pub fn popularity_scores(inter: &Interactions) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Sums of HR@K (per K), NDCG@K (per K) and reciprocal ranks of one ranker.
+type Sums = (Vec<f64>, Vec<f64>, f64);
+
 /// Sums of HR@K, NDCG@K (per K) and reciprocal ranks, model and popularity, per task.
 struct Acc {
     n: Vec<usize>,
     /// [task][0 = model, 1 = popularity] → (hr per K, ndcg per K, rr)
-    sums: Vec<[(Vec<f64>, Vec<f64>, f64); 2]>,
+    sums: Vec<[Sums; 2]>,
     ks: Vec<usize>,
 }
 
