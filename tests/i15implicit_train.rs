@@ -171,3 +171,38 @@ fn ranking_in_train_matches_hand_computed_popularity_ranks() {
     let c = summary["ranking"]["candidates"].as_str().unwrap();
     assert!(c.contains("2 sampled items"), "{c}");
 }
+
+#[test]
+fn the_interactions_loader_needs_the_column_split() {
+    let dir = temp_dir("split");
+    let text =
+        config("epoch", 0).replace("kind = \"column\"\ncolumn = \"set\"", "kind = \"random\"");
+    std::fs::write(dir.join("run.toml"), text).unwrap();
+    let e = RunConfig::from_file(dir.join("run.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("kind = \"column\"") && e.contains("\"set\""),
+        "{e}"
+    );
+}
+
+/// `MTREC_DATA`: the shared data folder (`../shared/data` from the project root).
+fn shared_data() -> PathBuf {
+    PathBuf::from(std::env::var("MTREC_DATA").unwrap_or_else(|_| "../shared/data".into()))
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn taobao_prefix_reads_as_pairs_with_the_cut_line_skipped() {
+    let mut cfg = RunConfig::from_file("configs/taobao_implicit.toml", &[]).unwrap();
+    cfg.data.ranking = None;
+    let inter =
+        mtrec::data::loaders::interactions::read_interactions(&cfg.data, &shared_data()).unwrap();
+    // the same 63,988 pairs as the aggregating taobao loader; 815 users
+    assert_eq!(inter.pairs.len(), 63_988);
+    assert_eq!(inter.users.len(), 815);
+    assert_eq!(inter.skipped.count, 1);
+    let buys = inter.pairs.iter().filter(|p| p.label(3)).count();
+    assert!(buys > 0);
+}
