@@ -61,6 +61,9 @@ pub enum Loader {
     Aliexpress,
     /// KuaiRand CSV files with a header: user_id, video_id, is_click, play_time_ms, ...
     Kuairand,
+    /// Interaction logs (`user item [behavior] [time]`), one row per (user, item)
+    /// pair with one label per behaviour, negatives sampled (`[data.interactions]`).
+    Interactions,
 }
 
 /// `[data]`: the input files and how to read them.
@@ -118,6 +121,15 @@ pub struct DataConfig {
     /// writes one output row per input row. Not a config key.
     #[serde(skip)]
     pub list_every_bad_row: bool,
+    /// `loader = "interactions"`: the event layout and the split of the pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactions: Option<super::interactions::InteractionsConfig>,
+    /// `loader = "interactions"`: negative sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negatives: Option<super::interactions::NegativesConfig>,
+    /// `loader = "interactions"`: ranking evaluation of the test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranking: Option<super::interactions::RankingConfig>,
 }
 
 impl Default for DataConfig {
@@ -142,6 +154,9 @@ impl Default for DataConfig {
             max_decompressed_bytes: default_max_decompressed_bytes(),
             join: Vec::new(),
             list_every_bad_row: false,
+            interactions: None,
+            negatives: None,
+            ranking: None,
         }
     }
 }

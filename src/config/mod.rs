@@ -39,6 +39,7 @@
 pub mod baselines;
 pub mod budget;
 pub mod data;
+pub mod interactions;
 pub mod join;
 mod load;
 pub mod model;
@@ -138,7 +139,10 @@ impl RunConfig {
             .iter()
             .filter_map(|f| f.text.as_ref().map(|t| t.column.as_str()));
         let all = all.chain(text).chain(self.split.item_column.as_deref());
-        for n in all.chain(self.split.time_column.as_deref()) {
+        for n in all
+            .chain(self.split.time_column.as_deref())
+            .chain(self.split.column.as_deref())
+        {
             if !out.contains(&n) {
                 out.push(n);
             }

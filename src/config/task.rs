@@ -53,6 +53,9 @@ pub enum SplitKind {
     /// is held out entirely (all their rows form the `cold` set); the other rows are
     /// split at random into train / valid / test (warm) like `random`.
     ItemHoldout,
+    /// By the text in `column`: `train`, `valid` or `test` (the interactions loader
+    /// writes such a column, `set`).
+    Column,
 }
 
 /// `[split]`: training / validation / test sets. Test gets what is left.
@@ -86,6 +89,9 @@ pub struct SplitConfig {
     /// `kind = "item_holdout"`: fraction of the distinct items held out, in (0, 1).
     #[serde(default = "default_holdout")]
     pub holdout: f64,
+    /// `kind = "column"`: the column holding `train` / `valid` / `test`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl Default for SplitConfig {
@@ -101,6 +107,7 @@ impl Default for SplitConfig {
             test_files: Vec::new(),
             item_column: None,
             holdout: default_holdout(),
+            column: None,
         }
     }
 }

@@ -67,6 +67,8 @@ fn check_data(c: &RunConfig) -> Result<()> {
         },
     )?;
     match (&d.columns, d.header) {
+        // names its columns itself (user_id, item_id, category_id, labels, time, set)
+        (None, false) if d.loader == super::data::Loader::Interactions => Ok(()),
         (None, false) => Err(bad(
             "data.columns",
             "is missing while data.header = false; list one name per field, or set header = true if the first line names the columns",
@@ -223,6 +225,9 @@ fn check_split(c: &RunConfig) -> Result<()> {
             }
         }
         SplitKind::Random => {}
+        SplitKind::Column => ensure(s.column.is_some(), "split.column", || {
+            "is missing while split.kind = \"column\"; name the column holding train / valid / test (the interactions loader writes `set`)".into()
+        })?,
         SplitKind::ItemHoldout => {
             ensure(s.item_column.is_some(), "split.item_column", || {
                 "is missing while split.kind = \"item_holdout\"; name the column whose values (items) are held out, e.g. \"item_id\"".into()
@@ -238,6 +243,15 @@ fn check_split(c: &RunConfig) -> Result<()> {
                 },
             )?;
         }
+    }
+    if c.data.loader == super::data::Loader::Interactions {
+        ensure(
+            s.kind == SplitKind::Column && s.column.as_deref() == Some("set"),
+            "split",
+            || {
+                "data.loader = \"interactions\" splits the pairs itself ([data.interactions] split); set [split] kind = \"column\" and column = \"set\"".into()
+            },
+        )?;
     }
     if s.kind != SplitKind::ItemHoldout {
         ensure(s.item_column.is_none(), "split.item_column", || {

@@ -12,6 +12,8 @@
 //!   `data_dir/x/a.csv` belongs to the list holding the entry `x/a.csv` (a path
 //!   suffix; the longest matching entry wins); rows of files in no list go to test.
 //!
+//! * `column`: by the text of `split.column` in each row: `train`, `valid` or `test`
+//!   (anything else is an error naming the row); the interactions loader writes `set`.
 //! * `item_holdout` (cold start): the distinct values of `item_column` are ordered by
 //!   `splitmix64(seed ^ fnv1a64(value))` and the first `round(holdout · #items)` are held
 //!   out: all their rows go to `cold`, none to train / valid / test. The other (warm)
@@ -101,6 +103,31 @@ pub fn split_rows(
                     0 => out.train.push(i),
                     1 => out.valid.push(i),
                     _ => out.test.push(i),
+                }
+            }
+        }
+        SplitKind::Column => {
+            let name = split.column.as_deref().unwrap_or("set");
+            let col = table.column(name).ok_or_else(|| Error::Config {
+                what: format!("split.column `{name}`"),
+                message: format!(
+                    "was not read; the table holds {}; add it to the needed columns",
+                    table.names.join(", ")
+                ),
+            })?;
+            for i in 0..n {
+                match col.get(i).trim() {
+                    "train" => out.train.push(i),
+                    "valid" => out.valid.push(i),
+                    "test" => out.test.push(i),
+                    other => {
+                        return Err(table.cell_error(
+                            i,
+                            name,
+                            other,
+                            "`train`, `valid` or `test` (the set of the row)",
+                        ))
+                    }
                 }
             }
         }

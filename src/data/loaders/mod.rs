@@ -9,6 +9,7 @@
 //! | `taobao` | UserBehavior CSV files | one per (user, item) pair, behaviours aggregated | [`taobao`] |
 //! | `ali_ccp` | Ali-CCP CSV files with header | one per line; click/purchase funnel checked | `samples` |
 //! | `aliexpress` | AliExpress CSV files with header | one per line; click/conversion funnel checked | `samples` |
+//! | `interactions` | event logs `user item [behavior] [time]` | one per (user, item) pair, a label per behaviour, plus sampled negatives | [`interactions`] |
 //! | `kuairand` | KuaiRand CSV files with header | one per line; columns checked | `samples` |
 //!
 //! Every loader honours `data.bad_rows` (a malformed line stops the run with
@@ -24,6 +25,7 @@
 //! print!("{}", table.skipped.report());
 //! ```
 
+pub mod interactions;
 mod join;
 mod lines;
 pub mod movielens;
@@ -64,6 +66,7 @@ fn load_rows(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTa
         Loader::AliCcp => samples::read(&samples::ALI_CCP, cfg, data_dir, needed),
         Loader::Aliexpress => samples::read(&samples::ALIEXPRESS, cfg, data_dir, needed),
         Loader::Kuairand => samples::read(&samples::KUAIRAND, cfg, data_dir, needed),
+        Loader::Interactions => interactions::read(cfg, data_dir, needed),
     }
 }
 
@@ -73,7 +76,11 @@ pub fn loader_columns(loader: Loader) -> Option<&'static [&'static str]> {
     match loader {
         Loader::Movielens => Some(&movielens::COLUMNS),
         Loader::Taobao => Some(&taobao::COLUMNS),
-        Loader::Csv | Loader::AliCcp | Loader::Aliexpress | Loader::Kuairand => None,
+        Loader::Csv
+        | Loader::AliCcp
+        | Loader::Aliexpress
+        | Loader::Kuairand
+        | Loader::Interactions => None,
     }
 }
 

@@ -19,6 +19,7 @@ pub mod build;
 pub mod device;
 pub mod evaluate;
 pub mod folder;
+pub mod implicit;
 mod persist;
 pub mod progress;
 pub mod resume;
@@ -240,6 +241,8 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     eprintln!("{}", prepared.report);
     // the reference models and their columns, checked before any epoch
     let baseline_plan = crate::baselines::plan(&cfg, &prepared.spec)?;
+    // data.loader = "interactions": per-epoch negatives and ranking evaluation
+    let implicit_run = implicit::ImplicitRun::start(&cfg, &opts.data_dir, &prepared.spec)?;
 
     let tc = &cfg.train;
     let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;
@@ -305,8 +308,13 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     let mut batch = EncodedBatch::default();
     let mut order: Vec<usize> = (0..n_train).collect();
     let first_epoch = st.epoch;
+    let mut resampled: Option<crate::data::features::Encoded> = None;
     while st.epoch < tc.epochs && !st.stopped {
         let epoch = st.epoch;
+        if let Some(run) = &implicit_run {
+            resampled = run.train_for_epoch(&prepared.train, epoch)?;
+        }
+        let train_set = resampled.as_ref().unwrap_or(&prepared.train);
         order.sort_unstable();
         order.shuffle(&mut StdRng::seed_from_u64(epoch_seed(
             tc.seed,
@@ -331,7 +339,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             clip_norm: tc.clip_norm as f32,
         };
         for chunk in order.chunks(tc.batch_size) {
-            prepared.train.batch(chunk, &mut batch);
+            train_set.batch(chunk, &mut batch);
             // forward, masked task losses, balanced backward, clip, optimiser step
             let lr = schedule.lr_at(st.step);
             match device.as_mut() {
@@ -371,7 +379,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
 
         // Diagnostics on one training batch: expert utilisation and task conflict.
         let probe: Vec<usize> = order.iter().take(tc.batch_size).copied().collect();
-        prepared.train.batch(&probe, &mut batch);
+        train_set.batch(&probe, &mut batch);
         g.reset();
         g.set_training(false);
         let x = input.forward(&mut g, &store, &batch)?;
@@ -532,6 +540,12 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
     }
     transfer_run::add_transfer(&mut summary, &transfer);
     add_baselines(&mut summary, &cfg, &baseline_plan, &prepared, &test)?;
+    if let Some(run) = &implicit_run {
+        if let Some((value, table)) = run.ranking(&cfg, &mut g, &input, model.as_ref(), &store)? {
+            eprint!("{table}");
+            summary["ranking"] = value;
+        }
+    }
     persist::write_summary(out, &summary)?;
     if !skipped.is_empty() {
         eprintln!("{}", skipped.report());
