@@ -11,6 +11,7 @@ pub mod recommend_seq;
 pub mod seq;
 pub mod serve;
 pub mod train;
+pub mod tune;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -54,6 +55,10 @@ pub enum Command {
     /// tokens, micro-batching, a bounded queue, Prometheus metrics and hot reload
     /// (docs/serving.md).
     Serve(serve::ServeArgs),
+    /// Hyper-parameter search: grid, random or successive halving over config keys;
+    /// each trial a run folder, leaderboard.csv, best.toml, and the best trial's test
+    /// metrics beside the preset's (docs/tune.md).
+    Tune(tune::TuneArgs),
 }
 
 /// Runs the parsed command.
@@ -68,6 +73,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Seq(args) => seq::run(&args),
         Command::Recommend(args) => recommend::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Tune(args) => tune::run(&args),
     }
 }
 
