@@ -238,7 +238,7 @@ fn halving_promotes_the_best_of_each_rung() {
     let score = |t: usize| [0.0, 0.50, 0.90, 0.60, 0.95, 0.10, 0.70, 0.20, 0.30][t];
     let mut s = Scheduler::new(vec![1, 3, 9], 3, true, 8);
     let mut log = Vec::new();
-    while let Some(job) = s.next() {
+    while let Some(job) = s.next_job() {
         log.push((job.trial, job.epochs));
         // a promoted trial improves a little with more epochs
         s.report(
@@ -266,7 +266,7 @@ fn halving_promotes_the_best_of_each_rung() {
         r.report(t, e, Some(score(t) + e as f64 * 1e-3));
     }
     let mut rest = Vec::new();
-    while let Some(job) = r.next() {
+    while let Some(job) = r.next_job() {
         rest.push((job.trial, job.epochs));
         r.report(
             job.trial,

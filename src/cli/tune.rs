@@ -71,7 +71,7 @@ pub fn run(args: &TuneArgs) -> Result<()> {
         .or((cfg.train.threads > 0).then_some(cfg.train.threads));
     // checked like --threads of mtrec train
     super::thread_pool(threads)?;
-    let threads = threads.unwrap_or_else(|| rayon::current_num_threads());
+    let threads = threads.unwrap_or_else(rayon::current_num_threads);
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args
             .config

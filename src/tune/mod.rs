@@ -258,7 +258,7 @@ fn worker(
                 if sh.failure.is_some() {
                     break None;
                 }
-                if let Some(j) = sh.sched.next() {
+                if let Some(j) = sh.sched.next_job() {
                     sh.running.push(j.trial);
                     break Some(j);
                 }

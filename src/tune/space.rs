@@ -324,7 +324,7 @@ fn parse_domain(v: &Value, what: &str) -> Result<Domain> {
         },
         "uniform" => {
             let (lo, hi) = pair(t.get("uniform"), what, "uniform")?;
-            if !(lo < hi) {
+            if lo.is_nan() || hi.is_nan() || lo >= hi {
                 return Err(err(
                     what,
                     format!("the range uniform = [{lo}, {hi}] is empty; expected low < high"),
@@ -337,7 +337,7 @@ fn parse_domain(v: &Value, what: &str) -> Result<Domain> {
             if lo <= 0.0 || hi <= 0.0 {
                 return Err(err(what, format!("log_uniform = [{lo}, {hi}] needs bounds > 0 (its logarithm is sampled); use uniform for ranges that include 0")));
             }
-            if !(lo < hi) {
+            if lo.is_nan() || hi.is_nan() || lo >= hi {
                 return Err(err(
                     what,
                     format!("the range log_uniform = [{lo}, {hi}] is empty; expected low < high"),

@@ -194,7 +194,7 @@ impl Scheduler {
 
     /// The next job, or `None` when nothing can start now (wait for a running job, or
     /// the search is over).
-    pub fn next(&mut self) -> Option<Job> {
+    pub fn next_job(&mut self) -> Option<Job> {
         for rung in (0..self.top()).rev() {
             let ranked = self.ranked(rung);
             let keep = ranked.len() / self.eta;
