@@ -241,6 +241,10 @@ fn halving_gives_more_epochs_to_the_best_and_prunes_the_rest() {
         .join("config_changes.jsonl")
         .is_file());
     let done: Vec<_> = rows.iter().filter(|r| r["status"] == "done").collect();
+    assert!(
+        done.iter().any(|r| r["trial"] != "0"),
+        "a sampled trial reached the full budget: {rows:?}"
+    );
     assert!(done.iter().all(|r| r["epochs"] == "3"));
     assert_eq!(rows[0]["status"], "done");
 }

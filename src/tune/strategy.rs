@@ -130,8 +130,9 @@ pub struct Job {
 /// Asynchronous successive halving (ASHA). A free worker takes, from the highest rung
 /// down, a trial that is in the best ⌊n/η⌋ of the n trials finished at its rung and not
 /// yet promoted, and trains it to the next rung's budget; if there is none, it starts
-/// the next new trial at rung 0. Grid and random search are the one-rung case: every
-/// trial starts at the full budget and none is promoted.
+/// the next new trial at rung 0; when none is left, it carries the best trial of the
+/// highest rung on ([`Scheduler::drain`]). Grid and random search are the one-rung
+/// case: every trial starts at the full budget and none is promoted.
 #[derive(Clone, Debug)]
 pub struct Scheduler {
     /// Epoch budget per rung.
@@ -207,10 +208,38 @@ impl Scheduler {
                 return Some(self.job(t, rung + 1));
             }
         }
+        if self.pending.is_empty() {
+            return self.drain();
+        }
         let t = self.pending.pop_front()?;
         // the preset is the reference: always at the full budget
         let rung = if t == 0 { self.top() } else { 0 };
         Some(self.job(t, rung))
+    }
+
+    /// No trial is left to start: unless a sampled trial has been promoted into the top
+    /// rung, the best trial of the highest rung reached goes on to the next rung (once
+    /// it is back, again), so that at least one sampled trial reaches the full budget.
+    /// ASHA's ⌊n/η⌋ alone leaves the top rung to the preset in small searches.
+    fn drain(&mut self) -> Option<Job> {
+        let top = self.top();
+        if top == 0 || !self.promoted[top - 1].is_empty() {
+            return None;
+        }
+        for rung in (0..top).rev() {
+            let best = self
+                .ranked(rung)
+                .into_iter()
+                .find(|(t, o)| o.is_some() && *t != 0);
+            if let Some((t, _)) = best {
+                if self.promoted[rung].contains(&t) {
+                    return None; // on its way up already
+                }
+                self.promoted[rung].insert(t);
+                return Some(self.job(t, rung + 1));
+            }
+        }
+        None
     }
 
     fn job(&self, trial: usize, rung: usize) -> Job {
