@@ -14,6 +14,7 @@
 //! --resume`), or restarts when it had not finished an epoch.
 
 pub mod board;
+pub mod objective;
 pub mod space;
 pub mod strategy;
 
