@@ -28,6 +28,7 @@
 //! train             training loops
 //! recommend         top-K lists from a trained run: fusion, filters, list evaluation
 //! serve             trained runs behind HTTP (Open Inference Protocol), micro-batching
+//! tune              hyper-parameter search over run configs (grid, random, halving)
 //! cli               the `mtrec` binary's commands
 //! ```
 //!
@@ -82,5 +83,6 @@ pub mod serve;
 pub mod tensor;
 pub mod text;
 pub mod train;
+pub mod tune;
 
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ pub mod seq;
 pub mod seq_runs;
 pub mod serve;
 pub mod train;
+pub mod tune;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -55,6 +56,10 @@ pub enum Command {
     /// tokens, micro-batching, a bounded queue, Prometheus metrics and hot reload
     /// (docs/serving.md).
     Serve(serve::ServeArgs),
+    /// Hyper-parameter search: grid, random or successive halving over config keys;
+    /// each trial a run folder, leaderboard.csv, best.toml, and the best trial's test
+    /// metrics beside the preset's (docs/tune.md).
+    Tune(tune::TuneArgs),
 }
 
 /// Runs the parsed command.
@@ -69,6 +74,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Seq(args) => seq::run(&args),
         Command::Recommend(args) => recommend::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Tune(args) => tune::run(&args),
     }
 }
 
