@@ -31,6 +31,8 @@ pub const RUN_FILES: &[&str] = &[
     "transfer.json",
     "config_changes.jsonl",
     "data_files.json",
+    "split.csv",
+    "split.csv.gz",
 ];
 
 /// The text-embedding cache: content-addressed, so it alone does not make a run.
@@ -211,7 +213,8 @@ pub fn check_resumable(out: &Path) -> Result<()> {
 
 /// Cuts `metrics.jsonl` back to its first `epochs` lines (the epochs the state holds):
 /// a line of an epoch the state does not hold, or a half-written last line, is dropped.
-/// Errors when fewer lines than `epochs` are there or they are not epochs 0, 1, ….
+/// Errors when fewer lines than `epochs` are there or they are not epochs 1, 2, … (0, 1, …
+/// in folders of older versions).
 pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
     let path = out.join("metrics.jsonl");
     let text = match std::fs::read_to_string(&path) {
@@ -221,6 +224,8 @@ pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
     };
     let mut kept = String::new();
     let mut n = 0;
+    // Lines number epochs from 1 (as printed); folders written before that from 0.
+    let mut base = None;
     for line in text.split_inclusive('\n') {
         if n == epochs {
             break;
@@ -229,7 +234,8 @@ pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
         let epoch = serde_json::from_str::<serde_json::Value>(line.trim_end())
             .ok()
             .and_then(|v| v.get("epoch").and_then(|e| e.as_u64()));
-        if !whole || epoch != Some(n as u64) {
+        let first = *base.get_or_insert(if epoch == Some(0) { 0 } else { 1 });
+        if !whole || epoch != Some(n as u64 + first) {
             break;
         }
         kept.push_str(line);

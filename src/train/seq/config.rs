@@ -50,6 +50,7 @@ pub struct SeqDataConfig {
     /// Keep this fraction of the users (a seeded random subset; 1: all), e.g. 0.1 for the
     /// transfer experiment's small slice. The item catalogue is unchanged.
     #[serde(default = "d_fraction")]
+    #[serde(serialize_with = "f32_as_written")]
     pub user_fraction: f32,
 }
 
@@ -65,6 +66,7 @@ pub struct SeqModelConfig {
     #[serde(default = "d_heads")]
     pub heads: usize,
     #[serde(default = "d_dropout")]
+    #[serde(serialize_with = "f32_as_written")]
     pub dropout: f32,
     #[serde(default)]
     pub keywords: usize,
@@ -89,8 +91,10 @@ pub struct SeqTrainConfig {
     #[serde(default = "d_batch")]
     pub batch_size: usize,
     #[serde(default = "d_lr")]
+    #[serde(serialize_with = "f32_as_written")]
     pub lr: f32,
     #[serde(default)]
+    #[serde(serialize_with = "f32_as_written")]
     pub weight_decay: f32,
     #[serde(default)]
     pub seed: u64,
@@ -99,12 +103,16 @@ pub struct SeqTrainConfig {
     #[serde(default)]
     pub valid_users: usize,
     #[serde(default = "one")]
+    #[serde(serialize_with = "f32_as_written")]
     pub next_item_weight: f32,
     #[serde(default = "one")]
+    #[serde(serialize_with = "f32_as_written")]
     pub rating_weight: f32,
     #[serde(default = "one")]
+    #[serde(serialize_with = "f32_as_written")]
     pub like_weight: f32,
     #[serde(default = "d_kw_weight")]
+    #[serde(serialize_with = "f32_as_written")]
     pub keyword_weight: f32,
     /// Start from the parameters of another run's `model.safetensors`: every parameter
     /// with the same name and shape is copied, except the item ID table (`item.emb`) and
@@ -361,4 +369,11 @@ impl SeqRunConfig {
             memory_limit(self.train.max_memory.as_deref())?.as_ref(),
         )
     }
+}
+
+/// Writes an `f32` as the shortest decimal that reads back to it (`0.3`, not the
+/// `0.30000001192092896` that widening to `f64` gives, which is what TOML writers do).
+fn f32_as_written<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    // `{}` on f32 is the shortest round-trip repr; as f64 it prints the same digits
+    s.serialize_f64(format!("{v}").parse::<f64>().unwrap_or(*v as f64))
 }
