@@ -17,7 +17,7 @@
 //! rating_head = false         # MovieLens: rating (MSE) on the next interaction
 //! like_head = false           # MovieLens: like = rating ≥ 4 (BCE)
 //! text_model = "all-MiniLM-L6-v2"   # under --models-dir, for item_input with text
-//! text_cache = "runs/text-cache"     # embeddings computed once per model and texts
+//! text_cache = ""            # embeddings cache; "": the shared one (text::cache::shared_dir)
 //!
 //! [train]
 //! epochs = 50
@@ -76,7 +76,8 @@ pub struct SeqModelConfig {
     pub like_head: bool,
     #[serde(default = "d_text_model")]
     pub text_model: String,
-    /// Folder of the embedding cache (relative to the working directory).
+    /// Folder of the embedding cache (relative to the working directory); empty: the
+    /// cache every command shares (`$MTREC_CACHE/text`, else `~/.cache/mtrec/text`).
     #[serde(default = "d_text_cache")]
     pub text_cache: String,
 }
@@ -170,7 +171,7 @@ fn d_fraction() -> f32 {
     1.0
 }
 fn d_text_cache() -> String {
-    "runs/text-cache".into()
+    String::new()
 }
 fn d_epochs() -> usize {
     50
