@@ -300,3 +300,40 @@ keyword_weight = 0.7
     let again = mtrec::train::seq::SeqRunConfig::parse(&toml, "again", &[]).unwrap();
     assert_eq!(again, cfg);
 }
+
+#[test]
+fn a_run_folder_of_an_older_version_with_0_based_epochs_still_resumes() {
+    let dir = temp_dir("i15fix-legacy");
+    write_events(&dir);
+    std::fs::write(dir.join("run.toml"), events_config(THREE_TASKS, 4, "")).unwrap();
+    let mut o = opts(&dir, "run.toml", "old");
+    o.stop_after = Some(2);
+    train(&o).unwrap();
+    // the log as older versions wrote it: epochs 0, 1
+    let path = dir.join("old/metrics.jsonl");
+    let old: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            let e = v["epoch"].as_u64().unwrap();
+            v["epoch"] = (e - 1).into();
+            serde_json::to_string(&v).unwrap() + "\n"
+        })
+        .collect();
+    assert!(old.starts_with("{") && old.contains("\"epoch\":0"), "{old}");
+    std::fs::write(&path, old).unwrap();
+    o.stop_after = None;
+    o.resume = true;
+    let s = train(&o).unwrap();
+    assert_eq!(s["epochs_run"], 4);
+    let lines = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(lines.lines().count(), 4, "{lines}");
+    // a log of both numberings (old lines, then new ones) resumes again
+    std::fs::write(dir.join("run8.toml"), events_config(THREE_TASKS, 6, "")).unwrap();
+    let mut more = opts(&dir, "run8.toml", "old");
+    more.resume = true;
+    more.allow_config_change = true;
+    let s = train(&more).unwrap();
+    assert_eq!(s["epochs_run"], 6);
+}

@@ -224,8 +224,8 @@ pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
     };
     let mut kept = String::new();
     let mut n = 0;
-    // Lines number epochs from 1 (as printed); folders written before that from 0.
-    let mut base = None;
+    // Line n numbers its epoch n + 1 (as printed); lines of older versions n (so a
+    // folder they started, resumed now, holds both).
     for line in text.split_inclusive('\n') {
         if n == epochs {
             break;
@@ -234,8 +234,7 @@ pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
         let epoch = serde_json::from_str::<serde_json::Value>(line.trim_end())
             .ok()
             .and_then(|v| v.get("epoch").and_then(|e| e.as_u64()));
-        let first = *base.get_or_insert(if epoch == Some(0) { 0 } else { 1 });
-        if !whole || epoch != Some(n as u64 + first) {
+        if !whole || !(epoch == Some(n as u64 + 1) || epoch == Some(n as u64)) {
             break;
         }
         kept.push_str(line);
