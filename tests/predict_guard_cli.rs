@@ -142,7 +142,11 @@ fn predict_never_writes_over_the_input_the_run_or_an_existing_file() {
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 21, "{text}");
-    assert!(text.starts_with("line,click,buy,watch\n"), "{text}");
+    // the id columns (the categorical features) are written beside the scores by default
+    assert!(
+        text.starts_with("line,user,item,click,buy,watch\n"),
+        "{text}"
+    );
     assert!(temp_files(&dir).is_empty(), "{:?}", temp_files(&dir));
 
     // a failing run leaves neither the output nor a temporary file

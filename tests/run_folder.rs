@@ -206,7 +206,7 @@ fn resume_refuses_a_missing_directory_or_fifo_model_the_state_needs() {
     assert!(e.contains("written by another run"), "{e}");
     std::fs::rename(&kept, &model).unwrap();
     let s = train(&resume(&o)).unwrap();
-    assert_eq!(s["best_epoch"], 0);
+    assert_eq!(s["best_epoch"], 1, "1-based: the first epoch");
 }
 
 #[test]
@@ -375,7 +375,7 @@ fn patience_zero_never_stops_early() {
     let o = opts(&dir, "run", &[FROZEN_LR, "train.early_stopping.patience=0"]);
     let s = train(&o).unwrap();
     assert_eq!(s["epochs_run"], 4, "patience 0 stopped early");
-    assert_eq!(s["best_epoch"], 0);
+    assert_eq!(s["best_epoch"], 1, "1-based: the first epoch");
     // and patience 1 with no improvement stops after one bad epoch
     let o = opts(&dir, "one", &[FROZEN_LR, "train.early_stopping.patience=1"]);
     assert_eq!(train(&o).unwrap()["epochs_run"], 2);

@@ -563,11 +563,12 @@ fn movielens_cold_items_text_beats_id_only() {
         results.push(r);
     }
     let (id, text) = (results[0], results[1]);
-    // Margins: over three seeds of this quick variant the smallest gaps were 0.11 RMSE
-    // and 0.033 AUC (docs/benchmarks.md); these floors are about half of that.
+    // Margins: over three seeds of this quick variant the smallest gaps were 0.023 RMSE
+    // and 0.033 AUC (docs/benchmarks.md; with the configs' oov_dropout, which trains the
+    // id-only model's out-of-vocabulary row); these floors are about half of that.
     assert!(
-        text.0 < id.0 - 0.05,
-        "cold RMSE: text {:.4} should be below id-only {:.4} by 0.05",
+        text.0 < id.0 - 0.01,
+        "cold RMSE: text {:.4} should be below id-only {:.4} by 0.01",
         text.0,
         id.0
     );

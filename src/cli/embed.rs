@@ -37,6 +37,11 @@ pub struct EmbedArgs {
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Neither read nor write the embedding cache that train, eval, predict, seq and
+    /// embed share ($MTREC_CACHE/text, else $XDG_CACHE_HOME/mtrec/text, else
+    /// ~/.cache/mtrec/text; keyed by the model files' content and the texts).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 pub fn run(args: &EmbedArgs) -> Result<()> {
@@ -45,6 +50,23 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     super::in_pool(args.threads, || {
         let texts = read_texts(&args.input, &args.column, args.latin1)?;
         let fmt = OutFormat::of(&args.output)?;
+        // the shared cache: the same texts embedded by the same model before are read
+        let cache = match crate::text::cache::shared_dir().filter(|_| !args.no_cache) {
+            Some(dir) => Some(crate::text::cache::cache_path(&args.model, &texts, &dir)?),
+            None => None,
+        };
+        if let Some(path) = &cache {
+            if let Some(Ok(m)) = crate::text::cache::read_cache(path, texts.len()) {
+                write_output(&args.output, fmt, &m)?;
+                eprintln!(
+                    "text cache: read {} embeddings from {} -> {}",
+                    m.nrows(),
+                    path.display(),
+                    args.output.display()
+                );
+                return Ok(());
+            }
+        }
         let t0 = Instant::now();
         let enc = Encoder::load(&args.model)?;
         let load_s = t0.elapsed().as_secs_f64();
@@ -67,6 +89,10 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         let enc_s = t1.elapsed().as_secs_f64();
         bar.finish_and_clear();
         write_output(&args.output, fmt, &m)?;
+        if let Some(path) = &cache {
+            write_embeddings(path, &m)?;
+            eprintln!("text cache: stored in {}", path.display());
+        }
         eprintln!(
             "embedded {} texts into ({}, {}) in {:.2} s ({:.1} texts/s; model loaded in {:.2} s) -> {}",
             m.nrows(),

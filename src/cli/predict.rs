@@ -54,6 +54,8 @@ pub struct PredictArgs {
     #[arg(long, value_enum, default_value_t = PredictBadRows::Error)]
     pub bad_rows: PredictBadRows,
     /// Input columns copied beside the scores (after `line`), e.g. --keep user,item.
+    /// Default: the run's categorical features (its id columns, e.g. user and item), so
+    /// every score sits beside its keys.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub keep: Vec<String>,
     /// Folder of the run's data files. Multi-task runs: the folder the run's side tables
@@ -64,6 +66,9 @@ pub struct PredictArgs {
     /// $MTREC_DATA, then ../shared/data].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Write no input columns: only `line` and the scores (not with --keep).
+    #[arg(long, conflicts_with = "keep")]
+    pub no_keys: bool,
     /// Folder of pretrained text encoders, searched first for `[features.text] encoder`
     /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
     #[arg(long, value_name = "DIR")]
@@ -96,9 +101,17 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
         PredictBadRows::Error => BadRows::Error,
         PredictBadRows::Mark => BadRows::Skip,
     };
+    // The columns copied beside the scores: --keep, else the id (categorical) columns.
+    let keep: Vec<String> = if !args.keep.is_empty() {
+        args.keep.clone()
+    } else if args.no_keys {
+        Vec::new()
+    } else {
+        spec.categorical.iter().map(|c| c.name.clone()).collect()
+    };
     let mut needed: Vec<&str> = cfg.features.iter().map(|f| f.name.as_str()).collect();
     needed.extend(spec.text.iter().map(|t| t.column.as_str()));
-    needed.extend(args.keep.iter().map(String::as_str));
+    needed.extend(keep.iter().map(String::as_str));
     cfg.data.list_every_bad_row = true;
     // side tables are looked up under --data-dir, the input under the working directory
     let side_dir = super::train::data_dir(args.data_dir.clone());
@@ -114,6 +127,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     }
     let rows = output_rows(&table, &args.input)?;
     let mut encoded = spec.encode(&table)?;
+    let unseen = crate::data::features::unseen_counts(&spec, &table, &encoded)?;
     if !spec.text.is_empty() {
         // Texts already embedded by the run are read from its cache.
         let provider = run::text::native_provider(Path::new("."), args.models_dir.as_deref());
@@ -153,7 +167,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
 
     let mark = args.bad_rows == PredictBadRows::Mark;
     let mut head = vec!["line".to_string()];
-    head.extend(args.keep.iter().cloned());
+    head.extend(keep.iter().cloned());
     head.extend(cfg.tasks.iter().map(|t| t.name.clone()));
     if mark {
         head.push("error".into());
@@ -164,7 +178,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
         let mut fields = vec![line.to_string()];
         match row {
             OutRow::Scored(i) => {
-                for k in &args.keep {
+                for k in &keep {
                     let col = table.column(k).map_or("", |c| c.get(*i));
                     fields.push(col.to_string());
                 }
@@ -195,7 +209,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
             OutRow::Failed(reason) => {
                 fields.extend(std::iter::repeat_n(
                     String::new(),
-                    args.keep.len() + cfg.tasks.len(),
+                    keep.len() + cfg.tasks.len(),
                 ));
                 fields.push(reason.clone());
                 failed += 1;
@@ -215,7 +229,23 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
             String::new()
         }
     );
+    eprintln!("{}", unseen_line(&unseen, table.num_rows()));
     Ok(())
+}
+
+/// The stderr line on values outside the training vocabulary, per id column.
+fn unseen_line(unseen: &[(String, usize)], rows: usize) -> String {
+    if unseen.is_empty() {
+        return "unseen ids: the run has no id (categorical or multi-hot) features".into();
+    }
+    let per: Vec<String> = unseen
+        .iter()
+        .map(|(c, n)| format!("{c} {n} of {rows} rows"))
+        .collect();
+    format!(
+        "unseen ids (not in the training vocabulary, scored with the out-of-vocabulary row 0): {}",
+        per.join(", ")
+    )
 }
 
 /// Every row of the input in line order: the rows read, and (under `--bad-rows mark`)

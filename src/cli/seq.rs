@@ -78,7 +78,7 @@ pub fn run(args: &SeqArgs) -> Result<()> {
             Some(item_text_vectors(
                 &data,
                 &resolve_encoder(&cfg.model.text_model, &data_dir, args.models_dir.as_deref())?,
-                Path::new(&cfg.model.text_cache),
+                &seq_text_cache(&cfg.model.text_cache),
             )?)
         } else {
             None
@@ -104,6 +104,15 @@ pub fn run(args: &SeqArgs) -> Result<()> {
         eprintln!("run folder: {}", out.display());
         Ok(())
     })
+}
+
+/// `model.text_cache`, or (empty) the cache every command shares.
+fn seq_text_cache(configured: &str) -> PathBuf {
+    if configured.is_empty() {
+        crate::text::cache::shared_dir().unwrap_or_else(|| PathBuf::from("runs/text-cache"))
+    } else {
+        PathBuf::from(configured)
+    }
 }
 
 /// Frozen text vectors of every item, `(V+1, D_text)`, row 0 (padding) zero: the item

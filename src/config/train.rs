@@ -191,6 +191,16 @@ pub struct RunTrainConfig {
     /// estimate it is checked against is in `config::budget`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_memory: Option<String>,
+    /// Id dropout to the out-of-vocabulary row: each categorical id of a training row is
+    /// replaced by 0 with this probability (seeded, training only), so row 0, which cold
+    /// and unseen ids get, is trained. 0 = off (written out only when set, so run ids of
+    /// older configs stay the same). See `train::run::oov` and docs/math.md.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub oov_dropout: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn default_true() -> bool {
@@ -223,6 +233,7 @@ impl Default for RunTrainConfig {
             freeze: Vec::new(),
             factorize_embeddings: true,
             max_memory: None,
+            oov_dropout: 0.0,
         }
     }
 }

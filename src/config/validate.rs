@@ -365,6 +365,13 @@ fn check_train(c: &RunConfig) -> Result<()> {
         "train.clip_norm",
         "a finite number ≥ 0 (0 = off)",
     )?;
+    finite_in(
+        t.oov_dropout,
+        0.0,
+        0.5,
+        "train.oov_dropout",
+        "a probability in [0, 0.5] (0 = off; 0.02 to 0.1 is usual)",
+    )?;
     ensure(
         !t.nesterov || (t.optimizer == OptimizerKind::Sgd && t.momentum > 0.0),
         "train.nesterov",

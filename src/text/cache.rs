@@ -16,6 +16,12 @@
 //! all zeros or not finite (an encoder's output is L2-normalised, so neither can be an
 //! embedding: the file was damaged or written by something else) is recomputed and
 //! overwritten, with a note on stderr. Files are written to a temporary name and renamed into place.
+//!
+//! **One cache for every command.** [`shared_dir`] is where `mtrec train`, `eval`,
+//! `predict` (the native encoder), `seq` and `embed` keep these files, so a text embedded
+//! by one command is read by the others and by later runs: `$MTREC_CACHE/text` when
+//! `MTREC_CACHE` is set, else `$XDG_CACHE_HOME/mtrec/text`, else `~/.cache/mtrec/text`.
+//! Each call says on stderr whether it read the cache or ran the encoder (and stored).
 
 use super::encoder::Encoder;
 use crate::error::{Error, Result};
@@ -23,6 +29,24 @@ use ndarray::Array2;
 use safetensors::{Dtype, SafeTensors, View};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+
+/// The shared embedding cache (see the module docs); `None` when neither `MTREC_CACHE`,
+/// `XDG_CACHE_HOME` nor `HOME` is set.
+pub fn shared_dir() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(root) = var("MTREC_CACHE") {
+        return Some(root.join("text"));
+    }
+    // XDG: a relative XDG_CACHE_HOME is invalid and ignored
+    if let Some(xdg) = var("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
+        return Some(xdg.join("mtrec").join("text"));
+    }
+    var("HOME").map(|h| h.join(".cache").join("mtrec").join("text"))
+}
 
 /// Texts per forward pass when the cache has to compute.
 pub const CACHE_BATCH: usize = 64;
@@ -103,7 +127,14 @@ pub fn embed_cached<S: AsRef<str>>(
 ) -> Result<Array2<f32>> {
     let path = cache_path(model_dir, texts, cache_dir)?;
     match read_cache(&path, texts.len()) {
-        Some(Ok(m)) => return Ok(m),
+        Some(Ok(m)) => {
+            eprintln!(
+                "text cache: read {} embeddings from {}",
+                texts.len(),
+                path.display()
+            );
+            return Ok(m);
+        }
         Some(Err(row)) => eprintln!(
             "note: {}: cached embedding row {row} is all zeros or not finite; the cache is damaged, embedding the texts again",
             path.display()
@@ -114,6 +145,11 @@ pub fn embed_cached<S: AsRef<str>>(
     let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
     let m = enc.encode(&refs, CACHE_BATCH)?;
     write_embeddings(&path, &m)?;
+    eprintln!(
+        "text cache: embedded {} texts, stored in {}",
+        texts.len(),
+        path.display()
+    );
     Ok(m)
 }
 

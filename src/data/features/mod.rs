@@ -32,6 +32,7 @@ mod numeric;
 mod spec;
 mod split;
 pub mod text;
+mod unseen;
 mod vocab;
 
 pub use bad_values::drop_bad_values;
@@ -41,6 +42,7 @@ pub use numeric::NumSpec;
 pub use spec::{BagSpec, CatSpec, FeatureSpec, SPEC_VERSION};
 pub use split::{random_assignment, split_rows, splitmix64, SplitRows};
 pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
+pub use unseen::unseen_counts;
 pub use vocab::{fnv1a64, Encoder};
 
 use crate::config::{FeatureConfig, SplitConfig, TaskConfig, TaskType};
@@ -60,6 +62,8 @@ pub struct Prepared {
     pub cold: Encoded,
     /// Set sizes, vocabulary sizes, out-of-vocabulary rates, labels per task.
     pub report: String,
+    /// The data files read (`RowSource::file` indexes it), for the run's `split.csv`.
+    pub files: Vec<String>,
 }
 
 /// Splits `table`, fits the features on the training rows and encodes all sets.
@@ -111,6 +115,7 @@ pub fn prepare_with(
         test,
         cold,
         report,
+        files: table.files.clone(),
     })
 }
 

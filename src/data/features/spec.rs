@@ -54,7 +54,7 @@ pub struct FeatureSpec {
     pub text: Vec<TextSpec>,
 }
 
-fn column<'t>(table: &'t RawTable, name: &str, what: &str) -> Result<&'t RawColumn> {
+pub(super) fn column<'t>(table: &'t RawTable, name: &str, what: &str) -> Result<&'t RawColumn> {
     table.column(name).ok_or_else(|| Error::Config {
         what: format!("{what} `{name}`"),
         message: format!(

@@ -32,6 +32,8 @@ pub const RUN_FILES: &[&str] = &[
     "config_changes.jsonl",
     "data_files.json",
     "ids.json", // mtrec seq: original ids ↔ model ids
+    "split.csv",
+    "split.csv.gz",
 ];
 
 /// The text-embedding cache: content-addressed, so it alone does not make a run.
@@ -212,7 +214,8 @@ pub fn check_resumable(out: &Path) -> Result<()> {
 
 /// Cuts `metrics.jsonl` back to its first `epochs` lines (the epochs the state holds):
 /// a line of an epoch the state does not hold, or a half-written last line, is dropped.
-/// Errors when fewer lines than `epochs` are there or they are not epochs 0, 1, ….
+/// Errors when fewer lines than `epochs` are there or they are not epochs 1, 2, … (0, 1, …
+/// in folders of older versions).
 pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
     let path = out.join("metrics.jsonl");
     let text = match std::fs::read_to_string(&path) {
@@ -222,6 +225,8 @@ pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
     };
     let mut kept = String::new();
     let mut n = 0;
+    // Line n numbers its epoch n + 1 (as printed); lines of older versions n (so a
+    // folder they started, resumed now, holds both).
     for line in text.split_inclusive('\n') {
         if n == epochs {
             break;
@@ -230,7 +235,7 @@ pub fn truncate_metrics(out: &Path, epochs: usize) -> Result<()> {
         let epoch = serde_json::from_str::<serde_json::Value>(line.trim_end())
             .ok()
             .and_then(|v| v.get("epoch").and_then(|e| e.as_u64()));
-        if !whole || epoch != Some(n as u64) {
+        if !whole || !(epoch == Some(n as u64 + 1) || epoch == Some(n as u64)) {
             break;
         }
         kept.push_str(line);

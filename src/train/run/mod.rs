@@ -20,10 +20,12 @@ pub mod device;
 pub mod evaluate;
 pub mod folder;
 pub mod implicit;
+pub mod oov;
 mod persist;
 pub mod progress;
 pub mod resume;
 pub mod saved;
+pub mod split_export;
 pub mod step;
 pub mod text;
 mod transfer_run;
@@ -279,6 +281,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         evaluate::check_score_defined(&valid, es, &metric_name, prepared.valid.len())?;
     }
     persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
+    split_export::write_split(out, &prepared)?;
     if !opts.resume {
         crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
     }
@@ -340,6 +343,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         };
         for chunk in order.chunks(tc.batch_size) {
             train_set.batch(chunk, &mut batch);
+            oov::drop_ids(&mut batch, tc.oov_dropout, tc.seed, st.step);
             // forward, masked task losses, balanced backward, clip, optimiser step
             let lr = schedule.lr_at(st.step);
             match device.as_mut() {
@@ -421,10 +425,11 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
             st.bad_epochs += 1;
         }
         let line = json!({
-            "epoch": epoch,
+            // 1-based, as the console prints it (`epoch 3/10`); see `folder::truncate_metrics`
+            "epoch": epoch + 1,
             "train_loss": cfg.tasks.iter().zip(&mean_losses).map(|(t, l)| (t.name.clone(), json!(l))).collect::<serde_json::Map<_, _>>(),
             "valid": valid,
-            "early_stopping": { "task": es.task, "metric": metric_name, "score": score, "best": st.best, "best_epoch": st.best_epoch },
+            "early_stopping": { "task": es.task, "metric": metric_name, "score": score, "best": st.best, "best_epoch": st.best_epoch + 1 },
             "task_weights": weights,
             "gate_weights": gates,
             "task_gradient_cosines": cosines,

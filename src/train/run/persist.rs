@@ -268,7 +268,8 @@ pub fn summary(
         .collect();
     json!({
         "model": cfg.model.arch.name(),
-        "best_epoch": st.best_epoch,
+        // 1-based, as printed on the console and in `mtrec seq`'s summary
+        "best_epoch": st.best_epoch + 1,
         "epochs_run": st.epoch,
         "train_samples_per_s": if st.train_seconds > 0.0 { st.train_samples as f64 / st.train_seconds } else { 0.0 },
         "peak_rss_mb": peak_rss_mb(),

@@ -81,8 +81,23 @@ fn native_embed(
     cache_dir: Option<&Path>,
 ) -> Result<(usize, Vec<f32>)> {
     let m = match cache_dir {
-        // Keyed by the model files' content and the texts (see `text::cache`).
-        Some(cache) => crate::text::cache::embed_cached(dir, texts, cache)?,
+        // Keyed by the model files' content and the texts (see `text::cache`): the shared
+        // cache of every command; `cache` (the run's `text_cache/`) only when there is
+        // no shared folder, or for a run of an older version that cached there.
+        Some(cache) => match crate::text::cache::shared_dir() {
+            Some(shared) => {
+                let old = crate::text::cache::cache_path(dir, texts, cache)?;
+                let new = crate::text::cache::cache_path(dir, texts, &shared)?;
+                match crate::text::cache::read_cache(&old, texts.len()) {
+                    Some(Ok(m)) if !new.exists() => {
+                        crate::text::cache::write_embeddings(&new, &m)?;
+                        m
+                    }
+                    _ => crate::text::cache::embed_cached(dir, texts, &shared)?,
+                }
+            }
+            None => crate::text::cache::embed_cached(dir, texts, cache)?,
+        },
         None => {
             let enc = crate::text::encoder::Encoder::load(dir)?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();

@@ -20,7 +20,7 @@
 //! rating_head = false         # MovieLens: rating (MSE) on the next interaction
 //! like_head = false           # MovieLens: like = rating ≥ 4 (BCE)
 //! text_model = "all-MiniLM-L6-v2"   # under --models-dir, for item_input with text
-//! text_cache = "runs/text-cache"     # embeddings computed once per model and texts
+//! text_cache = ""            # embeddings cache; "": the shared one (text::cache::shared_dir)
 //!
 //! [train]
 //! epochs = 50
@@ -77,6 +77,7 @@ pub struct SeqDataConfig {
     /// Keep this fraction of the users (a seeded random subset; 1: all), e.g. 0.1 for the
     /// transfer experiment's small slice. The item catalogue is unchanged.
     #[serde(default = "d_fraction")]
+    #[serde(serialize_with = "f32_as_written")]
     pub user_fraction: f32,
 }
 
@@ -92,6 +93,7 @@ pub struct SeqModelConfig {
     #[serde(default = "d_heads")]
     pub heads: usize,
     #[serde(default = "d_dropout")]
+    #[serde(serialize_with = "f32_as_written")]
     pub dropout: f32,
     #[serde(default)]
     pub keywords: usize,
@@ -101,7 +103,8 @@ pub struct SeqModelConfig {
     pub like_head: bool,
     #[serde(default = "d_text_model")]
     pub text_model: String,
-    /// Folder of the embedding cache (relative to the working directory).
+    /// Folder of the embedding cache (relative to the working directory); empty: the
+    /// cache every command shares (`$MTREC_CACHE/text`, else `~/.cache/mtrec/text`).
     #[serde(default = "d_text_cache")]
     pub text_cache: String,
 }
@@ -116,8 +119,10 @@ pub struct SeqTrainConfig {
     #[serde(default = "d_batch")]
     pub batch_size: usize,
     #[serde(default = "d_lr")]
+    #[serde(serialize_with = "f32_as_written")]
     pub lr: f32,
     #[serde(default)]
+    #[serde(serialize_with = "f32_as_written")]
     pub weight_decay: f32,
     #[serde(default)]
     pub seed: u64,
@@ -126,12 +131,16 @@ pub struct SeqTrainConfig {
     #[serde(default)]
     pub valid_users: usize,
     #[serde(default = "one")]
+    #[serde(serialize_with = "f32_as_written")]
     pub next_item_weight: f32,
     #[serde(default = "one")]
+    #[serde(serialize_with = "f32_as_written")]
     pub rating_weight: f32,
     #[serde(default = "one")]
+    #[serde(serialize_with = "f32_as_written")]
     pub like_weight: f32,
     #[serde(default = "d_kw_weight")]
+    #[serde(serialize_with = "f32_as_written")]
     pub keyword_weight: f32,
     /// Start from the parameters of another run's `model.safetensors`: every parameter
     /// with the same name and shape is copied, except the item ID table (`item.emb`) and
@@ -198,7 +207,7 @@ fn d_fraction() -> f32 {
     1.0
 }
 fn d_text_cache() -> String {
-    "runs/text-cache".into()
+    String::new()
 }
 fn d_epochs() -> usize {
     50
@@ -470,4 +479,11 @@ impl SeqRunConfig {
             memory_limit(self.train.max_memory.as_deref())?.as_ref(),
         )
     }
+}
+
+/// Writes an `f32` as the shortest decimal that reads back to it (`0.3`, not the
+/// `0.30000001192092896` that widening to `f64` gives, which is what TOML writers do).
+fn f32_as_written<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    // `{}` on f32 is the shortest round-trip repr; as f64 it prints the same digits
+    s.serialize_f64(format!("{v}").parse::<f64>().unwrap_or(*v as f64))
 }
