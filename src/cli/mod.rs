@@ -8,6 +8,7 @@ pub mod output;
 pub mod predict;
 pub mod recommend;
 pub mod recommend_seq;
+pub mod report;
 pub mod seq;
 pub mod serve;
 pub mod train;
@@ -54,6 +55,11 @@ pub enum Command {
     /// tokens, micro-batching, a bounded queue, Prometheus metrics and hot reload
     /// (docs/serving.md).
     Serve(serve::ServeArgs),
+    /// One self-contained HTML page (inline SVG, no scripts, no network) of one or more
+    /// run folders: per-task curves with the best epoch, learning rate, task weights,
+    /// gate heat maps, task-gradient cosines, final metrics, config, machine; several
+    /// runs are compared (docs/report.md).
+    Report(report::ReportArgs),
 }
 
 /// Runs the parsed command.
@@ -68,6 +74,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Seq(args) => seq::run(&args),
         Command::Recommend(args) => recommend::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }
 

@@ -70,6 +70,10 @@ pub struct TrainArgs {
     /// GPU; see docs/cuda.md). The run folder is the same either way.
     #[arg(long, value_enum, default_value_t = super::DeviceArg::Cpu)]
     pub device: super::DeviceArg,
+    /// Rewrite <out>/report.html (atomically) after every epoch and at the end: open it
+    /// in a browser and reload to watch the run (the page of `mtrec report <out>`).
+    #[arg(long)]
+    pub report: bool,
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
@@ -116,7 +120,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             stop_after: args.stop_after,
             device,
         };
-        let summary = run::train(&opts)?;
+        let summary = if args.report {
+            let provider = run::text::native_provider(&opts.data_dir, opts.models_dir.as_deref());
+            run::train_hooked(&opts, &provider, &crate::report::write_run_report)?
+        } else {
+            run::train(&opts)?
+        };
         let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
         println!("{text}");
         eprintln!("run folder: {}", out.display());

@@ -31,6 +31,8 @@ pub const RUN_FILES: &[&str] = &[
     "transfer.json",
     "config_changes.jsonl",
     "data_files.json",
+    "run_info.json",
+    "report.html",
 ];
 
 /// The text-embedding cache: content-addressed, so it alone does not make a run.
