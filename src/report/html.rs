@@ -69,6 +69,7 @@ thead th{background:#f3f3f3;text-align:center}tbody th{text-align:left;font-weig
 .charts{display:flex;flex-wrap:wrap;gap:10px}.chart,.heat{background:#fff;border:1px solid #eee}
 .ct{font-size:13px;font-weight:600}.tick{font-size:10px;fill:#555}.cell{font-size:9px;fill:#111}.nodata{font-size:12px;fill:#999}
 .frame{fill:none;stroke:#bbb}.grid{stroke:#eee}.best{stroke:#2e7d32;stroke-dasharray:4 3}.bestlabel{font-size:10px;fill:#2e7d32}
+.overview td{text-align:left}.fig{display:inline-block}
 .legend span{margin-right:12px;font-size:12px}.legend i{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
 .missing{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 12px}pre{background:#f7f7f7;padding:8px;overflow:auto;max-height:480px}
 .es{background:#f1f8e9;border-left:4px solid #7cb342;padding:6px 12px}";

@@ -63,7 +63,7 @@ pub fn line_chart(title: &str, series: &[Series], marker: Option<(f64, &str)>) -
             W / 2.0 - 50.0,
             H / 2.0
         );
-        return s;
+        return format!(r#"<div class="fig">{s}</div>"#);
     }
     if x1 - x0 < 1e-12 {
         x0 -= 0.5;
@@ -159,7 +159,7 @@ pub fn line_chart(title: &str, series: &[Series], marker: Option<(f64, &str)>) -
     if series.len() > 1 {
         s.push_str(&legend(series.iter().map(|x| x.label.as_str())));
     }
-    s
+    format!(r#"<div class="fig">{s}</div>"#)
 }
 
 /// Coloured swatches with labels, in [`PALETTE`] order.
@@ -179,7 +179,8 @@ pub fn legend<'a>(labels: impl Iterator<Item = &'a str>) -> String {
 
 /// A heat map of `values[row][col]` with row and column labels, each cell showing its
 /// value. `diverging`: values in [−1, 1], blue (−1) through white (0) to red (+1);
-/// else values in [0, max], white (0) to blue (max).
+/// else values in [0, max] (max = 1 for weights, which sum to 1 per row), white (0) to
+/// blue (max).
 pub fn heat_map(
     title: &str,
     rows: &[String],
@@ -192,11 +193,7 @@ pub fn heat_map(
     let top = 34.0;
     let w = left + cell * cols.len() as f64 + 8.0;
     let h = top + cell * rows.len() as f64 + 6.0;
-    let max = values
-        .iter()
-        .flatten()
-        .fold(0f64, |m, v| m.max(v.abs()))
-        .max(1e-12);
+    let max = values.iter().flatten().fold(1f64, |m, v| m.max(v.abs()));
     let mut s = String::new();
     let _ = write!(
         s,
