@@ -41,8 +41,8 @@ pub struct TrainArgs {
     pub resume: bool,
     /// Start afresh in an --out that holds a run: its run files (config.toml, spec.json,
     /// metrics.jsonl, model.safetensors, state.safetensors, summary.json, bad_rows.txt,
-    /// transfer.json, config_changes.jsonl, data_files.json, text_cache/) are removed
-    /// first; other files are kept and listed.
+    /// transfer.json, config_changes.jsonl, data_files.json, run_info.json,
+    /// report.html, text_cache/) are removed first; other files are kept and listed.
     #[arg(long)]
     pub overwrite: bool,
     /// With --resume: continue even though --config/--set differ from the run's

@@ -119,11 +119,16 @@ pub fn line_chart(title: &str, series: &[Series], marker: Option<(f64, &str)>) -
     );
     if let Some((e, label)) = marker {
         if (x0..=x1).contains(&e) {
+            // the label on the side of the line with more room
+            let (lx, anchor) = if px(e) > W / 2.0 {
+                (px(e) - 3.0, "end")
+            } else {
+                (px(e) + 3.0, "start")
+            };
             let _ = write!(
                 s,
-                r#"<line x1="{x:.1}" x2="{x:.1}" y1="{T}" y2="{}" class="best"/><text x="{:.1}" y="{}" class="bestlabel">{}</text>"#,
+                r#"<line x1="{x:.1}" x2="{x:.1}" y1="{T}" y2="{}" class="best"/><text x="{lx:.1}" y="{}" class="bestlabel" text-anchor="{anchor}">{}</text>"#,
                 H - B,
-                px(e) + 3.0,
                 T + 12.0,
                 esc(label),
                 x = px(e)

@@ -293,7 +293,6 @@ pub fn train_hooked(
     if !opts.resume {
         crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
     }
-    info::write_run_info(out, opts.resume)?;
     let mut st = LoopState {
         run_id: run_id.clone(),
         ..LoopState::default()
@@ -306,6 +305,7 @@ pub fn train_hooked(
         };
         st = resume::restore(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?;
     }
+    info::write_run_info(out, opts.resume)?;
 
     // The training step on a device: parameters and Adam state move there once.
     let mut device = device::start(opts.device, &mut store, opt.as_mut(), &balancer)?;
