@@ -15,7 +15,7 @@ pub struct ReportArgs {
     /// (overlaid curves, final metrics with the best marked, config keys that differ).
     #[arg(value_name = "RUN", required = true, num_args = 1..)]
     pub runs: Vec<PathBuf>,
-    /// The HTML file to write (replaced atomically) [default: report.html].
+    /// The HTML file to write (replaced atomically).
     #[arg(long, short, value_name = "FILE", default_value = "report.html")]
     pub output: PathBuf,
 }
