@@ -79,6 +79,7 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod recommend;
+pub mod report;
 pub mod serve;
 pub mod tensor;
 pub mod text;

@@ -8,6 +8,7 @@ pub mod output;
 pub mod predict;
 pub mod recommend;
 pub mod recommend_seq;
+pub mod report;
 pub mod seq;
 pub mod seq_runs;
 pub mod serve;
@@ -60,6 +61,11 @@ pub enum Command {
     /// each trial a run folder, leaderboard.csv, best.toml, and the best trial's test
     /// metrics beside the preset's (docs/tune.md).
     Tune(tune::TuneArgs),
+    /// One self-contained HTML page (inline SVG, no scripts, no network) of one or more
+    /// run folders: per-task curves with the best epoch, learning rate, task weights,
+    /// gate heat maps, task-gradient cosines, final metrics, config, machine; several
+    /// runs are compared (docs/report.md).
+    Report(report::ReportArgs),
 }
 
 /// Runs the parsed command.
@@ -75,6 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Recommend(args) => recommend::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Tune(args) => tune::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }
 

@@ -41,6 +41,10 @@ pub struct SeqArgs {
     /// No progress bar and no per-epoch lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Rewrite <out>/report.html (atomically) after every epoch and at the end: open it
+    /// in a browser and reload to watch the run (the page of `mtrec report <out>`).
+    #[arg(long)]
+    pub report: bool,
 }
 
 fn dir_or(flag: &Option<PathBuf>, env: &str, default: &str) -> PathBuf {
@@ -95,6 +99,9 @@ pub fn run(args: &SeqArgs) -> Result<()> {
             progress: !args.quiet,
             log: !args.quiet,
             data_dir: Some(data_dir.clone()),
+            after_epoch: args
+                .report
+                .then_some(crate::report::write_run_report as fn(&Path) -> Result<()>),
         };
         let fitted = fit(&cfg, &inputs, &opts)?;
         println!(

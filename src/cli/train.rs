@@ -41,8 +41,8 @@ pub struct TrainArgs {
     pub resume: bool,
     /// Start afresh in an --out that holds a run: its run files (config.toml, spec.json,
     /// metrics.jsonl, model.safetensors, state.safetensors, summary.json, bad_rows.txt,
-    /// transfer.json, config_changes.jsonl, data_files.json, split.csv[.gz], text_cache/)
-    /// are removed first; other files are kept and listed.
+    /// transfer.json, config_changes.jsonl, data_files.json, split.csv[.gz], run_info.json,
+    /// report.html, text_cache/) are removed first; other files are kept and listed.
     #[arg(long)]
     pub overwrite: bool,
     /// With --resume: continue even though --config/--set differ from the run's
@@ -70,6 +70,10 @@ pub struct TrainArgs {
     /// GPU; see docs/cuda.md). The run folder is the same either way.
     #[arg(long, value_enum, default_value_t = super::DeviceArg::Cpu)]
     pub device: super::DeviceArg,
+    /// Rewrite <out>/report.html (atomically) after every epoch and at the end: open it
+    /// in a browser and reload to watch the run (the page of `mtrec report <out>`).
+    #[arg(long)]
+    pub report: bool,
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
@@ -116,7 +120,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             stop_after: args.stop_after,
             device,
         };
-        let summary = run::train(&opts)?;
+        let summary = if args.report {
+            let provider = run::text::native_provider(&opts.data_dir, opts.models_dir.as_deref());
+            run::train_hooked(&opts, &provider, &crate::report::write_run_report)?
+        } else {
+            run::train(&opts)?
+        };
         let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
         println!("{text}");
         eprintln!("run folder: {}", out.display());

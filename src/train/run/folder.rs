@@ -34,6 +34,8 @@ pub const RUN_FILES: &[&str] = &[
     "ids.json", // mtrec seq: original ids ↔ model ids
     "split.csv",
     "split.csv.gz",
+    "run_info.json",
+    "report.html",
 ];
 
 /// The text-embedding cache: content-addressed, so it alone does not make a run.

@@ -21,6 +21,7 @@ pub mod evaluate;
 pub mod folder;
 pub mod implicit;
 pub mod oov;
+pub mod info;
 mod persist;
 pub mod progress;
 pub mod resume;
@@ -184,6 +185,19 @@ pub fn train(opts: &RunOptions) -> Result<serde_json::Value> {
 
 /// [`train`] with text features embedded by `provider` (cached in `<out>/text_cache`).
 pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serde_json::Value> {
+    train_hooked(opts, provider, &|_| Ok(()))
+}
+
+/// What runs after every epoch's commit point and after `summary.json`, given the run
+/// folder (`mtrec train --report` rewrites `<out>/report.html` with it).
+pub type AfterEpoch<'a> = &'a (dyn Fn(&Path) -> Result<()> + Sync);
+
+/// [`train_with`], calling `after_epoch` with the run folder after every epoch and at the end.
+pub fn train_hooked(
+    opts: &RunOptions,
+    provider: &TextProvider<'_>,
+    after_epoch: AfterEpoch<'_>,
+) -> Result<serde_json::Value> {
     let out = &opts.out;
     if opts.resume && opts.overwrite {
         return Err(Error::Config {
@@ -297,6 +311,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         };
         st = resume::restore(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?;
     }
+    info::write_run_info(out, opts.resume)?;
 
     // The training step on a device: parameters and Adam state move there once.
     let mut device = device::start(opts.device, &mut store, opt.as_mut(), &balancer)?;
@@ -467,6 +482,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         if improved {
             persist::save_params(&model_path(out), &store, &cfg, epoch, &st.run_id)?;
         }
+        after_epoch(out)?;
         if opts.stop_after.is_some_and(|n| st.epoch - first_epoch >= n) {
             return Ok(json!({ "interrupted_after_epoch": st.epoch }));
         }
@@ -552,6 +568,7 @@ pub fn train_with(opts: &RunOptions, provider: &TextProvider<'_>) -> Result<serd
         }
     }
     persist::write_summary(out, &summary)?;
+    after_epoch(out)?;
     if !skipped.is_empty() {
         eprintln!("{}", skipped.report());
     }

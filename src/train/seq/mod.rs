@@ -85,6 +85,8 @@ pub struct SeqFitOptions {
     pub log: bool,
     /// The `--data-dir` the data was read from, recorded in the run's `ids.json`.
     pub data_dir: Option<PathBuf>,
+    /// Called with the run folder after every epoch and at the end (`mtrec seq --report`).
+    pub after_epoch: Option<fn(&Path) -> Result<()>>,
 }
 
 /// A trained model, its parameters and what happened.
@@ -253,6 +255,7 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
             "task_losses": task_sums.iter().map(|s| s / steps.max(1) as f64).collect::<Vec<_>>(),
             "valid": v,
             "train_seconds": secs,
+            "samples_per_s": order.len() as f64 / secs.max(1e-9),
         });
         if opts.log {
             eprintln!(
@@ -267,6 +270,9 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         }
         if let Some(out) = &opts.out {
             append_line(&out.join("metrics.jsonl"), &line)?;
+            if let Some(f) = opts.after_epoch {
+                f(out)?;
+            }
         }
         log.push(line);
         if v.ndcg10 > best {
@@ -306,6 +312,8 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         "test": test,
         "train_seconds": train_seconds,
         "total_seconds": started.elapsed().as_secs_f64(),
+        "threads": rayon::current_num_threads(),
+        "train_samples_per_s": (split.train.len() * log.len()) as f64 / f64::max(train_seconds, 1e-9),
         "quick": opts.quick,
         "protocol": "leave-last-out; full ranking over all items, nothing excluded; ties count against the target",
     });
@@ -319,6 +327,9 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
             &out.join("summary.json"),
             &serde_json::to_string_pretty(&summary).unwrap_or_default(),
         )?;
+        if let Some(f) = opts.after_epoch {
+            f(out)?;
+        }
     }
     Ok(SeqFit {
         model,
@@ -416,5 +427,6 @@ fn create_run_folder(out: &Path, cfg: &SeqRunConfig) -> Result<folder::RunLock> 
         });
     }
     write_text(&out.join("config.toml"), &cfg.to_toml()?)?;
+    crate::train::run::info::write_run_info(out, false)?;
     Ok(lock)
 }
