@@ -387,12 +387,15 @@ fn join<'a>(
 /// The item-side columns of [`COLUMNS`], as [`items`] returns them.
 pub const ITEM_COLUMNS: [&str; 4] = ["item_id", "title", "release_date", "genres"];
 
+/// A movie of `u.item`: its id and `[title, release_date, genres]`.
+pub type MovieRow = (i64, [String; 3]);
+
 /// Every movie of `u.item` in the folders of `cfg.files` (rated or not), sorted by id:
 /// `(id, [title, release_date, genres])` with the texts the loader joins into each
 /// rating row (so a movie reads the same here as in the run's data); a movie listed by
 /// two folders keeps the first folder's entry. Also returns the files read. For
 /// `mtrec recommend`'s default MovieLens catalogue.
-pub fn items(cfg: &DataConfig, data_dir: &Path) -> Result<(Vec<(i64, [String; 3])>, Vec<String>)> {
+pub fn items(cfg: &DataConfig, data_dir: &Path) -> Result<(Vec<MovieRow>, Vec<String>)> {
     let mut all: HashMap<i64, [String; 3]> = HashMap::new();
     let mut files = Vec::new();
     for f in &cfg.files {
