@@ -12,7 +12,8 @@
 # 5. closed loop, 1 / 8 / 64 clients for --seconds each: single-row infer, then recommend
 #    for one user over 1,000 candidates (k = 10), against each server; then recommend
 #    again with both servers started with --two-tower (item-side first-layer products
-#    computed once at start, on both sides);
+#    computed once at start, on both sides; mtrec serve's default for MMoE runs; the
+#    first mtrec server runs with --plain);
 # 6. soak: --soak seconds of 8 infer + 8 recommend clients at once on mtrec serve, its
 #    RSS sampled every second (start, end, max);
 # 7. prints the tables (requests/s, p50 / p99, errors, ratio mtrec / python) and the
@@ -83,8 +84,10 @@ start() {
     done
     echo "$name did not start" >&2; exit 1
 }
+# --plain: every pair through the whole network, as the Python server without --two-tower
+# (mtrec serve's default for MMoE runs is the two-tower split, the mtrec_tt server below)
 start mtrec "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
-    --token-file "$token" --threads 2
+    --token-file "$token" --threads 2 --plain
 start python "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
     --token-file "$token" --port 0 --threads 2
 # the same two, recommending with the two-tower split (items' first-layer part computed once)

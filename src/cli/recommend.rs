@@ -98,11 +98,16 @@ pub struct RecommendArgs {
     /// the trade-off table (Markdown on stdout).
     #[arg(long, value_name = "TASK=W1,W2", requires = "eval")]
     pub sweep: Vec<String>,
-    /// Score with the two-tower split of the first layers (MMoE runs only): each user's
-    /// and each item's part of the experts' first layer and of the gates computed once,
-    /// so a (user, item) pair costs only the rest of the network. Same scores to ~1e-6.
-    #[arg(long)]
+    /// Score with the two-tower split of the first layers (MMoE runs only; the default
+    /// for them): each user's and each item's part of the experts' first layer and of
+    /// the gates computed once, so a (user, item) pair costs only the rest of the
+    /// network. Same scores to ~1e-6. Given explicitly, a run that is not MMoE is an error.
+    #[arg(long, conflicts_with = "plain")]
     pub two_tower: bool,
+    /// Score every (user, item) row through the whole network instead of the two-tower
+    /// split that MMoE runs use by default (for comparison; same lists).
+    #[arg(long)]
+    pub plain: bool,
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -243,9 +248,10 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
     super::in_pool(args.threads, || {
         let mut r = Recommender::load(&args.run, &data_dir, rec_cfg)?;
         let fusion = Fusion::new(&r.rec.fusion, &r.model.cfg.tasks)?;
-        if args.two_tower {
-            r.use_two_tower()?;
-        }
+        r.set_scoring(crate::recommend::Scoring::from_flags(
+            args.two_tower,
+            args.plain,
+        ))?;
         let allow = args
             .candidates
             .as_deref()
@@ -255,7 +261,11 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             "catalogue: {} items from {}{}; {} with an unknown or missing item-side id (scored as out-of-vocabulary)",
             r.catalogue.len(),
             r.catalogue.origin,
-            if r.rec.catalogue.is_none() { " (no catalogue file given: each item's features from its first training row)" } else { "" },
+            match (&r.rec.catalogue, r.catalogue.origin.ends_with("u.item")) {
+                (Some(_), _) => "",
+                (None, true) => " (no catalogue file given: every movie of the MovieLens item file)",
+                (None, false) => " (no catalogue file given: each item's features from its first training row)",
+            },
             r.item_oov
         );
         let held = if args.eval { Some(heldout(&r)?) } else { None };
@@ -371,7 +381,11 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             table.len(),
             r.catalogue.len(),
             pairs / secs.max(1e-9),
-            if args.two_tower { ", two-tower" } else { "" }
+            if r.uses_two_tower() {
+                ", two-tower split"
+            } else {
+                ", plain"
+            }
         );
         if short.get() > 0 {
             eprintln!(

@@ -27,6 +27,7 @@ fn refuse_mmoe_flags(args: &RecommendArgs) -> Result<()> {
         ("--diversity-column", args.diversity_column.is_some()),
         ("--sweep", !args.sweep.is_empty()),
         ("--two-tower", args.two_tower),
+        ("--plain", args.plain),
     ];
     match given.iter().find(|(_, g)| *g) {
         Some((flag, _)) => Err(Error::Config {

@@ -56,13 +56,18 @@ pub struct ServeArgs {
     /// Sleep this long before each forward pass (tests: a slow model).
     #[arg(long, hide = true, value_name = "MS", default_value_t = 0)]
     pub test_delay_ms: u64,
-    /// Recommend route: score with the two-tower split of MMoE's first layers (as
-    /// `mtrec recommend --two-tower`): each item's part of the experts' first layer and
-    /// of the gates is computed once at start, each user's once per request, so a
-    /// (user, item) pair costs only the rest of the network. Same lists, scores to
-    /// ~1e-6. A served run with a [recommend] section that is not MMoE stops the start.
-    #[arg(long)]
+    /// Recommend route: score with the two-tower split of MMoE's first layers (the
+    /// default for MMoE runs, as in `mtrec recommend`): each item's part of the experts'
+    /// first layer and of the gates is computed once at start, each user's once per
+    /// request, so a (user, item) pair costs only the rest of the network. Same lists,
+    /// scores to ~1e-6. Given explicitly, a served run with a [recommend] section that
+    /// is not MMoE stops the start.
+    #[arg(long, conflicts_with = "plain")]
     pub two_tower: bool,
+    /// Recommend route: score every (user, item) row through the whole network instead
+    /// of the two-tower split that MMoE runs use by default (for comparison).
+    #[arg(long)]
+    pub plain: bool,
     /// Recommend route: threads answering recommendations at once, each with its own
     /// copy of every recommender (model, catalogue, histories: memory × N).
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -141,7 +146,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     opts.recommend = Some(std::sync::Arc::new(crate::serve::lists::hook(
         opts.runs.clone(),
         data_dir,
-        args.two_tower,
+        crate::recommend::Scoring::from_flags(args.two_tower, args.plain),
         positive(args.recommend_threads, "--recommend-threads")?,
     )?));
     crate::serve::serve(opts)

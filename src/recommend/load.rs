@@ -120,17 +120,54 @@ pub fn load_data(cfg: &RunConfig, rec: &RecommendConfig, data_dir: &Path) -> Res
     })
 }
 
-/// The catalogue: `rec.catalogue` (a CSV with the item column and every item feature)
-/// or the distinct items of the training rows.
-pub fn catalogue(rec: &RecommendConfig, data: &RunData) -> Result<SideTable> {
+/// The catalogue: `rec.catalogue` (a CSV with the item column and every item feature);
+/// else, for `data.loader = "movielens"` with item column `item_id` and item-side
+/// columns that `u.item` has, every movie of `u.item` (so movies rated only in the
+/// validation or test split are candidates too); else the distinct items of the
+/// training rows. [`SideTable::origin`] says which.
+pub fn catalogue(
+    rec: &RecommendConfig,
+    data: &RunData,
+    cfg: &RunConfig,
+    data_dir: &Path,
+) -> Result<SideTable> {
     let mut cols = rec.item_features.clone();
     if let Some(d) = &rec.diversity {
         if !cols.contains(&d.column) {
             cols.push(d.column.clone());
         }
     }
+    use crate::data::loaders::movielens;
+    let from_u_item = cfg.data.loader == crate::config::data::Loader::Movielens
+        && rec.item_column() == "item_id"
+        && cols
+            .iter()
+            .all(|c| movielens::ITEM_COLUMNS[1..].contains(&c.as_str()) || c == "item_id");
     let out = match &rec.catalogue {
         Some(path) => SideTable::read_csv(Path::new(path), rec.item_column(), &cols, &[])?,
+        None if from_u_item => {
+            let (items, files) = movielens::items(&cfg.data, data_dir)?;
+            let rows = items
+                .into_iter()
+                .map(|(id, texts)| {
+                    let vals = cols
+                        .iter()
+                        .map(|c| match c.as_str() {
+                            "item_id" => id.to_string(),
+                            c => {
+                                let at = movielens::ITEM_COLUMNS[1..]
+                                    .iter()
+                                    .position(|n| *n == c)
+                                    .expect("checked above");
+                                texts[at].clone()
+                            }
+                        })
+                        .collect();
+                    (id.to_string(), vals)
+                })
+                .collect();
+            SideTable::from_ordered(&files.join(", "), cols.clone(), rows)
+        }
         None => SideTable::from_rows(
             &data.table,
             &data.train,

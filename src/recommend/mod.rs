@@ -28,7 +28,8 @@ pub mod seq;
 pub mod topk;
 pub mod two_tower;
 pub mod two_tower_fused;
+pub mod two_tower_score;
 
 pub use config::{DiversityConfig, FusionConfig, FusionKind, RecommendConfig};
 pub use fusion::{Fusion, TaskScale};
-pub use recommender::{Ranked, Recommender, Request, ScoredUser};
+pub use recommender::{Ranked, Recommender, Request, ScoredUser, Scoring};

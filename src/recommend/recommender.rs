@@ -52,6 +52,29 @@ pub struct Request<'a> {
     pub max_per_value: Option<usize>,
 }
 
+/// How pairs are scored (`--two-tower` / `--plain` of `mtrec recommend` and `mtrec serve`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Scoring {
+    /// The two-tower split where the run has it (MMoE), else the plain path.
+    #[default]
+    Auto,
+    /// The two-tower split; an error for a run that has none.
+    TwoTower,
+    /// Every pair's row through the whole network.
+    Plain,
+}
+
+impl Scoring {
+    /// From the flags `--two-tower` and `--plain` (clap keeps them exclusive).
+    pub fn from_flags(two_tower: bool, plain: bool) -> Scoring {
+        match (two_tower, plain) {
+            (true, _) => Scoring::TwoTower,
+            (false, true) => Scoring::Plain,
+            (false, false) => Scoring::Auto,
+        }
+    }
+}
+
 /// A run loaded for recommendation.
 pub struct Recommender {
     pub model: LoadedModel,
@@ -84,7 +107,7 @@ impl Recommender {
         let model = load::load_model(run_dir)?;
         let sides = load::sides(&model.spec, &rec)?;
         let data = load::load_data(&model.cfg, &rec, data_dir)?;
-        let catalogue = load::catalogue(&rec, &data)?;
+        let catalogue = load::catalogue(&rec, &data, &model.cfg, data_dir)?;
         let train_users = SideTable::from_rows(
             &data.table,
             &data.train,
@@ -214,6 +237,28 @@ impl Recommender {
         let items = tt.partials(self, &self.items, false)?;
         self.split = Some((tt, items));
         Ok(())
+    }
+
+    /// Scores as `mode` says: [`Scoring::Auto`] takes the two-tower split where the run
+    /// has it (MMoE; scores equal to the plain path's within 1e-5) and the plain path
+    /// otherwise. Returns whether the split is used.
+    pub fn set_scoring(&mut self, mode: Scoring) -> Result<bool> {
+        let split = match mode {
+            Scoring::Plain => false,
+            Scoring::TwoTower => true,
+            Scoring::Auto => self.model.cfg.model.arch == crate::config::Arch::Mmoe,
+        };
+        if split {
+            self.use_two_tower()?;
+        } else {
+            self.split = None;
+        }
+        Ok(split)
+    }
+
+    /// Whether pairs are scored with the two-tower split.
+    pub fn uses_two_tower(&self) -> bool {
+        self.split.is_some()
     }
 
     /// Catalogue indices of item ids (for [`Request::candidates`]), and how many of

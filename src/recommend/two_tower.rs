@@ -28,7 +28,7 @@
 //! Test: `two_tower_scores_equal_the_concatenated_rows` (tests/recommend_two_tower.rs).
 
 use super::recommender::Recommender;
-use super::two_tower_fused::mix_fused;
+use super::two_tower_score::{score_fused, DenseLayer, TowerNet};
 use crate::autograd::{Graph, ParamStore, UnaryFn};
 use crate::config::{Activation as CfgActivation, Arch, TaskType};
 use crate::data::features::{Encoded, EncodedBatch};
@@ -65,6 +65,8 @@ pub struct TwoTower {
     store: ParamStore,
     /// 1 where the input column is user-side.                    // (D_in,)
     user_cols: Vec<bool>,
+    /// The towers' weights out of the store, for [`score_fused`].
+    towers: Vec<TowerNet>,
     /// One-layer experts: score through [`mix_fused`] (default); `false`: the unfused
     /// path (sum, activation, gate combine as separate passes), kept for measurement.
     pub fused: bool,
@@ -125,10 +127,39 @@ impl TwoTower {
                 ),
             });
         }
+        let towers = mmoe
+            .towers
+            .iter()
+            .zip(&cfg.tasks)
+            .map(|(tower, task)| {
+                let last = tower.layers.len() - 1;
+                let layers = tower
+                    .layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, lin)| DenseLayer {
+                        w: store.value(lin.w).to_vec(),
+                        b: store.value(lin.b).to_vec(),
+                        d_in: lin.d_in,
+                        d_out: lin.d_out,
+                        f: if l < last || tower.cfg.activate_last {
+                            tower.cfg.activation.unary()
+                        } else {
+                            None
+                        },
+                    })
+                    .collect();
+                TowerNet {
+                    layers,
+                    kind: task.kind,
+                }
+            })
+            .collect();
         Ok(TwoTower {
             mmoe,
             store,
             user_cols,
+            towers,
             fused: true,
         })
     }
@@ -206,24 +237,21 @@ impl TwoTower {
                 });
             out
         };
+        if ex.rest.is_empty() && self.fused {
+            // one-layer experts: pairs go through mixtures and towers in one pass
+            let f = ex.activation.unary();
+            return Ok(score_fused(
+                users,
+                items,
+                pairs,
+                e,
+                ex.d_hidden,
+                f,
+                &self.towers,
+            ));
+        }
         let mut g = Graph::new(0);
         g.set_training(false);
-        if ex.rest.is_empty() && self.fused {
-            // one-layer experts: pairs go straight to each task's mixture
-            let mixes = mix_fused(users, items, pairs, e, ex.d_hidden, ex.activation.unary());
-            let mut out = vec![0.0f32; b * k];
-            for (t, (tower, mix)) in self.mmoe.towers.iter().zip(&mixes).enumerate() {
-                let mv = g.input_slice(b, ex.d_hidden, mix)?; // (B, D_expert)
-                let y = tower.forward(&mut g, &self.store, mv)?; // (B, 1)
-                for (j, &v) in g.value(y).iter().enumerate() {
-                    out[j * k + t] = match tasks[t].kind {
-                        TaskType::Binary => crate::ops::unary::f(UnaryFn::Sigmoid, v),
-                        TaskType::Regression => v,
-                    };
-                }
-            }
-            return Ok(out);
-        }
         let pre = sum(&users.experts, &items.experts, d1);
         let mut h = g.input_slice(b, d1, &pre)?; // (B, E·D_1) = P_u + Q_i
         if let Some(f) = ex.activation.unary() {

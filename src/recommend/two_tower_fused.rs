@@ -34,6 +34,136 @@ fn act(f: Option<UnaryFn>, x: &mut [f32]) {
     }
 }
 
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| is_x86_feature_detected!("avx2"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Per-thread buffers of [`mix_pair`].
+pub(crate) struct Scratch {
+    e: usize,
+    d: usize,
+    /// One expert's output.                                      // (D,)
+    a: Vec<f32>,
+    /// One task's gate logits.                                   // (E,)
+    z: Vec<f32>,
+    /// Every task's gate weights.                                // (K, E)
+    w: Vec<f32>,
+    /// The CPU has AVX2: run [`mix_pair`]'s AVX2 build.
+    avx2: bool,
+}
+
+impl Scratch {
+    pub(crate) fn new(k: usize, e: usize, d: usize) -> Scratch {
+        Scratch {
+            e,
+            d,
+            a: vec![0.0; d],
+            z: vec![0.0; e],
+            w: vec![0.0; k * e],
+            avx2: avx2(),
+        }
+    }
+}
+
+/// Adds pair `(u, i)`'s mixture of task `t` into `out[at + t·stride ..][..D]` for every
+/// task (the slots must hold zeros): the per-pair body of [`mix_fused`] and of
+/// `two_tower_score::score_fused`, so both sum in the same order.
+///
+/// With AVX2 (detected once) the same code is compiled for 8-wide vectors: additions,
+/// products and `max` only, no contraction into FMA, so the floats are the same.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn mix_pair(
+    users: &Partials,
+    items: &Partials,
+    pair: (u32, u32),
+    f: Option<UnaryFn>,
+    s: &mut Scratch,
+    out: &mut [f32],
+    at: usize,
+    stride: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if s.avx2 {
+        // SAFETY: `s.avx2` is set only where the CPU has AVX2 (Scratch::new).
+        unsafe { mix_pair_avx2(users, items, pair, f, s, out, at, stride) };
+        return;
+    }
+    mix_pair_body(users, items, pair, f, s, out, at, stride);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2")]
+unsafe fn mix_pair_avx2(
+    users: &Partials,
+    items: &Partials,
+    pair: (u32, u32),
+    f: Option<UnaryFn>,
+    s: &mut Scratch,
+    out: &mut [f32],
+    at: usize,
+    stride: usize,
+) {
+    mix_pair_body(users, items, pair, f, s, out, at, stride);
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn mix_pair_body(
+    users: &Partials,
+    items: &Partials,
+    (u, i): (u32, u32),
+    f: Option<UnaryFn>,
+    s: &mut Scratch,
+    out: &mut [f32],
+    at: usize,
+    stride: usize,
+) {
+    let (e, d) = (s.e, s.d);
+    let ed = e * d;
+    let k = users.gates.len();
+    let (u, i) = (u as usize, i as usize);
+    for t in 0..k {
+        let (pg, qg) = (
+            &users.gates[t][u * e..(u + 1) * e],
+            &items.gates[t][i * e..(i + 1) * e],
+        );
+        for ((zj, p), q) in s.z.iter_mut().zip(pg).zip(qg) {
+            *zj = p + q;
+        }
+        softmax_row(&mut s.w[t * e..(t + 1) * e], &s.z);
+    }
+    let pu = &users.experts[u * ed..(u + 1) * ed];
+    let qi = &items.experts[i * ed..(i + 1) * ed];
+    for x in 0..e {
+        let (px, qx) = (&pu[x * d..(x + 1) * d], &qi[x * d..(x + 1) * d]);
+        if f == Some(UnaryFn::Relu) {
+            for ((aj, p), q) in s.a.iter_mut().zip(px).zip(qx) {
+                *aj = (p + q).max(0.0);
+            }
+        } else {
+            for ((aj, p), q) in s.a.iter_mut().zip(px).zip(qx) {
+                *aj = p + q;
+            }
+            act(f, &mut s.a);
+        }
+        for t in 0..k {
+            let wt = s.w[t * e + x];
+            out[at + t * stride..at + t * stride + d]
+                .iter_mut()
+                .zip(&s.a)
+                .for_each(|(y, &av)| *y += wt * av);
+        }
+    }
+}
+
 /// Task `t`'s mixture of every pair: `K` buffers of `(P, D)`; `e` experts of width `d`,
 /// `f` the experts' activation (`None`: identity). See the module documentation.
 pub fn mix_fused(
@@ -45,39 +175,14 @@ pub fn mix_fused(
     f: Option<UnaryFn>,
 ) -> Vec<Vec<f32>> {
     let k = users.gates.len();
-    let ed = e * d;
     let mut out = vec![0.0f32; pairs.len() * k * d]; // (P, K, D)
     out.par_chunks_mut(PAIRS_PER_TASK * k * d)
         .zip(pairs.par_chunks(PAIRS_PER_TASK))
         .for_each(|(o, ps)| {
-            let mut a = vec![0.0f32; d];
-            let mut z = vec![0.0f32; e];
-            let mut w = vec![0.0f32; k * e];
+            let mut scratch = Scratch::new(k, e, d);
             for (n, &(u, i)) in ps.iter().enumerate() {
-                let (u, i) = (u as usize, i as usize);
-                for t in 0..k {
-                    let (pg, qg) = (&users.gates[t], &items.gates[t]);
-                    for (j, zj) in z.iter_mut().enumerate() {
-                        *zj = pg[u * e + j] + qg[i * e + j];
-                    }
-                    softmax_row(&mut w[t * e..(t + 1) * e], &z);
-                }
-                let row = &mut o[n * k * d..(n + 1) * k * d];
-                for x in 0..e {
-                    let pu = &users.experts[u * ed + x * d..u * ed + (x + 1) * d];
-                    let qi = &items.experts[i * ed + x * d..i * ed + (x + 1) * d];
-                    for ((aj, p), q) in a.iter_mut().zip(pu).zip(qi) {
-                        *aj = p + q;
-                    }
-                    act(f, &mut a);
-                    for t in 0..k {
-                        let wt = w[t * e + x];
-                        row[t * d..(t + 1) * d]
-                            .iter_mut()
-                            .zip(&a)
-                            .for_each(|(y, &av)| *y += wt * av);
-                    }
-                }
+                // task t's mixture of pair n at o[n·K·D + t·D ..]: stride D between tasks
+                mix_pair(users, items, (u, i), f, &mut scratch, o, n * k * d, d);
             }
         });
     (0..k)

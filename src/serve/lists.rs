@@ -26,7 +26,7 @@ use super::errors::{ApiError, ApiResult};
 use super::recommend::{on_threads, OnThread};
 use crate::config::recommend::FusionConfig;
 use crate::error::Result;
-use crate::recommend::{Fusion, Recommender, Request};
+use crate::recommend::{Fusion, Recommender, Request, Scoring};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,14 +36,15 @@ pub const MAX_K: usize = 1000;
 
 /// Loads a recommender for each run of `runs` (name, folder) that has a `[recommend]`
 /// section, reading its data under `data_dir`, on the recommender thread; with
-/// `two_tower`, each scores with the two-tower split ([`Recommender::use_two_tower`]).
+/// `scoring` as [`Recommender::set_scoring`] takes it (default: the two-tower split for
+/// MMoE runs).
 ///
 /// `threads` recommender threads (at least 1), each with its own copy of every
 /// recommender, answer requests at once.
 pub fn hook(
     runs: Vec<(String, PathBuf)>,
     data_dir: PathBuf,
-    two_tower: bool,
+    scoring: Scoring,
     threads: usize,
 ) -> Result<OnThread> {
     on_threads(threads, move || {
@@ -53,9 +54,7 @@ pub fn hook(
             let rec = match cfg.recommend {
                 Some(rc) => {
                     let mut r = Recommender::load(dir, &data_dir, rc)?;
-                    if two_tower {
-                        r.use_two_tower()?;
-                    }
+                    r.set_scoring(scoring)?;
                     Some(r)
                 }
                 None => None,

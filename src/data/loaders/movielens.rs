@@ -383,3 +383,32 @@ fn join<'a>(
     })?;
     Ok((u, i, user, item))
 }
+
+/// The item-side columns of [`COLUMNS`], as [`items`] returns them.
+pub const ITEM_COLUMNS: [&str; 4] = ["item_id", "title", "release_date", "genres"];
+
+/// A movie of `u.item`: its id and `[title, release_date, genres]`.
+pub type MovieRow = (i64, [String; 3]);
+
+/// Every movie of `u.item` in the folders of `cfg.files` (rated or not), sorted by id:
+/// `(id, [title, release_date, genres])` with the texts the loader joins into each
+/// rating row (so a movie reads the same here as in the run's data); a movie listed by
+/// two folders keeps the first folder's entry. Also returns the files read. For
+/// `mtrec recommend`'s default MovieLens catalogue.
+pub fn items(cfg: &DataConfig, data_dir: &Path) -> Result<(Vec<MovieRow>, Vec<String>)> {
+    let mut all: HashMap<i64, [String; 3]> = HashMap::new();
+    let mut files = Vec::new();
+    for f in &cfg.files {
+        let dir = resolve(data_dir, f);
+        let genres = read_genres(&dir.join("u.genre"))?;
+        let mut skipped = SkippedRows::default();
+        let path = dir.join("u.item");
+        for (id, it) in read_items(cfg, &path, &genres, &mut skipped)? {
+            all.entry(id).or_insert(it.texts);
+        }
+        files.push(path.display().to_string());
+    }
+    let mut out: Vec<_> = all.into_iter().collect();
+    out.sort_by_key(|(id, _)| *id);
+    Ok((out, files))
+}

@@ -1,0 +1,124 @@
+//! The whole per-pair network of the two-tower split in one pass per block of pairs, for
+//! MMoE with one-layer experts: mixtures ([`mix_pair`]) then each task's tower and output
+//! function, on plain buffers (no autograd graph).
+//!
+//! ```text
+//! per block of ≤ PAIRS_PER_TASK pairs (one rayon task):
+//!   M_t  = the block's mixtures of task t        (n, D)   mix_pair, zero-initialised
+//!   h    = f_l(h · W_l + b_l), l = 1..L, h₀ = M_t  (n, D_l) linear_act_forward, as the graph
+//!   out[p, t] = σ(h[p]) (binary) or h[p] (regression)
+//! ```
+//!
+//! What this saves over `TwoTower::score_pairs` with [`super::two_tower_fused::mix_fused`]
+//! and the graph: the `(P, K, D)` mixture buffer and its transposition into `K` buffers
+//! of `(P, D)`, the graph's nodes and copies, and one rayon dispatch per tower layer;
+//! each block's mixtures stay in cache while its towers read them. The towers use the
+//! same kernel (`linear_act_forward`) as the graph's fused linear + activation, so the
+//! values are those of the graph path up to the GEMM's blocking (≤ 1e-5,
+//! `tests/recommend_two_tower.rs`).
+
+use super::two_tower::Partials;
+use super::two_tower_fused::{mix_pair, Scratch};
+use crate::autograd::UnaryFn;
+use crate::config::TaskType;
+use crate::ops::linear_act::linear_act_forward;
+use rayon::prelude::*;
+
+/// Pairs per rayon task: a block's mixtures (n·K·D floats, 64 KiB at K = 2, D = 64) stay
+/// in L2, and a tower layer's product (n × D × D_1 = 128 × 64 × 32) stays below the
+/// GEMM's threshold for splitting among threads (no nested dispatch).
+const PAIRS_PER_TASK: usize = 128;
+
+/// One dense layer of a tower with its weights copied out of the parameter store.
+#[derive(Clone, Debug)]
+pub struct DenseLayer {
+    /// `(D_in, D_out)`.
+    pub w: Vec<f32>,
+    /// `(D_out,)`.
+    pub b: Vec<f32>,
+    pub d_in: usize,
+    pub d_out: usize,
+    /// Activation after the product (`None`: identity).
+    pub f: Option<UnaryFn>,
+}
+
+/// One task's tower and output function.
+#[derive(Clone, Debug)]
+pub struct TowerNet {
+    pub layers: Vec<DenseLayer>,
+    pub kind: TaskType,
+}
+
+/// Task values of `pairs` (user row, item row): probability for binary tasks, value for
+/// regression; `e` experts of width `d`, `f` their activation.          // (P, K)
+pub fn score_fused(
+    users: &Partials,
+    items: &Partials,
+    pairs: &[(u32, u32)],
+    e: usize,
+    d: usize,
+    f: Option<UnaryFn>,
+    towers: &[TowerNet],
+) -> Vec<f32> {
+    let k = towers.len();
+    let mut out = vec![0.0f32; pairs.len() * k];
+    out.par_chunks_mut(PAIRS_PER_TASK * k)
+        .zip(pairs.par_chunks(PAIRS_PER_TASK))
+        .for_each(|(o, ps)| score_block(users, items, ps, e, d, f, towers, o));
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn score_block(
+    users: &Partials,
+    items: &Partials,
+    ps: &[(u32, u32)],
+    e: usize,
+    d: usize,
+    f: Option<UnaryFn>,
+    towers: &[TowerNet],
+    out: &mut [f32],
+) {
+    let (n, k) = (ps.len(), towers.len());
+    let mut scratch = Scratch::new(k, e, d);
+    let mut mix = vec![0.0f32; k * n * d]; // (K, n, D): task t's block at t·n·D
+    for (j, &pair) in ps.iter().enumerate() {
+        mix_pair(users, items, pair, f, &mut scratch, &mut mix, j * d, n * d);
+    }
+    let widest = towers
+        .iter()
+        .flat_map(|t| t.layers.iter().map(|l| l.d_out))
+        .max()
+        .unwrap_or(1);
+    let (mut h, mut next) = (vec![0.0f32; n * widest], vec![0.0f32; n * widest]);
+    for (t, tower) in towers.iter().enumerate() {
+        let mut width = d;
+        for (l, layer) in tower.layers.iter().enumerate() {
+            let inp: &[f32] = if l == 0 {
+                &mix[t * n * d..(t + 1) * n * d]
+            } else {
+                &h[..n * width]
+            };
+            let o = &mut next[..n * layer.d_out];
+            linear_act_forward(
+                o,
+                &mut [],
+                inp,
+                &layer.w,
+                &layer.b,
+                n,
+                layer.d_in,
+                layer.d_out,
+                layer.f,
+            );
+            std::mem::swap(&mut h, &mut next);
+            width = layer.d_out;
+        }
+        for (j, &v) in h[..n].iter().enumerate() {
+            out[j * k + t] = match tower.kind {
+                TaskType::Binary => crate::ops::unary::f(UnaryFn::Sigmoid, v),
+                TaskType::Regression => v,
+            };
+        }
+    }
+}
