@@ -94,7 +94,34 @@ pub fn load_run(dir: &Path) -> crate::error::Result<Run> {
             .summary
             .as_ref()
             .is_some_and(|s| s.get("dataset").is_some());
+    if !run.seq {
+        one_based_epochs(&mut run.epochs);
+    }
     Ok(run)
+}
+
+/// `mtrec train` numbers the epochs of `metrics.jsonl` from 1 (`epoch`, and
+/// `early_stopping.best_epoch`); older versions from 0, and a folder an older version
+/// started and this one resumed holds both. Line k (0-based) is epoch k + 1 either way,
+/// so each line is brought to the 1-based numbering by its own offset.
+fn one_based_epochs(lines: &mut [Value]) {
+    for (k, line) in lines.iter_mut().enumerate() {
+        let Some(e) = line.get("epoch").and_then(Value::as_u64) else {
+            continue;
+        };
+        let offset = (k as u64 + 1).saturating_sub(e);
+        if offset != 1 {
+            continue; // already 1-based (or not a line of the usual sequence)
+        }
+        line["epoch"] = Value::from(k as u64 + 1);
+        if let Some(b) = line
+            .get("early_stopping")
+            .and_then(|es| es.get("best_epoch"))
+            .and_then(Value::as_u64)
+        {
+            line["early_stopping"]["best_epoch"] = Value::from(b + 1);
+        }
+    }
 }
 
 fn read_json(dir: &Path, file: &str, notes: &mut Vec<String>, missing: &str) -> Option<Value> {

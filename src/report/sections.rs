@@ -151,7 +151,7 @@ pub fn early_stopping(run: &Run) -> String {
     let last = run
         .epochs
         .iter()
-        .filter_map(|l| series::epoch_no(run, l))
+        .filter_map(series::epoch_no)
         .fold(0f64, f64::max);
     let int = |k: &str| run.config_value(k).and_then(toml::Value::as_integer);
     let (patience, epochs) = if run.seq {
@@ -176,7 +176,7 @@ pub fn early_stopping(run: &Run) -> String {
     let best_value = if run.seq {
         run.epochs
             .iter()
-            .find(|l| series::epoch_no(run, l) == Some(best))
+            .find(|l| series::epoch_no(l) == Some(best))
             .and_then(|l| l.pointer("/valid/ndcg10"))
             .and_then(Value::as_f64)
     } else {

@@ -19,10 +19,10 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// The 1-based epoch of a line.
-pub fn epoch_no(run: &Run, line: &Value) -> Option<f64> {
-    let e = line.get("epoch")?.as_f64()?;
-    Some(if run.seq { e } else { e + 1.0 })
+/// The 1-based epoch of a line (train and seq runs both number from 1; `load.rs` brings
+/// logs of older versions to that numbering).
+pub fn epoch_no(line: &Value) -> Option<f64> {
+    line.get("epoch")?.as_f64()
 }
 
 /// The points of `get` over the run's epochs (lines where it gives no finite number are
@@ -31,7 +31,7 @@ pub fn series(run: &Run, label: &str, get: impl Fn(&Value) -> Option<f64>) -> Se
     let points = run
         .epochs
         .iter()
-        .filter_map(|l| Some((epoch_no(run, l)?, get(l).filter(|v| v.is_finite())?)))
+        .filter_map(|l| Some((epoch_no(l)?, get(l).filter(|v| v.is_finite())?)))
         .collect();
     Series {
         label: label.to_string(),
@@ -168,7 +168,7 @@ pub fn best_epoch(run: &Run) -> Option<(f64, String)> {
             .map(|(e, _)| (e, "valid ndcg10 of next_item".into()));
     }
     let es = run.epochs.last()?.get("early_stopping")?;
-    let e = es.get("best_epoch")?.as_f64()? + 1.0;
+    let e = es.get("best_epoch")?.as_f64()?;
     let what = format!(
         "valid {} of {}",
         es.get("metric").and_then(Value::as_str).unwrap_or("?"),
@@ -190,7 +190,7 @@ pub fn vectors(run: &Run, key: &str) -> Vec<(f64, Vec<f64>)> {
                     _ => x.as_f64().into_iter().collect::<Vec<_>>(),
                 })
                 .collect();
-            (!flat.is_empty()).then_some((epoch_no(run, l)?, flat))
+            (!flat.is_empty()).then_some((epoch_no(l)?, flat))
         })
         .collect()
 }
@@ -206,7 +206,7 @@ pub fn gates(run: &Run) -> Vec<(f64, Vec<Vec<f64>>)> {
                 .iter()
                 .filter_map(|row| Some(row.as_array()?.iter().filter_map(Value::as_f64).collect()))
                 .collect();
-            (!g.is_empty()).then_some((epoch_no(run, l)?, g))
+            (!g.is_empty()).then_some((epoch_no(l)?, g))
         })
         .collect()
 }
