@@ -20,6 +20,7 @@ pub mod series;
 pub mod svg;
 pub mod tune_load;
 pub mod tune_page;
+pub mod tune_plots;
 
 pub use load::{load_run, Run};
 
