@@ -102,3 +102,36 @@ if grep -E ':CONSOLE|Uncaught|net::ERR_' "$WORK/browser.log"; then
 fi
 python3 .ci/png_check.py "$PNG" 0.03 500
 echo "report rendered without console errors: $PNG"
+
+# the page of a search (mtrec tune): a small halving search on the same table, rendered
+# the same way (no console line, not blank); the PNG is left in $MTREC_TUNE_PNG if set
+cat >"$WORK/space.toml" <<'TOML'
+seed = 1
+[objective]
+task = "buy"
+metric = "auc"
+[halving]
+min_epochs = 2
+eta = 2
+[params]
+"train.lr" = { log_uniform = [0.005, 0.05] }
+"model.num_experts" = [2, 4]
+TOML
+target/release/mtrec tune --config "$WORK/run.toml" --space "$WORK/space.toml" --strategy halving \
+    --trials 4 --data-dir "$WORK" --out "$WORK/tune" --threads 2 >"$WORK/tune.log" 2>&1 || {
+    cat "$WORK/tune.log" >&2; exit 1; }
+target/release/mtrec report "$WORK/tune" --output "$WORK/tune/report.html" 2>>"$WORK/tune.log"
+TPNG="${MTREC_TUNE_PNG:-$WORK/tune.png}"
+timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --enable-logging=stderr --v=0 --window-size=1280,2600 \
+    --screenshot="$TPNG" "file://$WORK/tune/report.html" >"$WORK/browser_tune.log" 2>&1 || {
+    cat "$WORK/browser_tune.log" >&2
+    echo "chromium failed to render the search page" >&2
+    exit 1
+}
+if grep -E ':CONSOLE|Uncaught|net::ERR_' "$WORK/browser_tune.log"; then
+    echo "the search page logged errors in the browser (lines above)" >&2
+    exit 1
+fi
+python3 .ci/png_check.py "$TPNG" 0.03 500
+echo "search page rendered without console errors: $TPNG"

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! mtrec report runs/census_mmoe [runs/census_ple ...] --output report.html
+//! mtrec report runs/tune-census --output tune.html
 //! ```
 
 use crate::error::Result;
@@ -13,6 +14,9 @@ use std::path::{Path, PathBuf};
 pub struct ReportArgs {
     /// Run folders written by `mtrec train` or `mtrec seq`; two or more are compared
     /// (overlaid curves, final metrics with the best marked, config keys that differ).
+    /// A search folder of `mtrec tune` (given alone) gets the search's page: leaderboard
+    /// with the best marked, objective per trial and per searched key, the best trial's
+    /// test metrics beside the preset's, and the top trials' curves.
     #[arg(value_name = "RUN", required = true, num_args = 1..)]
     pub runs: Vec<PathBuf>,
     /// The HTML file to write (replaced atomically).

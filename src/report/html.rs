@@ -72,7 +72,8 @@ thead th{background:#f3f3f3;text-align:center}tbody th{text-align:left;font-weig
 .overview td{text-align:left}.fig{display:inline-block}
 .legend span{margin-right:12px;font-size:12px}.legend i{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
 .missing{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 12px}pre{background:#f7f7f7;padding:8px;overflow:auto;max-height:480px}
-.es{background:#f1f8e9;border-left:4px solid #7cb342;padding:6px 12px}";
+.es{background:#f1f8e9;border-left:4px solid #7cb342;padding:6px 12px}
+tr.bestrow th,tr.bestrow td{font-weight:bold;background:#e8f5e9}td.err{text-align:left;color:#b71c1c}.ring{fill:none}";
 
 /// The whole page: `title` and the already-built `body`.
 pub fn page(title: &str, body: &str) -> String {

@@ -14,9 +14,13 @@
 pub mod compare;
 pub mod html;
 pub mod load;
+pub mod scatter;
 pub mod sections;
 pub mod series;
 pub mod svg;
+pub mod tune_load;
+pub mod tune_page;
+pub mod tune_plots;
 
 pub use load::{load_run, Run};
 
@@ -63,6 +67,26 @@ pub fn write_report(dirs: &[&Path], output: &Path) -> Result<()> {
             what: "mtrec report".into(),
             message: "give at least one run folder".into(),
         });
+    }
+    if let Some(t) = dirs.iter().find(|d| tune_load::is_tune_folder(d)) {
+        if dirs.len() > 1 {
+            return Err(Error::Config {
+                what: "mtrec report".into(),
+                message: format!(
+                    "{} is a search folder (mtrec tune); give it alone for its page (the best trials' curves are on it), or give run folders (e.g. its trial-NNN folders) to compare",
+                    t.display()
+                ),
+            });
+        }
+        let tune = tune_load::load_tune(t)?;
+        let out_dir = output.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+        return write_atomic(output, &tune_page::render_tune(&tune, out_dir));
     }
     let runs = dirs
         .iter()
