@@ -227,3 +227,33 @@ fn logit_product(og: &mut OnnxGraph, a: &str, b: &str) -> String {
     let t = og.op("Add", &[&m, &l], vec![]);
     og.op("Neg", &[&t], vec![])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An op without a translation is refused by name; the supported ones lower.
+    #[test]
+    fn untranslated_ops_are_refused_by_name() {
+        let mut store = ParamStore::new();
+        let gamma = store.add_dense("ln.g", 1, 3, vec![1.0; 3]).unwrap();
+        let beta = store.add_dense("ln.b", 1, 3, vec![0.0; 3]).unwrap();
+        let mut g = Graph::new(0);
+        g.set_training(false);
+        let x = g
+            .input_slice(2, 3, &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+            .unwrap();
+        let r = g.relu(x).unwrap();
+        let mut og = OnnxGraph::new("t");
+        let ok = lower_tape(&g, &store, x, "x", &[r], &mut og).unwrap();
+        assert_eq!(og.nodes.last().unwrap().op, "Relu");
+        assert_eq!(ok, vec![og.nodes.last().unwrap().outputs[0].clone()]);
+        let (gv, bv) = (
+            g.param(&store, gamma).unwrap(),
+            g.param(&store, beta).unwrap(),
+        );
+        let y = g.layer_norm(r, gv, bv, 1e-5).unwrap();
+        let err = lower_tape(&g, &store, x, "x", &[y], &mut OnnxGraph::new("t")).unwrap_err();
+        assert!(format!("{err}").contains("layer_norm"), "{err}");
+    }
+}
