@@ -70,7 +70,9 @@ fn text(v: &Value) -> String {
 }
 
 /// (name, elem_type, number of dims) of a ValueInfoProto.
-fn value_info(b: &[u8]) -> (String, u64, usize) {
+type Info = (String, u64, usize);
+
+fn value_info(b: &[u8]) -> Info {
     let f = fields(b).unwrap();
     let name = text(&f.iter().find(|(n, _)| *n == 1).unwrap().1);
     let ty = fields(bytes(&f.iter().find(|(n, _)| *n == 2).unwrap().1)).unwrap();
@@ -81,13 +83,7 @@ fn value_info(b: &[u8]) -> (String, u64, usize) {
 }
 
 /// Decodes a ModelProto and checks its structure; returns (inputs, outputs, op types).
-fn decode(
-    path: &Path,
-) -> (
-    Vec<(String, u64, usize)>,
-    Vec<(String, u64, usize)>,
-    Vec<String>,
-) {
+fn decode(path: &Path) -> (Vec<Info>, Vec<Info>, Vec<String>) {
     let buf = std::fs::read(path).unwrap();
     let model = fields(&buf).unwrap();
     let get = |n: u32| model.iter().filter(move |(k, _)| *k == n).map(|(_, v)| v);
