@@ -72,6 +72,7 @@ pub mod cuda;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod loss;
 pub mod metrics;
 pub mod models;

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod embed;
 pub mod eval;
+pub mod export;
 pub mod output;
 pub mod predict;
 pub mod recommend;
@@ -66,6 +67,10 @@ pub enum Command {
     /// gate heat maps, task-gradient cosines, final metrics, config, machine; several
     /// runs are compared (docs/report.md).
     Report(report::ReportArgs),
+    /// Write a run folder's model as an ONNX file (inputs: the encoded feature columns;
+    /// outputs: one per task) plus `<name>.inputs.json` on how to encode them
+    /// (docs/export.md).
+    Export(export::ExportArgs),
 }
 
 /// Runs the parsed command.
@@ -82,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Export(args) => export::run(&args),
     }
 }
 
