@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod embed;
+pub mod ensemble;
 pub mod eval;
 pub mod output;
 pub mod predict;
@@ -66,6 +67,10 @@ pub enum Command {
     /// gate heat maps, task-gradient cosines, final metrics, config, machine; several
     /// runs are compared (docs/report.md).
     Report(report::ReportArgs),
+    /// Combine run folders trained on the same tasks, data and split into one model:
+    /// mean, logit_mean, rank_mean or stack (weights fitted on the validation split);
+    /// writes an ensemble folder that eval and predict accept (docs/ensemble.md).
+    Ensemble(ensemble::EnsembleArgs),
 }
 
 /// Runs the parsed command.
@@ -82,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Ensemble(args) => in_pool(None, || ensemble::run(&args)),
     }
 }
 
