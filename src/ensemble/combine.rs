@@ -155,3 +155,33 @@ pub fn combine_all(rules: &[TaskRule], method: Method, members: &[Vec<Vec<f32>>]
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_method_on_hand_computed_values() {
+        let rule = |kind, reference: Vec<Vec<f32>>| TaskRule {
+            name: "t".into(),
+            kind,
+            bias: 0.0,
+            weights: vec![0.5, 0.5],
+            reference,
+        };
+        let z = [0.0f32, 3f32.ln()]; // probabilities 0.5 and 0.75
+        let b = rule(TaskType::Binary, vec![]);
+        assert!((b.combine(Method::Mean, &z) - 0.625).abs() < 1e-6);
+        // σ((0 + ln 3)/2) = √3 / (1 + √3)
+        let want = 3f64.sqrt() / (1.0 + 3f64.sqrt());
+        assert!((b.combine(Method::LogitMean, &z) - want).abs() < 1e-6);
+        // mid-ranks: 0 among [-1, 0, 1, 2] is (1 + ½)/4; ln 3 among [0, 2] is 1/2
+        let r = rule(
+            TaskType::Binary,
+            vec![vec![-1.0, 0.0, 1.0, 2.0], vec![0.0, 2.0]],
+        );
+        assert!((r.combine(Method::RankMean, &z) - (0.375 + 0.5) / 2.0).abs() < 1e-9);
+        let reg = rule(TaskType::Regression, vec![]);
+        assert!((reg.combine(Method::RankMean, &[1.0, 4.0]) - 2.5).abs() < 1e-9);
+    }
+}
