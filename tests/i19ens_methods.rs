@@ -65,13 +65,8 @@ fn mean_logit_mean_and_rank_mean_equal_the_members_predictions_combined_by_hand(
     let e = dir.join("ens-mean");
     ensemble(&dir, &runs, "mean", &e);
     let got = predict(&dir, &e, &test, "e-mean.csv");
-    for k in 0..3 {
-        assert_close(
-            &got[k],
-            &by_hand(k, &|_, p| p),
-            2e-6,
-            &format!("mean task {k}"),
-        );
+    for (k, g) in got.iter().enumerate() {
+        assert_close(g, &by_hand(k, &|_, p| p), 2e-6, &format!("mean task {k}"));
     }
     // eval of the ensemble folder = metrics of the hand-combined scores
     let (click, watch) = test_labels(&dir);
@@ -102,12 +97,12 @@ fn mean_logit_mean_and_rank_mean_equal_the_members_predictions_combined_by_hand(
     let e = dir.join("ens-logit");
     ensemble(&dir, &runs, "logit_mean", &e);
     let got = predict(&dir, &e, &test, "e-logit.csv");
-    for k in 0..2 {
+    for (k, g) in got.iter().enumerate().take(2) {
         let want: Vec<f64> = by_hand(k, &|_, p| logit(p))
             .into_iter()
             .map(sigmoid)
             .collect();
-        assert_close(&got[k], &want, 1e-4, &format!("logit_mean task {k}"));
+        assert_close(g, &want, 1e-4, &format!("logit_mean task {k}"));
     }
     assert_close(&got[2], &by_hand(2, &|_, v| v), 2e-6, "logit_mean watch");
 
@@ -117,17 +112,12 @@ fn mean_logit_mean_and_rank_mean_equal_the_members_predictions_combined_by_hand(
     let e = dir.join("ens-rank");
     ensemble(&dir, &runs, "rank_mean", &e);
     let got = predict(&dir, &e, &test, "e-rank.csv");
-    for k in 0..2 {
+    for (k, g) in got.iter().enumerate().take(2) {
         let want = by_hand(k, &|m, p| mid_rank(&valid[m][k], p));
-        assert_close(
-            &got[k],
-            &want,
-            1.0 / 120.0 + 1e-6,
-            &format!("rank_mean task {k}"),
-        );
+        assert_close(g, &want, 1.0 / 120.0 + 1e-6, &format!("rank_mean task {k}"));
         let mean = by_hand(k, &|_, p| p);
         assert!(
-            got[k].iter().zip(&mean).any(|(a, b)| (a - b).abs() > 0.01),
+            g.iter().zip(&mean).any(|(a, b)| (a - b).abs() > 0.01),
             "rank_mean equals the plain mean"
         );
     }

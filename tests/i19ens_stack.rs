@@ -81,7 +81,7 @@ fn stack_weights_come_from_the_validation_split_and_not_from_test() {
         .map(|(m, r)| predict(&a, r, &test, &format!("m{m}.csv")))
         .collect();
     let got = predict(&a, &ea, &test, "ens.csv");
-    for k in 0..3 {
+    for (k, g) in got.iter().enumerate() {
         let t = &ja["tasks"][k];
         let bias = t["bias"].as_f64().unwrap();
         let w: Vec<f64> = t["weights"]
@@ -90,7 +90,7 @@ fn stack_weights_come_from_the_validation_split_and_not_from_test() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        for i in 0..got[k].len() {
+        for (i, &score) in g.iter().enumerate() {
             let lin = |f: &dyn Fn(f64) -> f64| {
                 bias + (0..2).map(|m| w[m] * f(members[m][k][i])).sum::<f64>()
             };
@@ -100,9 +100,8 @@ fn stack_weights_come_from_the_validation_split_and_not_from_test() {
                 lin(&|v| v)
             };
             assert!(
-                (got[k][i] - want).abs() < 2e-4,
-                "task {k} row {i}: {} vs {want}",
-                got[k][i]
+                (score - want).abs() < 2e-4,
+                "task {k} row {i}: {score} vs {want}"
             );
         }
     }

@@ -161,7 +161,7 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
     for (r, s) in args.runs.iter().zip(&scores) {
         members.push(json!({
             "run": r.display().to_string(),
-            "model": format!("{:?}", cfgs[members.len()].model.arch).to_lowercase(),
+            "model": cfgs[members.len()].model.arch.name(),
             "valid": metrics(&s.valid, &valid)?,
             "test": metrics(&s.test, &test)?,
         }));
@@ -264,12 +264,15 @@ fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `outs[m][k][i]`: member m's raw output of task k on row i.
+type MemberOutputs = Vec<Vec<Vec<f32>>>;
+
 /// Each member's raw outputs on one split: `members[m][k][i]`; and the split's rows.
 fn score_members(
     ens_dir: &Path,
     e: &EnsembleFile,
     args: &EvalArgs,
-) -> Result<(Vec<Vec<Vec<f32>>>, RunConfig, Encoded)> {
+) -> Result<(MemberOutputs, RunConfig, Encoded)> {
     let data_dir = data_dir(args.data_dir.clone());
     let mut outs = Vec::new();
     let mut first: Option<(RunConfig, Encoded)> = None;

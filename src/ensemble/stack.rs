@@ -148,7 +148,7 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>, task: &str) -> Result<Vec<f64>> 
         let p = (c..n)
             .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
             .unwrap_or(c);
-        if !(a[p][c].abs() > 1e-300) {
+        if !a[p][c].is_finite() || a[p][c].abs() <= 1e-300 {
             return Err(Error::Config {
                 what: format!("--method stack, task `{task}`"),
                 message: "the members' outputs on the validation split are degenerate (a member scores every row the same, or the matrix holds non-finite values); drop that member or use --method mean".into(),
@@ -158,8 +158,9 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>, task: &str) -> Result<Vec<f64>> 
         b.swap(c, p);
         for r in c + 1..n {
             let f = a[r][c] / a[c][c];
-            for k in c..n {
-                a[r][k] -= f * a[c][k];
+            let (top, bottom) = a.split_at_mut(r); // row c is in top (c < r)
+            for (x, y) in bottom[0][c..n].iter_mut().zip(&top[c][c..n]) {
+                *x -= f * y;
             }
             b[r] -= f * b[c];
         }
