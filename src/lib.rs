@@ -29,6 +29,7 @@
 //! recommend         top-K lists from a trained run: fusion, filters, list evaluation
 //! serve             trained runs behind HTTP (Open Inference Protocol), micro-batching
 //! tune              hyper-parameter search over run configs (grid, random, halving)
+//! ensemble          run folders combined into one model (mean, ranks, stacking)
 //! cli               the `mtrec` binary's commands
 //! ```
 //!
@@ -71,6 +72,7 @@ pub mod config;
 pub mod cuda;
 pub mod data;
 pub mod device;
+pub mod ensemble;
 pub mod error;
 pub mod export;
 pub mod loss;

@@ -73,6 +73,9 @@ pub(super) fn load_run(
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
+    if crate::ensemble::is_ensemble(&args.run) {
+        return super::ensemble::eval(args);
+    }
     if crate::recommend::seq::is_seq_run(&args.run)? {
         return super::seq_runs::eval(args);
     }
@@ -82,12 +85,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         args.models_dir.as_deref(),
         args.allow_changed_data,
     )?;
-    let data: &Encoded = match args.split {
-        Split::Train => &setup.prepared.train,
-        Split::Valid => &setup.prepared.valid,
-        Split::Test => &setup.prepared.test,
-        Split::Cold => &setup.prepared.cold,
-    };
+    let data = split_data(&setup, args.split);
     check_split(&args.run, &setup.cfg, args.split, data)?;
     let mut g = crate::autograd::Graph::new(0);
     let out = predict(
@@ -110,6 +108,16 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
     Ok(())
+}
+
+/// The rows of `split` in a loaded run.
+pub(super) fn split_data(setup: &run::Setup, split: Split) -> &Encoded {
+    match split {
+        Split::Train => &setup.prepared.train,
+        Split::Valid => &setup.prepared.valid,
+        Split::Test => &setup.prepared.test,
+        Split::Cold => &setup.prepared.cold,
+    }
 }
 
 /// Refuses data files that changed since training (listing every change) unless
@@ -145,7 +153,12 @@ fn check_data_unchanged(
 }
 
 /// The split must have rows, and at least one task a label on them.
-fn check_split(run_dir: &Path, cfg: &RunConfig, split: Split, data: &Encoded) -> Result<()> {
+pub(super) fn check_split(
+    run_dir: &Path,
+    cfg: &RunConfig,
+    split: Split,
+    data: &Encoded,
+) -> Result<()> {
     let err = |message: String| Error::Config {
         what: format!("--split {}", format!("{split:?}").to_lowercase()),
         message,

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod embed;
+pub mod ensemble;
 pub mod eval;
 pub mod export;
 pub mod output;
@@ -71,6 +72,10 @@ pub enum Command {
     /// outputs: one per task) plus `<name>.inputs.json` on how to encode them
     /// (docs/export.md).
     Export(export::ExportArgs),
+    /// Combine run folders trained on the same tasks, data and split into one model:
+    /// mean, logit_mean, rank_mean or stack (weights fitted on the validation split);
+    /// writes an ensemble folder that eval and predict accept (docs/ensemble.md).
+    Ensemble(ensemble::EnsembleArgs),
 }
 
 /// Runs the parsed command.
@@ -88,6 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tune(args) => tune::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Ensemble(args) => in_pool(None, || ensemble::run(&args)),
     }
 }
 

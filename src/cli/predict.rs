@@ -84,11 +84,56 @@ enum OutRow {
 pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     // Refuse a bad output path before any work.
     check_output(&args.output, &args.input, &args.run, args.force)?;
+    if crate::ensemble::is_ensemble(&args.run) {
+        return super::ensemble::predict(args);
+    }
     if crate::recommend::seq::is_seq_run(&args.run)? {
         return super::seq_runs::predict(args);
     }
-    let mut cfg = RunConfig::from_file(args.run.join("config.toml"), &[])?;
-    let spec_path = args.run.join("spec.json");
+    let s = score_run(args, &args.run)?;
+    let values = s.values();
+    write_output(args, &s, &values)
+}
+
+/// The rows of `--input` scored by the model of `run`, before anything is written.
+pub(super) struct Scored {
+    pub cfg: RunConfig,
+    pub table: RawTable,
+    rows: Vec<(u64, OutRow)>,
+    keep: Vec<String>,
+    /// Raw outputs `out[k][i]` (logits for binary tasks).
+    pub out: Vec<Vec<f32>>,
+    unseen: Vec<(String, usize)>,
+}
+
+impl Scored {
+    /// The input lines of the output rows, in output order (equal for every member of an
+    /// ensemble reading the same input).
+    pub fn lines(&self) -> Vec<u64> {
+        self.rows.iter().map(|r| r.0).collect()
+    }
+
+    /// Outputs as written: probabilities for binary tasks, values for regression.
+    fn values(&self) -> Vec<Vec<f32>> {
+        self.cfg
+            .tasks
+            .iter()
+            .zip(&self.out)
+            .map(|(t, o)| match t.kind {
+                TaskType::Binary => o
+                    .iter()
+                    .map(|&z| crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, z))
+                    .collect(),
+                TaskType::Regression => o.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Reads `--input` as the run folder `run` reads its data and scores every row.
+pub(super) fn score_run(args: &PredictArgs, run: &Path) -> Result<Scored> {
+    let mut cfg = RunConfig::from_file(run.join("config.toml"), &[])?;
+    let spec_path = run.join("spec.json");
     let spec_text = std::fs::read_to_string(&spec_path).map_err(|e| Error::Io {
         path: spec_path.display().to_string(),
         message: e.to_string(),
@@ -133,7 +178,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
         let provider = run::text::native_provider(Path::new("."), args.models_dir.as_deref());
         let env = crate::data::features::TextEnv {
             provider: &provider,
-            cache_dir: Some(run::text_cache_dir(&args.run)),
+            cache_dir: Some(run::text_cache_dir(run)),
         };
         crate::data::features::attach_texts(&mut spec, &table, &mut encoded, &env)?;
     }
@@ -151,7 +196,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
         &mut rng,
     )?;
     let _ = crate::train::run::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
-    load_params(args.run.join("model.safetensors"), &mut store)?;
+    load_params(run.join("model.safetensors"), &mut store)?;
     let mut g = crate::autograd::Graph::new(0);
     let out = predict(&mut g, &input, model.as_ref(), &store, &encoded, 4096)?;
     let n = table.num_rows();
@@ -164,7 +209,19 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
             ),
         });
     }
+    Ok(Scored {
+        cfg,
+        table,
+        rows,
+        keep,
+        out,
+        unseen,
+    })
+}
 
+/// Writes the output CSV: `values[k][i]` the score of task k for read row i.
+pub(super) fn write_output(args: &PredictArgs, s: &Scored, values: &[Vec<f32>]) -> Result<()> {
+    let (cfg, table, rows, keep) = (&s.cfg, &s.table, &s.rows, &s.keep);
     let mark = args.bad_rows == PredictBadRows::Mark;
     let mut head = vec!["line".to_string()];
     head.extend(keep.iter().cloned());
@@ -174,22 +231,16 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     }
     let mut text = csv_line(&head);
     let (mut scored, mut failed) = (0usize, 0usize);
-    for (line, row) in &rows {
+    for (line, row) in rows {
         let mut fields = vec![line.to_string()];
         match row {
             OutRow::Scored(i) => {
-                for k in &keep {
+                for k in keep {
                     let col = table.column(k).map_or("", |c| c.get(*i));
                     fields.push(col.to_string());
                 }
-                for (t, o) in cfg.tasks.iter().zip(&out) {
-                    let z = o[*i];
-                    let v = match t.kind {
-                        TaskType::Binary => {
-                            crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, z)
-                        }
-                        TaskType::Regression => z,
-                    };
+                for (t, o) in cfg.tasks.iter().zip(values) {
+                    let v = o[*i];
                     if !v.is_finite() {
                         return Err(Error::Io {
                             path: args.input.display().to_string(),
@@ -229,7 +280,7 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
             String::new()
         }
     );
-    eprintln!("{}", unseen_line(&unseen, table.num_rows()));
+    eprintln!("{}", unseen_line(&s.unseen, table.num_rows()));
     Ok(())
 }
 

@@ -26,6 +26,12 @@ pub struct SavedRun {
 /// Reads `config.toml`, `spec.json` and `model.safetensors` of `run_dir` and builds the
 /// model they describe with those weights.
 pub fn load_saved(run_dir: &Path) -> Result<SavedRun> {
+    if crate::ensemble::is_ensemble(run_dir) {
+        return Err(crate::ensemble::refuse(
+            run_dir,
+            "recommend` or `mtrec serve",
+        ));
+    }
     let cfg = RunConfig::from_file(run_dir.join("config.toml"), &[])?;
     let spec_path = run_dir.join("spec.json");
     let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::Io {
