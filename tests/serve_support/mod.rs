@@ -215,6 +215,7 @@ pub fn predict_scores(dir: &Path, run: &Path, rows: &[[String; 4]]) -> Vec<(Stri
         .arg("--output")
         .arg(&output)
         .arg("--force") // called more than once per folder
+        .arg("--no-keys") // scores only: the keys columns are not numbers
         .output()
         .unwrap();
     assert!(
