@@ -62,13 +62,11 @@ fn trained() -> (PathBuf, PathBuf, PathBuf) {
     (root, data, run)
 }
 
+/// One list: (item, score, next_item) best first.
+type List = Vec<(String, f64, f64)>;
+
 /// `mtrec recommend --all-users` on the seq run: user → [(item, score, next_item)].
-fn cli_lists(
-    root: &Path,
-    data: &Path,
-    run: &Path,
-    k: usize,
-) -> Vec<(String, Vec<(String, f64, f64)>)> {
+fn cli_lists(root: &Path, data: &Path, run: &Path, k: usize) -> Vec<(String, List)> {
     let out = root.join("recs.csv");
     mtrec(&[
         "recommend",
@@ -82,7 +80,7 @@ fn cli_lists(
         "--output",
         out.to_str().unwrap(),
     ]);
-    let mut lists: Vec<(String, Vec<(String, f64, f64)>)> = Vec::new();
+    let mut lists: Vec<(String, List)> = Vec::new();
     for line in std::fs::read_to_string(&out).unwrap().lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let row = (
