@@ -11,7 +11,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// A run folder written by `mtrec train`, served under the folder's name; or
+    /// A run folder written by `mtrec train` or `mtrec seq` (SASRec: recommend from an
+    /// item history only, no /infer), served under the folder's name; or
     /// NAME=DIR to choose the name. Repeat for several models.
     #[arg(long = "run", value_name = "[NAME=]DIR", required = true)]
     pub runs: Vec<String>,

@@ -68,7 +68,9 @@ pub async fn model_ready(
     State(st): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    st.model(&name)?;
+    if !st.seq.contains_key(&name) {
+        st.model(&name)?;
+    }
     Ok(Json(json!({ "name": name, "ready": true })))
 }
 
@@ -78,6 +80,9 @@ pub async fn model_metadata(
     State(st): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    if let Some(info) = st.seq.get(&name) {
+        return Ok(Json(info.metadata(&name)));
+    }
     let schema = st.model(&name)?.schema();
     let inputs: Vec<Value> = schema
         .inputs

@@ -1,6 +1,8 @@
 //! The recommend route's recommender: for every served run whose `config.toml` has a
 //! `[recommend]` section, a [`Recommender`] (the machinery of `mtrec recommend`) answers
-//! `POST /v1/models/{name}/recommend` with the same lists as the command.
+//! `POST /v1/models/{name}/recommend` with the same lists as the command; for every
+//! served `mtrec seq` run, a [`SeqRecommender`] answers from an item history
+//! ([`super::seq`]).
 //!
 //! Request (JSON; every key but `user` optional):
 //!
@@ -26,6 +28,7 @@ use super::errors::{ApiError, ApiResult};
 use super::recommend::{on_threads, OnThread};
 use crate::config::recommend::FusionConfig;
 use crate::error::Result;
+use crate::recommend::seq::SeqRecommender;
 use crate::recommend::{Fusion, Recommender, Request, Scoring};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -49,7 +52,13 @@ pub fn hook(
 ) -> Result<OnThread> {
     on_threads(threads, move || {
         let mut recs: BTreeMap<String, Option<Recommender>> = BTreeMap::new();
+        let mut seqs: BTreeMap<String, SeqRecommender> = BTreeMap::new();
         for (name, dir) in &runs {
+            if crate::recommend::seq::is_seq_run(dir)? {
+                seqs.insert(name.clone(), SeqRecommender::load(dir, &data_dir)?);
+                eprintln!("model `{name}` (mtrec seq): recommendations from an item history on /v1/models/{name}/recommend");
+                continue;
+            }
             let cfg = crate::config::RunConfig::from_file(dir.join("config.toml"), &[])?;
             let rec = match cfg.recommend {
                 Some(rc) => {
@@ -64,7 +73,10 @@ pub fn hook(
             }
             recs.insert(name.clone(), rec);
         }
-        Ok(move |model: &str, request: Value| answer(&recs, model, request))
+        Ok(move |model: &str, request: Value| match seqs.get(model) {
+            Some(r) => super::seq::answer(r, model, &request),
+            None => answer(&recs, model, request),
+        })
     })
 }
 

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod recommend;
 pub mod reload;
+pub mod seq;
 
 use crate::error::{Error, Result};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -80,6 +81,8 @@ pub struct Inner {
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
     pub recommend: Option<Arc<dyn RecommendHook>>,
+    /// Served `mtrec seq` runs (no `/infer`; recommend from a history), by name.
+    pub seq: BTreeMap<String, seq::SeqInfo>,
     inflight: Arc<tokio::sync::Semaphore>,
 }
 
@@ -93,8 +96,18 @@ impl std::ops::Deref for AppState {
 impl Inner {
     /// The model called `name`, or 404 listing the served ones.
     pub fn model(&self, name: &str) -> ApiResult<&ModelHandle> {
+        if self.seq.contains_key(name) {
+            return Err(ApiError::bad_request(format!(
+                "model `{name}` is a sequence model (mtrec seq): it has no feature rows to score or reload; POST an item history to /v1/models/{name}/recommend"
+            )));
+        }
         self.models.get(name).ok_or_else(|| {
-            let names: Vec<&str> = self.models.keys().map(String::as_str).collect();
+            let names: Vec<&str> = self
+                .models
+                .keys()
+                .chain(self.seq.keys())
+                .map(String::as_str)
+                .collect();
             ApiError::not_found(format!(
                 "no model `{name}`; this server serves: {}",
                 names.join(", ")
@@ -237,12 +250,22 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
 pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let mut models = BTreeMap::new();
+    let mut seq_models = BTreeMap::new();
     for (name, run) in &opts.runs {
-        if models.contains_key(name) {
+        if models.contains_key(name) || seq_models.contains_key(name) {
             return Err(Error::Config {
                 what: format!("--run {name}=..."),
                 message: "names a model twice; expected one name per model (--run NAME=DIR)".into(),
             });
+        }
+        if crate::recommend::seq::is_seq_run(run)? {
+            let info = seq::SeqInfo::read(run.clone())?;
+            eprintln!(
+                "serve: model `{name}` from {} (mtrec seq: recommend from an item history)",
+                run.display()
+            );
+            seq_models.insert(name.clone(), info);
+            continue;
         }
         let handle = ModelHandle::start(name, run.clone(), opts.batch, metrics.clone())?;
         let s = handle.schema();
@@ -261,6 +284,7 @@ pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> 
         limits: opts.limits,
         metrics,
         recommend: opts.recommend,
+        seq: seq_models,
         inflight: Arc::new(tokio::sync::Semaphore::new(opts.limits.max_inflight)),
     }));
     let rt = tokio::runtime::Builder::new_multi_thread()
