@@ -1,113 +1,17 @@
 //! Issue #15 part 3: one content-keyed text-embedding cache shared by `mtrec train`,
 //! `predict` and `embed` (and `seq`, through the same `text::cache::embed_cached`), under
 //! `$MTREC_CACHE`, so a second run reads the embeddings instead of running the encoder.
-//! The encoder is a tiny BERT written by the test (the fixture of predict_guard_embed.rs).
+//! The encoder is a tiny BERT written by the test (tests/tiny_bert_support).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const VOCAB: [&str; 12] = [
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "toy", "story", "heat", "(", ")", "1995", "a", "##b",
-];
+mod tiny_bert_support;
+
+use tiny_bert_support::{tiny, write_model};
 
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mtrec-i15fix-cache-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Tensors of a tiny BERT (D = 8, 2 heads, D_ff = 12, 16 positions) with `layers`
-/// layers and small deterministic weights, plus the pooler a Hugging Face file has.
-fn tiny(layers: usize) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let mut state = 7u64;
-    let mut rnd = |n: usize, s: f32| -> Vec<f32> {
-        (0..n)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * s
-            })
-            .collect()
-    };
-    let (d, f, v, p) = (8, 12, VOCAB.len(), 16);
-    let mut t = vec![
-        (
-            "embeddings.word_embeddings.weight".to_string(),
-            vec![v, d],
-            rnd(v * d, 1.0),
-        ),
-        (
-            "embeddings.position_embeddings.weight".into(),
-            vec![p, d],
-            rnd(p * d, 0.5),
-        ),
-        (
-            "embeddings.token_type_embeddings.weight".into(),
-            vec![2, d],
-            rnd(2 * d, 0.5),
-        ),
-        ("embeddings.LayerNorm.weight".into(), vec![d], vec![1.0; d]),
-        ("embeddings.LayerNorm.bias".into(), vec![d], rnd(d, 0.2)),
-        ("pooler.dense.weight".into(), vec![d, d], rnd(d * d, 0.2)),
-        ("pooler.dense.bias".into(), vec![d], rnd(d, 0.2)),
-    ];
-    for l in 0..layers {
-        let pre = format!("encoder.layer.{l}");
-        for (name, din, dout) in [
-            ("attention.self.query", d, d),
-            ("attention.self.key", d, d),
-            ("attention.self.value", d, d),
-            ("attention.output.dense", d, d),
-            ("intermediate.dense", d, f),
-            ("output.dense", f, d),
-        ] {
-            t.push((
-                format!("{pre}.{name}.weight"),
-                vec![dout, din],
-                rnd(dout * din, 0.6),
-            ));
-            t.push((format!("{pre}.{name}.bias"), vec![dout], rnd(dout, 0.2)));
-        }
-        for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            t.push((format!("{pre}.{name}.weight"), vec![d], vec![1.0; d]));
-            t.push((format!("{pre}.{name}.bias"), vec![d], rnd(d, 0.2)));
-        }
-    }
-    t
-}
-
-fn write_model(dir: &Path, config_layers: usize, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
-    std::fs::write(
-        dir.join("config.json"),
-        format!(
-            r#"{{"vocab_size": 12, "hidden_size": 8, "num_hidden_layers": {config_layers}, "num_attention_heads": 2,
-                "intermediate_size": 12, "max_position_embeddings": 16, "type_vocab_size": 2,
-                "layer_norm_eps": 1e-12, "hidden_act": "gelu"}}"#
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("vocab.txt"), VOCAB.join("\n") + "\n").unwrap();
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .iter()
-        .map(|(n, s, v)| {
-            (
-                n.clone(),
-                s.clone(),
-                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            )
-        })
-        .collect();
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
-        .iter()
-        .map(|(n, s, b)| {
-            let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
-                .unwrap();
-            (n.clone(), v)
-        })
-        .collect();
-    safetensors::serialize_to_file(views, &None, &dir.join("model.safetensors")).unwrap();
+    tiny_bert_support::scratch("mtrec-i15fix-cache", tag)
 }
 
 /// Runs the binary with `MTREC_CACHE=cache`; (success, stderr).
