@@ -8,7 +8,7 @@
 //! ## Layers of the crate (imports point down this list, never up)
 //!
 //! ```text
-//! tensor            row-major f32 matrices, devices
+//! tensor            row-major f32 matrices
 //! autograd, ops     graph-owned tape, parameter store; forward/backward kernels
 //! loss, balance     MSE, BCE-with-logits, softmax cross-entropy, task-weighted sum;
 //!                   loss balancing (fixed, uncertainty, GradNorm, DWA, PCGrad)
@@ -25,11 +25,12 @@
 //!                   AUC / GAUC / ranking metrics; safetensors run state
 //! baselines         reference models scored beside every run: popularity, biases,
 //!                   transition (docs/baselines.md)
+//! ensemble          the ensemble folder and its combiners (mean, ranks, stacking); the
+//!                   members are scored by `cli`
 //! train             training loops
 //! recommend         top-K lists from a trained run: fusion, filters, list evaluation
 //! serve             trained runs behind HTTP (Open Inference Protocol), micro-batching
 //! tune              hyper-parameter search over run configs (grid, random, halving)
-//! ensemble          run folders combined into one model (mean, ranks, stacking)
 //! cli               the `mtrec` binary's commands
 //! ```
 //!
