@@ -25,6 +25,8 @@ pub struct XAxis {
     pub label: String,
     pub categories: Option<Vec<String>>,
     pub log: bool,
+    /// Whole numbers only (trial numbers): ticks at integers, never `0.92`.
+    pub integer: bool,
 }
 
 /// A scatter of `series` (one colour each) over `x`, with `ring` (a point drawn with a
@@ -111,6 +113,15 @@ pub fn scatter(
             .enumerate()
             .map(|(i, n)| (i as f64, n.clone()))
             .collect(),
+        None if x.integer => {
+            // every k-th whole number inside the padded range, at most 9 ticks
+            let (lo, hi) = (x0.ceil() as i64, x1.floor() as i64);
+            let k = ((hi - lo) / 8).max(1);
+            (lo..=hi)
+                .filter(|t| (t - lo) % k == 0)
+                .map(|t| (t as f64, t.to_string()))
+                .collect()
+        }
         None => (0..=4)
             .map(|i| {
                 let t = x0 + (x1 - x0) * i as f64 / 4.0;
@@ -131,12 +142,13 @@ pub fn scatter(
     }
     let _ = write!(
         s,
-        r#"<text x="{}" y="{}" class="tick" text-anchor="middle">{}{}</text><text x="4" y="{}" class="tick">{}</text>"#,
+        r#"<text x="{}" y="{}" class="tick" text-anchor="middle">{}{}</text><text transform="rotate(-90)" x="{:.1}" y="10" class="tick ylabel" text-anchor="middle">{}</text>"#,
         L + (W - L - R) / 2.0,
         H - 6.0,
         esc(&x.label),
         if x.log { " (log scale)" } else { "" },
-        T - 4.0,
+        // rotated along the y axis, clear of the title above the plot
+        -(T + (H - T - B) / 2.0),
         esc(y_label)
     );
     if let Some((v, label)) = hline {
@@ -183,4 +195,33 @@ pub fn scatter(
         s.push_str(&legend(series.iter().map(|x| x.label.as_str())));
     }
     format!(r#"<div class="fig">{s}</div>"#)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_axes_tick_whole_numbers_and_the_y_label_is_rotated() {
+        let pts = Series {
+            label: "objective".into(),
+            points: vec![(1.0, 0.5), (2.0, 0.6), (3.0, 0.55)],
+        };
+        let x = XAxis {
+            label: "trial".into(),
+            integer: true,
+            ..XAxis::default()
+        };
+        let svg = scatter("objective per trial", &x, "valid auc", &[pts], None, None);
+        let ticks: Vec<&str> = svg
+            .split(r#"text-anchor="middle">"#)
+            .skip(1)
+            .map(|t| t.split('<').next().unwrap())
+            .collect();
+        for t in ["1", "2", "3"] {
+            assert!(ticks.contains(&t), "tick {t} in {ticks:?}");
+        }
+        assert!(!ticks.iter().any(|t| t.contains('.')), "{ticks:?}");
+        assert!(svg.contains(r#"transform="rotate(-90)""#));
+    }
 }

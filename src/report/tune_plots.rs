@@ -52,6 +52,7 @@ pub(super) fn objective_plots(t: &Tune, best: Option<usize>) -> String {
     let preset = preset_objective(t);
     let x = XAxis {
         label: "trial".into(),
+        integer: true,
         ..XAxis::default()
     };
     let mut s = String::from("<h2>Objective per trial</h2>");
