@@ -4,6 +4,7 @@
 //! run's own sequence; `GET /v2/models/{name}` describes the model; `/infer` and
 //! malformed requests are JSON 400s naming what is wrong.
 
+mod cli_support;
 mod serve_support;
 
 use mtrec::train::seq::{load_data, SeqRunConfig};
@@ -35,17 +36,7 @@ fn trained() -> (PathBuf, PathBuf, PathBuf) {
     let root = std::env::temp_dir().join(format!("mtrec-i14serve2-seq-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let data = root.join("data");
-    std::fs::create_dir_all(data.join("beauty-tiny")).unwrap();
-    let mut text = String::new();
-    for u in 0..60usize {
-        let n = 3 + u % 9;
-        let stride = 1 + u % 3;
-        let items: Vec<String> = (0..n)
-            .map(|j| format!("B{:03}", (u * 5 + j * stride + (j == 4) as usize * 7) % 30))
-            .collect();
-        text.push_str(&format!("U{u:03} {}\n", items.join(" ")));
-    }
-    std::fs::write(data.join("beauty-tiny/user_sequence.txt"), text).unwrap();
+    cli_support::write_beauty_tiny(&data, 60);
     let cfg = root.join("tiny_sasrec.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
     let run = root.join("run");

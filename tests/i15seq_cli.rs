@@ -6,24 +6,11 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn mtrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mtrec"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod cli_support;
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "mtrec failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use cli_support::{mtrec, ok};
 
 fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))

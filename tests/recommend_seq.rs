@@ -13,7 +13,6 @@ use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::SeedableRng;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const CONFIG: &str =
@@ -21,21 +20,9 @@ const CONFIG: &str =
 [model]\ndim = 16\nblocks = 1\nheads = 2\ndropout = 0.0\n\
 [train]\nepochs = 4\nbatch_size = 16\nlr = 0.01\npatience = 0\nseed = 3\n";
 
-fn mtrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mtrec"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod cli_support;
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "mtrec failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use cli_support::{mtrec, ok};
 
 /// The data folder and the trained run, made once per test process.
 fn trained() -> &'static (PathBuf, PathBuf) {
@@ -44,18 +31,7 @@ fn trained() -> &'static (PathBuf, PathBuf) {
         let root = std::env::temp_dir().join(format!("mtrec-recseq-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let data = root.join("data");
-        std::fs::create_dir_all(data.join("beauty-tiny")).unwrap();
-        // 70 users walk a cycle of 30 items with a user-specific stride; some repeat
-        let mut text = String::new();
-        for u in 0..70usize {
-            let n = 3 + u % 9;
-            let stride = 1 + u % 3;
-            let items: Vec<String> = (0..n)
-                .map(|j| format!("B{:03}", (u * 5 + j * stride + (j == 4) as usize * 7) % 30))
-                .collect();
-            text.push_str(&format!("U{u:03} {}\n", items.join(" ")));
-        }
-        std::fs::write(data.join("beauty-tiny/user_sequence.txt"), text).unwrap();
+        cli_support::write_beauty_tiny(&data, 70);
         let cfg = root.join("tiny_sasrec.toml");
         std::fs::write(&cfg, CONFIG).unwrap();
         let run = root.join("run");
