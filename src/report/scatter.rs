@@ -8,7 +8,7 @@
 
 use super::html::esc;
 use super::series::Series;
-use super::svg::{legend, num, PALETTE};
+use super::svg::{chart_open, legend, no_data, num, PALETTE};
 use std::fmt::Write;
 
 const W: f64 = 420.0;
@@ -48,20 +48,9 @@ pub fn scatter(
         y0 = y0.min(b);
         y1 = y1.max(b);
     }
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg class="chart" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img"><title>{t}</title><text x="{L}" y="15" class="ct">{t}</text>"#,
-        t = esc(title)
-    );
+    let mut s = chart_open(title, W, H, L);
     if x0 > x1 {
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" class="nodata">no data recorded</text></svg>"#,
-            W / 2.0 - 50.0,
-            H / 2.0
-        );
-        return format!(r#"<div class="fig">{s}</div>"#);
+        return no_data(s, W, H);
     }
     if let Some((v, _)) = hline {
         y0 = y0.min(v);

@@ -39,6 +39,25 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// The opening of a chart `w` × `h` with its title (tooltip and heading at x = `l`).
+pub(super) fn chart_open(title: &str, w: f64, h: f64, l: f64) -> String {
+    format!(
+        r#"<svg class="chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img"><title>{t}</title><text x="{l}" y="15" class="ct">{t}</text>"#,
+        t = esc(title)
+    )
+}
+
+/// Closes a chart opened by [`chart_open`] that has nothing to draw.
+pub(super) fn no_data(mut s: String, w: f64, h: f64) -> String {
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" class="nodata">no data recorded</text></svg>"#,
+        w / 2.0 - 50.0,
+        h / 2.0
+    );
+    format!(r#"<div class="fig">{s}</div>"#)
+}
+
 /// A line chart of `series` over epochs, with a dashed vertical line at `marker.0`
 /// labelled `marker.1` (the best epoch). Empty series draw a "no data" chart.
 pub fn line_chart(title: &str, series: &[Series], marker: Option<(f64, &str)>) -> String {
@@ -50,20 +69,9 @@ pub fn line_chart(title: &str, series: &[Series], marker: Option<(f64, &str)>) -
         y0 = y0.min(y);
         y1 = y1.max(y);
     }
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg class="chart" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img"><title>{t}</title><text x="{L}" y="15" class="ct">{t}</text>"#,
-        t = esc(title)
-    );
+    let mut s = chart_open(title, W, H, L);
     if x0 > x1 {
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" class="nodata">no data recorded</text></svg>"#,
-            W / 2.0 - 50.0,
-            H / 2.0
-        );
-        return format!(r#"<div class="fig">{s}</div>"#);
+        return no_data(s, W, H);
     }
     if x1 - x0 < 1e-12 {
         x0 -= 0.5;
