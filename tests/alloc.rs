@@ -78,16 +78,23 @@ fn allocations_per_step(
         let mut g = Graph::new(1);
         g.set_embed_linear(mode);
         let mut info = empty_info();
-        // Warm-up: passes until one allocates nothing, at most 20. Each rayon thread's
-        // GEMM packing buffers grow to its deepest nesting and largest blocks at the pace
-        // work stealing happens to reach them; a step that allocates every time never
-        // gets quiet, and then the measured passes below fail.
-        for _ in 0..20 {
+        // Warm-up: passes until two in a row allocate nothing, at most 30. Each rayon
+        // thread's GEMM packing buffers grow to its deepest nesting and largest blocks at
+        // the pace work stealing happens to reach them (under load a pass can be quiet
+        // and the next still reach a deeper nesting); a step that allocates every time
+        // never gets quiet, and then the measured passes below fail.
+        let mut quiet = 0;
+        for _ in 0..30 {
             let before = ALLOCS.load(Ordering::SeqCst);
             for b in 0..batches {
                 t.step(&mut g, b, 1e-3, &mut info).expect("warm-up step");
             }
-            if ALLOCS.load(Ordering::SeqCst) == before {
+            quiet = if ALLOCS.load(Ordering::SeqCst) == before {
+                quiet + 1
+            } else {
+                0
+            };
+            if quiet == 2 {
                 break;
             }
         }
