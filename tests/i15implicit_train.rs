@@ -6,26 +6,12 @@ use mtrec::train::run::implicit::ImplicitRun;
 use mtrec::train::run::{setup, train, RunOptions};
 use std::path::{Path, PathBuf};
 
-/// 11 events, 4 users, items a..e. Leave-last-out: training pairs u1-a, u2-a (pv, buy),
-/// u3-a, u4-d; valid u1-b, u2-c; test u1-c, u2-d, u4-e (all pv).
-const LOG: &str = "u1,a,pv,1
-u1,b,pv,2
-u1,b,buy,3
-u1,c,pv,5
-u2,a,pv,1
-u2,c,pv,2
-u2,d,pv,3
-u2,a,buy,4
-u3,a,pv,7
-u4,d,pv,1
-u4,e,pv,2
-";
+mod interactions_support;
+
+use interactions_support::LOG;
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mtrec-i15t-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    interactions_support::temp_dir("i15t", tag)
 }
 
 fn config(resample: &str, candidates: usize) -> String {
