@@ -7,29 +7,16 @@
 mod cli_support;
 mod serve_support;
 
+use cli_support::{mtrec, ok};
 use mtrec::train::seq::{load_data, SeqRunConfig};
 use serde_json::{json, Value};
 use serve_support::Server;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const CONFIG: &str =
     "[data]\ndataset = \"amazon-beauty\"\ndir = \"beauty-tiny\"\nseed = 7\nmax_len = 6\n\
 [model]\ndim = 16\nblocks = 1\nheads = 2\ndropout = 0.0\n\
 [train]\nepochs = 3\nbatch_size = 16\nlr = 0.01\npatience = 0\nseed = 3\n";
-
-fn mtrec(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_mtrec"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mtrec {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A tiny Beauty-format data set and a SASRec run trained on it: (root, data, run).
 fn trained() -> (PathBuf, PathBuf, PathBuf) {
@@ -40,16 +27,7 @@ fn trained() -> (PathBuf, PathBuf, PathBuf) {
     let cfg = root.join("tiny_sasrec.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
     let run = root.join("run");
-    mtrec(&[
-        "seq",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--quiet",
-    ]);
+    cli_support::seq_train(&cfg, &data, &run);
     (root, data, run)
 }
 
@@ -59,7 +37,7 @@ type List = Vec<(String, f64, f64)>;
 /// `mtrec recommend --all-users` on the seq run: user → [(item, score, next_item)].
 fn cli_lists(root: &Path, data: &Path, run: &Path, k: usize) -> Vec<(String, List)> {
     let out = root.join("recs.csv");
-    mtrec(&[
+    ok(&mtrec(&[
         "recommend",
         "--run",
         run.to_str().unwrap(),
@@ -70,7 +48,7 @@ fn cli_lists(root: &Path, data: &Path, run: &Path, k: usize) -> Vec<(String, Lis
         &k.to_string(),
         "--output",
         out.to_str().unwrap(),
-    ]);
+    ]));
     let mut lists: Vec<(String, List)> = Vec::new();
     for line in std::fs::read_to_string(&out).unwrap().lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 mod cli_support;
 
-use cli_support::{mtrec, ok};
+use cli_support::{mtrec, ok, predict, seq_train};
 
 fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
@@ -44,16 +44,7 @@ fn train(root: &Path, data: &Path, name: &str, data_cfg: &str) -> PathBuf {
     let cfg = root.join(format!("{name}.toml"));
     std::fs::write(&cfg, format!("[data]\n{data_cfg}\n{MODEL}")).unwrap();
     let run = root.join(name);
-    ok(&mtrec(&[
-        "seq",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--quiet",
-    ]));
+    seq_train(&cfg, data, &run);
     run
 }
 
@@ -200,17 +191,12 @@ fn i15seq_predict_scores_histories_with_original_ids() {
     let inp = f.root.join("holdouts.csv");
     std::fs::write(&inp, input).unwrap();
     let out = f.root.join("holdouts_scored.csv");
-    ok(&mtrec(&[
-        "predict",
-        "--run",
-        f.seq_run.to_str().unwrap(),
-        "--input",
-        inp.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--data-dir",
-        f.data.to_str().unwrap(),
-    ]));
+    ok(&predict(
+        &f.seq_run,
+        &inp,
+        &out,
+        &["--data-dir", f.data.to_str().unwrap()],
+    ));
     let text = std::fs::read_to_string(&out).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -239,28 +225,12 @@ fn i15seq_predict_scores_histories_with_original_ids() {
     let inp = f.root.join("pairs.csv");
     std::fs::write(&inp, format!("user,item\n{u},sku-03\n\n{u},{}\n", s[0])).unwrap();
     let out = f.root.join("pairs_scored.csv");
-    ok(&mtrec(&[
-        "predict",
-        "--run",
-        f.log_run.to_str().unwrap(),
-        "--input",
-        inp.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]));
+    ok(&predict(&f.log_run, &inp, &out, &[]));
     let by_user = std::fs::read_to_string(&out).unwrap();
     let inp2 = f.root.join("pairs_hist.csv");
     std::fs::write(&inp2, format!("history,item\n{},sku-03\n", s.join(" "))).unwrap();
     let out2 = f.root.join("pairs_hist_scored.csv");
-    ok(&mtrec(&[
-        "predict",
-        "--run",
-        f.log_run.to_str().unwrap(),
-        "--input",
-        inp2.to_str().unwrap(),
-        "--output",
-        out2.to_str().unwrap(),
-    ]));
+    ok(&predict(&f.log_run, &inp2, &out2, &[]));
     let by_hist = std::fs::read_to_string(&out2).unwrap();
     let row1: Vec<&str> = by_user.lines().nth(1).unwrap().split(',').collect();
     let row2: Vec<&str> = by_hist.lines().nth(1).unwrap().split(',').collect();
@@ -291,16 +261,8 @@ fn i15seq_predict_unknown_item_is_an_error_at_its_line_or_a_marked_row() {
     )
     .unwrap();
     let out = f.root.join("unknown_scored.csv");
-    let run = f.seq_run.to_str().unwrap();
-    let r = mtrec(&[
-        "predict",
-        "--run",
-        run,
-        "--input",
-        inp.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let run = &f.seq_run;
+    let r = predict(run, &inp, &out, &[]);
     assert!(!r.status.success());
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(
@@ -308,17 +270,7 @@ fn i15seq_predict_unknown_item_is_an_error_at_its_line_or_a_marked_row() {
         "{err}"
     );
     assert!(!out.exists(), "nothing written on error");
-    ok(&mtrec(&[
-        "predict",
-        "--run",
-        run,
-        "--input",
-        inp.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--bad-rows",
-        "mark",
-    ]));
+    ok(&predict(run, &inp, &out, &["--bad-rows", "mark"]));
     let text = std::fs::read_to_string(&out).unwrap();
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows.len(), 4, "{text}");
@@ -333,32 +285,14 @@ fn i15seq_predict_unknown_item_is_an_error_at_its_line_or_a_marked_row() {
     );
     // an unknown user is an error too; unknown history items are left out and counted
     std::fs::write(&inp, "user,item\nnobody,sku-01\n").unwrap();
-    let r = mtrec(&[
-        "predict",
-        "--run",
-        run,
-        "--input",
-        inp.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--force",
-    ]);
+    let r = predict(run, &inp, &out, &["--force"]);
     assert!(
         String::from_utf8_lossy(&r.stderr).contains("unknown.csv:2:1"),
         "{}",
         String::from_utf8_lossy(&r.stderr)
     );
     std::fs::write(&inp, "history,item\nsku-01 ghost sku-02,sku-03\n").unwrap();
-    let r = mtrec(&[
-        "predict",
-        "--run",
-        run,
-        "--input",
-        inp.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--force",
-    ]);
+    let r = predict(run, &inp, &out, &["--force"]);
     ok(&r);
     assert!(String::from_utf8_lossy(&r.stderr)
         .contains("1 history item id(s) are not in the run's catalogue"));

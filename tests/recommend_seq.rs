@@ -35,16 +35,7 @@ fn trained() -> &'static (PathBuf, PathBuf) {
         let cfg = root.join("tiny_sasrec.toml");
         std::fs::write(&cfg, CONFIG).unwrap();
         let run = root.join("run");
-        ok(&mtrec(&[
-            "seq",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-            "--quiet",
-        ]));
+        cli_support::seq_train(&cfg, &data, &run);
         (data, run)
     })
 }

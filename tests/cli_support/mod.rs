@@ -38,3 +38,26 @@ pub fn write_beauty_tiny(data: &Path, users: usize) {
     }
     std::fs::write(data.join("beauty-tiny/user_sequence.txt"), text).unwrap();
 }
+
+/// `mtrec predict --run run --input input --output output` plus `extra` flags.
+pub fn predict(run: &Path, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["predict", "--run", run.to_str().unwrap()];
+    args.extend(["--input", input.to_str().unwrap()]);
+    args.extend(["--output", output.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    mtrec(&args)
+}
+
+/// `mtrec seq --config cfg --data-dir data --out run --quiet`, which must succeed.
+pub fn seq_train(cfg: &Path, data: &Path, run: &Path) {
+    ok(&mtrec(&[
+        "seq",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]));
+}
