@@ -93,7 +93,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             })
         }
     };
-    let cfg = RunConfig::from_file(&config, &args.set)?;
+    let cfg = RunConfig::from_file_in(&config, &args.set, Some(&data_dir(args.data_dir.clone())))?;
     let threads = args
         .threads
         .or((cfg.train.threads > 0).then_some(cfg.train.threads));

@@ -12,6 +12,9 @@ pub enum Format {
     Csv,
     /// Tab separated; quotes are ordinary characters.
     Tsv,
+    /// Apache Parquet (snappy or uncompressed): only the needed columns are read, one
+    /// row group at a time; nulls are missing values (src/data/ingest/parquet.rs).
+    Parquet,
 }
 
 /// What to do with a row that cannot be used (wrong field count, invalid text, a
@@ -165,7 +168,7 @@ impl DataConfig {
     /// The field separator in effect: `delimiter`, else the format's own.
     pub fn delimiter_char(&self) -> char {
         self.delimiter.unwrap_or(match self.format {
-            Format::Csv => ',',
+            Format::Csv | Format::Parquet => ',',
             Format::Tsv => '\t',
         })
     }
@@ -296,14 +299,14 @@ fn default_max_decompressed_bytes() -> u64 {
     1 << 34
 }
 
-fn default_dim() -> usize {
+pub(super) fn default_dim() -> usize {
     8
 }
 
-fn default_min_count() -> usize {
+pub(super) fn default_min_count() -> usize {
     1
 }
 
-fn default_separator() -> String {
+pub(super) fn default_separator() -> String {
     "|".into()
 }

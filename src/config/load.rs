@@ -1,16 +1,9 @@
 //! Reading a run configuration: TOML text → typed structs, with `--set key=value`
 //! overrides, and toml's error spans turned into `file:line:column: key ...` messages.
 
-use super::RunConfig;
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
-
-/// Deserializes `text` (named `origin` in messages) as a [`RunConfig`], applying
-/// `overrides` in order; see [`parse_as`].
-pub(super) fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<RunConfig> {
-    parse_as(text, origin, overrides, "docs/config.md")
-}
 
 /// Deserializes `text` (named `origin` in messages) as any configuration type,
 /// applying `overrides` (`key.path=value`, see [`apply_override`]) in order; `docs`

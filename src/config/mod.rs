@@ -39,6 +39,7 @@
 pub mod baselines;
 pub mod budget;
 pub mod data;
+mod groups;
 pub mod interactions;
 pub mod join;
 mod load;
@@ -50,6 +51,7 @@ pub mod train;
 mod validate;
 
 pub use data::{BadRows, DataConfig, Encoding, FeatureConfig, FeatureKind, Format, Missing, Scale};
+pub use groups::glob_match;
 pub use join::JoinConfig;
 pub use load::apply_override;
 pub(crate) use load::parse_as;
@@ -89,20 +91,41 @@ impl RunConfig {
     /// Reads, overrides (`key.path=value`, see [`apply_override`]), resolves and
     /// validates the configuration in `path`.
     pub fn from_file(path: impl AsRef<Path>, overrides: &[String]) -> Result<RunConfig> {
+        Self::from_file_in(path, overrides, None)
+    }
+
+    /// [`RunConfig::from_file`] that may read the header of the first file under
+    /// `data_dir` when a `[[features]]` pattern needs the column names.
+    pub fn from_file_in(
+        path: impl AsRef<Path>,
+        overrides: &[String],
+        data_dir: Option<&Path>,
+    ) -> Result<RunConfig> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
             path: path.display().to_string(),
             message: format!("cannot read the run configuration ({e}); check the path"),
         })?;
-        Self::from_str(&text, &path.display().to_string(), overrides)
+        Self::from_str_in(&text, &path.display().to_string(), overrides, data_dir)
     }
 
     /// Like [`RunConfig::from_file`] for `text`; `origin` names it in messages.
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, origin: &str, overrides: &[String]) -> Result<RunConfig> {
-        let mut cfg = load::parse(text, origin, overrides)?;
+        Self::from_str_in(text, origin, overrides, None)
+    }
+
+    /// [`RunConfig::from_str`]; `data_dir` as in [`RunConfig::from_file_in`].
+    pub fn from_str_in(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+        data_dir: Option<&Path>,
+    ) -> Result<RunConfig> {
+        let raw: groups::RawRunConfig = parse_as(text, origin, overrides, "docs/config.md")?;
+        let (mut cfg, origins) = raw.expand(data_dir)?;
         cfg.resolve();
-        cfg.validate()?;
+        cfg.validate().map_err(|e| groups::locate(e, &origins))?;
         Ok(cfg)
     }
 

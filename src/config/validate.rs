@@ -66,9 +66,19 @@ fn check_data(c: &RunConfig) -> Result<()> {
             format!("{delim:?} cannot separate fields; expected one ASCII character such as ',', ';', '|' or '\\t'")
         },
     )?;
+    let parquet = d.format == super::data::Format::Parquet;
+    ensure(
+        !parquet || d.loader == super::data::Loader::Csv,
+        "data.format",
+        || {
+            format!("\"parquet\" is read by loader = \"csv\" only (loader is {:?}); convert the files to CSV or use loader = \"csv\"", d.loader)
+        },
+    )?;
     match (&d.columns, d.header) {
         // names its columns itself (user_id, item_id, category_id, labels, time, set)
         (None, false) if d.loader == super::data::Loader::Interactions => Ok(()),
+        // a Parquet file's schema names its columns
+        (None, false) if parquet => Ok(()),
         (None, false) => Err(bad(
             "data.columns",
             "is missing while data.header = false; list one name per field, or set header = true if the first line names the columns",

@@ -206,7 +206,7 @@ pub fn train_hooked(
                 .into(),
         });
     }
-    let given = RunConfig::from_file(&opts.config, &opts.overrides)?;
+    let given = RunConfig::from_file_in(&opts.config, &opts.overrides, Some(&opts.data_dir))?;
     // one writer per folder, held to the end; nothing is written before it is taken
     let _lock = folder::lock(out)?;
     let (changes, run_id) = if opts.resume {
