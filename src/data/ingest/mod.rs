@@ -24,6 +24,7 @@
 //! ```
 
 mod column;
+mod parquet;
 mod reader;
 mod records;
 mod skipped;
@@ -65,7 +66,7 @@ pub fn read_table(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<
     let mut b = TableBuilder::new(needed);
     for f in &cfg.files {
         let path = resolve(data_dir, f);
-        ingest_file(&mut b, &path, &path.display().to_string(), cfg)?;
+        ingest_any(&mut b, &path, &path.display().to_string(), cfg)?;
     }
     Ok(b.finish())
 }
@@ -73,7 +74,7 @@ pub fn read_table(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<
 /// Reads one file (ignoring `cfg.files`), keeping the columns in `needed`.
 pub fn read_file(path: &Path, cfg: &DataConfig, needed: &[&str]) -> Result<RawTable> {
     let mut b = TableBuilder::new(needed);
-    ingest_file(&mut b, path, &path.display().to_string(), cfg)?;
+    ingest_any(&mut b, path, &path.display().to_string(), cfg)?;
     Ok(b.finish())
 }
 
@@ -83,9 +84,20 @@ pub fn read_header(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<String>> {
     match cfg.files.first() {
         Some(f) => {
             let path = resolve(data_dir, f);
+            if cfg.format == crate::config::Format::Parquet {
+                return parquet::header_names(&path, &path.display().to_string());
+            }
             reader::header_names(&path, &path.display().to_string(), cfg)
         }
         None => Ok(cfg.columns.clone().unwrap_or_default()),
+    }
+}
+
+/// One file through the reader of `cfg.format`.
+fn ingest_any(b: &mut TableBuilder, path: &Path, shown: &str, cfg: &DataConfig) -> Result<()> {
+    match cfg.format {
+        crate::config::Format::Parquet => parquet::ingest_file(b, path, shown, cfg),
+        _ => ingest_file(b, path, shown, cfg),
     }
 }
 

@@ -361,3 +361,50 @@ pub(crate) fn header_names(path: &Path, shown: &str, cfg: &DataConfig) -> Result
             .collect()),
     }
 }
+
+/// The builder as other readers (Parquet) fill it: one file, then rows of texts.
+impl TableBuilder {
+    /// Registers the file `shown` with its column names; returns its index and, per
+    /// output column, its position among `file_names` (an error names a missing one).
+    pub(super) fn start_file(
+        &mut self,
+        shown: &str,
+        file_names: &[String],
+        cfg: &DataConfig,
+    ) -> Result<(u32, Vec<usize>)> {
+        self.skipped.keep_all |= cfg.list_every_bad_row;
+        self.files.push(shown.to_string());
+        self.set_names(file_names);
+        let map = field_map(&self.names, file_names, shown, true)?;
+        Ok(((self.files.len() - 1) as u32, map))
+    }
+
+    /// Appends one row (texts in output-column order), or counts it as a duplicate.
+    pub(super) fn push_texts(&mut self, texts: &[&str], source: RowSource, dedup: bool) {
+        if dedup {
+            let mut h1 = DefaultHasher::new();
+            let mut h2 = DefaultHasher::new();
+            0x9e37_79b9_7f4a_7c15u64.hash(&mut h2);
+            for t in texts {
+                t.hash(&mut h1);
+                t.hash(&mut h2);
+            }
+            if !self
+                .seen
+                .insert(((h1.finish() as u128) << 64) | h2.finish() as u128)
+            {
+                self.skipped.duplicates += 1;
+                return;
+            }
+        }
+        for (col, t) in self.columns.iter_mut().zip(texts) {
+            col.push(t);
+        }
+        self.source.push(source);
+    }
+
+    /// Records a row dropped under `data.bad_rows = "skip"`.
+    pub(super) fn skip_row(&mut self, shown: &str, line: u64, reason: String, text: &str) {
+        self.skipped.record(shown, line, reason, text);
+    }
+}

@@ -1,0 +1,250 @@
+//! `data.format = "parquet"`: Parquet files into the same [`RawTable`](super::RawTable)
+//! the CSV reader fills, so features, tasks and the split treat both alike.
+//!
+//! * Column projection: only the needed columns are decoded (the others' pages are
+//!   never read), one row group at a time, so memory holds one row group's pages plus
+//!   the table being built.
+//! * Values become the texts a CSV file would hold: integers in decimal, floats in
+//!   Rust's shortest round-trip form (parsed back to the same `f32`), booleans `1` /
+//!   `0` (labels), UTF-8 strings as they are. A null is a missing value: it becomes the
+//!   first entry of `data.missing_values` (`""` by default), so it is filled or masked
+//!   exactly like an empty CSV field.
+//! * Row positions: a row's "line" is its 1-based row number in the file (over all row
+//!   groups), so `path:line:field` messages and the bad-row report point at a row;
+//!   errors while decoding also name the row group.
+//! * A column that is not a flat primitive (a list, a map, a struct) or whose type has
+//!   no text form here (INT96, FIXED_LEN_BYTE_ARRAY, decimals, dates, timestamps) is an
+//!   error naming the file, the column and its type, before any row is read. Bytes that
+//!   are not UTF-8 make a bad row (`data.bad_rows`).
+//! * `data.dedup` compares the projected columns only.
+
+use super::reader::TableBuilder;
+use super::RowSource;
+use crate::config::{BadRows, DataConfig};
+use crate::error::{Error, Result};
+use parquet::basic::{ConvertedType, LogicalType, Type as Physical};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::Field;
+use parquet::schema::types::{Type, TypePtr};
+use std::path::Path;
+use std::sync::Arc;
+
+fn open(path: &Path, shown: &str) -> Result<SerializedFileReader<std::fs::File>> {
+    super::check_regular_file(path, shown)?;
+    let file = std::fs::File::open(path).map_err(|e| Error::Io {
+        path: shown.to_string(),
+        message: format!("cannot open ({e}); check the path in data.files and --data-dir"),
+    })?;
+    SerializedFileReader::new(file).map_err(|e| Error::Io {
+        path: shown.to_string(),
+        message: format!(
+            "is not a readable Parquet file ({e}); data.format = \"parquet\" expects Parquet files (snappy or uncompressed), use \"csv\" for text"
+        ),
+    })
+}
+
+/// The top-level column names of the Parquet file at `path`.
+pub(crate) fn header_names(path: &Path, shown: &str) -> Result<Vec<String>> {
+    let reader = open(path, shown)?;
+    let root = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema();
+    Ok(root
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect())
+}
+
+/// Why column `t` cannot be read as text, if it cannot.
+fn unsupported(t: &Type) -> Option<String> {
+    if !t.is_primitive() {
+        return Some("a nested group (list, map or struct)".into());
+    }
+    let info = t.get_basic_info();
+    if info.repetition() == parquet::basic::Repetition::REPEATED {
+        return Some("a repeated field".into());
+    }
+    let phys = t.get_physical_type();
+    let logical = info.logical_type_ref();
+    let plain_int = !matches!(
+        info.converted_type(),
+        ConvertedType::DATE
+            | ConvertedType::TIME_MILLIS
+            | ConvertedType::TIME_MICROS
+            | ConvertedType::TIMESTAMP_MILLIS
+            | ConvertedType::TIMESTAMP_MICROS
+            | ConvertedType::DECIMAL
+    ) && !matches!(
+        logical,
+        Some(
+            LogicalType::Date
+                | LogicalType::Time { .. }
+                | LogicalType::Timestamp { .. }
+                | LogicalType::Decimal { .. }
+        )
+    );
+    match phys {
+        Physical::BOOLEAN | Physical::FLOAT | Physical::DOUBLE => None,
+        Physical::INT32 | Physical::INT64 if plain_int => None,
+        Physical::BYTE_ARRAY
+            if !matches!(logical, Some(LogicalType::Decimal { .. }))
+                && info.converted_type() != ConvertedType::DECIMAL =>
+        {
+            None
+        }
+        _ => Some(match logical {
+            Some(l) => format!("{phys:?} ({l:?})"),
+            None => format!("{phys:?}"),
+        }),
+    }
+}
+
+/// The text of one value; `Err(what it is)` for a value with no text form.
+fn text_of<'a>(
+    f: &'a Field,
+    null: &'a str,
+    buf: &'a mut String,
+) -> std::result::Result<&'a str, String> {
+    use std::fmt::Write;
+    buf.clear();
+    let _ = match f {
+        Field::Null => return Ok(null),
+        Field::Str(s) => return Ok(s.as_str()),
+        Field::Bytes(b) => {
+            return std::str::from_utf8(b.data())
+                .map_err(|e| format!("bytes that are not UTF-8 ({e})"))
+        }
+        Field::Bool(b) => return Ok(if *b { "1" } else { "0" }),
+        Field::Byte(v) => write!(buf, "{v}"),
+        Field::Short(v) => write!(buf, "{v}"),
+        Field::Int(v) => write!(buf, "{v}"),
+        Field::Long(v) => write!(buf, "{v}"),
+        Field::UByte(v) => write!(buf, "{v}"),
+        Field::UShort(v) => write!(buf, "{v}"),
+        Field::UInt(v) => write!(buf, "{v}"),
+        Field::ULong(v) => write!(buf, "{v}"),
+        Field::Float16(v) => write!(buf, "{}", f32::from(*v)),
+        Field::Float(v) => write!(buf, "{v}"),
+        Field::Double(v) => write!(buf, "{v}"),
+        other => return Err(format!("the value {other}")),
+    };
+    Ok(buf.as_str())
+}
+
+/// Appends the rows of the Parquet file at `path` (called `shown`) to `b`.
+pub(crate) fn ingest_file(
+    b: &mut TableBuilder,
+    path: &Path,
+    shown: &str,
+    cfg: &DataConfig,
+) -> Result<()> {
+    let reader = open(path, shown)?;
+    let meta = reader.metadata();
+    let root = meta.file_metadata().schema_descr().root_schema();
+    let fields: Vec<TypePtr> = root.get_fields().to_vec();
+    let file_names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
+    let (file_index, map) = b.start_file(shown, &file_names, cfg)?;
+    // projection: the needed fields in file order; `order[k]` = output column of the
+    // k-th projected field
+    let mut picked: Vec<usize> = map.clone();
+    picked.sort_unstable();
+    picked.dedup();
+    for &i in &picked {
+        if let Some(why) = unsupported(&fields[i]) {
+            return Err(Error::Input {
+                path: shown.to_string(),
+                line: 0,
+                column: i + 1,
+                what: format!("column `{}`", file_names[i]),
+                seen: format!("Parquet type {why}"),
+                expected: "a flat column of booleans, integers, floats or UTF-8 strings; cast it when writing the file, or leave the column out of [[features]] / [[tasks]]".into(),
+            });
+        }
+    }
+    let projection = Type::group_type_builder(root.name())
+        .with_fields(picked.iter().map(|&i| Arc::clone(&fields[i])).collect())
+        .build()
+        .map_err(|e| Error::Io {
+            path: shown.to_string(),
+            message: format!("cannot select the needed columns ({e})"),
+        })?;
+    // output column j reads projected field slot[j]
+    let slot: Vec<usize> = map
+        .iter()
+        .map(|i| {
+            picked
+                .iter()
+                .position(|p| p == i)
+                .expect("picked holds every mapped field")
+        })
+        .collect();
+    let null = cfg.missing_values.first().map_or("", String::as_str);
+    let mut line: u64 = 0;
+    let mut bufs: Vec<String> = vec![String::new(); picked.len()];
+    for g in 0..reader.num_row_groups() {
+        let io = |row: Option<u64>, e: parquet::errors::ParquetError| {
+            Error::Io {
+            path: shown.to_string(),
+            message: match row {
+                Some(r) => format!("row group {g}, row {r}: cannot be decoded ({e}); the file is damaged or written by an unsupported codec (snappy and uncompressed are read)"),
+                None => format!("row group {g}: cannot be read ({e}); the file is damaged or written by an unsupported codec (snappy and uncompressed are read)"),
+            },
+        }
+        };
+        let group = reader.get_row_group(g).map_err(|e| io(None, e))?;
+        let rows = group
+            .get_row_iter(Some(projection.clone()))
+            .map_err(|e| io(None, e))?;
+        for row in rows {
+            line += 1;
+            let row = row.map_err(|e| io(Some(line), e))?;
+            let values: Vec<&Field> = row.get_column_iter().map(|(_, f)| f).collect();
+            let mut texts: Vec<&str> = Vec::with_capacity(picked.len());
+            let mut bad: Option<(usize, String)> = None;
+            for ((k, f), buf) in values.iter().enumerate().zip(bufs.iter_mut()) {
+                match text_of(f, null, buf) {
+                    Ok(t) => texts.push(t),
+                    Err(what) => {
+                        bad.get_or_insert((k, what));
+                        texts.push("");
+                    }
+                }
+            }
+            if let Some((k, what)) = bad {
+                let name = &file_names[picked[k]];
+                let seen = format!("row group {g}: {what}");
+                let expected = "UTF-8 text, a number or a boolean";
+                match cfg.bad_rows {
+                    BadRows::Error => {
+                        return Err(Error::Input {
+                            path: shown.to_string(),
+                            line: line as usize,
+                            column: picked[k] + 1,
+                            what: format!("column `{name}`"),
+                            seen,
+                            expected: format!("{expected}; fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report"),
+                        })
+                    }
+                    BadRows::Skip => {
+                        let reason = format!("column `{name}`: {seen}; expected {expected}");
+                        b.skip_row(shown, line, reason, &format!("row {line}"));
+                        continue;
+                    }
+                }
+            }
+            let out: Vec<&str> = slot.iter().map(|&s| texts[s]).collect();
+            b.push_texts(
+                &out,
+                RowSource {
+                    file: file_index,
+                    line,
+                },
+                cfg.dedup,
+            );
+        }
+    }
+    Ok(())
+}
