@@ -6,6 +6,7 @@ pub mod embed;
 pub mod ensemble;
 pub mod eval;
 pub mod export;
+pub mod generate;
 pub mod output;
 pub mod predict;
 pub mod recommend;
@@ -76,6 +77,9 @@ pub enum Command {
     /// mean, logit_mean, rank_mean or stack (weights fitted on the validation split);
     /// writes an ensemble folder that eval and predict accept (docs/ensemble.md).
     Ensemble(ensemble::EnsembleArgs),
+    /// Write synthetic data sets for scale benchmarks: `mtrec gen aliexpress --rows N
+    /// --out file.csv[.gz] --seed S` (the AliExpress layout, Zipf ids, learnable labels).
+    Gen(generate::GenArgs),
 }
 
 /// Runs the parsed command.
@@ -94,6 +98,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Ensemble(args) => in_pool(None, || ensemble::run(&args)),
+        Command::Gen(args) => generate::run(&args),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod dataset;
 pub mod features;
 pub mod fingerprint;
+pub mod gen_aliexpress;
 pub mod ingest;
 pub mod loaders;
 pub mod sequences;
