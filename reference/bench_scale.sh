@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Scale benchmark (issue 17, part 2): for each N, generate an AliExpress-shaped CSV
+# (`mtrec gen aliexpress`), then train the same MMoE on it with mtrec and with the
+# PyTorch reference (reference/scale/train_mmoe.py: pandas read_csv + LabelEncoder),
+# one after the other in this one invocation. Prints one table row per (N, tool):
+# CSV size, ingest seconds, training samples/s, peak RSS, test AUC of both tasks.
+#
+#   bash reference/setup.sh                                  # once: the PyTorch venv
+#   bash reference/bench_scale.sh 200000 2000000             # N values
+#
+# Settings of both tools: configs/aliexpress_mmoe.toml with batch 1024, 1 epoch,
+# lr 0.001, random 80/10/10 split, 2 threads (THREADS=...). WORK=dir keeps the files
+# (default: a temp dir, removed at the end); BIN=path runs that mtrec binary instead of
+# building target/release/mtrec. mtrec's peak RSS is from /usr/bin/time -v
+# (the whole process); its "ingest" is the run's wall time minus its training time
+# (reading, encoding, the split, and evaluating validation and test once per epoch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { echo "usage: $0 N [N ...]" >&2; exit 2; }
+PY=reference/.venv/bin/python
+[ -x "$PY" ] || { echo "no $PY: run bash reference/setup.sh first" >&2; exit 1; }
+THREADS="${THREADS:-2}"
+BIN="${BIN:-./target/release/mtrec}"   # BIN=path: a binary built before (no cargo build)
+[ "$BIN" != ./target/release/mtrec ] || cargo build --release --quiet
+if [ -n "${WORK:-}" ]; then mkdir -p "$WORK"; else WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT; fi
+
+printf '%-10s %-8s %9s %9s %12s %9s %9s %9s\n' N tool "CSV MB" "ingest s" "train smp/s" "peak MB" "AUC clk" "AUC conv"
+for N in "$@"; do
+  csv="$WORK/ae_$N.csv"
+  [ -s "$csv" ] || $BIN gen aliexpress --rows "$N" --out "$csv" --seed 1 > "$WORK/gen_$N.json"
+  mb=$(( $(stat -c %s "$csv") / 1000000 ))
+  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N mtrec" >&2
+  /usr/bin/time -v $BIN train --config configs/aliexpress_mmoe.toml --data-dir "$WORK" \
+    --out "$WORK/run_$N" --overwrite --quiet --threads "$THREADS" \
+    --set "data.files=[\"ae_$N.csv\"]" --set train.batch_size=1024 --set train.epochs=1 \
+    > /dev/null 2> "$WORK/time_$N.txt"
+  "$PY" - "$WORK/run_$N/summary.json" "$WORK/time_$N.txt" "$N" "$mb" <<'PY'
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(sys.argv[2]).read()).group(1)) / 1024
+train_s = s["rows"]["train"] * s["epochs_run"] / s["train_samples_per_s"]
+t = s["tasks"]
+print(f"{sys.argv[3]:<10} {'mtrec':<8} {sys.argv[4]:>9} {s['seconds'] - train_s:>9.1f} {s['train_samples_per_s']:>12.0f} "
+      f"{rss:>9.0f} {t['click']['test']['auc']:>9.4f} {t['conversion']['test']['auc']:>9.4f}")
+PY
+  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N pytorch" >&2
+  if "$PY" reference/scale/train_mmoe.py --csv "$csv" --epochs 1 --batch-size 1024 \
+      --threads "$THREADS" > "$WORK/torch_$N.json" 2> "$WORK/torch_$N.err"; then
+    "$PY" - "$WORK/torch_$N.json" "$N" "$mb" <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+print(f"{sys.argv[2]:<10} {'pytorch':<8} {sys.argv[3]:>9} {r['ingest_s']:>9.1f} {r['train_samples_per_s']:>12.0f} "
+      f"{r['peak_rss_mb']:>9.0f} {r['auc_click']:>9.4f} {r['auc_conversion']:>9.4f}")
+PY
+  else
+    echo "$N pytorch failed (out of memory?): $(tail -1 "$WORK/torch_$N.err")"
+  fi
+done
