@@ -11,7 +11,8 @@
 # Settings of both tools: configs/aliexpress_mmoe.toml with batch 1024, 1 epoch,
 # lr 0.001, random 80/10/10 split, 2 threads (THREADS=...). WORK=dir keeps the files
 # (default: a temp dir, removed at the end); BIN=path runs that mtrec binary instead of
-# building target/release/mtrec. mtrec's peak RSS is from /usr/bin/time -v
+# building target/release/mtrec. TORCH_MAX_STEPS=K stops PyTorch's epoch after K batches
+# (its samples/s is measured on those; its AUC is then of a partly trained model). mtrec's peak RSS is from /usr/bin/time -v
 # (the whole process); its "ingest" is the run's wall time minus its training time
 # (reading, encoding, the split, and evaluating validation and test once per epoch).
 set -euo pipefail
@@ -45,7 +46,7 @@ print(f"{sys.argv[3]:<10} {'mtrec':<8} {sys.argv[4]:>9} {s['seconds'] - train_s:
 PY
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N pytorch" >&2
   if "$PY" reference/scale/train_mmoe.py --csv "$csv" --epochs 1 --batch-size 1024 \
-      --threads "$THREADS" > "$WORK/torch_$N.json" 2> "$WORK/torch_$N.err"; then
+      --threads "$THREADS" --max-steps "${TORCH_MAX_STEPS:-0}" > "$WORK/torch_$N.json" 2> "$WORK/torch_$N.err"; then
     "$PY" - "$WORK/torch_$N.json" "$N" "$mb" <<'PY'
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
