@@ -73,6 +73,7 @@ pub mod config;
 pub mod cuda;
 pub mod data;
 pub mod device;
+pub mod dist;
 pub mod ensemble;
 pub mod error;
 pub mod export;

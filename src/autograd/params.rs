@@ -65,6 +65,11 @@ impl SparseGrad {
         }
     }
 
+    /// D, the width of a row.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
     /// The touched table rows, in first-touch order.
     pub fn touched(&self) -> &[u32] {
         &self.rows

@@ -120,15 +120,58 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             stop_after: args.stop_after,
             device,
         };
-        let summary = if args.report {
-            let provider = run::text::native_provider(&opts.data_dir, opts.models_dir.as_deref());
-            run::train_hooked(&opts, &provider, &crate::report::write_run_report)?
+        let provider = run::text::native_provider(&opts.data_dir, opts.models_dir.as_deref());
+        let after: run::AfterEpoch<'_> = if args.report {
+            &crate::report::write_run_report
         } else {
-            run::train(&opts)?
+            &|_| Ok(())
+        };
+        let summary = match distributed()? {
+            None => run::train_hooked(&opts, &provider, after)?,
+            #[cfg(not(feature = "mpi"))]
+            Some(never) => match never {},
+            #[cfg(feature = "mpi")]
+            Some(mut job) => {
+                use crate::dist::GradientSync;
+                match run::train_synced(&opts, &provider, after, Some(&mut job)) {
+                    Ok(_) if !job.writes() => return Ok(()), // rank 0 prints the summary
+                    Ok(summary) => summary,
+                    Err(e) if job.size() > 1 => {
+                        // the other ranks wait in a collective: end them all
+                        eprintln!(
+                            "error: rank {} of {}: {e}\nending the job (MPI_Abort); the run folder keeps its last checkpoint, continue with --resume",
+                            job.rank(),
+                            job.size()
+                        );
+                        job.abort(1)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         };
         let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
         println!("{text}");
         eprintln!("run folder: {}", out.display());
         Ok(())
     })
+}
+
+/// The MPI job this process belongs to (`mpirun -np P mtrec train`, docs/distributed.md);
+/// `None` when started alone.
+#[cfg(feature = "mpi")]
+fn distributed() -> Result<Option<crate::dist::mpi::MpiSync>> {
+    crate::dist::mpi::launch()
+}
+
+/// Without the `mpi` feature: `None`, and an error when `mpirun` started this process
+/// (P independent runs would race for one run folder).
+#[cfg(not(feature = "mpi"))]
+fn distributed() -> Result<Option<std::convert::Infallible>> {
+    if crate::dist::under_launcher() {
+        return Err(Error::Config {
+            what: "mpirun".into(),
+            message: "this mtrec was built without MPI: build it with `cargo build --release --features mpi` to train one model on several processes (docs/distributed.md)".into(),
+        });
+    }
+    Ok(None)
 }

@@ -198,7 +198,22 @@ pub fn train_hooked(
     provider: &TextProvider<'_>,
     after_epoch: AfterEpoch<'_>,
 ) -> Result<serde_json::Value> {
+    train_synced(opts, provider, after_epoch, None)
+}
+
+/// [`train_hooked`] as one rank of a data-parallel run when `sync` is given (`dist`,
+/// docs/distributed.md): every rank trains on its part of each global batch and applies
+/// the same update; only the writing rank (0) touches the run folder (the others read
+/// the state on `--resume`) and goes on to the test split after the last epoch.
+/// `None`: exactly [`train_hooked`].
+pub fn train_synced(
+    opts: &RunOptions,
+    provider: &TextProvider<'_>,
+    after_epoch: AfterEpoch<'_>,
+    mut sync: Option<&mut dyn crate::dist::GradientSync>,
+) -> Result<serde_json::Value> {
     let out = &opts.out;
+    let writes = sync.as_ref().is_none_or(|s| s.writes());
     if opts.resume && opts.overwrite {
         return Err(Error::Config {
             what: "--resume with --overwrite".into(),
@@ -208,7 +223,11 @@ pub fn train_hooked(
     }
     let given = RunConfig::from_file_in(&opts.config, &opts.overrides, Some(&opts.data_dir))?;
     // one writer per folder, held to the end; nothing is written before it is taken
-    let _lock = folder::lock(out)?;
+    let _lock = if writes {
+        Some(folder::lock(out)?)
+    } else {
+        None
+    };
     let (changes, run_id) = if opts.resume {
         folder::check_resumable(out)?;
         let stored = RunConfig::from_file(out.join("config.toml"), &[])?;
@@ -230,10 +249,16 @@ pub fn train_hooked(
         resume::precheck(&changes, opts.allow_config_change)?;
         (changes, persist::run_id(&stored)?)
     } else {
-        folder::prepare_fresh(out, opts.overwrite)?;
+        if writes {
+            folder::prepare_fresh(out, opts.overwrite)?;
+        }
         (Vec::new(), persist::run_id(&given)?)
     };
-    let stale = folder::remove_temp_files(out)?;
+    let stale = if writes {
+        folder::remove_temp_files(out)?
+    } else {
+        Vec::new()
+    };
     if !stale.is_empty() {
         eprintln!("removed temp files of a killed run: {}", stale.join(", "));
     }
@@ -251,10 +276,12 @@ pub fn train_hooked(
         &opts.data_dir,
         &TextEnv {
             provider,
-            cache_dir: Some(text_cache_dir(&opts.out)),
+            cache_dir: writes.then(|| text_cache_dir(&opts.out)),
         },
     )?;
-    eprintln!("{}", prepared.report);
+    if writes {
+        eprintln!("{}", prepared.report);
+    }
     // the reference models and their columns, checked before any epoch
     let baseline_plan = crate::baselines::plan(&cfg, &prepared.spec)?;
     // data.loader = "interactions": per-epoch negatives and ranking evaluation
@@ -263,6 +290,9 @@ pub fn train_hooked(
     let tc = &cfg.train;
     let mut balancer = build::build_balancer(tc, &cfg.tasks, &mut store)?;
     let mut opt = build::build_optimizer(tc)?;
+    if let Some(s) = &sync {
+        crate::dist::check_supported(s.size(), balancer.name(), &cfg, opts.device)?;
+    }
     // Transfer: weights from another run by name, frozen groups (recorded in transfer.json).
     let transfer = transfer_run::apply(&cfg, &mut store, out, opts.resume)?;
     if !transfer.frozen.is_empty() {
@@ -294,10 +324,12 @@ pub fn train_hooked(
         let valid = task_metrics(&cfg.tasks, &out0, &prepared.valid)?;
         evaluate::check_score_defined(&valid, es, &metric_name, prepared.valid.len())?;
     }
-    persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
-    split_export::write_split(out, &prepared)?;
-    if !opts.resume {
-        crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
+    if writes {
+        persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
+        split_export::write_split(out, &prepared)?;
+        if !opts.resume {
+            crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
+        }
     }
     let mut st = LoopState {
         run_id: run_id.clone(),
@@ -309,9 +341,15 @@ pub fn train_hooked(
             allow: opts.allow_config_change,
             run_id,
         };
-        st = resume::restore(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?;
+        st = if writes {
+            resume::restore(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?
+        } else {
+            resume::load_only(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?
+        };
     }
-    info::write_run_info(out, opts.resume)?;
+    if writes {
+        info::write_run_info(out, opts.resume)?;
+    }
 
     // The training step on a device: parameters and Adam state move there once.
     let mut device = device::start(opts.device, &mut store, opt.as_mut(), &balancer)?;
@@ -327,6 +365,7 @@ pub fn train_hooked(
     let mut order: Vec<usize> = (0..n_train).collect();
     let first_epoch = st.epoch;
     let mut resampled: Option<crate::data::features::Encoded> = None;
+    let (mut loss_weights, mut sync_buffers) = Default::default();
     while st.epoch < tc.epochs && !st.stopped {
         let epoch = st.epoch;
         if let Some(run) = &implicit_run {
@@ -341,7 +380,7 @@ pub fn train_hooked(
         )));
         g.reset_with_seed(epoch_seed(tc.seed, epoch, 0x4452_4F50));
         g.set_training(true);
-        let bar = progress::epoch_bar(n_train, epoch, tc.epochs, opts.progress);
+        let bar = progress::epoch_bar(n_train, epoch, tc.epochs, opts.progress && writes);
         let t0 = Instant::now();
         let mut loss_sums = vec![0f64; cfg.tasks.len()];
         let mut info = step::empty_info();
@@ -357,12 +396,22 @@ pub fn train_hooked(
             clip_norm: tc.clip_norm as f32,
         };
         for chunk in order.chunks(tc.batch_size) {
-            train_set.batch(chunk, &mut batch);
+            // data-parallel: this rank's part of the global batch
+            let rows = match &sync {
+                Some(s) => crate::dist::local_rows(chunk, s.rank(), s.size()),
+                None => chunk,
+            };
+            train_set.batch(rows, &mut batch);
             oov::drop_ids(&mut batch, tc.oov_dropout, tc.seed, st.step);
             // forward, masked task losses, balanced backward, clip, optimiser step
             let lr = schedule.lr_at(st.step);
+            let synced = sync.as_deref_mut().map(|s| step::Synced {
+                sync: s,
+                weights: &mut loss_weights,
+                buffers: &mut sync_buffers,
+            });
             match device.as_mut() {
-                None => encoded_step(&mut g, &mut parts, &batch, lr, &mut info)?,
+                None => step::synced_step(&mut g, &mut parts, synced, &batch, lr, &mut info)?,
                 Some(t) => device::device_step(&mut g, &mut parts, t, &batch, lr, &mut info)?,
             }
             if !info.objective.is_finite() {
@@ -452,19 +501,21 @@ pub fn train_hooked(
             "train_seconds": train_seconds,
             "samples_per_s": n_train as f64 / train_seconds,
         });
-        persist::append_metrics(out, &line)?;
-        eprintln!(
-            "epoch {}/{}: {}",
-            epoch + 1,
-            tc.epochs,
-            persist::epoch_line(
-                &cfg,
-                &mean_losses,
-                &valid,
-                n_train as f64 / train_seconds,
-                improved
-            )
-        );
+        if writes {
+            persist::append_metrics(out, &line)?;
+            eprintln!(
+                "epoch {}/{}: {}",
+                epoch + 1,
+                tc.epochs,
+                persist::epoch_line(
+                    &cfg,
+                    &mean_losses,
+                    &valid,
+                    n_train as f64 / train_seconds,
+                    improved
+                )
+            );
+        }
         st.epoch += 1;
         // patience 0: never stop early
         if es.patience > 0 && st.bad_epochs >= es.patience {
@@ -477,17 +528,27 @@ pub fn train_hooked(
             );
             st.stopped = true;
         }
-        // the commit point: metrics line, then state, then the best model (see `folder`)
-        persist::save_state(out, &store, opt.as_ref(), &balancer, &st)?;
-        if improved {
-            persist::save_params(&model_path(out), &store, &cfg, epoch, &st.run_id)?;
+        if let Some(s) = sync.as_deref_mut() {
+            // every rank must leave the loop together, or one would wait alone
+            st.stopped = crate::dist::writer_decides(s, st.stopped)?;
         }
-        after_epoch(out)?;
+        if writes {
+            // the commit point: metrics line, then state, then the best model (see `folder`)
+            persist::save_state(out, &store, opt.as_ref(), &balancer, &st)?;
+            if improved {
+                persist::save_params(&model_path(out), &store, &cfg, epoch, &st.run_id)?;
+            }
+            after_epoch(out)?;
+        }
         if opts.stop_after.is_some_and(|n| st.epoch - first_epoch >= n) {
             return Ok(json!({ "interrupted_after_epoch": st.epoch }));
         }
     }
 
+    if !writes {
+        // the writing rank tests the best weights and writes the summary
+        return Ok(json!({ "rank": sync.map(|s| s.rank()), "epochs_run": st.epoch }));
+    }
     // The best epoch's weights, then the test split.
     if st.best.is_none() {
         return Err(Error::Config {

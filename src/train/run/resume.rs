@@ -174,6 +174,28 @@ pub struct Ask {
     pub run_id: String,
 }
 
+/// `--resume` on a rank of a data-parallel run that does not write the run folder:
+/// loads the state (none yet: epoch 0) and nothing else; rank 0 runs [`restore`], which
+/// checks and repairs the folder. Rank 0 writes the next state only after a step that
+/// needs every rank, so this read cannot meet a half-written file.
+pub fn load_only(
+    out: &Path,
+    ask: &Ask,
+    cfg: &RunConfig,
+    store: &mut ParamStore,
+    opt: &mut dyn Optimizer,
+    balancer: &mut Balancer,
+) -> Result<LoopState> {
+    let mut st = LoopState::default();
+    if std::fs::symlink_metadata(crate::checkpoint::state_path(out)).is_ok() {
+        st = persist::load_state(out, store, opt, balancer, cfg.train.epochs)?;
+    }
+    if st.run_id.is_empty() {
+        st.run_id = ask.run_id.clone();
+    }
+    Ok(st)
+}
+
 /// `--resume` after the data and model are built: loads the state (none yet: epoch 0),
 /// accepts or refuses `changes`, cuts `metrics.jsonl` back to the state and checks
 /// `model.safetensors` against it (see `folder`).

@@ -6,6 +6,7 @@
 //! out_k  = model.forward(x)                      K × (B, 1)
 //! L_k    = masked BCE / MSE (+ AITM's extra term) K × (1, 1)
 //! balancer: zero grads, backward of Σ_k w_k L_k   info (objective, L_k, w_k)
+//! (data-parallel only) Σ over ranks of gradients and L_k    `dist`, `synced_step`
 //! clip (optional); opt.step(lr)
 //! ```
 //!
@@ -19,6 +20,7 @@ use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::balance::{Balancer, StepInfo};
 use crate::config::TaskType;
 use crate::data::features::EncodedBatch;
+use crate::dist::{self, GradientSync, LossWeights, SyncBuffers};
 use crate::error::Result;
 use crate::loss::LossOpts;
 use crate::models::MultiTaskModel;
@@ -45,9 +47,26 @@ pub fn record_task_losses(
     batch: &EncodedBatch,
     losses: &mut Vec<Var>,
 ) -> Result<()> {
+    record_weighted_losses(g, kinds, model, outs, batch, None, losses)
+}
+
+/// [`record_task_losses`] with one rank's loss weights of a data-parallel step
+/// (`dist::grads`: each task's masked sum over the global count, AITM's term times B_r/B).
+pub fn record_weighted_losses(
+    g: &mut Graph,
+    kinds: &[TaskType],
+    model: &dyn MultiTaskModel,
+    outs: &[Var],
+    batch: &EncodedBatch,
+    weights: Option<&LossWeights>,
+    losses: &mut Vec<Var>,
+) -> Result<()> {
     losses.clear();
     for (k, (kind, &o)) in kinds.iter().zip(outs).enumerate() {
-        let opts = LossOpts::masked(&batch.mask[k]);
+        let opts = LossOpts {
+            weights: weights.map(|w| w.rows[k].as_slice()),
+            mask: Some(&batch.mask[k]),
+        };
         losses.push(match kind {
             TaskType::Binary => g.bce_with_logits(o, &batch.labels[k], opts)?, // (1, 1)
             TaskType::Regression => g.mse_loss(o, &batch.labels[k], opts)?,    // (1, 1)
@@ -55,7 +74,8 @@ pub fn record_task_losses(
     }
     if let Some(extra) = model.extra_loss(g, outs)? {
         let last = losses.len() - 1;
-        losses[last] = g.weighted_sum(&[losses[last], extra], &[1.0, 1.0])?;
+        let extra_weight = weights.map_or(1.0, |w| w.extra);
+        losses[last] = g.weighted_sum(&[losses[last], extra], &[1.0, extra_weight])?;
     }
     Ok(())
 }
@@ -84,18 +104,60 @@ pub fn encoded_step(
     lr: f32,
     info: &mut StepInfo,
 ) -> Result<()> {
-    g.reset();
-    let x = p.input.forward(g, p.store, batch)?; // (B, D_in)
-    let outs = p.model.forward(g, p.store, x)?; // K × (B, 1)
-    let mut losses = g.take_vars();
-    let recorded = record_task_losses(g, p.kinds, p.model, &outs, batch, &mut losses); // K × (1, 1)
-    g.give_vars(outs);
-    let stepped = recorded.and_then(|()| {
-        p.balancer
-            .backward_into(g, p.store, &losses, p.shared, info)
-    });
-    g.give_vars(losses);
-    stepped?;
+    synced_step(g, p, None, batch, lr, info)
+}
+
+/// The data-parallel hook of a step: the collectives and the buffers they reuse.
+pub struct Synced<'a> {
+    pub sync: &'a mut dyn GradientSync,
+    pub weights: &'a mut LossWeights,
+    pub buffers: &'a mut SyncBuffers,
+}
+
+/// [`encoded_step`] on this rank's rows `batch` of a global batch when `synced` is given:
+/// losses weighted to their share of the global batch, gradients and losses summed over
+/// all ranks before clipping and the optimiser step (`dist::grads`), so every rank
+/// applies the update of the global batch. `None`: exactly [`encoded_step`].
+pub fn synced_step(
+    g: &mut Graph,
+    p: &mut StepParts<'_>,
+    mut synced: Option<Synced<'_>>,
+    batch: &EncodedBatch,
+    lr: f32,
+    info: &mut StepInfo,
+) -> Result<()> {
+    let weights = match synced.as_mut() {
+        Some(s) => {
+            dist::loss_weights(s.sync, batch, s.weights)?;
+            Some(&*s.weights)
+        }
+        None => None,
+    };
+    if batch.rows == 0 {
+        // more ranks than rows in a short last batch: this rank adds nothing
+        p.store.zero_grad();
+        info.objective = 0.0;
+        info.task_losses.clear();
+        info.task_losses.resize(p.kinds.len(), 0.0);
+    } else {
+        g.reset();
+        let x = p.input.forward(g, p.store, batch)?; // (B, D_in)
+        let outs = p.model.forward(g, p.store, x)?; // K × (B, 1)
+        let mut losses = g.take_vars();
+        let recorded =
+            record_weighted_losses(g, p.kinds, p.model, &outs, batch, weights, &mut losses); // K × (1, 1)
+        g.give_vars(outs);
+        let stepped = recorded.and_then(|()| {
+            p.balancer
+                .backward_into(g, p.store, &losses, p.shared, info)
+        });
+        g.give_vars(losses);
+        stepped?;
+    }
+    if let Some(s) = synced {
+        // Σ over ranks: the gradient and losses of the global batch on every rank
+        dist::sync_gradients(s.sync, p.store, info, s.buffers)?;
+    }
     if !info.objective.is_finite() {
         return Ok(());
     }
