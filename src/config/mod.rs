@@ -38,6 +38,7 @@
 
 pub mod baselines;
 pub mod budget;
+pub mod compress;
 pub mod data;
 pub mod interactions;
 pub mod join;
