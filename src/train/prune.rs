@@ -71,7 +71,9 @@ impl Schedule {
 
     /// Whether the masks are recomputed after step `t` (steps done).
     pub fn updates_after(&self, t: usize) -> bool {
-        t > self.begin && t <= self.end && ((t - self.begin) % self.every == 0 || t == self.end)
+        t > self.begin
+            && t <= self.end
+            && ((t - self.begin).is_multiple_of(self.every) || t == self.end)
     }
 }
 
