@@ -256,3 +256,14 @@ fn bad_prune_settings_are_refused_with_what_to_fix() {
         assert!(e.contains(says), "{e}");
     }
 }
+
+#[test]
+fn pruning_on_a_device_step_is_refused() {
+    let dir = temp_dir("i19prune-device");
+    write_events(&dir);
+    std::fs::write(dir.join("run.toml"), events_config(THREE_TASKS, 2, PRUNE)).unwrap();
+    let mut o = opts(&dir, "run.toml", "run");
+    o.device = mtrec::device::StepDevice::HostReplay;
+    let e = train(&o).unwrap_err().to_string();
+    assert!(e.contains("--device") && e.contains("CPU training step"), "{e}");
+}
