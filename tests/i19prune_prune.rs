@@ -265,5 +265,8 @@ fn pruning_on_a_device_step_is_refused() {
     let mut o = opts(&dir, "run.toml", "run");
     o.device = mtrec::device::StepDevice::HostReplay;
     let e = train(&o).unwrap_err().to_string();
-    assert!(e.contains("--device") && e.contains("CPU training step"), "{e}");
+    assert!(
+        e.contains("--device") && e.contains("CPU training step"),
+        "{e}"
+    );
 }
