@@ -521,6 +521,36 @@ fn p_bce(d: Dims) -> Problem {
     }
 }
 
+fn p_distill_bce(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let mut s = ParamStore::new();
+    let z = dense(
+        &mut s,
+        "logits",
+        d.r,
+        d.c,
+        uniform(&mut rng, d.r * d.c, -4.0, 4.0),
+    );
+    let teacher = uniform(&mut rng, d.r * d.c, -4.0, 4.0);
+    let t = rng.gen_range(0.5..4.0f32);
+    let (w, m) = weights_and_mask(&mut rng, d.r);
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let z = g.param(s, z)?;
+            g.distill_bce(
+                z,
+                &teacher,
+                t,
+                LossOpts {
+                    weights: w.as_deref(),
+                    mask: m.as_deref(),
+                },
+            )
+        }),
+    }
+}
+
 fn p_softmax_ce(d: Dims) -> Problem {
     let mut rng = StdRng::seed_from_u64(d.seed);
     let v = d.c + 1;
@@ -692,6 +722,7 @@ static CHECKS: &[Check] = &[
     check!(SelectRows, p_select_rows),
     check!(LinearAct, p_linear_act),
     check!(EmbedLinear, p_embed_linear),
+    check!(DistillBceLoss, p_distill_bce),
 ];
 
 fn run(kind: OpKind) {
@@ -769,4 +800,5 @@ gradcheck_tests! {
     gradcheck_select_rows => SelectRows,
     gradcheck_linear_act => LinearAct,
     gradcheck_embed_linear => EmbedLinear,
+    gradcheck_distill_bce_loss => DistillBceLoss,
 }

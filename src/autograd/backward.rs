@@ -122,7 +122,9 @@ pub(crate) fn for_each_input(nodes: &[Node], i: usize, mut f: impl FnMut(Var)) {
             f(gate);
         }
         Op::Mse { pred } => f(pred),
-        Op::BceLogits { logits } | Op::SoftmaxCe { logits } => f(logits),
+        Op::BceLogits { logits } | Op::SoftmaxCe { logits } | Op::DistillBce { logits } => {
+            f(logits)
+        }
         Op::Attention { q, k, v, .. } => {
             f(q);
             f(k);
@@ -176,6 +178,7 @@ pub(crate) fn step(g: &mut Graph, i: usize, store: &mut ParamStore) {
         Op::LogitProduct { a, b } => ops::logit_product::backward(node, head, scratch, a, b),
         Op::Mse { pred } => loss::mse::backward(node, head, pred),
         Op::BceLogits { logits } => loss::bce::backward(node, head, logits),
+        Op::DistillBce { logits } => loss::distill::backward(node, head, logits),
         Op::SoftmaxCe { logits } => loss::softmax_ce::backward(node, head, logits),
         Op::WeightedSum => loss::combine::backward(node, head),
         Op::Attention {

@@ -118,6 +118,10 @@ pub(crate) enum Op {
     BceLogits {
         logits: Var,
     },
+    /// `aux` = per-row coefficients c (B), the teacher's soft labels σ(z_t/T) (B·C), then T.
+    DistillBce {
+        logits: Var,
+    },
     /// `aux` = per-row coefficients c (B) then softmax probabilities (B·V); classes in `idx`.
     SoftmaxCe {
         logits: Var,
@@ -205,11 +209,12 @@ pub enum OpKind {
     SelectRows,
     LinearAct,
     EmbedLinear,
+    DistillBceLoss,
 }
 
 impl OpKind {
     /// Every op and loss the engine offers.
-    pub const ALL: [OpKind; 37] = [
+    pub const ALL: [OpKind; 38] = [
         OpKind::MatMul,
         OpKind::Add,
         OpKind::Sub,
@@ -247,6 +252,7 @@ impl OpKind {
         OpKind::SelectRows,
         OpKind::LinearAct,
         OpKind::EmbedLinear,
+        OpKind::DistillBceLoss,
     ];
 }
 
@@ -317,6 +323,7 @@ impl Op {
             Op::SelectRows { .. } => OpKind::SelectRows,
             Op::LinearAct { .. } => OpKind::LinearAct,
             Op::EmbedLinear { .. } => OpKind::EmbedLinear,
+            Op::DistillBce { .. } => OpKind::DistillBceLoss,
         })
     }
 }

@@ -13,6 +13,7 @@
 //!
 //! `docs/checkpoint.md` lists every tensor name and metadata key.
 
+pub mod masks;
 pub mod params;
 pub mod safetensors_io;
 pub mod train_state;

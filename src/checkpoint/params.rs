@@ -55,6 +55,23 @@ pub fn save_params(
     write_safetensors(path, &param_tensors(store, ""), &meta)
 }
 
+/// [`save_params`] with `extra` tensors (pruning masks, `<name>.mask`) beside the weights.
+pub fn save_params_with(
+    path: impl AsRef<Path>,
+    store: &ParamStore,
+    metadata: &BTreeMap<String, String>,
+    extra: Vec<TensorOut<'_>>,
+) -> Result<()> {
+    let path = path.as_ref();
+    check_user_metadata(path, metadata)?;
+    let mut meta = metadata.clone();
+    meta.insert(META_KIND.into(), KIND_PARAMS.into());
+    meta.insert(META_VERSION.into(), FORMAT_VERSION.into());
+    let mut tensors = param_tensors(store, "");
+    tensors.extend(extra);
+    write_safetensors(path, &tensors, &meta)
+}
+
 /// Loads the values of every parameter of `store` from `path`: a file written by
 /// [`save_params`], or a training state (`state.safetensors`, whose `param/<name>`
 /// tensors are read). Names and shapes must match exactly; the error lists every missing,
@@ -85,7 +102,8 @@ pub fn load_params_from(ckpt: &Checkpoint, store: &mut ParamStore, prefix: &str)
         let values = ckpt.expect(&name, &shape)?;
         store.value_mut(id).copy_from_slice(values);
     }
-    Ok(())
+    // pruned runs: `<name>.mask` beside the weights (see `masks`)
+    super::masks::apply_masks_in(ckpt, store, prefix)
 }
 
 /// Checks, without loading, that the tensors `<prefix><name>` of `ckpt` are exactly the
@@ -95,6 +113,7 @@ pub fn check_params_in(ckpt: &Checkpoint, store: &ParamStore, prefix: &str) -> R
         .tensors()
         .keys()
         .filter_map(|k| k.strip_prefix(prefix))
+        .filter(|k| !super::masks::is_mask_of_param(store, k))
         .collect();
     let in_model: BTreeSet<&str> = store.ids().map(|id| store.info(id).name.as_str()).collect();
     let quote = |names: Vec<&str>| -> String {

@@ -70,9 +70,22 @@ pub fn save_train_state<O: Optimizer + ?Sized>(
     state: &TrainState,
     best_params: Option<&ParamStore>,
 ) -> Result<()> {
+    save_train_state_with(path, store, opt, state, best_params, Vec::new())
+}
+
+/// [`save_train_state`] with `extra` tensors (pruning masks, `param/<name>.mask`).
+pub fn save_train_state_with<O: Optimizer + ?Sized>(
+    path: impl AsRef<Path>,
+    store: &ParamStore,
+    opt: &O,
+    state: &TrainState,
+    best_params: Option<&ParamStore>,
+    extra: Vec<TensorOut<'_>>,
+) -> Result<()> {
     let path = path.as_ref();
     let exported = opt.export_state(store);
     let mut tensors = param_tensors(store, "param/");
+    tensors.extend(extra);
     tensors.extend(
         exported
             .tensors

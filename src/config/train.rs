@@ -197,6 +197,15 @@ pub struct RunTrainConfig {
     /// older configs stay the same). See `train::run::oov` and docs/math.md.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub oov_dropout: f64,
+    /// Gradual magnitude pruning (see `config::compress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<super::compress::PruneConfig>,
+    /// Knowledge distillation: a finished run folder whose outputs are soft labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<String>,
+    /// Temperature and weight of the distillation loss (defaults when only `teacher` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<super::compress::DistillConfig>,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -234,6 +243,9 @@ impl Default for RunTrainConfig {
             factorize_embeddings: true,
             max_memory: None,
             oov_dropout: 0.0,
+            prune: None,
+            teacher: None,
+            distill: None,
         }
     }
 }

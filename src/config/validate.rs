@@ -39,6 +39,12 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
     check_split(c)?;
     check_model(c)?;
     check_train(c)?;
+    super::compress::validate(
+        c.train.prune.as_ref(),
+        c.train.teacher.as_deref(),
+        c.train.distill.as_ref(),
+        c.train.epochs,
+    )?;
     if let Some(b) = &c.baselines {
         b.validate(false)?;
     }

@@ -620,7 +620,8 @@ fn lower_forward<B: Backend + ?Sized>(
         | Op::MaskedMean { .. }
         | Op::L2Normalize { .. }
         | Op::SelectRows { .. }
-        | Op::EmbedLinear { .. } => return Err(unsupported(&n.op)),
+        | Op::EmbedLinear { .. }
+        | Op::DistillBce { .. } => return Err(unsupported(&n.op)),
     }
     Ok(saved)
 }

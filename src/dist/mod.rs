@@ -105,6 +105,14 @@ pub fn check_supported(
             ),
         });
     }
+    if cfg.train.teacher.is_some() {
+        return Err(Error::Config {
+            what: "train.teacher".into(),
+            message: format!(
+                "distillation is not supported on {size} processes yet (the teacher's step does not exchange gradients); train on one process"
+            ),
+        });
+    }
     if device != crate::device::StepDevice::Cpu {
         return Err(Error::Config {
             what: "--device".into(),

@@ -162,9 +162,11 @@ pub fn lower_tape(
             Op::MaskedMean { .. } => return Err(refuse("masked_mean")),
             Op::L2Normalize { .. } => return Err(refuse("l2_normalize")),
             Op::SelectRows { .. } => return Err(refuse("select_rows")),
-            Op::Mse { .. } | Op::BceLogits { .. } | Op::SoftmaxCe { .. } | Op::WeightedSum => {
-                return Err(refuse("a loss"))
-            }
+            Op::Mse { .. }
+            | Op::BceLogits { .. }
+            | Op::SoftmaxCe { .. }
+            | Op::DistillBce { .. }
+            | Op::WeightedSum => return Err(refuse("a loss")),
         };
         names[slot] = Some(out);
     }

@@ -8,6 +8,7 @@
 
 pub mod bce;
 pub mod combine;
+pub mod distill;
 pub mod mse;
 pub mod softmax_ce;
 

@@ -16,6 +16,7 @@
 
 pub mod census_shape;
 pub mod eval;
+pub mod prune;
 pub mod run;
 pub mod seq;
 

@@ -16,7 +16,9 @@
 //! to the same result: each epoch's shuffle and dropout stream derive from (seed, epoch).
 
 pub mod build;
+pub mod compress;
 pub mod device;
+pub mod distill;
 pub mod evaluate;
 pub mod folder;
 pub mod implicit;
@@ -307,6 +309,9 @@ pub fn train_synced(
     }
     let steps_per_epoch = n_train.div_ceil(tc.batch_size);
     let schedule = build::build_schedule(tc, steps_per_epoch * tc.epochs)?;
+    // [train.prune] masks and a [train] teacher (issue 19)
+    let mut compress =
+        compress::Compress::start(&cfg, &prepared.spec, &store, steps_per_epoch, opts.device)?;
     let shared = model.shared_params();
     let es = &tc.early_stopping;
     let metric_name = format!("{:?}", es.metric).to_lowercase();
@@ -346,6 +351,7 @@ pub fn train_synced(
         } else {
             resume::load_only(out, &ask, &cfg, &mut store, opt.as_mut(), &mut balancer)?
         };
+        compress.restore(out, &store)?;
     }
     if writes {
         info::write_run_info(out, opts.resume)?;
@@ -410,9 +416,14 @@ pub fn train_synced(
                 weights: &mut loss_weights,
                 buffers: &mut sync_buffers,
             });
-            match device.as_mut() {
-                None => step::synced_step(&mut g, &mut parts, synced, &batch, lr, &mut info)?,
-                Some(t) => device::device_step(&mut g, &mut parts, t, &batch, lr, &mut info)?,
+            match (device.as_mut(), compress.teacher.as_mut()) {
+                (None, None) => {
+                    step::synced_step(&mut g, &mut parts, synced, &batch, lr, &mut info)?
+                }
+                (None, Some(t)) => {
+                    distill::distill_step(&mut g, &mut parts, t, &batch, lr, &mut info)?
+                }
+                (Some(t), _) => device::device_step(&mut g, &mut parts, t, &batch, lr, &mut info)?,
             }
             if !info.objective.is_finite() {
                 return Err(Error::Value {
@@ -427,6 +438,9 @@ pub fn train_synced(
                 *s += *l as f64 * chunk.len() as f64;
             }
             st.step += 1;
+            if let Some(p) = compress.pruner.as_mut() {
+                p.after_step(parts.store, st.step);
+            }
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
@@ -470,22 +484,23 @@ pub fn train_synced(
         )?;
         let valid = task_metrics(&cfg.tasks, &valid_out, &prepared.valid)?;
         let score = evaluate::score(&valid, &es.task, &metric_name);
-        let improved = match (score, st.best) {
-            (Some(s), None) => s.is_finite(),
-            (Some(s), Some(b)) => {
-                if es.maximize() {
-                    s > b
-                } else {
-                    s < b
+        let improved = compress.may_be_best(st.step)
+            && match (score, st.best) {
+                (Some(s), None) => s.is_finite(),
+                (Some(s), Some(b)) => {
+                    if es.maximize() {
+                        s > b
+                    } else {
+                        s < b
+                    }
                 }
-            }
-            (None, _) => false,
-        };
+                (None, _) => false,
+            };
         if improved {
             st.best = score;
             st.best_epoch = epoch;
             st.bad_epochs = 0;
-        } else {
+        } else if compress.may_be_best(st.step) {
             st.bad_epochs += 1;
         }
         let line = json!({
@@ -534,9 +549,17 @@ pub fn train_synced(
         }
         if writes {
             // the commit point: metrics line, then state, then the best model (see `folder`)
-            persist::save_state(out, &store, opt.as_ref(), &balancer, &st)?;
+            let masks = compress.masks();
+            persist::save_state_masked(out, &store, opt.as_ref(), &balancer, &st, masks)?;
             if improved {
-                persist::save_params(&model_path(out), &store, &cfg, epoch, &st.run_id)?;
+                persist::save_params_masked(
+                    &model_path(out),
+                    &store,
+                    &cfg,
+                    epoch,
+                    &st.run_id,
+                    masks,
+                )?;
             }
             after_epoch(out)?;
         }
@@ -621,6 +644,7 @@ pub fn train_synced(
         transfer_run::add_cold(&mut summary, &cfg, &cold, prepared.cold.len());
     }
     transfer_run::add_transfer(&mut summary, &transfer);
+    compress.add_summary(&mut summary, &cfg);
     add_baselines(&mut summary, &cfg, &baseline_plan, &prepared, &test)?;
     if let Some(run) = &implicit_run {
         if let Some((value, table)) = run.ranking(&cfg, &mut g, &input, model.as_ref(), &store)? {

@@ -5,8 +5,7 @@ use super::progress::peak_rss_mb;
 use crate::autograd::ParamStore;
 use crate::balance::Balancer;
 use crate::checkpoint::{
-    load_params as ck_load, load_train_state, save_params as ck_save, save_train_state, state_path,
-    TrainState,
+    load_params as ck_load, load_train_state, save_params as ck_save, state_path, TrainState,
 };
 use crate::config::{RunConfig, TaskType};
 use crate::data::features::Prepared;
@@ -182,6 +181,26 @@ pub fn save_params(
     ck_save(path, store, &m)
 }
 
+/// [`save_params`] with the pruning masks (`<name>.mask`) beside the weights; none: as
+/// [`save_params`].
+pub fn save_params_masked(
+    path: &Path,
+    store: &ParamStore,
+    cfg: &RunConfig,
+    epoch: usize,
+    run_id: &str,
+    masks: &[(crate::autograd::ParamId, Vec<f32>)],
+) -> Result<()> {
+    if masks.is_empty() {
+        return save_params(path, store, cfg, epoch, run_id);
+    }
+    let mut m = meta(cfg);
+    m.insert(super::folder::MODEL_EPOCH.into(), epoch.to_string());
+    m.insert(super::folder::MODEL_RUN.into(), run_id.into());
+    let extra = crate::checkpoint::masks::mask_tensors(store, masks, "");
+    crate::checkpoint::params::save_params_with(path, store, &m, extra)
+}
+
 /// Loads `path` into `store`; returns what it records about itself.
 pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<ModelMeta> {
     let m = ck_load(path, store)?;
@@ -193,12 +212,14 @@ pub fn load_params(path: &Path, store: &mut ParamStore) -> Result<ModelMeta> {
     })
 }
 
-pub fn save_state(
+/// `state.safetensors`, with the pruning masks (`param/<name>.mask`) if any.
+pub fn save_state_masked(
     out: &Path,
     store: &ParamStore,
     opt: &dyn Optimizer,
     balancer: &Balancer,
     st: &LoopState,
+    masks: &[(crate::autograd::ParamId, Vec<f32>)],
 ) -> Result<()> {
     let mut extra = BTreeMap::new();
     balancer.save_state(&mut extra);
@@ -215,7 +236,15 @@ pub fn save_state(
         epochs_without_improvement: st.bad_epochs,
         extra,
     };
-    save_train_state(state_path(out), store, opt, &state, None)
+    let extra = crate::checkpoint::masks::mask_tensors(store, masks, "param/");
+    crate::checkpoint::train_state::save_train_state_with(
+        state_path(out),
+        store,
+        opt,
+        &state,
+        None,
+        extra,
+    )
 }
 
 pub fn load_state(

@@ -1,0 +1,131 @@
+//! Knowledge distillation of a binary task: BCE between the student's and the teacher's
+//! tempered probabilities, scaled by T² (Hinton, Vinyals & Dean, "Distilling the
+//! Knowledge in a Neural Network", 2015).
+//!
+//! ```text
+//! z: (B, C) student logits   z_t: (B, C) teacher logits (constants)   T > 0
+//! p_ij = σ(z_t,ij / T)                                  the soft labels (computed once)
+//! ℓ(z, p) = T² · bce(z/T, p)
+//!         = T² · (max(z/T, 0) − (z/T)·p + ln(1 + e^(−|z/T|)))
+//! L = Σ_i c_i · (1/C) Σ_j ℓ(z_ij, p_ij)               c: (B,) as in every loss
+//! ```
+//!
+//! The T² keeps the gradient's scale independent of T: for large T,
+//! `σ(z/T) − σ(z_t/T) ≈ (z − z_t)/(4T)`, so without it the gradient would shrink like 1/T².
+//!
+//! # Derivation
+//!
+//! With u = z/T, `∂bce(u, p)/∂u = σ(u) − p` (see `loss::bce`) and `∂u/∂z = 1/T`, so
+//! `∂ℓ/∂z = T² · (1/T) · (σ(z/T) − p) = T · (σ(z/T) − σ(z_t/T))`:
+//!
+//! ```text
+//! ∂L/∂z_ij = dL · c_i · (1/C) · T · (σ(z_ij/T) − p_ij)
+//! ```
+//! It is 0 exactly where the student's tempered probability equals the teacher's.
+
+use super::bce::bce_term;
+use super::opts::{check_opts, coefficients};
+use super::LossOpts;
+use crate::autograd::{one, Graph, Node, Op, UnaryFn, Var};
+use crate::error::{check_finite, Error, Result};
+use crate::ops::unary::f as unary_f;
+
+/// Returns L for student logits `z` and soft labels `p`, both `(b, c)`, temperature `t`.
+pub fn distill_bce_forward(z: &[f32], p: &[f32], coef: &[f32], t: f32, b: usize, c: usize) -> f32 {
+    let t2 = (t as f64) * (t as f64);
+    let mut l = 0f64;
+    for i in 0..b {
+        let row: f64 = (0..c)
+            .map(|j| t2 * bce_term(z[i * c + j] / t, p[i * c + j]))
+            .sum();
+        l += coef[i] as f64 * row / c as f64;
+    }
+    l as f32
+}
+
+/// `dz += dl · c_i · (1/C) · T · (σ(z/T) − p)`.
+#[allow(clippy::too_many_arguments)]
+pub fn distill_bce_backward(
+    dz: &mut [f32],
+    dl: f32,
+    z: &[f32],
+    p: &[f32],
+    coef: &[f32],
+    t: f32,
+    b: usize,
+    c: usize,
+) {
+    for i in 0..b {
+        let k = dl * coef[i] * t / c as f32;
+        for j in 0..c {
+            dz[i * c + j] += k * (unary_f(UnaryFn::Sigmoid, z[i * c + j] / t) - p[i * c + j]);
+        }
+    }
+}
+
+impl Graph {
+    /// The distillation loss of a binary task: student logits `logits` (B, C) against the
+    /// teacher's logits `teacher` (B·C values) at temperature `temperature`, reduced to a
+    /// `(1, 1)` scalar with optional per-sample weights and label mask.
+    pub fn distill_bce(
+        &mut self,
+        logits: Var,
+        teacher: &[f32],
+        temperature: f32,
+        opts: LossOpts<'_>,
+    ) -> Result<Var> {
+        self.check("distill_bce", logits)?;
+        let (b, c) = self.shape(logits);
+        if teacher.len() != b * c {
+            return Err(Error::Length {
+                op: "distill_bce",
+                what: "teacher logits".into(),
+                len: teacher.len(),
+                expected: b * c,
+            });
+        }
+        check_finite("distill_bce", "teacher logit", teacher)?;
+        if !(temperature.is_finite() && temperature > 0.0) {
+            return Err(Error::Value {
+                op: "distill_bce",
+                what: "temperature".into(),
+                position: 0,
+                value: temperature as f64,
+                expected: "a temperature T > 0".into(),
+            });
+        }
+        if self.computes() {
+            check_finite("distill_bce", "logit", self.value(logits))?;
+        }
+        check_opts("distill_bce", b, opts)?;
+        let needs = self.any_grad(&[logits]);
+        let out = self.push(Op::DistillBce { logits }, 1, 1, needs);
+        let computes = self.computes();
+        let (node, inputs) = self.split(out);
+        coefficients(b, opts, &mut node.aux);
+        node.aux.extend(
+            teacher
+                .iter()
+                .map(|&zt| unary_f(UnaryFn::Sigmoid, zt / temperature)),
+        );
+        node.aux.push(temperature);
+        if !computes {
+            return Ok(out);
+        }
+        let (coef, rest) = node.aux.split_at(b);
+        let p = &rest[..b * c];
+        node.value[0] =
+            distill_bce_forward(&inputs[logits.index()].value, p, coef, temperature, b, c);
+        Ok(out)
+    }
+}
+
+pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
+    let iz = one(head, logits);
+    let (b, c) = (iz.rows, iz.cols);
+    if let Some(dz) = iz.grad {
+        let (coef, rest) = node.aux.split_at(b);
+        let (p, t) = rest.split_at(b * c);
+        distill_bce_backward(dz, node.grad[0], iz.value, p, coef, t[0], b, c);
+    }
+}
