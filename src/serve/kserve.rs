@@ -81,6 +81,7 @@ pub async fn model_metadata(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     if let Some(info) = st.seq.get(&name) {
+        let info = info.read().unwrap_or_else(|p| p.into_inner());
         return Ok(Json(info.metadata(&name)));
     }
     let schema = st.model(&name)?.schema();

@@ -25,7 +25,8 @@
 //! thread takes every request queued behind the first (up to [`MAX_BATCH`]) and scores
 //! each model's share in one pass ([`Recommender::recommend_many`]; the same lists as
 //! one at a time). They are loaded once at start; `/admin/reload` and SIGHUP
-//! swap the scoring models of `/infer`, not these.
+//! swap the scoring models of `/infer` and the seq models ([`SeqReloads`]), not the
+//! MMoE recommenders.
 
 use super::errors::{ApiError, ApiResult};
 use super::recommend::{on_threads_batched, OnThread};
@@ -36,7 +37,8 @@ use crate::recommend::seq::SeqRecommender;
 use crate::recommend::{Fusion, Ranked, Recommender, Request, Scoring};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The longest list a request may ask for.
 pub const MAX_K: usize = 1000;
@@ -54,12 +56,18 @@ pub fn hook(
     scoring: Scoring,
     threads: usize,
 ) -> Result<OnThread> {
-    on_threads_batched(threads, MAX_BATCH, move || {
+    let reloads = Arc::new(SeqReloads {
+        data_dir: data_dir.clone(),
+        wanted: Mutex::new(BTreeMap::new()),
+    });
+    let on_thread = reloads.clone();
+    let mut hook = on_threads_batched(threads, MAX_BATCH, move || {
+        let reloads = on_thread.clone();
         let mut recs: BTreeMap<String, Option<Recommender>> = BTreeMap::new();
-        let mut seqs: BTreeMap<String, SeqRecommender> = BTreeMap::new();
+        let mut seqs: BTreeMap<String, (u64, SeqRecommender)> = BTreeMap::new();
         for (name, dir) in &runs {
             if crate::recommend::seq::is_seq_run(dir)? {
-                seqs.insert(name.clone(), SeqRecommender::load(dir, &data_dir)?);
+                seqs.insert(name.clone(), (0, SeqRecommender::load(dir, &data_dir)?));
                 eprintln!("model `{name}` (mtrec seq): recommendations from an item history on /v1/models/{name}/recommend");
                 continue;
             }
@@ -77,8 +85,67 @@ pub fn hook(
             }
             recs.insert(name.clone(), rec);
         }
-        Ok(move |calls: Vec<(String, Value)>| answer_batch(&recs, &seqs, calls))
-    })
+        let data_dir = data_dir.clone();
+        Ok(move |calls: Vec<(String, Value)>| {
+            for (model, _) in &calls {
+                if let Some(cur) = seqs.get_mut(model) {
+                    reloads.catch_up(model, cur, &data_dir);
+                }
+            }
+            answer_batch(&recs, &seqs, calls)
+        })
+    })?;
+    hook.seq_reloads = Some(reloads);
+    Ok(hook)
+}
+
+/// Hot reload of served seq runs. A seq model lives on every recommender thread (it is
+/// not `Send`), so a reload is recorded here, as a new generation of the model with its
+/// folder, once [`SeqReloads::reload`] has checked that the folder loads; each thread
+/// loads it before its next request for that model (no request is dropped: they wait
+/// meanwhile, as in the `/infer` batcher's reload).
+pub struct SeqReloads {
+    data_dir: PathBuf,
+    /// Model name → (generation, run folder) asked for.
+    wanted: Mutex<BTreeMap<String, (u64, PathBuf)>>,
+}
+
+impl SeqReloads {
+    /// Loads `run` for `model` (with the server's data) to check it, then has every
+    /// recommender thread take it. On failure the reason, and the old model serves on.
+    pub fn reload(&self, model: &str, run: &Path) -> std::result::Result<(), String> {
+        SeqRecommender::load(run, &self.data_dir).map_err(|e| {
+            format!(
+                "reload of model `{model}` from {} failed: {e}; still serving the model loaded before",
+                run.display()
+            )
+        })?;
+        let mut w = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+        let e = w.entry(model.to_string()).or_insert((0, run.to_path_buf()));
+        e.0 += 1;
+        e.1 = run.to_path_buf();
+        Ok(())
+    }
+
+    /// Loads the newest generation of `model` into `cur` if `cur` is older; a folder
+    /// that no longer loads (changed since it was checked) keeps `cur`, logged.
+    fn catch_up(&self, model: &str, cur: &mut (u64, SeqRecommender), data_dir: &Path) {
+        let want = {
+            let w = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+            w.get(model).cloned()
+        };
+        let Some((generation, run)) = want.filter(|(g, _)| *g > cur.0) else {
+            return;
+        };
+        cur.0 = generation;
+        match SeqRecommender::load(&run, data_dir) {
+            Ok(r) => cur.1 = r,
+            Err(e) => eprintln!(
+                "serve: reload of model `{model}` from {} failed on a recommender thread: {e}; still serving the model loaded before",
+                run.display()
+            ),
+        }
+    }
 }
 
 /// Requests taken by a recommender thread at once, at most: a batch is what queued
@@ -99,13 +166,13 @@ struct Prepared {
 /// gets it), seq requests one at a time; a bad request gets its error alone.
 fn answer_batch(
     recs: &BTreeMap<String, Option<Recommender>>,
-    seqs: &BTreeMap<String, SeqRecommender>,
+    seqs: &BTreeMap<String, (u64, SeqRecommender)>,
     calls: Vec<(String, Value)>,
 ) -> Vec<ApiResult<Value>> {
     let mut out: Vec<Option<ApiResult<Value>>> = calls.iter().map(|_| None).collect();
     let mut groups: BTreeMap<&str, Vec<(usize, Prepared)>> = BTreeMap::new();
     for (j, (model, request)) in calls.iter().enumerate() {
-        if let Some(r) = seqs.get(model) {
+        if let Some((_, r)) = seqs.get(model) {
             out[j] = Some(super::seq::answer(r, model, request));
             continue;
         }

@@ -17,6 +17,13 @@ pub trait RecommendHook: Send + Sync + 'static {
     /// The reply to `request` (the JSON body) for the model called `model`; an
     /// [`ApiError`] (e.g. 400 naming the bad field, 404 for an unknown model) otherwise.
     fn recommend(&self, model: &str, request: Value) -> ApiResult<Value>;
+
+    /// Reloads the seq (SASRec) model `model` from `run` (`/v1/admin/reload`, SIGHUP):
+    /// `None` when this hook cannot, else the reason it failed (the old model serves
+    /// on). Called off the async runtime; may block while the run loads.
+    fn reload_seq(&self, _model: &str, _run: &std::path::Path) -> Option<Result<(), String>> {
+        None
+    }
 }
 
 /// `POST /v1/models/{name}/recommend`.
@@ -47,6 +54,8 @@ type Call = (String, Value, std::sync::mpsc::Sender<ApiResult<Value>>);
 /// it on that thread; calls are answered there one at a time, in arrival order.
 pub struct OnThread {
     tx: std::sync::mpsc::Sender<Call>,
+    /// Hot reload of the seq models on the threads (set by [`super::lists::hook`]).
+    pub(crate) seq_reloads: Option<std::sync::Arc<super::lists::SeqReloads>>,
 }
 
 /// Starts the thread and builds the recommender with `make`; returns once it is built
@@ -81,7 +90,10 @@ where
         what: "recommender".into(),
         message: "its thread stopped while building it; this is a bug".into(),
     })??;
-    Ok(OnThread { tx })
+    Ok(OnThread {
+        tx,
+        seq_reloads: None,
+    })
 }
 
 /// [`on_thread`] with `n` threads (at least 1), each building its own recommender with
@@ -174,7 +186,10 @@ where
             message: "its thread stopped while building it; this is a bug".into(),
         })??;
     }
-    Ok(OnThread { tx })
+    Ok(OnThread {
+        tx,
+        seq_reloads: None,
+    })
 }
 
 impl RecommendHook for OnThread {
@@ -185,5 +200,9 @@ impl RecommendHook for OnThread {
             .send((model.to_string(), request, reply))
             .map_err(|_| stopped())?;
         rx.recv().map_err(|_| stopped())?
+    }
+
+    fn reload_seq(&self, model: &str, run: &std::path::Path) -> Option<Result<(), String>> {
+        self.seq_reloads.as_ref().map(|r| r.reload(model, run))
     }
 }
