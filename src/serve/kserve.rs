@@ -138,10 +138,13 @@ pub async fn infer(
     let wanted = requested_outputs(&schema, req.outputs.as_deref())?;
     let (columns, n) = check_inputs(&schema, req.inputs, st.limits.max_rows)?;
     let table = schema.table(columns, n)?;
-    let rx = handle.submit(table)?;
-    let scores = rx
-        .await
-        .map_err(|_| ApiError::internal("the model's batcher stopped before answering"))??;
+    let scores = match handle.try_inline(&table, &st.metrics) {
+        Some(scores) => scores?,
+        None => handle
+            .submit(table)?
+            .await
+            .map_err(|_| ApiError::internal("the model's batcher stopped before answering"))??,
+    };
     let outputs: Vec<InferOutput> = scores
         .schema
         .tasks
