@@ -1,8 +1,9 @@
 //! Dynamic micro-batching: one thread per model takes requests off a bounded queue,
 //! gathers those that arrive within `max_delay` of the first (up to `max_batch_rows`
 //! rows), scores them in one forward pass on mtrec's CPU kernels and sends each request
-//! its rows. The HTTP runtime never runs the model; a full queue is a 503 at once
-//! instead of memory that grows without bound.
+//! its rows. A full queue is a 503 at once instead of memory that grows without bound.
+//! The HTTP runtime runs a model only for a request of at most [`INLINE_MAX_ROWS`] rows
+//! that is the only one being scored ([`ModelHandle::try_inline`], on a per-thread copy).
 //!
 //! The model lives on its thread (it is not `Send`), so a reload is a message to that
 //! thread too: it loads the new run between two batches, and on failure keeps the old
@@ -65,6 +66,17 @@ pub struct ModelHandle {
     /// Requests may be scored inline ([`ModelHandle::try_inline`]): no batching delay
     /// and no test delay were asked for.
     inline: bool,
+    /// Inference requests of this model being scored (inline or queued or in a pass).
+    active: Arc<AtomicUsize>,
+}
+
+/// Counts a request in [`ModelHandle::enter`]'s `active` until dropped.
+pub struct Active(Arc<AtomicUsize>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Requests of at most this many rows may be scored inline.
@@ -118,6 +130,7 @@ impl ModelHandle {
             schema: Arc::new(RwLock::new(schema)),
             generation: Arc::new(AtomicU64::new(0)),
             inline: cfg.max_delay.is_zero() && cfg.test_delay.is_zero(),
+            active: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -175,16 +188,26 @@ impl ModelHandle {
         Ok(schema)
     }
 
-    /// Scores `table` right here, on the calling (HTTP) thread, when nothing waits in
-    /// the batcher's queue: a request alone has nobody to share a pass with, and the
+    /// Counts an inference request as being scored until the guard is dropped (hold it
+    /// until the scores are there): [`ModelHandle::try_inline`] scores inline only a
+    /// request that is the only one.
+    pub fn enter(&self) -> Active {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        Active(self.active.clone())
+    }
+
+    /// Scores `table` right here, on the calling (HTTP) thread, when it is the only
+    /// request of the model being scored (taken [`ModelHandle::enter`]; none queued, none
+    /// in a pass, none inline elsewhere): a request alone has nobody to share a pass with, and the
     /// hand-off to the batcher thread and back is most of a 1-row request's time. Each
     /// thread keeps its own copy of the model (a model is not `Send`), loaded at its
-    /// first inline request and again after a reload. `None`: queue it instead (the
-    /// queue is not empty, the request is large, batching was asked to wait
+    /// first inline request and again after a reload. `None`: queue it instead (other
+    /// requests are being scored, so it may share their next pass; the request is large; batching was asked to wait
     /// (`--max-delay-ms`), or this thread's copy does not load).
     pub fn try_inline(&self, table: &RawTable, metrics: &Metrics) -> Option<ApiResult<Scores>> {
         if !self.inline
             || table.num_rows() > INLINE_MAX_ROWS
+            || self.active.load(Ordering::Acquire) > 1
             || self.depth.load(Ordering::Relaxed) > 0
         {
             return None;

@@ -138,6 +138,7 @@ pub async fn infer(
     let wanted = requested_outputs(&schema, req.outputs.as_deref())?;
     let (columns, n) = check_inputs(&schema, req.inputs, st.limits.max_rows)?;
     let table = schema.table(columns, n)?;
+    let _active = handle.enter();
     let scores = match handle.try_inline(&table, &st.metrics) {
         Some(scores) => scores?,
         None => handle
