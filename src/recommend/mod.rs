@@ -14,8 +14,10 @@
 //! A server loads a [`Recommender`] once ([`Recommender::load`], optionally
 //! [`Recommender::use_two_tower`]), builds a [`Fusion`] per weight setting
 //! ([`Fusion::new`] validates it), maps item ids with [`Recommender::item_indices`] and
-//! calls [`Recommender::recommend_for_user`] per request.
+//! calls [`Recommender::recommend_for_user`] per request, or
+//! [`Recommender::recommend_many`] for requests that queued up together (`batch.rs`).
 
+pub mod batch;
 pub mod catalogue;
 pub mod config;
 pub mod eval;

@@ -256,6 +256,11 @@ impl Recommender {
         Ok(split)
     }
 
+    /// The two-tower split and the catalogue's partials, when pairs are scored with it.
+    pub(crate) fn split(&self) -> Option<&(TwoTower, Partials)> {
+        self.split.as_ref()
+    }
+
     /// Whether pairs are scored with the two-tower split.
     pub fn uses_two_tower(&self) -> bool {
         self.split.is_some()

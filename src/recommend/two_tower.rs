@@ -28,7 +28,7 @@
 //! Test: `two_tower_scores_equal_the_concatenated_rows` (tests/recommend_two_tower.rs).
 
 use super::recommender::Recommender;
-use super::two_tower_score::{score_fused, DenseLayer, TowerNet};
+use super::two_tower_score::{score_fused, score_fused_segments, DenseLayer, TowerNet};
 use crate::autograd::{Graph, ParamStore, UnaryFn};
 use crate::config::{Activation as CfgActivation, Arch, TaskType};
 use crate::data::features::{Encoded, EncodedBatch};
@@ -204,6 +204,43 @@ impl TwoTower {
                 .map(|gate| self.partial(&x, n, &gate.logits, user))
                 .collect(),
         })
+    }
+
+    /// [`TwoTower::score_pairs`] of several users' pairs (`segments[s]`: user `s`'s), in
+    /// one parallel pass where the pairs take the fused path; each segment's values are
+    /// the floats that `score_pairs` of that segment alone (in chunks of
+    /// [`super::recommender::SCORE_BATCH`]) gives.                        // S × (P_s, K)
+    pub fn score_segments(
+        &self,
+        r: &Recommender,
+        users: &Partials,
+        items: &Partials,
+        segments: &[Vec<(u32, u32)>],
+    ) -> Result<Vec<Vec<f32>>> {
+        let ex = &self.mmoe.experts;
+        if ex.rest.is_empty() && self.fused {
+            let f = ex.activation.unary();
+            return Ok(score_fused_segments(
+                users,
+                items,
+                segments,
+                ex.num_experts,
+                ex.d_hidden,
+                f,
+                &self.towers,
+            ));
+        }
+        let batch = super::recommender::SCORE_BATCH;
+        segments
+            .iter()
+            .map(|s| {
+                let mut v = Vec::with_capacity(s.len() * r.model.cfg.tasks.len());
+                for c in s.chunks(batch) {
+                    v.extend(self.score_pairs(r, users, items, c)?);
+                }
+                Ok(v)
+            })
+            .collect()
     }
 
     /// Task values of `pairs` (user row, item row): probability for binary tasks,

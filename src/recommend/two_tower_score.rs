@@ -68,6 +68,38 @@ pub fn score_fused(
     out
 }
 
+/// One block of [`score_fused_segments`]: its outputs and its pairs.
+type Block<'a> = (&'a mut [f32], &'a [(u32, u32)]);
+
+/// [`score_fused`] of several users' pairs in one parallel pass: `segments[s]` are
+/// user `s`'s pairs, and the result's `s`-th vector their task values. Blocks never
+/// cross a segment's boundary and start at its first pair, so each segment gets the
+/// same floats as [`score_fused`] of that segment alone (the blocks are the same; the
+/// server's batches of concurrent requests rely on it).                     // S × (P_s, K)
+pub fn score_fused_segments(
+    users: &Partials,
+    items: &Partials,
+    segments: &[Vec<(u32, u32)>],
+    e: usize,
+    d: usize,
+    f: Option<UnaryFn>,
+    towers: &[TowerNet],
+) -> Vec<Vec<f32>> {
+    let k = towers.len();
+    let mut outs: Vec<Vec<f32>> = segments.iter().map(|s| vec![0.0f32; s.len() * k]).collect();
+    let mut blocks: Vec<Block<'_>> = Vec::new();
+    for (o, s) in outs.iter_mut().zip(segments) {
+        blocks.extend(
+            o.chunks_mut(PAIRS_PER_TASK * k)
+                .zip(s.chunks(PAIRS_PER_TASK)),
+        );
+    }
+    blocks
+        .into_par_iter()
+        .for_each(|(o, ps)| score_block(users, items, ps, e, d, f, towers, o));
+    outs
+}
+
 #[allow(clippy::too_many_arguments)]
 fn score_block(
     users: &Partials,

@@ -1,8 +1,9 @@
 //! Dynamic micro-batching: one thread per model takes requests off a bounded queue,
 //! gathers those that arrive within `max_delay` of the first (up to `max_batch_rows`
 //! rows), scores them in one forward pass on mtrec's CPU kernels and sends each request
-//! its rows. The HTTP runtime never runs the model; a full queue is a 503 at once
-//! instead of memory that grows without bound.
+//! its rows. A full queue is a 503 at once instead of memory that grows without bound.
+//! The HTTP runtime runs a model only for a request of at most [`INLINE_MAX_ROWS`] rows
+//! that is the only one being scored ([`ModelHandle::try_inline`], on a per-thread copy).
 //!
 //! The model lives on its thread (it is not `Send`), so a reload is a message to that
 //! thread too: it loads the new run between two batches, and on failure keeps the old
@@ -15,7 +16,7 @@ use crate::data::features::{Bags, Encoded};
 use crate::data::ingest::RawTable;
 use axum::http::StatusCode;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -60,6 +61,32 @@ pub struct ModelHandle {
     tx: SyncSender<Msg>,
     depth: Arc<AtomicUsize>,
     schema: Arc<RwLock<Arc<Schema>>>,
+    /// Bumped by every successful reload: the HTTP threads' inline copies reload then.
+    generation: Arc<AtomicU64>,
+    /// Requests may be scored inline ([`ModelHandle::try_inline`]): no batching delay
+    /// and no test delay were asked for.
+    inline: bool,
+    /// Inference requests of this model being scored (inline or queued or in a pass).
+    active: Arc<AtomicUsize>,
+}
+
+/// Counts a request in [`ModelHandle::enter`]'s `active` until dropped.
+pub struct Active(Arc<AtomicUsize>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Requests of at most this many rows may be scored inline.
+pub const INLINE_MAX_ROWS: usize = 16;
+
+thread_local! {
+    /// This HTTP thread's copies of the models it scored inline: handle id →
+    /// (generation, model).
+    static INLINE: std::cell::RefCell<std::collections::HashMap<usize, (u64, Loaded)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 impl ModelHandle {
@@ -101,6 +128,9 @@ impl ModelHandle {
             tx,
             depth,
             schema: Arc::new(RwLock::new(schema)),
+            generation: Arc::new(AtomicU64::new(0)),
+            inline: cfg.max_delay.is_zero() && cfg.test_delay.is_zero(),
+            active: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -154,7 +184,58 @@ impl ModelHandle {
             .blocking_recv()
             .map_err(|_| "the model's batcher stopped during the reload".to_string())??;
         *self.schema.write().unwrap_or_else(|p| p.into_inner()) = schema.clone();
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(schema)
+    }
+
+    /// Counts an inference request as being scored until the guard is dropped (hold it
+    /// until the scores are there): [`ModelHandle::try_inline`] scores inline only a
+    /// request that is the only one.
+    pub fn enter(&self) -> Active {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        Active(self.active.clone())
+    }
+
+    /// Scores `table` right here, on the calling (HTTP) thread, when it is the only
+    /// request of the model being scored (taken [`ModelHandle::enter`]; none queued, none
+    /// in a pass, none inline elsewhere): a request alone has nobody to share a pass with, and the
+    /// hand-off to the batcher thread and back is most of a 1-row request's time. Each
+    /// thread keeps its own copy of the model (a model is not `Send`), loaded at its
+    /// first inline request and again after a reload. `None`: queue it instead (other
+    /// requests are being scored, so it may share their next pass; the request is large; batching was asked to wait
+    /// (`--max-delay-ms`), or this thread's copy does not load).
+    pub fn try_inline(&self, table: &RawTable, metrics: &Metrics) -> Option<ApiResult<Scores>> {
+        if !self.inline
+            || table.num_rows() > INLINE_MAX_ROWS
+            || self.active.load(Ordering::Acquire) > 1
+            || self.depth.load(Ordering::Relaxed) > 0
+        {
+            return None;
+        }
+        let id = Arc::as_ptr(&self.generation) as usize;
+        let generation = self.generation.load(Ordering::Acquire);
+        INLINE.with(|cell| {
+            let mut models = cell.try_borrow_mut().ok()?;
+            if models.get(&id).is_none_or(|(g, _)| *g != generation) {
+                let schema = self.schema();
+                let loaded = load(&schema.name, &schema.run).ok()?;
+                models.insert(id, (generation, loaded));
+            }
+            let (_, loaded) = models.get_mut(&id)?;
+            let enc = match loaded.schema.encode(table) {
+                Ok(enc) => enc,
+                Err(e) => return Some(Err(e)),
+            };
+            metrics.batch(enc.len(), 1);
+            metrics.inline_pass();
+            Some(match loaded.score(&enc) {
+                Ok(out) => Ok(Scores {
+                    schema: loaded.schema.clone(),
+                    out,
+                }),
+                Err(e) => Err(ApiError::internal(format!("scoring failed: {e}"))),
+            })
+        })
     }
 }
 

@@ -81,6 +81,7 @@ pub async fn model_metadata(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     if let Some(info) = st.seq.get(&name) {
+        let info = info.read().unwrap_or_else(|p| p.into_inner());
         return Ok(Json(info.metadata(&name)));
     }
     let schema = st.model(&name)?.schema();
@@ -137,10 +138,14 @@ pub async fn infer(
     let wanted = requested_outputs(&schema, req.outputs.as_deref())?;
     let (columns, n) = check_inputs(&schema, req.inputs, st.limits.max_rows)?;
     let table = schema.table(columns, n)?;
-    let rx = handle.submit(table)?;
-    let scores = rx
-        .await
-        .map_err(|_| ApiError::internal("the model's batcher stopped before answering"))??;
+    let _active = handle.enter();
+    let scores = match handle.try_inline(&table, &st.metrics) {
+        Some(scores) => scores?,
+        None => handle
+            .submit(table)?
+            .await
+            .map_err(|_| ApiError::internal("the model's batcher stopped before answering"))??,
+    };
     let outputs: Vec<InferOutput> = scores
         .schema
         .tasks

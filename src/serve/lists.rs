@@ -20,19 +20,25 @@
 //! value} }] }`, the task values as in `mtrec recommend`'s output (probability for a
 //! binary task, value for a regression task).
 //!
-//! The recommenders live on threads of their own ([`super::recommend::on_threads`],
-//! `--recommend-threads`, each thread with its own copy): a model is not `Send`. They are loaded once at start; `/admin/reload` and SIGHUP
-//! swap the scoring models of `/infer`, not these.
+//! The recommenders live on threads of their own ([`super::recommend::on_threads_batched`],
+//! `--recommend-threads`, each thread with its own copy): a model is not `Send`. A
+//! thread takes every request queued behind the first (up to [`MAX_BATCH`]) and scores
+//! each model's share in one pass ([`Recommender::recommend_many`]; the same lists as
+//! one at a time). They are loaded once at start; `/admin/reload` and SIGHUP
+//! swap the scoring models of `/infer` and the seq models ([`SeqReloads`]), not the
+//! MMoE recommenders.
 
 use super::errors::{ApiError, ApiResult};
-use super::recommend::{on_threads, OnThread};
+use super::recommend::{on_threads_batched, OnThread};
 use crate::config::recommend::FusionConfig;
 use crate::error::Result;
+use crate::recommend::batch::Ask;
 use crate::recommend::seq::SeqRecommender;
-use crate::recommend::{Fusion, Recommender, Request, Scoring};
+use crate::recommend::{Fusion, Ranked, Recommender, Request, Scoring};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The longest list a request may ask for.
 pub const MAX_K: usize = 1000;
@@ -50,12 +56,18 @@ pub fn hook(
     scoring: Scoring,
     threads: usize,
 ) -> Result<OnThread> {
-    on_threads(threads, move || {
+    let reloads = Arc::new(SeqReloads {
+        data_dir: data_dir.clone(),
+        wanted: Mutex::new(BTreeMap::new()),
+    });
+    let on_thread = reloads.clone();
+    let mut hook = on_threads_batched(threads, MAX_BATCH, move || {
+        let reloads = on_thread.clone();
         let mut recs: BTreeMap<String, Option<Recommender>> = BTreeMap::new();
-        let mut seqs: BTreeMap<String, SeqRecommender> = BTreeMap::new();
+        let mut seqs: BTreeMap<String, (u64, SeqRecommender)> = BTreeMap::new();
         for (name, dir) in &runs {
             if crate::recommend::seq::is_seq_run(dir)? {
-                seqs.insert(name.clone(), SeqRecommender::load(dir, &data_dir)?);
+                seqs.insert(name.clone(), (0, SeqRecommender::load(dir, &data_dir)?));
                 eprintln!("model `{name}` (mtrec seq): recommendations from an item history on /v1/models/{name}/recommend");
                 continue;
             }
@@ -73,18 +85,138 @@ pub fn hook(
             }
             recs.insert(name.clone(), rec);
         }
-        Ok(move |model: &str, request: Value| match seqs.get(model) {
-            Some(r) => super::seq::answer(r, model, &request),
-            None => answer(&recs, model, request),
+        let data_dir = data_dir.clone();
+        Ok(move |calls: Vec<(String, Value)>| {
+            for (model, _) in &calls {
+                if let Some(cur) = seqs.get_mut(model) {
+                    reloads.catch_up(model, cur, &data_dir);
+                }
+            }
+            answer_batch(&recs, &seqs, calls)
         })
-    })
+    })?;
+    hook.seq_reloads = Some(reloads);
+    Ok(hook)
 }
 
-fn answer(
+/// Hot reload of served seq runs. A seq model lives on every recommender thread (it is
+/// not `Send`), so a reload is recorded here, as a new generation of the model with its
+/// folder, once [`SeqReloads::reload`] has checked that the folder loads; each thread
+/// loads it before its next request for that model (no request is dropped: they wait
+/// meanwhile, as in the `/infer` batcher's reload).
+pub struct SeqReloads {
+    data_dir: PathBuf,
+    /// Model name → (generation, run folder) asked for.
+    wanted: Mutex<BTreeMap<String, (u64, PathBuf)>>,
+}
+
+impl SeqReloads {
+    /// Loads `run` for `model` (with the server's data) to check it, then has every
+    /// recommender thread take it. On failure the reason, and the old model serves on.
+    pub fn reload(&self, model: &str, run: &Path) -> std::result::Result<(), String> {
+        SeqRecommender::load(run, &self.data_dir).map_err(|e| {
+            format!(
+                "reload of model `{model}` from {} failed: {e}; still serving the model loaded before",
+                run.display()
+            )
+        })?;
+        let mut w = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+        let e = w.entry(model.to_string()).or_insert((0, run.to_path_buf()));
+        e.0 += 1;
+        e.1 = run.to_path_buf();
+        Ok(())
+    }
+
+    /// Loads the newest generation of `model` into `cur` if `cur` is older; a folder
+    /// that no longer loads (changed since it was checked) keeps `cur`, logged.
+    fn catch_up(&self, model: &str, cur: &mut (u64, SeqRecommender), data_dir: &Path) {
+        let want = {
+            let w = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+            w.get(model).cloned()
+        };
+        let Some((generation, run)) = want.filter(|(g, _)| *g > cur.0) else {
+            return;
+        };
+        cur.0 = generation;
+        match SeqRecommender::load(&run, data_dir) {
+            Ok(r) => cur.1 = r,
+            Err(e) => eprintln!(
+                "serve: reload of model `{model}` from {} failed on a recommender thread: {e}; still serving the model loaded before",
+                run.display()
+            ),
+        }
+    }
+}
+
+/// Requests taken by a recommender thread at once, at most: a batch is what queued
+/// while the thread was busy (no waiting for more), scored in one pass per model.
+pub const MAX_BATCH: usize = 32;
+
+/// A request checked against its model, ready to be scored.
+struct Prepared {
+    q: Query,
+    fusion: Fusion,
+    /// Catalogue indices of `candidates`, and how many were not in the catalogue.
+    allow: Option<(Vec<u32>, usize)>,
+    exclude_history: bool,
+}
+
+/// The answers to `calls` (model, request), in order: each MMoE model's requests are
+/// scored in one pass ([`Recommender::recommend_many`]: each list as the request alone
+/// gets it), seq requests one at a time; a bad request gets its error alone.
+fn answer_batch(
+    recs: &BTreeMap<String, Option<Recommender>>,
+    seqs: &BTreeMap<String, (u64, SeqRecommender)>,
+    calls: Vec<(String, Value)>,
+) -> Vec<ApiResult<Value>> {
+    let mut out: Vec<Option<ApiResult<Value>>> = calls.iter().map(|_| None).collect();
+    let mut groups: BTreeMap<&str, Vec<(usize, Prepared)>> = BTreeMap::new();
+    for (j, (model, request)) in calls.iter().enumerate() {
+        if let Some((_, r)) = seqs.get(model) {
+            out[j] = Some(super::seq::answer(r, model, request));
+            continue;
+        }
+        match prepare(recs, model, request) {
+            Ok(p) => groups.entry(model.as_str()).or_default().push((j, p)),
+            Err(e) => out[j] = Some(Err(e)),
+        }
+    }
+    for (model, ps) in groups {
+        let r = recs[model]
+            .as_ref()
+            .expect("prepared against a recommender");
+        let asks: Vec<Ask<'_>> = ps
+            .iter()
+            .map(|(_, p)| Ask {
+                user: &p.q.user,
+                features: &p.q.features,
+                req: Request {
+                    k: p.q.k,
+                    fusion: &p.fusion,
+                    candidates: p.allow.as_ref().map(|(f, _)| f.as_slice()),
+                    exclude_history: p.exclude_history,
+                    max_per_value: r.rec.diversity.as_ref().map(|d| d.max_per_value),
+                },
+            })
+            .collect();
+        let lists = r.recommend_many(&asks);
+        for ((j, p), list) in ps.into_iter().zip(lists) {
+            out[j] = Some(match list {
+                Ok(list) => Ok(reply(r, model, p, &list)),
+                Err(e) => Err(ApiError::bad_request(e.to_string())),
+            });
+        }
+    }
+    out.into_iter()
+        .map(|o| o.expect("every call answered"))
+        .collect()
+}
+
+fn prepare(
     recs: &BTreeMap<String, Option<Recommender>>,
     model: &str,
-    request: Value,
-) -> ApiResult<Value> {
+    request: &Value,
+) -> ApiResult<Prepared> {
     let r = match recs.get(model) {
         None => return Err(ApiError::not_found(format!("no model named `{model}`"))),
         Some(None) => {
@@ -94,8 +226,8 @@ fn answer(
         }
         Some(Some(r)) => r,
     };
-    let q = parse(&request)?;
-    let fusion_cfg = q.fusion.unwrap_or_else(|| r.rec.fusion.clone());
+    let q = parse(request)?;
+    let fusion_cfg = q.fusion.clone().unwrap_or_else(|| r.rec.fusion.clone());
     let fusion = Fusion::new(&fusion_cfg, &r.model.cfg.tasks)
         .map_err(|e| ApiError::bad_request(format!("`fusion`: {e}")))?;
     let allow = q.candidates.as_ref().map(|ids| r.item_indices(ids));
@@ -106,16 +238,16 @@ fn answer(
             )));
         }
     }
-    let req = Request {
-        k: q.k,
-        fusion: &fusion,
-        candidates: allow.as_ref().map(|(f, _)| f.as_slice()),
-        exclude_history: q.exclude_history.unwrap_or(r.rec.exclude_history),
-        max_per_value: r.rec.diversity.as_ref().map(|d| d.max_per_value),
-    };
-    let list = r
-        .recommend_for_user(&q.user, &q.features, &req)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let exclude_history = q.exclude_history.unwrap_or(r.rec.exclude_history);
+    Ok(Prepared {
+        q,
+        fusion,
+        allow,
+        exclude_history,
+    })
+}
+
+fn reply(r: &Recommender, model: &str, p: Prepared, list: &[Ranked]) -> Value {
     let tasks: Vec<&str> = r.model.cfg.tasks.iter().map(|t| t.name.as_str()).collect();
     let items: Vec<Value> = list
         .iter()
@@ -134,11 +266,11 @@ fn answer(
             })
         })
         .collect();
-    let mut reply = json!({ "model_name": model, "user": q.user, "items": items });
-    if let Some((_, unknown)) = allow.filter(|(_, u)| *u > 0) {
+    let mut reply = json!({ "model_name": model, "user": p.q.user, "items": items });
+    if let Some((_, unknown)) = p.allow.filter(|(_, u)| *u > 0) {
         reply["unknown_candidates"] = json!(unknown);
     }
-    Ok(reply)
+    reply
 }
 
 /// A request's fields, checked.

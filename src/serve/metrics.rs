@@ -66,6 +66,7 @@ pub struct Metrics {
     batch_requests: Histogram,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    inline: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -87,6 +88,7 @@ impl Metrics {
             batch_requests: Histogram::new(&pow2[..9]),
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
+            inline: AtomicU64::new(0),
         }
     }
 
@@ -103,6 +105,11 @@ impl Metrics {
     pub fn batch(&self, rows: usize, requests: usize) {
         self.batch_rows.observe(rows as f64);
         self.batch_requests.observe(requests as f64);
+    }
+
+    /// One request scored inline, in its HTTP task (the batcher's queue was empty).
+    pub fn inline_pass(&self) {
+        self.inline.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn reloads(&self, ok: bool) {
@@ -162,6 +169,12 @@ impl Metrics {
         let failed = self.reloads_failed.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}{{result=\"ok\"}} {ok}");
         let _ = writeln!(out, "{name}{{result=\"failed\"}} {failed}");
+        let name = "mtrec_inline_passes_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Inference requests scored in their HTTP task, the batcher's queue being empty.\n# TYPE {name} counter"
+        );
+        let _ = writeln!(out, "{name} {}", self.inline.load(Ordering::Relaxed));
         out
     }
 }

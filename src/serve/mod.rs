@@ -82,7 +82,7 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     pub recommend: Option<Arc<dyn RecommendHook>>,
     /// Served `mtrec seq` runs (no `/infer`; recommend from a history), by name.
-    pub seq: BTreeMap<String, seq::SeqInfo>,
+    pub seq: BTreeMap<String, std::sync::RwLock<seq::SeqInfo>>,
     inflight: Arc<tokio::sync::Semaphore>,
 }
 
@@ -98,7 +98,7 @@ impl Inner {
     pub fn model(&self, name: &str) -> ApiResult<&ModelHandle> {
         if self.seq.contains_key(name) {
             return Err(ApiError::bad_request(format!(
-                "model `{name}` is a sequence model (mtrec seq): it has no feature rows to score or reload; POST an item history to /v1/models/{name}/recommend"
+                "model `{name}` is a sequence model (mtrec seq): it has no feature rows to score; POST an item history to /v1/models/{name}/recommend"
             )));
         }
         self.models.get(name).ok_or_else(|| {
@@ -264,7 +264,7 @@ pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> 
                 "serve: model `{name}` from {} (mtrec seq: recommend from an item history)",
                 run.display()
             );
-            seq_models.insert(name.clone(), info);
+            seq_models.insert(name.clone(), std::sync::RwLock::new(info));
             continue;
         }
         let handle = ModelHandle::start(name, run.clone(), opts.batch, metrics.clone())?;

@@ -17,6 +17,13 @@ pub trait RecommendHook: Send + Sync + 'static {
     /// The reply to `request` (the JSON body) for the model called `model`; an
     /// [`ApiError`] (e.g. 400 naming the bad field, 404 for an unknown model) otherwise.
     fn recommend(&self, model: &str, request: Value) -> ApiResult<Value>;
+
+    /// Reloads the seq (SASRec) model `model` from `run` (`/v1/admin/reload`, SIGHUP):
+    /// `None` when this hook cannot, else the reason it failed (the old model serves
+    /// on). Called off the async runtime; may block while the run loads.
+    fn reload_seq(&self, _model: &str, _run: &std::path::Path) -> Option<Result<(), String>> {
+        None
+    }
 }
 
 /// `POST /v1/models/{name}/recommend`.
@@ -47,6 +54,8 @@ type Call = (String, Value, std::sync::mpsc::Sender<ApiResult<Value>>);
 /// it on that thread; calls are answered there one at a time, in arrival order.
 pub struct OnThread {
     tx: std::sync::mpsc::Sender<Call>,
+    /// Hot reload of the seq models on the threads (set by [`super::lists::hook`]).
+    pub(crate) seq_reloads: Option<std::sync::Arc<super::lists::SeqReloads>>,
 }
 
 /// Starts the thread and builds the recommender with `make`; returns once it is built
@@ -81,7 +90,10 @@ where
         what: "recommender".into(),
         message: "its thread stopped while building it; this is a bug".into(),
     })??;
-    Ok(OnThread { tx })
+    Ok(OnThread {
+        tx,
+        seq_reloads: None,
+    })
 }
 
 /// [`on_thread`] with `n` threads (at least 1), each building its own recommender with
@@ -93,11 +105,35 @@ where
     F: Fn() -> crate::error::Result<R> + Send + Sync + 'static,
     R: FnMut(&str, Value) -> ApiResult<Value> + 'static,
 {
+    on_threads_batched(n, 1, move || {
+        let mut rec = make()?;
+        Ok(move |calls: Vec<(String, Value)>| {
+            calls
+                .into_iter()
+                .map(|(model, request)| rec(&model, request))
+                .collect()
+        })
+    })
+}
+
+/// [`on_threads`] whose recommenders answer batches: a free thread takes the first
+/// waiting call and every call queued behind it, up to `max_batch` (no waiting for
+/// more: a batch is what arrived while the threads were busy), and `rec` returns one
+/// answer per call, in order.
+pub fn on_threads_batched<R, F>(
+    n: usize,
+    max_batch: usize,
+    make: F,
+) -> crate::error::Result<OnThread>
+where
+    F: Fn() -> crate::error::Result<R> + Send + Sync + 'static,
+    R: FnMut(Vec<(String, Value)>) -> Vec<ApiResult<Value>> + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel::<Call>();
     let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
     let make = std::sync::Arc::new(make);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let n = n.max(1);
+    let (n, max_batch) = (n.max(1), max_batch.max(1));
     for i in 0..n {
         let (rx, make, ready_tx) = (rx.clone(), make.clone(), ready_tx.clone());
         std::thread::Builder::new()
@@ -112,15 +148,31 @@ where
                 };
                 let _ = ready_tx.send(Ok(()));
                 loop {
-                    // the lock is held only while waiting for the next call
-                    let next = rx
-                        .lock()
-                        .map_err(|_| ())
-                        .and_then(|q| q.recv().map_err(|_| ()));
-                    let Ok((model, request, reply)) = next else {
-                        break;
-                    };
-                    let _ = reply.send(rec(&model, request));
+                    // the lock is held only while waiting for the next call and taking
+                    // those queued behind it
+                    let Ok(q) = rx.lock() else { break };
+                    let Ok(first) = q.recv() else { break };
+                    let mut calls = vec![first];
+                    while calls.len() < max_batch {
+                        match q.try_recv() {
+                            Ok(c) => calls.push(c),
+                            Err(_) => break,
+                        }
+                    }
+                    drop(q);
+                    let mut replies = Vec::with_capacity(calls.len());
+                    let asks: Vec<(String, Value)> = calls
+                        .into_iter()
+                        .map(|(model, request, reply)| {
+                            replies.push(reply);
+                            (model, request)
+                        })
+                        .collect();
+                    let answers = rec(asks);
+                    debug_assert_eq!(answers.len(), replies.len());
+                    for (reply, a) in replies.into_iter().zip(answers) {
+                        let _ = reply.send(a);
+                    }
                 }
             })
             .map_err(|e| crate::error::Error::Config {
@@ -134,7 +186,10 @@ where
             message: "its thread stopped while building it; this is a bug".into(),
         })??;
     }
-    Ok(OnThread { tx })
+    Ok(OnThread {
+        tx,
+        seq_reloads: None,
+    })
 }
 
 impl RecommendHook for OnThread {
@@ -145,5 +200,9 @@ impl RecommendHook for OnThread {
             .send((model.to_string(), request, reply))
             .map_err(|_| stopped())?;
         rx.recv().map_err(|_| stopped())?
+    }
+
+    fn reload_seq(&self, model: &str, run: &std::path::Path) -> Option<Result<(), String>> {
+        self.seq_reloads.as_ref().map(|r| r.reload(model, run))
     }
 }
