@@ -38,6 +38,7 @@
 
 pub mod baselines;
 pub mod budget;
+pub mod cache;
 pub mod data;
 pub mod interactions;
 pub mod join;

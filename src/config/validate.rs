@@ -39,6 +39,7 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
     check_split(c)?;
     check_model(c)?;
     check_train(c)?;
+    super::cache::validate(c)?;
     if let Some(b) = &c.baselines {
         b.validate(false)?;
     }

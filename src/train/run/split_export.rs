@@ -9,6 +9,7 @@
 //! (`split.csv.gz`). Written atomically: a kill leaves the old file or the whole new one.
 
 use crate::data::features::Prepared;
+use crate::data::ingest::RowSource;
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,20 +27,25 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
 /// The text of `split.csv` for `prepared` (see the module doc).
 pub fn split_csv(prepared: &Prepared) -> String {
     let sets = [
-        ("train", &prepared.train),
-        ("valid", &prepared.valid),
-        ("test", &prepared.test),
-        ("cold", &prepared.cold),
+        ("train", &prepared.train.source[..]),
+        ("valid", &prepared.valid.source[..]),
+        ("test", &prepared.test.source[..]),
+        ("cold", &prepared.cold.source[..]),
     ];
+    split_csv_of(&prepared.files, &sets)
+}
+
+/// The text of `split.csv` for the rows of each named set (`files`: the data files
+/// that `RowSource::file` indexes).
+pub fn split_csv_of(files: &[String], sets: &[(&str, &[RowSource])]) -> String {
     let mut rows: Vec<(u32, u64, &str)> = sets
         .iter()
-        .flat_map(|(name, e)| e.source.iter().map(move |s| (s.file, s.line, *name)))
+        .flat_map(|(name, e)| e.iter().map(move |s| (s.file, s.line, *name)))
         .collect();
     rows.sort_unstable_by_key(|r| (r.0, r.1));
     let mut out = String::from("file,line,set\n");
     for (file, line, set) in rows {
-        let name = prepared
-            .files
+        let name = files
             .get(file as usize)
             .map_or(String::new(), |f| csv_field(f));
         out.push_str(&format!("{name},{line},{set}\n"));
@@ -60,7 +66,36 @@ fn csv_field(f: &str) -> String {
 /// the other of the two; returns the path written.
 pub fn write_split(out: &Path, prepared: &Prepared) -> Result<PathBuf> {
     let n = prepared.train.len() + prepared.valid.len() + prepared.test.len() + prepared.cold.len();
-    let text = split_csv(prepared);
+    write_split_text(out, n, split_csv(prepared))
+}
+
+/// [`write_split`] for the sets of the data cache (their row sources read from the map).
+pub fn write_split_cached(
+    out: &Path,
+    files: &[String],
+    c: &crate::data::cache::CachedSets,
+) -> Result<PathBuf> {
+    use crate::data::rows::Rows;
+    let sources = |s: &crate::data::cache::CachedSet| -> Vec<RowSource> {
+        (0..s.len()).map(|r| s.source(r)).collect()
+    };
+    let (tr, va, te, co) = (
+        sources(&c.train),
+        sources(&c.valid),
+        sources(&c.test),
+        sources(&c.cold),
+    );
+    let n = tr.len() + va.len() + te.len() + co.len();
+    let sets = [
+        ("train", &tr[..]),
+        ("valid", &va[..]),
+        ("test", &te[..]),
+        ("cold", &co[..]),
+    ];
+    write_split_text(out, n, split_csv_of(files, &sets))
+}
+
+fn write_split_text(out: &Path, n: usize, text: String) -> Result<PathBuf> {
     let (name, other) = if n >= GZIP_ROWS {
         ("split.csv.gz", "split.csv")
     } else {
