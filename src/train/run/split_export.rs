@@ -69,30 +69,89 @@ pub fn write_split(out: &Path, prepared: &Prepared) -> Result<PathBuf> {
     write_split_text(out, n, split_csv(prepared))
 }
 
-/// [`write_split`] for the sets of the data cache (their row sources read from the map).
+/// [`write_split`] for the sets of the data cache. When every set is in file order (as
+/// the random and user splits keep them) the sets are merged while writing, so memory
+/// does not grow with N; otherwise their row sources are collected and sorted.
 pub fn write_split_cached(
     out: &Path,
     files: &[String],
     c: &crate::data::cache::CachedSets,
 ) -> Result<PathBuf> {
     use crate::data::rows::Rows;
-    let sources = |s: &crate::data::cache::CachedSet| -> Vec<RowSource> {
-        (0..s.len()).map(|r| s.source(r)).collect()
-    };
-    let (tr, va, te, co) = (
-        sources(&c.train),
-        sources(&c.valid),
-        sources(&c.test),
-        sources(&c.cold),
-    );
-    let n = tr.len() + va.len() + te.len() + co.len();
     let sets = [
-        ("train", &tr[..]),
-        ("valid", &va[..]),
-        ("test", &te[..]),
-        ("cold", &co[..]),
+        ("train", &c.train),
+        ("valid", &c.valid),
+        ("test", &c.test),
+        ("cold", &c.cold),
     ];
-    write_split_text(out, n, split_csv_of(files, &sets))
+    let key = |s: RowSource| (s.file, s.line);
+    let in_order = sets
+        .iter()
+        .all(|(_, s)| (1..s.len()).all(|r| key(s.source(r - 1)) < key(s.source(r))));
+    let n: usize = sets.iter().map(|(_, s)| s.len()).sum();
+    if !in_order {
+        let sources = |s: &crate::data::cache::CachedSet| -> Vec<RowSource> {
+            (0..s.len()).map(|r| s.source(r)).collect()
+        };
+        let all: Vec<(&str, Vec<RowSource>)> =
+            sets.iter().map(|(name, s)| (*name, sources(s))).collect();
+        let view: Vec<(&str, &[RowSource])> = all.iter().map(|(n, v)| (*n, &v[..])).collect();
+        return write_split_text(out, n, split_csv_of(files, &view));
+    }
+    let (name, other) = if n >= GZIP_ROWS {
+        ("split.csv.gz", "split.csv")
+    } else {
+        ("split.csv", "split.csv.gz")
+    };
+    let path = out.join(name);
+    let tmp = tmp_path(&path);
+    let file = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+    let buf = std::io::BufWriter::new(file);
+    let mut w: Box<dyn Write> = if n >= GZIP_ROWS {
+        Box::new(flate2::write::GzEncoder::new(
+            buf,
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(buf)
+    };
+    let names: Vec<String> = files.iter().map(|f| csv_field(f)).collect();
+    let mut at = [0usize; 4];
+    let put = |w: &mut Box<dyn Write>, t: &str| w.write_all(t.as_bytes());
+    let written = (|| -> std::io::Result<()> {
+        put(&mut w, "file,line,set\n")?;
+        // a 4-way merge of sets that are each in (file, line) order
+        while let Some(i) = (0..4)
+            .filter(|&i| at[i] < sets[i].1.len())
+            .min_by_key(|&i| key(sets[i].1.source(at[i])))
+        {
+            let s = sets[i].1.source(at[i]);
+            let f = names.get(s.file as usize).map_or("", String::as_str);
+            put(&mut w, &format!("{f},{},{}\n", s.line, sets[i].0))?;
+            at[i] += 1;
+        }
+        w.flush()
+    })();
+    written.map_err(|e| io_err(&tmp, e))?;
+    drop(w); // finishes the gzip stream and closes the file
+    let f = std::fs::File::open(&tmp).map_err(|e| io_err(&tmp, e))?;
+    f.sync_all().map_err(|e| io_err(&tmp, e))?;
+    finish(out, &tmp, &path, other)
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(tmp_name)
+}
+
+/// Renames the written `tmp` to `path` and removes the other form of the file.
+fn finish(out: &Path, tmp: &Path, path: &Path, other: &str) -> Result<PathBuf> {
+    std::fs::rename(tmp, path).map_err(|e| io_err(path, e))?;
+    match std::fs::remove_file(out.join(other)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&out.join(other), e)),
+        _ => Ok(path.to_path_buf()),
+    }
 }
 
 fn write_split_text(out: &Path, n: usize, text: String) -> Result<PathBuf> {
@@ -110,16 +169,10 @@ fn write_split_text(out: &Path, n: usize, text: String) -> Result<PathBuf> {
     } else {
         text.into_bytes()
     };
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = tmp_path(&path);
     let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
     f.write_all(&bytes)
         .and_then(|()| f.sync_all())
         .map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-    match std::fs::remove_file(out.join(other)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&out.join(other), e)),
-        _ => Ok(path),
-    }
+    finish(out, &tmp, &path, other)
 }
