@@ -100,7 +100,7 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
             r,
             &setup.cfg,
             Split::Valid,
-            split_data(&setup, Split::Valid),
+            split_data(&setup, Split::Valid)?,
         )?;
         let mut g = crate::autograd::Graph::new(0);
         let mut score = |d: &Encoded| {
@@ -283,7 +283,7 @@ fn score_members(
             args.models_dir.as_deref(),
             args.allow_changed_data,
         )?;
-        let data = split_data(&setup, args.split);
+        let data = split_data(&setup, args.split)?;
         check_split(&dir, &setup.cfg, args.split, data)?;
         let mut g = crate::autograd::Graph::new(0);
         outs.push(score_split(

@@ -9,6 +9,7 @@ use super::train::data_dir;
 use crate::checkpoint::load_params;
 use crate::config::RunConfig;
 use crate::data::features::Encoded;
+use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use crate::train::run::{self, predict, task_metrics};
 use clap::{Args, ValueEnum};
@@ -85,7 +86,8 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         args.models_dir.as_deref(),
         args.allow_changed_data,
     )?;
-    let data = split_data(&setup, args.split);
+    // memory-mapped from the cache when the run trained with data.cache on
+    let data = setup.rows(&format!("{:?}", args.split).to_lowercase());
     check_split(&args.run, &setup.cfg, args.split, data)?;
     let mut g = crate::autograd::Graph::new(0);
     let out = predict(
@@ -110,14 +112,24 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The rows of `split` in a loaded run.
-pub(super) fn split_data(setup: &run::Setup, split: Split) -> &Encoded {
-    match split {
+/// The rows of `split` in a loaded run, in memory (ensembles keep copies of them); a run
+/// trained with `data.cache` on holds its rows in the cache, not here.
+pub(super) fn split_data(setup: &run::Setup, split: Split) -> Result<&Encoded> {
+    if let Some(c) = &setup.cached {
+        return Err(Error::Config {
+            what: "data.cache".into(),
+            message: format!(
+                "the run keeps its rows in the data cache {}; ensembles need the rows in memory: train the members with data.cache = \"off\"",
+                c.dir.display()
+            ),
+        });
+    }
+    Ok(match split {
         Split::Train => &setup.prepared.train,
         Split::Valid => &setup.prepared.valid,
         Split::Test => &setup.prepared.test,
         Split::Cold => &setup.prepared.cold,
-    }
+    })
 }
 
 /// Refuses data files that changed since training (listing every change) unless
@@ -157,7 +169,7 @@ pub(super) fn check_split(
     run_dir: &Path,
     cfg: &RunConfig,
     split: Split,
-    data: &Encoded,
+    data: &dyn Rows,
 ) -> Result<()> {
     let err = |message: String| Error::Config {
         what: format!("--split {}", format!("{split:?}").to_lowercase()),
@@ -176,7 +188,7 @@ pub(super) fn check_split(
         ));
     }
     let k = cfg.tasks.len();
-    let labelled = (0..data.len()).any(|i| (0..k).any(|t| data.mask[i * k + t] > 0.0));
+    let labelled = (0..k).any(|t| data.task_column(t).1.iter().any(|&m| m > 0.0));
     if !labelled {
         return Err(err(format!(
             "none of its {} rows has a label for any task ({}); the metrics would be empty — evaluate a split with labels",

@@ -133,6 +133,16 @@ pub struct DataConfig {
     /// `loader = "interactions"`: ranking evaluation of the test split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranking: Option<super::interactions::RankingConfig>,
+    /// `"off"` (rows in memory), `"auto"` (`<data-dir>/mtrec_cache`) or a folder: the
+    /// encoded rows in an on-disk columnar cache, read memory-mapped (docs/data_cache.md).
+    #[serde(default = "super::cache::default_cache")]
+    pub cache: String,
+    /// Cached runs: rows per shuffle block (blocks are shuffled, then rows in a window).
+    #[serde(default = "super::cache::default_shuffle_block")]
+    pub shuffle_block: usize,
+    /// Cached runs: rows per shuffle window; 0 = a full shuffle (the in-memory order).
+    #[serde(default = "super::cache::default_shuffle_window")]
+    pub shuffle_window: usize,
 }
 
 impl Default for DataConfig {
@@ -160,6 +170,9 @@ impl Default for DataConfig {
             interactions: None,
             negatives: None,
             ranking: None,
+            cache: super::cache::default_cache(),
+            shuffle_block: super::cache::default_shuffle_block(),
+            shuffle_window: super::cache::default_shuffle_window(),
         }
     }
 }

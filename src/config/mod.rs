@@ -38,6 +38,7 @@
 
 pub mod baselines;
 pub mod budget;
+pub mod cache;
 pub mod compress;
 pub mod data;
 mod groups;

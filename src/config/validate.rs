@@ -45,6 +45,7 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
         c.train.distill.as_ref(),
         c.train.epochs,
     )?;
+    super::cache::validate(c)?;
     if let Some(b) = &c.baselines {
         b.validate(false)?;
     }

@@ -3,7 +3,8 @@
 
 use crate::autograd::{Graph, ParamStore};
 use crate::config::{TaskConfig, TaskType};
-use crate::data::features::{Encoded, EncodedBatch};
+use crate::data::features::EncodedBatch;
+use crate::data::rows::Rows;
 use crate::error::Result;
 use crate::metrics;
 use crate::models::MultiTaskModel;
@@ -21,7 +22,7 @@ pub fn predict(
     input: &FeatureInput,
     model: &dyn MultiTaskModel,
     store: &ParamStore,
-    data: &Encoded,
+    data: &dyn Rows,
     batch_size: usize,
 ) -> Result<Vec<Vec<f32>>> {
     let was_training = g.is_training();
@@ -48,12 +49,14 @@ fn sigmoid(z: f32) -> f32 {
 }
 
 /// The metrics of every task from raw outputs `out[k][i]` and the split's labels.
-pub fn task_metrics(tasks: &[TaskConfig], out: &[Vec<f32>], data: &Encoded) -> Result<TaskMetrics> {
-    let k = tasks.len();
+pub fn task_metrics(
+    tasks: &[TaskConfig],
+    out: &[Vec<f32>],
+    data: &dyn Rows,
+) -> Result<TaskMetrics> {
     let mut all = TaskMetrics::new();
     for (t, task) in tasks.iter().enumerate() {
-        let labels: Vec<f32> = (0..data.len()).map(|i| data.labels[i * k + t]).collect();
-        let mask: Vec<f32> = (0..data.len()).map(|i| data.mask[i * k + t]).collect();
+        let (labels, mask) = data.task_column(t); // (N,) each
         let mut m = BTreeMap::new();
         let (pred, y) = metrics::masked(&out[t], &labels, Some(&mask))?;
         m.insert("labelled".to_string(), y.len() as f64);

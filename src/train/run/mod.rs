@@ -41,11 +41,11 @@ use crate::config::{RunConfig, TaskType};
 use crate::data::features::{prepare_with, EncodedBatch, Prepared, TextEnv, TextProvider};
 use crate::data::ingest::SkippedRows;
 use crate::data::loaders::load_table;
+use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use crate::models::{gate_weights, MultiTaskModel};
 use crate::nn::FeatureInput;
 use ndarray_rand::rand::rngs::StdRng;
-use ndarray_rand::rand::seq::SliceRandom;
 use ndarray_rand::rand::SeedableRng;
 use persist::LoopState;
 use serde_json::json;
@@ -86,6 +86,25 @@ pub struct Setup {
     pub model: Box<dyn MultiTaskModel>,
     /// Rows the reader skipped (`data.bad_rows = "skip"`), reported at the end.
     pub skipped: SkippedRows,
+    /// `data.cache` on: the sets, memory-mapped (`prepared`'s sets are empty then).
+    pub cached: Option<crate::data::cache::CachedSets>,
+}
+
+impl Setup {
+    /// The rows of a set (`"train"`, `"valid"`, `"test"`, `"cold"`): in the cache when
+    /// `data.cache` is on, else in `prepared`.
+    pub fn rows(&self, set: &str) -> &dyn Rows {
+        match (&self.cached, set) {
+            (Some(c), "train") => &c.train,
+            (Some(c), "valid") => &c.valid,
+            (Some(c), "test") => &c.test,
+            (Some(c), _) => &c.cold,
+            (None, "train") => &self.prepared.train,
+            (None, "valid") => &self.prepared.valid,
+            (None, "test") => &self.prepared.test,
+            (None, _) => &self.prepared.cold,
+        }
+    }
 }
 
 /// Reads and prepares the data and builds the model for `cfg` (weights freshly initialised).
@@ -105,23 +124,32 @@ pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
 /// [`setup`] with the text encoder and cache of `text` (`<run>/text_cache`).
 pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result<Setup> {
     cfg.validate()?;
-    let needed = cfg.needed_columns();
-    let mut table = load_table(&cfg.data, data_dir, &needed)?;
-    crate::data::features::drop_bad_values(
-        &mut table,
-        &cfg.features,
-        &cfg.tasks,
-        &cfg.split,
-        &cfg.data,
-    )?;
-    let prepared = prepare_with(
-        &table,
-        &cfg.features,
-        &cfg.tasks,
-        &cfg.split,
-        &cfg.data.missing_values,
-        Some(text),
-    )?;
+    let (prepared, skipped, cached) = match crate::data::cache::cache_root(&cfg, data_dir) {
+        Some(root) => {
+            let (p, sets, skipped) = crate::data::cache::open_or_build(&cfg, data_dir, &root)?;
+            (p, skipped, Some(sets))
+        }
+        None => {
+            let needed = cfg.needed_columns();
+            let mut table = load_table(&cfg.data, data_dir, &needed)?;
+            crate::data::features::drop_bad_values(
+                &mut table,
+                &cfg.features,
+                &cfg.tasks,
+                &cfg.split,
+                &cfg.data,
+            )?;
+            let p = prepare_with(
+                &table,
+                &cfg.features,
+                &cfg.tasks,
+                &cfg.split,
+                &cfg.data.missing_values,
+                Some(text),
+            )?;
+            (p, table.skipped, None)
+        }
+    };
     // the real table sizes are known now: refuse a model the machine cannot hold
     let spec = &prepared.spec;
     let vocab: Vec<(&str, usize)> = spec
@@ -145,7 +173,8 @@ pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result
         store,
         input,
         model,
-        skipped: table.skipped,
+        skipped,
+        cached,
     })
 }
 
@@ -273,6 +302,7 @@ pub fn train_synced(
         input,
         model,
         skipped,
+        cached,
     } = setup_with(
         cfg,
         &opts.data_dir,
@@ -285,7 +315,13 @@ pub fn train_synced(
         eprintln!("{}", prepared.report);
     }
     // the reference models and their columns, checked before any epoch
-    let baseline_plan = crate::baselines::plan(&cfg, &prepared.spec)?;
+    let mut baseline_plan = crate::baselines::plan(&cfg, &prepared.spec)?;
+    if cached.is_some() && !baseline_plan.models.is_empty() {
+        baseline_plan.models.clear();
+        baseline_plan
+            .skipped
+            .push("the reference models need the rows in memory (data.cache is on)".into());
+    }
     // data.loader = "interactions": per-epoch negatives and ranking evaluation
     let implicit_run = implicit::ImplicitRun::start(&cfg, &opts.data_dir, &prepared.spec)?;
 
@@ -300,7 +336,27 @@ pub fn train_synced(
     if !transfer.frozen.is_empty() {
         opt = Box::new(crate::optim::Frozen::new(opt, transfer.frozen.clone()));
     }
-    let n_train = prepared.train.len();
+    // the sets the loop reads: memory-mapped from the cache, or in memory
+    let (train_rows, valid_rows, test_rows, cold_rows): (
+        &dyn Rows,
+        &dyn Rows,
+        &dyn Rows,
+        &dyn Rows,
+    ) = match &cached {
+        Some(c) => (&c.train, &c.valid, &c.test, &c.cold),
+        None => (
+            &prepared.train,
+            &prepared.valid,
+            &prepared.test,
+            &prepared.cold,
+        ),
+    };
+    // cached rows: the block shuffle; in memory: the full shuffle (window 0)
+    let (shuffle_block, shuffle_window) = match &cached {
+        Some(_) => (cfg.data.shuffle_block, cfg.data.shuffle_window),
+        None => (1, 0),
+    };
+    let n_train = train_rows.len();
     if n_train == 0 {
         return Err(Error::Config {
             what: "split".into(),
@@ -318,20 +374,16 @@ pub fn train_synced(
     {
         // a run whose validation cannot score an epoch would end without a best model
         let mut g = Graph::new(tc.seed);
-        let out0 = predict(
-            &mut g,
-            &input,
-            model.as_ref(),
-            &store,
-            &prepared.valid,
-            1024,
-        )?;
-        let valid = task_metrics(&cfg.tasks, &out0, &prepared.valid)?;
-        evaluate::check_score_defined(&valid, es, &metric_name, prepared.valid.len())?;
+        let out0 = predict(&mut g, &input, model.as_ref(), &store, valid_rows, 1024)?;
+        let valid = task_metrics(&cfg.tasks, &out0, valid_rows)?;
+        evaluate::check_score_defined(&valid, es, &metric_name, valid_rows.len())?;
     }
     if writes {
         persist::write_run_files(out, &cfg, &prepared, &skipped, opts.resume)?;
-        split_export::write_split(out, &prepared)?;
+        match &cached {
+            Some(c) => split_export::write_split_cached(out, &prepared.files, c)?,
+            None => split_export::write_split(out, &prepared)?,
+        };
         if !opts.resume {
             crate::data::fingerprint::write_data_files(out, &cfg.data, &opts.data_dir)?;
         }
@@ -368,7 +420,7 @@ pub fn train_synced(
         g.set_embed_linear(crate::ops::embed_linear::EmbedLinearMode::Off);
     }
     let mut batch = EncodedBatch::default();
-    let mut order: Vec<usize> = (0..n_train).collect();
+    let mut probe: Vec<usize> = Vec::with_capacity(tc.batch_size);
     let first_epoch = st.epoch;
     let mut resampled: Option<crate::data::features::Encoded> = None;
     let (mut loss_weights, mut sync_buffers) = Default::default();
@@ -377,13 +429,20 @@ pub fn train_synced(
         if let Some(run) = &implicit_run {
             resampled = run.train_for_epoch(&prepared.train, epoch)?;
         }
-        let train_set = resampled.as_ref().unwrap_or(&prepared.train);
-        order.sort_unstable();
-        order.shuffle(&mut StdRng::seed_from_u64(epoch_seed(
-            tc.seed,
-            epoch,
-            0x5348_5546,
-        )));
+        let train_set: &dyn Rows = match &resampled {
+            Some(r) => r,
+            None => train_rows,
+        };
+        // the epoch's order: a function of (seed, epoch), so `--resume` at an epoch
+        // boundary continues the same stream
+        let mut order = crate::data::cache::EpochOrder::new(
+            n_train,
+            tc.batch_size,
+            shuffle_block,
+            shuffle_window,
+            epoch_seed(tc.seed, epoch, 0x5348_5546),
+        );
+        probe.clear();
         g.reset_with_seed(epoch_seed(tc.seed, epoch, 0x4452_4F50));
         g.set_training(true);
         let bar = progress::epoch_bar(n_train, epoch, tc.epochs, opts.progress && writes);
@@ -401,7 +460,10 @@ pub fn train_synced(
             kinds: &kinds,
             clip_norm: tc.clip_norm as f32,
         };
-        for chunk in order.chunks(tc.batch_size) {
+        while let Some(chunk) = order.next_batch() {
+            if probe.is_empty() {
+                probe.extend_from_slice(chunk);
+            }
             // data-parallel: this rank's part of the global batch
             let rows = match &sync {
                 Some(s) => crate::dist::local_rows(chunk, s.rank(), s.size()),
@@ -460,7 +522,6 @@ pub fn train_synced(
         balancer.end_epoch(&mean_losses)?;
 
         // Diagnostics on one training batch: expert utilisation and task conflict.
-        let probe: Vec<usize> = order.iter().take(tc.batch_size).copied().collect();
         train_set.batch(&probe, &mut batch);
         g.reset();
         g.set_training(false);
@@ -479,10 +540,10 @@ pub fn train_synced(
             &input,
             model.as_ref(),
             &store,
-            &prepared.valid,
+            valid_rows,
             tc.batch_size.max(1024),
         )?;
-        let valid = task_metrics(&cfg.tasks, &valid_out, &prepared.valid)?;
+        let valid = task_metrics(&cfg.tasks, &valid_out, valid_rows)?;
         let score = evaluate::score(&valid, &es.task, &metric_name);
         let improved = compress.may_be_best(st.step)
             && match (score, st.best) {
@@ -602,10 +663,10 @@ pub fn train_synced(
             &input,
             model.as_ref(),
             &store,
-            &prepared.valid,
+            valid_rows,
             batch_size,
         )?,
-        &prepared.valid,
+        valid_rows,
     )?;
     let test = task_metrics(
         &cfg.tasks,
@@ -614,10 +675,10 @@ pub fn train_synced(
             &input,
             model.as_ref(),
             &store,
-            &prepared.test,
+            test_rows,
             batch_size,
         )?,
-        &prepared.test,
+        test_rows,
     )?;
     let summary = persist::summary(
         &cfg,
@@ -628,7 +689,12 @@ pub fn train_synced(
         &prepared,
     );
     let mut summary = summary;
-    if !prepared.cold.is_empty() {
+    if let Some(c) = &cached {
+        let [tr, va, te, _] = c.sizes();
+        summary["rows"] = json!({ "train": tr, "valid": va, "test": te });
+        summary["data_cache"] = json!(c.dir.display().to_string());
+    }
+    if !cold_rows.is_empty() {
         let cold = task_metrics(
             &cfg.tasks,
             &predict(
@@ -636,12 +702,12 @@ pub fn train_synced(
                 &input,
                 model.as_ref(),
                 &store,
-                &prepared.cold,
+                cold_rows,
                 batch_size,
             )?,
-            &prepared.cold,
+            cold_rows,
         )?;
-        transfer_run::add_cold(&mut summary, &cfg, &cold, prepared.cold.len());
+        transfer_run::add_cold(&mut summary, &cfg, &cold, cold_rows.len());
     }
     transfer_run::add_transfer(&mut summary, &transfer);
     compress.add_summary(&mut summary, &cfg);

@@ -1,0 +1,81 @@
+//! `data.cache`, `data.shuffle_block`, `data.shuffle_window`: the on-disk columnar cache
+//! of encoded rows and the block shuffle that reads it (docs/data_cache.md).
+
+use super::data::Loader;
+use super::{FeatureKind, RunConfig};
+use crate::error::{Error, Result};
+
+pub(super) fn default_cache() -> String {
+    "off".into()
+}
+
+pub(super) fn default_shuffle_block() -> usize {
+    4096
+}
+
+pub(super) fn default_shuffle_window() -> usize {
+    1 << 18
+}
+
+/// Where the cache lives, from `data.cache`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheSetting {
+    /// Rows in memory (the default).
+    Off,
+    /// `<data-dir>/mtrec_cache`.
+    Auto,
+    /// This folder (relative paths under the working directory).
+    Folder(String),
+}
+
+impl super::DataConfig {
+    /// `data.cache` as a [`CacheSetting`].
+    pub fn cache_setting(&self) -> CacheSetting {
+        match self.cache.as_str() {
+            "off" => CacheSetting::Off,
+            "auto" => CacheSetting::Auto,
+            p => CacheSetting::Folder(p.to_string()),
+        }
+    }
+}
+
+/// What the cache cannot hold (yet): multi-hot bags, text features, the interactions loader's
+/// per-epoch negatives; and a block of 0 rows.
+pub(super) fn validate(c: &RunConfig) -> Result<()> {
+    let d = &c.data;
+    if d.cache.is_empty() {
+        return Err(Error::Config {
+            what: "data.cache".into(),
+            message: "is empty; expected \"off\", \"auto\" or a folder".into(),
+        });
+    }
+    if d.shuffle_block == 0 {
+        return Err(Error::Config {
+            what: "data.shuffle_block".into(),
+            message: "is 0; expected the rows per shuffle block, e.g. 4096".into(),
+        });
+    }
+    if d.cache_setting() == CacheSetting::Off {
+        return Ok(());
+    }
+    if d.loader == Loader::Interactions {
+        return Err(Error::Config {
+            what: "data.cache".into(),
+            message: "cannot be used with data.loader = \"interactions\" (its negatives are drawn anew every epoch); set data.cache = \"off\"".into(),
+        });
+    }
+    if let Some(f) = c
+        .features
+        .iter()
+        .find(|f| f.kind == FeatureKind::MultiHot || f.text.is_some())
+    {
+        return Err(Error::Config {
+            what: "data.cache".into(),
+            message: format!(
+                "cannot hold multi-hot or text feature `{}` yet; set data.cache = \"off\"",
+                f.name
+            ),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! One set of the cache (`train.bin`, `valid.bin`, ...): N encoded rows stored column by
+//! column, little-endian, read through a memory map.
+//!
+//! ```text
+//! offset 0   magic "MTRCACH1" (8 bytes), then N, F_cat, F_num, K as u64, zeros to 64
+//! cat        F_cat columns of N u32 ids            column f at 64 + 4·N·f
+//! num        F_num columns of N f32 (scaled)
+//! labels     K columns of N f32 (0 where masked)
+//! mask       K columns of N f32 (1 = labelled)
+//! src_file   N u32 (index into the cache's `files`), zero-padded to a multiple of 8
+//! src_line   N u64 (1-based line of the row in its file)
+//! ```
+//! The file is written once and never changed in place (a new cache is a new folder,
+//! renamed into place), so the map sees fixed bytes.
+
+use crate::data::features::{Bags, Encoded, EncodedBatch};
+use crate::data::ingest::RowSource;
+use crate::data::rows::Rows;
+use crate::error::{Error, Result};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const MAGIC: &[u8; 8] = b"MTRCACH1";
+const HEADER: usize = 64;
+
+/// Byte offsets of the sections for N rows and the widths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Layout {
+    n: usize,
+    n_cat: usize,
+    n_num: usize,
+    k: usize,
+}
+
+impl Layout {
+    fn cat(&self, f: usize) -> usize {
+        HEADER + 4 * self.n * f
+    }
+    fn num(&self, f: usize) -> usize {
+        self.cat(self.n_cat) + 4 * self.n * f
+    }
+    fn labels(&self, t: usize) -> usize {
+        self.num(self.n_num) + 4 * self.n * t
+    }
+    fn mask(&self, t: usize) -> usize {
+        self.labels(self.k) + 4 * self.n * t
+    }
+    fn src_file(&self) -> usize {
+        self.mask(self.k)
+    }
+    fn src_line(&self) -> usize {
+        (self.src_file() + 4 * self.n).next_multiple_of(8)
+    }
+    fn total(&self) -> usize {
+        self.src_line() + 8 * self.n
+    }
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes `e` (no bags, no texts) to `path` in the layout above.
+pub fn write_set(path: &Path, e: &Encoded) -> Result<()> {
+    let lay = Layout {
+        n: e.len(),
+        n_cat: e.n_cat,
+        n_num: e.n_num,
+        k: e.n_tasks,
+    };
+    let file = std::fs::File::create(path).map_err(|x| io_err(path, x))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut put = |b: &[u8]| w.write_all(b).map_err(|x| io_err(path, x));
+    let mut head = [0u8; HEADER];
+    head[..8].copy_from_slice(MAGIC);
+    for (i, v) in [lay.n, lay.n_cat, lay.n_num, lay.k].iter().enumerate() {
+        head[8 + 8 * i..16 + 8 * i].copy_from_slice(&(*v as u64).to_le_bytes());
+    }
+    put(&head)?;
+    // row-major (N, F) in memory → F columns of N on disk
+    for f in 0..lay.n_cat {
+        for r in 0..lay.n {
+            put(&e.cat[r * lay.n_cat + f].to_le_bytes())?;
+        }
+    }
+    for f in 0..lay.n_num {
+        for r in 0..lay.n {
+            put(&e.num[r * lay.n_num + f].to_le_bytes())?;
+        }
+    }
+    for m in [&e.labels, &e.mask] {
+        for t in 0..lay.k {
+            for r in 0..lay.n {
+                put(&m[r * lay.k + t].to_le_bytes())?;
+            }
+        }
+    }
+    for s in &e.source {
+        put(&s.file.to_le_bytes())?;
+    }
+    put(&vec![0u8; lay.src_line() - lay.src_file() - 4 * lay.n])?;
+    for s in &e.source {
+        put(&s.line.to_le_bytes())?;
+    }
+    w.flush().map_err(|x| io_err(path, x))?;
+    w.into_inner()
+        .map_err(|x| io_err(path, x.error()))?
+        .sync_all()
+        .map_err(|x| io_err(path, x))
+}
+
+/// One set of the cache, memory-mapped: rows are read on demand, so its pages are the
+/// kernel's to keep or drop, not the process's heap.
+pub struct CachedSet {
+    map: memmap2::Mmap,
+    lay: Layout,
+    /// Bytes read through the map since its pages were last handed back.
+    touched: AtomicUsize,
+}
+
+/// After this many bytes read, the map's pages are handed back to the kernel
+/// (`madvise(MADV_DONTNEED)`), so the pages a long epoch touches do not pile up in the
+/// process's resident set; the next read maps them again from the page cache.
+const RELEASE_BYTES: usize = 64 << 20;
+
+impl std::fmt::Debug for CachedSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CachedSet({:?})", self.lay)
+    }
+}
+
+impl CachedSet {
+    /// Maps the set at `path`, checking its magic and length.
+    pub fn open(path: &Path) -> Result<CachedSet> {
+        let file = std::fs::File::open(path).map_err(|x| io_err(path, x))?;
+        // SAFETY: cache files are written once into a temp folder and renamed into place;
+        // nothing writes to them afterwards. Another program truncating the file while it
+        // is mapped would fault on access; that is documented in docs/data_cache.md.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|x| io_err(path, x))?;
+        let bad = |what: &str| {
+            Error::Io {
+            path: path.display().to_string(),
+            message: format!("{what}; it is not a complete mtrec cache file: delete the cache folder and run again"),
+        }
+        };
+        if map.len() < HEADER || &map[..8] != MAGIC {
+            return Err(bad("wrong header"));
+        }
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&map[8 + 8 * i..16 + 8 * i]);
+            u64::from_le_bytes(b) as usize
+        };
+        let lay = Layout {
+            n: word(0),
+            n_cat: word(1),
+            n_num: word(2),
+            k: word(3),
+        };
+        if map.len() != lay.total() {
+            return Err(bad(&format!(
+                "{} bytes where {} rows need {}",
+                map.len(),
+                lay.n,
+                lay.total()
+            )));
+        }
+        Ok(CachedSet {
+            map,
+            lay,
+            touched: AtomicUsize::new(0),
+        })
+    }
+
+    /// Counts `bytes` read; past [`RELEASE_BYTES`] hands the mapped pages back.
+    fn touch(&self, bytes: usize) {
+        if self.touched.fetch_add(bytes, Ordering::Relaxed) + bytes < RELEASE_BYTES {
+            return;
+        }
+        self.touched.store(0, Ordering::Relaxed);
+        #[cfg(unix)]
+        // SAFETY: the map is a read-only shared file mapping; dropping its pages only
+        // makes the next access read them again from the file (unchanged, see `open`).
+        unsafe {
+            let _ = self
+                .map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed);
+        }
+    }
+
+    fn u32_at(&self, off: usize) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.map[off..off + 4]);
+        u32::from_le_bytes(b)
+    }
+
+    fn f32_at(&self, off: usize) -> f32 {
+        f32::from_bits(self.u32_at(off))
+    }
+
+    /// F_cat, F_num, K.
+    pub fn widths(&self) -> (usize, usize, usize) {
+        (self.lay.n_cat, self.lay.n_num, self.lay.k)
+    }
+
+    /// Where row `r` came from.
+    pub fn source(&self, r: usize) -> RowSource {
+        let mut b = [0u8; 8];
+        let off = self.lay.src_line() + 8 * r;
+        b.copy_from_slice(&self.map[off..off + 8]);
+        RowSource {
+            file: self.u32_at(self.lay.src_file() + 4 * r),
+            line: u64::from_le_bytes(b),
+        }
+    }
+
+    /// Copies every row into memory (tests compare it with the in-memory path).
+    pub fn to_encoded(&self) -> Encoded {
+        let rows: Vec<usize> = (0..self.lay.n).collect();
+        let mut b = EncodedBatch::default();
+        self.batch(&rows, &mut b);
+        let (fc, k) = (self.lay.n_cat, self.lay.k);
+        let mut e = Encoded::empty(fc, 0, self.lay.n_num, k);
+        for r in 0..self.lay.n {
+            e.cat.extend((0..fc).map(|f| b.cat[f][r]));
+            e.labels.extend((0..k).map(|t| b.labels[t][r]));
+            e.mask.extend((0..k).map(|t| b.mask[t][r]));
+            e.source.push(self.source(r));
+        }
+        e.num = b.num;
+        e
+    }
+}
+
+impl Rows for CachedSet {
+    fn len(&self) -> usize {
+        self.lay.n
+    }
+
+    fn batch(&self, rows: &[usize], out: &mut EncodedBatch) {
+        let lay = self.lay;
+        self.touch(rows.len() * 4 * (lay.n_cat + lay.n_num + 2 * lay.k));
+        out.rows = rows.len();
+        out.n_num = lay.n_num;
+        out.cat.resize_with(lay.n_cat, Vec::new);
+        for (f, ids) in out.cat.iter_mut().enumerate() {
+            ids.clear();
+            let base = lay.cat(f);
+            ids.extend(rows.iter().map(|&r| self.u32_at(base + 4 * r)));
+        }
+        out.num.clear();
+        for &r in rows {
+            out.num
+                .extend((0..lay.n_num).map(|f| self.f32_at(lay.num(f) + 4 * r)));
+            // (1, F_num)
+        }
+        out.bags.resize_with(0, Bags::default);
+        out.labels.resize_with(lay.k, Vec::new);
+        out.mask.resize_with(lay.k, Vec::new);
+        for t in 0..lay.k {
+            let (lb, mb) = (lay.labels(t), lay.mask(t));
+            out.labels[t].clear();
+            out.labels[t].extend(rows.iter().map(|&r| self.f32_at(lb + 4 * r)));
+            out.mask[t].clear();
+            out.mask[t].extend(rows.iter().map(|&r| self.f32_at(mb + 4 * r)));
+        }
+        out.text.clear();
+    }
+
+    fn task_column(&self, k: usize) -> (Vec<f32>, Vec<f32>) {
+        let (lb, mb) = (self.lay.labels(k), self.lay.mask(k));
+        self.touch(8 * self.lay.n);
+        (0..self.lay.n)
+            .map(|r| (self.f32_at(lb + 4 * r), self.f32_at(mb + 4 * r)))
+            .unzip()
+    }
+}
