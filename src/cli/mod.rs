@@ -1,6 +1,7 @@
 //! The `mtrec` command line: argument types (clap derive) and one file per command.
 //! `src/main.rs` only parses the arguments, calls [`run`] and prints errors.
 
+pub mod compress;
 pub mod demo;
 pub mod embed;
 pub mod ensemble;
@@ -76,6 +77,10 @@ pub enum Command {
     /// mean, logit_mean, rank_mean or stack (weights fitted on the validation split);
     /// writes an ensemble folder that eval and predict accept (docs/ensemble.md).
     Ensemble(ensemble::EnsembleArgs),
+    /// Make a trained run smaller and faster to score: --int8 writes a new run folder
+    /// with int8 weights (per output column; embedding tables per row) that eval,
+    /// predict, recommend and serve take like any run (docs/compress.md).
+    Compress(compress::CompressArgs),
 }
 
 /// Runs the parsed command.
@@ -94,6 +99,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Ensemble(args) => in_pool(None, || ensemble::run(&args)),
+        Command::Compress(args) => compress::run(&args),
     }
 }
 
