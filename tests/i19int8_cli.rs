@@ -157,3 +157,23 @@ fn missing_or_broken_run_folders_are_refused() {
         "a failed compress left its --out behind"
     );
 }
+
+/// A run with learned task weights (`train.balance = "uncertainty"`, as the MovieLens
+/// preset) keeps them in its checkpoint: `eval` must build them before loading, for the
+/// f32 run and for its int8 copy (it refused both with "2 in the checkpoint but not in
+/// the model" before).
+#[test]
+fn eval_loads_runs_with_uncertainty_weights() {
+    let dir = temp_dir("i19int8-uncertainty");
+    write_split_events(&dir);
+    let run = dir.join("run");
+    let cfg = config(THREE_TASKS, "mmoe", 4, "")
+        .replace("[train]\n", "[train]\nbalance = \"uncertainty\"\n");
+    assert!(cfg.contains("balance = \"uncertainty\""));
+    train_member(&dir, &cfg, &run);
+    let small = dir.join("run-int8");
+    let (ok, _, err) = compress(&dir, &run, &small);
+    assert!(ok, "{err}");
+    let (a, b) = (eval_auc(&dir, &run), eval_auc(&dir, &small));
+    assert!((a - b).abs() < 0.03, "AUC {a} → {b}");
+}

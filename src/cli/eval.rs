@@ -60,6 +60,8 @@ pub(super) fn load_run(
         cache_dir: Some(run::text_cache_dir(run_dir)),
     };
     let mut setup = run::setup_with(cfg, data_dir, &env)?;
+    // the balancer's parameters (uncertainty weights) are in the checkpoint too
+    let _ = run::build::build_balancer(&setup.cfg.train, &setup.cfg.tasks, &mut setup.store)?;
     // model.safetensors, or the int8 weights of a `mtrec compress` folder
     crate::quant::load_weights(run_dir, &mut setup.store)?;
     Ok(setup)

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! <name>#int8   I8  (rows, cols)   dense weights `*.w` (scale per column) and tables (per row)
-//! <name>#scale  F32 (cols,) for a dense weight, (rows,) for a table
+//! <name>#scale  F32 (cols,) for a dense weight; F16 (rows,) for a table (a 16-wide row is
+//!               16 + 2 bytes instead of 64)
 //! <name>        F32 (rows, cols)   everything else (biases, LayerNorm, balancer, 1-row weights)
 //! ```
 //! Metadata: `mtrec.kind` = `int8`, `mtrec.checksum` over all tensors (as in
@@ -20,6 +21,32 @@ use std::path::Path;
 pub enum Values {
     I8(Vec<i8>),
     F32(Vec<f32>),
+    /// IEEE half precision, as bits.
+    F16(Vec<u16>),
+}
+
+impl Values {
+    /// The values as f32 (F32 and F16; None for I8).
+    pub fn to_f32(&self) -> Option<Vec<f32>> {
+        match self {
+            Values::F32(v) => Some(v.clone()),
+            Values::F16(v) => Some(
+                v.iter()
+                    .map(|&b| half::f16::from_bits(b).to_f32())
+                    .collect(),
+            ),
+            Values::I8(_) => None,
+        }
+    }
+
+    /// Bytes of the values in the file.
+    pub fn byte_len(&self) -> usize {
+        match self {
+            Values::I8(v) => v.len(),
+            Values::F32(v) => 4 * v.len(),
+            Values::F16(v) => 2 * v.len(),
+        }
+    }
 }
 
 /// A named tensor with its shape.
@@ -34,6 +61,7 @@ impl Tensor8 {
         match &self.values {
             Values::I8(v) => v.iter().map(|&x| x as u8).collect(),
             Values::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Values::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         }
     }
 }
@@ -74,6 +102,7 @@ pub fn write(path: &Path, tensors: &BTreeMap<String, Tensor8>) -> Result<()> {
             let dtype = match t.values {
                 Values::I8(_) => Dtype::I8,
                 Values::F32(_) => Dtype::F32,
+                Values::F16(_) => Dtype::F16,
             };
             let v = ByteView {
                 dtype,

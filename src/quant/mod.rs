@@ -3,7 +3,8 @@
 //! - Dense weights `*.w` with at least two rows (every `nn::Linear`: towers, experts,
 //!   gates): int8 per output column, symmetric (`ops::gemm_i8`); in evaluation mode they
 //!   are multiplied by the int8 kernel with activations quantised per row at run time.
-//! - Embedding tables: int8 per row, one f32 scale per row (`s = max_d |E_vd| / 127`),
+//! - Embedding tables: int8 per row, one scale per row (`s = max_d |E_vd| / 127` rounded
+//!   up to the next f16, stored as f16: a 16-wide row is 18 bytes instead of 64),
 //!   dequantised to f32 once when the run is loaded, so every lookup reads the int8
 //!   values' f32 image.
 //! - Everything else (biases, LayerNorm, balancer weights): f32 as trained.
@@ -57,7 +58,8 @@ pub struct Report {
 }
 
 const DENSE_SCHEME: &str = "int8 per output column, symmetric: s_j = max_k |W_kj| / 127";
-const TABLE_SCHEME: &str = "int8 per row, symmetric: s_v = max_d |E_vd| / 127";
+const TABLE_SCHEME: &str =
+    "int8 per row, symmetric: s_v = max_d |E_vd| / 127 rounded up to f16 (stored f16)";
 
 /// Whether dense parameter `name` of shape (rows, cols) is quantised: the weights of a
 /// linear layer (`*.w`) with D_in ≥ 2.
@@ -65,13 +67,32 @@ fn quantised_dense(name: &str, rows: usize) -> bool {
     name.ends_with(".w") && rows >= 2
 }
 
-/// Per row of `v` (rows, cols): `(q, scales)`, symmetric int8 (tables).
-fn quantize_per_row(v: &[f32], cols: usize) -> (Vec<i8>, Vec<f32>) {
+/// `s` rounded **up** to an f16 (as bits), so `max |x| / s16 ≤ 127` and no value is
+/// clamped: the error stays within `s16 / 2`.
+fn f16_up(s: f32) -> Result<u16> {
+    let h = half::f16::from_f32(s);
+    let h = if h.to_f32() < s {
+        half::f16::from_bits(h.to_bits() + 1)
+    } else {
+        h
+    };
+    if !h.to_f32().is_finite() {
+        return Err(Error::Config {
+            what: "embedding table".into(),
+            message: format!("a row's scale {s} is beyond f16 (values above 8·10⁶); this table cannot be stored as int8"),
+        });
+    }
+    Ok(h.to_bits())
+}
+
+/// Per row of `v` (rows, cols): `(q, scales as f16 bits)`, symmetric int8 (tables).
+fn quantize_per_row(v: &[f32], cols: usize) -> Result<(Vec<i8>, Vec<u16>)> {
     let mut q = Vec::with_capacity(v.len());
     let mut scales = Vec::with_capacity(v.len() / cols.max(1));
     for row in v.chunks_exact(cols) {
-        let s = row.iter().fold(0f32, |m, x| m.max(x.abs())) / 127.0;
-        scales.push(s);
+        let bits = f16_up(row.iter().fold(0f32, |m, x| m.max(x.abs())) / 127.0)?;
+        let s = half::f16::from_bits(bits).to_f32();
+        scales.push(bits);
         q.extend(row.iter().map(|&x| {
             if s > 0.0 {
                 (x / s).round().clamp(-127.0, 127.0) as i8
@@ -80,7 +101,7 @@ fn quantize_per_row(v: &[f32], cols: usize) -> (Vec<i8>, Vec<f32>) {
             }
         }));
     }
-    (q, scales)
+    Ok((q, scales))
 }
 
 /// The int8 file's tensors for the weights in `store`, and the lists of `compress.json`.
@@ -108,11 +129,11 @@ pub fn quantize_store(
         let (q, scales, entry) = match info.kind {
             ParamKind::Dense if quantised_dense(&name, rows) => {
                 let m = QuantMatrix::quantize(&name, v, rows, cols)?;
-                (m.q, m.scales, &mut dense)
+                (m.q, Values::F32(m.scales), &mut dense)
             }
             ParamKind::Table => {
-                let (q, s) = quantize_per_row(v, cols);
-                (q, s, &mut tables)
+                let (q, s) = quantize_per_row(v, cols)?;
+                (q, Values::F16(s), &mut tables)
             }
             ParamKind::Dense => {
                 let t = Tensor8 {
@@ -129,7 +150,11 @@ pub fn quantize_store(
         } else {
             DENSE_SCHEME
         };
-        let n = scales.len();
+        let n = match &scales {
+            Values::F32(s) => s.len(),
+            Values::F16(s) => s.len(),
+            Values::I8(s) => s.len(),
+        };
         let (qt, st) = (
             Tensor8 {
                 shape: vec![rows, cols],
@@ -137,7 +162,7 @@ pub fn quantize_store(
             },
             Tensor8 {
                 shape: vec![n],
-                values: Values::F32(scales),
+                values: scales,
             },
         );
         out.insert(format!("{name}#int8"), qt);
@@ -197,7 +222,7 @@ pub fn load_int8(path: &Path, store: &mut ParamStore) -> Result<()> {
         };
         if let Some(q) = t.remove(&format!("{name}#int8")) {
             let s = t.remove(&format!("{name}#scale"));
-            let (Values::I8(q), Some(Values::F32(s))) = (q.values, s.map(|s| s.values)) else {
+            let (Values::I8(q), Some(s)) = (q.values, s.and_then(|s| s.values.to_f32())) else {
                 return Err(err(format!(
                     "`{name}#int8` must be I8 with an F32 `{name}#scale`; compress the run again"
                 )));
@@ -260,5 +285,39 @@ pub fn load_weights(run: &Path, store: &mut ParamStore) -> Result<()> {
         });
     }
     crate::checkpoint::load_params(&model_path, store)?;
+    Ok(())
+}
+
+/// Quantises `store` in memory as `mtrec compress --int8` followed by a load would: dense
+/// weights `*.w` get int8 versions (and their dequantised values), tables are replaced by
+/// their per-row int8 image. For benches and tests that have a model but no run folder.
+pub fn quantize_in_place(store: &mut ParamStore) -> Result<()> {
+    let (tensors, ..) = quantize_store(store)?;
+    let ids: Vec<_> = store.ids().collect();
+    for id in ids {
+        let info = store.info(id).clone();
+        let (Some(q), Some(s)) = (
+            tensors.get(&format!("{}#int8", info.name)),
+            tensors.get(&format!("{}#scale", info.name)),
+        ) else {
+            continue;
+        };
+        let (Values::I8(q), Some(s)) = (&q.values, s.values.to_f32()) else {
+            continue;
+        };
+        match info.kind {
+            ParamKind::Dense => {
+                let m = QuantMatrix::from_parts(&info.name, q.clone(), s, info.rows, info.cols)?;
+                store.value_mut(id).copy_from_slice(&m.dequantize());
+                store.set_int8(id, m);
+            }
+            ParamKind::Table => {
+                let cols = info.cols;
+                for (k, v) in store.value_mut(id).iter_mut().enumerate() {
+                    *v = q[k] as f32 * s[k / cols];
+                }
+            }
+        }
+    }
     Ok(())
 }
