@@ -162,9 +162,14 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, Tensor8>> {
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
             ),
+            Dtype::F16 => Values::F16(
+                data.chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect(),
+            ),
             d => {
                 return Err(broken(format!(
-                    "tensor `{name}` has dtype {d:?}, not I8 or F32"
+                    "tensor `{name}` has dtype {d:?}, not I8, F16 or F32"
                 )))
             }
         };

@@ -104,15 +104,17 @@ fn quantize_per_row(v: &[f32], cols: usize) -> Result<(Vec<i8>, Vec<u16>)> {
     Ok((q, scales))
 }
 
-/// The int8 file's tensors for the weights in `store`, and the lists of `compress.json`.
-pub fn quantize_store(
-    store: &ParamStore,
-) -> Result<(
+/// The int8 file's tensors by name, then the lists of `compress.json`: dense weights and
+/// tables quantised, names kept in f32.
+pub type Quantised = (
     BTreeMap<String, Tensor8>,
     Vec<Entry>,
     Vec<Entry>,
     Vec<String>,
-)> {
+);
+
+/// The int8 file's tensors for the weights in `store`, and the lists of `compress.json`.
+pub fn quantize_store(store: &ParamStore) -> Result<Quantised> {
     let (mut out, mut dense, mut tables, mut f32s) =
         (BTreeMap::new(), Vec::new(), Vec::new(), Vec::new());
     for id in store.ids() {

@@ -114,8 +114,11 @@ pub fn quantize_rows(q: &mut QuantRows, x: &[f32], b: usize, d_in: usize, kp: us
         if s.is_finite() && s > 0.0 {
             let inv = 1.0 / s;
             let z = (-lo * inv).round().clamp(0.0, 127.0);
+            // round half up as ⌊t + ½⌋ by truncation (t + ½ ≥ 0 up to rounding; the clamp
+            // takes the rest): f32::round is a libm call per element without SSE4.1
+            let zh = z + 0.5;
             for (u, &v) in urow.iter_mut().zip(row) {
-                *u = (v * inv + z).round().clamp(0.0, 127.0) as u8;
+                *u = ((v * inv + zh) as i32).clamp(0, 127) as u8;
             }
             q.scale.push(s);
             q.zero.push(z as i32);
