@@ -280,7 +280,8 @@ pub fn load_weights(run: &Path, store: &mut ParamStore) -> Result<()> {
         return load_int8(&run.join(INT8_FILE), store);
     }
     let model_path = run.join("model.safetensors");
-    if !model_path.is_file() {
+    if !model_path.exists() {
+        // (a folder or FIFO in its place is refused by load_params with its own message)
         return Err(Error::Io {
             path: model_path.display().to_string(),
             message: "missing: the run has not finished an epoch yet (or the folder is not a run folder of mtrec train / mtrec compress)".into(),
