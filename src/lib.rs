@@ -23,6 +23,8 @@
 //! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
 //! metrics, checkpoint
 //!                   AUC / GAUC / ranking metrics; safetensors run state
+//! quant             post-training int8: quantised weights of a run, the one loading path
+//!                   of a run's weights (f32 or int8)
 //! baselines         reference models scored beside every run: popularity, biases,
 //!                   transition (docs/baselines.md)
 //! ensemble          the ensemble folder and its combiners (mean, ranks, stacking); the
@@ -83,6 +85,7 @@ pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod quant;
 pub mod recommend;
 pub mod report;
 pub mod serve;

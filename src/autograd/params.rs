@@ -128,11 +128,30 @@ pub struct ParamStore {
     dense: Vec<f32>,
     dense_grad: Vec<f32>,
     tables: Vec<Table>,
+    /// Int8 versions of dense weights (`mtrec compress --int8`), by parameter index: in
+    /// evaluation mode [`crate::nn::Linear`] multiplies with these instead of the f32
+    /// values (which then hold the dequantised weights).
+    int8: std::collections::BTreeMap<usize, std::sync::Arc<crate::ops::gemm_i8::QuantMatrix>>,
 }
 
 impl ParamStore {
     pub fn new() -> ParamStore {
         ParamStore::default()
+    }
+
+    /// Attaches the int8 version of dense weight `id` (see the `int8` field).
+    pub fn set_int8(&mut self, id: ParamId, w: crate::ops::gemm_i8::QuantMatrix) {
+        self.int8.insert(id.index(), std::sync::Arc::new(w));
+    }
+
+    /// The int8 version of dense weight `id`, if the run was compressed.
+    pub fn int8(&self, id: ParamId) -> Option<&crate::ops::gemm_i8::QuantMatrix> {
+        self.int8.get(&id.index()).map(|w| &**w)
+    }
+
+    /// Number of weights with an int8 version.
+    pub fn num_int8(&self) -> usize {
+        self.int8.len()
     }
 
     fn check_new(

@@ -6,7 +6,6 @@
 //! not split by `item_holdout`, an empty split, or a split without any label is an error.
 
 use super::train::data_dir;
-use crate::checkpoint::load_params;
 use crate::config::RunConfig;
 use crate::data::features::Encoded;
 use crate::data::rows::Rows;
@@ -62,14 +61,10 @@ pub(super) fn load_run(
         cache_dir: Some(run::text_cache_dir(run_dir)),
     };
     let mut setup = run::setup_with(cfg, data_dir, &env)?;
-    let model_path = run_dir.join("model.safetensors");
-    if !model_path.exists() {
-        return Err(Error::Io {
-            path: model_path.display().to_string(),
-            message: "missing: the run has not finished an epoch yet".into(),
-        });
-    }
-    load_params(&model_path, &mut setup.store)?;
+    // the balancer's parameters (uncertainty weights) are in the checkpoint too
+    let _ = run::build::build_balancer(&setup.cfg.train, &setup.cfg.tasks, &mut setup.store)?;
+    // model.safetensors, or the int8 weights of a `mtrec compress` folder
+    crate::quant::load_weights(run_dir, &mut setup.store)?;
     Ok(setup)
 }
 

@@ -1,6 +1,7 @@
 //! The `mtrec` command line: argument types (clap derive) and one file per command.
 //! `src/main.rs` only parses the arguments, calls [`run`] and prints errors.
 
+pub mod compress;
 pub mod demo;
 pub mod embed;
 pub mod ensemble;
@@ -80,6 +81,10 @@ pub enum Command {
     /// Write synthetic data sets for scale benchmarks: `mtrec gen aliexpress --rows N
     /// --out file.csv[.gz] --seed S` (the AliExpress layout, Zipf ids, learnable labels).
     Gen(generate::GenArgs),
+    /// Make a trained run smaller and faster to score: --int8 writes a new run folder
+    /// with int8 weights (per output column; embedding tables per row) that eval,
+    /// predict, recommend and serve take like any run (docs/compress.md).
+    Compress(compress::CompressArgs),
 }
 
 /// Runs the parsed command.
@@ -99,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&args),
         Command::Ensemble(args) => in_pool(None, || ensemble::run(&args)),
         Command::Gen(args) => generate::run(&args),
+        Command::Compress(args) => compress::run(&args),
     }
 }
 

@@ -10,7 +10,6 @@
 //! [`super::output`]).
 
 use super::output::{check_output, write_atomic};
-use crate::checkpoint::load_params;
 use crate::config::{BadRows, RunConfig, TaskType};
 use crate::data::ingest::RawTable;
 use crate::data::loaders::load_table;
@@ -196,7 +195,7 @@ pub(super) fn score_run(args: &PredictArgs, run: &Path) -> Result<Scored> {
         &mut rng,
     )?;
     let _ = crate::train::run::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
-    load_params(run.join("model.safetensors"), &mut store)?;
+    crate::quant::load_weights(run, &mut store)?; // f32, or int8 after mtrec compress
     let mut g = crate::autograd::Graph::new(0);
     let out = predict(&mut g, &input, model.as_ref(), &store, &encoded, 4096)?;
     let n = table.num_rows();

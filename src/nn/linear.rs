@@ -62,7 +62,8 @@ impl Linear {
     }
 
     /// `x (B, D_in) → f(x · W + b) (B, D_out)` as one fused op ([`Graph::linear_act`]);
-    /// `f = None` is the identity.
+    /// `f = None` is the identity. In evaluation mode a weight with an int8 version
+    /// (`mtrec compress --int8`) goes through the int8 product (`ops::gemm_i8`).
     pub fn forward_act(
         &self,
         g: &mut Graph,
@@ -70,6 +71,12 @@ impl Linear {
         x: Var,
         f: Option<UnaryFn>,
     ) -> Result<Var> {
+        if let Some(q) = store
+            .int8(self.w)
+            .filter(|_| !g.is_training() && g.computes())
+        {
+            return g.linear_act_i8(x, q, store.value(self.b), f); // (B, D_out)
+        }
         let w = g.param(store, self.w)?; // (D_in, D_out)
         let b = g.param(store, self.b)?; // (1, D_out)
         g.linear_act(x, w, b, f) // (B, D_out)

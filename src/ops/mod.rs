@@ -11,6 +11,7 @@ pub mod embedding_bag;
 pub mod gate;
 pub mod gather;
 pub mod gemm;
+pub mod gemm_i8;
 pub mod layer_norm;
 pub mod linear_act;
 pub mod logit_product;

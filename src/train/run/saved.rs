@@ -4,7 +4,6 @@
 //! score with.
 
 use crate::autograd::ParamStore;
-use crate::checkpoint::load_params;
 use crate::config::RunConfig;
 use crate::data::features::FeatureSpec;
 use crate::error::{Error, Result};
@@ -49,14 +48,8 @@ pub fn load_saved(run_dir: &Path) -> Result<SavedRun> {
         super::build::build_model(&cfg.model, input.d_in(), &cfg.tasks, &mut store, &mut rng)?;
     // the balancer's parameters (uncertainty weights) are in the checkpoint too
     let _ = super::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
-    let model_path = run_dir.join("model.safetensors");
-    if !model_path.is_file() {
-        return Err(Error::Io {
-            path: model_path.display().to_string(),
-            message: "missing: the run has not finished an epoch yet".into(),
-        });
-    }
-    load_params(&model_path, &mut store)?;
+    // model.safetensors, or the int8 weights of a `mtrec compress` folder
+    crate::quant::load_weights(run_dir, &mut store)?;
     Ok(SavedRun {
         cfg,
         spec,
