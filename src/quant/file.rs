@@ -30,11 +30,7 @@ impl Values {
     pub fn to_f32(&self) -> Option<Vec<f32>> {
         match self {
             Values::F32(v) => Some(v.clone()),
-            Values::F16(v) => Some(
-                v.iter()
-                    .map(|&b| half::f16::from_bits(b).to_f32())
-                    .collect(),
-            ),
+            Values::F16(v) => Some(v.iter().map(|&b| super::f16::to_f32(b)).collect()),
             Values::I8(_) => None,
         }
     }

@@ -14,6 +14,7 @@
 //! from `model.int8.safetensors` (attaching the int8 matrices to the store, which
 //! `nn::Linear` then uses), so every command scores a compressed run like any other.
 
+pub mod f16;
 pub mod file;
 
 use crate::autograd::{ParamKind, ParamStore};
@@ -70,19 +71,15 @@ fn quantised_dense(name: &str, rows: usize) -> bool {
 /// `s` rounded **up** to an f16 (as bits), so `max |x| / s16 ≤ 127` and no value is
 /// clamped: the error stays within `s16 / 2`.
 fn f16_up(s: f32) -> Result<u16> {
-    let h = half::f16::from_f32(s);
-    let h = if h.to_f32() < s {
-        half::f16::from_bits(h.to_bits() + 1)
-    } else {
-        h
-    };
-    if !h.to_f32().is_finite() {
+    let h = f16::from_f32(s);
+    let h = if f16::to_f32(h) < s { h + 1 } else { h }; // scales are ≥ 0: next bits = next up
+    if !f16::to_f32(h).is_finite() {
         return Err(Error::Config {
             what: "embedding table".into(),
             message: format!("a row's scale {s} is beyond f16 (values above 8·10⁶); this table cannot be stored as int8"),
         });
     }
-    Ok(h.to_bits())
+    Ok(h)
 }
 
 /// Per row of `v` (rows, cols): `(q, scales as f16 bits)`, symmetric int8 (tables).
@@ -91,7 +88,7 @@ fn quantize_per_row(v: &[f32], cols: usize) -> Result<(Vec<i8>, Vec<u16>)> {
     let mut scales = Vec::with_capacity(v.len() / cols.max(1));
     for row in v.chunks_exact(cols) {
         let bits = f16_up(row.iter().fold(0f32, |m, x| m.max(x.abs())) / 127.0)?;
-        let s = half::f16::from_bits(bits).to_f32();
+        let s = f16::to_f32(bits);
         scales.push(bits);
         q.extend(row.iter().map(|&x| {
             if s > 0.0 {
