@@ -126,7 +126,7 @@ fn assert_same_tensors(a: &Path, b: &Path, file: &str) {
             compared += 1;
         }
     }
-    assert!(compared > 700, "{file}: only {compared} values compared");
+    assert!(compared > 600, "{file}: only {compared} values compared");
 }
 
 /// Every number of two JSON values equal to 4 decimals, the rest equal; keys listed in
@@ -326,4 +326,30 @@ fn metrics_lines(out: &Path) -> usize {
     std::fs::read_to_string(out.join("metrics.jsonl"))
         .map(|t| t.lines().count())
         .unwrap_or(0)
+}
+
+/// With the data cache (`data.cache`, docs/data_cache.md) each rank maps its rows from the
+/// cache; both ranks of a fresh job build it at once (each into its own temp folder), and
+/// the job still trains the single process's model. Multi-hot features are not cached
+/// yet, so this config drops `genres`.
+#[test]
+fn two_processes_on_the_data_cache_train_the_model_of_one() {
+    let dir = temp_dir("i17mpi-cache");
+    write_data(&dir, 2);
+    let path = dir.join("run.toml");
+    let genres =
+        "[[features]]\nname = \"genres\"\nkind = \"multi_hot\"\ndim = 3\nseparator = \"|\"\n";
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    assert!(cfg.contains(genres), "the events config changed: {cfg}");
+    let cfg = cfg
+        .replace(genres, "")
+        .replacen("[data]\n", "[data]\ncache = \"auto\"\n", 1);
+    std::fs::write(&path, cfg).unwrap();
+    let two = parallel(&dir, "two", &[]);
+    let stderr = String::from_utf8_lossy(&two.stderr);
+    assert!(stderr.contains("data cache"), "{stderr}");
+    let one = single(&dir, "one", &[]);
+    let stderr = String::from_utf8_lossy(&one.stderr);
+    assert!(stderr.contains("data cache: reusing"), "{stderr}");
+    assert_same_run(&dir.join("one"), &dir.join("two"));
 }
