@@ -242,7 +242,10 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             super::recommend_seq::run(args, format, &data_dir)
         });
     }
-    let cfg = RunConfig::from_file(args.run.join("config.toml"), &[])?;
+    let cfg = RunConfig::from_file(
+        crate::ensemble::config_dir(&args.run).join("config.toml"),
+        &[],
+    )?;
     let rec_cfg = merged_config(args, cfg.recommend.clone())?;
     let data_dir = super::train::data_dir(args.data_dir.clone());
     super::in_pool(args.threads, || {
@@ -323,7 +326,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
                 p.display().to_string()
             });
         let table = r.user_table(&users, &origin)?;
-        let enc = r.encode_side(true, &table)?;
+        let enc = r.encode_users(&table)?;
         let unknown = table
             .ids
             .iter()
@@ -333,7 +336,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             "users: {} ({} not in the training split, so without history; {} with an unknown or missing user-side id)",
             table.len(),
             unknown,
-            r.oov_rows(true, &enc)
+            r.oov_rows(true, &enc.first)
         );
         let req = Request {
             k: args.k,

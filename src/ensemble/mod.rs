@@ -4,7 +4,8 @@
 //!
 //! An ensemble folder holds `ensemble.json` ([`EnsembleFile`]), a copy of every member
 //! run folder under `members/<i>/` and `summary.json`. `mtrec eval` and `mtrec predict`
-//! accept it like a run folder; `mtrec recommend` and `mtrec serve` refuse it.
+//! accept it like a run folder, and so do `mtrec recommend` and the recommend route of
+//! `mtrec serve` (`recommend/ensemble.rs`; `config.toml` with `[recommend]` is member 0's).
 
 pub mod check;
 pub mod combine;
@@ -79,6 +80,15 @@ impl EnsembleFile {
     /// The member run folders, resolved against the ensemble folder `dir`.
     pub fn member_dirs(&self, dir: &Path) -> Vec<PathBuf> {
         self.members.iter().map(|m| dir.join(m)).collect()
+    }
+}
+
+/// The folder whose `config.toml` describes the run `dir`: `dir` itself, or member 0 of
+/// an ensemble folder (members agree on tasks, data and split).
+pub fn config_dir(dir: &Path) -> PathBuf {
+    match EnsembleFile::read(dir) {
+        Ok(e) if is_ensemble(dir) => e.member_dirs(dir).swap_remove(0),
+        _ => dir.to_path_buf(),
     }
 }
 
