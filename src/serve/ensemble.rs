@@ -26,6 +26,12 @@ pub struct Member {
     pub store: crate::autograd::ParamStore,
 }
 
+/// (F_cat, multi-hot bags, F_num) of one member in a wide encoding.
+pub type Widths = (usize, usize, usize);
+
+/// An ensemble being served: its rules, members 1 … M−1, and every member's widths.
+pub type Served = (EnsembleFile, Vec<Member>, Vec<Widths>);
+
 /// The members' encodings of the same rows, side by side (labels of the first).
 pub fn widen(parts: Vec<Encoded>) -> Encoded {
     let mut it = parts.into_iter();

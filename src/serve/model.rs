@@ -64,7 +64,7 @@ pub struct Loaded {
     graph: Graph,
     /// An ensemble folder: its rules, members 1 … M−1, and each member's widths
     /// (F_cat, bags, F_num) in the wide encoding (`serve/ensemble.rs`).
-    ensemble: Option<(EnsembleFile, Vec<Member>, Vec<(usize, usize, usize)>)>,
+    ensemble: Option<super::ensemble::Served>,
 }
 
 /// Loads the run folder `run` (config.toml, spec.json, model.safetensors), or every
