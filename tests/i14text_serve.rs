@@ -2,6 +2,9 @@
 //! (members with different features, batched requests), and the recommend route equals
 //! `mtrec recommend` on it.
 
+// both supports include tests/events_support (write_events, temp_dir): two copies, harmless
+#![allow(clippy::duplicate_mod)]
+
 mod i14text_support;
 mod serve_support;
 
