@@ -92,12 +92,13 @@ pub fn config_dir(dir: &Path) -> PathBuf {
     }
 }
 
-/// The error of `mtrec recommend` / `mtrec serve` given an ensemble folder.
+/// The error of a command that reads a single run's weights (`load_saved`) given an
+/// ensemble folder; `command` names it.
 pub fn refuse(dir: &Path, command: &str) -> Error {
     Error::Config {
         what: format!("run folder {}", dir.display()),
         message: format!(
-            "it is an ensemble (mtrec ensemble), which `mtrec {command}` does not score; score it with `mtrec predict` or `mtrec eval`, or give one of its members ({}/members/0, …)",
+            "it is an ensemble (mtrec ensemble), which {command} does not score; score it with `mtrec predict` or `mtrec eval`, or give one of its members ({}/members/0, …)",
             dir.display()
         ),
     }
