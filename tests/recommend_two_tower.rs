@@ -20,11 +20,12 @@ fn check(test: &str, set: &[&str]) {
         .map(|u| (u.clone(), BTreeMap::new()))
         .collect();
     let table = r.user_table(&users, "test").unwrap();
-    let enc = r.encode_side(true, &table).unwrap();
+    let users = r.encode_users(&table).unwrap();
+    let enc = users.first.clone();
     let pairs: Vec<(u32, u32)> = (0..table.len() as u32)
         .flat_map(|u| (0..r.catalogue.len() as u32).map(move |i| (u, i)))
         .collect();
-    let full = r.score_pairs(&enc, &pairs).unwrap();
+    let full = r.score_pairs(&users, &pairs).unwrap();
     let tt = TwoTower::new(&r).unwrap();
     let pu = tt.partials(&r, &enc, true).unwrap();
     let pi = tt.partials(&r, r.items(), false).unwrap();
@@ -46,10 +47,10 @@ fn check(test: &str, set: &[&str]) {
         exclude_history: true,
         max_per_value: None,
     };
-    let plain = r.score_users(&table.ids, &enc, &req, &|_| {}).unwrap();
+    let plain = r.score_users(&table.ids, &users, &req, &|_| {}).unwrap();
     let mut r = r;
     r.use_two_tower().unwrap();
-    let fast = r.score_users(&table.ids, &enc, &req, &|_| {}).unwrap();
+    let fast = r.score_users(&table.ids, &users, &req, &|_| {}).unwrap();
     assert_eq!(plain.len(), fast.len());
     for (a, b) in plain.iter().zip(&fast) {
         assert_eq!(a.cands, b.cands);

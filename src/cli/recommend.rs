@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Args)]
 pub struct RecommendArgs {
     /// A run folder written by `mtrec train`, or by `mtrec seq` (SASRec: the catalogue
-    /// ranked from each user's sequence; see docs/recommend.md).
+    /// ranked from each user's sequence; see docs/recommend.md), or an ensemble folder
+    /// written by `mtrec ensemble` (every member scores, combined; docs/ensemble.md).
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// Folder of the run's data files [default: $MTREC_DATA, then data/; for an mtrec seq
@@ -101,7 +102,8 @@ pub struct RecommendArgs {
     /// Score with the two-tower split of the first layers (MMoE runs only; the default
     /// for them): each user's and each item's part of the experts' first layer and of
     /// the gates computed once, so a (user, item) pair costs only the rest of the
-    /// network. Same scores to ~1e-6. Given explicitly, a run that is not MMoE is an error.
+    /// network. Same scores to ~1e-6. Given explicitly, a run that is not MMoE (or an
+    /// ensemble folder, scored on the plain path) is an error.
     #[arg(long, conflicts_with = "plain")]
     pub two_tower: bool,
     /// Score every (user, item) row through the whole network instead of the two-tower
@@ -242,7 +244,10 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             super::recommend_seq::run(args, format, &data_dir)
         });
     }
-    let cfg = RunConfig::from_file(args.run.join("config.toml"), &[])?;
+    let cfg = RunConfig::from_file(
+        crate::ensemble::config_dir(&args.run).join("config.toml"),
+        &[],
+    )?;
     let rec_cfg = merged_config(args, cfg.recommend.clone())?;
     let data_dir = super::train::data_dir(args.data_dir.clone());
     super::in_pool(args.threads, || {
@@ -323,7 +328,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
                 p.display().to_string()
             });
         let table = r.user_table(&users, &origin)?;
-        let enc = r.encode_side(true, &table)?;
+        let enc = r.encode_users(&table)?;
         let unknown = table
             .ids
             .iter()
@@ -333,7 +338,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             "users: {} ({} not in the training split, so without history; {} with an unknown or missing user-side id)",
             table.len(),
             unknown,
-            r.oov_rows(true, &enc)
+            r.oov_rows(true, &enc.first)
         );
         let req = Request {
             k: args.k,

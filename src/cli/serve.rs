@@ -13,7 +13,8 @@ use std::time::Duration;
 pub struct ServeArgs {
     /// A run folder written by `mtrec train` or `mtrec seq` (SASRec: recommend from an
     /// item history only, no /infer), served under the folder's name; or
-    /// NAME=DIR to choose the name. Repeat for several models.
+    /// NAME=DIR to choose the name; or an ensemble folder of `mtrec ensemble` (every
+    /// member scores, combined as mtrec predict). Repeat for several models.
     #[arg(long = "run", value_name = "[NAME=]DIR", required = true)]
     pub runs: Vec<String>,
     /// Address to listen on (port 0: any free port; the first stdout line says which).

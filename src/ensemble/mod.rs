@@ -4,7 +4,8 @@
 //!
 //! An ensemble folder holds `ensemble.json` ([`EnsembleFile`]), a copy of every member
 //! run folder under `members/<i>/` and `summary.json`. `mtrec eval` and `mtrec predict`
-//! accept it like a run folder; `mtrec recommend` and `mtrec serve` refuse it.
+//! accept it like a run folder, and so do `mtrec recommend` and the recommend route of
+//! `mtrec serve` (`recommend/ensemble.rs`; `config.toml` with `[recommend]` is member 0's).
 
 pub mod check;
 pub mod combine;
@@ -82,12 +83,22 @@ impl EnsembleFile {
     }
 }
 
-/// The error of `mtrec recommend` / `mtrec serve` given an ensemble folder.
+/// The folder whose `config.toml` describes the run `dir`: `dir` itself, or member 0 of
+/// an ensemble folder (members agree on tasks, data and split).
+pub fn config_dir(dir: &Path) -> PathBuf {
+    match EnsembleFile::read(dir) {
+        Ok(e) if is_ensemble(dir) => e.member_dirs(dir).swap_remove(0),
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// The error of a command that reads a single run's weights (`load_saved`) given an
+/// ensemble folder; `command` names it.
 pub fn refuse(dir: &Path, command: &str) -> Error {
     Error::Config {
         what: format!("run folder {}", dir.display()),
         message: format!(
-            "it is an ensemble (mtrec ensemble), which `mtrec {command}` does not score; score it with `mtrec predict` or `mtrec eval`, or give one of its members ({}/members/0, …)",
+            "it is an ensemble (mtrec ensemble), which {command} does not score; score it with `mtrec predict` or `mtrec eval`, or give one of its members ({}/members/0, …)",
             dir.display()
         ),
     }

@@ -39,7 +39,12 @@ pub struct Sides {
 /// Checks that every feature of `spec` is in exactly one of the two lists and that
 /// the lists name only features.
 pub fn sides(spec: &FeatureSpec, rec: &RecommendConfig) -> Result<Sides> {
-    let features = spec.feature_columns();
+    sides_in(spec, rec, &spec.feature_columns())
+}
+
+/// [`sides`] of one member of an ensemble: the lists may also name `features`, the
+/// features of the other members (a name must be a feature of some member).
+pub fn sides_in(spec: &FeatureSpec, rec: &RecommendConfig, features: &[&str]) -> Result<Sides> {
     for (list, key) in [
         (&rec.user_features, "user_features"),
         (&rec.item_features, "item_features"),
@@ -98,8 +103,16 @@ pub struct RunData {
     pub test: Vec<usize>,
 }
 
-pub fn load_data(cfg: &RunConfig, rec: &RecommendConfig, data_dir: &Path) -> Result<RunData> {
+/// `cfgs`: the run's config, or each member's of an ensemble (same `[data]` and
+/// `[split]`; the columns read are those any member needs).
+pub fn load_data(cfgs: &[&RunConfig], rec: &RecommendConfig, data_dir: &Path) -> Result<RunData> {
+    let cfg = cfgs[0];
     let mut needed = cfg.needed_columns();
+    for c in cfgs[1..].iter().flat_map(|c| c.needed_columns()) {
+        if !needed.contains(&c) {
+            needed.push(c);
+        }
+    }
     let extra = [
         Some(rec.user_column()),
         Some(rec.item_column()),

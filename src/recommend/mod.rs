@@ -20,6 +20,7 @@
 pub mod batch;
 pub mod catalogue;
 pub mod config;
+pub mod ensemble;
 pub mod eval;
 pub mod filters;
 pub mod fusion;
@@ -33,5 +34,6 @@ pub mod two_tower_fused;
 pub mod two_tower_score;
 
 pub use config::{DiversityConfig, FusionConfig, FusionKind, RecommendConfig};
+pub use ensemble::UserRows;
 pub use fusion::{Fusion, TaskScale};
 pub use recommender::{Ranked, Recommender, Request, ScoredUser, Scoring};

@@ -8,6 +8,7 @@
 
 use super::catalogue::SideTable;
 use super::config::RecommendConfig;
+use super::ensemble::{Ensemble, Member, UserRows};
 use super::fusion::{Fusion, TaskScale};
 use super::load::{self, LoadedModel, RunData, Sides};
 use super::topk::{top_k, top_k_capped, Scored};
@@ -98,15 +99,38 @@ pub struct Recommender {
     /// Two-tower scoring ([`Recommender::use_two_tower`]): the split model and the
     /// catalogue's item-side partial products.
     split: Option<(TwoTower, Partials)>,
+    /// Members 1 … M−1 and the combination rules, for an ensemble folder.
+    ensemble: Option<Ensemble>,
 }
 
 impl Recommender {
-    /// Loads `run_dir` (model, spec) and the run's data under `data_dir` (split,
-    /// histories, default catalogue); `rec` says which feature belongs to whom.
+    /// Loads `run_dir` (model, spec; or every member of an ensemble folder) and the
+    /// run's data under `data_dir` (split, histories, default catalogue); `rec` says
+    /// which feature belongs to whom.
     pub fn load(run_dir: &Path, data_dir: &Path, rec: RecommendConfig) -> Result<Recommender> {
-        let model = load::load_model(run_dir)?;
-        let sides = load::sides(&model.spec, &rec)?;
-        let data = load::load_data(&model.cfg, &rec, data_dir)?;
+        let (model, ens) = if crate::ensemble::is_ensemble(run_dir) {
+            let file = crate::ensemble::EnsembleFile::read(run_dir)?;
+            let mut models = file
+                .member_dirs(run_dir)
+                .iter()
+                .map(|d| load::load_model(d))
+                .collect::<Result<Vec<_>>>()?;
+            let first = models.remove(0);
+            (first, Some((file, models)))
+        } else {
+            (load::load_model(run_dir)?, None)
+        };
+        let mut features: Vec<String> = Vec::new();
+        for spec in std::iter::once(&model.spec)
+            .chain(ens.iter().flat_map(|(_, ms)| ms.iter().map(|m| &m.spec)))
+        {
+            features.extend(spec.feature_columns().iter().map(|f| f.to_string()));
+        }
+        let features: Vec<&str> = features.iter().map(|f| f.as_str()).collect();
+        let sides = load::sides_in(&model.spec, &rec, &features)?;
+        let mut cfgs = vec![&model.cfg];
+        cfgs.extend(ens.iter().flat_map(|(_, ms)| ms.iter().map(|m| &m.cfg)));
+        let data = load::load_data(&cfgs, &rec, data_dir)?;
         let catalogue = load::catalogue(&rec, &data, &model.cfg, data_dir)?;
         let train_users = SideTable::from_rows(
             &data.table,
@@ -176,17 +200,62 @@ impl Recommender {
             scales,
             data,
             split: None,
+            ensemble: None,
         };
         let cat = r.catalogue.clone();
         r.items = r.encode_side(false, &cat)?;
         r.item_oov = r.oov_rows(false, &r.items);
+        if let Some((file, models)) = ens {
+            let mut others = Vec::with_capacity(models.len());
+            for model in models {
+                let sides = load::sides_in(&model.spec, &r.rec, &features)?;
+                let items = r.encode_with(&model.spec, false, &cat)?;
+                others.push(Member {
+                    model,
+                    sides,
+                    items,
+                });
+            }
+            r.ensemble = Some(Ensemble { file, others });
+        }
         Ok(r)
+    }
+
+    /// Whether this was loaded from an ensemble folder.
+    pub fn is_ensemble(&self) -> bool {
+        self.ensemble.is_some()
+    }
+
+    /// Encodes users (a side table of [`Recommender::user_table`]) with the spec of
+    /// every member.
+    pub fn encode_users(&self, rows: &SideTable) -> Result<UserRows> {
+        let others = match &self.ensemble {
+            None => Vec::new(),
+            Some(e) => e
+                .others
+                .iter()
+                .map(|m| self.encode_with(&m.model.spec, true, rows))
+                .collect::<Result<_>>()?,
+        };
+        Ok(UserRows {
+            first: self.encode_side(true, rows)?,
+            others,
+        })
     }
 
     /// Encodes the rows of a side table (`user`: the user side) with the spec; the
     /// other side's columns hold the first row of that side (never read).
     pub fn encode_side(&self, user: bool, rows: &SideTable) -> Result<Encoded> {
-        let spec = &self.model.spec;
+        self.encode_with(&self.model.spec, user, rows)
+    }
+
+    /// [`Recommender::encode_side`] with the spec `spec` (an ensemble member's).
+    fn encode_with(
+        &self,
+        spec: &crate::data::features::FeatureSpec,
+        user: bool,
+        rows: &SideTable,
+    ) -> Result<Encoded> {
         let names: Vec<String> = spec
             .feature_columns()
             .iter()
@@ -233,6 +302,12 @@ impl Recommender {
     /// Scores with the two-tower split of the first layers from now on (MMoE runs):
     /// the catalogue's item-side partial products are computed here, once.
     pub fn use_two_tower(&mut self) -> Result<()> {
+        if self.is_ensemble() {
+            return Err(Error::Config {
+                what: "--two-tower".into(),
+                message: "an ensemble folder is scored on the plain path only; drop --two-tower (or use --plain)".into(),
+            });
+        }
         let tt = TwoTower::new(self)?;
         let items = tt.partials(self, &self.items, false)?;
         self.split = Some((tt, items));
@@ -246,7 +321,9 @@ impl Recommender {
         let split = match mode {
             Scoring::Plain => false,
             Scoring::TwoTower => true,
-            Scoring::Auto => self.model.cfg.model.arch == crate::config::Arch::Mmoe,
+            Scoring::Auto => {
+                self.model.cfg.model.arch == crate::config::Arch::Mmoe && !self.is_ensemble()
+            }
         };
         if split {
             self.use_two_tower()?;
@@ -328,74 +405,43 @@ impl Recommender {
 
     /// The (user, item) rows `pairs` (user row of `users`, catalogue index), encoded.
     pub fn pair_rows(&self, users: &Encoded, pairs: &[(u32, u32)]) -> Encoded {
-        let it = &self.items;
-        let (fc, fnum) = (it.n_cat, it.n_num);
-        let mut out = Encoded::empty(fc, it.bags.len(), fnum, it.n_tasks);
-        out.cat.reserve(pairs.len() * fc);
-        out.num.reserve(pairs.len() * fnum);
-        for &(u, i) in pairs {
-            let (u, i) = (u as usize, i as usize);
-            for f in 0..fc {
-                let from = if self.sides.cat[f] {
-                    users.cat[u * fc + f]
-                } else {
-                    it.cat[i * fc + f]
-                };
-                out.cat.push(from);
-            }
-            for f in 0..fnum {
-                let from = if self.sides.num[f] {
-                    users.num[u * fnum + f]
-                } else {
-                    it.num[i * fnum + f]
-                };
-                out.num.push(from);
-            }
-            for (b, o) in out.bags.iter_mut().enumerate() {
-                let bag = if self.sides.bags[b] {
-                    users.bags[b].bag(u)
-                } else {
-                    it.bags[b].bag(i)
-                };
-                o.push(bag);
-            }
-            out.source.push(RowSource { file: 0, line: 0 });
-        }
-        out.labels = vec![0.0; pairs.len() * it.n_tasks];
-        out.mask = vec![0.0; pairs.len() * it.n_tasks];
-        out
+        pair_rows_of(&self.sides, &self.items, users, pairs)
     }
 
-    /// Task values of `pairs`: probability for binary tasks, value for regression.  // (P, K)
-    pub fn score_pairs(&self, users: &Encoded, pairs: &[(u32, u32)]) -> Result<Vec<f32>> {
-        let m = &self.model;
-        let k = m.cfg.tasks.len();
+    /// Task values of `pairs`: probability for binary tasks, value for regression; an
+    /// ensemble's combined output ([`crate::ensemble::combine::TaskRule::combine`]).  // (P, K)
+    pub fn score_pairs(&self, users: &UserRows, pairs: &[(u32, u32)]) -> Result<Vec<f32>> {
+        let first = raw_pairs(&self.model, &self.sides, &self.items, &users.first, pairs)?;
+        let k = self.model.cfg.tasks.len();
         let mut out = vec![0.0f32; pairs.len() * k];
-        for (c, chunk) in pairs.chunks(SCORE_BATCH).enumerate() {
-            let rows = self.pair_rows(users, chunk);
-            let mut g = crate::autograd::Graph::new(0);
-            let raw = crate::train::run::predict(
-                &mut g,
-                &m.input,
-                m.model.as_ref(),
-                &m.store,
-                &rows,
-                SCORE_BATCH,
-            )?;
-            for (t, (task, z)) in m.cfg.tasks.iter().zip(&raw).enumerate() {
-                for (j, &x) in z.iter().enumerate() {
-                    out[(c * SCORE_BATCH + j) * k + t] = match task.kind {
-                        TaskType::Binary => {
-                            crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, x)
-                        }
-                        TaskType::Regression => x,
-                    };
+        match &self.ensemble {
+            None => {
+                for (t, (task, z)) in self.model.cfg.tasks.iter().zip(&first).enumerate() {
+                    for (j, &x) in z.iter().enumerate() {
+                        out[j * k + t] = match task.kind {
+                            TaskType::Binary => {
+                                crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, x)
+                            }
+                            TaskType::Regression => x,
+                        };
+                    }
+                }
+            }
+            Some(e) => {
+                let mut all = vec![first];
+                for (m, u) in e.others.iter().zip(&users.others) {
+                    all.push(raw_pairs(&m.model, &m.sides, &m.items, u, pairs)?);
+                }
+                let v = crate::ensemble::combine::combine_all(&e.file.tasks, e.file.method, &all);
+                for (t, vt) in v.iter().enumerate() {
+                    for (j, &x) in vt.iter().enumerate() {
+                        out[j * k + t] = x as f32;
+                    }
                 }
             }
         }
         Ok(out)
     }
-
     /// The candidates of user `id` under `req` (allow-list minus history).
     pub fn candidates(&self, id: &str, req: &Request<'_>) -> Vec<u32> {
         super::filters::candidates(
@@ -411,7 +457,7 @@ impl Recommender {
     pub fn score_users(
         &self,
         ids: &[String],
-        users: &Encoded,
+        users: &UserRows,
         req: &Request<'_>,
         progress: &dyn Fn(u64),
     ) -> Result<Vec<ScoredUser>> {
@@ -432,7 +478,7 @@ impl Recommender {
                 None => self.score_pairs(users, &pairs)?,
                 Some((tt, items)) => {
                     let sub: Vec<usize> = (start..end).collect();
-                    let pu = tt.partials(self, &users.select(&sub), true)?;
+                    let pu = tt.partials(self, &users.first.select(&sub), true)?;
                     let local: Vec<(u32, u32)> =
                         pairs.iter().map(|&(u, i)| (u - start as u32, i)).collect();
                     let mut v = Vec::with_capacity(local.len() * self.model.cfg.tasks.len());
@@ -496,8 +542,75 @@ impl Recommender {
         req: &Request<'_>,
     ) -> Result<Vec<Ranked>> {
         let table = self.user_table(&[(id.to_string(), features.clone())], "the request")?;
-        let enc = self.encode_side(true, &table)?;
+        let enc = self.encode_users(&table)?;
         let scored = self.score_users(&table.ids, &enc, req, &|_| {})?;
         Ok(self.rank(&scored[0], req))
     }
+}
+
+/// The (user, item) rows `pairs` of one model: its `sides`, its encoded catalogue
+/// `it` and users `users`.
+fn pair_rows_of(sides: &Sides, it: &Encoded, users: &Encoded, pairs: &[(u32, u32)]) -> Encoded {
+    let (fc, fnum) = (it.n_cat, it.n_num);
+    let mut out = Encoded::empty(fc, it.bags.len(), fnum, it.n_tasks);
+    out.cat.reserve(pairs.len() * fc);
+    out.num.reserve(pairs.len() * fnum);
+    for &(u, i) in pairs {
+        let (u, i) = (u as usize, i as usize);
+        for f in 0..fc {
+            let from = if sides.cat[f] {
+                users.cat[u * fc + f]
+            } else {
+                it.cat[i * fc + f]
+            };
+            out.cat.push(from);
+        }
+        for f in 0..fnum {
+            let from = if sides.num[f] {
+                users.num[u * fnum + f]
+            } else {
+                it.num[i * fnum + f]
+            };
+            out.num.push(from);
+        }
+        for (b, o) in out.bags.iter_mut().enumerate() {
+            let bag = if sides.bags[b] {
+                users.bags[b].bag(u)
+            } else {
+                it.bags[b].bag(i)
+            };
+            o.push(bag);
+        }
+        out.source.push(RowSource { file: 0, line: 0 });
+    }
+    out.labels = vec![0.0; pairs.len() * it.n_tasks];
+    out.mask = vec![0.0; pairs.len() * it.n_tasks];
+    out
+}
+
+/// One model's raw outputs (logit / value) of `pairs`.   // K × (P,)
+fn raw_pairs(
+    m: &LoadedModel,
+    sides: &Sides,
+    items: &Encoded,
+    users: &Encoded,
+    pairs: &[(u32, u32)],
+) -> Result<Vec<Vec<f32>>> {
+    let mut out = vec![Vec::with_capacity(pairs.len()); m.cfg.tasks.len()];
+    for chunk in pairs.chunks(SCORE_BATCH) {
+        let rows = pair_rows_of(sides, items, users, chunk);
+        let mut g = crate::autograd::Graph::new(0);
+        let raw = crate::train::run::predict(
+            &mut g,
+            &m.input,
+            m.model.as_ref(),
+            &m.store,
+            &rows,
+            SCORE_BATCH,
+        )?;
+        for (o, z) in out.iter_mut().zip(raw) {
+            o.extend(z);
+        }
+    }
+    Ok(out)
 }

@@ -71,7 +71,10 @@ pub fn hook(
                 eprintln!("model `{name}` (mtrec seq): recommendations from an item history on /v1/models/{name}/recommend");
                 continue;
             }
-            let cfg = crate::config::RunConfig::from_file(dir.join("config.toml"), &[])?;
+            let cfg = crate::config::RunConfig::from_file(
+                crate::ensemble::config_dir(dir).join("config.toml"),
+                &[],
+            )?;
             let rec = match cfg.recommend {
                 Some(rc) => {
                     let mut r = Recommender::load(dir, &data_dir, rc)?;

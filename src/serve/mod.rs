@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod batcher;
 pub mod client;
+pub mod ensemble;
 pub mod errors;
 pub mod kserve;
 pub mod lists;

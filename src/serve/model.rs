@@ -13,6 +13,9 @@ use crate::nn::FeatureInput;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::ensemble::Member;
+use crate::ensemble::EnsembleFile;
+
 /// How one model input is sent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum InputKind {
@@ -47,6 +50,9 @@ pub struct Schema {
     /// Task names and types, in output order.
     pub tasks: Vec<(String, TaskType)>,
     pub spec: FeatureSpec,
+    /// An ensemble folder's members 1 … M−1: their specs (`inputs` is the union of
+    /// every member's features); empty for a run folder.
+    pub others: Vec<FeatureSpec>,
 }
 
 /// A run's model, parameters and pipeline, ready to score. Lives on one thread.
@@ -56,45 +62,77 @@ pub struct Loaded {
     model: Box<dyn MultiTaskModel>,
     store: ParamStore,
     graph: Graph,
+    /// An ensemble folder: its rules, members 1 … M−1, and each member's widths
+    /// (F_cat, bags, F_num) in the wide encoding (`serve/ensemble.rs`).
+    ensemble: Option<super::ensemble::Served>,
 }
 
-/// Loads the run folder `run` (config.toml, spec.json, model.safetensors) as `name`:
-/// the sequence of `mtrec predict`.
+/// Loads the run folder `run` (config.toml, spec.json, model.safetensors), or every
+/// member of an ensemble folder, as `name`: the sequence of `mtrec predict`.
 pub fn load(name: &str, run: &Path) -> Result<Loaded> {
+    let (dirs, file) = if crate::ensemble::is_ensemble(run) {
+        let file = EnsembleFile::read(run)?;
+        (file.member_dirs(run), Some(file))
+    } else {
+        (vec![run.to_path_buf()], None)
+    };
+    let mut saved = Vec::with_capacity(dirs.len());
+    for dir in &dirs {
+        let s = crate::train::run::saved::load_saved(dir)?;
+        if let Some(t) = s.spec.text.first() {
+            return Err(Error::Config {
+                what: format!("run {} (feature `{}`)", dir.display(), t.name),
+                message: "has a text feature; `mtrec serve` does not serve text features yet: use `mtrec predict`".into(),
+            });
+        }
+        saved.push(s);
+    }
+    let mut saved = saved.into_iter();
     let crate::train::run::saved::SavedRun {
         cfg,
         spec,
         input,
         model,
         store,
-    } = crate::train::run::saved::load_saved(run)?;
-    if let Some(t) = spec.text.first() {
-        return Err(Error::Config {
-            what: format!("run {} (feature `{}`)", run.display(), t.name),
-            message: "has a text feature; `mtrec serve` does not serve text features yet: use `mtrec predict`".into(),
+    } = saved.next().expect("at least one member");
+    let width = |s: &FeatureSpec| (s.categorical.len(), s.multi_hot.len(), s.numeric.len());
+    let mut widths = vec![width(&spec)];
+    let mut others = Vec::new();
+    let mut other_specs = Vec::new();
+    for s in saved {
+        widths.push(width(&s.spec));
+        other_specs.push(s.spec);
+        others.push(Member {
+            input: s.input,
+            model: s.model,
+            store: s.store,
         });
     }
     let mut inputs: Vec<(String, InputKind)> = Vec::new();
-    inputs.extend(
-        spec.categorical
-            .iter()
-            .map(|c| (c.name.clone(), InputKind::Categorical)),
-    );
-    inputs.extend(spec.multi_hot.iter().map(|b| {
-        let separator = b.separator.clone();
-        (b.name.clone(), InputKind::MultiHot { separator })
-    }));
-    inputs.extend(
-        spec.numeric
-            .iter()
-            .map(|n| (n.name.clone(), InputKind::Numeric)),
-    );
+    for spec in std::iter::once(&spec).chain(&other_specs) {
+        let mut add = |name: &str, kind: InputKind| {
+            if !inputs.iter().any(|(n, _)| n == name) {
+                inputs.push((name.to_string(), kind));
+            }
+        };
+        for c in &spec.categorical {
+            add(&c.name, InputKind::Categorical);
+        }
+        for b in &spec.multi_hot {
+            let separator = b.separator.clone();
+            add(&b.name, InputKind::MultiHot { separator });
+        }
+        for n in &spec.numeric {
+            add(&n.name, InputKind::Numeric);
+        }
+    }
     let schema = Schema {
         name: name.to_string(),
         run: run.to_path_buf(),
         inputs,
         tasks: cfg.tasks.iter().map(|t| (t.name.clone(), t.kind)).collect(),
         spec,
+        others: other_specs,
     };
     Ok(Loaded {
         schema: std::sync::Arc::new(schema),
@@ -102,6 +140,7 @@ pub fn load(name: &str, run: &Path) -> Result<Loaded> {
         model,
         store,
         graph: Graph::new(0),
+        ensemble: file.map(|f| (f, others, widths)),
     })
 }
 
@@ -109,6 +148,18 @@ impl Loaded {
     /// Scores of every row of `data`: `out[k][i]`, the probability for a binary task
     /// and the value for a regression task (what `mtrec predict` writes).
     pub fn score(&mut self, data: &Encoded) -> Result<Vec<Vec<f32>>> {
+        if let Some((file, others, widths)) = &self.ensemble {
+            let first = super::ensemble::split(data, widths, 0);
+            let first = crate::train::run::predict(
+                &mut self.graph,
+                &self.input,
+                self.model.as_ref(),
+                &self.store,
+                &first,
+                first.len().max(1),
+            )?;
+            return super::ensemble::score(file, others, widths, data, first, &mut self.graph);
+        }
         let mut out = crate::train::run::predict(
             &mut self.graph,
             &self.input,
@@ -181,6 +232,14 @@ impl Schema {
     /// Encodes `table` with the fitted pipeline (400 naming the row on a value the
     /// pipeline refuses).
     pub fn encode(&self, table: &RawTable) -> std::result::Result<Encoded, ApiError> {
-        self.spec.encode(table).map_err(from_lib)
+        let first = self.spec.encode(table).map_err(from_lib)?;
+        if self.others.is_empty() {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
+        for s in &self.others {
+            parts.push(s.encode(table).map_err(from_lib)?);
+        }
+        Ok(super::ensemble::widen(parts))
     }
 }

@@ -28,7 +28,7 @@ pub fn load_saved(run_dir: &Path) -> Result<SavedRun> {
     if crate::ensemble::is_ensemble(run_dir) {
         return Err(crate::ensemble::refuse(
             run_dir,
-            "recommend` or `mtrec serve",
+            "this command (one that reads a single run's weights: distill, export, embed, …)",
         ));
     }
     let cfg = RunConfig::from_file(run_dir.join("config.toml"), &[])?;
