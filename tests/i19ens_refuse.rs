@@ -1,5 +1,6 @@
 //! `mtrec ensemble` refuses members that disagree on tasks or split (naming the
-//! difference), an existing output folder, and recommend / serve refuse an ensemble.
+//! difference), an existing output folder, and `load_saved` (one model: compress, distillation's
+//! teacher) refuses an ensemble; recommend and serve take it (tests/i14text_*.rs).
 
 mod i19ens_support;
 
@@ -63,7 +64,7 @@ fn members_that_disagree_are_refused_and_the_error_names_the_difference() {
     let (ok, _, err) = run(&good2, "e3");
     assert!(!ok && err.contains("--out"), "{err}");
 
-    // recommend and serve load run folders through load_saved: an ensemble is refused
+    // load_saved loads one model: an ensemble folder is refused with what to use
     let e = mtrec::train::run::saved::load_saved(&dir.join("e3"))
         .err()
         .expect("refused");
