@@ -37,7 +37,7 @@ for T in $THREADS; do
   echo "== $T thread(s), $EPOCHS epoch(s); load before mtrec: $(load)"
   MTREC_SEQ_ORDER_OUT="$OUTDIR/orders-t$T.jsonl" /usr/bin/time -v -o "$OUTDIR/mtrec-t$T.time" \
     "$M" seq --config configs/beauty_sasrec.toml --data-dir "$DATA" --out "$R" --threads "$T" \
-    --set train.epochs="$EPOCHS" --set train.patience=0 --set train.valid_users=0 --quiet
+    --set train.epochs="$EPOCHS" --set train.patience=0 --set train.valid_users=0 --quiet > "$OUTDIR/mtrec-t$T.out"
   "$PY" - "$R" <<'EOF'
 import json, sys
 run = sys.argv[1]
