@@ -41,6 +41,12 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Environment variable naming a file to which `fit` appends, before each epoch, one JSON
+/// list: the indices into `Split::train` in that epoch's order (its batches are the
+/// consecutive chunks of `train.batch_size`). For reference implementations that must
+/// train on exactly mtrec's batches (reference/sasrec/train_sasrec.py `--orders`).
+pub const ORDER_ENV: &str = "MTREC_SEQ_ORDER_OUT";
+
 /// Loads the parameters of `path` (a run folder, its `model.safetensors` or a training
 /// state) into `store` by name with `checkpoint::transfer`, except the item ID table and
 /// the heads, which keep their fresh values; returns the names loaded. Errors if a shared
@@ -215,16 +221,26 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         None => None,
     };
     let epochs = if opts.quick { t.quick_epochs } else { t.epochs };
-    let mut order: Vec<&SeqExample> = split.train.iter().collect();
+    // `perm` is shuffled in place every epoch (each epoch shuffles the previous order);
+    // `order` is the examples in that order
+    let mut perm: Vec<usize> = (0..split.train.len()).collect();
+    let order_out = std::env::var_os(ORDER_ENV).map(PathBuf::from);
+    if let Some(path) = &order_out {
+        write_text(path, "")?; // this run's orders only
+    }
     let (mut best, mut best_epoch, mut bad) = (f64::NEG_INFINITY, 0usize, 0usize);
     let mut best_values: Vec<Vec<f32>> = Vec::new();
     let mut log = Vec::new();
     let started = Instant::now();
     let mut train_seconds = 0.0;
     for epoch in 0..epochs {
-        order.shuffle(&mut StdRng::seed_from_u64(
+        perm.shuffle(&mut StdRng::seed_from_u64(
             t.seed.wrapping_add(epoch as u64 + 1),
         ));
+        if let Some(path) = &order_out {
+            append_line(path, &json!(perm))?;
+        }
+        let order: Vec<&SeqExample> = perm.iter().map(|&i| &split.train[i]).collect();
         let bar = epoch_bar(order.len(), epoch, epochs, opts.progress);
         let t0 = Instant::now();
         g.set_training(true);
