@@ -4,7 +4,7 @@
 use mtrec::text::bert::Dense;
 
 fn dense(d_in: usize, d_out: usize, seed: u32) -> Dense {
-    let f = |i: usize| ((i as f32 * 0.618 + seed as f32).sin() * 0.5) as f32;
+    let f = |i: usize| (i as f32 * 0.618 + seed as f32).sin() * 0.5;
     Dense {
         w: (0..d_in * d_out).map(f).collect(),
         b: (0..d_out).map(|i| f(i + 7)).collect(),
