@@ -3,9 +3,8 @@
 use crate::error::{Error, Result};
 use crate::text::cache::write_embeddings;
 use crate::text::Encoder;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndarray::Array2;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -70,24 +69,8 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         let t0 = Instant::now();
         let enc = Encoder::load(&args.model)?;
         let load_s = t0.elapsed().as_secs_f64();
-        let bar = ProgressBar::new(texts.len() as u64);
-        if std::io::stderr().is_terminal() {
-            let style = ProgressStyle::with_template(
-                "embed [{bar:30}] {pos}/{len} texts  {per_sec}  ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-            bar.set_style(style);
-        } else {
-            bar.set_draw_target(ProgressDrawTarget::hidden());
-        }
         let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        let t1 = Instant::now();
-        let m = enc.encode_with_progress(&refs, args.batch_size, &mut |done, _| {
-            bar.set_position(done as u64)
-        })?;
-        let enc_s = t1.elapsed().as_secs_f64();
-        bar.finish_and_clear();
+        let (m, enc_s) = crate::text::progress::encode_with_bar(&enc, &refs, args.batch_size)?;
         write_output(&args.output, fmt, &m)?;
         if let Some(path) = &cache {
             write_embeddings(path, &m)?;

@@ -54,6 +54,7 @@ fn dir_or(flag: &Option<PathBuf>, env: &str, default: &str) -> PathBuf {
 }
 
 pub fn run(args: &SeqArgs) -> Result<()> {
+    crate::text::progress::set_enabled(!args.quiet); // the item-text embedding's bar
     let cfg = SeqRunConfig::from_file(&args.config, &args.set)?;
     // the whole command runs on a worker of its own pool: parallel regions then fork
     // from inside the pool instead of handing work over from the main thread

@@ -77,6 +77,7 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
+    crate::text::progress::set_enabled(!args.quiet); // the text encoder's bar
     if let Some(m) = &args.max_memory {
         // read by config::budget (the same variable a user may set); set before any
         // thread starts

@@ -105,6 +105,25 @@ impl Dense {
         }
         matmul_forward(out, inp, &self.w, m, self.d_in, self.d_out, false, true);
     }
+
+    /// The layers side by side as one: W = [W_0; W_1; …] `(Σ D_out, D_in)`, b = [b_0; b_1; …],
+    /// so one product gives every output, row r = [x_r·W_0ᵀ + b_0, x_r·W_1ᵀ + b_1, …]
+    /// (the fused Q/K/V projection). Each output element is the same FMA chain over D_in
+    /// as in its own layer's product, so the values are bit-identical
+    /// (`tests/i20enc_qkv.rs`). All layers must share D_in.
+    pub fn concat(parts: &[&Dense]) -> Dense {
+        let d_in = parts[0].d_in;
+        assert!(
+            parts.iter().all(|p| p.d_in == d_in),
+            "Dense::concat: D_in differs"
+        );
+        Dense {
+            w: parts.iter().flat_map(|p| p.w.iter().copied()).collect(),
+            b: parts.iter().flat_map(|p| p.b.iter().copied()).collect(),
+            d_in,
+            d_out: parts.iter().map(|p| p.d_out).sum(),
+        }
+    }
 }
 
 /// Layer-norm parameters γ, β (D).
@@ -120,6 +139,8 @@ pub struct Layer {
     pub query: Dense,
     pub key: Dense,
     pub value: Dense,
+    /// query, key and value fused: `(3D, D)`, one product per layer ([`Dense::concat`]).
+    pub qkv: Dense,
     pub attn_out: Dense,
     pub attn_norm: Norm,
     pub inter: Dense,
@@ -298,10 +319,14 @@ impl Bert {
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for l in 0..c.num_hidden_layers {
             let p = format!("encoder.layer.{l}");
+            let query = r.dense(&format!("{p}.attention.self.query"), d, d)?;
+            let key = r.dense(&format!("{p}.attention.self.key"), d, d)?;
+            let value = r.dense(&format!("{p}.attention.self.value"), d, d)?;
             layers.push(Layer {
-                query: r.dense(&format!("{p}.attention.self.query"), d, d)?,
-                key: r.dense(&format!("{p}.attention.self.key"), d, d)?,
-                value: r.dense(&format!("{p}.attention.self.value"), d, d)?,
+                qkv: Dense::concat(&[&query, &key, &value]),
+                query,
+                key,
+                value,
                 attn_out: r.dense(&format!("{p}.attention.output.dense"), d, d)?,
                 attn_norm: r.norm(&format!("{p}.attention.output.LayerNorm"), d)?,
                 inter: r.dense(&format!("{p}.intermediate.dense"), d, f)?,
@@ -380,6 +405,7 @@ impl Bert {
         let (mut q, mut k, mut v) = (vec![0f32; m * d], vec![0f32; m * d], vec![0f32; m * d]); // (B·T, D)
         let mut ctx = vec![0f32; m * d]; // (B·T, D)
         let mut p = vec![0f32; b * h * t * t]; // (B, H, T, T)
+        let mut qkv = vec![0f32; m * 3 * d]; // (B·T, 3D)
         let mut inter = vec![0f32; m * f]; // (B·T, D_ff)
         let mut act = vec![0f32; m * f]; // (B·T, D_ff)
         let dims = AttnDims {
@@ -390,9 +416,14 @@ impl Bert {
             causal: false,
         };
         for l in &self.layers {
-            l.query.forward(&mut q, &x, m);
-            l.key.forward(&mut k, &x, m);
-            l.value.forward(&mut v, &x, m);
+            // q, k, v = x·W_qᵀ + b_q, …: one product with the fused (3D, D) weight, then
+            // the three column blocks of each row (the separate products are the twin).
+            l.qkv.forward(&mut qkv, &x, m);
+            for (r, row) in qkv.chunks_exact(3 * d).enumerate() {
+                q[r * d..(r + 1) * d].copy_from_slice(&row[..d]);
+                k[r * d..(r + 1) * d].copy_from_slice(&row[d..2 * d]);
+                v[r * d..(r + 1) * d].copy_from_slice(&row[2 * d..]);
+            }
             attention_forward(&mut ctx, &mut p, &q, &k, &v, lengths, dims);
             l.attn_out.forward(&mut tmp, &ctx, m);
             tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual

@@ -143,11 +143,12 @@ pub fn embed_cached<S: AsRef<str>>(
     }
     let enc = Encoder::load(model_dir)?;
     let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
-    let m = enc.encode(&refs, CACHE_BATCH)?;
+    let (m, secs) = super::progress::encode_with_bar(&enc, &refs, CACHE_BATCH)?;
     write_embeddings(&path, &m)?;
     eprintln!(
-        "text cache: embedded {} texts, stored in {}",
+        "text cache: embedded {} texts in {secs:.2} s ({:.1} texts/s), stored in {}",
         texts.len(),
+        texts.len() as f64 / secs.max(1e-9),
         path.display()
     );
     Ok(m)

@@ -15,6 +15,7 @@ pub mod bert;
 pub mod cache;
 pub mod encoder;
 pub mod gelu;
+pub mod progress;
 pub mod tokenizer;
 
 pub use cache::embed_cached;

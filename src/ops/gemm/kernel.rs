@@ -54,6 +54,8 @@ impl OutPtr {
 }
 
 /// `C[0..mc, 0..nc] += Ã·B̃` over B micro-panels `jp0..jp1` of one packed block pair.
+/// With `wide`, the AVX2 kernel hands over to the AVX-512 one where the CPU has AVX-512F
+/// (same packing, bit-identical results, see `avx512`).
 ///
 /// # Safety
 /// `c` must point at element (0, 0) of an `mc × nc` window of a row-major matrix with row
@@ -63,6 +65,7 @@ impl OutPtr {
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn macro_kernel(
     kernel: Kernel,
+    wide: bool,
     kc: usize,
     ap: &[f32],
     bp: &[f32],
@@ -74,13 +77,20 @@ pub(super) unsafe fn macro_kernel(
 ) {
     debug_assert!(ap.len() >= mc.div_ceil(MR) * kc * MR);
     debug_assert!(bp.len() >= jp.1 * kc * NR && jp.1 <= nc.div_ceil(NR));
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = wide;
     match kernel {
         // SAFETY: the caller's contract is forwarded unchanged.
         Kernel::Portable => unsafe { macro_portable(kc, ap, bp, c.0, ldc, mc, nc, jp) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Avx2Fma` is only produced by `detect` after checking the CPU has AVX2
         // and FMA; the memory contract is forwarded unchanged.
-        Kernel::Avx2Fma => unsafe { super::avx2::macro_avx2(kc, ap, bp, c.0, ldc, mc, nc, jp) },
+        Kernel::Avx2Fma if !(wide && super::avx512::available()) => unsafe {
+            super::avx2::macro_avx2(kc, ap, bp, c.0, ldc, mc, nc, jp)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `available` checked AVX-512F (cached); the memory contract is forwarded.
+        Kernel::Avx2Fma => unsafe { super::avx512::macro_avx512(kc, ap, bp, c.0, ldc, mc, nc, jp) },
     }
 }
 

@@ -15,8 +15,10 @@
 //! ```
 //!
 //! Packing absorbs the four transpose variants (see `pack`), so there is one micro-kernel:
-//! 6×16 with AVX2+FMA (12 ymm accumulators; `avx2`) when the CPU has them, a portable
-//! scalar kernel of the same layout otherwise (`kernel`).
+//! 6×16 with AVX2+FMA (12 ymm accumulators; `avx2`) when the CPU has them — or, where the
+//! CPU also has AVX-512F, 6×32 over two micro-panels at once (12 zmm accumulators;
+//! `avx512`, bit-identical to the AVX2 kernel) — and a portable scalar kernel of the same
+//! layout otherwise (`kernel`).
 //!
 //! # Constants (x86-64 AVX2, tuned on Zen 3: 32 KiB L1d, 512 KiB L2 per core)
 //!
@@ -43,6 +45,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod gemv;
 mod kernel;
 mod naive;
@@ -122,7 +126,7 @@ pub fn gemm(
     } else if m * n * k < SMALL_MNK {
         naive::naive_rows(out, a, b, m, k, n, ta, tb, false);
     } else {
-        packed(detect(), out, a, b, m, k, n, ta, tb);
+        packed(detect(), true, out, a, b, m, k, n, ta, tb);
     }
 }
 
@@ -142,7 +146,25 @@ pub fn matmul_packed(
     portable: bool,
 ) {
     let kernel = if portable { Kernel::Portable } else { detect() };
-    packed(kernel, out, a, b, m, k, n, ta, tb);
+    packed(kernel, true, out, a, b, m, k, n, ta, tb);
+}
+
+/// The packed path with the AVX2 6×16 kernel even where the CPU has AVX-512 (the twin
+/// the AVX-512 kernel is tested against; portable kernel on CPUs without AVX2). For tests
+/// and benchmarks; use [`gemm`].
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_packed_avx2(
+    out: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+) {
+    packed(detect(), false, out, a, b, m, k, n, ta, tb);
 }
 
 fn check_lens(out: &[f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
@@ -163,6 +185,7 @@ fn split(units: usize, parts: usize, i: usize) -> usize {
 #[allow(clippy::too_many_arguments)]
 fn packed(
     kernel: Kernel,
+    wide: bool,
     out: &mut [f32],
     a: &[f32],
     b: &[f32],
@@ -225,7 +248,7 @@ fn packed(
                         // ic..ic+mc × micro-panel columns jp of this window (chunks and
                         // groups partition it), and all tasks are joined before `out`'s
                         // borrow ends. `ap` and `bp` were packed for exactly this block.
-                        unsafe { macro_kernel(kernel, kc, ap, bp, ct, n, mc, nc, jp) };
+                        unsafe { macro_kernel(kernel, wide, kc, ap, bp, ct, n, mc, nc, jp) };
                     });
                 };
                 let tasks = m_chunks * n_groups;
