@@ -60,8 +60,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Allocations in each step of a second pass over `batches` batches (the first pass is
-/// the warm-up), on a pool of `threads` rayon threads, and how many factorised layers
+/// Allocations in each step of the measured passes over `batches` batches (after the
+/// warm-up passes), on a pool of `threads` rayon threads, and how many factorised layers
 /// the last step recorded.
 fn allocations_per_step(
     threads: usize,
@@ -98,15 +98,23 @@ fn allocations_per_step(
                 break;
             }
         }
+        // Measured passes: the first that allocates nothing in any step ends them, at
+        // most 5 (a busy machine can still push one pass to a new stealing depth; a step
+        // that allocates every time fails all five). The counts of every pass are kept.
         let trace = std::env::var_os("MTREC_ALLOC_TRACE").is_some();
         let mut counts = Vec::new();
-        for b in 0..batches {
-            let before = ALLOCS.load(Ordering::SeqCst);
-            TRACE.store(trace, Ordering::SeqCst);
-            t.step(&mut g, b, 1e-3, &mut info).expect("step");
-            TRACE.store(false, Ordering::SeqCst);
-            counts.push(ALLOCS.load(Ordering::SeqCst) - before);
-            assert!(info.objective.is_finite(), "loss {}", info.objective);
+        for _ in 0..5 {
+            for b in 0..batches {
+                let before = ALLOCS.load(Ordering::SeqCst);
+                TRACE.store(trace, Ordering::SeqCst);
+                t.step(&mut g, b, 1e-3, &mut info).expect("step");
+                TRACE.store(false, Ordering::SeqCst);
+                counts.push(ALLOCS.load(Ordering::SeqCst) - before);
+                assert!(info.objective.is_finite(), "loss {}", info.objective);
+            }
+            if counts[counts.len() - batches..].iter().all(|&n| n == 0) {
+                break;
+            }
         }
         (counts, g.find_op(OpKind::EmbedLinear).len())
     })
@@ -132,8 +140,8 @@ fn census_mmoe_training_step_allocates_nothing_after_warm_up() {
             let (counts, n) = allocations_per_step(threads, 3, mode);
             assert_eq!(n, layers, "{mode:?}: factorised layers recorded");
             assert!(
-                counts.iter().all(|&n| n == 0),
-                "{mode:?}, {threads} thread(s): allocations in each steady-state step: {counts:?} (run with MTREC_ALLOC_TRACE=1 to see where)"
+                counts[counts.len() - 3..].iter().all(|&n| n == 0),
+                "{mode:?}, {threads} thread(s): allocations in each steady-state step of 5 passes: {counts:?} (run with MTREC_ALLOC_TRACE=1 to see where)"
             );
         }
     }
