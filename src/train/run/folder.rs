@@ -75,7 +75,24 @@ pub fn lock(out: &Path) -> Result<RunLock> {
         .truncate(false)
         .open(&path)
         .map_err(|e| io_err(&path, e))?;
-    match file.try_lock() {
+    // A lock this process held a moment ago can still be held by a child forked from
+    // another thread before it exec'd (the fd is shared until exec closes it): when the
+    // holder is this process, retry for up to 2 s before calling the folder busy.
+    let me = std::process::id().to_string();
+    let mut tries = 0;
+    let outcome = loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock)
+                if tries < 200
+                    && std::fs::read_to_string(&path).unwrap_or_default().trim() == me =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other,
+        }
+    };
+    match outcome {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
