@@ -91,58 +91,7 @@ fn train_predict_and_a_second_train_share_the_cache() {
     let dir = scratch("train");
     let model = model_dir(&dir);
     let cache = dir.join("cache");
-    let titles = ["toy story", "heat (1995)", "a", "toy", "story (1995)"];
-    let mut csv = String::from("user,item,title,click\n");
-    for i in 0..120u32 {
-        let (u, it) = (i % 7, (i * 3) % 5);
-        let click = (u + it) % 2;
-        csv.push_str(&format!("{u},{it},{},{click}\n", titles[it as usize]));
-    }
-    std::fs::write(dir.join("rows.csv"), &csv).unwrap();
-    let cfg = format!(
-        r#"
-[data]
-files = ["rows.csv"]
-header = true
-
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-[features.text]
-column = "title"
-mode = "text+id"
-encoder = "{}"
-adaptor = "linear"
-dim = 4
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[split]
-kind = "random"
-seed = 3
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "shared_bottom"
-bottom = [8]
-tower = [4]
-
-[train]
-epochs = 1
-batch_size = 32
-"#,
-        p(&model)
-    );
-    std::fs::write(dir.join("run.toml"), cfg).unwrap();
+    tiny_bert_support::write_text_run(&dir, &model, 120);
     let train = |out: &str| {
         mtrec(
             &cache,

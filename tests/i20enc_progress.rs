@@ -77,56 +77,7 @@ fn the_run_time_embedding_of_train_reports_its_throughput() {
     let model = dir.join("tiny-bert");
     std::fs::create_dir_all(&model).unwrap();
     write_model(&model, 2, &tiny(2));
-    let titles = ["toy story", "heat (1995)", "a", "toy", "story (1995)"];
-    let mut csv = String::from("user,item,title,click\n");
-    for i in 0..60u32 {
-        let (u, it) = (i % 7, (i * 3) % 5);
-        csv.push_str(&format!(
-            "{u},{it},{},{}\n",
-            titles[it as usize],
-            (u + it) % 2
-        ));
-    }
-    std::fs::write(dir.join("rows.csv"), &csv).unwrap();
-    let cfg = format!(
-        r#"
-[data]
-files = ["rows.csv"]
-header = true
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-[features.text]
-column = "title"
-mode = "text+id"
-encoder = "{}"
-adaptor = "linear"
-dim = 4
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[split]
-kind = "random"
-seed = 3
-train = 0.6
-valid = 0.2
-[model]
-arch = "shared_bottom"
-bottom = [8]
-tower = [4]
-[train]
-epochs = 1
-batch_size = 32
-"#,
-        model.to_str().unwrap()
-    );
-    std::fs::write(dir.join("run.toml"), cfg).unwrap();
+    tiny_bert_support::write_text_run(&dir, &model, 60);
     let err = mtrec(
         &dir.join("cache"),
         &[

@@ -108,3 +108,60 @@ pub fn write_model(dir: &Path, config_layers: usize, tensors: &[(String, Vec<usi
         .collect();
     safetensors::serialize_to_file(views, &None, &dir.join("model.safetensors")).unwrap();
 }
+
+/// A run over `rows` rows of `(user, item, title, click)` with the title as a text
+/// feature (`text+id`, encoder `model`): writes `rows.csv` and `run.toml` into `dir`.
+pub fn write_text_run(dir: &Path, model: &Path, rows: u32) {
+    let titles = ["toy story", "heat (1995)", "a", "toy", "story (1995)"];
+    let mut csv = String::from("user,item,title,click\n");
+    for i in 0..rows {
+        let (u, it) = (i % 7, (i * 3) % 5);
+        let click = (u + it) % 2;
+        csv.push_str(&format!("{u},{it},{},{click}\n", titles[it as usize]));
+    }
+    std::fs::write(dir.join("rows.csv"), &csv).unwrap();
+    let cfg = format!(
+        r#"
+[data]
+files = ["rows.csv"]
+header = true
+
+[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 4
+[features.text]
+column = "title"
+mode = "text+id"
+encoder = "{}"
+adaptor = "linear"
+dim = 4
+
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+
+[split]
+kind = "random"
+seed = 3
+train = 0.6
+valid = 0.2
+
+[model]
+arch = "shared_bottom"
+bottom = [8]
+tower = [4]
+
+[train]
+epochs = 1
+batch_size = 32
+"#,
+        model.to_str().unwrap().replace('\\', "/")
+    );
+    std::fs::write(dir.join("run.toml"), cfg).unwrap();
+}
