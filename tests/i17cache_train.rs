@@ -109,8 +109,8 @@ fn mtrec(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// `mtrec train` of `cfg` (a file in `dir`) into `dir/out` with `--set` `sets`; its stderr.
-fn train(dir: &Path, cfg: &str, out: &str, sets: &[&str]) -> String {
+/// `mtrec train` of `cfg` (a file in `dir`) into `dir/out`, then the `extra` arguments.
+fn train_run(dir: &Path, cfg: &str, out: &str, extra: &[&str]) -> Output {
     let (c, d, o) = (dir.join(cfg), dir.to_path_buf(), dir.join(out));
     let mut args = vec![
         "train",
@@ -121,10 +121,14 @@ fn train(dir: &Path, cfg: &str, out: &str, sets: &[&str]) -> String {
         "--out",
         o.to_str().unwrap(),
     ];
-    for s in sets {
-        args.extend(["--set", s]);
-    }
-    let r = mtrec(&args);
+    args.extend(extra);
+    mtrec(&args)
+}
+
+/// [`train_run`] with `--set` `sets`, which must succeed; its stderr.
+fn train(dir: &Path, cfg: &str, out: &str, sets: &[&str]) -> String {
+    let extra: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+    let r = train_run(dir, cfg, out, &extra);
     let err = String::from_utf8_lossy(&r.stderr).into_owned();
     assert!(r.status.success(), "mtrec train failed:\n{err}");
     err
@@ -275,23 +279,10 @@ fn a_block_shuffled_run_is_deterministic_and_resumes_exactly() {
         epoch_lines(&dir.join("full"))[0]["train_loss"]
     );
     // --resume after epoch 1: the stream continues where it stopped
-    let (c, d, o) = (dir.join("run.toml"), dir.clone(), dir.join("killed"));
-    let base = [
-        "train",
-        "--config",
-        c.to_str().unwrap(),
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-    ];
-    let mut first = base.to_vec();
-    first.extend(["--stop-after", "1"]);
-    let r = mtrec(&first);
+    let o = dir.join("killed");
+    let r = train_run(&dir, "run.toml", "killed", &["--stop-after", "1"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let mut rest = base.to_vec();
-    rest.push("--resume");
-    let r = mtrec(&rest);
+    let r = train_run(&dir, "run.toml", "killed", &["--resume"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert_eq!(epoch_lines(&a), epoch_lines(&o));
     assert_eq!(
@@ -319,16 +310,7 @@ fn skipped_rows_are_counted_from_the_cache_and_bad_rows_stop_the_build() {
     }
     // without skip the build stops at the row, with its place
     std::fs::write(dir.join("err.toml"), config("cache = \"auto\"")).unwrap();
-    let (c, d, o) = (dir.join("err.toml"), dir.clone(), dir.join("c"));
-    let r = mtrec(&[
-        "train",
-        "--config",
-        c.to_str().unwrap(),
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-    ]);
+    let r = train_run(&dir, "err.toml", "c", &[]);
     assert!(!r.status.success());
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("rows.csv:11"), "{err}");
@@ -345,16 +327,7 @@ fn a_damaged_cache_file_is_an_error_that_says_what_to_do() {
     let bin = cache.join(&key).join("train.bin");
     let bytes = std::fs::read(&bin).unwrap();
     std::fs::write(&bin, &bytes[..bytes.len() - 4]).unwrap();
-    let (c, d, o) = (dir.join("run.toml"), dir.clone(), dir.join("b"));
-    let r = mtrec(&[
-        "train",
-        "--config",
-        c.to_str().unwrap(),
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-    ]);
+    let r = train_run(&dir, "run.toml", "b", &[]);
     assert!(!r.status.success());
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(
