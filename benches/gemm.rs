@@ -1,4 +1,4 @@
-//! Packed GEMM throughput (`matmul_forward`), in FLOP/s.
+//! Packed GEMM throughput (`gemm_accumulate`), in FLOP/s.
 //!
 //! A product (M, K)·(K, N) performs M·N·K multiply-adds = 2·M·N·K floating-point
 //! operations; `Throughput::Elements` is set to that count, so criterion's "elem/s" column
@@ -18,7 +18,7 @@ mod cpu_time;
 use cpu_time::CpuTime;
 use criterion::measurement::Measurement;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mtrec::ops::matmul::matmul_forward;
+use mtrec::ops::gemm::{gemm_accumulate, Gemm};
 
 fn data(n: usize) -> Vec<f32> {
     (0..n)
@@ -26,18 +26,16 @@ fn data(n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// One case: `out += op(A)·op(B)` with op(A): (M, K), op(B): (K, N) on `threads` threads.
-#[allow(clippy::too_many_arguments)]
+/// One case: `out += op(A)·op(B)` for the shape `gm` on `threads` threads.
 fn bench_case<M: Measurement + Sync>(
     g: &mut criterion::BenchmarkGroup<'_, M>,
     label: &str,
-    (m, k, n): (usize, usize, usize),
-    ta: bool,
-    tb: bool,
+    gm: Gemm,
     threads: usize,
 ) where
     M::Value: Send,
 {
+    let Gemm { m, k, n, .. } = gm;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -49,18 +47,7 @@ fn bench_case<M: Measurement + Sync>(
     let id = BenchmarkId::new(format!("{label}/{threads}T"), format!("{m}x{k}x{n}"));
     g.bench_function(id, |bch| {
         pool.install(|| {
-            bch.iter(|| {
-                matmul_forward(
-                    black_box(&mut out),
-                    black_box(&a),
-                    black_box(&b),
-                    m,
-                    k,
-                    n,
-                    ta,
-                    tb,
-                )
-            })
+            bch.iter(|| gemm_accumulate(black_box(&mut out), black_box(&a), black_box(&b), gm))
         })
     });
 }
@@ -70,9 +57,9 @@ fn squares(c: &mut Criterion) {
     let mut g = c.benchmark_group("gemm_square");
     g.sample_size(10);
     for s in [64usize, 128, 256, 512, 1024] {
-        bench_case(&mut g, "nn", (s, s, s), false, false, 1);
+        bench_case(&mut g, "nn", Gemm::new(s, s, s), 1);
     }
-    bench_case(&mut g, "nn", (1024, 1024, 1024), false, false, 2);
+    bench_case(&mut g, "nn", Gemm::new(1024, 1024, 1024), 2);
     g.finish();
 }
 
@@ -83,41 +70,23 @@ fn model_shapes(c: &mut Criterion) {
     g.sample_size(10);
     for threads in [1, 2] {
         // (1024, 242)·(242, 512)
-        bench_case(
-            &mut g,
-            "experts_fwd_nn",
-            (1024, 242, 512),
-            false,
-            false,
-            threads,
-        );
+        bench_case(&mut g, "experts_fwd_nn", Gemm::new(1024, 242, 512), threads);
         // (1024, 512)·(512, 242)ᵀ-stored: B stored (242, 512)
         bench_case(
             &mut g,
             "experts_dx_nt",
-            (1024, 512, 242),
-            false,
-            true,
+            Gemm::new(1024, 512, 242).trans_b(true),
             threads,
         );
         // (1024, 242)ᵀ·(1024, 512): A stored (1024, 242)
         bench_case(
             &mut g,
             "experts_dw_tn",
-            (242, 1024, 512),
-            true,
-            false,
+            Gemm::new(242, 1024, 512).trans_a(true),
             threads,
         );
         // (1024, 64)·(64, 32)
-        bench_case(
-            &mut g,
-            "tower_fwd_nn",
-            (1024, 64, 32),
-            false,
-            false,
-            threads,
-        );
+        bench_case(&mut g, "tower_fwd_nn", Gemm::new(1024, 64, 32), threads);
     }
     g.finish();
 }
@@ -128,12 +97,22 @@ fn cpu_time(c: &mut Criterion<CpuTime>) {
     let mut g = c.benchmark_group("gemm_cpu");
     g.sample_size(10);
     for s in [256usize, 512, 1024] {
-        bench_case(&mut g, "nn", (s, s, s), false, false, 1);
+        bench_case(&mut g, "nn", Gemm::new(s, s, s), 1);
     }
-    bench_case(&mut g, "experts_fwd_nn", (1024, 242, 512), false, false, 1);
-    bench_case(&mut g, "experts_dx_nt", (1024, 512, 242), false, true, 1);
-    bench_case(&mut g, "experts_dw_tn", (242, 1024, 512), true, false, 1);
-    bench_case(&mut g, "tower_fwd_nn", (1024, 64, 32), false, false, 1);
+    bench_case(&mut g, "experts_fwd_nn", Gemm::new(1024, 242, 512), 1);
+    bench_case(
+        &mut g,
+        "experts_dx_nt",
+        Gemm::new(1024, 512, 242).trans_b(true),
+        1,
+    );
+    bench_case(
+        &mut g,
+        "experts_dw_tn",
+        Gemm::new(242, 1024, 512).trans_a(true),
+        1,
+    );
+    bench_case(&mut g, "tower_fwd_nn", Gemm::new(1024, 64, 32), 1);
     g.finish();
 }
 

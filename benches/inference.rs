@@ -34,7 +34,7 @@ use mtrec::autograd::{Graph, UnaryFn};
 use mtrec::data::features::EncodedBatch;
 use mtrec::models::MultiTaskModel;
 use mtrec::ops::embed_linear::EmbedLinearMode;
-use mtrec::ops::matmul::matmul_forward;
+use mtrec::ops::gemm::{gemm_accumulate, Gemm};
 use mtrec::ops::unary::f as unary_f;
 use mtrec::train::census_shape::{census_shaped, CensusShaped};
 use std::time::Instant;
@@ -144,7 +144,7 @@ fn latency_report(model: &CensusShaped) {
         let mut gemm = Vec::new();
         for i in 0..120 {
             let c0 = thread_cpu();
-            matmul_forward(&mut out, &a, &w, ROWS, 242, 512, false, false);
+            gemm_accumulate(&mut out, &a, &w, Gemm::new(ROWS, 242, 512));
             if i >= 20 {
                 gemm.push((thread_cpu() - c0).as_secs_f64() * 1e3);
             }

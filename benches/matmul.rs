@@ -7,7 +7,7 @@
 //! Run: `cargo bench --bench matmul`
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mtrec::ops::matmul::matmul_forward;
+use mtrec::ops::gemm::{gemm_accumulate, Gemm};
 
 fn data(n: usize) -> Vec<f32> {
     (0..n)
@@ -15,31 +15,20 @@ fn data(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// One case: `out = op(A)·op(B)` (zeroed, then accumulated) for the shape `gm`.
 fn bench_case(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     label: &str,
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
+    gm: Gemm,
 ) {
+    let Gemm { m, k, n, .. } = gm;
     let (a, b) = (data(m * k), data(k * n));
     let mut out = vec![0f32; m * n];
     c.throughput(Throughput::Elements((2 * m * n * k) as u64));
     c.bench_function(BenchmarkId::new(label, format!("{m}x{k}x{n}")), |bch| {
         bch.iter(|| {
             out.fill(0.0);
-            matmul_forward(
-                black_box(&mut out),
-                black_box(&a),
-                black_box(&b),
-                m,
-                k,
-                n,
-                ta,
-                tb,
-            );
+            gemm_accumulate(black_box(&mut out), black_box(&a), black_box(&b), gm);
         })
     });
 }
@@ -48,7 +37,7 @@ fn squares(c: &mut Criterion) {
     let mut g = c.benchmark_group("matmul_square");
     g.sample_size(10);
     for &s in &[64usize, 128, 256, 512] {
-        bench_case(&mut g, "nn", s, s, s, false, false);
+        bench_case(&mut g, "nn", Gemm::new(s, s, s));
     }
     g.finish();
 }
@@ -58,10 +47,18 @@ fn squares(c: &mut Criterion) {
 fn model_shapes(c: &mut Criterion) {
     let mut g = c.benchmark_group("matmul_model");
     g.sample_size(20);
-    bench_case(&mut g, "experts_fwd_nn", 1024, 242, 512, false, false);
-    bench_case(&mut g, "experts_dx_nt", 1024, 512, 242, false, true);
-    bench_case(&mut g, "experts_dw_tn", 242, 1024, 512, true, false);
-    bench_case(&mut g, "tower_fwd_nn", 1024, 64, 32, false, false);
+    bench_case(&mut g, "experts_fwd_nn", Gemm::new(1024, 242, 512));
+    bench_case(
+        &mut g,
+        "experts_dx_nt",
+        Gemm::new(1024, 512, 242).trans_b(true),
+    );
+    bench_case(
+        &mut g,
+        "experts_dw_tn",
+        Gemm::new(242, 1024, 512).trans_a(true),
+    );
+    bench_case(&mut g, "tower_fwd_nn", Gemm::new(1024, 64, 32));
     g.finish();
 }
 

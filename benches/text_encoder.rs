@@ -65,9 +65,9 @@ fn attention(c: &mut Criterion) {
 }
 
 /// The encoder's dense-layer products at MiniLM's shapes (M = 64 titles × 9 tokens), the
-/// AVX-512 kernel (`gemm`) beside its AVX2 twin: 2·M·K·N FLOPs, reported as elem/s.
+/// AVX-512 kernel (`gemm_accumulate`) beside its AVX2 twin: 2·M·K·N FLOPs, reported as elem/s.
 fn dense_gemm(c: &mut Criterion) {
-    use mtrec::ops::gemm::{gemm, matmul_packed_avx2};
+    use mtrec::ops::gemm::{detect, gemm_accumulate, gemm_with, Gemm, GemmPath};
     let mut g = c.benchmark_group("encoder_gemm");
     g.sample_size(10);
     for &(m, k, n) in &[
@@ -79,11 +79,16 @@ fn dense_gemm(c: &mut Criterion) {
         let mut out = vec![0f32; m * n]; // (M, N)
         g.throughput(Throughput::Elements((2 * m * k * n) as u64));
         let id = format!("M{m}_K{k}_N{n}");
+        let gm = Gemm::new(m, k, n).trans_b(true); // (M, K) · (N, K)ᵀ
+        let avx2 = GemmPath::Packed {
+            kernel: detect(),
+            wide: false,
+        };
         g.bench_function(BenchmarkId::new("wide", &id), |bch| {
-            bch.iter(|| gemm(black_box(&mut out), &a, &b, m, k, n, false, true))
+            bch.iter(|| gemm_accumulate(black_box(&mut out), &a, &b, gm))
         });
         g.bench_function(BenchmarkId::new("avx2", &id), |bch| {
-            bch.iter(|| matmul_packed_avx2(black_box(&mut out), &a, &b, m, k, n, false, true))
+            bch.iter(|| gemm_with(avx2, black_box(&mut out), &a, &b, gm))
         });
     }
     g.finish();

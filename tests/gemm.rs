@@ -4,8 +4,7 @@
 //!
 //! Tolerance: `|fast − naive| ≤ 1e-4 + 1e-4·|naive|` (the two sum in different orders).
 
-use mtrec::ops::gemm::{detect, matmul_packed, Kernel};
-use mtrec::ops::matmul::{matmul_forward, matmul_naive};
+use mtrec::ops::gemm::{detect, gemm_accumulate, gemm_with, Gemm, GemmPath, Kernel};
 use proptest::prelude::*;
 
 /// Deterministic values in [-1, 1) from a seed.
@@ -54,19 +53,24 @@ impl Case {
         out
     }
 
+    fn gemm(&self) -> Gemm {
+        Gemm::new(self.m, self.k, self.n)
+            .trans_a(self.ta)
+            .trans_b(self.tb)
+    }
+
     fn naive(&self) -> Vec<f32> {
-        let (m, k, n, ta, tb) = (self.m, self.k, self.n, self.ta, self.tb);
-        self.run(|o, a, b| matmul_naive(o, a, b, m, k, n, ta, tb))
+        self.run(|o, a, b| gemm_with(GemmPath::Reference, o, a, b, self.gemm()))
     }
 
     fn fast(&self) -> Vec<f32> {
-        let (m, k, n, ta, tb) = (self.m, self.k, self.n, self.ta, self.tb);
-        self.run(|o, a, b| matmul_forward(o, a, b, m, k, n, ta, tb))
+        self.run(|o, a, b| gemm_accumulate(o, a, b, self.gemm()))
     }
 
     fn packed(&self, portable: bool) -> Vec<f32> {
-        let (m, k, n, ta, tb) = (self.m, self.k, self.n, self.ta, self.tb);
-        self.run(|o, a, b| matmul_packed(o, a, b, m, k, n, ta, tb, portable))
+        let kernel = if portable { Kernel::Portable } else { detect() };
+        let path = GemmPath::Packed { kernel, wide: true };
+        self.run(|o, a, b| gemm_with(path, o, a, b, self.gemm()))
     }
 
     fn label(&self) -> String {
@@ -99,14 +103,14 @@ fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// Every size 1..70 in each dimension, all four transposes: matmul_forward (which
+    /// Every size 1..70 in each dimension, all four transposes: gemm_accumulate (which
     /// takes the naive path for tiny products) and the packed path with both kernels.
     #[test]
     fn fast_matches_naive(m in 1usize..70, k in 1usize..70, n in 1usize..70,
                           ta: bool, tb: bool, seed in 0u64..1000) {
         let case = Case::new(m, k, n, ta, tb, seed);
         let want = case.naive();
-        assert_close(&case.fast(), &want, &format!("matmul_forward {}", case.label()));
+        assert_close(&case.fast(), &want, &format!("gemm_accumulate {}", case.label()));
         assert_close(&case.packed(false), &want, &format!("packed {}", case.label()));
         assert_close(&case.packed(true), &want, &format!("portable {}", case.label()));
     }

@@ -2,8 +2,7 @@
 //! against the AVX2 one (bit for bit) and the naive loops, the vectorised GELU against the
 //! engine's GELU op.
 
-use mtrec::ops::gemm::{gemm, matmul_packed, matmul_packed_avx2};
-use mtrec::ops::matmul::matmul_naive;
+use mtrec::ops::gemm::{detect, gemm_accumulate, gemm_with, Gemm, GemmPath};
 use mtrec::text::gelu::{gelu_forward, gelu_forward_reference};
 
 fn values(len: usize, seed: u64) -> Vec<f32> {
@@ -44,9 +43,14 @@ fn wide_kernel_is_bit_identical_to_the_avx2_kernel_and_close_to_naive() {
             let b = values(k * n, s as u64 * 4 + 2);
             let c0 = values(m * n, s as u64 * 4 + 3);
             let (mut wide, mut narrow, mut naive) = (c0.clone(), c0.clone(), c0.clone());
-            matmul_packed(&mut wide, &a, &b, m, k, n, ta, tb, false);
-            matmul_packed_avx2(&mut narrow, &a, &b, m, k, n, ta, tb);
-            matmul_naive(&mut naive, &a, &b, m, k, n, ta, tb);
+            let g = Gemm::new(m, k, n).trans_a(ta).trans_b(tb);
+            let packed = |wide| GemmPath::Packed {
+                kernel: detect(),
+                wide,
+            };
+            gemm_with(packed(true), &mut wide, &a, &b, g);
+            gemm_with(packed(false), &mut narrow, &a, &b, g);
+            gemm_with(GemmPath::Reference, &mut naive, &a, &b, g);
             assert!(
                 wide.iter()
                     .zip(&narrow)
@@ -74,7 +78,7 @@ fn gemm_is_bit_identical_for_one_and_two_threads() {
             .build()
             .unwrap();
         let mut c = vec![0f32; m * n];
-        pool.install(|| gemm(&mut c, &a, &b, m, k, n, false, true));
+        pool.install(|| gemm_accumulate(&mut c, &a, &b, Gemm::new(m, k, n).trans_b(true)));
         c
     };
     let (one, two) = (run(1), run(2));

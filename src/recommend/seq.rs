@@ -181,7 +181,8 @@ impl SeqRecommender {
         let (d, v) = (self.model.cfg.dim, self.num_items());
         let b = hidden.len() / d;
         let mut s = vec![0.0; b * v];
-        crate::ops::gemm::gemm(&mut s, hidden, &self.items, b, d, v, false, true);
+        let g = crate::ops::gemm::Gemm::new(b, d, v).trans_b(true); // (B, D) · (V, D)ᵀ
+        crate::ops::gemm::gemm_accumulate(&mut s, hidden, &self.items, g);
         s
     }
 

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Every step calls the same forward kernel as the differentiable op of the engine
-//! (`matmul_forward`, `attention_forward`, `layer_norm_forward`; GELU is the op's
+//! (`gemm_accumulate`, `attention_forward`, `layer_norm_forward`; GELU is the op's
 //! function through a table built from the op's erf, see [`super::gelu`]),
 //! so the math that runs is the math the gradient checks test. Weights use the Hugging Face
 //! `BertModel` names (`embeddings.word_embeddings.weight`, `encoder.layer.3.output.dense.bias`,
@@ -21,8 +21,8 @@
 use super::gelu::gelu_forward;
 use crate::error::{Error, Result};
 use crate::ops::attention::{attention_forward, AttnDims};
+use crate::ops::gemm::{gemm_accumulate, Gemm};
 use crate::ops::layer_norm::layer_norm_forward;
-use crate::ops::matmul::matmul_forward;
 use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 use std::path::Path;
@@ -103,7 +103,13 @@ impl Dense {
         for row in out.chunks_mut(self.d_out) {
             row.copy_from_slice(&self.b);
         }
-        matmul_forward(out, inp, &self.w, m, self.d_in, self.d_out, false, true);
+        // out (M, D_out) += inp (M, D_in) · W (D_out, D_in)ᵀ
+        gemm_accumulate(
+            out,
+            inp,
+            &self.w,
+            Gemm::new(m, self.d_in, self.d_out).trans_b(true),
+        );
     }
 
     /// The layers side by side as one: W = [W_0; W_1; …] `(Σ D_out, D_in)`, b = [b_0; b_1; …],

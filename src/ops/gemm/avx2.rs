@@ -5,7 +5,7 @@
 //! time and issues 12 FMAs: 15 of the 16 ymm registers are in use and the 12 independent
 //! accumulator chains cover the FMA latency (4 cycles × 2 pipes on Zen 3 / Skylake).
 
-use super::kernel::macro_loop;
+use super::kernel::{macro_loop, Block};
 use super::{MR, NR};
 use std::arch::x86_64::*;
 
@@ -19,31 +19,13 @@ const _: () = assert!(
 /// # Safety
 /// The CPU must support AVX2 and FMA; memory contract as `kernel::macro_kernel`.
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn macro_avx2(
-    kc: usize,
-    ap: &[f32],
-    bp: &[f32],
-    c: *mut f32,
-    ldc: usize,
-    mc: usize,
-    nc: usize,
-    jp: (usize, usize),
-) {
+pub(super) unsafe fn macro_avx2(blk: Block) {
     // SAFETY: forwarded contract; `micro_avx2` writes only the mr×nr corner and runs here,
     // where AVX2 and FMA are enabled.
     unsafe {
-        macro_loop(
-            kc,
-            ap,
-            bp,
-            c,
-            ldc,
-            mc,
-            nc,
-            jp,
-            |kc, a, b, c, ldc, mr, nr| micro_avx2(kc, a, b, c, ldc, mr, nr),
-        )
+        macro_loop(blk, |kc, a, b, c, ldc, mr, nr| {
+            micro_avx2(kc, a, b, c, ldc, mr, nr)
+        })
     }
 }
 

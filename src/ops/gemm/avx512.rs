@@ -12,6 +12,7 @@
 //! Edges (mr < 6 rows, fewer than 16 columns in a panel) use masked loads and stores of
 //! C: masked-off lanes are neither read nor written.
 
+use super::kernel::Block;
 use super::{MR, NR};
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -36,17 +37,18 @@ pub(super) fn available() -> bool {
 /// # Safety
 /// The CPU must support AVX-512F; memory contract as `kernel::macro_kernel`.
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn macro_avx512(
-    kc: usize,
-    ap: &[f32],
-    bp: &[f32],
-    c: *mut f32,
-    ldc: usize,
-    mc: usize,
-    nc: usize,
-    (jp0, jp1): (usize, usize),
-) {
+pub(super) unsafe fn macro_avx512(blk: Block) {
+    let Block {
+        kc,
+        ap,
+        bp,
+        c,
+        ldc,
+        mc,
+        nc,
+        jp: (jp0, jp1),
+    } = blk;
+    let c = c.0;
     let mut jp = jp0;
     while jp < jp1 {
         let pair = jp + 1 < jp1;

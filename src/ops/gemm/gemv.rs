@@ -7,6 +7,8 @@
 //! or as an axpy over stored rows (vectorised over the output). One thread, so the
 //! result is the same for any thread count.
 
+use super::Gemm;
+
 /// Width of the lane-parallel dot product (4 SSE or 2 AVX registers of partial sums).
 const LANES: usize = 16;
 
@@ -46,17 +48,14 @@ fn axpy_rows(out: &mut [f32], w: &[f32], rows: &[f32]) {
 }
 
 /// `out += op(A)·op(B)` when `m == 1` or `n == 1`; returns false (doing nothing) otherwise.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn gemv(
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
-) -> bool {
+pub(super) fn gemv(out: &mut [f32], a: &[f32], b: &[f32], g: Gemm) -> bool {
+    let Gemm {
+        m,
+        k,
+        n,
+        trans_a: ta,
+        trans_b: tb,
+    } = g;
     if n == 1 {
         // op(B) is a K-vector whether stored (K, 1) or (1, K).
         if ta {

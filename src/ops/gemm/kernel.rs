@@ -9,7 +9,7 @@
 //! Two kernels share that layout: AVX2+FMA intrinsics ([`super::avx2`], chosen at run time
 //! when the CPU has both features; the check is made once and cached) and a portable scalar
 //! kernel, used everywhere else and forced by the tests through
-//! [`super::matmul_packed`].
+//! [`super::gemm_with`] (`GemmPath::Packed`).
 
 use super::{MR, NR};
 use std::sync::OnceLock;
@@ -53,64 +53,87 @@ impl OutPtr {
     }
 }
 
+/// One packed block pair and the window of C that one task updates from it: the
+/// arguments of every macro-kernel.
+#[derive(Clone, Copy)]
+pub(super) struct Block<'a> {
+    /// Depth of the block (≤ KC).
+    pub kc: usize,
+    /// Packed Ã: ⌈mc/MR⌉ micro-panels, each (kc, MR).
+    pub ap: &'a [f32],
+    /// Packed B̃: ⌈nc/NR⌉ micro-panels, each (kc, NR).
+    pub bp: &'a [f32],
+    /// Element (0, 0) of the (mc, nc) window of C.
+    pub c: OutPtr,
+    /// Row stride of C (its N).
+    pub ldc: usize,
+    /// Rows of the window.
+    pub mc: usize,
+    /// Columns of the window.
+    pub nc: usize,
+    /// The B micro-panels `jp.0..jp.1` this task owns.
+    pub jp: (usize, usize),
+}
+
 /// `C[0..mc, 0..nc] += Ã·B̃` over B micro-panels `jp0..jp1` of one packed block pair.
 /// With `wide`, the AVX2 kernel hands over to the AVX-512 one where the CPU has AVX-512F
 /// (same packing, bit-identical results, see `avx512`).
 ///
 /// # Safety
-/// `c` must point at element (0, 0) of an `mc × nc` window of a row-major matrix with row
-/// stride `ldc` that the caller may write, with no other thread touching micro-panel
+/// `blk.c` must point at element (0, 0) of an `mc × nc` window of a row-major matrix with
+/// row stride `ldc` that the caller may write, with no other thread touching micro-panel
 /// columns `jp0·NR..min(jp1·NR, nc)` of it; `ap` holds ⌈mc/MR⌉·kc·MR packed floats and `bp`
 /// ⌈nc/NR⌉·kc·NR, as laid out by `pack`.
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn macro_kernel(
-    kernel: Kernel,
-    wide: bool,
-    kc: usize,
-    ap: &[f32],
-    bp: &[f32],
-    c: OutPtr,
-    ldc: usize,
-    mc: usize,
-    nc: usize,
-    jp: (usize, usize),
-) {
+pub(super) unsafe fn macro_kernel(kernel: Kernel, wide: bool, blk: Block) {
+    let Block {
+        kc,
+        ap,
+        bp,
+        mc,
+        nc,
+        jp,
+        ..
+    } = blk;
     debug_assert!(ap.len() >= mc.div_ceil(MR) * kc * MR);
     debug_assert!(bp.len() >= jp.1 * kc * NR && jp.1 <= nc.div_ceil(NR));
     #[cfg(not(target_arch = "x86_64"))]
     let _ = wide;
     match kernel {
         // SAFETY: the caller's contract is forwarded unchanged.
-        Kernel::Portable => unsafe { macro_portable(kc, ap, bp, c.0, ldc, mc, nc, jp) },
+        Kernel::Portable => unsafe { macro_portable(blk) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Avx2Fma` is only produced by `detect` after checking the CPU has AVX2
         // and FMA; the memory contract is forwarded unchanged.
         Kernel::Avx2Fma if !(wide && super::avx512::available()) => unsafe {
-            super::avx2::macro_avx2(kc, ap, bp, c.0, ldc, mc, nc, jp)
+            super::avx2::macro_avx2(blk)
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `available` checked AVX-512F (cached); the memory contract is forwarded.
-        Kernel::Avx2Fma => unsafe { super::avx512::macro_avx512(kc, ap, bp, c.0, ldc, mc, nc, jp) },
+        Kernel::Avx2Fma => unsafe { super::avx512::macro_avx512(blk) },
     }
 }
 
-/// The loops over micro-panels, shared by both kernels (`micro` is inlined into each).
+/// The loops over micro-panels, shared by both kernels (`micro` is inlined into each; it
+/// takes `(kc, Ã panel, B̃ panel, C tile, ldc, mr, nr)`).
 ///
 /// # Safety
 /// As [`macro_kernel`]; `micro` must write only the `mr × nr` corner it is given.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn macro_loop(
-    kc: usize,
-    ap: &[f32],
-    bp: &[f32],
-    c: *mut f32,
-    ldc: usize,
-    mc: usize,
-    nc: usize,
-    (jp0, jp1): (usize, usize),
+    blk: Block,
     micro: impl Fn(usize, *const f32, *const f32, *mut f32, usize, usize, usize),
 ) {
+    let Block {
+        kc,
+        ap,
+        bp,
+        c,
+        ldc,
+        mc,
+        nc,
+        jp: (jp0, jp1),
+    } = blk;
+    let c = c.0;
     for jp in jp0..jp1 {
         let nr = NR.min(nc - jp * NR);
         let b = bp[jp * kc * NR..(jp + 1) * kc * NR].as_ptr();
@@ -129,31 +152,13 @@ pub(super) unsafe fn macro_loop(
 ///
 /// # Safety
 /// As [`macro_kernel`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn macro_portable(
-    kc: usize,
-    ap: &[f32],
-    bp: &[f32],
-    c: *mut f32,
-    ldc: usize,
-    mc: usize,
-    nc: usize,
-    jp: (usize, usize),
-) {
+unsafe fn macro_portable(blk: Block) {
     // SAFETY: the caller's contract is forwarded; `macro_loop` hands `micro_portable` whole
     // packed micro-panels and a tile whose mr×nr corner is inside the window.
     unsafe {
-        macro_loop(
-            kc,
-            ap,
-            bp,
-            c,
-            ldc,
-            mc,
-            nc,
-            jp,
-            |kc, a, b, c, ldc, mr, nr| micro_portable(kc, a, b, c, ldc, mr, nr),
-        )
+        macro_loop(blk, |kc, a, b, c, ldc, mr, nr| {
+            micro_portable(kc, a, b, c, ldc, mr, nr)
+        })
     }
 }
 

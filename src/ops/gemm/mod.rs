@@ -1,6 +1,11 @@
 //! Packed, cache-blocked single-precision GEMM in the BLIS / GotoBLAS style:
 //! `C += op(A) · op(B)`, C: (M, N) row-major, op(A): (M, K), op(B): (K, N).
 //!
+//! Every product is described by one [`Gemm`] (sizes and transposes) and runs through
+//! [`gemm_accumulate`] (the fastest path for its size) or [`gemm_with`] (a chosen
+//! [`GemmPath`]: the reference loops or the packed path with a given kernel, for the
+//! tests that compare them and for benchmarks).
+//!
 //! # Blocking
 //!
 //! ```text
@@ -40,7 +45,8 @@
 //! shapes: 1 and 2 threads give bit-identical results.
 //!
 //! Pack buffers are thread-local and only grow, so steady-state calls do not allocate.
-//! Products below `SMALL_MNK` multiply-adds take the plain loops of [`matmul_naive`], and
+//! Products below `SMALL_MNK` multiply-adds take the plain loops of `naive` (also the reference,
+//! [`GemmPath::Reference`]), and
 //! matrix–vector products (M = 1 or N = 1) the streaming loops of `gemv`.
 
 #[cfg(target_arch = "x86_64")]
@@ -55,9 +61,8 @@ mod pack;
 /// Dot product with fixed-order lane partial sums (vectorised, deterministic).
 pub(crate) use gemv::dot;
 pub use kernel::{detect, Kernel};
-pub use naive::matmul_naive;
 
-use kernel::{macro_kernel, OutPtr};
+use kernel::{macro_kernel, Block, OutPtr};
 pub(crate) use pack::aligned;
 use pack::{pack_a, pack_b_panel, Mat};
 use rayon::prelude::*;
@@ -107,8 +112,123 @@ fn with_buf<R>(
     r
 }
 
-/// `out += op(A) · op(B)` with the fastest kernel for this CPU. `out`: (M, N); `a`: (M, K),
-/// or (K, M) if `ta`; `b`: (K, N), or (N, K) if `tb`. Bit-identical for any thread count.
+/// The shape of one product `C (M, N) += op(A) (M, K) · op(B) (K, N)`, all matrices
+/// row-major: what every entry point of the family takes instead of positional sizes.
+///
+/// ```text
+/// a: (M, K), or (K, M) stored when trans_a     op(A) = A or Aᵀ
+/// b: (K, N), or (N, K) stored when trans_b     op(B) = B or Bᵀ
+/// out: (M, N), accumulated into (C += …, never overwritten)
+/// ```
+///
+/// Build it as `Gemm::new(m, k, n)` and flip a transpose with `.trans_a(true)` /
+/// `.trans_b(true)`, or write the fields out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gemm {
+    /// Rows of op(A) and of C.
+    pub m: usize,
+    /// The summed dimension: columns of op(A), rows of op(B).
+    pub k: usize,
+    /// Columns of op(B) and of C.
+    pub n: usize,
+    /// A is stored (K, M) and used transposed.
+    pub trans_a: bool,
+    /// B is stored (N, K) and used transposed.
+    pub trans_b: bool,
+}
+
+impl Gemm {
+    /// `C (M, N) += A (M, K) · B (K, N)`, neither operand transposed.
+    pub const fn new(m: usize, k: usize, n: usize) -> Self {
+        Gemm {
+            m,
+            k,
+            n,
+            trans_a: false,
+            trans_b: false,
+        }
+    }
+
+    /// The same product with A stored (K, M) when `yes`.
+    pub const fn trans_a(self, yes: bool) -> Self {
+        Gemm {
+            trans_a: yes,
+            ..self
+        }
+    }
+
+    /// The same product with B stored (N, K) when `yes`.
+    pub const fn trans_b(self, yes: bool) -> Self {
+        Gemm {
+            trans_b: yes,
+            ..self
+        }
+    }
+
+    /// Multiply-adds of the product: M·N·K.
+    pub const fn mnk(&self) -> usize {
+        self.m * self.n * self.k
+    }
+
+    /// Panics unless `out`, `a` and `b` hold M·N, M·K and K·N floats.
+    fn check_lens(&self, out: &[f32], a: &[f32], b: &[f32]) {
+        let Gemm { m, k, n, .. } = *self;
+        assert!(
+            out.len() == m * n && a.len() == m * k && b.len() == k * n,
+            "gemm: buffer lengths out={} a={} b={} do not match M={m}, K={k}, N={n}",
+            out.len(),
+            a.len(),
+            b.len()
+        );
+    }
+}
+
+/// Which code path multiplies: [`GemmPath::Auto`] is what [`gemm_accumulate`] runs; the
+/// others force one path at any size, for the tests that compare the paths and for the
+/// benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GemmPath {
+    /// Nothing for an empty product; `gemv` for M = 1 or N = 1; the plain loops below
+    /// `SMALL_MNK` multiply-adds; else the packed path with the detected kernel (AVX-512
+    /// where the CPU has it).
+    Auto,
+    /// The reference loops of `naive` (rows in parallel from `PAR_MIN_FLOPS` on).
+    Reference,
+    /// The packed path at any size, with `kernel`; `wide` lets the AVX2 kernel hand over
+    /// to the AVX-512 one where the CPU has AVX-512F (bit-identical either way).
+    Packed { kernel: Kernel, wide: bool },
+}
+
+/// `out += op(A) · op(B)` with the fastest kernel for this CPU (see [`Gemm`] for the
+/// shapes). Bit-identical for any thread count.
+pub fn gemm_accumulate(out: &mut [f32], a: &[f32], b: &[f32], g: Gemm) {
+    gemm_with(GemmPath::Auto, out, a, b, g);
+}
+
+/// `out += op(A) · op(B)` by the given path (see [`GemmPath`]); every path gives the same
+/// bits for any thread count, and the paths agree up to the order of the K sums.
+pub fn gemm_with(path: GemmPath, out: &mut [f32], a: &[f32], b: &[f32], g: Gemm) {
+    g.check_lens(out, a, b);
+    match path {
+        GemmPath::Auto => {
+            if g.m == 0 || g.n == 0 || g.k == 0 || gemv::gemv(out, a, b, g) {
+                // Nothing to add, or M = 1 or N = 1 was done as a matrix–vector product.
+            } else if g.mnk() < SMALL_MNK {
+                naive::naive_rows(out, a, b, g, false);
+            } else {
+                packed(detect(), true, out, a, b, g);
+            }
+        }
+        GemmPath::Reference => {
+            naive::naive_rows(out, a, b, g, g.mnk() >= naive::PAR_MIN_FLOPS);
+        }
+        GemmPath::Packed { kernel, wide } => packed(kernel, wide, out, a, b, g),
+    }
+}
+
+/// The old positional signature of [`gemm_accumulate`].
+// transitional: callers in src/ops move to GemmArgs (`Gemm`) at merge
+#[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     out: &mut [f32],
@@ -120,41 +240,14 @@ pub fn gemm(
     ta: bool,
     tb: bool,
 ) {
-    check_lens(out, a, b, m, k, n);
-    if m == 0 || n == 0 || k == 0 || gemv::gemv(out, a, b, m, k, n, ta, tb) {
-        // Nothing to add, or M = 1 or N = 1 was done as a matrix–vector product.
-    } else if m * n * k < SMALL_MNK {
-        naive::naive_rows(out, a, b, m, k, n, ta, tb, false);
-    } else {
-        packed(detect(), true, out, a, b, m, k, n, ta, tb);
-    }
+    gemm_accumulate(out, a, b, Gemm::new(m, k, n).trans_a(ta).trans_b(tb));
 }
 
-/// The packed path for any size, with the portable kernel if `portable` (else the detected
-/// one). For tests and benchmarks; use [`gemm`].
+/// The old positional signature of `gemm_with(GemmPath::Reference, …)`.
+// transitional: callers in src/ops move to GemmArgs (`Gemm`) at merge
 #[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
-pub fn matmul_packed(
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
-    portable: bool,
-) {
-    let kernel = if portable { Kernel::Portable } else { detect() };
-    packed(kernel, true, out, a, b, m, k, n, ta, tb);
-}
-
-/// The packed path with the AVX2 6×16 kernel even where the CPU has AVX-512 (the twin
-/// the AVX-512 kernel is tested against; portable kernel on CPUs without AVX2). For tests
-/// and benchmarks; use [`gemm`].
-#[doc(hidden)]
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_packed_avx2(
+pub fn matmul_naive(
     out: &mut [f32],
     a: &[f32],
     b: &[f32],
@@ -164,17 +257,8 @@ pub fn matmul_packed_avx2(
     ta: bool,
     tb: bool,
 ) {
-    packed(detect(), false, out, a, b, m, k, n, ta, tb);
-}
-
-fn check_lens(out: &[f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
-    assert!(
-        out.len() == m * n && a.len() == m * k && b.len() == k * n,
-        "gemm: buffer lengths out={} a={} b={} do not match M={m}, K={k}, N={n}",
-        out.len(),
-        a.len(),
-        b.len()
-    );
+    let g = Gemm::new(m, k, n).trans_a(ta).trans_b(tb);
+    gemm_with(GemmPath::Reference, out, a, b, g);
 }
 
 /// Even split of `units` into `parts` contiguous ranges: the start of range `i`.
@@ -182,20 +266,17 @@ fn split(units: usize, parts: usize, i: usize) -> usize {
     i * units / parts
 }
 
-#[allow(clippy::too_many_arguments)]
-fn packed(
-    kernel: Kernel,
-    wide: bool,
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
-) {
-    check_lens(out, a, b, m, k, n);
+/// The packed path (see the blocking above) with `kernel`; `wide` as in
+/// [`GemmPath::Packed`].
+fn packed(kernel: Kernel, wide: bool, out: &mut [f32], a: &[f32], b: &[f32], g: Gemm) {
+    g.check_lens(out, a, b);
+    let Gemm {
+        m,
+        k,
+        n,
+        trans_a: ta,
+        trans_b: tb,
+    } = g;
     if m == 0 || n == 0 || k == 0 {
         return;
     }
@@ -242,13 +323,22 @@ fn packed(
                     with_buf(&PACK_A, |abuf| {
                         let ap = aligned(abuf, mc.div_ceil(MR) * kc * MR);
                         pack_a(ap, am, ic, mc, pc, kc);
-                        let ct = c.offset(ic * n + jc);
-                        // SAFETY: `ct` is element (ic, jc) of `out` (M·N floats, row stride
-                        // n); the window is mc × nc inside it. Task t alone owns rows
+                        let block = Block {
+                            kc,
+                            ap,
+                            bp,
+                            c: c.offset(ic * n + jc),
+                            ldc: n,
+                            mc,
+                            nc,
+                            jp,
+                        };
+                        // SAFETY: `block.c` is element (ic, jc) of `out` (M·N floats, row
+                        // stride n); the window is mc × nc inside it. Task t alone owns rows
                         // ic..ic+mc × micro-panel columns jp of this window (chunks and
                         // groups partition it), and all tasks are joined before `out`'s
                         // borrow ends. `ap` and `bp` were packed for exactly this block.
-                        unsafe { macro_kernel(kernel, wide, kc, ap, bp, ct, n, mc, nc, jp) };
+                        unsafe { macro_kernel(kernel, wide, block) };
                     });
                 };
                 let tasks = m_chunks * n_groups;

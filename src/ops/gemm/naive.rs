@@ -1,44 +1,26 @@
 //! The reference matrix product: plain loops, one output row at a time.
 //!
 //! This is the kernel the packed GEMM is tested against (`tests/gemm.rs`), and the path
-//! [`super::gemm`] takes for products too small to repay packing. Each output element is
+//! [`super::gemm_accumulate`] takes for products too small to repay packing. Each output element is
 //! summed in `p = 0..K` order by one thread, so the result is independent of the thread count.
 
+use super::Gemm;
 use rayon::prelude::*;
 
 /// Products smaller than this many multiply-adds run on one thread.
-const PAR_MIN_FLOPS: usize = 1 << 15;
+pub(super) const PAR_MIN_FLOPS: usize = 1 << 15;
 
-/// `out += op(A) · op(B)` by plain loops (the reference). `out`: (M, N); `a`: (M, K), or
-/// (K, M) if `ta`; `b`: (K, N), or (N, K) if `tb`. Rows of `out` are computed
-/// independently (in parallel for large products).
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_naive(
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
-) {
-    naive_rows(out, a, b, m, k, n, ta, tb, m * n * k >= PAR_MIN_FLOPS);
-}
-
-/// [`matmul_naive`] with the choice of threading made by the caller.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn naive_rows(
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
-    parallel: bool,
-) {
+/// `out += op(A) · op(B)` by plain loops (the reference, [`super::GemmPath::Reference`]),
+/// rows of `out` computed independently (in parallel if `parallel`). `out`: (M, N); `a`:
+/// (M, K), or (K, M) if `trans_a`; `b`: (K, N), or (N, K) if `trans_b`.
+pub(super) fn naive_rows(out: &mut [f32], a: &[f32], b: &[f32], g: Gemm, parallel: bool) {
+    let Gemm {
+        m,
+        k,
+        n,
+        trans_a: ta,
+        trans_b: tb,
+    } = g;
     debug_assert_eq!(out.len(), m * n);
     debug_assert_eq!(a.len(), m * k);
     debug_assert_eq!(b.len(), k * n);
