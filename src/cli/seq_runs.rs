@@ -219,7 +219,6 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn write_predictions(
     args: &PredictArgs,
     rows: &[Row],

@@ -30,8 +30,30 @@ use crate::autograd::{one, Graph, Node, Op, UnaryFn, Var};
 use crate::error::{check_finite, Error, Result};
 use crate::ops::unary::f as unary_f;
 
-/// Returns L for student logits `z` and soft labels `p`, both `(b, c)`, temperature `t`.
-pub fn distill_bce_forward(z: &[f32], p: &[f32], coef: &[f32], t: f32, b: usize, c: usize) -> f32 {
+/// The constants of one distillation loss, stored in its node's `aux` in this order:
+/// `coef`, then `p`, then T.
+#[derive(Clone, Copy, Debug)]
+pub struct SoftTargets<'a> {
+    /// Per-row weights c_i: (B,).
+    pub coef: &'a [f32],
+    /// Soft labels p_ij = σ(z_t,ij / T): (B, C).
+    pub p: &'a [f32],
+    /// Temperature T > 0.
+    pub t: f32,
+}
+
+impl<'a> SoftTargets<'a> {
+    /// Splits a node's `aux` (coef (B,), p (B, C), T) into its parts.
+    fn from_aux(aux: &'a [f32], b: usize, c: usize) -> Self {
+        let (coef, rest) = aux.split_at(b);
+        let (p, t) = rest.split_at(b * c);
+        SoftTargets { coef, p, t: t[0] }
+    }
+}
+
+/// Returns L for student logits `z` (B, C) against the soft targets `tg`.
+pub fn distill_bce_forward(z: &[f32], tg: SoftTargets<'_>, b: usize, c: usize) -> f32 {
+    let SoftTargets { coef, p, t } = tg;
     let t2 = (t as f64) * (t as f64);
     let mut l = 0f64;
     for i in 0..b {
@@ -43,18 +65,16 @@ pub fn distill_bce_forward(z: &[f32], p: &[f32], coef: &[f32], t: f32, b: usize,
     l as f32
 }
 
-/// `dz += dl · c_i · (1/C) · T · (σ(z/T) − p)`.
-#[allow(clippy::too_many_arguments)]
+/// `dz += dl · c_i · (1/C) · T · (σ(z/T) − p)`; `dz`, `z`: (B, C), `dl` = ∂(total)/∂L.
 pub fn distill_bce_backward(
     dz: &mut [f32],
     dl: f32,
     z: &[f32],
-    p: &[f32],
-    coef: &[f32],
-    t: f32,
+    tg: SoftTargets<'_>,
     b: usize,
     c: usize,
 ) {
+    let SoftTargets { coef, p, t } = tg;
     for i in 0..b {
         let k = dl * coef[i] * t / c as f32;
         for j in 0..c {
@@ -112,10 +132,8 @@ impl Graph {
         if !computes {
             return Ok(out);
         }
-        let (coef, rest) = node.aux.split_at(b);
-        let p = &rest[..b * c];
-        node.value[0] =
-            distill_bce_forward(&inputs[logits.index()].value, p, coef, temperature, b, c);
+        let tg = SoftTargets::from_aux(&node.aux, b, c);
+        node.value[0] = distill_bce_forward(&inputs[logits.index()].value, tg, b, c);
         Ok(out)
     }
 }
@@ -124,8 +142,7 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
     let iz = one(head, logits);
     let (b, c) = (iz.rows, iz.cols);
     if let Some(dz) = iz.grad {
-        let (coef, rest) = node.aux.split_at(b);
-        let (p, t) = rest.split_at(b * c);
-        distill_bce_backward(dz, node.grad[0], iz.value, p, coef, t[0], b, c);
+        let tg = SoftTargets::from_aux(&node.aux, b, c);
+        distill_bce_backward(dz, node.grad[0], iz.value, tg, b, c);
     }
 }

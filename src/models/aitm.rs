@@ -19,7 +19,7 @@
 //! The attention over two candidates is a two-expert softmax mixture, so it reuses the
 //! fused [`Graph::gate_combine`] with the scores as gate logits.
 
-use super::blocks::towers;
+use super::blocks::{towers, TowersConfig};
 use super::{check_common, MultiTaskModel};
 use crate::autograd::{Axis, Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
@@ -95,11 +95,13 @@ impl Aitm {
         let heads = towers(
             store,
             "aitm.tower",
-            d,
-            &cfg.tower,
-            cfg.num_tasks,
-            cfg.activation,
-            cfg.dropout,
+            TowersConfig {
+                d_in: d,
+                tower: &cfg.tower,
+                num_tasks: cfg.num_tasks,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         Ok(Aitm {

@@ -15,7 +15,7 @@
 
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::error::Result;
-use crate::nn::{Activation, Experts, Gate};
+use crate::nn::{Activation, Experts, ExpertsConfig, Gate};
 use ndarray_rand::rand::Rng;
 
 /// Widths of one extraction level.
@@ -52,11 +52,13 @@ impl CgcLevel {
         let shared = Experts::new(
             store,
             &format!("{name}.shared"),
-            d,
-            cfg.shared_experts,
-            &cfg.expert,
-            cfg.activation,
-            cfg.dropout,
+            ExpertsConfig {
+                d_in: d,
+                num_experts: cfg.shared_experts,
+                dims: &cfg.expert,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         let task = (0..k)
@@ -64,11 +66,13 @@ impl CgcLevel {
                 Experts::new(
                     store,
                     &format!("{name}.task.{t}"),
-                    d,
-                    cfg.task_experts,
-                    &cfg.expert,
-                    cfg.activation,
-                    cfg.dropout,
+                    ExpertsConfig {
+                        d_in: d,
+                        num_experts: cfg.task_experts,
+                        dims: &cfg.expert,
+                        activation: cfg.activation,
+                        dropout: cfg.dropout,
+                    },
                     rng,
                 )
             })

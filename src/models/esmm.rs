@@ -16,7 +16,7 @@
 //!
 //! Task 0 is CTR (label: click), task 1 is CTCVR (label: click and conversion).
 
-use super::blocks::towers;
+use super::blocks::{towers, TowersConfig};
 use super::{check_common, MultiTaskModel};
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
@@ -49,11 +49,13 @@ impl Esmm {
         let mut t = towers(
             store,
             "esmm.tower",
-            cfg.d_in,
-            &cfg.tower,
-            2,
-            cfg.activation,
-            cfg.dropout,
+            TowersConfig {
+                d_in: cfg.d_in,
+                tower: &cfg.tower,
+                num_tasks: 2,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         let cvr = t.pop().expect("two towers");

@@ -7,11 +7,11 @@
 //! its own tower on the gated mixture: `y_k = tower_k(Σ_e softmax(x·W_k)_e · expert_e(x))`.
 //! Tasks that are unrelated can use different experts; related tasks can share them.
 
-use super::blocks::towers;
+use super::blocks::{towers, TowersConfig};
 use super::{check_common, MultiTaskModel};
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
-use crate::nn::{Activation, Experts, Gate, Mlp};
+use crate::nn::{Activation, Experts, ExpertsConfig, Gate, Mlp};
 use ndarray_rand::rand::Rng;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +45,13 @@ impl Mmoe {
         let experts = Experts::new(
             store,
             "mmoe.experts",
-            cfg.d_in,
-            cfg.num_experts,
-            &cfg.expert,
-            cfg.activation,
-            cfg.dropout,
+            ExpertsConfig {
+                d_in: cfg.d_in,
+                num_experts: cfg.num_experts,
+                dims: &cfg.expert,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         let gates = (0..cfg.num_tasks)
@@ -66,11 +68,13 @@ impl Mmoe {
         let towers = towers(
             store,
             "mmoe.tower",
-            experts.d_out,
-            &cfg.tower,
-            cfg.num_tasks,
-            cfg.activation,
-            cfg.dropout,
+            TowersConfig {
+                d_in: experts.d_out,
+                tower: &cfg.tower,
+                num_tasks: cfg.num_tasks,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         Ok(Mmoe {

@@ -6,12 +6,12 @@
 //! Like MMoE but with a **single** gate shared by all tasks: every task sees the same
 //! mixture `Σ_e softmax(x·W)_e · expert_e(x)` and has its own tower on it.
 
-use super::blocks::towers;
+use super::blocks::{towers, TowersConfig};
 use super::mmoe::MmoeConfig;
 use super::{check_common, MultiTaskModel};
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
-use crate::nn::{Experts, Gate, Mlp};
+use crate::nn::{Experts, ExpertsConfig, Gate, Mlp};
 use ndarray_rand::rand::Rng;
 
 /// Same widths as MMoE.
@@ -35,22 +35,26 @@ impl Omoe {
         let experts = Experts::new(
             store,
             "omoe.experts",
-            cfg.d_in,
-            cfg.num_experts,
-            &cfg.expert,
-            cfg.activation,
-            cfg.dropout,
+            ExpertsConfig {
+                d_in: cfg.d_in,
+                num_experts: cfg.num_experts,
+                dims: &cfg.expert,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         let gate = Gate::new(store, "omoe.gate", cfg.d_in, cfg.num_experts, rng)?;
         let towers = towers(
             store,
             "omoe.tower",
-            experts.d_out,
-            &cfg.tower,
-            cfg.num_tasks,
-            cfg.activation,
-            cfg.dropout,
+            TowersConfig {
+                d_in: experts.d_out,
+                tower: &cfg.tower,
+                num_tasks: cfg.num_tasks,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         Ok(Omoe {

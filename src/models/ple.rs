@@ -7,7 +7,7 @@
 //! outputs of level l−1 (the raw input at l = 1) and separates task-specific from shared
 //! knowledge progressively; each task's tower reads its last-level output.
 
-use super::blocks::towers;
+use super::blocks::{towers, TowersConfig};
 use super::cgc::{CgcLevel, CgcLevelConfig};
 use super::{check_common, MultiTaskModel};
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
@@ -73,11 +73,13 @@ impl Ple {
         let towers = towers(
             store,
             &format!("{name}.tower"),
-            d_in,
-            &cfg.tower,
-            cfg.num_tasks,
-            cfg.activation,
-            cfg.dropout,
+            TowersConfig {
+                d_in,
+                tower: &cfg.tower,
+                num_tasks: cfg.num_tasks,
+                activation: cfg.activation,
+                dropout: cfg.dropout,
+            },
             rng,
         )?;
         Ok(Ple {

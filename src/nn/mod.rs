@@ -17,5 +17,5 @@ pub use init::{kaiming_uniform, normal, xavier_uniform, Init};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use mlp::{Activation, Mlp, MlpConfig};
-pub use moe::{Experts, Gate};
+pub use moe::{Experts, ExpertsConfig, Gate};
 pub use text_adaptor::{AdaptorKind, FrozenTable, TextAdaptor};

@@ -28,19 +28,36 @@ pub struct Experts {
     pub dropout: f32,
 }
 
+/// The shape of a bank of experts: `num_experts` MLPs `d_in → dims[0] → … → dims.last()`,
+/// every layer activated.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpertsConfig<'a> {
+    /// Width of the shared input D_in.
+    pub d_in: usize,
+    /// E.
+    pub num_experts: usize,
+    /// Each expert's layer widths D_1 … D_expert.
+    pub dims: &'a [usize],
+    pub activation: Activation,
+    /// Dropout after each hidden activation of the deeper layers (as in [`MlpConfig`]).
+    pub dropout: f32,
+}
+
 impl Experts {
-    /// `num_experts` experts `d_in → dims[0] → … → dims.last()`, each layer activated.
-    #[allow(clippy::too_many_arguments)]
+    /// The bank `cfg` describes, its parameters named `<name>.first` and `<name>.<e>`.
     pub fn new<R: Rng + ?Sized>(
         store: &mut ParamStore,
         name: &str,
-        d_in: usize,
-        num_experts: usize,
-        dims: &[usize],
-        activation: Activation,
-        dropout: f32,
+        cfg: ExpertsConfig<'_>,
         rng: &mut R,
     ) -> Result<Experts> {
+        let ExpertsConfig {
+            d_in,
+            num_experts,
+            dims,
+            activation,
+            dropout,
+        } = cfg;
         if num_experts == 0 || dims.is_empty() {
             return Err(Error::Config {
                 what: format!("experts `{name}`"),

@@ -71,19 +71,32 @@ impl Scratch {
     }
 }
 
+/// What every pair of one scoring call reads: both sides' partial products and the
+/// experts' shape (E experts of width D) and activation.
+#[derive(Clone, Copy)]
+pub(crate) struct PairInputs<'a> {
+    /// The users' side: `Pe` (U, E·D) and each task's `Pg^t` (U, E).
+    pub users: &'a Partials,
+    /// The items' side: `Qe` (I, E·D) and each task's `Qg^t` (I, E).
+    pub items: &'a Partials,
+    /// E.
+    pub e: usize,
+    /// D.
+    pub d: usize,
+    /// The experts' activation (`None`: identity).
+    pub f: Option<UnaryFn>,
+}
+
 /// Adds pair `(u, i)`'s mixture of task `t` into `out[at + t·stride ..][..D]` for every
 /// task (the slots must hold zeros): the per-pair body of [`mix_fused`] and of
 /// `two_tower_score::score_fused`, so both sum in the same order.
 ///
 /// With AVX2 (detected once) the same code is compiled for 8-wide vectors: additions,
 /// products and `max` only, no contraction into FMA, so the floats are the same.
-#[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn mix_pair(
-    users: &Partials,
-    items: &Partials,
+    inp: PairInputs<'_>,
     pair: (u32, u32),
-    f: Option<UnaryFn>,
     s: &mut Scratch,
     out: &mut [f32],
     at: usize,
@@ -92,40 +105,37 @@ pub(crate) fn mix_pair(
     #[cfg(target_arch = "x86_64")]
     if s.avx2 {
         // SAFETY: `s.avx2` is set only where the CPU has AVX2 (Scratch::new).
-        unsafe { mix_pair_avx2(users, items, pair, f, s, out, at, stride) };
+        unsafe { mix_pair_avx2(inp, pair, s, out, at, stride) };
         return;
     }
-    mix_pair_body(users, items, pair, f, s, out, at, stride);
+    mix_pair_body(inp, pair, s, out, at, stride);
 }
 
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn mix_pair_avx2(
-    users: &Partials,
-    items: &Partials,
+    inp: PairInputs<'_>,
     pair: (u32, u32),
-    f: Option<UnaryFn>,
     s: &mut Scratch,
     out: &mut [f32],
     at: usize,
     stride: usize,
 ) {
-    mix_pair_body(users, items, pair, f, s, out, at, stride);
+    mix_pair_body(inp, pair, s, out, at, stride);
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn mix_pair_body(
-    users: &Partials,
-    items: &Partials,
+    inp: PairInputs<'_>,
     (u, i): (u32, u32),
-    f: Option<UnaryFn>,
     s: &mut Scratch,
     out: &mut [f32],
     at: usize,
     stride: usize,
 ) {
+    let PairInputs {
+        users, items, f, ..
+    } = inp;
     let (e, d) = (s.e, s.d);
     let ed = e * d;
     let k = users.gates.len();
@@ -175,6 +185,13 @@ pub fn mix_fused(
     f: Option<UnaryFn>,
 ) -> Vec<Vec<f32>> {
     let k = users.gates.len();
+    let inp = PairInputs {
+        users,
+        items,
+        e,
+        d,
+        f,
+    };
     let mut out = vec![0.0f32; pairs.len() * k * d]; // (P, K, D)
     out.par_chunks_mut(PAIRS_PER_TASK * k * d)
         .zip(pairs.par_chunks(PAIRS_PER_TASK))
@@ -182,7 +199,7 @@ pub fn mix_fused(
             let mut scratch = Scratch::new(k, e, d);
             for (n, &(u, i)) in ps.iter().enumerate() {
                 // task t's mixture of pair n at o[n·K·D + t·D ..]: stride D between tasks
-                mix_pair(users, items, (u, i), f, &mut scratch, o, n * k * d, d);
+                mix_pair(inp, (u, i), &mut scratch, o, n * k * d, d);
             }
         });
     (0..k)

@@ -18,7 +18,7 @@
 //! `tests/recommend_two_tower.rs`).
 
 use super::two_tower::Partials;
-use super::two_tower_fused::{mix_pair, Scratch};
+use super::two_tower_fused::{mix_pair, PairInputs, Scratch};
 use crate::autograd::UnaryFn;
 use crate::config::TaskType;
 use crate::ops::linear_act::linear_act_forward;
@@ -61,10 +61,17 @@ pub fn score_fused(
     towers: &[TowerNet],
 ) -> Vec<f32> {
     let k = towers.len();
+    let inp = PairInputs {
+        users,
+        items,
+        e,
+        d,
+        f,
+    };
     let mut out = vec![0.0f32; pairs.len() * k];
     out.par_chunks_mut(PAIRS_PER_TASK * k)
         .zip(pairs.par_chunks(PAIRS_PER_TASK))
-        .for_each(|(o, ps)| score_block(users, items, ps, e, d, f, towers, o));
+        .for_each(|(o, ps)| score_block(inp, ps, towers, o));
     out
 }
 
@@ -94,28 +101,26 @@ pub fn score_fused_segments(
                 .zip(s.chunks(PAIRS_PER_TASK)),
         );
     }
+    let inp = PairInputs {
+        users,
+        items,
+        e,
+        d,
+        f,
+    };
     blocks
         .into_par_iter()
-        .for_each(|(o, ps)| score_block(users, items, ps, e, d, f, towers, o));
+        .for_each(|(o, ps)| score_block(inp, ps, towers, o));
     outs
 }
 
-#[allow(clippy::too_many_arguments)]
-fn score_block(
-    users: &Partials,
-    items: &Partials,
-    ps: &[(u32, u32)],
-    e: usize,
-    d: usize,
-    f: Option<UnaryFn>,
-    towers: &[TowerNet],
-    out: &mut [f32],
-) {
-    let (n, k) = (ps.len(), towers.len());
-    let mut scratch = Scratch::new(k, e, d);
+/// Task values of one block of pairs `ps` into `out` (n, K).
+fn score_block(inp: PairInputs<'_>, ps: &[(u32, u32)], towers: &[TowerNet], out: &mut [f32]) {
+    let (n, k, d) = (ps.len(), towers.len(), inp.d);
+    let mut scratch = Scratch::new(k, inp.e, d);
     let mut mix = vec![0.0f32; k * n * d]; // (K, n, D): task t's block at t·n·D
     for (j, &pair) in ps.iter().enumerate() {
-        mix_pair(users, items, pair, f, &mut scratch, &mut mix, j * d, n * d);
+        mix_pair(inp, pair, &mut scratch, &mut mix, j * d, n * d);
     }
     let widest = towers
         .iter()

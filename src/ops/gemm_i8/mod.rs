@@ -182,7 +182,6 @@ const ROW_CHUNK: usize = 64;
 
 /// `out (B, D_out) = f(inp (B, D_in) · Ŵ + bias)` through the int8 product: quantise the
 /// rows, multiply in i32, then `out_ij = f(b_j + s_x,i s_w,j (acc_ij − z_i Σ_k r_kj))`.
-#[allow(clippy::too_many_arguments)]
 pub fn linear_act_i8_forward(
     out: &mut [f32],
     inp: &[f32],
