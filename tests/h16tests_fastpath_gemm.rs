@@ -6,15 +6,21 @@
 //! variant; the detected micro-kernel (AVX2 or AVX-512 where the CPU has them) and the
 //! portable one; forward and backward through `Graph::matmul` (the backward's two products
 //! have the same M·N·K as the forward, so they cross the same switches). All in a
-//! 4-thread pool, so the parallel paths are taken on any machine.
+//! 4-thread pool, so the parallel paths are taken on any machine. Also the reference loops
+//! themselves (`matmul_naive`) past their `PAR_MIN_FLOPS` = 2¹⁵, and the int8 layer past
+//! its row-chunk split (B > 64 and B·D_in·D_out ≥ 2²⁰) against its scalar twin on one
+//! thread.
 //!
 //! Tolerance: `h16tests_fastpath_support` (relative 1e-4; a 1 % error fails).
 
 mod h16tests_fastpath_support;
 
 use h16tests_fastpath_support::*;
+use mtrec::autograd::UnaryFn;
 use mtrec::autograd::{Graph, ParamStore};
 use mtrec::ops::gemm::{detect, matmul_packed};
+use mtrec::ops::gemm_i8::{self, linear_act_i8_forward, KernelI8, QuantMatrix};
+use mtrec::ops::matmul::matmul_naive;
 
 /// (M, K, N) and the path each takes.
 const SHAPES: &[(usize, usize, usize)] = &[
@@ -112,4 +118,54 @@ fn both_packed_kernels_accumulate_the_reference_product() {
             }
         }
     });
+}
+
+#[test]
+fn naive_reference_loops_match_f64_past_their_par_min() {
+    in_pool(4, || {
+        // 31 744 < PAR_MIN_FLOPS = 32 768 ≤ 32 768, 36 000
+        for (s, &(m, k, n)) in [(32, 31, 32), (32, 32, 32), (40, 30, 30)]
+            .iter()
+            .enumerate()
+        {
+            for &(ta, tb) in &TRANSPOSES {
+                let mut rng = Lcg(200 + s as u64);
+                let (a, b, c0) = (rng.vec(m * k), rng.vec(k * n), rng.vec(m * n));
+                let mut want = product(&a, &b, m, k, n, ta, tb);
+                want.iter_mut().zip(&c0).for_each(|(w, &c)| *w += c as f64);
+                let mut out = c0.clone();
+                matmul_naive(&mut out, &a, &b, m, k, n, ta, tb);
+                let label = format!("naive, (M, K, N) = ({m}, {k}, {n}), ta {ta}, tb {tb}");
+                assert_close(&label, &out, &want);
+            }
+        }
+    });
+}
+
+#[test]
+fn int8_layer_equals_its_scalar_twin_on_one_thread_past_the_row_split() {
+    let fast = gemm_i8::detect();
+    // B·D_in·D_out = 1 048 576 = 2²⁰ with B = 64 (one chunk) and 65 (split); 96 rows beyond.
+    for (s, &(b, d_in, d_out)) in [(64, 128, 128), (65, 128, 128), (96, 130, 100)]
+        .iter()
+        .enumerate()
+    {
+        let mut rng = Lcg(300 + s as u64);
+        let x = rng.scaled(b * d_in, 2.0);
+        let w = QuantMatrix::quantize("w", &rng.scaled(d_in * d_out, 0.5), d_in, d_out).unwrap();
+        let bias = rng.vec(d_out);
+        for f in [None, Some(UnaryFn::Relu)] {
+            let run = |kernel: KernelI8| {
+                let mut out = vec![f32::NAN; b * d_out];
+                linear_act_i8_forward(&mut out, &x, &w, &bias, b, f, kernel);
+                out
+            };
+            let reference = in_pool(1, || run(KernelI8::Scalar));
+            let got = in_pool(4, || run(fast));
+            assert!(
+                got.iter().map(|v| v.to_bits()).eq(reference.iter().map(|v| v.to_bits())),
+                "{fast:?} on 4 threads differs from the scalar twin on 1 for (B, D_in, D_out) = ({b}, {d_in}, {d_out}), f = {f:?}"
+            );
+        }
+    }
 }
