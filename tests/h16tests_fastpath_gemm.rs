@@ -3,8 +3,8 @@
 //! `SMALL_MNK` = 512 (naive loops → packed); just below and at `PAR_MIN_MNK` = 2¹⁹ (serial
 //! → split among threads), with fewer than and exactly `PAR_MIN_PANELS` = 8 B̃ micro-panels
 //! (serial → parallel packing); K past `KC`, M past `MC`, N past `NC`. Every transpose
-//! variant; the detected micro-kernel (AVX2 or AVX-512 where the CPU has them) and the
-//! portable one; forward and backward through `Graph::matmul` (the backward's two products
+//! variant; the detected micro-kernel (AVX-512 or AVX2 where the CPU has them), the AVX2
+//! one forced and the portable one; forward and backward through `Graph::matmul` (the backward's two products
 //! have the same M·N·K as the forward, so they cross the same switches). All in a
 //! 4-thread pool, so the parallel paths are taken on any machine. Also the reference loops
 //! themselves (`matmul_naive`) past their `PAR_MIN_FLOPS` = 2¹⁵, and the int8 layer past
@@ -18,7 +18,7 @@ mod h16tests_fastpath_support;
 use h16tests_fastpath_support::*;
 use mtrec::autograd::UnaryFn;
 use mtrec::autograd::{Graph, ParamStore};
-use mtrec::ops::gemm::{detect, matmul_packed};
+use mtrec::ops::gemm::{detect, matmul_packed, matmul_packed_avx2};
 use mtrec::ops::gemm_i8::{self, linear_act_i8_forward, KernelI8, QuantMatrix};
 use mtrec::ops::matmul::matmul_naive;
 
@@ -91,8 +91,10 @@ fn matmul_forward_and_backward_match_the_reference_past_every_switch() {
     });
 }
 
+/// The packed path with each micro-kernel: the detected one (6×32 AVX-512 where the CPU
+/// has AVX-512F, else 6×16 AVX2 + FMA), the 6×16 AVX2 one forced, and the portable one.
 #[test]
-fn both_packed_kernels_accumulate_the_reference_product() {
+fn every_packed_kernel_accumulates_the_reference_product() {
     let kernel = detect();
     in_pool(4, || {
         for (s, &(m, k, n)) in SHAPES.iter().enumerate() {
@@ -101,16 +103,17 @@ fn both_packed_kernels_accumulate_the_reference_product() {
                 let (a, b, c0) = (rng.vec(m * k), rng.vec(k * n), rng.vec(m * n));
                 let mut want = product(&a, &b, m, k, n, ta, tb);
                 want.iter_mut().zip(&c0).for_each(|(w, &c)| *w += c as f64);
-                for portable in [false, true] {
+                for which in ["detected", "avx2", "portable"] {
                     let mut out = c0.clone();
-                    matmul_packed(&mut out, &a, &b, m, k, n, ta, tb, portable);
-                    let which = if portable {
-                        "portable".to_string()
-                    } else {
-                        format!("{kernel:?}")
-                    };
+                    match which {
+                        "detected" => matmul_packed(&mut out, &a, &b, m, k, n, ta, tb, false),
+                        "avx2" => matmul_packed_avx2(&mut out, &a, &b, m, k, n, ta, tb),
+                        _ => matmul_packed(&mut out, &a, &b, m, k, n, ta, tb, true),
+                    }
                     assert_close(
-                        &format!("{which} kernel, (M, K, N) = ({m}, {k}, {n}), ta {ta}, tb {tb}"),
+                        &format!(
+                            "{which} kernel ({kernel:?} detected), (M, K, N) = ({m}, {k}, {n}), ta {ta}, tb {tb}"
+                        ),
                         &out,
                         &want,
                     );
