@@ -7,7 +7,7 @@
 //! one forced and the portable one; forward and backward through `Graph::matmul` (the backward's two products
 //! have the same M·N·K as the forward, so they cross the same switches). All in a
 //! 4-thread pool, so the parallel paths are taken on any machine. Also the reference loops
-//! themselves (`matmul_naive`) past their `PAR_MIN_FLOPS` = 2¹⁵, and the int8 layer past
+//! themselves (`GemmPath::Reference`) past their `PAR_MIN_FLOPS` = 2¹⁵, and the int8 layer past
 //! its row-chunk split (B > 64 and B·D_in·D_out ≥ 2²⁰) against its scalar twin on one
 //! thread.
 //!
@@ -18,9 +18,8 @@ mod h16tests_fastpath_support;
 use h16tests_fastpath_support::*;
 use mtrec::autograd::UnaryFn;
 use mtrec::autograd::{Graph, ParamStore};
-use mtrec::ops::gemm::{detect, matmul_packed, matmul_packed_avx2};
+use mtrec::ops::gemm::{detect, gemm_with, Gemm, GemmPath, Kernel};
 use mtrec::ops::gemm_i8::{self, linear_act_i8_forward, KernelI8, QuantMatrix};
-use mtrec::ops::matmul::matmul_naive;
 
 /// (M, K, N) and the path each takes.
 const SHAPES: &[(usize, usize, usize)] = &[
@@ -105,11 +104,19 @@ fn every_packed_kernel_accumulates_the_reference_product() {
                 want.iter_mut().zip(&c0).for_each(|(w, &c)| *w += c as f64);
                 for which in ["detected", "avx2", "portable"] {
                     let mut out = c0.clone();
-                    match which {
-                        "detected" => matmul_packed(&mut out, &a, &b, m, k, n, ta, tb, false),
-                        "avx2" => matmul_packed_avx2(&mut out, &a, &b, m, k, n, ta, tb),
-                        _ => matmul_packed(&mut out, &a, &b, m, k, n, ta, tb, true),
-                    }
+                    let path = match which {
+                        "detected" => GemmPath::Packed { kernel, wide: true },
+                        "avx2" => GemmPath::Packed {
+                            kernel,
+                            wide: false,
+                        },
+                        _ => GemmPath::Packed {
+                            kernel: Kernel::Portable,
+                            wide: true,
+                        },
+                    };
+                    let g = Gemm::new(m, k, n).trans_a(ta).trans_b(tb);
+                    gemm_with(path, &mut out, &a, &b, g);
                     assert_close(
                         &format!(
                             "{which} kernel ({kernel:?} detected), (M, K, N) = ({m}, {k}, {n}), ta {ta}, tb {tb}"
@@ -137,7 +144,8 @@ fn naive_reference_loops_match_f64_past_their_par_min() {
                 let mut want = product(&a, &b, m, k, n, ta, tb);
                 want.iter_mut().zip(&c0).for_each(|(w, &c)| *w += c as f64);
                 let mut out = c0.clone();
-                matmul_naive(&mut out, &a, &b, m, k, n, ta, tb);
+                let g = Gemm::new(m, k, n).trans_a(ta).trans_b(tb);
+                gemm_with(GemmPath::Reference, &mut out, &a, &b, g);
                 let label = format!("naive, (M, K, N) = ({m}, {k}, {n}), ta {ta}, tb {tb}");
                 assert_close(&label, &out, &want);
             }
