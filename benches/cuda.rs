@@ -14,8 +14,8 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use cudarc::driver::CudaSlice;
 use mtrec::autograd::Axis;
-use mtrec::cuda::kernels::{self as k, PointLoss, UnaryKind};
-use mtrec::cuda::CudaDevice;
+use mtrec::device::cuda::kernels::{self as k, PointLoss, UnaryKind};
+use mtrec::device::cuda::CudaDevice;
 use mtrec::optim::AdamConfig;
 use std::time::{Duration, Instant};
 

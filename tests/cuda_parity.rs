@@ -15,7 +15,7 @@ mod cuda_support;
 
 use cuda_support::*;
 use mtrec::autograd::{Axis, ParamStore, UnaryFn};
-use mtrec::cuda::kernels::{self as k, BinaryKind, PointLoss};
+use mtrec::device::cuda::kernels::{self as k, BinaryKind, PointLoss};
 use mtrec::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use mtrec::{loss, ops};
 use ndarray_rand::rand::rngs::StdRng;
@@ -476,7 +476,7 @@ fn every_module_loads_on_the_device() {
     let dev = dev();
     eprintln!("{}: {} ({})", GPU, dev.name(), dev.arch());
     dev.load_all().unwrap();
-    for m in mtrec::cuda::sources::MODULES {
+    for m in mtrec::device::cuda::sources::MODULES {
         for f in m.functions {
             dev.function(m.name, f).unwrap();
         }

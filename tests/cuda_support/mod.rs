@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use mtrec::autograd::UnaryFn;
-use mtrec::cuda::CudaDevice;
+use mtrec::device::cuda::CudaDevice;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::Rng;
 use std::sync::Arc;

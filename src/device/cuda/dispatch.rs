@@ -1,9 +1,9 @@
 //! Every [`Launch`] as one (or, for a layer-norm backward with only one of dγ / dβ, a
-//! scratch allocation and one) call of a launch wrapper of `crate::cuda::kernels`. Sizes
+//! scratch allocation and one) call of a launch wrapper of `crate::device::cuda::kernels`. Sizes
 //! that a wrapper derives from buffer lengths are checked against the launch's own.
 
-use super::CudaBackend;
-use crate::cuda::kernels::{self as k, BinaryKind, UnaryKind};
+use super::backend::CudaBackend;
+use crate::device::cuda::kernels::{self as k, BinaryKind, UnaryKind};
 use crate::device::{BinOp, Launch, PointLoss};
 use crate::error::{Error, Result};
 

@@ -4,7 +4,7 @@ use super::{
     axis_code, check_len, dim, grid_1d, grid_rows, launch_error, BinaryKind, UnaryKind, BLOCK,
 };
 use crate::autograd::Axis;
-use crate::cuda::CudaDevice;
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use crate::ops::reduce::reduced_dims;
 use cudarc::driver::{CudaSlice, PushKernelArg};

@@ -2,7 +2,7 @@
 //! (the same SGEMM with a bias + activation epilogue).
 
 use super::{check_len, dim, grid_1d, launch_error, UnaryKind, NULL};
-use crate::cuda::CudaDevice;
+use crate::device::cuda::CudaDevice;
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 

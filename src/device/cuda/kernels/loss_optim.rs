@@ -2,7 +2,7 @@
 //! parameter structs shared with `optim.cu`.
 
 use super::{check_len, dim, grid_1d, launch_error, single_block};
-use crate::cuda::CudaDevice;
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use crate::optim::{AdamConfig, SgdConfig};
 use cudarc::driver::{CudaSlice, CudaView, DeviceRepr, PushKernelArg};

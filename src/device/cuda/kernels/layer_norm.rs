@@ -1,7 +1,7 @@
 //! Launch wrappers for `kernels/layer_norm.cu`.
 
 use super::{check_len, dim, grid_1d, grid_rows, launch_error, BLOCK};
-use crate::cuda::CudaDevice;
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 

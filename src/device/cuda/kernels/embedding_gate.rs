@@ -3,7 +3,7 @@
 //! device backend keeps them).
 
 use super::{check_len, dim, grid_1d, grid_rows, launch_error, BLOCK};
-use crate::cuda::CudaDevice;
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 

@@ -3,7 +3,7 @@
 //! host backend (`device::HostBackend`) and `ops::logit_product`.
 
 use super::{check_len, dim, grid_1d, launch_error, single_block, NULL};
-use crate::cuda::CudaDevice;
+use crate::device::cuda::CudaDevice;
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
