@@ -1,7 +1,7 @@
 //! Launch wrappers for `kernels/matmul.cu` (our tiled SGEMM) and `kernels/linear_act.cu`
 //! (the same SGEMM with a bias + activation epilogue).
 
-use super::{check_len, dim, grid_1d, launch_error, UnaryKind, NULL};
+use super::{check_len, dim, grid_1d, Kernel, UnaryKind, NULL};
 use crate::device::cuda::CudaDevice;
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -48,22 +48,23 @@ pub fn matmul_forward(
         return Ok(());
     }
     let cfg = gemm_grid(op, m, n)?;
-    let f = dev.function("matmul", "matmul_fwd_f32")?;
+    let f = Kernel::new(dev, "matmul", "matmul_fwd_f32")?;
     let (ta, tb) = (ta as i32, tb as i32);
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(a)
-        .arg(b)
-        .arg(&m32)
-        .arg(&k32)
-        .arg(&n32)
-        .arg(&ta)
-        .arg(&tb)
-        .arg(&beta);
     // SAFETY: out: m·n, a: m·k, b: k·n elements (checked); the kernel masks every load
     // and store to those bounds (ragged tiles are zero-filled).
-    unsafe { l.launch(cfg) }.map_err(|e| launch_error(dev, "matmul_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(cfg, |l| {
+            l.arg(out)
+                .arg(a)
+                .arg(b)
+                .arg(&m32)
+                .arg(&k32)
+                .arg(&n32)
+                .arg(&ta)
+                .arg(&tb)
+                .arg(&beta);
+        })
+    }
 }
 
 /// Accumulates `dA`, `dB` for `C = op(A)·op(B)` given `dC`: the same launches as the CPU
@@ -126,21 +127,22 @@ pub fn linear_act_forward(
         return Ok(());
     }
     let cfg = gemm_grid(op, b, d_out)?;
-    let f = dev.function("linear_act", "linear_act_fwd_f32")?;
+    let f = Kernel::new(dev, "linear_act", "linear_act_fwd_f32")?;
     let k = kind as i32;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(pre)
-        .arg(x)
-        .arg(w)
-        .arg(bias)
-        .arg(&b32)
-        .arg(&i32_)
-        .arg(&o32)
-        .arg(&k);
     // SAFETY: lengths checked above; the SGEMM masks loads and stores to them.
-    unsafe { l.launch(cfg) }.map_err(|e| launch_error(dev, "linear_act_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(cfg, |l| {
+            l.arg(out)
+                .arg(pre)
+                .arg(x)
+                .arg(w)
+                .arg(bias)
+                .arg(&b32)
+                .arg(&i32_)
+                .arg(&o32)
+                .arg(&k);
+        })
+    }
 }
 
 /// Backward of [`linear_act_forward`]: `dpre = dout ⊙ f′(pre)` (overwritten; scratch of
@@ -206,17 +208,18 @@ pub fn linear_act_backward_dpre(
     if b * d_out == 0 {
         return Ok(());
     }
-    let f = dev.function("linear_act", "linear_act_bwd_f32")?;
+    let f = Kernel::new(dev, "linear_act", "linear_act_bwd_f32")?;
     let k = kind as i32;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dpre);
-    match dbias {
-        Some(dbias) => l.arg(dbias),
-        None => l.arg(&NULL),
-    };
-    l.arg(dout).arg(pre).arg(out).arg(&b32).arg(&o32).arg(&k);
     // SAFETY: dpre, dout, pre, out: B·D_out; dbias: D_out (checked) or NULL, which the
     // kernel skips.
-    unsafe { l.launch(grid_1d(d_out)) }.map_err(|e| launch_error(dev, "linear_act_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(d_out), |l| {
+            l.arg(dpre);
+            match dbias {
+                Some(dbias) => l.arg(dbias),
+                None => l.arg(&NULL),
+            };
+            l.arg(dout).arg(pre).arg(out).arg(&b32).arg(&o32).arg(&k);
+        })
+    }
 }
