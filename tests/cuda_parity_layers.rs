@@ -54,22 +54,12 @@ fn matmul_all_transposes_fwd_bwd() {
 
             let (ga, gb, gdc) = (up(&dev, &a), up(&dev, &b), up(&dev, &dc));
             let mut gc = up(&dev, &c0);
-            k::matmul_forward(&dev, &mut gc, &ga, &gb, (m, kk, n), ta, tb, 1.0).unwrap();
+            let gemm = k::Gemm::with(m, kk, n, ta, tb);
+            k::matmul_forward(&dev, &mut gc, &ga, &gb, gemm, 1.0).unwrap();
             let mut gc0 = up(&dev, &vec![f32::NAN; m * n]);
-            k::matmul_forward(&dev, &mut gc0, &ga, &gb, (m, kk, n), ta, tb, 0.0).unwrap();
+            k::matmul_forward(&dev, &mut gc0, &ga, &gb, gemm, 0.0).unwrap();
             let (mut gda, mut gdb) = (up(&dev, &vec![0.1; m * kk]), up(&dev, &vec![0.2; kk * n]));
-            k::matmul_backward(
-                &dev,
-                Some(&mut gda),
-                Some(&mut gdb),
-                &gdc,
-                &ga,
-                &gb,
-                (m, kk, n),
-                ta,
-                tb,
-            )
-            .unwrap();
+            k::matmul_backward(&dev, Some(&mut gda), Some(&mut gdb), &gdc, &ga, &gb, gemm).unwrap();
             let what = format!("matmul ({m}, {kk}, {n}) ta={ta} tb={tb}");
             let tol = 1e-5 * (kk as f32).sqrt().max(1.0);
             assert_close(&format!("{what} C += AB"), &down(&dev, &gc), &c, tol, 1e-4);
@@ -135,19 +125,15 @@ fn linear_act_fwd_bwd_against_the_composition() {
             );
 
             let kind = f.map(UnaryKind::from).unwrap_or(UnaryKind::Identity);
+            let shape = k::LinearShape {
+                b,
+                d_in,
+                d_out,
+                act: kind,
+            };
             let (gx, gw, gbias, gdy) = (up(&dev, &x), up(&dev, &w), up(&dev, &bias), up(&dev, &dy));
             let (mut gy, mut gpre) = (dev.zeros(b * d_out).unwrap(), dev.zeros(b * d_out).unwrap());
-            k::linear_act_forward(
-                &dev,
-                &mut gy,
-                &mut gpre,
-                &gx,
-                &gw,
-                &gbias,
-                (b, d_in, d_out),
-                kind,
-            )
-            .unwrap();
+            k::linear_act_forward(&dev, &mut gy, &mut gpre, &gx, &gw, &gbias, shape).unwrap();
             let (mut gdx, mut gdw, mut gdb, mut gdpre) = (
                 dev.zeros(b * d_in).unwrap(),
                 dev.zeros(d_in * d_out).unwrap(),
@@ -156,16 +142,16 @@ fn linear_act_fwd_bwd_against_the_composition() {
             );
             k::linear_act_backward(
                 &dev,
-                Some(&mut gdx),
-                &mut gdw,
-                &mut gdb,
-                &mut gdpre,
+                k::LinearGrads {
+                    dx: Some(&mut gdx),
+                    dw: &mut gdw,
+                    dbias: &mut gdb,
+                    dpre: &mut gdpre,
+                },
                 &gdy,
-                &gx,
-                &gw,
+                (&gx, &gw),
                 (&gpre, &gy),
-                (b, d_in, d_out),
-                kind,
+                shape,
             )
             .unwrap();
             let what = format!("linear_act {kind:?} ({b}, {d_in}, {d_out})");

@@ -204,7 +204,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             let op = "LayerNorm";
             be.outs(op, [out, mean, rstd], |dev, t, [o, mu, rs]| {
                 let (x, gamma, beta) = (t.get(op, x)?, t.get(op, gamma)?, t.get(op, beta)?);
-                k::layer_norm_forward(dev, o, mu, rs, x, gamma, beta, (b, d), eps)
+                k::layer_norm_forward(dev, o, (mu, rs), x, (gamma, beta), (b, d), eps)
             })
         }
         Launch::LayerNormBwd {
@@ -235,7 +235,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
                     (None, Some(bt), Some(s)) => Some((s, bt)),
                     _ => None,
                 };
-                k::layer_norm_backward(dev, dx, params, dout, x, gamma, mean, rstd, (b, d))
+                k::layer_norm_backward(dev, dx, params, dout, (x, gamma), (mean, rstd), (b, d))
             })
         }
         Launch::MatMul {
@@ -250,7 +250,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             beta,
         } => be.outs("MatMul", [out], |dev, t, [o]| {
             let (a, b) = (t.get("MatMul", a)?, t.get("MatMul", b)?);
-            k::matmul_forward(dev, o, a, b, (m, kk, n), ta, tb, beta)
+            k::matmul_forward(dev, o, a, b, k::Gemm::with(m, kk, n, ta, tb), beta)
         }),
         Launch::LinearAct {
             out,
@@ -266,7 +266,13 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             let op = "LinearAct";
             be.outs(op, [out, pre], |dev, t, [o, p]| {
                 let (x, w, bias) = (t.get(op, x)?, t.get(op, w)?, t.get(op, bias)?);
-                k::linear_act_forward(dev, o, p, x, w, bias, (b, d_in, d_out), unary(f))
+                let shape = k::LinearShape {
+                    b,
+                    d_in,
+                    d_out,
+                    act: unary(f),
+                };
+                k::linear_act_forward(dev, o, p, x, w, bias, shape)
             })
         }
         Launch::LinearActBwd {
@@ -350,7 +356,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
         } => be.outs("Loss", [loss], |dev, t, [o]| {
             let op = "Loss";
             let (p, y, coef) = (t.get(op, p)?, t.get(op, y)?, t.get(op, coef)?);
-            k::loss_forward(dev, point_loss(kind), o, p, y, coef, (b, c))
+            k::loss_forward(dev, point_loss(kind), o, p, (y, coef), (b, c))
         }),
         Launch::LossBwd {
             kind,
@@ -366,7 +372,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             be.outs(op, [dp], |dev, t, [o]| {
                 let (dl, p) = (t.get(op, dl)?, t.get(op, p)?);
                 let (y, coef) = (t.get(op, y)?, t.get(op, coef)?);
-                k::loss_backward(dev, point_loss(kind), o, dl, p, y, coef, (b, c))
+                k::loss_backward(dev, point_loss(kind), o, dl, p, (y, coef), (b, c))
             })
         }
         Launch::Adam {
@@ -378,7 +384,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             lr,
             t: step,
         } => be.outs("Adam", [theta, m, v], |dev, t, [th, m, v]| {
-            k::adam_step(dev, th, t.get("Adam", g)?, m, v, &cfg, lr, step)
+            k::adam_step(dev, th, t.get("Adam", g)?, (m, v), (&cfg, lr, step))
         }),
         Launch::SumSq { sq, k, x, rows, d } => {
             let op = "SumSq";
@@ -422,7 +428,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             let op = "SgdRows";
             be.outs(op, [theta, g, v], |dev, t, [th, g, v]| {
                 let rows = t.idx_all(op, rows)?;
-                k::sgd_rows_step(dev, th, g, v, &rows, d, &cfg, lr)
+                k::sgd_rows_step(dev, th, g, v, &rows, d, (&cfg, lr))
             })
         }
         Launch::AdamRows {
@@ -439,7 +445,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             let op = "AdamRows";
             be.outs(op, [theta, g, m, v], |dev, t, [th, g, m, v]| {
                 let rows = t.idx_all(op, rows)?;
-                k::adam_rows_step(dev, th, g, m, v, &rows, d, (&cfg, lr, step))
+                k::adam_rows_step(dev, th, g, (m, v), &rows, d, (&cfg, lr, step))
             })
         }
     }

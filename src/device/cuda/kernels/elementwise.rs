@@ -58,7 +58,6 @@ pub fn unary_backward(
 
 /// `out = a ∘ b̃` with `b` (br, bc) broadcast to (r, c); twin of `ops::broadcast::
 /// {add,sub,mul}_forward`. `br` is 1 or r, `bc` is 1 or c.
-#[allow(clippy::too_many_arguments)]
 pub fn binary_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
@@ -113,14 +112,11 @@ fn check_broadcast(
 /// Accumulates `da` (r, c) and `db` (br, bc) for `y = a ∘ b̃` given `dy` (r, c). The CPU
 /// twin `binary_backward` in `ops::broadcast` is private to that module; the parity test
 /// checks against the same loops written out.
-#[allow(clippy::too_many_arguments)]
 pub fn binary_backward(
     dev: &CudaDevice,
-    da: Option<&mut CudaSlice<f32>>,
-    db: Option<&mut CudaSlice<f32>>,
+    (da, db): (Option<&mut CudaSlice<f32>>, Option<&mut CudaSlice<f32>>),
     dy: &CudaSlice<f32>,
-    a: &CudaSlice<f32>,
-    b: &CudaSlice<f32>,
+    (a, b): (&CudaSlice<f32>, &CudaSlice<f32>),
     (r, c): (usize, usize),
     (br, bc): (usize, usize),
     kind: BinaryKind,

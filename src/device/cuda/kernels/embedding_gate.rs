@@ -141,8 +141,7 @@ pub fn embedding_bag_forward(
         offsets.len().saturating_sub(1) * d,
     )?;
     bag(
-        "embedding_bag_forward",
-        "embedding_bag_fwd_f32",
+        ("embedding_bag_forward", "embedding_bag_fwd_f32"),
         dev,
         out,
         table,
@@ -170,8 +169,7 @@ pub fn embedding_bag_backward(
         offsets.len().saturating_sub(1) * d,
     )?;
     bag(
-        "embedding_bag_backward",
-        "embedding_bag_bwd_f32",
+        ("embedding_bag_backward", "embedding_bag_bwd_f32"),
         dev,
         dtable,
         dout,
@@ -181,10 +179,9 @@ pub fn embedding_bag_backward(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One bag launch: `(op, kernel)` names the wrapper (errors) and the kernel.
 fn bag(
-    op: &'static str,
-    kernel: &'static str,
+    (op, kernel): (&'static str, &'static str),
     dev: &CudaDevice,
     first: &mut CudaSlice<f32>,
     second: &CudaSlice<f32>,
@@ -256,7 +253,6 @@ pub fn gate_combine_forward(
 }
 
 /// Accumulates `dx` (B, E·D) and `dz` (B, E); twin of `ops::gate::gate_combine_backward`.
-#[allow(clippy::too_many_arguments)]
 pub fn gate_combine_backward(
     dev: &CudaDevice,
     dx: Option<&mut CudaSlice<f32>>,

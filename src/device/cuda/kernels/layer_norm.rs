@@ -7,15 +7,12 @@ use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// `out = γ·x̂ + β`, saving μ and 1/σ; twin of `ops::layer_norm::layer_norm_forward`.
 /// `out`, `inp`: (B, D); `gamma`, `beta`: (1, D); `mean`, `rstd`: (B,).
-#[allow(clippy::too_many_arguments)]
 pub fn layer_norm_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
-    mean: &mut CudaSlice<f32>,
-    rstd: &mut CudaSlice<f32>,
+    (mean, rstd): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
     inp: &CudaSlice<f32>,
-    gamma: &CudaSlice<f32>,
-    beta: &CudaSlice<f32>,
+    (gamma, beta): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, d): (usize, usize),
     eps: f32,
 ) -> Result<()> {
@@ -47,17 +44,14 @@ pub fn layer_norm_forward(
     }
 }
 
-/// Accumulates `dinp`, `dgamma`, `dbeta`; twin of `ops::layer_norm::layer_norm_backward`.
-#[allow(clippy::too_many_arguments)]
+/// Accumulates `dinp`, `dgamma`, `dbeta` (from the saved `mean`, `rstd`); twin of `ops::layer_norm::layer_norm_backward`.
 pub fn layer_norm_backward(
     dev: &CudaDevice,
     dinp: Option<&mut CudaSlice<f32>>,
     dgamma_dbeta: Option<(&mut CudaSlice<f32>, &mut CudaSlice<f32>)>,
     dout: &CudaSlice<f32>,
-    inp: &CudaSlice<f32>,
-    gamma: &CudaSlice<f32>,
-    mean: &CudaSlice<f32>,
-    rstd: &CudaSlice<f32>,
+    (inp, gamma): (&CudaSlice<f32>, &CudaSlice<f32>),
+    (mean, rstd): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, d): (usize, usize),
 ) -> Result<()> {
     let op = "layer_norm_backward";

@@ -32,8 +32,7 @@ pub fn loss_forward(
     kind: PointLoss,
     loss: &mut CudaSlice<f32>,
     p: &CudaSlice<f32>,
-    y: &CudaSlice<f32>,
-    coef: &CudaSlice<f32>,
+    (y, coef): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, c): (usize, usize),
 ) -> Result<()> {
     let op = "loss_forward";
@@ -57,15 +56,13 @@ pub fn loss_forward(
 
 /// `dp += dl[0]·c_i·∂ℓ/∂p`: MSE `(2/C)·(p − y)`, BCE `(1/C)·(σ(z) − y)`. `dl` (1,) is the
 /// gradient of the loss node, read on the device (the CPU twin takes it as a scalar).
-#[allow(clippy::too_many_arguments)]
 pub fn loss_backward(
     dev: &CudaDevice,
     kind: PointLoss,
     dp: &mut CudaSlice<f32>,
     dl: &CudaSlice<f32>,
     p: &CudaSlice<f32>,
-    y: &CudaSlice<f32>,
-    coef: &CudaSlice<f32>,
+    (y, coef): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, c): (usize, usize),
 ) -> Result<()> {
     let op = "loss_backward";
@@ -101,7 +98,6 @@ pub fn loss_backward(
 /// Softmax cross-entropy; twin of `loss::softmax_ce::softmax_ce_forward`, the scalar written
 /// to `loss[0]`. `p`, `z`: (B, V); `classes`: (B,) each `< V` (the caller checks; larger
 /// ids are a device-side out-of-range read of one logit row, so they must be rejected first).
-#[allow(clippy::too_many_arguments)]
 pub fn softmax_ce_forward(
     dev: &CudaDevice,
     loss: &mut CudaSlice<f32>,
@@ -138,7 +134,6 @@ pub fn softmax_ce_forward(
 
 /// `dz += dl[0]·c_i·(p − onehot(y))`; twin of `loss::softmax_ce::softmax_ce_backward`.
 /// `dl` (1,) as in [`loss_backward`].
-#[allow(clippy::too_many_arguments)]
 pub fn softmax_ce_backward(
     dev: &CudaDevice,
     dz: &mut CudaSlice<f32>,
@@ -260,7 +255,6 @@ pub fn sgd_step(
 
 /// Lazy SGD on the listed `rows` of a `(V, d)` table (`theta`, `g`, `v`), then those
 /// gradient rows set to 0 (`sgd_rows_f32`; twin: `optim::Sgd` on a `SparseGrad`).
-#[allow(clippy::too_many_arguments)]
 pub fn sgd_rows_step(
     dev: &CudaDevice,
     theta: &mut CudaSlice<f32>,
@@ -268,8 +262,7 @@ pub fn sgd_rows_step(
     v: &mut CudaSlice<f32>,
     rows: &CudaView<'_, u32>,
     d: usize,
-    cfg: &SgdConfig,
-    lr: f32,
+    (cfg, lr): (&SgdConfig, f32),
 ) -> Result<()> {
     let op = "sgd_rows_step";
     let len = theta.len();
@@ -302,16 +295,12 @@ pub fn sgd_rows_step(
 /// One Adam / AdamW step number `t` (1, 2, ...) over a flat block: `theta`, `g`, `m`, `v`
 /// all (n,); twin of `Optimizer::step` of `optim::Adam` on the dense parameters. The bias
 /// corrections are computed here exactly as the CPU does (f64, rounded to f32).
-#[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     dev: &CudaDevice,
     theta: &mut CudaSlice<f32>,
     g: &CudaSlice<f32>,
-    m: &mut CudaSlice<f32>,
-    v: &mut CudaSlice<f32>,
-    cfg: &AdamConfig,
-    lr: f32,
-    t: u64,
+    (m, v): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
+    (cfg, lr, t): (&AdamConfig, f32, u64),
 ) -> Result<()> {
     let n = theta.len();
     check_len("adam_step", "gradient", g.len(), n)?;
@@ -334,13 +323,11 @@ pub fn adam_step(
 /// of `g` set to 0; twin of the table loop of `Optimizer::step` of `optim::Adam` (the
 /// touched rows of a `SparseGrad`). `theta`, `g`, `m`, `v`: (V, D); `rows`: (n_rows,),
 /// distinct. Rows `≥ V` are skipped on the device (the caller checks them first).
-#[allow(clippy::too_many_arguments)]
 pub fn adam_rows_step(
     dev: &CudaDevice,
     theta: &mut CudaSlice<f32>,
     g: &mut CudaSlice<f32>,
-    m: &mut CudaSlice<f32>,
-    v: &mut CudaSlice<f32>,
+    (m, v): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
     rows: &CudaView<'_, u32>,
     d: usize,
     (cfg, lr, t): (&AdamConfig, f32, u64),

@@ -317,7 +317,6 @@ pub fn sum_sq(
 }
 
 /// With `‖g‖ = √sq[k]`: if `‖g‖ > c`, `x *= c / (‖g‖ + 10⁻⁶)` over `x` or its listed rows.
-#[allow(clippy::too_many_arguments)]
 pub fn clip_scale(
     dev: &CudaDevice,
     x: &mut CudaSlice<f32>,
