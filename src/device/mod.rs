@@ -16,6 +16,7 @@
 //! and moments back into the host store and optimiser (evaluation, checkpoints).
 
 pub mod cuda;
+mod family;
 mod host;
 mod launch;
 mod params;
