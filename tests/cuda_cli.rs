@@ -1,7 +1,7 @@
 //! `--device cuda` on `mtrec train` and `mtrec demo` fails with a clear message (never a
 //! panic, never a silent CPU run) wherever the device training step cannot run: a build
 //! without the `cuda` feature, or a machine without a driver, GPU or NVRTC. Where a GPU
-//! opens, the step runs there instead (`tests/cuda_device_step.rs`), and these checks
+//! opens, the step runs there instead (`tests/cuda_device_step/`), and these checks
 //! say that they were not run.
 
 use std::process::Command;

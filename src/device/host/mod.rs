@@ -1,7 +1,10 @@
 //! [`HostBackend`]: the device step's launches executed on the CPU with the twins in
 //! `src/ops`, `src/loss` and `src/optim`. It is the reference the CUDA backend is
-//! compared with launch by launch (`tests/cuda_device_step.rs`), and lets `cargo test`
+//! compared with launch by launch (`tests/cuda_device_step/`), and lets `cargo test`
 //! check the lowering of a tape (`program`) against the CPU training step on any machine.
+//! [`Backend::launch`] routes each launch to the file of its family (`Launch::family`):
+//! `elementwise`, `reduce`, `embedding`, `layer_norm`, `gemm`, `gate`, `loss`, `clip`,
+//! `optim`, one small function each.
 
 mod clip;
 mod elementwise;
