@@ -14,8 +14,8 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use cudarc::driver::CudaSlice;
 use mtrec::autograd::Axis;
-use mtrec::cuda::kernels::{self as k, PointLoss, UnaryKind};
-use mtrec::cuda::CudaDevice;
+use mtrec::device::cuda::kernels::{self as k, PointLoss, UnaryKind};
+use mtrec::device::cuda::CudaDevice;
 use mtrec::optim::AdamConfig;
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,8 @@ fn sgemm(c: &mut Criterion, dev: &CudaDevice) {
         g.bench_function(BenchmarkId::new(label, format!("{s}x{s}x{s}")), |bch| {
             bch.iter_custom(|iters| {
                 timed(dev, iters, || {
-                    k::matmul_forward(dev, &mut out, &a, &b, (s, s, s), ta, tb, 0.0).unwrap()
+                    k::matmul_forward(dev, &mut out, &a, &b, k::Gemm::with(s, s, s, ta, tb), 0.0)
+                        .unwrap()
                 })
             })
         });
@@ -111,11 +112,9 @@ fn elementwise_and_rows(c: &mut Criterion, dev: &CudaDevice) {
                 k::layer_norm_forward(
                     dev,
                     &mut y,
-                    &mut mu,
-                    &mut rs,
+                    (&mut mu, &mut rs),
                     &x,
-                    &gamma,
-                    &beta,
+                    (&gamma, &beta),
                     (r, cc),
                     1e-5,
                 )
@@ -163,8 +162,12 @@ fn layers(c: &mut Criterion, dev: &CudaDevice) {
                         &x,
                         &w,
                         &bias,
-                        (b, di, d_o),
-                        UnaryKind::Relu,
+                        k::LinearShape {
+                            b,
+                            d_in: di,
+                            d_out: d_o,
+                            act: UnaryKind::Relu,
+                        },
                     )
                     .unwrap()
                 })
@@ -236,7 +239,8 @@ fn loss_and_optim(c: &mut Criterion, dev: &CudaDevice) {
     g.bench_function(BenchmarkId::new("bce_fwd", format!("{b}x{cc}")), |bch| {
         bch.iter_custom(|iters| {
             timed(dev, iters, || {
-                k::loss_forward(dev, PointLoss::BceLogits, &mut l, &z, &y, &coef, (b, cc)).unwrap()
+                k::loss_forward(dev, PointLoss::BceLogits, &mut l, &z, (&y, &coef), (b, cc))
+                    .unwrap()
             })
         })
     });
@@ -249,7 +253,7 @@ fn loss_and_optim(c: &mut Criterion, dev: &CudaDevice) {
     g.bench_function(BenchmarkId::new("adam_step", n), |bch| {
         bch.iter_custom(|iters| {
             timed(dev, iters, || {
-                k::adam_step(dev, &mut th, &gr, &mut m, &mut v, &cfg, 1e-3, 1).unwrap()
+                k::adam_step(dev, &mut th, &gr, (&mut m, &mut v), (&cfg, 1e-3, 1)).unwrap()
             })
         })
     });

@@ -13,8 +13,10 @@
 //! loss, balance     MSE, BCE-with-logits, softmax cross-entropy, task-weighted sum;
 //!                   loss balancing (fixed, uncertainty, GradNorm, DWA, PCGrad)
 //! optim             SGD, Adam, AdamW (lazy row-sparse for embeddings), clipping, schedules
-//! cuda              CUDA backend (feature `cuda`): kernels/*.cu via NVRTC, launch wrappers
-//!                   with the CPU kernels above as twins (docs/cuda.md)
+//! device            the training step on a device: a recorded tape lowered to kernel
+//!                   launches, run by the host replay (the CPU kernels above) or by
+//!                   device::cuda, the CUDA backend (feature `cuda`): kernels/*.cu via
+//!                   NVRTC, launch wrappers with the CPU kernels as twins (docs/cuda.md)
 //! nn                Linear, Embedding, MLP, LayerNorm, expert banks and gates, feature input
 //! text              native sentence encoder: WordPiece tokenizer, BERT layers from
 //!                   safetensors, mean pooling, embedding cache
@@ -72,7 +74,6 @@ pub mod baselines;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
-pub mod cuda;
 pub mod data;
 pub mod device;
 pub mod dist;

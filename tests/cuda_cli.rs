@@ -1,7 +1,7 @@
 //! `--device cuda` on `mtrec train` and `mtrec demo` fails with a clear message (never a
 //! panic, never a silent CPU run) wherever the device training step cannot run: a build
 //! without the `cuda` feature, or a machine without a driver, GPU or NVRTC. Where a GPU
-//! opens, the step runs there instead (`tests/cuda_device_step.rs`), and these checks
+//! opens, the step runs there instead (`tests/cuda_device_step/`), and these checks
 //! say that they were not run.
 
 use std::process::Command;
@@ -17,7 +17,7 @@ fn run(args: &[&str]) -> (bool, String) {
 }
 
 fn check(args: &[&str]) {
-    if mtrec::cuda::CudaDevice::open(0).is_ok() {
+    if mtrec::device::cuda::CudaDevice::open(0).is_ok() {
         eprintln!(
             "NOT RUN: `mtrec {}` fails only where no GPU opens, and GPU 0 opened here",
             args.join(" ")
@@ -31,7 +31,7 @@ fn check(args: &[&str]) {
         text.contains("error: device cuda:0"),
         "names the device: {text}"
     );
-    let expected = if mtrec::cuda::compiled_in() {
+    let expected = if mtrec::device::cuda::compiled_in() {
         // no driver / no GPU / no NVRTC here
         ["driver", "GPU", "nvrtc"].iter().any(|w| text.contains(w))
     } else {

@@ -2,7 +2,7 @@
 //! returns `Error::Device` saying what was tried and what to do. Runs in every build
 //! (with and without `--features cuda`, with and without a GPU).
 
-use mtrec::cuda::{self, CudaDevice};
+use mtrec::device::cuda::{self, CudaDevice};
 use mtrec::Error;
 
 #[test]

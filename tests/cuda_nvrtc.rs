@@ -1,6 +1,6 @@
 //! The CUDA kernel sources, checked without a GPU.
 //!
-//! - Always: `mtrec::cuda::sources::MODULES` lists every `kernels/*.cu` file and exactly the
+//! - Always: `mtrec::device::cuda::sources::MODULES` lists every `kernels/*.cu` file and exactly the
 //!   `extern "C" __global__` kernels each one defines.
 //! - With `--features cuda` and `libnvrtc` loadable: every module compiles with NVRTC for
 //!   `compute_80` (PTX, any GPU from the A100 on) and `sm_90` (H100 machine code, which
@@ -10,7 +10,7 @@
 //!   `LD_LIBRARY_PATH` and runs them with `--ignored`; run that way without libnvrtc they
 //!   fail and say how to get it.
 
-use mtrec::cuda::sources::MODULES;
+use mtrec::device::cuda::sources::MODULES;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -98,8 +98,8 @@ fn kernel_names_are_found_in_sources() {
 
 #[cfg(feature = "cuda")]
 mod nvrtc {
-    use mtrec::cuda::nvrtc;
-    use mtrec::cuda::sources::{KernelModule, MODULES};
+    use mtrec::device::cuda::nvrtc;
+    use mtrec::device::cuda::sources::{KernelModule, MODULES};
 
     const NEEDS: &str = "needs libnvrtc: `python3 -m venv target/nvrtc-venv && \
         target/nvrtc-venv/bin/pip install nvidia-cuda-nvrtc`, then LD_LIBRARY_PATH=\

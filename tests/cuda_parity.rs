@@ -15,7 +15,7 @@ mod cuda_support;
 
 use cuda_support::*;
 use mtrec::autograd::{Axis, ParamStore, UnaryFn};
-use mtrec::cuda::kernels::{self as k, BinaryKind, PointLoss};
+use mtrec::device::cuda::kernels::{self as k, BinaryKind, PointLoss};
 use mtrec::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use mtrec::{loss, ops};
 use ndarray_rand::rand::rngs::StdRng;
@@ -108,11 +108,9 @@ fn binary_broadcast_fwd_bwd() {
                     (up(&dev, &vec![0.5; r * c]), up(&dev, &vec![0.25; br * bc]));
                 k::binary_backward(
                     &dev,
-                    Some(&mut gda),
-                    Some(&mut gdb),
+                    (Some(&mut gda), Some(&mut gdb)),
                     &gdy,
-                    &ga,
-                    &gb,
+                    (&ga, &gb),
                     (r, c),
                     (br, bc),
                     kind,
@@ -280,11 +278,9 @@ fn layer_norm_fwd_bwd() {
         k::layer_norm_forward(
             &dev,
             &mut gy,
-            &mut gmu,
-            &mut grs,
+            (&mut gmu, &mut grs),
             &gx,
-            &gg,
-            &gb,
+            (&gg, &gb),
             (b, d),
             eps,
         )
@@ -299,10 +295,8 @@ fn layer_norm_fwd_bwd() {
             Some(&mut gdx),
             Some((&mut gdg, &mut gdb)),
             &gdy,
-            &gx,
-            &gg,
-            &gmu,
-            &grs,
+            (&gx, &gg),
+            (&gmu, &grs),
             (b, d),
         )
         .unwrap();
@@ -354,9 +348,9 @@ fn losses_fwd_bwd() {
             };
             let (gp, gy, gc) = (up(&dev, &p), up(&dev, &y), up(&dev, &coef));
             let mut gl = dev.zeros(1).unwrap();
-            k::loss_forward(&dev, kind, &mut gl, &gp, &gy, &gc, (b, c)).unwrap();
+            k::loss_forward(&dev, kind, &mut gl, &gp, (&gy, &gc), (b, c)).unwrap();
             let mut gdp = up(&dev, &vec![0.1; b * c]);
-            k::loss_backward(&dev, kind, &mut gdp, &gdl, &gp, &gy, &gc, (b, c)).unwrap();
+            k::loss_backward(&dev, kind, &mut gdp, &gdl, &gp, (&gy, &gc), (b, c)).unwrap();
             let what = format!("{kind:?} ({b}, {c})");
             assert_close(&format!("{what} L"), &down(&dev, &gl), &[l], 1e-6, 1e-6);
             assert_close(&format!("{what} dp"), &down(&dev, &gdp), &dp, 1e-6, 1e-5);
@@ -446,11 +440,8 @@ fn sgd_and_adam_steps() {
                     &dev,
                     &mut gt,
                     &up(&dev, g),
-                    &mut gm,
-                    &mut gv,
-                    &cfg,
-                    lr,
-                    t as u64 + 1,
+                    (&mut gm, &mut gv),
+                    (&cfg, lr, t as u64 + 1),
                 )
                 .unwrap();
             }
@@ -476,7 +467,7 @@ fn every_module_loads_on_the_device() {
     let dev = dev();
     eprintln!("{}: {} ({})", GPU, dev.name(), dev.arch());
     dev.load_all().unwrap();
-    for m in mtrec::cuda::sources::MODULES {
+    for m in mtrec::device::cuda::sources::MODULES {
         for f in m.functions {
             dev.function(m.name, f).unwrap();
         }

@@ -8,7 +8,7 @@ mod cuda_support;
 
 use cuda_support::*;
 use mtrec::autograd::{Axis, ParamStore, UnaryFn};
-use mtrec::cuda::kernels::{self as k, UnaryKind};
+use mtrec::device::cuda::kernels::{self as k, UnaryKind};
 use mtrec::ops;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
@@ -54,22 +54,12 @@ fn matmul_all_transposes_fwd_bwd() {
 
             let (ga, gb, gdc) = (up(&dev, &a), up(&dev, &b), up(&dev, &dc));
             let mut gc = up(&dev, &c0);
-            k::matmul_forward(&dev, &mut gc, &ga, &gb, (m, kk, n), ta, tb, 1.0).unwrap();
+            let gemm = k::Gemm::with(m, kk, n, ta, tb);
+            k::matmul_forward(&dev, &mut gc, &ga, &gb, gemm, 1.0).unwrap();
             let mut gc0 = up(&dev, &vec![f32::NAN; m * n]);
-            k::matmul_forward(&dev, &mut gc0, &ga, &gb, (m, kk, n), ta, tb, 0.0).unwrap();
+            k::matmul_forward(&dev, &mut gc0, &ga, &gb, gemm, 0.0).unwrap();
             let (mut gda, mut gdb) = (up(&dev, &vec![0.1; m * kk]), up(&dev, &vec![0.2; kk * n]));
-            k::matmul_backward(
-                &dev,
-                Some(&mut gda),
-                Some(&mut gdb),
-                &gdc,
-                &ga,
-                &gb,
-                (m, kk, n),
-                ta,
-                tb,
-            )
-            .unwrap();
+            k::matmul_backward(&dev, Some(&mut gda), Some(&mut gdb), &gdc, &ga, &gb, gemm).unwrap();
             let what = format!("matmul ({m}, {kk}, {n}) ta={ta} tb={tb}");
             let tol = 1e-5 * (kk as f32).sqrt().max(1.0);
             assert_close(&format!("{what} C += AB"), &down(&dev, &gc), &c, tol, 1e-4);
@@ -135,19 +125,15 @@ fn linear_act_fwd_bwd_against_the_composition() {
             );
 
             let kind = f.map(UnaryKind::from).unwrap_or(UnaryKind::Identity);
+            let shape = k::LinearShape {
+                b,
+                d_in,
+                d_out,
+                act: kind,
+            };
             let (gx, gw, gbias, gdy) = (up(&dev, &x), up(&dev, &w), up(&dev, &bias), up(&dev, &dy));
             let (mut gy, mut gpre) = (dev.zeros(b * d_out).unwrap(), dev.zeros(b * d_out).unwrap());
-            k::linear_act_forward(
-                &dev,
-                &mut gy,
-                &mut gpre,
-                &gx,
-                &gw,
-                &gbias,
-                (b, d_in, d_out),
-                kind,
-            )
-            .unwrap();
+            k::linear_act_forward(&dev, &mut gy, &mut gpre, &gx, &gw, &gbias, shape).unwrap();
             let (mut gdx, mut gdw, mut gdb, mut gdpre) = (
                 dev.zeros(b * d_in).unwrap(),
                 dev.zeros(d_in * d_out).unwrap(),
@@ -156,16 +142,16 @@ fn linear_act_fwd_bwd_against_the_composition() {
             );
             k::linear_act_backward(
                 &dev,
-                Some(&mut gdx),
-                &mut gdw,
-                &mut gdb,
-                &mut gdpre,
+                k::LinearGrads {
+                    dx: Some(&mut gdx),
+                    dw: &mut gdw,
+                    dbias: &mut gdb,
+                    dpre: &mut gdpre,
+                },
                 &gdy,
-                &gx,
-                &gw,
+                (&gx, &gw),
                 (&gpre, &gy),
-                (b, d_in, d_out),
-                kind,
+                shape,
             )
             .unwrap();
             let what = format!("linear_act {kind:?} ({b}, {d_in}, {d_out})");
@@ -313,175 +299,5 @@ fn gate_combine_fwd_bwd() {
         assert_close(&format!("{what} y"), &down(&dev, &gy), &y, 1e-5, 1e-5);
         assert_close(&format!("{what} dx"), &down(&dev, &gdx), &dx, 1e-6, 1e-5);
         assert_close(&format!("{what} dz"), &down(&dev, &gdz), &dz, 1e-4, 1e-4);
-    }
-}
-
-/// A whole MLP tower on the device (`DeviceMlp`, fused linear layers) against the CPU
-/// graph of `nn::Mlp` on the same weights: the output, and every parameter gradient of
-/// `L = Σ R ⊙ y` for a random R (so ∂L/∂y = R).
-#[test]
-#[ignore = "needs a CUDA GPU"]
-fn device_mlp_forward_backward_against_the_graph() {
-    use mtrec::autograd::Graph;
-    use mtrec::cuda::mlp::DeviceMlp;
-    use mtrec::nn::mlp::{Activation, Mlp, MlpConfig};
-    use mtrec::tensor::Tensor;
-
-    let dev = dev();
-    let mut rng = StdRng::seed_from_u64(13);
-    let acts = [
-        (Activation::Relu, UnaryKind::Relu),
-        (Activation::Tanh, UnaryKind::Tanh),
-        (Activation::Gelu, UnaryKind::Gelu),
-        (Activation::None, UnaryKind::Identity),
-    ];
-    for (act, kind) in acts {
-        for activate_last in [false, true] {
-            for &(b, dims) in &[
-                (1, &[1usize, 1][..]),
-                (37, &[5, 16, 9, 3][..]),
-                (300, &[64, 130, 1][..]),
-            ] {
-                let mut store = ParamStore::new();
-                let mut cfg = MlpConfig::new(dims.to_vec(), act);
-                cfg.activate_last = activate_last;
-                let mlp = Mlp::new(&mut store, "tower", &cfg, &mut rng).unwrap();
-                let x = rand_vec(&mut rng, b * dims[0], -1.0, 1.0);
-                let d_out = *dims.last().unwrap();
-                let r = rand_vec(&mut rng, b * d_out, -1.0, 1.0);
-
-                let mut g = Graph::new(0);
-                let xv = g.input(&Tensor::from_vec(b, dims[0], x.clone()).unwrap());
-                let y = mlp.forward(&mut g, &store, xv).unwrap(); // (B, D_out)
-                let rv = g.input(&Tensor::from_vec(b, d_out, r.clone()).unwrap());
-                let yr = g.mul(y, rv).unwrap();
-                let l = g.sum(yr, Axis::All).unwrap();
-                let y_cpu = g.value(y).to_vec();
-                g.backward(l, &mut store).unwrap();
-
-                let last = mlp.layers.len() - 1;
-                let layers: Vec<_> = mlp
-                    .layers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, lin)| {
-                        let k = if i < last || activate_last {
-                            kind
-                        } else {
-                            UnaryKind::Identity
-                        };
-                        (lin.w, lin.b, k)
-                    })
-                    .collect();
-                let mut dmlp = DeviceMlp::upload(&dev, &store, &layers).unwrap();
-                let y_gpu = down(&dev, dmlp.forward(up(&dev, &x), b).unwrap());
-                dmlp.backward(&up(&dev, &r), None).unwrap();
-                let what = format!("DeviceMlp {act:?} last={activate_last} B={b} dims={dims:?}");
-                assert_close(&format!("{what} y"), &y_gpu, &y_cpu, 1e-4, 1e-4);
-                for (id, grad) in dmlp.grads().unwrap() {
-                    let name = &store.info(id).name;
-                    let atol = 1e-4 + 1e-6 * b as f32;
-                    assert_close(
-                        &format!("{what} d{name}"),
-                        &grad,
-                        store.grad(id).unwrap(),
-                        atol,
-                        1e-4,
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// A regression tower trained for five Adam steps entirely on the device (forward, MSE,
-/// backward, optimiser; parameters, gradients and moments never leave the GPU) against the
-/// same steps on the CPU (graph, `mse_loss`, `Adam::step`): losses and final parameters.
-#[test]
-#[ignore = "needs a CUDA GPU"]
-fn device_mlp_adam_training_steps_match_the_cpu() {
-    use mtrec::autograd::Graph;
-    use mtrec::cuda::kernels::PointLoss;
-    use mtrec::cuda::mlp::DeviceMlp;
-    use mtrec::nn::mlp::{Activation, Mlp, MlpConfig};
-    use mtrec::optim::{Adam, AdamConfig, Optimizer};
-    use mtrec::tensor::Tensor;
-
-    let dev = dev();
-    let mut rng = StdRng::seed_from_u64(14);
-    let (b, dims) = (64, vec![8usize, 32, 16, 2]);
-    let mut store = ParamStore::new();
-    let mlp = Mlp::new(
-        &mut store,
-        "tower",
-        &MlpConfig::new(dims.clone(), Activation::Relu),
-        &mut rng,
-    )
-    .unwrap();
-    let x = rand_vec(&mut rng, b * dims[0], -1.0, 1.0);
-    let y = rand_vec(&mut rng, b * 2, -1.0, 1.0);
-    let coef = vec![1.0 / b as f32; b]; // mse_loss's default: the mean over the batch
-    let (cfg, lr) = (AdamConfig::adamw(1e-2), 1e-2);
-
-    let last = mlp.layers.len() - 1;
-    let layers: Vec<_> = mlp
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            (
-                l.w,
-                l.b,
-                if i < last {
-                    UnaryKind::Relu
-                } else {
-                    UnaryKind::Identity
-                },
-            )
-        })
-        .collect();
-    let mut dmlp = DeviceMlp::upload(&dev, &store, &layers).unwrap();
-    let (gx, gy, gc) = (up(&dev, &x), up(&dev, &y), up(&dev, &coef));
-    let mut gl = dev.zeros::<f32>(1).unwrap();
-    let mut gdy = dev.zeros::<f32>(b * 2).unwrap();
-    let one = up(&dev, &[1.0]); // ∂L/∂L, read by the loss backward on the device
-
-    let mut opt = Adam::new(cfg).unwrap();
-    for step in 0..5 {
-        store.zero_grad();
-        let mut g = Graph::new(0);
-        let xv = g.input(&Tensor::from_vec(b, dims[0], x.clone()).unwrap());
-        let p = mlp.forward(&mut g, &store, xv).unwrap();
-        let l = g.mse_loss(p, &y, Default::default()).unwrap();
-        let l_cpu = g.value(l)[0];
-        g.backward(l, &mut store).unwrap();
-        opt.step(&mut store, lr).unwrap();
-
-        dmlp.zero_grad().unwrap();
-        let out = dmlp.forward(gx.clone(), b).unwrap().clone();
-        k::loss_forward(&dev, PointLoss::Mse, &mut gl, &out, &gy, &gc, (b, 2)).unwrap();
-        dev.stream().memset_zeros(&mut gdy).unwrap();
-        k::loss_backward(&dev, PointLoss::Mse, &mut gdy, &one, &out, &gy, &gc, (b, 2)).unwrap();
-        dmlp.backward(&gdy, None).unwrap();
-        dmlp.adam_step(&cfg, lr).unwrap();
-        assert_close(
-            &format!("step {step} loss"),
-            &down(&dev, &gl),
-            &[l_cpu],
-            1e-6,
-            1e-4,
-        );
-    }
-    let mut from_gpu = store.clone();
-    dmlp.download(&mut from_gpu).unwrap();
-    for id in store.ids() {
-        let name = &store.info(id).name;
-        assert_close(
-            &format!("after 5 steps: {name}"),
-            from_gpu.value(id),
-            store.value(id),
-            1e-5,
-            1e-3,
-        );
     }
 }

@@ -185,7 +185,7 @@ pub fn check_device(device: DeviceArg) -> Result<crate::device::StepDevice> {
         DeviceArg::Cpu => StepDevice::Cpu,
         DeviceArg::HostReplay => StepDevice::HostReplay,
         DeviceArg::Cuda => {
-            crate::cuda::CudaDevice::open(0)?;
+            crate::device::cuda::CudaDevice::open(0)?;
             StepDevice::Cuda(0)
         }
     })

@@ -15,8 +15,8 @@
 //! the backend's buffers between steps; [`DeviceTrainer::download`] copies parameters
 //! and moments back into the host store and optimiser (evaluation, checkpoints).
 
-#[cfg(feature = "cuda")]
-mod cuda;
+pub mod cuda;
+mod family;
 mod host;
 mod launch;
 mod params;
@@ -69,14 +69,14 @@ pub fn open_backend(device: StepDevice) -> Result<Option<Box<dyn Backend>>> {
 
 #[cfg(feature = "cuda")]
 fn cuda_backend(ordinal: usize) -> Result<Box<dyn Backend>> {
-    let dev = crate::cuda::CudaDevice::open(ordinal)?;
+    let dev = cuda::CudaDevice::open(ordinal)?;
     Ok(Box::new(CudaBackend::new(dev)))
 }
 
 #[cfg(not(feature = "cuda"))]
 fn cuda_backend(ordinal: usize) -> Result<Box<dyn Backend>> {
     // the stub's open always fails, naming the rebuild command
-    crate::cuda::CudaDevice::open(ordinal)?;
+    cuda::CudaDevice::open(ordinal)?;
     unreachable!("CudaDevice::open fails in a build without the feature `cuda`")
 }
 

@@ -4,25 +4,29 @@
 //! every buffer of the case, inputs included, is read back from both and compared with
 //! `|gpu − cpu| ≤ atol + rtol·|cpu|`. One test body, written against the `Backend` trait.
 //!
-//! `every_launch_matches_the_host_backend` is `#[ignore = "needs a CUDA GPU"]`: `cargo test`
-//! lists it as ignored with that reason, `.ci/run` runs it with `--ignored` when
-//! `nvidia-smi -L` lists a GPU and otherwise prints that it was NOT RUN and why; run with
-//! `--ignored` on a machine without a GPU it fails with the device error (no silent pass).
-//! `every_launch_variant_has_a_case` needs no GPU.
+//! `every_launch_matches_the_host_backend` is one body run by `test_device!` (see
+//! tests/device_support/) on each device backend: `::host_replay` (the host against a
+//! second host backend: every case runs, on any machine) and, with the feature `cuda`,
+//! `::cuda`, `#[ignore = "needs a CUDA GPU"]`: `cargo test` lists it as ignored with that
+//! reason, `.ci/run` runs it with `--ignored` when `nvidia-smi -L` lists a GPU and
+//! otherwise prints that it was NOT RUN and why; run with `--ignored` on a machine without
+//! a GPU it fails with the device error (no silent pass). `every_launch_variant_has_a_case`
+//! needs no GPU.
 //!
 //! The cases: `elementwise.rs` (elementwise, broadcast, axpy, reductions, softmax, column
 //! blocks, dropout), `layers.rs` (embeddings, layer norm, gate, logit product),
 //! `gemm_optim.rs` (SGEMM, fused linear layer, losses, Adam).
-#![cfg(feature = "cuda")]
-
 #[path = "../cuda_support/mod.rs"]
 mod cuda_support;
+#[path = "../device_support/mod.rs"]
+mod device_support;
 mod elementwise;
 mod gemm_optim;
 mod layers;
 
-use cuda_support::{dev, rand_vec};
-use mtrec::device::{Backend, Buf, CudaBackend, HostBackend, IdxBuf, Launch};
+use cuda_support::rand_vec;
+use device_support::test_device;
+use mtrec::device::{open_backend, Backend, Buf, HostBackend, IdxBuf, Launch, StepDevice};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::SeedableRng;
 
@@ -185,16 +189,17 @@ fn every_launch_variant_has_a_case() {
     eprintln!("{} cases cover the {VARIANTS} Launch variants", cases.len());
 }
 
-#[test]
-#[ignore = "needs a CUDA GPU"]
-fn every_launch_matches_the_host_backend() {
-    let dev = dev();
+test_device!(every_launch_matches_the_host_backend, backends);
+fn every_launch_matches_the_host_backend(device: StepDevice) {
+    let mut be = open_backend(device)
+        .unwrap_or_else(|e| panic!("opening {device} failed: {e}"))
+        .expect("a device backend");
     let cases = cases();
     let mut failures = Vec::new();
     for case in &cases {
         let cpu = run(&mut HostBackend::new(), case)
             .unwrap_or_else(|e| panic!("{}: the host backend failed: {e}", case.name));
-        let gpu = match run(&mut CudaBackend::new(dev.clone()), case) {
+        let gpu = match run(be.as_mut(), case) {
             Ok(gpu) => gpu,
             Err(e) => {
                 failures.push(format!("{}: {e}", case.name));
@@ -212,12 +217,12 @@ fn every_launch_matches_the_host_backend() {
         "{} mismatches in {} cases on {}:\n{}",
         failures.len(),
         cases.len(),
-        dev.name(),
+        be.name(),
         failures.join("\n")
     );
     eprintln!(
         "{} cases, every Launch variant: {} matches the host",
         cases.len(),
-        dev.name()
+        be.name()
     );
 }

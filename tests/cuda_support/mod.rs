@@ -1,9 +1,10 @@
-//! Helpers shared by tests/cuda_parity.rs and tests/cuda_parity_layers.rs: the device,
-//! seeded inputs, copies and the `|gpu − cpu| ≤ atol + rtol·|cpu|` check.
+//! Helpers shared by tests/cuda_parity.rs, tests/cuda_parity_layers.rs and
+//! tests/cuda_device_step/: the device, seeded inputs, copies (feature `cuda`) and the
+//! `|gpu − cpu| ≤ atol + rtol·|cpu|` check.
 #![allow(dead_code)]
 
 use mtrec::autograd::UnaryFn;
-use mtrec::cuda::CudaDevice;
+use mtrec::device::cuda::CudaDevice;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::Rng;
 use std::sync::Arc;
@@ -20,14 +21,17 @@ pub fn rand_vec(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
     (0..n).map(|_| rng.gen_range(lo..hi)).collect()
 }
 
+#[cfg(feature = "cuda")]
 pub fn up(dev: &CudaDevice, x: &[f32]) -> cudarc::driver::CudaSlice<f32> {
     dev.htod(x).expect("host → device copy")
 }
 
+#[cfg(feature = "cuda")]
 pub fn up_u32(dev: &CudaDevice, x: &[u32]) -> cudarc::driver::CudaSlice<u32> {
     dev.htod(x).expect("host → device copy")
 }
 
+#[cfg(feature = "cuda")]
 pub fn down(dev: &CudaDevice, x: &cudarc::driver::CudaSlice<f32>) -> Vec<f32> {
     dev.dtoh(x).expect("device → host copy")
 }

@@ -1,21 +1,18 @@
 //! Launch wrappers for `kernels/layer_norm.cu`.
 
-use super::{check_len, dim, grid_1d, grid_rows, launch_error, BLOCK};
-use crate::cuda::CudaDevice;
+use super::{check_len, dim, grid_1d, grid_rows, Kernel, BLOCK};
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// `out = γ·x̂ + β`, saving μ and 1/σ; twin of `ops::layer_norm::layer_norm_forward`.
 /// `out`, `inp`: (B, D); `gamma`, `beta`: (1, D); `mean`, `rstd`: (B,).
-#[allow(clippy::too_many_arguments)]
 pub fn layer_norm_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
-    mean: &mut CudaSlice<f32>,
-    rstd: &mut CudaSlice<f32>,
+    (mean, rstd): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
     inp: &CudaSlice<f32>,
-    gamma: &CudaSlice<f32>,
-    beta: &CudaSlice<f32>,
+    (gamma, beta): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, d): (usize, usize),
     eps: f32,
 ) -> Result<()> {
@@ -30,34 +27,31 @@ pub fn layer_norm_forward(
     if b * d == 0 {
         return Ok(());
     }
-    let f = dev.function("layer_norm", "layer_norm_fwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(mean)
-        .arg(rstd)
-        .arg(inp)
-        .arg(gamma)
-        .arg(beta)
-        .arg(&b32)
-        .arg(&d32)
-        .arg(&eps);
+    let f = Kernel::new(dev, "layer_norm", "layer_norm_fwd_f32")?;
     // SAFETY: every buffer has the length the kernel indexes (checked above).
-    unsafe { l.launch(grid_rows(b, BLOCK, 0)) }
-        .map_err(|e| launch_error(dev, "layer_norm_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_rows(b, BLOCK, 0), |l| {
+            l.arg(out)
+                .arg(mean)
+                .arg(rstd)
+                .arg(inp)
+                .arg(gamma)
+                .arg(beta)
+                .arg(&b32)
+                .arg(&d32)
+                .arg(&eps);
+        })
+    }
 }
 
-/// Accumulates `dinp`, `dgamma`, `dbeta`; twin of `ops::layer_norm::layer_norm_backward`.
-#[allow(clippy::too_many_arguments)]
+/// Accumulates `dinp`, `dgamma`, `dbeta` (from the saved `mean`, `rstd`); twin of `ops::layer_norm::layer_norm_backward`.
 pub fn layer_norm_backward(
     dev: &CudaDevice,
     dinp: Option<&mut CudaSlice<f32>>,
     dgamma_dbeta: Option<(&mut CudaSlice<f32>, &mut CudaSlice<f32>)>,
     dout: &CudaSlice<f32>,
-    inp: &CudaSlice<f32>,
-    gamma: &CudaSlice<f32>,
-    mean: &CudaSlice<f32>,
-    rstd: &CudaSlice<f32>,
+    (inp, gamma): (&CudaSlice<f32>, &CudaSlice<f32>),
+    (mean, rstd): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, d): (usize, usize),
 ) -> Result<()> {
     let op = "layer_norm_backward";
@@ -72,36 +66,38 @@ pub fn layer_norm_backward(
     }
     if let Some(dinp) = dinp {
         check_len(op, "dinp", dinp.len(), b * d)?;
-        let f = dev.function("layer_norm", "layer_norm_bwd_f32")?;
-        let mut l = dev.stream().launch_builder(&f);
-        l.arg(dinp)
-            .arg(dout)
-            .arg(inp)
-            .arg(gamma)
-            .arg(mean)
-            .arg(rstd)
-            .arg(&b32)
-            .arg(&d32);
+        let f = Kernel::new(dev, "layer_norm", "layer_norm_bwd_f32")?;
         // SAFETY: lengths checked above.
-        unsafe { l.launch(grid_rows(b, BLOCK, 0)) }
-            .map_err(|e| launch_error(dev, "layer_norm_bwd_f32", e))?;
+        unsafe {
+            f.launch(grid_rows(b, BLOCK, 0), |l| {
+                l.arg(dinp)
+                    .arg(dout)
+                    .arg(inp)
+                    .arg(gamma)
+                    .arg(mean)
+                    .arg(rstd)
+                    .arg(&b32)
+                    .arg(&d32);
+            })
+        }?;
     }
     if let Some((dgamma, dbeta)) = dgamma_dbeta {
         check_len(op, "dgamma", dgamma.len(), d)?;
         check_len(op, "dbeta", dbeta.len(), d)?;
-        let f = dev.function("layer_norm", "layer_norm_bwd_params_f32")?;
-        let mut l = dev.stream().launch_builder(&f);
-        l.arg(dgamma)
-            .arg(dbeta)
-            .arg(dout)
-            .arg(inp)
-            .arg(mean)
-            .arg(rstd)
-            .arg(&b32)
-            .arg(&d32);
+        let f = Kernel::new(dev, "layer_norm", "layer_norm_bwd_params_f32")?;
         // SAFETY: lengths checked above.
-        unsafe { l.launch(grid_1d(d)) }
-            .map_err(|e| launch_error(dev, "layer_norm_bwd_params_f32", e))?;
+        unsafe {
+            f.launch(grid_1d(d), |l| {
+                l.arg(dgamma)
+                    .arg(dbeta)
+                    .arg(dout)
+                    .arg(inp)
+                    .arg(mean)
+                    .arg(rstd)
+                    .arg(&b32)
+                    .arg(&d32);
+            })
+        }?;
     }
     Ok(())
 }

@@ -22,8 +22,8 @@ macro_rules! module {
         KernelModule {
             name: $name,
             source: concat!(
-                include_str!("../../kernels/common.cuh"),
-                include_str!(concat!("../../kernels/", $name, ".cu"))
+                include_str!("../../../kernels/common.cuh"),
+                include_str!(concat!("../../../kernels/", $name, ".cu"))
             ),
             functions: &[$($f),*],
         }
@@ -32,9 +32,9 @@ macro_rules! module {
         KernelModule {
             name: $name,
             source: concat!(
-                include_str!("../../kernels/common.cuh"),
-                include_str!("../../kernels/gemm_tile.cuh"),
-                include_str!(concat!("../../kernels/", $name, ".cu"))
+                include_str!("../../../kernels/common.cuh"),
+                include_str!("../../../kernels/gemm_tile.cuh"),
+                include_str!(concat!("../../../kernels/", $name, ".cu"))
             ),
             functions: &[$($f),*],
         }

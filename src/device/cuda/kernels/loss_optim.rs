@@ -1,8 +1,8 @@
 //! Launch wrappers for `kernels/loss.cu` and `kernels/optim.cu`, and the `#[repr(C)]`
 //! parameter structs shared with `optim.cu`.
 
-use super::{check_len, dim, grid_1d, launch_error, single_block};
-use crate::cuda::CudaDevice;
+use super::{check_len, dim, grid_1d, single_block, Kernel};
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use crate::optim::{AdamConfig, SgdConfig};
 use cudarc::driver::{CudaSlice, CudaView, DeviceRepr, PushKernelArg};
@@ -32,8 +32,7 @@ pub fn loss_forward(
     kind: PointLoss,
     loss: &mut CudaSlice<f32>,
     p: &CudaSlice<f32>,
-    y: &CudaSlice<f32>,
-    coef: &CudaSlice<f32>,
+    (y, coef): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, c): (usize, usize),
 ) -> Result<()> {
     let op = "loss_forward";
@@ -46,25 +45,24 @@ pub fn loss_forward(
         return Ok(());
     }
     let kernel = kind.kernels().0;
-    let f = dev.function("loss", kernel)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(loss).arg(p).arg(y).arg(coef).arg(&b32).arg(&c32);
+    let f = Kernel::new(dev, "loss", kernel)?;
     // SAFETY: lengths checked above; one block writes loss[0].
-    unsafe { l.launch(single_block()) }.map_err(|e| launch_error(dev, kernel, e))?;
-    Ok(())
+    unsafe {
+        f.launch(single_block(), |l| {
+            l.arg(loss).arg(p).arg(y).arg(coef).arg(&b32).arg(&c32);
+        })
+    }
 }
 
 /// `dp += dl[0]·c_i·∂ℓ/∂p`: MSE `(2/C)·(p − y)`, BCE `(1/C)·(σ(z) − y)`. `dl` (1,) is the
 /// gradient of the loss node, read on the device (the CPU twin takes it as a scalar).
-#[allow(clippy::too_many_arguments)]
 pub fn loss_backward(
     dev: &CudaDevice,
     kind: PointLoss,
     dp: &mut CudaSlice<f32>,
     dl: &CudaSlice<f32>,
     p: &CudaSlice<f32>,
-    y: &CudaSlice<f32>,
-    coef: &CudaSlice<f32>,
+    (y, coef): (&CudaSlice<f32>, &CudaSlice<f32>),
     (b, c): (usize, usize),
 ) -> Result<()> {
     let op = "loss_backward";
@@ -82,24 +80,24 @@ pub fn loss_backward(
         return Ok(());
     }
     let kernel = kind.kernels().1;
-    let f = dev.function("loss", kernel)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dp)
-        .arg(dl)
-        .arg(p)
-        .arg(y)
-        .arg(coef)
-        .arg(&b32)
-        .arg(&c32);
+    let f = Kernel::new(dev, "loss", kernel)?;
     // SAFETY: lengths checked above.
-    unsafe { l.launch(grid_1d(b * c)) }.map_err(|e| launch_error(dev, kernel, e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(b * c), |l| {
+            l.arg(dp)
+                .arg(dl)
+                .arg(p)
+                .arg(y)
+                .arg(coef)
+                .arg(&b32)
+                .arg(&c32);
+        })
+    }
 }
 
 /// Softmax cross-entropy; twin of `loss::softmax_ce::softmax_ce_forward`, the scalar written
 /// to `loss[0]`. `p`, `z`: (B, V); `classes`: (B,) each `< V` (the caller checks; larger
 /// ids are a device-side out-of-range read of one logit row, so they must be rejected first).
-#[allow(clippy::too_many_arguments)]
 pub fn softmax_ce_forward(
     dev: &CudaDevice,
     loss: &mut CudaSlice<f32>,
@@ -119,23 +117,23 @@ pub fn softmax_ce_forward(
     if v == 0 {
         return Ok(());
     }
-    let f = dev.function("loss", "softmax_ce_fwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(loss)
-        .arg(p)
-        .arg(z)
-        .arg(classes)
-        .arg(coef)
-        .arg(&b32)
-        .arg(&v32);
+    let f = Kernel::new(dev, "loss", "softmax_ce_fwd_f32")?;
     // SAFETY: lengths checked above; class ids < V are the caller's contract (see above).
-    unsafe { l.launch(single_block()) }.map_err(|e| launch_error(dev, "softmax_ce_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(single_block(), |l| {
+            l.arg(loss)
+                .arg(p)
+                .arg(z)
+                .arg(classes)
+                .arg(coef)
+                .arg(&b32)
+                .arg(&v32);
+        })
+    }
 }
 
 /// `dz += dl[0]·c_i·(p − onehot(y))`; twin of `loss::softmax_ce::softmax_ce_backward`.
 /// `dl` (1,) as in [`loss_backward`].
-#[allow(clippy::too_many_arguments)]
 pub fn softmax_ce_backward(
     dev: &CudaDevice,
     dz: &mut CudaSlice<f32>,
@@ -155,18 +153,19 @@ pub fn softmax_ce_backward(
     if b * v == 0 {
         return Ok(());
     }
-    let f = dev.function("loss", "softmax_ce_bwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dz)
-        .arg(dl)
-        .arg(p)
-        .arg(classes)
-        .arg(coef)
-        .arg(&b32)
-        .arg(&v32);
+    let f = Kernel::new(dev, "loss", "softmax_ce_bwd_f32")?;
     // SAFETY: lengths checked above (the kernel only compares class ids, never indexes by them).
-    unsafe { l.launch(grid_1d(b * v)) }.map_err(|e| launch_error(dev, "softmax_ce_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(b * v), |l| {
+            l.arg(dz)
+                .arg(dl)
+                .arg(p)
+                .arg(classes)
+                .arg(coef)
+                .arg(&b32)
+                .arg(&v32);
+        })
+    }
 }
 
 /// `SgdParams` of `kernels/optim.cu`: same fields, same order, all 4 bytes wide.
@@ -245,17 +244,17 @@ pub fn sgd_step(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("optim", "sgd_step_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(theta).arg(g).arg(v).arg(&p);
+    let f = Kernel::new(dev, "optim", "sgd_step_f32")?;
     // SAFETY: the three buffers hold n = p.n elements (checked).
-    unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "sgd_step_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n), |l| {
+            l.arg(theta).arg(g).arg(v).arg(&p);
+        })
+    }
 }
 
 /// Lazy SGD on the listed `rows` of a `(V, d)` table (`theta`, `g`, `v`), then those
 /// gradient rows set to 0 (`sgd_rows_f32`; twin: `optim::Sgd` on a `SparseGrad`).
-#[allow(clippy::too_many_arguments)]
 pub fn sgd_rows_step(
     dev: &CudaDevice,
     theta: &mut CudaSlice<f32>,
@@ -263,8 +262,7 @@ pub fn sgd_rows_step(
     v: &mut CudaSlice<f32>,
     rows: &CudaView<'_, u32>,
     d: usize,
-    cfg: &SgdConfig,
-    lr: f32,
+    (cfg, lr): (&SgdConfig, f32),
 ) -> Result<()> {
     let op = "sgd_rows_step";
     let len = theta.len();
@@ -283,29 +281,26 @@ pub fn sgd_rows_step(
     if p.n == 0 {
         return Ok(());
     }
-    let f = dev.function("optim", "sgd_rows_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(theta).arg(g).arg(v).arg(rows);
-    l.arg(&d32).arg(&v_rows).arg(&p);
+    let f = Kernel::new(dev, "optim", "sgd_rows_f32")?;
     // SAFETY: theta, g, v hold V·D elements (checked); rows holds p.n / D ids, and the
     // kernel skips ids ≥ V.
-    unsafe { l.launch(grid_1d(p.n as usize)) }.map_err(|e| launch_error(dev, "sgd_rows_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(p.n as usize), |l| {
+            l.arg(theta).arg(g).arg(v).arg(rows);
+            l.arg(&d32).arg(&v_rows).arg(&p);
+        })
+    }
 }
 
 /// One Adam / AdamW step number `t` (1, 2, ...) over a flat block: `theta`, `g`, `m`, `v`
 /// all (n,); twin of `Optimizer::step` of `optim::Adam` on the dense parameters. The bias
 /// corrections are computed here exactly as the CPU does (f64, rounded to f32).
-#[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     dev: &CudaDevice,
     theta: &mut CudaSlice<f32>,
     g: &CudaSlice<f32>,
-    m: &mut CudaSlice<f32>,
-    v: &mut CudaSlice<f32>,
-    cfg: &AdamConfig,
-    lr: f32,
-    t: u64,
+    (m, v): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
+    (cfg, lr, t): (&AdamConfig, f32, u64),
 ) -> Result<()> {
     let n = theta.len();
     check_len("adam_step", "gradient", g.len(), n)?;
@@ -315,25 +310,24 @@ pub fn adam_step(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("optim", "adam_step_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(theta).arg(g).arg(m).arg(v).arg(&p);
+    let f = Kernel::new(dev, "optim", "adam_step_f32")?;
     // SAFETY: the four buffers hold n = p.n elements (checked).
-    unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "adam_step_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n), |l| {
+            l.arg(theta).arg(g).arg(m).arg(v).arg(&p);
+        })
+    }
 }
 
 /// Lazy Adam / AdamW step number `t` on the listed rows of a (V, D) table, then those rows
 /// of `g` set to 0; twin of the table loop of `Optimizer::step` of `optim::Adam` (the
 /// touched rows of a `SparseGrad`). `theta`, `g`, `m`, `v`: (V, D); `rows`: (n_rows,),
 /// distinct. Rows `≥ V` are skipped on the device (the caller checks them first).
-#[allow(clippy::too_many_arguments)]
 pub fn adam_rows_step(
     dev: &CudaDevice,
     theta: &mut CudaSlice<f32>,
     g: &mut CudaSlice<f32>,
-    m: &mut CudaSlice<f32>,
-    v: &mut CudaSlice<f32>,
+    (m, v): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
     rows: &CudaView<'_, u32>,
     d: usize,
     (cfg, lr, t): (&AdamConfig, f32, u64),
@@ -349,15 +343,15 @@ pub fn adam_rows_step(
     if p.n == 0 {
         return Ok(());
     }
-    let f = dev.function("optim", "adam_rows_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(theta).arg(g).arg(m).arg(v).arg(rows);
-    l.arg(&d32).arg(&v_rows).arg(&p);
+    let f = Kernel::new(dev, "optim", "adam_rows_f32")?;
     // SAFETY: theta, g, m, v hold V·D elements (checked); rows holds p.n / D ids, and the
     // kernel skips ids ≥ V.
-    unsafe { l.launch(grid_1d(p.n as usize)) }
-        .map_err(|e| launch_error(dev, "adam_rows_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(p.n as usize), |l| {
+            l.arg(theta).arg(g).arg(m).arg(v).arg(rows);
+            l.arg(&d32).arg(&v_rows).arg(&p);
+        })
+    }
 }
 
 /// Checks that `len` values form a table of width `d` (`d > 0`).

@@ -1,10 +1,8 @@
 //! Launch wrappers for `kernels/elementwise.cu`, `reduce.cu` and `softmax.cu`.
 
-use super::{
-    axis_code, check_len, dim, grid_1d, grid_rows, launch_error, BinaryKind, UnaryKind, BLOCK,
-};
+use super::{axis_code, check_len, dim, grid_1d, grid_rows, BinaryKind, Kernel, UnaryKind, BLOCK};
 use crate::autograd::Axis;
-use crate::cuda::CudaDevice;
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use crate::ops::reduce::reduced_dims;
 use cudarc::driver::{CudaSlice, PushKernelArg};
@@ -21,13 +19,14 @@ pub fn unary_forward(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("elementwise", "unary_fwd_f32")?;
+    let f = Kernel::new(dev, "elementwise", "unary_fwd_f32")?;
     let k = kind as i32;
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(out).arg(inp).arg(&n).arg(&k);
     // SAFETY: out and inp hold n elements (checked); the kernel touches indices < n.
-    unsafe { b.launch(grid_1d(n as usize)) }.map_err(|e| launch_error(dev, "unary_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n as usize), |b| {
+            b.arg(out).arg(inp).arg(&n).arg(&k);
+        })
+    }
 }
 
 /// `dinp += dout ⊙ f′(inp)`; twin of `ops::unary::unary_backward`. All (n,).
@@ -47,18 +46,18 @@ pub fn unary_backward(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("elementwise", "unary_bwd_f32")?;
+    let f = Kernel::new(dev, "elementwise", "unary_bwd_f32")?;
     let k = kind as i32;
-    let mut b = dev.stream().launch_builder(&f);
-    b.arg(dinp).arg(dout).arg(inp).arg(out).arg(&n32).arg(&k);
     // SAFETY: all four buffers hold n elements (checked).
-    unsafe { b.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "unary_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n), |b| {
+            b.arg(dinp).arg(dout).arg(inp).arg(out).arg(&n32).arg(&k);
+        })
+    }
 }
 
 /// `out = a ∘ b̃` with `b` (br, bc) broadcast to (r, c); twin of `ops::broadcast::
 /// {add,sub,mul}_forward`. `br` is 1 or r, `bc` is 1 or c.
-#[allow(clippy::too_many_arguments)]
 pub fn binary_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
@@ -77,20 +76,21 @@ pub fn binary_forward(
     }
     let (r32, c32, br32, bc32) = (dim("binary", r)?, dim("binary", c)?, br as u32, bc as u32);
     dim("binary", r * c)?; // the kernels index the r·c elements with u32
-    let f = dev.function("elementwise", "binary_fwd_f32")?;
+    let f = Kernel::new(dev, "elementwise", "binary_fwd_f32")?;
     let k = kind as i32;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(a)
-        .arg(b)
-        .arg(&r32)
-        .arg(&c32)
-        .arg(&br32)
-        .arg(&bc32)
-        .arg(&k);
     // SAFETY: out, a: r·c elements, b: br·bc with br ∈ {1, r}, bc ∈ {1, c} (checked).
-    unsafe { l.launch(grid_1d(r * c)) }.map_err(|e| launch_error(dev, "binary_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(r * c), |l| {
+            l.arg(out)
+                .arg(a)
+                .arg(b)
+                .arg(&r32)
+                .arg(&c32)
+                .arg(&br32)
+                .arg(&bc32)
+                .arg(&k);
+        })
+    }
 }
 
 fn check_broadcast(
@@ -112,14 +112,11 @@ fn check_broadcast(
 /// Accumulates `da` (r, c) and `db` (br, bc) for `y = a ∘ b̃` given `dy` (r, c). The CPU
 /// twin `binary_backward` in `ops::broadcast` is private to that module; the parity test
 /// checks against the same loops written out.
-#[allow(clippy::too_many_arguments)]
 pub fn binary_backward(
     dev: &CudaDevice,
-    da: Option<&mut CudaSlice<f32>>,
-    db: Option<&mut CudaSlice<f32>>,
+    (da, db): (Option<&mut CudaSlice<f32>>, Option<&mut CudaSlice<f32>>),
     dy: &CudaSlice<f32>,
-    a: &CudaSlice<f32>,
-    b: &CudaSlice<f32>,
+    (a, b): (&CudaSlice<f32>, &CudaSlice<f32>),
     (r, c): (usize, usize),
     (br, bc): (usize, usize),
     kind: BinaryKind,
@@ -156,13 +153,14 @@ pub fn binary_backward_a(
     let (r32, c32, br32, bc32) = (dim(op, r)?, dim(op, c)?, br as u32, bc as u32);
     dim(op, r * c)?; // the kernels index the r·c elements with u32
     let k = kind as i32;
-    let f = dev.function("elementwise", "binary_bwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(da).arg(dy).arg(b);
-    l.arg(&r32).arg(&c32).arg(&br32).arg(&bc32).arg(&k);
+    let f = Kernel::new(dev, "elementwise", "binary_bwd_f32")?;
     // SAFETY: da, dy: r·c; b: br·bc with br ∈ {1, r}, bc ∈ {1, c} (checked).
-    unsafe { l.launch(grid_1d(r * c)) }.map_err(|e| launch_error(dev, "binary_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(r * c), |l| {
+            l.arg(da).arg(dy).arg(b);
+            l.arg(&r32).arg(&c32).arg(&br32).arg(&bc32).arg(&k);
+        })
+    }
 }
 
 /// `db += Σ over the broadcast axes of dy ⊙ ∂(a ∘ b̃)/∂b̃` (`dy`, `−dy`, `dy ⊙ a`).
@@ -187,13 +185,14 @@ pub fn binary_backward_b(
     let (r32, c32, br32, bc32) = (dim(op, r)?, dim(op, c)?, br as u32, bc as u32);
     dim(op, r * c)?; // the kernels index the r·c elements with u32
     let k = kind as i32;
-    let f = dev.function("elementwise", "binary_bwd_b_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(db).arg(dy).arg(a);
-    l.arg(&r32).arg(&c32).arg(&br32).arg(&bc32).arg(&k);
+    let f = Kernel::new(dev, "elementwise", "binary_bwd_b_f32")?;
     // SAFETY: db: br·bc; dy, a: r·c (checked); each thread reads inside those.
-    unsafe { l.launch(grid_1d(br * bc)) }.map_err(|e| launch_error(dev, "binary_bwd_b_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(br * bc), |l| {
+            l.arg(db).arg(dy).arg(a);
+            l.arg(&r32).arg(&c32).arg(&br32).arg(&bc32).arg(&k);
+        })
+    }
 }
 
 /// `out = inp ⊙ mask`; twin of `ops::dropout::dropout_forward`.
@@ -231,12 +230,13 @@ fn masked(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("elementwise", kernel)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out).arg(inp).arg(mask).arg(&n32);
+    let f = Kernel::new(dev, "elementwise", kernel)?;
     // SAFETY: the three buffers hold n elements (checked).
-    unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, kernel, e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n), |l| {
+            l.arg(out).arg(inp).arg(mask).arg(&n32);
+        })
+    }
 }
 
 /// `out = s·Σ inp` along `axis`; twin of `ops::reduce::reduce_forward`. `inp`: (r, c).
@@ -261,13 +261,14 @@ pub fn reduce_forward(
         Axis::Rows => grid_rows(r, BLOCK, 0),
         Axis::Cols => grid_1d(c),
     };
-    let f = dev.function("reduce", "reduce_fwd_f32")?;
+    let f = Kernel::new(dev, "reduce", "reduce_fwd_f32")?;
     let ax = axis_code(axis);
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out).arg(inp).arg(&r32).arg(&c32).arg(&ax).arg(&s);
     // SAFETY: out holds the reduced shape and inp r·c elements (checked).
-    unsafe { l.launch(cfg) }.map_err(|e| launch_error(dev, "reduce_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(cfg, |l| {
+            l.arg(out).arg(inp).arg(&r32).arg(&c32).arg(&ax).arg(&s);
+        })
+    }
 }
 
 /// `dinp += s·dout` broadcast back along `axis`; twin of `ops::reduce::reduce_backward`.
@@ -287,13 +288,14 @@ pub fn reduce_backward(
     if r * c == 0 {
         return Ok(());
     }
-    let f = dev.function("reduce", "reduce_bwd_f32")?;
+    let f = Kernel::new(dev, "reduce", "reduce_bwd_f32")?;
     let ax = axis_code(axis);
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dinp).arg(dout).arg(&r32).arg(&c32).arg(&ax).arg(&s);
     // SAFETY: dinp: r·c; dout: the reduced shape (checked).
-    unsafe { l.launch(grid_1d(r * c)) }.map_err(|e| launch_error(dev, "reduce_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(r * c), |l| {
+            l.arg(dinp).arg(dout).arg(&r32).arg(&c32).arg(&ax).arg(&s);
+        })
+    }
 }
 
 /// Row softmax or log-softmax forward (`log`); twins `ops::softmax::{softmax,log_softmax}_forward`.
@@ -316,12 +318,13 @@ pub fn softmax_forward(
     } else {
         "softmax_fwd_f32"
     };
-    let f = dev.function("softmax", kernel)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out).arg(inp).arg(&r32).arg(&c32);
+    let f = Kernel::new(dev, "softmax", kernel)?;
     // SAFETY: out, inp: r·c (checked).
-    unsafe { l.launch(grid_rows(r, BLOCK, 0)) }.map_err(|e| launch_error(dev, kernel, e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_rows(r, BLOCK, 0), |l| {
+            l.arg(out).arg(inp).arg(&r32).arg(&c32);
+        })
+    }
 }
 
 /// Row softmax or log-softmax backward (`log`), `out` the forward output; twins
@@ -347,10 +350,11 @@ pub fn softmax_backward(
     } else {
         "softmax_bwd_f32"
     };
-    let f = dev.function("softmax", kernel)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dinp).arg(dout).arg(out).arg(&r32).arg(&c32);
+    let f = Kernel::new(dev, "softmax", kernel)?;
     // SAFETY: all three r·c (checked).
-    unsafe { l.launch(grid_rows(r, BLOCK, 0)) }.map_err(|e| launch_error(dev, kernel, e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_rows(r, BLOCK, 0), |l| {
+            l.arg(dinp).arg(dout).arg(out).arg(&r32).arg(&c32);
+        })
+    }
 }

@@ -2,8 +2,8 @@
 //! Id lists are views (`CudaSlice::as_view`, or the first n ids of a longer buffer, as the
 //! device backend keeps them).
 
-use super::{check_len, dim, grid_1d, grid_rows, launch_error, BLOCK};
-use crate::cuda::CudaDevice;
+use super::{check_len, dim, grid_1d, grid_rows, Kernel, BLOCK};
+use crate::device::cuda::CudaDevice;
 use crate::error::Result;
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
@@ -38,20 +38,21 @@ pub fn gather_forward_cols(
     if b * d == 0 {
         return Ok(());
     }
-    let f = dev.function("embedding", "gather_fwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(table)
-        .arg(idx)
-        .arg(&b32)
-        .arg(&d32)
-        .arg(&v)
-        .arg(&s32)
-        .arg(&o32);
+    let f = Kernel::new(dev, "embedding", "gather_fwd_f32")?;
     // SAFETY: out: B·stride with off + D ≤ stride (checked); table: V·D, and the kernel
     // skips ids ≥ V.
-    unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, "gather_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(b * d), |l| {
+            l.arg(out)
+                .arg(table)
+                .arg(idx)
+                .arg(&b32)
+                .arg(&d32)
+                .arg(&v)
+                .arg(&s32)
+                .arg(&o32);
+        })
+    }
 }
 
 /// `dtable[idx[b], :] += dout[b, :]` into a dense (V, D) gradient; twin of
@@ -83,20 +84,21 @@ pub fn gather_backward_cols(
     if b * d == 0 {
         return Ok(());
     }
-    let f = dev.function("embedding", "gather_bwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dtable)
-        .arg(dout)
-        .arg(idx)
-        .arg(&b32)
-        .arg(&d32)
-        .arg(&v)
-        .arg(&s32)
-        .arg(&o32);
+    let f = Kernel::new(dev, "embedding", "gather_bwd_f32")?;
     // SAFETY: dout: B·stride with off + D ≤ stride (checked); dtable: V·D, and the kernel
     // skips ids ≥ V.
-    unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, "gather_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(b * d), |l| {
+            l.arg(dtable)
+                .arg(dout)
+                .arg(idx)
+                .arg(&b32)
+                .arg(&d32)
+                .arg(&v)
+                .arg(&s32)
+                .arg(&o32);
+        })
+    }
 }
 
 /// A `(b, stride)` buffer whose columns `off..off + d` exist.
@@ -139,8 +141,7 @@ pub fn embedding_bag_forward(
         offsets.len().saturating_sub(1) * d,
     )?;
     bag(
-        "embedding_bag_forward",
-        "embedding_bag_fwd_f32",
+        ("embedding_bag_forward", "embedding_bag_fwd_f32"),
         dev,
         out,
         table,
@@ -168,8 +169,7 @@ pub fn embedding_bag_backward(
         offsets.len().saturating_sub(1) * d,
     )?;
     bag(
-        "embedding_bag_backward",
-        "embedding_bag_bwd_f32",
+        ("embedding_bag_backward", "embedding_bag_bwd_f32"),
         dev,
         dtable,
         dout,
@@ -179,10 +179,9 @@ pub fn embedding_bag_backward(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One bag launch: `(op, kernel)` names the wrapper (errors) and the kernel.
 fn bag(
-    op: &'static str,
-    kernel: &'static str,
+    (op, kernel): (&'static str, &'static str),
     dev: &CudaDevice,
     first: &mut CudaSlice<f32>,
     second: &CudaSlice<f32>,
@@ -195,14 +194,15 @@ fn bag(
     if b * d == 0 {
         return Ok(());
     }
-    let f = dev.function("embedding", kernel)?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(first).arg(second).arg(offsets).arg(ids);
-    l.arg(&b32).arg(&d32).arg(&v).arg(&n_ids);
+    let f = Kernel::new(dev, "embedding", kernel)?;
     // SAFETY: the (B, D) operand holds B·D (checked), the table V·D; the kernel skips
     // ids ≥ V and clamps bag bounds to the n_ids ids.
-    unsafe { l.launch(grid_1d(b * d)) }.map_err(|e| launch_error(dev, kernel, e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(b * d), |l| {
+            l.arg(first).arg(second).arg(offsets).arg(ids);
+            l.arg(&b32).arg(&d32).arg(&v).arg(&n_ids);
+        })
+    }
 }
 
 /// Rows of a `(rows, d)` buffer of `len` elements, as the kernels' u32.
@@ -237,23 +237,22 @@ pub fn gate_combine_forward(
     if b * e * d == 0 {
         return Ok(());
     }
-    let f = dev.function("gate", "gate_combine_fwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(w)
-        .arg(x)
-        .arg(z)
-        .arg(&b32)
-        .arg(&e32)
-        .arg(&d32);
+    let f = Kernel::new(dev, "gate", "gate_combine_fwd_f32")?;
     // SAFETY: lengths checked; dynamic shared memory holds the E weights of a row.
-    unsafe { l.launch(grid_rows(b, BLOCK, 4 * e32)) }
-        .map_err(|e| launch_error(dev, "gate_combine_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_rows(b, BLOCK, 4 * e32), |l| {
+            l.arg(out)
+                .arg(w)
+                .arg(x)
+                .arg(z)
+                .arg(&b32)
+                .arg(&e32)
+                .arg(&d32);
+        })
+    }
 }
 
 /// Accumulates `dx` (B, E·D) and `dz` (B, E); twin of `ops::gate::gate_combine_backward`.
-#[allow(clippy::too_many_arguments)]
 pub fn gate_combine_backward(
     dev: &CudaDevice,
     dx: Option<&mut CudaSlice<f32>>,
@@ -273,27 +272,29 @@ pub fn gate_combine_backward(
     }
     if let Some(dx) = dx {
         check_len(op, "dx", dx.len(), b * e * d)?;
-        let f = dev.function("gate", "gate_combine_bwd_f32")?;
-        let mut l = dev.stream().launch_builder(&f);
-        l.arg(dx).arg(dout).arg(w).arg(&b32).arg(&e32).arg(&d32);
+        let f = Kernel::new(dev, "gate", "gate_combine_bwd_f32")?;
         // SAFETY: lengths checked above.
-        unsafe { l.launch(grid_1d(b * e * d)) }
-            .map_err(|e| launch_error(dev, "gate_combine_bwd_f32", e))?;
+        unsafe {
+            f.launch(grid_1d(b * e * d), |l| {
+                l.arg(dx).arg(dout).arg(w).arg(&b32).arg(&e32).arg(&d32);
+            })
+        }?;
     }
     if let Some(dz) = dz {
         check_len(op, "dz", dz.len(), b * e)?;
-        let f = dev.function("gate", "gate_combine_bwd_logits_f32")?;
-        let mut l = dev.stream().launch_builder(&f);
-        l.arg(dz)
-            .arg(dout)
-            .arg(x)
-            .arg(w)
-            .arg(&b32)
-            .arg(&e32)
-            .arg(&d32);
+        let f = Kernel::new(dev, "gate", "gate_combine_bwd_logits_f32")?;
         // SAFETY: lengths checked; dynamic shared memory holds the E sums a_e of a row.
-        unsafe { l.launch(grid_rows(b, BLOCK, 4 * e32)) }
-            .map_err(|e| launch_error(dev, "gate_combine_bwd_logits_f32", e))?;
+        unsafe {
+            f.launch(grid_rows(b, BLOCK, 4 * e32), |l| {
+                l.arg(dz)
+                    .arg(dout)
+                    .arg(x)
+                    .arg(w)
+                    .arg(&b32)
+                    .arg(&e32)
+                    .arg(&d32);
+            })
+        }?;
     }
     Ok(())
 }

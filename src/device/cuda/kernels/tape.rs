@@ -2,8 +2,8 @@
 //! axpy, column blocks) and the ESMM logit product. CPU twins: the matching arms of the
 //! host backend (`device::HostBackend`) and `ops::logit_product`.
 
-use super::{check_len, dim, grid_1d, launch_error, single_block, NULL};
-use crate::cuda::CudaDevice;
+use super::{check_len, dim, grid_1d, single_block, Kernel, NULL};
+use crate::device::cuda::CudaDevice;
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
@@ -13,12 +13,13 @@ pub fn fill(dev: &CudaDevice, out: &mut CudaSlice<f32>, value: f32) -> Result<()
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("tape", "fill_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out).arg(&n).arg(&value);
+    let f = Kernel::new(dev, "tape", "fill_f32")?;
     // SAFETY: out holds n elements; the kernel writes indices < n.
-    unsafe { l.launch(grid_1d(n as usize)) }.map_err(|e| launch_error(dev, "fill_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n as usize), |l| {
+            l.arg(out).arg(&n).arg(&value);
+        })
+    }
 }
 
 /// `out = c·inp`. `out`, `inp`: (n,).
@@ -33,12 +34,13 @@ pub fn scale_forward(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("tape", "scale_fwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out).arg(inp).arg(&n).arg(&c);
+    let f = Kernel::new(dev, "tape", "scale_fwd_f32")?;
     // SAFETY: out and inp hold n elements (checked).
-    unsafe { l.launch(grid_1d(n as usize)) }.map_err(|e| launch_error(dev, "scale_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n as usize), |l| {
+            l.arg(out).arg(inp).arg(&n).arg(&c);
+        })
+    }
 }
 
 /// `y += c·x`. `y`, `x`: (n,).
@@ -48,12 +50,13 @@ pub fn axpy(dev: &CudaDevice, y: &mut CudaSlice<f32>, x: &CudaSlice<f32>, c: f32
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("tape", "axpy_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(y).arg(x).arg(&n).arg(&c);
+    let f = Kernel::new(dev, "tape", "axpy_f32")?;
     // SAFETY: y and x hold n elements (checked).
-    unsafe { l.launch(grid_1d(n as usize)) }.map_err(|e| launch_error(dev, "axpy_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n as usize), |l| {
+            l.arg(y).arg(x).arg(&n).arg(&c);
+        })
+    }
 }
 
 /// `y += w[k]·x` with the weight read on the device (task weights fed per step).
@@ -78,12 +81,13 @@ pub fn axpy_w(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("tape", "axpy_w_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(y).arg(x).arg(&n).arg(w).arg(&k32);
+    let f = Kernel::new(dev, "tape", "axpy_w_f32")?;
     // SAFETY: y and x hold n elements, w more than k (checked).
-    unsafe { l.launch(grid_1d(n as usize)) }.map_err(|e| launch_error(dev, "axpy_w_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n as usize), |l| {
+            l.arg(y).arg(x).arg(&n).arg(w).arg(&k32);
+        })
+    }
 }
 
 /// `wide[:, off..off+c_narrow] (+)= narrow` (`add`: accumulate). `wide`: (r, c_wide),
@@ -107,15 +111,15 @@ pub fn cols_to_wide(
         return Ok(());
     }
     let (to_wide, add) = (1i32, add as i32);
-    let f = dev.function("tape", "copy_cols_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(wide).arg(narrow).arg(&r).arg(&cw).arg(&cn).arg(&off);
-    l.arg(&to_wide).arg(&add);
+    let f = Kernel::new(dev, "tape", "copy_cols_f32")?;
     // SAFETY: wide: r·c_wide, narrow: r·c_narrow, off + c_narrow ≤ c_wide (checked), so
     // every index i·c_wide + off + j (j < c_narrow) is inside wide.
-    unsafe { l.launch(grid_1d(r as usize * cn as usize)) }
-        .map_err(|e| launch_error(dev, "copy_cols_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(r as usize * cn as usize), |l| {
+            l.arg(wide).arg(narrow).arg(&r).arg(&cw).arg(&cn).arg(&off);
+            l.arg(&to_wide).arg(&add);
+        })
+    }
 }
 
 /// `narrow (+)= wide[:, off..off+c_narrow]` (`add`: accumulate); shapes as [`cols_to_wide`].
@@ -138,14 +142,14 @@ pub fn cols_from_wide(
         return Ok(());
     }
     let (to_wide, add) = (0i32, add as i32);
-    let f = dev.function("tape", "copy_cols_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(wide).arg(narrow).arg(&r).arg(&cw).arg(&cn).arg(&off);
-    l.arg(&to_wide).arg(&add);
+    let f = Kernel::new(dev, "tape", "copy_cols_f32")?;
     // SAFETY: as in `cols_to_wide`; here the kernel only reads wide.
-    unsafe { l.launch(grid_1d(r as usize * cn as usize)) }
-        .map_err(|e| launch_error(dev, "copy_cols_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(r as usize * cn as usize), |l| {
+            l.arg(wide).arg(narrow).arg(&r).arg(&cw).arg(&cn).arg(&off);
+            l.arg(&to_wide).arg(&add);
+        })
+    }
 }
 
 /// Checks the lengths and the block of a column copy; the sizes as the kernel's u32.
@@ -195,13 +199,13 @@ pub fn logit_product_forward(
     if n == 0 {
         return Ok(());
     }
-    let f = dev.function("tape", "logit_product_fwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out).arg(a).arg(b).arg(&n);
+    let f = Kernel::new(dev, "tape", "logit_product_fwd_f32")?;
     // SAFETY: out, a, b hold n elements (checked).
-    unsafe { l.launch(grid_1d(n as usize)) }
-        .map_err(|e| launch_error(dev, "logit_product_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n as usize), |l| {
+            l.arg(out).arg(a).arg(b).arg(&n);
+        })
+    }
 }
 
 /// `da += dy·∂out/∂a`, `db += dy·∂out/∂b` (each optional); twin of
@@ -228,21 +232,22 @@ pub fn logit_product_backward(
     if n == 0 || (da.is_none() && db.is_none()) {
         return Ok(());
     }
-    let f = dev.function("tape", "logit_product_bwd_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    match da {
-        Some(da) => l.arg(da),
-        None => l.arg(&NULL),
-    };
-    match db {
-        Some(db) => l.arg(db),
-        None => l.arg(&NULL),
-    };
-    l.arg(dy).arg(a).arg(b).arg(&n32);
+    let f = Kernel::new(dev, "tape", "logit_product_bwd_f32")?;
     // SAFETY: dy, a, b and the given da / db hold n elements (checked); a missing one is
     // a NULL pointer, which the kernel skips.
-    unsafe { l.launch(grid_1d(n)) }.map_err(|e| launch_error(dev, "logit_product_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(n), |l| {
+            match da {
+                Some(da) => l.arg(da),
+                None => l.arg(&NULL),
+            };
+            match db {
+                Some(db) => l.arg(db),
+                None => l.arg(&NULL),
+            };
+            l.arg(dy).arg(a).arg(b).arg(&n32);
+        })
+    }
 }
 
 /// The part of a buffer a clipping launch covers: all of it, or the listed rows of a
@@ -296,22 +301,22 @@ pub fn sum_sq(
     }
     let (n_rows, d32, v_rows, n) = clip_span(op, x.len(), rows, d)?;
     let k32 = dim(op, k)?;
-    let f = dev.function("tape", "sum_sq_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(sq).arg(&k32).arg(x);
-    match rows {
-        Some(r) => l.arg(r),
-        None => l.arg(&NULL),
-    };
-    l.arg(&n_rows).arg(&d32).arg(&v_rows).arg(&n);
+    let f = Kernel::new(dev, "tape", "sum_sq_f32")?;
     // SAFETY: sq has slot k (checked); x holds n elements, or v_rows·d with the listed
     // rows read only when < v_rows (the kernel skips the others); rows holds n_rows ids.
-    unsafe { l.launch(single_block()) }.map_err(|e| launch_error(dev, "sum_sq_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(single_block(), |l| {
+            l.arg(sq).arg(&k32).arg(x);
+            match rows {
+                Some(r) => l.arg(r),
+                None => l.arg(&NULL),
+            };
+            l.arg(&n_rows).arg(&d32).arg(&v_rows).arg(&n);
+        })
+    }
 }
 
 /// With `‖g‖ = √sq[k]`: if `‖g‖ > c`, `x *= c / (‖g‖ + 10⁻⁶)` over `x` or its listed rows.
-#[allow(clippy::too_many_arguments)]
 pub fn clip_scale(
     dev: &CudaDevice,
     x: &mut CudaSlice<f32>,
@@ -340,21 +345,22 @@ pub fn clip_scale(
         return Ok(());
     }
     let k32 = dim(op, k)?;
-    let f = dev.function("tape", "clip_scale_f32")?;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(x);
-    match rows {
-        Some(r) => l.arg(r),
-        None => l.arg(&NULL),
-    };
-    l.arg(&n_rows)
-        .arg(&d32)
-        .arg(&v_rows)
-        .arg(&n)
-        .arg(sq)
-        .arg(&k32)
-        .arg(&c);
+    let f = Kernel::new(dev, "tape", "clip_scale_f32")?;
     // SAFETY: as sum_sq; x is written only where it is read.
-    unsafe { l.launch(grid_1d(total)) }.map_err(|e| launch_error(dev, "clip_scale_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(total), |l| {
+            l.arg(x);
+            match rows {
+                Some(r) => l.arg(r),
+                None => l.arg(&NULL),
+            };
+            l.arg(&n_rows)
+                .arg(&d32)
+                .arg(&v_rows)
+                .arg(&n)
+                .arg(sq)
+                .arg(&k32)
+                .arg(&c);
+        })
+    }
 }

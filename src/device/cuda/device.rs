@@ -183,7 +183,7 @@ impl CudaDevice {
         let src: &KernelModule = sources::module(name).ok_or_else(|| Error::Device {
             device: format!("cuda:{}", self.ordinal),
             what: format!("no kernel module `{name}`"),
-            fix: "use a name listed in mtrec::cuda::sources::MODULES".into(),
+            fix: "use a name listed in mtrec::device::cuda::sources::MODULES".into(),
         })?;
         let compiled = nvrtc::compile(src, &self.arch)?;
         let module = self

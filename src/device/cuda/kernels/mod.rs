@@ -1,8 +1,10 @@
 //! Typed launch wrappers, one per kernel of `kernels/*.cu`. Each takes the device buffers
 //! in the argument order of its CPU twin (outputs, inputs, sizes), checks every buffer
 //! length against the sizes (the kernels index without bounds checks, so these checks are
-//! what makes the launches sound), and queues the kernel on the device's stream. Nothing
-//! waits: call [`CudaDevice::synchronize`] or copy a result back.
+//! what makes the launches sound), and queues the kernel on the device's stream through
+//! [`Kernel`], the one launch helper (look the kernel up, push the arguments in the
+//! order of its `.cu` signature, launch, name the kernel in an error). Nothing waits: call
+//! [`CudaDevice::synchronize`] or copy a result back.
 
 mod elementwise;
 mod embedding_gate;
@@ -22,7 +24,7 @@ use super::device::driver_error;
 use super::CudaDevice;
 use crate::autograd::{Axis, UnaryFn};
 use crate::error::{Error, Result};
-use cudarc::driver::{DriverError, LaunchConfig};
+use cudarc::driver::{CudaFunction, DriverError, LaunchArgs, LaunchConfig};
 
 /// Threads per block of the elementwise and per-row kernels (a multiple of 32, as the
 /// block reductions of `common.cuh` require).
@@ -129,6 +131,51 @@ pub(crate) fn single_block() -> LaunchConfig {
 }
 
 /// A failed launch as [`Error::Device`] naming the kernel.
-pub(crate) fn launch_error(dev: &CudaDevice, kernel: &str, e: DriverError) -> Error {
+fn launch_error(dev: &CudaDevice, kernel: &str, e: DriverError) -> Error {
     driver_error(dev.ordinal(), &format!("launching {kernel}"), e)
+}
+
+/// One kernel of a module, looked up on a device: the launch helper every wrapper uses.
+///
+/// ```text
+/// let f = Kernel::new(dev, "elementwise", "unary_fwd_f32")?;
+/// // SAFETY: out and inp hold n elements (checked) ...
+/// unsafe { f.launch(grid_1d(n), |l| { l.arg(out).arg(inp).arg(&n32); }) }
+/// ```
+pub(crate) struct Kernel<'d> {
+    dev: &'d CudaDevice,
+    name: &'static str,
+    func: CudaFunction,
+}
+
+impl<'d> Kernel<'d> {
+    /// `name` of `module` (compiled with NVRTC on first use, cached per device).
+    pub(crate) fn new(
+        dev: &'d CudaDevice,
+        module: &'static str,
+        name: &'static str,
+    ) -> Result<Self> {
+        let func = dev.function(module, name)?;
+        Ok(Kernel { dev, name, func })
+    }
+
+    /// Queues the kernel on the device's stream with grid `cfg`; `push` pushes its
+    /// arguments in the order of the kernel's signature. A failed launch is an
+    /// [`Error::Device`] naming the kernel.
+    ///
+    /// # Safety
+    /// The arguments must match the kernel's parameter types and order, and every buffer
+    /// must hold as many elements as the kernel indexes at these sizes (the wrappers check
+    /// lengths before calling this and say why at their `// SAFETY:` comment).
+    pub(crate) unsafe fn launch<'a>(
+        &'a self,
+        cfg: LaunchConfig,
+        push: impl FnOnce(&mut LaunchArgs<'a>),
+    ) -> Result<()> {
+        let mut args = self.dev.stream().launch_builder(&self.func);
+        push(&mut args);
+        // SAFETY: the caller's contract above.
+        unsafe { args.launch(cfg) }.map_err(|e| launch_error(self.dev, self.name, e))?;
+        Ok(())
+    }
 }

@@ -1,8 +1,8 @@
 //! Launch wrappers for `kernels/matmul.cu` (our tiled SGEMM) and `kernels/linear_act.cu`
 //! (the same SGEMM with a bias + activation epilogue).
 
-use super::{check_len, dim, grid_1d, launch_error, UnaryKind, NULL};
-use crate::cuda::CudaDevice;
+use super::{check_len, dim, grid_1d, Kernel, UnaryKind, NULL};
+use crate::device::cuda::CudaDevice;
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
@@ -25,18 +25,57 @@ fn gemm_grid(op: &'static str, m: usize, n: usize) -> Result<LaunchConfig> {
     })
 }
 
+/// The shape of `C (M, N) = op(A)·op(B)`: `a` is (M, K), or (K, M) if `ta`; `b` is (K, N),
+/// or (N, K) if `tb`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gemm {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub ta: bool,
+    pub tb: bool,
+}
+
+impl Gemm {
+    /// `C (M, N) = A (M, K) · B (K, N)`, no transposes.
+    pub fn new(m: usize, k: usize, n: usize) -> Gemm {
+        Gemm::with(m, k, n, false, false)
+    }
+
+    /// `C (M, N) = op(A) · op(B)` with the transposes `ta`, `tb`.
+    pub fn with(m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Gemm {
+        Gemm { m, k, n, ta, tb }
+    }
+}
+
+/// The shape and activation of a fused linear layer: `x` (B, D_in) · `w` (D_in, D_out)
+/// + `bias` (1, D_out), then `act` elementwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinearShape {
+    pub b: usize,
+    pub d_in: usize,
+    pub d_out: usize,
+    pub act: UnaryKind,
+}
+
+/// The gradients [`linear_act_backward`] writes: `dpre` (B, D_out) overwritten (scratch),
+/// `dbias` (1, D_out), `dw` (D_in, D_out) and, if given, `dx` (B, D_in) accumulated.
+pub struct LinearGrads<'a> {
+    pub dx: Option<&'a mut CudaSlice<f32>>,
+    pub dw: &'a mut CudaSlice<f32>,
+    pub dbias: &'a mut CudaSlice<f32>,
+    pub dpre: &'a mut CudaSlice<f32>,
+}
+
 /// `out = beta·out + op(A)·op(B)`; with `beta = 1` the twin of `ops::matmul::matmul_forward`
 /// (which accumulates). `out`: (M, N); `a`: (M, K), or (K, M) if `ta`; `b`: (K, N), or
 /// (N, K) if `tb`. `beta = 0` overwrites `out` without reading it.
-#[allow(clippy::too_many_arguments)]
 pub fn matmul_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
     a: &CudaSlice<f32>,
     b: &CudaSlice<f32>,
-    (m, k, n): (usize, usize, usize),
-    ta: bool,
-    tb: bool,
+    Gemm { m, k, n, ta, tb }: Gemm,
     beta: f32,
 ) -> Result<()> {
     let op = "matmul_forward";
@@ -48,27 +87,27 @@ pub fn matmul_forward(
         return Ok(());
     }
     let cfg = gemm_grid(op, m, n)?;
-    let f = dev.function("matmul", "matmul_fwd_f32")?;
+    let f = Kernel::new(dev, "matmul", "matmul_fwd_f32")?;
     let (ta, tb) = (ta as i32, tb as i32);
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(a)
-        .arg(b)
-        .arg(&m32)
-        .arg(&k32)
-        .arg(&n32)
-        .arg(&ta)
-        .arg(&tb)
-        .arg(&beta);
     // SAFETY: out: m·n, a: m·k, b: k·n elements (checked); the kernel masks every load
     // and store to those bounds (ragged tiles are zero-filled).
-    unsafe { l.launch(cfg) }.map_err(|e| launch_error(dev, "matmul_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(cfg, |l| {
+            l.arg(out)
+                .arg(a)
+                .arg(b)
+                .arg(&m32)
+                .arg(&k32)
+                .arg(&n32)
+                .arg(&ta)
+                .arg(&tb)
+                .arg(&beta);
+        })
+    }
 }
 
 /// Accumulates `dA`, `dB` for `C = op(A)·op(B)` given `dC`: the same launches as the CPU
 /// twin `ops::matmul::matmul_backward` makes of `matmul_forward`.
-#[allow(clippy::too_many_arguments)]
 pub fn matmul_backward(
     dev: &CudaDevice,
     da: Option<&mut CudaSlice<f32>>,
@@ -76,26 +115,24 @@ pub fn matmul_backward(
     dc: &CudaSlice<f32>,
     a: &CudaSlice<f32>,
     b: &CudaSlice<f32>,
-    (m, k, n): (usize, usize, usize),
-    ta: bool,
-    tb: bool,
+    Gemm { m, k, n, ta, tb }: Gemm,
 ) -> Result<()> {
     if let Some(da) = da {
         if !ta {
             // dA (M,K) += dC (M,N) · op(B)ᵀ (N,K)
-            matmul_forward(dev, da, dc, b, (m, n, k), false, !tb, 1.0)?;
+            matmul_forward(dev, da, dc, b, Gemm::with(m, n, k, false, !tb), 1.0)?;
         } else {
             // dA (K,M) += op(B) (K,N) · dCᵀ (N,M)
-            matmul_forward(dev, da, b, dc, (k, n, m), tb, true, 1.0)?;
+            matmul_forward(dev, da, b, dc, Gemm::with(k, n, m, tb, true), 1.0)?;
         }
     }
     if let Some(db) = db {
         if !tb {
             // dB (K,N) += op(A)ᵀ (K,M) · dC (M,N)
-            matmul_forward(dev, db, a, dc, (k, m, n), !ta, false, 1.0)?;
+            matmul_forward(dev, db, a, dc, Gemm::with(k, m, n, !ta, false), 1.0)?;
         } else {
             // dB (N,K) += dCᵀ (N,M) · op(A) (M,K)
-            matmul_forward(dev, db, dc, a, (n, m, k), true, ta, 1.0)?;
+            matmul_forward(dev, db, dc, a, Gemm::with(n, m, k, true, ta), 1.0)?;
         }
     }
     Ok(())
@@ -104,7 +141,6 @@ pub fn matmul_backward(
 /// `pre = x·W + bias`, `out = f(pre)` in one kernel. `out`, `pre`: (B, D_out);
 /// `x`: (B, D_in); `w`: (D_in, D_out); `bias`: (1, D_out). No fused CPU op exists yet: the
 /// twin is `matmul_forward` + `add_forward` (bias broadcast) + `unary_forward`.
-#[allow(clippy::too_many_arguments)]
 pub fn linear_act_forward(
     dev: &CudaDevice,
     out: &mut CudaSlice<f32>,
@@ -112,8 +148,12 @@ pub fn linear_act_forward(
     x: &CudaSlice<f32>,
     w: &CudaSlice<f32>,
     bias: &CudaSlice<f32>,
-    (b, d_in, d_out): (usize, usize, usize),
-    kind: UnaryKind,
+    LinearShape {
+        b,
+        d_in,
+        d_out,
+        act: kind,
+    }: LinearShape,
 ) -> Result<()> {
     let op = "linear_act_forward";
     check_len(op, "out", out.len(), b * d_out)?;
@@ -126,55 +166,50 @@ pub fn linear_act_forward(
         return Ok(());
     }
     let cfg = gemm_grid(op, b, d_out)?;
-    let f = dev.function("linear_act", "linear_act_fwd_f32")?;
+    let f = Kernel::new(dev, "linear_act", "linear_act_fwd_f32")?;
     let k = kind as i32;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(out)
-        .arg(pre)
-        .arg(x)
-        .arg(w)
-        .arg(bias)
-        .arg(&b32)
-        .arg(&i32_)
-        .arg(&o32)
-        .arg(&k);
     // SAFETY: lengths checked above; the SGEMM masks loads and stores to them.
-    unsafe { l.launch(cfg) }.map_err(|e| launch_error(dev, "linear_act_fwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(cfg, |l| {
+            l.arg(out)
+                .arg(pre)
+                .arg(x)
+                .arg(w)
+                .arg(bias)
+                .arg(&b32)
+                .arg(&i32_)
+                .arg(&o32)
+                .arg(&k);
+        })
+    }
 }
 
 /// Backward of [`linear_act_forward`]: `dpre = dout ⊙ f′(pre)` (overwritten; scratch of
 /// (B, D_out)), `dbias += Σ_rows dpre`, `dw += xᵀ·dpre`, and `dx += dpre·Wᵀ` if `dx` is given.
-#[allow(clippy::too_many_arguments)]
 pub fn linear_act_backward(
     dev: &CudaDevice,
-    dx: Option<&mut CudaSlice<f32>>,
-    dw: &mut CudaSlice<f32>,
-    dbias: &mut CudaSlice<f32>,
-    dpre: &mut CudaSlice<f32>,
+    LinearGrads {
+        dx,
+        dw,
+        dbias,
+        dpre,
+    }: LinearGrads<'_>,
     dout: &CudaSlice<f32>,
-    x: &CudaSlice<f32>,
-    w: &CudaSlice<f32>,
+    (x, w): (&CudaSlice<f32>, &CudaSlice<f32>),
     (pre, out): (&CudaSlice<f32>, &CudaSlice<f32>),
-    (b, d_in, d_out): (usize, usize, usize),
-    kind: UnaryKind,
+    LinearShape {
+        b,
+        d_in,
+        d_out,
+        act: kind,
+    }: LinearShape,
 ) -> Result<()> {
     linear_act_backward_dpre(dev, dpre, Some(dbias), dout, (pre, out), (b, d_out), kind)?;
     if b * d_out == 0 {
         return Ok(());
     }
     // in the forward pass this was pre = x·W (+ bias), so dx += dpre·Wᵀ, dW += xᵀ·dpre
-    matmul_backward(
-        dev,
-        dx,
-        Some(dw),
-        dpre,
-        x,
-        w,
-        (b, d_in, d_out),
-        false,
-        false,
-    )
+    matmul_backward(dev, dx, Some(dw), dpre, x, w, Gemm::new(b, d_in, d_out))
 }
 
 /// The first half of [`linear_act_backward`], `linear_act_bwd_f32` alone: `dpre = dout ⊙
@@ -206,17 +241,18 @@ pub fn linear_act_backward_dpre(
     if b * d_out == 0 {
         return Ok(());
     }
-    let f = dev.function("linear_act", "linear_act_bwd_f32")?;
+    let f = Kernel::new(dev, "linear_act", "linear_act_bwd_f32")?;
     let k = kind as i32;
-    let mut l = dev.stream().launch_builder(&f);
-    l.arg(dpre);
-    match dbias {
-        Some(dbias) => l.arg(dbias),
-        None => l.arg(&NULL),
-    };
-    l.arg(dout).arg(pre).arg(out).arg(&b32).arg(&o32).arg(&k);
     // SAFETY: dpre, dout, pre, out: B·D_out; dbias: D_out (checked) or NULL, which the
     // kernel skips.
-    unsafe { l.launch(grid_1d(d_out)) }.map_err(|e| launch_error(dev, "linear_act_bwd_f32", e))?;
-    Ok(())
+    unsafe {
+        f.launch(grid_1d(d_out), |l| {
+            l.arg(dpre);
+            match dbias {
+                Some(dbias) => l.arg(dbias),
+                None => l.arg(&NULL),
+            };
+            l.arg(dout).arg(pre).arg(out).arg(&b32).arg(&o32).arg(&k);
+        })
+    }
 }

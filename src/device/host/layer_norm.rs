@@ -1,0 +1,78 @@
+//! [`HostBackend`]: the CPU twins of the layer-norm launches.
+
+use super::HostBackend;
+use crate::device::family::{misrouted, Family};
+use crate::device::launch::Launch;
+use crate::error::Result;
+use crate::ops::layer_norm;
+
+/// Runs one launch of this family with its CPU twin.
+pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
+    match *l {
+        Launch::LayerNorm {
+            out,
+            mean,
+            rstd,
+            x,
+            gamma,
+            beta,
+            b,
+            d,
+            eps,
+        } => {
+            let (mut m, mut s) = (
+                std::mem::take(&mut be.bufs[mean.0 as usize]),
+                std::mem::take(&mut be.bufs[rstd.0 as usize]),
+            );
+            let r = be.with_out(out, &[x, gamma, beta], |o, h| {
+                layer_norm::layer_norm_forward(
+                    o,
+                    &mut m,
+                    &mut s,
+                    h.buf(x),
+                    h.buf(gamma),
+                    h.buf(beta),
+                    b,
+                    d,
+                    eps,
+                )
+            });
+            be.bufs[mean.0 as usize] = m;
+            be.bufs[rstd.0 as usize] = s;
+            r
+        }
+        Launch::LayerNormBwd {
+            dx,
+            dgamma,
+            dbeta,
+            dout,
+            x,
+            gamma,
+            mean,
+            rstd,
+            b,
+            d,
+        } => {
+            let mut tb = dbeta.map(|x| std::mem::take(&mut be.bufs[x.0 as usize]));
+            let r = be.with_two_outs(dx, dgamma, &[dout, x, gamma, mean, rstd], |a, g, h| {
+                layer_norm::layer_norm_backward(
+                    a,
+                    g,
+                    tb.as_deref_mut(),
+                    h.buf(dout),
+                    h.buf(x),
+                    h.buf(gamma),
+                    h.buf(mean),
+                    h.buf(rstd),
+                    b,
+                    d,
+                )
+            });
+            if let (Some(x), Some(v)) = (dbeta, tb) {
+                be.bufs[x.0 as usize] = v;
+            }
+            r
+        }
+        _ => Err(misrouted("host", Family::LayerNorm, l)),
+    }
+}
