@@ -1,5 +1,5 @@
 //! Reverse-mode automatic differentiation: a graph-owned tape, the parameter store
-//! and the backward walk. The ops themselves live in `crate::ops` and `crate::loss`.
+//! and the backward walk. The ops themselves live in `crate::ops`, one folder each.
 
 mod backward;
 mod graph;

@@ -20,7 +20,7 @@ mod cuda;
 mod host;
 mod launch;
 mod params;
-mod program;
+pub(crate) mod program;
 mod trainer;
 
 #[cfg(feature = "cuda")]

@@ -1,67 +1,14 @@
-//! Knowledge distillation of a binary task: BCE between the student's and the teacher's
-//! tempered probabilities, scaled by T² (Hinton, Vinyals & Dean, "Distilling the
-//! Knowledge in a Neural Network", 2015).
-//!
-//! ```text
-//! z: (B, C) student logits   z_t: (B, C) teacher logits (constants)   T > 0
-//! p_ij = σ(z_t,ij / T)                                  the soft labels (computed once)
-//! ℓ(z, p) = T² · bce(z/T, p)
-//!         = T² · (max(z/T, 0) − (z/T)·p + ln(1 + e^(−|z/T|)))
-//! L = Σ_i c_i · (1/C) Σ_j ℓ(z_ij, p_ij)               c: (B,) as in every loss
-//! ```
-//!
-//! The T² keeps the gradient's scale independent of T: for large T,
-//! `σ(z/T) − σ(z_t/T) ≈ (z − z_t)/(4T)`, so without it the gradient would shrink like 1/T².
-//!
-//! # Derivation
-//!
-//! With u = z/T, `∂bce(u, p)/∂u = σ(u) − p` (see `loss::bce`) and `∂u/∂z = 1/T`, so
-//! `∂ℓ/∂z = T² · (1/T) · (σ(z/T) − p) = T · (σ(z/T) − σ(z_t/T))`:
-//!
-//! ```text
-//! ∂L/∂z_ij = dL · c_i · (1/C) · T · (σ(z_ij/T) − p_ij)
-//! ```
-//! It is 0 exactly where the student's tempered probability equals the teacher's.
+//! Knowledge distillation of a binary task (BCE against tempered teacher probabilities): the graph method, which validates the targets and the options before
+//! it records a node. The op itself (kernels, backward pass, `# Derivation`, device
+//! lowering) is [`crate::ops::distill`].
 
-use super::bce::bce_term;
 use super::opts::{check_opts, coefficients};
 use super::LossOpts;
-use crate::autograd::{one, Graph, Node, Op, UnaryFn, Var};
+use crate::autograd::{Graph, Op, UnaryFn, Var};
 use crate::error::{check_finite, Error, Result};
 use crate::ops::unary::f as unary_f;
 
-/// Returns L for student logits `z` and soft labels `p`, both `(b, c)`, temperature `t`.
-pub fn distill_bce_forward(z: &[f32], p: &[f32], coef: &[f32], t: f32, b: usize, c: usize) -> f32 {
-    let t2 = (t as f64) * (t as f64);
-    let mut l = 0f64;
-    for i in 0..b {
-        let row: f64 = (0..c)
-            .map(|j| t2 * bce_term(z[i * c + j] / t, p[i * c + j]))
-            .sum();
-        l += coef[i] as f64 * row / c as f64;
-    }
-    l as f32
-}
-
-/// `dz += dl · c_i · (1/C) · T · (σ(z/T) − p)`.
-#[allow(clippy::too_many_arguments)]
-pub fn distill_bce_backward(
-    dz: &mut [f32],
-    dl: f32,
-    z: &[f32],
-    p: &[f32],
-    coef: &[f32],
-    t: f32,
-    b: usize,
-    c: usize,
-) {
-    for i in 0..b {
-        let k = dl * coef[i] * t / c as f32;
-        for j in 0..c {
-            dz[i * c + j] += k * (unary_f(UnaryFn::Sigmoid, z[i * c + j] / t) - p[i * c + j]);
-        }
-    }
-}
+pub use crate::ops::distill::{distill_bce_backward, distill_bce_forward};
 
 impl Graph {
     /// The distillation loss of a binary task: student logits `logits` (B, C) against the
@@ -117,15 +64,5 @@ impl Graph {
         node.value[0] =
             distill_bce_forward(&inputs[logits.index()].value, p, coef, temperature, b, c);
         Ok(out)
-    }
-}
-
-pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
-    let iz = one(head, logits);
-    let (b, c) = (iz.rows, iz.cols);
-    if let Some(dz) = iz.grad {
-        let (coef, rest) = node.aux.split_at(b);
-        let (p, t) = rest.split_at(b * c);
-        distill_bce_backward(dz, node.grad[0], iz.value, p, coef, t[0], b, c);
     }
 }

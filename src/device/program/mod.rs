@@ -25,41 +25,15 @@
 //! tapes of the same ops and shapes ([`Program::matches`]); the trainer keeps one per
 //! batch shape (the last batch of an epoch is usually smaller).
 
-use super::launch::{Bcast, BinOp, Buf, IdxBuf, Launch, PointLoss};
+mod lowering;
+
+pub(crate) use lowering::{unsupported, Feed, Lowering, Saved};
+
+use super::launch::{Buf, Launch};
 use super::params::DeviceParams;
 use super::Backend;
-use crate::autograd::{for_each_input, Axis, Graph, Node, Op, ParamId, Var};
+use crate::autograd::{for_each_input, Graph, Node, Op, Var};
 use crate::error::{Error, Result};
-use crate::ops::reduce::mean_scale;
-
-/// Data copied from the tape to the backend before each run.
-#[derive(Debug)]
-enum Feed {
-    /// An `Input` node's value.
-    Value { node: usize, buf: Buf },
-    /// A slice of a node's saved f32 state (`aux`): dropout mask, loss coefficients or
-    /// targets, task weights.
-    Aux {
-        node: usize,
-        buf: Buf,
-        start: usize,
-        len: usize,
-    },
-    /// The row ids of a `Gather` node (noted as touched rows of `table`).
-    Rows {
-        node: usize,
-        buf: IdxBuf,
-        table: ParamId,
-    },
-    /// The offsets (b + 1) then ids of an `EmbeddingBag` node.
-    Bags {
-        node: usize,
-        offsets: IdxBuf,
-        ids: IdxBuf,
-        b: usize,
-        table: ParamId,
-    },
-}
 
 /// A tape lowered to launches; see the module documentation.
 #[derive(Debug)]
@@ -77,64 +51,6 @@ pub struct Program {
 /// Whether the op's input list lives in `idx` (so it belongs to the signature).
 fn listed(op: &Op) -> bool {
     matches!(op, Op::ConcatCols | Op::WeightedSum)
-}
-
-fn unsupported(op: &Op) -> Error {
-    Error::Device {
-        device: "device step".into(),
-        what: format!(
-            "the op {:?} has no device lowering yet (supported: inputs, parameters, gather, \
-             embedding bags, concat / slice of columns, matmul, linear + activation, add, \
-             sub, mul, scale, sum, mean, unary functions, softmax, log-softmax, dropout, \
-             layer norm, gate combine, logit product, MSE and BCE losses, weighted sums)",
-            op.kind()
-        ),
-        fix: "train this model on the CPU (`--device cpu`)".into(),
-    }
-}
-
-/// Buffers a node's forward launches save for its backward launches.
-#[derive(Clone, Copy, Debug, Default)]
-struct Saved {
-    f: [Option<Buf>; 2],
-    i: [Option<IdxBuf>; 2],
-}
-
-impl Saved {
-    fn f(&self, k: usize) -> Buf {
-        self.f[k].expect("lowered with the forward pass")
-    }
-    fn i(&self, k: usize) -> IdxBuf {
-        self.i[k].expect("lowered with the forward pass")
-    }
-}
-
-/// Buffers of the nodes while lowering.
-struct Lowering<'a, B: Backend + ?Sized> {
-    backend: &'a mut B,
-    params: &'a DeviceParams,
-    nodes: &'a [Node],
-    value: Vec<Buf>,
-    grad: Vec<Option<Buf>>,
-    saved: Vec<Saved>,
-    /// For a gather fused into a concatenation: (the concatenation's node, column offset).
-    fused: Vec<Option<(usize, usize)>>,
-}
-
-impl<B: Backend + ?Sized> Lowering<'_, B> {
-    fn v(&self, x: Var) -> Buf {
-        self.value[x.index()]
-    }
-    fn g(&self, x: Var) -> Option<Buf> {
-        self.grad[x.index()]
-    }
-    fn dims(&self, x: Var) -> (usize, usize) {
-        let n = &self.nodes[x.index()];
-        (n.rows, n.cols)
-    }
-    fn alloc(&mut self, len: usize) -> Result<Buf> {
-        self.backend.alloc(len)
-    }
 }
 
 impl Program {
@@ -177,8 +93,8 @@ impl Program {
             backend,
             params,
             nodes,
-            value: Vec::with_capacity(nodes.len()),
-            grad: Vec::with_capacity(nodes.len()),
+            values: Vec::with_capacity(nodes.len()),
+            grads: Vec::with_capacity(nodes.len()),
             saved: Vec::with_capacity(nodes.len()),
             fused,
         };
@@ -193,7 +109,7 @@ impl Program {
                 (_, None, Some(b)) => b,
                 _ => lw.alloc(len)?,
             };
-            lw.value.push(value);
+            lw.values.push(value);
             // a fused gather's gradient is read from the concatenation's
             let grad = if n.needs_grad && reach[i] && i <= last && lw.fused[i].is_none() {
                 Some(match n.op {
@@ -209,7 +125,7 @@ impl Program {
             } else {
                 None
             };
-            lw.grad.push(grad);
+            lw.grads.push(grad);
             let saved = lower_forward(&mut lw, i, &mut forward, &mut feeds)?;
             lw.saved.push(saved);
         }
@@ -218,7 +134,7 @@ impl Program {
         for (k, &x) in std::iter::once(&seed).chain(report).enumerate() {
             forward.push(Launch::Cols {
                 wide: scalars,
-                narrow: lw.v(x),
+                narrow: lw.value(x),
                 r: 1,
                 c_wide: n_scalars,
                 c_narrow: 1,
@@ -228,7 +144,7 @@ impl Program {
             });
         }
         let mut backward = zero;
-        let seed_grad = lw.grad[last].ok_or_else(|| Error::Handle {
+        let seed_grad = lw.grads[last].ok_or_else(|| Error::Handle {
             op: "Program::lower",
             message: "the objective does not depend on any parameter".into(),
         })?;
@@ -237,7 +153,7 @@ impl Program {
             value: 1.0,
         });
         for i in (0..=last).rev() {
-            if lw.grad[i].is_some() {
+            if lw.grads[i].is_some() {
                 lower_backward(&mut lw, i, &mut backward)?;
             }
         }
@@ -359,271 +275,34 @@ impl Program {
     }
 }
 
-fn bcast(lw: &Lowering<'_, impl Backend + ?Sized>, a: Var, b: Var) -> Bcast {
-    let ((r, c), (br, bc)) = (lw.dims(a), lw.dims(b));
-    Bcast { r, c, br, bc }
-}
-
-/// The forward launches of node `i` (and its feeds); returns what they save.
+/// The forward launches of node `i` (and its feeds); returns what they save. Inputs are
+/// fed, parameters are their own buffers; every op lowers itself (`src/ops/<op>/lower.rs`).
 fn lower_forward<B: Backend + ?Sized>(
     lw: &mut Lowering<'_, B>,
     i: usize,
     out: &mut Vec<Launch>,
     feeds: &mut Vec<Feed>,
 ) -> Result<Saved> {
-    let mut saved = Saved::default();
-    let n = &lw.nodes[i];
-    let (rows, cols) = (n.rows, n.cols);
-    let y = lw.value[i];
-    match n.op {
-        Op::Param(_) => {}
-        Op::Input => feeds.push(Feed::Value { node: i, buf: y }),
-        Op::MatMul { a, b, ta, tb } => {
-            let k = if ta { lw.dims(a).0 } else { lw.dims(a).1 };
-            out.push(Launch::MatMul {
-                out: y,
-                a: lw.v(a),
-                b: lw.v(b),
-                m: rows,
-                k,
-                n: cols,
-                ta,
-                tb,
-                beta: 0.0,
-            });
-        }
-        Op::Add { a, b } | Op::Sub { a, b } | Op::Mul { a, b } => out.push(Launch::Binary {
-            out: y,
-            a: lw.v(a),
-            b: lw.v(b),
-            s: bcast(lw, a, b),
-            op: bin_op(&n.op),
-        }),
-        Op::Scale { a, c } => out.push(Launch::Scale {
-            out: y,
-            inp: lw.v(a),
-            c,
-        }),
-        Op::Sum { a, axis } | Op::Mean { a, axis } => {
-            let (r, c) = lw.dims(a);
-            out.push(Launch::Reduce {
-                out: y,
-                inp: lw.v(a),
-                r,
-                c,
-                axis,
-                s: reduce_scale(&n.op, r, c, axis),
-            });
-        }
-        Op::Unary { a, f } => out.push(Launch::Unary {
-            out: y,
-            inp: lw.v(a),
-            f,
-        }),
-        Op::Softmax { a } | Op::LogSoftmax { a } => out.push(Launch::Softmax {
-            out: y,
-            inp: lw.v(a),
-            r: rows,
-            c: cols,
-            log: matches!(n.op, Op::LogSoftmax { .. }),
-        }),
-        Op::ConcatCols => {
-            let mut off = 0;
-            for &p in &n.idx {
-                let c_narrow = lw.dims(Var::slot(p)).1;
-                if lw.fused[p as usize].is_none() {
-                    out.push(Launch::Cols {
-                        wide: y,
-                        narrow: lw.v(Var::slot(p)),
-                        r: rows,
-                        c_wide: cols,
-                        c_narrow,
-                        off,
-                        to_wide: true,
-                        add: false,
-                    });
-                } // a fused gather has written its columns already
-                off += c_narrow;
-            }
-        }
-        Op::SliceCols { a, start } => out.push(Launch::Cols {
-            wide: lw.v(a),
-            narrow: y,
-            r: rows,
-            c_wide: lw.dims(a).1,
-            c_narrow: cols,
-            off: start,
-            to_wide: false,
-            add: false,
-        }),
-        Op::Gather { table } => {
-            let idx = lw.backend.alloc_idx()?;
-            saved.i = [Some(idx), None];
-            feeds.push(Feed::Rows {
-                node: i,
-                buf: idx,
-                table,
-            });
-            // into the concatenation's columns when fused, else its own (rows, cols)
-            let (stride, off) = match lw.fused[i] {
-                Some((j, off)) => (lw.nodes[j].cols, off),
-                None => (cols, 0),
-            };
-            out.push(Launch::Gather {
-                out: y,
-                table: lw.params.value(table),
-                idx,
-                n: rows,
-                d: cols,
-                stride,
-                off,
-            });
-        }
-        Op::EmbeddingBag { table } => {
-            let (offsets, ids) = (lw.backend.alloc_idx()?, lw.backend.alloc_idx()?);
-            saved.i = [Some(offsets), Some(ids)];
-            feeds.push(Feed::Bags {
-                node: i,
-                offsets,
-                ids,
-                b: rows,
-                table,
-            });
-            out.push(Launch::EmbeddingBag {
-                out: y,
-                table: lw.params.value(table),
-                offsets,
-                ids,
-                n: rows,
-                d: cols,
-            });
-        }
-        Op::Dropout { a } => {
-            let mask = lw.alloc(rows * cols)?;
-            saved.f = [Some(mask), None];
-            feeds.push(Feed::Aux {
-                node: i,
-                buf: mask,
-                start: 0,
-                len: rows * cols,
-            });
-            out.push(Launch::Dropout {
-                out: y,
-                inp: lw.v(a),
-                mask,
-            });
-        }
-        Op::LayerNorm {
-            x,
-            gamma,
-            beta,
-            eps,
-        } => {
-            // mean then 1/σ, (rows) each: saved for the backward launch
-            let (mean, rstd) = (lw.alloc(rows)?, lw.alloc(rows)?);
-            out.push(Launch::LayerNorm {
-                out: y,
-                mean,
-                rstd,
-                x: lw.v(x),
-                gamma: lw.v(gamma),
-                beta: lw.v(beta),
-                b: rows,
-                d: cols,
-                eps,
-            });
-            saved.f = [Some(mean), Some(rstd)];
-        }
-        Op::LogitProduct { a, b } => out.push(Launch::LogitProduct {
-            out: y,
-            a: lw.v(a),
-            b: lw.v(b),
-            n: rows * cols,
-        }),
-        Op::GateCombine { experts, gate, e } => {
-            let w = lw.alloc(rows * e)?; // (B, E) softmax weights, saved
-            saved.f = [Some(w), None];
-            out.push(Launch::Fill { out: y, value: 0.0 }); // the launch accumulates
-            out.push(Launch::GateCombine {
-                out: y,
-                w,
-                x: lw.v(experts),
-                z: lw.v(gate),
-                b: rows,
-                e,
-                d: cols,
-            });
-        }
-        Op::Mse { pred: p } | Op::BceLogits { logits: p } => {
-            let (b, c) = lw.dims(p);
-            let (coef, yb) = (lw.alloc(b)?, lw.alloc(b * c)?);
-            saved.f = [Some(coef), Some(yb)];
-            feeds.push(Feed::Aux {
-                node: i,
-                buf: coef,
-                start: 0,
-                len: b,
-            });
-            feeds.push(Feed::Aux {
-                node: i,
-                buf: yb,
-                start: b,
-                len: b * c,
-            });
-            out.push(Launch::Loss {
-                kind: point_loss(&n.op),
-                loss: y,
-                p: lw.v(p),
-                y: yb,
-                coef,
-                b,
-                c,
-            });
-        }
-        Op::WeightedSum => {
-            let k = n.idx.len();
-            let w = lw.alloc(k)?;
-            saved.f = [Some(w), None];
-            feeds.push(Feed::Aux {
-                node: i,
-                buf: w,
-                start: 0,
-                len: k,
-            });
-            out.push(Launch::Fill { out: y, value: 0.0 });
-            for (j, &l) in n.idx.iter().enumerate() {
-                out.push(Launch::AxpyW {
-                    y,
-                    x: lw.v(Var::slot(l)),
-                    w,
-                    k: j,
-                });
-            }
-        }
-        Op::LinearAct { x, w, b, f } => {
-            let pre = lw.alloc(rows * cols)?; // (B, D_out) x·W + b, saved
-            saved.f = [Some(pre), None];
-            out.push(Launch::LinearAct {
-                out: y,
-                pre,
-                x: lw.v(x),
-                w: lw.v(w),
-                bias: lw.v(b),
-                b: rows,
-                d_in: lw.dims(x).1,
-                d_out: cols,
-                f,
-            });
-        }
-        Op::SoftmaxCe { .. }
-        | Op::Attention { .. }
-        | Op::MaskedMean { .. }
-        | Op::L2Normalize { .. }
-        | Op::SelectRows { .. }
-        | Op::EmbedLinear { .. }
-        | Op::DistillBce { .. } => return Err(unsupported(&n.op)),
+    let op = lw.nodes[i].op;
+    if let Op::Input = op {
+        feeds.push(Feed::Value {
+            node: i,
+            buf: lw.values[i],
+        });
     }
-    Ok(saved)
+    op.lower_forward(lw, i, out, feeds)
+        .unwrap_or_else(|| Ok(Saved::default()))
+}
+
+/// The backward launches of node `i`, whose gradient buffer exists (nothing for leaves:
+/// a parameter's gradient buffer is its own).
+fn lower_backward<B: Backend + ?Sized>(
+    lw: &mut Lowering<'_, B>,
+    i: usize,
+    out: &mut Vec<Launch>,
+) -> Result<()> {
+    let op = lw.nodes[i].op;
+    op.lower_backward(lw, i, out).unwrap_or(Ok(()))
 }
 
 /// For each node: `Some((j, off))` when it is a gather whose only use is one part of the
@@ -648,313 +327,4 @@ fn fusable_gathers(nodes: &[Node]) -> Vec<Option<(usize, usize)>> {
         }
     }
     fused
-}
-
-fn bin_op(op: &Op) -> BinOp {
-    match op {
-        Op::Add { .. } => BinOp::Add,
-        Op::Sub { .. } => BinOp::Sub,
-        _ => BinOp::Mul,
-    }
-}
-
-fn point_loss(op: &Op) -> PointLoss {
-    match op {
-        Op::Mse { .. } => PointLoss::Mse,
-        _ => PointLoss::Bce,
-    }
-}
-
-/// 1 for a sum, 1/count for a mean (as `ops::reduce`).
-fn reduce_scale(op: &Op, r: usize, c: usize, axis: Axis) -> f32 {
-    match op {
-        Op::Mean { .. } => mean_scale(r, c, axis),
-        _ => 1.0,
-    }
-}
-
-/// The backward launches of node `i`, whose gradient buffer exists: each adds into the
-/// gradients of the inputs that have one (as the op's `backward` in `src/ops`).
-fn lower_backward<B: Backend + ?Sized>(
-    lw: &mut Lowering<'_, B>,
-    i: usize,
-    out: &mut Vec<Launch>,
-) -> Result<()> {
-    let n = &lw.nodes[i];
-    let (rows, cols) = (n.rows, n.cols);
-    let (y, dy) = (
-        lw.value[i],
-        lw.grad[i].expect("called for nodes with a gradient"),
-    );
-    let saved = lw.saved[i];
-    match n.op {
-        Op::Input | Op::Param(_) => {}
-        Op::MatMul { a, b, ta, tb } => {
-            // C (m, n) = op(A) (m, k) · op(B) (k, n); the calls of ops::matmul::matmul_backward
-            let (m, nn) = (rows, cols);
-            let k = if ta { lw.dims(a).0 } else { lw.dims(a).1 };
-            let (va, vb) = (lw.v(a), lw.v(b));
-            let mm = |out: Buf, x: Buf, z: Buf, dims: (usize, usize, usize), t: (bool, bool)| {
-                Launch::MatMul {
-                    out,
-                    a: x,
-                    b: z,
-                    m: dims.0,
-                    k: dims.1,
-                    n: dims.2,
-                    ta: t.0,
-                    tb: t.1,
-                    beta: 1.0,
-                }
-            };
-            if let Some(da) = lw.g(a) {
-                out.push(if !ta {
-                    mm(da, dy, vb, (m, nn, k), (false, !tb)) // dA (m,k) += dC · op(B)ᵀ
-                } else {
-                    mm(da, vb, dy, (k, nn, m), (tb, true)) // dA (k,m) += op(B) · dCᵀ
-                });
-            }
-            if let Some(db) = lw.g(b) {
-                out.push(if !tb {
-                    mm(db, va, dy, (k, m, nn), (!ta, false)) // dB (k,n) += op(A)ᵀ · dC
-                } else {
-                    mm(db, dy, va, (nn, m, k), (true, ta)) // dB (n,k) += dCᵀ · op(A)
-                });
-            }
-        }
-        Op::Add { a, b } | Op::Sub { a, b } | Op::Mul { a, b } => {
-            let (s, op) = (bcast(lw, a, b), bin_op(&n.op));
-            if let Some(da) = lw.g(a) {
-                out.push(Launch::BinaryBwdA {
-                    da,
-                    dy,
-                    b: lw.v(b),
-                    s,
-                    op,
-                });
-            }
-            if let Some(db) = lw.g(b) {
-                out.push(Launch::BinaryBwdB {
-                    db,
-                    dy,
-                    a: lw.v(a),
-                    s,
-                    op,
-                });
-            }
-        }
-        Op::Scale { a, c } => {
-            if let Some(da) = lw.g(a) {
-                out.push(Launch::Axpy { y: da, x: dy, c }); // y = c·a ⇒ da += c·dy
-            }
-        }
-        Op::Sum { a, axis } | Op::Mean { a, axis } => {
-            if let Some(da) = lw.g(a) {
-                let (r, c) = lw.dims(a);
-                out.push(Launch::ReduceBwd {
-                    dinp: da,
-                    dout: dy,
-                    r,
-                    c,
-                    axis,
-                    s: reduce_scale(&n.op, r, c, axis),
-                });
-            }
-        }
-        Op::Unary { a, f } => {
-            if let Some(da) = lw.g(a) {
-                out.push(Launch::UnaryBwd {
-                    dinp: da,
-                    dout: dy,
-                    inp: lw.v(a),
-                    out: y,
-                    f,
-                });
-            }
-        }
-        Op::Softmax { a } | Op::LogSoftmax { a } => {
-            if let Some(da) = lw.g(a) {
-                out.push(Launch::SoftmaxBwd {
-                    dinp: da,
-                    dout: dy,
-                    out: y,
-                    r: rows,
-                    c: cols,
-                    log: matches!(n.op, Op::LogSoftmax { .. }),
-                });
-            }
-        }
-        Op::ConcatCols => {
-            let mut off = 0;
-            for &p in &n.idx {
-                let c_narrow = lw.dims(Var::slot(p)).1;
-                if let (Some(_), Op::Gather { table }) =
-                    (lw.fused[p as usize], lw.nodes[p as usize].op)
-                {
-                    // the fused gather's backward, from its columns of dy
-                    out.push(Launch::GatherBwd {
-                        dtable: lw.params.grad(table),
-                        dout: dy,
-                        idx: lw.saved[p as usize].i(0),
-                        n: rows,
-                        d: c_narrow,
-                        stride: cols,
-                        off,
-                    });
-                } else if let Some(dp) = lw.g(Var::slot(p)) {
-                    out.push(Launch::Cols {
-                        wide: dy,
-                        narrow: dp,
-                        r: rows,
-                        c_wide: cols,
-                        c_narrow,
-                        off,
-                        to_wide: false,
-                        add: true,
-                    });
-                }
-                off += c_narrow;
-            }
-        }
-        Op::SliceCols { a, start } => {
-            if let Some(da) = lw.g(a) {
-                out.push(Launch::Cols {
-                    wide: da,
-                    narrow: dy,
-                    r: rows,
-                    c_wide: lw.dims(a).1,
-                    c_narrow: cols,
-                    off: start,
-                    to_wide: true,
-                    add: true,
-                });
-            }
-        }
-        Op::Gather { table } => out.push(Launch::GatherBwd {
-            dtable: lw.params.grad(table),
-            dout: dy,
-            idx: saved.i(0),
-            n: rows,
-            d: cols,
-            stride: cols,
-            off: 0,
-        }),
-        Op::EmbeddingBag { table } => out.push(Launch::EmbeddingBagBwd {
-            dtable: lw.params.grad(table),
-            dout: dy,
-            offsets: saved.i(0),
-            ids: saved.i(1),
-            n: rows,
-            d: cols,
-        }),
-        Op::Dropout { a } => {
-            if let Some(da) = lw.g(a) {
-                out.push(Launch::DropoutBwd {
-                    dinp: da,
-                    dout: dy,
-                    mask: saved.f(0),
-                });
-            }
-        }
-        Op::LayerNorm { x, gamma, beta, .. } => out.push(Launch::LayerNormBwd {
-            dx: lw.g(x),
-            dgamma: lw.g(gamma),
-            dbeta: lw.g(beta),
-            dout: dy,
-            x: lw.v(x),
-            gamma: lw.v(gamma),
-            mean: saved.f(0),
-            rstd: saved.f(1),
-            b: rows,
-            d: cols,
-        }),
-        Op::LogitProduct { a, b } => out.push(Launch::LogitProductBwd {
-            da: lw.g(a),
-            db: lw.g(b),
-            dy,
-            a: lw.v(a),
-            b: lw.v(b),
-            n: rows * cols,
-        }),
-        Op::GateCombine { experts, gate, e } => out.push(Launch::GateCombineBwd {
-            dx: lw.g(experts),
-            dz: lw.g(gate),
-            dout: dy,
-            x: lw.v(experts),
-            w: saved.f(0),
-            b: rows,
-            e,
-            d: cols,
-        }),
-        Op::Mse { pred: p } | Op::BceLogits { logits: p } => {
-            if let Some(dp) = lw.g(p) {
-                let (b, c) = lw.dims(p);
-                out.push(Launch::LossBwd {
-                    kind: point_loss(&n.op),
-                    dp,
-                    dl: dy,
-                    p: lw.v(p),
-                    y: saved.f(1),
-                    coef: saved.f(0),
-                    b,
-                    c,
-                });
-            }
-        }
-        Op::WeightedSum => {
-            for (j, &l) in n.idx.iter().enumerate() {
-                if let Some(dl) = lw.g(Var::slot(l)) {
-                    // L = Σ_k w_k L_k ⇒ dL_k += w_k · dL
-                    out.push(Launch::AxpyW {
-                        y: dl,
-                        x: dy,
-                        w: saved.f(0),
-                        k: j,
-                    });
-                }
-            }
-        }
-        Op::LinearAct { x, w, b, f } => {
-            let d_in = lw.dims(x).1;
-            let dpre = lw.alloc(rows * cols)?; // (B, D_out) dz = dy ⊙ f′, scratch
-            out.push(Launch::LinearActBwd {
-                dpre,
-                dbias: lw.g(b),
-                dout: dy,
-                pre: saved.f(0),
-                out: y,
-                b: rows,
-                d_out: cols,
-                f,
-            });
-            if let Some(dw) = lw.g(w) {
-                out.push(Launch::MatMul {
-                    out: dw,
-                    a: lw.v(x),
-                    b: dpre,
-                    m: d_in,
-                    k: rows,
-                    n: cols,
-                    ta: true,
-                    tb: false,
-                    beta: 1.0,
-                }); // dW += xᵀ · dz
-            }
-            if let Some(dx) = lw.g(x) {
-                out.push(Launch::MatMul {
-                    out: dx,
-                    a: dpre,
-                    b: lw.v(w),
-                    m: rows,
-                    k: cols,
-                    n: d_in,
-                    ta: false,
-                    tb: true,
-                    beta: 1.0,
-                }); // dx += dz · Wᵀ
-            }
-        }
-        _ => return Err(unsupported(&n.op)),
-    }
-    Ok(())
 }

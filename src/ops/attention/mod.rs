@@ -483,6 +483,54 @@ pub(crate) fn backward(
     }
 }
 
+// ------------------------------------------------------------------ tape op
+
+use crate::device::program::unsupported;
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{Attention, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for Attention {
+    fn kind(&self) -> OpKind {
+        OpKind::Attention
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.q);
+        f(self.k);
+        f(self.v);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(
+            cx.node,
+            cx.head,
+            self.q,
+            self.k,
+            self.v,
+            self.t,
+            self.heads,
+            self.causal,
+        )
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+        _feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+}
+
 #[cfg(test)]
 #[path = "attention_tests.rs"]
 mod tests;

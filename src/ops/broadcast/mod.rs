@@ -245,3 +245,131 @@ pub(crate) fn scale_backward(node: &Node, head: &mut [Node], a: Var, c: f32) {
         da.iter_mut().zip(&node.grad).for_each(|(d, g)| *d += c * g);
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{Add, Mul, OpKind, Scale, Sub};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for Add {
+    fn kind(&self) -> OpKind {
+        OpKind::Add
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+        f(self.b);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        add_backward(cx.node, cx.head, cx.scratch, self.a, self.b)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::add_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::add_backward(self, lw, i, out)
+    }
+}
+
+impl TapeOp for Sub {
+    fn kind(&self) -> OpKind {
+        OpKind::Sub
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+        f(self.b);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        sub_backward(cx.node, cx.head, cx.scratch, self.a, self.b)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::sub_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::sub_backward(self, lw, i, out)
+    }
+}
+
+impl TapeOp for Mul {
+    fn kind(&self) -> OpKind {
+        OpKind::Mul
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+        f(self.b);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        mul_backward(cx.node, cx.head, cx.scratch, self.a, self.b)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::mul_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::mul_backward(self, lw, i, out)
+    }
+}
+
+impl TapeOp for Scale {
+    fn kind(&self) -> OpKind {
+        OpKind::Scale
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        scale_backward(cx.node, cx.head, self.a, self.c)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::scale_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::scale_backward(self, lw, i, out)
+    }
+}

@@ -155,3 +155,70 @@ pub(crate) fn slice_backward(node: &Node, head: &mut [Node], a: Var, start: usiz
         }
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{ConcatCols, OpKind, SliceCols};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for ConcatCols {
+    fn kind(&self) -> OpKind {
+        OpKind::ConcatCols
+    }
+    fn each_input(&self, node: &Node, f: &mut dyn FnMut(Var)) {
+        node.idx.iter().for_each(|&p| f(Var::slot(p)));
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        concat_backward(cx.node, cx.head)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::concat_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::concat_backward(self, lw, i, out)
+    }
+}
+
+impl TapeOp for SliceCols {
+    fn kind(&self) -> OpKind {
+        OpKind::SliceCols
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        slice_backward(cx.node, cx.head, self.a, self.start)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::slice_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::slice_backward(self, lw, i, out)
+    }
+}

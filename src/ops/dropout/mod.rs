@@ -67,3 +67,41 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], a: Var) {
         dropout_backward(da, &node.grad, &node.aux);
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{Dropout, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for Dropout {
+    fn kind(&self) -> OpKind {
+        OpKind::Dropout
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(cx.node, cx.head, self.a)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::backward(self, lw, i, out)
+    }
+}

@@ -408,3 +408,44 @@ pub(crate) fn backward(
         }
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+use crate::device::program::unsupported;
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{EmbedLinear, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for EmbedLinear {
+    fn kind(&self) -> OpKind {
+        OpKind::EmbedLinear
+    }
+    fn each_input(&self, node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.w);
+        f(self.b);
+        dense_parts(node, f);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(
+            cx.node, cx.head, cx.scratch, cx.store, self.x, self.w, self.b, self.f,
+        )
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+        _feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+}

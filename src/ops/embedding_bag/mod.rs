@@ -172,3 +172,41 @@ pub(crate) fn backward(node: &Node, store: &mut ParamStore, table: ParamId) {
         embedding_bag_backward(dt, &node.grad, offsets, ids, node.cols);
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{EmbeddingBag, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for EmbeddingBag {
+    fn kind(&self) -> OpKind {
+        OpKind::EmbeddingBag
+    }
+    fn each_input(&self, _node: &Node, _f: &mut dyn FnMut(Var)) {
+        // no node input: the table's gradient goes to the store
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(cx.node, cx.store, self.table)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::backward(self, lw, i, out)
+    }
+}

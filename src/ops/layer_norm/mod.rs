@@ -169,3 +169,43 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], x: Var, gamma: Var, beta:
         ix.grad, ig.grad, ib.grad, &node.grad, ix.value, ig.value, mean, rstd, b, d,
     );
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{LayerNorm, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for LayerNorm {
+    fn kind(&self) -> OpKind {
+        OpKind::LayerNorm
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.x);
+        f(self.gamma);
+        f(self.beta);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(cx.node, cx.head, self.x, self.gamma, self.beta)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::backward(self, lw, i, out)
+    }
+}

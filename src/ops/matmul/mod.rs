@@ -134,3 +134,44 @@ pub(crate) fn backward(
         );
     });
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{MatMul, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for MatMul {
+    fn kind(&self) -> OpKind {
+        OpKind::MatMul
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+        f(self.b);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(
+            cx.node, cx.head, cx.scratch, self.a, self.b, self.ta, self.tb,
+        )
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::backward(self, lw, i, out)
+    }
+}

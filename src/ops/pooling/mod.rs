@@ -177,6 +177,72 @@ pub(crate) fn l2_normalize_backward_node(node: &Node, head: &mut [Node], a: Var)
     }
 }
 
+// ------------------------------------------------------------------ tape op
+
+use crate::device::program::unsupported;
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{L2Normalize, MaskedMean, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for MaskedMean {
+    fn kind(&self) -> OpKind {
+        OpKind::MaskedMean
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        masked_mean_backward_node(cx.node, cx.head, self.a, self.t)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+        _feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+}
+
+impl TapeOp for L2Normalize {
+    fn kind(&self) -> OpKind {
+        OpKind::L2Normalize
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        l2_normalize_backward_node(cx.node, cx.head, self.a)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+        _feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,3 +133,78 @@ pub(crate) fn sum_backward(node: &Node, head: &mut [Node], a: Var, axis: Axis) {
 pub(crate) fn mean_backward(node: &Node, head: &mut [Node], a: Var, axis: Axis) {
     backward_scaled(node, head, a, axis, true)
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{Mean, OpKind, Sum};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for Sum {
+    fn kind(&self) -> OpKind {
+        match self.axis {
+            Axis::All => OpKind::SumAll,
+            Axis::Rows => OpKind::SumRows,
+            Axis::Cols => OpKind::SumCols,
+        }
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        sum_backward(cx.node, cx.head, self.a, self.axis)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::sum_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::sum_backward(self, lw, i, out)
+    }
+}
+
+impl TapeOp for Mean {
+    fn kind(&self) -> OpKind {
+        match self.axis {
+            Axis::All => OpKind::MeanAll,
+            Axis::Rows => OpKind::MeanRows,
+            Axis::Cols => OpKind::MeanCols,
+        }
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        mean_backward(cx.node, cx.head, self.a, self.axis)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::mean_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::mean_backward(self, lw, i, out)
+    }
+}

@@ -68,3 +68,40 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], a: Var) {
         select_rows_backward(dx, &node.grad, &node.idx, ia.cols);
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+use crate::device::program::unsupported;
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{OpKind, SelectRows};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for SelectRows {
+    fn kind(&self) -> OpKind {
+        OpKind::SelectRows
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(cx.node, cx.head, self.a)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+        _feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+}

@@ -119,3 +119,70 @@ pub(crate) fn log_softmax_backward_node(node: &Node, head: &mut [Node], a: Var) 
         log_softmax_backward(da, &node.grad, &node.value, node.rows, node.cols);
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{LogSoftmax, OpKind, Softmax};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for Softmax {
+    fn kind(&self) -> OpKind {
+        OpKind::Softmax
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        softmax_backward_node(cx.node, cx.head, self.a)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::softmax_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::softmax_backward(self, lw, i, out)
+    }
+}
+
+impl TapeOp for LogSoftmax {
+    fn kind(&self) -> OpKind {
+        OpKind::LogSoftmax
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        log_softmax_backward_node(cx.node, cx.head, self.a)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::log_softmax_forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::log_softmax_backward(self, lw, i, out)
+    }
+}

@@ -209,3 +209,48 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], a: Var, kind: UnaryFn) {
         unary_backward(da, &node.grad, ia.value, &node.value, kind);
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{OpKind, Unary};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for Unary {
+    fn kind(&self) -> OpKind {
+        match self.f {
+            UnaryFn::Exp => OpKind::Exp,
+            UnaryFn::Log => OpKind::Log,
+            UnaryFn::Relu => OpKind::Relu,
+            UnaryFn::Sigmoid => OpKind::Sigmoid,
+            UnaryFn::Tanh => OpKind::Tanh,
+            UnaryFn::Gelu => OpKind::Gelu,
+        }
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(cx.node, cx.head, self.a, self.f)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::backward(self, lw, i, out)
+    }
+}

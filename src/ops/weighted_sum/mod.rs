@@ -56,3 +56,41 @@ pub(crate) fn backward(node: &Node, head: &mut [Node]) {
         }
     }
 }
+
+// ------------------------------------------------------------------ tape op
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{OpKind, WeightedSum};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for WeightedSum {
+    fn kind(&self) -> OpKind {
+        OpKind::WeightedSum
+    }
+    fn each_input(&self, node: &Node, f: &mut dyn FnMut(Var)) {
+        node.idx.iter().for_each(|&p| f(Var::slot(p)));
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(cx.node, cx.head)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::backward(self, lw, i, out)
+    }
+}
