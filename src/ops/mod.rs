@@ -12,6 +12,8 @@ pub mod distill;
 pub mod dropout;
 pub mod embed_linear;
 pub mod embedding_bag;
+#[cfg(test)]
+pub(crate) mod example;
 pub mod gate;
 pub mod gather;
 pub mod gemm;

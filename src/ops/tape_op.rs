@@ -69,10 +69,16 @@ pub(crate) trait TapeOp: Copy {
 /// Each entry: doc comments, the variant with its fields (none for ops whose inputs are
 /// listed in the node's `idx`), then the registry names it records under.
 macro_rules! tape_ops {
-    ($(
-        $(#[$meta:meta])*
-        $name:ident $({ $($field:ident : $ty:ty),* $(,)? })? => [$($kind:ident),+ $(,)?]
-    ),+ $(,)?) => {
+    (
+        ops {$(
+            $(#[$meta:meta])*
+            $name:ident $({ $($field:ident : $ty:ty),* $(,)? })? => [$($kind:ident),+ $(,)?]
+        ),+ $(,)?}
+        examples {$(
+            $(#[$xmeta:meta])*
+            $xname:ident $({ $($xfield:ident : $xty:ty),* $(,)? })? => [$($xkind:ident),+ $(,)?]
+        ),* $(,)?}
+    ) => {
         /// How a node was made. Inputs always precede their consumers on the tape.
         ///
         /// `Op` is small and `Copy`: input handles and scalars only. Larger saved state
@@ -87,6 +93,11 @@ macro_rules! tape_ops {
                 $(#[$meta])*
                 $name $({ $($field: $ty),* })?,
             )+
+            $(
+                $(#[$xmeta])*
+                #[cfg(test)]
+                $xname $({ $($xfield: $xty),* })?,
+            )*
         }
 
         $(
@@ -96,17 +107,25 @@ macro_rules! tape_ops {
             #[derive(Clone, Copy, Debug, PartialEq)]
             pub(crate) struct $name { $($(pub(crate) $field: $ty),*)? }
         )+
+        $(
+            $(#[$xmeta])*
+            #[cfg(test)]
+            #[derive(Clone, Copy, Debug, PartialEq)]
+            pub(crate) struct $xname { $($(pub(crate) $xfield: $xty),*)? }
+        )*
 
         /// The name of every differentiable op and loss, for the gradient-check registry
         /// (`tests/gradcheck.rs` and `tests/h16ops_registry.rs` fail if any has no check).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum OpKind {
             $($($kind,)+)+
+            $($(#[cfg(test)] $xkind,)+)*
         }
 
         impl OpKind {
             /// Every op and loss the engine offers.
-            pub const ALL: [OpKind; [$($(OpKind::$kind),+),+].len()] = [$($(OpKind::$kind),+),+];
+            pub const ALL: [OpKind; [$($(OpKind::$kind,)+)+ $($(#[cfg(test)] OpKind::$xkind,)+)*].len()] =
+                [$($(OpKind::$kind,)+)+ $($(#[cfg(test)] OpKind::$xkind,)+)*];
         }
 
         impl Op {
@@ -116,6 +135,7 @@ macro_rules! tape_ops {
                 match *self {
                     Op::Input | Op::Param(_) => None,
                     $(Op::$name $({ $($field),* })? => Some($name { $($($field),*)? }.kind()),)+
+                    $(#[cfg(test)] Op::$xname $({ $($xfield),* })? => Some($xname { $($($xfield),*)? }.kind()),)*
                 }
             }
 
@@ -126,6 +146,7 @@ macro_rules! tape_ops {
                 match *self {
                     Op::Input | Op::Param(_) => {}
                     $(Op::$name $({ $($field),* })? => $name { $($($field),*)? }.each_input(node, f),)+
+                    $(#[cfg(test)] Op::$xname $({ $($xfield),* })? => $xname { $($($xfield),*)? }.each_input(node, f),)*
                 }
             }
 
@@ -135,6 +156,7 @@ macro_rules! tape_ops {
                 match *self {
                     Op::Input | Op::Param(_) => return false,
                     $(Op::$name $({ $($field),* })? => $name { $($($field),*)? }.backward(cx),)+
+                    $(#[cfg(test)] Op::$xname $({ $($xfield),* })? => $xname { $($($xfield),*)? }.backward(cx),)*
                 }
                 true
             }
@@ -151,6 +173,7 @@ macro_rules! tape_ops {
                 match *self {
                     Op::Input | Op::Param(_) => None,
                     $(Op::$name $({ $($field),* })? => Some($name { $($($field),*)? }.lower_forward(lw, i, out, feeds)),)+
+                    $(#[cfg(test)] Op::$xname $({ $($xfield),* })? => Some($xname { $($($xfield),*)? }.lower_forward(lw, i, out, feeds)),)*
                 }
             }
 
@@ -165,6 +188,7 @@ macro_rules! tape_ops {
                 match *self {
                     Op::Input | Op::Param(_) => None,
                     $(Op::$name $({ $($field),* })? => Some($name { $($($field),*)? }.lower_backward(lw, i, out)),)+
+                    $(#[cfg(test)] Op::$xname $({ $($xfield),* })? => Some($xname { $($($xfield),*)? }.lower_backward(lw, i, out)),)*
                 }
             }
         }
