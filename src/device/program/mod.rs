@@ -72,14 +72,7 @@ impl Program {
                 message: format!("the seed must be a (1, 1) node of this tape, got #{last}"),
             });
         }
-        // reachability from the seed, as Graph::backward_with_grad
-        let mut reach = vec![false; nodes.len()];
-        reach[last] = true;
-        for i in (0..=last).rev() {
-            if reach[i] && nodes[i].needs_grad {
-                for_each_input(nodes, i, |v| reach[v.index()] = true);
-            }
-        }
+        let reach = reachable(nodes, last);
         // Gathers read only by one concatenation write into its columns: the
         // concatenation's buffer exists before them.
         let fused = fusable_gathers(nodes);
@@ -101,31 +94,8 @@ impl Program {
         let mut feeds = Vec::new();
         let mut forward = Vec::new();
         let mut zero = Vec::new();
-        for (i, n) in nodes.iter().enumerate() {
-            let len = n.rows * n.cols;
-            let value = match (n.op, lw.fused[i], early[i]) {
-                (Op::Param(id), _, _) => params.value(id),
-                (_, Some((j, _)), _) => early[j].expect("allocated above"), // columns of j
-                (_, None, Some(b)) => b,
-                _ => lw.alloc(len)?,
-            };
-            lw.values.push(value);
-            // a fused gather's gradient is read from the concatenation's
-            let grad = if n.needs_grad && reach[i] && i <= last && lw.fused[i].is_none() {
-                Some(match n.op {
-                    Op::Param(id) => params.grad(id),
-                    _ => {
-                        let b = lw.alloc(len)?;
-                        if i != last {
-                            zero.push(Launch::Fill { out: b, value: 0.0 }); // the seed: 1 below
-                        }
-                        b
-                    }
-                })
-            } else {
-                None
-            };
-            lw.grads.push(grad);
+        for i in 0..nodes.len() {
+            plan_buffers(&mut lw, i, (&reach, last), &early, &mut zero)?;
             let saved = lower_forward(&mut lw, i, &mut forward, &mut feeds)?;
             lw.saved.push(saved);
         }
@@ -157,19 +127,8 @@ impl Program {
                 lower_backward(&mut lw, i, &mut backward)?;
             }
         }
-        let sig = nodes
-            .iter()
-            .map(|n| {
-                let list = if listed(&n.op) {
-                    n.idx.clone()
-                } else {
-                    Vec::new()
-                };
-                (n.op, n.rows, n.cols, list)
-            })
-            .collect();
         Ok(Program {
-            sig,
+            sig: signature(nodes),
             forward,
             backward,
             feeds,
@@ -327,4 +286,70 @@ fn fusable_gathers(nodes: &[Node]) -> Vec<Option<(usize, usize)>> {
         }
     }
     fused
+}
+
+/// Which nodes the backward pass from node `last` reaches (as `Graph::backward_with_grad`).
+fn reachable(nodes: &[Node], last: usize) -> Vec<bool> {
+    let mut reach = vec![false; nodes.len()];
+    reach[last] = true;
+    for i in (0..=last).rev() {
+        if reach[i] && nodes[i].needs_grad {
+            for_each_input(nodes, i, |v| reach[v.index()] = true);
+        }
+    }
+    reach
+}
+
+/// The value buffer of node `i` (a parameter's own, the concatenation's for a fused
+/// gather, one allocated early for a concatenation, else a fresh one) and, when the
+/// backward pass from `last` reaches it and it needs one, its gradient buffer (zeroed by
+/// a launch of `zero`, except the seed's).
+fn plan_buffers<B: Backend + ?Sized>(
+    lw: &mut Lowering<'_, B>,
+    i: usize,
+    (reach, last): (&[bool], usize),
+    early: &[Option<Buf>],
+    zero: &mut Vec<Launch>,
+) -> Result<()> {
+    let n = &lw.nodes[i];
+    let len = n.rows * n.cols;
+    let value = match (n.op, lw.fused[i], early[i]) {
+        (Op::Param(id), _, _) => lw.params.value(id),
+        (_, Some((j, _)), _) => early[j].expect("allocated above"), // columns of j
+        (_, None, Some(b)) => b,
+        _ => lw.alloc(len)?,
+    };
+    lw.values.push(value);
+    // a fused gather's gradient is read from the concatenation's
+    let grad = if n.needs_grad && reach[i] && i <= last && lw.fused[i].is_none() {
+        Some(match n.op {
+            Op::Param(id) => lw.params.grad(id),
+            _ => {
+                let b = lw.alloc(len)?;
+                if i != last {
+                    zero.push(Launch::Fill { out: b, value: 0.0 }); // the seed: 1 below
+                }
+                b
+            }
+        })
+    } else {
+        None
+    };
+    lw.grads.push(grad);
+    Ok(())
+}
+
+/// The op, rows, cols and input list (for ops that list them in `idx`) of every node.
+fn signature(nodes: &[Node]) -> Vec<(Op, usize, usize, Vec<u32>)> {
+    nodes
+        .iter()
+        .map(|n| {
+            let list = if listed(&n.op) {
+                n.idx.clone()
+            } else {
+                Vec::new()
+            };
+            (n.op, n.rows, n.cols, list)
+        })
+        .collect()
 }

@@ -12,28 +12,30 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 #[test]
 fn fused_matches_the_naive_reference_and_padding_rows_are_zero() {
     for causal in [false, true] {
-        let d = AttnDims {
+        let dims = AttnDims {
             b: 3,
             t: 5,
             h: 2,
             dh: 3,
             causal,
         };
-        let n = d.b * d.t * d.width();
+        let n = dims.b * dims.t * dims.width();
         let (q, k, v) = (values(n, 1), values(n, 7), values(n, 13));
         let lengths = [5, 2, 0];
         let mut fused = vec![f32::NAN; n];
-        let mut p = vec![f32::NAN; d.b * d.h * d.t * d.t];
-        attention_forward(&mut fused, &mut p, &q, &k, &v, &lengths, d);
+        let mut p = vec![f32::NAN; dims.b * dims.h * dims.t * dims.t];
+        attention_forward(&mut fused, &mut p, &q, &k, &v, &lengths, dims);
         let mut naive = vec![f32::NAN; n];
-        attention_forward_naive(&mut naive, &q, &k, &v, &lengths, d);
+        attention_forward_naive(&mut naive, &q, &k, &v, &lengths, dims);
         for (a, b) in fused.iter().zip(&naive) {
             assert!((a - b).abs() < 1e-5, "fused {a} vs naive {b}");
         }
         assert!(fused.iter().chain(&p).all(|x| x.is_finite()));
         // sequence 1 has 2 valid tokens: rows 2..5 are padding; sequence 2 is empty.
-        assert!(fused[(d.t + 2) * d.width()..].iter().all(|&x| x == 0.0));
-        assert!(fused[..d.t * d.width()].iter().any(|&x| x != 0.0));
+        assert!(fused[(dims.t + 2) * dims.width()..]
+            .iter()
+            .all(|&x| x == 0.0));
+        assert!(fused[..dims.t * dims.width()].iter().any(|&x| x != 0.0));
     }
 }
 

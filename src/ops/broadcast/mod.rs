@@ -196,9 +196,9 @@ impl Graph {
                 expected: "a finite number".into(),
             });
         }
-        let d = self.dims(a);
+        let dims = self.dims(a);
         let needs = self.any_grad(&[a]);
-        let out = self.push(Op::Scale { a, c }, d.0, d.1, needs);
+        let out = self.push(Op::Scale { a, c }, dims.0, dims.1, needs);
         if !self.computes() {
             return Ok(out);
         }

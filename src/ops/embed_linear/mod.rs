@@ -140,9 +140,9 @@ const ROWS_MIN: usize = 32;
 
 /// The table rows T_f[uniq_f] `(u, d)`, read from the gather node's value (row `rep[r]`
 /// of the batch looked up `uniq[r]`).
-fn distinct_rows(e: &mut [f32], gathered: &[f32], rep: &[u32], d: usize) {
-    for (er, &i) in e.chunks_exact_mut(d).zip(rep) {
-        er.copy_from_slice(&gathered[i as usize * d..(i as usize + 1) * d]);
+fn distinct_rows(e: &mut [f32], gathered: &[f32], rep: &[u32], width: usize) {
+    for (er, &i) in e.chunks_exact_mut(width).zip(rep) {
+        er.copy_from_slice(&gathered[i as usize * width..(i as usize + 1) * width]);
     }
 }
 
@@ -218,14 +218,14 @@ impl Graph {
         let u_all = &mut u_buf[a0..a0 + lay.ut * ld];
         for k in 0..lay.nf {
             let (p, o, u0, u) = lay.fact(idx, k);
-            let d = inputs[p.index()].cols;
+            let width = inputs[p.index()].cols;
             let rep = &idx[lay.rep() + u0..lay.rep() + u0 + u];
-            let e = &mut e_all[u0 * dmax..u0 * dmax + u * d];
-            distinct_rows(e, &inputs[p.index()].value, rep, d);
-            let (e, wf) = (&*e, &wv[o * n..(o + d) * n]); // (u, d), (d, N)
+            let e = &mut e_all[u0 * dmax..u0 * dmax + u * width];
+            distinct_rows(e, &inputs[p.index()].value, rep, width);
+            let (e, wf) = (&*e, &wv[o * n..(o + width) * n]); // (u, width), (width, N)
             par_rows(&mut u_all[u0 * ld..(u0 + u) * ld], ld, u, |r0, chunk| {
                 let rows = chunk.len() / ld;
-                kernels::product(chunk, ld, &e[r0 * d..(r0 + rows) * d], d, wf, n);
+                kernels::product(chunk, ld, &e[r0 * width..(r0 + rows) * width], width, wf, n);
             });
         }
         // z_i = b + Σ_k U[inv[i, k]], then z += x_d · W_d for the dense parts
@@ -293,7 +293,7 @@ pub(crate) fn backward(
             let (p, _, _, u) = lay.fact(idx, k);
             (u, head[p.index()].cols)
         })
-        .fold((0, 0), |(a, c), (u, d)| (a.max(u), c.max(d)));
+        .fold((0, 0), |(a, c), (u, width)| (a.max(u), c.max(width)));
     let per_part = (2 * umax * dmax + dmax * n).next_multiple_of(16);
     let dz_len = (rows * n).next_multiple_of(16);
     let len = dz_len + rows * ld + 16 + lay.ut * n + lay.nf * per_part;
@@ -309,7 +309,7 @@ pub(crate) fn backward(
         // db_j += Σ_i dz_ij (rows in order)
         let db = &mut head[b.index()].grad;
         for row in dz.chunks_exact(n) {
-            db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+            db.iter_mut().zip(row).for_each(|(width, g)| *width += g);
         }
     }
     // dz with the padded stride, for the per-id sums' gathers
@@ -328,17 +328,35 @@ pub(crate) fn backward(
         let work = |(k, buf): (usize, &mut [f32])| {
             let (p, o, u0, u) = lay.fact(idx, k);
             let pn = &head_ro[p.index()];
-            let d = pn.cols;
+            let width = pn.cols;
             let (e, rest) = buf.split_at_mut(umax * dmax);
             let (g, dw) = rest.split_at_mut(umax * dmax);
-            let (e, g, dw) = (&mut e[..u * d], &mut g[..u * d], &mut dw[..d * n]);
+            let (e, g, dw) = (
+                &mut e[..u * width],
+                &mut g[..u * width],
+                &mut dw[..width * n],
+            );
             let sk = &s[u0 * n..(u0 + u) * n]; // (u, N)
-            distinct_rows(e, &pn.value, &idx[lay.rep() + u0..lay.rep() + u0 + u], d);
+            distinct_rows(
+                e,
+                &pn.value,
+                &idx[lay.rep() + u0..lay.rep() + u0 + u],
+                width,
+            );
             g.fill(0.0);
-            matmul_forward(g, sk, &wn.value[o * n..(o + d) * n], u, n, d, false, true); // (u, N)·(N, d)
+            matmul_forward(
+                g,
+                sk,
+                &wn.value[o * n..(o + width) * n],
+                u,
+                n,
+                width,
+                false,
+                true,
+            ); // (u, N)·(N, width)
             if wn.needs_grad {
                 dw.fill(0.0);
-                matmul_forward(dw, e, sk, d, u, n, true, false); // (d, u)·(u, N)
+                matmul_forward(dw, e, sk, width, u, n, true, false); // (width, u)·(u, N)
             }
         };
         let parts = &mut parts[..lay.nf * per_part];
@@ -351,12 +369,12 @@ pub(crate) fn backward(
     // add them in: dW_f rows, and dT_f[uniq[r]] += G[r] into the row-sparse gradients
     for (k, buf) in parts.chunks(per_part).take(lay.nf).enumerate() {
         let (p, o, u0, u) = lay.fact(idx, k);
-        let d = head[p.index()].cols;
-        let g = &buf[umax * dmax..umax * dmax + u * d];
-        let dw = &buf[2 * umax * dmax..2 * umax * dmax + d * n];
+        let width = head[p.index()].cols;
+        let g = &buf[umax * dmax..umax * dmax + u * width];
+        let dw = &buf[2 * umax * dmax..2 * umax * dmax + width * n];
         let wn = &mut head[w.index()];
         if wn.needs_grad {
-            wn.grad[o * n..(o + d) * n]
+            wn.grad[o * n..(o + width) * n]
                 .iter_mut()
                 .zip(dw)
                 .for_each(|(a, v)| *a += v);
@@ -366,7 +384,7 @@ pub(crate) fn backward(
         };
         if let Some(dt) = store.sparse_grad_mut(table) {
             let uniq = &idx[lay.uniq() + u0..lay.uniq() + u0 + u];
-            for (gr, &row) in g.chunks_exact(d).zip(uniq) {
+            for (gr, &row) in g.chunks_exact(width).zip(uniq) {
                 dt.row_mut(row)
                     .iter_mut()
                     .zip(gr)
@@ -379,14 +397,14 @@ pub(crate) fn backward(
         let [pn, wn] = head
             .get_disjoint_mut([p.index(), w.index()])
             .expect("distinct part and weight");
-        let d = pn.cols;
+        let width = pn.cols;
         if wn.needs_grad {
             // dW_d += x_dᵀ · dz   (D_d, B)·(B, N)
             matmul_forward(
-                &mut wn.grad[o * n..(o + d) * n],
+                &mut wn.grad[o * n..(o + width) * n],
                 &pn.value,
                 dz,
-                d,
+                width,
                 rows,
                 n,
                 true,
@@ -398,10 +416,10 @@ pub(crate) fn backward(
             matmul_forward(
                 &mut pn.grad,
                 dz,
-                &wn.value[o * n..(o + d) * n],
+                &wn.value[o * n..(o + width) * n],
                 rows,
                 n,
-                d,
+                width,
                 false,
                 true,
             );

@@ -40,17 +40,17 @@ pub fn embedding_bag_forward(
     table: &[f32],
     offsets: &[u32],
     ids: &[u32],
-    d: usize,
+    width: usize,
 ) {
     for (b, o) in offsets.windows(2).enumerate() {
-        let y = &mut out[b * d..(b + 1) * d]; // (D,)
+        let y = &mut out[b * width..(b + 1) * width]; // (D,)
         y.fill(0.0);
         let bag = &ids[o[0] as usize..o[1] as usize];
         if bag.is_empty() {
             continue;
         }
         for &r in bag {
-            let row = &table[r as usize * d..(r as usize + 1) * d];
+            let row = &table[r as usize * width..(r as usize + 1) * width];
             y.iter_mut().zip(row).for_each(|(a, t)| *a += t);
         }
         let inv = 1.0 / bag.len() as f32;
@@ -65,7 +65,7 @@ pub fn embedding_bag_backward(
     dout: &[f32],
     offsets: &[u32],
     ids: &[u32],
-    d: usize,
+    width: usize,
 ) {
     for (b, o) in offsets.windows(2).enumerate() {
         let bag = &ids[o[0] as usize..o[1] as usize];
@@ -74,7 +74,7 @@ pub fn embedding_bag_backward(
         }
         // in the forward pass this was y_b = (1/n_b) Σ_j T[ids_j], so dT[ids_j] += dy_b / n_b
         let inv = 1.0 / bag.len() as f32;
-        let dy = &dout[b * d..(b + 1) * d];
+        let dy = &dout[b * width..(b + 1) * width];
         for &r in bag {
             dtable
                 .row_mut(r)
@@ -141,7 +141,7 @@ impl Graph {
                 ),
             });
         }
-        let (v, d) = (info.rows, info.cols);
+        let (v, width) = (info.rows, info.cols);
         check_offsets("embedding_bag", offsets, ids.len())?;
         if let Some(p) = ids.iter().position(|&r| r as usize >= v) {
             return Err(Error::Index {
@@ -152,11 +152,11 @@ impl Graph {
             });
         }
         let b = offsets.len() - 1;
-        let out = self.push(Op::EmbeddingBag { table }, b, d, true);
+        let out = self.push(Op::EmbeddingBag { table }, b, width, true);
         let computes = self.computes();
         let node = &mut self.nodes[out.index()];
         if computes {
-            embedding_bag_forward(&mut node.value, store.value(table), offsets, ids, d);
+            embedding_bag_forward(&mut node.value, store.value(table), offsets, ids, width);
             // (B, D)
         }
         // Saved for backward: offsets (B + 1), then ids.

@@ -35,13 +35,13 @@ const ROWS_PER_TASK: usize = 64;
 const PAR_MIN: usize = 1 << 16;
 
 /// [`gate_combine_forward`] on a block of rows (the row count is `out.len() / d`).
-fn forward_rows(out: &mut [f32], w: &mut [f32], x: &[f32], z: &[f32], e: usize, d: usize) {
-    for i in 0..out.len() / d {
+fn forward_rows(out: &mut [f32], w: &mut [f32], x: &[f32], z: &[f32], e: usize, width: usize) {
+    for i in 0..out.len() / width {
         let wi = &mut w[i * e..(i + 1) * e];
         softmax_row(wi, &z[i * e..(i + 1) * e]);
-        let yi = &mut out[i * d..(i + 1) * d];
+        let yi = &mut out[i * width..(i + 1) * width];
         for (k, &wk) in wi.iter().enumerate() {
-            let xk = &x[i * e * d + k * d..i * e * d + (k + 1) * d];
+            let xk = &x[i * e * width + k * width..i * e * width + (k + 1) * width];
             yi.iter_mut().zip(xk).for_each(|(y, &xv)| *y += wk * xv);
         }
     }
@@ -56,26 +56,26 @@ pub fn gate_combine_forward(
     z: &[f32],
     b: usize,
     e: usize,
-    d: usize,
+    width: usize,
 ) {
-    if b * e * d < PAR_MIN || rayon::current_num_threads() == 1 {
-        return forward_rows(out, w, x, z, e, d);
+    if b * e * width < PAR_MIN || rayon::current_num_threads() == 1 {
+        return forward_rows(out, w, x, z, e, width);
     }
     let r = ROWS_PER_TASK;
-    out.par_chunks_mut(r * d) // (≤r, D)
+    out.par_chunks_mut(r * width) // (≤r, D)
         .zip(w.par_chunks_mut(r * e)) // (≤r, E)
-        .zip(x.par_chunks(r * e * d)) // (≤r, E·D)
+        .zip(x.par_chunks(r * e * width)) // (≤r, E·D)
         .zip(z.par_chunks(r * e)) // (≤r, E)
-        .for_each(|(((o, w), x), z)| forward_rows(o, w, x, z, e, d));
+        .for_each(|(((o, w), x), z)| forward_rows(o, w, x, z, e, width));
 }
 
 /// `dx += w ⊙ dy` per expert block, on a block of rows.
-fn backward_dx_rows(dx: &mut [f32], dout: &[f32], w: &[f32], e: usize, d: usize) {
-    for i in 0..dout.len() / d {
-        let dy = &dout[i * d..(i + 1) * d];
+fn backward_dx_rows(dx: &mut [f32], dout: &[f32], w: &[f32], e: usize, width: usize) {
+    for i in 0..dout.len() / width {
+        let dy = &dout[i * width..(i + 1) * width];
         for k in 0..e {
             let wk = w[i * e + k];
-            let dxk = &mut dx[i * e * d + k * d..i * e * d + (k + 1) * d];
+            let dxk = &mut dx[i * e * width + k * width..i * e * width + (k + 1) * width];
             dxk.iter_mut().zip(dy).for_each(|(g, &dyv)| *g += wk * dyv);
         }
     }
@@ -90,13 +90,13 @@ fn backward_dz_rows(
     x: &[f32],
     w: &[f32],
     e: usize,
-    d: usize,
+    width: usize,
     a: &mut [f32],
 ) {
-    for i in 0..dout.len() / d {
-        let dy = &dout[i * d..(i + 1) * d];
+    for i in 0..dout.len() / width {
+        let dy = &dout[i * width..(i + 1) * width];
         for (k, ak) in a.iter_mut().enumerate() {
-            let xk = &x[i * e * d + k * d..i * e * d + (k + 1) * d];
+            let xk = &x[i * e * width + k * width..i * e * width + (k + 1) * width];
             *ak = dot(xk, dy); // lane partial sums in a fixed order: vectorised
         }
         let wi = &w[i * e..(i + 1) * e];
@@ -108,12 +108,12 @@ fn backward_dz_rows(
 }
 
 /// [`backward_dz_rows`] with its scratch: a stack array for E ≤ 64, else a heap buffer.
-fn backward_dz_block(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usize, d: usize) {
+fn backward_dz_block(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usize, width: usize) {
     if e <= 64 {
         let mut a = [0f32; 64];
-        backward_dz_rows(dz, dout, x, w, e, d, &mut a[..e]);
+        backward_dz_rows(dz, dout, x, w, e, width, &mut a[..e]);
     } else {
-        backward_dz_rows(dz, dout, x, w, e, d, &mut vec![0f32; e]);
+        backward_dz_rows(dz, dout, x, w, e, width, &mut vec![0f32; e]);
     }
 }
 
@@ -128,29 +128,29 @@ pub fn gate_combine_backward(
     w: &[f32],
     b: usize,
     e: usize,
-    d: usize,
+    width: usize,
 ) {
-    let par = b * e * d >= PAR_MIN && rayon::current_num_threads() > 1;
+    let par = b * e * width >= PAR_MIN && rayon::current_num_threads() > 1;
     let r = ROWS_PER_TASK;
     if let Some(dx) = dx {
         if par {
-            dx.par_chunks_mut(r * e * d) // (≤r, E·D)
-                .zip(dout.par_chunks(r * d)) // (≤r, D)
+            dx.par_chunks_mut(r * e * width) // (≤r, E·D)
+                .zip(dout.par_chunks(r * width)) // (≤r, D)
                 .zip(w.par_chunks(r * e)) // (≤r, E)
-                .for_each(|((dx, dy), w)| backward_dx_rows(dx, dy, w, e, d));
+                .for_each(|((dx, dy), w)| backward_dx_rows(dx, dy, w, e, width));
         } else {
-            backward_dx_rows(dx, dout, w, e, d);
+            backward_dx_rows(dx, dout, w, e, width);
         }
     }
     if let Some(dz) = dz {
         if par {
             dz.par_chunks_mut(r * e) // (≤r, E)
-                .zip(dout.par_chunks(r * d)) // (≤r, D)
-                .zip(x.par_chunks(r * e * d)) // (≤r, E·D)
+                .zip(dout.par_chunks(r * width)) // (≤r, D)
+                .zip(x.par_chunks(r * e * width)) // (≤r, E·D)
                 .zip(w.par_chunks(r * e)) // (≤r, E)
-                .for_each(|(((dz, dy), x), w)| backward_dz_block(dz, dy, x, w, e, d));
+                .for_each(|(((dz, dy), x), w)| backward_dz_block(dz, dy, x, w, e, width));
         } else {
-            backward_dz_block(dz, dout, x, w, e, d);
+            backward_dz_block(dz, dout, x, w, e, width);
         }
     }
 }
@@ -177,7 +177,7 @@ impl Graph {
                 message: "experts and gate logits must be different nodes".into(),
             });
         }
-        let d = dx.1 / e;
+        let width = dx.1 / e;
         let needs = self.any_grad(&[experts, gate_logits]);
         let out = self.push(
             Op::GateCombine {
@@ -186,7 +186,7 @@ impl Graph {
                 e,
             },
             b,
-            d,
+            width,
             needs,
         );
         if !self.computes() {
@@ -201,18 +201,20 @@ impl Graph {
             &inputs[gate_logits.index()].value,
             b,
             e,
-            d,
+            width,
         );
-        debug_assert_eq!(Dims(node.rows, node.cols), Dims(b, d));
+        debug_assert_eq!(Dims(node.rows, node.cols), Dims(b, width));
         Ok(out)
     }
 }
 
 pub(crate) fn backward(node: &Node, head: &mut [Node], experts: Var, gate: Var, e: usize) {
-    let (b, d) = (node.rows, node.cols);
+    let (b, width) = (node.rows, node.cols);
     let mut unused = Vec::new(); // experts != gate is enforced when recording
     with_two(head, experts, gate, &mut unused, |ix, iz| {
-        gate_combine_backward(ix.grad, iz.grad, &node.grad, ix.value, &node.aux, b, e, d);
+        gate_combine_backward(
+            ix.grad, iz.grad, &node.grad, ix.value, &node.aux, b, e, width,
+        );
     });
 }
 

@@ -19,8 +19,8 @@ use crate::autograd::{Graph, Node, Op, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
 
 /// `out[b, :] = table[idx[b], :]`; `out`: (B, D), `table`: (V, D).
-pub fn gather_forward(out: &mut [f32], table: &[f32], idx: &[u32], d: usize) {
-    if d == 8 {
+pub fn gather_forward(out: &mut [f32], table: &[f32], idx: &[u32], dim: usize) {
+    if dim == 8 {
         // The common embedding width as a fixed-size copy (two vector moves, no memcpy call).
         for (o, &r) in out.chunks_exact_mut(8).zip(idx) {
             let src: &[f32; 8] = table[r as usize * 8..(r as usize + 1) * 8]
@@ -31,7 +31,8 @@ pub fn gather_forward(out: &mut [f32], table: &[f32], idx: &[u32], d: usize) {
         return;
     }
     for (b, &r) in idx.iter().enumerate() {
-        out[b * d..(b + 1) * d].copy_from_slice(&table[r as usize * d..(r as usize + 1) * d]);
+        out[b * dim..(b + 1) * dim]
+            .copy_from_slice(&table[r as usize * dim..(r as usize + 1) * dim]);
     }
 }
 
@@ -40,12 +41,12 @@ pub fn gather_backward(
     dtable: &mut crate::autograd::SparseGrad,
     dout: &[f32],
     idx: &[u32],
-    d: usize,
+    width: usize,
 ) {
     for (b, &r) in idx.iter().enumerate() {
         let row = dtable.row_mut(r);
         row.iter_mut()
-            .zip(&dout[b * d..(b + 1) * d])
+            .zip(&dout[b * width..(b + 1) * width])
             .for_each(|(g, dy)| *g += dy);
     }
 }
@@ -64,7 +65,7 @@ impl Graph {
                 ),
             });
         }
-        let (v, d) = (info.rows, info.cols);
+        let (v, width) = (info.rows, info.cols);
         if let Some(p) = idx.iter().position(|&r| r as usize >= v) {
             return Err(Error::Index {
                 op: "gather",
@@ -74,11 +75,11 @@ impl Graph {
             });
         }
         // gather_forward writes every element: no zero-fill first.
-        let out = self.push_overwritten(Op::Gather { table }, idx.len(), d, true);
+        let out = self.push_overwritten(Op::Gather { table }, idx.len(), width, true);
         let computes = self.computes();
         let node = &mut self.nodes[out.index()];
         if computes {
-            gather_forward(&mut node.value, store.value(table), idx, d);
+            gather_forward(&mut node.value, store.value(table), idx, width);
         }
         node.idx.extend_from_slice(idx);
         Ok(out)

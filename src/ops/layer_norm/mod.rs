@@ -33,17 +33,17 @@ pub fn layer_norm_forward(
     gamma: &[f32],
     beta: &[f32],
     b: usize,
-    d: usize,
+    width: usize,
     eps: f32,
 ) {
     for i in 0..b {
-        let x = &inp[i * d..(i + 1) * d];
-        let mu = x.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
-        let var = x.iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>() / d as f64;
+        let x = &inp[i * width..(i + 1) * width];
+        let mu = x.iter().map(|&v| v as f64).sum::<f64>() / width as f64;
+        let var = x.iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>() / width as f64;
         let r = 1.0 / (var + eps as f64).sqrt();
-        for j in 0..d {
+        for j in 0..width {
             let xhat = ((x[j] as f64 - mu) * r) as f32;
-            out[i * d + j] = gamma[j] * xhat + beta[j];
+            out[i * width + j] = gamma[j] * xhat + beta[j];
         }
         mean[i] = mu as f32;
         rstd[i] = r as f32;
@@ -62,20 +62,20 @@ pub fn layer_norm_backward(
     mean: &[f32],
     rstd: &[f32],
     b: usize,
-    d: usize,
+    width: usize,
 ) {
-    let xhat = |i: usize, j: usize| (inp[i * d + j] - mean[i]) * rstd[i];
+    let xhat = |i: usize, j: usize| (inp[i * width + j] - mean[i]) * rstd[i];
     if let Some(dg) = dgamma {
         for i in 0..b {
-            for j in 0..d {
-                dg[j] += dout[i * d + j] * xhat(i, j);
+            for j in 0..width {
+                dg[j] += dout[i * width + j] * xhat(i, j);
             }
         }
     }
     if let Some(db) = dbeta {
         for i in 0..b {
-            for j in 0..d {
-                db[j] += dout[i * d + j];
+            for j in 0..width {
+                db[j] += dout[i * width + j];
             }
         }
     }
@@ -83,16 +83,16 @@ pub fn layer_norm_backward(
         for i in 0..b {
             // g_j = dy_j·γ_j; the two row means of the derivation:
             let (mut mg, mut mgx) = (0f32, 0f32);
-            for j in 0..d {
-                let g = dout[i * d + j] * gamma[j];
+            for j in 0..width {
+                let g = dout[i * width + j] * gamma[j];
                 mg += g;
                 mgx += g * xhat(i, j);
             }
-            mg /= d as f32;
-            mgx /= d as f32;
-            for j in 0..d {
-                let g = dout[i * d + j] * gamma[j];
-                dx[i * d + j] += rstd[i] * (g - mg - xhat(i, j) * mgx);
+            mg /= width as f32;
+            mgx /= width as f32;
+            for j in 0..width {
+                let g = dout[i * width + j] * gamma[j];
+                dx[i * width + j] += rstd[i] * (g - mg - xhat(i, j) * mgx);
             }
         }
     }
@@ -105,12 +105,12 @@ impl Graph {
         for v in [x, gamma, beta] {
             self.check("layer_norm", v)?;
         }
-        let (b, d) = self.shape(x);
-        if self.dims(gamma) != Dims(1, d) || self.dims(beta) != Dims(1, d) {
+        let (b, width) = self.shape(x);
+        if self.dims(gamma) != Dims(1, width) || self.dims(beta) != Dims(1, width) {
             return Err(Error::Shape {
                 op: "layer_norm",
                 shapes: vec![self.dims(x), self.dims(gamma), self.dims(beta)],
-                expected: format!("gamma and beta of shape (1, {d})"),
+                expected: format!("gamma and beta of shape (1, {width})"),
             });
         }
         if x == gamma || x == beta || gamma == beta {
@@ -137,7 +137,7 @@ impl Graph {
                 eps,
             },
             b,
-            d,
+            width,
             needs,
         );
         if !self.computes() {
@@ -154,7 +154,7 @@ impl Graph {
             &inputs[gamma.index()].value,
             &inputs[beta.index()].value,
             b,
-            d,
+            width,
             eps,
         );
         Ok(out)
@@ -162,11 +162,11 @@ impl Graph {
 }
 
 pub(crate) fn backward(node: &Node, head: &mut [Node], x: Var, gamma: Var, beta: Var) {
-    let (b, d) = (node.rows, node.cols);
+    let (b, width) = (node.rows, node.cols);
     let (ix, ig, ib) = three(head, x, gamma, beta);
     let (mean, rstd) = node.aux.split_at(b);
     layer_norm_backward(
-        ix.grad, ig.grad, ib.grad, &node.grad, ix.value, ig.value, mean, rstd, b, d,
+        ix.grad, ig.grad, ib.grad, &node.grad, ix.value, ig.value, mean, rstd, b, width,
     );
 }
 

@@ -33,15 +33,21 @@ pub const L2_EPS: f32 = 1e-12;
 
 /// `out` (B, D) = mean of the first `lengths[b]` rows of each block of `t` rows of `inp`
 /// (B·T, D).
-pub fn masked_mean_forward(out: &mut [f32], inp: &[f32], lengths: &[usize], t: usize, d: usize) {
+pub fn masked_mean_forward(
+    out: &mut [f32],
+    inp: &[f32],
+    lengths: &[usize],
+    t: usize,
+    width: usize,
+) {
     for (b, &len) in lengths.iter().enumerate() {
-        let ob = &mut out[b * d..(b + 1) * d];
+        let ob = &mut out[b * width..(b + 1) * width];
         ob.fill(0.0);
         if len == 0 {
             continue;
         }
         for i in 0..len {
-            let row = &inp[(b * t + i) * d..(b * t + i + 1) * d];
+            let row = &inp[(b * t + i) * width..(b * t + i + 1) * width];
             ob.iter_mut().zip(row).for_each(|(o, x)| *o += x);
         }
         let s = 1.0 / len as f32;
@@ -50,15 +56,21 @@ pub fn masked_mean_forward(out: &mut [f32], inp: &[f32], lengths: &[usize], t: u
 }
 
 /// `dinp[b·T+i] += dout[b] / L_b` for `i < L_b`.
-pub fn masked_mean_backward(dinp: &mut [f32], dout: &[f32], lengths: &[usize], t: usize, d: usize) {
+pub fn masked_mean_backward(
+    dinp: &mut [f32],
+    dout: &[f32],
+    lengths: &[usize],
+    t: usize,
+    width: usize,
+) {
     for (b, &len) in lengths.iter().enumerate() {
         if len == 0 {
             continue;
         }
         let s = 1.0 / len as f32;
-        let db = &dout[b * d..(b + 1) * d];
+        let db = &dout[b * width..(b + 1) * width];
         for i in 0..len {
-            let row = &mut dinp[(b * t + i) * d..(b * t + i + 1) * d];
+            let row = &mut dinp[(b * t + i) * width..(b * t + i + 1) * width];
             row.iter_mut().zip(db).for_each(|(x, g)| *x += g * s);
         }
     }
@@ -109,7 +121,7 @@ impl Graph {
     /// B = `lengths.len()` and T = `seq_len`. A sequence of length 0 gives a zero row.
     pub fn masked_mean(&mut self, x: Var, seq_len: usize, lengths: &[usize]) -> Result<Var> {
         self.check("masked_mean", x)?;
-        let (rows, d) = self.shape(x);
+        let (rows, width) = self.shape(x);
         let b = lengths.len();
         if rows != b * seq_len {
             return Err(Error::Shape {
@@ -130,7 +142,7 @@ impl Graph {
             });
         }
         let needs = self.any_grad(&[x]);
-        let out = self.push(Op::MaskedMean { a: x, t: seq_len }, b, d, needs);
+        let out = self.push(Op::MaskedMean { a: x, t: seq_len }, b, width, needs);
         let (node, inputs) = self.split(out);
         node.idx.extend(lengths.iter().map(|&l| l as u32));
         masked_mean_forward(
@@ -138,7 +150,7 @@ impl Graph {
             &inputs[x.index()].value,
             lengths,
             seq_len,
-            d,
+            width,
         );
         Ok(out)
     }

@@ -72,12 +72,12 @@ pub fn reduce_forward(out: &mut [f32], inp: &[f32], r: usize, c: usize, axis: Ax
 pub fn reduce_backward(dinp: &mut [f32], dout: &[f32], r: usize, c: usize, axis: Axis, s: f32) {
     for i in 0..r {
         for j in 0..c {
-            let d = match axis {
+            let width = match axis {
                 Axis::All => dout[0],
                 Axis::Rows => dout[i],
                 Axis::Cols => dout[j],
             };
-            dinp[i * c + j] += s * d;
+            dinp[i * c + j] += s * width;
         }
     }
 }

@@ -161,9 +161,9 @@ impl Graph {
                 });
             }
         }
-        let d = self.dims(a);
+        let dims = self.dims(a);
         let needs = self.any_grad(&[a]);
-        let out = self.push(Op::Unary { a, f: kind }, d.0, d.1, needs);
+        let out = self.push(Op::Unary { a, f: kind }, dims.0, dims.1, needs);
         if !self.computes() {
             return Ok(out);
         }
