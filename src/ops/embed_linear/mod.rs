@@ -309,7 +309,7 @@ pub(crate) fn backward(
         // db_j += Σ_i dz_ij (rows in order)
         let db = &mut head[b.index()].grad;
         for row in dz.chunks_exact(n) {
-            db.iter_mut().zip(row).for_each(|(width, g)| *width += g);
+            db.iter_mut().zip(row).for_each(|(acc, g)| *acc += g);
         }
     }
     // dz with the padded stride, for the per-id sums' gathers
@@ -367,11 +367,27 @@ pub(crate) fn backward(
         }
     }
     // add them in: dW_f rows, and dT_f[uniq[r]] += G[r] into the row-sparse gradients
+    add_factorised_parts(head, store, w, idx, &lay, parts, (umax * dmax, per_part, n));
+    dense_parts_backward(head, w, idx, &lay, dz, (rows, n));
+}
+
+/// Adds each factorised part's `dW_f` (into `w`'s gradient rows) and `G = S_f·W_fᵀ` (into
+/// the table's row-sparse gradient at its distinct ids), in part order. `parts` holds
+/// per part `[E | G | dW]`, each block `block` long.
+fn add_factorised_parts(
+    head: &mut [Node],
+    store: &mut ParamStore,
+    w: Var,
+    idx: &[u32],
+    lay: &Layout,
+    parts: &[f32],
+    (block, per_part, n): (usize, usize, usize),
+) {
     for (k, buf) in parts.chunks(per_part).take(lay.nf).enumerate() {
         let (p, o, u0, u) = lay.fact(idx, k);
         let width = head[p.index()].cols;
-        let g = &buf[umax * dmax..umax * dmax + u * width];
-        let dw = &buf[2 * umax * dmax..2 * umax * dmax + width * n];
+        let g = &buf[block..block + u * width];
+        let dw = &buf[2 * block..2 * block + width * n];
         let wn = &mut head[w.index()];
         if wn.needs_grad {
             wn.grad[o * n..(o + width) * n]
@@ -392,6 +408,17 @@ pub(crate) fn backward(
             }
         }
     }
+}
+
+/// The dense parts of x: `dW_d += x_dᵀ·dz` and `dx_d += dz·W_dᵀ`.
+fn dense_parts_backward(
+    head: &mut [Node],
+    w: Var,
+    idx: &[u32],
+    lay: &Layout,
+    dz: &[f32],
+    (rows, n): (usize, usize),
+) {
     for k in 0..lay.nd {
         let (p, o) = lay.dense(idx, k);
         let [pn, wn] = head
