@@ -67,6 +67,9 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `bce_fwd_f32`, `bce_bwd_f32` (kernels/loss.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

@@ -247,6 +247,10 @@ pub(crate) fn scale_backward(node: &Node, head: &mut [Node], a: Var, c: f32) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `binary_fwd_f32`, `binary_bwd_f32`, `binary_bwd_b_f32`,
+// `scale_fwd_f32`, `axpy_f32` (kernels/elementwise.cu, kernels/tape.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

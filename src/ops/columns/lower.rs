@@ -1,5 +1,5 @@
 //! Device lowering of [`ConcatCols`] and [`SliceCols`]: column copies (`Launch::Cols`,
-//! kernel `cols_f32`). A gather fused into a concatenation (`Lowering::fused`) writes its
+//! kernel `copy_cols_f32`). A gather fused into a concatenation (`Lowering::fused`) writes its
 //! own columns forward and reads its gradient from them backward.
 
 use crate::autograd::Var;

@@ -157,6 +157,10 @@ pub(crate) fn slice_backward(node: &Node, head: &mut [Node], a: Var, start: usiz
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `copy_cols_f32` (kernels/tape.cu); a fused gather:
+// `gather_bwd_f32`.
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

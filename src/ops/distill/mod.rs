@@ -71,6 +71,9 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: none (no device lowering yet).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 use crate::device::program::unsupported;
 use crate::device::program::{Feed, Lowering, Saved};

@@ -69,6 +69,10 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], a: Var) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `dropout_fwd_f32`, `dropout_bwd_f32`
+// (kernels/elementwise.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

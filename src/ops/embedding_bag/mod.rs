@@ -174,6 +174,10 @@ pub(crate) fn backward(node: &Node, store: &mut ParamStore, table: ParamId) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `embedding_bag_fwd_f32`, `embedding_bag_bwd_f32`
+// (kernels/embedding.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

@@ -34,7 +34,7 @@ const ROWS_PER_TASK: usize = 64;
 /// calling thread (splitting costs ≈ 0.1 ms per inference call on one thread).
 const PAR_MIN: usize = 1 << 16;
 
-/// [`gate_combine_forward`] on a block of rows (the row count is `out.len() / d`).
+/// [`gate_combine_forward`] on a block of rows (the row count is `out.len() / width`).
 fn forward_rows(out: &mut [f32], w: &mut [f32], x: &[f32], z: &[f32], e: usize, width: usize) {
     for i in 0..out.len() / width {
         let wi = &mut w[i * e..(i + 1) * e];
@@ -47,8 +47,9 @@ fn forward_rows(out: &mut [f32], w: &mut [f32], x: &[f32], z: &[f32], e: usize, 
     }
 }
 
-/// `out = Σ_e softmax(z)_e · X_e`; writes the gate weights to `w` (B, E). Row blocks run
-/// in parallel for large batches (bit-identical for any thread count).
+/// `out += Σ_e softmax(z)_e · X_e` (it accumulates: pass a zeroed `out` for the plain
+/// combination); writes the gate weights to `w` (B, E). Row blocks run in parallel for
+/// large batches (bit-identical for any thread count).
 pub fn gate_combine_forward(
     out: &mut [f32],
     w: &mut [f32],
@@ -219,6 +220,10 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], experts: Var, gate: Var, 
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `fill_f32`, `gate_combine_fwd_f32`, `gate_combine_bwd_f32`,
+// `gate_combine_bwd_logits_f32` (kernels/gate.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

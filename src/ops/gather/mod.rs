@@ -93,6 +93,9 @@ pub(crate) fn backward(node: &Node, store: &mut ParamStore, table: ParamId) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `gather_fwd_f32`, `gather_bwd_f32` (kernels/embedding.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

@@ -171,6 +171,10 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], x: Var, gamma: Var, beta:
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `layer_norm_fwd_f32`, `layer_norm_bwd_f32`,
+// `layer_norm_bwd_params_f32` (kernels/layer_norm.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

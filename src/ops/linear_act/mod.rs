@@ -270,6 +270,10 @@ pub(crate) fn backward(
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `linear_act_fwd_f32`, `linear_act_bwd_f32`
+// (kernels/linear_act.cu), then `matmul_fwd_f32` for dW and dx.
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

@@ -99,6 +99,10 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], scratch: &mut Vec<f32>, a
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `logit_product_fwd_f32`, `logit_product_bwd_f32`
+// (kernels/tape.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

@@ -136,6 +136,10 @@ pub(crate) fn backward(
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `matmul_fwd_f32` (kernels/matmul.cu), forward and both input
+// gradients.
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

@@ -55,6 +55,9 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], pred: Var) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `mse_fwd_f32`, `mse_bwd_f32` (kernels/loss.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 pub(crate) mod lower;
 

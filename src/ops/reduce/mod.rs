@@ -135,6 +135,9 @@ pub(crate) fn mean_backward(node: &Node, head: &mut [Node], a: Var, axis: Axis) 
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `reduce_fwd_f32`, `reduce_bwd_f32` (kernels/reduce.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

@@ -121,6 +121,10 @@ pub(crate) fn log_softmax_backward_node(node: &Node, head: &mut [Node], a: Var) 
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `softmax_fwd_f32`, `softmax_bwd_f32`, `log_softmax_fwd_f32`,
+// `log_softmax_bwd_f32` (kernels/softmax.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

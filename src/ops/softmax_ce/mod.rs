@@ -116,6 +116,10 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: none yet (no device lowering; the CUDA pair
+// `softmax_ce_fwd_f32` / `softmax_ce_bwd_f32` of kernels/loss.cu is not used by it yet).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 use crate::device::program::unsupported;
 use crate::device::program::{Feed, Lowering, Saved};

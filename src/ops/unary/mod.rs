@@ -211,6 +211,9 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], a: Var, kind: UnaryFn) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `unary_fwd_f32`, `unary_bwd_f32` (kernels/elementwise.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 

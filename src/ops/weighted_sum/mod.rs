@@ -58,6 +58,9 @@ pub(crate) fn backward(node: &Node, head: &mut [Node]) {
 }
 
 // ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `fill_f32`, `axpy_w_f32` (kernels/tape.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
 mod lower;
 
