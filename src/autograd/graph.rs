@@ -407,11 +407,11 @@ impl Graph {
     /// Parameter gradients are **added** to `store` (zero them once per step).
     pub fn backward(&mut self, loss: Var, store: &mut ParamStore) -> Result<()> {
         self.check("backward", loss)?;
-        let d = self.dims(loss);
-        if d != Dims(1, 1) {
+        let dims = self.dims(loss);
+        if dims != Dims(1, 1) {
             return Err(Error::Shape {
                 op: "backward",
-                shapes: vec![d],
+                shapes: vec![dims],
                 expected: "a (1, 1) scalar loss; reduce it with sum or mean first".into(),
             });
         }

@@ -19,9 +19,12 @@
 //! gradient from there, instead of a gather plus a column copy each way (census: 58 of 264
 //! launches).
 //!
-//! The backward launches mirror `src/autograd/backward.rs` op by op (the same
-//! `matmul_forward` calls for `MatMul`, `dz` then `db`, `dW`, `dx` for `LinearAct`), so a
-//! program on [`super::HostBackend`] reproduces the CPU step. A program is valid for
+//! This module is the generic part: the walk, the buffer planning, the feeds. Each op
+//! lowers itself (`TapeOp::lower_forward` / `lower_backward` in `src/ops/<op>/lower.rs`,
+//! with [`Lowering`] and [`Saved`] from `lowering.rs`), and its backward launches mirror
+//! its CPU backward call by call (the same `matmul_forward` calls for `MatMul`, `dz` then
+//! `db`, `dW`, `dx` for `LinearAct`), so a program on [`super::HostBackend`] reproduces
+//! the CPU step. A program is valid for
 //! tapes of the same ops and shapes ([`Program::matches`]); the trainer keeps one per
 //! batch shape (the last batch of an epoch is usually smaller).
 
