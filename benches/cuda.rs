@@ -64,8 +64,15 @@ fn sgemm(c: &mut Criterion, dev: &CudaDevice) {
         g.bench_function(BenchmarkId::new(label, format!("{s}x{s}x{s}")), |bch| {
             bch.iter_custom(|iters| {
                 timed(dev, iters, || {
-                    k::matmul_forward(dev, &mut out, &a, &b, k::Gemm::with(s, s, s, ta, tb), 0.0)
-                        .unwrap()
+                    k::matmul_forward(
+                        dev,
+                        &mut out,
+                        &a,
+                        &b,
+                        k::Gemm::new(s, s, s).trans_a(ta).trans_b(tb),
+                        0.0,
+                    )
+                    .unwrap()
                 })
             })
         });

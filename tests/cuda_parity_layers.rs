@@ -37,7 +37,12 @@ fn matmul_all_transposes_fwd_bwd() {
             let c0 = rand_vec(&mut rng, m * n, -1.0, 1.0);
             let dc = rand_vec(&mut rng, m * n, -1.0, 1.0);
             let mut c = c0.clone();
-            ops::matmul::matmul_forward(&mut c, &a, &b, m, kk, n, ta, tb);
+            ops::gemm::gemm_accumulate(
+                &mut c,
+                &a,
+                &b,
+                k::Gemm::new(m, kk, n).trans_a(ta).trans_b(tb),
+            );
             let (mut da, mut db) = (vec![0.1; m * kk], vec![0.2; kk * n]);
             ops::matmul::matmul_backward(
                 Some(&mut da),
@@ -45,16 +50,12 @@ fn matmul_all_transposes_fwd_bwd() {
                 &dc,
                 &a,
                 &b,
-                m,
-                kk,
-                n,
-                ta,
-                tb,
+                k::Gemm::new(m, kk, n).trans_a(ta).trans_b(tb),
             );
 
             let (ga, gb, gdc) = (up(&dev, &a), up(&dev, &b), up(&dev, &dc));
             let mut gc = up(&dev, &c0);
-            let gemm = k::Gemm::with(m, kk, n, ta, tb);
+            let gemm = k::Gemm::new(m, kk, n).trans_a(ta).trans_b(tb);
             k::matmul_forward(&dev, &mut gc, &ga, &gb, gemm, 1.0).unwrap();
             let mut gc0 = up(&dev, &vec![f32::NAN; m * n]);
             k::matmul_forward(&dev, &mut gc0, &ga, &gb, gemm, 0.0).unwrap();
@@ -98,7 +99,7 @@ fn linear_act_fwd_bwd_against_the_composition() {
             let dy = rand_vec(&mut rng, b * d_out, -1.0, 1.0);
             // CPU: pre = x·W + 1·b; y = f(pre)
             let mut xw = vec![0.0; b * d_out];
-            ops::matmul::matmul_forward(&mut xw, &x, &w, b, d_in, d_out, false, false);
+            ops::gemm::gemm_accumulate(&mut xw, &x, &w, k::Gemm::new(b, d_in, d_out));
             let mut pre = vec![0.0; b * d_out];
             ops::broadcast::add_forward(&mut pre, &xw, &bias, b, d_out, 1, d_out);
             let mut y = pre.clone();
@@ -117,11 +118,7 @@ fn linear_act_fwd_bwd_against_the_composition() {
                 &dpre,
                 &x,
                 &w,
-                b,
-                d_in,
-                d_out,
-                false,
-                false,
+                k::Gemm::new(b, d_in, d_out),
             );
 
             let kind = f.map(UnaryKind::from).unwrap_or(UnaryKind::Identity);

@@ -8,7 +8,7 @@
 //!
 //! L is linear in each task loss, `∂L/∂L_k = λ_k`, so one backward pass from the
 //! [`Graph::weighted_sum`] node gives every parameter `∂L/∂θ = Σ_k λ_k ∂L_k/∂θ`
-//! (see `src/loss/combine.rs`).
+//! (see `src/ops/weighted_sum/mod.rs`).
 
 use super::StepInfo;
 use crate::autograd::{Graph, ParamStore, Var};

@@ -20,7 +20,7 @@ mod family;
 mod host;
 mod launch;
 mod params;
-mod program;
+pub(crate) mod program;
 mod trainer;
 
 #[cfg(feature = "cuda")]

@@ -1,5 +1,8 @@
 //! Losses: per-sample terms with optional per-sample weights and a label mask, reduced
-//! to a `(1, 1)` scalar, and the weighted sum over tasks that multi-task backward starts from.
+//! to a `(1, 1)` scalar. Here are the options and the graph methods that check them
+//! before recording a node; each loss's kernels, backward pass and derivation are an op
+//! folder (`crate::ops::{mse, bce, softmax_ce, distill}`), and the weighted sum over
+//! tasks that multi-task backward starts from is `crate::ops::weighted_sum`.
 //!
 //! Every loss computes `L = Σ_i c_i · ℓ_i` with `c_i = m_i · w_i / Σ_j m_j` where
 //! `m_i ∈ {0, 1}` says whether sample i has a label for this task and `w_i ≥ 0` is its
@@ -7,7 +10,6 @@
 //! in which no sample has a label gives `L = 0` and no gradient.
 
 pub mod bce;
-pub mod combine;
 pub mod distill;
 pub mod mse;
 pub mod softmax_ce;

@@ -4,7 +4,8 @@ use super::HostBackend;
 use crate::device::family::{misrouted, Family};
 use crate::device::launch::Launch;
 use crate::error::Result;
-use crate::ops::{linear_act, matmul};
+use crate::ops::gemm::{gemm_accumulate, Gemm};
+use crate::ops::linear_act;
 
 /// Runs one launch of this family with its CPU twin.
 pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
@@ -25,7 +26,12 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             } else if beta != 1.0 {
                 o.iter_mut().for_each(|v| *v *= beta);
             }
-            matmul::matmul_forward(o, h.buf(a), h.buf(b), m, k, n, ta, tb) // += op(a)·op(b)
+            gemm_accumulate(
+                o,
+                h.buf(a),
+                h.buf(b),
+                Gemm::new(m, k, n).trans_a(ta).trans_b(tb),
+            ) // += op(a)·op(b)
         }),
         Launch::LinearAct {
             out,

@@ -109,8 +109,8 @@ fn per_id_body<const W: usize>(
 
 /// Products: `U[r] = Σ_q e[r·d + q] · wf[q]` for the rows r of `u` (stride ld; columns
 /// past n are set to 0), `e`: (rows, d), `wf`: (d, n).
-fn product_body(u: &mut [f32], ld: usize, e: &[f32], d: usize, wf: &[f32], n: usize) {
-    for (ur, er) in u.chunks_exact_mut(ld).zip(e.chunks_exact(d)) {
+fn product_body(u: &mut [f32], ld: usize, e: &[f32], width: usize, wf: &[f32], n: usize) {
+    for (ur, er) in u.chunks_exact_mut(ld).zip(e.chunks_exact(width)) {
         ur.fill(0.0);
         for (q, &eq) in er.iter().enumerate() {
             for (a, &v) in ur.iter_mut().zip(&wf[q * n..(q + 1) * n]) {
@@ -238,12 +238,12 @@ mod avx2 {
         u: &mut [f32],
         ld: usize,
         e: &[f32],
-        d: usize,
+        width: usize,
         wf: &[f32],
         n: usize,
     ) {
         let full = n / 32 * 32;
-        for (ur, er) in u.chunks_exact_mut(ld).zip(e.chunks_exact(d)) {
+        for (ur, er) in u.chunks_exact_mut(ld).zip(e.chunks_exact(width)) {
             for c in (0..full).step_by(32) {
                 let mut a = [_mm256_setzero_ps(); 4];
                 for (q, &eq) in er.iter().enumerate() {
@@ -307,12 +307,12 @@ pub(super) fn per_id(s: &mut [f32], dz: &[f32], ld: usize, start: &[u32], list: 
 }
 
 /// See `product_body`: U rows of one table.
-pub(super) fn product(u: &mut [f32], ld: usize, e: &[f32], d: usize, wf: &[f32], n: usize) {
+pub(super) fn product(u: &mut [f32], ld: usize, e: &[f32], width: usize, wf: &[f32], n: usize) {
     match detect() {
         // SAFETY: as for `lookup`.
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma => unsafe { avx2::product(u, ld, e, d, wf, n) },
-        Kernel::Portable => product_body(u, ld, e, d, wf, n),
+        Kernel::Avx2Fma => unsafe { avx2::product(u, ld, e, width, wf, n) },
+        Kernel::Portable => product_body(u, ld, e, width, wf, n),
     }
 }
 
@@ -372,17 +372,17 @@ mod tests {
                 "per_id n={n}"
             );
 
-            let (d, ur) = (3, 4);
-            let e: Vec<f32> = (0..ur * d).map(|i| (i % 5) as f32 - 2.0).collect();
-            let wf: Vec<f32> = (0..d * n).map(|i| (i % 7) as f32 - 3.0).collect();
+            let (width, ur) = (3, 4);
+            let e: Vec<f32> = (0..ur * width).map(|i| (i % 5) as f32 - 2.0).collect();
+            let wf: Vec<f32> = (0..width * n).map(|i| (i % 7) as f32 - 3.0).collect();
             let mut u = vec![f32::NAN; ur * ld];
-            product(&mut u, ld, &e, d, &wf, n);
+            product(&mut u, ld, &e, width, &wf, n);
             let mut u2 = vec![f32::NAN; ur * ld];
-            product_body(&mut u2, ld, &e, d, &wf, n);
+            product_body(&mut u2, ld, &e, width, &wf, n);
             for r in 0..ur {
                 for q in 0..ld {
                     let want = if q < n {
-                        (0..d).map(|p| e[r * d + p] * wf[p * n + q]).sum()
+                        (0..width).map(|p| e[r * width + p] * wf[p * n + q]).sum()
                     } else {
                         0.0
                     };

@@ -43,8 +43,8 @@
 mod kernels;
 mod plan;
 
+use super::gemm::{gemm_accumulate, Gemm};
 use super::linear_act::{activate, dz_into, grow, needs_pre};
-use super::matmul::matmul_forward;
 use crate::autograd::{Graph, Node, Op, ParamStore, UnaryFn, Var};
 use kernels::padded;
 pub(crate) use plan::EmbedScratch;
@@ -140,9 +140,9 @@ const ROWS_MIN: usize = 32;
 
 /// The table rows T_f[uniq_f] `(u, d)`, read from the gather node's value (row `rep[r]`
 /// of the batch looked up `uniq[r]`).
-fn distinct_rows(e: &mut [f32], gathered: &[f32], rep: &[u32], d: usize) {
-    for (er, &i) in e.chunks_exact_mut(d).zip(rep) {
-        er.copy_from_slice(&gathered[i as usize * d..(i as usize + 1) * d]);
+fn distinct_rows(e: &mut [f32], gathered: &[f32], rep: &[u32], width: usize) {
+    for (er, &i) in e.chunks_exact_mut(width).zip(rep) {
+        er.copy_from_slice(&gathered[i as usize * width..(i as usize + 1) * width]);
     }
 }
 
@@ -218,14 +218,14 @@ impl Graph {
         let u_all = &mut u_buf[a0..a0 + lay.ut * ld];
         for k in 0..lay.nf {
             let (p, o, u0, u) = lay.fact(idx, k);
-            let d = inputs[p.index()].cols;
+            let width = inputs[p.index()].cols;
             let rep = &idx[lay.rep() + u0..lay.rep() + u0 + u];
-            let e = &mut e_all[u0 * dmax..u0 * dmax + u * d];
-            distinct_rows(e, &inputs[p.index()].value, rep, d);
-            let (e, wf) = (&*e, &wv[o * n..(o + d) * n]); // (u, d), (d, N)
+            let e = &mut e_all[u0 * dmax..u0 * dmax + u * width];
+            distinct_rows(e, &inputs[p.index()].value, rep, width);
+            let (e, wf) = (&*e, &wv[o * n..(o + width) * n]); // (u, width), (width, N)
             par_rows(&mut u_all[u0 * ld..(u0 + u) * ld], ld, u, |r0, chunk| {
                 let rows = chunk.len() / ld;
-                kernels::product(chunk, ld, &e[r0 * d..(r0 + rows) * d], d, wf, n);
+                kernels::product(chunk, ld, &e[r0 * width..(r0 + rows) * width], width, wf, n);
             });
         }
         // z_i = b + Σ_k U[inv[i, k]], then z += x_d · W_d for the dense parts
@@ -238,16 +238,7 @@ impl Graph {
             let (p, o) = lay.dense(idx, k);
             let xd = &inputs[p.index()];
             let wd = &wv[o * n..(o + xd.cols) * n];
-            matmul_forward(
-                &mut node.value,
-                &xd.value,
-                wd,
-                rows,
-                xd.cols,
-                n,
-                false,
-                false,
-            );
+            gemm_accumulate(&mut node.value, &xd.value, wd, Gemm::new(rows, xd.cols, n));
         }
         // the pre-activation, kept when f′ needs it
         node.aux.clear();
@@ -293,7 +284,7 @@ pub(crate) fn backward(
             let (p, _, _, u) = lay.fact(idx, k);
             (u, head[p.index()].cols)
         })
-        .fold((0, 0), |(a, c), (u, d)| (a.max(u), c.max(d)));
+        .fold((0, 0), |(a, c), (u, width)| (a.max(u), c.max(width)));
     let per_part = (2 * umax * dmax + dmax * n).next_multiple_of(16);
     let dz_len = (rows * n).next_multiple_of(16);
     let len = dz_len + rows * ld + 16 + lay.ut * n + lay.nf * per_part;
@@ -309,7 +300,7 @@ pub(crate) fn backward(
         // db_j += Σ_i dz_ij (rows in order)
         let db = &mut head[b.index()].grad;
         for row in dz.chunks_exact(n) {
-            db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+            db.iter_mut().zip(row).for_each(|(acc, g)| *acc += g);
         }
     }
     // dz with the padded stride, for the per-id sums' gathers
@@ -328,17 +319,32 @@ pub(crate) fn backward(
         let work = |(k, buf): (usize, &mut [f32])| {
             let (p, o, u0, u) = lay.fact(idx, k);
             let pn = &head_ro[p.index()];
-            let d = pn.cols;
+            let width = pn.cols;
             let (e, rest) = buf.split_at_mut(umax * dmax);
             let (g, dw) = rest.split_at_mut(umax * dmax);
-            let (e, g, dw) = (&mut e[..u * d], &mut g[..u * d], &mut dw[..d * n]);
+            let (e, g, dw) = (
+                &mut e[..u * width],
+                &mut g[..u * width],
+                &mut dw[..width * n],
+            );
             let sk = &s[u0 * n..(u0 + u) * n]; // (u, N)
-            distinct_rows(e, &pn.value, &idx[lay.rep() + u0..lay.rep() + u0 + u], d);
+            distinct_rows(
+                e,
+                &pn.value,
+                &idx[lay.rep() + u0..lay.rep() + u0 + u],
+                width,
+            );
             g.fill(0.0);
-            matmul_forward(g, sk, &wn.value[o * n..(o + d) * n], u, n, d, false, true); // (u, N)·(N, d)
+            gemm_accumulate(
+                g,
+                sk,
+                &wn.value[o * n..(o + width) * n],
+                Gemm::new(u, n, width).trans_b(true),
+            ); // (u, N)·(N, width)
             if wn.needs_grad {
                 dw.fill(0.0);
-                matmul_forward(dw, e, sk, d, u, n, true, false); // (d, u)·(u, N)
+                gemm_accumulate(dw, e, sk, Gemm::new(width, u, n).trans_a(true));
+                // (width, u)·(u, N)
             }
         };
         let parts = &mut parts[..lay.nf * per_part];
@@ -349,14 +355,30 @@ pub(crate) fn backward(
         }
     }
     // add them in: dW_f rows, and dT_f[uniq[r]] += G[r] into the row-sparse gradients
+    add_factorised_parts(head, store, w, idx, &lay, parts, (umax * dmax, per_part, n));
+    dense_parts_backward(head, w, idx, &lay, dz, (rows, n));
+}
+
+/// Adds each factorised part's `dW_f` (into `w`'s gradient rows) and `G = S_f·W_fᵀ` (into
+/// the table's row-sparse gradient at its distinct ids), in part order. `parts` holds
+/// per part `[E | G | dW]`, each block `block` long.
+fn add_factorised_parts(
+    head: &mut [Node],
+    store: &mut ParamStore,
+    w: Var,
+    idx: &[u32],
+    lay: &Layout,
+    parts: &[f32],
+    (block, per_part, n): (usize, usize, usize),
+) {
     for (k, buf) in parts.chunks(per_part).take(lay.nf).enumerate() {
         let (p, o, u0, u) = lay.fact(idx, k);
-        let d = head[p.index()].cols;
-        let g = &buf[umax * dmax..umax * dmax + u * d];
-        let dw = &buf[2 * umax * dmax..2 * umax * dmax + d * n];
+        let width = head[p.index()].cols;
+        let g = &buf[block..block + u * width];
+        let dw = &buf[2 * block..2 * block + width * n];
         let wn = &mut head[w.index()];
         if wn.needs_grad {
-            wn.grad[o * n..(o + d) * n]
+            wn.grad[o * n..(o + width) * n]
                 .iter_mut()
                 .zip(dw)
                 .for_each(|(a, v)| *a += v);
@@ -366,7 +388,7 @@ pub(crate) fn backward(
         };
         if let Some(dt) = store.sparse_grad_mut(table) {
             let uniq = &idx[lay.uniq() + u0..lay.uniq() + u0 + u];
-            for (gr, &row) in g.chunks_exact(d).zip(uniq) {
+            for (gr, &row) in g.chunks_exact(width).zip(uniq) {
                 dt.row_mut(row)
                     .iter_mut()
                     .zip(gr)
@@ -374,37 +396,84 @@ pub(crate) fn backward(
             }
         }
     }
+}
+
+/// The dense parts of x: `dW_d += x_dᵀ·dz` and `dx_d += dz·W_dᵀ`.
+fn dense_parts_backward(
+    head: &mut [Node],
+    w: Var,
+    idx: &[u32],
+    lay: &Layout,
+    dz: &[f32],
+    (rows, n): (usize, usize),
+) {
     for k in 0..lay.nd {
         let (p, o) = lay.dense(idx, k);
         let [pn, wn] = head
             .get_disjoint_mut([p.index(), w.index()])
             .expect("distinct part and weight");
-        let d = pn.cols;
+        let width = pn.cols;
         if wn.needs_grad {
             // dW_d += x_dᵀ · dz   (D_d, B)·(B, N)
-            matmul_forward(
-                &mut wn.grad[o * n..(o + d) * n],
+            gemm_accumulate(
+                &mut wn.grad[o * n..(o + width) * n],
                 &pn.value,
                 dz,
-                d,
-                rows,
-                n,
-                true,
-                false,
+                Gemm::new(width, rows, n).trans_a(true),
             );
         }
         if pn.needs_grad {
             // dx_d += dz · W_dᵀ   (B, N)·(N, D_d)
-            matmul_forward(
+            gemm_accumulate(
                 &mut pn.grad,
                 dz,
-                &wn.value[o * n..(o + d) * n],
-                rows,
-                n,
-                d,
-                false,
-                true,
+                &wn.value[o * n..(o + width) * n],
+                Gemm::new(rows, n, width).trans_b(true),
             );
         }
+    }
+}
+
+// ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: none (no device lowering yet).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
+
+use crate::device::program::unsupported;
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{EmbedLinear, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for EmbedLinear {
+    fn kind(&self) -> OpKind {
+        OpKind::EmbedLinear
+    }
+    fn each_input(&self, node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.w);
+        f(self.b);
+        dense_parts(node, f);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(
+            cx.node, cx.head, cx.scratch, cx.store, self.x, self.w, self.b, self.f,
+        )
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+        _feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        Err(unsupported(&lw.nodes[i].op))
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        _out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        Err(unsupported(&lw.nodes[i].op))
     }
 }

@@ -226,41 +226,6 @@ pub fn gemm_with(path: GemmPath, out: &mut [f32], a: &[f32], b: &[f32], g: Gemm)
     }
 }
 
-/// The old positional signature of [`gemm_accumulate`].
-// transitional: callers in src/ops move to GemmArgs (`Gemm`) at merge
-#[doc(hidden)]
-#[allow(clippy::too_many_arguments)]
-pub fn gemm(
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
-) {
-    gemm_accumulate(out, a, b, Gemm::new(m, k, n).trans_a(ta).trans_b(tb));
-}
-
-/// The old positional signature of `gemm_with(GemmPath::Reference, …)`.
-// transitional: callers in src/ops move to GemmArgs (`Gemm`) at merge
-#[doc(hidden)]
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_naive(
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: bool,
-    tb: bool,
-) {
-    let g = Gemm::new(m, k, n).trans_a(ta).trans_b(tb);
-    gemm_with(GemmPath::Reference, out, a, b, g);
-}
-
 /// Even split of `units` into `parts` contiguous ranges: the start of range `i`.
 fn split(units: usize, parts: usize, i: usize) -> usize {
     i * units / parts

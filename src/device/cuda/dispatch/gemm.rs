@@ -22,7 +22,14 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             beta,
         } => be.outs("MatMul", [out], |dev, t, [o]| {
             let (a, b) = (t.get("MatMul", a)?, t.get("MatMul", b)?);
-            k::matmul_forward(dev, o, a, b, k::Gemm::with(m, kk, n, ta, tb), beta)
+            k::matmul_forward(
+                dev,
+                o,
+                a,
+                b,
+                k::Gemm::new(m, kk, n).trans_a(ta).trans_b(tb),
+                beta,
+            )
         }),
         Launch::LinearAct {
             out,

@@ -25,28 +25,8 @@ fn gemm_grid(op: &'static str, m: usize, n: usize) -> Result<LaunchConfig> {
     })
 }
 
-/// The shape of `C (M, N) = op(A)·op(B)`: `a` is (M, K), or (K, M) if `ta`; `b` is (K, N),
-/// or (N, K) if `tb`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Gemm {
-    pub m: usize,
-    pub k: usize,
-    pub n: usize,
-    pub ta: bool,
-    pub tb: bool,
-}
-
-impl Gemm {
-    /// `C (M, N) = A (M, K) · B (K, N)`, no transposes.
-    pub fn new(m: usize, k: usize, n: usize) -> Gemm {
-        Gemm::with(m, k, n, false, false)
-    }
-
-    /// `C (M, N) = op(A) · op(B)` with the transposes `ta`, `tb`.
-    pub fn with(m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Gemm {
-        Gemm { m, k, n, ta, tb }
-    }
-}
+/// The shape of `C (M, N) = op(A)·op(B)`: the CPU GEMM's own argument struct.
+pub use crate::ops::gemm::Gemm;
 
 /// The shape and activation of a fused linear layer: `x` (B, D_in) · `w` (D_in, D_out)
 /// + `bias` (1, D_out), then `act` elementwise.
@@ -75,7 +55,13 @@ pub fn matmul_forward(
     out: &mut CudaSlice<f32>,
     a: &CudaSlice<f32>,
     b: &CudaSlice<f32>,
-    Gemm { m, k, n, ta, tb }: Gemm,
+    Gemm {
+        m,
+        k,
+        n,
+        trans_a: ta,
+        trans_b: tb,
+    }: Gemm,
     beta: f32,
 ) -> Result<()> {
     let op = "matmul_forward";
@@ -115,24 +101,44 @@ pub fn matmul_backward(
     dc: &CudaSlice<f32>,
     a: &CudaSlice<f32>,
     b: &CudaSlice<f32>,
-    Gemm { m, k, n, ta, tb }: Gemm,
+    Gemm {
+        m,
+        k,
+        n,
+        trans_a: ta,
+        trans_b: tb,
+    }: Gemm,
 ) -> Result<()> {
     if let Some(da) = da {
         if !ta {
             // dA (M,K) += dC (M,N) · op(B)ᵀ (N,K)
-            matmul_forward(dev, da, dc, b, Gemm::with(m, n, k, false, !tb), 1.0)?;
+            matmul_forward(dev, da, dc, b, Gemm::new(m, n, k).trans_b(!tb), 1.0)?;
         } else {
             // dA (K,M) += op(B) (K,N) · dCᵀ (N,M)
-            matmul_forward(dev, da, b, dc, Gemm::with(k, n, m, tb, true), 1.0)?;
+            matmul_forward(
+                dev,
+                da,
+                b,
+                dc,
+                Gemm::new(k, n, m).trans_a(tb).trans_b(true),
+                1.0,
+            )?;
         }
     }
     if let Some(db) = db {
         if !tb {
             // dB (K,N) += op(A)ᵀ (K,M) · dC (M,N)
-            matmul_forward(dev, db, a, dc, Gemm::with(k, m, n, !ta, false), 1.0)?;
+            matmul_forward(dev, db, a, dc, Gemm::new(k, m, n).trans_a(!ta), 1.0)?;
         } else {
             // dB (N,K) += dCᵀ (N,M) · op(A) (M,K)
-            matmul_forward(dev, db, dc, a, Gemm::with(n, m, k, true, ta), 1.0)?;
+            matmul_forward(
+                dev,
+                db,
+                dc,
+                a,
+                Gemm::new(n, m, k).trans_a(true).trans_b(ta),
+                1.0,
+            )?;
         }
     }
     Ok(())

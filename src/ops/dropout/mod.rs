@@ -1,0 +1,111 @@
+//! Inverted dropout.
+//!
+//! ```text
+//! training:   y = x ⊙ m,   m_ij = 1/(1−p) with probability 1−p, else 0     x, y: (R, C)
+//! evaluation: y = x        (no node is recorded)
+//! ```
+//! Scaling the kept values by 1/(1−p) keeps E[y] = x, so evaluation needs no rescaling.
+//! The mask comes from the graph's seeded RNG: the same seed gives the same masks.
+//!
+//! # Derivation
+//!
+//! With the mask fixed, y is linear in x: `∂y_ij/∂x_ij = m_ij`, so `∂L/∂x = dy ⊙ m`.
+
+use crate::autograd::{one, Graph, Node, Op, Var};
+use crate::error::{Error, Result};
+use ndarray_rand::rand::Rng;
+
+/// `out = inp ⊙ mask`.
+pub fn dropout_forward(out: &mut [f32], inp: &[f32], mask: &[f32]) {
+    for i in 0..out.len() {
+        out[i] = inp[i] * mask[i];
+    }
+}
+
+/// `dinp += dout ⊙ mask`.
+pub fn dropout_backward(dinp: &mut [f32], dout: &[f32], mask: &[f32]) {
+    for i in 0..dinp.len() {
+        dinp[i] += dout[i] * mask[i];
+    }
+}
+
+impl Graph {
+    /// Drops each element with probability `p` in training mode (scaling the rest by
+    /// 1/(1−p)); returns `a` itself in evaluation mode or when `p == 0`.
+    pub fn dropout(&mut self, a: Var, p: f32) -> Result<Var> {
+        self.check("dropout", a)?;
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::Value {
+                op: "dropout",
+                what: "probability p".into(),
+                position: 0,
+                value: p as f64,
+                expected: "0 ≤ p < 1".into(),
+            });
+        }
+        if !self.is_training() || p == 0.0 {
+            return Ok(a);
+        }
+        let (r, c) = self.shape(a);
+        let needs = self.any_grad(&[a]);
+        let out = self.push(Op::Dropout { a }, r, c, needs);
+        let keep = 1.0 / (1.0 - p);
+        let mut mask = std::mem::take(&mut self.nodes[out.index()].aux);
+        mask.extend((0..r * c).map(|_| if self.rng.gen::<f32>() < p { 0.0 } else { keep }));
+        let computes = self.computes();
+        let (node, inputs) = self.split(out);
+        node.aux = mask; // drawn in record-only mode too: the device replays the same masks
+        if computes {
+            dropout_forward(&mut node.value, &inputs[a.index()].value, &node.aux);
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) fn backward(node: &Node, head: &mut [Node], a: Var) {
+    if let Some(da) = one(head, a).grad {
+        dropout_backward(da, &node.grad, &node.aux);
+    }
+}
+
+// ------------------------------------------------------------------ tape op
+//
+// Device kernels of its lowering: `dropout_fwd_f32`, `dropout_bwd_f32`
+// (kernels/elementwise.cu).
+// They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
+
+mod lower;
+
+use crate::device::program::{Feed, Lowering, Saved};
+use crate::device::{Backend, Launch};
+use crate::ops::registry::{Dropout, OpKind};
+use crate::ops::tape_op::{BackwardCx, TapeOp};
+
+impl TapeOp for Dropout {
+    fn kind(&self) -> OpKind {
+        OpKind::Dropout
+    }
+    fn each_input(&self, _node: &Node, f: &mut dyn FnMut(Var)) {
+        f(self.a);
+    }
+    fn backward(&self, cx: BackwardCx<'_>) {
+        backward(cx.node, cx.head, self.a)
+    }
+    fn lower_forward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+        feeds: &mut Vec<Feed>,
+    ) -> crate::error::Result<Saved> {
+        lower::forward(self, lw, i, out, feeds)
+    }
+    fn lower_backward<B: Backend + ?Sized>(
+        &self,
+        lw: &mut Lowering<'_, B>,
+        i: usize,
+        out: &mut Vec<Launch>,
+    ) -> crate::error::Result<()> {
+        lower::backward(self, lw, i, out)
+    }
+}
