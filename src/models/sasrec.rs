@@ -27,6 +27,7 @@
 //! auxiliary task that shares the encoder with next-item retrieval.
 
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
+pub use crate::nn::batch::SeqInput;
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Init, LayerNorm, Linear, Mlp, MlpConfig};
 use crate::ops::attention::AttentionSpec;
@@ -116,22 +117,6 @@ pub struct SasRec {
     rating: Option<Mlp>,
     like: Option<Mlp>,
     keywords: Option<Linear>,
-}
-
-/// A padded batch of B sequences of length T, as the model reads it (built by
-/// `data::sequences::SeqBatch::input`).
-#[derive(Clone, Copy, Debug)]
-pub struct SeqInput<'a> {
-    pub b: usize,
-    pub t: usize,
-    /// `(B·T)` item ids, right-padded with 0.
-    pub ids: &'a [u32],
-    /// `(B·T)` position of each slot.
-    pub pos: &'a [u32],
-    /// `(B)` real length of each sequence.
-    pub lens: &'a [usize],
-    /// `(N)` rows of `(B·T)` whose output the heads read.
-    pub rows: &'a [u32],
 }
 
 /// What [`SasRec::forward`] gives the heads.
