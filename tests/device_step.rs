@@ -7,6 +7,7 @@
 //! for every architecture. On a GPU, `tests/cuda_device_step.rs` checks every launch
 //! of the CUDA backend against these twins, which closes the chain.
 
+mod census_support;
 use mtrec::autograd::{Graph, ParamStore};
 use mtrec::checkpoint::read_safetensors;
 use mtrec::device::{DeviceParams, HostBackend, Program, StepDevice};
@@ -318,8 +319,8 @@ fn the_demo_trains_the_same_through_the_device_program() {
 
 #[test]
 fn the_census_shaped_step_lowers_once_and_matches_the_cpu_step() {
+    use crate::census_support::{census_shaped, CensusTrainer};
     use mtrec::ops::embed_linear::EmbedLinearMode;
-    use mtrec::train::census_shape::{census_shaped, CensusTrainer};
     use mtrec::train::run::step::empty_info;
     let trainer = || CensusTrainer::new(census_shaped(60, 256, 4, 7).unwrap()).unwrap();
     let (mut cpu, mut dev) = (trainer(), trainer());

@@ -27,8 +27,8 @@
 //! auxiliary task that shares the encoder with next-item retrieval.
 
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
-pub use crate::nn::batch::SeqInput;
 use crate::error::{Error, Result};
+pub use crate::nn::batch::SeqInput;
 use crate::nn::{Activation, Init, LayerNorm, Linear, Mlp, MlpConfig};
 use crate::ops::attention::AttentionSpec;
 use ndarray_rand::rand::Rng;

@@ -24,9 +24,9 @@
 //! implementing [`InputSpec`], and reads batches laid out as [`EncodedBatch`]
 //! (`nn::batch`): `nn` imports nothing from `config` or `data`.
 
+use super::batch::EncodedBatch;
 use super::init::Init;
 use super::text_adaptor::{AdaptorKind, TextAdaptor};
-use super::batch::EncodedBatch;
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
 use ndarray_rand::rand::Rng;
