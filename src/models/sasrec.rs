@@ -134,6 +134,9 @@ impl SasRec {
         cfg: &SasRecConfig,
         rng: &mut R,
     ) -> Result<SasRec> {
+        // Over 100 lines: every parameter is drawn here in one order, the order of the
+        // random stream: split apart, the draw order would be harder to keep fixed
+        // (checkpoints and seeds depend on it).
         check(cfg)?;
         let (v, d) = (cfg.num_items + 1, cfg.dim);
         let emb_init = Init::Normal {

@@ -264,6 +264,9 @@ fn train_epoch(
 
 /// Trains, validates every epoch, keeps the best epoch and tests it; see the module docs.
 pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> Result<SeqFit> {
+    // Over 100 lines: the epoch loop updates a dozen locals (best epoch and weights,
+    // patience, the log, the order file); the steps, the model build and the writing are
+    // functions of their own.
     let mut b = build(cfg, inputs)?;
     let t = &cfg.train;
     let mut g = Graph::new(t.seed);
