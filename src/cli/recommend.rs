@@ -297,30 +297,55 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             );
         }
         if let Some(h) = held {
-            let m = list_metrics(&lists, &h.rows, r.catalogue.len(), &names, args.k)?;
-            if h.outside_catalogue > 0 {
-                eprintln!(
-                    "eval: {} test rows name items outside the catalogue and are not counted",
-                    h.outside_catalogue
-                );
-            }
-            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
-            if !args.sweep.is_empty() {
-                let grid = sweep_grid(&args.sweep)?;
-                let rows = sweep(
-                    &r,
-                    &kept,
-                    &h.rows,
-                    &req,
-                    r.rec.fusion.kind,
-                    &r.rec.fusion.weights,
-                    &grid,
-                )?;
-                print!("{}", sweep_table(&rows, args.k, &names));
-            }
+            let scored = Scored {
+                lists: &lists,
+                kept: &kept,
+            };
+            report_eval(args, &r, &h, scored, &req, &names)?;
         }
         Ok(())
     })
+}
+
+/// The lists of `--eval` and the scored users behind them.
+#[derive(Clone, Copy)]
+struct Scored<'a> {
+    lists: &'a [Vec<Ranked>],
+    kept: &'a [ScoredUser],
+}
+
+/// `--eval`: the list metrics against the held-out interactions, and the `--sweep` table.
+fn report_eval(
+    args: &RecommendArgs,
+    r: &Recommender,
+    h: &Heldout,
+    scored: Scored<'_>,
+    req: &Request<'_>,
+    names: &[String],
+) -> Result<()> {
+    let Scored { lists, kept } = scored;
+    let m = list_metrics(lists, &h.rows, r.catalogue.len(), names, args.k)?;
+    if h.outside_catalogue > 0 {
+        eprintln!(
+            "eval: {} test rows name items outside the catalogue and are not counted",
+            h.outside_catalogue
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+    if !args.sweep.is_empty() {
+        let grid = sweep_grid(&args.sweep)?;
+        let rows = sweep(
+            r,
+            kept,
+            &h.rows,
+            req,
+            r.rec.fusion.kind,
+            &r.rec.fusion.weights,
+            &grid,
+        )?;
+        print!("{}", sweep_table(&rows, args.k, names));
+    }
+    Ok(())
 }
 
 /// The checks of the flags that need no run, and the lists' file format (`--output`).
