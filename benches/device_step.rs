@@ -10,11 +10,13 @@
 //!
 //! `cargo bench --bench device_step`
 
+#[path = "../tests/census_support/mod.rs"]
+mod census_support;
+use census_support::{census_shaped, CensusTrainer};
 use criterion::{criterion_group, criterion_main, Criterion};
 use mtrec::autograd::Graph;
 use mtrec::device::{Backend, Buf, IdxBuf, Launch, StepDevice};
 use mtrec::ops::embed_linear::EmbedLinearMode;
-use mtrec::train::census_shape::{census_shaped, CensusTrainer};
 use mtrec::train::run::step::empty_info;
 
 /// Accepts every launch and copy and does nothing (the objective reads as 0).

@@ -26,8 +26,11 @@
 //! for a short run). PyTorch: `reference/.venv/bin/python reference/census/infer_torch.py
 //! --threads 1`.
 
+#[path = "../tests/census_support/mod.rs"]
+mod census_support;
 #[path = "common/cpu_time.rs"]
 mod cpu_time;
+use census_support::{census_shaped, CensusShaped};
 use cpu_time::thread_cpu;
 use criterion::{black_box, Criterion, Throughput};
 use mtrec::autograd::{Graph, UnaryFn};
@@ -36,7 +39,6 @@ use mtrec::models::MultiTaskModel;
 use mtrec::ops::embed_linear::EmbedLinearMode;
 use mtrec::ops::gemm::{gemm_accumulate, Gemm};
 use mtrec::ops::unary::f as unary_f;
-use mtrec::train::census_shape::{census_shaped, CensusShaped};
 use std::time::Instant;
 
 const ROWS: usize = 1000;

@@ -1,6 +1,6 @@
 //! f32 against int8 (`mtrec compress --int8`): scoring 1,000 rows on one thread with the
 //! census MMoE shape (29 × 8 embeddings + 10 numerics = 242 inputs, 8 experts 242→64,
-//! 2 gates, towers 64→32→1; `train::census_shape`) and the MovieLens MMoE shape
+//! 2 gates, towers 64→32→1; `tests/census_support`) and the MovieLens MMoE shape
 //! (`configs/movielens_mmoe.toml`: 8 experts of 64, towers of 32, on its 57 inputs — user
 //! and item ids 16 wide, gender and occupation 8, genres 8, age — fed here as a dense
 //! (B, 57) input). Random weights; the int8 model is the f32 one quantised in memory
@@ -13,12 +13,14 @@
 //!
 //! Run: `cargo bench --bench int8 -- --warm-up-time 1 --measurement-time 3`.
 
+#[path = "../tests/census_support/mod.rs"]
+mod census_support;
+use census_support::census_shaped;
 use criterion::{black_box, Criterion, Throughput};
 use mtrec::autograd::{Graph, ParamStore};
 use mtrec::models::{Mmoe, MmoeConfig, MultiTaskModel};
 use mtrec::nn::Activation;
 use mtrec::ops::embed_linear::EmbedLinearMode;
-use mtrec::train::census_shape::census_shaped;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
 use std::time::Instant;

@@ -7,34 +7,46 @@
 //!
 //! ## Layers of the crate (imports point down this list, never up)
 //!
+//! A module may import the modules on its own line and on the lines above it, never one
+//! below: `tests/h16layers_imports.rs` checks every `crate::` path under `src/`.
+//! `docs/architecture.md` follows one training step through them.
+//!
 //! ```text
+//! error             the crate's `Error` and `Result`
 //! tensor            row-major f32 matrices
-//! autograd, ops     graph-owned tape, parameter store; forward/backward kernels
-//! loss, balance     MSE, BCE-with-logits, softmax cross-entropy, task-weighted sum;
+//! autograd, ops, optim, device
+//!                   the engine: graph-owned tape and parameter store; every op in its
+//!                   folder (src/ops/<op>/: forward/backward kernels, derivation, lowering
+//!                   to device launches); SGD, Adam, AdamW (lazy row-sparse for
+//!                   embeddings), clipping, schedules; the device step that runs the
+//!                   launches: host replay (the CPU kernels) or device::cuda (feature
+//!                   `cuda`: kernels/*.cu via NVRTC, launch wrappers with the CPU kernels
+//!                   as twins; docs/cuda.md)
+//! loss, balance     MSE, BCE-with-logits, softmax cross-entropy, distillation, task-weighted
+//!                   sum (the graph methods that check options; their kernels are ops);
 //!                   loss balancing (fixed, uncertainty, GradNorm, DWA, PCGrad)
-//! optim             SGD, Adam, AdamW (lazy row-sparse for embeddings), clipping, schedules
-//! device            the training step on a device: a recorded tape lowered to kernel
-//!                   launches, run by the host replay (the CPU kernels above) or by
-//!                   device::cuda, the CUDA backend (feature `cuda`): kernels/*.cu via
-//!                   NVRTC, launch wrappers with the CPU kernels as twins (docs/cuda.md)
-//! nn                Linear, Embedding, MLP, LayerNorm, expert banks and gates, feature input
-//! text              native sentence encoder: WordPiece tokenizer, BERT layers from
-//!                   safetensors, mean pooling, embedding cache
-//! models            multi-task architectures (Single-Task, Shared-Bottom, OMoE, MMoE,
-//!                   CGC / PLE, ESMM, AITM) and their diagnostics
-//! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
+//! nn                Linear, Embedding, MLP, LayerNorm, expert banks and gates, feature input,
+//!                   the batch layouts the network reads
 //! metrics, checkpoint
 //!                   AUC / GAUC / ranking metrics; safetensors run state
+//! text              native sentence encoder: WordPiece tokenizer, BERT layers from
+//!                   safetensors, mean pooling, embedding cache
+//! config, data      run configs (TOML); ingest, loaders, feature pipeline, generators
+//! models            multi-task architectures (Single-Task, Shared-Bottom, OMoE, MMoE,
+//!                   CGC / PLE, ESMM, AITM) and their diagnostics
 //! quant             post-training int8: quantised weights of a run, the one loading path
 //!                   of a run's weights (f32 or int8)
 //! baselines         reference models scored beside every run: popularity, biases,
 //!                   transition (docs/baselines.md)
 //! ensemble          the ensemble folder and its combiners (mean, ranks, stacking); the
 //!                   members are scored by `cli`
+//! dist              data-parallel training over MPI (feature `mpi`)
 //! train             training loops
 //! recommend         top-K lists from a trained run: fusion, filters, list evaluation
+//! export            ONNX export of a trained run
 //! serve             trained runs behind HTTP (Open Inference Protocol), micro-batching
 //! tune              hyper-parameter search over run configs (grid, random, halving)
+//! report            the HTML report of one or more run folders
 //! cli               the `mtrec` binary's commands
 //! ```
 //!

@@ -17,9 +17,10 @@
 //! bar, and the balancers other than fixed weights and DWA (they rebuild their report).
 //! Freeing is not counted (dropping nothing is implied by allocating nothing).
 
+mod census_support;
+use census_support::{census_shaped, CensusTrainer};
 use mtrec::autograd::{Graph, OpKind};
 use mtrec::ops::embed_linear::EmbedLinearMode;
-use mtrec::train::census_shape::{census_shaped, CensusTrainer};
 use mtrec::train::run::step::empty_info;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -11,6 +11,7 @@
 //! (against itself: exact), the host replay and, with the feature `cuda`, the GPU
 //! (`<test>::cpu`, `<test>::host_replay`, `<test>::cuda`; see tests/device_support/).
 
+mod census_support;
 use mtrec::autograd::{Graph, ParamStore};
 use mtrec::checkpoint::read_safetensors;
 use mtrec::device::{open_backend, DeviceParams, Program, StepDevice};
@@ -346,8 +347,8 @@ test_device!(
     backends
 );
 fn the_census_shaped_step_lowers_once_and_matches_the_cpu_step(device: StepDevice) {
+    use crate::census_support::{census_shaped, CensusTrainer};
     use mtrec::ops::embed_linear::EmbedLinearMode;
-    use mtrec::train::census_shape::{census_shaped, CensusTrainer};
     use mtrec::train::run::step::empty_info;
     let trainer = || CensusTrainer::new(census_shaped(60, 256, 4, 7).unwrap()).unwrap();
     let (mut cpu, mut dev) = (trainer(), trainer());

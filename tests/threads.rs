@@ -2,10 +2,11 @@
 //! bits on one and on two rayon threads, and the row-parallel kernels equal their
 //! one-row-at-a-time sequential path.
 
+mod census_support;
+use census_support::{census_shaped, CensusTrainer};
 use mtrec::autograd::{Graph, OpKind};
 use mtrec::ops::embed_linear::EmbedLinearMode;
 use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward};
-use mtrec::train::census_shape::{census_shaped, CensusTrainer};
 use mtrec::train::run::step::empty_info;
 
 /// Every parameter value after 4 steps (dense block and tables) on `threads` threads,

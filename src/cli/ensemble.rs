@@ -8,7 +8,7 @@
 use super::eval::{check_split, load_run, split_data, EvalArgs, Split};
 use super::predict::{score_run, write_output, PredictArgs};
 use super::train::data_dir;
-use crate::config::RunConfig;
+use crate::config::{RunConfig, TaskConfig};
 use crate::data::features::Encoded;
 use crate::ensemble::check::check_agree;
 use crate::ensemble::combine::{combine_all, to_raw, TaskRule};
@@ -65,6 +65,46 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
     check_out(&args.out)?;
     let data_dir = data_dir(args.data_dir.clone());
     // 1. every member readable and in agreement with the first
+    let cfgs = member_configs(args)?;
+    // 2. each member's raw outputs on valid and test; the labels of the first
+    let (scores, valid, test) = member_scores(args, &data_dir)?;
+    // 3. the rules, fitted on the validation split only
+    let tasks = &cfgs[0].tasks;
+    let rules = fit_rules(args, tasks, &scores, &valid)?;
+    // 4. metrics of each member and of the ensemble
+    let metrics = |out: &[Vec<f32>], d: &Encoded| task_metrics(tasks, out, d);
+    let ens = |pick: fn(&MemberScores) -> &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+        let m: Vec<Vec<Vec<f32>>> = scores.iter().map(|s| pick(s).clone()).collect();
+        raw(&rules, &combine_all(&rules, args.method, &m))
+    };
+    let mut members = Vec::new();
+    for (r, s) in args.runs.iter().zip(&scores) {
+        members.push(json!({
+            "run": r.display().to_string(),
+            "model": cfgs[members.len()].model.arch.name(),
+            "valid": metrics(&s.valid, &valid)?,
+            "test": metrics(&s.test, &test)?,
+        }));
+    }
+    let summary = json!({
+        "method": args.method,
+        "members": members,
+        "ensemble": {
+            "valid": metrics(&ens(|s| &s.valid), &valid)?,
+            "test": metrics(&ens(|s| &s.test), &test)?,
+        },
+    });
+    // 5. the folder
+    write_folder(args, rules, &summary)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// The members' configs, each checked against the first's (`check_agree`).
+fn member_configs(args: &EnsembleArgs) -> Result<Vec<RunConfig>> {
     let mut cfgs = Vec::new();
     for r in &args.runs {
         if is_ensemble(r) {
@@ -91,11 +131,19 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
         }
         cfgs.push(cfg);
     }
-    // 2. each member's raw outputs on valid and test; the labels of the first
+    Ok(cfgs)
+}
+
+/// Each member's raw outputs on the validation and test splits, and those splits as the
+/// first member encodes them (their labels); every member must have the same rows.
+fn member_scores(
+    args: &EnsembleArgs,
+    data_dir: &Path,
+) -> Result<(Vec<MemberScores>, Encoded, Encoded)> {
     let mut scores: Vec<MemberScores> = Vec::new();
     let mut splits: Option<(Encoded, Encoded)> = None;
     for r in &args.runs {
-        let setup = load_run(r, &data_dir, args.models_dir.as_deref(), false)?;
+        let setup = load_run(r, data_dir, args.models_dir.as_deref(), false)?;
         check_split(
             r,
             &setup.cfg,
@@ -134,8 +182,16 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
         scores.push(s);
     }
     let (valid, test) = splits.expect("at least two runs (clap)");
-    // 3. the rules, fitted on the validation split only
-    let tasks = &cfgs[0].tasks;
+    Ok((scores, valid, test))
+}
+
+/// Each task's combination rule, fitted on the validation split only.
+fn fit_rules(
+    args: &EnsembleArgs,
+    tasks: &[TaskConfig],
+    scores: &[MemberScores],
+    valid: &Encoded,
+) -> Result<Vec<TaskRule>> {
     let k = tasks.len();
     let mut rules = Vec::with_capacity(k);
     for (t, task) in tasks.iter().enumerate() {
@@ -151,36 +207,7 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
             &mask,
         )?);
     }
-    // 4. metrics of each member and of the ensemble
-    let metrics = |out: &[Vec<f32>], d: &Encoded| task_metrics(tasks, out, d);
-    let ens = |pick: fn(&MemberScores) -> &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
-        let m: Vec<Vec<Vec<f32>>> = scores.iter().map(|s| pick(s).clone()).collect();
-        raw(&rules, &combine_all(&rules, args.method, &m))
-    };
-    let mut members = Vec::new();
-    for (r, s) in args.runs.iter().zip(&scores) {
-        members.push(json!({
-            "run": r.display().to_string(),
-            "model": cfgs[members.len()].model.arch.name(),
-            "valid": metrics(&s.valid, &valid)?,
-            "test": metrics(&s.test, &test)?,
-        }));
-    }
-    let summary = json!({
-        "method": args.method,
-        "members": members,
-        "ensemble": {
-            "valid": metrics(&ens(|s| &s.valid), &valid)?,
-            "test": metrics(&ens(|s| &s.test), &test)?,
-        },
-    });
-    // 5. the folder
-    write_folder(args, rules, &summary)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).unwrap_or_default()
-    );
-    Ok(())
+    Ok(rules)
 }
 
 /// Raw outputs (logits for binary tasks) of ensemble outputs, for `task_metrics`.

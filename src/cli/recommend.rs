@@ -4,10 +4,11 @@
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::recommend::catalogue::SideTable;
-use crate::recommend::eval::{heldout, list_metrics, sweep, sweep_grid, sweep_table};
-use crate::recommend::output::{output_format, ListWriter};
+use crate::recommend::eval::{heldout, list_metrics, sweep, sweep_grid, sweep_table, Heldout};
+use crate::recommend::output::{output_format, Format, ListWriter};
 use crate::recommend::{
-    DiversityConfig, Fusion, FusionKind, Ranked, RecommendConfig, Recommender, Request,
+    DiversityConfig, Fusion, FusionKind, Ranked, RecommendConfig, Recommender, Request, ScoredUser,
+    UserRows,
 };
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -209,35 +210,7 @@ fn allow_list(path: &Path, r: &Recommender) -> Result<Vec<u32>> {
 }
 
 pub fn run(args: &RecommendArgs) -> Result<()> {
-    if args.k == 0 {
-        return Err(Error::Config {
-            what: "--k".into(),
-            message: "must be at least 1".into(),
-        });
-    }
-    if !args.eval && args.output.is_none() {
-        return Err(Error::Config {
-            what: "--output".into(),
-            message: "is required (or pass --eval to evaluate without writing lists)".into(),
-        });
-    }
-    if !args.eval && args.users.is_none() && !args.all_users {
-        return Err(Error::Config {
-            what: "users".into(),
-            message: "say whose lists to write: --users FILE or --all-users".into(),
-        });
-    }
-    let format = match &args.output {
-        Some(out) => {
-            let format = output_format(out)?;
-            for input in [&args.users, &args.catalogue].into_iter().flatten() {
-                super::output::check_output(out, input, &args.run, args.force)?;
-            }
-            super::output::check_output(out, &args.run.join("config.toml"), &args.run, args.force)?;
-            Some(format)
-        }
-        None => None,
-    };
+    let format = check_args(args)?;
     if crate::recommend::seq::is_seq_run(&args.run)? {
         let data_dir = super::seq_runs::data_dir(args.data_dir.as_deref(), &args.run)?;
         return super::in_pool(args.threads, || {
@@ -275,52 +248,9 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
         );
         let held = if args.eval { Some(heldout(&r)?) } else { None };
         if args.eval {
-            // the validation interactions are neither history nor targets: leave them out
-            let t = &r.data.table;
-            let (uc, ic) = (
-                t.column(r.rec.user_column()).expect("user"),
-                t.column(r.rec.item_column()).expect("item"),
-            );
-            let valid: Vec<(String, u32)> = r
-                .data
-                .valid
-                .iter()
-                .filter_map(|&row| {
-                    r.catalogue
-                        .position(ic.get(row))
-                        .map(|i| (uc.get(row).to_string(), i as u32))
-                })
-                .collect();
-            for (u, i) in valid {
-                r.history.entry(u).or_default().insert(i);
-            }
+            valid_into_history(&mut r);
         }
-        let users: Vec<(String, BTreeMap<String, String>)> = if let Some(h) = &held {
-            h.users
-                .iter()
-                .map(|u| (u.clone(), BTreeMap::new()))
-                .collect()
-        } else if let Some(p) = &args.users {
-            let t = SideTable::read_csv(p, r.rec.user_column(), &[], &r.rec.user_features)?;
-            (0..t.len())
-                .map(|i| {
-                    (
-                        t.ids[i].clone(),
-                        t.names
-                            .iter()
-                            .zip(&t.columns)
-                            .map(|(n, c)| (n.clone(), c[i].clone()))
-                            .collect(),
-                    )
-                })
-                .collect()
-        } else {
-            r.train_users
-                .ids
-                .iter()
-                .map(|u| (u.clone(), BTreeMap::new()))
-                .collect()
-        };
+        let users = requested_users(args, &r, held.as_ref())?;
         let origin = args
             .users
             .as_ref()
@@ -352,54 +282,11 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             (Some(out), Some(f)) => Some(ListWriter::create(out, f, &names)?),
             _ => None,
         };
-        let bar = progress(table.len(), args.quiet);
-        let mut kept = Vec::new(); // scored users, kept for --eval
-        let mut lists: Vec<Vec<Ranked>> = Vec::new();
-        let short = std::cell::Cell::new(0usize); // lists shorter than K
-        let chunk = 256;
-        let t_score = std::time::Instant::now();
-        for start in (0..table.len()).step_by(chunk) {
-            let rows: Vec<usize> = (start..(start + chunk).min(table.len())).collect();
-            let ids: Vec<String> = rows.iter().map(|&i| table.ids[i].clone()).collect();
-            let scored = r.score_users(&ids, &enc.select(&rows), &req, &|n| bar.inc(n))?;
-            for (id, s) in ids.iter().zip(&scored) {
-                let list = r.rank(s, &req);
-                if list.len() < args.k {
-                    short.set(short.get() + 1);
-                }
-                if let Some(w) = writer.as_mut() {
-                    w.write_list(id, &list, &r.catalogue.ids)?;
-                }
-                if held.is_some() {
-                    lists.push(list);
-                }
-            }
-            if held.is_some() {
-                kept.extend(scored);
-            }
-        }
-        bar.finish_and_clear();
-        let secs = t_score.elapsed().as_secs_f64();
-        let pairs = table.len() as f64 * r.catalogue.len() as f64;
-        eprintln!(
-            "scored {} users × {} items = {pairs:.0} pairs in {secs:.2}s ({:.0} pairs/s{})",
-            table.len(),
-            r.catalogue.len(),
-            pairs / secs.max(1e-9),
-            if r.uses_two_tower() {
-                ", two-tower split"
-            } else {
-                ", plain"
-            }
-        );
-        if short.get() > 0 {
-            eprintln!(
-                "{} of {} users got fewer than {} items: too few candidates are left after the history, allow-list, fusion threshold or diversity cap",
-                short.get(),
-                table.len(),
-                args.k
-            );
-        }
+        let users = Users {
+            table: &table,
+            enc: &enc,
+        };
+        let (kept, lists) = score_and_write(args, &r, users, &req, &mut writer, held.is_some())?;
         if let (Some(w), Some(out)) = (writer, &args.output) {
             w.finish()?;
             eprintln!(
@@ -410,28 +297,213 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             );
         }
         if let Some(h) = held {
-            let m = list_metrics(&lists, &h.rows, r.catalogue.len(), &names, args.k)?;
-            if h.outside_catalogue > 0 {
-                eprintln!(
-                    "eval: {} test rows name items outside the catalogue and are not counted",
-                    h.outside_catalogue
-                );
-            }
-            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
-            if !args.sweep.is_empty() {
-                let grid = sweep_grid(&args.sweep)?;
-                let rows = sweep(
-                    &r,
-                    &kept,
-                    &h.rows,
-                    &req,
-                    r.rec.fusion.kind,
-                    &r.rec.fusion.weights,
-                    &grid,
-                )?;
-                print!("{}", sweep_table(&rows, args.k, &names));
-            }
+            let scored = Scored {
+                lists: &lists,
+                kept: &kept,
+            };
+            report_eval(args, &r, &h, scored, &req, &names)?;
         }
         Ok(())
     })
+}
+
+/// The lists of `--eval` and the scored users behind them.
+#[derive(Clone, Copy)]
+struct Scored<'a> {
+    lists: &'a [Vec<Ranked>],
+    kept: &'a [ScoredUser],
+}
+
+/// `--eval`: the list metrics against the held-out interactions, and the `--sweep` table.
+fn report_eval(
+    args: &RecommendArgs,
+    r: &Recommender,
+    h: &Heldout,
+    scored: Scored<'_>,
+    req: &Request<'_>,
+    names: &[String],
+) -> Result<()> {
+    let Scored { lists, kept } = scored;
+    let m = list_metrics(lists, &h.rows, r.catalogue.len(), names, args.k)?;
+    if h.outside_catalogue > 0 {
+        eprintln!(
+            "eval: {} test rows name items outside the catalogue and are not counted",
+            h.outside_catalogue
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+    if !args.sweep.is_empty() {
+        let grid = sweep_grid(&args.sweep)?;
+        let rows = sweep(
+            r,
+            kept,
+            &h.rows,
+            req,
+            r.rec.fusion.kind,
+            &r.rec.fusion.weights,
+            &grid,
+        )?;
+        print!("{}", sweep_table(&rows, args.k, names));
+    }
+    Ok(())
+}
+
+/// The checks of the flags that need no run, and the lists' file format (`--output`).
+fn check_args(args: &RecommendArgs) -> Result<Option<Format>> {
+    if args.k == 0 {
+        return Err(Error::Config {
+            what: "--k".into(),
+            message: "must be at least 1".into(),
+        });
+    }
+    if !args.eval && args.output.is_none() {
+        return Err(Error::Config {
+            what: "--output".into(),
+            message: "is required (or pass --eval to evaluate without writing lists)".into(),
+        });
+    }
+    if !args.eval && args.users.is_none() && !args.all_users {
+        return Err(Error::Config {
+            what: "users".into(),
+            message: "say whose lists to write: --users FILE or --all-users".into(),
+        });
+    }
+    Ok(match &args.output {
+        Some(out) => {
+            let format = output_format(out)?;
+            for input in [&args.users, &args.catalogue].into_iter().flatten() {
+                super::output::check_output(out, input, &args.run, args.force)?;
+            }
+            super::output::check_output(out, &args.run.join("config.toml"), &args.run, args.force)?;
+            Some(format)
+        }
+        None => None,
+    })
+}
+
+/// `--eval`: the validation interactions are neither history nor targets, so they join
+/// the history (and are left out of the lists).
+fn valid_into_history(r: &mut Recommender) {
+    let t = &r.data.table;
+    let (uc, ic) = (
+        t.column(r.rec.user_column()).expect("user"),
+        t.column(r.rec.item_column()).expect("item"),
+    );
+    let valid: Vec<(String, u32)> = r
+        .data
+        .valid
+        .iter()
+        .filter_map(|&row| {
+            r.catalogue
+                .position(ic.get(row))
+                .map(|i| (uc.get(row).to_string(), i as u32))
+        })
+        .collect();
+    for (u, i) in valid {
+        r.history.entry(u).or_default().insert(i);
+    }
+}
+
+/// Whose lists to make, with their user-side features: the held-out users (`--eval`),
+/// the rows of `--users`, or every training user (`--all-users`).
+fn requested_users(
+    args: &RecommendArgs,
+    r: &Recommender,
+    held: Option<&Heldout>,
+) -> Result<Vec<(String, BTreeMap<String, String>)>> {
+    Ok(if let Some(h) = held {
+        h.users
+            .iter()
+            .map(|u| (u.clone(), BTreeMap::new()))
+            .collect()
+    } else if let Some(p) = &args.users {
+        let t = SideTable::read_csv(p, r.rec.user_column(), &[], &r.rec.user_features)?;
+        (0..t.len())
+            .map(|i| {
+                (
+                    t.ids[i].clone(),
+                    t.names
+                        .iter()
+                        .zip(&t.columns)
+                        .map(|(n, c)| (n.clone(), c[i].clone()))
+                        .collect(),
+                )
+            })
+            .collect()
+    } else {
+        r.train_users
+            .ids
+            .iter()
+            .map(|u| (u.clone(), BTreeMap::new()))
+            .collect()
+    })
+}
+
+/// The users to score: their table and its encoding.
+#[derive(Clone, Copy)]
+struct Users<'a> {
+    table: &'a SideTable,
+    enc: &'a UserRows,
+}
+
+/// Scores and ranks every user, 256 at a time, writing each list to `writer`. With `keep`
+/// (`--eval`) returns the scored users and their lists.
+fn score_and_write(
+    args: &RecommendArgs,
+    r: &Recommender,
+    users: Users<'_>,
+    req: &Request<'_>,
+    writer: &mut Option<ListWriter>,
+    keep: bool,
+) -> Result<(Vec<ScoredUser>, Vec<Vec<Ranked>>)> {
+    let Users { table, enc } = users;
+    let bar = progress(table.len(), args.quiet);
+    let mut kept = Vec::new(); // scored users, kept for --eval
+    let mut lists: Vec<Vec<Ranked>> = Vec::new();
+    let short = std::cell::Cell::new(0usize); // lists shorter than K
+    let chunk = 256;
+    let t_score = std::time::Instant::now();
+    for start in (0..table.len()).step_by(chunk) {
+        let rows: Vec<usize> = (start..(start + chunk).min(table.len())).collect();
+        let ids: Vec<String> = rows.iter().map(|&i| table.ids[i].clone()).collect();
+        let scored = r.score_users(&ids, &enc.select(&rows), req, &|n| bar.inc(n))?;
+        for (id, s) in ids.iter().zip(&scored) {
+            let list = r.rank(s, req);
+            if list.len() < args.k {
+                short.set(short.get() + 1);
+            }
+            if let Some(w) = writer.as_mut() {
+                w.write_list(id, &list, &r.catalogue.ids)?;
+            }
+            if keep {
+                lists.push(list);
+            }
+        }
+        if keep {
+            kept.extend(scored);
+        }
+    }
+    bar.finish_and_clear();
+    let secs = t_score.elapsed().as_secs_f64();
+    let pairs = table.len() as f64 * r.catalogue.len() as f64;
+    eprintln!(
+        "scored {} users × {} items = {pairs:.0} pairs in {secs:.2}s ({:.0} pairs/s{})",
+        table.len(),
+        r.catalogue.len(),
+        pairs / secs.max(1e-9),
+        if r.uses_two_tower() {
+            ", two-tower split"
+        } else {
+            ", plain"
+        }
+    );
+    if short.get() > 0 {
+        eprintln!(
+            "{} of {} users got fewer than {} items: too few candidates are left after the history, allow-list, fusion threshold or diversity cap",
+            short.get(),
+            table.len(),
+            args.k
+        );
+    }
+    Ok((kept, lists))
 }

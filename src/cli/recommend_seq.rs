@@ -103,33 +103,7 @@ pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Res
         println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
         return Ok(());
     }
-    let users: Vec<usize> = match &args.users {
-        None => (0..r.data.seqs.len()).collect(),
-        Some(p) => {
-            let index: HashMap<&str, usize> = r
-                .data
-                .users
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (u.as_str(), i))
-                .collect();
-            let ids = read_users(p, args.user_column.as_deref().unwrap_or("user_id"))?;
-            let unknown: Vec<&String> = ids
-                .iter()
-                .filter(|u| !index.contains_key(u.as_str()))
-                .collect();
-            if let Some(first) = unknown.first() {
-                return Err(Error::Config {
-                    what: format!("--users {}", p.display()),
-                    message: format!(
-                        "{} user(s) have no sequence in the run's data (first: `{first}`); a sequence model needs the user's history",
-                        unknown.len()
-                    ),
-                });
-            }
-            ids.iter().map(|u| index[u.as_str()]).collect()
-        }
-    };
+    let users = requested_users(args, &r)?;
     let allow = args
         .candidates
         .as_deref()
@@ -149,39 +123,8 @@ pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Res
         }
         m
     });
-    // users in order of their window length, so that a batch pads little; the lists
-    // are written in the users' order
-    let max_len = r.model.cfg.max_len;
-    let mut order: Vec<usize> = (0..users.len()).collect();
-    order.sort_by_key(|&n| r.data.seqs[users[n]].len().min(max_len));
-    let mut lists: Vec<Vec<Ranked>> = vec![Vec::new(); users.len()];
     let t_score = Instant::now();
-    for chunk in order.chunks(crate::recommend::seq::BATCH) {
-        let hist: Vec<&[u32]> = chunk
-            .iter()
-            .map(|&n| r.data.seqs[users[n]].as_slice())
-            .collect();
-        let mut s = r.scores(&r.hidden(&hist)?); // (B, V)
-        let done: Vec<Vec<Ranked>> = s
-            .par_chunks_mut(v)
-            .zip(&hist)
-            .map(|(row, h)| {
-                let lse = log_sum_exp(row);
-                let ex: &[u32] = if exclude { h } else { &[] };
-                r.top_k(row, ex, allow_mask.as_deref(), args.k)
-                    .into_iter()
-                    .map(|(score, item)| Ranked {
-                        item,
-                        score,
-                        tasks: vec![(score as f64 - lse).exp() as f32],
-                    })
-                    .collect()
-            })
-            .collect();
-        for (&n, list) in chunk.iter().zip(done) {
-            lists[n] = list;
-        }
-    }
+    let lists = rank_users(&r, &users, allow_mask.as_deref(), exclude, args.k)?;
     let secs = t_score.elapsed().as_secs_f64();
     let mut short = 0usize;
     for (&u, list) in users.iter().zip(&lists) {
@@ -209,4 +152,79 @@ pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Res
         out.display()
     );
     Ok(())
+}
+
+/// The run's users whose lists to write: every user, or the ids of `--users`.
+fn requested_users(args: &RecommendArgs, r: &SeqRecommender) -> Result<Vec<usize>> {
+    Ok(match &args.users {
+        None => (0..r.data.seqs.len()).collect(),
+        Some(p) => {
+            let index: HashMap<&str, usize> = r
+                .data
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.as_str(), i))
+                .collect();
+            let ids = read_users(p, args.user_column.as_deref().unwrap_or("user_id"))?;
+            let unknown: Vec<&String> = ids
+                .iter()
+                .filter(|u| !index.contains_key(u.as_str()))
+                .collect();
+            if let Some(first) = unknown.first() {
+                return Err(Error::Config {
+                    what: format!("--users {}", p.display()),
+                    message: format!(
+                        "{} user(s) have no sequence in the run's data (first: `{first}`); a sequence model needs the user's history",
+                        unknown.len()
+                    ),
+                });
+            }
+            ids.iter().map(|u| index[u.as_str()]).collect()
+        }
+    })
+}
+
+/// The top-`k` list of each of `users`, scored in batches of `recommend::seq::BATCH`.
+fn rank_users(
+    r: &SeqRecommender,
+    users: &[usize],
+    allow_mask: Option<&[bool]>,
+    exclude: bool,
+    k: usize,
+) -> Result<Vec<Vec<Ranked>>> {
+    let v = r.num_items();
+    // users in order of their window length, so that a batch pads little; the lists
+    // are written in the users' order
+    let max_len = r.model.cfg.max_len;
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    order.sort_by_key(|&n| r.data.seqs[users[n]].len().min(max_len));
+    let mut lists: Vec<Vec<Ranked>> = vec![Vec::new(); users.len()];
+    for chunk in order.chunks(crate::recommend::seq::BATCH) {
+        let hist: Vec<&[u32]> = chunk
+            .iter()
+            .map(|&n| r.data.seqs[users[n]].as_slice())
+            .collect();
+        let mut s = r.scores(&r.hidden(&hist)?); // (B, V)
+        let done: Vec<Vec<Ranked>> = s
+            .par_chunks_mut(v)
+            .zip(&hist)
+            .map(|(row, h)| {
+                let lse = log_sum_exp(row);
+                let ex: &[u32] = if exclude { h } else { &[] };
+                r.top_k(row, ex, allow_mask, k)
+                    .into_iter()
+                    .map(|(score, item)| Ranked {
+                        item,
+                        score,
+                        tasks: vec![(score as f64 - lse).exp() as f32],
+                    })
+                    .collect()
+            })
+            .collect();
+        for (&n, list) in chunk.iter().zip(done) {
+            lists[n] = list;
+        }
+    }
+    Ok(lists)
 }

@@ -88,16 +88,9 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
-    let bad = |line: usize, column: usize, what: &str, seen: &str, expected: &str| Error::Input {
-        path: input.display().to_string(),
-        line,
-        column,
-        what: what.into(),
-        seen: seen.into(),
-        expected: expected.into(),
-    };
     let Some((_, header)) = lines.next() else {
-        return Err(bad(
+        return Err(bad_input(
+            input,
             1,
             1,
             "header",
@@ -106,24 +99,14 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         ));
     };
     let sep = if header.contains('\t') { '\t' } else { ',' };
-    let split = |l: &str| -> Vec<String> {
-        l.split(sep)
-            .map(|f| {
-                let f = f.trim();
-                f.strip_prefix('"')
-                    .and_then(|x| x.strip_suffix('"'))
-                    .unwrap_or(f)
-                    .to_string()
-            })
-            .collect()
-    };
-    let head = split(header);
+    let head = split_fields(header, sep);
     let col = |name: &str| head.iter().position(|h| h == name);
     let (key, key_col, item_col) = match (col("user"), col("history"), col("item")) {
         (Some(u), None, Some(i)) => ("user", u, i),
         (None, Some(h), Some(i)) => ("history", h, i),
         _ => {
-            return Err(bad(
+            return Err(bad_input(
+                input,
                 1,
                 1,
                 "header",
@@ -134,6 +117,90 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     };
     let dir = data_dir(args.data_dir.as_deref(), &args.run)?;
     let r = SeqRecommender::load(&args.run, &dir)?;
+    let cols = Columns {
+        sep,
+        width: head.len(),
+        key,
+        key_col,
+        item_col,
+    };
+    let (rows, history_unknown) = read_rows(args, &r, lines, cols)?;
+    let ok: Vec<Holdout> = rows
+        .iter()
+        .filter_map(|r| r.pair.as_ref().ok().cloned())
+        .collect();
+    let scores = score_pairs(&r.model, r.store(), &ok, 256)?;
+    write_predictions(args, &rows, &scores, key, key_col, item_col, &r)?;
+    if history_unknown > 0 {
+        eprintln!("{history_unknown} history item id(s) are not in the run's catalogue and were left out of the histories");
+    }
+    Ok(())
+}
+
+/// An error at `line`, `column` of the input file.
+fn bad_input(
+    input: &Path,
+    line: usize,
+    column: usize,
+    what: &str,
+    seen: &str,
+    expected: &str,
+) -> Error {
+    Error::Input {
+        path: input.display().to_string(),
+        line,
+        column,
+        what: what.into(),
+        seen: seen.into(),
+        expected: expected.into(),
+    }
+}
+
+/// The fields of one line, trimmed and unquoted.
+fn split_fields(l: &str, sep: char) -> Vec<String> {
+    l.split(sep)
+        .map(|f| {
+            let f = f.trim();
+            f.strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(f)
+                .to_string()
+        })
+        .collect()
+}
+
+/// The layout of the input file, from its header.
+#[derive(Clone, Copy)]
+struct Columns {
+    sep: char,
+    /// Fields per line.
+    width: usize,
+    /// `"user"` or `"history"`.
+    key: &'static str,
+    key_col: usize,
+    item_col: usize,
+}
+
+/// Reads the (user or history, item) pair of every data line. A line that cannot be
+/// scored is an error, or with `--bad-rows mark` a row carrying the reason. Returns the
+/// rows and the number of history items left out (not in the catalogue).
+fn read_rows<'t>(
+    args: &PredictArgs,
+    r: &SeqRecommender,
+    lines: impl Iterator<Item = (usize, &'t str)>,
+    cols: Columns,
+) -> Result<(Vec<Row>, usize)> {
+    let input = &args.input;
+    let bad = |line: usize, column: usize, what: &str, seen: &str, expected: &str| {
+        bad_input(input, line, column, what, seen, expected)
+    };
+    let Columns {
+        sep,
+        width,
+        key,
+        key_col,
+        item_col,
+    } = cols;
     let users: HashMap<&str, usize> = r
         .data
         .users
@@ -152,16 +219,16 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     let mut history_unknown = 0usize;
     let mut rows = Vec::new();
     for (n, l) in lines {
-        let f = split(l);
+        let f = split_fields(l, sep);
         let line = n + 1;
         let pair = (|| -> Result<Holdout> {
-            if f.len() != head.len() {
+            if f.len() != width {
                 return Err(bad(
                     line,
-                    f.len().min(head.len()) + 1,
+                    f.len().min(width) + 1,
                     "line",
                     l,
-                    &format!("{} fields as in the header", head.len()),
+                    &format!("{width} fields as in the header"),
                 ));
             }
             let item = &f[item_col];
@@ -207,16 +274,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             pair,
         });
     }
-    let ok: Vec<Holdout> = rows
-        .iter()
-        .filter_map(|r| r.pair.as_ref().ok().cloned())
-        .collect();
-    let scores = score_pairs(&r.model, r.store(), &ok, 256)?;
-    write_predictions(args, &rows, &scores, key, key_col, item_col, &r)?;
-    if history_unknown > 0 {
-        eprintln!("{history_unknown} history item id(s) are not in the run's catalogue and were left out of the histories");
-    }
-    Ok(())
+    Ok((rows, history_unknown))
 }
 
 fn write_predictions(

@@ -99,6 +99,8 @@ pub type Term = (String, String, u128, u128);
 
 /// The terms of `cfg.model` on input width `d` for `k` tasks.
 pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
+    // Over 100 lines: one arm per architecture, each listing that model's parameter terms
+    // as the model file builds them.
     let m = &cfg.model;
     let k = cfg.tasks.len() as u128;
     let last = |w: &[usize], or: u128| w.last().map_or(or, |&x| x as u128);

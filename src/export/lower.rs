@@ -43,6 +43,9 @@ pub fn lower_tape(
     outputs: &[Var],
     og: &mut OnnxGraph,
 ) -> Result<Vec<String>> {
+    // Over 100 lines: one pass over the tape with one arm per op kind that has an ONNX
+    // translation: the arms share the name and parameter maps, and each reads best next to
+    // the others.
     let mut names: Vec<Option<String>> = vec![None; g.len];
     let mut params: HashMap<usize, String> = HashMap::new();
     names[x.index()] = Some(x_name.to_string());

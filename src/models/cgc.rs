@@ -8,9 +8,10 @@
 //! experts to form the next level's shared input:
 //!
 //! ```text
-//! task k:  h_k = Σ softmax(x_k·W_k) · [experts_k(x_k) | shared(x_s)]
-//! shared:  h_s = Σ softmax(x_s·W_s) · [experts_1(x_1) | … | experts_K(x_K) | shared(x_s)]
+//! task k:  h_k = Σ softmax(x_k·W_k + b_k) · [experts_k(x_k) | shared(x_s)]
+//! shared:  h_s = Σ softmax(x_s·W_s + b_s) · [experts_1(x_1) | … | experts_K(x_K) | shared(x_s)]
 //! ```
+//! (each gate is an `nn::Linear`, bias included).
 //! A CGC model is a PLE with one level (`Ple` with `levels = 1`).
 
 use crate::autograd::{Graph, ParamStore, Var};

@@ -4,7 +4,9 @@
 //! Multi-task Learning with Multi-gate Mixture-of-Experts", KDD 2018.
 //!
 //! E experts read the input; each task k has its own softmax gate over the experts and
-//! its own tower on the gated mixture: `y_k = tower_k(Σ_e softmax(x·W_k)_e · expert_e(x))`.
+//! its own tower on the gated mixture: `y_k = tower_k(Σ_e softmax(x·W_k + b_k)_e · expert_e(x))`.
+//! The gate is an `nn::Linear`, so it has a bias `b_k` (zeros at the start); the paper's
+//! gate `softmax(W_gk·x)` has none.
 //! Tasks that are unrelated can use different experts; related tasks can share them.
 
 use super::blocks::{towers, TowersConfig};

@@ -4,7 +4,8 @@
 //! Mixture-of-Experts", KDD 2018 (section 4, the "OMoE" baseline).
 //!
 //! Like MMoE but with a **single** gate shared by all tasks: every task sees the same
-//! mixture `Σ_e softmax(x·W)_e · expert_e(x)` and has its own tower on it.
+//! mixture `Σ_e softmax(x·W + b)_e · expert_e(x)` (the gate is an `nn::Linear`, with a
+//! bias) and has its own tower on it.
 
 use super::blocks::{towers, TowersConfig};
 use super::mmoe::MmoeConfig;

@@ -28,6 +28,7 @@
 
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
+pub use crate::nn::batch::SeqInput;
 use crate::nn::{Activation, Init, LayerNorm, Linear, Mlp, MlpConfig};
 use crate::ops::attention::AttentionSpec;
 use ndarray_rand::rand::Rng;
@@ -118,22 +119,6 @@ pub struct SasRec {
     keywords: Option<Linear>,
 }
 
-/// A padded batch of B sequences of length T, as the model reads it (built by
-/// `data::sequences::SeqBatch::input`).
-#[derive(Clone, Copy, Debug)]
-pub struct SeqInput<'a> {
-    pub b: usize,
-    pub t: usize,
-    /// `(B·T)` item ids, right-padded with 0.
-    pub ids: &'a [u32],
-    /// `(B·T)` position of each slot.
-    pub pos: &'a [u32],
-    /// `(B)` real length of each sequence.
-    pub lens: &'a [usize],
-    /// `(N)` rows of `(B·T)` whose output the heads read.
-    pub rows: &'a [u32],
-}
-
 /// What [`SasRec::forward`] gives the heads.
 #[derive(Clone, Copy, Debug)]
 pub struct SeqHidden {
@@ -149,6 +134,9 @@ impl SasRec {
         cfg: &SasRecConfig,
         rng: &mut R,
     ) -> Result<SasRec> {
+        // Over 100 lines: every parameter is drawn here in one order, the order of the
+        // random stream: split apart, the draw order would be harder to keep fixed
+        // (checkpoints and seeds depend on it).
         check(cfg)?;
         let (v, d) = (cfg.num_items + 1, cfg.dim);
         let emb_init = Init::Normal {

@@ -19,19 +19,74 @@
 //! `Init::Normal { std: 1.0 }`. Their gradients are row-sparse: a batch touches only
 //! the rows it looked up.
 //!
-//! (This layer reads the fitted [`FeatureSpec`] and the [`EncodedBatch`] layout of
-//! `data::features` directly: the one place where `nn` knows the data layer's types.)
+//! The layer knows the features through [`InputLayout`] (names, vocabulary sizes, widths,
+//! adaptors), which the data layer's fitted `data::features::FeatureSpec` provides by
+//! implementing [`InputSpec`], and reads batches laid out as [`EncodedBatch`]
+//! (`nn::batch`): `nn` imports nothing from `config` or `data`.
 
+use super::batch::EncodedBatch;
 use super::init::Init;
 use super::text_adaptor::{AdaptorKind, TextAdaptor};
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
-use crate::config::AdaptorChoice;
-use crate::data::features::{EncodedBatch, FeatureSpec};
 use crate::error::{Error, Result};
 use ndarray_rand::rand::Rng;
 
 /// Default initialisation of the embedding tables: N(0, 0.05²).
 pub const EMBEDDING_INIT: Init = Init::Normal { std: 0.05 };
+
+/// One embedded (categorical or multi-hot) feature as the input layer sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmbeddedFeature {
+    pub name: String,
+    /// V: ids 1..=V, row 0 for out-of-vocabulary.
+    pub vocab: usize,
+    /// Embedding width.
+    pub dim: usize,
+}
+
+/// One text feature as the input layer sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextFeature {
+    /// The id feature the text describes.
+    pub name: String,
+    /// D_t, the width of the frozen text vectors; 0 until the texts were embedded.
+    pub d_text: usize,
+    /// The adaptor's output width.
+    pub dim: usize,
+    pub adaptor: AdaptorKind,
+}
+
+/// What the input layer needs of the features, each group in feature order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputLayout {
+    pub categorical: Vec<EmbeddedFeature>,
+    pub multi_hot: Vec<EmbeddedFeature>,
+    /// F_num.
+    pub n_num: usize,
+    pub text: Vec<TextFeature>,
+}
+
+impl InputLayout {
+    /// D_in = Σ embedding widths + F_num + Σ text widths.
+    pub fn d_in(&self) -> usize {
+        self.categorical.iter().map(|c| c.dim).sum::<usize>()
+            + self.multi_hot.iter().map(|b| b.dim).sum::<usize>()
+            + self.n_num
+            + self.text.iter().map(|t| t.dim).sum::<usize>()
+    }
+}
+
+/// A description of the features an input layer can be built from (the data layer's
+/// fitted `FeatureSpec`, or an [`InputLayout`] itself).
+pub trait InputSpec {
+    fn input_layout(&self) -> InputLayout;
+}
+
+impl InputSpec for InputLayout {
+    fn input_layout(&self) -> InputLayout {
+        self.clone()
+    }
+}
 
 /// One embedding table of the input layer.
 #[derive(Clone, Debug)]
@@ -69,23 +124,24 @@ pub struct TextInput {
 
 impl FeatureInput {
     /// Adds a table per embedded feature of `spec`, drawn with [`EMBEDDING_INIT`].
-    pub fn new<R: Rng + ?Sized>(
+    pub fn new<S: InputSpec + ?Sized, R: Rng + ?Sized>(
         store: &mut ParamStore,
         name: &str,
-        spec: &FeatureSpec,
+        spec: &S,
         rng: &mut R,
     ) -> Result<FeatureInput> {
         Self::with_init(store, name, spec, EMBEDDING_INIT, rng)
     }
 
     /// Like [`FeatureInput::new`], with the tables drawn from `init`.
-    pub fn with_init<R: Rng + ?Sized>(
+    pub fn with_init<S: InputSpec + ?Sized, R: Rng + ?Sized>(
         store: &mut ParamStore,
         name: &str,
-        spec: &FeatureSpec,
+        spec: &S,
         init: Init,
         rng: &mut R,
     ) -> Result<FeatureInput> {
+        let spec = spec.input_layout();
         if spec.d_in() == 0 {
             return Err(Error::Config {
                 what: format!("input layer `{name}`"),
@@ -110,12 +166,12 @@ impl FeatureInput {
         let categorical = spec
             .categorical
             .iter()
-            .map(|c| add(&c.name, c.encoder.size(), c.dim))
+            .map(|c| add(&c.name, c.vocab, c.dim))
             .collect::<Result<Vec<_>>>()?;
         let multi_hot = spec
             .multi_hot
             .iter()
-            .map(|b| add(&b.name, b.encoder.size(), b.dim))
+            .map(|b| add(&b.name, b.vocab, b.dim))
             .collect::<Result<Vec<_>>>()?;
         let text = spec
             .text
@@ -127,16 +183,12 @@ impl FeatureInput {
                         message: "has no text vectors yet; embed the texts (data::features::attach_texts) before building the input layer".into(),
                     });
                 }
-                let kind = match t.adaptor {
-                    AdaptorChoice::Linear => AdaptorKind::Linear,
-                    AdaptorChoice::Moe => AdaptorKind::Moe { experts: t.experts },
-                };
                 let adaptor = TextAdaptor::new(
                     store,
                     &format!("{name}.text_adaptor.{}", t.name),
                     t.d_text,
                     t.dim,
-                    kind,
+                    t.adaptor,
                     rng,
                 )?;
                 Ok(TextInput {
@@ -149,7 +201,7 @@ impl FeatureInput {
         Ok(FeatureInput {
             categorical,
             multi_hot,
-            n_num: spec.numeric.len(),
+            n_num: spec.n_num,
             text,
         })
     }

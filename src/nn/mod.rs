@@ -2,6 +2,7 @@
 //! under a hierarchical name (`shared_bottom.bottom.0.w`) and records its forward pass
 //! on a `Graph`. Names are stable: checkpoints refer to parameters by them.
 
+pub mod batch;
 pub mod embedding;
 pub mod feature_input;
 pub mod init;
@@ -11,6 +12,7 @@ pub mod mlp;
 pub mod moe;
 pub mod text_adaptor;
 
+pub use batch::{Bags, EncodedBatch, SeqInput};
 pub use embedding::Embedding;
 pub use feature_input::FeatureInput;
 pub use init::{kaiming_uniform, normal, xavier_uniform, Init};

@@ -40,6 +40,9 @@ pub fn scatter(
     ring: Option<(f64, f64)>,
     hline: Option<(f64, &str)>,
 ) -> String {
+    // Over 100 lines: one SVG drawn top to bottom (ranges, axes, ticks, reference line,
+    // points, legend), the same steps as svg::line_chart; each step reads the coordinates
+    // of the ones before.
     let fx = |v: f64| if x.log { v.ln() } else { v };
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(a, b) in series.iter().flat_map(|s| s.points.iter()) {

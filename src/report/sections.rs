@@ -341,6 +341,8 @@ fn curves(run: &Run) -> String {
 }
 
 fn balance_and_gates(run: &Run) -> String {
+    // Over 100 lines: one figure per diagnostic (task weights, gate weights, task-gradient
+    // cosines) and the note when none was recorded, in page order.
     let tasks = series::task_names(run);
     let best = series::best_epoch(run).map(|(e, _)| e);
     let marker = best.map(|e| (e, "best"));

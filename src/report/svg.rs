@@ -61,6 +61,8 @@ pub(super) fn no_data(mut s: String, w: f64, h: f64) -> String {
 /// A line chart of `series` over epochs, with a dashed vertical line at `marker.0`
 /// labelled `marker.1` (the best epoch). Empty series draw a "no data" chart.
 pub fn line_chart(title: &str, series: &[Series], marker: Option<(f64, &str)>) -> String {
+    // Over 100 lines: one SVG drawn top to bottom (ranges, axes, ticks, marker, lines,
+    // legend); each step reads the coordinates of the ones before.
     let pts = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in pts {

@@ -14,7 +14,6 @@
 //! [`fit`] runs epochs of seeded shuffled mini-batches and evaluates on a held-out split
 //! after each epoch; [`evaluate`] gives the per-task mean loss (MSE for regression).
 
-pub mod census_shape;
 pub mod eval;
 pub mod prune;
 pub mod run;

@@ -129,6 +129,8 @@ fn pct(part: usize, whole: usize) -> f64 {
 
 /// A plain-text summary of the prepared sets.
 fn report(spec: &FeatureSpec, sets: &[(&str, &Encoded)]) -> String {
+    // Over 100 lines: one paragraph of the report per feature kind and per task, written
+    // top to bottom in the order the report prints them.
     let mut s = String::new();
     let n: usize = sets.iter().map(|(_, e)| e.len()).sum();
     let sizes: Vec<String> = sets

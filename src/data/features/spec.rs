@@ -7,9 +7,11 @@ use super::labels::LabelSpec;
 use super::numeric::NumSpec;
 use super::text::TextSpec;
 use super::vocab::{encode_bags, encode_categorical, fit_bag_vocab, fit_vocab, Encoder};
-use crate::config::{FeatureConfig, FeatureKind, Missing, TaskConfig};
+use crate::config::{AdaptorChoice, FeatureConfig, FeatureKind, Missing, TaskConfig};
 use crate::data::ingest::{RawColumn, RawTable};
 use crate::error::{Error, Result};
+use crate::nn::feature_input::{EmbeddedFeature, InputLayout, InputSpec, TextFeature};
+use crate::nn::AdaptorKind;
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON layout written by [`FeatureSpec::to_json_string`].
@@ -273,5 +275,36 @@ impl FeatureSpec {
             });
         }
         Ok(spec)
+    }
+}
+
+/// What the input layer (`nn::FeatureInput`) reads of a fitted spec.
+impl InputSpec for FeatureSpec {
+    fn input_layout(&self) -> InputLayout {
+        let embedded = |name: &str, encoder: &Encoder, dim: usize| EmbeddedFeature {
+            name: name.to_string(),
+            vocab: encoder.size(),
+            dim,
+        };
+        InputLayout {
+            categorical: (self.categorical.iter())
+                .map(|c| embedded(&c.name, &c.encoder, c.dim))
+                .collect(),
+            multi_hot: (self.multi_hot.iter())
+                .map(|b| embedded(&b.name, &b.encoder, b.dim))
+                .collect(),
+            n_num: self.numeric.len(),
+            text: (self.text.iter())
+                .map(|t| TextFeature {
+                    name: t.name.clone(),
+                    d_text: t.d_text,
+                    dim: t.dim,
+                    adaptor: match t.adaptor {
+                        AdaptorChoice::Linear => AdaptorKind::Linear,
+                        AdaptorChoice::Moe => AdaptorKind::Moe { experts: t.experts },
+                    },
+                })
+                .collect(),
+        }
     }
 }

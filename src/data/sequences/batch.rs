@@ -15,7 +15,7 @@
 //! Sequences longer than the model's `max_len` keep their most recent `max_len` items.
 
 use super::{Holdout, PAD};
-use crate::models::sasrec::SeqInput;
+use crate::nn::batch::SeqInput;
 
 /// A user's training sequence: items oldest first, with ratings where known.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,7 +4,7 @@ use super::HostBackend;
 use crate::device::family::{misrouted, Family};
 use crate::device::launch::{Launch, PointLoss};
 use crate::error::Result;
-use crate::loss::{bce, mse};
+use crate::ops::{bce, mse};
 
 /// Runs one launch of this family with its CPU twin.
 pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {

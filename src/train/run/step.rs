@@ -14,7 +14,9 @@
 //! slots and handle lists, the store's gradients, the optimiser's moments, `info`), so
 //! after the first steps have grown them a step allocates nothing (`tests/alloc.rs`
 //! checks this with a counting allocator, for fixed task weights and DWA; the other
-//! balancers rebuild `info`).
+//! balancers rebuild `info`). That holds for the ops of the tabular models; the attention
+//! op of SASRec (`ops::attention`) allocates its per-step buffers, so a sequence step
+//! (`train::seq`) does allocate.
 
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::balance::{Balancer, StepInfo};

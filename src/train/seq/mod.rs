@@ -160,8 +160,22 @@ pub fn record_loss(
     Ok((total, losses))
 }
 
-/// Trains, validates every epoch, keeps the best epoch and tests it; see the module docs.
-pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> Result<SeqFit> {
+/// The model of a run, its optimiser, and what was done to its parameters before training.
+struct Built {
+    mcfg: SasRecConfig,
+    keywords: Option<Keywords>,
+    store: ParamStore,
+    model: SasRec,
+    /// Parameters read from `train.init_from`.
+    transferred: Vec<String>,
+    /// Parameters `train.freeze` holds fixed.
+    frozen_names: Vec<String>,
+    opt: Box<dyn Optimizer>,
+}
+
+/// Builds the model (initial weights from `train.seed`), transfers and freezes
+/// parameters as configured, and the optimiser.
+fn build(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>) -> Result<Built> {
     let mcfg = model_config(cfg, inputs.data, inputs.text_dim)?;
     let keywords =
         (mcfg.keywords > 0).then(|| Keywords::from_texts(&inputs.data.item_text, mcfg.keywords));
@@ -194,11 +208,67 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         weight_decay: t.weight_decay,
         ..AdamConfig::default()
     })?;
-    let mut opt: Box<dyn Optimizer> = if frozen.is_empty() {
+    let opt: Box<dyn Optimizer> = if frozen.is_empty() {
         Box::new(adam)
     } else {
         Box::new(Frozen::new(Box::new(adam), frozen))
     };
+    Ok(Built {
+        mcfg,
+        keywords,
+        store,
+        model,
+        transferred,
+        frozen_names,
+        opt,
+    })
+}
+
+/// One epoch's steps over `order`, `train.batch_size` examples at a time. Returns the
+/// summed total loss, the summed task losses and the number of steps.
+fn train_epoch(
+    g: &mut Graph,
+    b: &mut Built,
+    cfg: &SeqRunConfig,
+    text: Option<&[f32]>,
+    order: &[&SeqExample],
+    bar: &indicatif::ProgressBar,
+) -> Result<(f64, Vec<f64>, usize)> {
+    let t = &cfg.train;
+    let (mut loss_sum, mut task_sums, mut steps) = (0f64, Vec::<f64>::new(), 0usize);
+    for chunk in order.chunks(t.batch_size) {
+        let batch = SeqBatch::train(chunk, b.mcfg.max_len);
+        g.reset();
+        let (total, losses) = record_loss(
+            g,
+            &b.store,
+            &b.model,
+            cfg,
+            &batch,
+            text,
+            b.keywords.as_ref(),
+        )?;
+        b.store.zero_grad();
+        g.backward(total, &mut b.store)?;
+        b.opt.step(&mut b.store, t.lr)?;
+        loss_sum += g.scalar(total) as f64;
+        task_sums.resize(losses.len(), 0.0);
+        for (s, l) in task_sums.iter_mut().zip(&losses) {
+            *s += g.scalar(*l) as f64;
+        }
+        steps += 1;
+        bar.inc(chunk.len() as u64);
+    }
+    Ok((loss_sum, task_sums, steps))
+}
+
+/// Trains, validates every epoch, keeps the best epoch and tests it; see the module docs.
+pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> Result<SeqFit> {
+    // Over 100 lines: the epoch loop updates a dozen locals (best epoch and weights,
+    // patience, the log, the order file); the steps, the model build and the writing are
+    // functions of their own.
+    let mut b = build(cfg, inputs)?;
+    let t = &cfg.train;
     let mut g = Graph::new(t.seed);
     let text = inputs.text;
     let split = inputs.split;
@@ -244,27 +314,11 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         let bar = epoch_bar(order.len(), epoch, epochs, opts.progress);
         let t0 = Instant::now();
         g.set_training(true);
-        let (mut loss_sum, mut task_sums, mut steps) = (0f64, Vec::<f64>::new(), 0usize);
-        for chunk in order.chunks(t.batch_size) {
-            let batch = SeqBatch::train(chunk, mcfg.max_len);
-            g.reset();
-            let (total, losses) =
-                record_loss(&mut g, &store, &model, cfg, &batch, text, keywords.as_ref())?;
-            store.zero_grad();
-            g.backward(total, &mut store)?;
-            opt.step(&mut store, t.lr)?;
-            loss_sum += g.scalar(total) as f64;
-            task_sums.resize(losses.len(), 0.0);
-            for (s, l) in task_sums.iter_mut().zip(&losses) {
-                *s += g.scalar(*l) as f64;
-            }
-            steps += 1;
-            bar.inc(chunk.len() as u64);
-        }
+        let (loss_sum, task_sums, steps) = train_epoch(&mut g, &mut b, cfg, text, &order, &bar)?;
         bar.finish_and_clear();
         let secs = t0.elapsed().as_secs_f64();
         train_seconds += secs;
-        let v = evaluate(&model, &store, &mut g, &valid_sample, text, 256)?;
+        let v = evaluate(&b.model, &b.store, &mut g, &valid_sample, text, 256)?;
         let line = json!({
             "epoch": epoch + 1,
             "train_loss": loss_sum / steps.max(1) as f64,
@@ -295,7 +349,7 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
             best = v.ndcg10;
             best_epoch = epoch + 1;
             bad = 0;
-            best_values = store.ids().map(|id| store.value(id).to_vec()).collect();
+            best_values = b.store.ids().map(|id| b.store.value(id).to_vec()).collect();
         } else {
             bad += 1;
             // patience 0: never stop early (as in `mtrec train`)
@@ -304,6 +358,14 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
             }
         }
     }
+    let Built {
+        keywords,
+        mut store,
+        model,
+        transferred,
+        frozen_names,
+        ..
+    } = b;
     let ids: Vec<_> = store.ids().collect();
     for (id, vals) in ids.into_iter().zip(&best_values) {
         store.value_mut(id).copy_from_slice(vals);
@@ -335,17 +397,7 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     });
     add_baselines(&mut summary, cfg, inputs, &test, opts.log)?;
     if let Some(out) = &opts.out {
-        let mut meta = std::collections::BTreeMap::new();
-        meta.insert("model".to_string(), "sasrec".to_string());
-        meta.insert("best_epoch".to_string(), best_epoch.to_string());
-        crate::checkpoint::save_params(out.join("model.safetensors"), &store, &meta)?;
-        write_text(
-            &out.join("summary.json"),
-            &serde_json::to_string_pretty(&summary).unwrap_or_default(),
-        )?;
-        if let Some(f) = opts.after_epoch {
-            f(out)?;
-        }
+        write_best(out, &store, best_epoch, &summary, opts)?;
     }
     Ok(SeqFit {
         model,
@@ -355,6 +407,28 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         valid,
         test,
     })
+}
+
+/// The best epoch's weights and the summary into the run folder `out`.
+fn write_best(
+    out: &Path,
+    store: &ParamStore,
+    best_epoch: usize,
+    summary: &Value,
+    opts: &SeqFitOptions,
+) -> Result<()> {
+    let mut meta = std::collections::BTreeMap::new();
+    meta.insert("model".to_string(), "sasrec".to_string());
+    meta.insert("best_epoch".to_string(), best_epoch.to_string());
+    crate::checkpoint::save_params(out.join("model.safetensors"), store, &meta)?;
+    write_text(
+        &out.join("summary.json"),
+        &serde_json::to_string_pretty(summary).unwrap_or_default(),
+    )?;
+    if let Some(f) = opts.after_epoch {
+        f(out)?;
+    }
+    Ok(())
 }
 
 /// Scores the next-item baselines (`crate::baselines::transition`) on the test targets

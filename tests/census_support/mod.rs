@@ -1,5 +1,7 @@
-//! The census-income MMoE's shapes on synthetic data, for the allocation test and the
-//! benchmarks: the architecture of `configs/census_mmoe.toml` without reading the data.
+//! The census-income MMoE's shapes on synthetic data, for the allocation, thread and
+//! device-step tests and the benchmarks: the architecture of `configs/census_mmoe.toml`
+//! without reading the data. A fixture, not part of the library: tests use it as
+//! `mod census_support;`, benches as `#[path = "../tests/census_support/mod.rs"]`.
 //!
 //! ```text
 //! input   29 categorical features × 8-wide embeddings (tables of V + 1 rows) | 10 numerics
@@ -10,20 +12,21 @@
 //! ```
 //! Ids, numerics and labels are drawn from a seeded generator; the labels depend on the
 //! inputs only weakly (the point is the arithmetic, not the fit).
+#![allow(dead_code)] // each test or bench uses part of it
 
-use crate::autograd::{Graph, ParamId, ParamStore};
-use crate::balance::{Balancer, Method, StepInfo, TaskForm};
-use crate::config::TaskType;
-use crate::data::features::EncodedBatch;
-use crate::device::{open_backend, Backend, DeviceTrainer, StepDevice};
-use crate::error::Result;
-use crate::models::MultiTaskModel;
-use crate::models::{Mmoe, MmoeConfig};
-use crate::nn::feature_input::{InputTable, EMBEDDING_INIT};
-use crate::nn::{Activation, FeatureInput};
-use crate::optim::{Adam, AdamConfig};
-use crate::train::run::device::device_step;
-use crate::train::run::step::{encoded_step, StepParts};
+use mtrec::autograd::{Graph, ParamId, ParamStore};
+use mtrec::balance::{Balancer, Method, StepInfo, TaskForm};
+use mtrec::config::TaskType;
+use mtrec::data::features::EncodedBatch;
+use mtrec::device::{open_backend, Backend, DeviceTrainer, StepDevice};
+use mtrec::models::MultiTaskModel;
+use mtrec::models::{Mmoe, MmoeConfig};
+use mtrec::nn::feature_input::{InputTable, EMBEDDING_INIT};
+use mtrec::nn::{Activation, FeatureInput};
+use mtrec::optim::{Adam, AdamConfig};
+use mtrec::train::run::device::device_step;
+use mtrec::train::run::step::{encoded_step, StepParts};
+use mtrec::Result;
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::{Rng, SeedableRng};
 
@@ -170,11 +173,11 @@ impl CensusTrainer {
     }
 }
 
-/// The same step as a device program (`crate::device`), for the device-step benchmark.
+/// The same step as a device program (`mtrec::device`), for the device-step benchmark and test.
 impl CensusTrainer {
     /// Moves the parameters and Adam state to `device`.
     pub fn start_device(&mut self, device: StepDevice) -> Result<DeviceTrainer> {
-        let backend = open_backend(device)?.ok_or_else(|| crate::error::Error::Config {
+        let backend = open_backend(device)?.ok_or_else(|| mtrec::Error::Config {
             what: "device".into(),
             message: "the CPU runs no device program".into(),
         })?;
