@@ -9,7 +9,9 @@
 //! **Buffer reuse.** The tape is a list of node *slots*. [`Graph::reset`] starts a new step
 //! but keeps every slot's buffers: node `i` of the next step reuses the value, gradient and
 //! saved-state allocations of node `i` of the last. A training loop records the same op
-//! sequence each step, so after the first step recording allocates nothing.
+//! sequence each step, so after the first step recording allocates nothing, except in ops
+//! that build per-call scratch (attention's lengths and gradient buffers; the tabular models
+//! of `tests/alloc.rs` use none of them).
 
 use super::op::Op;
 use super::params::{ParamId, ParamStore};

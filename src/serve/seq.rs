@@ -116,84 +116,10 @@ pub fn answer(r: &SeqRecommender, model: &str, request: &Value) -> ApiResult<Val
             KEYS.join(", ")
         )));
     }
-    let present = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
-    let (user, history, unknown_history) = match (present("history"), present("user")) {
-        (true, true) => {
-            return Err(ApiError::bad_request(
-                "both `history` and `user` are given; expected one: the items themselves, or a user of the run's data",
-            ))
-        }
-        (false, false) => {
-            return Err(ApiError::bad_request(
-                "`history` is missing; give the user's items, oldest first (or `user`: a user of the run's data)",
-            ))
-        }
-        (true, false) => {
-            let ids = id_list(&obj["history"], "history", true)?;
-            let mut seq = Vec::with_capacity(ids.len());
-            let mut unknown = 0usize;
-            for id in &ids {
-                match r.data.item_id(id) {
-                    Some(i) => seq.push(i),
-                    None => unknown += 1,
-                }
-            }
-            (None, seq, unknown)
-        }
-        (false, true) => {
-            let u = id_text(&obj["user"], "user")?;
-            let Some(n) = r.data.users.iter().position(|x| *x == u) else {
-                return Err(ApiError::not_found(format!(
-                    "`user`: `{u}` has no sequence in the run's data; send its `history` instead"
-                )));
-            };
-            (Some(u), r.data.seqs[n].clone(), 0)
-        }
-    };
-    let k = match obj.get("k") {
-        None | Some(Value::Null) => 10,
-        Some(v) => match v.as_u64() {
-            Some(k) if (1..=MAX_K as u64).contains(&k) => k as usize,
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "`k`: {v} is not a list length; expected an integer from 1 to {MAX_K}"
-                )))
-            }
-        },
-    };
-    let exclude = match obj.get("exclude_history") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(v) => {
-            return Err(ApiError::bad_request(format!(
-                "`exclude_history`: {v} is not true or false"
-            )))
-        }
-    };
-    let v = r.num_items();
-    let mut unknown_candidates = 0usize;
-    let allow = match obj.get("candidates") {
-        None | Some(Value::Null) => None,
-        Some(c) => {
-            let mut mask = vec![false; v];
-            let mut found = 0usize;
-            for id in id_list(c, "candidates", false)? {
-                match r.data.item_id(&id) {
-                    Some(i) => {
-                        mask[i as usize - 1] = true;
-                        found += 1;
-                    }
-                    None => unknown_candidates += 1,
-                }
-            }
-            if found == 0 {
-                return Err(ApiError::bad_request(format!(
-                    "`candidates`: none of the {unknown_candidates} ids is in the catalogue"
-                )));
-            }
-            Some(mask)
-        }
-    };
+    let (user, history, unknown_history) = requested_history(r, obj)?;
+    let k = requested_k(obj)?;
+    let exclude = requested_exclude(obj)?;
+    let (allow, unknown_candidates) = requested_candidates(r, obj)?;
     let hidden = r
         .hidden(&[history.as_slice()])
         .map_err(|e| ApiError::internal(format!("the sequence encoder failed: {e}")))?;
@@ -225,4 +151,103 @@ pub fn answer(r: &SeqRecommender, model: &str, request: &Value) -> ApiResult<Val
         reply["unknown_candidates"] = json!(unknown_candidates);
     }
     Ok(reply)
+}
+
+type Object = serde_json::Map<String, Value>;
+
+/// The request's user (when it names one), its history as model item ids, and how many
+/// history ids the catalogue does not know.
+fn requested_history(
+    r: &SeqRecommender,
+    obj: &Object,
+) -> ApiResult<(Option<String>, Vec<u32>, usize)> {
+    let present = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
+    Ok(match (present("history"), present("user")) {
+        (true, true) => {
+            return Err(ApiError::bad_request(
+                "both `history` and `user` are given; expected one: the items themselves, or a user of the run's data",
+            ))
+        }
+        (false, false) => {
+            return Err(ApiError::bad_request(
+                "`history` is missing; give the user's items, oldest first (or `user`: a user of the run's data)",
+            ))
+        }
+        (true, false) => {
+            let ids = id_list(&obj["history"], "history", true)?;
+            let mut seq = Vec::with_capacity(ids.len());
+            let mut unknown = 0usize;
+            for id in &ids {
+                match r.data.item_id(id) {
+                    Some(i) => seq.push(i),
+                    None => unknown += 1,
+                }
+            }
+            (None, seq, unknown)
+        }
+        (false, true) => {
+            let u = id_text(&obj["user"], "user")?;
+            let Some(n) = r.data.users.iter().position(|x| *x == u) else {
+                return Err(ApiError::not_found(format!(
+                    "`user`: `{u}` has no sequence in the run's data; send its `history` instead"
+                )));
+            };
+            (Some(u), r.data.seqs[n].clone(), 0)
+        }
+    })
+}
+
+/// The list length `k` (10 when absent).
+fn requested_k(obj: &Object) -> ApiResult<usize> {
+    Ok(match obj.get("k") {
+        None | Some(Value::Null) => 10,
+        Some(v) => match v.as_u64() {
+            Some(k) if (1..=MAX_K as u64).contains(&k) => k as usize,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "`k`: {v} is not a list length; expected an integer from 1 to {MAX_K}"
+                )))
+            }
+        },
+    })
+}
+
+/// Whether the history is left out of the list (true when absent).
+fn requested_exclude(obj: &Object) -> ApiResult<bool> {
+    match obj.get("exclude_history") {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "`exclude_history`: {v} is not true or false"
+        ))),
+    }
+}
+
+/// The allow-list of candidates as a mask over the V items (None: every item), and how
+/// many candidate ids the catalogue does not know.
+fn requested_candidates(r: &SeqRecommender, obj: &Object) -> ApiResult<(Option<Vec<bool>>, usize)> {
+    let mut unknown_candidates = 0usize;
+    let allow = match obj.get("candidates") {
+        None | Some(Value::Null) => None,
+        Some(c) => {
+            let mut mask = vec![false; r.num_items()];
+            let mut found = 0usize;
+            for id in id_list(c, "candidates", false)? {
+                match r.data.item_id(&id) {
+                    Some(i) => {
+                        mask[i as usize - 1] = true;
+                        found += 1;
+                    }
+                    None => unknown_candidates += 1,
+                }
+            }
+            if found == 0 {
+                return Err(ApiError::bad_request(format!(
+                    "`candidates`: none of the {unknown_candidates} ids is in the catalogue"
+                )));
+            }
+            Some(mask)
+        }
+    };
+    Ok((allow, unknown_candidates))
 }

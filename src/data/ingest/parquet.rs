@@ -147,40 +147,7 @@ pub(crate) fn ingest_file(
     let fields: Vec<TypePtr> = root.get_fields().to_vec();
     let file_names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
     let (file_index, map) = b.start_file(shown, &file_names, cfg)?;
-    // projection: the needed fields in file order; `order[k]` = output column of the
-    // k-th projected field
-    let mut picked: Vec<usize> = map.clone();
-    picked.sort_unstable();
-    picked.dedup();
-    for &i in &picked {
-        if let Some(why) = unsupported(&fields[i]) {
-            return Err(Error::Input {
-                path: shown.to_string(),
-                line: 0,
-                column: i + 1,
-                what: format!("column `{}`", file_names[i]),
-                seen: format!("Parquet type {why}"),
-                expected: "a flat column of booleans, integers, floats or UTF-8 strings; cast it when writing the file, or leave the column out of [[features]] / [[tasks]]".into(),
-            });
-        }
-    }
-    let projection = Type::group_type_builder(root.name())
-        .with_fields(picked.iter().map(|&i| Arc::clone(&fields[i])).collect())
-        .build()
-        .map_err(|e| Error::Io {
-            path: shown.to_string(),
-            message: format!("cannot select the needed columns ({e})"),
-        })?;
-    // output column j reads projected field slot[j]
-    let slot: Vec<usize> = map
-        .iter()
-        .map(|i| {
-            picked
-                .iter()
-                .position(|p| p == i)
-                .expect("picked holds every mapped field")
-        })
-        .collect();
+    let (picked, projection, slot) = project(root.name(), &fields, &file_names, &map, shown)?;
     let null = cfg.missing_values.first().map_or("", String::as_str);
     let mut line: u64 = 0;
     let mut bufs: Vec<String> = vec![String::new(); picked.len()];
@@ -247,4 +214,52 @@ pub(crate) fn ingest_file(
         }
     }
     Ok(())
+}
+
+/// The projection of a file onto the columns the run reads (`map[j]`: the file field of
+/// output column j): the picked fields in file order, the projected schema, and
+/// `slot[j]`, the projected field output column j reads. An unsupported column type is an
+/// error naming the column.
+fn project(
+    root_name: &str,
+    fields: &[TypePtr],
+    file_names: &[String],
+    map: &[usize],
+    shown: &str,
+) -> Result<(Vec<usize>, Type, Vec<usize>)> {
+    // projection: the needed fields in file order; `order[k]` = output column of the
+    // k-th projected field
+    let mut picked: Vec<usize> = map.to_vec();
+    picked.sort_unstable();
+    picked.dedup();
+    for &i in &picked {
+        if let Some(why) = unsupported(&fields[i]) {
+            return Err(Error::Input {
+                path: shown.to_string(),
+                line: 0,
+                column: i + 1,
+                what: format!("column `{}`", file_names[i]),
+                seen: format!("Parquet type {why}"),
+                expected: "a flat column of booleans, integers, floats or UTF-8 strings; cast it when writing the file, or leave the column out of [[features]] / [[tasks]]".into(),
+            });
+        }
+    }
+    let projection = Type::group_type_builder(root_name)
+        .with_fields(picked.iter().map(|&i| Arc::clone(&fields[i])).collect())
+        .build()
+        .map_err(|e| Error::Io {
+            path: shown.to_string(),
+            message: format!("cannot select the needed columns ({e})"),
+        })?;
+    // output column j reads projected field slot[j]
+    let slot: Vec<usize> = map
+        .iter()
+        .map(|i| {
+            picked
+                .iter()
+                .position(|p| p == i)
+                .expect("picked holds every mapped field")
+        })
+        .collect();
+    Ok((picked, projection, slot))
 }
