@@ -37,7 +37,9 @@
 //! `q`, `k` and `v` may be the same node (their gradients are added). `lengths` empty
 //! means every sequence is full (`L_b = T`). The kernels [`attention_forward`] and
 //! [`attention_backward`] are public for forward-only callers (the text encoder);
-//! [`attention_forward_naive`] is the plain reference loop the tests compare against.
+//! [`attention_forward_naive`] and [`attention_backward_reference`] (`reference.rs`) are
+//! the plain f64 loops of the formulas above and of the derivation below, which the fast
+//! kernels are tested against (`tests/h16ref_attention.rs`).
 //!
 //! # Derivation
 //!
@@ -55,8 +57,10 @@
 //! `dQ_i += s·Σ_j dS_ij·K_j`, `dK_j += s·Σ_i dS_ij·Q_i`.
 
 mod cpu;
+mod reference;
 
 pub use cpu::{attention_backward, attention_forward};
+pub use reference::{attention_backward_reference, attention_forward_naive};
 
 use crate::autograd::{Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
@@ -100,50 +104,6 @@ impl AttnDims {
             i + 1
         } else {
             len
-        }
-    }
-}
-
-/// The reference: plain loops in f64, scores of disallowed keys set to −∞, a row with
-/// no allowed key left at 0. Same contract as [`attention_forward`] without `p`.
-pub fn attention_forward_naive(
-    out: &mut [f32],
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    lengths: &[usize],
-    d: AttnDims,
-) {
-    let (t, dh, w) = (d.t, d.dh, d.width());
-    out.fill(0.0);
-    let s = 1.0 / (dh as f64).sqrt();
-    for (bi, &len) in lengths.iter().enumerate().take(d.b) {
-        for hi in 0..d.h {
-            let at = |i: usize| (bi * t + i) * w + hi * dh;
-            for i in 0..t {
-                let scores: Vec<f64> = (0..t)
-                    .map(|j| {
-                        let ok = i < len && j < len && (!d.causal || j <= i);
-                        if !ok {
-                            return f64::NEG_INFINITY;
-                        }
-                        (0..dh)
-                            .map(|c| q[at(i) + c] as f64 * k[at(j) + c] as f64)
-                            .sum::<f64>()
-                            * s
-                    })
-                    .collect();
-                let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                if m == f64::NEG_INFINITY {
-                    continue;
-                }
-                let e: Vec<f64> = scores.iter().map(|x| (x - m).exp()).collect();
-                let z: f64 = e.iter().sum();
-                for c in 0..dh {
-                    let y: f64 = (0..t).map(|j| e[j] / z * v[at(j) + c] as f64).sum();
-                    out[at(i) + c] = y as f32;
-                }
-            }
         }
     }
 }

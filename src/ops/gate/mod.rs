@@ -21,12 +21,33 @@
 //! ```text
 //! ∂L/∂z_ie = w_ie · (a_ie − Σ_e' w_ie' a_ie')
 //! ```
+//!
+//! # Reference
+//!
+//! [`gate_combine_forward_reference`] / [`gate_combine_backward_reference`] (`reference.rs`)
+//! are these formulas as plain f64 loops; the fast paths below (row blocks in parallel
+//! above `PAR_MIN`, a stack scratch for E ≤ 64) are tested against them in
+//! `tests/h16ref_gate.rs`.
 
 use crate::autograd::{with_two, Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
 use crate::ops::gemm::dot;
 use crate::ops::softmax::softmax_row;
 use rayon::prelude::*;
+
+mod reference;
+pub use reference::{gate_combine_backward_reference, gate_combine_forward_reference};
+
+/// The sizes of one gate combine: B rows, E experts of width D.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateShape {
+    /// B: rows (samples).
+    pub b: usize,
+    /// E: experts (gate logits per row).
+    pub e: usize,
+    /// D: the width of one expert's output (the result's columns).
+    pub width: usize,
+}
 
 /// Rows per rayon task. Rows are independent, so every split gives the same bits.
 const ROWS_PER_TASK: usize = 64;

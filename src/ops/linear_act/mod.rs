@@ -31,12 +31,32 @@
 //! ```text
 //! dz = dy ⊙ f′;  dx += dz · Wᵀ;  dW += xᵀ · dz;  db += Σ_i dz_i
 //! ```
+//!
+//! # Reference
+//!
+//! [`linear_act_forward_reference`] / [`linear_act_backward_reference`] (`reference.rs`)
+//! are these formulas as plain f64 loops (no GEMM, no parallel activation pass); the
+//! fast path is tested against them for every activation in `tests/h16ref_linear_act.rs`.
 
 use super::gemm::{gemm_accumulate, Gemm};
 use super::unary;
 use crate::autograd::{three, Graph, Node, Op, UnaryFn, Var};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+
+mod reference;
+pub use reference::{linear_act_backward_reference, linear_act_forward_reference};
+
+/// The sizes of one fused layer: `x` (B, D_in) · `W` (D_in, D_out) + `b` (1, D_out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinearShape {
+    /// B: rows of x and of the result.
+    pub b: usize,
+    /// D_in: columns of x, rows of W.
+    pub d_in: usize,
+    /// D_out: columns of W, of b and of the result.
+    pub d_out: usize,
+}
 
 /// Whether f′ needs the pre-activation z (not only y = f(z)): GELU. (`log` is refused as
 /// an activation by [`Graph::linear_act`], so it never reaches here.)

@@ -13,9 +13,18 @@
 //! ```text
 //! ∂L/∂z_iv = dL · c_i · (p_iv − δ_{v, y_i})
 //! ```
+//!
+//! # Reference
+//!
+//! [`softmax_ce_forward_reference`] / [`softmax_ce_backward_reference`] (`reference.rs`)
+//! are these formulas as plain f64 row loops; the fast paths (rows in parallel above
+//! `PAR_MIN`) are tested against them in `tests/h16ref_softmax_ce.rs`.
 
 use crate::autograd::{one, Node, Var};
 use rayon::prelude::*;
+
+mod reference;
+pub use reference::{softmax_ce_backward_reference, softmax_ce_forward_reference};
 
 /// Rows per rayon task (rows are independent; a row of a large vocabulary is itself a
 /// long pass).
