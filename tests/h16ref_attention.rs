@@ -9,7 +9,7 @@ mod h16ref_support;
 use h16ref_support::{assert_close, on_1_and_4_threads, Lcg};
 use mtrec::ops::attention::{
     attention_backward, attention_backward_reference, attention_forward, attention_forward_naive,
-    AttnDims,
+    AttnDims, Qkv, QkvGrads,
 };
 
 fn check(b: usize, t: usize, h: usize, dh: usize, causal: bool, lengths: &[usize], seed: u64) {
@@ -30,21 +30,20 @@ fn check(b: usize, t: usize, h: usize, dh: usize, causal: bool, lengths: &[usize
         let nt = rayon::current_num_threads();
         let tag = format!("B={b} T={t} H={h} Dh={dh} causal={causal} on {nt} threads");
         let (mut o, mut p) = (vec![0f32; n], vec![0f32; b * h * t * t]);
-        attention_forward(&mut o, &mut p, &q, &k, &v, lengths, d);
+        let qkv = Qkv {
+            q: &q,
+            k: &k,
+            v: &v,
+        };
+        attention_forward(&mut o, &mut p, qkv, lengths, d);
         assert_close(&format!("o, {tag}"), &o, &want);
         let (mut dq, mut dk, mut dv) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-        attention_backward(
-            Some(&mut dq),
-            Some(&mut dk),
-            Some(&mut dv),
-            &dout,
-            &q,
-            &k,
-            &v,
-            &p,
-            lengths,
-            d,
-        );
+        let grads = QkvGrads {
+            dq: Some(&mut dq),
+            dk: Some(&mut dk),
+            dv: Some(&mut dv),
+        };
+        attention_backward(grads, &dout, qkv, &p, lengths, d);
         assert_close(&format!("dQ, {tag}"), &dq, &want_dq);
         assert_close(&format!("dK, {tag}"), &dk, &want_dk);
         assert_close(&format!("dV, {tag}"), &dv, &want_dv);

@@ -29,7 +29,7 @@ fn check(b: usize, e: usize, width: usize, seed: u64) {
         assert_close(&format!("y, {tag}"), &y, &want_y);
         assert_close(&format!("w, {tag}"), &w, &want_w);
         let (mut dx, mut dz) = (vec![0f32; b * e * width], vec![0f32; b * e]);
-        gate_combine_backward(Some(&mut dx), Some(&mut dz), &dy, &x, &w, b, e, width);
+        gate_combine_backward(Some(&mut dx), Some(&mut dz), &dy, &x, &w, s);
         assert_close(&format!("dX, {tag}"), &dx, &want_dx);
         assert_close(&format!("dz, {tag}"), &dz, &want_dz);
     });

@@ -9,7 +9,7 @@ use h16ref_support::{assert_close, on_1_and_4_threads, Lcg};
 use mtrec::autograd::UnaryFn;
 use mtrec::ops::linear_act::{
     linear_act_backward, linear_act_backward_reference, linear_act_forward,
-    linear_act_forward_reference, LinearShape,
+    linear_act_forward_reference, LinearActGrads, LinearActSaved, LinearShape,
 };
 
 const ACTIVATIONS: [Option<UnaryFn>; 6] = [
@@ -55,21 +55,17 @@ fn check(b: usize, d_in: usize, d_out: usize, seed: u64) {
                 vec![0f32; d_out],
             );
             let mut scratch = Vec::new();
-            linear_act_backward(
-                Some(&mut dx),
-                Some(&mut dw),
-                Some(&mut db),
-                &mut scratch,
-                &dy,
-                &y,
-                &pre,
-                &x,
-                &w,
-                b,
-                d_in,
-                d_out,
+            let grads = LinearActGrads {
+                dx: Some(&mut dx),
+                dw: Some(&mut dw),
+                db: Some(&mut db),
+            };
+            let saved = LinearActSaved {
+                out: &y,
+                pre: &pre,
                 f,
-            );
+            };
+            linear_act_backward(grads, &mut scratch, &dy, saved, &x, &w, s);
             assert_close(&format!("dx, {tag}"), &dx, &want_dx);
             assert_close(&format!("dW, {tag}"), &dw, &want_dw);
             assert_close(&format!("db, {tag}"), &db, &want_db);

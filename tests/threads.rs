@@ -4,7 +4,7 @@
 
 use mtrec::autograd::{Graph, OpKind};
 use mtrec::ops::embed_linear::EmbedLinearMode;
-use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward};
+use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward, GateShape};
 use mtrec::train::census_shape::{census_shaped, CensusTrainer};
 use mtrec::train::run::step::empty_info;
 
@@ -92,9 +92,7 @@ fn row_parallel_gate_combine_equals_row_by_row() {
                 &dy[rd],
                 &x[rx],
                 &w[rz],
-                n,
-                e,
-                d,
+                GateShape { b: n, e, width: d },
             );
         }
         (y, w, dx, dz)

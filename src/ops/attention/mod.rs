@@ -81,6 +81,22 @@ pub struct AttentionSpec {
     pub causal: bool,
 }
 
+/// The three inputs of attention, each (B·T, H·Dh).
+#[derive(Clone, Copy, Debug)]
+pub struct Qkv<'a> {
+    pub q: &'a [f32],
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+}
+
+/// The gradients [`attention_backward`] adds into, each optional and (B·T, H·Dh).
+#[derive(Debug, Default)]
+pub struct QkvGrads<'a> {
+    pub dq: Option<&'a mut [f32]>,
+    pub dk: Option<&'a mut [f32]>,
+    pub dv: Option<&'a mut [f32]>,
+}
+
 /// Sizes shared by the kernels.
 #[derive(Clone, Copy, Debug)]
 pub struct AttnDims {
@@ -190,9 +206,11 @@ impl Graph {
         attention_forward(
             &mut node.value,
             &mut node.aux,
-            &inputs[q.index()].value,
-            &inputs[k.index()].value,
-            &inputs[v.index()].value,
+            Qkv {
+                q: &inputs[q.index()].value,
+                k: &inputs[k.index()].value,
+                v: &inputs[v.index()].value,
+            },
             &lengths,
             dims,
         );
@@ -200,17 +218,16 @@ impl Graph {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
-    node: &Node,
-    head: &mut [Node],
-    q: Var,
-    k: Var,
-    v: Var,
-    t: usize,
-    heads: usize,
-    causal: bool,
-) {
+/// The backward of the recorded op `op` (its inputs, T, H and the causal flag).
+pub(crate) fn backward(node: &Node, head: &mut [Node], op: &Attention) {
+    let Attention {
+        q,
+        k,
+        v,
+        t,
+        heads,
+        causal,
+    } = *op;
     let dims = AttnDims {
         b: node.rows / t.max(1),
         t,
@@ -225,18 +242,17 @@ pub(crate) fn backward(
     let mut g: [Vec<f32>; 3] = needs.map(|nd| if nd { vec![0f32; n] } else { Vec::new() });
     {
         let [gq, gk, gv] = &mut g;
-        attention_backward(
-            needs[0].then_some(&mut gq[..]),
-            needs[1].then_some(&mut gk[..]),
-            needs[2].then_some(&mut gv[..]),
-            &node.grad,
-            &head[q.index()].value,
-            &head[k.index()].value,
-            &head[v.index()].value,
-            &node.aux,
-            &lengths,
-            dims,
-        );
+        let grads = QkvGrads {
+            dq: needs[0].then_some(&mut gq[..]),
+            dk: needs[1].then_some(&mut gk[..]),
+            dv: needs[2].then_some(&mut gv[..]),
+        };
+        let qkv = Qkv {
+            q: &head[q.index()].value,
+            k: &head[k.index()].value,
+            v: &head[v.index()].value,
+        };
+        attention_backward(grads, &node.grad, qkv, &node.aux, &lengths, dims);
     }
     for (x, gx) in [q, k, v].into_iter().zip(&g) {
         if !gx.is_empty() {
@@ -267,16 +283,7 @@ impl TapeOp for Attention {
         f(self.v);
     }
     fn backward(&self, cx: BackwardCx<'_>) {
-        backward(
-            cx.node,
-            cx.head,
-            self.q,
-            self.k,
-            self.v,
-            self.t,
-            self.heads,
-            self.causal,
-        )
+        backward(cx.node, cx.head, self)
     }
     fn lower_forward<B: Backend + ?Sized>(
         &self,

@@ -262,17 +262,15 @@ pub(crate) fn dense_parts(node: &Node, mut f: impl FnMut(Var)) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
-    node: &Node,
-    head: &mut [Node],
-    scratch: &mut Vec<f32>,
-    store: &mut ParamStore,
-    x: Var,
-    w: Var,
-    b: Var,
-    f: Option<UnaryFn>,
-) {
+/// The backward of the recorded op `op` (x, w, b, f) with the tape's context `cx`.
+pub(crate) fn backward(cx: BackwardCx<'_>, op: &EmbedLinear) {
+    let BackwardCx {
+        node,
+        head,
+        scratch,
+        store,
+    } = cx;
+    let EmbedLinear { x, w, b, f } = *op;
     let (rows, n) = (node.rows, node.cols);
     debug_assert_eq!(head[x.index()].rows, rows, "x and the output share rows");
     let idx = &node.idx;
@@ -455,9 +453,7 @@ impl TapeOp for EmbedLinear {
         dense_parts(node, f);
     }
     fn backward(&self, cx: BackwardCx<'_>) {
-        backward(
-            cx.node, cx.head, cx.scratch, cx.store, self.x, self.w, self.b, self.f,
-        )
+        backward(cx, self)
     }
     fn lower_forward<B: Backend + ?Sized>(
         &self,

@@ -139,19 +139,18 @@ fn backward_dz_block(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usiz
     }
 }
 
-/// Accumulates `dx` (B, E·D) and `dz` (B, E) (see the derivation). Row blocks run in
-/// parallel for large batches (bit-identical for any thread count).
-#[allow(clippy::too_many_arguments)]
+/// Accumulates `dx` (B, E·D) and `dz` (B, E) (see the derivation) from `dout` (B, D), the
+/// experts `x` (B, E·D) and the saved weights `w` (B, E). Row blocks run in parallel for
+/// large batches (bit-identical for any thread count).
 pub fn gate_combine_backward(
     dx: Option<&mut [f32]>,
     dz: Option<&mut [f32]>,
     dout: &[f32],
     x: &[f32],
     w: &[f32],
-    b: usize,
-    e: usize,
-    width: usize,
+    shape: GateShape,
 ) {
+    let GateShape { b, e, width } = shape;
     let par = b * e * width >= PAR_MIN && rayon::current_num_threads() > 1;
     let r = ROWS_PER_TASK;
     if let Some(dx) = dx {
@@ -234,9 +233,8 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], experts: Var, gate: Var, 
     let (b, width) = (node.rows, node.cols);
     let mut unused = Vec::new(); // experts != gate is enforced when recording
     with_two(head, experts, gate, &mut unused, |ix, iz| {
-        gate_combine_backward(
-            ix.grad, iz.grad, &node.grad, ix.value, &node.aux, b, e, width,
-        );
+        let shape = GateShape { b, e, width };
+        gate_combine_backward(ix.grad, iz.grad, &node.grad, ix.value, &node.aux, shape);
     });
 }
 

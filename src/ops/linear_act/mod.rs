@@ -159,25 +159,48 @@ fn dz_block(dz: &mut [f32], dy: &[f32], y: &[f32], z: &[f32], kind: UnaryFn) {
     }
 }
 
-/// Accumulates `d_inp` (B, D_in), `d_weight` (D_in, D_out) and `d_bias` (D_out,) for
-/// `out = f(inp · weight + bias)` given `d_out` (B, D_out); see the derivation. `dz` is
-/// scratch for `dy ⊙ f′` (grown to B·D_out; untouched for the identity).
-#[allow(clippy::too_many_arguments)]
+/// The gradients [`linear_act_backward`] adds into, each optional: of the input `dx`
+/// (B, D_in), of the weight `dw` (D_in, D_out), of the bias `db` (D_out,).
+#[derive(Debug, Default)]
+pub struct LinearActGrads<'a> {
+    pub dx: Option<&'a mut [f32]>,
+    pub dw: Option<&'a mut [f32]>,
+    pub db: Option<&'a mut [f32]>,
+}
+
+/// What the forward pass leaves for the backward: its output `out` = y (B, D_out), the
+/// pre-activation `pre` = z (B, D_out; empty unless f′ needs it, see `needs_pre`) and the
+/// activation `f` (`None`: identity).
+#[derive(Clone, Copy, Debug)]
+pub struct LinearActSaved<'a> {
+    pub out: &'a [f32],
+    pub pre: &'a [f32],
+    pub f: Option<UnaryFn>,
+}
+
+/// Accumulates `grads` for `out = f(inp · weight + bias)` given `d_out` (B, D_out); see
+/// the derivation. `dz` is scratch for `dy ⊙ f′` (grown to B·D_out; untouched for the
+/// identity).
 pub fn linear_act_backward(
-    d_inp: Option<&mut [f32]>,
-    d_weight: Option<&mut [f32]>,
-    d_bias: Option<&mut [f32]>,
+    grads: LinearActGrads<'_>,
     dz: &mut Vec<f32>,
     d_out: &[f32],
-    out: &[f32],
-    pre: &[f32],
+    saved: LinearActSaved<'_>,
     inp: &[f32],
     weight: &[f32],
-    b: usize,
-    d_in: usize,
-    d_o: usize,
-    f: Option<UnaryFn>,
+    shape: LinearShape,
 ) {
+    let LinearActGrads {
+        dx: d_inp,
+        dw: d_weight,
+        db: d_bias,
+    } = grads;
+    let LinearActSaved { out, pre, f } = saved;
+    let LinearShape {
+        b,
+        d_in,
+        d_out: d_o,
+    } = shape;
     // in the forward pass this was y = f(z), so dz = dy ⊙ f′(z)
     let dz: &[f32] = match f {
         None => d_out,
@@ -261,7 +284,6 @@ impl Graph {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
     node: &Node,
     head: &mut [Node],
@@ -272,21 +294,22 @@ pub(crate) fn backward(
     f: Option<UnaryFn>,
 ) {
     let (ix, iw, ib) = three(head, x, w, b);
-    linear_act_backward(
-        ix.grad,
-        iw.grad,
-        ib.grad,
-        scratch,
-        &node.grad,
-        &node.value,
-        &node.aux,
-        ix.value,
-        iw.value,
-        node.rows,
-        ix.cols,
-        node.cols,
+    let grads = LinearActGrads {
+        dx: ix.grad,
+        dw: iw.grad,
+        db: ib.grad,
+    };
+    let saved = LinearActSaved {
+        out: &node.value,
+        pre: &node.aux,
         f,
-    );
+    };
+    let shape = LinearShape {
+        b: node.rows,
+        d_in: ix.cols,
+        d_out: node.cols,
+    };
+    linear_act_backward(grads, scratch, &node.grad, saved, ix.value, iw.value, shape);
 }
 
 // ------------------------------------------------------------------ tape op
