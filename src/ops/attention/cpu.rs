@@ -1,6 +1,6 @@
 //! The fast attention kernels: parallel over (b, h), eight-lane dot products. The plain
-//! reference they are tested against is [`super::attention_forward_naive`]; the
-//! derivation is in `super`.
+//! references they are tested against are [`super::attention_forward_naive`] and
+//! [`super::attention_backward_reference`] (`reference.rs`); the derivation is in `super`.
 
 use super::{AttnDims, Qkv, QkvGrads};
 use rayon::prelude::*;
