@@ -8,7 +8,7 @@
 //! Run: `cargo bench --bench text_encoder`
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mtrec::ops::attention::{attention_backward, attention_forward, AttnDims};
+use mtrec::ops::attention::{attention_backward, attention_forward, AttnDims, Qkv, QkvGrads};
 
 fn data(n: usize, salt: usize) -> Vec<f32> {
     (0..n)
@@ -36,7 +36,19 @@ fn attention(c: &mut Criterion) {
         let flops = 4 * b * d.h * t * t * d.dh;
         g.throughput(Throughput::Elements(flops as u64));
         g.bench_function(BenchmarkId::new("forward", format!("B{b}_T{t}")), |bch| {
-            bch.iter(|| attention_forward(black_box(&mut out), &mut p, &q, &k, &v, &lengths, d))
+            bch.iter(|| {
+                attention_forward(
+                    black_box(&mut out),
+                    &mut p,
+                    Qkv {
+                        q: &q,
+                        k: &k,
+                        v: &v,
+                    },
+                    &lengths,
+                    d,
+                )
+            })
         });
         let (mut dq, mut dk, mut dv) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
         g.throughput(Throughput::Elements(3 * flops as u64));
@@ -44,19 +56,18 @@ fn attention(c: &mut Criterion) {
             BenchmarkId::new("forward_backward", format!("B{b}_T{t}")),
             |bch| {
                 bch.iter(|| {
-                    attention_forward(&mut out, &mut p, &q, &k, &v, &lengths, d);
-                    attention_backward(
-                        Some(black_box(&mut dq)),
-                        Some(&mut dk),
-                        Some(&mut dv),
-                        &dout,
-                        &q,
-                        &k,
-                        &v,
-                        &p,
-                        &lengths,
-                        d,
-                    );
+                    let qkv = Qkv {
+                        q: &q,
+                        k: &k,
+                        v: &v,
+                    };
+                    attention_forward(&mut out, &mut p, qkv, &lengths, d);
+                    let grads = QkvGrads {
+                        dq: Some(black_box(&mut dq)),
+                        dk: Some(&mut dk),
+                        dv: Some(&mut dv),
+                    };
+                    attention_backward(grads, &dout, qkv, &p, &lengths, d);
                 })
             },
         );

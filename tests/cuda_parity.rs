@@ -249,20 +249,23 @@ fn layer_norm_fwd_bwd() {
         let dy = rand_vec(&mut rng, b * d, -1.0, 1.0);
         let eps = 1e-5;
         let (mut y, mut mu, mut rs) = (vec![0.0; b * d], vec![0.0; b], vec![0.0; b]);
-        ops::layer_norm::layer_norm_forward(&mut y, &mut mu, &mut rs, &x, &gamma, &beta, b, d, eps);
+        let shape = ops::layer_norm::LayerNormShape {
+            rows: b,
+            cols: d,
+            eps,
+        };
+        ops::layer_norm::layer_norm_forward(&mut y, &mut mu, &mut rs, &x, &gamma, &beta, shape);
         let (mut dx, mut dg, mut db) = (vec![0.1; b * d], vec![0.2; d], vec![0.3; d]);
-        ops::layer_norm::layer_norm_backward(
-            Some(&mut dx),
-            Some(&mut dg),
-            Some(&mut db),
-            &dy,
-            &x,
-            &gamma,
-            &mu,
-            &rs,
-            b,
-            d,
-        );
+        let grads = ops::layer_norm::LayerNormGrads {
+            dinp: Some(&mut dx),
+            dgamma: Some(&mut dg),
+            dbeta: Some(&mut db),
+        };
+        let stats = ops::layer_norm::RowStats {
+            mean: &mu,
+            rstd: &rs,
+        };
+        ops::layer_norm::layer_norm_backward(grads, &dy, &x, &gamma, stats, b, d);
 
         let (gx, gg, gb, gdy) = (
             up(&dev, &x),

@@ -275,7 +275,8 @@ fn gate_combine_fwd_bwd() {
         let (mut y, mut w) = (vec![0.0; b * d], vec![0.0; b * e]);
         ops::gate::gate_combine_forward(&mut y, &mut w, &x, &z, b, e, d);
         let (mut dx, mut dz) = (vec![0.1; b * e * d], vec![0.2; b * e]);
-        ops::gate::gate_combine_backward(Some(&mut dx), Some(&mut dz), &dy, &x, &w, b, e, d);
+        let shape = ops::gate::GateShape { b, e, width: d };
+        ops::gate::gate_combine_backward(Some(&mut dx), Some(&mut dz), &dy, &x, &w, shape);
 
         let (gx, gz, gdy) = (up(&dev, &x), up(&dev, &z), up(&dev, &dy));
         let (mut gy, mut gw) = (dev.zeros(b * d).unwrap(), dev.zeros(b * e).unwrap());

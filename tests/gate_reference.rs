@@ -8,7 +8,7 @@
 //! ```
 //! Shapes go past every switch: E = 64 and 65, B·E·D below and above 2¹⁶.
 
-use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward};
+use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward, GateShape};
 
 struct Lcg(u64);
 impl Lcg {
@@ -84,7 +84,14 @@ fn fast_paths_equal_the_reference_past_every_switch() {
         gate_combine_forward(&mut y, &mut w, &x, &z, b, e, d);
         // The backward accumulates: start from a known offset and subtract it.
         let (mut dx, mut dz) = (vec![0.25f32; b * e * d], vec![-0.5f32; b * e]);
-        gate_combine_backward(Some(&mut dx), Some(&mut dz), &dy, &x, &w, b, e, d);
+        gate_combine_backward(
+            Some(&mut dx),
+            Some(&mut dz),
+            &dy,
+            &x,
+            &w,
+            GateShape { b, e, width: d },
+        );
         dx.iter_mut().for_each(|v| *v -= 0.25);
         dz.iter_mut().for_each(|v| *v += 0.5);
         let [ry, rw, rdx, rdz] = reference(&x, &z, &dy, b, e, d);

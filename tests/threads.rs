@@ -6,7 +6,7 @@ mod census_support;
 use census_support::{census_shaped, CensusTrainer};
 use mtrec::autograd::{Graph, OpKind};
 use mtrec::ops::embed_linear::EmbedLinearMode;
-use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward};
+use mtrec::ops::gate::{gate_combine_backward, gate_combine_forward, GateShape};
 use mtrec::train::run::step::empty_info;
 
 /// Every parameter value after 4 steps (dense block and tables) on `threads` threads,
@@ -93,9 +93,7 @@ fn row_parallel_gate_combine_equals_row_by_row() {
                 &dy[rd],
                 &x[rx],
                 &w[rz],
-                n,
-                e,
-                d,
+                GateShape { b: n, e, width: d },
             );
         }
         (y, w, dx, dz)

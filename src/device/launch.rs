@@ -29,15 +29,8 @@ pub enum BinOp {
     Mul,
 }
 
-/// Shapes of a broadcasting binary op: `a` is `(r, c)`, `b` is `(br, bc)` with
-/// `br ∈ {1, r}` and `bc ∈ {1, c}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bcast {
-    pub r: usize,
-    pub c: usize,
-    pub br: usize,
-    pub bc: usize,
-}
+/// Shapes of a broadcasting binary op (defined with its CPU kernels).
+pub use crate::ops::broadcast::Bcast;
 
 /// Which task loss a [`Launch::Loss`] / [`Launch::LossBwd`] computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

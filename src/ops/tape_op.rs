@@ -65,6 +65,33 @@ pub(crate) trait TapeOp: Copy {
     ) -> Result<()>;
 }
 
+/// The two lowering methods of an op that has no device kernels yet: both refuse with
+/// the error that names the op (`device::program::unsupported`), so a device run stops
+/// before its first step and says which op it cannot lower. Write it inside the op's
+/// `impl TapeOp` in place of `lower_forward` and `lower_backward`.
+macro_rules! no_device_lowering {
+    () => {
+        fn lower_forward<B: $crate::device::Backend + ?Sized>(
+            &self,
+            lw: &mut $crate::device::program::Lowering<'_, B>,
+            i: usize,
+            _out: &mut Vec<$crate::device::Launch>,
+            _feeds: &mut Vec<$crate::device::program::Feed>,
+        ) -> $crate::error::Result<$crate::device::program::Saved> {
+            Err($crate::device::program::unsupported(&lw.nodes[i].op))
+        }
+        fn lower_backward<B: $crate::device::Backend + ?Sized>(
+            &self,
+            lw: &mut $crate::device::program::Lowering<'_, B>,
+            i: usize,
+            _out: &mut Vec<$crate::device::Launch>,
+        ) -> $crate::error::Result<()> {
+            Err($crate::device::program::unsupported(&lw.nodes[i].op))
+        }
+    };
+}
+pub(crate) use no_device_lowering;
+
 /// Generates the tape's vocabulary from the list of ops; see the module documentation.
 /// Each entry: doc comments, the variant with its fields (none for ops whose inputs are
 /// listed in the node's `idx`), then the registry names it records under.

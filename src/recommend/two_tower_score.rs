@@ -21,7 +21,7 @@ use super::two_tower::Partials;
 use super::two_tower_fused::{mix_pair, PairInputs, Scratch};
 use crate::autograd::UnaryFn;
 use crate::config::TaskType;
-use crate::ops::linear_act::linear_act_forward;
+use crate::ops::linear_act::{linear_act_forward, LinearShape};
 use rayon::prelude::*;
 
 /// Pairs per rayon task: a block's mixtures (n·K·D floats, 64 KiB at K = 2, D = 64) stay
@@ -143,9 +143,11 @@ fn score_block(inp: PairInputs<'_>, ps: &[(u32, u32)], towers: &[TowerNet], out:
                 inp,
                 &layer.w,
                 &layer.b,
-                n,
-                layer.d_in,
-                layer.d_out,
+                LinearShape {
+                    b: n,
+                    d_in: layer.d_in,
+                    d_out: layer.d_out,
+                },
                 layer.f,
             );
             std::mem::swap(&mut h, &mut next);

@@ -20,9 +20,9 @@
 
 use super::gelu::gelu_forward;
 use crate::error::{Error, Result};
-use crate::ops::attention::{attention_forward, AttnDims};
+use crate::ops::attention::{attention_forward, AttnDims, Qkv};
 use crate::ops::gemm::{gemm_accumulate, Gemm};
-use crate::ops::layer_norm::layer_norm_forward;
+use crate::ops::layer_norm::{layer_norm_forward, LayerNormShape};
 use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 use std::path::Path;
@@ -405,7 +405,17 @@ impl Bert {
         let (mut mean, mut rstd) = (vec![0f32; m], vec![0f32; m]); // (B·T)
         let n = &self.emb_norm;
         layer_norm_forward(
-            &mut x, &mut mean, &mut rstd, &tmp, &n.gamma, &n.beta, m, d, eps,
+            &mut x,
+            &mut mean,
+            &mut rstd,
+            &tmp,
+            &n.gamma,
+            &n.beta,
+            LayerNormShape {
+                rows: m,
+                cols: d,
+                eps,
+            },
         );
 
         let (mut q, mut k, mut v) = (vec![0f32; m * d], vec![0f32; m * d], vec![0f32; m * d]); // (B·T, D)
@@ -430,12 +440,27 @@ impl Bert {
                 k[r * d..(r + 1) * d].copy_from_slice(&row[d..2 * d]);
                 v[r * d..(r + 1) * d].copy_from_slice(&row[2 * d..]);
             }
-            attention_forward(&mut ctx, &mut p, &q, &k, &v, lengths, dims);
+            let qkv = Qkv {
+                q: &q,
+                k: &k,
+                v: &v,
+            };
+            attention_forward(&mut ctx, &mut p, qkv, lengths, dims);
             l.attn_out.forward(&mut tmp, &ctx, m);
             tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
             let n = &l.attn_norm;
             layer_norm_forward(
-                &mut x, &mut mean, &mut rstd, &tmp, &n.gamma, &n.beta, m, d, eps,
+                &mut x,
+                &mut mean,
+                &mut rstd,
+                &tmp,
+                &n.gamma,
+                &n.beta,
+                LayerNormShape {
+                    rows: m,
+                    cols: d,
+                    eps,
+                },
             );
             l.inter.forward(&mut inter, &x, m);
             // GELU (the op's function, tabulated: see text::gelu), split across threads.
@@ -446,7 +471,17 @@ impl Bert {
             tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
             let n = &l.out_norm;
             layer_norm_forward(
-                &mut x, &mut mean, &mut rstd, &tmp, &n.gamma, &n.beta, m, d, eps,
+                &mut x,
+                &mut mean,
+                &mut rstd,
+                &tmp,
+                &n.gamma,
+                &n.beta,
+                LayerNormShape {
+                    rows: m,
+                    cols: d,
+                    eps,
+                },
             );
         }
         Ok(x)

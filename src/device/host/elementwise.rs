@@ -28,38 +28,16 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             unary::unary_backward(d, h.buf(dout), h.buf(inp), h.buf(out), f)
         }),
         Launch::Binary { out, a, b, s, op } => be.with_out(out, &[a, b], |o, h| {
-            binary_forward(o, h.buf(a), h.buf(b), s.r, s.c, s.br, s.bc, kind(op))
+            binary_forward(o, h.buf(a), h.buf(b), s, kind(op))
         }),
         Launch::BinaryBwdA { da, dy, b, s, op } => be.with_out(da, &[dy, b], |d, h| {
             // `a` only enters db: any buffer of a's size stands in for it
-            binary_backward(
-                Some(d),
-                None,
-                h.buf(dy),
-                h.buf(dy),
-                h.buf(b),
-                s.r,
-                s.c,
-                s.br,
-                s.bc,
-                kind(op),
-            )
+            binary_backward(Some(d), None, h.buf(dy), h.buf(dy), h.buf(b), s, kind(op))
         }),
         Launch::BinaryBwdB { db, dy, a, s, op } => be.with_out(db, &[dy, a], |d, h| {
             // `b` only enters da (Mul): zeros of b's size stand in for it
             let zeros = vec![0.0; s.br * s.bc];
-            binary_backward(
-                None,
-                Some(d),
-                h.buf(dy),
-                h.buf(a),
-                &zeros,
-                s.r,
-                s.c,
-                s.br,
-                s.bc,
-                kind(op),
-            )
+            binary_backward(None, Some(d), h.buf(dy), h.buf(a), &zeros, s, kind(op))
         }),
         Launch::Scale { out, inp, c } => be.with_out(out, &[inp], |o, h| {
             o.iter_mut().zip(h.buf(inp)).for_each(|(y, x)| *y = c * x)

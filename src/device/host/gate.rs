@@ -35,7 +35,8 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             e,
             d,
         } => be.with_two_outs(dx, dz, &[dout, x, w], |gx, gz, h| {
-            gate::gate_combine_backward(gx, gz, h.buf(dout), h.buf(x), h.buf(w), b, e, d)
+            let shape = gate::GateShape { b, e, width: d };
+            gate::gate_combine_backward(gx, gz, h.buf(dout), h.buf(x), h.buf(w), shape)
         }),
         _ => Err(misrouted("host", Family::Gate, l)),
     }

@@ -52,9 +52,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
                     h.buf(x),
                     h.buf(w),
                     h.buf(bias),
-                    b,
-                    d_in,
-                    d_out,
+                    linear_act::LinearShape { b, d_in, d_out },
                     f,
                 )
             });

@@ -32,9 +32,11 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
                     h.buf(x),
                     h.buf(gamma),
                     h.buf(beta),
-                    b,
-                    d,
-                    eps,
+                    layer_norm::LayerNormShape {
+                        rows: b,
+                        cols: d,
+                        eps,
+                    },
                 )
             });
             be.bufs[mean.0 as usize] = m;
@@ -55,15 +57,21 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
         } => {
             let mut tb = dbeta.map(|x| std::mem::take(&mut be.bufs[x.0 as usize]));
             let r = be.with_two_outs(dx, dgamma, &[dout, x, gamma, mean, rstd], |a, g, h| {
+                let grads = layer_norm::LayerNormGrads {
+                    dinp: a,
+                    dgamma: g,
+                    dbeta: tb.as_deref_mut(),
+                };
+                let stats = layer_norm::RowStats {
+                    mean: h.buf(mean),
+                    rstd: h.buf(rstd),
+                };
                 layer_norm::layer_norm_backward(
-                    a,
-                    g,
-                    tb.as_deref_mut(),
+                    grads,
                     h.buf(dout),
                     h.buf(x),
                     h.buf(gamma),
-                    h.buf(mean),
-                    h.buf(rstd),
+                    stats,
                     b,
                     d,
                 )

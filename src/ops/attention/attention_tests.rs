@@ -24,7 +24,12 @@ fn fused_matches_the_naive_reference_and_padding_rows_are_zero() {
         let lengths = [5, 2, 0];
         let mut fused = vec![f32::NAN; n];
         let mut p = vec![f32::NAN; dims.b * dims.h * dims.t * dims.t];
-        attention_forward(&mut fused, &mut p, &q, &k, &v, &lengths, dims);
+        let qkv = Qkv {
+            q: &q,
+            k: &k,
+            v: &v,
+        };
+        attention_forward(&mut fused, &mut p, qkv, &lengths, dims);
         let mut naive = vec![f32::NAN; n];
         attention_forward_naive(&mut naive, &q, &k, &v, &lengths, dims);
         for (a, b) in fused.iter().zip(&naive) {

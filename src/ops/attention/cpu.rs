@@ -1,8 +1,8 @@
 //! The fast attention kernels: parallel over (b, h), eight-lane dot products. The plain
-//! reference they are tested against is [`super::attention_forward_naive`]; the
-//! derivation is in `super`.
+//! references they are tested against are [`super::attention_forward_naive`] and
+//! [`super::attention_backward_reference`] (`reference.rs`); the derivation is in `super`.
 
-use super::AttnDims;
+use super::{AttnDims, Qkv, QkvGrads};
 use rayon::prelude::*;
 
 /// ⟨a, b⟩ with eight partial sums, so the compiler can keep them in one SIMD register.
@@ -24,19 +24,18 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// One (b, h) block: probabilities `p` (T, T) and head output `o` (T, Dh), both overwritten.
-#[allow(clippy::too_many_arguments)]
-fn head_forward(
-    p: &mut [f32],
-    o: &mut [f32],
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
+/// Which block a head kernel works on: sequence `bi` (of valid length `len`), head `hi`.
+#[derive(Clone, Copy)]
+struct Head {
     bi: usize,
     hi: usize,
     len: usize,
-    d: AttnDims,
-) {
+}
+
+/// One (b, h) block: probabilities `p` (T, T) and head output `o` (T, Dh), both overwritten.
+fn head_forward(p: &mut [f32], o: &mut [f32], qkv: Qkv<'_>, head: Head, d: AttnDims) {
+    let Qkv { q, k, v } = qkv;
+    let Head { bi, hi, len } = head;
     let (t, dh, w) = (d.t, d.dh, d.width());
     let s = 1.0 / (dh as f32).sqrt();
     let at = |i: usize| (bi * t + i) * w + hi * dh;
@@ -71,23 +70,19 @@ fn head_forward(
     }
 }
 
-/// One (b, h) block of the backward pass: accumulates the head's `dq`, `dk`, `dv`
-/// (each (T, Dh), local to the head) from `dout` (B·T, H·Dh) and `p` (T, T).
-#[allow(clippy::too_many_arguments)]
+/// One (b, h) block of the backward pass: accumulates the head's `[dq, dk, dv]` (each
+/// (T, Dh), local to the head) from `dout` (B·T, H·Dh) and `p` (T, T).
 fn head_backward(
-    dq: &mut [f32],
-    dk: &mut [f32],
-    dv: &mut [f32],
+    grads: [&mut [f32]; 3],
     dout: &[f32],
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    qkv: Qkv<'_>,
     p: &[f32],
-    bi: usize,
-    hi: usize,
-    len: usize,
+    head: Head,
     d: AttnDims,
 ) {
+    let [dq, dk, dv] = grads;
+    let Qkv { q, k, v } = qkv;
+    let Head { bi, hi, len } = head;
     let (t, dh, w) = (d.t, d.dh, d.width());
     let s = 1.0 / (dh as f32).sqrt();
     let at = |i: usize| (bi * t + i) * w + hi * dh;
@@ -128,14 +123,12 @@ fn head_backward(
     }
 }
 
-/// Fills `out` (B·T, H·Dh) and the probabilities `p` (B, H, T, T) from `q`, `k`, `v`
-/// (each (B·T, H·Dh)); `lengths` holds the B valid lengths. Parallel over (b, h).
+/// Fills `out` (B·T, H·Dh) and the probabilities `p` (B, H, T, T) from `qkv` (each
+/// (B·T, H·Dh)); `lengths` holds the B valid lengths. Parallel over (b, h).
 pub fn attention_forward(
     out: &mut [f32],
     p: &mut [f32],
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    qkv: Qkv<'_>,
     lengths: &[usize],
     d: AttnDims,
 ) {
@@ -150,7 +143,8 @@ pub fn attention_forward(
         .enumerate()
         .for_each(|(bh, (pc, oc))| {
             let (bi, hi) = (bh / h, bh % h);
-            head_forward(pc, oc, q, k, v, bi, hi, lengths[bi], d);
+            let len = lengths[bi];
+            head_forward(pc, oc, qkv, Head { bi, hi, len }, d);
         });
     for (bh, oc) in heads.chunks(t * dh).enumerate() {
         let (bi, hi) = (bh / h, bh % h);
@@ -161,21 +155,17 @@ pub fn attention_forward(
     }
 }
 
-/// Accumulates `dq`, `dk`, `dv` (each (B·T, H·Dh)) for the forward pass that produced
+/// Accumulates `grads` (each (B·T, H·Dh)) for the forward pass of `qkv` that produced
 /// `p` (B, H, T, T), given `dout` (B·T, H·Dh). See the derivation. Parallel over (b, h).
-#[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
-    dq: Option<&mut [f32]>,
-    dk: Option<&mut [f32]>,
-    dv: Option<&mut [f32]>,
+    grads: QkvGrads<'_>,
     dout: &[f32],
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    qkv: Qkv<'_>,
     p: &[f32],
     lengths: &[usize],
     d: AttnDims,
 ) {
+    let QkvGrads { dq, dk, dv } = grads;
     let (t, h, dh, w) = (d.t, d.h, d.dh, d.width());
     if d.b * t * h * dh == 0 {
         return;
@@ -189,7 +179,8 @@ pub fn attention_backward(
         .for_each(|(bh, ((cq, ck), cv))| {
             let (bi, hi) = (bh / h, bh % h);
             let pc = &p[bh * t * t..(bh + 1) * t * t];
-            head_backward(cq, ck, cv, dout, q, k, v, pc, bi, hi, lengths[bi], d);
+            let len = lengths[bi];
+            head_backward([cq, ck, cv], dout, qkv, pc, Head { bi, hi, len }, d);
         });
     for (dst, src) in [(dq, &gq), (dk, &gk), (dv, &gv)] {
         let Some(dst) = dst else { continue };

@@ -37,7 +37,9 @@
 //! `q`, `k` and `v` may be the same node (their gradients are added). `lengths` empty
 //! means every sequence is full (`L_b = T`). The kernels [`attention_forward`] and
 //! [`attention_backward`] are public for forward-only callers (the text encoder);
-//! [`attention_forward_naive`] is the plain reference loop the tests compare against.
+//! [`attention_forward_naive`] and [`attention_backward_reference`] (`reference.rs`) are
+//! the plain f64 loops of the formulas above and of the derivation below, which the fast
+//! kernels are tested against (`tests/h16ref_attention.rs`).
 //!
 //! # Derivation
 //!
@@ -55,8 +57,10 @@
 //! `dQ_i += s·Σ_j dS_ij·K_j`, `dK_j += s·Σ_i dS_ij·Q_i`.
 
 mod cpu;
+mod reference;
 
 pub use cpu::{attention_backward, attention_forward};
+pub use reference::{attention_backward_reference, attention_forward_naive};
 
 use crate::autograd::{Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
@@ -75,6 +79,22 @@ pub struct AttentionSpec {
     pub lengths: Vec<usize>,
     /// Query i may attend to keys j ≤ i only.
     pub causal: bool,
+}
+
+/// The three inputs of attention, each (B·T, H·Dh).
+#[derive(Clone, Copy, Debug)]
+pub struct Qkv<'a> {
+    pub q: &'a [f32],
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+}
+
+/// The gradients [`attention_backward`] adds into, each optional and (B·T, H·Dh).
+#[derive(Debug, Default)]
+pub struct QkvGrads<'a> {
+    pub dq: Option<&'a mut [f32]>,
+    pub dk: Option<&'a mut [f32]>,
+    pub dv: Option<&'a mut [f32]>,
 }
 
 /// Sizes shared by the kernels.
@@ -100,50 +120,6 @@ impl AttnDims {
             i + 1
         } else {
             len
-        }
-    }
-}
-
-/// The reference: plain loops in f64, scores of disallowed keys set to −∞, a row with
-/// no allowed key left at 0. Same contract as [`attention_forward`] without `p`.
-pub fn attention_forward_naive(
-    out: &mut [f32],
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    lengths: &[usize],
-    d: AttnDims,
-) {
-    let (t, dh, w) = (d.t, d.dh, d.width());
-    out.fill(0.0);
-    let s = 1.0 / (dh as f64).sqrt();
-    for (bi, &len) in lengths.iter().enumerate().take(d.b) {
-        for hi in 0..d.h {
-            let at = |i: usize| (bi * t + i) * w + hi * dh;
-            for i in 0..t {
-                let scores: Vec<f64> = (0..t)
-                    .map(|j| {
-                        let ok = i < len && j < len && (!d.causal || j <= i);
-                        if !ok {
-                            return f64::NEG_INFINITY;
-                        }
-                        (0..dh)
-                            .map(|c| q[at(i) + c] as f64 * k[at(j) + c] as f64)
-                            .sum::<f64>()
-                            * s
-                    })
-                    .collect();
-                let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                if m == f64::NEG_INFINITY {
-                    continue;
-                }
-                let e: Vec<f64> = scores.iter().map(|x| (x - m).exp()).collect();
-                let z: f64 = e.iter().sum();
-                for c in 0..dh {
-                    let y: f64 = (0..t).map(|j| e[j] / z * v[at(j) + c] as f64).sum();
-                    out[at(i) + c] = y as f32;
-                }
-            }
         }
     }
 }
@@ -230,9 +206,11 @@ impl Graph {
         attention_forward(
             &mut node.value,
             &mut node.aux,
-            &inputs[q.index()].value,
-            &inputs[k.index()].value,
-            &inputs[v.index()].value,
+            Qkv {
+                q: &inputs[q.index()].value,
+                k: &inputs[k.index()].value,
+                v: &inputs[v.index()].value,
+            },
             &lengths,
             dims,
         );
@@ -240,17 +218,16 @@ impl Graph {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
-    node: &Node,
-    head: &mut [Node],
-    q: Var,
-    k: Var,
-    v: Var,
-    t: usize,
-    heads: usize,
-    causal: bool,
-) {
+/// The backward of the recorded op `op` (its inputs, T, H and the causal flag).
+pub(crate) fn backward(node: &Node, head: &mut [Node], op: &Attention) {
+    let Attention {
+        q,
+        k,
+        v,
+        t,
+        heads,
+        causal,
+    } = *op;
     let dims = AttnDims {
         b: node.rows / t.max(1),
         t,
@@ -265,18 +242,17 @@ pub(crate) fn backward(
     let mut g: [Vec<f32>; 3] = needs.map(|nd| if nd { vec![0f32; n] } else { Vec::new() });
     {
         let [gq, gk, gv] = &mut g;
-        attention_backward(
-            needs[0].then_some(&mut gq[..]),
-            needs[1].then_some(&mut gk[..]),
-            needs[2].then_some(&mut gv[..]),
-            &node.grad,
-            &head[q.index()].value,
-            &head[k.index()].value,
-            &head[v.index()].value,
-            &node.aux,
-            &lengths,
-            dims,
-        );
+        let grads = QkvGrads {
+            dq: needs[0].then_some(&mut gq[..]),
+            dk: needs[1].then_some(&mut gk[..]),
+            dv: needs[2].then_some(&mut gv[..]),
+        };
+        let qkv = Qkv {
+            q: &head[q.index()].value,
+            k: &head[k.index()].value,
+            v: &head[v.index()].value,
+        };
+        attention_backward(grads, &node.grad, qkv, &node.aux, &lengths, dims);
     }
     for (x, gx) in [q, k, v].into_iter().zip(&g) {
         if !gx.is_empty() {
@@ -291,11 +267,8 @@ pub(crate) fn backward(
 // Device kernels of its lowering: none (no device lowering yet).
 // They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
-use crate::device::program::unsupported;
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{Attention, OpKind};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{no_device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for Attention {
     fn kind(&self) -> OpKind {
@@ -307,34 +280,9 @@ impl TapeOp for Attention {
         f(self.v);
     }
     fn backward(&self, cx: BackwardCx<'_>) {
-        backward(
-            cx.node,
-            cx.head,
-            self.q,
-            self.k,
-            self.v,
-            self.t,
-            self.heads,
-            self.causal,
-        )
+        backward(cx.node, cx.head, self)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-        _feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
+    no_device_lowering!();
 }
 
 #[cfg(test)]

@@ -36,18 +36,19 @@ pub enum Kind {
     Mul,
 }
 
+/// Shapes of a broadcasting binary op: `a` is `(r, c)`, `b` is `(br, bc)` with
+/// `br ∈ {1, r}` and `bc ∈ {1, c}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bcast {
+    pub r: usize,
+    pub c: usize,
+    pub br: usize,
+    pub bc: usize,
+}
+
 /// `out = a ∘ b̃` for `out, a: (r, c)`, `b: (br, bc)` broadcast.
-#[allow(clippy::too_many_arguments)]
-pub fn binary_forward(
-    out: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    r: usize,
-    c: usize,
-    br: usize,
-    bc: usize,
-    kind: Kind,
-) {
+pub fn binary_forward(out: &mut [f32], a: &[f32], b: &[f32], s: Bcast, kind: Kind) {
+    let Bcast { r, c, br, bc } = s;
     for i in 0..r {
         for j in 0..c {
             let (x, y) = (a[i * c + j], b[bidx(i, j, br, bc)]);
@@ -70,7 +71,7 @@ pub fn add_forward(
     br: usize,
     bc: usize,
 ) {
-    binary_forward(out, a, b, r, c, br, bc, Kind::Add)
+    binary_forward(out, a, b, Bcast { r, c, br, bc }, Kind::Add)
 }
 
 /// `out = a − b̃`.
@@ -83,7 +84,7 @@ pub fn sub_forward(
     br: usize,
     bc: usize,
 ) {
-    binary_forward(out, a, b, r, c, br, bc, Kind::Sub)
+    binary_forward(out, a, b, Bcast { r, c, br, bc }, Kind::Sub)
 }
 
 /// `out = a ⊙ b̃`.
@@ -96,23 +97,20 @@ pub fn mul_forward(
     br: usize,
     bc: usize,
 ) {
-    binary_forward(out, a, b, r, c, br, bc, Kind::Mul)
+    binary_forward(out, a, b, Bcast { r, c, br, bc }, Kind::Mul)
 }
 
 /// Accumulates `da`, `db` for `y = a ∘ b̃` (see the derivation).
-#[allow(clippy::too_many_arguments)]
 pub fn binary_backward(
     mut da: Option<&mut [f32]>,
     mut db: Option<&mut [f32]>,
     dy: &[f32],
     a: &[f32],
     b: &[f32],
-    r: usize,
-    c: usize,
-    br: usize,
-    bc: usize,
+    s: Bcast,
     kind: Kind,
 ) {
+    let Bcast { r, c, br, bc } = s;
     for i in 0..r {
         for j in 0..c {
             let (o, k) = (i * c + j, bidx(i, j, br, bc));
@@ -159,10 +157,12 @@ fn binary(g: &mut Graph, name: &'static str, a: Var, b: Var, kind: Kind) -> Resu
         &mut node.value,
         &inputs[a.index()].value,
         &inputs[b.index()].value,
-        da.0,
-        da.1,
-        db.0,
-        db.1,
+        Bcast {
+            r: da.0,
+            c: da.1,
+            br: db.0,
+            bc: db.1,
+        },
         kind,
     );
     Ok(out)
@@ -220,10 +220,13 @@ fn backward_two(
     kind: Kind,
 ) {
     with_two(head, a, b, scratch, |ia: In<'_>, ib: In<'_>| {
-        binary_backward(
-            ia.grad, ib.grad, &node.grad, ia.value, ib.value, node.rows, node.cols, ib.rows,
-            ib.cols, kind,
-        );
+        let s = Bcast {
+            r: node.rows,
+            c: node.cols,
+            br: ib.rows,
+            bc: ib.cols,
+        };
+        binary_backward(ia.grad, ib.grad, &node.grad, ia.value, ib.value, s, kind);
     });
 }
 

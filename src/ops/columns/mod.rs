@@ -15,9 +15,18 @@
 //! concat: ∂L/∂xᵏ_ij = dy_{i, oₖ+j}    (oₖ = C₁ + … + Cₖ₋₁, the block's column offset)
 //! slice:  ∂L/∂x_{i, s+j} += dy_ij, other columns receive nothing
 //! ```
+//!
+//! # Reference
+//!
+//! [`concat_cols_reference`], [`slice_cols_reference`] and [`copy_cols_backward_reference`]
+//! (`reference.rs`) move element by element at every width; the 8-wide copy of
+//! [`copy_cols_forward`] is tested against them in `tests/h16ref_columns.rs`.
 
 use crate::autograd::{one, Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
+
+mod reference;
+pub use reference::{concat_cols_reference, copy_cols_backward_reference, slice_cols_reference};
 
 /// Copies `inp` `(r, c_in)` into columns `off .. off+c_in` of `out` `(r, c_out)`.
 pub fn copy_cols_forward(

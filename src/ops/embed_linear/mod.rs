@@ -262,17 +262,15 @@ pub(crate) fn dense_parts(node: &Node, mut f: impl FnMut(Var)) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
-    node: &Node,
-    head: &mut [Node],
-    scratch: &mut Vec<f32>,
-    store: &mut ParamStore,
-    x: Var,
-    w: Var,
-    b: Var,
-    f: Option<UnaryFn>,
-) {
+/// The backward of the recorded op `op` (x, w, b, f) with the tape's context `cx`.
+pub(crate) fn backward(cx: BackwardCx<'_>, op: &EmbedLinear) {
+    let BackwardCx {
+        node,
+        head,
+        scratch,
+        store,
+    } = cx;
+    let EmbedLinear { x, w, b, f } = *op;
     let (rows, n) = (node.rows, node.cols);
     debug_assert_eq!(head[x.index()].rows, rows, "x and the output share rows");
     let idx = &node.idx;
@@ -439,11 +437,8 @@ fn dense_parts_backward(
 // Device kernels of its lowering: none (no device lowering yet).
 // They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
-use crate::device::program::unsupported;
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{EmbedLinear, OpKind};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{no_device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for EmbedLinear {
     fn kind(&self) -> OpKind {
@@ -455,25 +450,7 @@ impl TapeOp for EmbedLinear {
         dense_parts(node, f);
     }
     fn backward(&self, cx: BackwardCx<'_>) {
-        backward(
-            cx.node, cx.head, cx.scratch, cx.store, self.x, self.w, self.b, self.f,
-        )
+        backward(cx, self)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-        _feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
+    no_device_lowering!();
 }

@@ -21,12 +21,33 @@
 //! ```text
 //! ∂L/∂z_ie = w_ie · (a_ie − Σ_e' w_ie' a_ie')
 //! ```
+//!
+//! # Reference
+//!
+//! [`gate_combine_forward_reference`] / [`gate_combine_backward_reference`] (`reference.rs`)
+//! are these formulas as plain f64 loops; the fast paths below (row blocks in parallel
+//! above `PAR_MIN`, a stack scratch for E ≤ 64) are tested against them in
+//! `tests/h16ref_gate.rs`.
 
 use crate::autograd::{with_two, Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
 use crate::ops::gemm::dot;
 use crate::ops::softmax::softmax_row;
 use rayon::prelude::*;
+
+mod reference;
+pub use reference::{gate_combine_backward_reference, gate_combine_forward_reference};
+
+/// The sizes of one gate combine: B rows, E experts of width D.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateShape {
+    /// B: rows (samples).
+    pub b: usize,
+    /// E: experts (gate logits per row).
+    pub e: usize,
+    /// D: the width of one expert's output (the result's columns).
+    pub width: usize,
+}
 
 /// Rows per rayon task. Rows are independent, so every split gives the same bits.
 const ROWS_PER_TASK: usize = 64;
@@ -118,19 +139,18 @@ fn backward_dz_block(dz: &mut [f32], dout: &[f32], x: &[f32], w: &[f32], e: usiz
     }
 }
 
-/// Accumulates `dx` (B, E·D) and `dz` (B, E) (see the derivation). Row blocks run in
-/// parallel for large batches (bit-identical for any thread count).
-#[allow(clippy::too_many_arguments)]
+/// Accumulates `dx` (B, E·D) and `dz` (B, E) (see the derivation) from `dout` (B, D), the
+/// experts `x` (B, E·D) and the saved weights `w` (B, E). Row blocks run in parallel for
+/// large batches (bit-identical for any thread count).
 pub fn gate_combine_backward(
     dx: Option<&mut [f32]>,
     dz: Option<&mut [f32]>,
     dout: &[f32],
     x: &[f32],
     w: &[f32],
-    b: usize,
-    e: usize,
-    width: usize,
+    shape: GateShape,
 ) {
+    let GateShape { b, e, width } = shape;
     let par = b * e * width >= PAR_MIN && rayon::current_num_threads() > 1;
     let r = ROWS_PER_TASK;
     if let Some(dx) = dx {
@@ -213,9 +233,8 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], experts: Var, gate: Var, 
     let (b, width) = (node.rows, node.cols);
     let mut unused = Vec::new(); // experts != gate is enforced when recording
     with_two(head, experts, gate, &mut unused, |ix, iz| {
-        gate_combine_backward(
-            ix.grad, iz.grad, &node.grad, ix.value, &node.aux, b, e, width,
-        );
+        let shape = GateShape { b, e, width };
+        gate_combine_backward(ix.grad, iz.grad, &node.grad, ix.value, &node.aux, shape);
     });
 }
 

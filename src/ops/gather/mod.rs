@@ -14,9 +14,18 @@
 //!
 //! Rows no sample looked up get zero gradient, so the gradient is **row-sparse**: the
 //! backward adds into [`crate::autograd::SparseGrad`], touching at most B of the V rows.
+//!
+//! # Reference
+//!
+//! [`gather_forward_reference`] / [`gather_backward_reference`] (`reference.rs`) copy and
+//! add element by element at every width (the backward into a dense table); the `D = 8`
+//! fixed-size copy of [`gather_forward`] is tested against them in `tests/h16ref_gather.rs`.
 
 use crate::autograd::{Graph, Node, Op, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
+
+mod reference;
+pub use reference::{gather_backward_reference, gather_forward_reference};
 
 /// `out[b, :] = table[idx[b], :]`; `out`: (B, D), `table`: (V, D).
 pub fn gather_forward(out: &mut [f32], table: &[f32], idx: &[u32], dim: usize) {

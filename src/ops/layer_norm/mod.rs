@@ -23,8 +23,35 @@
 use crate::autograd::{three, Graph, Node, Op, Var};
 use crate::error::{Dims, Error, Result};
 
+/// The sizes of one layer norm: `rows` (B) rows of `cols` (D) values, normalised with
+/// σ = √(var + eps).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerNormShape {
+    /// B: rows, each normalised on its own.
+    pub rows: usize,
+    /// D: values per row (the width of γ and β).
+    pub cols: usize,
+    /// Added to the variance before the square root.
+    pub eps: f32,
+}
+
+/// The per-row statistics the forward pass saves: μ (B) and r = 1/σ (B).
+#[derive(Clone, Copy, Debug)]
+pub struct RowStats<'a> {
+    pub mean: &'a [f32],
+    pub rstd: &'a [f32],
+}
+
+/// The gradients [`layer_norm_backward`] adds into, each optional: of the input (B, D),
+/// of γ (D) and of β (D).
+#[derive(Debug, Default)]
+pub struct LayerNormGrads<'a> {
+    pub dinp: Option<&'a mut [f32]>,
+    pub dgamma: Option<&'a mut [f32]>,
+    pub dbeta: Option<&'a mut [f32]>,
+}
+
 /// `out = layer_norm(inp)·γ + β`; writes μ (B) and r = 1/σ (B) to `mean`, `rstd`.
-#[allow(clippy::too_many_arguments)]
 pub fn layer_norm_forward(
     out: &mut [f32],
     mean: &mut [f32],
@@ -32,10 +59,13 @@ pub fn layer_norm_forward(
     inp: &[f32],
     gamma: &[f32],
     beta: &[f32],
-    b: usize,
-    width: usize,
-    eps: f32,
+    shape: LayerNormShape,
 ) {
+    let LayerNormShape {
+        rows: b,
+        cols: width,
+        eps,
+    } = shape;
     for i in 0..b {
         let x = &inp[i * width..(i + 1) * width];
         let mu = x.iter().map(|&v| v as f64).sum::<f64>() / width as f64;
@@ -50,20 +80,24 @@ pub fn layer_norm_forward(
     }
 }
 
-/// Accumulates `dinp`, `dgamma`, `dbeta` (see the derivation).
-#[allow(clippy::too_many_arguments)]
+/// Accumulates `grads` (see the derivation) from `dout` (B, D), the input (B, D), γ (D)
+/// and the saved statistics; `rows` = B, `cols` = D.
 pub fn layer_norm_backward(
-    dinp: Option<&mut [f32]>,
-    dgamma: Option<&mut [f32]>,
-    dbeta: Option<&mut [f32]>,
+    grads: LayerNormGrads<'_>,
     dout: &[f32],
     inp: &[f32],
     gamma: &[f32],
-    mean: &[f32],
-    rstd: &[f32],
-    b: usize,
-    width: usize,
+    stats: RowStats<'_>,
+    rows: usize,
+    cols: usize,
 ) {
+    let LayerNormGrads {
+        dinp,
+        dgamma,
+        dbeta,
+    } = grads;
+    let RowStats { mean, rstd } = stats;
+    let (b, width) = (rows, cols);
     let xhat = |i: usize, j: usize| (inp[i * width + j] - mean[i]) * rstd[i];
     if let Some(dg) = dgamma {
         for i in 0..b {
@@ -153,9 +187,11 @@ impl Graph {
             &inputs[x.index()].value,
             &inputs[gamma.index()].value,
             &inputs[beta.index()].value,
-            b,
-            width,
-            eps,
+            LayerNormShape {
+                rows: b,
+                cols: width,
+                eps,
+            },
         );
         Ok(out)
     }
@@ -165,9 +201,13 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], x: Var, gamma: Var, beta:
     let (b, width) = (node.rows, node.cols);
     let (ix, ig, ib) = three(head, x, gamma, beta);
     let (mean, rstd) = node.aux.split_at(b);
-    layer_norm_backward(
-        ix.grad, ig.grad, ib.grad, &node.grad, ix.value, ig.value, mean, rstd, b, width,
-    );
+    let grads = LayerNormGrads {
+        dinp: ix.grad,
+        dgamma: ig.grad,
+        dbeta: ib.grad,
+    };
+    let stats = RowStats { mean, rstd };
+    layer_norm_backward(grads, &node.grad, ix.value, ig.value, stats, b, width);
 }
 
 // ------------------------------------------------------------------ tape op

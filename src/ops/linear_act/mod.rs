@@ -31,12 +31,32 @@
 //! ```text
 //! dz = dy ⊙ f′;  dx += dz · Wᵀ;  dW += xᵀ · dz;  db += Σ_i dz_i
 //! ```
+//!
+//! # Reference
+//!
+//! [`linear_act_forward_reference`] / [`linear_act_backward_reference`] (`reference.rs`)
+//! are these formulas as plain f64 loops (no GEMM, no parallel activation pass); the
+//! fast path is tested against them for every activation in `tests/h16ref_linear_act.rs`.
 
 use super::gemm::{gemm_accumulate, Gemm};
 use super::unary;
 use crate::autograd::{three, Graph, Node, Op, UnaryFn, Var};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+
+mod reference;
+pub use reference::{linear_act_backward_reference, linear_act_forward_reference};
+
+/// The sizes of one fused layer: `x` (B, D_in) · `W` (D_in, D_out) + `b` (1, D_out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinearShape {
+    /// B: rows of x and of the result.
+    pub b: usize,
+    /// D_in: columns of x, rows of W.
+    pub d_in: usize,
+    /// D_out: columns of W, of b and of the result.
+    pub d_out: usize,
+}
 
 /// Whether f′ needs the pre-activation z (not only y = f(z)): GELU. (`log` is refused as
 /// an activation by [`Graph::linear_act`], so it never reaches here.)
@@ -49,18 +69,16 @@ pub(crate) fn needs_pre(f: Option<UnaryFn>) -> bool {
 ///
 /// `out`: (B, D_out), `pre`: (B, D_out) or empty, `inp`: (B, D_in), `weight`: (D_in, D_out),
 /// `bias`: (D_out,).
-#[allow(clippy::too_many_arguments)]
 pub fn linear_act_forward(
     out: &mut [f32],
     pre: &mut [f32],
     inp: &[f32],
     weight: &[f32],
     bias: &[f32],
-    b: usize,
-    d_in: usize,
-    d_out: usize,
+    shape: LinearShape,
     f: Option<UnaryFn>,
 ) {
+    let LinearShape { b, d_in, d_out } = shape;
     for row in out.chunks_exact_mut(d_out) {
         row.copy_from_slice(bias); // (D_out,)
     }
@@ -139,25 +157,48 @@ fn dz_block(dz: &mut [f32], dy: &[f32], y: &[f32], z: &[f32], kind: UnaryFn) {
     }
 }
 
-/// Accumulates `d_inp` (B, D_in), `d_weight` (D_in, D_out) and `d_bias` (D_out,) for
-/// `out = f(inp · weight + bias)` given `d_out` (B, D_out); see the derivation. `dz` is
-/// scratch for `dy ⊙ f′` (grown to B·D_out; untouched for the identity).
-#[allow(clippy::too_many_arguments)]
+/// The gradients [`linear_act_backward`] adds into, each optional: of the input `dx`
+/// (B, D_in), of the weight `dw` (D_in, D_out), of the bias `db` (D_out,).
+#[derive(Debug, Default)]
+pub struct LinearActGrads<'a> {
+    pub dx: Option<&'a mut [f32]>,
+    pub dw: Option<&'a mut [f32]>,
+    pub db: Option<&'a mut [f32]>,
+}
+
+/// What the forward pass leaves for the backward: its output `out` = y (B, D_out), the
+/// pre-activation `pre` = z (B, D_out; empty unless f′ needs it, see `needs_pre`) and the
+/// activation `f` (`None`: identity).
+#[derive(Clone, Copy, Debug)]
+pub struct LinearActSaved<'a> {
+    pub out: &'a [f32],
+    pub pre: &'a [f32],
+    pub f: Option<UnaryFn>,
+}
+
+/// Accumulates `grads` for `out = f(inp · weight + bias)` given `d_out` (B, D_out); see
+/// the derivation. `dz` is scratch for `dy ⊙ f′` (grown to B·D_out; untouched for the
+/// identity).
 pub fn linear_act_backward(
-    d_inp: Option<&mut [f32]>,
-    d_weight: Option<&mut [f32]>,
-    d_bias: Option<&mut [f32]>,
+    grads: LinearActGrads<'_>,
     dz: &mut Vec<f32>,
     d_out: &[f32],
-    out: &[f32],
-    pre: &[f32],
+    saved: LinearActSaved<'_>,
     inp: &[f32],
     weight: &[f32],
-    b: usize,
-    d_in: usize,
-    d_o: usize,
-    f: Option<UnaryFn>,
+    shape: LinearShape,
 ) {
+    let LinearActGrads {
+        dx: d_inp,
+        dw: d_weight,
+        db: d_bias,
+    } = grads;
+    let LinearActSaved { out, pre, f } = saved;
+    let LinearShape {
+        b,
+        d_in,
+        d_out: d_o,
+    } = shape;
     // in the forward pass this was y = f(z), so dz = dy ⊙ f′(z)
     let dz: &[f32] = match f {
         None => d_out,
@@ -232,16 +273,17 @@ impl Graph {
             &inputs[x.index()].value,
             &inputs[w.index()].value,
             &inputs[b.index()].value,
-            rows,
-            d_in,
-            d_out,
+            LinearShape {
+                b: rows,
+                d_in,
+                d_out,
+            },
             f,
         );
         Ok(out)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
     node: &Node,
     head: &mut [Node],
@@ -252,21 +294,22 @@ pub(crate) fn backward(
     f: Option<UnaryFn>,
 ) {
     let (ix, iw, ib) = three(head, x, w, b);
-    linear_act_backward(
-        ix.grad,
-        iw.grad,
-        ib.grad,
-        scratch,
-        &node.grad,
-        &node.value,
-        &node.aux,
-        ix.value,
-        iw.value,
-        node.rows,
-        ix.cols,
-        node.cols,
+    let grads = LinearActGrads {
+        dx: ix.grad,
+        dw: iw.grad,
+        db: ib.grad,
+    };
+    let saved = LinearActSaved {
+        out: &node.value,
+        pre: &node.aux,
         f,
-    );
+    };
+    let shape = LinearShape {
+        b: node.rows,
+        d_in: ix.cols,
+        d_out: node.cols,
+    };
+    linear_act_backward(grads, scratch, &node.grad, saved, ix.value, iw.value, shape);
 }
 
 // ------------------------------------------------------------------ tape op

@@ -194,11 +194,8 @@ pub(crate) fn l2_normalize_backward_node(node: &Node, head: &mut [Node], a: Var)
 // Device kernels of its lowering: none (no device lowering yet).
 // They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
-use crate::device::program::unsupported;
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{L2Normalize, MaskedMean, OpKind};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{no_device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for MaskedMean {
     fn kind(&self) -> OpKind {
@@ -210,23 +207,7 @@ impl TapeOp for MaskedMean {
     fn backward(&self, cx: BackwardCx<'_>) {
         masked_mean_backward_node(cx.node, cx.head, self.a, self.t)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-        _feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
+    no_device_lowering!();
 }
 
 impl TapeOp for L2Normalize {
@@ -239,23 +220,7 @@ impl TapeOp for L2Normalize {
     fn backward(&self, cx: BackwardCx<'_>) {
         l2_normalize_backward_node(cx.node, cx.head, self.a)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-        _feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
+    no_device_lowering!();
 }
 
 #[cfg(test)]

@@ -74,11 +74,8 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], a: Var) {
 // Device kernels of its lowering: none (no device lowering yet).
 // They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
-use crate::device::program::unsupported;
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{OpKind, SelectRows};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{no_device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for SelectRows {
     fn kind(&self) -> OpKind {
@@ -90,21 +87,5 @@ impl TapeOp for SelectRows {
     fn backward(&self, cx: BackwardCx<'_>) {
         backward(cx.node, cx.head, self.a)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-        _feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
+    no_device_lowering!();
 }

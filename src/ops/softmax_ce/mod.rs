@@ -13,9 +13,18 @@
 //! ```text
 //! ∂L/∂z_iv = dL · c_i · (p_iv − δ_{v, y_i})
 //! ```
+//!
+//! # Reference
+//!
+//! [`softmax_ce_forward_reference`] / [`softmax_ce_backward_reference`] (`reference.rs`)
+//! are these formulas as plain f64 row loops; the fast paths (rows in parallel above
+//! `PAR_MIN`) are tested against them in `tests/h16ref_softmax_ce.rs`.
 
 use crate::autograd::{one, Node, Var};
 use rayon::prelude::*;
+
+mod reference;
+pub use reference::{softmax_ce_backward_reference, softmax_ce_forward_reference};
 
 /// Rows per rayon task (rows are independent; a row of a large vocabulary is itself a
 /// long pass).
@@ -121,11 +130,8 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
 // `softmax_ce_fwd_f32` / `softmax_ce_bwd_f32` of kernels/loss.cu is not used by it yet).
 // They stay in kernels/ and the device tree: several ops share them (docs/adding_an_op.md).
 
-use crate::device::program::unsupported;
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{OpKind, SoftmaxCe};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{no_device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for SoftmaxCe {
     fn kind(&self) -> OpKind {
@@ -137,23 +143,7 @@ impl TapeOp for SoftmaxCe {
     fn backward(&self, cx: BackwardCx<'_>) {
         backward(cx.node, cx.head, self.logits)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-        _feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        _out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        Err(unsupported(&lw.nodes[i].op))
-    }
+    no_device_lowering!();
 }
 
 #[cfg(test)]
