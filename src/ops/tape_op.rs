@@ -65,6 +65,33 @@ pub(crate) trait TapeOp: Copy {
     ) -> Result<()>;
 }
 
+/// The two lowering methods of an op whose launches are written in its `lower.rs`:
+/// `device_lowering!(lower::forward, lower::backward);` inside the op's `impl TapeOp`
+/// hands `lower_forward` and `lower_backward` to those two functions (same arguments,
+/// `self` first).
+macro_rules! device_lowering {
+    ($forward:path, $backward:path) => {
+        fn lower_forward<B: $crate::device::Backend + ?Sized>(
+            &self,
+            lw: &mut $crate::device::program::Lowering<'_, B>,
+            i: usize,
+            out: &mut Vec<$crate::device::Launch>,
+            feeds: &mut Vec<$crate::device::program::Feed>,
+        ) -> $crate::error::Result<$crate::device::program::Saved> {
+            $forward(self, lw, i, out, feeds)
+        }
+        fn lower_backward<B: $crate::device::Backend + ?Sized>(
+            &self,
+            lw: &mut $crate::device::program::Lowering<'_, B>,
+            i: usize,
+            out: &mut Vec<$crate::device::Launch>,
+        ) -> $crate::error::Result<()> {
+            $backward(self, lw, i, out)
+        }
+    };
+}
+pub(crate) use device_lowering;
+
 /// The two lowering methods of an op that has no device kernels yet: both refuse with
 /// the error that names the op (`device::program::unsupported`), so a device run stops
 /// before its first step and says which op it cannot lower. Write it inside the op's

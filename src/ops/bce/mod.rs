@@ -73,10 +73,8 @@ pub(crate) fn backward(node: &Node, head: &mut [Node], logits: Var) {
 
 mod lower;
 
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{BceLogits, OpKind};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for BceLogits {
     fn kind(&self) -> OpKind {
@@ -88,21 +86,5 @@ impl TapeOp for BceLogits {
     fn backward(&self, cx: BackwardCx<'_>) {
         backward(cx.node, cx.head, self.logits)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::backward(self, lw, i, out)
-    }
+    device_lowering!(lower::forward, lower::backward);
 }

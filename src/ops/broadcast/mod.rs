@@ -257,10 +257,8 @@ pub(crate) fn scale_backward(node: &Node, head: &mut [Node], a: Var, c: f32) {
 
 mod lower;
 
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{Add, Mul, OpKind, Scale, Sub};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for Add {
     fn kind(&self) -> OpKind {
@@ -273,23 +271,7 @@ impl TapeOp for Add {
     fn backward(&self, cx: BackwardCx<'_>) {
         add_backward(cx.node, cx.head, cx.scratch, self.a, self.b)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::add_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::add_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::add_forward, lower::add_backward);
 }
 
 impl TapeOp for Sub {
@@ -303,23 +285,7 @@ impl TapeOp for Sub {
     fn backward(&self, cx: BackwardCx<'_>) {
         sub_backward(cx.node, cx.head, cx.scratch, self.a, self.b)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::sub_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::sub_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::sub_forward, lower::sub_backward);
 }
 
 impl TapeOp for Mul {
@@ -333,23 +299,7 @@ impl TapeOp for Mul {
     fn backward(&self, cx: BackwardCx<'_>) {
         mul_backward(cx.node, cx.head, cx.scratch, self.a, self.b)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::mul_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::mul_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::mul_forward, lower::mul_backward);
 }
 
 impl TapeOp for Scale {
@@ -362,21 +312,5 @@ impl TapeOp for Scale {
     fn backward(&self, cx: BackwardCx<'_>) {
         scale_backward(cx.node, cx.head, self.a, self.c)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::scale_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::scale_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::scale_forward, lower::scale_backward);
 }

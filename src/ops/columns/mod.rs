@@ -173,10 +173,8 @@ pub(crate) fn slice_backward(node: &Node, head: &mut [Node], a: Var, start: usiz
 
 mod lower;
 
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{ConcatCols, OpKind, SliceCols};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for ConcatCols {
     fn kind(&self) -> OpKind {
@@ -188,23 +186,7 @@ impl TapeOp for ConcatCols {
     fn backward(&self, cx: BackwardCx<'_>) {
         concat_backward(cx.node, cx.head)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::concat_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::concat_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::concat_forward, lower::concat_backward);
 }
 
 impl TapeOp for SliceCols {
@@ -217,21 +199,5 @@ impl TapeOp for SliceCols {
     fn backward(&self, cx: BackwardCx<'_>) {
         slice_backward(cx.node, cx.head, self.a, self.start)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::slice_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::slice_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::slice_forward, lower::slice_backward);
 }

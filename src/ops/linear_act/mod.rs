@@ -320,10 +320,8 @@ pub(crate) fn backward(
 
 mod lower;
 
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{LinearAct, OpKind};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for LinearAct {
     fn kind(&self) -> OpKind {
@@ -337,23 +335,7 @@ impl TapeOp for LinearAct {
     fn backward(&self, cx: BackwardCx<'_>) {
         backward(cx.node, cx.head, cx.scratch, self.x, self.w, self.b, self.f)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::backward(self, lw, i, out)
-    }
+    device_lowering!(lower::forward, lower::backward);
 }
 
 #[cfg(test)]

@@ -131,10 +131,8 @@ pub(crate) fn backward(
 
 mod lower;
 
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{MatMul, OpKind};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for MatMul {
     fn kind(&self) -> OpKind {
@@ -149,21 +147,5 @@ impl TapeOp for MatMul {
             cx.node, cx.head, cx.scratch, self.a, self.b, self.ta, self.tb,
         )
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::backward(self, lw, i, out)
-    }
+    device_lowering!(lower::forward, lower::backward);
 }

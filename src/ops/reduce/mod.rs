@@ -141,10 +141,8 @@ pub(crate) fn mean_backward(node: &Node, head: &mut [Node], a: Var, axis: Axis) 
 
 mod lower;
 
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{Mean, OpKind, Sum};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for Sum {
     fn kind(&self) -> OpKind {
@@ -160,23 +158,7 @@ impl TapeOp for Sum {
     fn backward(&self, cx: BackwardCx<'_>) {
         sum_backward(cx.node, cx.head, self.a, self.axis)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::sum_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::sum_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::sum_forward, lower::sum_backward);
 }
 
 impl TapeOp for Mean {
@@ -193,21 +175,5 @@ impl TapeOp for Mean {
     fn backward(&self, cx: BackwardCx<'_>) {
         mean_backward(cx.node, cx.head, self.a, self.axis)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::mean_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::mean_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::mean_forward, lower::mean_backward);
 }

@@ -128,10 +128,8 @@ pub(crate) fn log_softmax_backward_node(node: &Node, head: &mut [Node], a: Var) 
 
 mod lower;
 
-use crate::device::program::{Feed, Lowering, Saved};
-use crate::device::{Backend, Launch};
 use crate::ops::registry::{LogSoftmax, OpKind, Softmax};
-use crate::ops::tape_op::{BackwardCx, TapeOp};
+use crate::ops::tape_op::{device_lowering, BackwardCx, TapeOp};
 
 impl TapeOp for Softmax {
     fn kind(&self) -> OpKind {
@@ -143,23 +141,7 @@ impl TapeOp for Softmax {
     fn backward(&self, cx: BackwardCx<'_>) {
         softmax_backward_node(cx.node, cx.head, self.a)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::softmax_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::softmax_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::softmax_forward, lower::softmax_backward);
 }
 
 impl TapeOp for LogSoftmax {
@@ -172,21 +154,5 @@ impl TapeOp for LogSoftmax {
     fn backward(&self, cx: BackwardCx<'_>) {
         log_softmax_backward_node(cx.node, cx.head, self.a)
     }
-    fn lower_forward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-        feeds: &mut Vec<Feed>,
-    ) -> crate::error::Result<Saved> {
-        lower::log_softmax_forward(self, lw, i, out, feeds)
-    }
-    fn lower_backward<B: Backend + ?Sized>(
-        &self,
-        lw: &mut Lowering<'_, B>,
-        i: usize,
-        out: &mut Vec<Launch>,
-    ) -> crate::error::Result<()> {
-        lower::log_softmax_backward(self, lw, i, out)
-    }
+    device_lowering!(lower::log_softmax_forward, lower::log_softmax_backward);
 }
