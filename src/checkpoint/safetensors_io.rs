@@ -114,8 +114,8 @@ pub fn checksum<'a>(
     for (name, shape, data) in sorted {
         h.bytes(name.as_bytes());
         h.word(shape.len() as u64);
-        for &d in shape {
-            h.word(d as u64);
+        for &extent in shape {
+            h.word(extent as u64);
         }
         h.bytes(&data);
     }

@@ -90,7 +90,7 @@ impl Dataset {
                 bound: self.len(),
             });
         }
-        let (d, k) = (self.num_features(), self.num_tasks());
+        let (cols, k) = (self.num_features(), self.num_tasks());
         let x = rows
             .iter()
             .flat_map(|&r| self.x.row(r).iter().copied())
@@ -100,7 +100,7 @@ impl Dataset {
             .flat_map(|&r| self.y.row(r).iter().copied())
             .collect();
         Ok(Dataset {
-            x: Tensor::from_vec(rows.len(), d, x)?,
+            x: Tensor::from_vec(rows.len(), cols, x)?,
             y: Tensor::from_vec(rows.len(), k, y)?,
             tasks: self.tasks.clone(),
         })

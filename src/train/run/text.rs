@@ -104,8 +104,8 @@ fn native_embed(
             enc.encode(&refs, crate::text::cache::CACHE_BATCH)?
         }
     };
-    let d = m.ncols();
-    Ok((d, m.iter().copied().collect())) // (U, D_t) row-major
+    let width = m.ncols();
+    Ok((width, m.iter().copied().collect())) // (U, D_t) row-major
 }
 
 /// The embedder for `spec`, its encoder resolved against `models_dir` and `data_dir`.
