@@ -225,8 +225,8 @@ fn logit_product(og: &mut OnnxGraph, a: &str, b: &str) -> String {
     let terms: Vec<String> = [&na, &nb, &nab]
         .iter()
         .map(|u| {
-            let d = og.op("Sub", &[u, &m], vec![]);
-            og.op("Exp", &[&d], vec![])
+            let shifted = og.op("Sub", &[u, &m], vec![]);
+            og.op("Exp", &[&shifted], vec![])
         })
         .collect();
     let s = og.op("Sum", &[&terms[0], &terms[1], &terms[2]], vec![]);
