@@ -75,7 +75,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Shape { op, shapes, expected } => {
-                let s: Vec<String> = shapes.iter().map(|d| d.to_string()).collect();
+                let s: Vec<String> = shapes.iter().map(|shape| shape.to_string()).collect();
                 write!(f, "{op}: incompatible shapes {}; expected {expected}", s.join(", "))
             }
             Error::Index { op, position, index, bound } => write!(

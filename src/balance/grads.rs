@@ -118,10 +118,10 @@ impl TaskGrads {
                 if rows.is_empty() {
                     continue;
                 }
-                let d = vals.len() / rows.len();
+                let width = vals.len() / rows.len();
                 for (i, &r) in rows.iter().enumerate() {
                     let acc = table.grad.row_mut(r);
-                    for (a, &v) in acc.iter_mut().zip(&vals[i * d..(i + 1) * d]) {
+                    for (a, &v) in acc.iter_mut().zip(&vals[i * width..(i + 1) * width]) {
                         *a += c * v;
                     }
                 }

@@ -59,11 +59,11 @@ pub struct PcGradConfig {
 
 /// `g ← g − (g·g_j/‖g_j‖²)·g_j` if `g·g_j < 0`; returns whether it projected.
 pub fn project_if_conflicting(g: &mut [f32], g_j: &[f32]) -> bool {
-    let d = dot(g, g_j);
-    if d >= 0.0 {
+    let dot_gj = dot(g, g_j);
+    if dot_gj >= 0.0 {
         return false;
     }
-    let coef = (d / dot(g_j, g_j)) as f32; // g·g_j / ‖g_j‖²
+    let coef = (dot_gj / dot(g_j, g_j)) as f32; // g·g_j / ‖g_j‖²
     for (x, &y) in g.iter_mut().zip(g_j) {
         *x -= coef * y;
     }

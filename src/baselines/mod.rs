@@ -145,12 +145,13 @@ pub fn tabular_outputs(
     train: &Encoded,
     eval: &[&Encoded],
 ) -> Vec<(BaselineKind, Vec<Vec<Vec<f32>>>)> {
-    let zeros = |d: &Encoded| vec![0u32; d.len()];
-    let col = |d: &Encoded, f: Option<usize>| f.map_or_else(|| zeros(d), |f| cat_column(d, f));
+    let zeros = |data: &Encoded| vec![0u32; data.len()];
+    let col =
+        |data: &Encoded, f: Option<usize>| f.map_or_else(|| zeros(data), |f| cat_column(data, f));
     let (tu, ti) = (col(train, plan.user), col(train, plan.item));
     let cols: Vec<(Vec<u32>, Vec<u32>)> = eval
         .iter()
-        .map(|d| (col(d, plan.user), col(d, plan.item)))
+        .map(|data| (col(data, plan.user), col(data, plan.item)))
         .collect();
     plan.models
         .iter()

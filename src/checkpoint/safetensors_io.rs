@@ -114,8 +114,8 @@ pub fn checksum<'a>(
     for (name, shape, data) in sorted {
         h.bytes(name.as_bytes());
         h.word(shape.len() as u64);
-        for &d in shape {
-            h.word(d as u64);
+        for &extent in shape {
+            h.word(extent as u64);
         }
         h.bytes(&data);
     }
@@ -243,7 +243,7 @@ pub fn write_safetensors(
         ));
     }
     check_out(path, tensors)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         fs::create_dir_all(dir)
             .map_err(|e| io_err(dir, format!("cannot create the checkpoint folder: {e}")))?;
     }
@@ -296,8 +296,8 @@ fn write_then_rename(
         )
     })?;
     // Make the rename itself durable (the folder entry); not possible on every platform.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        let _ = fs::File::open(dir).and_then(|dir| dir.sync_all());
     }
     Ok(())
 }

@@ -351,7 +351,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             let adv = mmoe_advantage(&rows);
             let text: Vec<String> = adv
                 .iter()
-                .map(|(rho, d)| format!("ρ = {rho:.2}: {d:+.4}"))
+                .map(|(rho, gain)| format!("ρ = {rho:.2}: {gain:+.4}"))
                 .collect();
             writeln!(
                 out,

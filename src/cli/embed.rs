@@ -159,9 +159,9 @@ pub fn read_texts(path: &Path, column: &str, latin1: bool) -> Result<Vec<String>
                     .collect()
             }
         }
-        Some(d) => {
+        Some(delim) => {
             let mut rdr = csv::ReaderBuilder::new()
-                .delimiter(d)
+                .delimiter(delim)
                 .flexible(true)
                 .from_reader(text.as_bytes());
             let headers = rdr

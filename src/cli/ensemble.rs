@@ -72,7 +72,7 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
     let tasks = &cfgs[0].tasks;
     let rules = fit_rules(args, tasks, &scores, &valid)?;
     // 4. metrics of each member and of the ensemble
-    let metrics = |out: &[Vec<f32>], d: &Encoded| task_metrics(tasks, out, d);
+    let metrics = |out: &[Vec<f32>], data: &Encoded| task_metrics(tasks, out, data);
     let ens = |pick: fn(&MemberScores) -> &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
         let m: Vec<Vec<Vec<f32>>> = scores.iter().map(|s| pick(s).clone()).collect();
         raw(&rules, &combine_all(&rules, args.method, &m))
@@ -151,13 +151,13 @@ fn member_scores(
             split_data(&setup, Split::Valid)?,
         )?;
         let mut g = crate::autograd::Graph::new(0);
-        let mut score = |d: &Encoded| {
+        let mut score = |data: &Encoded| {
             score_split(
                 &mut g,
                 &setup.input,
                 setup.model.as_ref(),
                 &setup.store,
-                d,
+                data,
                 4096,
             )
         };
@@ -222,7 +222,7 @@ fn raw(rules: &[TaskRule], out: &[Vec<f64>]) -> Vec<Vec<f32>> {
 fn check_out(out: &Path) -> Result<()> {
     if out.exists() {
         let empty = std::fs::read_dir(out)
-            .map(|mut d| d.next().is_none())
+            .map(|mut entries| entries.next().is_none())
             .unwrap_or(false);
         if !empty {
             return Err(Error::Config {

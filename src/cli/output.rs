@@ -25,7 +25,7 @@ fn resolved(p: &Path) -> Option<PathBuf> {
     }
     let name = p.file_name()?;
     let dir = match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     Some(dir.canonicalize().ok()?.join(name))

@@ -275,7 +275,7 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
             fusion: &fusion,
             candidates: allow.as_deref(),
             exclude_history: r.rec.exclude_history,
-            max_per_value: r.rec.diversity.as_ref().map(|d| d.max_per_value),
+            max_per_value: r.rec.diversity.as_ref().map(|div| div.max_per_value),
         };
         let names: Vec<String> = r.model.cfg.tasks.iter().map(|t| t.name.clone()).collect();
         let mut writer = match (&args.output, format) {

@@ -92,7 +92,7 @@ pub fn run(args: &SeqArgs) -> Result<()> {
             data: &data,
             split: &split,
             text: text.as_ref().map(|(v, _)| v.as_slice()),
-            text_dim: text.as_ref().map_or(0, |(_, d)| *d),
+            text_dim: text.as_ref().map_or(0, |(_, width)| *width),
         };
         let opts = SeqFitOptions {
             out: Some(out.clone()),
@@ -139,14 +139,14 @@ fn item_text_vectors(
     }
     let t0 = std::time::Instant::now();
     let m = embed_cached(model_dir, texts, cache_dir)?; // (V, D_text)
-    let d = m.ncols();
-    let mut out = vec![0.0; d]; // padding row
+    let width = m.ncols();
+    let mut out = vec![0.0; width]; // padding row
     out.extend(m.iter().copied());
     eprintln!(
-        "item text vectors: {} × {d} in {:.0}s (cache {})",
+        "item text vectors: {} × {width} in {:.0}s (cache {})",
         texts.len(),
         t0.elapsed().as_secs_f64(),
         cache_dir.display()
     );
-    Ok((out, d))
+    Ok((out, width))
 }

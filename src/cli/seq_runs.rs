@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 /// The data folder of a seq run: the flag, else the one recorded in `ids.json`, else
 /// `$MTREC_DATA`, else `../shared/data` (`mtrec seq`'s default).
 pub fn data_dir(flag: Option<&Path>, run: &Path) -> Result<PathBuf> {
-    if let Some(d) = flag {
-        return Ok(d.to_path_buf());
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
     }
     if let Some(ids) = IdMaps::read(run)? {
         if !ids.data_dir.is_empty() {

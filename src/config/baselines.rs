@@ -73,7 +73,7 @@ pub struct BaselinesTable {
 pub struct BaselinesConfig(pub BaselinesTable);
 
 impl<'de> Deserialize<'de> for BaselinesConfig {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = BaselinesConfig;
@@ -93,7 +93,7 @@ impl<'de> Deserialize<'de> for BaselinesConfig {
                     .map(BaselinesConfig)
             }
         }
-        d.deserialize_any(V)
+        de.deserialize_any(V)
     }
 }
 

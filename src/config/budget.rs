@@ -97,8 +97,8 @@ fn mlp(d_in: u128, widths: &[usize]) -> (u128, u128) {
 /// One model term: key, description, parameters, per-row activations.
 pub type Term = (String, String, u128, u128);
 
-/// The terms of `cfg.model` on input width `d` for `k` tasks.
-pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
+/// The terms of `cfg.model` on input width `d_in` for `k` tasks.
+pub fn model_terms(cfg: &RunConfig, d_in: u128) -> Vec<Term> {
     // Over 100 lines: one arm per architecture, each listing that model's parameter terms
     // as the model file builds them.
     let m = &cfg.model;
@@ -133,7 +133,7 @@ pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
     };
     match m.arch {
         Arch::SingleTask => {
-            let (p, a) = mlp(d, &[&m.bottom[..], &head].concat());
+            let (p, a) = mlp(d_in, &[&m.bottom[..], &head].concat());
             vec![(
                 "model.bottom × model.tower".into(),
                 format!("{k} networks of widths {:?} ++ {:?}", m.bottom, m.tower),
@@ -142,7 +142,7 @@ pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
             )]
         }
         Arch::SharedBottom => {
-            let (p, a) = mlp(d, &m.bottom);
+            let (p, a) = mlp(d_in, &m.bottom);
             vec![
                 (
                     "model.bottom".into(),
@@ -150,23 +150,23 @@ pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
                     p,
                     a,
                 ),
-                towers(last(&m.bottom, d)),
+                towers(last(&m.bottom, d_in)),
             ]
         }
         Arch::Omoe | Arch::Mmoe => {
             let e = m.num_experts as u128;
             let n_gates = if m.arch == Arch::Omoe { 1 } else { k };
             vec![
-                experts("model.num_experts × model.expert", e, d),
-                gates("model.num_experts", n_gates, d, e),
-                towers(last(&m.expert, d)),
+                experts("model.num_experts × model.expert", e, d_in),
+                gates("model.num_experts", n_gates, d_in, e),
+                towers(last(&m.expert, d_in)),
             ]
         }
         Arch::Cgc | Arch::Ple => {
             let levels = if m.arch == Arch::Cgc { 1 } else { m.levels } as u128;
             let (s, t) = (m.shared_experts as u128, m.task_experts as u128);
             let n = s.saturating_add(mul(k, t));
-            let d_out = last(&m.expert, d);
+            let d_out = last(&m.expert, d_in);
             // level 0 reads D, the others the experts' output width
             let one = |d_l: u128| {
                 let (p, a) = mlp(d_l, &m.expert);
@@ -177,7 +177,7 @@ pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
                     mul(n, a).saturating_add(mul(k + 1, n)),
                 )
             };
-            let (p0, a0) = one(d);
+            let (p0, a0) = one(d_in);
             let (pl, al) = one(d_out);
             let rest = levels.saturating_sub(1);
             vec![
@@ -194,7 +194,7 @@ pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
             ]
         }
         Arch::Esmm => {
-            let (p, a) = mlp(d, &head);
+            let (p, a) = mlp(d_in, &head);
             vec![(
                 "model.tower".into(),
                 format!("2 towers of widths {:?}", m.tower),
@@ -203,8 +203,8 @@ pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
             )]
         }
         Arch::Aitm => {
-            let (p, a) = mlp(d, &m.bottom);
-            let q = last(&m.bottom, d);
+            let (p, a) = mlp(d_in, &m.bottom);
+            let q = last(&m.bottom, d_in);
             // transfer q×q per task after the first, attention h1..h3 q×q per task
             let attn = mul(mul(4, k), mul(q, q).saturating_add(q));
             vec![
@@ -224,7 +224,7 @@ pub fn model_terms(cfg: &RunConfig, d: u128) -> Vec<Term> {
 /// ids 1..=V); features not listed count `hash_buckets` or else one row.
 pub fn estimate(cfg: &RunConfig, vocab: &[(&str, usize)]) -> Estimate {
     let mut parts = Vec::new();
-    let mut d: u128 = 0;
+    let mut d_in: u128 = 0;
     let mut d_from: Option<(u128, String)> = None;
     let mut note = |w: u128, key: String| {
         if d_from.as_ref().is_none_or(|(best, _)| w > *best) {
@@ -244,12 +244,12 @@ pub fn estimate(cfg: &RunConfig, vocab: &[(&str, usize)]) -> Estimate {
     for (i, f) in cfg.features.iter().enumerate() {
         let key = |k: &str| format!("features[{i}].{k} (feature `{}`)", f.name);
         match f.kind {
-            FeatureKind::Numeric => d = d.saturating_add(1),
+            FeatureKind::Numeric => d_in = d_in.saturating_add(1),
             FeatureKind::Categorical | FeatureKind::MultiHot => {
                 let uses_id = f.text.as_ref().is_none_or(|t| t.mode.uses_id());
                 if uses_id {
                     let dim = f.dim as u128;
-                    d = d.saturating_add(dim);
+                    d_in = d_in.saturating_add(dim);
                     note(dim, key("dim"));
                     let fitted = vocab.iter().find(|(n, _)| *n == f.name).map(|v| v.1);
                     let (v, source) = match fitted {
@@ -275,7 +275,7 @@ pub fn estimate(cfg: &RunConfig, vocab: &[(&str, usize)]) -> Estimate {
                 }
                 if let Some(t) = f.text.as_ref().filter(|t| t.mode.uses_text()) {
                     let out = if t.dim > 0 { t.dim } else { f.dim } as u128;
-                    d = d.saturating_add(out);
+                    d_in = d_in.saturating_add(out);
                     note(out, key("text.dim"));
                     let one = mul(TEXT_WIDTH, out).saturating_add(out);
                     let p = match t.adaptor {
@@ -301,10 +301,10 @@ pub fn estimate(cfg: &RunConfig, vocab: &[(&str, usize)]) -> Estimate {
         .map_or("train.batch_size".into(), |(_, k)| k.clone());
     parts.push(Part {
         key: input_key,
-        what: format!("input activations: train.batch_size = {batch} rows × d_in = {d}"),
-        bytes: mul(d, per_act),
+        what: format!("input activations: train.batch_size = {batch} rows × d_in = {d_in}"),
+        bytes: mul(d_in, per_act),
     });
-    for (key, what, p, a) in model_terms(cfg, d) {
+    for (key, what, p, a) in model_terms(cfg, d_in) {
         params = params.saturating_add(p);
         parts.push(Part {
             key,
@@ -317,7 +317,7 @@ pub fn estimate(cfg: &RunConfig, vocab: &[(&str, usize)]) -> Estimate {
         params,
         bytes,
         parts,
-        d_in: d,
+        d_in,
         d_in_from: d_from.map(|(w, k)| format!("{k} = {w}")),
     }
 }

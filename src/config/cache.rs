@@ -42,23 +42,23 @@ impl super::DataConfig {
 /// What the cache cannot hold (yet): multi-hot bags, text features, the interactions loader's
 /// per-epoch negatives; and a block of 0 rows.
 pub(super) fn validate(c: &RunConfig) -> Result<()> {
-    let d = &c.data;
-    if d.cache.is_empty() {
+    let data = &c.data;
+    if data.cache.is_empty() {
         return Err(Error::Config {
             what: "data.cache".into(),
             message: "is empty; expected \"off\", \"auto\" or a folder".into(),
         });
     }
-    if d.shuffle_block == 0 {
+    if data.shuffle_block == 0 {
         return Err(Error::Config {
             what: "data.shuffle_block".into(),
             message: "is 0; expected the rows per shuffle block, e.g. 4096".into(),
         });
     }
-    if d.cache_setting() == CacheSetting::Off {
+    if data.cache_setting() == CacheSetting::Off {
         return Ok(());
     }
-    if d.loader == Loader::Interactions {
+    if data.loader == Loader::Interactions {
         return Err(Error::Config {
             what: "data.cache".into(),
             message: "cannot be used with data.loader = \"interactions\" (its negatives are drawn anew every epoch); set data.cache = \"off\"".into(),

@@ -105,25 +105,28 @@ pub(super) fn validate(
             ));
         }
     }
-    if let Some(d) = distill {
+    if let Some(distill) = distill {
         if teacher.is_none() {
             return Err(bad(
                 "train.distill",
                 "is set but train.teacher is not; name the teacher run folder, e.g. teacher = \"runs/big\"".into(),
             ));
         }
-        if !(d.temperature.is_finite() && d.temperature > 0.0) {
+        if !(distill.temperature.is_finite() && distill.temperature > 0.0) {
             return Err(bad(
                 "train.distill.temperature",
-                format!("is {}; expected a temperature > 0, e.g. 2.0", d.temperature),
+                format!(
+                    "is {}; expected a temperature > 0, e.g. 2.0",
+                    distill.temperature
+                ),
             ));
         }
-        if !(0.0..=1.0).contains(&d.weight) {
+        if !(0.0..=1.0).contains(&distill.weight) {
             return Err(bad(
                 "train.distill.weight",
                 format!(
                     "is {}; expected α in [0, 1] (loss = (1 − α)·hard + α·soft)",
-                    d.weight
+                    distill.weight
                 ),
             ));
         }

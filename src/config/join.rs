@@ -83,7 +83,7 @@ impl JoinConfig {
             files: vec![self.file.clone()],
             format: self.format.unwrap_or(data.format),
             delimiter: match (self.delimiter, self.format) {
-                (Some(d), _) => Some(d),
+                (Some(delim), _) => Some(delim),
                 (None, Some(_)) => None,
                 (None, None) => data.delimiter,
             },
@@ -132,9 +132,9 @@ impl JoinConfig {
                 "names an empty column; expected the key column's name".into(),
             );
         }
-        if let Some(d) = self.delimiter {
-            if matches!(d, '\n' | '\r' | '"') || !d.is_ascii() {
-                return bad("delimiter", format!("{d:?} cannot separate fields; expected one ASCII character such as ',', ';', '|' or '\\t'"));
+        if let Some(delim) = self.delimiter {
+            if matches!(delim, '\n' | '\r' | '"') || !delim.is_ascii() {
+                return bad("delimiter", format!("{delim:?} cannot separate fields; expected one ASCII character such as ',', ';', '|' or '\\t'"));
             }
         }
         match (&self.columns, self.header) {

@@ -90,7 +90,7 @@ impl Dataset {
                 bound: self.len(),
             });
         }
-        let (d, k) = (self.num_features(), self.num_tasks());
+        let (cols, k) = (self.num_features(), self.num_tasks());
         let x = rows
             .iter()
             .flat_map(|&r| self.x.row(r).iter().copied())
@@ -100,7 +100,7 @@ impl Dataset {
             .flat_map(|&r| self.y.row(r).iter().copied())
             .collect();
         Ok(Dataset {
-            x: Tensor::from_vec(rows.len(), d, x)?,
+            x: Tensor::from_vec(rows.len(), cols, x)?,
             y: Tensor::from_vec(rows.len(), k, y)?,
             tasks: self.tasks.clone(),
         })
@@ -170,13 +170,13 @@ mod tests {
 
     #[test]
     fn split_select_and_batch() {
-        let d = tiny();
-        let parts = d.split(&[2, 1]).unwrap();
+        let data = tiny();
+        let parts = data.split(&[2, 1]).unwrap();
         assert_eq!(parts[1].x.data(), &[4., 5.]);
-        assert!(d.split(&[2, 2]).is_err());
-        assert!(d.select(&[3]).is_err());
+        assert!(data.split(&[2, 2]).is_err());
+        assert!(data.select(&[3]).is_err());
         let mut b = Batch::default();
-        b.fill(&d, &[2, 0]);
+        b.fill(&data, &[2, 0]);
         assert_eq!(b.x, vec![4., 5., 0., 1.]);
         assert_eq!(b.y, vec![vec![2., 0.5], vec![1., 1.]]);
     }

@@ -121,13 +121,13 @@ fn push_fraction(out: &mut Vec<u8>, micro: u32) {
         1_000_000.. => out.extend_from_slice(b"1.0"),
         m => {
             out.extend_from_slice(b"0.");
-            let mut d = [b'0'; 6];
+            let mut digits = [b'0'; 6];
             let mut v = m;
             for k in (0..6).rev() {
-                d[k] = b'0' + (v % 10) as u8;
+                digits[k] = b'0' + (v % 10) as u8;
                 v /= 10;
             }
-            out.extend_from_slice(&d);
+            out.extend_from_slice(&digits);
         }
     }
 }

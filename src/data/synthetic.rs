@@ -29,8 +29,8 @@ use ndarray_rand::rand_distr::{Distribution, StandardNormal};
 pub struct SyntheticConfig {
     /// Number of samples N.
     pub n: usize,
-    /// Input dimension d (paper: 100).
-    pub d: usize,
+    /// Input dimension, the paper's d (paper: 100).
+    pub dim: usize,
     /// Cosine between the task weight vectors, in [−1, 1].
     pub rho: f64,
     /// Number of sine terms m (paper: 10).
@@ -46,7 +46,7 @@ impl Default for SyntheticConfig {
     fn default() -> Self {
         SyntheticConfig {
             n: 10_000,
-            d: 100,
+            dim: 100,
             rho: 0.5,
             m: 10,
             c: 1.0,
@@ -59,9 +59,9 @@ impl Default for SyntheticConfig {
 /// The generated samples and the hidden parameters that produced them.
 #[derive(Clone, Debug)]
 pub struct SyntheticData {
-    /// `x (N, d)`, `y (N, 2)`, two regression tasks.
+    /// `x (N, dim)`, `y (N, 2)`, two regression tasks.
     pub data: Dataset,
-    /// `(d)` each.
+    /// `(dim)` each.
     pub w1: Vec<f64>,
     pub w2: Vec<f64>,
     /// `(m)` each.
@@ -118,10 +118,10 @@ fn check(cfg: &SyntheticConfig) -> Result<()> {
     if cfg.n == 0 {
         return bad("n", "ask for at least one sample".into());
     }
-    if cfg.d < 2 {
+    if cfg.dim < 2 {
         return bad(
-            "d",
-            format!("two orthogonal directions need d ≥ 2, got {}", cfg.d),
+            "dim",
+            format!("two orthogonal directions need dim ≥ 2, got {}", cfg.dim),
         );
     }
     if !(-1.0..=1.0).contains(&cfg.rho) {
@@ -145,26 +145,26 @@ fn check(cfg: &SyntheticConfig) -> Result<()> {
 /// Generates the data set described in the module documentation.
 pub fn generate(cfg: &SyntheticConfig) -> Result<SyntheticData> {
     check(cfg)?;
-    let (d, m) = (cfg.d, cfg.m);
+    let (dim, m) = (cfg.dim, cfg.m);
     let mut rng = StdRng::seed_from_u64(cfg.seed);
 
     // Gram–Schmidt: u1 = g1 / |g1|, u2 = (g2 − (u1·g2)·u1) / |...|.
-    let g1 = gaussian(&mut rng, d); // (d)
-    let g2 = gaussian(&mut rng, d); // (d)
+    let g1 = gaussian(&mut rng, dim); // (dim)
+    let g2 = gaussian(&mut rng, dim); // (dim)
     let n1 = dot(&g1, &g1).sqrt();
-    let u1: Vec<f64> = g1.iter().map(|v| v / n1).collect(); // (d)
+    let u1: Vec<f64> = g1.iter().map(|v| v / n1).collect(); // (dim)
     let p = dot(&u1, &g2);
-    let v: Vec<f64> = g2.iter().zip(&u1).map(|(g, u)| g - p * u).collect(); // (d)
+    let v: Vec<f64> = g2.iter().zip(&u1).map(|(g, u)| g - p * u).collect(); // (dim)
     let nv = dot(&v, &v).sqrt();
-    let u2: Vec<f64> = v.iter().map(|x| x / nv).collect(); // (d)
+    let u2: Vec<f64> = v.iter().map(|x| x / nv).collect(); // (dim)
 
     let s = (1.0 - cfg.rho * cfg.rho).max(0.0).sqrt();
-    let w1: Vec<f64> = u1.iter().map(|a| cfg.c * a).collect(); // (d)
+    let w1: Vec<f64> = u1.iter().map(|a| cfg.c * a).collect(); // (dim)
     let w2: Vec<f64> = u1
         .iter()
         .zip(&u2)
         .map(|(a, b)| cfg.c * (cfg.rho * a + s * b))
-        .collect(); // (d)
+        .collect(); // (dim)
     let alpha = gaussian(&mut rng, m); // (m)
     let beta = gaussian(&mut rng, m); // (m)
 
@@ -177,14 +177,14 @@ pub fn generate(cfg: &SyntheticConfig) -> Result<SyntheticData> {
             .sum::<f64>()
             + eps
     };
-    let mut xs = Vec::with_capacity(cfg.n * d); // (N, d)
+    let mut xs = Vec::with_capacity(cfg.n * dim); // (N, dim)
     let mut ys = Vec::with_capacity(cfg.n * 2); // (N, 2)
     for _ in 0..cfg.n {
         // x is rounded to f32 first, so the labels are exact functions of the stored x.
-        let x: Vec<f64> = gaussian(&mut rng, d)
+        let x: Vec<f64> = gaussian(&mut rng, dim)
             .iter()
             .map(|&v| v as f32 as f64)
-            .collect(); // (d)
+            .collect(); // (dim)
         let e: Vec<f64> = gaussian(&mut rng, 2)
             .iter()
             .map(|v| cfg.noise_std * v)
@@ -194,7 +194,7 @@ pub fn generate(cfg: &SyntheticConfig) -> Result<SyntheticData> {
         xs.extend(x.iter().map(|&v| v as f32));
     }
     let data = Dataset::new(
-        Tensor::from_vec(cfg.n, d, xs)?,
+        Tensor::from_vec(cfg.n, dim, xs)?,
         Tensor::from_vec(cfg.n, 2, ys)?,
         vec![TaskKind::Regression; 2],
     )?;
@@ -293,7 +293,7 @@ mod tests {
                 ..Default::default()
             },
             SyntheticConfig {
-                d: 1,
+                dim: 1,
                 ..Default::default()
             },
             SyntheticConfig {

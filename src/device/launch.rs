@@ -134,36 +134,36 @@ pub enum Launch {
         to_wide: bool,
         add: bool,
     },
-    /// `out[i, off..off+d] = table[idx[i], :]`, `out` (n, stride): a plain gather with
-    /// `stride = d, off = 0`, or written straight into its columns of a concatenation.
+    /// `out[i, off..off+width] = table[idx[i], :]`, `out` (n, stride): a plain gather with
+    /// `stride = width, off = 0`, or written straight into its columns of a concatenation.
     Gather {
         out: Buf,
         table: Buf,
         idx: IdxBuf,
         n: usize,
-        d: usize,
+        width: usize,
         stride: usize,
         off: usize,
     },
-    /// `dtable[idx[i], :] += dout[i, off..off+d]`, `dtable` dense (V, d), `dout` (n, stride).
+    /// `dtable[idx[i], :] += dout[i, off..off+width]`, `dtable` dense (V, width), `dout` (n, stride).
     GatherBwd {
         dtable: Buf,
         dout: Buf,
         idx: IdxBuf,
         n: usize,
-        d: usize,
+        width: usize,
         stride: usize,
         off: usize,
     },
     /// `out[b, :] = mean of table rows ids[offsets[b]..offsets[b+1]]` (0 for an empty
-    /// bag), `out` (n, d); `offsets` has n + 1 entries.
+    /// bag), `out` (n, width); `offsets` has n + 1 entries.
     EmbeddingBag {
         out: Buf,
         table: Buf,
         offsets: IdxBuf,
         ids: IdxBuf,
         n: usize,
-        d: usize,
+        width: usize,
     },
     /// `dtable[ids[j], :] += dout[b, :] / n_b` for every id j of bag b.
     EmbeddingBagBwd {
@@ -172,13 +172,13 @@ pub enum Launch {
         offsets: IdxBuf,
         ids: IdxBuf,
         n: usize,
-        d: usize,
+        width: usize,
     },
     /// `out = inp ⊙ mask` (the mask is already scaled by 1/(1 − p)).
     Dropout { out: Buf, inp: Buf, mask: Buf },
     /// `dinp += dout ⊙ mask`.
     DropoutBwd { dinp: Buf, dout: Buf, mask: Buf },
-    /// `out = γ ⊙ (x − μ)/σ + β` per row of `x` (b, d); saves μ and 1/σ (b each).
+    /// `out = γ ⊙ (x − μ)/σ + β` per row of `x` (b, width); saves μ and 1/σ (b each).
     LayerNorm {
         out: Buf,
         mean: Buf,
@@ -187,7 +187,7 @@ pub enum Launch {
         gamma: Buf,
         beta: Buf,
         b: usize,
-        d: usize,
+        width: usize,
         eps: f32,
     },
     /// `dx += …`, `dgamma += …`, `dbeta += …` of layer norm (each optional).
@@ -201,7 +201,7 @@ pub enum Launch {
         mean: Buf,
         rstd: Buf,
         b: usize,
-        d: usize,
+        width: usize,
     },
     /// `out = beta · out + op(a) · op(b)`, `op(a)` (m, k), `op(b)` (k, n); `beta` ∈ {0, 1}.
     MatMul {
@@ -239,7 +239,7 @@ pub enum Launch {
         d_out: usize,
         f: Option<UnaryFn>,
     },
-    /// `w = softmax(z)` per row (b, e) (saved), `out += Σ_e w_e · x[:, e·d..(e+1)·d]`;
+    /// `w = softmax(z)` per row (b, e) (saved), `out += Σ_e w_e · x[:, e·width..(e+1)·width]`;
     /// the program fills `out` with 0 first.
     GateCombine {
         out: Buf,
@@ -248,7 +248,7 @@ pub enum Launch {
         z: Buf,
         b: usize,
         e: usize,
-        d: usize,
+        width: usize,
     },
     /// `dx += w ⊙ dout` per expert block, `dz += w ⊙ (a − ⟨w, a⟩)` with `a_e = ⟨dout, x_e⟩`.
     GateCombineBwd {
@@ -259,7 +259,7 @@ pub enum Launch {
         w: Buf,
         b: usize,
         e: usize,
-        d: usize,
+        width: usize,
     },
     /// ESMM: `out = logit(σ(a)·σ(b))`, elementwise over n values.
     LogitProduct { out: Buf, a: Buf, b: Buf, n: usize },
@@ -294,21 +294,21 @@ pub enum Launch {
         c: usize,
     },
     /// `sq[k] += Σ x²` over all of `x`, or (`rows` given) over the listed rows of a
-    /// `(V, d)` buffer `x`; the sum of one launch is taken in f64 and added once.
+    /// `(V, width)` buffer `x`; the sum of one launch is taken in f64 and added once.
     /// With [`Launch::ClipScale`]: gradient clipping by global norm (`optim::clip`).
     SumSq {
         sq: Buf,
         k: usize,
         x: Buf,
         rows: Option<IdxBuf>,
-        d: usize,
+        width: usize,
     },
     /// With `n = √sq[k]` (f64, then f32): if `n > c`, `x *= c / (n + 10⁻⁶)` over all of
     /// `x` or over its listed rows (`optim::clip_grad_norm`).
     ClipScale {
         x: Buf,
         rows: Option<IdxBuf>,
-        d: usize,
+        width: usize,
         sq: Buf,
         k: usize,
         c: f32,
@@ -322,14 +322,14 @@ pub enum Launch {
         cfg: SgdConfig,
         lr: f32,
     },
-    /// Lazy SGD on the listed rows of a (V, d) table (`optim::Sgd` on a `SparseGrad`),
+    /// Lazy SGD on the listed rows of a (V, width) table (`optim::Sgd` on a `SparseGrad`),
     /// whose gradient rows are then set to 0, as [`Launch::AdamRows`]. Rows distinct.
     SgdRows {
         theta: Buf,
         g: Buf,
         v: Buf,
         rows: IdxBuf,
-        d: usize,
+        width: usize,
         cfg: SgdConfig,
         lr: f32,
     },
@@ -343,7 +343,7 @@ pub enum Launch {
         lr: f32,
         t: u64,
     },
-    /// Lazy Adam on the listed rows of a (V, d) table (`optim::Adam` on a `SparseGrad`):
+    /// Lazy Adam on the listed rows of a (V, width) table (`optim::Adam` on a `SparseGrad`):
     /// each listed row of θ, m, v is updated from its row of the dense gradient `g`,
     /// which is then set to 0 (so `g` is all zeros again after the step). Rows must be
     /// distinct.
@@ -353,7 +353,7 @@ pub enum Launch {
         m: Buf,
         v: Buf,
         rows: IdxBuf,
-        d: usize,
+        width: usize,
         cfg: AdamConfig,
         lr: f32,
         t: u64,

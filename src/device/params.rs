@@ -40,7 +40,7 @@ struct Entry {
 /// The rows of a table touched in the current step.
 #[derive(Debug)]
 struct TableRows {
-    d: usize,
+    width: usize,
     ids: IdxBuf,
     touched: Vec<u32>,
     seen: Vec<bool>, // (V,)
@@ -105,7 +105,7 @@ impl DeviceParams {
             }
             let table = if store.sparse_grad(id).is_some() {
                 Some(TableRows {
-                    d: cols,
+                    width: cols,
                     ids: backend.alloc_idx()?,
                     touched: Vec::new(),
                     seen: vec![false; rows],
@@ -212,15 +212,15 @@ impl DeviceParams {
         let parts = self.entries.iter().filter_map(|e| match &e.table {
             None => Some((e.grad, None, 1)),
             Some(t) if t.touched.is_empty() => None,
-            Some(t) => Some((e.grad, Some(t.ids), t.d)),
+            Some(t) => Some((e.grad, Some(t.ids), t.width)),
         });
-        for (x, rows, d) in parts.clone() {
+        for (x, rows, width) in parts.clone() {
             backend.launch(&Launch::SumSq {
                 sq,
                 k: 0,
                 x,
                 rows,
-                d,
+                width,
             })?;
         }
         let mut total = [0f32];
@@ -237,11 +237,11 @@ impl DeviceParams {
                     .into(),
             });
         }
-        for (x, rows, d) in parts {
+        for (x, rows, width) in parts {
             backend.launch(&Launch::ClipScale {
                 x,
                 rows,
-                d,
+                width,
                 sq,
                 k: 0,
                 c: max_norm,
@@ -294,7 +294,7 @@ impl DeviceParams {
                     if rows.touched.is_empty() {
                         continue;
                     }
-                    let (ids, d) = (rows.ids, rows.d);
+                    let (ids, width) = (rows.ids, rows.width);
                     backend.launch(&match rule {
                         Rule::Adam(cfg) => Launch::AdamRows {
                             theta,
@@ -302,7 +302,7 @@ impl DeviceParams {
                             m,
                             v,
                             rows: ids,
-                            d,
+                            width,
                             cfg,
                             lr,
                             t,
@@ -312,7 +312,7 @@ impl DeviceParams {
                             g,
                             v: m,
                             rows: ids,
-                            d,
+                            width,
                             cfg,
                             lr,
                         },

@@ -77,9 +77,9 @@ pub fn fit_logistic(x: &[Vec<f64>], y: &[f64], task: &str) -> Result<Fit> {
         h[0][0] += 1e-12; // a bias on rows with p ∈ {0, 1} only: keep H invertible
         let step = solve(h, g, task)?;
         let mut biggest = 0.0f64;
-        for (b, d) in beta.iter_mut().zip(&step) {
-            *b -= d;
-            biggest = biggest.max(d.abs());
+        for (b, delta) in beta.iter_mut().zip(&step) {
+            *b -= delta;
+            biggest = biggest.max(delta.abs());
         }
         if biggest < 1e-10 {
             break;

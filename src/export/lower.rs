@@ -142,11 +142,11 @@ pub fn lower_tape(
                 og.op("Slice", &[&name(&a)?, &starts, &ends, &axes], vec![])
             }
             Op::GateCombine { experts, gate, e } => {
-                let d = node.cols as i64; // D
+                let width = node.cols as i64; // D
                 let w = og.op("Softmax", &[&name(&gate)?], vec![("axis", Attr::Int(1))]); // (B, E)
                 let ax2 = og.const_i64(&[2]);
                 let w3 = og.op("Unsqueeze", &[&w, &ax2], vec![]); // (B, E, 1)
-                let shape = og.const_i64(&[-1, e as i64, d]);
+                let shape = og.const_i64(&[-1, e as i64, width]);
                 let x3 = og.op("Reshape", &[&name(&experts)?, &shape], vec![]); // (B, E, D)
                 let wx = og.op("Mul", &[&x3, &w3], vec![]); // (B, E, D)
                 let ax1 = og.const_i64(&[1]);
@@ -225,8 +225,8 @@ fn logit_product(og: &mut OnnxGraph, a: &str, b: &str) -> String {
     let terms: Vec<String> = [&na, &nb, &nab]
         .iter()
         .map(|u| {
-            let d = og.op("Sub", &[u, &m], vec![]);
-            og.op("Exp", &[&d], vec![])
+            let shifted = og.op("Sub", &[u, &m], vec![]);
+            og.op("Exp", &[&shifted], vec![])
         })
         .collect();
     let s = og.op("Sum", &[&terms[0], &terms[1], &terms[2]], vec![]);

@@ -239,8 +239,8 @@ fn write_value_info(w: &mut Writer, v: &ValueInfo) {
         ty.message(1, |tt| {
             tt.int(1, v.elem.code());
             tt.message(2, |shape| {
-                for d in &v.dims {
-                    shape.message(1, |dim| match d {
+                for extent in &v.dims {
+                    shape.message(1, |dim| match extent {
                         Dim::Fixed(n) => dim.int(1, *n),
                         Dim::Named(s) => dim.string(2, s),
                     });

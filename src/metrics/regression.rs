@@ -9,12 +9,12 @@ use crate::error::Result;
 ///
 /// Errors: lengths differ, no rows, or a non-finite prediction or target.
 pub fn mse(preds: &[f32], targets: &[f32]) -> Result<f64> {
-    mean_of("mse", preds, targets, |d| d * d)
+    mean_of("mse", preds, targets, |diff| diff * diff)
 }
 
 /// Root mean squared error `RMSE = √MSE = √((1/N) Σ_i (p_i − y_i)²)`. Errors as [`mse`].
 pub fn rmse(preds: &[f32], targets: &[f32]) -> Result<f64> {
-    Ok(mean_of("rmse", preds, targets, |d| d * d)?.sqrt())
+    Ok(mean_of("rmse", preds, targets, |diff| diff * diff)?.sqrt())
 }
 
 /// Mean absolute error `MAE = (1/N) Σ_i |p_i − y_i|`. Errors as [`mse`].

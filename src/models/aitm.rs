@@ -55,7 +55,8 @@ pub struct Aitm {
     pub transfers: Vec<Mlp>,
     pub aits: Vec<Ait>,
     pub heads: Vec<Mlp>,
-    pub d: usize,
+    /// D, the width of a bottom's output: the attention's dimension.
+    pub dim: usize,
     pub constraint_weight: f32,
 }
 
@@ -71,13 +72,13 @@ impl Aitm {
             activate_last: true,
             ..MlpConfig::new([&[cfg.d_in][..], &cfg.bottom].concat(), cfg.activation)
         };
-        let d = *bottom_cfg.dims.last().expect("d_in is listed");
+        let dim = *bottom_cfg.dims.last().expect("d_in is listed");
         let bottoms = (0..cfg.num_tasks)
             .map(|t| Mlp::new(store, &format!("aitm.bottom.{t}"), &bottom_cfg, rng))
             .collect::<Result<Vec<_>>>()?;
         let transfer_cfg = MlpConfig {
             activate_last: true,
-            ..MlpConfig::new(vec![d, d], cfg.activation)
+            ..MlpConfig::new(vec![dim, dim], cfg.activation)
         };
         let transfers = (1..cfg.num_tasks)
             .map(|t| Mlp::new(store, &format!("aitm.transfer.{t}"), &transfer_cfg, rng))
@@ -86,9 +87,30 @@ impl Aitm {
             .map(|t| {
                 let p = format!("aitm.ait.{t}");
                 Ok(Ait {
-                    h1: Linear::new(store, &format!("{p}.h1"), d, d, Init::XavierUniform, rng)?,
-                    h2: Linear::new(store, &format!("{p}.h2"), d, d, Init::XavierUniform, rng)?,
-                    h3: Linear::new(store, &format!("{p}.h3"), d, d, Init::XavierUniform, rng)?,
+                    h1: Linear::new(
+                        store,
+                        &format!("{p}.h1"),
+                        dim,
+                        dim,
+                        Init::XavierUniform,
+                        rng,
+                    )?,
+                    h2: Linear::new(
+                        store,
+                        &format!("{p}.h2"),
+                        dim,
+                        dim,
+                        Init::XavierUniform,
+                        rng,
+                    )?,
+                    h3: Linear::new(
+                        store,
+                        &format!("{p}.h3"),
+                        dim,
+                        dim,
+                        Init::XavierUniform,
+                        rng,
+                    )?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -96,7 +118,7 @@ impl Aitm {
             store,
             "aitm.tower",
             TowersConfig {
-                d_in: d,
+                d_in: dim,
                 tower: &cfg.tower,
                 num_tasks: cfg.num_tasks,
                 activation: cfg.activation,
@@ -109,14 +131,14 @@ impl Aitm {
             transfers,
             aits,
             heads,
-            d,
+            dim,
             constraint_weight: cfg.constraint_weight,
         })
     }
 
     /// The AIT unit: attention of two candidates `p, q (B, D)` → `(B, D)`.
     fn attend(&self, g: &mut Graph, store: &ParamStore, ait: &Ait, p: Var, q: Var) -> Result<Var> {
-        let inv_sqrt_d = 1.0 / (self.d as f32).sqrt();
+        let inv_sqrt_dim = 1.0 / (self.dim as f32).sqrt();
         let mut scores = Vec::with_capacity(2);
         let mut values = Vec::with_capacity(2);
         for u in [p, q] {
@@ -124,7 +146,7 @@ impl Aitm {
             let k2 = ait.h2.forward(g, store, u)?; // (B, D)
             let dot = g.mul(k1, k2)?; // (B, D)
             let s = g.sum(dot, Axis::Rows)?; // (B, 1) ⟨h₁(u), h₂(u)⟩
-            scores.push(g.scale(s, inv_sqrt_d)?); // (B, 1)
+            scores.push(g.scale(s, inv_sqrt_dim)?); // (B, 1)
             values.push(ait.h3.forward(g, store, u)?); // (B, D)
         }
         let logits = g.concat_cols(&scores)?; // (B, 2)

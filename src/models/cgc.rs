@@ -49,12 +49,12 @@ impl CgcLevel {
         cfg: &CgcLevelConfig,
         rng: &mut R,
     ) -> Result<CgcLevel> {
-        let (d, k) = (cfg.d_in, cfg.num_tasks);
+        let (d_in, k) = (cfg.d_in, cfg.num_tasks);
         let shared = Experts::new(
             store,
             &format!("{name}.shared"),
             ExpertsConfig {
-                d_in: d,
+                d_in,
                 num_experts: cfg.shared_experts,
                 dims: &cfg.expert,
                 activation: cfg.activation,
@@ -68,7 +68,7 @@ impl CgcLevel {
                     store,
                     &format!("{name}.task.{t}"),
                     ExpertsConfig {
-                        d_in: d,
+                        d_in,
                         num_experts: cfg.task_experts,
                         dims: &cfg.expert,
                         activation: cfg.activation,
@@ -80,13 +80,13 @@ impl CgcLevel {
             .collect::<Result<Vec<_>>>()?;
         let per_task = cfg.task_experts + cfg.shared_experts;
         let task_gates = (0..k)
-            .map(|t| Gate::new(store, &format!("{name}.gate.{t}"), d, per_task, rng))
+            .map(|t| Gate::new(store, &format!("{name}.gate.{t}"), d_in, per_task, rng))
             .collect::<Result<_>>()?;
         let shared_gate = if cfg.with_shared_gate {
             Some(Gate::new(
                 store,
                 &format!("{name}.gate.shared"),
-                d,
+                d_in,
                 k * cfg.task_experts + cfg.shared_experts,
                 rng,
             )?)

@@ -138,12 +138,12 @@ impl SasRec {
         // random stream: split apart, the draw order would be harder to keep fixed
         // (checkpoints and seeds depend on it).
         check(cfg)?;
-        let (v, d) = (cfg.num_items + 1, cfg.dim);
+        let (v, dim) = (cfg.num_items + 1, cfg.dim);
         let emb_init = Init::Normal {
-            std: (2.0 / (v + d) as f32).sqrt(),
+            std: (2.0 / (v + dim) as f32).sqrt(),
         };
         let item_emb = if cfg.item_input.uses_id() {
-            Some(store.add_dense("item.emb", v, d, emb_init.draw(rng, v, d))?)
+            Some(store.add_dense("item.emb", v, dim, emb_init.draw(rng, v, dim))?)
         } else {
             None
         };
@@ -152,7 +152,7 @@ impl SasRec {
                 store,
                 "item.text",
                 cfg.text_dim,
-                d,
+                dim,
                 Init::XavierUniform,
                 rng,
             )?)
@@ -160,13 +160,13 @@ impl SasRec {
             None
         };
         let pos_init = Init::Normal {
-            std: (2.0 / (cfg.max_len + d) as f32).sqrt(),
+            std: (2.0 / (cfg.max_len + dim) as f32).sqrt(),
         };
         let pos_emb = store.add_dense(
             "pos.emb",
             cfg.max_len,
-            d,
-            pos_init.draw(rng, cfg.max_len, d),
+            dim,
+            pos_init.draw(rng, cfg.max_len, dim),
         )?;
         let mut blocks = Vec::with_capacity(cfg.blocks);
         for l in 0..cfg.blocks {
@@ -174,32 +174,32 @@ impl SasRec {
                 Linear::new(
                     store,
                     &format!("block{l}.{name}"),
-                    d,
-                    d,
+                    dim,
+                    dim,
                     Init::XavierUniform,
                     rng,
                 )
             };
             blocks.push(Block {
-                ln_attn: LayerNorm::new(store, &format!("block{l}.ln_attn"), d, 1e-8)?,
+                ln_attn: LayerNorm::new(store, &format!("block{l}.ln_attn"), dim, 1e-8)?,
                 wq: lin(store, "wq", rng)?,
                 wk: lin(store, "wk", rng)?,
                 wv: lin(store, "wv", rng)?,
-                ln_ffn: LayerNorm::new(store, &format!("block{l}.ln_ffn"), d, 1e-8)?,
+                ln_ffn: LayerNorm::new(store, &format!("block{l}.ln_ffn"), dim, 1e-8)?,
                 ffn1: Linear::new(
                     store,
                     &format!("block{l}.ffn1"),
-                    d,
-                    d,
+                    dim,
+                    dim,
                     Init::KaimingUniform,
                     rng,
                 )?,
                 ffn2: lin(store, "ffn2", rng)?,
             });
         }
-        let ln_out = LayerNorm::new(store, "ln_out", d, 1e-8)?;
+        let ln_out = LayerNorm::new(store, "ln_out", dim, 1e-8)?;
         let pair_head = |store: &mut ParamStore, name: &str, rng: &mut R| {
-            let mut c = MlpConfig::new(vec![2 * d, d, 1], Activation::Relu);
+            let mut c = MlpConfig::new(vec![2 * dim, dim, 1], Activation::Relu);
             c.dropout = cfg.dropout;
             Mlp::new(store, name, &c, rng)
         };
@@ -216,7 +216,7 @@ impl SasRec {
                 Linear::new(
                     store,
                     "head.keywords",
-                    d,
+                    dim,
                     cfg.keywords,
                     Init::XavierUniform,
                     rng,
@@ -280,10 +280,10 @@ impl SasRec {
                 ),
             });
         }
-        let d = self.cfg.dim;
+        let dim = self.cfg.dim;
         let items = self.items(g, store, text)?; // (V+1, D)
         let e = g.select_rows(items, batch.ids)?; // (B·T, D)
-        let e = g.scale(e, (d as f32).sqrt())?; // (B·T, D)
+        let e = g.scale(e, (dim as f32).sqrt())?; // (B·T, D)
         let pos = g.param(store, self.pos_emb)?; // (max_len, D)
         let p = g.select_rows(pos, batch.pos)?; // (B·T, D)
         let mut x = g.add(e, p)?; // (B·T, D)

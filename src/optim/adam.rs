@@ -262,8 +262,8 @@ impl Optimizer for Adam {
             let (m_tab, v_tab) = (&mut self.m.tables[ti], &mut self.v.tables[ti]); // (N, D) each
             for (k, &r) in grad.touched().iter().enumerate() {
                 let g_row = grad.row(k); // (D,)
-                let d = g_row.len();
-                let range = r as usize * d..(r as usize + 1) * d;
+                let width = g_row.len();
+                let range = r as usize * width..(r as usize + 1) * width;
                 adam_update(
                     &mut table.value[range.clone()],
                     g_row,

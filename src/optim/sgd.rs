@@ -166,8 +166,8 @@ impl Optimizer for Sgd {
             let grad = &table.grad;
             for (k, &r) in grad.touched().iter().enumerate() {
                 let g_row = grad.row(k); // (D,)
-                let d = g_row.len();
-                let range = r as usize * d..(r as usize + 1) * d;
+                let width = g_row.len();
+                let range = r as usize * width..(r as usize + 1) * width;
                 let v_row: &mut [f32] = if has_v {
                     &mut self.velocity.tables[ti][range.clone()]
                 } else {

@@ -163,9 +163,9 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, Tensor8>> {
                     .map(|c| u16::from_le_bytes([c[0], c[1]]))
                     .collect(),
             ),
-            d => {
+            other => {
                 return Err(broken(format!(
-                    "tensor `{name}` has dtype {d:?}, not I8, F16 or F32"
+                    "tensor `{name}` has dtype {other:?}, not I8, F16 or F32"
                 )))
             }
         };

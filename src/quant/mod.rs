@@ -243,8 +243,8 @@ pub fn load_int8(path: &Path, store: &mut ParamStore) -> Result<()> {
                     for ((dst, src), sc) in
                         v.chunks_exact_mut(cols).zip(q.chunks_exact(cols)).zip(&s)
                     {
-                        for (d, &x) in dst.iter_mut().zip(src) {
-                            *d = x as f32 * sc;
+                        for (o, &x) in dst.iter_mut().zip(src) {
+                            *o = x as f32 * sc;
                         }
                     }
                 }

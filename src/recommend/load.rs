@@ -116,7 +116,7 @@ pub fn load_data(cfgs: &[&RunConfig], rec: &RecommendConfig, data_dir: &Path) ->
     let extra = [
         Some(rec.user_column()),
         Some(rec.item_column()),
-        rec.diversity.as_ref().map(|d| d.column.as_str()),
+        rec.diversity.as_ref().map(|div| div.column.as_str()),
     ];
     for c in extra.into_iter().flatten() {
         if !needed.contains(&c) {
@@ -145,9 +145,9 @@ pub fn catalogue(
     data_dir: &Path,
 ) -> Result<SideTable> {
     let mut cols = rec.item_features.clone();
-    if let Some(d) = &rec.diversity {
-        if !cols.contains(&d.column) {
-            cols.push(d.column.clone());
+    if let Some(div) = &rec.diversity {
+        if !cols.contains(&div.column) {
+            cols.push(div.column.clone());
         }
     }
     use crate::data::loaders::movielens;

@@ -115,7 +115,7 @@ impl Recommender {
             let mut models = file
                 .member_dirs(run_dir)
                 .iter()
-                .map(|d| load::load_model(d))
+                .map(|dir| load::load_model(dir))
                 .collect::<Result<Vec<_>>>()?;
             let first = models.remove(0);
             (first, Some((file, models)))
@@ -414,9 +414,9 @@ fn train_labels(model: &LoadedModel, data: &RunData) -> Result<Vec<Vec<f32>>> {
 /// `recommend.diversity`: each catalogue item's category as a code 0, 1, … in order of
 /// first appearance.
 fn category_codes(rec: &RecommendConfig, catalogue: &SideTable) -> Option<Vec<u32>> {
-    rec.diversity.as_ref().map(|d| {
+    rec.diversity.as_ref().map(|div| {
         let col = catalogue
-            .column(&d.column)
+            .column(&div.column)
             .expect("catalogue read with the diversity column");
         let mut codes = HashMap::new();
         col.iter()

@@ -120,8 +120,8 @@ impl SeqRecommender {
         })?;
         let mut g = Graph::new(0);
         let m = model.items(&mut g, &store, None)?; // (V+1, D)
-        let d = model.cfg.dim;
-        let items = g.value(m)[d..].to_vec(); // (V, D) without the padding row
+        let dim = model.cfg.dim;
+        let items = g.value(m)[dim..].to_vec(); // (V, D) without the padding row
         Ok(SeqRecommender {
             cfg,
             data,
@@ -178,10 +178,10 @@ impl SeqRecommender {
 
     /// Scores `S = F · Mᵀ (B, V)` of hidden states `F (B, D)`: one packed GEMM.
     pub fn scores(&self, hidden: &[f32]) -> Vec<f32> {
-        let (d, v) = (self.model.cfg.dim, self.num_items());
-        let b = hidden.len() / d;
+        let (dim, v) = (self.model.cfg.dim, self.num_items());
+        let b = hidden.len() / dim;
         let mut s = vec![0.0; b * v];
-        let g = crate::ops::gemm::Gemm::new(b, d, v).trans_b(true); // (B, D) · (V, D)ᵀ
+        let g = crate::ops::gemm::Gemm::new(b, dim, v).trans_b(true); // (B, D) · (V, D)ᵀ
         crate::ops::gemm::gemm_accumulate(&mut s, hidden, &self.items, g);
         s
     }

@@ -257,17 +257,17 @@ impl TwoTower {
         let ex = &self.mmoe.experts;
         let (d1, e) = (ex.first.d_out, ex.num_experts);
         let b = pairs.len();
-        // row p of the result: a[u_p] + b[i_p]                       // (B, d)
-        let sum = |a: &[f32], bb: &[f32], d: usize| -> Vec<f32> {
-            let mut out = vec![0.0f32; b * d];
-            out.par_chunks_mut(d)
+        // row p of the result: a[u_p] + b[i_p]                       // (B, width)
+        let sum = |a: &[f32], bb: &[f32], width: usize| -> Vec<f32> {
+            let mut out = vec![0.0f32; b * width];
+            out.par_chunks_mut(width)
                 .zip(pairs.par_iter())
                 .for_each(|(o, &(u, i))| {
                     let (u, i) = (u as usize, i as usize);
                     for ((oj, x), y) in o
                         .iter_mut()
-                        .zip(&a[u * d..(u + 1) * d])
-                        .zip(&bb[i * d..(i + 1) * d])
+                        .zip(&a[u * width..(u + 1) * width])
+                        .zip(&bb[i * width..(i + 1) * width])
                     {
                         *oj = x + y;
                     }

@@ -47,7 +47,7 @@ fn avx2() -> bool {
 /// Per-thread buffers of [`mix_pair`].
 pub(crate) struct Scratch {
     e: usize,
-    d: usize,
+    dim: usize,
     /// One expert's output.                                      // (D,)
     a: Vec<f32>,
     /// One task's gate logits.                                   // (E,)
@@ -59,11 +59,11 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    pub(crate) fn new(k: usize, e: usize, d: usize) -> Scratch {
+    pub(crate) fn new(k: usize, e: usize, dim: usize) -> Scratch {
         Scratch {
             e,
-            d,
-            a: vec![0.0; d],
+            dim,
+            a: vec![0.0; dim],
             z: vec![0.0; e],
             w: vec![0.0; k * e],
             avx2: avx2(),
@@ -82,7 +82,7 @@ pub(crate) struct PairInputs<'a> {
     /// E.
     pub e: usize,
     /// D.
-    pub d: usize,
+    pub dim: usize,
     /// The experts' activation (`None`: identity).
     pub f: Option<UnaryFn>,
 }
@@ -136,8 +136,8 @@ fn mix_pair_body(
     let PairInputs {
         users, items, f, ..
     } = inp;
-    let (e, d) = (s.e, s.d);
-    let ed = e * d;
+    let (e, dim) = (s.e, s.dim);
+    let ed = e * dim;
     let k = users.gates.len();
     let (u, i) = (u as usize, i as usize);
     for t in 0..k {
@@ -153,7 +153,7 @@ fn mix_pair_body(
     let pu = &users.experts[u * ed..(u + 1) * ed];
     let qi = &items.experts[i * ed..(i + 1) * ed];
     for x in 0..e {
-        let (px, qx) = (&pu[x * d..(x + 1) * d], &qi[x * d..(x + 1) * d]);
+        let (px, qx) = (&pu[x * dim..(x + 1) * dim], &qi[x * dim..(x + 1) * dim]);
         if f == Some(UnaryFn::Relu) {
             for ((aj, p), q) in s.a.iter_mut().zip(px).zip(qx) {
                 *aj = (p + q).max(0.0);
@@ -166,7 +166,7 @@ fn mix_pair_body(
         }
         for t in 0..k {
             let wt = s.w[t * e + x];
-            out[at + t * stride..at + t * stride + d]
+            out[at + t * stride..at + t * stride + dim]
                 .iter_mut()
                 .zip(&s.a)
                 .for_each(|(y, &av)| *y += wt * av);
@@ -174,14 +174,14 @@ fn mix_pair_body(
     }
 }
 
-/// Task `t`'s mixture of every pair: `K` buffers of `(P, D)`; `e` experts of width `d`,
+/// Task `t`'s mixture of every pair: `K` buffers of `(P, D)`; `e` experts of width `dim`,
 /// `f` the experts' activation (`None`: identity). See the module documentation.
 pub fn mix_fused(
     users: &Partials,
     items: &Partials,
     pairs: &[(u32, u32)],
     e: usize,
-    d: usize,
+    dim: usize,
     f: Option<UnaryFn>,
 ) -> Vec<Vec<f32>> {
     let k = users.gates.len();
@@ -189,23 +189,23 @@ pub fn mix_fused(
         users,
         items,
         e,
-        d,
+        dim,
         f,
     };
-    let mut out = vec![0.0f32; pairs.len() * k * d]; // (P, K, D)
-    out.par_chunks_mut(PAIRS_PER_TASK * k * d)
+    let mut out = vec![0.0f32; pairs.len() * k * dim]; // (P, K, D)
+    out.par_chunks_mut(PAIRS_PER_TASK * k * dim)
         .zip(pairs.par_chunks(PAIRS_PER_TASK))
         .for_each(|(o, ps)| {
-            let mut scratch = Scratch::new(k, e, d);
+            let mut scratch = Scratch::new(k, e, dim);
             for (n, &(u, i)) in ps.iter().enumerate() {
                 // task t's mixture of pair n at o[n·K·D + t·D ..]: stride D between tasks
-                mix_pair(inp, (u, i), &mut scratch, o, n * k * d, d);
+                mix_pair(inp, (u, i), &mut scratch, o, n * k * dim, dim);
             }
         });
     (0..k)
         .map(|t| {
-            out.chunks_exact(k * d)
-                .flat_map(|r| r[t * d..(t + 1) * d].iter().copied())
+            out.chunks_exact(k * dim)
+                .flat_map(|r| r[t * dim..(t + 1) * dim].iter().copied())
                 .collect()
         })
         .collect()
@@ -218,7 +218,7 @@ pub fn mix_naive(
     items: &Partials,
     pairs: &[(u32, u32)],
     e: usize,
-    d: usize,
+    dim: usize,
     f: Option<UnaryFn>,
 ) -> Vec<Vec<f32>> {
     let sum = |a: &[f32], b: &[f32], w: usize| -> Vec<f32> {
@@ -234,14 +234,14 @@ pub fn mix_naive(
         }
         out
     };
-    let mut h = sum(&users.experts, &items.experts, e * d);
+    let mut h = sum(&users.experts, &items.experts, e * dim);
     act(f, &mut h);
     (0..users.gates.len())
         .map(|t| {
             let z = sum(&users.gates[t], &items.gates[t], e);
-            let mut y = vec![0.0f32; pairs.len() * d];
+            let mut y = vec![0.0f32; pairs.len() * dim];
             let mut w = vec![0.0f32; pairs.len() * e];
-            gate_combine_forward(&mut y, &mut w, &h, &z, pairs.len(), e, d);
+            gate_combine_forward(&mut y, &mut w, &h, &z, pairs.len(), e, dim);
             y
         })
         .collect()

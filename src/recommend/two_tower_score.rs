@@ -50,13 +50,13 @@ pub struct TowerNet {
 }
 
 /// Task values of `pairs` (user row, item row): probability for binary tasks, value for
-/// regression; `e` experts of width `d`, `f` their activation.          // (P, K)
+/// regression; `e` experts of width `dim`, `f` their activation.          // (P, K)
 pub fn score_fused(
     users: &Partials,
     items: &Partials,
     pairs: &[(u32, u32)],
     e: usize,
-    d: usize,
+    dim: usize,
     f: Option<UnaryFn>,
     towers: &[TowerNet],
 ) -> Vec<f32> {
@@ -65,7 +65,7 @@ pub fn score_fused(
         users,
         items,
         e,
-        d,
+        dim,
         f,
     };
     let mut out = vec![0.0f32; pairs.len() * k];
@@ -88,7 +88,7 @@ pub fn score_fused_segments(
     items: &Partials,
     segments: &[Vec<(u32, u32)>],
     e: usize,
-    d: usize,
+    dim: usize,
     f: Option<UnaryFn>,
     towers: &[TowerNet],
 ) -> Vec<Vec<f32>> {
@@ -105,7 +105,7 @@ pub fn score_fused_segments(
         users,
         items,
         e,
-        d,
+        dim,
         f,
     };
     blocks
@@ -116,11 +116,11 @@ pub fn score_fused_segments(
 
 /// Task values of one block of pairs `ps` into `out` (n, K).
 fn score_block(inp: PairInputs<'_>, ps: &[(u32, u32)], towers: &[TowerNet], out: &mut [f32]) {
-    let (n, k, d) = (ps.len(), towers.len(), inp.d);
-    let mut scratch = Scratch::new(k, inp.e, d);
-    let mut mix = vec![0.0f32; k * n * d]; // (K, n, D): task t's block at t·n·D
+    let (n, k, dim) = (ps.len(), towers.len(), inp.dim);
+    let mut scratch = Scratch::new(k, inp.e, dim);
+    let mut mix = vec![0.0f32; k * n * dim]; // (K, n, D): task t's block at t·n·D
     for (j, &pair) in ps.iter().enumerate() {
-        mix_pair(inp, pair, &mut scratch, &mut mix, j * d, n * d);
+        mix_pair(inp, pair, &mut scratch, &mut mix, j * dim, n * dim);
     }
     let widest = towers
         .iter()
@@ -129,10 +129,10 @@ fn score_block(inp: PairInputs<'_>, ps: &[(u32, u32)], towers: &[TowerNet], out:
         .unwrap_or(1);
     let (mut h, mut next) = (vec![0.0f32; n * widest], vec![0.0f32; n * widest]);
     for (t, tower) in towers.iter().enumerate() {
-        let mut width = d;
+        let mut width = dim;
         for (l, layer) in tower.layers.iter().enumerate() {
             let inp: &[f32] = if l == 0 {
-                &mix[t * n * d..(t + 1) * n * d]
+                &mix[t * n * dim..(t + 1) * n * dim]
             } else {
                 &h[..n * width]
             };

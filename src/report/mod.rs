@@ -68,7 +68,7 @@ pub fn write_report(dirs: &[&Path], output: &Path) -> Result<()> {
             message: "give at least one run folder".into(),
         });
     }
-    if let Some(t) = dirs.iter().find(|d| tune_load::is_tune_folder(d)) {
+    if let Some(t) = dirs.iter().find(|dir| tune_load::is_tune_folder(dir)) {
         if dirs.len() > 1 {
             return Err(Error::Config {
                 what: "mtrec report".into(),
@@ -90,7 +90,7 @@ pub fn write_report(dirs: &[&Path], output: &Path) -> Result<()> {
     }
     let runs = dirs
         .iter()
-        .map(|d| load_run(d))
+        .map(|dir| load_run(dir))
         .collect::<Result<Vec<_>>>()?;
     write_atomic(output, &render(&runs))
 }

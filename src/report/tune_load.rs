@@ -221,8 +221,8 @@ fn read_board(dir: &Path, t: &mut Tune) {
 /// (`direction`, default max for AUC and min otherwise, as `mtrec tune` reads it).
 fn direction(dir: &Path, t: &mut Tune) {
     if let Some(o) = t.result.as_ref().map(|r| &r["objective"]) {
-        if let Some(d) = o["direction"].as_str() {
-            t.maximize = d == "max";
+        if let Some(direction) = o["direction"].as_str() {
+            t.maximize = direction == "max";
             let metric = o["metric"].as_str().unwrap_or("");
             let terms: Vec<String> = o["terms"]
                 .as_array()
@@ -236,7 +236,7 @@ fn direction(dir: &Path, t: &mut Tune) {
                     }
                 })
                 .collect();
-            t.objective = format!("{} {metric} ({d})", terms.join(" + "));
+            t.objective = format!("{} {metric} ({direction})", terms.join(" + "));
             return;
         }
     }
@@ -256,11 +256,11 @@ fn direction(dir: &Path, t: &mut Tune) {
         return;
     };
     let metric = o.get("metric").and_then(|m| m.as_str()).unwrap_or("");
-    let d = o
+    let direction = o
         .get("direction")
-        .and_then(|d| d.as_str())
+        .and_then(|direction| direction.as_str())
         .unwrap_or(if metric == "auc" { "max" } else { "min" });
-    t.maximize = d == "max";
+    t.maximize = direction == "max";
     let task = match o.get("task").and_then(|x| x.as_str()) {
         Some(task) => task.to_string(),
         None => o
@@ -274,5 +274,5 @@ fn direction(dir: &Path, t: &mut Tune) {
             })
             .unwrap_or_default(),
     };
-    t.objective = format!("{task} {metric} ({d})");
+    t.objective = format!("{task} {metric} ({direction})");
 }

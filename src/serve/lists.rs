@@ -198,7 +198,7 @@ fn answer_batch(
                     fusion: &p.fusion,
                     candidates: p.allow.as_ref().map(|(f, _)| f.as_slice()),
                     exclude_history: p.exclude_history,
-                    max_per_value: r.rec.diversity.as_ref().map(|d| d.max_per_value),
+                    max_per_value: r.rec.diversity.as_ref().map(|div| div.max_per_value),
                 },
             })
             .collect();

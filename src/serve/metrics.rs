@@ -38,23 +38,23 @@ impl Histogram {
             .iter()
             .position(|&b| v <= b)
             .unwrap_or(self.bounds.len());
-        let mut d = self.data.lock().unwrap_or_else(|p| p.into_inner());
-        d.counts[i] += 1;
-        d.sum += v;
-        d.count += 1;
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        data.counts[i] += 1;
+        data.sum += v;
+        data.count += 1;
     }
 
     fn render(&self, out: &mut String, name: &str, help: &str) {
-        let d = self.data.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         let mut cum = 0;
-        for (b, c) in self.bounds.iter().zip(&d.counts) {
+        for (b, c) in self.bounds.iter().zip(&data.counts) {
             cum += c;
             let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cum}");
         }
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", d.count);
-        let _ = writeln!(out, "{name}_sum {}", d.sum);
-        let _ = writeln!(out, "{name}_count {}", d.count);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", data.count);
+        let _ = writeln!(out, "{name}_sum {}", data.sum);
+        let _ = writeln!(out, "{name}_count {}", data.count);
     }
 }
 
@@ -157,8 +157,8 @@ impl Metrics {
             out,
             "# HELP {name} Requests waiting for the model's batcher.\n# TYPE {name} gauge"
         );
-        for (model, d) in queues {
-            let _ = writeln!(out, "{name}{{model=\"{}\"}} {d}", escape(model));
+        for (model, depth) in queues {
+            let _ = writeln!(out, "{name}{{model=\"{}\"}} {depth}", escape(model));
         }
         let name = "mtrec_model_reloads_total";
         let _ = writeln!(

@@ -285,10 +285,10 @@ impl Reader<'_> {
         })
     }
 
-    fn norm(&self, name: &str, d: usize) -> Result<Norm> {
+    fn norm(&self, name: &str, hidden: usize) -> Result<Norm> {
         Ok(Norm {
-            gamma: self.get(&format!("{name}.weight"), &[d])?,
-            beta: self.get(&format!("{name}.bias"), &[d])?,
+            gamma: self.get(&format!("{name}.weight"), &[hidden])?,
+            beta: self.get(&format!("{name}.bias"), &[hidden])?,
         })
     }
 }
@@ -321,36 +321,36 @@ impl Bert {
             used: Default::default(),
         };
         let c = &config;
-        let (d, f) = (c.hidden_size, c.intermediate_size);
+        let (hidden, f) = (c.hidden_size, c.intermediate_size);
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for l in 0..c.num_hidden_layers {
             let p = format!("encoder.layer.{l}");
-            let query = r.dense(&format!("{p}.attention.self.query"), d, d)?;
-            let key = r.dense(&format!("{p}.attention.self.key"), d, d)?;
-            let value = r.dense(&format!("{p}.attention.self.value"), d, d)?;
+            let query = r.dense(&format!("{p}.attention.self.query"), hidden, hidden)?;
+            let key = r.dense(&format!("{p}.attention.self.key"), hidden, hidden)?;
+            let value = r.dense(&format!("{p}.attention.self.value"), hidden, hidden)?;
             layers.push(Layer {
                 qkv: Dense::concat(&[&query, &key, &value]),
                 query,
                 key,
                 value,
-                attn_out: r.dense(&format!("{p}.attention.output.dense"), d, d)?,
-                attn_norm: r.norm(&format!("{p}.attention.output.LayerNorm"), d)?,
-                inter: r.dense(&format!("{p}.intermediate.dense"), d, f)?,
-                out: r.dense(&format!("{p}.output.dense"), f, d)?,
-                out_norm: r.norm(&format!("{p}.output.LayerNorm"), d)?,
+                attn_out: r.dense(&format!("{p}.attention.output.dense"), hidden, hidden)?,
+                attn_norm: r.norm(&format!("{p}.attention.output.LayerNorm"), hidden)?,
+                inter: r.dense(&format!("{p}.intermediate.dense"), hidden, f)?,
+                out: r.dense(&format!("{p}.output.dense"), f, hidden)?,
+                out_norm: r.norm(&format!("{p}.output.LayerNorm"), hidden)?,
             });
         }
         let bert = Bert {
-            word: r.get("embeddings.word_embeddings.weight", &[c.vocab_size, d])?,
+            word: r.get("embeddings.word_embeddings.weight", &[c.vocab_size, hidden])?,
             position: r.get(
                 "embeddings.position_embeddings.weight",
-                &[c.max_position_embeddings, d],
+                &[c.max_position_embeddings, hidden],
             )?,
             token_type: r.get(
                 "embeddings.token_type_embeddings.weight",
-                &[c.type_vocab_size, d],
+                &[c.type_vocab_size, hidden],
             )?,
-            emb_norm: r.norm("embeddings.LayerNorm", d)?,
+            emb_norm: r.norm("embeddings.LayerNorm", hidden)?,
             layers,
             config: config.clone(),
         };
@@ -363,7 +363,7 @@ impl Bert {
     /// finite values that mean nothing (pool with the lengths).
     pub fn forward(&self, ids: &[u32], lengths: &[usize], t: usize) -> Result<Vec<f32>> {
         let c = &self.config;
-        let (b, d, f, h) = (
+        let (b, hidden, f, h) = (
             lengths.len(),
             c.hidden_size,
             c.intermediate_size,
@@ -389,16 +389,16 @@ impl Bert {
             });
         }
         let eps = c.layer_norm_eps as f32;
-        let mut x = vec![0f32; m * d]; // (B·T, D)
-        let mut tmp = vec![0f32; m * d]; // (B·T, D)
-                                         // Embeddings: word + position + token type 0.
-        for (r, row) in tmp.chunks_mut(d).enumerate() {
+        let mut x = vec![0f32; m * hidden]; // (B·T, D)
+        let mut tmp = vec![0f32; m * hidden]; // (B·T, D)
+                                              // Embeddings: word + position + token type 0.
+        for (r, row) in tmp.chunks_mut(hidden).enumerate() {
             let (id, pos) = (ids[r] as usize, r % t);
             let (w, p) = (
-                &self.word[id * d..(id + 1) * d],
-                &self.position[pos * d..(pos + 1) * d],
+                &self.word[id * hidden..(id + 1) * hidden],
+                &self.position[pos * hidden..(pos + 1) * hidden],
             );
-            for j in 0..d {
+            for j in 0..hidden {
                 row[j] = w[j] + p[j] + self.token_type[j];
             }
         }
@@ -413,32 +413,36 @@ impl Bert {
             &n.beta,
             LayerNormShape {
                 rows: m,
-                cols: d,
+                cols: hidden,
                 eps,
             },
         );
 
-        let (mut q, mut k, mut v) = (vec![0f32; m * d], vec![0f32; m * d], vec![0f32; m * d]); // (B·T, D)
-        let mut ctx = vec![0f32; m * d]; // (B·T, D)
+        let (mut q, mut k, mut v) = (
+            vec![0f32; m * hidden],
+            vec![0f32; m * hidden],
+            vec![0f32; m * hidden],
+        ); // (B·T, D)
+        let mut ctx = vec![0f32; m * hidden]; // (B·T, D)
         let mut p = vec![0f32; b * h * t * t]; // (B, H, T, T)
-        let mut qkv = vec![0f32; m * 3 * d]; // (B·T, 3D)
+        let mut qkv = vec![0f32; m * 3 * hidden]; // (B·T, 3D)
         let mut inter = vec![0f32; m * f]; // (B·T, D_ff)
         let mut act = vec![0f32; m * f]; // (B·T, D_ff)
         let dims = AttnDims {
             b,
             t,
             h,
-            dh: d / h,
+            dh: hidden / h,
             causal: false,
         };
         for l in &self.layers {
             // q, k, v = x·W_qᵀ + b_q, …: one product with the fused (3D, D) weight, then
             // the three column blocks of each row (the separate products are the twin).
             l.qkv.forward(&mut qkv, &x, m);
-            for (r, row) in qkv.chunks_exact(3 * d).enumerate() {
-                q[r * d..(r + 1) * d].copy_from_slice(&row[..d]);
-                k[r * d..(r + 1) * d].copy_from_slice(&row[d..2 * d]);
-                v[r * d..(r + 1) * d].copy_from_slice(&row[2 * d..]);
+            for (r, row) in qkv.chunks_exact(3 * hidden).enumerate() {
+                q[r * hidden..(r + 1) * hidden].copy_from_slice(&row[..hidden]);
+                k[r * hidden..(r + 1) * hidden].copy_from_slice(&row[hidden..2 * hidden]);
+                v[r * hidden..(r + 1) * hidden].copy_from_slice(&row[2 * hidden..]);
             }
             let qkv = Qkv {
                 q: &q,
@@ -458,7 +462,7 @@ impl Bert {
                 &n.beta,
                 LayerNormShape {
                     rows: m,
-                    cols: d,
+                    cols: hidden,
                     eps,
                 },
             );
@@ -479,7 +483,7 @@ impl Bert {
                 &n.beta,
                 LayerNormShape {
                     rows: m,
-                    cols: d,
+                    cols: hidden,
                     eps,
                 },
             );

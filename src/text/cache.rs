@@ -169,16 +169,16 @@ pub fn read_cache(path: &Path, n: usize) -> Option<std::result::Result<Array2<f3
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    let d = t.shape()[1];
-    if d > 0 {
+    let width = t.shape()[1];
+    if width > 0 {
         let bad = data
-            .chunks(d)
+            .chunks(width)
             .position(|r| r.iter().all(|&x| x == 0.0) || r.iter().any(|x| !x.is_finite()));
         if let Some(row) = bad {
             return Some(Err(row));
         }
     }
-    Array2::from_shape_vec((n, d), data).ok().map(Ok)
+    Array2::from_shape_vec((n, width), data).ok().map(Ok)
 }
 
 struct F32View {

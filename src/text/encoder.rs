@@ -109,7 +109,7 @@ impl Encoder {
                 message: "must be at least 1".into(),
             });
         }
-        let (n, d, h) = (
+        let (n, hidden, h) = (
             texts.len(),
             self.dim(),
             self.bert.config.num_attention_heads,
@@ -118,7 +118,7 @@ impl Encoder {
         // Batches of similar length cut padding: sort by length, longest first.
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(enc[i].len()));
-        let mut out = Array2::<f32>::zeros((n, d));
+        let mut out = Array2::<f32>::zeros((n, hidden));
         let mut done = 0;
         while done < n {
             let t = enc[order[done]].len();
@@ -131,15 +131,15 @@ impl Encoder {
                 ids[r * t..r * t + enc[i].len()].copy_from_slice(&enc[i]);
             }
             let states = self.bert.forward(&ids, &lengths, t)?; // (B·T, D)
-            let mut pooled = vec![0f32; bsz * d]; // (B, D)
-            masked_mean_forward(&mut pooled, &states, &lengths, t, d);
-            let mut unit = vec![0f32; bsz * d]; // (B, D)
+            let mut pooled = vec![0f32; bsz * hidden]; // (B, D)
+            masked_mean_forward(&mut pooled, &states, &lengths, t, hidden);
+            let mut unit = vec![0f32; bsz * hidden]; // (B, D)
             let mut norms = vec![0f32; bsz]; // (B)
-            l2_normalize_forward(&mut unit, &mut norms, &pooled, bsz, d);
+            l2_normalize_forward(&mut unit, &mut norms, &pooled, bsz, hidden);
             for (r, &i) in batch.iter().enumerate() {
                 out.row_mut(i)
                     .iter_mut()
-                    .zip(&unit[r * d..(r + 1) * d])
+                    .zip(&unit[r * hidden..(r + 1) * hidden])
                     .for_each(|(o, &u)| *o = u);
             }
             done += bsz;

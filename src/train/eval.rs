@@ -50,12 +50,12 @@ fn accumulate<M: MultiTaskModel + ?Sized>(
     data: &Dataset,
     batch_size: usize,
 ) -> Result<Vec<f64>> {
-    let (d, k) = (data.num_features(), data.num_tasks());
+    let (d_in, k) = (data.num_features(), data.num_tasks());
     let mut sums = vec![0f64; k];
     for start in (0..data.len()).step_by(batch_size) {
         let b = batch_size.min(data.len() - start);
         g.reset();
-        let x = g.input_slice(b, d, &data.x.data()[start * d..(start + b) * d])?; // (B, D)
+        let x = g.input_slice(b, d_in, &data.x.data()[start * d_in..(start + b) * d_in])?; // (B, D)
         let outs = model.forward(g, store, x)?; // K × (B, 1)
         if outs.len() != k {
             return Err(Error::Config {

@@ -126,10 +126,10 @@ pub(super) fn parse_objective(
         Some("max") => true,
         Some("min") => false,
         None => metric == Metric::Auc,
-        Some(d) => {
+        Some(direction) => {
             return Err(err(
                 &what,
-                format!("direction = \"{d}\": expected \"max\" or \"min\""),
+                format!("direction = \"{direction}\": expected \"max\" or \"min\""),
             ))
         }
     };

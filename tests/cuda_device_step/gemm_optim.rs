@@ -161,7 +161,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
             let mut rows: Vec<u32> = (0..V as u32).collect();
             rows.shuffle(rng);
             rows.truncate(20);
-            let (n, d) = (V * C, C);
+            let (n, width) = (V * C, C);
             let bufs = vec![
                 rv(rng, n),
                 rv(rng, n),
@@ -177,7 +177,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     m,
                     v,
                     rows,
-                    d,
+                    width,
                     cfg,
                     lr,
                     t,
@@ -195,26 +195,26 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
         let name = format!("SumSq + ClipScale, c = {c}");
         cases.push(case(name, bufs, vec![rows], (1e-5, 1e-5), move |b, i| {
             let (sq, dense, table, rows) = (b[0], b[1], b[2], i[0]);
-            let (k, d) = (1, C);
+            let (k, width) = (1, C);
             vec![
                 Launch::SumSq {
                     sq,
                     k,
                     x: dense,
                     rows: None,
-                    d: 1,
+                    width: 1,
                 },
                 Launch::SumSq {
                     sq,
                     k,
                     x: table,
                     rows: Some(rows),
-                    d,
+                    width,
                 },
                 Launch::ClipScale {
                     x: dense,
                     rows: None,
-                    d: 1,
+                    width: 1,
                     sq,
                     k,
                     c,
@@ -222,7 +222,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                 Launch::ClipScale {
                     x: table,
                     rows: Some(rows),
-                    d,
+                    width,
                     sq,
                     k,
                     c,
@@ -269,7 +269,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                 g: b[1],
                 v: b[2],
                 rows: i[0],
-                d: C,
+                width: C,
                 cfg,
                 lr,
             }]

@@ -8,14 +8,14 @@ use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::Rng;
 
 pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
-    let d = C;
+    let width = C;
     let ids: Vec<u32> = (0..R).map(|_| rng.gen_range(0..V as u32)).collect();
-    // a plain gather (stride = d) and one into columns 3..3+d of a wider buffer
-    for (stride, off) in [(d, 0), (d + 7, 3)] {
+    // a plain gather (stride = width) and one into columns 3..3+width of a wider buffer
+    for (stride, off) in [(width, 0), (width + 7, 3)] {
         let bufs = vec![
-            rv(rng, V * d),
+            rv(rng, V * width),
             rv(rng, R * stride),
-            rv(rng, V * d),
+            rv(rng, V * width),
             rv(rng, R * stride),
         ];
         let name = format!("Gather stride={stride} off={off}");
@@ -27,7 +27,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     table: b[0],
                     idx: i[0],
                     n: R,
-                    d,
+                    width,
                     stride,
                     off,
                 },
@@ -36,7 +36,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     dout: b[3],
                     idx: i[0],
                     n: R,
-                    d,
+                    width,
                     stride,
                     off,
                 },
@@ -52,10 +52,10 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
             .map(|_| rng.gen_range(0..V as u32))
             .collect();
         let bufs = vec![
-            rv(rng, V * d),
-            rv(rng, n * d),
-            rv(rng, V * d),
-            rv(rng, n * d),
+            rv(rng, V * width),
+            rv(rng, n * width),
+            rv(rng, V * width),
+            rv(rng, n * width),
         ];
         let name = format!("EmbeddingBag n={n} bags of 0..={max_bag}");
         cases.push(case(
@@ -72,7 +72,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                         offsets,
                         ids,
                         n,
-                        d,
+                        width,
                     },
                     Launch::EmbeddingBagBwd {
                         dtable: b[2],
@@ -80,7 +80,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                         offsets,
                         ids,
                         n,
-                        d,
+                        width,
                     },
                 ]
             },
@@ -92,15 +92,20 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
         (false, true, false),
         (false, false, true),
     ] {
-        let x = rand_vec(rng, R * d, -2.0, 2.0);
-        let mut bufs = vec![x, rand_vec(rng, d, 0.5, 1.5), rv(rng, d), rv(rng, R * d)];
+        let x = rand_vec(rng, R * width, -2.0, 2.0);
+        let mut bufs = vec![
+            x,
+            rand_vec(rng, width, 0.5, 1.5),
+            rv(rng, width),
+            rv(rng, R * width),
+        ];
         bufs.extend([
             rv(rng, R),
             rv(rng, R),
-            rv(rng, R * d),
-            rv(rng, d),
-            rv(rng, d),
-            rv(rng, R * d),
+            rv(rng, R * width),
+            rv(rng, width),
+            rv(rng, width),
+            rv(rng, R * width),
         ]);
         let name = format!("LayerNorm dx={want_dx} dgamma={want_dg} dbeta={want_db}");
         cases.push(case(name, bufs, vec![], (1e-5, 1e-4), move |b, _| {
@@ -115,7 +120,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     gamma,
                     beta: b[2],
                     b: R,
-                    d,
+                    width,
                     eps: 1e-5,
                 },
                 Launch::LayerNormBwd {
@@ -128,7 +133,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     mean,
                     rstd,
                     b: R,
-                    d,
+                    width,
                 },
             ]
         }));
@@ -136,15 +141,15 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
     let e = 3;
     for (want_dx, want_dz) in [(true, true), (true, false), (false, true)] {
         let mut bufs = vec![
-            rv(rng, R * e * d),
+            rv(rng, R * e * width),
             rand_vec(rng, R * e, -3.0, 3.0),
-            rv(rng, R * d),
+            rv(rng, R * width),
         ];
         bufs.extend([
             rv(rng, R * e),
-            rv(rng, R * e * d),
+            rv(rng, R * e * width),
             rv(rng, R * e),
-            rv(rng, R * d),
+            rv(rng, R * width),
         ]);
         let name = format!("GateCombine dx={want_dx} dz={want_dz}");
         cases.push(case(name, bufs, vec![], (1e-5, 1e-4), move |b, _| {
@@ -157,7 +162,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     z: b[1],
                     b: b_,
                     e,
-                    d,
+                    width,
                 },
                 Launch::GateCombineBwd {
                     dx: want_dx.then_some(b[4]),
@@ -167,7 +172,7 @@ pub(super) fn cases(rng: &mut StdRng, cases: &mut Vec<Case>) {
                     w,
                     b: b_,
                     e,
-                    d,
+                    width,
                 },
             ]
         }));

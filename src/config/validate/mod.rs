@@ -66,11 +66,11 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
 }
 
 fn check_data(c: &RunConfig) -> Result<()> {
-    let d = &c.data;
-    ensure(!d.files.is_empty(), "data.files", || {
+    let data = &c.data;
+    ensure(!data.files.is_empty(), "data.files", || {
         "is empty; expected at least one file, e.g. files = [\"census-income/census-income.test.gz\"]".into()
     })?;
-    let delim = d.delimiter_char();
+    let delim = data.delimiter_char();
     ensure(
         !matches!(delim, '\n' | '\r' | '"') && delim.is_ascii(),
         "data.delimiter",
@@ -78,17 +78,17 @@ fn check_data(c: &RunConfig) -> Result<()> {
             format!("{delim:?} cannot separate fields; expected one ASCII character such as ',', ';', '|' or '\\t'")
         },
     )?;
-    let parquet = d.format == super::data::Format::Parquet;
+    let parquet = data.format == super::data::Format::Parquet;
     ensure(
-        !parquet || d.loader == super::data::Loader::Csv,
+        !parquet || data.loader == super::data::Loader::Csv,
         "data.format",
         || {
-            format!("\"parquet\" is read by loader = \"csv\" only (loader is {:?}); convert the files to CSV or use loader = \"csv\"", d.loader)
+            format!("\"parquet\" is read by loader = \"csv\" only (loader is {:?}); convert the files to CSV or use loader = \"csv\"", data.loader)
         },
     )?;
-    match (&d.columns, d.header) {
+    match (&data.columns, data.header) {
         // names its columns itself (user_id, item_id, category_id, labels, time, set)
-        (None, false) if d.loader == super::data::Loader::Interactions => Ok(()),
+        (None, false) if data.loader == super::data::Loader::Interactions => Ok(()),
         // a Parquet file's schema names its columns
         (None, false) if parquet => Ok(()),
         (None, false) => Err(bad(

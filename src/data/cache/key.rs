@@ -33,7 +33,7 @@ pub fn cache_key(cfg: &RunConfig, data_dir: &Path) -> Result<(String, serde_json
                 message: format!("cannot read the modification time of the data file: {e}"),
             })?
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+            .map_or(0, |since| since.as_nanos());
         files.push(json!({ "file": fp.file, "size": fp.size, "fnv64": fp.fnv64, "mtime_ns": mtime.to_string() }));
     }
     let mut data = cfg.data.clone();

@@ -83,9 +83,9 @@ pub trait TextEmbedder {
         if let Some(hit) = read_cache(&path, texts.len())? {
             return Ok(hit);
         }
-        let (d, v) = self.embed(texts)?;
-        write_cache(&path, texts.len(), d, &v)?;
-        Ok((d, v))
+        let (width, v) = self.embed(texts)?;
+        write_cache(&path, texts.len(), width, &v)?;
+        Ok((width, v))
     }
 }
 
@@ -140,18 +140,18 @@ fn read_cache(path: &Path, n: usize) -> Result<Option<(usize, Vec<f32>)>> {
             "is not a text cache for these texts; delete it to recompute".into(),
         ));
     }
-    let d = u64_at(16) as usize;
-    if bytes.len() != 24 + 4 * n * d {
+    let width = u64_at(16) as usize;
+    if bytes.len() != 24 + 4 * n * width {
         return Err(io_err(path, "is cut off; delete it to recompute".into()));
     }
     let v = bytes[24..]
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
         .collect();
-    Ok(Some((d, v)))
+    Ok(Some((width, v)))
 }
 
-fn write_cache(path: &Path, n: usize, d: usize, v: &[f32]) -> Result<()> {
+fn write_cache(path: &Path, n: usize, width: usize, v: &[f32]) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| io_err(dir, format!("cannot create the text cache folder: {e}")))?;
@@ -159,7 +159,7 @@ fn write_cache(path: &Path, n: usize, d: usize, v: &[f32]) -> Result<()> {
     let mut bytes = Vec::with_capacity(24 + 4 * v.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&(n as u64).to_le_bytes());
-    bytes.extend_from_slice(&(d as u64).to_le_bytes());
+    bytes.extend_from_slice(&(width as u64).to_le_bytes());
     for x in v {
         bytes.extend_from_slice(&x.to_le_bytes());
     }
@@ -190,40 +190,44 @@ pub fn attach_texts(
         })?;
         let texts: Vec<String> = col.dict.iter().map(|s| s.trim().to_string()).collect();
         let embedder = (env.provider)(t)?;
-        let (d, values) = embedder.embed_cached(&texts, env.cache_dir.as_deref())?;
-        if values.len() != texts.len() * d || d == 0 {
+        let (width, values) = embedder.embed_cached(&texts, env.cache_dir.as_deref())?;
+        if values.len() != texts.len() * width || width == 0 {
             return Err(Error::Length {
                 op: "attach_texts",
                 what: format!(
-                    "vectors of {} texts of width {d} from encoder `{}`",
+                    "vectors of {} texts of width {width} from encoder `{}`",
                     texts.len(),
                     t.encoder
                 ),
                 len: values.len(),
-                expected: texts.len() * d,
+                expected: texts.len() * width,
             });
         }
         if let Some(p) = values.iter().position(|v| !v.is_finite()) {
             return Err(Error::Value {
                 op: "attach_texts",
-                what: format!("vector of text {:?} (column `{}`)", texts[p / d], t.column),
-                position: p % d,
+                what: format!(
+                    "vector of text {:?} (column `{}`)",
+                    texts[p / width],
+                    t.column
+                ),
+                position: p % width,
                 value: values[p] as f64,
                 expected: "finite numbers from the text encoder".into(),
             });
         }
-        if t.d_text != 0 && t.d_text != d {
+        if t.d_text != 0 && t.d_text != width {
             return Err(Error::Config {
                 what: format!("text feature `{}`", t.name),
                 message: format!(
-                    "was trained on vectors of width {}, but encoder `{}` gives width {d}; use the encoder the run was trained with",
+                    "was trained on vectors of width {}, but encoder `{}` gives width {width}; use the encoder the run was trained with",
                     t.d_text, t.encoder
                 ),
             });
         }
-        t.d_text = d;
+        t.d_text = width;
         enc.text.push(TextRows {
-            dim: d,
+            dim: width,
             table: Arc::new(values),
             ids: col.values.clone(),
         });

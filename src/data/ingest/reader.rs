@@ -300,12 +300,12 @@ impl RowContext<'_> {
 
     /// The row's fields joined by the delimiter (invalid bytes shown as �), shortened.
     fn row_text(&self, rec: &ByteRecord) -> String {
-        let d = self.cfg.delimiter_char().to_string();
+        let sep = self.cfg.delimiter_char().to_string();
         shorten(
             &rec.iter()
                 .map(|f| decode(f, self.cfg.encoding))
                 .collect::<Vec<_>>()
-                .join(&d),
+                .join(&sep),
         )
     }
 }

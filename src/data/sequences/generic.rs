@@ -71,7 +71,7 @@ impl Delimiter {
             Delimiter::Auto if first_line.contains('\t') => Delimiter::Char('\t'),
             Delimiter::Auto if first_line.contains(',') => Delimiter::Char(','),
             Delimiter::Auto => Delimiter::Whitespace,
-            d => d,
+            other => other,
         }
     }
 

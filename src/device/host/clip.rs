@@ -8,11 +8,17 @@ use crate::error::Result;
 /// Runs one launch of this family with its CPU twin.
 pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
     match *l {
-        Launch::SumSq { sq, k, x, rows, d } => {
+        Launch::SumSq {
+            sq,
+            k,
+            x,
+            rows,
+            width,
+        } => {
             // Σ x² in f64 over the block or the listed rows, as optim::grad_norm
             let xs = be.buf(x);
             let sq_rows = |r: &u32| {
-                let row = &xs[*r as usize * d..(*r as usize + 1) * d];
+                let row = &xs[*r as usize * width..(*r as usize + 1) * width];
                 row.iter().map(|&v| v as f64 * v as f64).sum::<f64>()
             };
             let total: f64 = match rows {
@@ -26,7 +32,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
         Launch::ClipScale {
             x,
             rows,
-            d,
+            width,
             sq,
             k,
             c,
@@ -40,7 +46,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
                     None => xs.iter_mut().for_each(|v| *v *= s),
                     Some(ids) => {
                         for &r in ids {
-                            let row = &mut xs[r as usize * d..(r as usize + 1) * d];
+                            let row = &mut xs[r as usize * width..(r as usize + 1) * width];
                             row.iter_mut().for_each(|v| *v *= s);
                         }
                     }

@@ -13,20 +13,20 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             table,
             idx,
             n,
-            d,
+            width,
             stride,
             off,
         } => {
-            check_ids("Gather", be.ids(idx), n, be.buf(table).len() / d.max(1))?;
+            check_ids("Gather", be.ids(idx), n, be.buf(table).len() / width.max(1))?;
             let mut o = std::mem::take(&mut be.bufs[out.0 as usize]);
             let (t, ids) = (be.buf(table), be.ids(idx));
-            if (stride, off) == (d, 0) {
-                crate::ops::gather::gather_forward(&mut o, t, ids, d);
+            if (stride, off) == (width, 0) {
+                crate::ops::gather::gather_forward(&mut o, t, ids, width);
             } else {
-                // into columns off..off+d of an (n, stride) concatenation
+                // into columns off..off+width of an (n, stride) concatenation
                 for (i, &r) in ids.iter().enumerate() {
-                    o[i * stride + off..i * stride + off + d]
-                        .copy_from_slice(&t[r as usize * d..(r as usize + 1) * d]);
+                    o[i * stride + off..i * stride + off + width]
+                        .copy_from_slice(&t[r as usize * width..(r as usize + 1) * width]);
                 }
             }
             be.bufs[out.0 as usize] = o;
@@ -37,17 +37,17 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             dout,
             idx,
             n,
-            d,
+            width,
             stride,
             off,
         } => {
-            let v = be.buf(dtable).len() / d.max(1);
+            let v = be.buf(dtable).len() / width.max(1);
             check_ids("GatherBwd", be.ids(idx), n, v)?;
             let mut t = std::mem::take(&mut be.bufs[dtable.0 as usize]);
             // dtable[idx[i], :] += dout[i, :], rows in batch order (as SparseGrad)
             for (i, &r) in be.ids(idx).iter().enumerate() {
-                let src = &be.buf(dout)[i * stride + off..i * stride + off + d];
-                let dst = &mut t[r as usize * d..(r as usize + 1) * d];
+                let src = &be.buf(dout)[i * stride + off..i * stride + off + width];
+                let dst = &mut t[r as usize * width..(r as usize + 1) * width];
                 dst.iter_mut().zip(src).for_each(|(g, s)| *g += s);
             }
             be.bufs[dtable.0 as usize] = t;
@@ -59,9 +59,9 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             offsets,
             ids,
             n,
-            d,
+            width,
         } => {
-            let v = be.buf(table).len() / d.max(1);
+            let v = be.buf(table).len() / width.max(1);
             check_bags(be.ids(offsets), be.ids(ids), n, v)?;
             let mut o = std::mem::take(&mut be.bufs[out.0 as usize]);
             crate::ops::embedding_bag::embedding_bag_forward(
@@ -69,7 +69,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
                 be.buf(table),
                 be.ids(offsets),
                 be.ids(ids),
-                d,
+                width,
             );
             be.bufs[out.0 as usize] = o;
             Ok(())
@@ -80,9 +80,9 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             offsets,
             ids,
             n,
-            d,
+            width,
         } => {
-            let v = be.buf(dtable).len() / d.max(1);
+            let v = be.buf(dtable).len() / width.max(1);
             check_bags(be.ids(offsets), be.ids(ids), n, v)?;
             let mut t = std::mem::take(&mut be.bufs[dtable.0 as usize]);
             let (offs, ids) = (be.ids(offsets), be.ids(ids));
@@ -93,9 +93,9 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
                 }
                 // y_b = (1/n_b) Σ_j T[ids_j]  ⇒  dT[ids_j] += dy_b / n_b
                 let inv = 1.0 / bag.len() as f32;
-                let dy = &be.buf(dout)[b * d..(b + 1) * d];
+                let dy = &be.buf(dout)[b * width..(b + 1) * width];
                 for &r in bag {
-                    let dst = &mut t[r as usize * d..(r as usize + 1) * d];
+                    let dst = &mut t[r as usize * width..(r as usize + 1) * width];
                     dst.iter_mut().zip(dy).for_each(|(g, dy)| *g += dy * inv);
                 }
             }

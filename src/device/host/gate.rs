@@ -16,11 +16,11 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             z,
             b,
             e,
-            d,
+            width,
         } => {
             let mut tw = std::mem::take(&mut be.bufs[w.0 as usize]);
             let r = be.with_out(out, &[x, z], |o, h| {
-                gate::gate_combine_forward(o, &mut tw, h.buf(x), h.buf(z), b, e, d)
+                gate::gate_combine_forward(o, &mut tw, h.buf(x), h.buf(z), b, e, width)
             });
             be.bufs[w.0 as usize] = tw;
             r
@@ -33,9 +33,9 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             w,
             b,
             e,
-            d,
+            width,
         } => be.with_two_outs(dx, dz, &[dout, x, w], |gx, gz, h| {
-            let shape = gate::GateShape { b, e, width: d };
+            let shape = gate::GateShape { b, e, width };
             gate::gate_combine_backward(gx, gz, h.buf(dout), h.buf(x), h.buf(w), shape)
         }),
         _ => Err(misrouted("host", Family::Gate, l)),

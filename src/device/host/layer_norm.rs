@@ -17,7 +17,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             gamma,
             beta,
             b,
-            d,
+            width,
             eps,
         } => {
             let (mut m, mut s) = (
@@ -34,7 +34,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
                     h.buf(beta),
                     layer_norm::LayerNormShape {
                         rows: b,
-                        cols: d,
+                        cols: width,
                         eps,
                     },
                 )
@@ -53,7 +53,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             mean,
             rstd,
             b,
-            d,
+            width,
         } => {
             let mut tb = dbeta.map(|x| std::mem::take(&mut be.bufs[x.0 as usize]));
             let r = be.with_two_outs(dx, dgamma, &[dout, x, gamma, mean, rstd], |a, g, h| {
@@ -73,7 +73,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
                     h.buf(gamma),
                     stats,
                     b,
-                    d,
+                    width,
                 )
             });
             if let (Some(x), Some(v)) = (dbeta, tb) {

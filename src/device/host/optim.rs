@@ -48,7 +48,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             g,
             v,
             rows,
-            d,
+            width,
             cfg,
             lr,
         } => {
@@ -57,7 +57,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             let [mut tt, mut tg, mut tv] =
                 [theta, g, v].map(|x| std::mem::take(&mut bufs[x.0 as usize]));
             for &r in &ids {
-                let range = r as usize * d..(r as usize + 1) * d;
+                let range = r as usize * width..(r as usize + 1) * width;
                 sgd_update(
                     &mut tt[range.clone()],
                     &tg[range.clone()],
@@ -79,7 +79,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             m,
             v,
             rows,
-            d,
+            width,
             cfg,
             lr,
             t,
@@ -91,7 +91,7 @@ pub(super) fn launch(be: &mut HostBackend, l: &Launch) -> Result<()> {
             let [mut tt, mut tg, mut tm, mut tv] =
                 [theta, g, m, v].map(|x| std::mem::take(&mut bufs[x.0 as usize]));
             for &r in &ids {
-                let range = r as usize * d..(r as usize + 1) * d;
+                let range = r as usize * width..(r as usize + 1) * width;
                 adam_update(
                     &mut tt[range.clone()],
                     &tg[range.clone()],

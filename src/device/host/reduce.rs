@@ -95,7 +95,7 @@ fn cols(
                 for i in 0..r {
                     let src = &s[i * c_narrow..(i + 1) * c_narrow];
                     let dst = &mut o[i * c_wide + off..i * c_wide + off + c_narrow];
-                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                    dst.iter_mut().zip(src).for_each(|(to, from)| *to += from);
                 }
             }
             (false, false) => {

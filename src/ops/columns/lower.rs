@@ -58,7 +58,7 @@ pub(super) fn concat_backward<B: Backend + ?Sized>(
                 dout: dy,
                 idx: lw.saved[p as usize].idx(0),
                 n: rows,
-                d: c_narrow,
+                width: c_narrow,
                 stride: cols,
                 off,
             });

@@ -31,7 +31,7 @@ pub(super) fn forward<B: Backend + ?Sized>(
         offsets,
         ids,
         n: rows,
-        d: cols,
+        width: cols,
     });
     Ok(saved)
 }
@@ -49,7 +49,7 @@ pub(super) fn backward<B: Backend + ?Sized>(
         offsets: saved.idx(0),
         ids: saved.idx(1),
         n: lw.nodes[i].rows,
-        d: lw.nodes[i].cols,
+        width: lw.nodes[i].cols,
     });
     Ok(())
 }

@@ -27,7 +27,7 @@ pub(super) fn forward<B: Backend + ?Sized>(
         z: lw.value(op.gate),
         b: rows,
         e: op.e,
-        d: cols,
+        width: cols,
     });
     Ok(saved)
 }
@@ -46,7 +46,7 @@ pub(super) fn backward<B: Backend + ?Sized>(
         w: lw.saved[i].buf(0),
         b: lw.nodes[i].rows,
         e: op.e,
-        d: lw.nodes[i].cols,
+        width: lw.nodes[i].cols,
     });
     Ok(())
 }

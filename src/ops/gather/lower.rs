@@ -34,7 +34,7 @@ pub(super) fn forward<B: Backend + ?Sized>(
         table: lw.params.value(table),
         idx,
         n: rows,
-        d: cols,
+        width: cols,
         stride,
         off,
     });
@@ -53,7 +53,7 @@ pub(super) fn backward<B: Backend + ?Sized>(
         dout: lw.grads[i].expect("called for nodes with a gradient"),
         idx: lw.saved[i].idx(0),
         n: rows,
-        d: cols,
+        width: cols,
         stride: cols,
         off: 0,
     });

@@ -25,7 +25,7 @@ pub(super) fn forward<B: Backend + ?Sized>(
         gamma: lw.value(op.gamma),
         beta: lw.value(op.beta),
         b: rows,
-        d: cols,
+        width: cols,
         eps: op.eps,
     });
     saved.bufs = [Some(mean), Some(rstd)];
@@ -49,7 +49,7 @@ pub(super) fn backward<B: Backend + ?Sized>(
         mean: saved.buf(0),
         rstd: saved.buf(1),
         b: lw.nodes[i].rows,
-        d: lw.nodes[i].cols,
+        width: lw.nodes[i].cols,
     });
     Ok(())
 }

@@ -135,15 +135,15 @@ impl Teacher {
                 problems.join("; ")
             )));
         }
-        let d = distill.cloned().unwrap_or_default();
+        let opts = distill.cloned().unwrap_or_default();
         let mut g = Graph::new(0);
         g.set_training(false);
         Ok(Teacher {
             dir: path.to_path_buf(),
             run,
             g,
-            temperature: d.temperature as f32,
-            weight: d.weight as f32,
+            temperature: opts.temperature as f32,
+            weight: opts.weight as f32,
             outs: Vec::new(),
         })
     }

@@ -131,7 +131,7 @@ pub fn is_temp_name(name: &str) -> bool {
 fn names_in(out: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let dir = match std::fs::read_dir(out) {
-        Ok(d) => d,
+        Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
         Err(e) => return Err(io_err(out, e)),
     };

@@ -15,7 +15,7 @@ pub const RUN_INFO: &str = "run_info.json";
 pub fn invocation(resume: bool) -> Value {
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |since| since.as_secs());
     json!({
         "command_line": std::env::args().collect::<Vec<_>>(),
         "mtrec_version": env!("CARGO_PKG_VERSION"),

@@ -79,8 +79,8 @@ mod tests {
         drop_ids(&mut c, 0.1, 7, 4);
         assert_ne!(a, c, "another step: another mask");
         assert_ne!(a.cat[0], a.cat[1], "features draw independently");
-        let mut d = batch(50, 2);
-        drop_ids(&mut d, 0.0, 7, 3);
-        assert_eq!(d, batch(50, 2));
+        let mut got = batch(50, 2);
+        drop_ids(&mut got, 0.0, 7, 3);
+        assert_eq!(got, batch(50, 2));
     }
 }

@@ -32,7 +32,7 @@ pub fn resolve_encoder(
         tried.push(data_dir.join("..").join("models").join(p));
         tried.push(p.to_path_buf());
     }
-    if let Some(found) = tried.iter().find(|d| d.is_dir()) {
+    if let Some(found) = tried.iter().find(|dir| dir.is_dir()) {
         return Ok(found.clone());
     }
     Err(Error::Config {
@@ -41,7 +41,7 @@ pub fn resolve_encoder(
             "is not a model folder; tried {}: pass --models-dir (or set MTREC_MODELS) to the folder holding the model, or give an absolute path",
             tried
                 .iter()
-                .map(|d| d.display().to_string())
+                .map(|dir| dir.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -104,8 +104,8 @@ fn native_embed(
             enc.encode(&refs, crate::text::cache::CACHE_BATCH)?
         }
     };
-    let d = m.ncols();
-    Ok((d, m.iter().copied().collect())) // (U, D_t) row-major
+    let width = m.ncols();
+    Ok((width, m.iter().copied().collect())) // (U, D_t) row-major
 }
 
 /// The embedder for `spec`, its encoder resolved against `models_dir` and `data_dir`.
@@ -131,12 +131,12 @@ mod lookup_tests {
             std::env::temp_dir().join(format!("mtrec-encoder-lookup-{}", std::process::id()));
         let (flag, data) = (root.join("flag"), root.join("shared").join("data"));
         let name = "mtrec-lookup-test-encoder";
-        for d in [
+        for dir in [
             flag.join(name),
             root.join("shared").join("models").join(name),
             data.clone(),
         ] {
-            std::fs::create_dir_all(d).unwrap();
+            std::fs::create_dir_all(dir).unwrap();
         }
         assert_eq!(
             resolve_encoder(name, &data, Some(&flag)).unwrap(),

@@ -427,7 +427,7 @@ impl SeqRunConfig {
                 message: format!("is {}; expected at most {MAX_LAYERS}", m.blocks),
             });
         }
-        let (d, t, l, h) = (
+        let (dim, t, l, h) = (
             m.dim as u128,
             self.data.max_len as u128,
             m.blocks as u128,
@@ -435,22 +435,22 @@ impl SeqRunConfig {
         );
         let b = self.train.batch_size as u128;
         let sq = |x: u128| x.saturating_mul(x);
-        let block = sq(d)
-            .saturating_add(d)
+        let block = sq(dim)
+            .saturating_add(dim)
             .saturating_mul(6)
-            .saturating_add(d * 4);
+            .saturating_add(dim * 4);
         let params = [
-            t.saturating_mul(d),
+            t.saturating_mul(dim),
             l.saturating_mul(block),
-            (m.keywords as u128).saturating_mul(d),
-            384u128.saturating_mul(d),
+            (m.keywords as u128).saturating_mul(dim),
+            384u128.saturating_mul(dim),
         ]
         .iter()
         .fold(0u128, |a, &x| a.saturating_add(x));
         // value, gradient, two Adam moments
         let param_bytes = params.saturating_mul(16);
         let per_seq = t
-            .saturating_mul(d)
+            .saturating_mul(dim)
             .saturating_mul(12)
             .saturating_add(h.saturating_mul(sq(t)).saturating_mul(2))
             .saturating_mul(l.max(1));
@@ -471,7 +471,7 @@ impl SeqRunConfig {
             params,
             bytes: param_bytes.saturating_add(act_bytes),
             parts,
-            d_in: d,
+            d_in: dim,
             d_in_from: None,
         };
         check(

@@ -15,35 +15,36 @@ use std::path::Path;
 
 /// Reads the configured data set from `data_dir` (item ids shuffled with `data.seed`).
 pub fn load_data(cfg: &SeqRunConfig, data_dir: &Path) -> Result<SeqData> {
-    let d = &cfg.data;
-    let dir = data_dir.join(&d.dir);
-    let name = if d.dataset.is_empty() {
-        Path::new(&d.dir)
-            .file_name()
-            .map_or_else(|| d.dir.clone(), |n| n.to_string_lossy().into_owned())
+    let data_cfg = &cfg.data;
+    let dir = data_dir.join(&data_cfg.dir);
+    let name = if data_cfg.dataset.is_empty() {
+        Path::new(&data_cfg.dir).file_name().map_or_else(
+            || data_cfg.dir.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     } else {
-        d.dataset.clone()
+        data_cfg.dataset.clone()
     };
-    let encoding = Encoding::parse(&d.encoding)?;
-    let mut data = match d.source()? {
-        DataSource::Beauty => load_beauty(&dir, d.seed)?,
-        DataSource::MovieLens => load_movielens(&dir, d.seed)?,
+    let encoding = Encoding::parse(&data_cfg.encoding)?;
+    let mut data = match data_cfg.source()? {
+        DataSource::Beauty => load_beauty(&dir, data_cfg.seed)?,
+        DataSource::MovieLens => load_movielens(&dir, data_cfg.seed)?,
         DataSource::Sequences => {
-            let file = d.file.as_deref().unwrap_or("user_sequence.txt");
-            load_sequence_file(&dir.join(file), encoding, &name, d.seed)?
+            let file = data_cfg.file.as_deref().unwrap_or("user_sequence.txt");
+            load_sequence_file(&dir.join(file), encoding, &name, data_cfg.seed)?
         }
         DataSource::Interactions => {
-            let file = d.file.as_deref().unwrap_or("interactions.csv");
+            let file = data_cfg.file.as_deref().unwrap_or("interactions.csv");
             let fmt = InteractionsFormat {
                 encoding,
-                delimiter: Delimiter::parse(&d.delimiter)?,
-                header: d.header,
-                time_column: d.time_column,
+                delimiter: Delimiter::parse(&data_cfg.delimiter)?,
+                header: data_cfg.header,
+                time_column: data_cfg.time_column,
             };
-            load_interactions(&dir.join(file), fmt, &name, d.seed)?
+            load_interactions(&dir.join(file), fmt, &name, data_cfg.seed)?
         }
     };
-    if let Some(text) = &d.item_text {
+    if let Some(text) = &data_cfg.item_text {
         let n = read_item_text(&dir.join(text), encoding, &mut data)?;
         if n == 0 {
             return Err(crate::error::Error::Config {
@@ -56,11 +57,11 @@ pub fn load_data(cfg: &SeqRunConfig, data_dir: &Path) -> Result<SeqData> {
             });
         }
     }
-    if d.user_fraction < 1.0 {
+    if data_cfg.user_fraction < 1.0 {
         let n = data.seqs.len();
-        let keep_n = ((n as f64 * d.user_fraction as f64).ceil() as usize).clamp(1, n);
+        let keep_n = ((n as f64 * data_cfg.user_fraction as f64).ceil() as usize).clamp(1, n);
         let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(d.seed ^ 0x05e7));
+        order.shuffle(&mut StdRng::seed_from_u64(data_cfg.seed ^ 0x05e7));
         let mut keep = order[..keep_n].to_vec();
         keep.sort_unstable();
         data.users = keep.iter().map(|&u| data.users[u].clone()).collect();

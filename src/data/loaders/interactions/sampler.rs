@@ -102,7 +102,7 @@ impl NegativeSampler {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let drawable = self.drawable.iter().filter(|&&d| d).count();
+        let drawable = self.drawable.iter().filter(|&&ok| ok).count();
         let known_drawable = known
             .iter()
             .filter(|&&i| self.drawable.get(i as usize).copied().unwrap_or(false))

@@ -9,17 +9,23 @@ use crate::error::Result;
 /// Runs one launch of this family with its kernel.
 pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
     match *l {
-        Launch::SumSq { sq, k, x, rows, d } => {
+        Launch::SumSq {
+            sq,
+            k,
+            x,
+            rows,
+            width,
+        } => {
             let op = "SumSq";
             be.outs(op, [sq], |dev, t, [o]| {
                 let rows = rows.map(|r| t.idx_all(op, r)).transpose()?;
-                k::sum_sq(dev, o, k, t.get(op, x)?, rows.as_ref(), d)
+                k::sum_sq(dev, o, k, t.get(op, x)?, rows.as_ref(), width)
             })
         }
         Launch::ClipScale {
             x,
             rows,
-            d,
+            width,
             sq,
             k,
             c,
@@ -27,7 +33,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             let op = "ClipScale";
             be.outs(op, [x], |dev, t, [o]| {
                 let rows = rows.map(|r| t.idx_all(op, r)).transpose()?;
-                k::clip_scale(dev, o, rows.as_ref(), d, t.get(op, sq)?, k, c)
+                k::clip_scale(dev, o, rows.as_ref(), width, t.get(op, sq)?, k, c)
             })
         }
         _ => Err(misrouted("CUDA", Family::Clip, l)),

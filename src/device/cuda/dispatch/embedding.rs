@@ -14,26 +14,26 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             table,
             idx,
             n,
-            d,
+            width,
             stride,
             off,
         } => be.outs("Gather", [out], |dev, t, [o]| {
             let op = "Gather";
             let (table, idx) = (t.get(op, table)?, t.idx(op, idx, n)?);
-            k::gather_forward_cols(dev, o, table, &idx, d, (stride, off))
+            k::gather_forward_cols(dev, o, table, &idx, width, (stride, off))
         }),
         Launch::GatherBwd {
             dtable,
             dout,
             idx,
             n,
-            d,
+            width,
             stride,
             off,
         } => be.outs("GatherBwd", [dtable], |dev, t, [o]| {
             let op = "GatherBwd";
             let (dout, idx) = (t.get(op, dout)?, t.idx(op, idx, n)?);
-            k::gather_backward_cols(dev, o, dout, &idx, d, (stride, off))
+            k::gather_backward_cols(dev, o, dout, &idx, width, (stride, off))
         }),
         Launch::EmbeddingBag {
             out,
@@ -41,12 +41,12 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             offsets,
             ids,
             n,
-            d,
+            width,
         } => {
             let op = "EmbeddingBag";
             be.outs(op, [out], |dev, t, [o]| {
                 let (offsets, ids) = (t.idx(op, offsets, n + 1)?, t.idx_all(op, ids)?);
-                k::embedding_bag_forward(dev, o, t.get(op, table)?, &offsets, &ids, d)
+                k::embedding_bag_forward(dev, o, t.get(op, table)?, &offsets, &ids, width)
             })
         }
         Launch::EmbeddingBagBwd {
@@ -55,12 +55,12 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             offsets,
             ids,
             n,
-            d,
+            width,
         } => {
             let op = "EmbeddingBagBwd";
             be.outs(op, [dtable], |dev, t, [o]| {
                 let (offsets, ids) = (t.idx(op, offsets, n + 1)?, t.idx_all(op, ids)?);
-                k::embedding_bag_backward(dev, o, t.get(op, dout)?, &offsets, &ids, d)
+                k::embedding_bag_backward(dev, o, t.get(op, dout)?, &offsets, &ids, width)
             })
         }
         _ => Err(misrouted("CUDA", Family::Embedding, l)),

@@ -16,11 +16,11 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             z,
             b,
             e,
-            d,
+            width,
         } => {
             let op = "GateCombine";
             be.outs(op, [out, w], |dev, t, [o, w]| {
-                k::gate_combine_forward(dev, o, w, t.get(op, x)?, t.get(op, z)?, (b, e, d))
+                k::gate_combine_forward(dev, o, w, t.get(op, x)?, t.get(op, z)?, (b, e, width))
             })
         }
         Launch::GateCombineBwd {
@@ -31,12 +31,12 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             w,
             b,
             e,
-            d,
+            width,
         } => {
             let op = "GateCombineBwd";
             be.opt_outs(op, [dx, dz], |dev, t, [dx, dz]| {
                 let (dout, x, w) = (t.get(op, dout)?, t.get(op, x)?, t.get(op, w)?);
-                k::gate_combine_backward(dev, dx, dz, dout, x, w, (b, e, d))
+                k::gate_combine_backward(dev, dx, dz, dout, x, w, (b, e, width))
             })
         }
         _ => Err(misrouted("CUDA", Family::Gate, l)),

@@ -34,14 +34,14 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             g,
             v,
             rows,
-            d,
+            width,
             cfg,
             lr,
         } => {
             let op = "SgdRows";
             be.outs(op, [theta, g, v], |dev, t, [th, g, v]| {
                 let rows = t.idx_all(op, rows)?;
-                k::sgd_rows_step(dev, th, g, v, &rows, d, (&cfg, lr))
+                k::sgd_rows_step(dev, th, g, v, &rows, width, (&cfg, lr))
             })
         }
         Launch::AdamRows {
@@ -50,7 +50,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             m,
             v,
             rows,
-            d,
+            width,
             cfg,
             lr,
             t: step,
@@ -58,7 +58,7 @@ pub(super) fn launch(be: &mut CudaBackend, l: &Launch) -> Result<()> {
             let op = "AdamRows";
             be.outs(op, [theta, g, m, v], |dev, t, [th, g, m, v]| {
                 let rows = t.idx_all(op, rows)?;
-                k::adam_rows_step(dev, th, g, (m, v), &rows, d, (&cfg, lr, step))
+                k::adam_rows_step(dev, th, g, (m, v), &rows, width, (&cfg, lr, step))
             })
         }
         _ => Err(misrouted("CUDA", Family::Optim, l)),

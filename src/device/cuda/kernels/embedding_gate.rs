@@ -15,9 +15,9 @@ pub fn gather_forward(
     out: &mut CudaSlice<f32>,
     table: &CudaSlice<f32>,
     idx: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
 ) -> Result<()> {
-    gather_forward_cols(dev, out, table, idx, d, (d, 0))
+    gather_forward_cols(dev, out, table, idx, width, (width, 0))
 }
 
 /// [`gather_forward`] into columns `off..off + D` of an `(B, stride)` buffer (a
@@ -27,27 +27,32 @@ pub fn gather_forward_cols(
     out: &mut CudaSlice<f32>,
     table: &CudaSlice<f32>,
     idx: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
     (stride, off): (usize, usize),
 ) -> Result<()> {
     let op = "gather_forward";
     let b = idx.len();
-    check_cols(op, "out", out.len(), b, d, (stride, off))?;
-    let v = rows(op, "table", table.len(), d)?;
-    let (b32, d32, s32, o32) = (dim(op, b)?, dim(op, d)?, dim(op, stride)?, dim(op, off)?);
-    if b * d == 0 {
+    check_cols(op, "out", out.len(), b, width, (stride, off))?;
+    let v = rows(op, "table", table.len(), width)?;
+    let (b32, width32, s32, o32) = (
+        dim(op, b)?,
+        dim(op, width)?,
+        dim(op, stride)?,
+        dim(op, off)?,
+    );
+    if b * width == 0 {
         return Ok(());
     }
     let f = Kernel::new(dev, "embedding", "gather_fwd_f32")?;
     // SAFETY: out: B·stride with off + D ≤ stride (checked); table: V·D, and the kernel
     // skips ids ≥ V.
     unsafe {
-        f.launch(grid_1d(b * d), |l| {
+        f.launch(grid_1d(b * width), |l| {
             l.arg(out)
                 .arg(table)
                 .arg(idx)
                 .arg(&b32)
-                .arg(&d32)
+                .arg(&width32)
                 .arg(&v)
                 .arg(&s32)
                 .arg(&o32);
@@ -62,9 +67,9 @@ pub fn gather_backward(
     dtable: &mut CudaSlice<f32>,
     dout: &CudaSlice<f32>,
     idx: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
 ) -> Result<()> {
-    gather_backward_cols(dev, dtable, dout, idx, d, (d, 0))
+    gather_backward_cols(dev, dtable, dout, idx, width, (width, 0))
 }
 
 /// [`gather_backward`] reading columns `off..off + D` of an `(B, stride)` gradient.
@@ -73,27 +78,32 @@ pub fn gather_backward_cols(
     dtable: &mut CudaSlice<f32>,
     dout: &CudaSlice<f32>,
     idx: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
     (stride, off): (usize, usize),
 ) -> Result<()> {
     let op = "gather_backward";
     let b = idx.len();
-    check_cols(op, "dout", dout.len(), b, d, (stride, off))?;
-    let v = rows(op, "dtable", dtable.len(), d)?;
-    let (b32, d32, s32, o32) = (dim(op, b)?, dim(op, d)?, dim(op, stride)?, dim(op, off)?);
-    if b * d == 0 {
+    check_cols(op, "dout", dout.len(), b, width, (stride, off))?;
+    let v = rows(op, "dtable", dtable.len(), width)?;
+    let (b32, width32, s32, o32) = (
+        dim(op, b)?,
+        dim(op, width)?,
+        dim(op, stride)?,
+        dim(op, off)?,
+    );
+    if b * width == 0 {
         return Ok(());
     }
     let f = Kernel::new(dev, "embedding", "gather_bwd_f32")?;
     // SAFETY: dout: B·stride with off + D ≤ stride (checked); dtable: V·D, and the kernel
     // skips ids ≥ V.
     unsafe {
-        f.launch(grid_1d(b * d), |l| {
+        f.launch(grid_1d(b * width), |l| {
             l.arg(dtable)
                 .arg(dout)
                 .arg(idx)
                 .arg(&b32)
-                .arg(&d32)
+                .arg(&width32)
                 .arg(&v)
                 .arg(&s32)
                 .arg(&o32);
@@ -101,21 +111,21 @@ pub fn gather_backward_cols(
     }
 }
 
-/// A `(b, stride)` buffer whose columns `off..off + d` exist.
+/// A `(b, stride)` buffer whose columns `off..off + width` exist.
 fn check_cols(
     op: &'static str,
     what: &str,
     len: usize,
     b: usize,
-    d: usize,
+    width: usize,
     (stride, off): (usize, usize),
 ) -> Result<()> {
-    if off + d > stride {
+    if off + width > stride {
         return Err(crate::error::Error::Length {
             op,
-            what: format!("{what}'s row width (columns {off}..{} of it)", off + d),
+            what: format!("{what}'s row width (columns {off}..{} of it)", off + width),
             len: stride,
-            expected: off + d,
+            expected: off + width,
         });
     }
     check_len(op, what, len, b * stride)
@@ -131,14 +141,14 @@ pub fn embedding_bag_forward(
     table: &CudaSlice<f32>,
     offsets: &CudaView<'_, u32>,
     ids: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
 ) -> Result<()> {
-    let v = rows("embedding_bag_forward", "table", table.len(), d)?;
+    let v = rows("embedding_bag_forward", "table", table.len(), width)?;
     check_len(
         "embedding_bag_forward",
         "out",
         out.len(),
-        offsets.len().saturating_sub(1) * d,
+        offsets.len().saturating_sub(1) * width,
     )?;
     bag(
         ("embedding_bag_forward", "embedding_bag_fwd_f32"),
@@ -147,7 +157,7 @@ pub fn embedding_bag_forward(
         table,
         offsets,
         ids,
-        (d, v),
+        (width, v),
     )
 }
 
@@ -159,14 +169,14 @@ pub fn embedding_bag_backward(
     dout: &CudaSlice<f32>,
     offsets: &CudaView<'_, u32>,
     ids: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
 ) -> Result<()> {
-    let v = rows("embedding_bag_backward", "dtable", dtable.len(), d)?;
+    let v = rows("embedding_bag_backward", "dtable", dtable.len(), width)?;
     check_len(
         "embedding_bag_backward",
         "dout",
         dout.len(),
-        offsets.len().saturating_sub(1) * d,
+        offsets.len().saturating_sub(1) * width,
     )?;
     bag(
         ("embedding_bag_backward", "embedding_bag_bwd_f32"),
@@ -175,7 +185,7 @@ pub fn embedding_bag_backward(
         dout,
         offsets,
         ids,
-        (d, v),
+        (width, v),
     )
 }
 
@@ -187,35 +197,35 @@ fn bag(
     second: &CudaSlice<f32>,
     offsets: &CudaView<'_, u32>,
     ids: &CudaView<'_, u32>,
-    (d, v): (usize, u32),
+    (width, v): (usize, u32),
 ) -> Result<()> {
     let b = offsets.len().saturating_sub(1);
-    let (b32, d32, n_ids) = (dim(op, b)?, dim(op, d)?, dim(op, ids.len())?);
-    if b * d == 0 {
+    let (b32, width32, n_ids) = (dim(op, b)?, dim(op, width)?, dim(op, ids.len())?);
+    if b * width == 0 {
         return Ok(());
     }
     let f = Kernel::new(dev, "embedding", kernel)?;
     // SAFETY: the (B, D) operand holds B·D (checked), the table V·D; the kernel skips
     // ids ≥ V and clamps bag bounds to the n_ids ids.
     unsafe {
-        f.launch(grid_1d(b * d), |l| {
+        f.launch(grid_1d(b * width), |l| {
             l.arg(first).arg(second).arg(offsets).arg(ids);
-            l.arg(&b32).arg(&d32).arg(&v).arg(&n_ids);
+            l.arg(&b32).arg(&width32).arg(&v).arg(&n_ids);
         })
     }
 }
 
-/// Rows of a `(rows, d)` buffer of `len` elements, as the kernels' u32.
-fn rows(op: &'static str, what: &str, len: usize, d: usize) -> Result<u32> {
-    if d == 0 || !len.is_multiple_of(d) {
+/// Rows of a `(rows, width)` buffer of `len` elements, as the kernels' u32.
+fn rows(op: &'static str, what: &str, len: usize, width: usize) -> Result<u32> {
+    if width == 0 || !len.is_multiple_of(width) {
         return Err(crate::error::Error::Length {
             op,
-            what: format!("{what} (a table of width {d})"),
+            what: format!("{what} (a table of width {width})"),
             len,
-            expected: (len / d.max(1)) * d.max(1),
+            expected: (len / width.max(1)) * width.max(1),
         });
     }
-    dim(op, len / d)
+    dim(op, len / width)
 }
 
 /// `w = softmax(z)`, `out += Σ_e w_e·X_e`; twin of `ops::gate::gate_combine_forward`.
@@ -226,15 +236,15 @@ pub fn gate_combine_forward(
     w: &mut CudaSlice<f32>,
     x: &CudaSlice<f32>,
     z: &CudaSlice<f32>,
-    (b, e, d): (usize, usize, usize),
+    (b, e, width): (usize, usize, usize),
 ) -> Result<()> {
     let op = "gate_combine_forward";
-    check_len(op, "out", out.len(), b * d)?;
+    check_len(op, "out", out.len(), b * width)?;
     check_len(op, "w", w.len(), b * e)?;
-    check_len(op, "x", x.len(), b * e * d)?;
+    check_len(op, "x", x.len(), b * e * width)?;
     check_len(op, "z", z.len(), b * e)?;
-    let (b32, e32, d32) = (dim(op, b)?, dim(op, e)?, dim(op, d)?);
-    if b * e * d == 0 {
+    let (b32, e32, width32) = (dim(op, b)?, dim(op, e)?, dim(op, width)?);
+    if b * e * width == 0 {
         return Ok(());
     }
     let f = Kernel::new(dev, "gate", "gate_combine_fwd_f32")?;
@@ -247,7 +257,7 @@ pub fn gate_combine_forward(
                 .arg(z)
                 .arg(&b32)
                 .arg(&e32)
-                .arg(&d32);
+                .arg(&width32);
         })
     }
 }
@@ -260,23 +270,23 @@ pub fn gate_combine_backward(
     dout: &CudaSlice<f32>,
     x: &CudaSlice<f32>,
     w: &CudaSlice<f32>,
-    (b, e, d): (usize, usize, usize),
+    (b, e, width): (usize, usize, usize),
 ) -> Result<()> {
     let op = "gate_combine_backward";
-    check_len(op, "dout", dout.len(), b * d)?;
-    check_len(op, "x", x.len(), b * e * d)?;
+    check_len(op, "dout", dout.len(), b * width)?;
+    check_len(op, "x", x.len(), b * e * width)?;
     check_len(op, "w", w.len(), b * e)?;
-    let (b32, e32, d32) = (dim(op, b)?, dim(op, e)?, dim(op, d)?);
-    if b * e * d == 0 {
+    let (b32, e32, width32) = (dim(op, b)?, dim(op, e)?, dim(op, width)?);
+    if b * e * width == 0 {
         return Ok(());
     }
     if let Some(dx) = dx {
-        check_len(op, "dx", dx.len(), b * e * d)?;
+        check_len(op, "dx", dx.len(), b * e * width)?;
         let f = Kernel::new(dev, "gate", "gate_combine_bwd_f32")?;
         // SAFETY: lengths checked above.
         unsafe {
-            f.launch(grid_1d(b * e * d), |l| {
-                l.arg(dx).arg(dout).arg(w).arg(&b32).arg(&e32).arg(&d32);
+            f.launch(grid_1d(b * e * width), |l| {
+                l.arg(dx).arg(dout).arg(w).arg(&b32).arg(&e32).arg(&width32);
             })
         }?;
     }
@@ -292,7 +302,7 @@ pub fn gate_combine_backward(
                     .arg(w)
                     .arg(&b32)
                     .arg(&e32)
-                    .arg(&d32);
+                    .arg(&width32);
             })
         }?;
     }

@@ -13,18 +13,18 @@ pub fn layer_norm_forward(
     (mean, rstd): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
     inp: &CudaSlice<f32>,
     (gamma, beta): (&CudaSlice<f32>, &CudaSlice<f32>),
-    (b, d): (usize, usize),
+    (b, width): (usize, usize),
     eps: f32,
 ) -> Result<()> {
     let op = "layer_norm_forward";
-    check_len(op, "out", out.len(), b * d)?;
-    check_len(op, "inp", inp.len(), b * d)?;
+    check_len(op, "out", out.len(), b * width)?;
+    check_len(op, "inp", inp.len(), b * width)?;
     check_len(op, "mean", mean.len(), b)?;
     check_len(op, "rstd", rstd.len(), b)?;
-    check_len(op, "gamma", gamma.len(), d)?;
-    check_len(op, "beta", beta.len(), d)?;
-    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
-    if b * d == 0 {
+    check_len(op, "gamma", gamma.len(), width)?;
+    check_len(op, "beta", beta.len(), width)?;
+    let (b32, width32) = (dim(op, b)?, dim(op, width)?);
+    if b * width == 0 {
         return Ok(());
     }
     let f = Kernel::new(dev, "layer_norm", "layer_norm_fwd_f32")?;
@@ -38,7 +38,7 @@ pub fn layer_norm_forward(
                 .arg(gamma)
                 .arg(beta)
                 .arg(&b32)
-                .arg(&d32)
+                .arg(&width32)
                 .arg(&eps);
         })
     }
@@ -52,20 +52,20 @@ pub fn layer_norm_backward(
     dout: &CudaSlice<f32>,
     (inp, gamma): (&CudaSlice<f32>, &CudaSlice<f32>),
     (mean, rstd): (&CudaSlice<f32>, &CudaSlice<f32>),
-    (b, d): (usize, usize),
+    (b, width): (usize, usize),
 ) -> Result<()> {
     let op = "layer_norm_backward";
-    check_len(op, "dout", dout.len(), b * d)?;
-    check_len(op, "inp", inp.len(), b * d)?;
-    check_len(op, "gamma", gamma.len(), d)?;
+    check_len(op, "dout", dout.len(), b * width)?;
+    check_len(op, "inp", inp.len(), b * width)?;
+    check_len(op, "gamma", gamma.len(), width)?;
     check_len(op, "mean", mean.len(), b)?;
     check_len(op, "rstd", rstd.len(), b)?;
-    let (b32, d32) = (dim(op, b)?, dim(op, d)?);
-    if b * d == 0 {
+    let (b32, width32) = (dim(op, b)?, dim(op, width)?);
+    if b * width == 0 {
         return Ok(());
     }
     if let Some(dinp) = dinp {
-        check_len(op, "dinp", dinp.len(), b * d)?;
+        check_len(op, "dinp", dinp.len(), b * width)?;
         let f = Kernel::new(dev, "layer_norm", "layer_norm_bwd_f32")?;
         // SAFETY: lengths checked above.
         unsafe {
@@ -77,17 +77,17 @@ pub fn layer_norm_backward(
                     .arg(mean)
                     .arg(rstd)
                     .arg(&b32)
-                    .arg(&d32);
+                    .arg(&width32);
             })
         }?;
     }
     if let Some((dgamma, dbeta)) = dgamma_dbeta {
-        check_len(op, "dgamma", dgamma.len(), d)?;
-        check_len(op, "dbeta", dbeta.len(), d)?;
+        check_len(op, "dgamma", dgamma.len(), width)?;
+        check_len(op, "dbeta", dbeta.len(), width)?;
         let f = Kernel::new(dev, "layer_norm", "layer_norm_bwd_params_f32")?;
         // SAFETY: lengths checked above.
         unsafe {
-            f.launch(grid_1d(d), |l| {
+            f.launch(grid_1d(width), |l| {
                 l.arg(dgamma)
                     .arg(dbeta)
                     .arg(dout)
@@ -95,7 +95,7 @@ pub fn layer_norm_backward(
                     .arg(mean)
                     .arg(rstd)
                     .arg(&b32)
-                    .arg(&d32);
+                    .arg(&width32);
             })
         }?;
     }

@@ -253,7 +253,7 @@ pub fn sgd_step(
     }
 }
 
-/// Lazy SGD on the listed `rows` of a `(V, d)` table (`theta`, `g`, `v`), then those
+/// Lazy SGD on the listed `rows` of a `(V, width)` table (`theta`, `g`, `v`), then those
 /// gradient rows set to 0 (`sgd_rows_f32`; twin: `optim::Sgd` on a `SparseGrad`).
 pub fn sgd_rows_step(
     dev: &CudaDevice,
@@ -261,22 +261,22 @@ pub fn sgd_rows_step(
     g: &mut CudaSlice<f32>,
     v: &mut CudaSlice<f32>,
     rows: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
     (cfg, lr): (&SgdConfig, f32),
 ) -> Result<()> {
     let op = "sgd_rows_step";
     let len = theta.len();
     check_len(op, "gradient", g.len(), len)?;
     check_len(op, "velocity", v.len(), len)?;
-    table_rows(op, len, d)?;
+    table_rows(op, len, width)?;
     cfg.validate()?;
-    let (d32, v_rows) = (dim(op, d)?, dim(op, len / d)?);
+    let (width32, v_rows) = (dim(op, width)?, dim(op, len / width)?);
     let p = SgdParams {
         lr,
         momentum: cfg.momentum,
         weight_decay: cfg.weight_decay,
         nesterov: cfg.nesterov as i32,
-        n: dim(op, rows.len() * d)?,
+        n: dim(op, rows.len() * width)?,
     };
     if p.n == 0 {
         return Ok(());
@@ -287,7 +287,7 @@ pub fn sgd_rows_step(
     unsafe {
         f.launch(grid_1d(p.n as usize), |l| {
             l.arg(theta).arg(g).arg(v).arg(rows);
-            l.arg(&d32).arg(&v_rows).arg(&p);
+            l.arg(&width32).arg(&v_rows).arg(&p);
         })
     }
 }
@@ -329,7 +329,7 @@ pub fn adam_rows_step(
     g: &mut CudaSlice<f32>,
     (m, v): (&mut CudaSlice<f32>, &mut CudaSlice<f32>),
     rows: &CudaView<'_, u32>,
-    d: usize,
+    width: usize,
     (cfg, lr, t): (&AdamConfig, f32, u64),
 ) -> Result<()> {
     let op = "adam_rows_step";
@@ -337,9 +337,9 @@ pub fn adam_rows_step(
     check_len(op, "gradient", g.len(), len)?;
     check_len(op, "first moment", m.len(), len)?;
     check_len(op, "second moment", v.len(), len)?;
-    table_rows(op, len, d)?;
-    let (d32, v_rows) = (dim(op, d)?, dim(op, len / d)?);
-    let p = AdamParams::new(cfg, lr, t, dim(op, rows.len() * d)?)?;
+    table_rows(op, len, width)?;
+    let (width32, v_rows) = (dim(op, width)?, dim(op, len / width)?);
+    let p = AdamParams::new(cfg, lr, t, dim(op, rows.len() * width)?)?;
     if p.n == 0 {
         return Ok(());
     }
@@ -349,19 +349,19 @@ pub fn adam_rows_step(
     unsafe {
         f.launch(grid_1d(p.n as usize), |l| {
             l.arg(theta).arg(g).arg(m).arg(v).arg(rows);
-            l.arg(&d32).arg(&v_rows).arg(&p);
+            l.arg(&width32).arg(&v_rows).arg(&p);
         })
     }
 }
 
-/// Checks that `len` values form a table of width `d` (`d > 0`).
-fn table_rows(op: &'static str, len: usize, d: usize) -> Result<()> {
-    if d == 0 || !len.is_multiple_of(d) {
+/// Checks that `len` values form a table of width `width` (`width > 0`).
+fn table_rows(op: &'static str, len: usize, width: usize) -> Result<()> {
+    if width == 0 || !len.is_multiple_of(width) {
         return Err(crate::error::Error::Length {
             op,
-            what: format!("theta (a table of width {d})"),
+            what: format!("theta (a table of width {width})"),
             len,
-            expected: (len / d.max(1)) * d.max(1),
+            expected: (len / width.max(1)) * width.max(1),
         });
     }
     Ok(())

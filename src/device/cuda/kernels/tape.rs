@@ -251,36 +251,36 @@ pub fn logit_product_backward(
 }
 
 /// The part of a buffer a clipping launch covers: all of it, or the listed rows of a
-/// `(V, d)` table. Returns `(n_rows, d, v_rows, n)` as the kernels take them.
+/// `(V, width)` table. Returns `(n_rows, width, v_rows, n)` as the kernels take them.
 fn clip_span(
     op: &'static str,
     len: usize,
     rows: Option<&CudaView<'_, u32>>,
-    d: usize,
+    width: usize,
 ) -> Result<(u32, u32, u32, u32)> {
     match rows {
         None => Ok((0, 1, 0, dim(op, len)?)),
         Some(r) => {
-            if d == 0 || !len.is_multiple_of(d) {
+            if width == 0 || !len.is_multiple_of(width) {
                 return Err(Error::Length {
                     op,
-                    what: format!("a table of width {d}"),
+                    what: format!("a table of width {width}"),
                     len,
-                    expected: (len / d.max(1)) * d.max(1),
+                    expected: (len / width.max(1)) * width.max(1),
                 });
             }
-            dim(op, r.len() * d)?;
+            dim(op, r.len() * width)?;
             Ok((
                 dim(op, r.len())?,
-                dim(op, d)?,
-                dim(op, len / d)?,
+                dim(op, width)?,
+                dim(op, len / width)?,
                 dim(op, len)?,
             ))
         }
     }
 }
 
-/// `sq[k] += Σ x²` over `x`, or over its listed rows when `rows` is given (`x` a `(V, d)`
+/// `sq[k] += Σ x²` over `x`, or over its listed rows when `rows` is given (`x` a `(V, width)`
 /// table). One block, f64 inside: deterministic.
 pub fn sum_sq(
     dev: &CudaDevice,
@@ -288,7 +288,7 @@ pub fn sum_sq(
     k: usize,
     x: &CudaSlice<f32>,
     rows: Option<&CudaView<'_, u32>>,
-    d: usize,
+    width: usize,
 ) -> Result<()> {
     let op = "sum_sq";
     if k >= sq.len() {
@@ -299,10 +299,10 @@ pub fn sum_sq(
             expected: k + 1,
         });
     }
-    let (n_rows, d32, v_rows, n) = clip_span(op, x.len(), rows, d)?;
+    let (n_rows, width32, v_rows, n) = clip_span(op, x.len(), rows, width)?;
     let k32 = dim(op, k)?;
     let f = Kernel::new(dev, "tape", "sum_sq_f32")?;
-    // SAFETY: sq has slot k (checked); x holds n elements, or v_rows·d with the listed
+    // SAFETY: sq has slot k (checked); x holds n elements, or v_rows·width with the listed
     // rows read only when < v_rows (the kernel skips the others); rows holds n_rows ids.
     unsafe {
         f.launch(single_block(), |l| {
@@ -311,7 +311,7 @@ pub fn sum_sq(
                 Some(r) => l.arg(r),
                 None => l.arg(&NULL),
             };
-            l.arg(&n_rows).arg(&d32).arg(&v_rows).arg(&n);
+            l.arg(&n_rows).arg(&width32).arg(&v_rows).arg(&n);
         })
     }
 }
@@ -321,7 +321,7 @@ pub fn clip_scale(
     dev: &CudaDevice,
     x: &mut CudaSlice<f32>,
     rows: Option<&CudaView<'_, u32>>,
-    d: usize,
+    width: usize,
     sq: &CudaSlice<f32>,
     k: usize,
     c: f32,
@@ -335,9 +335,9 @@ pub fn clip_scale(
             expected: k + 1,
         });
     }
-    let (n_rows, d32, v_rows, n) = clip_span(op, x.len(), rows, d)?;
+    let (n_rows, width32, v_rows, n) = clip_span(op, x.len(), rows, width)?;
     let total = if rows.is_some() {
-        n_rows as usize * d
+        n_rows as usize * width
     } else {
         n as usize
     };
@@ -355,7 +355,7 @@ pub fn clip_scale(
                 None => l.arg(&NULL),
             };
             l.arg(&n_rows)
-                .arg(&d32)
+                .arg(&width32)
                 .arg(&v_rows)
                 .arg(&n)
                 .arg(sq)
