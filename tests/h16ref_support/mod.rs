@@ -3,24 +3,10 @@
 //! error in one element.
 #![allow(dead_code)]
 
-/// A tiny seeded generator (values in [−1, 1)).
-pub struct Lcg(pub u64);
-
-impl Lcg {
-    pub fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-    pub fn vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n).map(|_| self.next()).collect()
-    }
-    pub fn below(&mut self, n: usize) -> u32 {
-        (((self.next() + 1.0) * 0.5 * n as f32) as usize).min(n - 1) as u32
-    }
-}
+/// The seeded generator of the fast-path tests (values in [−1, 1)).
+#[path = "../h16tests_fastpath_support/mod.rs"]
+mod fastpath;
+pub use fastpath::Lcg;
 
 /// `|got − want| ≤ 1e-3·|want| + 1e-5·max|want|` for every element: a 1 % error fails
 /// in any element at least 1.2 % of the largest (see [`assert_close`]).

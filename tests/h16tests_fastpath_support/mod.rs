@@ -35,6 +35,11 @@ impl Lcg {
     pub fn scaled(&mut self, n: usize, s: f32) -> Vec<f32> {
         (0..n).map(|_| s * self.next()).collect()
     }
+
+    /// An index in 0..n.
+    pub fn below(&mut self, n: usize) -> u32 {
+        (((self.next() + 1.0) * 0.5 * n as f32) as usize).min(n - 1) as u32
+    }
 }
 
 /// Runs `f` in a rayon pool of `threads` threads.
