@@ -139,6 +139,20 @@ pub struct Norm {
     pub beta: Vec<f32>,
 }
 
+impl Norm {
+    /// `out = γ·x̂ + β` for each row of `inp` (`ops::layer_norm`), saving the rows' mean
+    /// and 1/σ in `mean` and `rstd`.
+    fn apply(
+        &self,
+        out: &mut [f32],
+        (mean, rstd): (&mut [f32], &mut [f32]),
+        inp: &[f32],
+        shape: LayerNormShape,
+    ) {
+        layer_norm_forward(out, mean, rstd, inp, &self.gamma, &self.beta, shape);
+    }
+}
+
 /// One encoder layer.
 #[derive(Clone, Debug)]
 pub struct Layer {
@@ -403,20 +417,13 @@ impl Bert {
             }
         }
         let (mut mean, mut rstd) = (vec![0f32; m], vec![0f32; m]); // (B·T)
-        let n = &self.emb_norm;
-        layer_norm_forward(
-            &mut x,
-            &mut mean,
-            &mut rstd,
-            &tmp,
-            &n.gamma,
-            &n.beta,
-            LayerNormShape {
-                rows: m,
-                cols: hidden,
-                eps,
-            },
-        );
+        let norm_shape = LayerNormShape {
+            rows: m,
+            cols: hidden,
+            eps,
+        };
+        self.emb_norm
+            .apply(&mut x, (&mut mean, &mut rstd), &tmp, norm_shape);
 
         let (mut q, mut k, mut v) = (
             vec![0f32; m * hidden],
@@ -452,20 +459,8 @@ impl Bert {
             attention_forward(&mut ctx, &mut p, qkv, lengths, dims);
             l.attn_out.forward(&mut tmp, &ctx, m);
             tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
-            let n = &l.attn_norm;
-            layer_norm_forward(
-                &mut x,
-                &mut mean,
-                &mut rstd,
-                &tmp,
-                &n.gamma,
-                &n.beta,
-                LayerNormShape {
-                    rows: m,
-                    cols: hidden,
-                    eps,
-                },
-            );
+            l.attn_norm
+                .apply(&mut x, (&mut mean, &mut rstd), &tmp, norm_shape);
             l.inter.forward(&mut inter, &x, m);
             // GELU (the op's function, tabulated: see text::gelu), split across threads.
             act.par_chunks_mut(4096)
@@ -473,20 +468,8 @@ impl Bert {
                 .for_each(|(y, z)| gelu_forward(y, z));
             l.out.forward(&mut tmp, &act, m);
             tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
-            let n = &l.out_norm;
-            layer_norm_forward(
-                &mut x,
-                &mut mean,
-                &mut rstd,
-                &tmp,
-                &n.gamma,
-                &n.beta,
-                LayerNormShape {
-                    rows: m,
-                    cols: hidden,
-                    eps,
-                },
-            );
+            l.out_norm
+                .apply(&mut x, (&mut mean, &mut rstd), &tmp, norm_shape);
         }
         Ok(x)
     }
