@@ -5,7 +5,9 @@
 //! <cat column>    int64 (B)            encoded id, 0 = out of vocabulary → Gather(table) (B, dim)
 //! <bag column>    int64 (B, L)         encoded ids padded with −1 → mean of the valid rows (B, dim)
 //! <numeric col.>  float (B, 1)         the value after the run's scaling (`<model>.inputs.json`)
-//! x = Concat(cat…, bags…, numerics…)   (B, D_in), the column order of FeatureInput
+//! <text column>   float (B, D_t)       the row's text embedded by the run's sentence encoder
+//!                                      (MiniLM: D_t = 384) → the learned adaptor (B, dim_t)
+//! x = Concat(cat…, bags…, numerics…, texts…)   (B, D_in), the column order of FeatureInput
 //! ```
 //!
 //! Bag mean with padding: with m = (ids ≥ 0) as float (B, L) and E = Gather(T, max(ids, 0))
@@ -13,9 +15,9 @@
 //! `ops::embedding_bag`.
 
 use super::onnx::{Attr, Dim, Elem, OnnxGraph, ValueInfo};
-use crate::autograd::ParamStore;
+use crate::autograd::{Graph, ParamStore};
 use crate::data::features::FeatureSpec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::FeatureInput;
 
 fn batch() -> Dim {
@@ -29,15 +31,6 @@ pub fn feature_layer(
     input: &FeatureInput,
     store: &ParamStore,
 ) -> Result<String> {
-    if !input.text.is_empty() {
-        return Err(Error::Config {
-            what: "mtrec export".into(),
-            message: format!(
-                "the run has text features ({}); their frozen sentence vectors come from a BERT encoder outside the model, which the export does not include yet: train without [features.text] to export",
-                input.text.iter().map(|t| t.feature.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        });
-    }
     let mut parts = Vec::new();
     for t in &input.categorical {
         og.inputs.push(ValueInfo {
@@ -82,6 +75,21 @@ pub fn feature_layer(
         });
         parts.push(n.name.clone()); // (B, 1)
     }
+    for t in &input.text {
+        let name = text_input_name(spec, &t.feature);
+        og.inputs.push(ValueInfo {
+            name: name.clone(),
+            elem: Elem::F32,
+            dims: vec![batch(), Dim::Fixed(t.d_text as i64)],
+        });
+        // the adaptor (linear or UniSRec's MoE) recorded on its own tape and lowered
+        let mut g = Graph::new(0);
+        g.set_training(false);
+        let x = g.input_slice(2, t.d_text, &vec![0.0; 2 * t.d_text])?; // (B, D_t)
+        let y = t.adaptor.forward(&mut g, store, x)?; // (B, dim_t)
+        let out = super::lower::lower_tape(&g, store, x, &name, &[y], og)?;
+        parts.push(out[0].clone()); // (B, dim_t)
+    }
     Ok(if parts.len() == 1 {
         og.op("Identity", &[&parts[0]], vec![])
     } else {
@@ -97,4 +105,22 @@ fn table(og: &mut OnnxGraph, store: &ParamStore, id: crate::autograd::ParamId) -
         &[info.rows as i64, info.cols as i64],
         store.value(id).to_vec(),
     )
+}
+
+/// The graph input of the text feature of id feature `feature`: named after its text
+/// column (`title`), or `<column>_text` when a feature column of that name exists.
+pub fn text_input_name(spec: &FeatureSpec, feature: &str) -> String {
+    let column = spec
+        .text
+        .iter()
+        .find(|s| s.name == feature)
+        .map_or(feature, |s| s.column.as_str());
+    let taken = spec.categorical.iter().any(|c| c.name == column)
+        || spec.multi_hot.iter().any(|b| b.name == column)
+        || spec.numeric.iter().any(|n| n.name == column);
+    if taken {
+        format!("{column}_text")
+    } else {
+        column.to_string()
+    }
 }

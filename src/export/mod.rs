@@ -9,11 +9,18 @@
 //! run's vocabulary, numerics as float after the run's scaling); `<model>.inputs.json`
 //! says how to encode each one. Outputs are one per task, named after it, `(B, 1)`:
 //! probabilities for binary tasks, values for regression, as `mtrec predict` writes.
+//! A text feature is a float input `(B, D_t)` named after its text column: the text
+//! embedded by the run's sentence encoder (the encoder is not part of the graph; the
+//! learned adaptor is).
+//!
+//! `mtrec seq` runs (SASRec) are exported by [`seq`]: the history window in, scores over
+//! the catalogue out.
 
 pub mod input;
 pub mod lower;
 pub mod onnx;
 pub mod proto;
+pub mod seq;
 
 use crate::autograd::{Graph, ParamStore};
 use crate::config::{RunConfig, TaskConfig, TaskType};
@@ -47,7 +54,7 @@ pub fn load_run(run: &Path) -> Result<LoadedRun> {
         return Err(Error::Config {
             what: "mtrec export --run".into(),
             message: format!(
-                "{} is a `mtrec seq` run (SASRec); ONNX export covers the multi-task models of `mtrec train` so far",
+                "{} is a `mtrec seq` run (SASRec): export it with `seq::load_seq_run` (what `mtrec export` does for it)",
                 run.display()
             ),
         });
@@ -56,12 +63,6 @@ pub fn load_run(run: &Path) -> Result<LoadedRun> {
     let spec_path = run.join("spec.json");
     let text = std::fs::read_to_string(&spec_path).map_err(|e| io(&spec_path, e))?;
     let spec = FeatureSpec::from_json_str(&text)?;
-    if !spec.text.is_empty() {
-        return Err(Error::Config {
-            what: "mtrec export".into(),
-            message: "the run has text features ([features.text]); their sentence vectors come from an encoder outside the model, which the export does not include: export a run without text features".into(),
-        });
-    }
     let mut store = ParamStore::new();
     let mut rng =
         <ndarray_rand::rand::rngs::StdRng as ndarray_rand::rand::SeedableRng>::seed_from_u64(
@@ -149,6 +150,13 @@ pub fn inputs_json(spec: &FeatureSpec, tasks: &[TaskConfig]) -> Result<serde_jso
             "spec": to(serde_json::to_value(n))?,
         }));
     }
+    for t in &spec.text {
+        inputs.push(json!({
+            "name": input::text_input_name(spec, &t.name), "kind": "text", "dtype": "float32", "shape": ["batch", t.d_text],
+            "encoding": format!("the row's `{}` text (trimmed) embedded by the run's sentence encoder `{}` (mean-pooled, L2-normalised MiniLM vectors, as mtrec predict computes them); the caller embeds the text", t.column, t.encoder),
+            "spec": to(serde_json::to_value(t))?,
+        }));
+    }
     let outputs: Vec<_> = tasks
         .iter()
         .map(|t| {
@@ -198,6 +206,21 @@ pub fn feed_json(spec: &FeatureSpec, enc: &Encoded) -> serde_json::Value {
         feed.insert(
             s.name.clone(),
             json!({"dtype": "float32", "shape": [n, 1], "data": data}),
+        );
+    }
+    for (t, rows) in spec.text.iter().zip(&enc.text) {
+        let data: Vec<f32> = rows
+            .ids
+            .iter()
+            .flat_map(|&i| {
+                rows.table[i as usize * rows.dim..(i as usize + 1) * rows.dim]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        feed.insert(
+            input::text_input_name(spec, &t.name),
+            json!({"dtype": "float32", "shape": [n, rows.dim], "data": data}),
         );
     }
     serde_json::Value::Object(feed)
