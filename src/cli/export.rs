@@ -26,9 +26,11 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// The ONNX file to write (IR 8, opset 13). Its inputs are the encoded features, one
-    /// per feature column (ids int64, numerics float after the run's scaling); its
-    /// outputs one per task (probability or value, as `mtrec predict`). Beside it,
-    /// `<name>.inputs.json` describes how to encode each input.
+    /// per feature column (ids int64, numerics float after the run's scaling, a text
+    /// feature as its text's sentence vector, float (batch, 384), named after the text
+    /// column: the caller embeds the text); its outputs one per task (probability or
+    /// value, as `mtrec predict`). Beside it, `<name>.inputs.json` describes how to
+    /// encode each input (for a seq run: the item ids).
     #[arg(long, value_name = "FILE")]
     pub onnx: PathBuf,
     /// Replace the output files if they exist.

@@ -71,8 +71,8 @@ pub enum Command {
     /// runs are compared (docs/report.md).
     Report(report::ReportArgs),
     /// Write a run folder's model as an ONNX file (inputs: the encoded feature columns;
-    /// outputs: one per task) plus `<name>.inputs.json` on how to encode them
-    /// (docs/export.md).
+    /// outputs: one per task; an `mtrec seq` run: history in, catalogue scores out) plus
+    /// `<name>.inputs.json` on how to encode them (docs/export.md).
     Export(export::ExportArgs),
     /// Combine run folders trained on the same tasks, data and split into one model:
     /// mean, logit_mean, rank_mean or stack (weights fitted on the validation split);
