@@ -23,6 +23,13 @@
 //! one per line], "k": K}` (or `--body FILE`); a first reply that is not a 200 with K
 //! items, or that counts unknown candidates, stops it (every candidate must be scored).
 //!
+//! `--route health` GETs `/v2/health/live` (no body, no model): the floor of one
+//! request's round trip (loopback, HTTP, the server's routing) without any work.
+//!
+//! Each client sends the same request bytes, built once, and reads each reply into one
+//! reused buffer (`serve::client::Repeater`), so the load generator's own share of the
+//! cores is small and the same for every server measured.
+//!
 //! `--levels none` runs no level. `--soak SECS` then runs `--soak-clients` clients (default 8) for SECS more, sampling
 //! the server's RSS every `--sample-secs` (default 1): start, end and max. `--json FILE`
 //! appends one JSON object per level and soak (for reference/bench_serve.sh), tagged
@@ -62,7 +69,7 @@ struct Args {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("loadgen: {msg}\nusage: loadgen (--run DIR | --addr IP:PORT --token-file F --model NAME [--pid PID])\n       [--route infer|recommend] [--body FILE | --rows N | --user ID --candidates FILE --k K]\n       [--levels 1,8,64] [--seconds 5] [--soak SECS --soak-clients 8 --sample-secs 1]\n       [--json FILE --label NAME] [--bin target/release/mtrec] [--serve-arg ARG]...");
+    eprintln!("loadgen: {msg}\nusage: loadgen (--run DIR | --addr IP:PORT --token-file F --model NAME [--pid PID])\n       [--route infer|recommend|health] [--body FILE | --rows N | --user ID --candidates FILE --k K]\n       [--levels 1,8,64] [--seconds 5] [--soak SECS --soak-clients 8 --sample-secs 1]\n       [--json FILE --label NAME] [--bin target/release/mtrec] [--serve-arg ARG]...");
     std::process::exit(2)
 }
 
@@ -109,8 +116,8 @@ fn parse() -> Args {
             "--rows" => a.rows = v().parse().unwrap_or_else(|_| bad("--rows")),
             "--route" => {
                 a.route = v();
-                if a.route != "infer" && a.route != "recommend" {
-                    usage("--route is `infer` or `recommend`")
+                if !matches!(a.route.as_str(), "infer" | "recommend" | "health") {
+                    usage("--route is `infer`, `recommend` or `health`")
                 }
             }
             "--user" => a.user = v(),
@@ -255,7 +262,9 @@ fn main() {
         (addr, token.trim().to_string(), model, a.pid)
     };
     let recommend = a.route == "recommend";
+    let health = a.route == "health";
     let (body, extra) = match (&a.body, recommend, &a.candidates) {
+        _ if health => (String::new(), json!({ "get": "/v2/health/live" })),
         (Some(f), _, _) => (
             std::fs::read_to_string(f).unwrap_or_else(|e| usage(&format!("{}: {e}", f.display()))),
             json!({ "body": f.display().to_string() }),
@@ -279,12 +288,19 @@ fn main() {
         }
         (None, true, None) => usage("--route recommend needs --candidates FILE (or --body FILE)"),
     };
-    let path = if recommend {
+    let path = if health {
+        "/v2/health/live".to_string()
+    } else if recommend {
         format!("/v1/models/{model}/recommend")
     } else {
         format!("/v2/models/{model}/infer")
     };
-    let check = once(addr, Some(&token), "POST", &path, Some(body.as_bytes()))
+    let (method, sent) = if health {
+        ("GET", None)
+    } else {
+        ("POST", Some(body.as_bytes()))
+    };
+    let check = once(addr, Some(&token), method, &path, sent)
         .unwrap_or_else(|e| usage(&format!("first request: {e}")));
     check_first(&check, recommend.then_some(a.k)).unwrap_or_else(|e| usage(&e));
     println!("{} {path} {extra}", a.label);

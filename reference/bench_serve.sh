@@ -3,7 +3,7 @@
 # (reference/serve/server.py) on the same MovieLens MMoE run, on loopback only.
 #
 #   bash reference/bench_serve.sh [--seconds 30] [--soak 300] [--run DIR] [--data-dir DIR]
-#                                 [--cores 0,1] [--out DIR]
+#                                 [--cores 0,1] [--out DIR] [--mtrec-args "ARGS"]
 #
 # 1. builds target/release/mtrec and the loadgen example; creates reference/.venv if missing;
 # 2. trains the run (configs/movielens_mmoe.toml, 3 epochs) unless DIR already holds one;
@@ -13,7 +13,10 @@
 #    for one user over 1,000 candidates (k = 10), against each server; then recommend
 #    again with both servers started with --two-tower (item-side first-layer products
 #    computed once at start, on both sides; mtrec serve's default for MMoE runs; the
-#    first mtrec server runs with --plain);
+#    first mtrec server runs with --plain); then GET /v2/health/live (no work: the floor
+#    of a round trip). Each level runs on mtrec, then at once on python, so that both
+#    see the same machine load (it drifts on a shared machine);
+#    --mtrec-args "ARGS" are added to both mtrec serve command lines;
 # 6. soak: --soak seconds of 8 infer + 8 recommend clients at once on mtrec serve, its
 #    RSS sampled every second (start, end, max);
 # 7. prints the tables (requests/s, p50 / p99, errors, ratio mtrec / python) and the
@@ -27,6 +30,7 @@ run=/tmp/mtrec-bench-serve-run
 data="${MTREC_DATA:-$root/../shared/data}"
 cores=0,1
 out=""
+mtrec_args=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) secs="$2"; shift 2 ;;
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
         --data-dir) data="$2"; shift 2 ;;
         --cores) cores="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --mtrec-args) mtrec_args="$2"; shift 2 ;;
         *) echo "bench_serve.sh: unknown argument $1 (see the header of this file)" >&2; exit 2 ;;
     esac
 done
@@ -87,24 +92,30 @@ start() {
 # --plain: every pair through the whole network, as the Python server without --two-tower
 # (mtrec serve's default for MMoE runs is the two-tower split, the mtrec_tt server below)
 start mtrec "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
-    --token-file "$token" --threads 2 --plain
+    --token-file "$token" --threads 2 --plain $mtrec_args
 start python "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
     --token-file "$token" --port 0 --threads 2
 # the same two, recommending with the two-tower split (items' first-layer part computed once)
 start mtrec_tt "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
-    --token-file "$token" --threads 2 --two-tower
+    --token-file "$token" --threads 2 --two-tower $mtrec_args
 start python_tt "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
     --token-file "$token" --port 0 --threads 2 --two-tower
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $load_before"
-for pass in "infer mtrec" "infer python" "recommend mtrec" "recommend python" \
-    "recommend mtrec_tt" "recommend python_tt"; do
-    read -r route name <<< "$pass"
-    addr="${name}_addr"; pid="${name}_pid"
-    "$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
-        --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
-        --levels 1,8,64 --seconds "$secs" --json "$results" --label "$name"
+echo "mtrec serve args: --threads 2 $mtrec_args"
+for pass in "infer mtrec python" "recommend mtrec python" "recommend mtrec_tt python_tt" \
+    "health mtrec python"; do
+    read -r route a b <<< "$pass"
+    for clients in 1 8 64; do
+        for name in "$a" "$b"; do
+            addr="${name}_addr"; pid="${name}_pid"
+            "$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
+                --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
+                --levels "$clients" --seconds "$secs" --json "$results" --label "$name" \
+                | tail -n 1 | sed "s/^/$name $route: /"
+        done
+    done
 done
 if [ "$soak" != 0 ]; then
     soakers=()
@@ -128,7 +139,8 @@ print("| request | clients | mtrec req/s | python req/s | ratio | mtrec p50 / p9
 print("|---|---:|---:|---:|---:|---|---|---|")
 for route, a, b, title in (("infer", "mtrec", "python", "infer, 1 row"),
                            ("recommend", "mtrec", "python", "recommend, 1,000 candidates"),
-                           ("recommend", "mtrec_tt", "python_tt", "recommend, two-tower split")):
+                           ("recommend", "mtrec_tt", "python_tt", "recommend, two-tower split"),
+                           ("health", "mtrec", "python", "GET /v2/health/live (floor)")):
     for c in (1, 8, 64):
         m, p = lv.get((a, route, c)), lv.get((b, route, c))
         if not m or not p:

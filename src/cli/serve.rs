@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// Worker threads of the model's CPU kernels [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Threads answering HTTP (parsing, checking, replies; and scoring a lone small
+    /// /infer request inline). 1: one thread, so a request never wakes another; 0: one
+    /// per core.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub http_threads: usize,
     /// Sleep this long before each forward pass (tests: a slow model).
     #[arg(long, hide = true, value_name = "MS", default_value_t = 0)]
     pub test_delay_ms: u64,
@@ -151,7 +156,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         crate::recommend::Scoring::from_flags(args.two_tower, args.plain),
         positive(args.recommend_threads, "--recommend-threads")?,
     )?));
-    crate::serve::serve(opts)
+    crate::serve::serve_on(opts, args.http_threads)
 }
 
 #[cfg(test)]

@@ -103,6 +103,9 @@ pub struct Recommender {
     split: Option<(TwoTower, Partials)>,
     /// Members 1 … M−1 and the combination rules, for an ensemble folder.
     ensemble: Option<Ensemble>,
+    /// The lookups of `model.spec`, built once: a request's user row is encoded with
+    /// them instead of hashing every vocabulary again.
+    prepared: crate::data::features::SpecLookups,
 }
 
 impl Recommender {
@@ -151,7 +154,9 @@ impl Recommender {
         let labels = train_labels(&model, &data)?;
         let scales = Fusion::scales(&model.cfg.tasks, &labels);
         let category = category_codes(&rec, &catalogue);
+        let prepared = model.spec.prepare();
         let mut r = Recommender {
+            prepared,
             model,
             rec,
             sides,
@@ -260,7 +265,8 @@ impl Recommender {
                 col[0].clone()
             }
         });
-        spec.encode(&table)
+        let prepared = std::ptr::eq(spec, &self.model.spec).then_some(&self.prepared);
+        spec.encode_prepared(&table, prepared)
     }
 
     /// Scores with the two-tower split of the first layers from now on (MMoE runs):

@@ -8,7 +8,7 @@
 //! connection). Requests/s = 200 replies / seconds; p50 / p99 are nearest-rank over the
 //! sorted latencies.
 
-use super::client::{Client, Reply};
+use super::client::{Repeater, Reply};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +41,8 @@ impl Level {
 }
 
 /// `clients` closed-loop clients (one keep-alive connection each, reconnecting after a
-/// broken one) posting `body` to `path` for `secs`.
+/// broken one) posting `body` to `path` (a GET when `body` is empty) for `secs`, each
+/// with the request's bytes built once ([`Repeater`]).
 pub fn run_level(
     addr: SocketAddr,
     token: &str,
@@ -51,26 +52,29 @@ pub fn run_level(
     secs: f64,
 ) -> Level {
     let end = Instant::now() + Duration::from_secs_f64(secs);
+    let method = if body.is_empty() { "GET" } else { "POST" };
     let results: Vec<Level> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..clients)
             .map(|_| {
                 s.spawn(move || {
                     let mut out = Level::default();
-                    let mut conn: Option<Client> = None;
+                    let mut conn: Option<Repeater> = None;
                     while Instant::now() < end {
                         let c = match conn.as_mut() {
                             Some(c) => c,
-                            None => match Client::connect(addr, Some(token)) {
-                                Ok(c) => conn.insert(c),
-                                Err(_) => {
-                                    out.errors += 1;
-                                    std::thread::sleep(Duration::from_millis(10));
-                                    continue;
+                            None => {
+                                match Repeater::connect(addr, Some(token), method, path, body) {
+                                    Ok(c) => conn.insert(c),
+                                    Err(_) => {
+                                        out.errors += 1;
+                                        std::thread::sleep(Duration::from_millis(10));
+                                        continue;
+                                    }
                                 }
-                            },
+                            }
                         };
                         let t = Instant::now();
-                        match c.post(path, body) {
+                        match c.send() {
                             Ok(r) if r.status == 200 => out.latencies.push(t.elapsed()),
                             Ok(_) => out.errors += 1,
                             Err(_) => {

@@ -246,9 +246,45 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     })
 }
 
+/// [`serve`] with `http_threads` threads answering HTTP (0: one per core; 1: one
+/// thread, no hand-offs between HTTP threads).
+pub fn serve_on(opts: ServeOptions, http_threads: usize) -> Result<()> {
+    serve_runtime(opts, http_threads, |bound| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {bound}");
+        let _ = out.flush();
+    })
+}
+
 /// [`serve`], calling `on_listening` with the bound address (once the signal handlers
 /// are in place, so a SIGTERM or SIGHUP from then on is handled, never fatal).
 pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
+    serve_runtime(opts, 0, on_listening)
+}
+
+/// The HTTP runtime: tokio's multi-thread scheduler with `http_threads` workers (0: one
+/// per core), or with 1 its current-thread scheduler (every connection on the thread
+/// that polls the sockets: no wake-up of another worker per request).
+fn runtime(http_threads: usize) -> Result<tokio::runtime::Runtime> {
+    let mut b = match http_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        0 => tokio::runtime::Builder::new_multi_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    };
+    b.enable_all().build().map_err(|e| io("tokio runtime", e))
+}
+
+/// [`serve_with`] on [`runtime`]`(http_threads)`.
+pub fn serve_runtime(
+    opts: ServeOptions,
+    http_threads: usize,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let mut models = BTreeMap::new();
     let mut seq_models = BTreeMap::new();
@@ -288,10 +324,7 @@ pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> 
         seq: seq_models,
         inflight: Arc::new(tokio::sync::Semaphore::new(opts.limits.max_inflight)),
     }));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| io("tokio runtime", e))?;
+    let rt = runtime(http_threads)?;
     rt.block_on(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let listener = tokio::net::TcpListener::bind(opts.addr)

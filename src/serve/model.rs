@@ -53,6 +53,9 @@ pub struct Schema {
     /// An ensemble folder's members 1 … M−1: their specs (`inputs` is the union of
     /// every member's features); empty for a run folder.
     pub others: Vec<FeatureSpec>,
+    /// The lookups of `spec`, then of each of `others`, built once at load
+    /// ([`FeatureSpec::prepare`]) so that a request does not rebuild them.
+    pub prepared: Vec<crate::data::features::SpecLookups>,
 }
 
 /// A run's model, parameters and pipeline, ready to score. Lives on one thread.
@@ -126,7 +129,12 @@ pub fn load(name: &str, run: &Path) -> Result<Loaded> {
             add(&n.name, InputKind::Numeric);
         }
     }
+    let prepared = std::iter::once(&spec)
+        .chain(&other_specs)
+        .map(FeatureSpec::prepare)
+        .collect();
     let schema = Schema {
+        prepared,
         name: name.to_string(),
         run: run.to_path_buf(),
         inputs,
@@ -232,13 +240,20 @@ impl Schema {
     /// Encodes `table` with the fitted pipeline (400 naming the row on a value the
     /// pipeline refuses).
     pub fn encode(&self, table: &RawTable) -> std::result::Result<Encoded, ApiError> {
-        let first = self.spec.encode(table).map_err(from_lib)?;
+        let prepared = |i: usize| self.prepared.get(i);
+        let first = self
+            .spec
+            .encode_prepared(table, prepared(0))
+            .map_err(from_lib)?;
         if self.others.is_empty() {
             return Ok(first);
         }
         let mut parts = vec![first];
-        for s in &self.others {
-            parts.push(s.encode(table).map_err(from_lib)?);
+        for (i, s) in self.others.iter().enumerate() {
+            parts.push(
+                s.encode_prepared(table, prepared(i + 1))
+                    .map_err(from_lib)?,
+            );
         }
         Ok(super::ensemble::widen(parts))
     }

@@ -24,6 +24,15 @@ pub trait RecommendHook: Send + Sync + 'static {
     fn reload_seq(&self, _model: &str, _run: &std::path::Path) -> Option<Result<(), String>> {
         None
     }
+
+    /// Hands `request` to the recommender without blocking and returns where its reply
+    /// will come; `Err(request)` gives it back when this hook answers only through
+    /// [`RecommendHook::recommend`] (the route then calls that on a blocking thread).
+    /// [`OnThread`] takes it: the HTTP task awaits the reply instead of holding a
+    /// blocking thread for each request in flight.
+    fn submit(&self, _model: &str, request: Value) -> Result<Reply, Value> {
+        Err(request)
+    }
 }
 
 /// `POST /v1/models/{name}/recommend`.
@@ -41,13 +50,29 @@ pub async fn recommend(
     };
     let request: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("request body is not JSON: {e}")))?;
+    let request = match hook.submit(&name, request) {
+        Ok(rx) => {
+            let reply = rx.await.map_err(|_| {
+                ApiError::internal("the recommender's thread stopped before answering")
+            })??;
+            return Ok(Json(reply));
+        }
+        Err(request) => request,
+    };
     let reply = tokio::task::spawn_blocking(move || hook.recommend(&name, request))
         .await
         .map_err(|e| ApiError::internal(format!("the recommender failed: {e}")))??;
     Ok(Json(reply))
 }
 
-type Call = (String, Value, std::sync::mpsc::Sender<ApiResult<Value>>);
+/// Where the answer to a [`RecommendHook::submit`] comes.
+pub type Reply = tokio::sync::oneshot::Receiver<ApiResult<Value>>;
+
+type Call = (
+    String,
+    Value,
+    tokio::sync::oneshot::Sender<ApiResult<Value>>,
+);
 
 /// A [`RecommendHook`] whose recommender lives on a thread of its own: for a
 /// recommender that is not `Send` (a model is `Box<dyn MultiTaskModel>`). `make` builds
@@ -194,12 +219,18 @@ where
 
 impl RecommendHook for OnThread {
     fn recommend(&self, model: &str, request: Value) -> ApiResult<Value> {
-        let (reply, rx) = std::sync::mpsc::channel();
         let stopped = || ApiError::internal("the recommender's thread has stopped");
-        self.tx
-            .send((model.to_string(), request, reply))
-            .map_err(|_| stopped())?;
-        rx.recv().map_err(|_| stopped())?
+        let rx = self.submit(model, request).map_err(|_| stopped())?;
+        rx.blocking_recv().map_err(|_| stopped())?
+    }
+
+    /// Queues the call for the recommender threads; `Err(request)` once they stopped.
+    fn submit(&self, model: &str, request: Value) -> Result<Reply, Value> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        match self.tx.send((model.to_string(), request, reply)) {
+            Ok(()) => Ok(rx),
+            Err(std::sync::mpsc::SendError((_, request, _))) => Err(request),
+        }
     }
 
     fn reload_seq(&self, model: &str, run: &std::path::Path) -> Option<Result<(), String>> {

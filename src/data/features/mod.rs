@@ -39,7 +39,7 @@ pub use bad_values::drop_bad_values;
 pub use encoded::{Bags, Encoded, EncodedBatch};
 pub use labels::LabelSpec;
 pub use numeric::NumSpec;
-pub use spec::{BagSpec, CatSpec, FeatureSpec, SPEC_VERSION};
+pub use spec::{BagSpec, CatSpec, FeatureSpec, SpecLookups, SPEC_VERSION};
 pub use split::{random_assignment, split_rows, splitmix64, SplitRows};
 pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
 pub use unseen::unseen_counts;

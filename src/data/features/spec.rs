@@ -6,7 +6,10 @@ use super::encoded::{Bags, Encoded};
 use super::labels::LabelSpec;
 use super::numeric::NumSpec;
 use super::text::TextSpec;
-use super::vocab::{encode_bags, encode_categorical, fit_bag_vocab, fit_vocab, Encoder};
+use super::vocab::{
+    encode_bags, encode_bags_with, encode_categorical, encode_categorical_with, fit_bag_vocab,
+    fit_vocab, Encoder, Lookup,
+};
 use crate::config::{AdaptorChoice, FeatureConfig, FeatureKind, Missing, TaskConfig};
 use crate::data::ingest::{RawColumn, RawTable};
 use crate::error::{Error, Result};
@@ -54,6 +57,14 @@ pub struct FeatureSpec {
     /// order; their adapted vectors follow the numeric features in the model input.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub text: Vec<TextSpec>,
+}
+
+/// The lookups of a [`FeatureSpec`], built once by [`FeatureSpec::prepare`]:
+/// `cat[f]` for categorical feature f, `bags[f]` for multi-hot feature f.
+#[derive(Clone, Debug)]
+pub struct SpecLookups {
+    cat: Vec<Lookup<'static>>,
+    bags: Vec<Lookup<'static>>,
 }
 
 pub(super) fn column<'t>(table: &'t RawTable, name: &str, what: &str) -> Result<&'t RawColumn> {
@@ -210,6 +221,39 @@ impl FeatureSpec {
     /// Feature columns are required; a task whose column is absent (new data without
     /// labels) gets mask 0 everywhere.
     pub fn encode(&self, table: &RawTable) -> Result<Encoded> {
+        self.encode_prepared(table, None)
+    }
+
+    /// Every categorical and multi-hot feature's lookup, built once ([`Encoder::prepared`]),
+    /// for [`FeatureSpec::encode_prepared`].
+    pub fn prepare(&self) -> SpecLookups {
+        SpecLookups {
+            cat: self
+                .categorical
+                .iter()
+                .map(|c| c.encoder.prepared())
+                .collect(),
+            bags: self
+                .multi_hot
+                .iter()
+                .map(|b| b.encoder.prepared())
+                .collect(),
+        }
+    }
+
+    /// [`FeatureSpec::encode`] with the lookups of [`FeatureSpec::prepare`] (of this
+    /// spec, unchanged since), instead of building them for this table: the same ids.
+    pub fn encode_prepared(
+        &self,
+        table: &RawTable,
+        prepared: Option<&SpecLookups>,
+    ) -> Result<Encoded> {
+        if let Some(p) = prepared {
+            assert!(
+                p.cat.len() == self.categorical.len() && p.bags.len() == self.multi_hot.len(),
+                "FeatureSpec::encode_prepared: the lookups were prepared for another spec"
+            );
+        }
         let n = table.num_rows();
         let mv = &self.missing_values;
         let (fc, fnum, k) = (self.categorical.len(), self.numeric.len(), self.tasks.len());
@@ -219,15 +263,23 @@ impl FeatureSpec {
         out.cat = vec![0; n * fc]; // (N, F_cat)
         for (f, c) in self.categorical.iter().enumerate() {
             let col = column(table, &c.name, "feature")?;
-            let ids = encode_categorical(table, &c.name, col, &c.encoder, c.missing, mv)?;
+            let ids = match prepared {
+                Some(p) => encode_categorical_with(table, &c.name, col, &p.cat[f], c.missing, mv)?,
+                None => encode_categorical(table, &c.name, col, &c.encoder, c.missing, mv)?,
+            };
             for (r, id) in ids.into_iter().enumerate() {
                 out.cat[r * fc + f] = id;
             }
         }
         for (f, b) in self.multi_hot.iter().enumerate() {
             let col = column(table, &b.name, "feature")?;
-            let (offsets, ids) =
-                encode_bags(table, &b.name, col, &b.encoder, &b.separator, b.missing, mv)?;
+            let (offsets, ids) = match prepared {
+                Some(p) => {
+                    let sep = &b.separator;
+                    encode_bags_with(table, &b.name, col, &p.bags[f], sep, b.missing, mv)?
+                }
+                None => encode_bags(table, &b.name, col, &b.encoder, &b.separator, b.missing, mv)?,
+            };
             out.bags[f] = Bags { offsets, ids };
         }
         out.num = vec![0.0; n * fnum]; // (N, F_num)

@@ -63,11 +63,29 @@ impl Encoder {
             Encoder::Hash { buckets } => Lookup::Hash(*buckets as u64),
         }
     }
+
+    /// [`Encoder::lookup`] that owns its texts: built once and kept (a server encodes
+    /// every request with it instead of hashing the whole vocabulary per request).
+    pub fn prepared(&self) -> Lookup<'static> {
+        match self {
+            Encoder::Vocab { values } => Lookup::Owned(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (Box::from(v.as_str()), i as u32 + 1))
+                    .collect(),
+            ),
+            Encoder::Hash { buckets } => Lookup::Hash(*buckets as u64),
+        }
+    }
 }
 
 /// An [`Encoder`] ready for lookups.
+#[derive(Clone, Debug)]
 pub enum Lookup<'a> {
     Vocab(HashMap<&'a str, u32>),
+    /// [`Encoder::prepared`]: the map owns its texts, so it can be kept and reused.
+    Owned(HashMap<Box<str>, u32>),
     Hash(u64),
 }
 
@@ -76,6 +94,7 @@ impl Lookup<'_> {
     pub fn id(&self, text: &str) -> u32 {
         match self {
             Lookup::Vocab(map) => map.get(text).copied().unwrap_or(0),
+            Lookup::Owned(map) => map.get(text).copied().unwrap_or(0),
             Lookup::Hash(n) => 1 + (fnv1a64(text.as_bytes()) % n) as u32,
         }
     }
@@ -175,6 +194,18 @@ pub fn encode_categorical(
     missing_values: &[String],
 ) -> Result<Vec<u32>> {
     let lookup = encoder.lookup();
+    encode_categorical_with(table, name, col, &lookup, missing, missing_values)
+}
+
+/// [`encode_categorical`] with the encoder's lookup already built ([`Encoder::prepared`]).
+pub fn encode_categorical_with(
+    table: &RawTable,
+    name: &str,
+    col: &RawColumn,
+    lookup: &Lookup<'_>,
+    missing: Missing,
+    missing_values: &[String],
+) -> Result<Vec<u32>> {
     let ids: Vec<Option<u32>> = col
         .dict
         .iter()
@@ -204,6 +235,19 @@ pub fn encode_bags(
     missing_values: &[String],
 ) -> Result<(Vec<u32>, Vec<u32>)> {
     let lookup = encoder.lookup();
+    encode_bags_with(table, name, col, &lookup, sep, missing, missing_values)
+}
+
+/// [`encode_bags`] with the encoder's lookup already built ([`Encoder::prepared`]).
+pub fn encode_bags_with(
+    table: &RawTable,
+    name: &str,
+    col: &RawColumn,
+    lookup: &Lookup<'_>,
+    sep: &str,
+    missing: Missing,
+    missing_values: &[String],
+) -> Result<(Vec<u32>, Vec<u32>)> {
     // Per distinct text: its ids, or None if it is (or holds) a missing value.
     let bags: Vec<Option<Vec<u32>>> = col
         .dict
