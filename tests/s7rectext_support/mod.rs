@@ -128,20 +128,25 @@ pub fn p(x: &Path) -> &str {
 
 /// Trains the text run into `<dir>/run`.
 pub fn train(dir: &Path) -> PathBuf {
-    let run = dir.join("run");
-    let (ok, _, err) = mtrec(
-        dir,
-        &[
-            "train",
-            "--config",
-            p(&dir.join("run.toml")),
-            "--data-dir",
-            p(dir),
-            "--out",
-            p(&run),
-            "--quiet",
-        ],
-    );
+    train_into(dir, "run", &[])
+}
+
+/// Trains the text run into `<dir>/<name>` with `extra` flags (e.g. `--set ...`).
+pub fn train_into(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let run = dir.join(name);
+    let (cfg, data) = (dir.join("run.toml"), p(dir).to_string());
+    let mut args = vec![
+        "train",
+        "--config",
+        p(&cfg),
+        "--data-dir",
+        &data,
+        "--out",
+        p(&run),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let (ok, _, err) = mtrec(dir, &args);
     assert!(ok, "mtrec train failed: {err}");
     run
 }
@@ -195,10 +200,23 @@ pub fn predict(
     run: &Path,
     pairs: &[(String, String)],
 ) -> BTreeMap<(String, String), Vec<f64>> {
+    let rows: Vec<[String; 3]> = pairs
+        .iter()
+        .map(|(u, i)| [u.clone(), i.clone(), title(i).to_string()])
+        .collect();
+    let values = predict_rows(dir, run, &rows);
+    rows.into_iter()
+        .zip(values)
+        .map(|([u, i, _], v)| ((u, i), v))
+        .collect()
+}
+
+/// `mtrec predict` on `rows` (user, item, title): per row, [click, rating].
+pub fn predict_rows(dir: &Path, run: &Path, rows: &[[String; 3]]) -> Vec<Vec<f64>> {
     let input = dir.join("pairs.csv");
     let mut csv = String::from("user,item,title\n");
-    for (u, i) in pairs {
-        csv.push_str(&format!("{u},{i},{}\n", title(i)));
+    for [u, i, t] in rows {
+        csv.push_str(&format!("{u},{i},{t}\n"));
     }
     std::fs::write(&input, csv).unwrap();
     let out = dir.join("predicted.csv");
@@ -220,13 +238,7 @@ pub fn predict(
     let mut lines = text.lines();
     assert_eq!(lines.next().unwrap(), "line,user,item,click,rating");
     lines
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                (f[1].to_string(), f[2].to_string()),
-                f[3..].iter().map(|x| x.parse().unwrap()).collect(),
-            )
-        })
+        .map(|l| l.split(',').skip(3).map(|x| x.parse().unwrap()).collect())
         .collect()
 }
 
