@@ -229,15 +229,12 @@ fn pair_rows_of(sides: &Sides, it: &Encoded, users: &Encoded, pairs: &[(u32, u32
     // item's row of them
     out.text = (sides.text.iter().enumerate())
         .map(|(t, &user)| {
-            let (from, pick): (&TextRows, fn(&(u32, u32)) -> usize) = if user {
-                (&users.text[t], |p| p.0 as usize)
-            } else {
-                (&it.text[t], |p| p.1 as usize)
-            };
+            let from = if user { &users.text[t] } else { &it.text[t] };
+            let row = |&(u, i): &(u32, u32)| if user { u as usize } else { i as usize };
             TextRows {
                 dim: from.dim,
                 table: from.table.clone(),
-                ids: pairs.iter().map(|p| from.ids[pick(p)]).collect(),
+                ids: pairs.iter().map(|p| from.ids[row(p)]).collect(),
             }
         })
         .collect();
