@@ -103,8 +103,10 @@ pub struct RecommendArgs {
     /// Score with the two-tower split of the first layers (MMoE runs only; the default
     /// for them): each user's and each item's part of the experts' first layer and of
     /// the gates computed once, so a (user, item) pair costs only the rest of the
-    /// network. Same scores to ~1e-6. Given explicitly, a run that is not MMoE (or an
-    /// ensemble folder, scored on the plain path) is an error.
+    /// network. Same scores to ~1e-6. An ensemble folder: each MMoE member scores with
+    /// its own split (the others on the plain path, said on stderr), combined as usual.
+    /// Given explicitly, a run that is not MMoE (an ensemble with no MMoE member) is an
+    /// error.
     #[arg(long, conflicts_with = "plain")]
     pub two_tower: bool,
     /// Score every (user, item) row through the whole network instead of the two-tower
@@ -117,6 +119,13 @@ pub struct RecommendArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Runs with text features (e.g. movie titles): folder of pretrained text encoders,
+    /// searched first for `[features.text] encoder` [then $MTREC_MODELS, then
+    /// <data-dir>/../models, then the working directory]. The catalogue's item-side
+    /// texts are embedded once at start through the shared text cache ($MTREC_CACHE/text,
+    /// else ~/.cache/mtrec/text): a second start reads them from there.
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
 }
 
 /// The run config's `[recommend]` with the flags laid over it.
@@ -224,7 +233,13 @@ pub fn run(args: &RecommendArgs) -> Result<()> {
     let rec_cfg = merged_config(args, cfg.recommend.clone())?;
     let data_dir = super::train::data_dir(args.data_dir.clone());
     super::in_pool(args.threads, || {
-        let mut r = Recommender::load(&args.run, &data_dir, rec_cfg)?;
+        crate::text::progress::set_enabled(!args.quiet);
+        let mut r = Recommender::load_with_models(
+            &args.run,
+            &data_dir,
+            rec_cfg,
+            args.models_dir.as_deref(),
+        )?;
         let fusion = Fusion::new(&r.rec.fusion, &r.model.cfg.tasks)?;
         r.set_scoring(crate::recommend::Scoring::from_flags(
             args.two_tower,

@@ -11,9 +11,16 @@
 //! ```
 //!
 //! Member 0 is the [`Recommender`](super::Recommender)'s own `model`; the others are
-//! [`Member`]s here. Ensembles are scored on the plain path only (no two-tower split).
+//! [`Member`]s here.
+//!
+//! **Two-tower split per member** (`--two-tower`, the default when a member is MMoE):
+//! each MMoE member scores its pairs with its own split (`two_tower.rs`: its catalogue
+//! partials once at load, the user's per request), giving its raw outputs; a member
+//! that has no split (not MMoE) scores its rows on the plain path. The raw outputs are
+//! combined as above, so the lists equal the plain path's within 1e-5.
 
 use super::load::{LoadedModel, Sides};
+use super::two_tower::{Partials, TwoTower};
 use crate::data::features::Encoded;
 use crate::ensemble::EnsembleFile;
 
@@ -23,6 +30,9 @@ pub struct Member {
     pub sides: Sides,
     /// The catalogue encoded with this member's spec.       // (N_items, ·)
     pub items: Encoded,
+    /// This member's two-tower split (raw outputs) and its catalogue's partials, when
+    /// pairs are scored with it.
+    pub split: Option<(TwoTower, Partials)>,
 }
 
 /// The ensemble of a [`Recommender`](super::Recommender) loaded from an ensemble folder.

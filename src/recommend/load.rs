@@ -15,17 +15,11 @@ use std::path::Path;
 /// The model of a run folder: config, spec, input layer, model and weights.
 pub use crate::train::run::saved::SavedRun as LoadedModel;
 
-/// [`load_saved`](crate::train::run::saved::load_saved), refusing runs with text
-/// features (their items' texts are not embedded here yet).
+/// [`load_saved`](crate::train::run::saved::load_saved). A run with text features is
+/// loaded as any other: the texts of each side are embedded when that side is encoded
+/// (`super::text`).
 pub fn load_model(run_dir: &Path) -> Result<LoadedModel> {
-    let m = crate::train::run::saved::load_saved(run_dir)?;
-    if let Some(t) = m.spec.text.first() {
-        return Err(Error::Config {
-            what: format!("text feature `{}`", t.name),
-            message: "mtrec recommend does not score runs with text features yet; use mtrec predict on explicit (user, item) rows".into(),
-        });
-    }
-    Ok(m)
+    crate::train::run::saved::load_saved(run_dir)
 }
 
 /// Which side each encoded feature comes from: `true` = user.
@@ -34,6 +28,8 @@ pub struct Sides {
     pub cat: Vec<bool>,
     pub bags: Vec<bool>,
     pub num: Vec<bool>,
+    /// One per text feature (`spec.text`), by the side of its text column.
+    pub text: Vec<bool>,
 }
 
 /// Checks that every feature of `spec` is in exactly one of the two lists and that
@@ -90,6 +86,11 @@ pub fn sides_in(spec: &FeatureSpec, rec: &RecommendConfig, features: &[&str]) ->
             .numeric
             .iter()
             .map(|x| side(&x.name))
+            .collect::<Result<_>>()?,
+        text: spec
+            .text
+            .iter()
+            .map(|t| side(&t.column))
             .collect::<Result<_>>()?,
     })
 }

@@ -8,6 +8,7 @@
 //! candidates (allow-list − history) ──partial selection, per-value cap──▶ top K     filters.rs, topk.rs
 //! lists vs the test split ──▶ HR, NDCG, MRR, coverage, expected vs observed     eval.rs
 //! MMoE's first layers split into user and item partial products (--two-tower)  two_tower.rs
+//! text features: each side's texts embedded when it is encoded (shared cache)    text.rs
 //! lists ──atomic CSV / JSON lines──▶ --output                                   output.rs
 //! ```
 //!
@@ -28,6 +29,7 @@ pub mod load;
 pub mod output;
 pub mod recommender;
 pub mod seq;
+pub mod text;
 pub mod topk;
 pub mod two_tower;
 pub mod two_tower_fused;

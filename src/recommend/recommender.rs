@@ -11,6 +11,7 @@ use super::config::RecommendConfig;
 use super::ensemble::{Ensemble, Member, UserRows};
 use super::fusion::{Fusion, TaskScale};
 use super::load::{self, LoadedModel, RunData, Sides};
+use super::text::TextSource;
 use super::topk::{top_k, top_k_capped, Scored};
 use super::two_tower::{Partials, TwoTower};
 use crate::config::TaskType;
@@ -106,6 +107,11 @@ pub struct Recommender {
     /// The lookups of `model.spec`, built once: a request's user row is encoded with
     /// them instead of hashing every vocabulary again.
     prepared: crate::data::features::SpecLookups,
+    /// The encoder and cache of text features (`super::text`).
+    text: TextSource,
+    /// An ensemble scored with its members' two-tower splits (`split` is member 0's,
+    /// with raw outputs; it may be `None` while another member's is set).
+    ensemble_split: bool,
 }
 
 impl Recommender {
@@ -113,6 +119,19 @@ impl Recommender {
     /// run's data under `data_dir` (split, histories, default catalogue); `rec` says
     /// which feature belongs to whom.
     pub fn load(run_dir: &Path, data_dir: &Path, rec: RecommendConfig) -> Result<Recommender> {
+        Self::load_with_models(run_dir, data_dir, rec, None)
+    }
+
+    /// [`Recommender::load`], looking for the encoder of text features under
+    /// `models_dir` first (`--models-dir`; then `$MTREC_MODELS`, `<data-dir>/../models`,
+    /// the working directory). The catalogue's item-side texts are embedded here, once
+    /// (through the shared text cache).
+    pub fn load_with_models(
+        run_dir: &Path,
+        data_dir: &Path,
+        rec: RecommendConfig,
+        models_dir: Option<&Path>,
+    ) -> Result<Recommender> {
         let (model, ens) = if crate::ensemble::is_ensemble(run_dir) {
             let file = crate::ensemble::EnsembleFile::read(run_dir)?;
             let mut models = file
@@ -170,6 +189,8 @@ impl Recommender {
             data,
             split: None,
             ensemble: None,
+            text: TextSource::new(run_dir, data_dir, models_dir),
+            ensemble_split: false,
         };
         let cat = r.catalogue.clone();
         r.items = r.encode_side(false, &cat)?;
@@ -178,11 +199,12 @@ impl Recommender {
             let mut others = Vec::with_capacity(models.len());
             for model in models {
                 let sides = load::sides_in(&model.spec, &r.rec, &features)?;
-                let items = r.encode_with(&model.spec, false, &cat)?;
+                let items = r.encode_with(&model.spec, &sides, false, &cat)?;
                 others.push(Member {
                     model,
                     sides,
                     items,
+                    split: None,
                 });
             }
             r.ensemble = Some(Ensemble { file, others });
@@ -203,7 +225,7 @@ impl Recommender {
             Some(e) => e
                 .others
                 .iter()
-                .map(|m| self.encode_with(&m.model.spec, true, rows))
+                .map(|m| self.encode_with(&m.model.spec, &m.sides, true, rows))
                 .collect::<Result<_>>()?,
         };
         Ok(UserRows {
@@ -215,13 +237,15 @@ impl Recommender {
     /// Encodes the rows of a side table (`user`: the user side) with the spec; the
     /// other side's columns hold the first row of that side (never read).
     pub fn encode_side(&self, user: bool, rows: &SideTable) -> Result<Encoded> {
-        self.encode_with(&self.model.spec, user, rows)
+        self.encode_with(&self.model.spec, &self.sides, user, rows)
     }
 
-    /// [`Recommender::encode_side`] with the spec `spec` (an ensemble member's).
+    /// [`Recommender::encode_side`] with the spec `spec` and its `sides` (an ensemble
+    /// member's). Text features of this side are embedded (`super::text`).
     fn encode_with(
         &self,
         spec: &crate::data::features::FeatureSpec,
+        sides: &Sides,
         user: bool,
         rows: &SideTable,
     ) -> Result<Encoded> {
@@ -266,51 +290,97 @@ impl Recommender {
             }
         });
         let prepared = std::ptr::eq(spec, &self.model.spec).then_some(&self.prepared);
-        spec.encode_prepared(&table, prepared)
+        let mut enc = spec.encode_prepared(&table, prepared)?;
+        self.text.attach(spec, sides, user, &table, &mut enc)?;
+        Ok(enc)
     }
 
     /// Scores with the two-tower split of the first layers from now on (MMoE runs):
-    /// the catalogue's item-side partial products are computed here, once.
+    /// the catalogue's item-side partial products are computed here, once. For an
+    /// ensemble folder, every MMoE member gets its own split (raw outputs, combined by
+    /// the ensemble's rule); the others stay on the plain path, said once on stderr. An
+    /// error when no model can split.
     pub fn use_two_tower(&mut self) -> Result<()> {
-        if self.is_ensemble() {
+        let Some(ens) = &self.ensemble else {
+            let tt = TwoTower::new(self)?;
+            let items = tt.partials(self, &self.items, false)?;
+            self.split = Some((tt, items));
+            return Ok(());
+        };
+        let mut splits = Vec::with_capacity(ens.others.len());
+        let mut plain = Vec::new();
+        let first = std::iter::once((&self.model, &self.sides, &self.items));
+        let others = ens.others.iter().map(|m| (&m.model, &m.sides, &m.items));
+        for (j, (model, sides, items)) in first.chain(others).enumerate() {
+            let split = match TwoTower::of(model, sides) {
+                Ok(tt) => {
+                    let tt = tt.raw();
+                    let p = tt.partials_of(model, items, false)?;
+                    Some((tt, p))
+                }
+                Err(_) => {
+                    plain.push(format!("{j} ({:?})", model.cfg.model.arch));
+                    None
+                }
+            };
+            splits.push(split);
+        }
+        if splits.iter().all(Option::is_none) {
             return Err(Error::Config {
                 what: "--two-tower".into(),
-                message: "an ensemble folder is scored on the plain path only; drop --two-tower (or use --plain)".into(),
+                message: "no member of this ensemble is an MMoE run, so none has the two-tower split; drop --two-tower (or use --plain)".into(),
             });
         }
-        let tt = TwoTower::new(self)?;
-        let items = tt.partials(self, &self.items, false)?;
-        self.split = Some((tt, items));
+        if !plain.is_empty() {
+            eprintln!(
+                "two-tower: ensemble member(s) {} have no two-tower split (not MMoE); they score on the plain path",
+                plain.join(", ")
+            );
+        }
+        let mut splits = splits.into_iter();
+        self.split = splits.next().expect("member 0");
+        let ens = self.ensemble.as_mut().expect("an ensemble");
+        for (m, s) in ens.others.iter_mut().zip(splits) {
+            m.split = s;
+        }
+        self.ensemble_split = true;
         Ok(())
     }
 
     /// Scores as `mode` says: [`Scoring::Auto`] takes the two-tower split where the run
-    /// has it (MMoE; scores equal to the plain path's within 1e-5) and the plain path
-    /// otherwise. Returns whether the split is used.
+    /// has it (MMoE, or an ensemble with an MMoE member; scores equal to the plain
+    /// path's within 1e-5) and the plain path otherwise. Returns whether the split is
+    /// used.
     pub fn set_scoring(&mut self, mode: Scoring) -> Result<bool> {
+        let mmoe = |m: &LoadedModel| m.cfg.model.arch == crate::config::Arch::Mmoe;
         let split = match mode {
             Scoring::Plain => false,
             Scoring::TwoTower => true,
             Scoring::Auto => {
-                self.model.cfg.model.arch == crate::config::Arch::Mmoe && !self.is_ensemble()
+                mmoe(&self.model)
+                    || (self.ensemble.iter()).any(|e| e.others.iter().any(|m| mmoe(&m.model)))
             }
         };
+        self.split = None;
+        self.ensemble_split = false;
+        if let Some(e) = self.ensemble.as_mut() {
+            e.others.iter_mut().for_each(|m| m.split = None);
+        }
         if split {
             self.use_two_tower()?;
-        } else {
-            self.split = None;
         }
         Ok(split)
     }
 
-    /// The two-tower split and the catalogue's partials, when pairs are scored with it.
+    /// The two-tower split and the catalogue's partials, when pairs are scored with it
+    /// (a single run's: an ensemble's members are scored by `score_ensemble_split`).
     pub(crate) fn split(&self) -> Option<&(TwoTower, Partials)> {
-        self.split.as_ref()
+        self.split.as_ref().filter(|_| !self.ensemble_split)
     }
 
-    /// Whether pairs are scored with the two-tower split.
+    /// Whether pairs are scored with the two-tower split (an ensemble: by some member).
     pub fn uses_two_tower(&self) -> bool {
-        self.split.is_some()
+        self.split.is_some() || self.ensemble_split
     }
 
     /// Catalogue indices of item ids (for [`Request::candidates`]), and how many of

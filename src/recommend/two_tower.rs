@@ -5,7 +5,10 @@
 //! # Derivation
 //!
 //! The input row of a pair is the concatenation of feature blocks, each from one side
-//! (the spec's order: categorical, multi-hot, numeric). With m_u ∈ {0,1}^{D_in} the
+//! (the spec's order: categorical, multi-hot, numeric, text). A text feature's block is
+//! its adaptor's output `A_t(t)` of the side's text vector `t`: a function of that side's
+//! text alone, so it is computed with the side's other columns (an item title's block
+//! once per item). With m_u ∈ {0,1}^{D_in} the
 //! indicator of the user-side columns and m_i = 1 − m_u,
 //!
 //! ```text
@@ -27,6 +30,7 @@
 //! `gate_combine(experts, P^k_u + Q^k_i)` and the towers, exactly as `Mmoe::forward`.
 //! Test: `two_tower_scores_equal_the_concatenated_rows` (tests/recommend_two_tower.rs).
 
+use super::load::{LoadedModel, Sides};
 use super::recommender::Recommender;
 use super::two_tower_score::{score_fused, score_fused_segments, DenseLayer, TowerNet};
 use crate::autograd::{Graph, ParamStore, UnaryFn};
@@ -75,7 +79,12 @@ pub struct TwoTower {
 impl TwoTower {
     /// The split of `r`'s model; only `model.arch = "mmoe"` runs have it.
     pub fn new(r: &Recommender) -> Result<TwoTower> {
-        let cfg = &r.model.cfg;
+        Self::of(&r.model, &r.sides)
+    }
+
+    /// The split of `model` (an ensemble member's) whose features are on `sides`.
+    pub fn of(model: &LoadedModel, sides: &Sides) -> Result<TwoTower> {
+        let cfg = &model.cfg;
         if cfg.model.arch != Arch::Mmoe {
             return Err(Error::Config {
                 what: "two-tower scoring".into(),
@@ -85,7 +94,7 @@ impl TwoTower {
                 ),
             });
         }
-        let d_in = r.model.input.d_in();
+        let d_in = model.input.d_in();
         let mc = MmoeConfig {
             d_in,
             num_experts: cfg.model.num_experts,
@@ -101,23 +110,25 @@ impl TwoTower {
         let ids: Vec<_> = store.ids().collect();
         for id in ids {
             let name = store.info(id).name.clone();
-            let src = r.model.store.find(&name).ok_or_else(|| Error::Config {
+            let src = model.store.find(&name).ok_or_else(|| Error::Config {
                 what: "two-tower scoring".into(),
                 message: format!("the run's model has no parameter `{name}`"),
             })?;
-            store
-                .value_mut(id)
-                .copy_from_slice(r.model.store.value(src));
+            store.value_mut(id).copy_from_slice(model.store.value(src));
         }
-        let spec = &r.model.spec;
+        let spec = &model.spec;
         let mut user_cols = Vec::with_capacity(d_in);
-        for (c, &u) in spec.categorical.iter().zip(&r.sides.cat) {
+        for (c, &u) in spec.categorical.iter().zip(&sides.cat) {
             user_cols.extend(std::iter::repeat_n(u, c.dim));
         }
-        for (b, &u) in spec.multi_hot.iter().zip(&r.sides.bags) {
+        for (b, &u) in spec.multi_hot.iter().zip(&sides.bags) {
             user_cols.extend(std::iter::repeat_n(u, b.dim));
         }
-        user_cols.extend(r.sides.num.iter().copied());
+        user_cols.extend(sides.num.iter().copied());
+        // a text feature's adapted vector (after the numerics): its side's columns
+        for (t, &u) in spec.text.iter().zip(&sides.text) {
+            user_cols.extend(std::iter::repeat_n(u, t.dim));
+        }
         if user_cols.len() != d_in {
             return Err(Error::Config {
                 what: "two-tower scoring".into(),
@@ -185,14 +196,29 @@ impl TwoTower {
         out
     }
 
+    /// Raw outputs from now on (logits for binary tasks, as `mtrec predict`'s members
+    /// before an ensemble combines them) instead of probabilities.
+    pub fn raw(mut self) -> TwoTower {
+        for t in &mut self.towers {
+            t.kind = TaskType::Regression;
+        }
+        self
+    }
+
     /// The partials of the rows of `enc` (a side encoded by [`Recommender::encode_side`]).
     pub fn partials(&self, r: &Recommender, enc: &Encoded, user: bool) -> Result<Partials> {
+        self.partials_of(&r.model, enc, user)
+    }
+
+    /// [`TwoTower::partials`] with the input layer and weights of `model` (the model
+    /// this split was made of).
+    pub fn partials_of(&self, model: &LoadedModel, enc: &Encoded, user: bool) -> Result<Partials> {
         let n = enc.len();
         let mut g = Graph::new(0);
         g.set_training(false);
         let mut batch = EncodedBatch::default();
         enc.batch(&(0..n).collect::<Vec<_>>(), &mut batch);
-        let xv = r.model.input.forward(&mut g, &r.model.store, &batch)?; // (N, D_in)
+        let xv = model.input.forward(&mut g, &model.store, &batch)?; // (N, D_in)
         let x = g.value(xv).to_vec();
         Ok(Partials {
             rows: n,
@@ -234,7 +260,7 @@ impl TwoTower {
         segments
             .iter()
             .map(|s| {
-                let mut v = Vec::with_capacity(s.len() * r.model.cfg.tasks.len());
+                let mut v = Vec::with_capacity(s.len() * self.towers.len());
                 for c in s.chunks(batch) {
                     v.extend(self.score_pairs(r, users, items, c)?);
                 }
@@ -244,16 +270,16 @@ impl TwoTower {
     }
 
     /// Task values of `pairs` (user row, item row): probability for binary tasks,
-    /// value for regression.                                          // (P, K)
+    /// value for regression (raw outputs after [`TwoTower::raw`]); the split holds all
+    /// it reads of the run (`_r` is the recommender it was made for).   // (P, K)
     pub fn score_pairs(
         &self,
-        r: &Recommender,
+        _r: &Recommender,
         users: &Partials,
         items: &Partials,
         pairs: &[(u32, u32)],
     ) -> Result<Vec<f32>> {
-        let tasks = &r.model.cfg.tasks;
-        let k = tasks.len();
+        let k = self.towers.len();
         let ex = &self.mmoe.experts;
         let (d1, e) = (ex.first.d_out, ex.num_experts);
         let b = pairs.len();
@@ -313,7 +339,7 @@ impl TwoTower {
             let mix = g.gate_combine(experts, zv)?; // (B, D_expert)
             let y = tower.forward(&mut g, &self.store, mix)?; // (B, 1)
             for (j, &v) in g.value(y).iter().enumerate() {
-                out[j * k + t] = match tasks[t].kind {
+                out[j * k + t] = match self.towers[t].kind {
                     TaskType::Binary => crate::ops::unary::f(UnaryFn::Sigmoid, v),
                     TaskType::Regression => v,
                 };

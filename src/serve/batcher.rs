@@ -378,6 +378,7 @@ pub fn concat(parts: &[Encoded]) -> Encoded {
             append_bags(o, b);
         }
     }
+    out.text = super::text::concat(parts);
     out
 }
 

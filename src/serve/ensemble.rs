@@ -9,6 +9,7 @@
 //! cat  (N, F_cat_0 + F_cat_1 + …)   member 0's columns, then member 1's, …
 //! num  (N, F_num_0 + F_num_1 + …)
 //! bags  member 0's bags, then member 1's, …
+//! text  member 0's text features, then member 1's, …
 //! ```
 //!
 //! [`split`] takes member m's columns back out before its forward pass.
@@ -26,8 +27,8 @@ pub struct Member {
     pub store: crate::autograd::ParamStore,
 }
 
-/// (F_cat, multi-hot bags, F_num) of one member in a wide encoding.
-pub type Widths = (usize, usize, usize);
+/// (F_cat, multi-hot bags, F_num, text features) of one member in a wide encoding.
+pub type Widths = (usize, usize, usize, usize);
 
 /// An ensemble being served: its rules, members 1 … M−1, and every member's widths.
 pub type Served = (EnsembleFile, Vec<Member>, Vec<Widths>);
@@ -53,16 +54,17 @@ pub fn widen(parts: Vec<Encoded>) -> Encoded {
         out.n_cat = fa + fb;
         out.n_num = na + nb;
         out.bags.extend(p.bags);
+        out.text.extend(p.text);
     }
     out
 }
 
-/// Member `m`'s columns of a wide encoding; `widths[m]` = (F_cat, bags, F_num).
-pub fn split(wide: &Encoded, widths: &[(usize, usize, usize)], m: usize) -> Encoded {
-    let (c0, b0, n0) = widths[..m]
-        .iter()
-        .fold((0, 0, 0), |a, w| (a.0 + w.0, a.1 + w.1, a.2 + w.2));
-    let (fc, fb, fnum) = widths[m];
+/// Member `m`'s columns of a wide encoding; `widths[m]` = (F_cat, bags, F_num, text).
+pub fn split(wide: &Encoded, widths: &[Widths], m: usize) -> Encoded {
+    let (c0, b0, n0, t0) = widths[..m].iter().fold((0, 0, 0, 0), |a, w| {
+        (a.0 + w.0, a.1 + w.1, a.2 + w.2, a.3 + w.3)
+    });
+    let (fc, fb, fnum, ft) = widths[m];
     let n = wide.len();
     let mut out = Encoded::empty(fc, fb, fnum, wide.n_tasks);
     for r in 0..n {
@@ -72,6 +74,7 @@ pub fn split(wide: &Encoded, widths: &[(usize, usize, usize)], m: usize) -> Enco
             .extend_from_slice(&wide.num[r * wide.n_num + n0..r * wide.n_num + n0 + fnum]);
     }
     out.bags = wide.bags[b0..b0 + fb].to_vec();
+    out.text = wide.text[t0..t0 + ft].to_vec();
     out.labels = wide.labels.clone();
     out.mask = wide.mask.clone();
     out.source = wide.source.clone();
@@ -80,11 +83,11 @@ pub fn split(wide: &Encoded, widths: &[(usize, usize, usize)], m: usize) -> Enco
 
 /// The ensemble's scores of a wide encoding: `first` = member 0's raw outputs, each
 /// other member scored here; probabilities / values per task, as `mtrec predict`.
-/// `widths[m]` = (F_cat, bags, F_num) of member m.
+/// `widths[m]` = (F_cat, bags, F_num, text) of member m.
 pub fn score(
     file: &EnsembleFile,
     others: &[Member],
-    widths: &[(usize, usize, usize)],
+    widths: &[Widths],
     wide: &Encoded,
     first: Vec<Vec<f32>>,
     graph: &mut crate::autograd::Graph,

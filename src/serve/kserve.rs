@@ -88,7 +88,13 @@ pub async fn model_metadata(
     let inputs: Vec<Value> = schema
         .inputs
         .iter()
-        .map(|(n, k)| json!({ "name": n, "datatype": k.datatype(), "shape": [-1] }))
+        .map(|(n, k)| {
+            let mut input = json!({ "name": n, "datatype": k.datatype(), "shape": [-1] });
+            if let Some(p) = k.parameters() {
+                input["parameters"] = p; // a text input: embedded by the model's encoder
+            }
+            input
+        })
         .collect();
     let outputs: Vec<Value> = schema
         .tasks
@@ -348,6 +354,7 @@ fn values(name: &str, kind: &InputKind, datatype: &str, data: Vec<Value>) -> Api
             InputKind::Numeric => "FP32 (a numeric feature; FP64, INT32 and INT64 are read too)",
             InputKind::Categorical => "BYTES (a categorical feature: one string per row; INT32 and INT64 ids are read too)",
             InputKind::MultiHot { .. } => "BYTES (a multi-hot feature: one string of items per row)",
+            InputKind::Text { .. } => "BYTES (a text feature: one string per row, embedded by the model's encoder)",
         };
         return Err(bad(format!(
             "input `{name}` has datatype `{datatype}`; expected {what}"

@@ -27,6 +27,7 @@ pub mod model;
 pub mod recommend;
 pub mod reload;
 pub mod seq;
+pub mod text;
 
 use crate::error::{Error, Result};
 use axum::extract::{DefaultBodyLimit, Request, State};

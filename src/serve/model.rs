@@ -25,6 +25,9 @@ pub enum InputKind {
     MultiHot { separator: String },
     /// A numeric feature: one number per row (`FP32`; `null` = missing).
     Numeric,
+    /// The text column of a text feature: one string per row (`BYTES`), embedded by the
+    /// run's encoder (the folder named here) when the request is scored (`serve/text.rs`).
+    Text { encoder: String },
 }
 
 impl InputKind {
@@ -33,6 +36,19 @@ impl InputKind {
         match self {
             InputKind::Numeric => "FP32",
             _ => "BYTES",
+        }
+    }
+
+    /// What `GET /v2/models/{name}` says of the input beyond its datatype: for a text
+    /// input, that it is a text embedded by the model's encoder.
+    pub fn parameters(&self) -> Option<serde_json::Value> {
+        match self {
+            InputKind::Text { encoder } => Some(serde_json::json!({
+                "content": "text",
+                "encoder": encoder,
+                "note": "one string per row, embedded by the encoder when scored",
+            })),
+            _ => None,
         }
     }
 }
@@ -56,6 +72,8 @@ pub struct Schema {
     /// The lookups of `spec`, then of each of `others`, built once at load
     /// ([`FeatureSpec::prepare`]) so that a request does not rebuild them.
     pub prepared: Vec<crate::data::features::SpecLookups>,
+    /// Per member (0 = `spec`), the embedder of each of its text features.
+    pub text: Vec<Vec<std::sync::Arc<super::text::TextMemo>>>,
 }
 
 /// A run's model, parameters and pipeline, ready to score. Lives on one thread.
@@ -80,14 +98,13 @@ pub fn load(name: &str, run: &Path) -> Result<Loaded> {
         (vec![run.to_path_buf()], None)
     };
     let mut saved = Vec::with_capacity(dirs.len());
+    let mut text = Vec::with_capacity(dirs.len());
     for dir in &dirs {
         let s = crate::train::run::saved::load_saved(dir)?;
-        if let Some(t) = s.spec.text.first() {
-            return Err(Error::Config {
-                what: format!("run {} (feature `{}`)", dir.display(), t.name),
-                message: "has a text feature; `mtrec serve` does not serve text features yet: use `mtrec predict`".into(),
-            });
-        }
+        text.push(super::text::memos(&s.spec).map_err(|e| Error::Config {
+            what: format!("run {}", dir.display()),
+            message: format!("has a text feature whose encoder is not found: {e}"),
+        })?);
         saved.push(s);
     }
     let mut saved = saved.into_iter();
@@ -98,7 +115,14 @@ pub fn load(name: &str, run: &Path) -> Result<Loaded> {
         model,
         store,
     } = saved.next().expect("at least one member");
-    let width = |s: &FeatureSpec| (s.categorical.len(), s.multi_hot.len(), s.numeric.len());
+    let width = |s: &FeatureSpec| {
+        (
+            s.categorical.len(),
+            s.multi_hot.len(),
+            s.numeric.len(),
+            s.text.len(),
+        )
+    };
     let mut widths = vec![width(&spec)];
     let mut others = Vec::new();
     let mut other_specs = Vec::new();
@@ -128,6 +152,10 @@ pub fn load(name: &str, run: &Path) -> Result<Loaded> {
         for n in &spec.numeric {
             add(&n.name, InputKind::Numeric);
         }
+        for t in &spec.text {
+            let encoder = t.encoder.clone();
+            add(&t.column, InputKind::Text { encoder });
+        }
     }
     let prepared = std::iter::once(&spec)
         .chain(&other_specs)
@@ -141,6 +169,7 @@ pub fn load(name: &str, run: &Path) -> Result<Loaded> {
         tasks: cfg.tasks.iter().map(|t| (t.name.clone(), t.kind)).collect(),
         spec,
         others: other_specs,
+        text,
     };
     Ok(Loaded {
         schema: std::sync::Arc::new(schema),
@@ -241,19 +270,21 @@ impl Schema {
     /// pipeline refuses).
     pub fn encode(&self, table: &RawTable) -> std::result::Result<Encoded, ApiError> {
         let prepared = |i: usize| self.prepared.get(i);
-        let first = self
+        let mut first = self
             .spec
             .encode_prepared(table, prepared(0))
             .map_err(from_lib)?;
+        super::text::attach(&self.spec, &self.text[0], table, &mut first)?;
         if self.others.is_empty() {
             return Ok(first);
         }
         let mut parts = vec![first];
-        for (i, s) in self.others.iter().enumerate() {
-            parts.push(
-                s.encode_prepared(table, prepared(i + 1))
-                    .map_err(from_lib)?,
-            );
+        for (i, (s, memos)) in self.others.iter().zip(&self.text[1..]).enumerate() {
+            let mut enc = s
+                .encode_prepared(table, prepared(i + 1))
+                .map_err(from_lib)?;
+            super::text::attach(s, memos, table, &mut enc)?;
+            parts.push(enc);
         }
         Ok(super::ensemble::widen(parts))
     }

@@ -2,6 +2,7 @@
 //! sides, scored by the run's model (or its ensemble), candidates filtered and ranked.
 
 use super::*;
+use crate::data::features::TextRows;
 
 impl Recommender {
     /// The (user, item) rows `pairs` (user row of `users`, catalogue index), encoded.
@@ -33,15 +34,47 @@ impl Recommender {
                 for (m, u) in e.others.iter().zip(&users.others) {
                     all.push(raw_pairs(&m.model, &m.sides, &m.items, u, pairs)?);
                 }
-                let v = crate::ensemble::combine::combine_all(&e.file.tasks, e.file.method, &all);
-                for (t, vt) in v.iter().enumerate() {
-                    for (j, &x) in vt.iter().enumerate() {
-                        out[j * k + t] = x as f32;
-                    }
-                }
+                return Ok(combined(e, &all, k));
             }
         }
         Ok(out)
+    }
+
+    /// [`Recommender::score_pairs`] of an ensemble scored with its members' two-tower
+    /// splits: each member's raw outputs from its split, or from its rows on the plain
+    /// path for a member without one, combined by the ensemble's rule.     // (P, K)
+    fn score_ensemble_split(&self, users: &UserRows, pairs: &[(u32, u32)]) -> Result<Vec<f32>> {
+        let e = self.ensemble.as_ref().expect("an ensemble");
+        let k = self.model.cfg.tasks.len();
+        let member = |model: &LoadedModel,
+                      sides: &Sides,
+                      items: &Encoded,
+                      split: &Option<(TwoTower, Partials)>,
+                      u: &Encoded|
+         -> Result<Vec<Vec<f32>>> {
+            let Some((tt, pi)) = split else {
+                return raw_pairs(model, sides, items, u, pairs);
+            };
+            let pu = tt.partials_of(model, u, true)?; // (U, ·) user-side partials
+            let mut v = Vec::with_capacity(pairs.len() * k); // (P, K) raw
+            for c in pairs.chunks(SCORE_BATCH) {
+                v.extend(tt.score_pairs(self, &pu, pi, c)?);
+            }
+            Ok((0..k)
+                .map(|t| v.iter().skip(t).step_by(k).copied().collect())
+                .collect()) // K × (P,)
+        };
+        let mut all = vec![member(
+            &self.model,
+            &self.sides,
+            &self.items,
+            &self.split,
+            &users.first,
+        )?];
+        for (m, u) in e.others.iter().zip(&users.others) {
+            all.push(member(&m.model, &m.sides, &m.items, &m.split, u)?);
+        }
+        Ok(combined(e, &all, k))
     }
     /// The candidates of user `id` under `req` (allow-list minus history).
     pub fn candidates(&self, id: &str, req: &Request<'_>) -> Vec<u32> {
@@ -76,6 +109,12 @@ impl Recommender {
                 end += 1;
             }
             let v = match &self.split {
+                _ if self.ensemble_split => {
+                    let sub: Vec<usize> = (start..end).collect();
+                    let local: Vec<(u32, u32)> =
+                        pairs.iter().map(|&(u, i)| (u - start as u32, i)).collect();
+                    self.score_ensemble_split(&users.select(&sub), &local)?
+                }
                 None => self.score_pairs(users, &pairs)?,
                 Some((tt, items)) => {
                     let sub: Vec<usize> = (start..end).collect();
@@ -186,6 +225,19 @@ fn pair_rows_of(sides: &Sides, it: &Encoded, users: &Encoded, pairs: &[(u32, u32
     }
     out.labels = vec![0.0; pairs.len() * it.n_tasks];
     out.mask = vec![0.0; pairs.len() * it.n_tasks];
+    // a text feature: the owning side's vectors, each pair pointing at its user's or
+    // item's row of them
+    out.text = (sides.text.iter().enumerate())
+        .map(|(t, &user)| {
+            let from = if user { &users.text[t] } else { &it.text[t] };
+            let row = |&(u, i): &(u32, u32)| if user { u as usize } else { i as usize };
+            TextRows {
+                dim: from.dim,
+                table: from.table.clone(),
+                ids: pairs.iter().map(|p| from.ids[row(p)]).collect(),
+            }
+        })
+        .collect();
     out
 }
 
@@ -214,4 +266,17 @@ fn raw_pairs(
         }
     }
     Ok(out)
+}
+
+/// The ensemble's values of its members' raw outputs `all` (member × K × (P,)), as
+/// `mtrec predict` combines them.                                   // (P, K)
+fn combined(e: &Ensemble, all: &[Vec<Vec<f32>>], k: usize) -> Vec<f32> {
+    let v = crate::ensemble::combine::combine_all(&e.file.tasks, e.file.method, all);
+    let mut out = vec![0.0f32; v.first().map_or(0, Vec::len) * k];
+    for (t, vt) in v.iter().enumerate() {
+        for (j, &x) in vt.iter().enumerate() {
+            out[j * k + t] = x as f32;
+        }
+    }
+    out
 }
