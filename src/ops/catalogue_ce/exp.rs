@@ -1,5 +1,5 @@
 //! `exp(x)` for `x ≤ 0` without libm, written so the compiler vectorises the row loops
-//! (SSE2 everywhere, AVX2 where the CPU has it): the catalogue softmax takes one
+//! (SSE2 everywhere, AVX2 or AVX-512 where the CPU has them): the catalogue softmax takes one
 //! exponential per (row, item), 11 M per SASRec step on Beauty, and the libm call per
 //! element was most of the old softmax pass.
 //!
@@ -17,7 +17,7 @@
 //! `[−87, 0]`: e⁻⁸⁷ ≈ 1.6·10⁻³⁸ is still a normal float, and a term that small is zero
 //! next to the row's maximum (whose term is 1). Relative error ≤ 2·10⁻⁷ over the range
 //! (`tests` below, against f64 `exp`). No fused multiply-adds are formed (Rust does not
-//! contract), so the SSE2 and AVX2 builds of the loop give the same bits.
+//! contract), so the SSE2, AVX2 and AVX-512 builds of the loop give the same bits.
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const C1: f32 = 0.693_359_4;
@@ -44,8 +44,24 @@ pub fn exp_nonpositive(x: f32) -> f32 {
     er * f32::from_bits(bits as u32)
 }
 
-/// Lanes of the partial sums: 8 independent chains (one AVX2 register of f32).
-const LANES: usize = 8;
+/// Lanes of the partial sums and maxima: 16 independent chains (one AVX-512 register of
+/// f32, two AVX2 ones).
+const LANES: usize = 16;
+
+#[inline(always)]
+fn row_max_body(row: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = if x > *a { x } else { *a };
+        }
+    }
+    let tail = chunks.remainder().iter().copied();
+    acc.into_iter()
+        .chain(tail)
+        .fold(f32::NEG_INFINITY, f32::max)
+}
 
 #[inline(always)]
 fn exp_shift_sum_body(row: &mut [f32], m: f32) -> f64 {
@@ -65,22 +81,73 @@ fn exp_shift_sum_body(row: &mut [f32], m: f32) -> f64 {
     acc.iter().map(|&a| a as f64).sum::<f64>() + tail
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn exp_shift_sum_avx2(row: &mut [f32], m: f32) -> f64 {
-    exp_shift_sum_body(row, m)
+/// The widest vector unit the CPU has, for the loops below (same bits on each).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Width {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
-/// Replaces each `z` of `row` by `e^(z − m)` and returns their sum, accumulated in 8
-/// fixed lanes of f32 (each lane sums at most V/8 terms ≤ 1) then added in f64, lane by
+fn width() -> Width {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            return Width::Avx512;
+        }
+        if is_x86_feature_detected!("avx2") {
+            return Width::Avx2;
+        }
+    }
+    Width::Portable
+}
+
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn exp_shift_sum_avx2(row: &mut [f32], m: f32) -> f64 {
+        super::exp_shift_sum_body(row, m)
+    }
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn exp_shift_sum_avx512(row: &mut [f32], m: f32) -> f64 {
+        super::exp_shift_sum_body(row, m)
+    }
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn row_max_avx2(row: &[f32]) -> f32 {
+        super::row_max_body(row)
+    }
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn row_max_avx512(row: &[f32]) -> f32 {
+        super::row_max_body(row)
+    }
+}
+
+/// The largest value of `row` (−∞ for an empty row), in 16 lanes.
+pub fn row_max(row: &[f32]) -> f32 {
+    match width() {
+        // SAFETY: each arm runs only where the CPU has the feature the function enables.
+        #[cfg(target_arch = "x86_64")]
+        Width::Avx512 => unsafe { wide::row_max_avx512(row) },
+        #[cfg(target_arch = "x86_64")]
+        Width::Avx2 => unsafe { wide::row_max_avx2(row) },
+        Width::Portable => row_max_body(row),
+    }
+}
+
+/// Replaces each `z` of `row` by `e^(z − m)` and returns their sum, accumulated in 16
+/// fixed lanes of f32 (each lane sums at most V/16 terms ≤ 1) then added in f64, lane by
 /// lane: the same bits on every CPU and thread count. `m` must be the row's maximum.
 pub fn exp_shift_sum(row: &mut [f32], m: f32) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, the only feature the function enables.
-        return unsafe { exp_shift_sum_avx2(row, m) };
+    match width() {
+        // SAFETY: each arm runs only where the CPU has the feature the function enables.
+        #[cfg(target_arch = "x86_64")]
+        Width::Avx512 => unsafe { wide::exp_shift_sum_avx512(row, m) },
+        #[cfg(target_arch = "x86_64")]
+        Width::Avx2 => unsafe { wide::exp_shift_sum_avx2(row, m) },
+        Width::Portable => exp_shift_sum_body(row, m),
     }
-    exp_shift_sum_body(row, m)
 }
 
 #[cfg(test)]
@@ -117,5 +184,11 @@ mod tests {
         let mut again = plain.clone();
         assert_eq!(exp_shift_sum_body(&mut again, m).to_bits(), s.to_bits());
         assert_eq!(again, row);
+        assert_eq!(row_max(&plain), m);
+        assert_eq!(row_max_body(&plain), m);
+        assert_eq!(
+            row_max(&plain[..7]),
+            plain[..7].iter().copied().fold(f32::MIN, f32::max)
+        );
     }
 }

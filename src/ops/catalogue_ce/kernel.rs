@@ -18,7 +18,7 @@
 //! GEMM's K order, blocks of a group in order, groups added in order by the backward), so
 //! the results are the same bits for any thread count.
 
-use super::exp::exp_shift_sum;
+use super::exp::{exp_shift_sum, row_max};
 use crate::ops::gemm::{gemm_accumulate_serial, Gemm};
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -127,7 +127,7 @@ pub fn catalogue_ce_forward(
                     let i = r0 + r;
                     let y = classes[i] as usize;
                     let zy = zi[y];
-                    let m = zi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let m = row_max(zi);
                     let s = exp_shift_sum(zi, m); // zi ← e^(z − m)
                     let lse = m as f64 + s.ln();
                     t[i - g0] = coef[i] as f64 * (lse - zy as f64);

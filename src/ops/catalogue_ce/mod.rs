@@ -47,7 +47,7 @@ mod exp;
 mod kernel;
 mod reference;
 
-pub use exp::{exp_nonpositive, exp_shift_sum};
+pub use exp::{exp_nonpositive, exp_shift_sum, row_max};
 pub use kernel::{catalogue_ce_forward, CeDims, CeGrads, GROUPS, ROW_BLOCK};
 pub use reference::catalogue_ce_reference;
 
