@@ -28,7 +28,7 @@ const P1: f32 = 1.398_199_9e-3;
 const P2: f32 = 8.333_452e-3;
 const P3: f32 = 4.166_579_6e-2;
 const P4: f32 = 1.666_666_5e-1;
-const P5: f32 = 5.000_000_1e-1;
+const P5: f32 = 0.5; // Cephes: 5.0000001e-1, which is 0.5 in f32
 
 /// `eˣ` for `x ≤ 0` (see the module derivation); `x < −87` gives e⁻⁸⁷.
 #[inline(always)]

@@ -34,6 +34,10 @@ thread_local! {
     static BLOCK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
+/// One group's work: its index, its rows of `terms`, and (with gradients) its rows of
+/// dH₁ and its dE₁ partial.
+type GroupTask<'a> = (usize, &'a mut [f64], Option<(&'a mut [f32], &'a mut [f32])>);
+
 /// Sizes of one fused loss: N rows of H, width D, V catalogue items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CeDims {
@@ -88,8 +92,7 @@ pub fn catalogue_ce_forward(
     let terms = &mut terms[..n];
     let groups = dims.groups();
     // One task per group: its rows of `terms` and dH₁, and its dE₁ partial.
-    let mut tasks: Vec<(usize, &mut [f64], Option<(&mut [f32], &mut [f32])>)> =
-        Vec::with_capacity(groups);
+    let mut tasks: Vec<GroupTask<'_>> = Vec::with_capacity(groups);
     let mut rest_t: &mut [f64] = &mut *terms;
     let mut rest_g = grads.map(|g| (g.dh, g.de_parts));
     for g in 0..groups {
@@ -107,7 +110,7 @@ pub fn catalogue_ce_forward(
         };
         tasks.push((g, t, mine));
     }
-    let run = |(g, t, mut gr): (usize, &mut [f64], Option<(&mut [f32], &mut [f32])>)| {
+    let run = |(g, t, mut gr): GroupTask<'_>| {
         let g0 = dims.group_row(g);
         let g1 = dims.group_row(g + 1);
         BLOCK.with(|buf| {
