@@ -157,6 +157,7 @@ static CHECKS: &[Check] = &[
     check!(LinearAct, p_linear_act),
     check!(EmbedLinear, p_embed_linear),
     check!(DistillBceLoss, p_distill_bce),
+    check!(CatalogueCrossEntropyLoss, p_catalogue_ce),
 ];
 
 fn run(kind: OpKind) {
@@ -235,4 +236,5 @@ gradcheck_tests! {
     gradcheck_linear_act => LinearAct,
     gradcheck_embed_linear => EmbedLinear,
     gradcheck_distill_bce_loss => DistillBceLoss,
+    gradcheck_catalogue_cross_entropy_loss => CatalogueCrossEntropyLoss,
 }

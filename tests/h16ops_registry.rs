@@ -49,6 +49,7 @@ fn folder(kind: OpKind) -> &'static str {
         OpKind::LinearAct => "linear_act",
         OpKind::EmbedLinear => "embed_linear",
         OpKind::DistillBceLoss => "distill",
+        OpKind::CatalogueCrossEntropyLoss => "catalogue_ce",
     }
 }
 

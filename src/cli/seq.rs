@@ -103,6 +103,7 @@ pub fn run(args: &SeqArgs) -> Result<()> {
             after_epoch: args
                 .report
                 .then_some(crate::report::write_run_report as fn(&Path) -> Result<()>),
+            ..SeqFitOptions::default()
         };
         let fitted = fit(&cfg, &inputs, &opts)?;
         println!(

@@ -168,6 +168,7 @@ pub fn lower_tape(
             Op::Mse { .. }
             | Op::BceLogits { .. }
             | Op::SoftmaxCe { .. }
+            | Op::CatalogueCe { .. }
             | Op::DistillBce { .. }
             | Op::WeightedSum => return Err(refuse("a loss")),
             #[cfg(test)]

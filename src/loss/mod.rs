@@ -10,6 +10,7 @@
 //! in which no sample has a label gives `L = 0` and no gradient.
 
 pub mod bce;
+pub mod catalogue_ce;
 pub mod distill;
 pub mod mse;
 pub mod softmax_ce;

@@ -28,6 +28,7 @@
 
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::{Error, Result};
+use crate::loss::LossOpts;
 pub use crate::nn::batch::SeqInput;
 use crate::nn::{Activation, Init, LayerNorm, Linear, Mlp, MlpConfig};
 use crate::ops::attention::AttentionSpec;
@@ -117,6 +118,9 @@ pub struct SasRec {
     rating: Option<Mlp>,
     like: Option<Mlp>,
     keywords: Option<Linear>,
+    /// The next-item loss runs fused with its logits (`ops::catalogue_ce`); false records
+    /// the reference composition `softmax_cross_entropy(F · M[1..]ᵀ)`.
+    fused_loss: bool,
 }
 
 /// What [`SasRec::forward`] gives the heads.
@@ -233,7 +237,27 @@ impl SasRec {
             rating,
             like,
             keywords,
+            fused_loss: true,
         })
+    }
+
+    /// Whether [`SasRec::next_item_loss`] records the fused op (the default) or the
+    /// unfused reference composition; both give the same loss and gradients up to rounding.
+    pub fn set_fused_loss(&mut self, fused: bool) {
+        self.fused_loss = fused;
+    }
+
+    /// `L_next`: full-softmax cross-entropy of the next item over the catalogue, ids
+    /// 1..=V; `classes` are the target ids − 1. Fused (`ops::catalogue_ce`: no (N, V)
+    /// logits) unless [`SasRec::set_fused_loss`] turned it off.
+    pub fn next_item_loss(&self, g: &mut Graph, out: SeqHidden, classes: &[u32]) -> Result<Var> {
+        if self.fused_loss {
+            // the catalogue is the rows 1..=V of M (row 0 is padding)
+            g.catalogue_cross_entropy(out.h, out.items, 1, classes, LossOpts::default())
+        } else {
+            let logits = self.next_item_logits(g, out)?; // (N, V)
+            g.softmax_cross_entropy(logits, classes, LossOpts::default())
+        }
     }
 
     /// The item matrix `M (V+1, D)`: ID rows, projected text rows, or their sum.

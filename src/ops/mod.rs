@@ -7,6 +7,7 @@
 pub mod attention;
 pub mod bce;
 pub mod broadcast;
+pub mod catalogue_ce;
 pub mod columns;
 pub mod distill;
 pub mod dropout;

@@ -73,6 +73,10 @@ tape_ops! {
         /// `aux` = per-row coefficients c (B), the teacher's soft labels σ(z_t/T) (B·C), then
         /// T (`ops::distill`).
         DistillBce { logits: Var } => [DistillBceLoss],
+        /// Full-softmax cross-entropy over the catalogue rows `first..` of `items`, fused
+        /// with the logits `h · itemsᵀ`: coefficients (N), dH₁ (N·D) and the dE₁ partials
+        /// in `aux`, classes in `idx` (`ops::catalogue_ce`).
+        CatalogueCe { h: Var, items: Var, first: usize } => [CatalogueCrossEntropyLoss],
     }
     // Ops compiled only into the library's unit tests: the worked example of
     // docs/adding_an_op.md (`src/ops/example/`), recorded, dispatched and gradient-checked

@@ -148,3 +148,33 @@ pub fn p_weighted_sum(d: Dims) -> Problem {
         }),
     }
 }
+
+/// The fused catalogue loss: H (r, k) against the catalogue rows `first..` of an item
+/// matrix (first + c + 1, k); the rows before `first` must get no gradient.
+pub fn p_catalogue_ce(d: Dims) -> Problem {
+    let mut rng = StdRng::seed_from_u64(d.seed);
+    let (v, first) = (d.c + 1, (d.seed % 3) as usize);
+    let mut s = ParamStore::new();
+    let h = dense(&mut s, "h", d.r, d.k, sym(&mut rng, d.r * d.k));
+    let rows = first + v;
+    let items = dense(&mut s, "items", rows, d.k, sym(&mut rng, rows * d.k));
+    let y: Vec<u32> = (0..d.r).map(|_| rng.gen_range(0..v as u32)).collect();
+    let (w, m) = weights_and_mask(&mut rng, d.r);
+    Problem {
+        store: s,
+        build: Box::new(move |g, s| {
+            let h = g.param(s, h)?;
+            let items = g.param(s, items)?;
+            g.catalogue_cross_entropy(
+                h,
+                items,
+                first,
+                &y,
+                LossOpts {
+                    weights: w.as_deref(),
+                    mask: m.as_deref(),
+                },
+            )
+        }),
+    }
+}

@@ -51,10 +51,26 @@ impl Graph {
         let out = self.push(Op::Dropout { a }, r, c, needs);
         let keep = 1.0 / (1.0 - p);
         let mut mask = std::mem::take(&mut self.nodes[out.index()].aux);
-        mask.extend((0..r * c).map(|_| if self.rng.gen::<f32>() < p { 0.0 } else { keep }));
+        // The stream of `r·c` draws `rng.gen::<f32>()`, in bulk: each draw is one u32 `u`
+        // of the generator, giving `(u >> 8)·2⁻²⁴`, so filling u32s and converting them is
+        // the same masks as drawing one float at a time, without a call per element. The
+        // u32s live in the node's (otherwise unused) `idx` buffer, emptied afterwards.
+        let mut bits = std::mem::take(&mut self.nodes[out.index()].idx);
+        bits.resize(r * c, 0);
+        self.rng.fill(&mut bits[..]);
+        let unit = 1.0 / (1u32 << 24) as f32;
+        mask.extend(bits.iter().map(|&u| {
+            if unit * ((u >> 8) as f32) < p {
+                0.0
+            } else {
+                keep
+            }
+        }));
+        bits.clear();
         let computes = self.computes();
         let (node, inputs) = self.split(out);
         node.aux = mask; // drawn in record-only mode too: the device replays the same masks
+        node.idx = bits;
         if computes {
             dropout_forward(&mut node.value, &inputs[a.index()].value, &node.aux);
         }

@@ -216,13 +216,28 @@ pub fn gemm_with(path: GemmPath, out: &mut [f32], a: &[f32], b: &[f32], g: Gemm)
             } else if g.mnk() < SMALL_MNK {
                 naive::naive_rows(out, a, b, g, false);
             } else {
-                packed(detect(), true, out, a, b, g);
+                packed(detect(), true, true, out, a, b, g);
             }
         }
         GemmPath::Reference => {
             naive::naive_rows(out, a, b, g, g.mnk() >= naive::PAR_MIN_FLOPS);
         }
-        GemmPath::Packed { kernel, wide } => packed(kernel, wide, out, a, b, g),
+        GemmPath::Packed { kernel, wide } => packed(kernel, wide, true, out, a, b, g),
+    }
+}
+
+/// `out += op(A) · op(B)` like [`gemm_accumulate`], but always on the calling thread:
+/// for kernels that already run one product per rayon task (`ops::catalogue_ce`), where
+/// splitting each product again would only add synchronisation. The same bits as
+/// [`gemm_accumulate`] (the task split never changes an element's sum).
+pub fn gemm_accumulate_serial(out: &mut [f32], a: &[f32], b: &[f32], g: Gemm) {
+    g.check_lens(out, a, b);
+    if g.m == 0 || g.n == 0 || g.k == 0 || gemv::gemv(out, a, b, g) {
+        // nothing to add, or a matrix–vector product
+    } else if g.mnk() < SMALL_MNK {
+        naive::naive_rows(out, a, b, g, false);
+    } else {
+        packed(detect(), true, false, out, a, b, g);
     }
 }
 
@@ -232,8 +247,16 @@ fn split(units: usize, parts: usize, i: usize) -> usize {
 }
 
 /// The packed path (see the blocking above) with `kernel`; `wide` as in
-/// [`GemmPath::Packed`].
-fn packed(kernel: Kernel, wide: bool, out: &mut [f32], a: &[f32], b: &[f32], g: Gemm) {
+/// [`GemmPath::Packed`]; `may_split`: false keeps the product on the calling thread.
+fn packed(
+    kernel: Kernel,
+    wide: bool,
+    may_split: bool,
+    out: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    g: Gemm,
+) {
     g.check_lens(out, a, b);
     let Gemm {
         m,
@@ -247,7 +270,7 @@ fn packed(kernel: Kernel, wide: bool, out: &mut [f32], a: &[f32], b: &[f32], g: 
     }
     let (am, bm) = (Mat::new(a, m, k, ta), Mat::new(b, k, n, tb));
     let threads = rayon::current_num_threads();
-    let par = threads > 1 && m * n * k >= PAR_MIN_MNK;
+    let par = may_split && threads > 1 && m * n * k >= PAR_MIN_MNK;
     let target = if par { TASKS_PER_THREAD * threads } else { 1 };
     // Row chunks: whole MR micro-panels, at most MC rows, at least `target` if M allows.
     let m_units = m.div_ceil(MR);

@@ -93,6 +93,10 @@ pub struct SeqFitOptions {
     pub data_dir: Option<PathBuf>,
     /// Called with the run folder after every epoch and at the end (`mtrec seq --report`).
     pub after_epoch: Option<fn(&Path) -> Result<()>>,
+    /// Record the next-item loss as the unfused reference (`matmul` +
+    /// `softmax_cross_entropy`) instead of the fused `ops::catalogue_ce`: the same results
+    /// up to rounding, for the tests and benchmarks that compare the two.
+    pub unfused_loss: bool,
 }
 
 /// A trained model, its parameters and what happened.
@@ -134,9 +138,8 @@ pub fn record_loss(
 ) -> Result<(Var, Vec<Var>)> {
     let t = &cfg.train;
     let out = model.forward(g, store, &batch.input(), text)?;
-    let logits = model.next_item_logits(g, out)?; // (N, V)
     let classes: Vec<u32> = batch.targets.iter().map(|&i| i - 1).collect();
-    let mut losses = vec![g.softmax_cross_entropy(logits, &classes, LossOpts::default())?];
+    let mut losses = vec![model.next_item_loss(g, out, &classes)?];
     let mut weights = vec![t.next_item_weight];
     if let Some(r) = &batch.ratings {
         if let Some(p) = model.rating(g, store, out, &batch.targets)? {
@@ -268,6 +271,7 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     // patience, the log, the order file); the steps, the model build and the writing are
     // functions of their own.
     let mut b = build(cfg, inputs)?;
+    b.model.set_fused_loss(!opts.unfused_loss);
     let t = &cfg.train;
     let mut g = Graph::new(t.seed);
     let text = inputs.text;
