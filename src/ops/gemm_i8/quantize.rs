@@ -5,7 +5,10 @@
 //! in f32 before the conversion) and compiled for AVX2 when the CPU has it, so LLVM turns
 //! each pass into 8-wide vector code (the crate's baseline is SSE2 without `roundf`).
 //!
-//! Why the two agree bit for bit: min / max are exact and order-free; the zero point and
+//! On x86-64 with AVX2 the fast quantiser is written in intrinsics
+//! (`quantize_rows_avx2`), the lane-wise source being the portable fallback.
+//!
+//! Why they agree bit for bit: min / max are exact and order-free; the zero point and
 //! step are computed by the same scalar expressions; per element both compute
 //! `t = v · inv + (z + ½)` (one multiply, one add, no FMA contraction in Rust) and then
 //! `clamp(trunc(t), 0, 127)` — the reference as `(t as i32).clamp(0, 127)`, the fast one as
@@ -77,10 +80,70 @@ pub fn quantize_rows(q: &mut QuantRows, x: &[f32], b: usize, d_in: usize, kp: us
     quantize_rows_lanes(q, x, b, d_in, kp)
 }
 
+/// [`quantize_rows_lanes`] in AVX2 intrinsics (LLVM does not vectorise the lane-wise
+/// source: f32 `min` / `max` keep NaN semantics it will not reorder, and the float → u8
+/// conversion saturates). `_mm256_min_ps(v, lo)` is `v < lo ? v : lo`, so a NaN `v` leaves
+/// `lo` as `f32::min` does; `_mm256_max_ps(t, 0)` is `t > 0 ? t : 0`, so NaN → 0 as
+/// `f32::max(NaN, 0)`; the conversion truncates (`cvttps`) values already in [0, 127].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn quantize_rows_avx2(q: &mut QuantRows, x: &[f32], b: usize, d_in: usize, kp: usize) {
-    quantize_rows_lanes(q, x, b, d_in, kp)
+    use std::arch::x86_64::*;
+    q.kp = kp;
+    q.u.clear();
+    q.u.resize(b * kp, 0);
+    q.scale.clear();
+    q.zero.clear();
+    let full = d_in / 8 * 8;
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (row, urow) in x.chunks_exact(d_in).zip(q.u.chunks_exact_mut(kp)).take(b) {
+        let (mut lo8, mut hi8) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for c in (0..full).step_by(8) {
+            // SAFETY: c + 8 ≤ full ≤ d_in = row.len().
+            let v = _mm256_loadu_ps(row.as_ptr().add(c));
+            lo8 = _mm256_min_ps(v, lo8);
+            hi8 = _mm256_max_ps(v, hi8);
+        }
+        let (mut lo, mut hi) = ([0f32; 8], [0f32; 8]);
+        // SAFETY: 8 floats each.
+        _mm256_storeu_ps(lo.as_mut_ptr(), lo8);
+        _mm256_storeu_ps(hi.as_mut_ptr(), hi8);
+        let (mut lo, mut hi) = (
+            lo.iter().fold(0f32, |m, &v| m.min(v)),
+            hi.iter().fold(0f32, |m, &v| m.max(v)),
+        );
+        for &v in &row[full..] {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        let (s, z) = step(lo, hi);
+        if s > 0.0 {
+            let (inv, zh) = (1.0 / s, z + 0.5);
+            let (inv8, zh8) = (_mm256_set1_ps(inv), _mm256_set1_ps(zh));
+            let (zero, top) = (_mm256_setzero_ps(), _mm256_set1_ps(127.0));
+            for c in (0..full).step_by(8) {
+                // SAFETY: c + 8 ≤ full ≤ d_in ≤ kp = urow.len().
+                let v = _mm256_loadu_ps(row.as_ptr().add(c));
+                let t = _mm256_add_ps(_mm256_mul_ps(v, inv8), zh8);
+                let t = _mm256_min_ps(_mm256_max_ps(t, zero), top);
+                let i = _mm256_cvttps_epi32(t); // 8 × i32 in [0, 127]
+                let p = _mm256_packus_epi16(_mm256_packs_epi32(i, i), _mm256_setzero_si256());
+                // bytes 0..4 of each 128-bit lane hold v0..3 and v4..7: gather them
+                let p = _mm256_permutevar8x32_epi32(p, order);
+                _mm_storel_epi64(
+                    urow.as_mut_ptr().add(c) as *mut __m128i,
+                    _mm256_castsi256_si128(p),
+                );
+            }
+            for (u, &v) in urow[full..d_in].iter_mut().zip(&row[full..]) {
+                #[allow(clippy::manual_clamp)] // NaN → 0, see quantize_rows_lanes
+                let t = (v * inv + zh).max(0.0).min(127.0);
+                *u = t as u8;
+            }
+        }
+        q.scale.push(s);
+        q.zero.push(z as i32);
+    }
 }
 
 #[inline(always)]
