@@ -11,6 +11,11 @@
 //! Besides criterion's numbers the bench prints p50 / p99 of 100 timed calls after 10
 //! warm-up calls and the model bytes (f32 vs int8 weights as `mtrec compress` writes them).
 //!
+//! The `int8-kernel` group times the integer product alone, every kernel this CPU has
+//! (`gemm_i8::available`: scalar, AVX2, AVX-VNNI, AVX-512 VNNI) on census's widest layer
+//! (1,000 × 242 · 242 × 528, i.e. experts and gates), and prints its GMAC/s
+//! (multiply-adds per second, `B · K · N / t`) beside the f32 GEMM's on the same shape.
+//!
 //! Run: `cargo bench --bench int8 -- --warm-up-time 1 --measurement-time 3`.
 
 #[path = "../tests/census_support/mod.rs"]
@@ -126,5 +131,49 @@ fn main() {
         group.bench_function(name, |bch| pool.install(|| bch.iter(&mut run)));
     }
     group.finish();
+    kernels(&mut c, &pool);
     c.final_summary();
+}
+
+/// The integer product alone, per kernel, against the f32 GEMM of the same shape.
+fn kernels(c: &mut Criterion, pool: &rayon::ThreadPool) {
+    use mtrec::ops::gemm_i8::{available, gemm_u8i8, quantize_rows, QuantMatrix, QuantRows};
+    let (b, k, n) = (ROWS, 242, 528);
+    let mut rng = StdRng::seed_from_u64(5);
+    let x: Vec<f32> = (0..b * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let w: Vec<f32> = (0..k * n).map(|_| rng.gen_range(-0.1..0.1)).collect();
+    let qw = QuantMatrix::quantize("w", &w, k, n).expect("quantise");
+    let mut q = QuantRows::default();
+    quantize_rows(&mut q, &x, b, k, qw.kp());
+    let mut acc = vec![0i32; b * qw.np()];
+    let mut group = c.benchmark_group("int8-kernel");
+    // B·K·N multiply-adds per call
+    group.throughput(Throughput::Elements((b * k * n) as u64));
+    let macs = (b * k * n) as f64;
+    for kern in available() {
+        let mut run = || {
+            gemm_u8i8(kern, &mut acc, &q, &qw, b);
+            black_box(acc[0]);
+        };
+        let (p50, _) = pool.install(|| percentiles(&mut run));
+        println!(
+            "kernel {}: p50 {p50:.3} ms, {:.1} GMAC/s ({b}x{k}x{n}, 1 thread)",
+            kern.name(),
+            macs / p50 / 1e6
+        );
+        group.bench_function(kern.name(), |bch| pool.install(|| bch.iter(&mut run)));
+    }
+    let mut out = vec![0f32; b * n];
+    let mut run = || {
+        out.fill(0.0);
+        mtrec::ops::gemm::gemm_accumulate(&mut out, &x, &w, mtrec::ops::gemm::Gemm::new(b, k, n));
+        black_box(out[0]);
+    };
+    let (p50, _) = pool.install(|| percentiles(&mut run));
+    println!(
+        "f32 gemm: p50 {p50:.3} ms, {:.1} GMAC/s ({b}x{k}x{n}, 1 thread)",
+        macs / p50 / 1e6
+    );
+    group.bench_function("f32-gemm", |bch| pool.install(|| bch.iter(&mut run)));
+    group.finish();
 }

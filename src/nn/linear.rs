@@ -63,7 +63,8 @@ impl Linear {
 
     /// `x (B, D_in) → f(x · W + b) (B, D_out)` as one fused op ([`Graph::linear_act`]);
     /// `f = None` is the identity. In evaluation mode a weight with an int8 version
-    /// (`mtrec compress --int8`) goes through the int8 product (`ops::gemm_i8`).
+    /// (`mtrec compress --int8`) goes through the int8 product (`ops::gemm_i8`), except
+    /// over embedded inputs that the factorised product takes (`ops::embed_linear`).
     pub fn forward_act(
         &self,
         g: &mut Graph,
@@ -75,7 +76,13 @@ impl Linear {
             .int8(self.w)
             .filter(|_| !g.is_training() && g.computes())
         {
-            return g.linear_act_i8(x, q, store.value(self.b), f); // (B, D_out)
+            if !g.embed_linear_applies(x) {
+                return g.linear_act_i8(x, q, store.value(self.b), f); // (B, D_out)
+            }
+            // x is the input layer's embeddings: the factorised product over the int8
+            // tables' rows (`ops::embed_linear`) with the int8 weights' dequantised values
+            // Ŵ (the store holds them) is fewer operations than the integer GEMM and
+            // quantises no activations (docs/math.md, "Int8 inference")
         }
         let w = g.param(store, self.w)?; // (D_in, D_out)
         let b = g.param(store, self.b)?; // (1, D_out)

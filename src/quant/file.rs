@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! <name>#int8   I8  (rows, cols)   dense weights `*.w` (scale per column) and tables (per row)
-//! <name>#scale  F32 (cols,) for a dense weight; F16 (rows,) for a table (a 16-wide row is
-//!               16 + 2 bytes instead of 64)
+//! <name>#scale  F16 (cols,) for a dense weight (F32 in files of older versions, still
+//!               read); F16 (rows,) for a table (a 16-wide row is 16 + 2 bytes instead of 64)
 //! <name>        F32 (rows, cols)   everything else (biases, LayerNorm, balancer, 1-row weights)
 //! ```
 //! Metadata: `mtrec.kind` = `int8`, `mtrec.checksum` over all tensors (as in

@@ -164,16 +164,29 @@ impl Graph {
         b: Var,
         f: Option<UnaryFn>,
     ) -> Option<Var> {
+        if self.nodes[x.index()]
+            .idx
+            .iter()
+            .any(|&p| p == w.slot || p == b.slot)
+            || !self.embed_linear_applies(x)
+        {
+            return None;
+        }
+        Some(self.record_embed_linear(x, w, b, f))
+    }
+
+    /// Whether a product over `x` is factorised: `x` is a concatenation with gathered
+    /// parts and the graph's [`EmbedLinearMode`] says it pays for this batch (the plan is
+    /// made here, once per input and step). The int8 layer asks this to take the
+    /// factorised product over the tables' int8 rows instead of its integer GEMM.
+    pub(crate) fn embed_linear_applies(&mut self, x: Var) -> bool {
         if !self.computes() {
-            return None; // a recorded-only tape is lowered to the plain product
+            return false; // a recorded-only tape is lowered to the plain product
         }
         let mode = self.embed_linear_mode();
         let xn = &self.nodes[x.index()];
         if mode == EmbedLinearMode::Off || !matches!(xn.op, Op::ConcatCols) {
-            return None;
-        }
-        if xn.idx.iter().any(|&p| p == w.slot || p == b.slot) {
-            return None;
+            return false;
         }
         // one plan per input and step: MMoE's experts and gates all read the same x
         let key = (x.slot, self.epoch(), mode);
@@ -186,10 +199,7 @@ impl Graph {
             );
             self.embed.key = Some(key);
         }
-        if !self.embed.ok {
-            return None;
-        }
-        Some(self.record_embed_linear(x, w, b, f))
+        self.embed.ok
     }
 
     fn record_embed_linear(&mut self, x: Var, w: Var, b: Var, f: Option<UnaryFn>) -> Var {

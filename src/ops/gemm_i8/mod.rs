@@ -54,9 +54,15 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod pack;
+mod quantize;
 mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod vnni;
 
 pub use pack::QuantMatrix;
+pub use quantize::{
+    dequantize, dequantize_reference, quantize_rows, quantize_rows_reference, QuantRows,
+};
 pub use scalar::gemm_u8i8_scalar;
 
 use crate::autograd::UnaryFn;
@@ -66,7 +72,8 @@ use std::sync::OnceLock;
 /// Largest `D_in` whose i32 accumulator cannot overflow: `K · 127² < 2³¹`.
 pub const MAX_D_IN: usize = (i32::MAX as usize) / (127 * 127);
 
-/// Which integer kernel multiplies.
+/// Which integer kernel multiplies. All of them give identical integers (every step is
+/// exact); they differ only in speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KernelI8 {
     /// Plain Rust loops (the reference).
@@ -74,60 +81,84 @@ pub enum KernelI8 {
     /// `maddubs` / `madd` AVX2 intrinsics.
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// AVX-VNNI: the 256-bit `vpdpbusd` (`_mm256_dpbusd_avx_epi32`).
+    #[cfg(target_arch = "x86_64")]
+    AvxVnni,
+    /// AVX-512 VNNI: the 512-bit `vpdpbusd` (`_mm512_dpbusd_epi32`).
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni,
 }
 
-/// The fastest integer kernel this CPU supports (detected once, then cached).
+impl KernelI8 {
+    /// The name `MTREC_GEMM_I8` takes for this kernel.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelI8::Scalar => "scalar",
+            #[cfg(target_arch = "x86_64")]
+            KernelI8::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            KernelI8::AvxVnni => "avxvnni",
+            #[cfg(target_arch = "x86_64")]
+            KernelI8::Avx512Vnni => "avx512vnni",
+        }
+    }
+}
+
+/// Every integer kernel this CPU can run, slowest first (the scalar twin always).
+pub fn available() -> Vec<KernelI8> {
+    #[allow(unused_mut)]
+    let mut k = vec![KernelI8::Scalar];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx2") {
+            k.push(KernelI8::Avx2);
+            if is_x86_feature_detected!("avxvnni") {
+                k.push(KernelI8::AvxVnni);
+            }
+        }
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni") {
+            k.push(KernelI8::Avx512Vnni);
+        }
+    }
+    k
+}
+
+/// The kernel `detect` picks from `available` (slowest first) given the value of
+/// `MTREC_GEMM_I8`: the fastest one, or with `MTREC_GEMM_I8=<name>` the fastest one no
+/// faster than `<name>` (`avx2` forces the AVX2 kernel on a VNNI CPU, `scalar` the twin).
+/// `Err` names the values it takes when `env` is none of them.
+pub fn choose(available: &[KernelI8], env: Option<&str>) -> std::result::Result<KernelI8, String> {
+    const ORDER: [&str; 4] = ["scalar", "avx2", "avxvnni", "avx512vnni"];
+    let best = *available.last().unwrap_or(&KernelI8::Scalar);
+    let Some(v) = env.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(best);
+    };
+    let Some(cap) = ORDER.iter().position(|n| n.eq_ignore_ascii_case(v)) else {
+        return Err(format!(
+            "MTREC_GEMM_I8={v:?} is not a kernel; use one of {ORDER:?} (or unset it for the fastest)"
+        ));
+    };
+    let rank = |k: &KernelI8| ORDER.iter().position(|n| *n == k.name()).unwrap_or(0);
+    Ok(available
+        .iter()
+        .copied()
+        .rfind(|k| rank(k) <= cap)
+        .unwrap_or(KernelI8::Scalar))
+}
+
+/// The fastest integer kernel this CPU supports, or the one `MTREC_GEMM_I8` caps it at
+/// (see [`choose`]; an unknown value is reported once on stderr and ignored). Detected
+/// once, then cached.
 pub fn detect() -> KernelI8 {
     static CHOSEN: OnceLock<KernelI8> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") {
-            return KernelI8::Avx2;
-        }
-        KernelI8::Scalar
+        let avail = available();
+        let env = std::env::var("MTREC_GEMM_I8").ok();
+        choose(&avail, env.as_deref()).unwrap_or_else(|m| {
+            eprintln!("warning: {m}");
+            *avail.last().unwrap_or(&KernelI8::Scalar)
+        })
     })
-}
-
-/// Quantised rows of activations: `u` (B, K_p) u8 in [0, 127] (columns past D_in are 0),
-/// per row the step `scale` and the zero point `zero`.
-#[derive(Clone, Debug, Default)]
-pub struct QuantRows {
-    pub u: Vec<u8>,
-    pub scale: Vec<f32>,
-    pub zero: Vec<i32>,
-    pub kp: usize,
-}
-
-/// Quantises each row of `x` (B, D_in) to 7 bits with a zero point (see the derivation),
-/// into `q` (reused; rows padded to `kp ≥ D_in` columns with zeros).
-pub fn quantize_rows(q: &mut QuantRows, x: &[f32], b: usize, d_in: usize, kp: usize) {
-    q.kp = kp;
-    q.u.clear();
-    q.u.resize(b * kp, 0);
-    q.scale.clear();
-    q.zero.clear();
-    for (row, urow) in x.chunks_exact(d_in).zip(q.u.chunks_exact_mut(kp)).take(b) {
-        let (lo, hi) = row
-            .iter()
-            .fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        let s = (hi - lo) / 127.0;
-        if s.is_finite() && s > 0.0 {
-            let inv = 1.0 / s;
-            let z = (-lo * inv).round().clamp(0.0, 127.0);
-            // round half up as ⌊t + ½⌋ by truncation (t + ½ ≥ 0 up to rounding; the clamp
-            // takes the rest): f32::round is a libm call per element without SSE4.1
-            let zh = z + 0.5;
-            for (u, &v) in urow.iter_mut().zip(row) {
-                *u = ((v * inv + zh) as i32).clamp(0, 127) as u8;
-            }
-            q.scale.push(s);
-            q.zero.push(z as i32);
-        } else {
-            // an all-zero row (or one with inf/NaN: its products are not finite anyway)
-            q.scale.push(if s.is_finite() { 0.0 } else { f32::NAN });
-            q.zero.push(0);
-        }
-    }
 }
 
 /// `acc (B, N_p) = u (B, K_p) · r` in i32 with `kernel`, `N_p` = `w.np()` columns.
@@ -135,8 +166,15 @@ pub fn gemm_u8i8(kernel: KernelI8, acc: &mut [i32], q: &QuantRows, w: &QuantMatr
     match kernel {
         KernelI8::Scalar => gemm_u8i8_scalar(acc, &q.u, w, b),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `detect()` (or the caller, who got this value from it) found AVX2.
+        // SAFETY: `detect()` / `available()` (or the caller, who got this value from
+        // them) found AVX2.
         KernelI8::Avx2 => unsafe { avx2::gemm_u8i8_avx2(acc, &q.u, w, b) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above, `available()` found AVX2 and AVX-VNNI.
+        KernelI8::AvxVnni => unsafe { vnni::gemm_u8i8_avxvnni(acc, &q.u, w, b) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above, `available()` found AVX-512F and AVX-512 VNNI.
+        KernelI8::Avx512Vnni => unsafe { vnni::gemm_u8i8_avx512vnni(acc, &q.u, w, b) },
     }
 }
 
@@ -197,9 +235,8 @@ pub fn linear_act_i8_forward(
         let rows = out.len() / d_out;
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
-            rows_forward(out, inp, w, bias, rows, kernel, s)
+            rows_forward(out, inp, w, bias, rows, f, kernel, s)
         });
-        crate::ops::linear_act::activate(out, f);
     };
     let big = b > ROW_CHUNK && b * d_in * d_out >= 1 << 20;
     if big && rayon::current_num_threads() > 1 {
@@ -212,30 +249,23 @@ pub fn linear_act_i8_forward(
     }
 }
 
-/// One chunk of rows: quantise, multiply, dequantise and add the bias.
+/// One chunk of rows: quantise, multiply, dequantise, add the bias and apply `f`.
+#[allow(clippy::too_many_arguments)]
 fn rows_forward(
     out: &mut [f32],
     inp: &[f32],
     w: &QuantMatrix,
     bias: &[f32],
     b: usize,
+    f: Option<UnaryFn>,
     kernel: KernelI8,
     s: &mut I8Scratch,
 ) {
-    let (d_in, d_out, np) = (w.d_in, w.d_out, w.np());
-    quantize_rows(&mut s.q, inp, b, d_in, w.kp());
+    quantize_rows(&mut s.q, inp, b, w.d_in, w.kp());
     s.acc.clear();
-    s.acc.resize(b * np, 0);
+    s.acc.resize(b * w.np(), 0);
     gemm_u8i8(kernel, &mut s.acc, &s.q, w, b);
-    for i in 0..b {
-        let (sx, z) = (s.q.scale[i], s.q.zero[i]);
-        let acc = &s.acc[i * np..i * np + d_out];
-        let row = &mut out[i * d_out..(i + 1) * d_out];
-        for j in 0..d_out {
-            let a = acc[j] - z * w.col_sums[j]; // Σ_k (u_ik − z_i) r_kj
-            row[j] = bias[j] + sx * w.scales[j] * a as f32;
-        }
-    }
+    dequantize(out, &s.acc, &s.q, w, bias, b, f);
 }
 
 /// Refuses a layer too wide for the i32 accumulator (see [`MAX_D_IN`]).
