@@ -16,6 +16,9 @@ use flate2::read::MultiGzDecoder;
 use std::io::Read;
 use std::path::Path;
 
+/// A chunk of whole lines and whether it is its file's last.
+pub(super) type Chunk = (Vec<u8>, bool);
+
 /// Bytes per chunk: `MTREC_STREAM_CHUNK` (tests use small chunks), else 8 MiB.
 pub(super) fn chunk_bytes() -> usize {
     std::env::var("MTREC_STREAM_CHUNK")
@@ -114,7 +117,7 @@ impl ChunkReader {
     }
 
     /// The next chunk and whether it is the file's last; `None` after the last.
-    pub(super) fn next_chunk(&mut self) -> Result<Option<(Vec<u8>, bool)>> {
+    pub(super) fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         let mut buf = std::mem::take(&mut self.carry);
         let mut want = self.size.max(buf.len() + 1);
         loop {
@@ -138,7 +141,7 @@ impl ChunkReader {
     }
 
     /// Up to `n` chunks (fewer at the end of the file).
-    pub(super) fn next_batch(&mut self, n: usize) -> Result<Vec<(Vec<u8>, bool)>> {
+    pub(super) fn next_batch(&mut self, n: usize) -> Result<Vec<Chunk>> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             match self.next_chunk()? {

@@ -12,7 +12,6 @@
 
 use super::super::file::Layout;
 use super::parse::Parsed;
-use crate::data::features::Encoder;
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -75,13 +74,9 @@ fn words<T: Copy>(v: &[T], to: impl Fn(T) -> [u8; 4]) -> Vec<u8> {
     out
 }
 
-/// The global id of each of the chunk's distinct texts of feature `f` (0 = missing).
-fn ids_of(dict: &[Option<String>], encoder: &Encoder) -> Vec<u32> {
-    let lookup = encoder.lookup();
-    dict.iter()
-        .map(|t| t.as_deref().map_or(0, |t| lookup.id(t)))
-        .collect()
-}
+/// The id of a non-missing text of categorical feature `f` (the fitted encoders'
+/// lookups, built once for the whole pass).
+pub(super) type IdOf<'a> = dyn Fn(usize, &str) -> u32 + Sync + 'a;
 
 /// Writes the kept rows of `p` (their sets `sets`; `offsets[s]`: the set-s rows
 /// before this chunk) into `files`. `file` and `first_line` place each row.
@@ -89,13 +84,20 @@ pub(super) fn write_chunk(
     p: &Parsed,
     sets: &[u8],
     offsets: [usize; 3],
-    encoders: &[&Encoder],
+    id_of: &IdOf<'_>,
     files: &[SetFile],
     file: u32,
     first_line: u64,
 ) -> Result<()> {
     let (fc, fnum, k) = (p.dict.len(), files[0].lay.n_num, files[0].lay.k);
-    let ids: Vec<Vec<u32>> = (0..fc).map(|f| ids_of(&p.dict[f], encoders[f])).collect();
+    let ids: Vec<Vec<u32>> = (0..fc)
+        .map(|f| {
+            // the global id of each of the chunk's distinct texts (0 = missing)
+            (p.dict[f].iter())
+                .map(|t| t.as_deref().map_or(0, |t| id_of(f, t)))
+                .collect()
+        })
+        .collect();
     for (s, set) in files.iter().enumerate().take(3) {
         let rows: Vec<usize> = (0..p.rows()).filter(|&r| sets[r] as usize == s).collect();
         if rows.is_empty() {

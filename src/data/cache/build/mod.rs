@@ -115,9 +115,11 @@ pub(super) fn build_streaming(
     }
     let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
     let file_set = fit::set_of_files(&cfg.split, &shown);
+    let t0 = std::time::Instant::now();
     let Some(p1) = pass1(&plan, &files, &file_set)? else {
         return Ok(None);
     };
+    let t1 = t0.elapsed().as_secs_f64();
     let skipped = skipped_rows(cfg, &p1);
     if let Some(e) = p1.funnel_error {
         return Err(e);
@@ -160,13 +162,25 @@ pub(super) fn build_streaming(
             SetFile::create(&tmp.join(format!("{s}.bin")), lay)
         })
         .collect::<Result<_>>()?;
+    let t2 = std::time::Instant::now();
     pass2(&plan, &files, &file_set, &p1.chunks, &spec, &set_files)?;
+    let t2 = t2.elapsed().as_secs_f64();
+    let t3 = std::time::Instant::now();
     scale::scale_numeric(&mut spec, &set_files)?;
     let named: Vec<(&str, &SetFile)> = sets[..3].iter().copied().zip(&set_files).collect();
     let report = scale::report(&spec, &named)?;
     for s in &set_files {
         s.file.sync_all().map_err(|e| encode::io_err(&s.path, e))?;
     }
+    let mb = (files.iter())
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len() as f64 / 1e6)
+        .sum::<f64>();
+    eprintln!(
+        "data cache: streamed {mb:.0} MB ({} rows): pass 1 (vocabularies, split) {t1:.1} s, pass 2 (encode) {t2:.1} s, numeric scaling and report {:.1} s",
+        p1.kept,
+        t3.elapsed().as_secs_f64()
+    );
     Ok(Some(Built {
         spec,
         report,
@@ -219,7 +233,7 @@ fn stream_file<T: Send>(
     let mut batch = reader.next_batch(n)?;
     let mut index = 0;
     while !batch.is_empty() {
-        let (next, done): (Result<Vec<(Vec<u8>, bool)>>, Vec<T>) = rayon::join(
+        let (next, done): (Result<Vec<chunks::Chunk>>, Vec<T>) = rayon::join(
             || reader.next_batch(n),
             || {
                 (batch.par_iter().enumerate())
@@ -354,7 +368,12 @@ fn pass2(
     sets: &[SetFile],
 ) -> Result<()> {
     let cfg = plan.cfg;
-    let encoders: Vec<&Encoder> = spec.categorical.iter().map(|c| &c.encoder).collect();
+    let lookups: Vec<_> = spec
+        .categorical
+        .iter()
+        .map(|c| c.encoder.lookup())
+        .collect();
+    let id_of = |f: usize, t: &str| lookups[f].id(t);
     let mut base = 0;
     let mut row = 0u64;
     for (fi, file) in files.iter().enumerate() {
@@ -377,7 +396,7 @@ fn pass2(
                     &p,
                     &set_of,
                     info.offsets,
-                    &encoders,
+                    &id_of,
                     sets,
                     fi as u32,
                     info.first_line,

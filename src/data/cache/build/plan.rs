@@ -26,7 +26,9 @@ pub(super) struct Plan<'a> {
 /// Why `cfg` is built through the in-memory reader instead (`None`: it streams).
 pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
     let d = &cfg.data;
-    let why = if d.format == Format::Parquet {
+    let why = if std::env::var("MTREC_STREAM").is_ok_and(|v| v == "0") {
+        "MTREC_STREAM=0".to_string()
+    } else if d.format == Format::Parquet {
         "data.format = \"parquet\"".to_string()
     } else if !matches!(
         d.loader,
