@@ -115,7 +115,7 @@ pub(super) fn build_streaming(
     }
     let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
     let file_set = fit::set_of_files(&cfg.split, &shown);
-    let t0 = std::time::Instant::now();
+    let (t0, cpu0) = (std::time::Instant::now(), cpu_seconds());
     let Some(p1) = pass1(&plan, &files, &file_set)? else {
         return Ok(None);
     };
@@ -176,10 +176,12 @@ pub(super) fn build_streaming(
         .filter_map(|f| std::fs::metadata(&f.path).ok())
         .map(|m| m.len() as f64 / 1e6)
         .sum::<f64>();
+    let cpu = cpu_seconds() - cpu0;
     eprintln!(
-        "data cache: streamed {mb:.0} MB ({} rows): pass 1 (vocabularies, split) {t1:.1} s, pass 2 (encode) {t2:.1} s, numeric scaling and report {:.1} s",
+        "data cache: streamed {mb:.0} MB ({} rows): pass 1 (vocabularies, split) {t1:.1} s, pass 2 (encode) {t2:.1} s, numeric scaling and report {:.1} s; {cpu:.1} CPU s ({:.0} MB per CPU second)",
         p1.kept,
-        t3.elapsed().as_secs_f64()
+        t3.elapsed().as_secs_f64(),
+        mb / cpu.max(1e-3)
     );
     Ok(Some(Built {
         spec,
@@ -188,6 +190,17 @@ pub(super) fn build_streaming(
         skipped,
         rows: sizes,
     }))
+}
+
+/// User + system CPU seconds of this process so far (`/proc/self/stat`, in the
+/// kernel's fixed 100 ticks per second); 0 where there is no /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // fields after the `(comm)`, which may hold spaces: state is field 3, utime 14, stime 15
+    let rest = stat.rsplit_once(')').map_or("", |x| x.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
 }
 
 fn plan_has_cat(f: &crate::config::FeatureConfig) -> bool {

@@ -212,6 +212,7 @@ pub(super) fn parse_chunk(
     let mut codes: Vec<FxMap> = vec![FxMap::default(); fc];
     let mut rec = ByteRecord::new();
     let mut field = Vec::new();
+    let mut bounds: Vec<(usize, usize)> = Vec::new();
     let mut header_pending = first && cfg.header;
     let mut pos = 0;
     let skip = cfg.bad_rows == BadRows::Skip;
@@ -250,29 +251,67 @@ pub(super) fn parse_chunk(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if !split_line(line, delimiter, quoting, &mut rec, &mut field) {
-            out.multiline = true;
-            return Ok(out);
-        }
-        if cfg.trim {
-            rec.trim();
-        }
         if header_pending {
+            // the header was read by `ingest::header_names`; only a quote left open
+            // across its line matters here
             header_pending = false;
+            if !split_line(line, delimiter, quoting, &mut rec, &mut field) {
+                out.multiline = true;
+                return Ok(out);
+            }
             continue;
         }
-        let cut = last && !ended;
-        let decoded = match ctx.decode_row(&rec, &view.map, cut) {
-            Ok(d) => d,
-            Err(bad) => {
-                malformed(&mut out, bad, number, skip);
-                if out.malformed_error.is_some() {
-                    return Ok(out);
+        // Fast path: a line of printable ASCII without spaces or quotes (the delimiter
+        // aside: TSV's tab) splits at each
+        // delimiter into its fields as they are (nothing to unquote, trim or decode);
+        // any other line, or one the fast path finds malformed, takes the reader's path.
+        let body = line.strip_suffix(b"\r").unwrap_or(line);
+        bounds.clear();
+        let plain = (body.iter()).all(|&c| (c > b' ' && c < 0x7f && c != b'"') || c == delimiter);
+        if plain {
+            let mut start = 0;
+            for i in memchr::memchr_iter(delimiter, body) {
+                bounds.push((start, i));
+                start = i + 1;
+            }
+            bounds.push((start, body.len()));
+        }
+        let fast = plain
+            && bounds.len() == view.names.len()
+            && bounds
+                .iter()
+                .all(|&(a, b)| (b - a) as u64 <= cfg.max_field_bytes);
+        let decoded = if fast {
+            Vec::new()
+        } else {
+            if !split_line(line, delimiter, quoting, &mut rec, &mut field) {
+                out.multiline = true;
+                return Ok(out);
+            }
+            if cfg.trim {
+                rec.trim();
+            }
+            let cut = last && !ended;
+            match ctx.decode_row(&rec, &view.map, cut) {
+                Ok(d) => d,
+                Err(bad) => {
+                    malformed(&mut out, bad, number, skip);
+                    if out.malformed_error.is_some() {
+                        return Ok(out);
+                    }
+                    continue;
                 }
-                continue;
             }
         };
-        let text = |i: usize| decoded[i].as_ref();
+        let text = |i: usize| -> &str {
+            if fast {
+                let (a, b) = bounds[view.map[i]];
+                // printable ASCII (checked above) is UTF-8 and Latin-1 alike
+                std::str::from_utf8(&body[a..b]).unwrap_or_default()
+            } else {
+                decoded[i].as_ref()
+            }
+        };
         let joined = |n: usize| (0..n).map(text).collect::<Vec<_>>().join(",");
         if let Some((e, l)) = plan.funnel {
             let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
