@@ -26,34 +26,43 @@ const HEADER: usize = 64;
 
 /// Byte offsets of the sections for N rows and the widths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Layout {
-    n: usize,
-    n_cat: usize,
-    n_num: usize,
-    k: usize,
+pub(super) struct Layout {
+    pub(super) n: usize,
+    pub(super) n_cat: usize,
+    pub(super) n_num: usize,
+    pub(super) k: usize,
 }
 
 impl Layout {
-    fn cat(&self, f: usize) -> usize {
+    pub(super) fn cat(&self, f: usize) -> usize {
         HEADER + 4 * self.n * f
     }
-    fn num(&self, f: usize) -> usize {
+    pub(super) fn num(&self, f: usize) -> usize {
         self.cat(self.n_cat) + 4 * self.n * f
     }
-    fn labels(&self, t: usize) -> usize {
+    pub(super) fn labels(&self, t: usize) -> usize {
         self.num(self.n_num) + 4 * self.n * t
     }
-    fn mask(&self, t: usize) -> usize {
+    pub(super) fn mask(&self, t: usize) -> usize {
         self.labels(self.k) + 4 * self.n * t
     }
-    fn src_file(&self) -> usize {
+    pub(super) fn src_file(&self) -> usize {
         self.mask(self.k)
     }
-    fn src_line(&self) -> usize {
+    pub(super) fn src_line(&self) -> usize {
         (self.src_file() + 4 * self.n).next_multiple_of(8)
     }
-    fn total(&self) -> usize {
+    pub(super) fn total(&self) -> usize {
         self.src_line() + 8 * self.n
+    }
+    /// The 64-byte header: magic, N, F_cat, F_num, K.
+    pub(super) fn header(&self) -> [u8; HEADER] {
+        let mut head = [0u8; HEADER];
+        head[..8].copy_from_slice(MAGIC);
+        for (i, v) in [self.n, self.n_cat, self.n_num, self.k].iter().enumerate() {
+            head[8 + 8 * i..16 + 8 * i].copy_from_slice(&(*v as u64).to_le_bytes());
+        }
+        head
     }
 }
 
@@ -75,12 +84,7 @@ pub fn write_set(path: &Path, e: &Encoded) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|x| io_err(path, x))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let mut put = |b: &[u8]| w.write_all(b).map_err(|x| io_err(path, x));
-    let mut head = [0u8; HEADER];
-    head[..8].copy_from_slice(MAGIC);
-    for (i, v) in [lay.n, lay.n_cat, lay.n_num, lay.k].iter().enumerate() {
-        head[8 + 8 * i..16 + 8 * i].copy_from_slice(&(*v as u64).to_le_bytes());
-    }
-    put(&head)?;
+    put(&lay.header())?;
     // row-major (N, F) in memory → F columns of N on disk
     for f in 0..lay.n_cat {
         for r in 0..lay.n {

@@ -10,6 +10,7 @@
 //! `<key>/` holds `meta.json` (key parts, set sizes, files, report, skipped rows),
 //! `spec.json` (the fitted features) and one `<set>.bin` per set (layout in file.rs).
 
+mod build;
 mod file;
 mod key;
 mod order;
@@ -37,6 +38,9 @@ pub struct CachedSets {
     pub cold: CachedSet,
     /// `true` when this run built it, `false` when it reused it.
     pub built: bool,
+    /// `true` when this run built it by streaming the files (`build/`), `false` when it
+    /// reused it or built it through the in-memory reader.
+    pub streamed: bool,
 }
 
 const SETS: [&str; 4] = ["train", "valid", "test", "cold"];
@@ -68,12 +72,13 @@ pub fn open_or_build(
 ) -> Result<(Prepared, CachedSets, SkippedRows)> {
     let (key, parts) = cache_key(cfg, data_dir)?;
     let dir = root.join(&key);
+    let mut streamed = false;
     let built = if dir.join("meta.json").is_file() {
         eprintln!("data cache: reusing {}", dir.display());
         false
     } else {
         let t0 = std::time::Instant::now();
-        build(cfg, data_dir, root, &dir, &parts)?;
+        streamed = build(cfg, data_dir, root, &dir, &parts)?;
         eprintln!(
             "data cache: built {} in {:.1} s",
             dir.display(),
@@ -90,19 +95,83 @@ pub fn open_or_build(
         cold: open("cold")?,
         dir,
         built,
+        streamed,
     };
     Ok((prepared, sets, skipped))
 }
 
-/// Reads, splits, fits and encodes in memory, writes every set into a temp folder and
-/// renames it to `dir`: a killed build leaves no folder under the key.
+/// Builds the sets into a temp folder (streaming, `build/`, or through the in-memory
+/// path where the streaming build does not apply) and renames it to `dir`: a killed
+/// build leaves no folder under the key. Returns whether it streamed.
 fn build(
     cfg: &RunConfig,
     data_dir: &Path,
     root: &Path,
     dir: &Path,
     parts: &serde_json::Value,
-) -> Result<()> {
+) -> Result<bool> {
+    std::fs::create_dir_all(root).map_err(|e| {
+        io_err(
+            root,
+            format!(
+                "cannot create the data cache folder ({e}); set data.cache to a writable folder"
+            ),
+        )
+    })?;
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = root.join(format!("{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    let streamed = match build::build_streaming(cfg, data_dir, &tmp) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let did_stream = streamed.is_some();
+    let built = match streamed {
+        Some(b) => b,
+        None => build_in_memory(cfg, data_dir, &tmp)?,
+    };
+    let skipped: Vec<serde_json::Value> = built
+        .skipped
+        .first
+        .iter()
+        .map(|r| json!({ "path": r.path, "line": r.line, "reason": r.reason, "text": r.text }))
+        .collect();
+    let [train, valid, test, cold] = built.rows;
+    let meta = json!({
+        "key": parts,
+        "rows": { "train": train, "valid": valid, "test": test, "cold": cold },
+        "files": built.files,
+        "report": built.report,
+        "skipped": { "count": built.skipped.count, "duplicates": built.skipped.duplicates, "first": skipped },
+    });
+    let write = |f: &str, text: String| {
+        let path = tmp.join(f);
+        std::fs::write(&path, text).map_err(|e| io_err(&path, e))
+    };
+    write("spec.json", built.spec.to_json_string()?)?;
+    write(
+        "meta.json",
+        serde_json::to_string_pretty(&meta).unwrap_or_default(),
+    )?;
+    if let Err(e) = std::fs::rename(&tmp, dir) {
+        // another run built the same key meanwhile: keep its folder
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !dir.join("meta.json").is_file() {
+            return Err(io_err(
+                dir,
+                format!("cannot move the built cache into place: {e}"),
+            ));
+        }
+    }
+    Ok(did_stream)
+}
+
+/// Reads, splits, fits and encodes in memory and writes every set into `tmp`.
+fn build_in_memory(cfg: &RunConfig, data_dir: &Path, tmp: &Path) -> Result<build::Built> {
     let needed = cfg.needed_columns();
     let mut table = crate::data::loaders::load_table(&cfg.data, data_dir, &needed)?;
     crate::data::features::drop_bad_values(
@@ -119,54 +188,16 @@ fn build(
         &cfg.split,
         &cfg.data.missing_values,
     )?;
-    std::fs::create_dir_all(root).map_err(|e| {
-        io_err(
-            root,
-            format!(
-                "cannot create the data cache folder ({e}); set data.cache to a writable folder"
-            ),
-        )
-    })?;
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = root.join(format!("{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
     for (s, e) in SETS.iter().zip([&p.train, &p.valid, &p.test, &p.cold]) {
         write_set(&tmp.join(format!("{s}.bin")), e)?;
     }
-    let skipped: Vec<serde_json::Value> = table
-        .skipped
-        .first
-        .iter()
-        .map(|r| json!({ "path": r.path, "line": r.line, "reason": r.reason, "text": r.text }))
-        .collect();
-    let meta = json!({
-        "key": parts,
-        "rows": { "train": p.train.len(), "valid": p.valid.len(), "test": p.test.len(), "cold": p.cold.len() },
-        "files": p.files,
-        "report": p.report,
-        "skipped": { "count": table.skipped.count, "duplicates": table.skipped.duplicates, "first": skipped },
-    });
-    let write = |f: &str, text: String| {
-        let path = tmp.join(f);
-        std::fs::write(&path, text).map_err(|e| io_err(&path, e))
-    };
-    write("spec.json", p.spec.to_json_string()?)?;
-    write(
-        "meta.json",
-        serde_json::to_string_pretty(&meta).unwrap_or_default(),
-    )?;
-    if let Err(e) = std::fs::rename(&tmp, dir) {
-        // another run built the same key meanwhile: keep its folder
-        let _ = std::fs::remove_dir_all(&tmp);
-        if !dir.join("meta.json").is_file() {
-            return Err(io_err(
-                dir,
-                format!("cannot move the built cache into place: {e}"),
-            ));
-        }
-    }
-    Ok(())
+    Ok(build::Built {
+        rows: [p.train.len(), p.valid.len(), p.test.len(), p.cold.len()],
+        spec: p.spec,
+        report: p.report,
+        files: p.files,
+        skipped: table.skipped,
+    })
 }
 
 /// The spec, report, files and skipped rows of the cache in `dir`.

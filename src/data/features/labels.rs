@@ -41,7 +41,7 @@ impl LabelSpec {
     }
 
     /// The label of one non-missing text, or what was expected instead.
-    pub(super) fn label(&self, text: &str) -> std::result::Result<f32, &'static str> {
+    pub(crate) fn label(&self, text: &str) -> std::result::Result<f32, &'static str> {
         let t = text.trim();
         let number = || t.parse::<f64>().ok().filter(|x| x.is_finite());
         match self.kind {

@@ -33,6 +33,9 @@ mod source;
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
 pub(crate) use source::{check_regular_file, excerpt};
+// The streaming cache build (src/data/cache/build/) judges rows with the reader's rules.
+pub(crate) use reader::{field_map, header_names, BadRow, RowContext};
+pub(crate) use skipped::shorten;
 
 use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};

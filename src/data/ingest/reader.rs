@@ -165,7 +165,7 @@ fn unterminated(line: u64, column: usize, why: String, text: String) -> BadRow {
 }
 
 /// For each output column, its field index in this file.
-fn field_map(
+pub(crate) fn field_map(
     wanted: &[String],
     file_names: &[String],
     shown: &str,
@@ -197,26 +197,26 @@ fn field_map(
 }
 
 /// What is needed to judge one row of a file.
-struct RowContext<'a> {
-    file_names: &'a [String],
-    cfg: &'a DataConfig,
+pub(crate) struct RowContext<'a> {
+    pub(crate) file_names: &'a [String],
+    pub(crate) cfg: &'a DataConfig,
 }
 
 /// Why a row is malformed: the 1-based field, what was seen, what was expected.
-struct BadRow {
-    column: usize,
+pub(crate) struct BadRow {
+    pub(crate) column: usize,
     what: String,
     seen: String,
     expected: String,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl BadRow {
-    fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         format!("{}: {}; expected {}", self.what, self.seen, self.expected)
     }
 
-    fn into_error(self, shown: &str, line: u64) -> Error {
+    pub(crate) fn into_error(self, shown: &str, line: u64) -> Error {
         Error::Input {
             path: shown.to_string(),
             line: line as usize,
@@ -233,7 +233,7 @@ impl BadRow {
 
 impl RowContext<'_> {
     /// The texts of the wanted fields, or why the row cannot be used.
-    fn decode_row<'r>(
+    pub(crate) fn decode_row<'r>(
         &self,
         rec: &'r ByteRecord,
         map: &[usize],

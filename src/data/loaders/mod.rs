@@ -34,6 +34,7 @@ mod table;
 pub mod taobao;
 
 pub use samples::aliexpress_columns;
+pub(crate) use samples::stream_checks;
 
 use crate::config::data::Loader;
 use crate::config::DataConfig;

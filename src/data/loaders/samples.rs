@@ -261,3 +261,24 @@ fn check_funnel(
     table.drop_rows(&bad);
     Ok(())
 }
+
+/// For the streaming cache build: checks every file's columns as [`read`] does and
+/// returns the funnel `(earlier, later)` of `loader`'s data set (`None` for the plain
+/// `csv` loader and for KuaiRand).
+pub(crate) fn stream_checks(
+    loader: crate::config::data::Loader,
+    cfg: &DataConfig,
+    data_dir: &Path,
+) -> Result<Option<(&'static str, &'static str)>> {
+    use crate::config::data::Loader;
+    let schema = match loader {
+        Loader::AliCcp => &ALI_CCP,
+        Loader::Aliexpress => &ALIEXPRESS,
+        Loader::Kuairand => &KUAIRAND,
+        _ => return Ok(None),
+    };
+    for f in &cfg.files {
+        names_of(schema, cfg, &resolve(data_dir, f))?;
+    }
+    Ok(schema.funnel)
+}

@@ -1,0 +1,154 @@
+//! One data file as a sequence of byte chunks that end at line ends, read with a
+//! bounded buffer (plain or gzip, recognised by the magic bytes like `ingest::Source`).
+//!
+//! ```text
+//! file ──read ~CHUNK bytes──▶ cut after the last `\n` ──▶ chunk (whole lines)
+//!                              the rest starts the next chunk
+//! ```
+//! The cut points depend only on the file's bytes and the chunk size, never on the
+//! thread count, so both passes see the same chunks and every chunk's rows land in
+//! the same place of the cache. A line without `\n` longer than `max_line_bytes` is
+//! handed over as it is (the parser reports it); the last chunk may end without `\n`.
+
+use crate::config::DataConfig;
+use crate::error::{Error, Result};
+use flate2::read::MultiGzDecoder;
+use std::io::Read;
+use std::path::Path;
+
+/// A chunk of whole lines and whether it is its file's last.
+pub(super) type Chunk = (Vec<u8>, bool);
+
+/// Bytes per chunk: `MTREC_STREAM_CHUNK` (tests use small chunks), else 8 MiB.
+pub(super) fn chunk_bytes() -> usize {
+    std::env::var("MTREC_STREAM_CHUNK")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&v| v > 0)
+        .unwrap_or(8 << 20)
+}
+
+/// The chunks of one file.
+pub(super) struct ChunkReader {
+    inner: Box<dyn Read + Send>,
+    shown: String,
+    gz: bool,
+    /// Bytes read past the last cut.
+    carry: Vec<u8>,
+    size: usize,
+    max_line: usize,
+    max_decompressed: u64,
+    consumed: u64,
+    eof: bool,
+}
+
+impl ChunkReader {
+    pub(super) fn open(path: &Path, shown: &str, cfg: &DataConfig) -> Result<ChunkReader> {
+        cfg.check_limits()?;
+        crate::data::ingest::check_regular_file(path, shown)?;
+        let io = |e: std::io::Error| Error::Io {
+            path: shown.to_string(),
+            message: format!("cannot open the data file ({e}); check data.files and --data-dir"),
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let mut magic = [0u8; 2];
+        let got = file.read(&mut magic).map_err(io)?;
+        let gz = got == 2 && magic == [0x1f, 0x8b];
+        let file = std::fs::File::open(path).map_err(io)?;
+        let inner: Box<dyn Read + Send> = if gz {
+            Box::new(MultiGzDecoder::new(std::io::BufReader::with_capacity(
+                1 << 16,
+                file,
+            )))
+        } else {
+            Box::new(file)
+        };
+        Ok(ChunkReader {
+            inner,
+            shown: shown.to_string(),
+            gz,
+            carry: Vec::new(),
+            size: chunk_bytes(),
+            max_line: usize::try_from(cfg.max_line_bytes).unwrap_or(usize::MAX),
+            max_decompressed: cfg.max_decompressed_bytes,
+            consumed: 0,
+            eof: false,
+        })
+    }
+
+    /// Fills `buf` up to `want` bytes (fewer only at the end of the file).
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<()> {
+        while buf.len() < want && !self.eof {
+            let start = buf.len();
+            buf.resize(want, 0);
+            let n = loop {
+                match self.inner.read(&mut buf[start..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        return Err(Error::Io {
+                            path: self.shown.clone(),
+                            message: format!(
+                                "reading failed ({e}); the file may be damaged or cut off{}",
+                                if self.gz {
+                                    " (it is gzip-compressed: check it with `gzip -t`)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        })
+                    }
+                }
+            };
+            buf.truncate(start + n);
+            self.eof = n == 0;
+            self.consumed += n as u64;
+            if self.gz && self.consumed > self.max_decompressed {
+                return Err(Error::Io {
+                    path: self.shown.clone(),
+                    message: format!(
+                        "decompresses to more than data.max_decompressed_bytes = {} bytes; raise data.max_decompressed_bytes if the file is genuine",
+                        self.max_decompressed
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The next chunk and whether it is the file's last; `None` after the last.
+    pub(super) fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut want = self.size.max(buf.len() + 1);
+        loop {
+            self.fill(&mut buf, want)?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            if self.eof {
+                return Ok(Some((buf, true)));
+            }
+            if let Some(i) = memchr::memrchr(b'\n', &buf) {
+                self.carry = buf.split_off(i + 1);
+                return Ok(Some((buf, false)));
+            }
+            if buf.len() > self.max_line.saturating_add(1) {
+                // one line over the limit: the parser names it
+                return Ok(Some((buf, false)));
+            }
+            want = buf.len() + self.size;
+        }
+    }
+
+    /// Up to `n` chunks (fewer at the end of the file).
+    pub(super) fn next_batch(&mut self, n: usize) -> Result<Vec<Chunk>> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match self.next_chunk()? {
+                Some(c) => out.push(c),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}

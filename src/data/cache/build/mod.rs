@@ -1,0 +1,440 @@
+//! The streaming cache build: two passes over the files, never holding all rows.
+//!
+//! ```text
+//! pass 1  file ──chunks (chunks.rs)──▶ parse, judge rows (parse.rs)      rayon, per chunk
+//!              ──in file order──▶ row numbers, lines, skipped rows, first errors
+//!              ──set of each row, training counts (fit.rs)──▶ vocabularies
+//! pass 2  file ──the same chunks──▶ parse, encode, pwrite at each row's place (encode.rs)
+//! then    numeric fill / scaling from train.bin, every set rescaled in place (scale.rs)
+//! ```
+//! Reading the next chunks overlaps with parsing the current ones (`rayon::join`), so a
+//! gzip file's decompression (sequential) runs beside the parse. The result is the
+//! in-memory build's: the same rows in the same sets, the same vocabulary ids, the same
+//! scaled numbers (bit for bit), the same skipped rows and the same first error
+//! (`tests/s7stream_*.rs`). Configurations it does not cover (`plan::not_streamable`) and
+//! files with a quoted field spanning lines go through the in-memory path.
+
+mod chunks;
+mod encode;
+mod fit;
+mod parse;
+mod plan;
+mod scale;
+
+use super::file::Layout;
+use crate::config::{BadRows, RunConfig};
+use crate::data::features::{Encoder, FeatureSpec};
+use crate::data::ingest::{field_map, header_names, RawColumn, RawTable, SkippedRows};
+use crate::error::{Error, Result};
+use chunks::ChunkReader;
+use encode::SetFile;
+use fit::VocabFit;
+use parse::{Dropped, FileView, Parsed, Pending};
+use plan::Plan;
+use rayon::prelude::*;
+use std::path::Path;
+
+/// What a build leaves besides the set files.
+pub(super) struct Built {
+    pub spec: FeatureSpec,
+    pub report: String,
+    pub files: Vec<String>,
+    pub skipped: SkippedRows,
+    /// Rows of train, valid, test, cold.
+    pub rows: [usize; 4],
+}
+
+/// Where one chunk's rows go.
+struct ChunkInfo {
+    /// Lines of its file before it.
+    first_line: u64,
+    /// Kept rows per set before it (all chunks of all files).
+    offsets: [usize; 3],
+}
+
+/// One file as both passes read it.
+struct FileIn {
+    shown: String,
+    path: std::path::PathBuf,
+    names: Vec<String>,
+    map: Vec<usize>,
+    funnel_field: usize,
+}
+
+/// Everything pass 1 gathers.
+#[derive(Default)]
+struct Pass1 {
+    chunks: Vec<ChunkInfo>,
+    kept: u64,
+    sets: [usize; 3],
+    malformed: Vec<(String, Dropped, u64)>,
+    funnel: Vec<(String, Dropped, u64)>,
+    values: Vec<(String, Dropped, u64)>,
+    funnel_error: Option<Error>,
+    value_errors: Vec<Option<Error>>,
+    vocab: Vec<VocabFit>,
+}
+
+/// Builds the sets of `cfg` into the folder `tmp` by streaming; `Ok(None)` (after
+/// saying why) when this config or file needs the in-memory reader.
+pub(super) fn build_streaming(
+    cfg: &RunConfig,
+    data_dir: &Path,
+    tmp: &Path,
+) -> Result<Option<Built>> {
+    if let Some(why) = plan::not_streamable(cfg) {
+        eprintln!("data cache: building through the in-memory reader ({why} is not streamed)");
+        return Ok(None);
+    }
+    let funnel = crate::data::loaders::stream_checks(cfg.data.loader, &cfg.data, data_dir)?;
+    let plan = Plan::new(cfg, funnel);
+    let mut files = Vec::new();
+    for f in &cfg.data.files {
+        let p = Path::new(f);
+        let path = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            data_dir.join(p)
+        };
+        let shown = path.display().to_string();
+        let names = header_names(&path, &shown, &cfg.data)?;
+        let map = field_map(&plan.names, &names, &shown, cfg.data.header)?;
+        let funnel_field = plan.funnel.map_or(0, |(_, l)| {
+            names
+                .iter()
+                .position(|n| *n == plan.names[l])
+                .map_or(0, |i| i + 1)
+        });
+        files.push(FileIn {
+            shown,
+            path,
+            names,
+            map,
+            funnel_field,
+        });
+    }
+    let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
+    let file_set = fit::set_of_files(&cfg.split, &shown);
+    let (t0, cpu0) = (std::time::Instant::now(), cpu_seconds());
+    let Some(p1) = pass1(&plan, &files, &file_set)? else {
+        return Ok(None);
+    };
+    let t1 = t0.elapsed().as_secs_f64();
+    let skipped = skipped_rows(cfg, &p1);
+    if let Some(e) = p1.funnel_error {
+        return Err(e);
+    }
+    if let Some(e) = p1.value_errors.into_iter().flatten().next() {
+        return Err(e);
+    }
+    if p1.sets[0] == 0 && p1.kept > 0 {
+        return Err(Error::Config {
+            what: "split".into(),
+            message: format!(
+                "gives no training rows out of {}; raise split.train or check split.train_files",
+                p1.kept
+            ),
+        });
+    }
+    let mut spec = structure(&plan)?;
+    let mut vocab = p1.vocab.into_iter();
+    for (c, f) in spec
+        .categorical
+        .iter_mut()
+        .zip(cfg.features.iter().filter(|f| plan_has_cat(f)))
+    {
+        let fitted = vocab.next().unwrap_or_default();
+        if let Encoder::Vocab { values } = &mut c.encoder {
+            *values = fitted.finish(f.min_count);
+        }
+    }
+    let widths = (spec.categorical.len(), spec.numeric.len(), spec.tasks.len());
+    let sets = ["train", "valid", "test", "cold"];
+    let sizes = [p1.sets[0], p1.sets[1], p1.sets[2], 0];
+    let set_files: Vec<SetFile> = (sets.iter().zip(sizes))
+        .map(|(s, n)| {
+            let lay = Layout {
+                n,
+                n_cat: widths.0,
+                n_num: widths.1,
+                k: widths.2,
+            };
+            SetFile::create(&tmp.join(format!("{s}.bin")), lay)
+        })
+        .collect::<Result<_>>()?;
+    let t2 = std::time::Instant::now();
+    pass2(&plan, &files, &file_set, &p1.chunks, &spec, &set_files)?;
+    let t2 = t2.elapsed().as_secs_f64();
+    let t3 = std::time::Instant::now();
+    scale::scale_numeric(&mut spec, &set_files)?;
+    let named: Vec<(&str, &SetFile)> = sets[..3].iter().copied().zip(&set_files).collect();
+    let report = scale::report(&spec, &named)?;
+    for s in &set_files {
+        s.file.sync_all().map_err(|e| encode::io_err(&s.path, e))?;
+    }
+    let mb = (files.iter())
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len() as f64 / 1e6)
+        .sum::<f64>();
+    let cpu = cpu_seconds() - cpu0;
+    eprintln!(
+        "data cache: streamed {mb:.0} MB ({} rows): pass 1 (vocabularies, split) {t1:.1} s, pass 2 (encode) {t2:.1} s, numeric scaling and report {:.1} s; {cpu:.1} CPU s ({:.0} MB per CPU second)",
+        p1.kept,
+        t3.elapsed().as_secs_f64(),
+        mb / cpu.max(1e-3)
+    );
+    Ok(Some(Built {
+        spec,
+        report,
+        files: shown,
+        skipped,
+        rows: sizes,
+    }))
+}
+
+/// User + system CPU seconds of this process so far (`/proc/self/stat`, in the
+/// kernel's fixed 100 ticks per second); 0 where there is no /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // fields after the `(comm)`, which may hold spaces: state is field 3, utime 14, stime 15
+    let rest = stat.rsplit_once(')').map_or("", |x| x.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+fn plan_has_cat(f: &crate::config::FeatureConfig) -> bool {
+    f.kind == crate::config::FeatureKind::Categorical && f.text.is_none()
+}
+
+/// The spec's structure (names, widths, encoders, checks of the feature settings):
+/// `FeatureSpec::fit` on a table with the columns and no rows.
+fn structure(plan: &Plan<'_>) -> Result<FeatureSpec> {
+    let cfg = plan.cfg;
+    let names: Vec<String> = plan.names[..plan.n_needed].to_vec();
+    let empty = RawTable {
+        columns: vec![RawColumn::default(); names.len()],
+        names,
+        ..Default::default()
+    };
+    crate::data::features::split_rows(&empty, &cfg.split, &cfg.data.missing_values)?;
+    FeatureSpec::fit(
+        &empty,
+        &cfg.features,
+        &cfg.tasks,
+        &cfg.data.missing_values,
+        &[],
+    )
+}
+
+/// Chunks per parallel batch.
+fn batch_len() -> usize {
+    2 * rayon::current_num_threads().max(1)
+}
+
+/// Runs `work` on every chunk of `file`, a batch at a time, reading the next batch
+/// while the current one is worked on; `each` receives the results in file order with
+/// the chunk's index in the file. Stops (returning `false`) when `each` does.
+fn stream_file<T: Send>(
+    file: &FileIn,
+    cfg: &RunConfig,
+    work: impl Fn(usize, &[u8], bool) -> T + Sync,
+    mut each: impl FnMut(usize, T) -> Result<bool>,
+) -> Result<bool> {
+    let mut reader = ChunkReader::open(&file.path, &file.shown, &cfg.data)?;
+    let n = batch_len();
+    let mut batch = reader.next_batch(n)?;
+    let mut index = 0;
+    while !batch.is_empty() {
+        let (next, done): (Result<Vec<chunks::Chunk>>, Vec<T>) = rayon::join(
+            || reader.next_batch(n),
+            || {
+                (batch.par_iter().enumerate())
+                    .map(|(j, (bytes, last))| work(index + j, bytes, *last))
+                    .collect()
+            },
+        );
+        for t in done {
+            if !each(index, t)? {
+                return Ok(false);
+            }
+            index += 1;
+        }
+        batch = next?;
+    }
+    Ok(true)
+}
+
+/// Pass 1; `None` when a quoted field spans lines.
+fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pass1>> {
+    let cfg = plan.cfg;
+    let fnum_k = plan.num.len() + plan.tasks.len();
+    let mut p1 = Pass1 {
+        value_errors: (0..fnum_k).map(|_| None).collect(),
+        vocab: (0..plan.cat.len()).map(|_| VocabFit::default()).collect(),
+        ..Default::default()
+    };
+    for (fi, file) in files.iter().enumerate() {
+        let view = FileView {
+            names: &file.names,
+            map: file.map.clone(),
+            funnel_field: file.funnel_field,
+        };
+        let mut line = 0u64;
+        let whole = stream_file(
+            file,
+            cfg,
+            |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
+            |_, parsed: std::result::Result<Parsed, Pending>| {
+                let p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
+                if p.multiline {
+                    return Ok(false);
+                }
+                if let Some(e) = p.malformed_error {
+                    return Err(e.into_error(&file.shown, line));
+                }
+                absorb(&mut p1, &file.shown, &p, line);
+                let first_line = line;
+                line += p.lines;
+                let sets = fit::sets_of(&cfg.split, file_set, fi as u32, p1.kept, p.rows());
+                p1.chunks.push(ChunkInfo {
+                    first_line,
+                    offsets: p1.sets,
+                });
+                for &s in &sets {
+                    p1.sets[s as usize] += 1;
+                }
+                p1.kept += p.rows() as u64;
+                for (f, (order, counts)) in fit::chunk_counts(&p, &sets).into_iter().enumerate() {
+                    p1.vocab[f].merge(&p.dict[f], &order, &counts);
+                }
+                Ok(true)
+            },
+        )?;
+        if !whole {
+            eprintln!(
+                "data cache: {} has a quoted field spanning lines; building through the in-memory reader",
+                file.shown
+            );
+            return Ok(None);
+        }
+    }
+    Ok(Some(p1))
+}
+
+/// Adds a chunk's dropped rows and first errors (lines made absolute with `line`).
+fn absorb(p1: &mut Pass1, shown: &str, p: &Parsed, line: u64) {
+    let copy = |d: &Dropped| {
+        let d = Dropped {
+            line: d.line,
+            reason: d.reason.clone(),
+            text: d.text.clone(),
+        };
+        (shown.to_string(), d, line)
+    };
+    p1.malformed.extend(p.malformed.iter().map(copy));
+    p1.funnel.extend(p.funnel.iter().map(copy));
+    p1.values.extend(p.values.iter().map(copy));
+    let made = |e: &Pending| {
+        let e = Pending {
+            line: e.line,
+            column: e.column,
+            what: e.what.clone(),
+            seen: e.seen.clone(),
+            expected: e.expected.clone(),
+        };
+        e.into_error(shown, line)
+    };
+    if p1.funnel_error.is_none() {
+        p1.funnel_error = p.funnel_error.as_ref().map(made);
+    }
+    for (slot, e) in p1.value_errors.iter_mut().zip(&p.value_errors) {
+        if slot.is_none() {
+            *slot = e.as_ref().map(made);
+        }
+    }
+}
+
+/// The skipped rows as the in-memory path records them: malformed rows (reader), then
+/// rows breaking the funnel (loader), then rows with unusable values (features).
+fn skipped_rows(cfg: &RunConfig, p1: &Pass1) -> SkippedRows {
+    let mut out = SkippedRows {
+        keep_all: cfg.data.list_every_bad_row,
+        ..Default::default()
+    };
+    if cfg.data.bad_rows != BadRows::Skip {
+        return out;
+    }
+    for (shown, d, line) in p1.malformed.iter().chain(&p1.funnel).chain(&p1.values) {
+        out.record(shown, line + d.line, d.reason.clone(), &d.text);
+    }
+    out
+}
+
+/// Pass 2: every kept row encoded into its set file.
+fn pass2(
+    plan: &Plan<'_>,
+    files: &[FileIn],
+    file_set: &[u8],
+    chunks: &[ChunkInfo],
+    spec: &FeatureSpec,
+    sets: &[SetFile],
+) -> Result<()> {
+    let cfg = plan.cfg;
+    let lookups: Vec<_> = spec
+        .categorical
+        .iter()
+        .map(|c| c.encoder.lookup())
+        .collect();
+    let id_of = |f: usize, t: &str| lookups[f].id(t);
+    let mut base = 0;
+    let mut row = 0u64;
+    for (fi, file) in files.iter().enumerate() {
+        let view = FileView {
+            names: &file.names,
+            map: file.map.clone(),
+            funnel_field: file.funnel_field,
+        };
+        let mut seen = 0;
+        stream_file(
+            file,
+            cfg,
+            |j, bytes, last| -> Result<usize> {
+                let p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
+                    .map_err(|e| e.into_error(&file.shown, 0))?;
+                let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
+                let start = info.offsets.iter().sum::<usize>() as u64;
+                let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
+                encode::write_chunk(
+                    &p,
+                    &set_of,
+                    info.offsets,
+                    &id_of,
+                    sets,
+                    fi as u32,
+                    info.first_line,
+                )?;
+                Ok(p.rows())
+            },
+            |_, rows| {
+                row += rows? as u64;
+                seen += 1;
+                Ok(true)
+            },
+        )?;
+        base += seen;
+    }
+    if row != sets[..3].iter().map(|s| s.lay.n as u64).sum::<u64>() {
+        return Err(changed(
+            &files.first().map(|f| f.shown.clone()).unwrap_or_default(),
+        ));
+    }
+    Ok(())
+}
+
+fn changed(shown: &str) -> Error {
+    Error::Io {
+        path: shown.to_string(),
+        message: "changed while the data cache was being built (the second pass read other rows); run again once the file is complete".into(),
+    }
+}

@@ -1,0 +1,467 @@
+//! One chunk of whole lines → its kept rows, its dropped rows and its first errors,
+//! judged by the rules of the in-memory path, in its order of precedence:
+//!
+//! ```text
+//! blank line                    skipped, not counted (ingest::Records)
+//! header (first record, chunk 0 of a file with header = true)        skipped
+//! malformed row                 ingest::RowContext::decode_row (field count, length, UTF-8)
+//! funnel (aliexpress, ali_ccp)  later = 1 while earlier = 0           (loaders::samples)
+//! values                        numeric features, then labels         (features::drop_bad_values)
+//! ```
+//! Line numbers here are local to the chunk (1 = its first line); the caller adds the
+//! lines of the chunks before it. A line that ends inside a quoted field makes the
+//! chunk [`Parsed::multiline`]: the caller then builds through the in-memory reader,
+//! which follows a quoted field across lines.
+
+use super::plan::Plan;
+use crate::config::BadRows;
+use crate::data::ingest::{excerpt, shorten, BadRow, RowContext};
+use crate::error::Error;
+use csv::ByteRecord;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The Fx hash (rustc's `FxHasher`): a rotate, xor and multiply per 8 bytes; the
+/// chunk-local code maps are looked up once per cell, where SipHash was the cost.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap = HashMap<String, u32, BuildHasherDefault<Fx>>;
+
+/// A dropped row: local line, reason, text.
+pub(super) struct Dropped {
+    pub line: u64,
+    pub reason: String,
+    pub text: String,
+}
+
+/// An error at a cell whose line is still local.
+pub(super) struct Pending {
+    pub line: u64,
+    pub column: usize,
+    pub what: String,
+    pub seen: String,
+    pub expected: String,
+}
+
+impl Pending {
+    pub(super) fn into_error(self, shown: &str, first_line: u64) -> Error {
+        Error::Input {
+            path: shown.to_string(),
+            line: (first_line + self.line) as usize,
+            column: self.column,
+            what: self.what,
+            seen: self.seen,
+            expected: self.expected,
+        }
+    }
+}
+
+/// What one chunk holds.
+#[derive(Default)]
+pub(super) struct Parsed {
+    /// Physical lines in the chunk.
+    pub lines: u64,
+    pub multiline: bool,
+    /// The first malformed row under `bad_rows = "error"`: the run's error.
+    pub malformed_error: Option<Pending>,
+    pub funnel_error: Option<Pending>,
+    /// Per numeric feature, then per task: the first bad value (`bad_rows = "error"`).
+    pub value_errors: Vec<Option<Pending>>,
+    pub malformed: Vec<Dropped>,
+    pub funnel: Vec<Dropped>,
+    pub values: Vec<Dropped>,
+    /// Kept rows: their local lines.                      (n,)
+    pub line: Vec<u32>,
+    /// Per categorical feature: the chunk's distinct texts, `None` for a missing one.
+    pub dict: Vec<Vec<Option<String>>>,
+    /// Codes into `dict`.                                  (n, F_cat) row-major
+    pub cat: Vec<u32>,
+    /// Numbers, NaN = missing (only with `full`).         (n, F_num) row-major
+    pub num: Vec<f32>,
+    /// Labels and masks (only with `full`).               (n, K) row-major each
+    pub labels: Vec<f32>,
+    pub mask: Vec<f32>,
+}
+
+impl Parsed {
+    pub(super) fn rows(&self) -> usize {
+        self.line.len()
+    }
+}
+
+/// A number or why not (`ingest::column::parse_number`'s rule).
+fn parse_number(t: &str, missing: &[String]) -> Result<f32, &'static str> {
+    let t = t.trim();
+    if missing.iter().any(|m| m == t) {
+        return Ok(f32::NAN);
+    }
+    match t.parse::<f32>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(_) => Err("a finite number"),
+        Err(_) => Err("a number"),
+    }
+}
+
+/// Splits one line (without `\n`) into `rec` by the CSV rules of `ingest::records`;
+/// `false` when the line ends inside a quote.
+fn split_line(
+    line: &[u8],
+    delimiter: u8,
+    quoting: bool,
+    rec: &mut ByteRecord,
+    field: &mut Vec<u8>,
+) -> bool {
+    rec.clear();
+    let body = line.strip_suffix(b"\r").unwrap_or(line);
+    if !quoting || memchr::memchr(b'"', body).is_none() {
+        for f in body.split(|&c| c == delimiter) {
+            rec.push_field(f);
+        }
+        return true;
+    }
+    #[derive(PartialEq)]
+    enum S {
+        Start,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut s = S::Start;
+    field.clear();
+    for &c in body {
+        match s {
+            S::Start if c == b'"' => s = S::Quoted,
+            S::Start | S::Unquoted | S::QuoteInQuoted if c == delimiter => {
+                rec.push_field(field);
+                field.clear();
+                s = S::Start;
+            }
+            S::Quoted if c == b'"' => s = S::QuoteInQuoted,
+            S::Quoted => field.push(c),
+            S::QuoteInQuoted if c == b'"' => {
+                field.push(c);
+                s = S::Quoted;
+            }
+            _ => {
+                field.push(c);
+                s = S::Unquoted;
+            }
+        }
+    }
+    if s == S::Quoted {
+        return false;
+    }
+    rec.push_field(field);
+    true
+}
+
+/// One file's part of the parse: its column names and where each table column is.
+pub(super) struct FileView<'a> {
+    pub names: &'a [String],
+    /// For each table column, its field in this file.
+    pub map: Vec<usize>,
+    /// The funnel's `later` field (1-based) in this file.
+    pub funnel_field: usize,
+}
+
+/// Parses `bytes` (whole lines; `last`: the file's last chunk; `first`: the file's
+/// first chunk, whose first record is the header when `data.header`).
+pub(super) fn parse_chunk(
+    plan: &Plan,
+    view: &FileView<'_>,
+    bytes: &[u8],
+    first: bool,
+    last: bool,
+    full: bool,
+) -> Result<Parsed, Pending> {
+    // Over 100 lines: one pass over the chunk's lines applying each rule of the module
+    // docs in order; split up, each rule would need the row's texts passed around.
+    let cfg = &plan.cfg.data;
+    let ctx = RowContext {
+        file_names: view.names,
+        cfg,
+    };
+    let quoting = cfg.format == crate::config::Format::Csv;
+    let delimiter = cfg.delimiter_char() as u8;
+    let max_line = usize::try_from(cfg.max_line_bytes).unwrap_or(usize::MAX);
+    let (fc, fnum, k) = (plan.cat.len(), plan.num.len(), plan.tasks.len());
+    let _ = k;
+    let mut out = Parsed {
+        dict: vec![Vec::new(); fc],
+        value_errors: (0..fnum + k).map(|_| None).collect(),
+        ..Default::default()
+    };
+    let mut codes: Vec<FxMap> = vec![FxMap::default(); fc];
+    let mut rec = ByteRecord::new();
+    let mut field = Vec::new();
+    let mut bounds: Vec<(usize, usize)> = Vec::new();
+    let mut header_pending = first && cfg.header;
+    let mut pos = 0;
+    let skip = cfg.bad_rows == BadRows::Skip;
+    while pos < bytes.len() {
+        let (line, next, ended) = match memchr::memchr(b'\n', &bytes[pos..]) {
+            Some(i) => (&bytes[pos..pos + i], pos + i + 1, true),
+            None => (&bytes[pos..], bytes.len(), false),
+        };
+        pos = next;
+        out.lines += 1;
+        let number = out.lines;
+        if line.len() > max_line {
+            return Err(Pending {
+                line: number,
+                column: 1,
+                what: "line".into(),
+                seen: format!(
+                    "longer than data.max_line_bytes = {max_line} bytes (it starts `{}`)",
+                    excerpt(&line[..line.len().min(320)])
+                ),
+                expected: "a line of delimited text; check that this is the right file (not binary, and not one with CR-only line ends), or raise data.max_line_bytes".into(),
+            });
+        }
+        if first && number == 1 && line.strip_suffix(b"\r").unwrap_or(line).contains(&b'\r') {
+            return Err(Pending {
+                line: number,
+                column: 1,
+                what: "line ends".into(),
+                seen: format!(
+                    "the file ends its lines with CR (\\r) alone (old Mac style), so it reads as one line `{}`",
+                    excerpt(line)
+                ),
+                expected: "lines ending in LF (\\n) or CRLF (\\r\\n); convert the file, e.g. `tr '\\r' '\\n' < in.csv > out.csv`".into(),
+            });
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if header_pending {
+            // the header was read by `ingest::header_names`; only a quote left open
+            // across its line matters here
+            header_pending = false;
+            if !split_line(line, delimiter, quoting, &mut rec, &mut field) {
+                out.multiline = true;
+                return Ok(out);
+            }
+            continue;
+        }
+        // Fast path: a line of printable ASCII without spaces or quotes (the delimiter
+        // aside: TSV's tab) splits at each
+        // delimiter into its fields as they are (nothing to unquote, trim or decode);
+        // any other line, or one the fast path finds malformed, takes the reader's path.
+        let body = line.strip_suffix(b"\r").unwrap_or(line);
+        bounds.clear();
+        let plain = (body.iter()).all(|&c| (c > b' ' && c < 0x7f && c != b'"') || c == delimiter);
+        if plain {
+            let mut start = 0;
+            for i in memchr::memchr_iter(delimiter, body) {
+                bounds.push((start, i));
+                start = i + 1;
+            }
+            bounds.push((start, body.len()));
+        }
+        let fast = plain
+            && bounds.len() == view.names.len()
+            && bounds
+                .iter()
+                .all(|&(a, b)| (b - a) as u64 <= cfg.max_field_bytes);
+        let decoded = if fast {
+            Vec::new()
+        } else {
+            if !split_line(line, delimiter, quoting, &mut rec, &mut field) {
+                out.multiline = true;
+                return Ok(out);
+            }
+            if cfg.trim {
+                rec.trim();
+            }
+            let cut = last && !ended;
+            match ctx.decode_row(&rec, &view.map, cut) {
+                Ok(d) => d,
+                Err(bad) => {
+                    malformed(&mut out, bad, number, skip);
+                    if out.malformed_error.is_some() {
+                        return Ok(out);
+                    }
+                    continue;
+                }
+            }
+        };
+        let text = |i: usize| -> &str {
+            if fast {
+                let (a, b) = bounds[view.map[i]];
+                // printable ASCII (checked above) is UTF-8 and Latin-1 alike
+                std::str::from_utf8(&body[a..b]).unwrap_or_default()
+            } else {
+                decoded[i].as_ref()
+            }
+        };
+        let joined = |n: usize| (0..n).map(text).collect::<Vec<_>>().join(",");
+        if let Some((e, l)) = plan.funnel {
+            let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
+            let (et, lt) = (text(e), text(l));
+            if is_one(lt) == Some(true) && is_one(et) == Some(false) {
+                let (earlier, later) = (&plan.names[e], &plan.names[l]);
+                if skip {
+                    out.funnel.push(Dropped {
+                        line: number,
+                        reason: format!("column `{later}`: `{lt}` while `{earlier}` is `{et}`; expected {later} = 0 on rows without a {earlier} ({later} implies {earlier})"),
+                        text: shorten(&joined(plan.names.len())),
+                    });
+                } else if out.funnel_error.is_none() {
+                    out.funnel_error = Some(Pending {
+                        line: number,
+                        column: view.funnel_field,
+                        what: format!("column `{later}`"),
+                        seen: format!("`{lt}` while `{earlier}` is `{et}`"),
+                        expected: format!("{later} = 0 on rows without a {earlier} ({later} implies {earlier}); fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report"),
+                    });
+                }
+                continue;
+            }
+        }
+        // values: numeric features, then labels; the first problem is the row's reason
+        let mv = &plan.missing;
+        let mut reason: Option<String> = None;
+        let n0 = out.num.len();
+        for (j, &c) in plan.num.iter().enumerate() {
+            match parse_number(text(c), mv) {
+                Ok(x) => {
+                    if full {
+                        out.num.push(x);
+                    }
+                }
+                Err(expected) => {
+                    let name = &plan.names[c];
+                    if skip {
+                        reason.get_or_insert_with(|| {
+                            format!(
+                                "column `{name}`: `{}`; expected {expected}",
+                                excerpt(text(c).as_bytes())
+                            )
+                        });
+                    } else if out.value_errors[j].is_none() {
+                        out.value_errors[j] = Some(Pending {
+                            line: number,
+                            column: c + 1,
+                            what: format!("column `{name}`"),
+                            seen: format!("`{}`", excerpt(text(c).as_bytes())),
+                            expected: format!("{expected}; fix the value, add the text to data.missing_values, or set data.bad_rows = \"skip\""),
+                        });
+                    }
+                    reason.get_or_insert_with(String::new);
+                }
+            }
+        }
+        let l0 = out.labels.len();
+        for (t, (c, spec)) in plan.tasks.iter().enumerate() {
+            let raw = text(*c);
+            let (y, m) = if mv.iter().any(|m| m == raw.trim()) {
+                (0.0, 0.0)
+            } else {
+                match spec.label(raw) {
+                    Ok(y) => (y, 1.0),
+                    Err(expected) => {
+                        if skip {
+                            reason.get_or_insert_with(|| {
+                                format!(
+                                    "column `{}`: `{}`; expected {expected} (task `{}`)",
+                                    spec.column,
+                                    excerpt(raw.as_bytes()),
+                                    spec.name
+                                )
+                            });
+                        } else if out.value_errors[fnum + t].is_none() {
+                            out.value_errors[fnum + t] = Some(Pending {
+                                line: number,
+                                column: c + 1,
+                                what: format!("column `{}`", spec.column),
+                                seen: format!("`{}`", excerpt(raw.as_bytes())),
+                                expected: format!("{expected} (task `{}`); or set data.bad_rows = \"skip\" to skip such rows", spec.name),
+                            });
+                        }
+                        reason.get_or_insert_with(String::new);
+                        (0.0, 0.0)
+                    }
+                }
+            };
+            if full {
+                out.labels.push(y);
+                out.mask.push(m);
+            }
+        }
+        if let Some(reason) = reason {
+            out.num.truncate(n0);
+            out.labels.truncate(l0);
+            out.mask.truncate(l0);
+            if skip {
+                out.values.push(Dropped {
+                    line: number,
+                    reason,
+                    text: shorten(&joined(plan.n_needed)),
+                });
+            }
+            continue;
+        }
+        for (f, &c) in plan.cat.iter().enumerate() {
+            let t = text(c);
+            let code = match codes[f].get(t) {
+                Some(&x) => x,
+                None => {
+                    let x = out.dict[f].len() as u32;
+                    let missing = mv.iter().any(|m| m == t.trim());
+                    out.dict[f].push((!missing).then(|| t.to_string()));
+                    codes[f].insert(t.to_string(), x);
+                    x
+                }
+            };
+            out.cat.push(code);
+        }
+        out.line.push(number as u32);
+    }
+    Ok(out)
+}
+
+fn malformed(out: &mut Parsed, bad: BadRow, line: u64, skip: bool) {
+    if skip {
+        out.malformed.push(Dropped {
+            line,
+            reason: bad.reason(),
+            text: bad.text.clone(),
+        });
+        return;
+    }
+    let Error::Input {
+        column,
+        what,
+        seen,
+        expected,
+        ..
+    } = bad.into_error("", 0)
+    else {
+        return;
+    };
+    out.malformed_error = Some(Pending {
+        line,
+        column,
+        what,
+        seen,
+        expected,
+    });
+}

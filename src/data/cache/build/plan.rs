@@ -1,0 +1,96 @@
+//! What the streaming build reads of the run config: the table's columns (the needed
+//! ones, in `RunConfig::needed_columns` order, as the in-memory table has them), where
+//! each feature and task is among them, and whether this config can be streamed at all.
+
+use crate::config::data::Loader;
+use crate::config::{FeatureKind, Format, Missing, RunConfig, SplitKind};
+use crate::data::features::LabelSpec;
+
+/// The columns and roles of one streamed build.
+pub(super) struct Plan<'a> {
+    pub cfg: &'a RunConfig,
+    /// Table columns: the needed ones, then the funnel's columns if not among them.
+    pub names: Vec<String>,
+    /// How many of `names` are the needed ones (the texts of a dropped row).
+    pub n_needed: usize,
+    /// Table column of each categorical feature, numeric feature, task.
+    pub cat: Vec<usize>,
+    pub num: Vec<usize>,
+    pub tasks: Vec<(usize, LabelSpec)>,
+    /// `(earlier, later)` table columns of the data set's funnel.
+    pub funnel: Option<(usize, usize)>,
+    /// `data.missing_values`, trimmed.
+    pub missing: Vec<String>,
+}
+
+/// Why `cfg` is built through the in-memory reader instead (`None`: it streams).
+pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
+    let d = &cfg.data;
+    let why = if std::env::var("MTREC_STREAM").is_ok_and(|v| v == "0") {
+        "MTREC_STREAM=0".to_string()
+    } else if d.format == Format::Parquet {
+        "data.format = \"parquet\"".to_string()
+    } else if !matches!(
+        d.loader,
+        Loader::Csv | Loader::AliCcp | Loader::Aliexpress | Loader::Kuairand
+    ) {
+        format!("data.loader = {:?}", d.loader)
+    } else if !d.join.is_empty() {
+        "data.join".into()
+    } else if d.dedup {
+        "data.dedup = true".into()
+    } else if !d.header && d.columns.is_none() {
+        "data.header = false without data.columns".into()
+    } else if !matches!(cfg.split.kind, SplitKind::Random | SplitKind::Files) {
+        format!("split.kind = {:?}", cfg.split.kind)
+    } else if let Some(f) = cfg
+        .features
+        .iter()
+        .find(|f| f.missing_policy() == Missing::Error)
+    {
+        format!("missing = \"error\" of feature `{}`", f.name)
+    } else {
+        return None;
+    };
+    Some(why)
+}
+
+impl<'a> Plan<'a> {
+    pub(super) fn new(cfg: &'a RunConfig, funnel: Option<(&str, &str)>) -> Plan<'a> {
+        let mut names: Vec<String> = cfg.needed_columns().iter().map(|s| s.to_string()).collect();
+        let n_needed = names.len();
+        let index = |names: &mut Vec<String>, n: &str| match names.iter().position(|x| x == n) {
+            Some(i) => i,
+            None => {
+                names.push(n.to_string());
+                names.len() - 1
+            }
+        };
+        let funnel = funnel.map(|(e, l)| (index(&mut names, e), index(&mut names, l)));
+        let of = |kind: FeatureKind| -> Vec<usize> {
+            (cfg.features.iter())
+                .filter(|f| f.kind == kind && f.text.is_none())
+                .filter_map(|f| names.iter().position(|n| *n == f.name))
+                .collect()
+        };
+        let (cat, num) = (of(FeatureKind::Categorical), of(FeatureKind::Numeric));
+        let tasks = (cfg.tasks.iter())
+            .filter_map(|t| {
+                let c = names.iter().position(|n| *n == t.column)?;
+                Some((c, LabelSpec::new(t)))
+            })
+            .collect();
+        Plan {
+            cfg,
+            missing: (cfg.data.missing_values.iter())
+                .map(|m| m.trim().to_string())
+                .collect(),
+            names,
+            n_needed,
+            cat,
+            num,
+            tasks,
+            funnel,
+        }
+    }
+}
