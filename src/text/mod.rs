@@ -13,6 +13,7 @@
 
 pub mod bert;
 pub mod cache;
+pub mod dense;
 pub mod encoder;
 pub mod gelu;
 pub mod progress;
