@@ -11,7 +11,8 @@
 # at a time, products split among threads) and =batches (whole batches side by side).
 #   bash reference/text/bench_embed_median.sh   (repository root, after cargo build --release
 #                                                and bash reference/setup.sh)
-#   DATASETS="beauty" RUNS=3 SPREAD_STUDY=1 bash reference/text/bench_embed_median.sh
+#   DATASETS="beauty" RUNS=3 SPREAD_STUDY=1 LIMIT=2000 THREADS="1 2" MTREC_BIN=/tmp/mtrec \
+#       bash reference/text/bench_embed_median.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA="${MTREC_DATA:-$PWD/../shared/data}"
@@ -20,14 +21,20 @@ PY="${PY:-reference/.venv/bin/python}"
 RUNS="${RUNS:-3}"
 DATASETS="${DATASETS:-titles beauty}"
 SPREAD_STUDY="${SPREAD_STUDY:-0}"
+MTREC="${MTREC_BIN:-./target/release/mtrec}"   # a copy, to build while it runs
+THREADS="${THREADS:-1 2}"
+LIMIT="${LIMIT:-0}"   # > 0: only the first LIMIT texts of each data set
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cut -d'|' -f2 "$DATA/ml-100k/u.item" > "$tmp/titles.txt"   # field 2, Latin-1
 sed -E 's/^[^ ]*( |$)//; s/^[[:space:]]+//; s/[[:space:]]+$//' \
     "$DATA/amazon-beauty/item_generative_indexing_phase_0.txt" > "$tmp/beauty.txt"
+if [ "$LIMIT" -gt 0 ]; then
+    for f in "$tmp/titles.txt" "$tmp/beauty.txt"; do head -n "$LIMIT" "$f" > "$f.cut"; mv "$f.cut" "$f"; done
+fi
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mtrec_run() { # threads, spread, texts file -> seconds of the encoding
-    MTREC_EMBED_SPREAD="$2" ./target/release/mtrec embed --model "$MODELS/all-MiniLM-L6-v2" \
+    MTREC_EMBED_SPREAD="$2" "$MTREC" embed --model "$MODELS/all-MiniLM-L6-v2" \
         --input "$3" --latin1 --output "$tmp/out.npy" --threads "$1" --no-cache 2> "$tmp/err" \
         || { cat "$tmp/err" >&2; exit 1; }
     sed -n 's/.* in \([0-9.]*\) s (.*/\1/p' "$tmp/err" | head -1
@@ -35,7 +42,7 @@ mtrec_run() { # threads, spread, texts file -> seconds of the encoding
 for ds in $DATASETS; do
     f="$tmp/$ds.txt"; n=$(wc -l < "$f")
     echo "== $ds: $n texts; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    for t in 1 2; do
+    for t in $THREADS; do
         spreads="auto"; [ "$t" = 2 ] && [ "$SPREAD_STUDY" = 1 ] && spreads="auto inside batches"
         : > "$tmp/p$t"; for s in $spreads; do : > "$tmp/m$t$s"; done
         for r in $(seq "$RUNS"); do

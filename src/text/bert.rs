@@ -6,7 +6,7 @@
 //! per layer l = 1..L:
 //!   q, k, v = x·W_qᵀ + b_q,  x·W_kᵀ + b_k,  x·W_vᵀ + b_v            (B·T, D) each
 //!   c = attention(q, k, v; H heads, key padding)                    (B·T, D)
-//!   x = LayerNorm(c·W_oᵀ + b_o + x)                                 (B·T, D)
+//!   x = LayerNorm(c·W_oᵀ + b_o + x)   (residual + norm fused: norm) (B·T, D)
 //!   h = GELU(x·W_1ᵀ + b_1)                                          (B·T, D_ff)
 //!   x = LayerNorm(h·W_2ᵀ + b_2 + x)                                 (B·T, D)
 //! ```
@@ -20,6 +20,7 @@
 
 pub use super::dense::{Dense, Linear};
 use super::gelu::gelu_forward;
+use super::norm::residual_layer_norm_forward;
 use crate::error::{Error, Result};
 use crate::ops::attention::{attention_forward, AttnDims, Qkv};
 use crate::ops::layer_norm::{layer_norm_forward, LayerNormShape};
@@ -106,6 +107,12 @@ impl Norm {
         shape: LayerNormShape,
     ) {
         layer_norm_forward(out, mean, rstd, inp, &self.gamma, &self.beta, shape);
+    }
+
+    /// `x ← γ·LN(a + x) + β` row by row: the residual add and the norm fused
+    /// ([`super::norm`]; its twin is the add, then [`Norm::apply`]).
+    fn residual(&self, x: &mut [f32], a: &[f32], shape: LayerNormShape, parallel: bool) {
+        residual_layer_norm_forward(x, a, &self.gamma, &self.beta, shape, parallel);
     }
 }
 
@@ -433,9 +440,7 @@ impl Bert {
             };
             attention_forward(&mut ctx, &mut p, qkv, lengths, dims);
             l.attn_out.forward(&mut tmp, &ctx, m, parallel);
-            tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
-            l.attn_norm
-                .apply(&mut x, (&mut mean, &mut rstd), &tmp, norm_shape);
+            l.attn_norm.residual(&mut x, &tmp, norm_shape, parallel); // x = LN(tmp + x)
             l.inter.forward(&mut inter, &x, m, parallel);
             // GELU (the op's function, tabulated: see text::gelu), split across threads.
             if parallel {
@@ -446,9 +451,7 @@ impl Bert {
                 gelu_forward(&mut act, &inter);
             }
             l.out.forward(&mut tmp, &act, m, parallel);
-            tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
-            l.out_norm
-                .apply(&mut x, (&mut mean, &mut rstd), &tmp, norm_shape);
+            l.out_norm.residual(&mut x, &tmp, norm_shape, parallel); // x = LN(tmp + x)
         }
         Ok(x)
     }

@@ -119,7 +119,11 @@ impl Encoder {
             self.dim(),
             self.bert.config.num_attention_heads,
         );
-        let enc: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t).ids).collect();
+        // Tokenized on all threads (each text on its own, so the order is kept).
+        let enc: Vec<Vec<u32>> = texts
+            .par_iter()
+            .map(|t| self.tokenizer.encode(t).ids)
+            .collect();
         let lengths: Vec<usize> = enc.iter().map(Vec::len).collect();
         let batches = plan_batches(&lengths, batch_size, h);
         let threads = rayon::current_num_threads();

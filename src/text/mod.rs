@@ -16,6 +16,7 @@ pub mod cache;
 pub mod dense;
 pub mod encoder;
 pub mod gelu;
+pub mod norm;
 pub mod progress;
 pub mod tokenizer;
 
