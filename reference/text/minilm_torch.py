@@ -140,6 +140,8 @@ def main():
     ap.add_argument("--latin1", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--compare", metavar="NPY", help="mtrec embed's .npy of the same texts: print the minimum cosine to it")
+    ap.add_argument("--ids", metavar="N", type=int, default=0, help="print the token ids of the first N texts (JSON lines) and exit")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     tok = WordPiece(f"{a.model}/vocab.txt", json.load(open(f"{a.model}/sentence_bert_config.json"))["max_seq_length"])
@@ -152,10 +154,21 @@ def main():
     assert not bad and cos >= 0.9999, f"the torch reference does not reproduce reference_embeddings.jsonl: {bad[:3]}"
     text = open(a.input, encoding="latin-1" if a.latin1 else "utf-8").read()
     texts = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+    if a.ids:
+        for t in texts[: a.ids]:
+            print(json.dumps({"text": t, "input_ids": tok.encode(t)}, ensure_ascii=False))
+        return
     t0 = time.perf_counter()
     out, _ = embed(model, tok, texts, a.batch_size)
     dt = time.perf_counter() - t0
     print(f"torch: embedded {len(texts)} texts into {tuple(out.shape)} in {dt:.2f} s ({len(texts) / dt:.1f} texts/s, {a.threads} threads)")
+    if a.compare:
+        raw = open(a.compare, "rb").read()  # .npy v1: magic, version, header length, header
+        hl = int.from_bytes(raw[8:10], "little")
+        theirs = torch.frombuffer(bytearray(raw[10 + hl :]), dtype=torch.float32).view(len(texts), -1)
+        cos = (theirs * out).sum(1) / (theirs.norm(dim=1) * out.norm(dim=1)).clamp(min=1e-12)
+        i = int(cos.argmin())
+        print(f"mtrec vs torch: min cosine {float(cos[i]):.7f} over {len(texts)} texts (worst: {texts[i]!r})")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 //! per layer l = 1..L:
 //!   q, k, v = x·W_qᵀ + b_q,  x·W_kᵀ + b_k,  x·W_vᵀ + b_v            (B·T, D) each
 //!   c = attention(q, k, v; H heads, key padding)                    (B·T, D)
-//!   x = LayerNorm(c·W_oᵀ + b_o + x)                                 (B·T, D)
+//!   x = LayerNorm(c·W_oᵀ + b_o + x)   (residual + norm fused: norm) (B·T, D)
 //!   h = GELU(x·W_1ᵀ + b_1)                                          (B·T, D_ff)
 //!   x = LayerNorm(h·W_2ᵀ + b_2 + x)                                 (B·T, D)
 //! ```
@@ -18,10 +18,11 @@
 //! `BertModel` names (`embeddings.word_embeddings.weight`, `encoder.layer.3.output.dense.bias`,
 //! ...); a `bert.` prefix is accepted too. Linear weights are stored `(D_out, D_in)`.
 
+pub use super::dense::{Dense, Linear};
 use super::gelu::gelu_forward;
+use super::norm::residual_layer_norm_forward;
 use crate::error::{Error, Result};
 use crate::ops::attention::{attention_forward, AttnDims, Qkv};
-use crate::ops::gemm::{gemm_accumulate, Gemm};
 use crate::ops::layer_norm::{layer_norm_forward, LayerNormShape};
 use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors};
@@ -88,50 +89,6 @@ impl BertConfig {
     }
 }
 
-/// A dense layer `y = x·Wᵀ + b` with W stored `(D_out, D_in)`.
-#[derive(Clone, Debug)]
-pub struct Dense {
-    pub w: Vec<f32>, // (D_out, D_in)
-    pub b: Vec<f32>, // (D_out)
-    pub d_in: usize,
-    pub d_out: usize,
-}
-
-impl Dense {
-    /// `out = inp·Wᵀ + b`: `inp` (M, D_in) → `out` (M, D_out), overwritten.
-    pub fn forward(&self, out: &mut [f32], inp: &[f32], m: usize) {
-        for row in out.chunks_mut(self.d_out) {
-            row.copy_from_slice(&self.b);
-        }
-        // out (M, D_out) += inp (M, D_in) · W (D_out, D_in)ᵀ
-        gemm_accumulate(
-            out,
-            inp,
-            &self.w,
-            Gemm::new(m, self.d_in, self.d_out).trans_b(true),
-        );
-    }
-
-    /// The layers side by side as one: W = [W_0; W_1; …] `(Σ D_out, D_in)`, b = [b_0; b_1; …],
-    /// so one product gives every output, row r = [x_r·W_0ᵀ + b_0, x_r·W_1ᵀ + b_1, …]
-    /// (the fused Q/K/V projection). Each output element is the same FMA chain over D_in
-    /// as in its own layer's product, so the values are bit-identical
-    /// (`tests/i20enc_qkv.rs`). All layers must share D_in.
-    pub fn concat(parts: &[&Dense]) -> Dense {
-        let d_in = parts[0].d_in;
-        assert!(
-            parts.iter().all(|p| p.d_in == d_in),
-            "Dense::concat: D_in differs"
-        );
-        Dense {
-            w: parts.iter().flat_map(|p| p.w.iter().copied()).collect(),
-            b: parts.iter().flat_map(|p| p.b.iter().copied()).collect(),
-            d_in,
-            d_out: parts.iter().map(|p| p.d_out).sum(),
-        }
-    }
-}
-
 /// Layer-norm parameters γ, β (D).
 #[derive(Clone, Debug)]
 pub struct Norm {
@@ -151,20 +108,27 @@ impl Norm {
     ) {
         layer_norm_forward(out, mean, rstd, inp, &self.gamma, &self.beta, shape);
     }
+
+    /// `x ← γ·LN(a + x) + β` row by row: the residual add and the norm fused
+    /// ([`super::norm`]; its twin is the add, then [`Norm::apply`]).
+    fn residual(&self, x: &mut [f32], a: &[f32], shape: LayerNormShape, parallel: bool) {
+        residual_layer_norm_forward(x, a, &self.gamma, &self.beta, shape, parallel);
+    }
 }
 
-/// One encoder layer.
+/// One encoder layer. The layers that run are [`Linear`]s: their weights are packed for
+/// the GEMM once, at load.
 #[derive(Clone, Debug)]
 pub struct Layer {
     pub query: Dense,
     pub key: Dense,
     pub value: Dense,
     /// query, key and value fused: `(3D, D)`, one product per layer ([`Dense::concat`]).
-    pub qkv: Dense,
-    pub attn_out: Dense,
+    pub qkv: Linear,
+    pub attn_out: Linear,
     pub attn_norm: Norm,
-    pub inter: Dense,
-    pub out: Dense,
+    pub inter: Linear,
+    pub out: Linear,
     pub out_norm: Norm,
 }
 
@@ -343,14 +307,18 @@ impl Bert {
             let key = r.dense(&format!("{p}.attention.self.key"), hidden, hidden)?;
             let value = r.dense(&format!("{p}.attention.self.value"), hidden, hidden)?;
             layers.push(Layer {
-                qkv: Dense::concat(&[&query, &key, &value]),
+                qkv: Linear::new(Dense::concat(&[&query, &key, &value])),
                 query,
                 key,
                 value,
-                attn_out: r.dense(&format!("{p}.attention.output.dense"), hidden, hidden)?,
+                attn_out: Linear::new(r.dense(
+                    &format!("{p}.attention.output.dense"),
+                    hidden,
+                    hidden,
+                )?),
                 attn_norm: r.norm(&format!("{p}.attention.output.LayerNorm"), hidden)?,
-                inter: r.dense(&format!("{p}.intermediate.dense"), hidden, f)?,
-                out: r.dense(&format!("{p}.output.dense"), f, hidden)?,
+                inter: Linear::new(r.dense(&format!("{p}.intermediate.dense"), hidden, f)?),
+                out: Linear::new(r.dense(&format!("{p}.output.dense"), f, hidden)?),
                 out_norm: r.norm(&format!("{p}.output.LayerNorm"), hidden)?,
             });
         }
@@ -374,8 +342,22 @@ impl Bert {
 
     /// Token states `(B·T, D)` of B sequences padded to T: `ids` (B·T) row-major, the
     /// first `lengths[b]` ids of each sequence valid. Rows past a sequence's length hold
-    /// finite values that mean nothing (pool with the lengths).
+    /// finite values that mean nothing (pool with the lengths). The products and attention
+    /// are split among rayon threads.
     pub fn forward(&self, ids: &[u32], lengths: &[usize], t: usize) -> Result<Vec<f32>> {
+        self.forward_with(ids, lengths, t, true)
+    }
+
+    /// [`Bert::forward`]; with `parallel` false the dense products run on the calling
+    /// thread (for callers that run several batches at once, one per thread). The same
+    /// bits either way.
+    pub fn forward_with(
+        &self,
+        ids: &[u32],
+        lengths: &[usize],
+        t: usize,
+        parallel: bool,
+    ) -> Result<Vec<f32>> {
         let c = &self.config;
         let (b, hidden, f, h) = (
             lengths.len(),
@@ -445,7 +427,7 @@ impl Bert {
         for l in &self.layers {
             // q, k, v = x·W_qᵀ + b_q, …: one product with the fused (3D, D) weight, then
             // the three column blocks of each row (the separate products are the twin).
-            l.qkv.forward(&mut qkv, &x, m);
+            l.qkv.forward(&mut qkv, &x, m, parallel);
             for (r, row) in qkv.chunks_exact(3 * hidden).enumerate() {
                 q[r * hidden..(r + 1) * hidden].copy_from_slice(&row[..hidden]);
                 k[r * hidden..(r + 1) * hidden].copy_from_slice(&row[hidden..2 * hidden]);
@@ -457,19 +439,19 @@ impl Bert {
                 v: &v,
             };
             attention_forward(&mut ctx, &mut p, qkv, lengths, dims);
-            l.attn_out.forward(&mut tmp, &ctx, m);
-            tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
-            l.attn_norm
-                .apply(&mut x, (&mut mean, &mut rstd), &tmp, norm_shape);
-            l.inter.forward(&mut inter, &x, m);
+            l.attn_out.forward(&mut tmp, &ctx, m, parallel);
+            l.attn_norm.residual(&mut x, &tmp, norm_shape, parallel); // x = LN(tmp + x)
+            l.inter.forward(&mut inter, &x, m, parallel);
             // GELU (the op's function, tabulated: see text::gelu), split across threads.
-            act.par_chunks_mut(4096)
-                .zip(inter.par_chunks(4096))
-                .for_each(|(y, z)| gelu_forward(y, z));
-            l.out.forward(&mut tmp, &act, m);
-            tmp.iter_mut().zip(&x).for_each(|(a, r)| *a += r); // residual
-            l.out_norm
-                .apply(&mut x, (&mut mean, &mut rstd), &tmp, norm_shape);
+            if parallel {
+                act.par_chunks_mut(4096)
+                    .zip(inter.par_chunks(4096))
+                    .for_each(|(y, z)| gelu_forward(y, z));
+            } else {
+                gelu_forward(&mut act, &inter);
+            }
+            l.out.forward(&mut tmp, &act, m, parallel);
+            l.out_norm.residual(&mut x, &tmp, norm_shape, parallel); // x = LN(tmp + x)
         }
         Ok(x)
     }

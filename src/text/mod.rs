@@ -13,8 +13,10 @@
 
 pub mod bert;
 pub mod cache;
+pub mod dense;
 pub mod encoder;
 pub mod gelu;
+pub mod norm;
 pub mod progress;
 pub mod tokenizer;
 

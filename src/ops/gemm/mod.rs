@@ -57,10 +57,13 @@ mod gemv;
 mod kernel;
 mod naive;
 mod pack;
+mod prepacked;
 
 /// Dot product with fixed-order lane partial sums (vectorised, deterministic).
 pub(crate) use gemv::dot;
 pub use kernel::{detect, Kernel};
+/// Products with a B packed once (a layer's weight): `prepacked`.
+pub use prepacked::{gemm_prepacked, gemm_prepacked_serial, gemm_prepacked_with, PackedB};
 
 use kernel::{macro_kernel, Block, OutPtr};
 pub(crate) use pack::aligned;
