@@ -389,7 +389,8 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         split.train.iter().map(|e| e.items.as_slice()),
         inputs.data.num_items,
     );
-    let (valid, test, prior) = final_scores(cfg, &model, &store, &mut g, split, text, &counts)?;
+    let (valid, test, prior) =
+        eval::final_scores(cfg, &model, &store, &mut g, split, text, &counts)?;
     let mut summary = json!({
         "dataset": inputs.data.name,
         "users": inputs.data.seqs.len(),
@@ -432,59 +433,6 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         valid,
         test,
     })
-}
-
-/// Scores the best epoch's model on all validation and test targets. With
-/// `model.transition_prior`, β is chosen among 0 and the listed weights by validation
-/// NDCG@10 (the first best wins, so 0 unless a prior helps) and the test targets are scored
-/// with it once; returns the record of that choice for `summary.json` as well.
-fn final_scores(
-    cfg: &SeqRunConfig,
-    model: &SasRec,
-    store: &ParamStore,
-    g: &mut Graph,
-    split: &Split,
-    text: Option<&[f32]>,
-    counts: &crate::baselines::Transitions,
-) -> Result<(SeqMetrics, SeqMetrics, Option<Value>)> {
-    let exclude_history = cfg.train.exclude_history;
-    let candidates = &cfg.model.transition_prior;
-    if candidates.is_empty() {
-        let rule = RankRule {
-            exclude_history,
-            ..RankRule::default()
-        };
-        let valid = evaluate_rule(model, store, g, &split.valid, text, 256, &rule)?.remove(0);
-        let test = evaluate_rule(model, store, g, &split.test, text, 256, &rule)?.remove(0);
-        return Ok((valid, test, None));
-    }
-    let mut weights = vec![0.0f32];
-    weights.extend(candidates.iter().filter(|&&b| b != 0.0));
-    let rule = RankRule {
-        exclude_history,
-        prior: Some(counts),
-        weights: weights.clone(),
-    };
-    let valids = evaluate_rule(model, store, g, &split.valid, text, 256, &rule)?;
-    let mut best = 0;
-    for (i, v) in valids.iter().enumerate() {
-        if v.ndcg10 > valids[best].ndcg10 {
-            best = i;
-        }
-    }
-    let beta = weights[best];
-    let rule = RankRule {
-        weights: vec![beta],
-        ..rule
-    };
-    let test = evaluate_rule(model, store, g, &split.test, text, 256, &rule)?.remove(0);
-    let record = json!({
-        "weights": weights,
-        "valid_ndcg10": valids.iter().map(|v| v.ndcg10).collect::<Vec<_>>(),
-        "weight": beta,
-        "rule": "s_j = F·M_j + weight · ln(1 + c(a, j)), c counted on the training sequences, a = the last history item; weight chosen by validation NDCG@10",
-    });
-    Ok((valids[best].clone(), test, Some(record)))
 }
 
 /// The best epoch's weights and the summary into the run folder `out`.
