@@ -19,6 +19,14 @@
 //! a lexicographic back-off to popularity. The code ranks by the integer
 //! `(N + 1)·s_j = (N + 1)·c(a, j) + n_j` in f64 (exact; f32 would merge close scores). The ranks are taken exactly as the model's
 //! (`crate::train::seq::eval`: full ranking over items 1..=V, ties against the target).
+//!
+//! **Transition prior of the model** (`model.transition_prior`): the same counts, as
+//! `p_a(j) = ln(1 + c(a, j))`, added to SASRec's next-item score with a weight β chosen on
+//! validation ([`Transitions::log_prior`]; `crate::train::seq::eval`).
+//!
+//! **History exclusion** (`train.exclude_history`): with it, the items of the user's
+//! history other than the target leave the ranking, for the model and these baselines
+//! alike: rank = 1 + #{j ≠ t, j ∉ H : s_j ≥ s_t} ([`rank_excluding`]).
 
 use crate::data::sequences::Holdout;
 use crate::error::Result;
@@ -89,6 +97,24 @@ impl Transitions {
         }
         s
     }
+
+    /// The transition prior after `history`: `(j − 1, ln(1 + c(a, j)))` for every item j
+    /// that followed a = the last item of `history` in training (empty when nothing did);
+    /// sorted by item so the sums it feeds are reproducible.
+    pub fn log_prior(&self, history: &[u32]) -> Vec<(usize, f32)> {
+        let mut p: Vec<(usize, f32)> = history
+            .last()
+            .and_then(|a| self.next.get(a))
+            .map(|next| {
+                next.iter()
+                    .filter(|&(&b, _)| b >= 1 && (b as usize) <= self.num_items)
+                    .map(|(&b, &c)| (b as usize - 1, (c as f64).ln_1p() as f32))
+                    .collect()
+            })
+            .unwrap_or_default();
+        p.sort_unstable_by_key(|&(j, _)| j);
+        p
+    }
 }
 
 /// 1 + #{j ≠ t : s_j ≥ s_t}: `metrics::rank_of`'s rule (ties against the target) on f64
@@ -110,16 +136,51 @@ pub fn rank_of(target: usize, scores: &[f64]) -> Result<usize> {
         .count())
 }
 
+/// [`rank_of`] with the history items other than the target left out of the ranking:
+/// `1 + #{j ≠ t, j ∉ H : s_j ≥ s_t}`, H = the distinct item ids of `history` (1-based,
+/// score index id − 1). Computed as `rank_of` less the excluded items that tie or beat
+/// the target, each counted once however often it occurs in the history.
+pub fn rank_excluding(target: usize, scores: &[f64], history: &[u32]) -> Result<usize> {
+    let r = rank_of(target, scores)?;
+    let st = scores[target];
+    let mut seen: Vec<usize> = history
+        .iter()
+        .map(|&h| (h as usize).wrapping_sub(1))
+        .filter(|&j| j != target && j < scores.len())
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    Ok(r - seen.iter().filter(|&&j| scores[j] >= st).count())
+}
+
 /// Ranks every holdout's target under `scores(history)` (full ranking, ties against the
 /// target) and returns HR@5/10, NDCG@5/10 and MRR.
 pub fn evaluate(
     holdouts: &[Holdout],
     scores: impl Fn(&[u32]) -> Vec<f64> + Sync,
 ) -> Result<NextItemMetrics> {
+    evaluate_ranked(holdouts, false, scores)
+}
+
+/// [`evaluate`], with `exclude_history` leaving each user's history items other than the
+/// target out of the ranking ([`rank_excluding`]).
+pub fn evaluate_ranked(
+    holdouts: &[Holdout],
+    exclude_history: bool,
+    scores: impl Fn(&[u32]) -> Vec<f64> + Sync,
+) -> Result<NextItemMetrics> {
     let mut ranking = FullRanking::new(&[5, 10])?;
     let ranks: Vec<Result<usize>> = holdouts
         .par_iter()
-        .map(|h| rank_of((h.target as usize).wrapping_sub(1), &scores(&h.history)))
+        .map(|h| {
+            let t = (h.target as usize).wrapping_sub(1);
+            let s = scores(&h.history);
+            if exclude_history {
+                rank_excluding(t, &s, &h.history)
+            } else {
+                rank_of(t, &s)
+            }
+        })
         .collect();
     for r in ranks {
         ranking.add_rank(r?);

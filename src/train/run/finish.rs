@@ -78,6 +78,15 @@ impl EpochLoop<'_, '_> {
                 eprint!("{table}");
                 summary["ranking"] = value;
             }
+            // the same ranking on the validation pairs (issue #15): for choosing settings
+            // without reading the test split
+            let valid = crate::data::loaders::interactions::Set::Valid;
+            if let Some((value, table)) =
+                implicit.ranking_on(valid, cfg, g, run.input, run.model, &self.store)?
+            {
+                eprint!("{table}");
+                summary["ranking_valid"] = value;
+            }
         }
         persist::write_summary(out, &summary)?;
         (end.after_epoch)(out)?;

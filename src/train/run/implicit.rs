@@ -1,15 +1,16 @@
 //! `data.loader = "interactions"` inside `mtrec train`: training negatives drawn anew
 //! each epoch (`[data.negatives] resample = "epoch"`) and the ranking evaluation of the
-//! test split (`[data.ranking]`), per behaviour, beside item popularity.
+//! test and validation splits (`[data.ranking]`; `summary.json`'s `ranking` and
+//! `ranking_valid`), per behaviour, beside item popularity.
 //!
 //! # Ranking evaluation
 //!
-//! For every held-out pair (u, t) of the test set and every task whose column is a
+//! For every held-out pair (u, t) of the evaluated set (test, or validation) and every task whose column is a
 //! behaviour label with `label = 1` for the pair, the target t is ranked by the task's
 //! output s among the candidates C_u:
 //!
 //! ```text
-//! full (candidates = 0):  C_u = catalogue \ (items of u's training pairs) \ (u's other test items)
+//! full (candidates = 0):  C_u = catalogue \ (items of u's training pairs) \ (u's other items of the set)
 //! sampled (n > 0):        C_u = n items drawn uniformly (seeded) among the items u has no pair with
 //! rank = 1 + #{ j ∈ C_u, j ≠ t : s_j ≥ s_t }             (ties count against the target)
 //! HR@K = 1[rank ≤ K]   NDCG@K = 1[rank ≤ K] / log₂(rank + 1)   MRR = 1 / rank
@@ -212,6 +213,26 @@ impl ImplicitRun {
         model: &dyn MultiTaskModel,
         store: &ParamStore,
     ) -> Result<Option<(Value, String)>> {
+        self.ranking_on(Set::Test, cfg, g, input, model, store)
+    }
+
+    /// [`ImplicitRun::ranking`] on the held-out pairs of `set` (`Set::Valid`: the
+    /// validation pairs, ranked the same way; `Set::Train` is refused).
+    pub fn ranking_on(
+        &self,
+        set: Set,
+        cfg: &RunConfig,
+        g: &mut Graph,
+        input: &FeatureInput,
+        model: &dyn MultiTaskModel,
+        store: &ParamStore,
+    ) -> Result<Option<(Value, String)>> {
+        if set == Set::Train {
+            return Err(Error::Config {
+                what: "ranking evaluation".into(),
+                message: "ranks held-out pairs: choose the test or the validation set".into(),
+            });
+        }
         let Some(rc) = &cfg.data.ranking else {
             return Ok(None);
         };
@@ -231,10 +252,10 @@ impl ImplicitRun {
         let mut by_user: Vec<(Vec<u32>, Vec<usize>)> =
             vec![(Vec::new(), Vec::new()); self.inter.users.len()];
         for (i, p) in self.inter.pairs.iter().enumerate() {
-            match p.set {
-                Set::Train => by_user[p.user as usize].0.push(p.item),
-                Set::Test => by_user[p.user as usize].1.push(i),
-                Set::Valid => {}
+            if p.set == Set::Train {
+                by_user[p.user as usize].0.push(p.item);
+            } else if p.set == set {
+                by_user[p.user as usize].1.push(i);
             }
         }
         let all_items: Vec<u32> = (0..self.inter.items.len() as u32).collect();
@@ -289,7 +310,9 @@ impl ImplicitRun {
                 rc.candidates
             )
         };
+        let set_name = if set == Set::Valid { "valid" } else { "test" };
         Ok(Some(acc.finish(
+            set_name,
             &tasks,
             &rc.k,
             users,
@@ -354,6 +377,7 @@ impl Acc {
 
     fn finish(
         &self,
+        set_name: &str,
         tasks: &[(usize, usize, &str)],
         ks: &[usize],
         users: usize,
@@ -362,7 +386,7 @@ impl Acc {
     ) -> (Value, String) {
         let mut per = [Map::new(), Map::new()];
         let mut table = format!(
-            "ranking on test ({candidates}; {n_items} items, {users} users)\n{:<10} {:>8}",
+            "ranking on {set_name} ({candidates}; {n_items} items, {users} users)\n{:<10} {:>8}",
             "task", "held-out"
         );
         for who in ["model", "popularity"] {

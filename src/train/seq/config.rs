@@ -21,6 +21,7 @@
 //! like_head = false           # MovieLens: like = rating ≥ 4 (BCE)
 //! text_model = "all-MiniLM-L6-v2"   # under --models-dir, for item_input with text
 //! text_cache = ""            # embeddings cache; "": the shared one (text::cache::shared_dir)
+//! transition_prior = []      # β candidates of the transition prior (chosen on validation); []: off
 //!
 //! [train]
 //! epochs = 50
@@ -35,6 +36,7 @@
 //! rating_weight = 1.0
 //! like_weight = 1.0
 //! keyword_weight = 0.1
+//! exclude_history = false    # true: history items leave the ranking (model and baselines)
 //! ```
 
 use crate::error::{Error, Result};
@@ -107,6 +109,11 @@ pub struct SeqModelConfig {
     /// cache every command shares (`$MTREC_CACHE/text`, else `~/.cache/mtrec/text`).
     #[serde(default = "d_text_cache")]
     pub text_cache: String,
+    /// Prior weights β to try for `s_j = F·M_jᵀ + β ln(1 + c(a, j))` (`train::seq::eval`):
+    /// β is chosen among 0 and these by validation NDCG@10 after training. Empty: off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(serialize_with = "f32s_as_written")]
+    pub transition_prior: Vec<f32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,6 +162,10 @@ pub struct SeqTrainConfig {
     /// Memory the run may use, e.g. `"8G"`; unset: `MemAvailable` (`config::budget`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_memory: Option<String>,
+    /// Leave each user's history items (other than the target) out of the validation and
+    /// test ranking, for the model and the baselines alike. Default: keep them (P5's rule).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclude_history: bool,
 }
 
 /// The whole `mtrec seq` configuration.
@@ -405,6 +416,17 @@ impl SeqRunConfig {
                 ),
             );
         }
+        if let Some(b) = self
+            .model
+            .transition_prior
+            .iter()
+            .find(|b| !b.is_finite() || **b < 0.0)
+        {
+            return bad(
+                "model.transition_prior",
+                format!("prior weights must be finite and ≥ 0 (e.g. [0.5, 1, 2]), got {b}"),
+            );
+        }
         crate::models::sasrec::ItemInput::parse(&self.model.item_input)?;
         self.check_memory()
     }
@@ -486,4 +508,14 @@ impl SeqRunConfig {
 fn f32_as_written<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
     // `{}` on f32 is the shortest round-trip repr; as f64 it prints the same digits
     s.serialize_f64(format!("{v}").parse::<f64>().unwrap_or(*v as f64))
+}
+
+/// [`f32_as_written`] for each element of a list.
+fn f32s_as_written<S: serde::Serializer>(v: &[f32], s: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for x in v {
+        seq.serialize_element(&format!("{x}").parse::<f64>().unwrap_or(*x as f64))?;
+    }
+    seq.end()
 }

@@ -23,7 +23,7 @@ pub mod pairs;
 
 pub use config::SeqRunConfig;
 pub use data::load_data;
-pub use eval::{evaluate, SeqMetrics, LIKE_THRESHOLD};
+pub use eval::{evaluate, evaluate_rule, RankRule, SeqMetrics, LIKE_THRESHOLD};
 
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::checkpoint::transfer::{freeze_groups, init_from_except};
@@ -307,6 +307,11 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     let mut log = Vec::new();
     let started = Instant::now();
     let mut train_seconds = 0.0;
+    // the per-epoch validation ranks like the final one, without the transition prior
+    let epoch_rule = RankRule {
+        exclude_history: t.exclude_history,
+        ..RankRule::default()
+    };
     for epoch in 0..epochs {
         perm.shuffle(&mut StdRng::seed_from_u64(
             t.seed.wrapping_add(epoch as u64 + 1),
@@ -322,7 +327,16 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         bar.finish_and_clear();
         let secs = t0.elapsed().as_secs_f64();
         train_seconds += secs;
-        let v = evaluate(&b.model, &b.store, &mut g, &valid_sample, text, 256)?;
+        let v = evaluate_rule(
+            &b.model,
+            &b.store,
+            &mut g,
+            &valid_sample,
+            text,
+            256,
+            &epoch_rule,
+        )?
+        .remove(0);
         let line = json!({
             "epoch": epoch + 1,
             "train_loss": loss_sum / steps.max(1) as f64,
@@ -374,8 +388,13 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
     for (id, vals) in ids.into_iter().zip(&best_values) {
         store.value_mut(id).copy_from_slice(vals);
     }
-    let valid = evaluate(&model, &store, &mut g, &split.valid, text, 256)?;
-    let test = evaluate(&model, &store, &mut g, &split.test, text, 256)?;
+    // counted on what the model trains on: the training part of each sequence
+    let counts = crate::baselines::Transitions::fit(
+        split.train.iter().map(|e| e.items.as_slice()),
+        inputs.data.num_items,
+    );
+    let (valid, test, prior) =
+        eval::final_scores(cfg, &model, &store, &mut g, split, text, &counts)?;
     let mut summary = json!({
         "dataset": inputs.data.name,
         "users": inputs.data.seqs.len(),
@@ -397,9 +416,16 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         "threads": rayon::current_num_threads(),
         "train_samples_per_s": (split.train.len() * log.len()) as f64 / f64::max(train_seconds, 1e-9),
         "quick": opts.quick,
-        "protocol": "leave-last-out; full ranking over all items, nothing excluded; ties count against the target",
+        "protocol": if t.exclude_history {
+            "leave-last-out; full ranking over all items less the user's history items other than the target (model and baselines); ties count against the target"
+        } else {
+            "leave-last-out; full ranking over all items, nothing excluded; ties count against the target"
+        },
     });
-    add_baselines(&mut summary, cfg, inputs, &test, opts.log)?;
+    if let Some(p) = prior {
+        summary["transition_prior"] = p;
+    }
+    add_baselines(&mut summary, cfg, inputs, &counts, &test, opts.log)?;
     if let Some(out) = &opts.out {
         write_best(out, &store, best_epoch, &summary, opts)?;
     }
@@ -442,20 +468,17 @@ fn add_baselines(
     summary: &mut Value,
     cfg: &SeqRunConfig,
     inputs: &SeqInputs<'_>,
+    counts: &crate::baselines::Transitions,
     test: &SeqMetrics,
     log: bool,
 ) -> Result<()> {
-    use crate::baselines::{report, transition, Transitions};
+    use crate::baselines::{report, transition};
     use crate::config::baselines::BaselineKind;
     let models = crate::baselines::seq_models(cfg.baselines.as_ref());
     if models.is_empty() {
         return Ok(());
     }
-    // counted on what the model trains on: the training part of each sequence
-    let counts = Transitions::fit(
-        inputs.split.train.iter().map(|e| e.items.as_slice()),
-        inputs.data.num_items,
-    );
+    let exclude = cfg.train.exclude_history;
     let compared = |hr10: f64, ndcg10: f64| -> report::Metrics {
         let m = [("hr10".to_string(), hr10), ("ndcg10".to_string(), ndcg10)];
         [("next_item".to_string(), m.into_iter().collect())].into()
@@ -465,10 +488,14 @@ fn add_baselines(
     for m in models {
         let r = match m {
             BaselineKind::Transition => {
-                transition::evaluate(&inputs.split.test, |h| counts.transition_scores(h))?
+                transition::evaluate_ranked(&inputs.split.test, exclude, |h| {
+                    counts.transition_scores(h)
+                })?
             }
             // `biases` is refused by the config's validation
-            _ => transition::evaluate(&inputs.split.test, |_| counts.popularity_scores())?,
+            _ => transition::evaluate_ranked(&inputs.split.test, exclude, |_| {
+                counts.popularity_scores()
+            })?,
         };
         full.insert(m.name().to_string(), json!(r));
         scored.push((m.name().to_string(), compared(r.hr10, r.ndcg10)));
