@@ -171,8 +171,15 @@ fn read_side<'a>(
     let rcfg = j.reader_config(cfg);
     let path = resolve(data_dir, &j.file);
     let shown = path.display().to_string();
-    let table = ingest::read_file(&path, &rcfg, &[])?;
     let (_, right) = j.keys();
+    // a Parquet side table decodes only the key and the taken columns (projection: a
+    // column of a type the reader does not support may sit in the file untaken)
+    let mut projected: Vec<&str> = Vec::new();
+    if let (crate::config::Format::Parquet, Some(take)) = (rcfg.format, &j.take) {
+        projected.push(right);
+        projected.extend(take.iter().map(String::as_str).filter(|t| *t != right));
+    }
+    let table = ingest::read_file(&path, &rcfg, &projected)?;
     let names = table.names.clone();
     let key = table.column(right).ok_or_else(|| Error::Config {
         what: format!("data.join[{i}].{}", if j.on.is_some() { "on" } else { "right_on" }),
