@@ -8,7 +8,10 @@
 //!   check   every joined name (prefix + column) is new: not a column of the data
 //!           files, nor of an earlier side table; else an error suggesting `prefix`
 //! read the data files, keeping the needed columns that no side table gives + the keys
-//! for each side table j, each row r:
+//! check   the key of each j is a column of the data files or one joined by an
+//!         earlier side table (chained: ratings → items on item_id → categories on
+//!         category_id); else an error naming j (a later j gives it: order or cycle)
+//! for each side table j (in order), each row r:
 //!   key(r) a missing marker (data.missing_values)  → the joined cells are that marker
 //!   key(r) in the index                            → the joined cells are its side row's
 //!   otherwise                                      → data.bad_rows: error at file:line
@@ -52,16 +55,6 @@ pub(super) fn read_joined(
     let mut sides: Vec<Side> = Vec::new();
     for (i, j) in cfg.join.iter().enumerate() {
         let side = read_side(i, j, cfg, data_dir)?;
-        let (left, _) = j.keys();
-        if !main_names.iter().any(|n| n == left) {
-            return Err(Error::Config {
-                what: format!("data.join[{i}].{}", if j.on.is_some() { "on" } else { "left_on" }),
-                message: format!(
-                    "`{left}` is not a column of the data files ({}); name the key column of the rows (left_on and right_on when the two files name it differently)",
-                    main_names.join(", ")
-                ),
-            });
-        }
         for (col, name) in &side.outputs {
             let earlier = sides
                 .iter()
@@ -85,26 +78,76 @@ pub(super) fn read_joined(
         }
         sides.push(side);
     }
+    check_keys(&sides, main_names)?;
 
-    // the columns the data files must give: the needed ones no side table gives, the keys
+    // the columns the data files must give: the needed ones and the keys that no side
+    // table gives (a chained key comes from the earlier join that gives it)
     let joined = |n: &str| sides.iter().any(|s| s.outputs.iter().any(|(_, o)| o == n));
+    let keys: Vec<&str> = sides.iter().map(|s| s.join.keys().0).collect();
     let mut main_needed: Vec<&str> = Vec::new();
     if !needed.is_empty() {
-        let keys = sides.iter().map(|s| s.join.keys().0);
-        for n in needed.iter().copied().filter(|n| !joined(n)).chain(keys) {
+        for n in needed.iter().chain(&keys).copied().filter(|n| !joined(n)) {
             if !main_needed.contains(&n) {
                 main_needed.push(n);
             }
         }
     }
+    // the joined columns to build: the needed ones and the keys of later joins
+    let mut keep: Vec<&str> = needed.to_vec();
+    if !needed.is_empty() {
+        keep.extend(keys.iter().copied());
+    }
     let mut table = read_rows(&main_needed)?;
     for (i, side) in sides.into_iter().enumerate() {
-        join_one(&mut table, i, side, cfg, main_names, needed)?;
+        join_one(&mut table, i, side, cfg, main_names, &keep)?;
     }
     if !needed.is_empty() {
         keep_in_order(&mut table, needed);
     }
     Ok(table)
+}
+
+/// Checks that the key (`left_on` / `on`) of every join is a column of the data files
+/// or a column joined by an earlier join (chained joins: ratings → items on `item_id`
+/// → categories on `category_id`); a key that only this or a later join gives is a
+/// cycle or an order to fix, and one that no table gives is an error naming it.
+fn check_keys(sides: &[Side<'_>], main_names: &[String]) -> Result<()> {
+    let gives = |s: &Side<'_>, n: &str| s.outputs.iter().any(|(_, o)| o == n);
+    for (i, side) in sides.iter().enumerate() {
+        let j = side.join;
+        let (left, _) = j.keys();
+        if main_names.iter().any(|n| n == left) || sides[..i].iter().any(|s| gives(s, left)) {
+            continue;
+        }
+        let what = format!(
+            "data.join[{i}].{}",
+            if j.on.is_some() { "on" } else { "left_on" }
+        );
+        let message = match sides.iter().position(|s| gives(s, left)) {
+            Some(k) if k == i => format!(
+                "`{left}` (the key of data.join[{i}], {}) is a column that this same join gives: a join cannot be keyed on its own output; key it on a column of the data files or of an earlier join",
+                side.shown
+            ),
+            Some(k) => format!(
+                "`{left}` (the key of data.join[{i}], {}) is joined only by the later data.join[{k}] ({}); joins run in config order, so move data.join[{k}] before data.join[{i}] (if data.join[{k}] is itself keyed on a column of data.join[{i}], the two form a cycle: break it)",
+                side.shown, sides[k].shown
+            ),
+            None => {
+                let earlier: Vec<String> = sides[..i]
+                    .iter()
+                    .flat_map(|s| s.outputs.iter().map(|(_, o)| o.clone()))
+                    .collect();
+                format!(
+                    "`{left}` (the key of data.join[{i}], {}) is not a column of the data files ({}) nor one joined by an earlier join ({}); name the key column of the rows (left_on and right_on when the two files name it differently)",
+                    side.shown,
+                    main_names.join(", "),
+                    if earlier.is_empty() { "none".to_string() } else { earlier.join(", ") }
+                )
+            }
+        };
+        return Err(Error::Config { what, message });
+    }
+    Ok(())
 }
 
 /// `item_` for `items.csv`, `user_` for `users.tsv.gz`: the file stem, singular.
@@ -128,8 +171,15 @@ fn read_side<'a>(
     let rcfg = j.reader_config(cfg);
     let path = resolve(data_dir, &j.file);
     let shown = path.display().to_string();
-    let table = ingest::read_file(&path, &rcfg, &[])?;
     let (_, right) = j.keys();
+    // a Parquet side table decodes only the key and the taken columns (projection: a
+    // column of a type the reader does not support may sit in the file untaken)
+    let mut projected: Vec<&str> = Vec::new();
+    if let (crate::config::Format::Parquet, Some(take)) = (rcfg.format, &j.take) {
+        projected.push(right);
+        projected.extend(take.iter().map(String::as_str).filter(|t| *t != right));
+    }
+    let table = ingest::read_file(&path, &rcfg, &projected)?;
     let names = table.names.clone();
     let key = table.column(right).ok_or_else(|| Error::Config {
         what: format!("data.join[{i}].{}", if j.on.is_some() { "on" } else { "right_on" }),
@@ -204,7 +254,7 @@ fn join_one(
     side: Side<'_>,
     cfg: &DataConfig,
     main_names: &[String],
-    needed: &[&str],
+    keep: &[&str],
 ) -> Result<()> {
     let (left, right) = side.join.keys();
     let is_missing = |t: &str| cfg.missing_values.iter().any(|m| m.trim() == t.trim());
@@ -231,7 +281,11 @@ fn join_one(
                     path: table.files[s.file as usize].clone(),
                     line: s.line as usize,
                     column: main_names.iter().position(|n| n == left).map_or(1, |p| p + 1),
-                    what: format!("column `{left}` (the key of data.join[{i}])"),
+                    what: format!(
+                        "column `{left}` ({}the key of data.join[{i}], {})",
+                        if main_names.iter().any(|n| n == left) { "" } else { "joined by an earlier join; " },
+                        side.shown
+                    ),
                     seen,
                     expected: format!(
                         "a key listed in {}; add the key to the side table, or set data.bad_rows = \"skip\" to skip such rows and list them in the report",
@@ -246,7 +300,7 @@ fn join_one(
     table.drop_rows(&bad);
     let matches: Vec<Match> = matches.into_iter().flatten().collect();
     for (col, name) in &side.outputs {
-        if !needed.is_empty() && !needed.contains(&name.as_str()) {
+        if !keep.is_empty() && !keep.contains(&name.as_str()) {
             continue;
         }
         let src = side.table.column(col).expect("taken columns were checked");
