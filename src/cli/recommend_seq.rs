@@ -81,7 +81,7 @@ fn allow_list(path: &Path, r: &SeqRecommender) -> Result<Vec<u32>> {
 pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Result<()> {
     refuse_mmoe_flags(args)?;
     let t0 = Instant::now();
-    let r = SeqRecommender::load(&args.run, data_dir)?;
+    let r = SeqRecommender::load_for_lists(&args.run, data_dir)?;
     eprintln!(
         "seq run: {} users, catalogue {} items ({}), loaded in {:.1}s",
         r.data.seqs.len(),

@@ -56,7 +56,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     // the batch size of `mtrec seq`'s evaluation, so the numbers are the same
     // the run's ranking rule: history exclusion from its config, the transition prior
     // weight its training chose on validation (summary.json)
-    let weight = prior_weight(&args.run)?;
+    let weight = crate::recommend::seq::prior_weight(&args.run)?;
     let counts = weight.map(|_| {
         crate::baselines::Transitions::fit(
             r.split.train.iter().map(|e| e.items.as_slice()),
@@ -71,20 +71,6 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let m = evaluate_rule(&r.model, r.store(), &mut g, &holdouts, None, 256, &rule)?.remove(0);
     println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
     Ok(())
-}
-
-/// The transition prior weight `mtrec seq` chose for `run` (`summary.json`'s
-/// `transition_prior.weight`); `None` when the run used no prior.
-fn prior_weight(run: &Path) -> Result<Option<f32>> {
-    let path = run.join("summary.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(None);
-    };
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: format!("{e}; expected the summary.json that mtrec seq wrote"),
-    })?;
-    Ok(v["transition_prior"]["weight"].as_f64().map(|w| w as f32))
 }
 
 /// One input row: its line and what to score, or why it cannot be scored.

@@ -85,6 +85,21 @@ pub struct SeqEval {
     pub protocol: &'static str,
 }
 
+/// The transition prior weight `mtrec seq` chose for `run` (`summary.json`'s
+/// `transition_prior.weight`, `model.transition_prior`); `None` when the run used no
+/// prior or has no summary.
+pub fn prior_weight(run: &Path) -> Result<Option<f32>> {
+    let path = run.join("summary.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: format!("{e}; expected the summary.json that mtrec seq wrote"),
+    })?;
+    Ok(v["transition_prior"]["weight"].as_f64().map(|w| w as f32))
+}
+
 impl SeqRecommender {
     /// Reads `run/config.toml` and `run/model.safetensors` and the run's data under
     /// `data_dir`, checked against the run's id maps (`ids.json`; a run from before them
@@ -130,6 +145,24 @@ impl SeqRecommender {
             store,
             items,
         })
+    }
+
+    /// [`SeqRecommender::load`] for the lists of `mtrec recommend` and `mtrec serve`,
+    /// which rank by the model's scores alone: a run whose evaluation added a transition
+    /// prior (β > 0 chosen on validation) is refused, so that no list differs from the
+    /// ranking the run's metrics describe. `mtrec eval` applies the prior.
+    pub fn load_for_lists(run: &Path, data_dir: &Path) -> Result<SeqRecommender> {
+        if let Some(w) = prior_weight(run)?.filter(|&w| w != 0.0) {
+            return Err(Error::Config {
+                what: format!("{} (transition_prior.weight = {w})", run.join("summary.json").display()),
+                message: "this run ranks with the model's scores plus a transition prior (model.transition_prior, \
+                          chosen on validation), which mtrec recommend and serve do not apply yet: their lists \
+                          would not be the ranking the run's metrics describe. `mtrec eval` gives its metrics; to \
+                          recommend from the model, train it with model.transition_prior = []"
+                    .into(),
+            });
+        }
+        Self::load(run, data_dir)
     }
 
     /// The run's parameters.

@@ -29,6 +29,7 @@ mod bad_values;
 mod encoded;
 mod labels;
 mod numeric;
+pub(crate) mod report;
 mod spec;
 mod split;
 pub mod text;
@@ -45,10 +46,9 @@ pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, Text
 pub use unseen::unseen_counts;
 pub use vocab::{fnv1a64, Encoder};
 
-use crate::config::{FeatureConfig, SplitConfig, TaskConfig, TaskType};
+use crate::config::{FeatureConfig, SplitConfig, TaskConfig};
 use crate::data::ingest::RawTable;
 use crate::error::Result;
-use std::fmt::Write;
 
 /// The encoded sets of a run and the fitted spec.
 #[derive(Clone, Debug)]
@@ -107,7 +107,10 @@ pub fn prepare_with(
     if !rows.cold.is_empty() {
         sets.push(("cold", &cold));
     }
-    let report = report(&spec, &sets);
+    let counts: Vec<_> = (sets.iter())
+        .map(|(name, e)| report::SetCounts::of_encoded(name, e))
+        .collect();
+    let report = report::write(&spec, &counts);
     Ok(Prepared {
         spec,
         train,
@@ -117,141 +120,4 @@ pub fn prepare_with(
         report,
         files: table.files.clone(),
     })
-}
-
-fn pct(part: usize, whole: usize) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
-}
-
-/// A plain-text summary of the prepared sets.
-fn report(spec: &FeatureSpec, sets: &[(&str, &Encoded)]) -> String {
-    // Over 100 lines: one paragraph of the report per feature kind and per task, written
-    // top to bottom in the order the report prints them.
-    let mut s = String::new();
-    let n: usize = sets.iter().map(|(_, e)| e.len()).sum();
-    let sizes: Vec<String> = sets
-        .iter()
-        .map(|(name, e)| format!("{name} {} ({:.1}%)", e.len(), pct(e.len(), n)))
-        .collect();
-    let _ = writeln!(s, "rows: {n}: {}", sizes.join(", "));
-    let _ = writeln!(
-        s,
-        "input width d_in = {} ({} categorical, {} multi-hot, {} numeric features)",
-        spec.d_in(),
-        spec.categorical.len(),
-        spec.multi_hot.len(),
-        spec.numeric.len()
-    );
-    for (f, c) in spec.categorical.iter().enumerate() {
-        let oov: Vec<String> = sets
-            .iter()
-            .map(|(name, e)| {
-                let zeros = (0..e.len())
-                    .filter(|&r| e.cat[r * e.n_cat + f] == 0)
-                    .count();
-                format!("{name} {:.2}%", pct(zeros, e.len()))
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "  categorical {}: V = {} ({}), dim {}; id 0 (unseen/missing): {}",
-            c.name,
-            c.encoder.size(),
-            kind_of(&c.encoder),
-            c.dim,
-            oov.join(", ")
-        );
-    }
-    for (f, b) in spec.multi_hot.iter().enumerate() {
-        let oov: Vec<String> = sets
-            .iter()
-            .map(|(name, e)| {
-                let ids = &e.bags[f].ids;
-                let zeros = ids.iter().filter(|&&i| i == 0).count();
-                let mean = if e.is_empty() {
-                    0.0
-                } else {
-                    ids.len() as f64 / e.len() as f64
-                };
-                format!(
-                    "{name} {:.2}% of tokens, {mean:.2} per row",
-                    pct(zeros, ids.len())
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "  multi-hot {}: V = {} ({}), dim {}; id 0: {}",
-            b.name,
-            b.encoder.size(),
-            kind_of(&b.encoder),
-            b.dim,
-            oov.join(", ")
-        );
-    }
-    for t in &spec.text {
-        let _ = writeln!(
-            s,
-            "  text {} (column {}, mode {:?}): encoder {}, D_t = {}, {:?} adaptor to dim {}",
-            t.name, t.column, t.mode, t.encoder, t.d_text, t.adaptor, t.dim
-        );
-    }
-    for x in &spec.numeric {
-        let _ = writeln!(
-            s,
-            "  numeric {}: scale {:?}, center {:.6}, spread {:.6}, missing {:?} → {:.6}",
-            x.name, x.scale, x.center, x.spread, x.missing, x.fill
-        );
-    }
-    for (k, t) in spec.tasks.iter().enumerate() {
-        let parts: Vec<String> = sets
-            .iter()
-            .map(|(name, e)| {
-                let (y, m) = e.task_column(k);
-                let labelled = m.iter().filter(|&&v| v > 0.0).count();
-                match t.kind {
-                    TaskType::Binary => {
-                        let pos = y
-                            .iter()
-                            .zip(&m)
-                            .filter(|(&y, &m)| m > 0.0 && y > 0.5)
-                            .count();
-                        format!(
-                            "{name} {pos} positive of {labelled} labelled ({:.2}%)",
-                            pct(pos, labelled)
-                        )
-                    }
-                    TaskType::Regression => {
-                        let sum: f64 = y.iter().zip(&m).map(|(&y, &m)| (y * m) as f64).sum();
-                        let mean = if labelled == 0 {
-                            0.0
-                        } else {
-                            sum / labelled as f64
-                        };
-                        format!("{name} {labelled} labelled, mean {mean:.4}")
-                    }
-                }
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "  task {} ({:?}, column {}): {}",
-            t.name,
-            t.kind,
-            t.column,
-            parts.join("; ")
-        );
-    }
-    s
-}
-
-fn kind_of(e: &Encoder) -> &'static str {
-    match e {
-        Encoder::Vocab { .. } => "vocabulary",
-        Encoder::Hash { .. } => "hashed",
-    }
 }

@@ -2,15 +2,15 @@
 //! training set's column exactly as `features::NumSpec::fit` computes them (the same
 //! f64 sums in the same row order, so the same bits), then every set's column filled
 //! and scaled in place: `x' = ((x or fill) − center) / spread`, in f64, stored as f32.
-//! Also the prepared-data report, from the written columns. Columns are read in
-//! segments, never whole.
+//! Also the prepared-data report's counts, from the written columns. Columns are read
+//! in segments, never whole.
 
 use super::encode::SetFile;
-use crate::config::{Missing, Scale, TaskType};
-use crate::data::features::{Encoder, FeatureSpec, NumSpec};
+use crate::config::{Missing, Scale};
+use crate::data::features::report::{self, SetCounts, TaskCounts};
+use crate::data::features::{FeatureSpec, NumSpec};
 use crate::error::Result;
 use std::cell::RefCell;
-use std::fmt::Write;
 
 /// Words per segment read or written.
 const SEGMENT: usize = 1 << 18;
@@ -153,101 +153,39 @@ pub(super) fn scale_numeric(spec: &mut FeatureSpec, sets: &[SetFile]) -> Result<
         })
 }
 
-fn pct(part: usize, whole: usize) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
-}
-
-/// The report of `features::prepare` (the same text), from the written sets.
+/// The report of `features::prepare` (the same text, `features::report::write`), from
+/// the written sets: the counts are taken a segment at a time.
 pub(super) fn report(spec: &FeatureSpec, sets: &[(&str, &SetFile)]) -> Result<String> {
     let error = RefCell::new(None);
-    let col = |set: &SetFile, off: usize| -> Vec<f32> {
-        Words::new(set, off, set.lay.n, &error)
-            .map(f32::from_le_bytes)
-            .collect()
-    };
-    let mut s = String::new();
-    let n: usize = sets.iter().map(|(_, e)| e.lay.n).sum();
-    let sizes: Vec<String> = (sets.iter())
-        .map(|(name, e)| format!("{name} {} ({:.1}%)", e.lay.n, pct(e.lay.n, n)))
+    let counts: Vec<SetCounts> = (sets.iter())
+        .map(|(name, e)| {
+            let n = e.lay.n;
+            let words = |off: usize| Words::new(e, off, n, &error);
+            let cat_zeros = (0..spec.categorical.len())
+                .map(|f| {
+                    (words(e.lay.cat(f)))
+                        .filter(|w| u32::from_le_bytes(*w) == 0)
+                        .count()
+                })
+                .collect();
+            let tasks = (0..spec.tasks.len())
+                .map(|k| {
+                    let mut t = TaskCounts::default();
+                    let y = words(e.lay.labels(k)).map(f32::from_le_bytes);
+                    let m = words(e.lay.mask(k)).map(f32::from_le_bytes);
+                    y.zip(m).for_each(|(y, m)| t.add(y, m));
+                    t
+                })
+                .collect();
+            SetCounts {
+                name: name.to_string(),
+                rows: n,
+                cat_zeros,
+                bag_tokens: Vec::new(),
+                tasks,
+            }
+        })
         .collect();
-    let _ = writeln!(s, "rows: {n}: {}", sizes.join(", "));
-    let _ = writeln!(
-        s,
-        "input width d_in = {} ({} categorical, {} multi-hot, {} numeric features)",
-        spec.d_in(),
-        spec.categorical.len(),
-        spec.multi_hot.len(),
-        spec.numeric.len()
-    );
-    for (f, c) in spec.categorical.iter().enumerate() {
-        let oov: Vec<String> = (sets.iter())
-            .map(|(name, e)| {
-                let zeros = Words::new(e, e.lay.cat(f), e.lay.n, &error)
-                    .filter(|w| u32::from_le_bytes(*w) == 0)
-                    .count();
-                format!("{name} {:.2}%", pct(zeros, e.lay.n))
-            })
-            .collect();
-        let kind = match c.encoder {
-            Encoder::Vocab { .. } => "vocabulary",
-            Encoder::Hash { .. } => "hashed",
-        };
-        let _ = writeln!(
-            s,
-            "  categorical {}: V = {} ({kind}), dim {}; id 0 (unseen/missing): {}",
-            c.name,
-            c.encoder.size(),
-            c.dim,
-            oov.join(", ")
-        );
-    }
-    for x in &spec.numeric {
-        let _ = writeln!(
-            s,
-            "  numeric {}: scale {:?}, center {:.6}, spread {:.6}, missing {:?} → {:.6}",
-            x.name, x.scale, x.center, x.spread, x.missing, x.fill
-        );
-    }
-    for (k, t) in spec.tasks.iter().enumerate() {
-        let parts: Vec<String> = (sets.iter())
-            .map(|(name, e)| {
-                let (y, m) = (col(e, e.lay.labels(k)), col(e, e.lay.mask(k)));
-                let labelled = m.iter().filter(|&&v| v > 0.0).count();
-                match t.kind {
-                    TaskType::Binary => {
-                        let pos = (y.iter().zip(&m))
-                            .filter(|(&y, &m)| m > 0.0 && y > 0.5)
-                            .count();
-                        format!(
-                            "{name} {pos} positive of {labelled} labelled ({:.2}%)",
-                            pct(pos, labelled)
-                        )
-                    }
-                    TaskType::Regression => {
-                        let sum: f64 = y.iter().zip(&m).map(|(&y, &m)| (y * m) as f64).sum();
-                        let mean = if labelled == 0 {
-                            0.0
-                        } else {
-                            sum / labelled as f64
-                        };
-                        format!("{name} {labelled} labelled, mean {mean:.4}")
-                    }
-                }
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "  task {} ({:?}, column {}): {}",
-            t.name,
-            t.kind,
-            t.column,
-            parts.join("; ")
-        );
-    }
     take(error)?;
-    Ok(s)
+    Ok(report::write(spec, &counts))
 }
