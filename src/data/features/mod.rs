@@ -28,7 +28,7 @@
 mod bad_values;
 mod encoded;
 mod labels;
-mod numeric;
+pub(crate) mod numeric;
 pub(crate) mod report;
 mod spec;
 mod split;
@@ -41,7 +41,7 @@ pub use encoded::{Bags, Encoded, EncodedBatch};
 pub use labels::LabelSpec;
 pub use numeric::NumSpec;
 pub use spec::{BagSpec, CatSpec, FeatureSpec, SpecLookups, SPEC_VERSION};
-pub use split::{random_assignment, split_rows, splitmix64, SplitRows};
+pub use split::{random_assignment, set_of_files, split_rows, splitmix64, SplitRows};
 pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
 pub use unseen::unseen_counts;
 pub use vocab::{fnv1a64, Encoder};

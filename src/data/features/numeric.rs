@@ -35,6 +35,46 @@ pub struct NumSpec {
     pub spread: f64,
 }
 
+/// `(fill, center, spread)` of a numeric column from its training values (NaN =
+/// missing), as the module docs say: f64 sums in the order `values` yields them, so the
+/// in-memory fit and the streamed cache build (`data::cache::build`) give the same bits.
+/// `values` is called up to three times and must yield the same values each time.
+pub(crate) fn fit_stats<I: Iterator<Item = f32>>(
+    values: impl Fn() -> I,
+    missing: Missing,
+    scale: Scale,
+) -> (f64, f64, f64) {
+    let (mut sum, mut seen, mut n) = (0.0f64, 0usize, 0usize);
+    for v in values() {
+        n += 1;
+        if !v.is_nan() {
+            sum += v as f64;
+            seen += 1;
+        }
+    }
+    let fill = match missing {
+        Missing::Mean if seen > 0 => sum / seen as f64,
+        _ => 0.0,
+    };
+    let filled = || values().map(move |v| if v.is_nan() { fill } else { v as f64 });
+    let (center, spread) = match scale {
+        Scale::None => (0.0, 1.0),
+        _ if n == 0 => (0.0, 1.0),
+        Scale::Standard => {
+            let mean = filled().sum::<f64>() / n as f64;
+            let var = filled().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+            let std = var.sqrt();
+            (mean, if std > 0.0 { std } else { 1.0 })
+        }
+        Scale::Minmax => {
+            let lo = filled().fold(f64::INFINITY, f64::min);
+            let hi = filled().fold(f64::NEG_INFINITY, f64::max);
+            (lo, if hi > lo { hi - lo } else { 1.0 })
+        }
+    };
+    (fill, center, spread)
+}
+
 impl NumSpec {
     /// Fits `cfg` on the rows `train` of `table`.
     pub fn fit(
@@ -51,44 +91,12 @@ impl NumSpec {
             });
         }
         let x = table.parse_f32(&cfg.name, missing_values)?; // (N,), NaN = missing
-        let mut sum = 0.0f64;
-        let mut seen = 0usize;
-        for &r in train {
-            if x[r].is_nan() {
-                if missing == Missing::Error {
-                    return Err(missing_error(table, r, &cfg.name));
-                }
-            } else {
-                sum += x[r] as f64;
-                seen += 1;
+        if missing == Missing::Error {
+            if let Some(&r) = train.iter().find(|&&r| x[r].is_nan()) {
+                return Err(missing_error(table, r, &cfg.name));
             }
         }
-        let fill = match missing {
-            Missing::Mean if seen > 0 => sum / seen as f64,
-            _ => 0.0,
-        };
-        let x = &x;
-        let filled = || {
-            train
-                .iter()
-                .map(move |&r| if x[r].is_nan() { fill } else { x[r] as f64 })
-        };
-        let n = train.len();
-        let (center, spread) = match cfg.scale {
-            Scale::None => (0.0, 1.0),
-            _ if n == 0 => (0.0, 1.0),
-            Scale::Standard => {
-                let mean = filled().sum::<f64>() / n as f64;
-                let var = filled().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
-                let std = var.sqrt();
-                (mean, if std > 0.0 { std } else { 1.0 })
-            }
-            Scale::Minmax => {
-                let lo = filled().fold(f64::INFINITY, f64::min);
-                let hi = filled().fold(f64::NEG_INFINITY, f64::max);
-                (lo, if hi > lo { hi - lo } else { 1.0 })
-            }
-        };
+        let (fill, center, spread) = fit_stats(|| train.iter().map(|&r| x[r]), missing, cfg.scale);
         Ok(NumSpec {
             name: cfg.name.clone(),
             scale: cfg.scale,

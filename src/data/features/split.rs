@@ -134,27 +134,7 @@ pub fn split_rows(
             }
         }
         SplitKind::Files => {
-            let lists = [
-                (&split.train_files, 0u8),
-                (&split.valid_files, 1),
-                (&split.test_files, 2),
-            ];
-            let set_of_file: Vec<u8> = table
-                .files
-                .iter()
-                .map(|shown| {
-                    let mut best: Option<(usize, u8)> = None;
-                    for (list, set) in lists {
-                        for entry in list.iter() {
-                            let matches = shown == entry || Path::new(shown).ends_with(entry);
-                            if matches && best.is_none_or(|(len, _)| entry.len() > len) {
-                                best = Some((entry.len(), set));
-                            }
-                        }
-                    }
-                    best.map_or(2, |(_, s)| s)
-                })
-                .collect();
+            let set_of_file = set_of_files(split, &table.files);
             for (i, s) in table.source.iter().enumerate() {
                 match set_of_file[s.file as usize] {
                     0 => out.train.push(i),
@@ -269,6 +249,32 @@ fn parse_times(table: &RawTable, name: &str, missing_values: &[String]) -> Resul
                     "a finite number (the time that orders a temporal split); fix the value or drop the row",
                 )
             })
+        })
+        .collect()
+}
+
+/// 0 = train, 1 = valid, 2 = test of each file of `files` (`split.kind = "files"`):
+/// the longest entry of `train_files` / `valid_files` / `test_files` that names the file
+/// (equal, or a path suffix) wins; a file no entry names is test.
+pub fn set_of_files(split: &SplitConfig, files: &[String]) -> Vec<u8> {
+    let lists = [
+        (&split.train_files, 0u8),
+        (&split.valid_files, 1),
+        (&split.test_files, 2),
+    ];
+    files
+        .iter()
+        .map(|shown| {
+            let mut best: Option<(usize, u8)> = None;
+            for (list, set) in lists {
+                for entry in list.iter() {
+                    let matches = shown == entry || Path::new(shown).ends_with(entry);
+                    if matches && best.is_none_or(|(len, _)| entry.len() > len) {
+                        best = Some((entry.len(), set));
+                    }
+                }
+            }
+            best.map_or(2, |(_, s)| s)
         })
         .collect()
 }

@@ -14,32 +14,6 @@ use super::parse::Parsed;
 use crate::config::{SplitConfig, SplitKind};
 use crate::data::features::random_assignment;
 use std::collections::HashMap;
-use std::path::Path;
-
-/// 0 = train, 1 = valid, 2 = test of each file (`split.kind = "files"`), as
-/// `features::split_rows` assigns them: the longest matching entry wins, else test.
-pub(super) fn set_of_files(split: &SplitConfig, files: &[String]) -> Vec<u8> {
-    let lists = [
-        (&split.train_files, 0u8),
-        (&split.valid_files, 1),
-        (&split.test_files, 2),
-    ];
-    files
-        .iter()
-        .map(|shown| {
-            let mut best: Option<(usize, u8)> = None;
-            for (list, set) in lists {
-                for entry in list.iter() {
-                    let matches = shown == entry || Path::new(shown).ends_with(entry);
-                    if matches && best.is_none_or(|(len, _)| entry.len() > len) {
-                        best = Some((entry.len(), set));
-                    }
-                }
-            }
-            best.map_or(2, |(_, s)| s)
-        })
-        .collect()
-}
 
 /// The set of each of `n` rows starting at kept row `start` of file `file`.
 pub(super) fn sets_of(

@@ -114,7 +114,7 @@ pub(super) fn build_streaming(
         });
     }
     let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
-    let file_set = fit::set_of_files(&cfg.split, &shown);
+    let file_set = crate::data::features::set_of_files(&cfg.split, &shown);
     let (t0, cpu0) = (std::time::Instant::now(), cpu_seconds());
     let Some(p1) = pass1(&plan, &files, &file_set)? else {
         return Ok(None);

@@ -6,7 +6,7 @@
 //! in segments, never whole.
 
 use super::encode::SetFile;
-use crate::config::{Missing, Scale};
+use crate::data::features::numeric::fit_stats;
 use crate::data::features::report::{self, SetCounts, TaskCounts};
 use crate::data::features::{FeatureSpec, NumSpec};
 use crate::error::Result;
@@ -88,36 +88,9 @@ fn fit(spec: &mut NumSpec, train: &SetFile, f: usize) -> Result<()> {
     let error = RefCell::new(None);
     let (off, n) = (train.lay.num(f), train.lay.n);
     let x = || Words::new(train, off, n, &error).map(f32::from_le_bytes); // (N_train,), NaN = missing
-    let mut sum = 0.0f64;
-    let mut seen = 0usize;
-    for v in x() {
-        if !v.is_nan() {
-            sum += v as f64;
-            seen += 1;
-        }
-    }
-    let fill = match spec.missing {
-        Missing::Mean if seen > 0 => sum / seen as f64,
-        _ => 0.0,
-    };
-    let filled = || x().map(move |v| if v.is_nan() { fill } else { v as f64 });
-    let (center, spread) = match spec.scale {
-        Scale::None => (0.0, 1.0),
-        _ if n == 0 => (0.0, 1.0),
-        Scale::Standard => {
-            let mean = filled().sum::<f64>() / n as f64;
-            let var = filled().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
-            let std = var.sqrt();
-            (mean, if std > 0.0 { std } else { 1.0 })
-        }
-        Scale::Minmax => {
-            let lo = filled().fold(f64::INFINITY, f64::min);
-            let hi = filled().fold(f64::NEG_INFINITY, f64::max);
-            (lo, if hi > lo { hi - lo } else { 1.0 })
-        }
-    };
+    let stats = fit_stats(x, spec.missing, spec.scale);
     take(error)?;
-    (spec.fill, spec.center, spec.spread) = (fill, center, spread);
+    (spec.fill, spec.center, spec.spread) = stats;
     Ok(())
 }
 
