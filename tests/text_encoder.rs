@@ -294,118 +294,14 @@ fn a_folder_without_a_model_is_refused_with_what_to_provide() {
 
 // ------------------------------------------------------------ a tiny random BERT
 
-const TINY_VOCAB: [&str; 12] = [
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "toy", "story", "heat", "(", ")", "1995", "a", "##b",
-];
+// `s7enc_support::Tiny` (D = 8, D_ff = 12, 2 heads, 16 positions here): the same weights
+// for a seed as the fixture this file used to define.
+mod s7enc_support;
+use s7enc_support::Tiny;
 
-struct Tiny {
-    names: Vec<(String, Vec<usize>, Vec<f32>)>,
-}
-
-impl Tiny {
-    /// Random weights for D = 8, 2 heads, D_ff = 12, 2 layers, 16 positions.
-    fn new(seed: u64) -> Tiny {
-        let mut state = seed;
-        let mut rnd = |n: usize, s: f32| -> Vec<f32> {
-            (0..n)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * s
-                })
-                .collect()
-        };
-        let (d, f, v, p) = (8, 12, TINY_VOCAB.len(), 16);
-        let mut names = vec![
-            (
-                "embeddings.word_embeddings.weight".to_string(),
-                vec![v, d],
-                rnd(v * d, 1.0),
-            ),
-            (
-                "embeddings.position_embeddings.weight".into(),
-                vec![p, d],
-                rnd(p * d, 0.5),
-            ),
-            (
-                "embeddings.token_type_embeddings.weight".into(),
-                vec![2, d],
-                rnd(2 * d, 0.5),
-            ),
-            (
-                "embeddings.LayerNorm.weight".into(),
-                vec![d],
-                rnd(d, 0.2).iter().map(|x| 1.0 + x).collect(),
-            ),
-            ("embeddings.LayerNorm.bias".into(), vec![d], rnd(d, 0.2)),
-        ];
-        for l in 0..2 {
-            let pre = format!("encoder.layer.{l}");
-            for (name, din, dout) in [
-                ("attention.self.query", d, d),
-                ("attention.self.key", d, d),
-                ("attention.self.value", d, d),
-                ("attention.output.dense", d, d),
-                ("intermediate.dense", d, f),
-                ("output.dense", f, d),
-            ] {
-                names.push((
-                    format!("{pre}.{name}.weight"),
-                    vec![dout, din],
-                    rnd(dout * din, 0.6),
-                ));
-                names.push((format!("{pre}.{name}.bias"), vec![dout], rnd(dout, 0.2)));
-            }
-            for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
-                names.push((
-                    format!("{pre}.{name}.weight"),
-                    vec![d],
-                    rnd(d, 0.2).iter().map(|x| 1.0 + x).collect(),
-                ));
-                names.push((format!("{pre}.{name}.bias"), vec![d], rnd(d, 0.2)));
-            }
-        }
-        Tiny { names }
-    }
-
-    fn get(&self, name: &str) -> &[f32] {
-        &self.names.iter().find(|n| n.0 == name).unwrap().2
-    }
-
-    fn write(&self, dir: &std::path::Path) {
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(
-            dir.join("config.json"),
-            r#"{"vocab_size": 12, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
-                "intermediate_size": 12, "max_position_embeddings": 16, "type_vocab_size": 2,
-                "layer_norm_eps": 1e-12, "hidden_act": "gelu"}"#,
-        )
-        .unwrap();
-        std::fs::write(dir.join("vocab.txt"), TINY_VOCAB.join("\n") + "\n").unwrap();
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = self
-            .names
-            .iter()
-            .map(|(n, s, v)| {
-                (
-                    n.clone(),
-                    s.clone(),
-                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                )
-            })
-            .collect();
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
-            .iter()
-            .map(|(n, s, b)| {
-                (
-                    n.clone(),
-                    safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
-                        .unwrap(),
-                )
-            })
-            .collect();
-        safetensors::serialize_to_file(views, &None, &dir.join("model.safetensors")).unwrap();
-    }
+/// The tiny BERT of these tests: D = 8, D_ff = 12, 2 heads, 2 layers, 16 positions.
+fn tiny(seed: u64) -> Tiny {
+    Tiny::new(seed, (8, 12, 2, 16))
 }
 
 /// The same encoder composed from the engine's differentiable ops on a Graph, one text at
@@ -471,7 +367,7 @@ fn graph_embedding(m: &Tiny, ids: &[u32]) -> Vec<f32> {
 #[test]
 fn batched_encoder_matches_the_op_by_op_graph_on_a_tiny_model() {
     let dir = std::env::temp_dir().join(format!("mtrec-tiny-bert-{}", std::process::id()));
-    let m = Tiny::new(7);
+    let m = tiny(7);
     m.write(&dir);
     let enc = Encoder::load(&dir).unwrap();
     let texts = [
@@ -496,7 +392,7 @@ fn batched_encoder_matches_the_op_by_op_graph_on_a_tiny_model() {
         }
     }
     // A tensor of the wrong shape is named in the error.
-    let mut bad = Tiny::new(7);
+    let mut bad = tiny(7);
     let e = bad
         .names
         .iter_mut()

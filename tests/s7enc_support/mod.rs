@@ -1,4 +1,4 @@
-//! A tiny random BERT written to a temp folder (the same layout as the shared MiniLM: config.json, vocab.txt, model.safetensors), for the s7enc tests. Copied from `tests/text_encoder.rs`'s `Tiny`.
+//! A tiny random BERT written to a temp folder (the same layout as the shared MiniLM: config.json, vocab.txt, model.safetensors), for the s7enc tests and `tests/text_encoder.rs`.
 
 #![allow(dead_code)]
 
