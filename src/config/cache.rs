@@ -2,7 +2,7 @@
 //! of encoded rows and the block shuffle that reads it (docs/data_cache.md).
 
 use super::data::Loader;
-use super::{FeatureKind, RunConfig};
+use super::RunConfig;
 use crate::error::{Error, Result};
 
 pub(super) fn default_cache() -> String {
@@ -39,8 +39,8 @@ impl super::DataConfig {
     }
 }
 
-/// What the cache cannot hold (yet): multi-hot bags, text features, the interactions loader's
-/// per-epoch negatives; and a block of 0 rows.
+/// What the cache cannot hold (yet): the interactions loader's per-epoch negatives; and a
+/// block of 0 rows. (Multi-hot bags and text features are held: docs/data_cache.md.)
 pub(super) fn validate(c: &RunConfig) -> Result<()> {
     let data = &c.data;
     if data.cache.is_empty() {
@@ -62,19 +62,6 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
         return Err(Error::Config {
             what: "data.cache".into(),
             message: "cannot be used with data.loader = \"interactions\" (its negatives are drawn anew every epoch); set data.cache = \"off\"".into(),
-        });
-    }
-    if let Some(f) = c
-        .features
-        .iter()
-        .find(|f| f.kind == FeatureKind::MultiHot || f.text.is_some())
-    {
-        return Err(Error::Config {
-            what: "data.cache".into(),
-            message: format!(
-                "cannot hold multi-hot or text feature `{}` yet; set data.cache = \"off\"",
-                f.name
-            ),
         });
     }
     Ok(())

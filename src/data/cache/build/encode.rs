@@ -41,7 +41,7 @@ impl SetFile {
             .truncate(true)
             .open(path)
             .map_err(|e| io_err(path, e))?;
-        file.set_len(lay.total() as u64)
+        file.set_len(lay.total(&[]) as u64) // no bags: multi-hot builds in memory
             .map_err(|e| io_err(path, e))?;
         let set = SetFile {
             file,

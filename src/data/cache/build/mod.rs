@@ -158,6 +158,9 @@ pub(super) fn build_streaming(
                 n_cat: widths.0,
                 n_num: widths.1,
                 k: widths.2,
+                // multi-hot and text features build through the in-memory reader (plan.rs)
+                n_bag: 0,
+                n_text: 0,
             };
             SetFile::create(&tmp.join(format!("{s}.bin")), lay)
         })

@@ -49,6 +49,10 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         .find(|f| f.missing_policy() == Missing::Error)
     {
         format!("missing = \"error\" of feature `{}`", f.name)
+    } else if let Some(f) = (cfg.features.iter()).find(|f| f.kind == FeatureKind::MultiHot) {
+        format!("multi-hot feature `{}`", f.name)
+    } else if let Some(f) = cfg.features.iter().find(|f| f.text.is_some()) {
+        format!("text feature `{}`", f.name)
     } else {
         return None;
     };
