@@ -14,7 +14,7 @@ use std::path::Path;
 fn write_ratings(dir: &Path) {
     let mut next = xorshift(41);
     let mut s = String::from("user_id,item_id,price,rating,like\n");
-    for r in 0..900 {
+    for r in 0..900usize {
         let (u, i) = (next() % 30, next() % 25);
         let a = (u % 5) as f64 * 0.3 - 0.6;
         let c = (i % 7) as f64 * 0.25 - 0.75;

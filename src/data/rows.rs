@@ -4,6 +4,7 @@
 //! ([`crate::data::cache::CachedSet`]); both fill the same [`EncodedBatch`].
 
 use crate::data::features::{Encoded, EncodedBatch};
+use crate::data::ingest::RowSource;
 use std::ops::Range;
 
 /// A set of N encoded rows that mini-batches are drawn from.
@@ -28,6 +29,9 @@ pub trait Rows {
     /// Task k's labels and mask of the rows `rows` into `y` and `mask` (cleared first):
     /// `(len,)` each.
     fn task_range(&self, k: usize, rows: Range<usize>, y: &mut Vec<f32>, mask: &mut Vec<f32>);
+
+    /// Where row r came from (file index, line).
+    fn source(&self, r: usize) -> RowSource;
 }
 
 impl Rows for Encoded {
@@ -54,5 +58,9 @@ impl Rows for Encoded {
         y.extend(rows.clone().map(|r| self.labels[r * kk + k])); // (N, K) row-major
         mask.clear();
         mask.extend(rows.map(|r| self.mask[r * kk + k]));
+    }
+
+    fn source(&self, r: usize) -> RowSource {
+        self.source[r]
     }
 }

@@ -74,6 +74,13 @@ impl Layout {
     pub(super) fn total(&self, bag_ids: &[usize]) -> usize {
         self.fixed() + bag_ids.iter().map(|&l| self.bag_bytes(l)).sum::<usize>()
     }
+    /// Where multi-hot feature b's section starts, given every bag's id count.
+    pub(super) fn bag(&self, bag_ids: &[usize], b: usize) -> usize {
+        self.fixed()
+            + (bag_ids[..b].iter())
+                .map(|&l| self.bag_bytes(l))
+                .sum::<usize>()
+    }
     /// Bytes of one bag section holding `ids` ids.
     pub(super) fn bag_bytes(&self, ids: usize) -> usize {
         8 * (self.n + 1) + (4 * ids).next_multiple_of(8)
@@ -457,6 +464,10 @@ impl Rows for CachedSet {
         y.extend(rows.clone().map(|r| self.f32_at(lb + 4 * r)));
         mask.clear();
         mask.extend(rows.map(|r| self.f32_at(mb + 4 * r)));
+    }
+
+    fn source(&self, r: usize) -> RowSource {
+        CachedSet::source(self, r)
     }
 
     fn task_column(&self, k: usize) -> (Vec<f32>, Vec<f32>) {

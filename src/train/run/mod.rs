@@ -305,7 +305,7 @@ pub fn train_synced(
     let mut resampled: Option<crate::data::features::Encoded> = None;
     while lp.st.epoch < cfg.train.epochs && !lp.st.stopped {
         if let Some(run) = &implicit_run {
-            resampled = run.train_for_epoch(&prepared.train, lp.st.epoch)?;
+            resampled = run.train_for_epoch(lp.run.sets.train, lp.st.epoch)?;
         }
         let train_set: &dyn Rows = match &resampled {
             Some(r) => r,
