@@ -45,6 +45,7 @@
 //! have b = 0.
 
 use super::popularity::logit;
+use super::scan::{Columns, Scan};
 use crate::config::TaskType;
 
 /// Sweeps over (users, items, μ).
@@ -66,15 +67,15 @@ fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// The labelled rows of one task as (user, item, label).
-fn labelled(users: &[u32], items: &[u32], y: &[f32], mask: &[f32]) -> Vec<(usize, usize, f64)> {
-    users
-        .iter()
-        .zip(items)
-        .zip(y.iter().zip(mask))
-        .filter(|(_, (_, &m))| m > 0.0)
-        .map(|((&u, &i), (&yr, _))| (u as usize, i as usize, yr as f64))
-        .collect()
+/// Calls `f(u, i, y)` for every labelled row (`mask > 0`) of `rows`, in row order.
+fn each_labelled(rows: &dyn Scan, f: &mut dyn FnMut(usize, usize, f64)) {
+    rows.scan(&mut |users, items, y, mask| {
+        for ((&u, &i), (&yr, &m)) in users.iter().zip(items).zip(y.iter().zip(mask)) {
+            if m > 0.0 {
+                f(u as usize, i as usize, yr as f64);
+            }
+        }
+    });
 }
 
 impl Biases {
@@ -89,13 +90,35 @@ impl Biases {
         lambda: f64,
         sweeps: usize,
     ) -> Biases {
-        let rows = labelled(users, items, y, mask);
-        let nu = users.iter().map(|&u| u as usize + 1).max().unwrap_or(0);
-        let ni = items.iter().map(|&i| i as usize + 1).max().unwrap_or(0);
-        let mean = if rows.is_empty() {
+        let cols = Columns {
+            users,
+            items,
+            y,
+            mask,
+        };
+        Biases::fit_scan(&cols, kind, lambda, sweeps)
+    }
+
+    /// [`Biases::fit`] over the chunks of `rows`: one pass for the sizes and ȳ, then per
+    /// sweep one pass per block. Every sum runs in row order, so any chunking gives the
+    /// same bits, and nothing but the biases is held in memory.
+    pub fn fit_scan(rows: &dyn Scan, kind: TaskType, lambda: f64, sweeps: usize) -> Biases {
+        // sizes over every row (labelled or not); ȳ over the labelled ones
+        let (mut nu, mut ni, mut total, mut count) = (0usize, 0usize, 0f64, 0usize);
+        rows.scan(&mut |users, items, y, mask| {
+            nu = users.iter().fold(nu, |a, &u| a.max(u as usize + 1));
+            ni = items.iter().fold(ni, |a, &i| a.max(i as usize + 1));
+            for (&yr, &m) in y.iter().zip(mask) {
+                if m > 0.0 {
+                    total += yr as f64;
+                    count += 1;
+                }
+            }
+        });
+        let mean = if count == 0 {
             0.0
         } else {
-            rows.iter().map(|r| r.2).sum::<f64>() / rows.len() as f64
+            total / count as f64
         };
         let mut b = Biases {
             mu: match kind {
@@ -105,25 +128,23 @@ impl Biases {
             user: vec![0.0; nu],
             item: vec![0.0; ni],
         };
-        if rows.is_empty() {
+        if count == 0 {
             return b;
         }
         for _ in 0..sweeps {
             match kind {
                 TaskType::Regression => {
-                    b.ridge_block(&rows, lambda, true);
-                    b.ridge_block(&rows, lambda, false);
+                    b.ridge_block(rows, lambda, true);
+                    b.ridge_block(rows, lambda, false);
                     // μ = Σ (y − b_u − b_i) / n
-                    let s: f64 = rows
-                        .iter()
-                        .map(|&(u, i, y)| y - b.user[u] - b.item[i])
-                        .sum();
-                    b.mu = s / rows.len() as f64;
+                    let mut s = 0f64;
+                    each_labelled(rows, &mut |u, i, y| s += y - b.user[u] - b.item[i]);
+                    b.mu = s / count as f64;
                 }
                 TaskType::Binary => {
-                    b.newton_block(&rows, lambda, Some(true));
-                    b.newton_block(&rows, lambda, Some(false));
-                    b.newton_block(&rows, 0.0, None);
+                    b.newton_block(rows, lambda, Some(true));
+                    b.newton_block(rows, lambda, Some(false));
+                    b.newton_block(rows, 0.0, None);
                 }
             }
         }
@@ -132,14 +153,14 @@ impl Biases {
 
     /// Closed-form ridge update of every user bias (`users`) or every item bias:
     /// b = Σ (y − μ − b_other) / (λ + n).
-    fn ridge_block(&mut self, rows: &[(usize, usize, f64)], lambda: f64, users: bool) {
+    fn ridge_block(&mut self, rows: &dyn Scan, lambda: f64, users: bool) {
         let len = if users {
             self.user.len()
         } else {
             self.item.len()
         };
         let (mut num, mut n) = (vec![0f64; len], vec![0f64; len]);
-        for &(u, i, y) in rows {
+        each_labelled(rows, &mut |u, i, y| {
             let (own, other) = if users {
                 (u, self.item[i])
             } else {
@@ -147,7 +168,7 @@ impl Biases {
             };
             num[own] += y - self.mu - other;
             n[own] += 1.0;
-        }
+        });
         let b = if users {
             &mut self.user
         } else {
@@ -164,14 +185,14 @@ impl Biases {
 
     /// One Newton step of every user bias (`Some(true)`), every item bias (`Some(false)`)
     /// or μ (`None`, λ = 0) of the penalised log loss.
-    fn newton_block(&mut self, rows: &[(usize, usize, f64)], lambda: f64, block: Option<bool>) {
+    fn newton_block(&mut self, rows: &dyn Scan, lambda: f64, block: Option<bool>) {
         let len = match block {
             Some(true) => self.user.len(),
             Some(false) => self.item.len(),
             None => 1,
         };
         let (mut g, mut h) = (vec![0f64; len], vec![0f64; len]);
-        for &(u, i, y) in rows {
+        each_labelled(rows, &mut |u, i, y| {
             let p = sigmoid(self.mu + self.user[u] + self.item[i]);
             let k = match block {
                 Some(true) => u,
@@ -180,7 +201,7 @@ impl Biases {
             };
             g[k] += p - y; // Σ (σ(z) − y)
             h[k] += p * (1.0 - p); // Σ σ(z)(1 − σ(z))
-        }
+        });
         let b: &mut [f64] = match block {
             Some(true) => &mut self.user,
             Some(false) => &mut self.item,

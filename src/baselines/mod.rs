@@ -16,16 +16,19 @@
 pub mod biases;
 pub mod popularity;
 pub mod report;
+pub mod scan;
 pub mod transition;
 
 pub use biases::Biases;
 pub use popularity::Popularity;
 pub use report::{table, verdicts, Verdict};
+pub use scan::{ChunkFn, Columns, RowsScan, Scan};
 pub use transition::{NextItemMetrics, Transitions};
 
 use crate::config::baselines::{BaselineKind, BaselinesConfig};
 use crate::config::{RunConfig, TaskConfig};
-use crate::data::features::{Encoded, FeatureSpec};
+use crate::data::features::FeatureSpec;
+use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 
 /// Which tabular baselines a run scores, and the categorical columns they read.
@@ -125,33 +128,30 @@ fn missing_column(spec: &FeatureSpec, m: BaselineKind, key: &str, name: &str) ->
     }
 }
 
-/// Column `t` of the row-major (N, K) `labels` / `mask` of `data`.
-fn task_column(v: &[f32], data: &Encoded, t: usize) -> Vec<f32> {
-    let k = data.n_tasks;
-    (0..data.len()).map(|i| v[i * k + t]).collect()
-}
-
-/// Categorical column `f` of `data`.
-fn cat_column(data: &Encoded, f: usize) -> Vec<u32> {
-    let n = data.n_cat;
-    (0..data.len()).map(|i| data.cat[i * n + f]).collect()
+/// The user or item column `f` of every row of `data` (id 0 for every row when `None`).
+fn ids(data: &dyn Rows, f: Option<usize>) -> Vec<u32> {
+    let mut out = Vec::new();
+    match f {
+        Some(f) => data.cat_range(f, 0..data.len(), &mut out),
+        None => out.resize(data.len(), 0),
+    }
+    out
 }
 
 /// Each planned baseline fitted on `train` task by task, and its raw outputs on `eval`
 /// (`out[k][i]`: logits for binary tasks, values for regression), in plan order.
+/// The training rows are read in chunks ([`scan`]): a memory-mapped cache set is fitted
+/// on without copying it into memory, with the bits of the in-memory fit.
 pub fn tabular_outputs(
     plan: &Plan,
     tasks: &[TaskConfig],
-    train: &Encoded,
-    eval: &[&Encoded],
+    train: &dyn Rows,
+    eval: &[&dyn Rows],
 ) -> Vec<(BaselineKind, Vec<Vec<Vec<f32>>>)> {
-    let zeros = |data: &Encoded| vec![0u32; data.len()];
-    let col =
-        |data: &Encoded, f: Option<usize>| f.map_or_else(|| zeros(data), |f| cat_column(data, f));
-    let (tu, ti) = (col(train, plan.user), col(train, plan.item));
+    // (N_eval,) each: the eval sets' user and item ids (the size of one output column)
     let cols: Vec<(Vec<u32>, Vec<u32>)> = eval
         .iter()
-        .map(|data| (col(data, plan.user), col(data, plan.item)))
+        .map(|&data| (ids(data, plan.user), ids(data, plan.item)))
         .collect();
     plan.models
         .iter()
@@ -159,26 +159,23 @@ pub fn tabular_outputs(
             // per eval set, per task, per row
             let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::with_capacity(tasks.len()); eval.len()];
             for (t, task) in tasks.iter().enumerate() {
-                let y = task_column(&train.labels, train, t);
-                let mask = task_column(&train.mask, train, t);
+                let rows = RowsScan {
+                    rows: train,
+                    user: plan.user,
+                    item: plan.item,
+                    task: t,
+                    chunk: scan::CHUNK,
+                };
                 match m {
                     BaselineKind::Popularity => {
-                        let p = Popularity::fit(&ti, &y, &mask, task.kind, plan.smoothing);
+                        let p = Popularity::fit_scan(&rows, task.kind, plan.smoothing);
                         for (o, (_, items)) in out.iter_mut().zip(&cols) {
                             o.push(items.iter().map(|&i| p.output(i)).collect());
                         }
                     }
                     // `plan` holds popularity and biases only
                     _ => {
-                        let b = Biases::fit(
-                            &tu,
-                            &ti,
-                            &y,
-                            &mask,
-                            task.kind,
-                            plan.lambda,
-                            biases::SWEEPS,
-                        );
+                        let b = Biases::fit_scan(&rows, task.kind, plan.lambda, biases::SWEEPS);
                         for (o, (users, items)) in out.iter_mut().zip(&cols) {
                             o.push(
                                 users

@@ -17,6 +17,7 @@
 //! since the metrics read logits. Id 0 (out of vocabulary) is one more bucket, as in the
 //! model's embedding tables.
 
+use super::scan::{Columns, Scan};
 use crate::config::TaskType;
 
 /// Fitted item means of one task.
@@ -41,17 +42,36 @@ pub fn logit(p: f64) -> f64 {
 impl Popularity {
     /// Fits on the labelled rows (`mask[r] > 0`) of one task: item ids, labels.
     pub fn fit(items: &[u32], y: &[f32], mask: &[f32], kind: TaskType, alpha: f64) -> Popularity {
-        let v = items.iter().map(|&i| i as usize + 1).max().unwrap_or(0);
-        let (mut sum, mut n) = (vec![0f64; v], vec![0f64; v]);
+        let cols = Columns {
+            users: items,
+            items,
+            y,
+            mask,
+        };
+        Popularity::fit_scan(&cols, kind, alpha)
+    }
+
+    /// [`Popularity::fit`] in one pass over the chunks of `rows` (their item ids; the
+    /// sums run in row order, so any chunking gives the same bits).
+    pub fn fit_scan(rows: &dyn Scan, kind: TaskType, alpha: f64) -> Popularity {
+        let (mut sum, mut n) = (Vec::<f64>::new(), Vec::<f64>::new()); // (V,) each
         let (mut total, mut count) = (0f64, 0f64);
-        for ((&i, &yr), &m) in items.iter().zip(y).zip(mask) {
-            if m > 0.0 {
-                sum[i as usize] += yr as f64;
-                n[i as usize] += 1.0;
-                total += yr as f64;
-                count += 1.0;
+        rows.scan(&mut |_, items, y, mask| {
+            for ((&i, &yr), &m) in items.iter().zip(y).zip(mask) {
+                let i = i as usize;
+                if i >= sum.len() {
+                    // V = the largest item id + 1, labelled or not
+                    sum.resize(i + 1, 0.0);
+                    n.resize(i + 1, 0.0);
+                }
+                if m > 0.0 {
+                    sum[i] += yr as f64;
+                    n[i] += 1.0;
+                    total += yr as f64;
+                    count += 1.0;
+                }
             }
-        }
+        });
         let global = if count > 0.0 { total / count } else { 0.0 };
         let item = sum
             .iter()

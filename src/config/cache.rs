@@ -1,8 +1,7 @@
 //! `data.cache`, `data.shuffle_block`, `data.shuffle_window`: the on-disk columnar cache
 //! of encoded rows and the block shuffle that reads it (docs/data_cache.md).
 
-use super::data::Loader;
-use super::{FeatureKind, RunConfig};
+use super::RunConfig;
 use crate::error::{Error, Result};
 
 pub(super) fn default_cache() -> String {
@@ -39,8 +38,8 @@ impl super::DataConfig {
     }
 }
 
-/// What the cache cannot hold (yet): multi-hot bags, text features, the interactions loader's
-/// per-epoch negatives; and a block of 0 rows.
+/// A usable `data.cache` and a block of at least one row. (Multi-hot bags, text features
+/// and the interactions loader's rows are held: docs/data_cache.md.)
 pub(super) fn validate(c: &RunConfig) -> Result<()> {
     let data = &c.data;
     if data.cache.is_empty() {
@@ -53,28 +52,6 @@ pub(super) fn validate(c: &RunConfig) -> Result<()> {
         return Err(Error::Config {
             what: "data.shuffle_block".into(),
             message: "is 0; expected the rows per shuffle block, e.g. 4096".into(),
-        });
-    }
-    if data.cache_setting() == CacheSetting::Off {
-        return Ok(());
-    }
-    if data.loader == Loader::Interactions {
-        return Err(Error::Config {
-            what: "data.cache".into(),
-            message: "cannot be used with data.loader = \"interactions\" (its negatives are drawn anew every epoch); set data.cache = \"off\"".into(),
-        });
-    }
-    if let Some(f) = c
-        .features
-        .iter()
-        .find(|f| f.kind == FeatureKind::MultiHot || f.text.is_some())
-    {
-        return Err(Error::Config {
-            what: "data.cache".into(),
-            message: format!(
-                "cannot hold multi-hot or text feature `{}` yet; set data.cache = \"off\"",
-                f.name
-            ),
         });
     }
     Ok(())

@@ -4,6 +4,8 @@
 //! ([`crate::data::cache::CachedSet`]); both fill the same [`EncodedBatch`].
 
 use crate::data::features::{Encoded, EncodedBatch};
+use crate::data::ingest::RowSource;
+use std::ops::Range;
 
 /// A set of N encoded rows that mini-batches are drawn from.
 pub trait Rows {
@@ -19,6 +21,17 @@ pub trait Rows {
 
     /// Task k's labels and mask over all rows: `(N,)` each.
     fn task_column(&self, k: usize) -> (Vec<f32>, Vec<f32>);
+
+    /// Categorical column f of the rows `rows` into `out` (cleared first): `(len,)`.
+    /// A streaming pass (the baselines' fits) reads one column at a time this way.
+    fn cat_range(&self, f: usize, rows: Range<usize>, out: &mut Vec<u32>);
+
+    /// Task k's labels and mask of the rows `rows` into `y` and `mask` (cleared first):
+    /// `(len,)` each.
+    fn task_range(&self, k: usize, rows: Range<usize>, y: &mut Vec<f32>, mask: &mut Vec<f32>);
+
+    /// Where row r came from (file index, line).
+    fn source(&self, r: usize) -> RowSource;
 }
 
 impl Rows for Encoded {
@@ -32,5 +45,22 @@ impl Rows for Encoded {
 
     fn task_column(&self, k: usize) -> (Vec<f32>, Vec<f32>) {
         Encoded::task_column(self, k)
+    }
+
+    fn cat_range(&self, f: usize, rows: Range<usize>, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(rows.map(|r| self.cat[r * self.n_cat + f])); // (N, F_cat) row-major
+    }
+
+    fn task_range(&self, k: usize, rows: Range<usize>, y: &mut Vec<f32>, mask: &mut Vec<f32>) {
+        let kk = self.n_tasks;
+        y.clear();
+        y.extend(rows.clone().map(|r| self.labels[r * kk + k])); // (N, K) row-major
+        mask.clear();
+        mask.extend(rows.map(|r| self.mask[r * kk + k]));
+    }
+
+    fn source(&self, r: usize) -> RowSource {
+        self.source[r]
     }
 }

@@ -2,26 +2,34 @@
 //! column, little-endian, read through a memory map.
 //!
 //! ```text
-//! offset 0   magic "MTRCACH1" (8 bytes), then N, F_cat, F_num, K as u64, zeros to 64
+//! offset 0   magic "MTRCACH2" (8 bytes), then N, F_cat, F_num, K, F_bag, F_text as u64,
+//!            zeros to 64
 //! cat        F_cat columns of N u32 ids            column f at 64 + 4·N·f
 //! num        F_num columns of N f32 (scaled)
 //! labels     K columns of N f32 (0 where masked)
 //! mask       K columns of N f32 (1 = labelled)
+//! text       F_text columns of N u32: the row's text, an index into the cache's
+//!            `texts-<t>.json` (the feature's distinct texts; embedded when opened)
 //! src_file   N u32 (index into the cache's `files`), zero-padded to a multiple of 8
 //! src_line   N u64 (1-based line of the row in its file)
+//! bags       per multi-hot feature b: N + 1 u64 offsets (offsets[0] = 0, non-decreasing),
+//!            then offsets[N] u32 ids (row r's list: ids[offsets[r] .. offsets[r + 1]]),
+//!            zero-padded to a multiple of 8; feature b + 1 follows
 //! ```
-//! The file is written once and never changed in place (a new cache is a new folder,
-//! renamed into place), so the map sees fixed bytes.
+//! Everything up to `bags` is placed by the header alone; the bag sections are found by
+//! reading each one's last offset. The file is written once and never changed in place
+//! (a new cache is a new folder, renamed into place), so the map sees fixed bytes.
 
-use crate::data::features::{Bags, Encoded, EncodedBatch};
+use crate::data::features::{Bags, Encoded, EncodedBatch, TextRows};
 use crate::data::ingest::RowSource;
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"MTRCACH1";
+const MAGIC: &[u8; 8] = b"MTRCACH2";
 const HEADER: usize = 64;
 
 /// Byte offsets of the sections for N rows and the widths.
@@ -31,6 +39,9 @@ pub(super) struct Layout {
     pub(super) n_cat: usize,
     pub(super) n_num: usize,
     pub(super) k: usize,
+    /// F_bag (multi-hot features) and F_text (text features).
+    pub(super) n_bag: usize,
+    pub(super) n_text: usize,
 }
 
 impl Layout {
@@ -46,20 +57,47 @@ impl Layout {
     pub(super) fn mask(&self, t: usize) -> usize {
         self.labels(self.k) + 4 * self.n * t
     }
+    pub(super) fn text(&self, t: usize) -> usize {
+        self.mask(self.k) + 4 * self.n * t
+    }
     pub(super) fn src_file(&self) -> usize {
-        self.mask(self.k)
+        self.text(self.n_text)
     }
     pub(super) fn src_line(&self) -> usize {
         (self.src_file() + 4 * self.n).next_multiple_of(8)
     }
-    pub(super) fn total(&self) -> usize {
+    /// The end of the sections the header places (the first bag section starts here).
+    pub(super) fn fixed(&self) -> usize {
         self.src_line() + 8 * self.n
     }
-    /// The 64-byte header: magic, N, F_cat, F_num, K.
+    /// The whole file, given each bag's number of ids.
+    pub(super) fn total(&self, bag_ids: &[usize]) -> usize {
+        self.fixed() + bag_ids.iter().map(|&l| self.bag_bytes(l)).sum::<usize>()
+    }
+    /// Where multi-hot feature b's section starts, given every bag's id count.
+    pub(super) fn bag(&self, bag_ids: &[usize], b: usize) -> usize {
+        self.fixed()
+            + (bag_ids[..b].iter())
+                .map(|&l| self.bag_bytes(l))
+                .sum::<usize>()
+    }
+    /// Bytes of one bag section holding `ids` ids.
+    pub(super) fn bag_bytes(&self, ids: usize) -> usize {
+        8 * (self.n + 1) + (4 * ids).next_multiple_of(8)
+    }
+    /// The 64-byte header: magic, N, F_cat, F_num, K, F_bag, F_text.
     pub(super) fn header(&self) -> [u8; HEADER] {
         let mut head = [0u8; HEADER];
         head[..8].copy_from_slice(MAGIC);
-        for (i, v) in [self.n, self.n_cat, self.n_num, self.k].iter().enumerate() {
+        let words = [
+            self.n,
+            self.n_cat,
+            self.n_num,
+            self.k,
+            self.n_bag,
+            self.n_text,
+        ];
+        for (i, v) in words.iter().enumerate() {
             head[8 + 8 * i..16 + 8 * i].copy_from_slice(&(*v as u64).to_le_bytes());
         }
         head
@@ -73,13 +111,16 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Writes `e` (no bags, no texts) to `path` in the layout above.
+/// Writes `e` to `path` in the layout above (its texts as their row ids; the tables go
+/// to `texts-<t>.json` beside it).
 pub fn write_set(path: &Path, e: &Encoded) -> Result<()> {
     let lay = Layout {
         n: e.len(),
         n_cat: e.n_cat,
         n_num: e.n_num,
         k: e.n_tasks,
+        n_bag: e.bags.len(),
+        n_text: e.text.len(),
     };
     let file = std::fs::File::create(path).map_err(|x| io_err(path, x))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
@@ -103,12 +144,29 @@ pub fn write_set(path: &Path, e: &Encoded) -> Result<()> {
             }
         }
     }
+    for t in &e.text {
+        for &id in &t.ids {
+            put(&id.to_le_bytes())?; // (N,)
+        }
+    }
     for s in &e.source {
         put(&s.file.to_le_bytes())?;
     }
     put(&vec![0u8; lay.src_line() - lay.src_file() - 4 * lay.n])?;
     for s in &e.source {
         put(&s.line.to_le_bytes())?;
+    }
+    for b in &e.bags {
+        for &o in &b.offsets {
+            put(&(o as u64).to_le_bytes())?; // (N + 1)
+        }
+        for &id in &b.ids {
+            put(&id.to_le_bytes())?;
+        }
+        put(&vec![
+            0u8;
+            (4 * b.ids.len()).next_multiple_of(8) - 4 * b.ids.len()
+        ])?;
     }
     w.flush().map_err(|x| io_err(path, x))?;
     w.into_inner()
@@ -117,11 +175,28 @@ pub fn write_set(path: &Path, e: &Encoded) -> Result<()> {
         .map_err(|x| io_err(path, x))
 }
 
+/// One multi-hot feature's section in the map: where its offsets and ids start.
+#[derive(Clone, Copy, Debug)]
+struct BagAt {
+    offsets: usize,
+    ids: usize,
+}
+
+/// One text feature's `(U, D_t)` table, attached after the texts were embedded.
+#[derive(Clone, Debug)]
+struct TextTable {
+    dim: usize,
+    table: Arc<Vec<f32>>,
+}
+
 /// One set of the cache, memory-mapped: rows are read on demand, so its pages are the
 /// kernel's to keep or drop, not the process's heap.
 pub struct CachedSet {
     map: memmap2::Mmap,
     lay: Layout,
+    bags: Vec<BagAt>,
+    /// One per text feature once [`CachedSet::attach_texts`] ran.
+    texts: Vec<TextTable>,
     /// Bytes read through the map since its pages were last handed back.
     touched: AtomicUsize,
 }
@@ -164,20 +239,84 @@ impl CachedSet {
             n_cat: word(1),
             n_num: word(2),
             k: word(3),
+            n_bag: word(4),
+            n_text: word(5),
         };
-        if map.len() != lay.total() {
+        // the bag sections, each placed by the one before it
+        let (mut bags, mut at) = (Vec::with_capacity(lay.n_bag), lay.fixed());
+        for _ in 0..lay.n_bag {
+            let last = at + 8 * lay.n;
+            if map.len() < last + 8 {
+                break; // reported by the length check below
+            }
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&map[last..last + 8]);
+            let ids = u64::from_le_bytes(b) as usize;
+            bags.push(BagAt {
+                offsets: at,
+                ids: at + 8 * (lay.n + 1),
+            });
+            at = at.saturating_add(lay.bag_bytes(ids));
+        }
+        if bags.len() != lay.n_bag || map.len() != at {
             return Err(bad(&format!(
                 "{} bytes where {} rows need {}",
                 map.len(),
                 lay.n,
-                lay.total()
+                at.max(lay.fixed())
             )));
         }
         Ok(CachedSet {
             map,
             lay,
+            bags,
+            texts: Vec::new(),
             touched: AtomicUsize::new(0),
         })
+    }
+
+    /// Gives each text feature its `(U, D_t)` table (`tables[t] = (D_t, table)`, in spec
+    /// order): the rows' text ids index it. Refuses an id past a table's end.
+    pub fn attach_texts(&mut self, tables: Vec<(usize, Arc<Vec<f32>>)>) -> Result<()> {
+        if tables.len() != self.lay.n_text {
+            return Err(Error::Config {
+                what: "data.cache".into(),
+                message: format!(
+                    "the cache holds {} text features, the run has {}; delete the cache folder and run again",
+                    self.lay.n_text,
+                    tables.len()
+                ),
+            });
+        }
+        for (t, (dim, table)) in tables.iter().enumerate() {
+            let u = table.len() / (*dim).max(1);
+            let base = self.lay.text(t);
+            if let Some(r) = (0..self.lay.n).find(|&r| self.u32_at(base + 4 * r) as usize >= u) {
+                return Err(Error::Config {
+                    what: "data.cache".into(),
+                    message: format!(
+                        "row {r} names text {} of text feature {t}, which has {u} texts; delete the cache folder and run again",
+                        self.u32_at(base + 4 * r)
+                    ),
+                });
+            }
+        }
+        self.texts = (tables.into_iter())
+            .map(|(dim, table)| TextTable { dim, table })
+            .collect();
+        Ok(())
+    }
+
+    /// Row r's list of multi-hot feature b: (start, end) in its ids.
+    fn bag_range(&self, b: usize, r: usize) -> (usize, usize) {
+        let at = self.bags[b].offsets + 8 * r;
+        (self.u64_at(at) as usize, self.u64_at(at + 8) as usize)
+    }
+
+    fn u64_at(&self, off: usize) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.map[off..off + 8]);
+        u64::from_le_bytes(b)
     }
 
     /// Counts `bytes` read; past [`RELEASE_BYTES`] hands the mapped pages back.
@@ -228,7 +367,7 @@ impl CachedSet {
         let mut b = EncodedBatch::default();
         self.batch(&rows, &mut b);
         let (fc, k) = (self.lay.n_cat, self.lay.k);
-        let mut e = Encoded::empty(fc, 0, self.lay.n_num, k);
+        let mut e = Encoded::empty(fc, self.lay.n_bag, self.lay.n_num, k);
         for r in 0..self.lay.n {
             e.cat.extend((0..fc).map(|f| b.cat[f][r]));
             e.labels.extend((0..k).map(|t| b.labels[t][r]));
@@ -236,6 +375,16 @@ impl CachedSet {
             e.source.push(self.source(r));
         }
         e.num = b.num;
+        e.bags = b.bags;
+        e.text = (self.texts.iter().enumerate())
+            .map(|(t, x)| TextRows {
+                dim: x.dim,
+                table: x.table.clone(),
+                ids: (0..self.lay.n)
+                    .map(|r| self.u32_at(self.lay.text(t) + 4 * r))
+                    .collect(),
+            })
+            .collect();
         e
     }
 }
@@ -247,7 +396,9 @@ impl Rows for CachedSet {
 
     fn batch(&self, rows: &[usize], out: &mut EncodedBatch) {
         let lay = self.lay;
-        self.touch(rows.len() * 4 * (lay.n_cat + lay.n_num + 2 * lay.k));
+        self.touch(
+            rows.len() * 4 * (lay.n_cat + lay.n_num + 2 * lay.k + lay.n_text + 2 * lay.n_bag),
+        );
         out.rows = rows.len();
         out.n_num = lay.n_num;
         out.cat.resize_with(lay.n_cat, Vec::new);
@@ -262,7 +413,16 @@ impl Rows for CachedSet {
                 .extend((0..lay.n_num).map(|f| self.f32_at(lay.num(f) + 4 * r)));
             // (1, F_num)
         }
-        out.bags.resize_with(0, Bags::default);
+        out.bags.resize_with(lay.n_bag, Bags::default);
+        for (b, o) in out.bags.iter_mut().enumerate() {
+            o.clear();
+            let ids = self.bags[b].ids;
+            for &r in rows {
+                let (s, e) = self.bag_range(b, r);
+                o.ids.extend((s..e).map(|i| self.u32_at(ids + 4 * i)));
+                o.offsets.push(o.ids.len() as u32);
+            }
+        }
         out.labels.resize_with(lay.k, Vec::new);
         out.mask.resize_with(lay.k, Vec::new);
         for t in 0..lay.k {
@@ -272,7 +432,42 @@ impl Rows for CachedSet {
             out.mask[t].clear();
             out.mask[t].extend(rows.iter().map(|&r| self.f32_at(mb + 4 * r)));
         }
-        out.text.clear();
+        // (B, D_t) per text feature: the rows' texts looked up in the attached tables
+        out.text.resize_with(self.texts.len(), Vec::new);
+        for (t, (o, x)) in out.text.iter_mut().zip(&self.texts).enumerate() {
+            o.clear();
+            let base = lay.text(t);
+            for &r in rows {
+                let i = self.u32_at(base + 4 * r) as usize;
+                o.extend_from_slice(&x.table[i * x.dim..(i + 1) * x.dim]); // (1, D_t)
+            }
+        }
+    }
+
+    fn cat_range(&self, f: usize, rows: std::ops::Range<usize>, out: &mut Vec<u32>) {
+        self.touch(4 * rows.len());
+        let base = self.lay.cat(f);
+        out.clear();
+        out.extend(rows.map(|r| self.u32_at(base + 4 * r)));
+    }
+
+    fn task_range(
+        &self,
+        k: usize,
+        rows: std::ops::Range<usize>,
+        y: &mut Vec<f32>,
+        mask: &mut Vec<f32>,
+    ) {
+        self.touch(8 * rows.len());
+        let (lb, mb) = (self.lay.labels(k), self.lay.mask(k));
+        y.clear();
+        y.extend(rows.clone().map(|r| self.f32_at(lb + 4 * r)));
+        mask.clear();
+        mask.extend(rows.map(|r| self.f32_at(mb + 4 * r)));
+    }
+
+    fn source(&self, r: usize) -> RowSource {
+        CachedSet::source(self, r)
     }
 
     fn task_column(&self, k: usize) -> (Vec<f32>, Vec<f32>) {

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::path::Path;
 
 /// Bumped when the file layout or what the key covers changes.
-pub const CACHE_VERSION: u32 = 1;
+pub const CACHE_VERSION: u32 = 2;
 
 /// The key (16 hex digits) and the parts it hashes (kept in `meta.json`).
 pub fn cache_key(cfg: &RunConfig, data_dir: &Path) -> Result<(String, serde_json::Value)> {

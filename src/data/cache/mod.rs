@@ -21,11 +21,12 @@ pub use order::EpochOrder;
 
 use crate::config::cache::CacheSetting;
 use crate::config::RunConfig;
-use crate::data::features::{prepare, Encoded, FeatureSpec, Prepared};
-use crate::data::ingest::{SkippedRow, SkippedRows};
+use crate::data::features::{attach_texts, prepare_with, Encoded, FeatureSpec, Prepared, TextEnv};
+use crate::data::ingest::{RawColumn, RawTable, SkippedRow, SkippedRows};
 use crate::error::{Error, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The sets of a cached run, memory-mapped.
 #[derive(Debug)]
@@ -64,11 +65,24 @@ pub fn cache_root(cfg: &RunConfig, data_dir: &Path) -> Option<PathBuf> {
 /// Opens the cache of `cfg`'s data, building it first when no cache with its key
 /// exists. Returns the prepared spec and report (its sets empty: the rows are in the
 /// cache), the mapped sets and the rows the reader skipped. Prints whether the cache
-/// was reused or built.
+/// was reused or built. Runs with text features need [`open_or_build_with`].
 pub fn open_or_build(
     cfg: &RunConfig,
     data_dir: &Path,
     root: &Path,
+) -> Result<(Prepared, CachedSets, SkippedRows)> {
+    open_or_build_with(cfg, data_dir, root, None)
+}
+
+/// [`open_or_build`], embedding text features with `text`: the cache holds each row's
+/// text id and the distinct texts, and the texts are embedded through `text`'s
+/// embedding cache when the sets are opened, so a changed encoder needs no new data
+/// cache.
+pub fn open_or_build_with(
+    cfg: &RunConfig,
+    data_dir: &Path,
+    root: &Path,
+    text: Option<&TextEnv<'_>>,
 ) -> Result<(Prepared, CachedSets, SkippedRows)> {
     let (key, parts) = cache_key(cfg, data_dir)?;
     let dir = root.join(&key);
@@ -78,7 +92,7 @@ pub fn open_or_build(
         false
     } else {
         let t0 = std::time::Instant::now();
-        streamed = build(cfg, data_dir, root, &dir, &parts)?;
+        streamed = build(cfg, data_dir, root, &dir, &parts, text)?;
         eprintln!(
             "data cache: built {} in {:.1} s",
             dir.display(),
@@ -86,8 +100,13 @@ pub fn open_or_build(
         );
         true
     };
-    let (prepared, skipped) = read_meta(&dir)?;
-    let open = |s: &str| CachedSet::open(&dir.join(format!("{s}.bin")));
+    let (mut prepared, skipped) = read_meta(&dir)?;
+    let tables = embed_texts(&dir, &mut prepared.spec, text)?;
+    let open = |s: &str| -> Result<CachedSet> {
+        let mut set = CachedSet::open(&dir.join(format!("{s}.bin")))?;
+        set.attach_texts(tables.clone())?;
+        Ok(set)
+    };
     let sets = CachedSets {
         train: open("train")?,
         valid: open("valid")?,
@@ -109,6 +128,7 @@ fn build(
     root: &Path,
     dir: &Path,
     parts: &serde_json::Value,
+    text: Option<&TextEnv<'_>>,
 ) -> Result<bool> {
     std::fs::create_dir_all(root).map_err(|e| {
         io_err(
@@ -132,7 +152,13 @@ fn build(
     let did_stream = streamed.is_some();
     let built = match streamed {
         Some(b) => b,
-        None => build_in_memory(cfg, data_dir, &tmp)?,
+        None => match build_in_memory(cfg, data_dir, &tmp, text) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        },
     };
     let skipped: Vec<serde_json::Value> = built
         .skipped
@@ -170,8 +196,14 @@ fn build(
     Ok(did_stream)
 }
 
-/// Reads, splits, fits and encodes in memory and writes every set into `tmp`.
-fn build_in_memory(cfg: &RunConfig, data_dir: &Path, tmp: &Path) -> Result<build::Built> {
+/// Reads, splits, fits and encodes in memory and writes every set into `tmp`, with
+/// each text feature's distinct texts in `texts-<t>.json` (the rows hold their ids).
+fn build_in_memory(
+    cfg: &RunConfig,
+    data_dir: &Path,
+    tmp: &Path,
+    text: Option<&TextEnv<'_>>,
+) -> Result<build::Built> {
     let needed = cfg.needed_columns();
     let mut table = crate::data::loaders::load_table(&cfg.data, data_dir, &needed)?;
     crate::data::features::drop_bad_values(
@@ -181,15 +213,26 @@ fn build_in_memory(cfg: &RunConfig, data_dir: &Path, tmp: &Path) -> Result<build
         &cfg.split,
         &cfg.data,
     )?;
-    let p = prepare(
+    let p = prepare_with(
         &table,
         &cfg.features,
         &cfg.tasks,
         &cfg.split,
         &cfg.data.missing_values,
+        text,
     )?;
     for (s, e) in SETS.iter().zip([&p.train, &p.valid, &p.test, &p.cold]) {
         write_set(&tmp.join(format!("{s}.bin")), e)?;
+    }
+    for (i, t) in p.spec.text.iter().enumerate() {
+        // what attach_texts embedded: the column's distinct texts, trimmed, in code order
+        let texts: Vec<&str> = table
+            .column(&t.column)
+            .map(|c| c.dict.iter().map(|x| x.trim()).collect())
+            .unwrap_or_default();
+        let path = tmp.join(format!("texts-{i}.json"));
+        let json = serde_json::to_string(&texts).unwrap_or_default();
+        std::fs::write(&path, json).map_err(|e| io_err(&path, e))?;
     }
     Ok(build::Built {
         rows: [p.train.len(), p.valid.len(), p.test.len(), p.cold.len()],
@@ -198,6 +241,39 @@ fn build_in_memory(cfg: &RunConfig, data_dir: &Path, tmp: &Path) -> Result<build
         files: p.files,
         skipped: table.skipped,
     })
+}
+
+/// Each text feature's `(D_t, (U, D_t) table)`: the cache's `texts-<t>.json` embedded
+/// by `text` (through its embedding cache), checked as `attach_texts` checks a run's
+/// texts; sets the spec's `d_text`.
+fn embed_texts(
+    dir: &Path,
+    spec: &mut FeatureSpec,
+    text: Option<&TextEnv<'_>>,
+) -> Result<Vec<(usize, Arc<Vec<f32>>)>> {
+    if spec.text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let env = text.ok_or_else(|| Error::Config {
+        what: format!("text feature `{}`", spec.text[0].name),
+        message: "needs a text encoder to read the data cache's texts; open the cache with a TextEnv (mtrec train and eval do)".into(),
+    })?;
+    let mut table = RawTable::default();
+    for (i, t) in spec.text.iter_mut().enumerate() {
+        let path = dir.join(format!("texts-{i}.json"));
+        let raw = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+        let dict: Vec<String> = serde_json::from_str(&raw)
+            .map_err(|e| io_err(&path, format!("{e}; delete the cache folder and run again")))?;
+        table.names.push(t.column.clone());
+        table.columns.push(RawColumn {
+            values: Vec::new(),
+            dict,
+        });
+        t.d_text = 0; // the width of this run's encoder, whatever built the cache
+    }
+    let mut rows = Encoded::default();
+    attach_texts(spec, &table, &mut rows, env)?;
+    Ok(rows.text.into_iter().map(|t| (t.dim, t.table)).collect())
 }
 
 /// The spec, report, files and skipped rows of the cache in `dir`.
@@ -233,7 +309,7 @@ fn read_meta(dir: &Path) -> Result<(Prepared, SkippedRows)> {
     let empty = || {
         Encoded::empty(
             spec.categorical.len(),
-            0,
+            spec.multi_hot.len(),
             spec.numeric.len(),
             spec.tasks.len(),
         )

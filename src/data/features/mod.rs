@@ -44,7 +44,7 @@ pub use spec::{BagSpec, CatSpec, FeatureSpec, SpecLookups, SPEC_VERSION};
 pub use split::{random_assignment, set_of_files, split_rows, splitmix64, SplitRows};
 pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
 pub use unseen::unseen_counts;
-pub use vocab::{fnv1a64, Encoder};
+pub use vocab::{fnv1a64, is_missing, tokens, Encoder};
 
 use crate::config::{FeatureConfig, SplitConfig, TaskConfig};
 use crate::data::ingest::RawTable;

@@ -6,7 +6,6 @@ use super::implicit::ImplicitRun;
 use super::transfer_run;
 use super::{model_path, persist, predict, task_metrics, AfterEpoch, TaskMetrics};
 use crate::config::RunConfig;
-use crate::data::features::Prepared;
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use serde_json::json;
@@ -69,7 +68,7 @@ impl EpochLoop<'_, '_> {
         }
         transfer_run::add_transfer(&mut summary, &self.transfer);
         self.compress.add_summary(&mut summary, cfg);
-        add_baselines(&mut summary, cfg, end.baseline_plan, run.prepared, &test)?;
+        add_baselines(&mut summary, cfg, end.baseline_plan, &run.sets, &test)?;
         if let Some(implicit) = end.implicit_run {
             let g = &mut self.g;
             if let Some((value, table)) =
@@ -117,7 +116,7 @@ fn add_baselines(
     summary: &mut serde_json::Value,
     cfg: &RunConfig,
     plan: &crate::baselines::Plan,
-    prepared: &Prepared,
+    sets: &super::epochs::Sets<'_>,
     test: &TaskMetrics,
 ) -> Result<()> {
     use crate::baselines::report;
@@ -128,13 +127,13 @@ fn add_baselines(
     if plan.models.is_empty() {
         return Ok(());
     }
-    let outs =
-        crate::baselines::tabular_outputs(plan, &cfg.tasks, &prepared.train, &[&prepared.test]);
+    // the training and test rows in memory, or memory-mapped from the data cache
+    let outs = crate::baselines::tabular_outputs(plan, &cfg.tasks, sets.train, &[sets.test]);
     let mut scored = Vec::with_capacity(outs.len());
     for (kind, out) in outs {
         scored.push((
             kind.name().to_string(),
-            task_metrics(&cfg.tasks, &out[0], &prepared.test)?,
+            task_metrics(&cfg.tasks, &out[0], sets.test)?,
         ));
     }
     let verdicts = report::verdicts(test, &scored);

@@ -25,12 +25,13 @@ use crate::autograd::{Graph, ParamStore};
 use crate::config::interactions::{NegativesConfig, Resample};
 use crate::config::{DataConfig, RunConfig};
 use crate::data::features::splitmix64;
-use crate::data::features::{Encoded, FeatureSpec};
+use crate::data::features::{Encoded, EncodedBatch, FeatureSpec};
 use crate::data::ingest::RowSource;
 use crate::data::loaders::interactions::{
     negatives_in, read_interactions, rows::known_items, sampler::train_counts, Interactions,
     NegativeSampler, Set,
 };
+use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use crate::metrics::ranking::{hit_at_rank, ndcg_at_rank, rank_among};
 use crate::models::MultiTaskModel;
@@ -40,6 +41,24 @@ use ndarray_rand::rand::SeedableRng;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use std::path::Path;
+
+/// The first `n` rows of `rows` in memory: their categorical ids, numbers, labels, masks
+/// and sources (what `Encoded::select` keeps of a set without bags or texts, which
+/// [`PairEncoder`] refuses).
+fn first_rows(rows: &dyn Rows, n: usize) -> Encoded {
+    let mut b = EncodedBatch::default();
+    rows.batch(&(0..n).collect::<Vec<_>>(), &mut b);
+    let (fc, k) = (b.cat.len(), b.labels.len());
+    let mut e = Encoded::empty(fc, 0, b.n_num, k);
+    for r in 0..n {
+        e.cat.extend(b.cat.iter().map(|c| c[r])); // (1, F_cat)
+        e.labels.extend(b.labels.iter().map(|l| l[r])); // (1, K)
+        e.mask.extend(b.mask.iter().map(|m| m[r]));
+        e.source.push(rows.source(r));
+    }
+    e.num = b.num; // (n, F_num)
+    e
+}
 
 /// Where a categorical feature's value comes from.
 #[derive(Clone, Copy, Debug)]
@@ -164,8 +183,10 @@ impl ImplicitRun {
 
     /// The training set of `epoch` (≥ 1) with fresh negatives, or `None` when the
     /// negatives are fixed (epoch 0's are those of the table). `table_train` is the
-    /// prepared training set: its first rows are the training pairs, in pair order.
-    pub fn train_for_epoch(&self, table_train: &Encoded, epoch: usize) -> Result<Option<Encoded>> {
+    /// prepared training set, in memory or in the data cache: its first rows are the
+    /// training pairs, in pair order; they are copied into the epoch's set (in memory,
+    /// as the negatives drawn for it).
+    pub fn train_for_epoch(&self, table_train: &dyn Rows, epoch: usize) -> Result<Option<Encoded>> {
         if self.neg.resample == Resample::Fixed || epoch == 0 {
             return Ok(None);
         }
@@ -195,7 +216,7 @@ impl ImplicitRun {
             self.neg.seed,
             epoch,
         )?;
-        let mut out = table_train.select(&(0..n_pos).collect::<Vec<_>>());
+        let mut out = first_rows(table_train, n_pos);
         for n in &negs {
             let p = &self.inter.pairs[n.pair];
             enc.push(&mut out, p.user, n.item, p.source);

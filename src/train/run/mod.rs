@@ -127,7 +127,8 @@ pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result
     cfg.validate()?;
     let (prepared, skipped, cached) = match crate::data::cache::cache_root(&cfg, data_dir) {
         Some(root) => {
-            let (p, sets, skipped) = crate::data::cache::open_or_build(&cfg, data_dir, &root)?;
+            let (p, sets, skipped) =
+                crate::data::cache::open_or_build_with(&cfg, data_dir, &root, Some(text))?;
             (p, skipped, Some(sets))
         }
         None => {
@@ -283,13 +284,9 @@ pub fn train_synced(
         eprintln!("{}", prepared.report);
     }
     // the reference models and their columns, checked before any epoch
-    let mut baseline_plan = crate::baselines::plan(&cfg, &prepared.spec)?;
-    if cached.is_some() && !baseline_plan.models.is_empty() {
-        baseline_plan.models.clear();
-        baseline_plan
-            .skipped
-            .push("the reference models need the rows in memory (data.cache is on)".into());
-    }
+    // (fitted from the training rows in memory or, with data.cache on, read in chunks
+    // from the mapped cache: baselines::scan)
+    let baseline_plan = crate::baselines::plan(&cfg, &prepared.spec)?;
     // data.loader = "interactions": per-epoch negatives and ranking evaluation
     let implicit_run = implicit::ImplicitRun::start(&cfg, &opts.data_dir, &prepared.spec)?;
     let run = epochs::RunRefs {
@@ -308,7 +305,7 @@ pub fn train_synced(
     let mut resampled: Option<crate::data::features::Encoded> = None;
     while lp.st.epoch < cfg.train.epochs && !lp.st.stopped {
         if let Some(run) = &implicit_run {
-            resampled = run.train_for_epoch(&prepared.train, lp.st.epoch)?;
+            resampled = run.train_for_epoch(lp.run.sets.train, lp.st.epoch)?;
         }
         let train_set: &dyn Rows = match &resampled {
             Some(r) => r,

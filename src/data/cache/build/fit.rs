@@ -12,7 +12,7 @@
 
 use super::parse::Parsed;
 use crate::config::{SplitConfig, SplitKind};
-use crate::data::features::random_assignment;
+use crate::data::features::{is_missing, random_assignment, tokens};
 use std::collections::HashMap;
 
 /// The set of each of `n` rows starting at kept row `start` of file `file`.
@@ -33,14 +33,14 @@ pub(super) fn sets_of(
 
 /// One chunk's training codes per categorical feature: local codes in order of first
 /// appearance among its training rows, and each local code's count.
-pub(super) fn chunk_counts(p: &Parsed, sets: &[u8]) -> Vec<(Vec<u32>, Vec<u64>)> {
-    let fc = p.dict.len();
+pub(super) fn chunk_counts(p: &Parsed, sets: &[u8], fc: usize) -> Vec<(Vec<u32>, Vec<u64>)> {
+    let stride = p.dict.len(); // F_cat + F_bag
     (0..fc)
         .map(|f| {
             let mut counts = vec![0u64; p.dict[f].len()];
             let mut order = Vec::new();
             for (r, &s) in sets.iter().enumerate() {
-                let c = p.cat[r * fc + f] as usize;
+                let c = p.cat[r * stride + f] as usize;
                 if s != 0 || p.dict[f][c].is_none() {
                     continue;
                 }
@@ -50,6 +50,76 @@ pub(super) fn chunk_counts(p: &Parsed, sets: &[u8]) -> Vec<(Vec<u32>, Vec<u64>)>
                 counts[c] += 1;
             }
             (order, counts)
+        })
+        .collect()
+}
+
+/// One chunk's part of a multi-hot feature: its training tokens in order of first
+/// appearance with their counts (what [`VocabFit::merge`] takes), and how many ids the
+/// rows of each set hold (a missing cell is the list [0]; a missing token is id 0).
+pub(super) struct BagCounts {
+    pub tokens: Vec<Option<String>>,
+    pub order: Vec<u32>,
+    pub counts: Vec<u64>,
+    pub ids: [usize; 3],
+}
+
+/// The list of one cell of a multi-hot feature, as `features::vocab::encode_bags` makes
+/// it: `None` for a missing cell (the list [0]), else each token (`None` = missing: id 0).
+pub(super) fn cell_tokens<'t>(
+    cell: Option<&'t str>,
+    sep: &'t str,
+    missing: &[String],
+) -> Option<Vec<Option<&'t str>>> {
+    cell.map(|t| {
+        tokens(t, sep)
+            .map(|x| (!is_missing(x, missing)).then_some(x))
+            .collect()
+    })
+}
+
+/// [`BagCounts`] of every multi-hot feature of chunk `p` (its cells are `p.dict[fc + b]`):
+/// the training rows' tokens in row order, as `features::vocab::fit_bag_vocab` counts them.
+pub(super) fn bag_counts(
+    p: &Parsed,
+    sets: &[u8],
+    fc: usize,
+    bags: &[(usize, String)],
+    missing: &[String],
+) -> Vec<BagCounts> {
+    let stride = p.dict.len();
+    (bags.iter().enumerate())
+        .map(|(b, (_, sep))| {
+            let col = fc + b;
+            let cells: Vec<Option<Vec<Option<&str>>>> = (p.dict[col].iter())
+                .map(|t| cell_tokens(t.as_deref(), sep, missing))
+                .collect();
+            let mut out = BagCounts {
+                tokens: Vec::new(),
+                order: Vec::new(),
+                counts: Vec::new(),
+                ids: [0; 3],
+            };
+            let mut local: HashMap<&str, u32> = HashMap::new();
+            for (r, &s) in sets.iter().enumerate() {
+                let cell = &cells[p.cat[r * stride + col] as usize];
+                out.ids[s as usize] += cell.as_ref().map_or(1, Vec::len);
+                let Some(toks) = cell.as_ref().filter(|_| s == 0) else {
+                    continue;
+                };
+                for &t in toks.iter().flatten() {
+                    let c = *local.entry(t).or_insert_with(|| {
+                        out.tokens.push(Some(t.to_string()));
+                        out.counts.push(0);
+                        (out.tokens.len() - 1) as u32
+                    });
+                    if out.counts[c as usize] == 0 {
+                        out.order.push(c);
+                    }
+                    out.counts[c as usize] += 1;
+                }
+            }
+            out
         })
         .collect()
 }

@@ -50,6 +50,8 @@ struct ChunkInfo {
     first_line: u64,
     /// Kept rows per set before it (all chunks of all files).
     offsets: [usize; 3],
+    /// Per multi-hot feature, its ids per set before it.
+    bag_offsets: Vec<[usize; 3]>,
 }
 
 /// One file as both passes read it.
@@ -73,6 +75,9 @@ struct Pass1 {
     funnel_error: Option<Error>,
     value_errors: Vec<Option<Error>>,
     vocab: Vec<VocabFit>,
+    /// Per multi-hot feature: its token vocabulary, and its ids per set so far.
+    bag_vocab: Vec<VocabFit>,
+    bag_ids: Vec<[usize; 3]>,
 }
 
 /// Builds the sets of `cfg` into the folder `tmp` by streaming; `Ok(None)` (after
@@ -148,6 +153,15 @@ pub(super) fn build_streaming(
             *values = fitted.finish(f.min_count);
         }
     }
+    let mut bag_vocab = p1.bag_vocab.into_iter();
+    for (b, f) in (spec.multi_hot.iter_mut())
+        .zip((cfg.features.iter()).filter(|f| f.kind == crate::config::FeatureKind::MultiHot))
+    {
+        let fitted = bag_vocab.next().unwrap_or_default();
+        if let Encoder::Vocab { values } = &mut b.encoder {
+            *values = fitted.finish(f.min_count);
+        }
+    }
     let widths = (spec.categorical.len(), spec.numeric.len(), spec.tasks.len());
     let sets = ["train", "valid", "test", "cold"];
     let sizes = [p1.sets[0], p1.sets[1], p1.sets[2], 0];
@@ -158,8 +172,12 @@ pub(super) fn build_streaming(
                 n_cat: widths.0,
                 n_num: widths.1,
                 k: widths.2,
+                n_bag: spec.multi_hot.len(),
+                n_text: 0, // text features build through the in-memory reader (plan.rs)
             };
-            SetFile::create(&tmp.join(format!("{s}.bin")), lay)
+            let set = sets.iter().position(|x| x == s).unwrap_or(3);
+            let bags = (p1.bag_ids.iter()).map(|b| b.get(set).copied().unwrap_or(0));
+            SetFile::create(&tmp.join(format!("{s}.bin")), lay, bags.collect())
         })
         .collect::<Result<_>>()?;
     let t2 = std::time::Instant::now();
@@ -272,6 +290,8 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
     let mut p1 = Pass1 {
         value_errors: (0..fnum_k).map(|_| None).collect(),
         vocab: (0..plan.cat.len()).map(|_| VocabFit::default()).collect(),
+        bag_vocab: (0..plan.bags.len()).map(|_| VocabFit::default()).collect(),
+        bag_ids: vec![[0; 3]; plan.bags.len()],
         ..Default::default()
     };
     for (fi, file) in files.iter().enumerate() {
@@ -300,13 +320,23 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
                 p1.chunks.push(ChunkInfo {
                     first_line,
                     offsets: p1.sets,
+                    bag_offsets: p1.bag_ids.clone(),
                 });
                 for &s in &sets {
                     p1.sets[s as usize] += 1;
                 }
                 p1.kept += p.rows() as u64;
-                for (f, (order, counts)) in fit::chunk_counts(&p, &sets).into_iter().enumerate() {
+                let fc = plan.cat.len();
+                for (f, (order, counts)) in fit::chunk_counts(&p, &sets, fc).into_iter().enumerate()
+                {
                     p1.vocab[f].merge(&p.dict[f], &order, &counts);
+                }
+                let bags = fit::bag_counts(&p, &sets, fc, &plan.bags, &plan.missing);
+                for (b, c) in bags.into_iter().enumerate() {
+                    p1.bag_vocab[b].merge(&c.tokens, &c.order, &c.counts);
+                    for (total, n) in p1.bag_ids[b].iter_mut().zip(c.ids) {
+                        *total += n;
+                    }
                 }
                 Ok(true)
             },
@@ -387,6 +417,15 @@ fn pass2(
         .map(|c| c.encoder.lookup())
         .collect();
     let id_of = |f: usize, t: &str| lookups[f].id(t);
+    let bag_lookups: Vec<_> = (spec.multi_hot.iter())
+        .map(|b| b.encoder.lookup())
+        .collect();
+    let bag_of = |b: usize, t: &str| bag_lookups[b].id(t);
+    let bags = encode::BagsIn {
+        plan: &plan.bags,
+        missing: &plan.missing,
+        id_of: &bag_of,
+    };
     let mut base = 0;
     let mut row = 0u64;
     for (fi, file) in files.iter().enumerate() {
@@ -405,15 +444,7 @@ fn pass2(
                 let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
                 let start = info.offsets.iter().sum::<usize>() as u64;
                 let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
-                encode::write_chunk(
-                    &p,
-                    &set_of,
-                    info.offsets,
-                    &id_of,
-                    sets,
-                    fi as u32,
-                    info.first_line,
-                )?;
+                encode::write_chunk(&p, &set_of, info, &id_of, &bags, sets, fi as u32)?;
                 Ok(p.rows())
             },
             |_, rows| {

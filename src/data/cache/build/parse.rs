@@ -90,9 +90,10 @@ pub(super) struct Parsed {
     pub values: Vec<Dropped>,
     /// Kept rows: their local lines.                      (n,)
     pub line: Vec<u32>,
-    /// Per categorical feature: the chunk's distinct texts, `None` for a missing one.
+    /// Per categorical feature, then per multi-hot feature (whole cells): the chunk's
+    /// distinct texts, `None` for a missing one.
     pub dict: Vec<Vec<Option<String>>>,
-    /// Codes into `dict`.                                  (n, F_cat) row-major
+    /// Codes into `dict`.                          (n, F_cat + F_bag) row-major
     pub cat: Vec<u32>,
     /// Numbers, NaN = missing (only with `full`).         (n, F_num) row-major
     pub num: Vec<f32>,
@@ -202,7 +203,12 @@ pub(super) fn parse_chunk(
     let quoting = cfg.format == crate::config::Format::Csv;
     let delimiter = cfg.delimiter_char() as u8;
     let max_line = usize::try_from(cfg.max_line_bytes).unwrap_or(usize::MAX);
-    let (fc, fnum, k) = (plan.cat.len(), plan.num.len(), plan.tasks.len());
+    // categorical features, then multi-hot features' cells (fit.rs splits them in tokens)
+    let (fc, fnum, k) = (
+        plan.cat.len() + plan.bags.len(),
+        plan.num.len(),
+        plan.tasks.len(),
+    );
     let _ = k;
     let mut out = Parsed {
         dict: vec![Vec::new(); fc],
@@ -419,7 +425,8 @@ pub(super) fn parse_chunk(
             }
             continue;
         }
-        for (f, &c) in plan.cat.iter().enumerate() {
+        let cells = (plan.cat.iter().copied()).chain(plan.bags.iter().map(|b| b.0));
+        for (f, c) in cells.enumerate() {
             let t = text(c);
             let code = match codes[f].get(t) {
                 Some(&x) => x,

@@ -17,6 +17,8 @@ pub(super) struct Plan<'a> {
     pub cat: Vec<usize>,
     pub num: Vec<usize>,
     pub tasks: Vec<(usize, LabelSpec)>,
+    /// Table column and list separator of each multi-hot feature.
+    pub bags: Vec<(usize, String)>,
     /// `(earlier, later)` table columns of the data set's funnel.
     pub funnel: Option<(usize, usize)>,
     /// `data.missing_values`, trimmed.
@@ -49,6 +51,8 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         .find(|f| f.missing_policy() == Missing::Error)
     {
         format!("missing = \"error\" of feature `{}`", f.name)
+    } else if let Some(f) = cfg.features.iter().find(|f| f.text.is_some()) {
+        format!("text feature `{}`", f.name)
     } else {
         return None;
     };
@@ -74,6 +78,15 @@ impl<'a> Plan<'a> {
                 .collect()
         };
         let (cat, num) = (of(FeatureKind::Categorical), of(FeatureKind::Numeric));
+        let bags = (cfg.features.iter())
+            .filter(|f| f.kind == FeatureKind::MultiHot)
+            .filter_map(|f| {
+                Some((
+                    names.iter().position(|n| *n == f.name)?,
+                    f.separator.clone(),
+                ))
+            })
+            .collect();
         let tasks = (cfg.tasks.iter())
             .filter_map(|t| {
                 let c = names.iter().position(|n| *n == t.column)?;
@@ -90,6 +103,7 @@ impl<'a> Plan<'a> {
             cat,
             num,
             tasks,
+            bags,
             funnel,
         }
     }

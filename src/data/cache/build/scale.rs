@@ -154,7 +154,17 @@ pub(super) fn report(spec: &FeatureSpec, sets: &[(&str, &SetFile)]) -> Result<St
                 name: name.to_string(),
                 rows: n,
                 cat_zeros,
-                bag_tokens: Vec::new(),
+                // per multi-hot feature: (ids, ids that are 0)
+                bag_tokens: (0..spec.multi_hot.len())
+                    .map(|b| {
+                        let at = e.lay.bag(&e.bags, b) + 8 * (n + 1);
+                        let l = e.bags[b];
+                        let zeros = Words::new(e, at, l, &error)
+                            .filter(|w| u32::from_le_bytes(*w) == 0)
+                            .count();
+                        (l, zeros)
+                    })
+                    .collect(),
                 tasks,
             }
         })
