@@ -16,9 +16,13 @@
 //!
 //! Reply: `{ "model_name", "user"?, "items": [{ "rank", "item", "score", "tasks":
 //! {"next_item": p} }], "unknown_history"?, "unknown_candidates"? }`: `score` is the
-//! next-item logit `⟨F_u, M_i⟩`, `next_item` its softmax over the whole catalogue, as in
-//! `mtrec recommend`'s output. History ids not in the catalogue are left out of the
-//! history and counted in `unknown_history` (the model has no embedding for them).
+//! score the run ranks by, the next-item logit `⟨F_u, M_i⟩` plus, for a run whose
+//! evaluation chose a transition prior β > 0, `β · ln(1 + c(a, i))` after the history's
+//! last item a (`recommend::seq`); `next_item` is its softmax over the whole catalogue,
+//! as in `mtrec recommend`'s output. History ids not in the catalogue are left out of the
+//! history (the prior then follows the last known item) and counted in `unknown_history`
+//! (the model has no embedding for them). Runs with text items are served as ID runs:
+//! their item matrix is computed once at load.
 //!
 //! A seq model has no `/infer` (its input is a list of items, not a row of features);
 //! `GET /v2/models/{name}` describes the recommend route instead.
@@ -124,6 +128,7 @@ pub fn answer(r: &SeqRecommender, model: &str, request: &Value) -> ApiResult<Val
         .hidden(&[history.as_slice()])
         .map_err(|e| ApiError::internal(format!("the sequence encoder failed: {e}")))?;
     let mut row = r.scores(&hidden); // (V)
+    r.add_prior(&mut row, &history); // the run's transition prior, if it ranks with one
     let lse = log_sum_exp(&row);
     let ex: &[u32] = if exclude { &history } else { &[] };
     let keys = r.item_keys();
