@@ -105,6 +105,11 @@ fn s8seqrec_served_lists_equal_mtrec_recommend_with_the_prior() {
         &[&format!("sas={}", run.display())],
         &["--data-dir", data.to_str().unwrap(), "--threads", "1"],
     );
+    // the metadata names the prior the lists rank with
+    let m = server.call("GET", "/v2/models/sas", None).json();
+    let w = m["parameters"]["transition_prior"].as_f64().unwrap();
+    assert_eq!(w as f32, beta(run), "{m}");
+    assert_eq!(m["parameters"]["item_input"], json!("id"));
     let post =
         |body: Value| server.call("POST", "/v1/models/sas/recommend", Some(&body.to_string()));
     let served = |reply: &Value| -> List {

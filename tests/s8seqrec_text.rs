@@ -190,6 +190,8 @@ fn check(item_input: &str) {
         &[&format!("sas={}", run.display())],
         &["--data-dir", data.to_str().unwrap(), "--threads", "1"],
     );
+    let m = server.call("GET", "/v2/models/sas", None).json();
+    assert_eq!(m["parameters"]["item_input"], json!(item_input), "{m}");
     for (user, list) in lists.iter().step_by(9) {
         let body = json!({ "user": user, "k": k }).to_string();
         let r = server.call("POST", "/v1/models/sas/recommend", Some(&body));

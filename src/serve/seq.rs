@@ -43,6 +43,10 @@ pub struct SeqInfo {
     /// The encoder reads the last `max_len` items of a history.
     pub max_len: usize,
     pub dim: usize,
+    /// `model.item_input`: `"id"`, `"text"` or `"text+id"`.
+    pub item_input: String,
+    /// The transition prior weight β the run ranks with (`summary.json`); `None`: none.
+    pub transition_prior: Option<f32>,
 }
 
 impl SeqInfo {
@@ -55,6 +59,8 @@ impl SeqInfo {
             num_items: ids.map(|i| i.items.len().saturating_sub(1)),
             max_len: cfg.data.max_len,
             dim: cfg.model.dim,
+            item_input: cfg.model.item_input.clone(),
+            transition_prior: crate::recommend::seq::prior_weight(&run)?.filter(|&w| w != 0.0),
             run,
         })
     }
@@ -76,6 +82,8 @@ impl SeqInfo {
                 "num_items": self.num_items,
                 "max_len": self.max_len,
                 "dim": self.dim,
+                "item_input": self.item_input,
+                "transition_prior": self.transition_prior,
                 "recommend": format!("/v1/models/{name}/recommend"),
                 "infer": "not served: a sequence model ranks from an item history; POST it to the recommend route",
             },
