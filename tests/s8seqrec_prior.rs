@@ -224,3 +224,33 @@ fn s8seqrec_predict_ranks_held_out_targets_as_the_runs_metrics() {
         "NDCG@10 {ndcg} vs {test}"
     );
 }
+
+/// A run that ranks with its history left out (`train.exclude_history = true`) and a prior:
+/// `recommend --eval` and `eval` rank as its evaluation did (before s8, `--eval` kept the
+/// history in the ranking and so differed from the summary).
+#[test]
+fn s8seqrec_recommend_eval_follows_the_runs_history_exclusion() {
+    let cfg = CONFIG.replace("seed = 3\n", "seed = 3\nexclude_history = true\n");
+    assert!(cfg.contains("exclude_history = true"));
+    let (root, data, run) = train("exclude", &cfg, 70);
+    beta(&run);
+    let test = summary(&run)["test"].clone();
+    for k in [5usize, 10] {
+        let m = cli_eval(&data, &run, k);
+        for (ours, theirs) in [
+            ("hr", format!("hr{k}")),
+            ("ndcg", format!("ndcg{k}")),
+            ("mrr", "mrr".into()),
+        ] {
+            let (a, b) = (m[ours].as_f64().unwrap(), test[&theirs].as_f64().unwrap());
+            assert!(
+                (a - b).abs() < 1e-12,
+                "K={k}: {ours} {a} vs summary {theirs} {b}"
+            );
+        }
+    }
+    // the model alone with the history kept in would rank otherwise: the rule matters here
+    let cfg0 = mtrec::train::seq::SeqRunConfig::from_file(&run.join("config.toml"), &[]).unwrap();
+    assert!(cfg0.train.exclude_history);
+    let _ = std::fs::remove_dir_all(&root);
+}
