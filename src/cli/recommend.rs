@@ -119,8 +119,9 @@ pub struct RecommendArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Runs with text features (e.g. movie titles): folder of pretrained text encoders,
-    /// searched first for `[features.text] encoder` [then $MTREC_MODELS, then
+    /// Runs with text features (e.g. movie titles), and mtrec seq runs with text items
+    /// (`model.item_input = "text"` / `"text+id"`): folder of pretrained text encoders,
+    /// searched first for `[features.text] encoder` (seq: `model.text_model`) [then $MTREC_MODELS, then
     /// <data-dir>/../models, then the working directory]. The catalogue's item-side
     /// texts are embedded once at start through the shared text cache ($MTREC_CACHE/text,
     /// else ~/.cache/mtrec/text): a second start reads them from there.

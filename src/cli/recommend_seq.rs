@@ -1,5 +1,6 @@
 //! `mtrec recommend` on an `mtrec seq` run (SASRec): every catalogue item ranked from the
-//! user's whole sequence, history left out; `--eval` repeats `mtrec seq`'s test protocol.
+//! user's whole sequence by the run's score (the model's, plus its transition prior where
+//! its evaluation chose one), history left out; `--eval` repeats `mtrec seq`'s test protocol.
 //! The work is in [`crate::recommend::seq`].
 
 use super::recommend::RecommendArgs;
@@ -81,13 +82,21 @@ fn allow_list(path: &Path, r: &SeqRecommender) -> Result<Vec<u32>> {
 pub fn run(args: &RecommendArgs, format: Option<Format>, data_dir: &Path) -> Result<()> {
     refuse_mmoe_flags(args)?;
     let t0 = Instant::now();
-    let r = SeqRecommender::load_for_lists(&args.run, data_dir)?;
+    crate::text::progress::set_enabled(!args.quiet); // the item-text embedding's bar
+    let r = SeqRecommender::load_with_models(&args.run, data_dir, args.models_dir.as_deref())?;
     eprintln!(
-        "seq run: {} users, catalogue {} items ({}), loaded in {:.1}s",
+        "seq run: {} users, catalogue {} items ({}), loaded in {:.1}s{}",
         r.data.seqs.len(),
         r.num_items(),
         r.data.name,
-        t0.elapsed().as_secs_f64()
+        t0.elapsed().as_secs_f64(),
+        match &r.prior {
+            Some(p) => format!(
+                "; ranked with the run's transition prior, weight {} (summary.json)",
+                p.weight
+            ),
+            None => String::new(),
+        }
     );
     if args.eval {
         if let Some(out) = &args.output {
@@ -210,6 +219,7 @@ fn rank_users(
             .par_chunks_mut(v)
             .zip(&hist)
             .map(|(row, h)| {
+                r.add_prior(row, h); // the run's transition prior, if it ranks with one
                 let lse = log_sum_exp(row);
                 let ex: &[u32] = if exclude { h } else { &[] };
                 r.top_k(row, ex, allow_mask, k)

@@ -5,11 +5,11 @@
 //! mtrec seq --config configs/beauty_sasrec.toml [--quick] [--set model.item_input=text+id]
 //! ```
 
-use crate::data::sequences::{leave_last_out, SeqData};
-use crate::error::{Error, Result};
+use crate::data::sequences::leave_last_out;
+use crate::error::Result;
 use crate::models::sasrec::ItemInput;
-use crate::text::cache::embed_cached;
 use crate::train::run::text::resolve_encoder;
+use crate::train::seq::text::{item_text_vectors, text_cache_dir};
 use crate::train::seq::{fit, load_data, SeqFitOptions, SeqInputs, SeqRunConfig};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ pub fn run(args: &SeqArgs) -> Result<()> {
             Some(item_text_vectors(
                 &data,
                 &resolve_encoder(&cfg.model.text_model, &data_dir, args.models_dir.as_deref())?,
-                &seq_text_cache(&cfg.model.text_cache),
+                &text_cache_dir(&cfg.model.text_cache),
             )?)
         } else {
             None
@@ -113,41 +113,4 @@ pub fn run(args: &SeqArgs) -> Result<()> {
         eprintln!("run folder: {}", out.display());
         Ok(())
     })
-}
-
-/// `model.text_cache`, or (empty) the cache every command shares.
-fn seq_text_cache(configured: &str) -> PathBuf {
-    if configured.is_empty() {
-        crate::text::cache::shared_dir().unwrap_or_else(|| PathBuf::from("runs/text-cache"))
-    } else {
-        PathBuf::from(configured)
-    }
-}
-
-/// Frozen text vectors of every item, `(V+1, D_text)`, row 0 (padding) zero: the item
-/// texts embedded by the sentence encoder in `model_dir`, cached under `cache_dir`.
-fn item_text_vectors(
-    data: &SeqData,
-    model_dir: &Path,
-    cache_dir: &Path,
-) -> Result<(Vec<f32>, usize)> {
-    let texts = &data.item_text[1..];
-    if texts.iter().all(|t| t.is_empty()) {
-        return Err(Error::Config {
-            what: "model.item_input".into(),
-            message: format!("{} has no item text; use item_input = \"id\"", data.name),
-        });
-    }
-    let t0 = std::time::Instant::now();
-    let m = embed_cached(model_dir, texts, cache_dir)?; // (V, D_text)
-    let width = m.ncols();
-    let mut out = vec![0.0; width]; // padding row
-    out.extend(m.iter().copied());
-    eprintln!(
-        "item text vectors: {} × {width} in {:.0}s (cache {})",
-        texts.len(),
-        t0.elapsed().as_secs_f64(),
-        cache_dir.display()
-    );
-    Ok((out, width))
 }

@@ -8,7 +8,11 @@
 //!   test (or validation) holdouts and prints the metrics under the names of the run's
 //!   `summary.json`: they equal its `test` (`valid`) values.
 //! - `predict` scores (user, item) or (history, item) pairs given with the data's own ids
-//!   (see [`predict`] and docs/sequences.md, "Scoring a seq run").
+//!   (see [`predict`] and docs/sequences.md, "Scoring a seq run"), ranked as the run's
+//!   evaluation ranks (`train::seq::pairs`: its transition prior, its history exclusion).
+//!
+//! Runs with text items embed the item texts with the run's encoder (`--models-dir`,
+//! `$MTREC_MODELS`, `<data-dir>/../models`) through the shared text cache.
 
 use super::eval::{EvalArgs, Split};
 use super::output::write_atomic;
@@ -16,8 +20,8 @@ use super::predict::{csv_line, PredictArgs, PredictBadRows};
 use crate::data::sequences::{Holdout, IdMaps};
 use crate::error::{Error, Result};
 use crate::recommend::seq::SeqRecommender;
+use crate::train::seq::evaluate_rule;
 use crate::train::seq::pairs::score_pairs;
-use crate::train::seq::{evaluate_rule, RankRule};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -50,25 +54,15 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         }
     };
     let dir = data_dir(args.data_dir.as_deref(), &args.run)?;
-    let r = SeqRecommender::load(&args.run, &dir)?;
+    let r = SeqRecommender::load_with_models(&args.run, &dir, args.models_dir.as_deref())?;
     let holdouts = holdouts_of(&r)?;
     let mut g = crate::autograd::Graph::new(0);
-    // the batch size of `mtrec seq`'s evaluation, so the numbers are the same
-    // the run's ranking rule: history exclusion from its config, the transition prior
-    // weight its training chose on validation (summary.json)
-    let weight = crate::recommend::seq::prior_weight(&args.run)?;
-    let counts = weight.map(|_| {
-        crate::baselines::Transitions::fit(
-            r.split.train.iter().map(|e| e.items.as_slice()),
-            r.data.num_items,
-        )
-    });
-    let rule = RankRule {
-        exclude_history: r.cfg.train.exclude_history,
-        prior: counts.as_ref(),
-        weights: weight.into_iter().collect(),
-    };
-    let m = evaluate_rule(&r.model, r.store(), &mut g, &holdouts, None, 256, &rule)?.remove(0);
+    // the run's ranking rule (history exclusion from its config, the transition prior
+    // weight its training chose on validation, from summary.json) and the batch size of
+    // `mtrec seq`'s evaluation, so the numbers are the same
+    let rule = r.rule();
+    let m = evaluate_rule(&r.model, r.store(), &mut g, &holdouts, r.text(), 256, &rule)?;
+    let m = m.into_iter().next().expect("one weight, one result");
     println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
     Ok(())
 }
@@ -130,7 +124,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         }
     };
     let dir = data_dir(args.data_dir.as_deref(), &args.run)?;
-    let r = SeqRecommender::load(&args.run, &dir)?;
+    let r = SeqRecommender::load_with_models(&args.run, &dir, args.models_dir.as_deref())?;
     let cols = Columns {
         sep,
         width: head.len(),
@@ -143,7 +137,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         .iter()
         .filter_map(|r| r.pair.as_ref().ok().cloned())
         .collect();
-    let scores = score_pairs(&r.model, r.store(), &ok, 256)?;
+    let scores = score_pairs(&r.model, r.store(), &ok, r.text(), &r.rule(), 256)?;
     write_predictions(args, &rows, &scores, key, key_col, item_col, &r)?;
     if history_unknown > 0 {
         eprintln!("{history_unknown} history item id(s) are not in the run's catalogue and were left out of the histories");
@@ -302,9 +296,16 @@ fn write_predictions(
 ) -> Result<()> {
     let heads = [r.model.cfg.rating_head, r.model.cfg.like_head];
     let mark = args.bad_rows == PredictBadRows::Mark;
-    let mut head: Vec<String> = ["line", key, "item", "next_item_logit", "next_item", "rank"]
+    // a run ranked with a transition prior: `score` = the logit plus the prior, which
+    // `next_item` and `rank` are of
+    let prior = r.prior.is_some();
+    let mut head: Vec<String> = ["line", key, "item", "next_item_logit"]
         .map(String::from)
         .to_vec();
+    if prior {
+        head.push("score".into());
+    }
+    head.extend(["next_item", "rank"].map(String::from));
     for (on, name) in heads.iter().zip(["rating", "like"]) {
         if *on {
             head.push(name.into());
@@ -322,13 +323,16 @@ fn write_predictions(
             row.fields.get(key_col).cloned().unwrap_or_default(),
             row.fields.get(item_col).cloned().unwrap_or_default(),
         ];
-        let n_scores = 3 + heads.iter().filter(|&&h| h).count();
+        let n_scores = 3 + usize::from(prior) + heads.iter().filter(|&&h| h).count();
         match &row.pair {
             Ok(_) => {
                 let Some(s) = next.next() else {
                     unreachable!("one score per readable row")
                 };
                 f.push(format!("{:.6}", s.logit));
+                if prior {
+                    f.push(format!("{:.6}", s.score));
+                }
                 f.push(format!("{:.6e}", s.next));
                 f.push(s.rank.to_string());
                 f.extend(s.rating.map(|x| format!("{x:.6}")));

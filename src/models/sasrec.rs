@@ -295,6 +295,20 @@ impl SasRec {
         batch: &SeqInput<'_>,
         text: Option<&[f32]>,
     ) -> Result<SeqHidden> {
+        let items = self.items(g, store, text)?; // (V+1, D)
+        self.encode(g, store, batch, items)
+    }
+
+    /// [`SasRec::forward`] on a given item matrix `items (V+1, D)` (the value
+    /// [`SasRec::items`] gives, e.g. computed once and fed back as an input when the
+    /// parameters do not change: `mtrec recommend`, `mtrec serve`).
+    pub fn encode(
+        &self,
+        g: &mut Graph,
+        store: &ParamStore,
+        batch: &SeqInput<'_>,
+        items: Var,
+    ) -> Result<SeqHidden> {
         if batch.t > self.cfg.max_len {
             return Err(Error::Config {
                 what: "SasRec::forward".into(),
@@ -305,7 +319,6 @@ impl SasRec {
             });
         }
         let dim = self.cfg.dim;
-        let items = self.items(g, store, text)?; // (V+1, D)
         let e = g.select_rows(items, batch.ids)?; // (B·T, D)
         let e = g.scale(e, (dim as f32).sqrt())?; // (B·T, D)
         let pos = g.param(store, self.pos_emb)?; // (max_len, D)

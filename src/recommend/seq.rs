@@ -10,6 +10,25 @@
 //! P(next=i) = exp(S_ui − logsumexp_j S_uj)                            the `next_item` column
 //! ```
 //!
+//! **Transition prior.** A run whose evaluation chose a prior weight β > 0
+//! (`model.transition_prior`, `summary.json`'s `transition_prior.weight`) ranks
+//!
+//! ```text
+//! s_ui = S_ui + β · ln(1 + c(a_u, i))     a_u = the last item of u's history
+//! ```
+//!
+//! with `c` the item-to-item counts of the run's training split, rebuilt at load from the
+//! data the run names (`baselines::Transitions::fit` on `Split::train`, as `mtrec seq`
+//! counted them) and added by the evaluation's own function (`train::seq::eval::add_prior`),
+//! so the lists, `--eval` and the served lists rank as the run's metrics describe. The
+//! `score` written is `s_ui` and `next_item` its softmax over the catalogue; with β = 0
+//! (or no prior) `s = S`.
+//!
+//! **Text items** (`model.item_input = "text"` or `"text+id"`): the item texts are embedded
+//! once at load through the shared text cache (`train::seq::text`, the vectors `mtrec seq`
+//! trained on) and `M` is computed from them once; the encoder then reads `M` as an input
+//! (`SasRec::encode`), so each batch is the same GEMM + top-K as for ID items.
+//!
 //! `S_ui = ⟨F_u, M_i⟩` is exactly the next-item logit the model is trained on
 //! (`SasRec::next_item_logits`): the prediction layer of SASRec is the dot product with
 //! the shared item matrix, so a user's scores over the catalogue are one row of a
@@ -19,20 +38,25 @@
 //! `mtrec seq`'s evaluation.
 //!
 //! **Evaluation** (`--eval`) repeats `mtrec seq`'s test protocol on the same model and
-//! users: each test user's target is ranked against every item, nothing excluded, ties
-//! against the target (`metrics::rank_of`), so HR@K, NDCG@K and MRR equal the run's
+//! users: each test user's target is ranked against every item under the run's rule
+//! (its transition prior; its `train.exclude_history`), ties against the target
+//! (`train::seq::eval::rank_with`), so HR@K, NDCG@K and MRR equal the run's
 //! `summary.json` test values for K = 5, 10. The lists the command writes leave the history
 //! out; their own HR@K / NDCG@K / MRR@K (history of the test holdout excluded, ties by the
 //! smaller item id) are reported beside them.
 
 use super::topk::{better, Scored};
 use crate::autograd::{Graph, ParamStore};
+use crate::baselines::Transitions;
 use crate::checkpoint::{load_params, read_safetensors};
 use crate::data::sequences::{leave_last_out, Holdout, IdMaps, SeqBatch, SeqData, Split};
 use crate::error::{Error, Result};
-use crate::metrics::{rank_of, FullRanking};
+use crate::metrics::FullRanking;
 use crate::models::sasrec::{ItemInput, SasRec};
-use crate::train::seq::{load_data, model_config, SeqRunConfig};
+use crate::train::run::text::resolve_encoder;
+use crate::train::seq::eval::{add_prior, rank_with};
+use crate::train::seq::text::{item_text_vectors, text_cache_dir};
+use crate::train::seq::{load_data, model_config, RankRule, SeqRunConfig};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::SeedableRng;
 use rayon::prelude::*;
@@ -51,8 +75,18 @@ pub struct SeqRecommender {
     pub split: Split,
     pub model: SasRec,
     store: ParamStore,
-    /// Item matrix rows 1..=V: row j is item id j + 1.                     // (V, D)
-    pub items: Vec<f32>,
+    /// The item matrix M, computed once at load; row 0 is padding, row i item id i.
+    matrix: Vec<f32>, // (V+1, D)
+    /// The frozen item-text vectors of a model that reads text.
+    text: Option<Vec<f32>>, // (V+1, D_text)
+    /// The transition prior the run ranks with; `None`: the model's scores alone.
+    pub prior: Option<Prior>,
+}
+
+/// The transition prior of a run: its weight β (> 0) and the training split's counts.
+pub struct Prior {
+    pub weight: f32,
+    pub counts: Transitions,
 }
 
 /// Whether `run` is an `mtrec seq` run folder (its checkpoint says `model = sasrec`).
@@ -70,7 +104,7 @@ pub fn is_seq_run(run: &Path) -> Result<bool> {
 pub struct SeqEval {
     pub k: usize,
     pub users: usize,
-    /// `mtrec seq`'s protocol: full ranking, nothing excluded, ties against the target.
+    /// `mtrec seq`'s protocol: full ranking under the run's rule, ties against the target.
     pub hr: f64,
     pub ndcg: f64,
     /// Mean 1/rank, no cut-off (as `mtrec seq`'s `mrr`).
@@ -101,20 +135,24 @@ pub fn prior_weight(run: &Path) -> Result<Option<f32>> {
 }
 
 impl SeqRecommender {
+    /// [`SeqRecommender::load_with_models`] with the text encoder (for runs that read
+    /// item text) found under `$MTREC_MODELS` or `<data_dir>/../models`.
+    pub fn load(run: &Path, data_dir: &Path) -> Result<SeqRecommender> {
+        Self::load_with_models(run, data_dir, None)
+    }
+
     /// Reads `run/config.toml` and `run/model.safetensors` and the run's data under
     /// `data_dir`, checked against the run's id maps (`ids.json`; a run from before them
-    /// gets a note); computes the item matrix once.
-    pub fn load(run: &Path, data_dir: &Path) -> Result<SeqRecommender> {
+    /// gets a note); embeds the item texts of a model that reads them (the run's
+    /// `model.text_model`, searched under `models_dir` first, as `mtrec seq` does;
+    /// through the shared text cache); computes the item matrix once; rebuilds the
+    /// transition prior's counts when the run ranks with one (see the module docs).
+    pub fn load_with_models(
+        run: &Path,
+        data_dir: &Path,
+        models_dir: Option<&Path>,
+    ) -> Result<SeqRecommender> {
         let cfg = SeqRunConfig::from_file(&run.join("config.toml"), &[])?;
-        if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
-            return Err(Error::Config {
-                what: "model.item_input".into(),
-                message: format!(
-                    "`{}`: mtrec recommend, eval and predict score only seq runs with item_input = \"id\" so far",
-                    cfg.model.item_input
-                ),
-            });
-        }
         let data = load_data(&cfg, data_dir)?;
         match IdMaps::read(run)? {
             Some(ids) => ids.check(&data, run)?,
@@ -124,7 +162,15 @@ impl SeqRecommender {
             ),
         }
         let split = leave_last_out(&data)?;
-        let mcfg = model_config(&cfg, &data, 0)?;
+        let text = if ItemInput::parse(&cfg.model.item_input)?.uses_text() {
+            let encoder = resolve_encoder(&cfg.model.text_model, data_dir, models_dir)?;
+            let cache = text_cache_dir(&cfg.model.text_cache);
+            Some(item_text_vectors(&data, &encoder, &cache)?)
+        } else {
+            None
+        };
+        let mcfg = model_config(&cfg, &data, text.as_ref().map_or(0, |t| t.1))?;
+        let text = text.map(|t| t.0);
         let mut store = ParamStore::new();
         let model = SasRec::new(&mut store, &mcfg, &mut StdRng::seed_from_u64(0))?;
         load_params(run.join("model.safetensors"), &mut store).map_err(|e| Error::Config {
@@ -134,35 +180,56 @@ impl SeqRecommender {
             ),
         })?;
         let mut g = Graph::new(0);
-        let m = model.items(&mut g, &store, None)?; // (V+1, D)
-        let dim = model.cfg.dim;
-        let items = g.value(m)[dim..].to_vec(); // (V, D) without the padding row
+        let m = model.items(&mut g, &store, text.as_deref())?; // (V+1, D)
+        let matrix = g.value(m).to_vec();
+        // counted on what the model trained on, as `train::seq::fit` counts them
+        let prior = prior_weight(run)?
+            .filter(|&w| w != 0.0)
+            .map(|weight| Prior {
+                weight,
+                counts: Transitions::fit(
+                    split.train.iter().map(|e| e.items.as_slice()),
+                    data.num_items,
+                ),
+            });
         Ok(SeqRecommender {
             cfg,
             data,
             split,
             model,
             store,
-            items,
+            matrix,
+            text,
+            prior,
         })
     }
 
-    /// [`SeqRecommender::load`] for the lists of `mtrec recommend` and `mtrec serve`,
-    /// which rank by the model's scores alone: a run whose evaluation added a transition
-    /// prior (β > 0 chosen on validation) is refused, so that no list differs from the
-    /// ranking the run's metrics describe. `mtrec eval` applies the prior.
-    pub fn load_for_lists(run: &Path, data_dir: &Path) -> Result<SeqRecommender> {
-        if let Some(w) = prior_weight(run)?.filter(|&w| w != 0.0) {
-            return Err(Error::Config {
-                what: format!("{} (transition_prior.weight = {w})", run.join("summary.json").display()),
-                message: "this run ranks with the model's scores plus a transition prior (model.transition_prior, \
-                          chosen on validation), which mtrec recommend and serve do not apply yet: their lists \
-                          would not be the ranking the run's metrics describe. `mtrec eval` gives its metrics; to \
-                          recommend from the model, train it with model.transition_prior = []"
-                    .into(),
-            });
+    /// The frozen item-text vectors `(V+1, D_text)` of a model that reads text.
+    pub fn text(&self) -> Option<&[f32]> {
+        self.text.as_deref()
+    }
+
+    /// Item matrix rows 1..=V: row j is item id j + 1.                     // (V, D)
+    pub fn items(&self) -> &[f32] {
+        &self.matrix[self.model.cfg.dim..]
+    }
+
+    /// The run's ranking rule as `mtrec seq`'s evaluation applies it: its history
+    /// exclusion and its transition prior with the chosen weight.
+    pub fn rule(&self) -> RankRule<'_> {
+        RankRule {
+            exclude_history: self.cfg.train.exclude_history,
+            prior: self.prior.as_ref().map(|p| &p.counts),
+            weights: self.prior.as_ref().map(|p| p.weight).into_iter().collect(),
         }
-        Self::load(run, data_dir)
+    }
+
+    /// Adds the run's transition prior after `history` to a score row `(V)` in place
+    /// (`s_j += β · ln(1 + c(a, j))`, `train::seq::eval::add_prior`); nothing without one.
+    pub fn add_prior(&self, row: &mut [f32], history: &[u32]) {
+        if let Some(p) = &self.prior {
+            add_prior(row, &p.counts.log_prior(history), p.weight);
+        }
     }
 
     /// The run's parameters.
@@ -201,9 +268,8 @@ impl SeqRecommender {
             let refs: Vec<&Holdout> = holdouts.iter().collect();
             let batch = SeqBatch::eval(&refs, max_len);
             g.reset();
-            let h = self
-                .model
-                .forward(&mut g, &self.store, &batch.input(), None)?;
+            let m = g.input_slice(self.num_items() + 1, self.model.cfg.dim, &self.matrix)?; // (V+1, D)
+            let h = self.model.encode(&mut g, &self.store, &batch.input(), m)?;
             out.extend_from_slice(g.value(h.h)); // (B, D)
         }
         Ok(out)
@@ -215,7 +281,7 @@ impl SeqRecommender {
         let b = hidden.len() / dim;
         let mut s = vec![0.0; b * v];
         let g = crate::ops::gemm::Gemm::new(b, dim, v).trans_b(true); // (B, D) · (V, D)ᵀ
-        crate::ops::gemm::gemm_accumulate(&mut s, hidden, &self.items, g);
+        crate::ops::gemm::gemm_accumulate(&mut s, hidden, self.items(), g);
         s
     }
 
@@ -247,6 +313,7 @@ impl SeqRecommender {
 
     /// `--eval`: the test users of the leave-last-out split (see the module docs).
     pub fn evaluate(&self, k: usize) -> Result<SeqEval> {
+        let exclude = self.cfg.train.exclude_history;
         let mut full = FullRanking::new(&[k])?;
         let (mut hr, mut ndcg, mut mrr) = (0f64, 0f64, 0f64);
         let mut listed = vec![false; self.num_items()];
@@ -259,7 +326,9 @@ impl SeqRecommender {
                 .enumerate()
                 .map(|(n, h)| {
                     let mut row = s[n * v..(n + 1) * v].to_vec();
-                    let rank = rank_of(h.target as usize - 1, &row)?;
+                    self.add_prior(&mut row, &h.history);
+                    let ex = exclude.then_some(h.history.as_slice());
+                    let rank = rank_with(h.target as usize - 1, &row, &[], 0.0, ex)?;
                     Ok((rank, self.top_k(&mut row, &h.history, None, k)))
                 })
                 .collect();
@@ -287,7 +356,7 @@ impl SeqRecommender {
             lists_ndcg: ndcg / n,
             lists_mrr: mrr / n,
             coverage: listed.iter().filter(|&&x| x).count() as f64 / v.max(1) as f64,
-            protocol: "hr, ndcg, mrr: mtrec seq's test protocol (leave-last-out, full ranking, nothing excluded, ties against the target); lists_*: the written lists (history excluded)",
+            protocol: "hr, ndcg, mrr: mtrec seq's test protocol (leave-last-out, full ranking, ties against the target, the run's history exclusion and transition prior, as in summary.json); lists_*: the written lists (history excluded)",
         })
     }
 }

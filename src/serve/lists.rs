@@ -67,10 +67,7 @@ pub fn hook(
         let mut seqs: BTreeMap<String, (u64, SeqRecommender)> = BTreeMap::new();
         for (name, dir) in &runs {
             if crate::recommend::seq::is_seq_run(dir)? {
-                seqs.insert(
-                    name.clone(),
-                    (0, SeqRecommender::load_for_lists(dir, &data_dir)?),
-                );
+                seqs.insert(name.clone(), (0, SeqRecommender::load(dir, &data_dir)?));
                 eprintln!("model `{name}` (mtrec seq): recommendations from an item history on /v1/models/{name}/recommend");
                 continue;
             }
@@ -120,7 +117,7 @@ impl SeqReloads {
     /// Loads `run` for `model` (with the server's data) to check it, then has every
     /// recommender thread take it. On failure the reason, and the old model serves on.
     pub fn reload(&self, model: &str, run: &Path) -> std::result::Result<(), String> {
-        SeqRecommender::load_for_lists(run, &self.data_dir).map_err(|e| {
+        SeqRecommender::load(run, &self.data_dir).map_err(|e| {
             format!(
                 "reload of model `{model}` from {} failed: {e}; still serving the model loaded before",
                 run.display()
@@ -144,7 +141,7 @@ impl SeqReloads {
             return;
         };
         cur.0 = generation;
-        match SeqRecommender::load_for_lists(&run, data_dir) {
+        match SeqRecommender::load(&run, data_dir) {
             Ok(r) => cur.1 = r,
             Err(e) => eprintln!(
                 "serve: reload of model `{model}` from {} failed on a recommender thread: {e}; still serving the model loaded before",

@@ -16,9 +16,13 @@
 //!
 //! Reply: `{ "model_name", "user"?, "items": [{ "rank", "item", "score", "tasks":
 //! {"next_item": p} }], "unknown_history"?, "unknown_candidates"? }`: `score` is the
-//! next-item logit `⟨F_u, M_i⟩`, `next_item` its softmax over the whole catalogue, as in
-//! `mtrec recommend`'s output. History ids not in the catalogue are left out of the
-//! history and counted in `unknown_history` (the model has no embedding for them).
+//! score the run ranks by, the next-item logit `⟨F_u, M_i⟩` plus, for a run whose
+//! evaluation chose a transition prior β > 0, `β · ln(1 + c(a, i))` after the history's
+//! last item a (`recommend::seq`); `next_item` is its softmax over the whole catalogue,
+//! as in `mtrec recommend`'s output. History ids not in the catalogue are left out of the
+//! history (the prior then follows the last known item) and counted in `unknown_history`
+//! (the model has no embedding for them). Runs with text items are served as ID runs:
+//! their item matrix is computed once at load.
 //!
 //! A seq model has no `/infer` (its input is a list of items, not a row of features);
 //! `GET /v2/models/{name}` describes the recommend route instead.
@@ -39,6 +43,10 @@ pub struct SeqInfo {
     /// The encoder reads the last `max_len` items of a history.
     pub max_len: usize,
     pub dim: usize,
+    /// `model.item_input`: `"id"`, `"text"` or `"text+id"`.
+    pub item_input: String,
+    /// The transition prior weight β the run ranks with (`summary.json`); `None`: none.
+    pub transition_prior: Option<f32>,
 }
 
 impl SeqInfo {
@@ -51,6 +59,8 @@ impl SeqInfo {
             num_items: ids.map(|i| i.items.len().saturating_sub(1)),
             max_len: cfg.data.max_len,
             dim: cfg.model.dim,
+            item_input: cfg.model.item_input.clone(),
+            transition_prior: crate::recommend::seq::prior_weight(&run)?.filter(|&w| w != 0.0),
             run,
         })
     }
@@ -72,6 +82,8 @@ impl SeqInfo {
                 "num_items": self.num_items,
                 "max_len": self.max_len,
                 "dim": self.dim,
+                "item_input": self.item_input,
+                "transition_prior": self.transition_prior,
                 "recommend": format!("/v1/models/{name}/recommend"),
                 "infer": "not served: a sequence model ranks from an item history; POST it to the recommend route",
             },
@@ -124,6 +136,7 @@ pub fn answer(r: &SeqRecommender, model: &str, request: &Value) -> ApiResult<Val
         .hidden(&[history.as_slice()])
         .map_err(|e| ApiError::internal(format!("the sequence encoder failed: {e}")))?;
     let mut row = r.scores(&hidden); // (V)
+    r.add_prior(&mut row, &history); // the run's transition prior, if it ranks with one
     let lse = log_sum_exp(&row);
     let ex: &[u32] = if exclude { &history } else { &[] };
     let keys = r.item_keys();

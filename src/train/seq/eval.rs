@@ -98,13 +98,7 @@ pub fn rank_with(
     exclude: Option<&[u32]>,
 ) -> Result<usize> {
     let mut s = row.to_vec(); // (V,)
-    if beta != 0.0 {
-        for &(j, p) in prior {
-            if let Some(x) = s.get_mut(j) {
-                *x += beta * p;
-            }
-        }
-    }
+    add_prior(&mut s, prior, beta);
     for &h in exclude.unwrap_or_default() {
         let j = (h as usize).wrapping_sub(1);
         if j != t && j < s.len() {
@@ -112,6 +106,22 @@ pub fn rank_with(
         }
     }
     crate::metrics::rank_of(t, &s)
+}
+
+/// The score the run ranks, in place: `s_j += β · ln(1 + c(a, j))` for the sparse
+/// `prior` of `Transitions::log_prior` (`(j, ln(1 + c))`, the items that followed a);
+/// β = 0 leaves `row` as it is. The one home of the prior's formula (module docs): the
+/// evaluation ranks with it ([`rank_with`]), and so do `mtrec recommend`, `serve` and
+/// `predict` (`recommend::seq`, [`super::pairs`]).
+pub fn add_prior(row: &mut [f32], prior: &[(usize, f32)], beta: f32) {
+    if beta == 0.0 {
+        return;
+    }
+    for &(j, p) in prior {
+        if let Some(x) = row.get_mut(j) {
+            *x += beta * p; // (V,)
+        }
+    }
 }
 
 /// [`evaluate`] under `rule`: one [`SeqMetrics`] per prior weight of `rule.weights` (the

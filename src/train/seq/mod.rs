@@ -20,6 +20,7 @@ pub mod config;
 mod data;
 pub mod eval;
 pub mod pairs;
+pub mod text;
 
 pub use config::SeqRunConfig;
 pub use data::load_data;
