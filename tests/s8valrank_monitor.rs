@@ -266,3 +266,22 @@ fn s8valrank_per_epoch_off_leaves_the_epochs_unranked() {
     }
     assert!(summary["ranking_valid"]["model"]["click"]["ndcg@10"].is_f64());
 }
+
+#[test]
+fn s8valrank_a_behaviour_without_validation_pairs_is_refused_before_training() {
+    let dir = interactions_support::temp_dir("s8valrank", "undefined");
+    // buys only in training pairs: the validation pairs (second latest per user) are views
+    let log =
+        "u1,a,pv,1\nu1,a,buy,2\nu1,b,pv,3\nu1,c,pv,4\nu2,a,pv,1\nu2,b,pv,2\nu2,c,pv,3\nu2,d,pv,4\n\
+               u3,e,pv,1\nu3,f,pv,2\nu3,g,pv,3\nu4,h,pv,1\n";
+    std::fs::write(dir.join("log.csv"), log).unwrap();
+    let cfg = config("ndcg@10", "[10]", "").replace("task = \"click\"", "task = \"buy\"");
+    std::fs::write(dir.join("run.toml"), cfg).unwrap();
+    let e = err_text(train(&opts(&dir, "run")).unwrap_err());
+    assert!(
+        e.contains("valid ndcg@10 of `buy` cannot be computed")
+            && e.contains("`buy`: 0 held-out pairs"),
+        "{e}"
+    );
+    assert!(!dir.join("run/metrics.jsonl").exists(), "no epoch ran");
+}
