@@ -158,6 +158,11 @@ pub struct RankingConfig {
     /// Evaluate at most this many users per behaviour (the first in user order); 0 = all.
     #[serde(default)]
     pub max_users: usize,
+    /// Also rank the validation pairs after every epoch (`metrics.jsonl`'s `valid`,
+    /// the console line; needed when `train.early_stopping.metric` is a ranking
+    /// metric). Written out only when off, so run ids of older configs stay the same.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub per_epoch: bool,
 }
 
 impl Default for RankingConfig {
@@ -166,8 +171,17 @@ impl Default for RankingConfig {
             k: default_ks(),
             candidates: 0,
             max_users: 0,
+            per_epoch: true,
         }
     }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_fields() -> Vec<String> {

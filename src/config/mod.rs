@@ -46,6 +46,7 @@ pub mod interactions;
 pub mod join;
 mod load;
 pub mod model;
+pub mod monitor;
 pub mod recommend;
 pub mod task;
 pub mod text;
@@ -58,6 +59,7 @@ pub use join::JoinConfig;
 pub use load::apply_override;
 pub(crate) use load::parse_as;
 pub use model::{Activation, Arch, ModelConfig};
+pub use monitor::StopMetric;
 pub use task::{SplitConfig, SplitKind, TaskConfig, TaskType};
 pub use text::{AdaptorChoice, TextConfig, TextMode};
 pub use train::{

@@ -75,7 +75,7 @@ impl Metric {
 pub enum Direction {
     Max,
     Min,
-    /// `auc` → max, every other metric → min.
+    /// `auc` and the ranking metrics → max, every other metric → min.
     #[default]
     Auto,
 }
@@ -88,8 +88,10 @@ pub struct EarlyStopping {
     /// A task's name, or `"mean"`: the mean of the metric over all tasks.
     #[serde(default = "default_task")]
     pub task: String,
+    /// A per-row metric of the validation rows, or a ranking metric (`hr@K`,
+    /// `ndcg@K`, `mrr`) of the validation pairs of interactions data.
     #[serde(default)]
-    pub metric: Metric,
+    pub metric: super::monitor::StopMetric,
     #[serde(default)]
     pub direction: Direction,
     /// Epochs without improvement before stopping; 0 disables early stopping.
@@ -103,7 +105,7 @@ impl EarlyStopping {
         match self.direction {
             Direction::Max => true,
             Direction::Min => false,
-            Direction::Auto => self.metric == Metric::Auc,
+            Direction::Auto => self.metric.higher_is_better(),
         }
     }
 }
@@ -112,7 +114,7 @@ impl Default for EarlyStopping {
     fn default() -> Self {
         EarlyStopping {
             task: default_task(),
-            metric: Metric::default(),
+            metric: Default::default(),
             direction: Direction::default(),
             patience: default_patience(),
         }

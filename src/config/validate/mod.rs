@@ -11,6 +11,7 @@ use split::check_split;
 use train::check_train;
 
 mod model;
+mod monitor;
 mod split;
 mod train;
 

@@ -2,8 +2,9 @@
 //! stopping.
 
 use super::{bad, ensure, finite_in};
+use crate::config::monitor::StopMetric;
 use crate::config::task::TaskType;
-use crate::config::train::{Direction, Metric, OptimizerKind, ScheduleKind};
+use crate::config::train::{Direction, OptimizerKind, ScheduleKind};
 use crate::config::RunConfig;
 use crate::error::Result;
 
@@ -95,15 +96,15 @@ pub(super) fn check_train(c: &RunConfig) -> Result<()> {
 }
 
 /// `[train.early_stopping]`: the direction agrees with the metric, and the metric fits
-/// the task it is read on (or every task for `task = "mean"`).
+/// the task it is read on (or every task for `task = "mean"`); a ranking metric is
+/// checked by [`super::monitor::check_ranking_monitor`].
 fn check_early_stopping(c: &RunConfig) -> Result<()> {
     let t = &c.train;
     let es = &t.early_stopping;
-    let metric = format!("{:?}", es.metric).to_lowercase();
-    let fits = |kind: TaskType| es.metric.for_binary() == (kind == TaskType::Binary);
+    let metric = es.metric.name();
     // An explicit direction must agree with the metric: a preset's `direction = "max"`
     // kept after `--set train.early_stopping.metric=rmse` would keep the worst epoch.
-    let natural = es.metric == Metric::Auc;
+    let natural = es.metric.higher_is_better();
     let explicit = match es.direction {
         Direction::Max => Some(true),
         Direction::Min => Some(false),
@@ -120,6 +121,10 @@ fn check_early_stopping(c: &RunConfig) -> Result<()> {
             ),
         ));
     }
+    let StopMetric::Row(row) = es.metric else {
+        return super::monitor::check_ranking_monitor(c);
+    };
+    let fits = |kind: TaskType| row.for_binary() == (kind == TaskType::Binary);
     if es.task == "mean" {
         ensure(
             c.tasks.iter().all(|k| fits(k.kind)),

@@ -28,13 +28,23 @@
 //! `dedup` drops event lines that repeat an earlier one exactly before aggregating.
 //! `format`, `delimiter` and `encoding` do not apply; `trim` strips spaces around fields.
 
-use super::lines::{latin1_fields, line_text, reject, whole, BadLine, Lines};
-use super::resolve;
+//!
+//! # One aggregation
+//!
+//! This loader is a preset of `data.loader = "interactions"`
+//! ([`super::interactions::read::aggregate`]): fields `user, item, category, behavior,
+//! time` (shown as `timestamp`), behaviours `pv, cart, fav, buy` → labels `click, cart,
+//! fav, buy`, whole-number ids, comma separated, no split and no negatives. For
+//! negatives, a split of the pairs and ranking, read the same files with
+//! `loader = "interactions"` (`configs/taobao_implicit.toml`); `[data.interactions]`,
+//! `[data.negatives]` and `[data.ranking]` are refused here.
+
+use super::interactions::read::{aggregate, Dialect};
 use super::table::{check_fixed_columns, TableOut};
+use crate::config::interactions::InteractionsConfig;
 use crate::config::DataConfig;
-use crate::data::ingest::{RawTable, RowSource};
-use crate::error::Result;
-use std::collections::HashMap;
+use crate::data::ingest::RawTable;
+use crate::error::{Error, Result};
 use std::path::Path;
 
 /// The columns this loader produces.
@@ -50,118 +60,67 @@ pub const COLUMNS: [&str; 9] = [
     "n_events",
 ];
 
-/// The fields of one event line.
+/// The fields of one event line, as messages name them.
 const FIELDS: [&str; 5] = ["user", "item", "category", "behavior", "timestamp"];
 
 /// The behaviours, in the order of the flag columns `click, cart, fav, buy`.
 const BEHAVIORS: [&str; 4] = ["pv", "cart", "fav", "buy"];
 
-/// The events of one (user, item) pair so far.
-struct Pair {
-    category: i64,
-    seen: [bool; 4],
-    first_time: i64,
-    events: u64,
-    source: RowSource,
-}
-
-/// One usable event line.
-struct Event {
-    user: i64,
-    item: i64,
-    category: i64,
-    behavior: usize,
-    time: i64,
+/// The `[data.interactions]` this loader presets, and how it reads the lines.
+pub fn preset() -> (InteractionsConfig, Dialect) {
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let ic = InteractionsConfig {
+        fields: names(&["user", "item", "category", "behavior", "time"]),
+        behaviors: names(&BEHAVIORS),
+        labels: names(&COLUMNS[3..7]),
+        ..InteractionsConfig::default()
+    };
+    let dialect = Dialect {
+        shown: Some(names(&FIELDS)),
+        whole_ids: true,
+        delimiter: Some(b','),
+        pair_category: true,
+        behavior_hint: "",
+    };
+    (ic, dialect)
 }
 
 /// Reads every file of `cfg.files` (relative paths under `data_dir`), keeping the
 /// columns `needed` (in that order; empty: all of [`COLUMNS`]).
 pub(super) fn read(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTable> {
     check_fixed_columns(cfg, "taobao", &COLUMNS)?;
-    let mut out = TableOut::new("taobao", &COLUMNS, needed)?;
-    let mut index: HashMap<(i64, i64), usize> = HashMap::new();
-    let mut pairs: Vec<((i64, i64), Pair)> = Vec::new();
-    for f in &cfg.files {
-        let path = resolve(data_dir, f);
-        let shown = path.display().to_string();
-        let mut lines = Lines::open(&path, &shown, "check data.files and --data-dir")?.limits(cfg);
-        out.files.push(shown.clone());
-        let file = (out.files.len() - 1) as u32;
-        while let Some(line) = lines.next_line()? {
-            if cfg.dedup && out.is_duplicate(line.bytes) {
-                continue;
-            }
-            let fields = latin1_fields(line.bytes, b',', cfg.trim);
-            let event = match parse(&fields, &line_text(line.bytes), line.cut) {
-                Ok(e) => e,
-                Err(bad) => {
-                    reject(
-                        cfg.bad_rows,
-                        &mut out.skipped,
-                        &shown,
-                        line.number,
-                        bad,
-                        &line_text(line.bytes),
-                    )?;
-                    continue;
-                }
-            };
-            let key = (event.user, event.item);
-            let at = *index.entry(key).or_insert_with(|| {
-                pairs.push((
-                    key,
-                    Pair {
-                        category: event.category,
-                        seen: [false; 4],
-                        first_time: event.time,
-                        events: 0,
-                        source: RowSource {
-                            file,
-                            line: line.number,
-                        },
-                    },
-                ));
-                pairs.len() - 1
+    for (table, given) in [
+        ("[data.interactions]", cfg.interactions.is_some()),
+        ("[data.negatives]", cfg.negatives.is_some()),
+        ("[data.ranking]", cfg.ranking.is_some()),
+    ] {
+        if given {
+            return Err(Error::Config {
+                what: format!("data.loader = \"taobao\" with {table}"),
+                message: "the taobao loader presets the layout and makes no negatives; for negatives, a split of the pairs or ranking set data.loader = \"interactions\" with fields = [\"user\", \"item\", \"category\", \"behavior\", \"time\"] (see configs/taobao_implicit.toml)".into(),
             });
-            let p = &mut pairs[at].1;
-            p.seen[event.behavior] = true;
-            p.first_time = p.first_time.min(event.time);
-            p.events += 1;
         }
     }
-    for ((user, item), p) in &pairs {
-        let flag = |b: bool| if b { "1" } else { "0" };
-        let texts = [
-            user.to_string(),
-            item.to_string(),
-            p.category.to_string(),
-            flag(p.seen[0]).to_string(),
-            flag(p.seen[1]).to_string(),
-            flag(p.seen[2]).to_string(),
-            flag(p.seen[3]).to_string(),
-            p.first_time.to_string(),
-            p.events.to_string(),
+    let (ic, dialect) = preset();
+    let inter = aggregate(cfg, &ic, &dialect, data_dir)?;
+    let mut out = TableOut::new("taobao", &COLUMNS, needed)?;
+    out.files = inter.files.clone();
+    out.skipped = inter.skipped.clone();
+    for (p, category) in inter.pairs.iter().zip(&inter.pair_category) {
+        let flag = |b: usize| if p.label(b) { "1" } else { "0" };
+        let (time, events) = (p.time.to_string(), p.events.to_string());
+        let row = [
+            inter.users[p.user as usize].as_str(),
+            inter.items[p.item as usize].as_str(),
+            category.as_str(),
+            flag(0),
+            flag(1),
+            flag(2),
+            flag(3),
+            time.as_str(),
+            events.as_str(),
         ];
-        let row: Vec<&str> = texts.iter().map(String::as_str).collect();
         out.push(&row, p.source);
     }
     Ok(out.finish())
-}
-
-/// One event line, or why it cannot be used.
-fn parse(f: &[String], text: &str, cut: bool) -> std::result::Result<Event, BadLine> {
-    if f.len() != FIELDS.len() {
-        return Err(BadLine::field_count(f.len(), text, cut, &FIELDS));
-    }
-    let behavior = BEHAVIORS
-        .iter()
-        .position(|b| *b == f[3])
-        .ok_or_else(|| BadLine::field(3, FIELDS[3], &f[3], "one of pv, cart, fav, buy"))?;
-    Ok(Event {
-        user: whole(0, FIELDS[0], &f[0])?,
-        item: whole(1, FIELDS[1], &f[1])?,
-        category: whole(2, FIELDS[2], &f[2])?,
-        behavior,
-        time: whole(4, FIELDS[4], &f[4])?,
-    })
 }

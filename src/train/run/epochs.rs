@@ -18,7 +18,7 @@ use super::step::{self, StepParts};
 use super::transfer_run::{self, TransferInfo};
 use super::{
     build, compress, device, distill, epoch_seed, evaluate, info, model_path, oov, progress,
-    split_export, task_losses, RunOptions, TaskMetrics,
+    split_export, task_losses, valid_ranking, RunOptions, TaskMetrics,
 };
 use super::{predict, task_metrics};
 use crate::autograd::{Graph, ParamId, ParamStore};
@@ -76,6 +76,9 @@ pub(super) struct RunRefs<'a> {
     pub input: &'a FeatureInput,
     pub model: &'a dyn MultiTaskModel,
     pub sets: Sets<'a>,
+    /// `data.loader = "interactions"`: the pairs, ranked on validation after every
+    /// epoch when `[data.ranking]` is set (`valid_ranking`).
+    pub implicit: Option<&'a super::implicit::ImplicitRun>,
     /// This process writes the run folder (rank 0, or no data-parallel run).
     pub writes: bool,
 }
@@ -153,7 +156,7 @@ impl<'a, 's> EpochLoop<'a, 's> {
             opts.device,
         )?;
         let shared = run.model.shared_params();
-        let metric_name = format!("{:?}", tc.early_stopping.metric).to_lowercase();
+        let metric_name = tc.early_stopping.metric.name();
         check_valid_scores(&run, &store, &metric_name)?;
         if run.writes {
             write_run_files(&run)?;
@@ -328,7 +331,19 @@ impl<'a, 's> EpochLoop<'a, 's> {
             valid_rows,
             tc.batch_size.max(1024),
         )?;
-        let valid = task_metrics(&cfg.tasks, &valid_out, valid_rows)?;
+        let mut valid = task_metrics(&cfg.tasks, &valid_out, valid_rows)?;
+        if let Some(implicit) = valid_ranking::per_epoch(cfg, self.run.implicit) {
+            let (g, run) = (&mut self.g, self.run);
+            valid_ranking::add_to(
+                &mut valid,
+                implicit,
+                cfg,
+                g,
+                run.input,
+                run.model,
+                &self.store,
+            )?;
+        }
         let score = evaluate::score(&valid, &es.task, &self.metric_name);
         let st = &mut self.st;
         let improved = self.compress.may_be_best(st.step)
@@ -395,7 +410,15 @@ impl<'a, 's> EpochLoop<'a, 's> {
         if self.run.writes {
             persist::append_metrics(out, &line)?;
             let samples_per_s = n_train as f64 / train_seconds;
-            let text = persist::epoch_line(cfg, &mean_losses, &valid, samples_per_s, improved);
+            let ranked = valid_ranking::shown_metric(cfg, self.run.implicit);
+            let text = persist::epoch_line(
+                cfg,
+                &mean_losses,
+                &valid,
+                ranked.as_deref(),
+                samples_per_s,
+                improved,
+            );
             eprintln!("epoch {}/{}: {}", epoch + 1, tc.epochs, text);
         }
         self.st.epoch += 1;
@@ -440,6 +463,9 @@ impl<'a, 's> EpochLoop<'a, 's> {
 /// on the initial weights before the first epoch.
 fn check_valid_scores(run: &RunRefs<'_>, store: &ParamStore, metric_name: &str) -> Result<()> {
     let tc = &run.cfg.train;
+    if tc.early_stopping.metric.is_ranking() {
+        return valid_ranking::check_defined(run.implicit, run.cfg);
+    }
     let valid_rows = run.sets.valid;
     let mut g = Graph::new(tc.seed);
     let out0 = predict(&mut g, run.input, run.model, store, valid_rows, 1024)?;

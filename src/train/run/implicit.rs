@@ -258,34 +258,13 @@ impl ImplicitRun {
             return Ok(None);
         };
         let enc = self.enc.as_ref().expect("built for ranking");
-        // task t ↔ behaviour b (tasks whose column is a label)
-        let tasks: Vec<(usize, usize, &str)> = cfg
-            .tasks
-            .iter()
-            .enumerate()
-            .filter_map(|(t, task)| {
-                let b = self.inter.labels.iter().position(|l| *l == task.column)?;
-                Some((t, b, task.name.as_str()))
-            })
-            .collect();
+        let tasks = self.ranked_tasks(cfg);
         let pop = popularity_scores(&self.inter);
         let mut acc = Acc::new(tasks.len(), &rc.k);
-        let mut by_user: Vec<(Vec<u32>, Vec<usize>)> =
-            vec![(Vec::new(), Vec::new()); self.inter.users.len()];
-        for (i, p) in self.inter.pairs.iter().enumerate() {
-            if p.set == Set::Train {
-                by_user[p.user as usize].0.push(p.item);
-            } else if p.set == set {
-                by_user[p.user as usize].1.push(i);
-            }
-        }
         let all_items: Vec<u32> = (0..self.inter.items.len() as u32).collect();
-        let mut users = 0;
-        for (u, (train, tests)) in by_user.iter().enumerate() {
-            if tests.is_empty() || (rc.max_users > 0 && users >= rc.max_users) {
-                continue;
-            }
-            users += 1;
+        let held_out = self.held_out(set, rc.max_users);
+        let users = held_out.len();
+        for (u, train, tests) in held_out {
             let targets: Vec<u32> = tests.iter().map(|&i| self.inter.pairs[i].item).collect();
             let others: Vec<u32> = if rc.candidates == 0 {
                 let skip: HashSet<u32> = train.iter().chain(&targets).copied().collect();
@@ -340,6 +319,60 @@ impl ImplicitRun {
             &candidates,
             self.inter.items.len(),
         )))
+    }
+}
+
+impl ImplicitRun {
+    /// The tasks whose column is a behaviour label: `(task, behaviour, name)`.
+    fn ranked_tasks<'c>(&self, cfg: &'c RunConfig) -> Vec<(usize, usize, &'c str)> {
+        cfg.tasks
+            .iter()
+            .enumerate()
+            .filter_map(|(t, task)| {
+                let b = self.inter.labels.iter().position(|l| *l == task.column)?;
+                Some((t, b, task.name.as_str()))
+            })
+            .collect()
+    }
+
+    /// The users ranked on `set` (those with a pair there, the first `max_users` in user
+    /// order; 0: all), each with the items of their training pairs and the indices of
+    /// their pairs of `set`.
+    fn held_out(&self, set: Set, max_users: usize) -> Vec<(usize, Vec<u32>, Vec<usize>)> {
+        let mut by_user: Vec<(Vec<u32>, Vec<usize>)> =
+            vec![(Vec::new(), Vec::new()); self.inter.users.len()];
+        for (i, p) in self.inter.pairs.iter().enumerate() {
+            if p.set == Set::Train {
+                by_user[p.user as usize].0.push(p.item);
+            } else if p.set == set {
+                by_user[p.user as usize].1.push(i);
+            }
+        }
+        by_user
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (_, tests))| !tests.is_empty())
+            .take(if max_users > 0 { max_users } else { usize::MAX })
+            .map(|(u, (train, tests))| (u, train, tests))
+            .collect()
+    }
+
+    /// Per ranked task (name), how many held-out pairs of `set` [`ImplicitRun::ranking_on`]
+    /// ranks for it: the pairs with the task's behaviour among the ranked users.
+    pub fn held_out_counts(&self, set: Set, cfg: &RunConfig) -> Vec<(String, usize)> {
+        let max_users = cfg.data.ranking.as_ref().map_or(0, |rc| rc.max_users);
+        let held_out = self.held_out(set, max_users);
+        self.ranked_tasks(cfg)
+            .into_iter()
+            .map(|(_, b, name)| {
+                let n = held_out
+                    .iter()
+                    .flat_map(|(_, _, tests)| tests)
+                    .filter(|&&i| self.inter.pairs[i].label(b))
+                    .count();
+                (name.to_string(), n)
+            })
+            .collect()
     }
 }
 

@@ -34,6 +34,7 @@ pub mod split_export;
 pub mod step;
 pub mod text;
 mod transfer_run;
+pub mod valid_ranking;
 
 pub use evaluate::{predict, task_metrics, TaskMetrics};
 pub use step::{encoded_step, StepParts};
@@ -298,6 +299,7 @@ pub fn train_synced(
         input: &input,
         model: model.as_ref(),
         sets: epochs::Sets::of(&prepared, cached.as_ref()),
+        implicit: implicit_run.as_ref(),
         writes,
     };
     let mut lp = epochs::EpochLoop::start(run, store, sync, resume_at)?;

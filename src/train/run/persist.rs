@@ -122,11 +122,13 @@ pub fn append_metrics(out: &Path, line: &Value) -> Result<()> {
     writeln!(f, "{line}").map_err(|e| io_err(&path, e))
 }
 
-/// The console line of one epoch.
+/// The console line of one epoch; `ranked`: a ranking metric of the validation pairs
+/// to show beside AUC where the task has it (`ndcg@10`).
 pub fn epoch_line(
     cfg: &RunConfig,
     losses: &[f32],
     valid: &TaskMetrics,
+    ranked: Option<&str>,
     samples_per_s: f64,
     improved: bool,
 ) -> String {
@@ -138,6 +140,11 @@ pub fn epoch_line(
             TaskType::Regression => m
                 .and_then(|m| m.get("rmse"))
                 .map(|v| format!("rmse {v:.4}")),
+        };
+        let shown = match (shown, ranked.and_then(|r| Some((r, m?.get(r)?)))) {
+            (Some(s), Some((r, v))) => Some(format!("{s} {r} {v:.4}")),
+            (None, Some((r, v))) => Some(format!("{r} {v:.4}")),
+            (s, None) => s,
         };
         parts.push(format!(
             "{} loss {l:.4} valid {}",

@@ -7,6 +7,7 @@ use crate::config::interactions::InteractionsConfig;
 use crate::config::DataConfig;
 use crate::data::ingest::{RowSource, SkippedRows};
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -42,6 +43,8 @@ pub struct Pair {
     /// The line of the first event.
     pub source: RowSource,
     pub set: Set,
+    /// How many event lines the pair has (repeats included).
+    pub events: u32,
 }
 
 impl Pair {
@@ -64,9 +67,41 @@ pub struct Interactions {
     /// The label column names, one per behaviour.
     pub labels: Vec<String>,
     pub pairs: Vec<Pair>,
+    /// Per pair, the category of its first event ([`Dialect::pair_category`]; else empty).
+    pub pair_category: Vec<String>,
     /// The files read, as shown in messages.
     pub files: Vec<String>,
     pub skipped: SkippedRows,
+}
+
+/// How a data-set loader that presets the layout reads the lines, where it differs from
+/// `[data.interactions]` (`loader = "taobao"`, see `super::super::taobao`).
+#[derive(Clone, Debug)]
+pub struct Dialect {
+    /// Each field's name in messages (Taobao's `timestamp` for `time`); `None`: `fields`.
+    pub shown: Option<Vec<String>>,
+    /// `user`, `item` and `category` are whole numbers, kept without leading zeros
+    /// (`007` and `7` are one user); else ids are any non-empty text.
+    pub whole_ids: bool,
+    /// The field separator whatever `data.delimiter` says; `None`: `data.delimiter`.
+    pub delimiter: Option<u8>,
+    /// Also record each pair's first-event category ([`Interactions::pair_category`]).
+    pub pair_category: bool,
+    /// Follows "one of <behaviours>" in the message of an unknown behaviour.
+    pub behavior_hint: &'static str,
+}
+
+impl Default for Dialect {
+    /// `[data.interactions]` as written.
+    fn default() -> Self {
+        Dialect {
+            shown: None,
+            whole_ids: false,
+            delimiter: None,
+            pair_category: false,
+            behavior_hint: " (data.interactions.behaviors)",
+        }
+    }
 }
 
 /// Where each named field of a line is.
@@ -180,9 +215,9 @@ fn layout(ic: &InteractionsConfig, cfg: &DataConfig) -> Result<Layout> {
 
 /// One usable event line.
 struct Event<'a> {
-    user: &'a str,
-    item: &'a str,
-    category: &'a str,
+    user: Cow<'a, str>,
+    item: Cow<'a, str>,
+    category: Cow<'a, str>,
     behavior: usize,
     time: Option<i64>,
 }
@@ -190,6 +225,7 @@ struct Event<'a> {
 fn parse<'a>(
     f: &'a [String],
     l: &Layout,
+    d: &Dialect,
     behaviors: &[String],
     file_behavior: Option<usize>,
     text: &str,
@@ -199,34 +235,46 @@ fn parse<'a>(
         let names: Vec<&str> = l.names.iter().map(String::as_str).collect();
         return Err(BadLine::field_count(f.len(), text, cut, &names));
     }
-    for (i, what) in [(l.user, "user"), (l.item, "item")] {
-        if f[i].is_empty() {
-            return Err(BadLine::field(i, what, "", "a non-empty id"));
+    if !d.whole_ids {
+        for (i, what) in [(l.user, "user"), (l.item, "item")] {
+            if f[i].is_empty() {
+                return Err(BadLine::field(i, what, "", "a non-empty id"));
+            }
         }
     }
     let behavior = match (l.behavior, file_behavior) {
         (Some(i), _) => behaviors.iter().position(|b| *b == f[i]).ok_or_else(|| {
             BadLine::field(
                 i,
-                "behavior",
+                &l.names[i],
                 &f[i],
-                format!(
-                    "one of {} (data.interactions.behaviors)",
-                    behaviors.join(", ")
-                ),
+                format!("one of {}{}", behaviors.join(", "), d.behavior_hint),
             )
         })?,
         (None, Some(b)) => b,
         (None, None) => 0,
     };
+    // an id as written, or (whole_ids) the whole number it is, without leading zeros
+    let id = |i: usize| -> std::result::Result<Cow<'a, str>, BadLine> {
+        if d.whole_ids {
+            Ok(Cow::Owned(whole(i, &l.names[i], &f[i])?.to_string()))
+        } else {
+            Ok(Cow::Borrowed(f[i].as_str()))
+        }
+    };
+    let (user, item) = (id(l.user)?, id(l.item)?);
+    let category = match l.category {
+        Some(i) => id(i)?,
+        None => Cow::Borrowed(""),
+    };
     let time = match l.time {
-        Some(i) => Some(whole(i, "time", &f[i])?),
+        Some(i) => Some(whole(i, &l.names[i], &f[i])?),
         None => None,
     };
     Ok(Event {
-        user: &f[l.user],
-        item: &f[l.item],
-        category: l.category.map_or("", |i| f[i].as_str()),
+        user,
+        item,
+        category,
         behavior,
         time,
     })
@@ -236,8 +284,36 @@ fn parse<'a>(
 /// ([`super::split::assign`]).
 pub fn read_interactions(cfg: &DataConfig, data_dir: &Path) -> Result<Interactions> {
     let ic = cfg.interactions.clone().unwrap_or_default();
-    let l = layout(&ic, cfg)?;
-    let sep = cfg.delimiter_char();
+    let mut out = aggregate(cfg, &ic, &Dialect::default(), data_dir)?;
+    if out.pairs.is_empty() {
+        return Err(Error::Config {
+            what: "data.files".into(),
+            message: format!(
+                "hold no usable event lines ({} skipped); check the files and [data.interactions] fields",
+                out.skipped.count
+            ),
+        });
+    }
+    super::split::assign(&mut out.pairs, out.users.len(), &ic)?;
+    Ok(out)
+}
+
+/// The one aggregation of event lines into (user, item) pairs (module docs of
+/// [`super`]), read with the layout `ic` as `dialect` says; every pair's set is
+/// `Train` until [`super::split::assign`].
+pub fn aggregate(
+    cfg: &DataConfig,
+    ic: &InteractionsConfig,
+    dialect: &Dialect,
+    data_dir: &Path,
+) -> Result<Interactions> {
+    let mut l = layout(ic, cfg)?;
+    if let Some(shown) = &dialect.shown {
+        l.names = shown.clone();
+    }
+    let sep = dialect
+        .delimiter
+        .map_or_else(|| cfg.delimiter_char(), char::from);
     if !sep.is_ascii() {
         return Err(Error::Config {
             what: "data.delimiter".into(),
@@ -273,7 +349,16 @@ pub fn read_interactions(cfg: &DataConfig, data_dir: &Path) -> Result<Interactio
             }
             let fields = latin1_fields(line.bytes, sep as u8, cfg.trim);
             let text = line_text(line.bytes);
-            let e = match parse(&fields, &l, &ic.behaviors, file_behavior, &text, line.cut) {
+            let parsed = parse(
+                &fields,
+                &l,
+                dialect,
+                &ic.behaviors,
+                file_behavior,
+                &text,
+                line.cut,
+            );
+            let e = match parsed {
                 Ok(e) => e,
                 Err(bad) => {
                     reject(
@@ -289,7 +374,7 @@ pub fn read_interactions(cfg: &DataConfig, data_dir: &Path) -> Result<Interactio
             };
             position += 1;
             let time = e.time.unwrap_or(position);
-            let user = match user_ix.get(e.user) {
+            let user = match user_ix.get(e.user.as_ref()) {
                 Some(&u) => u,
                 None => {
                     if ic.max_users > 0 && out.users.len() >= ic.max_users {
@@ -316,23 +401,18 @@ pub fn read_interactions(cfg: &DataConfig, data_dir: &Path) -> Result<Interactio
                         line: line.number,
                     },
                     set: Set::Train,
+                    events: 0,
                 });
+                if dialect.pair_category {
+                    out.pair_category.push(e.category.to_string());
+                }
                 out.pairs.len() - 1
             });
             let p = &mut out.pairs[at];
             p.flags |= 1 << e.behavior;
             p.time = p.time.min(time);
+            p.events = p.events.saturating_add(1);
         }
     }
-    if out.pairs.is_empty() {
-        return Err(Error::Config {
-            what: "data.files".into(),
-            message: format!(
-                "hold no usable event lines ({} skipped); check the files and [data.interactions] fields",
-                out.skipped.count
-            ),
-        });
-    }
-    super::split::assign(&mut out.pairs, out.users.len(), &ic)?;
     Ok(out)
 }
