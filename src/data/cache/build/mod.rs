@@ -17,6 +17,7 @@
 mod chunks;
 mod encode;
 mod fit;
+mod parquet;
 mod parse;
 mod plan;
 mod scale;
@@ -24,7 +25,9 @@ mod scale;
 use super::file::Layout;
 use crate::config::{BadRows, RunConfig};
 use crate::data::features::{Encoder, FeatureSpec};
-use crate::data::ingest::{field_map, header_names, RawColumn, RawTable, SkippedRows};
+use crate::data::ingest::{
+    field_map, header_names, ParquetColumns, RawColumn, RawTable, SkippedRows,
+};
 use crate::error::{Error, Result};
 use chunks::ChunkReader;
 use encode::SetFile;
@@ -59,6 +62,9 @@ struct FileIn {
     names: Vec<String>,
     map: Vec<usize>,
     funnel_field: usize,
+    /// A Parquet file (`data.format = "parquet"`), projected onto the table's columns:
+    /// its row groups are the chunks.
+    parquet: Option<ParquetColumns>,
 }
 
 /// Everything pass 1 gathers.
@@ -97,8 +103,20 @@ pub(super) fn build_streaming(
             data_dir.join(p)
         };
         let shown = path.display().to_string();
-        let names = header_names(&path, &shown, &cfg.data)?;
-        let map = field_map(&plan.names, &names, &shown, cfg.data.header)?;
+        let mut parquet = None;
+        let (names, map) = if cfg.data.format == crate::config::Format::Parquet {
+            // the in-memory Parquet reader's: names from the schema, a missing one named
+            let mut pq = ParquetColumns::open(&path, &shown, &cfg.data)?;
+            let names = pq.names().to_vec();
+            let map = field_map(&plan.names, &names, &shown, true)?;
+            pq.select(&map)?;
+            parquet = Some(pq);
+            (names, map)
+        } else {
+            let names = header_names(&path, &shown, &cfg.data)?;
+            let map = field_map(&plan.names, &names, &shown, cfg.data.header)?;
+            (names, map)
+        };
         let funnel_field = plan.funnel.map_or(0, |(_, l)| {
             names
                 .iter()
@@ -111,6 +129,7 @@ pub(super) fn build_streaming(
             names,
             map,
             funnel_field,
+            parquet,
         });
     }
     let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
@@ -281,36 +300,44 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
             funnel_field: file.funnel_field,
         };
         let mut line = 0u64;
-        let whole = stream_file(
-            file,
-            cfg,
-            |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
-            |_, parsed: std::result::Result<Parsed, Pending>| {
-                let p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
-                if p.multiline {
-                    return Ok(false);
-                }
-                if let Some(e) = p.malformed_error {
-                    return Err(e.into_error(&file.shown, line));
-                }
-                absorb(&mut p1, &file.shown, &p, line);
-                let first_line = line;
-                line += p.lines;
-                let sets = fit::sets_of(&cfg.split, file_set, fi as u32, p1.kept, p.rows());
-                p1.chunks.push(ChunkInfo {
-                    first_line,
-                    offsets: p1.sets,
-                });
-                for &s in &sets {
-                    p1.sets[s as usize] += 1;
-                }
-                p1.kept += p.rows() as u64;
-                for (f, (order, counts)) in fit::chunk_counts(&p, &sets).into_iter().enumerate() {
-                    p1.vocab[f].merge(&p.dict[f], &order, &counts);
-                }
-                Ok(true)
-            },
-        )?;
+        let mut each = |_: usize, parsed: std::result::Result<Parsed, Pending>| {
+            let p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
+            if p.multiline {
+                return Ok(false);
+            }
+            if let Some(e) = p.malformed_error {
+                return Err(e.into_error(&file.shown, line));
+            }
+            absorb(&mut p1, &file.shown, &p, line);
+            let first_line = line;
+            line += p.lines;
+            let sets = fit::sets_of(&cfg.split, file_set, fi as u32, p1.kept, p.rows());
+            p1.chunks.push(ChunkInfo {
+                first_line,
+                offsets: p1.sets,
+            });
+            for &s in &sets {
+                p1.sets[s as usize] += 1;
+            }
+            p1.kept += p.rows() as u64;
+            for (f, (order, counts)) in fit::chunk_counts(&p, &sets).into_iter().enumerate() {
+                p1.vocab[f].merge(&p.dict[f], &order, &counts);
+            }
+            Ok(true)
+        };
+        let whole = match &file.parquet {
+            Some(pq) => parquet::stream_groups(
+                pq,
+                |g, first| parquet::parse_group(plan, pq, g, first, false),
+                |j, parsed| each(j, Ok(parsed?)),
+            )?,
+            None => stream_file(
+                file,
+                cfg,
+                |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
+                &mut each,
+            )?,
+        };
         if !whole {
             eprintln!(
                 "data cache: {} has a quoted field spanning lines; building through the in-memory reader",
@@ -396,32 +423,43 @@ fn pass2(
             funnel_field: file.funnel_field,
         };
         let mut seen = 0;
-        stream_file(
-            file,
-            cfg,
-            |j, bytes, last| -> Result<usize> {
-                let p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
-                    .map_err(|e| e.into_error(&file.shown, 0))?;
-                let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
-                let start = info.offsets.iter().sum::<usize>() as u64;
-                let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
-                encode::write_chunk(
-                    &p,
-                    &set_of,
-                    info.offsets,
-                    &id_of,
-                    sets,
-                    fi as u32,
-                    info.first_line,
-                )?;
-                Ok(p.rows())
-            },
-            |_, rows| {
-                row += rows? as u64;
-                seen += 1;
-                Ok(true)
-            },
-        )?;
+        let write = |j: usize, p: &Parsed| -> Result<usize> {
+            let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
+            let start = info.offsets.iter().sum::<usize>() as u64;
+            let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
+            encode::write_chunk(
+                p,
+                &set_of,
+                info.offsets,
+                &id_of,
+                sets,
+                fi as u32,
+                info.first_line,
+            )?;
+            Ok(p.rows())
+        };
+        let mut each = |_: usize, rows: Result<usize>| {
+            row += rows? as u64;
+            seen += 1;
+            Ok(true)
+        };
+        match &file.parquet {
+            Some(pq) => parquet::stream_groups(
+                pq,
+                |g, first| write(g, &parquet::parse_group(plan, pq, g, first, true)?),
+                &mut each,
+            )?,
+            None => stream_file(
+                file,
+                cfg,
+                |j, bytes, last| {
+                    let p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
+                        .map_err(|e| e.into_error(&file.shown, 0))?;
+                    write(j, &p)
+                },
+                &mut each,
+            )?,
+        };
         base += seen;
     }
     if row != sets[..3].iter().map(|s| s.lay.n as u64).sum::<u64>() {

@@ -28,8 +28,6 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
     let d = &cfg.data;
     let why = if std::env::var("MTREC_STREAM").is_ok_and(|v| v == "0") {
         "MTREC_STREAM=0".to_string()
-    } else if d.format == Format::Parquet {
-        "data.format = \"parquet\"".to_string()
     } else if !matches!(
         d.loader,
         Loader::Csv | Loader::AliCcp | Loader::Aliexpress | Loader::Kuairand
@@ -39,7 +37,7 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         "data.join".into()
     } else if d.dedup {
         "data.dedup = true".into()
-    } else if !d.header && d.columns.is_none() {
+    } else if !d.header && d.columns.is_none() && d.format != Format::Parquet {
         "data.header = false without data.columns".into()
     } else if !matches!(cfg.split.kind, SplitKind::Random | SplitKind::Files) {
         format!("split.kind = {:?}", cfg.split.kind)
