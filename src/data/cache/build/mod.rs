@@ -17,6 +17,7 @@
 mod chunks;
 mod encode;
 mod fit;
+mod missing;
 mod parquet;
 mod parse;
 mod plan;
@@ -79,6 +80,7 @@ struct Pass1 {
     funnel_error: Option<Error>,
     value_errors: Vec<Option<Error>>,
     vocab: Vec<VocabFit>,
+    missed: missing::FirstMissing,
 }
 
 /// Builds the sets of `cfg` into the folder `tmp` by streaming; `Ok(None)` (after
@@ -154,6 +156,9 @@ pub(super) fn build_streaming(
                 p1.kept
             ),
         });
+    }
+    if let Some(e) = p1.missed.error(&plan) {
+        return Err(e);
     }
     let mut spec = structure(&plan)?;
     let mut vocab = p1.vocab.into_iter();
@@ -291,6 +296,7 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
     let mut p1 = Pass1 {
         value_errors: (0..fnum_k).map(|_| None).collect(),
         vocab: (0..plan.cat.len()).map(|_| VocabFit::default()).collect(),
+        missed: missing::FirstMissing::new(plan),
         ..Default::default()
     };
     for (fi, file) in files.iter().enumerate() {
@@ -312,6 +318,7 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
             let first_line = line;
             line += p.lines;
             let sets = fit::sets_of(&cfg.split, file_set, fi as u32, p1.kept, p.rows());
+            p1.missed.absorb(&p, &sets, &file.shown, first_line);
             p1.chunks.push(ChunkInfo {
                 first_line,
                 offsets: p1.sets,

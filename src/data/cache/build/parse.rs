@@ -74,6 +74,16 @@ impl Pending {
     }
 }
 
+/// A missing cell of a feature with `missing = "error"` in a kept row.
+pub(super) struct Missed {
+    /// The row among the chunk's kept rows.
+    pub row: u32,
+    /// A numeric feature (else categorical), its index among those.
+    pub numeric: bool,
+    pub feature: usize,
+    pub text: String,
+}
+
 /// What one chunk holds.
 #[derive(Default)]
 pub(super) struct Parsed {
@@ -99,6 +109,8 @@ pub(super) struct Parsed {
     /// Labels and masks (only with `full`).               (n, K) row-major each
     pub labels: Vec<f32>,
     pub mask: Vec<f32>,
+    /// Missing cells of the features with `missing = "error"`, in row order.
+    pub missed: Vec<Missed>,
 }
 
 impl Parsed {
@@ -374,9 +386,19 @@ pub(super) fn judge_row<'t>(
     let mv = &plan.missing;
     let mut reason: Option<String> = None;
     let n0 = out.num.len();
+    let m0 = out.missed.len();
+    let row = out.line.len() as u32;
     for (j, &c) in plan.num.iter().enumerate() {
         match parse_number(text(c), mv) {
             Ok(x) => {
+                if x.is_nan() && plan.num_error[j] {
+                    out.missed.push(Missed {
+                        row,
+                        numeric: true,
+                        feature: j,
+                        text: text(c).to_string(),
+                    });
+                }
                 if full {
                     out.num.push(x);
                 }
@@ -442,6 +464,7 @@ pub(super) fn judge_row<'t>(
     }
     if let Some(reason) = reason {
         out.num.truncate(n0);
+        out.missed.truncate(m0);
         out.labels.truncate(l0);
         out.mask.truncate(l0);
         if skip {
@@ -465,6 +488,14 @@ pub(super) fn judge_row<'t>(
                 x
             }
         };
+        if plan.cat_error[f] && out.dict[f][code as usize].is_none() {
+            out.missed.push(Missed {
+                row,
+                numeric: false,
+                feature: f,
+                text: t.to_string(),
+            });
+        }
         out.cat.push(code);
     }
     out.line.push(number as u32);

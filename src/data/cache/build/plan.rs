@@ -17,6 +17,10 @@ pub(super) struct Plan<'a> {
     pub cat: Vec<usize>,
     pub num: Vec<usize>,
     pub tasks: Vec<(usize, LabelSpec)>,
+    /// Per categorical, per numeric feature: `missing = "error"` (a missing cell is
+    /// the run's error, found in pass 1: missing.rs).
+    pub cat_error: Vec<bool>,
+    pub num_error: Vec<bool>,
     /// `(earlier, later)` table columns of the data set's funnel.
     pub funnel: Option<(usize, usize)>,
     /// `data.missing_values`, trimmed.
@@ -41,12 +45,6 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         "data.header = false without data.columns".into()
     } else if !matches!(cfg.split.kind, SplitKind::Random | SplitKind::Files) {
         format!("split.kind = {:?}", cfg.split.kind)
-    } else if let Some(f) = cfg
-        .features
-        .iter()
-        .find(|f| f.missing_policy() == Missing::Error)
-    {
-        format!("missing = \"error\" of feature `{}`", f.name)
     } else {
         return None;
     };
@@ -72,6 +70,17 @@ impl<'a> Plan<'a> {
                 .collect()
         };
         let (cat, num) = (of(FeatureKind::Categorical), of(FeatureKind::Numeric));
+        let error_of = |kind: FeatureKind| -> Vec<bool> {
+            (cfg.features.iter())
+                .filter(|f| f.kind == kind && f.text.is_none())
+                .filter(|f| names.contains(&f.name))
+                .map(|f| f.missing_policy() == Missing::Error)
+                .collect()
+        };
+        let (cat_error, num_error) = (
+            error_of(FeatureKind::Categorical),
+            error_of(FeatureKind::Numeric),
+        );
         let tasks = (cfg.tasks.iter())
             .filter_map(|t| {
                 let c = names.iter().position(|n| *n == t.column)?;
@@ -87,6 +96,8 @@ impl<'a> Plan<'a> {
             n_needed,
             cat,
             num,
+            cat_error,
+            num_error,
             tasks,
             funnel,
         }
