@@ -45,6 +45,9 @@ pub use split::{random_assignment, set_of_files, split_rows, splitmix64, SplitRo
 pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
 pub use unseen::unseen_counts;
 pub use vocab::{fnv1a64, is_missing, tokens, Encoder};
+// the streamed cache build's `missing = "error"` messages
+pub(crate) use numeric::MISSING_ERROR_EXPECTED as NUM_MISSING_EXPECTED;
+pub(crate) use vocab::MISSING_ERROR_EXPECTED as CAT_MISSING_EXPECTED;
 
 use crate::config::{FeatureConfig, SplitConfig, TaskConfig};
 use crate::data::ingest::RawTable;

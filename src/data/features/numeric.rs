@@ -127,12 +127,11 @@ impl NumSpec {
     }
 }
 
+/// What a missing numeric cell under `missing = "error"` is told (also by the streamed
+/// cache build).
+pub(crate) const MISSING_ERROR_EXPECTED: &str = "a number (this feature has missing = \"error\"); fill the cell, or set missing = \"mean\" or \"zero\" for the feature";
+
 fn missing_error(table: &RawTable, row: usize, name: &str) -> Error {
     let seen = table.column(name).map_or("", |c| c.get(row));
-    table.cell_error(
-        row,
-        name,
-        seen,
-        "a number (this feature has missing = \"error\"); fill the cell, or set missing = \"mean\" or \"zero\" for the feature",
-    )
+    table.cell_error(row, name, seen, MISSING_ERROR_EXPECTED)
 }

@@ -292,11 +292,10 @@ pub fn encode_bags_with(
     Ok((offsets, ids))
 }
 
+/// What a missing categorical cell under `missing = "error"` is told (also by the
+/// streamed cache build).
+pub(crate) const MISSING_ERROR_EXPECTED: &str = "a value (this feature has missing = \"error\"); fill the cell, or set missing = \"oov\" for the feature";
+
 fn missing_error(table: &RawTable, row: usize, name: &str, seen: &str) -> crate::Error {
-    table.cell_error(
-        row,
-        name,
-        seen,
-        "a value (this feature has missing = \"error\"); fill the cell, or set missing = \"oov\" for the feature",
-    )
+    table.cell_error(row, name, seen, MISSING_ERROR_EXPECTED)
 }

@@ -36,6 +36,8 @@ pub(crate) use source::{check_regular_file, excerpt};
 // The streaming cache build (src/data/cache/build/) judges rows with the reader's rules.
 pub(crate) use reader::{field_map, header_names, BadRow, RowContext};
 pub(crate) use skipped::shorten;
+// ... and reads Parquet files by row groups.
+pub(crate) use parquet::ParquetColumns;
 
 use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};

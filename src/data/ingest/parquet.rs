@@ -23,10 +23,12 @@ use super::RowSource;
 use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};
 use parquet::basic::{ConvertedType, LogicalType, Type as Physical};
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::properties::ReaderProperties;
+use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::file::serialized_reader::SerializedRowGroupReader;
 use parquet::record::Field;
 use parquet::schema::types::{Type, TypePtr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn open(path: &Path, shown: &str) -> Result<SerializedFileReader<std::fs::File>> {
@@ -141,17 +143,154 @@ pub(crate) fn ingest_file(
     shown: &str,
     cfg: &DataConfig,
 ) -> Result<()> {
-    let reader = open(path, shown)?;
-    let meta = reader.metadata();
-    let root = meta.file_metadata().schema_descr().root_schema();
-    let fields: Vec<TypePtr> = root.get_fields().to_vec();
-    let file_names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
-    let (file_index, map) = b.start_file(shown, &file_names, cfg)?;
-    let (picked, projection, slot) = project(root.name(), &fields, &file_names, &map, shown)?;
-    let null = cfg.missing_values.first().map_or("", String::as_str);
-    let mut line: u64 = 0;
-    let mut bufs: Vec<String> = vec![String::new(); picked.len()];
-    for g in 0..reader.num_row_groups() {
+    let mut pq = ParquetColumns::open(path, shown, cfg)?;
+    let (file_index, map) = b.start_file(shown, pq.names(), cfg)?;
+    pq.select(&map)?;
+    let mut first = 0;
+    for (g, rows) in pq.group_rows().into_iter().enumerate() {
+        pq.read_group(g, first, |line, texts| {
+            match texts {
+                Ok(out) => b.push_texts(
+                    out,
+                    RowSource {
+                        file: file_index,
+                        line,
+                    },
+                    cfg.dedup,
+                ),
+                Err(bad) => match cfg.bad_rows {
+                    BadRows::Error => return Err(bad.into_error(shown, line)),
+                    BadRows::Skip => b.skip_row(shown, line, bad.reason(), &format!("row {line}")),
+                },
+            }
+            Ok(true)
+        })?;
+        first += rows;
+    }
+    Ok(())
+}
+
+/// A value with no text form (bytes that are not UTF-8): the row is bad.
+pub(crate) struct BadValue {
+    /// Its field in the file (0-based) and the field's name.
+    pub column: usize,
+    pub name: String,
+    /// `row group g: what the value is`.
+    pub seen: String,
+}
+
+impl BadValue {
+    const EXPECTED: &'static str = "UTF-8 text, a number or a boolean";
+
+    /// The reason listed for a row skipped under `bad_rows = "skip"`.
+    pub(crate) fn reason(&self) -> String {
+        format!(
+            "column `{}`: {}; expected {}",
+            self.name,
+            self.seen,
+            Self::EXPECTED
+        )
+    }
+
+    /// The run's error under `bad_rows = "error"` (row `line` of the file `shown`).
+    pub(crate) fn into_error(self, shown: &str, line: u64) -> Error {
+        let (column, what, seen, expected) = self.parts();
+        Error::Input {
+            path: shown.to_string(),
+            line: line as usize,
+            column,
+            what,
+            seen,
+            expected,
+        }
+    }
+
+    /// The error's column (1-based), what, seen and expected.
+    pub(crate) fn parts(self) -> (usize, String, String, String) {
+        (
+            self.column + 1,
+            format!("column `{}`", self.name),
+            self.seen,
+            format!("{}; fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report", Self::EXPECTED),
+        )
+    }
+}
+
+/// One Parquet file projected onto the columns a run reads, read a row group at a
+/// time. The footer is parsed once; each [`read_group`](Self::read_group) opens its
+/// own handle, so row groups may be read on several threads at once (the streamed
+/// cache build does; the in-memory reader reads them in order).
+pub(crate) struct ParquetColumns {
+    path: PathBuf,
+    shown: String,
+    reader: SerializedFileReader<std::fs::File>,
+    file_names: Vec<String>,
+    /// The projection (`project`): picked fields, projected schema, slot per column.
+    picked: Vec<usize>,
+    projection: Option<Type>,
+    slot: Vec<usize>,
+    /// The text of a null: the first of `data.missing_values`.
+    null: String,
+}
+
+impl ParquetColumns {
+    pub(crate) fn open(path: &Path, shown: &str, cfg: &DataConfig) -> Result<ParquetColumns> {
+        let reader = open(path, shown)?;
+        let root = reader
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .root_schema();
+        let file_names = (root.get_fields().iter())
+            .map(|f| f.name().to_string())
+            .collect();
+        Ok(ParquetColumns {
+            path: path.to_path_buf(),
+            shown: shown.to_string(),
+            reader,
+            file_names,
+            picked: Vec::new(),
+            projection: None,
+            slot: Vec::new(),
+            null: cfg.missing_values.first().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// The file's top-level column names.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.file_names
+    }
+
+    /// Reads the columns `map` names (`map[j]`: the file field of output column j); an
+    /// unsupported column type is an error naming the column.
+    pub(crate) fn select(&mut self, map: &[usize]) -> Result<()> {
+        let root = (self.reader.metadata().file_metadata().schema_descr()).root_schema();
+        let fields: Vec<TypePtr> = root.get_fields().to_vec();
+        let (picked, projection, slot) =
+            project(root.name(), &fields, &self.file_names, map, &self.shown)?;
+        (self.picked, self.projection, self.slot) = (picked, Some(projection), slot);
+        Ok(())
+    }
+
+    /// Rows per row group, from the footer.
+    pub(crate) fn group_rows(&self) -> Vec<u64> {
+        (self.reader.metadata().row_groups().iter())
+            .map(|g| g.num_rows().max(0) as u64)
+            .collect()
+    }
+
+    /// Reads row group `g`, whose rows are the file's rows `first + 1 ..`: `row(line,
+    /// texts)` receives each row's 1-based row number in the file and its texts in
+    /// output-column order, or the row's first value with no text form; it returns
+    /// `false` to stop. A value that cannot be decoded is an error naming the row group
+    /// and the row.
+    pub(crate) fn read_group(
+        &self,
+        g: usize,
+        first: u64,
+        mut row: impl FnMut(u64, std::result::Result<&[&str], BadValue>) -> Result<bool>,
+    ) -> Result<()> {
+        let shown = &self.shown;
         let io = |row: Option<u64>, e: parquet::errors::ParquetError| {
             Error::Io {
             path: shown.to_string(),
@@ -161,18 +300,31 @@ pub(crate) fn ingest_file(
             },
         }
         };
-        let group = reader.get_row_group(g).map_err(|e| io(None, e))?;
+        // a handle of its own: `File`'s Parquet reads seek, which threads would share
+        let file = std::fs::File::open(&self.path).map_err(|e| Error::Io {
+            path: shown.to_string(),
+            message: format!("cannot open ({e}); check the path in data.files and --data-dir"),
+        })?;
+        let meta = self.reader.metadata();
+        let group = SerializedRowGroupReader::new(
+            Arc::new(file),
+            meta.row_group(g),
+            meta.page_index_for_row_group(g),
+            Arc::new(ReaderProperties::builder().build()),
+        )
+        .map_err(|e| io(None, e))?;
         let rows = group
-            .get_row_iter(Some(projection.clone()))
+            .get_row_iter(self.projection.clone())
             .map_err(|e| io(None, e))?;
-        for row in rows {
+        let mut line = first;
+        let mut bufs: Vec<String> = vec![String::new(); self.picked.len()];
+        for r in rows {
             line += 1;
-            let row = row.map_err(|e| io(Some(line), e))?;
-            let values: Vec<&Field> = row.get_column_iter().map(|(_, f)| f).collect();
-            let mut texts: Vec<&str> = Vec::with_capacity(picked.len());
+            let r = r.map_err(|e| io(Some(line), e))?;
+            let mut texts: Vec<&str> = Vec::with_capacity(self.picked.len());
             let mut bad: Option<(usize, String)> = None;
-            for ((k, f), buf) in values.iter().enumerate().zip(bufs.iter_mut()) {
-                match text_of(f, null, buf) {
+            for ((k, (_, f)), buf) in r.get_column_iter().enumerate().zip(bufs.iter_mut()) {
+                match text_of(f, &self.null, buf) {
                     Ok(t) => texts.push(t),
                     Err(what) => {
                         bad.get_or_insert((k, what));
@@ -180,40 +332,26 @@ pub(crate) fn ingest_file(
                     }
                 }
             }
-            if let Some((k, what)) = bad {
-                let name = &file_names[picked[k]];
-                let seen = format!("row group {g}: {what}");
-                let expected = "UTF-8 text, a number or a boolean";
-                match cfg.bad_rows {
-                    BadRows::Error => {
-                        return Err(Error::Input {
-                            path: shown.to_string(),
-                            line: line as usize,
-                            column: picked[k] + 1,
-                            what: format!("column `{name}`"),
-                            seen,
-                            expected: format!("{expected}; fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report"),
-                        })
-                    }
-                    BadRows::Skip => {
-                        let reason = format!("column `{name}`: {seen}; expected {expected}");
-                        b.skip_row(shown, line, reason, &format!("row {line}"));
-                        continue;
-                    }
-                }
-            }
-            let out: Vec<&str> = slot.iter().map(|&s| texts[s]).collect();
-            b.push_texts(
-                &out,
-                RowSource {
-                    file: file_index,
+            let go = match bad {
+                Some((k, what)) => row(
                     line,
-                },
-                cfg.dedup,
-            );
+                    Err(BadValue {
+                        column: self.picked[k],
+                        name: self.file_names[self.picked[k]].clone(),
+                        seen: format!("row group {g}: {what}"),
+                    }),
+                ),
+                None => {
+                    let out: Vec<&str> = self.slot.iter().map(|&s| texts[s]).collect();
+                    row(line, Ok(&out))
+                }
+            }?;
+            if !go {
+                break;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The projection of a file onto the columns the run reads (`map[j]`: the file field of

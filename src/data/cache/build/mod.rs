@@ -17,6 +17,8 @@
 mod chunks;
 mod encode;
 mod fit;
+mod missing;
+mod parquet;
 mod parse;
 mod plan;
 mod scale;
@@ -24,7 +26,9 @@ mod scale;
 use super::file::Layout;
 use crate::config::{BadRows, RunConfig};
 use crate::data::features::{Encoder, FeatureSpec};
-use crate::data::ingest::{field_map, header_names, RawColumn, RawTable, SkippedRows};
+use crate::data::ingest::{
+    field_map, header_names, ParquetColumns, RawColumn, RawTable, SkippedRows,
+};
 use crate::error::{Error, Result};
 use chunks::ChunkReader;
 use encode::SetFile;
@@ -61,6 +65,9 @@ struct FileIn {
     names: Vec<String>,
     map: Vec<usize>,
     funnel_field: usize,
+    /// A Parquet file (`data.format = "parquet"`), projected onto the table's columns:
+    /// its row groups are the chunks.
+    parquet: Option<ParquetColumns>,
 }
 
 /// Everything pass 1 gathers.
@@ -78,6 +85,7 @@ struct Pass1 {
     /// Per multi-hot feature: its token vocabulary, and its ids per set so far.
     bag_vocab: Vec<VocabFit>,
     bag_ids: Vec<[usize; 3]>,
+    missed: missing::FirstMissing,
 }
 
 /// Builds the sets of `cfg` into the folder `tmp` by streaming; `Ok(None)` (after
@@ -102,8 +110,20 @@ pub(super) fn build_streaming(
             data_dir.join(p)
         };
         let shown = path.display().to_string();
-        let names = header_names(&path, &shown, &cfg.data)?;
-        let map = field_map(&plan.names, &names, &shown, cfg.data.header)?;
+        let mut parquet = None;
+        let (names, map) = if cfg.data.format == crate::config::Format::Parquet {
+            // the in-memory Parquet reader's: names from the schema, a missing one named
+            let mut pq = ParquetColumns::open(&path, &shown, &cfg.data)?;
+            let names = pq.names().to_vec();
+            let map = field_map(&plan.names, &names, &shown, true)?;
+            pq.select(&map)?;
+            parquet = Some(pq);
+            (names, map)
+        } else {
+            let names = header_names(&path, &shown, &cfg.data)?;
+            let map = field_map(&plan.names, &names, &shown, cfg.data.header)?;
+            (names, map)
+        };
         let funnel_field = plan.funnel.map_or(0, |(_, l)| {
             names
                 .iter()
@@ -116,6 +136,7 @@ pub(super) fn build_streaming(
             names,
             map,
             funnel_field,
+            parquet,
         });
     }
     let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
@@ -140,6 +161,9 @@ pub(super) fn build_streaming(
                 p1.kept
             ),
         });
+    }
+    if let Some(e) = p1.missed.error(&plan) {
+        return Err(e);
     }
     let mut spec = structure(&plan)?;
     let mut vocab = p1.vocab.into_iter();
@@ -292,6 +316,7 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
         vocab: (0..plan.cat.len()).map(|_| VocabFit::default()).collect(),
         bag_vocab: (0..plan.bags.len()).map(|_| VocabFit::default()).collect(),
         bag_ids: vec![[0; 3]; plan.bags.len()],
+        missed: missing::FirstMissing::new(plan),
         ..Default::default()
     };
     for (fi, file) in files.iter().enumerate() {
@@ -301,46 +326,54 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
             funnel_field: file.funnel_field,
         };
         let mut line = 0u64;
-        let whole = stream_file(
-            file,
-            cfg,
-            |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
-            |_, parsed: std::result::Result<Parsed, Pending>| {
-                let p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
-                if p.multiline {
-                    return Ok(false);
+        let mut each = |_: usize, parsed: std::result::Result<Parsed, Pending>| {
+            let p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
+            if p.multiline {
+                return Ok(false);
+            }
+            if let Some(e) = p.malformed_error {
+                return Err(e.into_error(&file.shown, line));
+            }
+            absorb(&mut p1, &file.shown, &p, line);
+            let first_line = line;
+            line += p.lines;
+            let sets = fit::sets_of(&cfg.split, file_set, fi as u32, p1.kept, p.rows());
+            p1.missed.absorb(&p, &sets, &file.shown, first_line);
+            p1.chunks.push(ChunkInfo {
+                first_line,
+                offsets: p1.sets,
+                bag_offsets: p1.bag_ids.clone(),
+            });
+            for &s in &sets {
+                p1.sets[s as usize] += 1;
+            }
+            p1.kept += p.rows() as u64;
+            let fc = plan.cat.len();
+            for (f, (order, counts)) in fit::chunk_counts(&p, &sets, fc).into_iter().enumerate() {
+                p1.vocab[f].merge(&p.dict[f], &order, &counts);
+            }
+            let bags = fit::bag_counts(&p, &sets, fc, &plan.bags, &plan.missing);
+            for (b, c) in bags.into_iter().enumerate() {
+                p1.bag_vocab[b].merge(&c.tokens, &c.order, &c.counts);
+                for (total, n) in p1.bag_ids[b].iter_mut().zip(c.ids) {
+                    *total += n;
                 }
-                if let Some(e) = p.malformed_error {
-                    return Err(e.into_error(&file.shown, line));
-                }
-                absorb(&mut p1, &file.shown, &p, line);
-                let first_line = line;
-                line += p.lines;
-                let sets = fit::sets_of(&cfg.split, file_set, fi as u32, p1.kept, p.rows());
-                p1.chunks.push(ChunkInfo {
-                    first_line,
-                    offsets: p1.sets,
-                    bag_offsets: p1.bag_ids.clone(),
-                });
-                for &s in &sets {
-                    p1.sets[s as usize] += 1;
-                }
-                p1.kept += p.rows() as u64;
-                let fc = plan.cat.len();
-                for (f, (order, counts)) in fit::chunk_counts(&p, &sets, fc).into_iter().enumerate()
-                {
-                    p1.vocab[f].merge(&p.dict[f], &order, &counts);
-                }
-                let bags = fit::bag_counts(&p, &sets, fc, &plan.bags, &plan.missing);
-                for (b, c) in bags.into_iter().enumerate() {
-                    p1.bag_vocab[b].merge(&c.tokens, &c.order, &c.counts);
-                    for (total, n) in p1.bag_ids[b].iter_mut().zip(c.ids) {
-                        *total += n;
-                    }
-                }
-                Ok(true)
-            },
-        )?;
+            }
+            Ok(true)
+        };
+        let whole = match &file.parquet {
+            Some(pq) => parquet::stream_groups(
+                pq,
+                |g, first| parquet::parse_group(plan, pq, g, first, false),
+                |j, parsed| each(j, Ok(parsed?)),
+            )?,
+            None => stream_file(
+                file,
+                cfg,
+                |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
+                &mut each,
+            )?,
+        };
         if !whole {
             eprintln!(
                 "data cache: {} has a quoted field spanning lines; building through the in-memory reader",
@@ -435,24 +468,35 @@ fn pass2(
             funnel_field: file.funnel_field,
         };
         let mut seen = 0;
-        stream_file(
-            file,
-            cfg,
-            |j, bytes, last| -> Result<usize> {
-                let p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
-                    .map_err(|e| e.into_error(&file.shown, 0))?;
-                let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
-                let start = info.offsets.iter().sum::<usize>() as u64;
-                let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
-                encode::write_chunk(&p, &set_of, info, &id_of, &bags, sets, fi as u32)?;
-                Ok(p.rows())
-            },
-            |_, rows| {
-                row += rows? as u64;
-                seen += 1;
-                Ok(true)
-            },
-        )?;
+        let write = |j: usize, p: &Parsed| -> Result<usize> {
+            let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
+            let start = info.offsets.iter().sum::<usize>() as u64;
+            let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
+            encode::write_chunk(p, &set_of, info, &id_of, &bags, sets, fi as u32)?;
+            Ok(p.rows())
+        };
+        let mut each = |_: usize, rows: Result<usize>| {
+            row += rows? as u64;
+            seen += 1;
+            Ok(true)
+        };
+        match &file.parquet {
+            Some(pq) => parquet::stream_groups(
+                pq,
+                |g, first| write(g, &parquet::parse_group(plan, pq, g, first, true)?),
+                &mut each,
+            )?,
+            None => stream_file(
+                file,
+                cfg,
+                |j, bytes, last| {
+                    let p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
+                        .map_err(|e| e.into_error(&file.shown, 0))?;
+                    write(j, &p)
+                },
+                &mut each,
+            )?,
+        };
         base += seen;
     }
     if row != sets[..3].iter().map(|s| s.lay.n as u64).sum::<u64>() {

@@ -24,7 +24,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// The Fx hash (rustc's `FxHasher`): a rotate, xor and multiply per 8 bytes; the
 /// chunk-local code maps are looked up once per cell, where SipHash was the cost.
 #[derive(Default, Clone, Copy)]
-struct Fx(u64);
+pub(super) struct Fx(u64);
 
 impl Hasher for Fx {
     fn write(&mut self, bytes: &[u8]) {
@@ -43,7 +43,7 @@ impl Hasher for Fx {
     }
 }
 
-type FxMap = HashMap<String, u32, BuildHasherDefault<Fx>>;
+pub(super) type FxMap = HashMap<String, u32, BuildHasherDefault<Fx>>;
 
 /// A dropped row: local line, reason, text.
 pub(super) struct Dropped {
@@ -74,6 +74,16 @@ impl Pending {
     }
 }
 
+/// A missing cell of a feature with `missing = "error"` in a kept row.
+pub(super) struct Missed {
+    /// The row among the chunk's kept rows.
+    pub row: u32,
+    /// A numeric feature (else categorical), its index among those.
+    pub numeric: bool,
+    pub feature: usize,
+    pub text: String,
+}
+
 /// What one chunk holds.
 #[derive(Default)]
 pub(super) struct Parsed {
@@ -100,6 +110,8 @@ pub(super) struct Parsed {
     /// Labels and masks (only with `full`).               (n, K) row-major each
     pub labels: Vec<f32>,
     pub mask: Vec<f32>,
+    /// Missing cells of the features with `missing = "error"`, in row order.
+    pub missed: Vec<Missed>,
 }
 
 impl Parsed {
@@ -183,6 +195,22 @@ pub(super) struct FileView<'a> {
     pub funnel_field: usize,
 }
 
+/// A chunk without rows yet, and its chunk-local code maps (one per categorical feature).
+pub(super) fn empty(plan: &Plan) -> (Parsed, Vec<FxMap>) {
+    // categorical features, then multi-hot features' cells (fit.rs splits them in tokens)
+    let (fc, fnum, k) = (
+        plan.cat.len() + plan.bags.len(),
+        plan.num.len(),
+        plan.tasks.len(),
+    );
+    let out = Parsed {
+        dict: vec![Vec::new(); fc],
+        value_errors: (0..fnum + k).map(|_| None).collect(),
+        ..Default::default()
+    };
+    (out, vec![FxMap::default(); fc])
+}
+
 /// Parses `bytes` (whole lines; `last`: the file's last chunk; `first`: the file's
 /// first chunk, whose first record is the header when `data.header`).
 pub(super) fn parse_chunk(
@@ -203,19 +231,7 @@ pub(super) fn parse_chunk(
     let quoting = cfg.format == crate::config::Format::Csv;
     let delimiter = cfg.delimiter_char() as u8;
     let max_line = usize::try_from(cfg.max_line_bytes).unwrap_or(usize::MAX);
-    // categorical features, then multi-hot features' cells (fit.rs splits them in tokens)
-    let (fc, fnum, k) = (
-        plan.cat.len() + plan.bags.len(),
-        plan.num.len(),
-        plan.tasks.len(),
-    );
-    let _ = k;
-    let mut out = Parsed {
-        dict: vec![Vec::new(); fc],
-        value_errors: (0..fnum + k).map(|_| None).collect(),
-        ..Default::default()
-    };
-    let mut codes: Vec<FxMap> = vec![FxMap::default(); fc];
+    let (mut out, mut codes) = empty(plan);
     let mut rec = ByteRecord::new();
     let mut field = Vec::new();
     let mut bounds: Vec<(usize, usize)> = Vec::new();
@@ -318,131 +334,179 @@ pub(super) fn parse_chunk(
                 decoded[i].as_ref()
             }
         };
-        let joined = |n: usize| (0..n).map(text).collect::<Vec<_>>().join(",");
-        if let Some((e, l)) = plan.funnel {
-            let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
-            let (et, lt) = (text(e), text(l));
-            if is_one(lt) == Some(true) && is_one(et) == Some(false) {
-                let (earlier, later) = (&plan.names[e], &plan.names[l]);
-                if skip {
-                    out.funnel.push(Dropped {
-                        line: number,
-                        reason: format!("column `{later}`: `{lt}` while `{earlier}` is `{et}`; expected {later} = 0 on rows without a {earlier} ({later} implies {earlier})"),
-                        text: shorten(&joined(plan.names.len())),
-                    });
-                } else if out.funnel_error.is_none() {
-                    out.funnel_error = Some(Pending {
-                        line: number,
-                        column: view.funnel_field,
-                        what: format!("column `{later}`"),
-                        seen: format!("`{lt}` while `{earlier}` is `{et}`"),
-                        expected: format!("{later} = 0 on rows without a {earlier} ({later} implies {earlier}); fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report"),
+        judge_row(
+            plan,
+            &mut out,
+            &mut codes,
+            number,
+            view.funnel_field,
+            full,
+            text,
+        );
+    }
+    Ok(out)
+}
+
+/// The rules after the reader's for one row that the reader kept (funnel, values,
+/// categorical codes), whose table column `i` reads `text(i)`: the row is kept in
+/// `out` (its codes added to the chunk-local `codes`), or recorded as dropped or as the
+/// first error of its column. `number`: its local line; `funnel_field`: the funnel's
+/// `later` field in the file (1-based), for the error. Shared by the CSV chunks above
+/// and Parquet row groups (parquet.rs).
+pub(super) fn judge_row<'t>(
+    plan: &Plan,
+    out: &mut Parsed,
+    codes: &mut [FxMap],
+    number: u64,
+    funnel_field: usize,
+    full: bool,
+    text: impl Fn(usize) -> &'t str,
+) {
+    let skip = plan.cfg.data.bad_rows == BadRows::Skip;
+    let fnum = plan.num.len();
+    let joined = |n: usize| (0..n).map(&text).collect::<Vec<_>>().join(",");
+    if let Some((e, l)) = plan.funnel {
+        let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
+        let (et, lt) = (text(e), text(l));
+        if is_one(lt) == Some(true) && is_one(et) == Some(false) {
+            let (earlier, later) = (&plan.names[e], &plan.names[l]);
+            if skip {
+                out.funnel.push(Dropped {
+                    line: number,
+                    reason: format!("column `{later}`: `{lt}` while `{earlier}` is `{et}`; expected {later} = 0 on rows without a {earlier} ({later} implies {earlier})"),
+                    text: shorten(&joined(plan.names.len())),
+                });
+            } else if out.funnel_error.is_none() {
+                out.funnel_error = Some(Pending {
+                    line: number,
+                    column: funnel_field,
+                    what: format!("column `{later}`"),
+                    seen: format!("`{lt}` while `{earlier}` is `{et}`"),
+                    expected: format!("{later} = 0 on rows without a {earlier} ({later} implies {earlier}); fix the file, or set data.bad_rows = \"skip\" to skip such rows and list them in the report"),
+                });
+            }
+            return;
+        }
+    }
+    // values: numeric features, then labels; the first problem is the row's reason
+    let mv = &plan.missing;
+    let mut reason: Option<String> = None;
+    let n0 = out.num.len();
+    let m0 = out.missed.len();
+    let row = out.line.len() as u32;
+    for (j, &c) in plan.num.iter().enumerate() {
+        match parse_number(text(c), mv) {
+            Ok(x) => {
+                if x.is_nan() && plan.num_error[j] {
+                    out.missed.push(Missed {
+                        row,
+                        numeric: true,
+                        feature: j,
+                        text: text(c).to_string(),
                     });
                 }
-                continue;
+                if full {
+                    out.num.push(x);
+                }
+            }
+            Err(expected) => {
+                let name = &plan.names[c];
+                if skip {
+                    reason.get_or_insert_with(|| {
+                        format!(
+                            "column `{name}`: `{}`; expected {expected}",
+                            excerpt(text(c).as_bytes())
+                        )
+                    });
+                } else if out.value_errors[j].is_none() {
+                    out.value_errors[j] = Some(Pending {
+                        line: number,
+                        column: c + 1,
+                        what: format!("column `{name}`"),
+                        seen: format!("`{}`", excerpt(text(c).as_bytes())),
+                        expected: format!("{expected}; fix the value, add the text to data.missing_values, or set data.bad_rows = \"skip\""),
+                    });
+                }
+                reason.get_or_insert_with(String::new);
             }
         }
-        // values: numeric features, then labels; the first problem is the row's reason
-        let mv = &plan.missing;
-        let mut reason: Option<String> = None;
-        let n0 = out.num.len();
-        for (j, &c) in plan.num.iter().enumerate() {
-            match parse_number(text(c), mv) {
-                Ok(x) => {
-                    if full {
-                        out.num.push(x);
-                    }
-                }
+    }
+    let l0 = out.labels.len();
+    for (t, (c, spec)) in plan.tasks.iter().enumerate() {
+        let raw = text(*c);
+        let (y, m) = if mv.iter().any(|m| m == raw.trim()) {
+            (0.0, 0.0)
+        } else {
+            match spec.label(raw) {
+                Ok(y) => (y, 1.0),
                 Err(expected) => {
-                    let name = &plan.names[c];
                     if skip {
                         reason.get_or_insert_with(|| {
                             format!(
-                                "column `{name}`: `{}`; expected {expected}",
-                                excerpt(text(c).as_bytes())
+                                "column `{}`: `{}`; expected {expected} (task `{}`)",
+                                spec.column,
+                                excerpt(raw.as_bytes()),
+                                spec.name
                             )
                         });
-                    } else if out.value_errors[j].is_none() {
-                        out.value_errors[j] = Some(Pending {
+                    } else if out.value_errors[fnum + t].is_none() {
+                        out.value_errors[fnum + t] = Some(Pending {
                             line: number,
                             column: c + 1,
-                            what: format!("column `{name}`"),
-                            seen: format!("`{}`", excerpt(text(c).as_bytes())),
-                            expected: format!("{expected}; fix the value, add the text to data.missing_values, or set data.bad_rows = \"skip\""),
+                            what: format!("column `{}`", spec.column),
+                            seen: format!("`{}`", excerpt(raw.as_bytes())),
+                            expected: format!("{expected} (task `{}`); or set data.bad_rows = \"skip\" to skip such rows", spec.name),
                         });
                     }
                     reason.get_or_insert_with(String::new);
+                    (0.0, 0.0)
                 }
             }
+        };
+        if full {
+            out.labels.push(y);
+            out.mask.push(m);
         }
-        let l0 = out.labels.len();
-        for (t, (c, spec)) in plan.tasks.iter().enumerate() {
-            let raw = text(*c);
-            let (y, m) = if mv.iter().any(|m| m == raw.trim()) {
-                (0.0, 0.0)
-            } else {
-                match spec.label(raw) {
-                    Ok(y) => (y, 1.0),
-                    Err(expected) => {
-                        if skip {
-                            reason.get_or_insert_with(|| {
-                                format!(
-                                    "column `{}`: `{}`; expected {expected} (task `{}`)",
-                                    spec.column,
-                                    excerpt(raw.as_bytes()),
-                                    spec.name
-                                )
-                            });
-                        } else if out.value_errors[fnum + t].is_none() {
-                            out.value_errors[fnum + t] = Some(Pending {
-                                line: number,
-                                column: c + 1,
-                                what: format!("column `{}`", spec.column),
-                                seen: format!("`{}`", excerpt(raw.as_bytes())),
-                                expected: format!("{expected} (task `{}`); or set data.bad_rows = \"skip\" to skip such rows", spec.name),
-                            });
-                        }
-                        reason.get_or_insert_with(String::new);
-                        (0.0, 0.0)
-                    }
-                }
-            };
-            if full {
-                out.labels.push(y);
-                out.mask.push(m);
-            }
-        }
-        if let Some(reason) = reason {
-            out.num.truncate(n0);
-            out.labels.truncate(l0);
-            out.mask.truncate(l0);
-            if skip {
-                out.values.push(Dropped {
-                    line: number,
-                    reason,
-                    text: shorten(&joined(plan.n_needed)),
-                });
-            }
-            continue;
-        }
-        let cells = (plan.cat.iter().copied()).chain(plan.bags.iter().map(|b| b.0));
-        for (f, c) in cells.enumerate() {
-            let t = text(c);
-            let code = match codes[f].get(t) {
-                Some(&x) => x,
-                None => {
-                    let x = out.dict[f].len() as u32;
-                    let missing = mv.iter().any(|m| m == t.trim());
-                    out.dict[f].push((!missing).then(|| t.to_string()));
-                    codes[f].insert(t.to_string(), x);
-                    x
-                }
-            };
-            out.cat.push(code);
-        }
-        out.line.push(number as u32);
     }
-    Ok(out)
+    if let Some(reason) = reason {
+        out.num.truncate(n0);
+        out.missed.truncate(m0);
+        out.labels.truncate(l0);
+        out.mask.truncate(l0);
+        if skip {
+            out.values.push(Dropped {
+                line: number,
+                reason,
+                text: shorten(&joined(plan.n_needed)),
+            });
+        }
+        return;
+    }
+    let cells = (plan.cat.iter().copied()).chain(plan.bags.iter().map(|b| b.0));
+    for (f, c) in cells.enumerate() {
+        let t = text(c);
+        let code = match codes[f].get(t) {
+            Some(&x) => x,
+            None => {
+                let x = out.dict[f].len() as u32;
+                let missing = mv.iter().any(|m| m == t.trim());
+                out.dict[f].push((!missing).then(|| t.to_string()));
+                codes[f].insert(t.to_string(), x);
+                x
+            }
+        };
+        // (multi-hot features with `missing = "error"` are not streamed: plan.rs)
+        if plan.cat_error.get(f) == Some(&true) && out.dict[f][code as usize].is_none() {
+            out.missed.push(Missed {
+                row,
+                numeric: false,
+                feature: f,
+                text: t.to_string(),
+            });
+        }
+        out.cat.push(code);
+    }
+    out.line.push(number as u32);
 }
 
 fn malformed(out: &mut Parsed, bad: BadRow, line: u64, skip: bool) {

@@ -19,6 +19,10 @@ pub(super) struct Plan<'a> {
     pub tasks: Vec<(usize, LabelSpec)>,
     /// Table column and list separator of each multi-hot feature.
     pub bags: Vec<(usize, String)>,
+    /// Per categorical, per numeric feature: `missing = "error"` (a missing cell is
+    /// the run's error, found in pass 1: missing.rs).
+    pub cat_error: Vec<bool>,
+    pub num_error: Vec<bool>,
     /// `(earlier, later)` table columns of the data set's funnel.
     pub funnel: Option<(usize, usize)>,
     /// `data.missing_values`, trimmed.
@@ -30,8 +34,6 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
     let d = &cfg.data;
     let why = if std::env::var("MTREC_STREAM").is_ok_and(|v| v == "0") {
         "MTREC_STREAM=0".to_string()
-    } else if d.format == Format::Parquet {
-        "data.format = \"parquet\"".to_string()
     } else if !matches!(
         d.loader,
         Loader::Csv | Loader::AliCcp | Loader::Aliexpress | Loader::Kuairand
@@ -41,16 +43,14 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         "data.join".into()
     } else if d.dedup {
         "data.dedup = true".into()
-    } else if !d.header && d.columns.is_none() {
+    } else if !d.header && d.columns.is_none() && d.format != Format::Parquet {
         "data.header = false without data.columns".into()
     } else if !matches!(cfg.split.kind, SplitKind::Random | SplitKind::Files) {
         format!("split.kind = {:?}", cfg.split.kind)
-    } else if let Some(f) = cfg
-        .features
-        .iter()
-        .find(|f| f.missing_policy() == Missing::Error)
+    } else if let Some(f) = (cfg.features.iter())
+        .find(|f| f.kind == FeatureKind::MultiHot && f.missing_policy() == Missing::Error)
     {
-        format!("missing = \"error\" of feature `{}`", f.name)
+        format!("missing = \"error\" of multi-hot feature `{}`", f.name)
     } else if let Some(f) = cfg.features.iter().find(|f| f.text.is_some()) {
         format!("text feature `{}`", f.name)
     } else {
@@ -87,6 +87,17 @@ impl<'a> Plan<'a> {
                 ))
             })
             .collect();
+        let error_of = |kind: FeatureKind| -> Vec<bool> {
+            (cfg.features.iter())
+                .filter(|f| f.kind == kind && f.text.is_none())
+                .filter(|f| names.contains(&f.name))
+                .map(|f| f.missing_policy() == Missing::Error)
+                .collect()
+        };
+        let (cat_error, num_error) = (
+            error_of(FeatureKind::Categorical),
+            error_of(FeatureKind::Numeric),
+        );
         let tasks = (cfg.tasks.iter())
             .filter_map(|t| {
                 let c = names.iter().position(|n| *n == t.column)?;
@@ -102,6 +113,8 @@ impl<'a> Plan<'a> {
             n_needed,
             cat,
             num,
+            cat_error,
+            num_error,
             tasks,
             bags,
             funnel,

@@ -1,0 +1,92 @@
+//! `missing = "error"` in the streamed build. Pass 1 keeps, per feature with that
+//! policy, its first missing cell in file order and, for a numeric feature, its first
+//! missing cell in a training row. The run's error is the one the in-memory path
+//! (`prepare`) raises first:
+//!
+//! ```text
+//! 1. FeatureSpec::fit, features in config order: a numeric feature's first missing
+//!    training cell (NumSpec::fit looks at the training rows only)
+//! 2. FeatureSpec::encode, every row in order: the categorical features, then the
+//!    numeric ones, each at its first missing cell
+//! ```
+//! Memory: one cell per feature, whatever the file's size.
+
+use super::parse::Parsed;
+use super::plan::Plan;
+use crate::data::features::{CAT_MISSING_EXPECTED, NUM_MISSING_EXPECTED};
+use crate::data::ingest::excerpt;
+use crate::error::Error;
+
+/// A missing cell: its file as shown, its line, its text.
+struct Cell {
+    shown: String,
+    line: u64,
+    text: String,
+}
+
+/// The first missing cells of the features with `missing = "error"`.
+#[derive(Default)]
+pub(super) struct FirstMissing {
+    cat: Vec<Option<Cell>>,
+    num: Vec<Option<Cell>>,
+    num_train: Vec<Option<Cell>>,
+}
+
+impl FirstMissing {
+    pub(super) fn new(plan: &Plan<'_>) -> FirstMissing {
+        let none = |n: usize| (0..n).map(|_| None).collect::<Vec<_>>();
+        FirstMissing {
+            cat: none(plan.cat.len()),
+            num: none(plan.num.len()),
+            num_train: none(plan.num.len()),
+        }
+    }
+
+    /// Adds the missing cells of chunk `p` (its rows' sets `sets`; its first line
+    /// `first_line` of the file `shown`); chunks come in file order.
+    pub(super) fn absorb(&mut self, p: &Parsed, sets: &[u8], shown: &str, first_line: u64) {
+        for m in &p.missed {
+            let r = m.row as usize;
+            let cell = || {
+                Some(Cell {
+                    shown: shown.to_string(),
+                    line: first_line + p.line[r] as u64,
+                    text: m.text.clone(),
+                })
+            };
+            if m.numeric {
+                if self.num[m.feature].is_none() {
+                    self.num[m.feature] = cell();
+                }
+                if sets[r] == 0 && self.num_train[m.feature].is_none() {
+                    self.num_train[m.feature] = cell();
+                }
+            } else if self.cat[m.feature].is_none() {
+                self.cat[m.feature] = cell();
+            }
+        }
+    }
+
+    /// The in-memory path's first `missing = "error"` error, if any.
+    pub(super) fn error(self, plan: &Plan<'_>) -> Option<Error> {
+        let make = |c: Cell, column: usize, expected: &str| Error::Input {
+            path: c.shown,
+            line: c.line as usize,
+            column: column + 1,
+            what: format!("column `{}`", plan.names[column]),
+            seen: format!("`{}`", excerpt(c.text.as_bytes())),
+            expected: expected.to_string(),
+        };
+        let fit = (self.num_train.into_iter().zip(&plan.num))
+            .find_map(|(c, &col)| Some(make(c?, col, NUM_MISSING_EXPECTED)));
+        let cat = || {
+            (self.cat.into_iter().zip(&plan.cat))
+                .find_map(|(c, &col)| Some(make(c?, col, CAT_MISSING_EXPECTED)))
+        };
+        let num = || {
+            (self.num.into_iter().zip(&plan.num))
+                .find_map(|(c, &col)| Some(make(c?, col, NUM_MISSING_EXPECTED)))
+        };
+        fit.or_else(cat).or_else(num)
+    }
+}

@@ -1,0 +1,90 @@
+//! Parquet files in the streamed build: each row group is a chunk.
+//!
+//! ```text
+//! file ──footer (once)──▶ row groups g = 0 .. G, rows per group from the footer
+//! group g ──its own handle, the needed columns only (ingest::ParquetColumns)──▶ texts
+//!         ──the reader's bad-value rule, then parse::judge_row──▶ Parsed (as a CSV chunk)
+//! ```
+//! The row numbers (a row's "line") are its 1-based rows in the file, as in the
+//! in-memory Parquet reader, so a group's first line is the rows of the groups before
+//! it and both passes place every row without reading the groups before. A batch of
+//! groups is read in parallel (one group per rayon task); memory holds one batch's
+//! decoded pages and parsed rows, never the file.
+
+use super::parse::{self, Dropped, Parsed, Pending};
+use super::plan::Plan;
+use crate::config::BadRows;
+use crate::data::ingest::ParquetColumns;
+use crate::error::Result;
+use rayon::prelude::*;
+
+/// Parses row group `g` (the file's rows `first + 1 ..`), with `full` the numbers,
+/// labels and masks too (pass 2). Local lines count from 1 as in a CSV chunk.
+pub(super) fn parse_group(
+    plan: &Plan,
+    pq: &ParquetColumns,
+    g: usize,
+    first: u64,
+    full: bool,
+) -> Result<Parsed> {
+    let (mut out, mut codes) = parse::empty(plan);
+    let skip = plan.cfg.data.bad_rows == BadRows::Skip;
+    pq.read_group(g, first, |line, texts| {
+        let number = line - first;
+        match texts {
+            Ok(texts) => {
+                parse::judge_row(plan, &mut out, &mut codes, number, 0, full, |i| texts[i]);
+            }
+            Err(bad) if skip => out.malformed.push(Dropped {
+                line: number,
+                reason: bad.reason(),
+                text: format!("row {line}"),
+            }),
+            Err(bad) => {
+                let (column, what, seen, expected) = bad.parts();
+                out.malformed_error = Some(Pending {
+                    line: number,
+                    column,
+                    what,
+                    seen,
+                    expected,
+                });
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })?;
+    // every row of the group, kept or not (pass 1 adds them to place the next group)
+    out.lines = pq.group_rows().get(g).copied().unwrap_or(0);
+    Ok(out)
+}
+
+/// Runs `work(g, first)` on every row group of `pq` (`first`: the rows before it), a
+/// batch of groups in parallel; `each` receives the results in file order. Stops
+/// (returning `false`) when `each` does.
+pub(super) fn stream_groups<T: Send>(
+    pq: &ParquetColumns,
+    work: impl Fn(usize, u64) -> T + Sync,
+    mut each: impl FnMut(usize, T) -> Result<bool>,
+) -> Result<bool> {
+    let rows = pq.group_rows();
+    let firsts: Vec<u64> = (rows.iter())
+        .scan(0u64, |acc, &r| {
+            let f = *acc;
+            *acc += r;
+            Some(f)
+        })
+        .collect();
+    let n = super::batch_len();
+    for (b, batch) in firsts.chunks(n).enumerate() {
+        let done: Vec<T> = (batch.par_iter().enumerate())
+            .map(|(j, &first)| work(b * n + j, first))
+            .collect();
+        for (j, t) in done.into_iter().enumerate() {
+            if !each(b * n + j, t)? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
