@@ -225,3 +225,29 @@ fn embed_linear_off_keeps_the_integer_gemm() {
     let w = q.model.experts.first.w;
     assert!(q.store.int8(w).unwrap().partial.cached().is_none());
 }
+
+/// Tables of many rows (the strips then gather from a larger set of cache lines) and
+/// widths that are and are not multiples of the 32-column strip give the twin's bits.
+#[test]
+fn large_tables_and_every_width_equal_the_reference() {
+    for (rows, n) in [(40, 300), (40, 96), (2000, 528), (4000, 33), (40, 8)] {
+        let table: Vec<f32> = (0..rows * 4)
+            .map(|i| ((i * 7919 % 997) as f32 - 498.0) / 400.0)
+            .collect();
+        let other: Vec<f32> = (0..10 * 3).map(|i| (i as f32 - 15.0) / 7.0).collect();
+        let w: Vec<f32> = (0..7 * n)
+            .map(|i| ((i * 31 % 61) as f32 - 30.0) / 60.0)
+            .collect();
+        let p = Partial::build(&[[0, 4], [4, 3]], &[&table, &other], Vec::new(), &w, n);
+        assert_eq!(p.ld % 32, 0);
+        let b = 37;
+        let ids: Vec<u32> = (0..b)
+            .flat_map(|i| [(i * 53 % rows) as u32, (rows + i % 10) as u32])
+            .collect();
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 / n as f32 - 0.5).collect();
+        let (mut fast, mut slow) = (vec![0.5f32; b * n], vec![0.5f32; b * n]);
+        partial_forward(&mut fast, &p, &ids, &bias, Some(UnaryFn::Relu));
+        partial_forward_reference(&mut slow, &p, &ids, &bias, Some(UnaryFn::Relu));
+        assert_eq!(fast, slow, "{rows} rows, N = {n}");
+    }
+}

@@ -34,11 +34,12 @@
 //! the largest value it can take, about 9× below the int8 weights' own `1/254` per term.
 //! f is 1-Lipschitz (ReLU, sigmoid, tanh), so the bound carries through it.
 //!
-//! **Sizes.** `Σ_c V_c · N` i16 values per layer: census MMoE (29 tables, 473 rows in
-//! the shared data's vocabularies, N = 8·64 experts and 2 gates of 8) ≈ 0.50 MB for the
-//! experts and 7.6 KB per gate; in f32 twice that. MovieLens MMoE (user 6,040, item
-//! 3,706 and 30 rows of small tables, N = 512) ≈ 10 MB, cached at first use; a layer whose
-//! tables would take more than [`MAX_BYTES`] keeps the factorised f32 product.
+//! **Sizes.** `Σ_c V_c · ld` i16 per layer (`ld` = N rounded up to 32): census MMoE (29
+//! tables, 514 rows in the shared data, N = 8·64 experts, 2 gates of 8) 0.53 MB for the
+//! experts and 33 KB per gate; MovieLens 100K MMoE (user 944, item 1,656, gender and
+//! occupation rows, 2,625 in all; the genres bag is a dense part) 2.7 MB and 168 KB per
+//! gate; in f32 twice that. They are built at first use and held in memory only; a layer
+//! whose tables would take more than [`MAX_BYTES`] keeps the factorised f32 product.
 
 use super::QuantMatrix;
 use crate::autograd::{Graph, Op, ParamStore, UnaryFn, Var};
@@ -63,8 +64,12 @@ pub struct Partial {
     pub parts: Vec<[usize; 3]>,
     /// Per dense part: (column offset in x, width).
     pub dense: Vec<[usize; 2]>,
-    /// (Σ_c V_c, N): the quantised rows of every P_c, stacked.
+    /// (Σ_c V_c, ld) from `q[q0]` (64-byte aligned): the quantised rows of every P_c,
+    /// stacked; `ld` = N rounded up to [`STRIP`], the padding columns 0, so one strip of
+    /// one row is one cache line.
     pub q: Vec<i16>,
+    pub q0: usize,
+    pub ld: usize,
     /// (N,): s_j = M_j / (32767 − F).
     pub scales: Vec<f32>,
 }
@@ -124,26 +129,32 @@ impl Partial {
             let m: f64 = (0..f).map(|k| max[k * n + j]).sum();
             *s = (m / (32767 - f as i64) as f64) as f32;
         }
-        let q = p
-            .chunks_exact(n.max(1))
-            .flat_map(|row| {
-                row.iter().zip(&scales).map(|(&v, &s)| {
-                    if s > 0.0 {
-                        (v / s as f64).round() as i16
-                    } else {
-                        0
-                    }
-                })
-            })
-            .collect();
+        let rows = p.len() / n.max(1);
+        let ld = n.next_multiple_of(STRIP);
+        let mut q = vec![0i16; rows * ld + STRIP];
+        let q0 = q.as_ptr().align_offset(64).min(STRIP);
+        for (qr, row) in q[q0..].chunks_exact_mut(ld).zip(p.chunks_exact(n.max(1))) {
+            for ((o, &v), &s) in qr.iter_mut().zip(row).zip(&scales) {
+                if s > 0.0 {
+                    *o = (v / s as f64).round() as i16;
+                }
+            }
+        }
         Partial {
             key: (Vec::new(), Vec::new()),
             n,
             parts: starts,
             dense,
             q,
+            q0,
+            ld,
             scales,
         }
+    }
+
+    /// Row r of the stacked tables, its N columns.
+    pub fn row(&self, r: usize) -> &[i16] {
+        &self.q[self.q0 + r * self.ld..self.q0 + r * self.ld + self.n]
     }
 
     /// The per-element bound on `|Σ_c P_c[id_c] − s ⊙ Σ_c q_c[id_c]|`: `F · s_j / 2`.
@@ -171,10 +182,7 @@ pub fn partial_forward_reference(
     for (row, rid) in out.chunks_exact_mut(n).zip(ids.chunks_exact(nf.max(1))) {
         acc.fill(0);
         for &r in rid {
-            for (a, &v) in acc
-                .iter_mut()
-                .zip(&p.q[r as usize * n..(r as usize + 1) * n])
-            {
+            for (a, &v) in acc.iter_mut().zip(p.row(r as usize)) {
                 *a = a.wrapping_add(v);
             }
         }
@@ -224,50 +232,112 @@ fn rows_dispatch(out: &mut [f32], p: &Partial, ids: &[u32], bias: &[f32], relu: 
             return unsafe { rows_avx2(out, p, ids, bias, relu) };
         }
     }
-    rows_lanes(out, p, ids, bias, relu)
+    rows_lanes::<0>(out, p, ids, bias, relu)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn rows_avx512(out: &mut [f32], p: &Partial, ids: &[u32], bias: &[f32], relu: bool) {
-    rows_lanes(out, p, ids, bias, relu)
+    rows_lanes::<2>(out, p, ids, bias, relu)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn rows_avx2(out: &mut [f32], p: &Partial, ids: &[u32], bias: &[f32], relu: bool) {
-    rows_lanes(out, p, ids, bias, relu)
+    rows_lanes::<1>(out, p, ids, bias, relu)
 }
 
-/// Most output columns summed per pass (the i16 accumulator row stays in registers / L1).
-const COLS: usize = 1024;
+/// `acc = Σ_r q[r·ld + c0 ..][..32]` in one zmm (`vpaddw`; LLVM scalarises the same
+/// loop over a `[i16; 32]` into 32 registers and spills).
+///
+/// # Safety
+/// AVX-512F/BW; every `r·ld + c0 + 32 ≤ q.len()` (checked).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn sum_strip512(acc: &mut [i16; STRIP], q: &[i16], rid: &[u32], ld: usize, c0: usize) {
+    use std::arch::x86_64::*;
+    let mut a = _mm512_setzero_si512();
+    for &r in rid {
+        let o = r as usize * ld + c0;
+        assert!(o + STRIP <= q.len(), "a padded strip");
+        // SAFETY: 32 i16 = 64 bytes at o, in bounds (asserted).
+        a = _mm512_add_epi16(a, _mm512_loadu_si512(q.as_ptr().add(o) as *const _));
+    }
+    _mm512_storeu_si512(acc.as_mut_ptr() as *mut _, a);
+}
 
-/// The row loop, written so LLVM vectorises it for the target features of its caller:
-/// per row, `acc = Σ_c q[r_c]` in wrapping i16 (exact, see the derivation), then
-/// `out = out + b + s · acc` (and `max(·, 0)` for ReLU, as `activate` computes it).
+/// [`sum_strip512`] in two ymm (AVX2 `vpaddw`).
+///
+/// # Safety
+/// AVX2; every `r·ld + c0 + 32 ≤ q.len()` (checked).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn sum_strip256(acc: &mut [i16; STRIP], q: &[i16], rid: &[u32], ld: usize, c0: usize) {
+    use std::arch::x86_64::*;
+    let (mut a, mut b) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+    for &r in rid {
+        let o = r as usize * ld + c0;
+        assert!(o + STRIP <= q.len(), "a padded strip");
+        let src = q.as_ptr().add(o) as *const __m256i;
+        // SAFETY: 2 × 32 bytes at o, in bounds (asserted).
+        a = _mm256_add_epi16(a, _mm256_loadu_si256(src));
+        b = _mm256_add_epi16(b, _mm256_loadu_si256(src.add(1)));
+    }
+    _mm256_storeu_si256(acc.as_mut_ptr() as *mut __m256i, a);
+    _mm256_storeu_si256(acc.as_mut_ptr().add(16) as *mut __m256i, b);
+}
+
+/// Columns per strip of the fast kernel: one zmm of i16, one cache line per table row.
+pub const STRIP: usize = 32;
+
+/// The row loop, written so LLVM vectorises it for the target features of its caller.
+/// Column strips of 32 columns outermost, so the table rows one strip gathers stay in
+/// cache (`Σ_c V_c` lines: 183 KB for census-shaped tables of 101 rows); per strip and
+/// row `acc = Σ_c q[r_c][strip]` in one register of wrapping i16 (exact, see the
+/// derivation), then `out = out + b + s · acc` (and `max(·, 0)` for ReLU, as `activate`
+/// computes it) for the strip's real columns.
 #[inline(always)]
-fn rows_lanes(out: &mut [f32], p: &Partial, ids: &[u32], bias: &[f32], relu: bool) {
-    let (n, nf) = (p.n, p.parts.len().max(1));
-    let mut acc = [0i16; COLS];
-    for (row, rid) in out.chunks_exact_mut(n).zip(ids.chunks_exact(nf)) {
-        for c0 in (0..n).step_by(COLS) {
-            let w = COLS.min(n - c0);
-            let acc = &mut acc[..w];
-            acc.fill(0);
-            for &r in rid {
-                let src = &p.q[r as usize * n + c0..r as usize * n + c0 + w];
-                for (a, &v) in acc.iter_mut().zip(src) {
-                    *a = a.wrapping_add(v);
+fn rows_lanes<const K: u8>(out: &mut [f32], p: &Partial, ids: &[u32], bias: &[f32], relu: bool) {
+    let (n, nf, ld) = (p.n, p.parts.len().max(1), p.ld);
+    let q = &p.q[p.q0..];
+    for c0 in (0..n).step_by(STRIP) {
+        let w = STRIP.min(n - c0);
+        let (b, s) = (&bias[c0..c0 + w], &p.scales[c0..c0 + w]);
+        for (row, rid) in out.chunks_exact_mut(n).zip(ids.chunks_exact(nf)) {
+            let mut acc = [0i16; STRIP];
+            match K {
+                // SAFETY: K = 2 only in `rows_avx512`, K = 1 only in `rows_avx2`, which
+                // run where the CPU has those features.
+                #[cfg(target_arch = "x86_64")]
+                2 => unsafe { sum_strip512(&mut acc, q, rid, ld, c0) },
+                #[cfg(target_arch = "x86_64")]
+                1 => unsafe { sum_strip256(&mut acc, q, rid, ld, c0) },
+                _ => {
+                    for &r in rid {
+                        let o = r as usize * ld + c0;
+                        for (a, &v) in acc.iter_mut().zip(&q[o..o + STRIP]) {
+                            *a = a.wrapping_add(v);
+                        }
+                    }
                 }
             }
-            let (row, b, s) = (
-                &mut row[c0..c0 + w],
-                &bias[c0..c0 + w],
-                &p.scales[c0..c0 + w],
-            );
-            for j in 0..w {
-                let v = row[j] + b[j] + s[j] * acc[j] as f32;
-                row[j] = if relu { v.max(0.0) } else { v };
+            let row = &mut row[c0..c0 + w];
+            if let (Ok(row), Ok(b), Ok(s)) = (
+                <&mut [f32; STRIP]>::try_from(&mut *row),
+                <&[f32; STRIP]>::try_from(b),
+                <&[f32; STRIP]>::try_from(s),
+            ) {
+                for l in 0..STRIP {
+                    let v = row[l] + b[l] + s[l] * acc[l] as f32;
+                    row[l] = if relu { v.max(0.0) } else { v };
+                }
+            } else {
+                for j in 0..w {
+                    let v = row[j] + b[j] + s[j] * acc[j] as f32;
+                    row[j] = if relu { v.max(0.0) } else { v };
+                }
             }
         }
     }
