@@ -45,25 +45,28 @@ fn int8_first_layer_over_embeddings_is_the_factorised_product() {
     assert!(q.store.num_int8() > 0);
     let want = experts_out(&d, &d.store, EmbedLinearMode::Off); // f32 T̂ · Ŵ, plain GEMM
     let got = experts_out(&q, &q.store, EmbedLinearMode::Auto);
-    let worst = got
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
-        .fold(0f32, f32::max);
+    // (since s8: the factorised product is precomputed per vocabulary row and kept in
+    // i16, `ops::gemm_i8::partial`, whose derived bound F·s_j/2 replaces f32 rounding)
+    let w = q.model.experts.first.w;
+    let bound = q.store.int8(w).unwrap().partial.cached().unwrap().bound();
+    let excess = |got: &[f32]| {
+        got.iter()
+            .zip(&want)
+            .enumerate()
+            .map(|(k, (a, b))| (a - b).abs() / (bound[k % bound.len()] + 1e-5 * (1.0 + b.abs())))
+            .fold(0f32, f32::max)
+    };
+    let worst = excess(&got);
     assert!(
-        worst <= 1e-5,
-        "int8 first layer differs from T̂·Ŵ by {worst}"
+        worst <= 1.0,
+        "int8 first layer differs from T̂·Ŵ by {worst} × its bound"
     );
     // with the factorisation off the int8 GEMM runs, and its activation quantisation
     // shows: the check above can tell the two apart
     let gemm = experts_out(&q, &q.store, EmbedLinearMode::Off);
-    let gemm_worst = gemm
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
-        .fold(0f32, f32::max);
+    let gemm_worst = excess(&gemm);
     assert!(
-        gemm_worst > 1e-4,
+        gemm_worst > 2.0,
         "the int8 GEMM matched T̂·Ŵ to {gemm_worst}"
     );
 }

@@ -76,13 +76,19 @@ impl Linear {
             .int8(self.w)
             .filter(|_| !g.is_training() && g.computes())
         {
-            if !g.embed_linear_applies(x) {
-                return g.linear_act_i8(x, q, store.value(self.b), f); // (B, D_out)
+            // x is the input layer's embeddings: per-vocabulary partial products of the
+            // tables' rows with the int8 weights' dequantised values Ŵ (the store holds
+            // them), precomputed once in i16: gathers and integer additions
+            // (`ops::gemm_i8::partial`, docs/math.md "Int8 inference")
+            let (wv, bv) = (store.value(self.w), store.value(self.b));
+            if let Some(y) = g.embed_linear_i8(store, x, q, wv, bv, f)? {
+                return Ok(y); // (B, D_out)
             }
-            // x is the input layer's embeddings: the factorised product over the int8
-            // tables' rows (`ops::embed_linear`) with the int8 weights' dequantised values
-            // Ŵ (the store holds them) is fewer operations than the integer GEMM and
-            // quantises no activations (docs/math.md, "Int8 inference")
+            if !g.embed_linear_applies(x) {
+                return g.linear_act_i8(x, q, bv, f); // (B, D_out)
+            }
+            // else the factorised f32 product over the int8 tables' rows
+            // (`ops::embed_linear`): its tables were too large to precompute
         }
         let w = g.param(store, self.w)?; // (D_in, D_out)
         let b = g.param(store, self.b)?; // (1, D_out)

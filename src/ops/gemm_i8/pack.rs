@@ -28,6 +28,9 @@ pub struct QuantMatrix {
     pub col_sums: Vec<i32>,
     /// The AVX2 layout (see the module doc), `N_p/16 · K_p/4 · 64` bytes.
     pub packed: Vec<i8>,
+    /// The per-vocabulary partial products of this layer over embedded inputs, built at
+    /// first use (`gemm_i8::partial`).
+    pub partial: super::partial::PartialCache,
 }
 
 impl QuantMatrix {
@@ -104,6 +107,7 @@ impl QuantMatrix {
             scales,
             col_sums,
             packed: Vec::new(),
+            partial: Default::default(),
         };
         m.packed = m.pack();
         Ok(m)

@@ -104,14 +104,9 @@ unsafe fn quantize_rows_avx2(q: &mut QuantRows, x: &[f32], b: usize, d_in: usize
             lo8 = _mm256_min_ps(v, lo8);
             hi8 = _mm256_max_ps(v, hi8);
         }
-        let (mut lo, mut hi) = ([0f32; 8], [0f32; 8]);
-        // SAFETY: 8 floats each.
-        _mm256_storeu_ps(lo.as_mut_ptr(), lo8);
-        _mm256_storeu_ps(hi.as_mut_ptr(), hi8);
-        let (mut lo, mut hi) = (
-            lo.iter().fold(0f32, |m, &v| m.min(v)),
-            hi.iter().fold(0f32, |m, &v| m.max(v)),
-        );
+        // horizontal min / max by shuffles: the lanes are never NaN (`min_ps(NaN, lo)` is
+        // lo, and they start at 0), so any order gives the fold's exact result
+        let (mut lo, mut hi) = (hmin8(lo8), hmax8(hi8));
         for &v in &row[full..] {
             lo = lo.min(v);
             hi = hi.max(v);
@@ -144,6 +139,26 @@ unsafe fn quantize_rows_avx2(q: &mut QuantRows, x: &[f32], b: usize, d_in: usize
         q.scale.push(s);
         q.zero.push(z as i32);
     }
+}
+
+/// The smallest of 8 non-NaN lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn hmin8(v: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    _mm_cvtss_f32(_mm_min_ss(m, _mm_shuffle_ps(m, m, 1)))
+}
+
+/// The largest of 8 non-NaN lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn hmax8(v: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)))
 }
 
 #[inline(always)]
