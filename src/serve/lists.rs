@@ -175,6 +175,7 @@ pub const MAX_BATCH: usize = 32;
 
 /// A request checked against its model, ready to be scored (on the recommender thread
 /// for a JSON value, on the HTTP side by [`Front::check`] for a body).
+#[derive(Debug)]
 pub struct Prepared {
     pub(crate) q: Query,
     pub(crate) fusion: Fusion,
@@ -317,6 +318,7 @@ fn reply(r: &Recommender, model: &str, p: Prepared, list: &[Ranked]) -> Value {
 }
 
 /// A request's fields, checked.
+#[derive(Debug)]
 pub(crate) struct Query {
     pub(crate) user: String,
     pub(crate) features: BTreeMap<String, String>,
