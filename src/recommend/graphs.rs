@@ -6,6 +6,7 @@
 //! training, where one graph serves every step): `tests/s8recserve_graphs.rs`.
 
 use crate::autograd::Graph;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Graphs kept at most (one per thread that scores at once is enough).
@@ -13,12 +14,13 @@ const KEEP: usize = 4;
 
 /// A pool of graphs, shared by the threads that score with one recommender.
 #[derive(Default)]
-pub struct GraphPool(Mutex<Vec<Graph>>);
+pub struct GraphPool(Mutex<Vec<Graph>>, AtomicU64);
 
 impl GraphPool {
     /// Runs `f` on a reset graph of the pool (a new one when all are taken) and puts it
     /// back.
     pub fn with<T>(&self, f: impl FnOnce(&mut Graph) -> T) -> T {
+        self.1.fetch_add(1, Ordering::Relaxed);
         let taken = self.0.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut g = taken.unwrap_or_else(|| Graph::new(0));
         g.reset();
@@ -28,6 +30,11 @@ impl GraphPool {
             pool.push(g);
         }
         out
+    }
+
+    /// Passes run so far ([`GraphPool::with`] calls).
+    pub fn passes(&self) -> u64 {
+        self.1.load(Ordering::Relaxed)
     }
 
     /// Graphs in the pool now.

@@ -381,6 +381,12 @@ impl Recommender {
         self.split.as_ref().filter(|_| !self.ensemble_split)
     }
 
+    /// Forward passes of the plain path run so far (each over up to [`SCORE_BATCH`]
+    /// pair rows, of one request or of several scored together).
+    pub fn plain_passes(&self) -> u64 {
+        self.graphs.passes()
+    }
+
     /// Whether pairs are scored with the two-tower split (an ensemble: by some member).
     pub fn uses_two_tower(&self) -> bool {
         self.split.is_some() || self.ensemble_split
