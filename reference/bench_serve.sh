@@ -5,6 +5,7 @@
 #   bash reference/bench_serve.sh [--seconds 30] [--soak 300] [--run DIR] [--data-dir DIR]
 #                                 [--cores 0,1] [--out DIR] [--mtrec-args "ARGS"]
 #                                 [--base-bin PATH] [--routes "infer recommend health"]
+#                                 [--no-build]
 #
 # 1. builds target/release/mtrec and the loadgen example; creates reference/.venv if missing;
 # 2. trains the run (configs/movielens_mmoe.toml, 3 epochs) unless DIR already holds one;
@@ -28,6 +29,7 @@
 # mtrec_base_tt); each level then runs base, mtrec, python back to back, and a table of
 # current / base ratios is printed: a before/after comparison under the same load.
 # --routes: which of infer, recommend, health to run (default all three).
+# --no-build: use target/release/mtrec and the loadgen example as they are (step 1 skipped).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -39,6 +41,7 @@ cores=0,1
 out=""
 mtrec_args=""
 base_bin=""
+build=1
 routes="infer recommend health"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
         --mtrec-args) mtrec_args="$2"; shift 2 ;;
         --base-bin) base_bin="$2"; shift 2 ;;
         --routes) routes="$2"; shift 2 ;;
+        --no-build) build=0; shift ;;
         *) echo "bench_serve.sh: unknown argument $1 (see the header of this file)" >&2; exit 2 ;;
     esac
 done
@@ -60,7 +64,7 @@ results="$out/results.jsonl"
 : > "$results"
 py="$root/reference/.venv/bin/python"
 
-cargo build --release --quiet --bin mtrec --example loadgen
+[ "$build" = 1 ] && cargo build --release --quiet --bin mtrec --example loadgen
 [ -x "$py" ] || bash reference/setup.sh
 mtrec="$root/target/release/mtrec"
 loadgen="$root/target/release/examples/loadgen"

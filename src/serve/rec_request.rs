@@ -84,7 +84,7 @@ impl Front {
     /// parse where the typed one does not take the body (same result, same errors).
     pub fn check(&self, body: &[u8]) -> ApiResult<Prepared> {
         match serde_json::from_slice::<Wire<'_>>(body) {
-            Ok(w) => match self.from_wire(w) {
+            Ok(w) => match self.checked_wire(w) {
                 Some(p) => p,
                 None => self.check_value(body),
             },
@@ -104,7 +104,7 @@ impl Front {
 
     /// The typed parse's request, checked; `None` where it would be an error (the value
     /// path then says which).
-    fn from_wire(&self, w: Wire<'_>) -> Option<ApiResult<Prepared>> {
+    fn checked_wire(&self, w: Wire<'_>) -> Option<ApiResult<Prepared>> {
         let k = match w.k {
             None => 10,
             Some(k) if (1..=MAX_K as u64).contains(&k) => k as usize,

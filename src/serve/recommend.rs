@@ -106,6 +106,9 @@ pub type Reply = tokio::sync::oneshot::Receiver<ApiResult<Value>>;
 
 type Sender<T> = tokio::sync::oneshot::Sender<ApiResult<T>>;
 
+/// Sends a recommender's answer to the caller that waits for it.
+type Deliver = Box<dyn FnOnce(ApiResult<Answer>) + Send>;
+
 enum Call {
     Json(String, Value, Sender<Value>),
     Checked(String, Box<Prepared>, Sender<Lists>),
@@ -113,7 +116,7 @@ enum Call {
 
 impl Call {
     /// The model and the request; where the answer goes.
-    fn split(self) -> ((String, Ask), Box<dyn FnOnce(ApiResult<Answer>) + Send>) {
+    fn split(self) -> ((String, Ask), Deliver) {
         let bug =
             || ApiError::internal("the recommender answered in the wrong form; this is a bug");
         match self {
