@@ -60,6 +60,8 @@ fn plain_requests_scored_together_equal_each_alone_in_one_pass() {
             req: req(2, &sum, Some(&some), false),
         },
     ];
+    let rows = 2 * n as usize + some.len() * 2;
+    assert!(rows <= mtrec::recommend::batch::PLAIN_PASS_ROWS);
     let before = r.plain_passes();
     let together = r.recommend_many(&asks);
     assert_eq!(
@@ -91,5 +93,44 @@ fn plain_requests_scored_together_equal_each_alone_in_one_pass() {
             }
             (got, alone) => panic!("request {j}: together {got:?}, alone {alone:?}"),
         }
+    }
+}
+
+#[test]
+fn plain_passes_take_whole_requests_up_to_the_row_cap() {
+    let (dir, run) = trained("s8plain-cap");
+    let cfg = RunConfig::from_file(run.join("config.toml"), &[]).unwrap();
+    let mut r = Recommender::load(&run, &dir, cfg.recommend.unwrap()).unwrap();
+    r.set_scoring(Scoring::Plain).unwrap();
+    let n = r.catalogue.len();
+    let fusion = Fusion::new(&r.rec.fusion, &r.model.cfg.tasks).unwrap();
+    let users: Vec<String> = r.train_users.ids.iter().take(2).cloned().collect();
+    let none = BTreeMap::new();
+    // enough requests of the whole catalogue for three passes
+    let per_pass = mtrec::recommend::batch::PLAIN_PASS_ROWS / n;
+    let count = 2 * per_pass + 1;
+    let asks: Vec<Ask<'_>> = (0..count)
+        .map(|j| Ask {
+            user: &users[j % 2],
+            features: &none,
+            req: Request {
+                k: 4,
+                fusion: &fusion,
+                candidates: None,
+                exclude_history: false,
+                max_per_value: None,
+            },
+        })
+        .collect();
+    let before = r.plain_passes();
+    let together = r.recommend_many(&asks);
+    assert_eq!(r.plain_passes() - before, 3, "{count} requests of {n} rows");
+    for (a, got) in asks.iter().zip(together) {
+        let want = r.recommend_for_user(a.user, a.features, &a.req).unwrap();
+        let got = got.unwrap();
+        assert_eq!(
+            got.iter().map(|x| x.item).collect::<Vec<_>>(),
+            want.iter().map(|x| x.item).collect::<Vec<_>>()
+        );
     }
 }

@@ -16,14 +16,20 @@
 //! filters and fusion stay per request.
 //!
 //! On the plain path (every pair's row through the whole network) the requests' rows go
-//! through the network together, in passes of up to `SCORE_BATCH` rows, so that 8 or 32
-//! waiting requests cost a few large products instead of many small ones. A row's values
+//! through the network together, whole requests per pass up to [`PLAIN_PASS_ROWS`] rows
+//! (a larger request goes alone, in passes of `SCORE_BATCH` rows), so that waiting
+//! requests of a few hundred candidates share their products. The cap keeps a pass's
+//! activations in cache: one pass over 32 requests of 1,000 rows (16 MiB per layer
+//! buffer) was slower than one request at a time under load (`docs/benchmarks.md`). A row's values
 //! are the floats of that row alone up to the products' rounding (the first layer may be
 //! factorised over the batch's distinct ids, `ops::embed_linear`), within 1e-6 of the
 //! request scored alone (`tests/s8recserve_plain_batch.rs`). A batch of one is answered
 //! as the request alone.
 
 use super::recommender::{Ranked, Recommender, Request, ScoredUser};
+
+/// Rows of one plain-path pass that scores several requests together, at most.
+pub const PLAIN_PASS_ROWS: usize = 2048;
 use crate::error::Result;
 use std::collections::BTreeMap;
 
@@ -74,19 +80,26 @@ impl Recommender {
                 .map(|(s, c)| c.iter().map(|&i| (s as u32, i)).collect())
                 .collect();
             let Some((tt, items)) = split else {
-                // the plain path: every request's rows in the same passes
+                // the plain path: whole requests per pass, up to PLAIN_PASS_ROWS rows
                 let enc = self.encode_users(&table)?;
                 let k = self.model.cfg.tasks.len();
-                let v = self.score_pairs(&enc, &segments.concat())?; // (ΣP_s, K)
-                let mut at = 0;
-                return Ok(segments
-                    .iter()
-                    .map(|s| {
-                        let part = v[at * k..(at + s.len()) * k].to_vec();
+                let mut out = Vec::with_capacity(segments.len());
+                let mut start = 0;
+                while start < segments.len() {
+                    let (mut end, mut rows) = (start + 1, segments[start].len());
+                    while end < segments.len() && rows + segments[end].len() <= PLAIN_PASS_ROWS {
+                        rows += segments[end].len();
+                        end += 1;
+                    }
+                    let v = self.score_pairs(&enc, &segments[start..end].concat())?; // (rows, K)
+                    let mut at = 0;
+                    for s in &segments[start..end] {
+                        out.push(v[at * k..(at + s.len()) * k].to_vec());
                         at += s.len();
-                        part
-                    })
-                    .collect());
+                    }
+                    start = end;
+                }
+                return Ok(out);
             };
             let enc = self.encode_side(true, &table)?;
             let pu = tt.partials(self, &enc, true)?;
