@@ -4,6 +4,8 @@
 #
 #   bash reference/bench_serve.sh [--seconds 30] [--soak 300] [--run DIR] [--data-dir DIR]
 #                                 [--cores 0,1] [--out DIR] [--mtrec-args "ARGS"]
+#                                 [--base-bin PATH] [--routes "infer recommend health"]
+#                                 [--no-build]
 #
 # 1. builds target/release/mtrec and the loadgen example; creates reference/.venv if missing;
 # 2. trains the run (configs/movielens_mmoe.toml, 3 epochs) unless DIR already holds one;
@@ -21,6 +23,13 @@
 #    RSS sampled every second (start, end, max);
 # 7. prints the tables (requests/s, p50 / p99, errors, ratio mtrec / python) and the
 #    machine's load; everything is also in OUT/results.jsonl.
+#
+# --base-bin PATH: an earlier mtrec binary (e.g. a copy of target/release/mtrec from
+# before a change) served beside the current one with the same flags (labels mtrec_base,
+# mtrec_base_tt); each level then runs base, mtrec, python back to back, and a table of
+# current / base ratios is printed: a before/after comparison under the same load.
+# --routes: which of infer, recommend, health to run (default all three).
+# --no-build: use target/release/mtrec and the loadgen example as they are (step 1 skipped).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -31,6 +40,9 @@ data="${MTREC_DATA:-$root/../shared/data}"
 cores=0,1
 out=""
 mtrec_args=""
+base_bin=""
+build=1
+routes="infer recommend health"
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) secs="$2"; shift 2 ;;
@@ -40,6 +52,9 @@ while [ $# -gt 0 ]; do
         --cores) cores="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --mtrec-args) mtrec_args="$2"; shift 2 ;;
+        --base-bin) base_bin="$2"; shift 2 ;;
+        --routes) routes="$2"; shift 2 ;;
+        --no-build) build=0; shift ;;
         *) echo "bench_serve.sh: unknown argument $1 (see the header of this file)" >&2; exit 2 ;;
     esac
 done
@@ -49,7 +64,7 @@ results="$out/results.jsonl"
 : > "$results"
 py="$root/reference/.venv/bin/python"
 
-cargo build --release --quiet --bin mtrec --example loadgen
+[ "$build" = 1 ] && cargo build --release --quiet --bin mtrec --example loadgen
 [ -x "$py" ] || bash reference/setup.sh
 mtrec="$root/target/release/mtrec"
 loadgen="$root/target/release/examples/loadgen"
@@ -100,6 +115,12 @@ start mtrec_tt "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.
     --token-file "$token" --threads 2 --two-tower $mtrec_args
 start python_tt "$py" reference/serve/server.py --run "$run" --name ml --data-dir "$data" \
     --token-file "$token" --port 0 --threads 2 --two-tower
+if [ -n "$base_bin" ]; then
+    start mtrec_base "$base_bin" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
+        --token-file "$token" --threads 2 --plain $mtrec_args
+    start mtrec_base_tt "$base_bin" serve --run "ml=$run" --data-dir "$data" \
+        --addr 127.0.0.1:0 --token-file "$token" --threads 2 --two-tower $mtrec_args
+fi
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $load_before"
@@ -107,8 +128,11 @@ echo "mtrec serve args: --threads 2 $mtrec_args"
 for pass in "infer mtrec python" "recommend mtrec python" "recommend mtrec_tt python_tt" \
     "health mtrec python"; do
     read -r route a b <<< "$pass"
+    case " $routes " in *" $route "*) ;; *) continue ;; esac
+    names="$a $b"
+    [ -n "$base_bin" ] && names="${a/mtrec/mtrec_base} $names"
     for clients in 1 8 64; do
-        for name in "$a" "$b"; do
+        for name in $names; do
             addr="${name}_addr"; pid="${name}_pid"
             "$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
                 --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
@@ -157,6 +181,23 @@ if soaks:
         print(f"| {r['route']}, {r['clients']} clients | {r['seconds']:.0f} | {r['requests']} | "
               f"{r['requests_per_s']:.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} | {r['errors']} | "
               f"{r['rss_start_mib']:.1f} → {r['rss_end_mib']:.1f} ({r['rss_max_mib']:.1f}) |")
+base = [(a, route, title) for route, a, title in (
+    ("infer", "mtrec", "infer, 1 row"), ("recommend", "mtrec", "recommend, 1,000 candidates"),
+    ("recommend", "mtrec_tt", "recommend, two-tower split"), ("health", "mtrec", "GET /v2/health/live"))
+    if any(k[0] == a.replace("mtrec", "mtrec_base") and k[1] == route for k in lv)]
+if base:
+    print("\nbefore / after (--base-bin, the same levels back to back)\n")
+    print("| request | clients | base req/s | mtrec req/s | mtrec / base | base / python | mtrec / python | base p50 / p99 ms | mtrec p50 / p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for a, route, title in base:
+        py = "python_tt" if a.endswith("_tt") else "python"
+        for c in (1, 8, 64):
+            m, o, p = lv.get((a, route, c)), lv.get((a.replace("mtrec", "mtrec_base"), route, c)), lv.get((py, route, c))
+            if not m or not o or not p:
+                continue
+            rm, ro, rp = m["requests_per_s"], o["requests_per_s"], max(p["requests_per_s"], 1e-9)
+            print(f"| {title} | {c} | {ro:.0f} | {rm:.0f} | {rm / max(ro, 1e-9):.2f}× | {ro / rp:.1f}× | "
+                  f"{rm / rp:.1f}× | {o['p50_ms']:.2f} / {o['p99_ms']:.2f} | {m['p50_ms']:.2f} / {m['p99_ms']:.2f} |")
 bad = sum(r["errors"] for r in rows)
 print(f"\nerrors in all: {bad}")
 sys.exit(1 if bad else 0)

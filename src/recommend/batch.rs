@@ -13,10 +13,23 @@
 //! alone: the user partials are computed row by row, and the pair kernel's blocks start
 //! at each request's first pair and never take another request's pairs
 //! (`two_tower_score::score_fused_segments`). Only the scoring pass is shared; per-user
-//! filters and fusion stay per request. Runs scored on the plain path (or a batch of one)
-//! are answered one request at a time.
+//! filters and fusion stay per request.
+//!
+//! On the plain path (every pair's row through the whole network) the requests' rows go
+//! through the network together, whole requests per pass up to [`PLAIN_PASS_ROWS`] rows
+//! (a larger request goes alone, in passes of `SCORE_BATCH` rows), so that waiting
+//! requests of a few hundred candidates share their products. The cap keeps a pass's
+//! activations in cache: one pass over 32 requests of 1,000 rows (16 MiB per layer
+//! buffer) was slower than one request at a time under load (`docs/benchmarks.md`). A row's values
+//! are the floats of that row alone up to the products' rounding (the first layer may be
+//! factorised over the batch's distinct ids, `ops::embed_linear`), within 1e-6 of the
+//! request scored alone (`tests/s8recserve_plain_batch.rs`). A batch of one is answered
+//! as the request alone.
 
 use super::recommender::{Ranked, Recommender, Request, ScoredUser};
+
+/// Rows of one plain-path pass that scores several requests together, at most.
+pub const PLAIN_PASS_ROWS: usize = 2048;
 use crate::error::Result;
 use std::collections::BTreeMap;
 
@@ -34,10 +47,12 @@ impl Recommender {
     /// unknown user without features) does not fail the others.
     pub fn recommend_many(&self, asks: &[Ask<'_>]) -> Vec<Result<Vec<Ranked>>> {
         let one = |a: &Ask<'_>| self.recommend_for_user(a.user, a.features, &a.req);
-        let Some((tt, items)) = self.split() else {
-            return asks.iter().map(one).collect();
-        };
         if asks.len() < 2 {
+            return asks.iter().map(one).collect();
+        }
+        let split = self.split();
+        if split.is_none() && self.uses_two_tower() {
+            // an ensemble scored with its members' splits: one request at a time
             return asks.iter().map(one).collect();
         }
         let mut out: Vec<Option<Result<Vec<Ranked>>>> = asks.iter().map(|_| None).collect();
@@ -59,13 +74,35 @@ impl Recommender {
             .collect();
         let together = || -> Result<Vec<Vec<f32>>> {
             let table = self.user_table(&users, "the request")?;
-            let enc = self.encode_side(true, &table)?;
-            let pu = tt.partials(self, &enc, true)?;
             let segments: Vec<Vec<(u32, u32)>> = cands
                 .iter()
                 .enumerate()
                 .map(|(s, c)| c.iter().map(|&i| (s as u32, i)).collect())
                 .collect();
+            let Some((tt, items)) = split else {
+                // the plain path: whole requests per pass, up to PLAIN_PASS_ROWS rows
+                let enc = self.encode_users(&table)?;
+                let k = self.model.cfg.tasks.len();
+                let mut out = Vec::with_capacity(segments.len());
+                let mut start = 0;
+                while start < segments.len() {
+                    let (mut end, mut rows) = (start + 1, segments[start].len());
+                    while end < segments.len() && rows + segments[end].len() <= PLAIN_PASS_ROWS {
+                        rows += segments[end].len();
+                        end += 1;
+                    }
+                    let v = self.score_pairs(&enc, &segments[start..end].concat())?; // (rows, K)
+                    let mut at = 0;
+                    for s in &segments[start..end] {
+                        out.push(v[at * k..(at + s.len()) * k].to_vec());
+                        at += s.len();
+                    }
+                    start = end;
+                }
+                return Ok(out);
+            };
+            let enc = self.encode_side(true, &table)?;
+            let pu = tt.partials(self, &enc, true)?;
             tt.score_segments(self, &pu, items, &segments)
         };
         match together() {

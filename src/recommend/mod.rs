@@ -25,6 +25,7 @@ pub mod ensemble;
 pub mod eval;
 pub mod filters;
 pub mod fusion;
+pub mod graphs;
 pub mod load;
 pub mod output;
 pub mod recommender;

@@ -112,6 +112,8 @@ pub struct Recommender {
     /// An ensemble scored with its members' two-tower splits (`split` is member 0's,
     /// with raw outputs; it may be `None` while another member's is set).
     ensemble_split: bool,
+    /// Graphs of the plain path's forward passes, kept between calls (`graphs.rs`).
+    graphs: super::graphs::GraphPool,
 }
 
 impl Recommender {
@@ -191,6 +193,7 @@ impl Recommender {
             ensemble: None,
             text: TextSource::new(run_dir, data_dir, models_dir),
             ensemble_split: false,
+            graphs: Default::default(),
         };
         let cat = r.catalogue.clone();
         r.items = r.encode_side(false, &cat)?;
@@ -376,6 +379,12 @@ impl Recommender {
     /// (a single run's: an ensemble's members are scored by `score_ensemble_split`).
     pub(crate) fn split(&self) -> Option<&(TwoTower, Partials)> {
         self.split.as_ref().filter(|_| !self.ensemble_split)
+    }
+
+    /// Forward passes of the plain path run so far (each over up to [`SCORE_BATCH`]
+    /// pair rows, of one request or of several scored together).
+    pub fn plain_passes(&self) -> u64 {
+        self.graphs.passes()
     }
 
     /// Whether pairs are scored with the two-tower split (an ensemble: by some member).

@@ -74,6 +74,8 @@ pub struct TwoTower {
     /// One-layer experts: score through [`mix_fused`] (default); `false`: the unfused
     /// path (sum, activation, gate combine as separate passes), kept for measurement.
     pub fused: bool,
+    /// Graphs of the per-request passes (a user's input row), kept between calls.
+    graphs: super::graphs::GraphPool,
 }
 
 impl TwoTower {
@@ -172,6 +174,7 @@ impl TwoTower {
             user_cols,
             towers,
             fused: true,
+            graphs: Default::default(),
         })
     }
 
@@ -214,12 +217,13 @@ impl TwoTower {
     /// this split was made of).
     pub fn partials_of(&self, model: &LoadedModel, enc: &Encoded, user: bool) -> Result<Partials> {
         let n = enc.len();
-        let mut g = Graph::new(0);
-        g.set_training(false);
         let mut batch = EncodedBatch::default();
         enc.batch(&(0..n).collect::<Vec<_>>(), &mut batch);
-        let xv = model.input.forward(&mut g, &model.store, &batch)?; // (N, D_in)
-        let x = g.value(xv).to_vec();
+        let x = self.graphs.with(|g| -> Result<Vec<f32>> {
+            g.set_training(false);
+            let xv = model.input.forward(g, &model.store, &batch)?; // (N, D_in)
+            Ok(g.value(xv).to_vec())
+        })?;
         Ok(Partials {
             rows: n,
             experts: self.partial(&x, n, &self.mmoe.experts.first, user),

@@ -34,14 +34,43 @@ fn act(f: Option<UnaryFn>, x: &mut [f32]) {
     }
 }
 
-fn avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *HAS.get_or_init(|| is_x86_feature_detected!("avx2"))
+/// Which build of [`mix_pair`]'s body runs: the same Rust compiled for wider vectors.
+/// Additions, products and `max` only, never contracted into FMA, so every build gives
+/// the same floats (`tests/s8recserve_mix.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MixKernel {
+    /// The portable build (the reference).
+    Portable,
+    /// 8-wide (AVX2).
+    Avx2,
+    /// 16-wide (AVX-512F): one vector per 16 of an expert's D outputs.
+    Avx512,
+}
+
+impl MixKernel {
+    /// The widest build this CPU runs (detected once).
+    pub fn detect() -> MixKernel {
+        static HAS: std::sync::OnceLock<MixKernel> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| {
+            let all = MixKernel::available();
+            *all.last().expect("the portable build")
+        })
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+
+    /// Every build this CPU runs, narrowest first.
+    pub fn available() -> Vec<MixKernel> {
+        let mut out = vec![MixKernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") {
+                out.push(MixKernel::Avx2);
+            }
+            if is_x86_feature_detected!("avx512f") {
+                out.push(MixKernel::Avx512);
+            }
+        }
+        out
+    }
 }
 
 /// Per-thread buffers of [`mix_pair`].
@@ -54,8 +83,8 @@ pub(crate) struct Scratch {
     z: Vec<f32>,
     /// Every task's gate weights.                                // (K, E)
     w: Vec<f32>,
-    /// The CPU has AVX2: run [`mix_pair`]'s AVX2 build.
-    avx2: bool,
+    /// The build of [`mix_pair`] to run (one the CPU has).
+    kernel: MixKernel,
 }
 
 impl Scratch {
@@ -66,7 +95,19 @@ impl Scratch {
             a: vec![0.0; dim],
             z: vec![0.0; e],
             w: vec![0.0; k * e],
-            avx2: avx2(),
+            kernel: MixKernel::detect(),
+        }
+    }
+
+    /// [`Scratch::new`] running `kernel` (one of [`MixKernel::available`]).
+    pub(crate) fn with_kernel(k: usize, e: usize, dim: usize, kernel: MixKernel) -> Scratch {
+        assert!(
+            MixKernel::available().contains(&kernel),
+            "{kernel:?} is not available on this CPU"
+        );
+        Scratch {
+            kernel,
+            ..Scratch::new(k, e, dim)
         }
     }
 }
@@ -91,8 +132,9 @@ pub(crate) struct PairInputs<'a> {
 /// task (the slots must hold zeros): the per-pair body of [`mix_fused`] and of
 /// `two_tower_score::score_fused`, so both sum in the same order.
 ///
-/// With AVX2 (detected once) the same code is compiled for 8-wide vectors: additions,
-/// products and `max` only, no contraction into FMA, so the floats are the same.
+/// With AVX2 or AVX-512F (detected once, [`MixKernel`]) the same code is compiled for
+/// 8- or 16-wide vectors: additions, products and `max` only, no contraction into FMA,
+/// so the floats are the same.
 #[inline]
 pub(crate) fn mix_pair(
     inp: PairInputs<'_>,
@@ -103,11 +145,26 @@ pub(crate) fn mix_pair(
     stride: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if s.avx2 {
-        // SAFETY: `s.avx2` is set only where the CPU has AVX2 (Scratch::new).
-        unsafe { mix_pair_avx2(inp, pair, s, out, at, stride) };
-        return;
+    match s.kernel {
+        // SAFETY: `s.kernel` is only a build the CPU has (Scratch::new / with_kernel).
+        MixKernel::Avx512 => return unsafe { mix_pair_avx512(inp, pair, s, out, at, stride) },
+        // SAFETY: as above.
+        MixKernel::Avx2 => return unsafe { mix_pair_avx2(inp, pair, s, out, at, stride) },
+        MixKernel::Portable => {}
     }
+    mix_pair_body(inp, pair, s, out, at, stride);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn mix_pair_avx512(
+    inp: PairInputs<'_>,
+    pair: (u32, u32),
+    s: &mut Scratch,
+    out: &mut [f32],
+    at: usize,
+    stride: usize,
+) {
     mix_pair_body(inp, pair, s, out, at, stride);
 }
 
@@ -184,6 +241,21 @@ pub fn mix_fused(
     dim: usize,
     f: Option<UnaryFn>,
 ) -> Vec<Vec<f32>> {
+    mix_fused_with(MixKernel::detect(), users, items, pairs, e, dim, f)
+}
+
+/// [`mix_fused`] with the build `kernel` of the pair body (one of
+/// [`MixKernel::available`]; panics otherwise): for the tests that hold every build to
+/// the portable one.
+pub fn mix_fused_with(
+    kernel: MixKernel,
+    users: &Partials,
+    items: &Partials,
+    pairs: &[(u32, u32)],
+    e: usize,
+    dim: usize,
+    f: Option<UnaryFn>,
+) -> Vec<Vec<f32>> {
     let k = users.gates.len();
     let inp = PairInputs {
         users,
@@ -196,7 +268,7 @@ pub fn mix_fused(
     out.par_chunks_mut(PAIRS_PER_TASK * k * dim)
         .zip(pairs.par_chunks(PAIRS_PER_TASK))
         .for_each(|(o, ps)| {
-            let mut scratch = Scratch::new(k, e, dim);
+            let mut scratch = Scratch::with_kernel(k, e, dim, kernel);
             for (n, &(u, i)) in ps.iter().enumerate() {
                 // task t's mixture of pair n at o[n·K·D + t·D ..]: stride D between tasks
                 mix_pair(inp, (u, i), &mut scratch, o, n * k * dim, dim);

@@ -29,10 +29,11 @@
 //! MMoE recommenders.
 
 use super::errors::{ApiError, ApiResult};
-use super::recommend::{on_threads_batched, OnThread};
+use super::rec_request::{Front, Lists};
+use super::recommend::{on_threads_batched, Answer, Ask, OnThread};
 use crate::config::recommend::FusionConfig;
 use crate::error::Result;
-use crate::recommend::batch::Ask;
+use crate::recommend::batch::Ask as UserAsk;
 use crate::recommend::seq::SeqRecommender;
 use crate::recommend::{Fusion, Ranked, Recommender, Request, Scoring};
 use serde_json::{json, Value};
@@ -61,6 +62,10 @@ pub fn hook(
         wanted: Mutex::new(BTreeMap::new()),
     });
     let on_thread = reloads.clone();
+    // the HTTP side's request checking, from the first thread's recommenders (every
+    // thread loads the same runs)
+    let fronts = Arc::new(Mutex::new(None::<BTreeMap<String, Arc<Front>>>));
+    let fronts_in = fronts.clone();
     let mut hook = on_threads_batched(threads, MAX_BATCH, move || {
         let reloads = on_thread.clone();
         let mut recs: BTreeMap<String, Option<Recommender>> = BTreeMap::new();
@@ -88,8 +93,17 @@ pub fn hook(
             }
             recs.insert(name.clone(), rec);
         }
+        let mut fronts = fronts_in.lock().unwrap_or_else(|p| p.into_inner());
+        if fronts.is_none() {
+            *fronts = Some(
+                (recs.iter())
+                    .filter_map(|(n, r)| Some((n.clone(), Arc::new(Front::of(r.as_ref()?)))))
+                    .collect(),
+            );
+        }
+        drop(fronts);
         let data_dir = data_dir.clone();
-        Ok(move |calls: Vec<(String, Value)>| {
+        Ok(move |calls: Vec<(String, Ask)>| {
             for (model, _) in &calls {
                 if let Some(cur) = seqs.get_mut(model) {
                     reloads.catch_up(model, cur, &data_dir);
@@ -99,6 +113,7 @@ pub fn hook(
         })
     })?;
     hook.seq_reloads = Some(reloads);
+    hook.fronts = (fronts.lock().unwrap_or_else(|p| p.into_inner()).take()).unwrap_or_default();
     Ok(hook)
 }
 
@@ -155,42 +170,59 @@ impl SeqReloads {
 /// while the thread was busy (no waiting for more), scored in one pass per model.
 pub const MAX_BATCH: usize = 32;
 
-/// A request checked against its model, ready to be scored.
-struct Prepared {
-    q: Query,
-    fusion: Fusion,
+/// A request checked against its model, ready to be scored (on the recommender thread
+/// for a JSON value, on the HTTP side by [`Front::check`] for a body).
+#[derive(Debug)]
+pub struct Prepared {
+    pub(crate) q: Query,
+    pub(crate) fusion: Fusion,
     /// Catalogue indices of `candidates`, and how many were not in the catalogue.
-    allow: Option<(Vec<u32>, usize)>,
-    exclude_history: bool,
+    pub(crate) allow: Option<(Vec<u32>, usize)>,
+    pub(crate) exclude_history: bool,
 }
 
 /// The answers to `calls` (model, request), in order: each MMoE model's requests are
 /// scored in one pass ([`Recommender::recommend_many`]: each list as the request alone
-/// gets it), seq requests one at a time; a bad request gets its error alone.
+/// gets it), seq requests one at a time; a bad request gets its error alone. A request
+/// checked on the HTTP side ([`Ask::Checked`]) gets its lists, written there.
 fn answer_batch(
     recs: &BTreeMap<String, Option<Recommender>>,
     seqs: &BTreeMap<String, (u64, SeqRecommender)>,
-    calls: Vec<(String, Value)>,
-) -> Vec<ApiResult<Value>> {
-    let mut out: Vec<Option<ApiResult<Value>>> = calls.iter().map(|_| None).collect();
-    let mut groups: BTreeMap<&str, Vec<(usize, Prepared)>> = BTreeMap::new();
-    for (j, (model, request)) in calls.iter().enumerate() {
-        if let Some((_, r)) = seqs.get(model) {
-            out[j] = Some(super::seq::answer(r, model, request));
+    calls: Vec<(String, Ask)>,
+) -> Vec<ApiResult<Answer>> {
+    let mut out: Vec<Option<ApiResult<Answer>>> = calls.iter().map(|_| None).collect();
+    // (call, request, written on the HTTP side)
+    let mut groups: BTreeMap<String, Vec<(usize, Prepared, bool)>> = BTreeMap::new();
+    for (j, (model, ask)) in calls.into_iter().enumerate() {
+        let request = match ask {
+            Ask::Checked(p) if matches!(recs.get(&model), Some(Some(_))) => {
+                groups.entry(model).or_default().push((j, *p, true));
+                continue;
+            }
+            Ask::Checked(_) => {
+                out[j] = Some(Err(ApiError::not_found(format!(
+                    "no model named `{model}`"
+                ))));
+                continue;
+            }
+            Ask::Json(request) => request,
+        };
+        if let Some((_, r)) = seqs.get(&model) {
+            out[j] = Some(super::seq::answer(r, &model, &request).map(Answer::Json));
             continue;
         }
-        match prepare(recs, model, request) {
-            Ok(p) => groups.entry(model.as_str()).or_default().push((j, p)),
+        match prepare(recs, &model, &request) {
+            Ok(p) => groups.entry(model).or_default().push((j, p, false)),
             Err(e) => out[j] = Some(Err(e)),
         }
     }
     for (model, ps) in groups {
-        let r = recs[model]
+        let r = recs[&model]
             .as_ref()
             .expect("prepared against a recommender");
-        let asks: Vec<Ask<'_>> = ps
+        let asks: Vec<UserAsk<'_>> = ps
             .iter()
-            .map(|(_, p)| Ask {
+            .map(|(_, p, _)| UserAsk {
                 user: &p.q.user,
                 features: &p.q.features,
                 req: Request {
@@ -203,9 +235,15 @@ fn answer_batch(
             })
             .collect();
         let lists = r.recommend_many(&asks);
-        for ((j, p), list) in ps.into_iter().zip(lists) {
+        drop(asks);
+        for ((j, p, written_there), list) in ps.into_iter().zip(lists) {
             out[j] = Some(match list {
-                Ok(list) => Ok(reply(r, model, p, &list)),
+                Ok(list) if written_there => Ok(Answer::Lists(Lists {
+                    unknown: p.allow.as_ref().map_or(0, |(_, u)| *u),
+                    user: p.q.user,
+                    list,
+                })),
+                Ok(list) => Ok(Answer::Json(reply(r, &model, p, &list))),
                 Err(e) => Err(ApiError::bad_request(e.to_string())),
             });
         }
@@ -277,13 +315,14 @@ fn reply(r: &Recommender, model: &str, p: Prepared, list: &[Ranked]) -> Value {
 }
 
 /// A request's fields, checked.
-struct Query {
-    user: String,
-    features: BTreeMap<String, String>,
-    candidates: Option<Vec<String>>,
-    k: usize,
-    fusion: Option<FusionConfig>,
-    exclude_history: Option<bool>,
+#[derive(Debug)]
+pub(crate) struct Query {
+    pub(crate) user: String,
+    pub(crate) features: BTreeMap<String, String>,
+    pub(crate) candidates: Option<Vec<String>>,
+    pub(crate) k: usize,
+    pub(crate) fusion: Option<FusionConfig>,
+    pub(crate) exclude_history: Option<bool>,
 }
 
 /// A string, or an integer written as one (ids are often numbers in JSON).
@@ -297,7 +336,7 @@ fn id_text(v: &Value, field: &str) -> ApiResult<String> {
     }
 }
 
-fn parse(request: &Value) -> ApiResult<Query> {
+pub(crate) fn parse(request: &Value) -> ApiResult<Query> {
     let obj = request.as_object().ok_or_else(|| {
         ApiError::bad_request("the body must be a JSON object with at least `user`")
     })?;

@@ -24,6 +24,7 @@ pub mod lists;
 pub mod load;
 pub mod metrics;
 pub mod model;
+pub mod rec_request;
 pub mod recommend;
 pub mod reload;
 pub mod seq;

@@ -3,13 +3,18 @@
 //! [`super::ServeOptions::recommend`], the route answers 501 with a JSON error.
 
 use super::errors::{ApiError, ApiResult};
+use super::lists::Prepared;
+use super::rec_request::{Front, Lists};
 use super::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Answers recommendation requests for the models of a server. Called off the async
 /// runtime (`spawn_blocking`), so it may run the model directly.
@@ -33,6 +38,33 @@ pub trait RecommendHook: Send + Sync + 'static {
     fn submit(&self, _model: &str, request: Value) -> Result<Reply, Value> {
         Err(request)
     }
+
+    /// Checks the JSON `body` of a request for `model` here, on the HTTP task, hands it
+    /// to the recommender and returns where the reply's JSON bytes will come (written on
+    /// the HTTP task too); `None` when this hook does not check bodies for `model` (the
+    /// route then parses the body as a JSON value for [`RecommendHook::submit`]). The
+    /// recommenders of [`super::lists::hook`] take every MMoE request this way
+    /// ([`super::rec_request`]), so their threads only score.
+    fn submit_body(&self, _model: &str, _body: &[u8]) -> Option<BodyReply> {
+        None
+    }
+}
+
+/// Where the JSON bytes of a [`RecommendHook::submit_body`] reply come.
+pub type BodyReply =
+    std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Vec<u8>>> + Send>>;
+
+/// A request as the recommender threads take it: a JSON value, or a body checked on the
+/// HTTP side ([`super::rec_request::Front::check`]).
+pub enum Ask {
+    Json(Value),
+    Checked(Box<Prepared>),
+}
+
+/// A recommender's answer: JSON for [`Ask::Json`], the lists for [`Ask::Checked`].
+pub enum Answer {
+    Json(Value),
+    Lists(Lists),
 }
 
 /// `POST /v1/models/{name}/recommend`.
@@ -40,7 +72,7 @@ pub async fn recommend(
     State(st): State<AppState>,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let body = body.map_err(|e| super::kserve::body_error(e, st.limits.max_body_bytes))?;
     let Some(hook) = st.recommend.clone() else {
         return Err(ApiError::new(
@@ -48,6 +80,10 @@ pub async fn recommend(
             "recommendations are not served by this build yet; use `POST /v2/models/{name}/infer` to score rows",
         ));
     };
+    if let Some(reply) = hook.submit_body(&name, &body) {
+        let json = reply.await?;
+        return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
+    }
     let request: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("request body is not JSON: {e}")))?;
     let request = match hook.submit(&name, request) {
@@ -55,24 +91,56 @@ pub async fn recommend(
             let reply = rx.await.map_err(|_| {
                 ApiError::internal("the recommender's thread stopped before answering")
             })??;
-            return Ok(Json(reply));
+            return Ok(Json(reply).into_response());
         }
         Err(request) => request,
     };
     let reply = tokio::task::spawn_blocking(move || hook.recommend(&name, request))
         .await
         .map_err(|e| ApiError::internal(format!("the recommender failed: {e}")))??;
-    Ok(Json(reply))
+    Ok(Json(reply).into_response())
 }
 
 /// Where the answer to a [`RecommendHook::submit`] comes.
 pub type Reply = tokio::sync::oneshot::Receiver<ApiResult<Value>>;
 
-type Call = (
-    String,
-    Value,
-    tokio::sync::oneshot::Sender<ApiResult<Value>>,
-);
+type Sender<T> = tokio::sync::oneshot::Sender<ApiResult<T>>;
+
+/// Sends a recommender's answer to the caller that waits for it.
+type Deliver = Box<dyn FnOnce(ApiResult<Answer>) + Send>;
+
+enum Call {
+    Json(String, Value, Sender<Value>),
+    Checked(String, Box<Prepared>, Sender<Lists>),
+}
+
+impl Call {
+    /// The model and the request; where the answer goes.
+    fn split(self) -> ((String, Ask), Deliver) {
+        let bug =
+            || ApiError::internal("the recommender answered in the wrong form; this is a bug");
+        match self {
+            Call::Json(m, v, tx) => (
+                (m, Ask::Json(v)),
+                Box::new(move |a| {
+                    let _ = tx.send(a.and_then(|a| match a {
+                        Answer::Json(v) => Ok(v),
+                        Answer::Lists(_) => Err(bug()),
+                    }));
+                }),
+            ),
+            Call::Checked(m, p, tx) => (
+                (m, Ask::Checked(p)),
+                Box::new(move |a| {
+                    let _ = tx.send(a.and_then(|a| match a {
+                        Answer::Lists(l) => Ok(l),
+                        Answer::Json(_) => Err(bug()),
+                    }));
+                }),
+            ),
+        }
+    }
+}
 
 /// A [`RecommendHook`] whose recommender lives on a thread of its own: for a
 /// recommender that is not `Send` (a model is `Box<dyn MultiTaskModel>`). `make` builds
@@ -81,6 +149,9 @@ pub struct OnThread {
     tx: std::sync::mpsc::Sender<Call>,
     /// Hot reload of the seq models on the threads (set by [`super::lists::hook`]).
     pub(crate) seq_reloads: Option<std::sync::Arc<super::lists::SeqReloads>>,
+    /// Per MMoE model, the request checking of the HTTP side (set by
+    /// [`super::lists::hook`]; [`RecommendHook::submit_body`]).
+    pub(crate) fronts: BTreeMap<String, Arc<Front>>,
 }
 
 /// Starts the thread and builds the recommender with `make`; returns once it is built
@@ -103,8 +174,14 @@ where
                 }
             };
             let _ = ready_tx.send(Ok(()));
-            while let Ok((model, request, reply)) = rx.recv() {
-                let _ = reply.send(rec(&model, request));
+            while let Ok(call) = rx.recv() {
+                let ((model, ask), reply) = call.split();
+                reply(match ask {
+                    Ask::Json(request) => rec(&model, request).map(Answer::Json),
+                    Ask::Checked(_) => Err(ApiError::internal(
+                        "this recommender takes JSON values only; this is a bug",
+                    )),
+                });
             }
         })
         .map_err(|e| crate::error::Error::Config {
@@ -118,6 +195,7 @@ where
     Ok(OnThread {
         tx,
         seq_reloads: None,
+        fronts: BTreeMap::new(),
     })
 }
 
@@ -132,10 +210,15 @@ where
 {
     on_threads_batched(n, 1, move || {
         let mut rec = make()?;
-        Ok(move |calls: Vec<(String, Value)>| {
+        Ok(move |calls: Vec<(String, Ask)>| {
             calls
                 .into_iter()
-                .map(|(model, request)| rec(&model, request))
+                .map(|(model, ask)| match ask {
+                    Ask::Json(request) => rec(&model, request).map(Answer::Json),
+                    Ask::Checked(_) => Err(ApiError::internal(
+                        "this recommender takes JSON values only; this is a bug",
+                    )),
+                })
                 .collect()
         })
     })
@@ -144,7 +227,8 @@ where
 /// [`on_threads`] whose recommenders answer batches: a free thread takes the first
 /// waiting call and every call queued behind it, up to `max_batch` (no waiting for
 /// more: a batch is what arrived while the threads were busy), and `rec` returns one
-/// answer per call, in order.
+/// answer per call, in order: [`Answer::Json`] to an [`Ask::Json`], [`Answer::Lists`]
+/// to an [`Ask::Checked`].
 pub fn on_threads_batched<R, F>(
     n: usize,
     max_batch: usize,
@@ -152,7 +236,7 @@ pub fn on_threads_batched<R, F>(
 ) -> crate::error::Result<OnThread>
 where
     F: Fn() -> crate::error::Result<R> + Send + Sync + 'static,
-    R: FnMut(Vec<(String, Value)>) -> Vec<ApiResult<Value>> + 'static,
+    R: FnMut(Vec<(String, Ask)>) -> Vec<ApiResult<Answer>> + 'static,
 {
     let (tx, rx) = std::sync::mpsc::channel::<Call>();
     let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
@@ -186,17 +270,18 @@ where
                     }
                     drop(q);
                     let mut replies = Vec::with_capacity(calls.len());
-                    let asks: Vec<(String, Value)> = calls
+                    let asks: Vec<(String, Ask)> = calls
                         .into_iter()
-                        .map(|(model, request, reply)| {
+                        .map(|call| {
+                            let (ask, reply) = call.split();
                             replies.push(reply);
-                            (model, request)
+                            ask
                         })
                         .collect();
                     let answers = rec(asks);
                     debug_assert_eq!(answers.len(), replies.len());
                     for (reply, a) in replies.into_iter().zip(answers) {
-                        let _ = reply.send(a);
+                        reply(a);
                     }
                 }
             })
@@ -214,6 +299,7 @@ where
     Ok(OnThread {
         tx,
         seq_reloads: None,
+        fronts: BTreeMap::new(),
     })
 }
 
@@ -227,10 +313,33 @@ impl RecommendHook for OnThread {
     /// Queues the call for the recommender threads; `Err(request)` once they stopped.
     fn submit(&self, model: &str, request: Value) -> Result<Reply, Value> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        match self.tx.send((model.to_string(), request, reply)) {
+        match self.tx.send(Call::Json(model.to_string(), request, reply)) {
             Ok(()) => Ok(rx),
-            Err(std::sync::mpsc::SendError((_, request, _))) => Err(request),
+            Err(std::sync::mpsc::SendError(Call::Json(_, request, _))) => Err(request),
+            Err(_) => unreachable!("a JSON call comes back as sent"),
         }
+    }
+
+    /// Checks `body` on the calling (HTTP) task for a model with a front, queues the
+    /// checked request and writes the reply's JSON when the lists come back.
+    fn submit_body(&self, model: &str, body: &[u8]) -> Option<BodyReply> {
+        let front = self.fronts.get(model)?.clone();
+        let checked = match front.check(body) {
+            Ok(p) => p,
+            Err(e) => return Some(Box::pin(std::future::ready(Err(e)))),
+        };
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let name = model.to_string();
+        let sent = self
+            .tx
+            .send(Call::Checked(name.clone(), Box::new(checked), reply));
+        Some(Box::pin(async move {
+            sent.map_err(|_| ApiError::internal("the recommender's thread has stopped"))?;
+            let lists = rx.await.map_err(|_| {
+                ApiError::internal("the recommender's thread stopped before answering")
+            })??;
+            Ok(front.write(&name, &lists))
+        }))
     }
 
     fn reload_seq(&self, model: &str, run: &std::path::Path) -> Option<Result<(), String>> {

@@ -13,7 +13,14 @@ impl Recommender {
     /// Task values of `pairs`: probability for binary tasks, value for regression; an
     /// ensemble's combined output ([`crate::ensemble::combine::TaskRule::combine`]).  // (P, K)
     pub fn score_pairs(&self, users: &UserRows, pairs: &[(u32, u32)]) -> Result<Vec<f32>> {
-        let first = raw_pairs(&self.model, &self.sides, &self.items, &users.first, pairs)?;
+        let first = raw_pairs(
+            &self.graphs,
+            &self.model,
+            &self.sides,
+            &self.items,
+            &users.first,
+            pairs,
+        )?;
         let k = self.model.cfg.tasks.len();
         let mut out = vec![0.0f32; pairs.len() * k];
         match &self.ensemble {
@@ -32,7 +39,14 @@ impl Recommender {
             Some(e) => {
                 let mut all = vec![first];
                 for (m, u) in e.others.iter().zip(&users.others) {
-                    all.push(raw_pairs(&m.model, &m.sides, &m.items, u, pairs)?);
+                    all.push(raw_pairs(
+                        &self.graphs,
+                        &m.model,
+                        &m.sides,
+                        &m.items,
+                        u,
+                        pairs,
+                    )?);
                 }
                 return Ok(combined(e, &all, k));
             }
@@ -53,7 +67,7 @@ impl Recommender {
                       u: &Encoded|
          -> Result<Vec<Vec<f32>>> {
             let Some((tt, pi)) = split else {
-                return raw_pairs(model, sides, items, u, pairs);
+                return raw_pairs(&self.graphs, model, sides, items, u, pairs);
             };
             let pu = tt.partials_of(model, u, true)?; // (U, ·) user-side partials
             let mut v = Vec::with_capacity(pairs.len() * k); // (P, K) raw
@@ -243,6 +257,7 @@ fn pair_rows_of(sides: &Sides, it: &Encoded, users: &Encoded, pairs: &[(u32, u32
 
 /// One model's raw outputs (logit / value) of `pairs`.   // K × (P,)
 fn raw_pairs(
+    graphs: &super::super::graphs::GraphPool,
     m: &LoadedModel,
     sides: &Sides,
     items: &Encoded,
@@ -252,15 +267,9 @@ fn raw_pairs(
     let mut out = vec![Vec::with_capacity(pairs.len()); m.cfg.tasks.len()];
     for chunk in pairs.chunks(SCORE_BATCH) {
         let rows = pair_rows_of(sides, items, users, chunk);
-        let mut g = crate::autograd::Graph::new(0);
-        let raw = crate::train::run::predict(
-            &mut g,
-            &m.input,
-            m.model.as_ref(),
-            &m.store,
-            &rows,
-            SCORE_BATCH,
-        )?;
+        let raw = graphs.with(|g| {
+            crate::train::run::predict(g, &m.input, m.model.as_ref(), &m.store, &rows, SCORE_BATCH)
+        })?;
         for (o, z) in out.iter_mut().zip(raw) {
             o.extend(z);
         }
