@@ -162,10 +162,12 @@ pub(crate) fn ingest_file(
         }
         };
         let group = reader.get_row_group(g).map_err(|e| io(None, e))?;
+        b.count_bytes(meta.row_group(g).compressed_size().max(0) as u64);
         let rows = group
             .get_row_iter(Some(projection.clone()))
             .map_err(|e| io(None, e))?;
         for row in rows {
+            b.flush_if_full()?;
             line += 1;
             let row = row.map_err(|e| io(Some(line), e))?;
             let values: Vec<&Field> = row.get_column_iter().map(|(_, f)| f).collect();
