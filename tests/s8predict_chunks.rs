@@ -170,11 +170,7 @@ fn the_reader_thread_yields_chunks_then_its_error() {
         3,
         "rows 0..6 in chunks of two before the bad row"
     );
-    let err = last
-        .as_ref()
-        .err()
-        .expect("the error comes last")
-        .to_string();
+    let err = last.as_ref().expect_err("the error comes last").to_string();
     assert!(err.contains("a.csv:9:"), "{err}");
 }
 

@@ -8,6 +8,10 @@
 //! never drop rows here. The output never replaces the input, a file of the run folder
 //! or (without `--force`) any existing file, and is written atomically (see
 //! [`super::output`]).
+//!
+//! The input is read, scored and written in chunks (`predict/stream.rs`), so a file larger than
+//! memory can be scored; the bytes written are those of reading it whole. The model is
+//! opened once (`predict/scorer.rs`). Ensembles read the input whole (`score_run`).
 
 mod scorer;
 mod stream;
@@ -26,8 +30,8 @@ pub enum PredictBadRows {
     /// Stop with an error naming the file, line and field; nothing is written.
     #[default]
     Error,
-    /// Write the row with empty scores and the reason in an `error` column (at most 10
-    /// such rows; more is an error).
+    /// Write the row with empty scores and the reason in an `error` column (every such
+    /// row, malformed or holding a value that is not a number).
     Mark,
 }
 
