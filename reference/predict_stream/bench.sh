@@ -17,7 +17,7 @@ for tag in old new; do
   bin=${!tag}
   before=$(cut -d' ' -f1-3 /proc/loadavg)
   /usr/bin/time -f "%e %U %S %M" -o "$out/$tag.time" \
-    "$bin" predict --run "$run" --input "$input" --output "$out/$tag.csv" --force --quiet 2> "$out/$tag.err"
+    "$bin" predict --run "$run" --input "$input" --output "$out/$tag.csv" --force 2> "$out/$tag.err"
   after=$(cut -d' ' -f1-3 /proc/loadavg)
   read -r wall user sys kb < "$out/$tag.time"
   awk -v t="$tag" -v w="$wall" -v u="$user" -v s="$sys" -v kb="$kb" -v n="$rows" -v b="$before" -v a="$after" \

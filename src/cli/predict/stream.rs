@@ -2,7 +2,7 @@
 //! written chunk by chunk, so memory holds a few chunks, never the file.
 //!
 //! ```text
-//! reader thread: --input ─▶ chunks of ~64k rows (RawTable, data::loaders::stream_table)
+//! reader thread: --input ─▶ chunks of 16k rows (RawTable, data::loaders::stream_table)
 //! this thread:   chunk ─▶ Scorer::prepare_chunk ─▶ output rows + encoded rows
 //!                encoded rows of the waiting chunks, concatenated ─▶ score the whole
 //!                batches of BATCH rows (all rows at the end of the input)

@@ -31,9 +31,11 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// Rows per chunk when `MTREC_PREDICT_CHUNK_ROWS` is not set: ~64k rows of the
-/// AliExpress layout are ~30 MB of CSV and ~20 MB interned.
-pub const DEFAULT_CHUNK_ROWS: usize = 1 << 16;
+/// Rows per chunk when `MTREC_PREDICT_CHUNK_ROWS` is not set. Interning costs most:
+/// 16k rows of the AliExpress layout (63 numeric columns, nearly every value distinct)
+/// are ~8 MB of CSV and ~40 MB interned; predict's peak RSS on 200k such rows was
+/// 175 MB with 16k-row chunks and 518 MB with 64k (docs/benchmarks.md).
+pub const DEFAULT_CHUNK_ROWS: usize = 1 << 14;
 
 /// Rows per chunk: `MTREC_PREDICT_CHUNK_ROWS` (tests force small chunks; `0` or text
 /// is ignored), else [`DEFAULT_CHUNK_ROWS`].
