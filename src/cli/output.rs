@@ -103,3 +103,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     result
 }
+
+/// An output written in pieces and moved into place at the end, as [`write_atomic`]
+/// does for one piece: a temporary file in the same folder, `sync_all`, rename. Dropped
+/// without [`AtomicWriter::commit`] (an error on the way), the temporary file is
+/// removed and `path` is untouched.
+pub struct AtomicWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicWriter {
+    /// Creates the temporary file beside `path`.
+    pub fn create(path: &Path) -> Result<AtomicWriter> {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        let seq = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
+        name.push(format!(".tmp-{}-{seq}", std::process::id()));
+        let tmp = path.with_file_name(name);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io_err(&tmp, format!("cannot create the temporary output: {e}")))?;
+        Ok(AtomicWriter {
+            path: path.to_path_buf(),
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+            tmp,
+        })
+    }
+
+    /// Appends `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let f = self.file.as_mut().expect("AtomicWriter used after commit");
+        f.write_all(bytes)
+            .map_err(|e| io_err(&self.tmp, format!("cannot write the output: {e}")))
+    }
+
+    /// Flushes, syncs and renames the temporary file to `path`.
+    pub fn commit(mut self) -> Result<()> {
+        let f = self.file.take().expect("AtomicWriter committed twice");
+        let f = f
+            .into_inner()
+            .map_err(|e| io_err(&self.tmp, format!("cannot write the output: {}", e.error())))?;
+        f.sync_all()
+            .map_err(|e| io_err(&self.tmp, format!("cannot write the output: {e}")))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
+            io_err(
+                &self.path,
+                format!("cannot move the finished output into place: {e}"),
+            )
+        })?;
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for AtomicWriter {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}

@@ -8,14 +8,20 @@
 //! never drop rows here. The output never replaces the input, a file of the run folder
 //! or (without `--force`) any existing file, and is written atomically (see
 //! [`super::output`]).
+//!
+//! The input is read, scored and written in chunks (`predict/stream.rs`), so a file larger than
+//! memory can be scored; the bytes written are those of reading it whole. The model is
+//! opened once (`predict/scorer.rs`). Ensembles read the input whole (`score_run`).
 
-use super::output::{check_output, write_atomic};
-use crate::config::{BadRows, RunConfig, TaskType};
+mod scorer;
+mod stream;
+
+use super::output::{check_output, AtomicWriter};
+use crate::config::{RunConfig, TaskType};
 use crate::data::ingest::RawTable;
-use crate::data::loaders::load_table;
 use crate::error::{Error, Result};
-use crate::train::run::{self, predict};
 use clap::{Args, ValueEnum};
+use scorer::Scorer;
 use std::path::{Path, PathBuf};
 
 /// `--bad-rows` of `mtrec predict`.
@@ -24,8 +30,8 @@ pub enum PredictBadRows {
     /// Stop with an error naming the file, line and field; nothing is written.
     #[default]
     Error,
-    /// Write the row with empty scores and the reason in an `error` column (at most 10
-    /// such rows; more is an error).
+    /// Write the row with empty scores and the reason in an `error` column (every such
+    /// row, malformed or holding a value that is not a number).
     Mark,
 }
 
@@ -72,10 +78,14 @@ pub struct PredictArgs {
     /// [then $MTREC_MODELS, then <data-dir>/../models, then the working directory].
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// No progress line on stderr (bytes of --input read, bytes/s, ETA); it is shown only
+    /// when stderr is a terminal.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// One output row: a read row (its index in the table) or a row that could not be read.
-enum OutRow {
+pub(super) enum OutRow {
     Scored(usize),
     Failed(String),
 }
@@ -89,12 +99,11 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
     if crate::recommend::seq::is_seq_run(&args.run)? {
         return super::seq_runs::predict(args);
     }
-    let s = score_run(args, &args.run)?;
-    let values = s.values();
-    write_output(args, &s, &values)
+    stream::predict_streamed(args)
 }
 
-/// The rows of `--input` scored by the model of `run`, before anything is written.
+/// The rows of `--input` scored by the model of `run`, before anything is written
+/// (the whole input in memory: `mtrec predict` of an ensemble).
 pub(super) struct Scored {
     pub cfg: RunConfig,
     pub table: RawTable,
@@ -111,94 +120,30 @@ impl Scored {
     pub fn lines(&self) -> Vec<u64> {
         self.rows.iter().map(|r| r.0).collect()
     }
-
-    /// Outputs as written: probabilities for binary tasks, values for regression.
-    fn values(&self) -> Vec<Vec<f32>> {
-        self.cfg
-            .tasks
-            .iter()
-            .zip(&self.out)
-            .map(|(t, o)| match t.kind {
-                TaskType::Binary => o
-                    .iter()
-                    .map(|&z| crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, z))
-                    .collect(),
-                TaskType::Regression => o.clone(),
-            })
-            .collect()
-    }
 }
 
-/// Reads `--input` as the run folder `run` reads its data and scores every row.
+/// Outputs as written: probabilities for binary tasks, values for regression.
+pub(super) fn to_values(tasks: &[crate::config::TaskConfig], out: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    tasks
+        .iter()
+        .zip(out)
+        .map(|(t, o)| match t.kind {
+            TaskType::Binary => o
+                .iter()
+                .map(|&z| crate::ops::unary::f(crate::autograd::UnaryFn::Sigmoid, z))
+                .collect(),
+            TaskType::Regression => o.clone(),
+        })
+        .collect()
+}
+
+/// Reads `--input` whole as the run folder `run` reads its data and scores every row.
 pub(super) fn score_run(args: &PredictArgs, run: &Path) -> Result<Scored> {
-    let mut cfg = RunConfig::from_file(run.join("config.toml"), &[])?;
-    let spec_path = run.join("spec.json");
-    let spec_text = std::fs::read_to_string(&spec_path).map_err(|e| Error::Io {
-        path: spec_path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let mut spec = crate::data::features::FeatureSpec::from_json_str(&spec_text)?;
-    cfg.data.files = vec![args.input.display().to_string()];
-    // Training's choices to drop rows never apply to scoring: one row in, one row out.
-    cfg.data.dedup = false;
-    cfg.data.bad_rows = match args.bad_rows {
-        PredictBadRows::Error => BadRows::Error,
-        PredictBadRows::Mark => BadRows::Skip,
-    };
-    // The columns copied beside the scores: --keep, else the id (categorical) columns.
-    let keep: Vec<String> = if !args.keep.is_empty() {
-        args.keep.clone()
-    } else if args.no_keys {
-        Vec::new()
-    } else {
-        spec.categorical.iter().map(|c| c.name.clone()).collect()
-    };
-    let mut needed: Vec<&str> = cfg.features.iter().map(|f| f.name.as_str()).collect();
-    needed.extend(spec.text.iter().map(|t| t.column.as_str()));
-    needed.extend(keep.iter().map(String::as_str));
-    cfg.data.list_every_bad_row = true;
-    // side tables are looked up under --data-dir, the input under the working directory
-    let side_dir = super::train::data_dir(args.data_dir.clone());
-    for j in &mut cfg.data.join {
-        j.file = side_dir.join(&j.file).display().to_string();
-    }
-    let mut table = load_table(&cfg.data, Path::new("."), &needed)?;
-    if args.bad_rows == PredictBadRows::Mark {
-        // numbers that are not numbers become marked rows too (labels are not read)
-        let mut split = cfg.split.clone();
-        split.kind = crate::config::SplitKind::Random;
-        crate::data::features::drop_bad_values(&mut table, &cfg.features, &[], &split, &cfg.data)?;
-    }
-    let rows = output_rows(&table, &args.input)?;
-    let mut encoded = spec.encode(&table)?;
-    let unseen = crate::data::features::unseen_counts(&spec, &table, &encoded)?;
-    if !spec.text.is_empty() {
-        // Texts already embedded by the run are read from its cache.
-        let provider = run::text::native_provider(Path::new("."), args.models_dir.as_deref());
-        let env = crate::data::features::TextEnv {
-            provider: &provider,
-            cache_dir: Some(run::text_cache_dir(run)),
-        };
-        crate::data::features::attach_texts(&mut spec, &table, &mut encoded, &env)?;
-    }
-    let mut store = crate::autograd::ParamStore::new();
-    let mut rng =
-        <ndarray_rand::rand::rngs::StdRng as ndarray_rand::rand::SeedableRng>::seed_from_u64(
-            cfg.train.seed,
-        );
-    let input = crate::nn::FeatureInput::new(&mut store, "input", &spec, &mut rng)?;
-    let model = crate::train::run::build::build_model(
-        &cfg.model,
-        input.d_in(),
-        &cfg.tasks,
-        &mut store,
-        &mut rng,
-    )?;
-    let _ = crate::train::run::build::build_balancer(&cfg.train, &cfg.tasks, &mut store)?;
-    crate::quant::load_weights(run, &mut store)?; // f32, or int8 after mtrec compress
-    let mut g = crate::autograd::Graph::new(0);
-    let out = predict(&mut g, &input, model.as_ref(), &store, &encoded, 4096)?;
-    let n = table.num_rows();
+    let mut sc = Scorer::open(args, run)?;
+    let table = sc.load_whole(args)?;
+    let (chunk, encoded) = sc.prepare_chunk(args, table)?;
+    let out = sc.score(&encoded)?;
+    let n = chunk.table.num_rows();
     if encoded.len() != n || out.iter().any(|o| o.len() != n) {
         return Err(Error::Io {
             path: args.input.display().to_string(),
@@ -209,27 +154,59 @@ pub(super) fn score_run(args: &PredictArgs, run: &Path) -> Result<Scored> {
         });
     }
     Ok(Scored {
-        cfg,
-        table,
-        rows,
-        keep,
+        table: chunk.table,
+        rows: chunk.rows,
         out,
-        unseen,
+        unseen: sc.unseen.clone(),
+        keep: sc.keep.clone(),
+        cfg: sc.cfg,
     })
 }
 
 /// Writes the output CSV: `values[k][i]` the score of task k for read row i.
 pub(super) fn write_output(args: &PredictArgs, s: &Scored, values: &[Vec<f32>]) -> Result<()> {
-    let (cfg, table, rows, keep) = (&s.cfg, &s.table, &s.rows, &s.keep);
-    let mark = args.bad_rows == PredictBadRows::Mark;
+    let mut w = AtomicWriter::create(&args.output)?;
+    w.write(header(args, &s.cfg, &s.keep).as_bytes())?;
+    let mut counts = (0usize, 0usize);
+    let text = rows_text(
+        args,
+        &s.cfg,
+        &s.keep,
+        &s.table,
+        &s.rows,
+        values,
+        &mut counts,
+    )?;
+    w.write(text.as_bytes())?;
+    w.commit()?;
+    report(args, &s.cfg, counts, &s.unseen, s.table.num_rows());
+    Ok(())
+}
+
+/// The header line: `line`, the --keep columns, one column per task, `error` (mark).
+pub(super) fn header(args: &PredictArgs, cfg: &RunConfig, keep: &[String]) -> String {
     let mut head = vec!["line".to_string()];
     head.extend(keep.iter().cloned());
     head.extend(cfg.tasks.iter().map(|t| t.name.clone()));
-    if mark {
+    if args.bad_rows == PredictBadRows::Mark {
         head.push("error".into());
     }
-    let mut text = csv_line(&head);
-    let (mut scored, mut failed) = (0usize, 0usize);
+    csv_line(&head)
+}
+
+/// The output lines of `rows` (read rows index `table` and `values[k][i]`); adds the
+/// scored and the marked rows to `counts`. A score that is not finite is an error.
+pub(super) fn rows_text(
+    args: &PredictArgs,
+    cfg: &RunConfig,
+    keep: &[String],
+    table: &RawTable,
+    rows: &[(u64, OutRow)],
+    values: &[Vec<f32>],
+    counts: &mut (usize, usize),
+) -> Result<String> {
+    let mark = args.bad_rows == PredictBadRows::Mark;
+    let mut text = String::new();
     for (line, row) in rows {
         let mut fields = vec![line.to_string()];
         match row {
@@ -254,7 +231,7 @@ pub(super) fn write_output(args: &PredictArgs, s: &Scored, values: &[Vec<f32>]) 
                 if mark {
                     fields.push(String::new());
                 }
-                scored += 1;
+                counts.0 += 1;
             }
             OutRow::Failed(reason) => {
                 fields.extend(std::iter::repeat_n(
@@ -262,12 +239,22 @@ pub(super) fn write_output(args: &PredictArgs, s: &Scored, values: &[Vec<f32>]) 
                     keep.len() + cfg.tasks.len(),
                 ));
                 fields.push(reason.clone());
-                failed += 1;
+                counts.1 += 1;
             }
         }
         text.push_str(&csv_line(&fields));
     }
-    write_atomic(&args.output, text.as_bytes())?;
+    Ok(text)
+}
+
+/// The stderr lines after the output is in place: rows written, rows marked, unseen ids.
+pub(super) fn report(
+    args: &PredictArgs,
+    cfg: &RunConfig,
+    (scored, failed): (usize, usize),
+    unseen: &[(String, usize)],
+    rows: usize,
+) {
     eprintln!(
         "wrote {} rows × {} tasks to {}{}",
         scored + failed,
@@ -279,12 +266,11 @@ pub(super) fn write_output(args: &PredictArgs, s: &Scored, values: &[Vec<f32>]) 
             String::new()
         }
     );
-    eprintln!("{}", unseen_line(&s.unseen, table.num_rows()));
-    Ok(())
+    eprintln!("{}", unseen_line(unseen, rows));
 }
 
 /// The stderr line on values outside the training vocabulary, per id column.
-fn unseen_line(unseen: &[(String, usize)], rows: usize) -> String {
+pub(super) fn unseen_line(unseen: &[(String, usize)], rows: usize) -> String {
     if unseen.is_empty() {
         return "unseen ids: the run has no id (categorical or multi-hot) features".into();
     }
@@ -300,7 +286,7 @@ fn unseen_line(unseen: &[(String, usize)], rows: usize) -> String {
 
 /// Every row of the input in line order: the rows read, and (under `--bad-rows mark`)
 /// the rows the reader could not use. Fails when unusable rows cannot all be listed.
-fn output_rows(table: &RawTable, input: &Path) -> Result<Vec<(u64, OutRow)>> {
+pub(super) fn output_rows(table: &RawTable, input: &Path) -> Result<Vec<(u64, OutRow)>> {
     let sk = &table.skipped;
     if sk.duplicates > 0 || sk.count > sk.first.len() {
         return Err(Error::Io {

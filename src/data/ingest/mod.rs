@@ -29,10 +29,12 @@ mod reader;
 mod records;
 mod skipped;
 mod source;
+mod stream;
 
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
 pub(crate) use source::{check_regular_file, excerpt};
+pub use stream::{chunk_rows, read_table_chunked, TableChunks, DEFAULT_CHUNK_ROWS};
 // The streaming cache build (src/data/cache/build/) judges rows with the reader's rules.
 pub(crate) use reader::{field_map, header_names, BadRow, RowContext};
 pub(crate) use skipped::shorten;

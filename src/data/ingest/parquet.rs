@@ -148,7 +148,10 @@ pub(crate) fn ingest_file(
     pq.select(&map)?;
     let mut first = 0;
     for (g, rows) in pq.group_rows().into_iter().enumerate() {
+        let size = pq.reader.metadata().row_group(g).compressed_size();
+        b.count_bytes(size.max(0) as u64);
         pq.read_group(g, first, |line, texts| {
+            b.flush_if_full()?;
             match texts {
                 Ok(out) => b.push_texts(
                     out,

@@ -28,6 +28,9 @@ pub(crate) struct TableBuilder {
     skipped: SkippedRows,
     /// 128-bit hashes of every kept row's fields (`data.dedup`).
     seen: HashSet<u128>,
+    /// Hand the rows over in chunks as they are read (`super::stream`); `None`: keep
+    /// every row until [`TableBuilder::finish`].
+    pub(super) chunking: Option<super::stream::Chunking>,
 }
 
 impl TableBuilder {
@@ -46,6 +49,7 @@ impl TableBuilder {
             files: Vec::new(),
             skipped: SkippedRows::default(),
             seen: HashSet::new(),
+            chunking: None,
         }
     }
 
@@ -87,7 +91,8 @@ pub(crate) fn ingest_file(
     shown: &str,
     cfg: &DataConfig,
 ) -> Result<()> {
-    let mut records = Records::new(Source::open(path, shown, cfg)?, cfg);
+    let source = Source::open_counted(path, shown, cfg, b.bytes_counter())?;
+    let mut records = Records::new(source, cfg);
     b.skipped.keep_all |= cfg.list_every_bad_row;
     b.files.push(shown.to_string());
     let file_index = (b.files.len() - 1) as u32;
@@ -121,6 +126,7 @@ pub(crate) fn ingest_file(
         cfg,
     };
     while let Some(item) = records.next_record(&mut rec)? {
+        b.flush_if_full()?;
         let (line, decoded) = match item {
             Item::Row { line, cut } => (line, ctx.decode_row(&rec, &map, cut)),
             Item::Unterminated {
@@ -406,5 +412,56 @@ impl TableBuilder {
     /// Records a row dropped under `data.bad_rows = "skip"`.
     pub(super) fn skip_row(&mut self, shown: &str, line: u64, reason: String, text: &str) {
         self.skipped.record(shown, line, reason, text);
+    }
+}
+
+/// Chunked reading (`super::stream`): the rows gathered so far handed over as one table.
+impl TableBuilder {
+    /// The counter of bytes read, when reading in chunks with progress.
+    pub(super) fn bytes_counter(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicU64>> {
+        self.chunking.as_ref().and_then(|c| c.bytes.clone())
+    }
+
+    /// Adds `n` bytes read (Parquet: a row group's compressed size) to the counter.
+    pub(super) fn count_bytes(&self, n: u64) {
+        if let Some(b) = self.bytes_counter() {
+            b.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Called before each row: when reading in chunks and the chunk holds its rows
+    /// (kept and dropped together), hands it over and starts the next.
+    pub(super) fn flush_if_full(&mut self) -> Result<()> {
+        match &self.chunking {
+            Some(c) if self.source.len() + self.skipped.count >= c.rows => self.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Hands the rows gathered since the last chunk to the chunk sink (a table that
+    /// may be empty); the names, files and `data.dedup` hashes carry on.
+    pub(super) fn flush(&mut self) -> Result<()> {
+        let keep_all = self.skipped.keep_all;
+        let chunk = RawTable {
+            names: self.names.clone(),
+            columns: self
+                .columns
+                .iter_mut()
+                .map(|c| std::mem::take(c).finish())
+                .collect(),
+            source: std::mem::take(&mut self.source),
+            files: self.files.clone(),
+            skipped: std::mem::replace(
+                &mut self.skipped,
+                SkippedRows {
+                    keep_all,
+                    ..SkippedRows::default()
+                },
+            ),
+        };
+        match &mut self.chunking {
+            Some(c) => (c.sink)(chunk),
+            None => Ok(()),
+        }
     }
 }

@@ -13,8 +13,24 @@ use crate::config::DataConfig;
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A reader that adds the bytes it reads to a shared counter.
+struct Counted<R> {
+    inner: R,
+    n: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let got = self.inner.read(buf)?;
+        self.n.fetch_add(got as u64, Ordering::Relaxed);
+        Ok(got)
+    }
+}
 
 /// The two first bytes of every gzip member (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -93,13 +109,31 @@ pub(crate) enum LineEnd {
 impl Source {
     /// Opens `path` (called `shown` in messages).
     pub(crate) fn open(path: &Path, shown: &str, cfg: &DataConfig) -> Result<Source> {
+        Source::open_counted(path, shown, cfg, None)
+    }
+
+    /// Opens `path` like [`Source::open`]; with `counter`, every byte read from the file
+    /// (compressed, for gzip) is added to it, for a progress bar of bytes read.
+    pub(crate) fn open_counted(
+        path: &Path,
+        shown: &str,
+        cfg: &DataConfig,
+        counter: Option<Arc<AtomicU64>>,
+    ) -> Result<Source> {
         cfg.check_limits()?;
         check_regular_file(path, shown)?;
         let io = |e: std::io::Error| Error::Io {
             path: shown.to_string(),
             message: format!("cannot open the data file ({e}); check data.files and --data-dir"),
         };
-        let mut buf = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
+        let file: Box<dyn Read> = match counter {
+            Some(n) => Box::new(Counted {
+                inner: File::open(path).map_err(io)?,
+                n,
+            }),
+            None => Box::new(File::open(path).map_err(io)?),
+        };
+        let mut buf = BufReader::with_capacity(1 << 16, file);
         let gz = buf.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC);
         let inner: Box<dyn BufRead> = if gz {
             Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(buf)))

@@ -71,6 +71,61 @@ fn load_rows(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTa
     }
 }
 
+/// The rows of `data.files` in chunks of about `rows` rows, each chunk the table
+/// [`load_table`] would hold for those rows (read by [`ingest::TableChunks`] on a thread
+/// of its own; the data set's funnel rule applied per chunk). `None` where every row is
+/// needed at once: the loaders that aggregate or sample (`movielens`, `taobao`,
+/// `interactions`) and `[[data.join]]`.
+pub fn stream_table(
+    cfg: &DataConfig,
+    data_dir: &Path,
+    needed: &[&str],
+    rows: usize,
+) -> Result<Option<TableStream>> {
+    if !cfg.join.is_empty() {
+        return Ok(None);
+    }
+    let schema = match cfg.loader {
+        Loader::Csv => None,
+        Loader::AliCcp => Some(&samples::ALI_CCP),
+        Loader::Aliexpress => Some(&samples::ALIEXPRESS),
+        Loader::Kuairand => Some(&samples::KUAIRAND),
+        Loader::Movielens | Loader::Taobao | Loader::Interactions => return Ok(None),
+    };
+    let (wanted, funnel) = match schema {
+        Some(s) => samples::prepare(s, cfg, data_dir, needed)?,
+        None => (needed.iter().map(|s| s.to_string()).collect(), None),
+    };
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    Ok(Some(TableStream {
+        chunks: ingest::TableChunks::spawn(cfg, data_dir, &wanted, rows),
+        funnel,
+    }))
+}
+
+/// The chunks of [`stream_table`]; after the last, the first error if reading failed.
+pub struct TableStream {
+    pub chunks: ingest::TableChunks,
+    funnel: Option<samples::Funnel>,
+}
+
+impl Iterator for TableStream {
+    type Item = Result<RawTable>;
+
+    fn next(&mut self) -> Option<Result<RawTable>> {
+        let mut t = match self.chunks.next()? {
+            Ok(t) => t,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Some(f) = &self.funnel {
+            if let Err(e) = f.apply(&mut t) {
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(t))
+    }
+}
+
 /// The columns `loader` always produces (`movielens`, `taobao`); `None` when they
 /// come from the files (`csv`, `ali_ccp`, `aliexpress`, `kuairand`).
 pub fn loader_columns(loader: Loader) -> Option<&'static [&'static str]> {

@@ -142,35 +142,76 @@ pub(super) fn read(
     data_dir: &Path,
     needed: &[&str],
 ) -> Result<RawTable> {
+    let (wanted, funnel) = prepare(schema, cfg, data_dir, needed)?;
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let mut table = read_table(cfg, data_dir, &wanted)?;
+    if let Some(f) = funnel {
+        f.apply(&mut table)?;
+    }
+    Ok(table)
+}
+
+/// The funnel rule of a data set and what to keep after it, applied to a whole table
+/// ([`read`]) or to each chunk of a streamed one (`super::stream_table`): the rule
+/// looks at one row at a time.
+pub(super) struct Funnel {
+    layouts: Vec<Vec<String>>,
+    earlier: &'static str,
+    later: &'static str,
+    policy: BadRows,
+    needed: Vec<String>,
+}
+
+/// Checks each file's columns against `schema`; returns the columns to read (`needed`
+/// plus the funnel's, unless `needed` is empty: all) and the funnel rule, if any.
+pub(super) fn prepare(
+    schema: &Schema,
+    cfg: &DataConfig,
+    data_dir: &Path,
+    needed: &[&str],
+) -> Result<(Vec<String>, Option<Funnel>)> {
     let mut layouts: Vec<Vec<String>> = Vec::new();
     for f in &cfg.files {
         let path = resolve(data_dir, f);
         let names = names_of(schema, cfg, &path)?;
         layouts.push(names);
     }
+    let mut wanted: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
     let Some((earlier, later)) = schema.funnel else {
-        return read_table(cfg, data_dir, needed);
+        return Ok((wanted, None));
     };
-    let mut wanted: Vec<&str> = needed.to_vec();
     for extra in [earlier, later] {
-        if !needed.is_empty() && !wanted.contains(&extra) {
-            wanted.push(extra);
+        if !needed.is_empty() && !needed.contains(&extra) {
+            wanted.push(extra.to_string());
         }
     }
-    let mut table = read_table(cfg, data_dir, &wanted)?;
-    check_funnel(&mut table, &layouts, earlier, later, cfg.bad_rows)?;
-    if !needed.is_empty() {
-        let keep: Vec<bool> = table
-            .names
-            .iter()
-            .map(|n| needed.contains(&n.as_str()))
-            .collect();
-        let mut k = keep.iter();
-        table.names.retain(|_| *k.next().unwrap());
-        let mut k = keep.iter();
-        table.columns.retain(|_| *k.next().unwrap());
+    let funnel = Funnel {
+        layouts,
+        earlier,
+        later,
+        policy: cfg.bad_rows,
+        needed: wanted[..needed.len()].to_vec(),
+    };
+    Ok((wanted, Some(funnel)))
+}
+
+impl Funnel {
+    /// Applies the rule to the rows of `table`, then keeps only the needed columns.
+    pub(super) fn apply(&self, table: &mut RawTable) -> Result<()> {
+        check_funnel(table, &self.layouts, self.earlier, self.later, self.policy)?;
+        if !self.needed.is_empty() {
+            let keep: Vec<bool> = table
+                .names
+                .iter()
+                .map(|n| self.needed.contains(n))
+                .collect();
+            let mut k = keep.iter();
+            table.names.retain(|_| *k.next().unwrap());
+            let mut k = keep.iter();
+            table.columns.retain(|_| *k.next().unwrap());
+        }
+        Ok(())
     }
-    Ok(table)
 }
 
 /// The column names of one file (its header, or `data.columns`), checked.
