@@ -24,6 +24,7 @@
 //! ```
 
 mod column;
+mod number;
 mod parquet;
 mod reader;
 mod records;
@@ -31,6 +32,7 @@ mod skipped;
 mod source;
 
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
+pub use number::parse_f32;
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
 pub(crate) use source::{check_regular_file, excerpt};
 // The streaming cache build (src/data/cache/build/) judges rows with the reader's rules.
