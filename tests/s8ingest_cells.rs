@@ -182,11 +182,11 @@ fn the_first_bad_cell_is_the_in_memory_paths_error() {
     let dir = temp_dir("error");
     std::fs::write(dir.join("cells.csv"), cells_csv(5_000, true)).unwrap();
     let cfg = config(&dir, "error");
-    let mem = in_memory(&cfg, &dir)
-        .err()
-        .expect("the in-memory path accepted bad cells");
-    let streamed = open_or_build(&cfg, &dir, &dir.join("cache"))
-        .err()
-        .expect("the streamed build accepted bad cells");
+    let Err(mem) = in_memory(&cfg, &dir) else {
+        panic!("the in-memory path accepted bad cells");
+    };
+    let Err(streamed) = open_or_build(&cfg, &dir, &dir.join("cache")) else {
+        panic!("the streamed build accepted bad cells");
+    };
     assert_eq!(streamed.to_string(), mem.to_string());
 }
