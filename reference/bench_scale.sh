@@ -10,11 +10,28 @@
 #
 # Settings of both tools: configs/aliexpress_mmoe.toml with batch 1024, 1 epoch,
 # lr 0.001, random 80/10/10 split, 2 threads (THREADS=...). WORK=dir keeps the files
-# (default: a temp dir, removed at the end); BIN=path runs that mtrec binary instead of
-# building target/release/mtrec. TORCH_MAX_STEPS=K stops PyTorch's epoch after K batches
-# (its samples/s is measured on those; its AUC is then of a partly trained model). mtrec's peak RSS is from /usr/bin/time -v
-# (the whole process); its "ingest" is the run's wall time minus its training time
-# (reading, encoding, the split, and evaluating validation and test once per epoch).
+# (default: a temp dir, removed at the end; a link WORK/ae_N.csv to a kept CSV is used
+# as is); BIN=path runs that mtrec binary instead of building target/release/mtrec.
+# TORCH_MAX_STEPS=K stops PyTorch's epoch after K batches (its samples/s is measured on
+# those; its AUC is then of a partly trained model).
+#
+# The columns, the same span for both tools:
+#   ingest s     the data preparation, measured inside each program: from the CSV on disk
+#                to the encoded training / validation / test sets ready for the first
+#                batch — reading, vocabularies (ids), the random split, standard scaling of
+#                the numerics with the training rows' statistics, the encoded sets. mtrec:
+#                summary.json's `data_seconds` (src/train/run/mod.rs: the cache key with the
+#                file's content hash, the streamed two-pass build writing the cache, its
+#                memory-mapped opening; or the in-memory read with CACHE=off); not process
+#                start, config, model, training or evaluation. PyTorch: train_mmoe.py's
+#                `ingest_s`, pandas.read_csv through the torch tensors; not imports, model,
+#                training or the test evaluation.
+#   train smp/s  training rows per second of training-step time (both: the steps only).
+#   peak MB      peak RSS of the whole process: /usr/bin/time -v for mtrec, ru_maxrss for
+#                PyTorch.
+#   AUC clk/conv test-split AUC of the trained model (mtrec: the best epoch's weights).
+# (Before 2026-12-05 mtrec's ingest was the run's wall time minus its training time, which
+# also held one evaluation of validation and test and the run's setup.)
 # CACHE=on (default) trains mtrec from its data cache, built fresh by the streaming
 # build in each run (the cache folder is removed first, so its build is in "ingest");
 # CACHE=off reads the CSV into memory as before.
@@ -33,7 +50,7 @@ printf '%-10s %-8s %9s %9s %12s %9s %9s %9s\n' N tool "CSV MB" "ingest s" "train
 for N in "$@"; do
   csv="$WORK/ae_$N.csv"
   [ -s "$csv" ] || $BIN gen aliexpress --rows "$N" --out "$csv" --seed 1 > "$WORK/gen_$N.json"
-  mb=$(( $(stat -c %s "$csv") / 1000000 ))
+  mb=$(( $(stat -L -c %s "$csv") / 1000000 ))  # -L: WORK may hold a link to a kept CSV
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N mtrec (CACHE=$CACHE)" >&2
   cache_set=()
   if [ "$CACHE" = on ]; then
@@ -49,9 +66,10 @@ for N in "$@"; do
 import json, re, sys
 s = json.load(open(sys.argv[1]))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(sys.argv[2]).read()).group(1)) / 1024
-train_s = s["rows"]["train"] * s["epochs_run"] / s["train_samples_per_s"]
+if "data_seconds" not in s:
+    sys.exit(f"{sys.argv[1]} has no data_seconds: this mtrec binary is older than the benchmark (rebuild, or BIN=)")
 t = s["tasks"]
-print(f"{sys.argv[3]:<10} {'mtrec':<8} {sys.argv[4]:>9} {s['seconds'] - train_s:>9.1f} {s['train_samples_per_s']:>12.0f} "
+print(f"{sys.argv[3]:<10} {'mtrec':<8} {sys.argv[4]:>9} {s['data_seconds']:>9.1f} {s['train_samples_per_s']:>12.0f} "
       f"{rss:>9.0f} {t['click']['test']['auc']:>9.4f} {t['conversion']['test']['auc']:>9.4f}")
 PY
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N pytorch" >&2

@@ -1,11 +1,14 @@
 """PyTorch reference for the scale benchmark: the AliExpress MMoE of
 configs/aliexpress_mmoe.toml trained from the same CSV the way its users do it.
 
-Ingest (timed): pandas.read_csv of the whole file, LabelEncoder per categorical
-column (ids 0..V-1; +1 so row 0 of each table is free like mtrec's OOV row),
-standard scaling of the 63 numerical columns with the training split's mean/std,
-then tensors. Split: random 80/10/10 with --seed (mtrec's split draws its own
-permutation; the sets have the same sizes and distribution, not the same rows).
+Ingest (timed, `ingest_s`): pandas.read_csv of the whole file, LabelEncoder per
+categorical column (ids 0..V-1; +1 so row 0 of each table is free like mtrec's OOV
+row), the random split, standard scaling of the 63 numerical columns with the training
+split's mean/std, then tensors: the span of mtrec's summary.json `data_seconds` (CSV on
+disk → encoded sets ready for the first batch). Outside it: imports, the model, the
+training loop (`train_s`) and the test evaluation after it. Split: random 80/10/10
+with --seed (mtrec's split draws its own permutation; the sets have the same sizes and
+distribution, not the same rows).
 
 Model (≡ src/models/mmoe.rs with the preset): 16 embeddings of width 8 + 63
 numerics = 191 inputs; 8 experts Linear(191→64)+ReLU; per task a softmax gate

@@ -33,8 +33,8 @@ use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::VecDeque;
-use std::ops::Range;
 use std::io::IsTerminal;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -16,6 +16,8 @@ pub(super) struct Finish<'a> {
     pub baseline_plan: &'a crate::baselines::Plan,
     pub implicit_run: Option<&'a ImplicitRun>,
     pub started: Instant,
+    /// [`super::Setup::data_seconds`]: `summary.json`'s `data_seconds`.
+    pub data_seconds: f64,
     pub after_epoch: AfterEpoch<'a>,
 }
 
@@ -56,6 +58,9 @@ impl EpochLoop<'_, '_> {
         let seconds = end.started.elapsed().as_secs_f64();
         let summary = persist::summary(cfg, &self.st, &valid, &test, seconds, run.prepared);
         let mut summary = summary;
+        // the data preparation alone, measured inside the run (the scale benchmark's
+        // "ingest": comparable with the PyTorch reference's read + encode + split)
+        summary["data_seconds"] = json!(end.data_seconds);
         if let Some(c) = run.cached {
             let [tr, va, te, _] = c.sizes();
             summary["rows"] = json!({ "train": tr, "valid": va, "test": te });

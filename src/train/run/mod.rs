@@ -90,6 +90,9 @@ pub struct Setup {
     pub skipped: SkippedRows,
     /// `data.cache` on: the sets, memory-mapped (`prepared`'s sets are empty then).
     pub cached: Option<crate::data::cache::CachedSets>,
+    /// Wall seconds of the data preparation: reading, vocabularies, split, scaling, the
+    /// encoded sets (the cache build or reuse, or the in-memory path); not the model.
+    pub data_seconds: f64,
 }
 
 impl Setup {
@@ -126,6 +129,7 @@ pub fn setup(cfg: RunConfig, data_dir: &Path) -> Result<Setup> {
 /// [`setup`] with the text encoder and cache of `text` (`<run>/text_cache`).
 pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result<Setup> {
     cfg.validate()?;
+    let data_t0 = Instant::now();
     let (prepared, skipped, cached) = match crate::data::cache::cache_root(&cfg, data_dir) {
         Some(root) => {
             let (p, sets, skipped) =
@@ -153,6 +157,7 @@ pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result
             (p, table.skipped, None)
         }
     };
+    let data_seconds = data_t0.elapsed().as_secs_f64();
     // the real table sizes are known now: refuse a model the machine cannot hold
     let spec = &prepared.spec;
     let vocab: Vec<(&str, usize)> = spec
@@ -178,6 +183,7 @@ pub fn setup_with(cfg: RunConfig, data_dir: &Path, text: &TextEnv<'_>) -> Result
         model,
         skipped,
         cached,
+        data_seconds,
     })
 }
 
@@ -273,6 +279,7 @@ pub fn train_synced(
         model,
         skipped,
         cached,
+        data_seconds,
     } = setup_with(
         cfg,
         &opts.data_dir,
@@ -326,6 +333,7 @@ pub fn train_synced(
         baseline_plan: &baseline_plan,
         implicit_run: implicit_run.as_ref(),
         started,
+        data_seconds,
         after_epoch,
     })
 }

@@ -14,6 +14,7 @@
 //! (`tests/s7stream_*.rs`). Configurations it does not cover (`plan::not_streamable`) and
 //! files with a quoted field spanning lines go through the in-memory path.
 
+mod cells;
 mod chunks;
 mod encode;
 mod fit;

@@ -11,6 +11,7 @@
 //! groups is read in parallel (one group per rayon task); memory holds one batch's
 //! decoded pages and parsed rows, never the file.
 
+use super::cells::MissingSet;
 use super::parse::{self, Dropped, Parsed, Pending};
 use super::plan::Plan;
 use crate::config::BadRows;
@@ -28,12 +29,15 @@ pub(super) fn parse_group(
     full: bool,
 ) -> Result<Parsed> {
     let (mut out, mut codes) = parse::empty(plan);
+    let missing = MissingSet::new(&plan.missing);
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     pq.read_group(g, first, |line, texts| {
         let number = line - first;
         match texts {
             Ok(texts) => {
-                parse::judge_row(plan, &mut out, &mut codes, number, 0, full, |i| texts[i]);
+                parse::judge_row(plan, &mut out, &mut codes, &missing, number, 0, full, |i| {
+                    texts[i]
+                });
             }
             Err(bad) if skip => out.malformed.push(Dropped {
                 line: number,

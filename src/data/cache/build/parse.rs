@@ -13,12 +13,12 @@
 //! chunk [`Parsed::multiline`]: the caller then builds through the in-memory reader,
 //! which follows a quoted field across lines.
 
+use super::cells::{split_fields, trim, Codes, MissingSet};
 use super::plan::Plan;
 use crate::config::BadRows;
-use crate::data::ingest::{excerpt, shorten, BadRow, RowContext};
+use crate::data::ingest::{excerpt, parse_f32, shorten, BadRow, RowContext};
 use crate::error::Error;
 use csv::ByteRecord;
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The Fx hash (rustc's `FxHasher`): a rotate, xor and multiply per 8 bytes; the
@@ -34,8 +34,12 @@ impl Hasher for Fx {
             let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
             self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
         }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        // the last 1..=7 bytes as one zero-padded word (one multiply, not one per byte)
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
         }
     }
     fn finish(&self) -> u64 {
@@ -43,7 +47,8 @@ impl Hasher for Fx {
     }
 }
 
-pub(super) type FxMap = HashMap<String, u32, BuildHasherDefault<Fx>>;
+/// Builds [`Fx`] hashers (also for `fit.rs`'s vocabularies).
+pub(super) type FxBuild = BuildHasherDefault<Fx>;
 
 /// A dropped row: local line, reason, text.
 pub(super) struct Dropped {
@@ -120,16 +125,17 @@ impl Parsed {
     }
 }
 
-/// A number or why not (`ingest::column::parse_number`'s rule).
-fn parse_number(t: &str, missing: &[String]) -> Result<f32, &'static str> {
-    let t = t.trim();
-    if missing.iter().any(|m| m == t) {
+/// A number or why not (`ingest::column::parse_number`'s rule; `parse_f32` is
+/// `str::parse::<f32>` bit for bit, with a fast path).
+fn parse_number(t: &str, missing: &MissingSet<'_>) -> Result<f32, &'static str> {
+    let t = trim(t);
+    if missing.has(t) {
         return Ok(f32::NAN);
     }
-    match t.parse::<f32>() {
-        Ok(x) if x.is_finite() => Ok(x),
-        Ok(_) => Err("a finite number"),
-        Err(_) => Err("a number"),
+    match parse_f32(t) {
+        Some(x) if x.is_finite() => Ok(x),
+        Some(_) => Err("a finite number"),
+        None => Err("a number"),
     }
 }
 
@@ -196,7 +202,7 @@ pub(super) struct FileView<'a> {
 }
 
 /// A chunk without rows yet, and its chunk-local code maps (one per categorical feature).
-pub(super) fn empty(plan: &Plan) -> (Parsed, Vec<FxMap>) {
+pub(super) fn empty(plan: &Plan) -> (Parsed, Vec<Codes>) {
     // categorical features, then multi-hot features' cells (fit.rs splits them in tokens)
     let (fc, fnum, k) = (
         plan.cat.len() + plan.bags.len(),
@@ -208,7 +214,7 @@ pub(super) fn empty(plan: &Plan) -> (Parsed, Vec<FxMap>) {
         value_errors: (0..fnum + k).map(|_| None).collect(),
         ..Default::default()
     };
-    (out, vec![FxMap::default(); fc])
+    (out, (0..fc).map(|_| Codes::default()).collect())
 }
 
 /// Parses `bytes` (whole lines; `last`: the file's last chunk; `first`: the file's
@@ -232,6 +238,7 @@ pub(super) fn parse_chunk(
     let delimiter = cfg.delimiter_char() as u8;
     let max_line = usize::try_from(cfg.max_line_bytes).unwrap_or(usize::MAX);
     let (mut out, mut codes) = empty(plan);
+    let missing = MissingSet::new(&plan.missing);
     let mut rec = ByteRecord::new();
     let mut field = Vec::new();
     let mut bounds: Vec<(usize, usize)> = Vec::new();
@@ -289,20 +296,24 @@ pub(super) fn parse_chunk(
         // any other line, or one the fast path finds malformed, takes the reader's path.
         let body = line.strip_suffix(b"\r").unwrap_or(line);
         bounds.clear();
-        let plain = (body.iter()).all(|&c| (c > b' ' && c < 0x7f && c != b'"') || c == delimiter);
+        // a fold without early exit (`&`, not `&&`), so the compiler can vectorise it
+        let plain = (body.iter()).fold(true, |ok, &c| {
+            ok & (((c > b' ') & (c < 0x7f) & (c != b'"')) | (c == delimiter))
+        });
         if plain {
-            let mut start = 0;
-            for i in memchr::memchr_iter(delimiter, body) {
-                bounds.push((start, i));
-                start = i + 1;
-            }
-            bounds.push((start, body.len()));
+            split_fields(body, delimiter, &mut bounds);
         }
         let fast = plain
             && bounds.len() == view.names.len()
             && bounds
                 .iter()
                 .all(|&(a, b)| (b - a) as u64 <= cfg.max_field_bytes);
+        // printable ASCII (checked above) is UTF-8 and Latin-1 alike: one check per line
+        let line_text = if fast {
+            std::str::from_utf8(body).unwrap_or_default()
+        } else {
+            ""
+        };
         let decoded = if fast {
             Vec::new()
         } else {
@@ -328,16 +339,28 @@ pub(super) fn parse_chunk(
         let text = |i: usize| -> &str {
             if fast {
                 let (a, b) = bounds[view.map[i]];
-                // printable ASCII (checked above) is UTF-8 and Latin-1 alike
-                std::str::from_utf8(&body[a..b]).unwrap_or_default()
+                line_text.get(a..b).unwrap_or_default()
             } else {
                 decoded[i].as_ref()
             }
         };
+        if out.line.is_empty() {
+            // the chunk's rows estimated from this one's length: few reallocations
+            let rows = bytes.len() / (line.len() + 1) + 1;
+            let (fc, fnum, k) = (codes.len(), plan.num.len(), plan.tasks.len());
+            out.line.reserve(rows);
+            out.cat.reserve(rows * fc);
+            if full {
+                out.num.reserve(rows * fnum);
+                out.labels.reserve(rows * k);
+                out.mask.reserve(rows * k);
+            }
+        }
         judge_row(
             plan,
             &mut out,
             &mut codes,
+            &missing,
             number,
             view.funnel_field,
             full,
@@ -356,7 +379,8 @@ pub(super) fn parse_chunk(
 pub(super) fn judge_row<'t>(
     plan: &Plan,
     out: &mut Parsed,
-    codes: &mut [FxMap],
+    codes: &mut [Codes],
+    mv: &MissingSet<'_>,
     number: u64,
     funnel_field: usize,
     full: bool,
@@ -389,7 +413,6 @@ pub(super) fn judge_row<'t>(
         }
     }
     // values: numeric features, then labels; the first problem is the row's reason
-    let mv = &plan.missing;
     let mut reason: Option<String> = None;
     let n0 = out.num.len();
     let m0 = out.missed.len();
@@ -434,7 +457,7 @@ pub(super) fn judge_row<'t>(
     let l0 = out.labels.len();
     for (t, (c, spec)) in plan.tasks.iter().enumerate() {
         let raw = text(*c);
-        let (y, m) = if mv.iter().any(|m| m == raw.trim()) {
+        let (y, m) = if mv.has(trim(raw)) {
             (0.0, 0.0)
         } else {
             match spec.label(raw) {
@@ -485,16 +508,11 @@ pub(super) fn judge_row<'t>(
     let cells = (plan.cat.iter().copied()).chain(plan.bags.iter().map(|b| b.0));
     for (f, c) in cells.enumerate() {
         let t = text(c);
-        let code = match codes[f].get(t) {
-            Some(&x) => x,
-            None => {
-                let x = out.dict[f].len() as u32;
-                let missing = mv.iter().any(|m| m == t.trim());
-                out.dict[f].push((!missing).then(|| t.to_string()));
-                codes[f].insert(t.to_string(), x);
-                x
-            }
-        };
+        let (code, new) = codes[f].code(t);
+        if new {
+            let missing = mv.has(trim(t));
+            out.dict[f].push((!missing).then(|| t.to_string()));
+        }
         // (multi-hot features with `missing = "error"` are not streamed: plan.rs)
         if plan.cat_error.get(f) == Some(&true) && out.dict[f][code as usize].is_none() {
             out.missed.push(Missed {

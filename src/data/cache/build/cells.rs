@@ -1,0 +1,252 @@
+//! Per-cell helpers of `parse.rs`, the hot loop of both passes: splitting a plain line at
+//! its delimiters (8 bytes at a time), the chunk-local code table of a categorical
+//! column, the missing-value test and `trim` without the Unicode scan. Each names the
+//! plain version it replaces, its unit test compares the two, and
+//! `tests/s7stream_equal.rs` / `tests/s8ingest_cells.rs` compare the whole build with
+//! the in-memory path.
+
+use super::parse::Fx;
+use std::hash::Hasher;
+
+/// The fields of a line split at every `delimiter` byte, pushed to `bounds` as
+/// `(start, end)`: what `body.split(|&c| c == delimiter)` gives, 8 bytes at a time.
+///
+/// # Derivation (SWAR zero-byte test)
+/// `x = word ⊕ splat(delimiter)` has a zero byte exactly where the word holds the
+/// delimiter. Per byte `b` of `x`: `(b & 0x7f) + 0x7f` sets bit 7 iff the low 7 bits are
+/// not all 0 (at most 0xfe: no carry into the next byte); `| b` sets it iff bit 7 of b
+/// is set; so bit 7 of `((x & 0x7f…) + 0x7f…) | x` is 1 iff `b ≠ 0`, and
+/// `!(… | x | 0x7f…)` is `0x80` in each zero byte and 0 elsewhere, with no false hits.
+/// Byte `i` of the word is then bit `8i + 7`: `trailing_zeros / 8`.
+pub(super) fn split_fields(body: &[u8], delimiter: u8, bounds: &mut Vec<(usize, usize)>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let splat = u64::from_le_bytes([delimiter; 8]);
+    let mut start = 0;
+    let mut words = body.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ splat;
+        let mut m = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+        while m != 0 {
+            let i = at + (m.trailing_zeros() / 8) as usize;
+            bounds.push((start, i));
+            start = i + 1;
+            m &= m - 1;
+        }
+        at += 8;
+    }
+    for (j, &c) in words.remainder().iter().enumerate() {
+        if c == delimiter {
+            bounds.push((start, at + j));
+            start = at + j + 1;
+        }
+    }
+    bounds.push((start, body.len()));
+}
+
+/// The distinct texts of one categorical column in a chunk, numbered 0, 1, … in order of
+/// first appearance: a `HashMap<String, u32>` without a `String` per key. Open
+/// addressing (linear probing) on the high bits of the Fx hash; slots hold code + 1
+/// (0 = empty) and stay at most half full; the texts are kept once, end to end, in
+/// `arena`.
+#[derive(Default)]
+pub(super) struct Codes {
+    slots: Vec<u32>,
+    /// log2 of `slots.len()`.
+    bits: u32,
+    arena: String,
+    /// Code c's text: `arena[spans[c].0..spans[c].1]`.
+    spans: Vec<(usize, usize)>,
+}
+
+fn fx(t: &str) -> u64 {
+    let mut h = Fx::default();
+    h.write(t.as_bytes());
+    h.finish()
+}
+
+impl Codes {
+    /// The code of `t` and whether `t` is new to the chunk.
+    pub(super) fn code(&mut self, t: &str) -> (u32, bool) {
+        if 2 * (self.spans.len() + 1) > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = (fx(t) >> (64 - self.bits)) as usize;
+        loop {
+            match self.slots[i] {
+                0 => {
+                    let c = self.spans.len() as u32;
+                    let a = self.arena.len();
+                    self.arena.push_str(t);
+                    self.spans.push((a, self.arena.len()));
+                    self.slots[i] = c + 1;
+                    return (c, true);
+                }
+                s => {
+                    let (a, b) = self.spans[s as usize - 1];
+                    if &self.arena[a..b] == t {
+                        return (s - 1, false);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Doubles the slots (64 at first) and places every code again.
+    fn grow(&mut self) {
+        self.bits = (self.bits + 1).max(6);
+        let n = 1usize << self.bits;
+        let mut slots = vec![0u32; n];
+        for (c, &(a, b)) in self.spans.iter().enumerate() {
+            let mut i = (fx(&self.arena[a..b]) >> (64 - self.bits)) as usize;
+            while slots[i] != 0 {
+                i = (i + 1) & (n - 1);
+            }
+            slots[i] = c as u32 + 1;
+        }
+        self.slots = slots;
+    }
+}
+
+/// `t.trim()`, without the Unicode scan when `t` starts and ends in a printable ASCII
+/// character (then nothing is trimmed: `char::is_whitespace` is false on those).
+pub(super) fn trim(t: &str) -> &str {
+    let b = t.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => t,
+        _ => t.trim(),
+    }
+}
+
+/// `data.missing_values` (trimmed, `plan.missing`) as a quick test: most cells are
+/// ruled out by their length and first byte before any text is compared.
+pub(super) struct MissingSet<'a> {
+    list: &'a [String],
+    /// Bit `min(len, 63)` set for each missing text's length.
+    lens: u64,
+    /// Bit `c` set for each missing text's first byte `c`.
+    firsts: [u64; 4],
+}
+
+impl<'a> MissingSet<'a> {
+    pub(super) fn new(list: &'a [String]) -> MissingSet<'a> {
+        let mut m = MissingSet {
+            list,
+            lens: 0,
+            firsts: [0; 4],
+        };
+        for t in list {
+            m.lens |= 1 << t.len().min(63);
+            if let Some(&c) = t.as_bytes().first() {
+                m.firsts[c as usize / 64] |= 1 << (c % 64);
+            }
+        }
+        m
+    }
+
+    /// `list.iter().any(|m| m == t)`.
+    pub(super) fn has(&self, t: &str) -> bool {
+        if self.lens & (1 << t.len().min(63)) == 0 {
+            return false;
+        }
+        if let Some(&c) = t.as_bytes().first() {
+            if self.firsts[c as usize / 64] & (1 << (c % 64)) == 0 {
+                return false;
+            }
+        }
+        self.list.iter().any(|m| m == t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// xorshift64: a reproducible stream of test values.
+    fn stream(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    #[test]
+    fn split_fields_equals_splitting_at_each_delimiter() {
+        let mut next = stream(7);
+        let mut bounds = Vec::new();
+        for len in 0..300 {
+            let line: Vec<u8> = (0..len)
+                .map(|_| match next() % 6 {
+                    4 => (next() % 256) as u8, // any byte: no false hits beside 0x80..
+                    5 => [b'+', b'-', 0xac, 0xad][(next() % 4) as usize], // delimiter ± 1 (± 0x80)
+                    c => [b',', b'a', b'7', b'\t'][c as usize],
+                })
+                .collect();
+            for d in [b',', b'\t'] {
+                bounds.clear();
+                split_fields(&line, d, &mut bounds);
+                let fields: Vec<&[u8]> = bounds.iter().map(|&(a, b)| &line[a..b]).collect();
+                let reference: Vec<&[u8]> = line.split(|&c| c == d).collect();
+                assert_eq!(fields, reference, "len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn codes_number_texts_like_a_hash_map_in_first_appearance_order() {
+        let mut next = stream(11);
+        let mut codes = Codes::default();
+        let mut reference: HashMap<String, u32> = HashMap::new();
+        for _ in 0..50_000 {
+            let t = match next() % 4 {
+                0 => String::new(),
+                1 => format!("{}", next() % 20_000),
+                _ => format!(
+                    "text-{}-{}",
+                    next() % 3_000,
+                    "y".repeat((next() % 30) as usize)
+                ),
+            };
+            let n = reference.len() as u32;
+            let want = *reference.entry(t.clone()).or_insert(n);
+            assert_eq!(codes.code(&t), (want, want == n), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn trim_and_missing_set_equal_their_plain_versions() {
+        let list: Vec<String> = ["", "?", "NA", "-1", &"m".repeat(70)]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let missing = MissingSet::new(&list);
+        for t in [
+            "",
+            " ",
+            "?",
+            "NA",
+            "N",
+            "NAN",
+            "-1",
+            "-",
+            "1",
+            "0.5",
+            " 2 ",
+            "\u{a0}3",
+            "3\u{2003}",
+            "\t",
+            "x\r",
+            &"m".repeat(70),
+            &"m".repeat(71),
+            &"n".repeat(70),
+        ] {
+            assert_eq!(trim(t), t.trim(), "{t:?}");
+            assert_eq!(missing.has(t), list.iter().any(|m| m == t), "{t:?}");
+        }
+    }
+}
