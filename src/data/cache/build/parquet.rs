@@ -11,7 +11,6 @@
 //! groups is read in parallel (one group per rayon task); memory holds one batch's
 //! decoded pages and parsed rows, never the file.
 
-use super::cells::MissingSet;
 use super::parse::{self, Dropped, Parsed, Pending};
 use super::plan::Plan;
 use crate::config::BadRows;
@@ -28,16 +27,13 @@ pub(super) fn parse_group(
     first: u64,
     full: bool,
 ) -> Result<Parsed> {
-    let (mut out, mut codes) = parse::empty(plan);
-    let missing = MissingSet::new(&plan.missing);
+    let (mut out, mut look) = parse::empty(plan);
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     pq.read_group(g, first, |line, texts| {
         let number = line - first;
         match texts {
             Ok(texts) => {
-                parse::judge_row(plan, &mut out, &mut codes, &missing, number, 0, full, |i| {
-                    texts[i]
-                });
+                parse::judge_row(plan, &mut out, &mut look, number, 0, full, |i| texts[i]);
             }
             Err(bad) if skip => out.malformed.push(Dropped {
                 line: number,

@@ -201,8 +201,15 @@ pub(super) struct FileView<'a> {
     pub funnel_field: usize,
 }
 
+/// What a chunk looks texts up in: its code maps (one per categorical, then per
+/// multi-hot feature) and `data.missing_values`.
+pub(super) struct Lookups<'p> {
+    pub codes: Vec<Codes>,
+    pub missing: MissingSet<'p>,
+}
+
 /// A chunk without rows yet, and its chunk-local code maps (one per categorical feature).
-pub(super) fn empty(plan: &Plan) -> (Parsed, Vec<Codes>) {
+pub(super) fn empty<'p>(plan: &'p Plan) -> (Parsed, Lookups<'p>) {
     // categorical features, then multi-hot features' cells (fit.rs splits them in tokens)
     let (fc, fnum, k) = (
         plan.cat.len() + plan.bags.len(),
@@ -214,7 +221,11 @@ pub(super) fn empty(plan: &Plan) -> (Parsed, Vec<Codes>) {
         value_errors: (0..fnum + k).map(|_| None).collect(),
         ..Default::default()
     };
-    (out, (0..fc).map(|_| Codes::default()).collect())
+    let look = Lookups {
+        codes: (0..fc).map(|_| Codes::default()).collect(),
+        missing: MissingSet::new(&plan.missing),
+    };
+    (out, look)
 }
 
 /// Parses `bytes` (whole lines; `last`: the file's last chunk; `first`: the file's
@@ -237,8 +248,7 @@ pub(super) fn parse_chunk(
     let quoting = cfg.format == crate::config::Format::Csv;
     let delimiter = cfg.delimiter_char() as u8;
     let max_line = usize::try_from(cfg.max_line_bytes).unwrap_or(usize::MAX);
-    let (mut out, mut codes) = empty(plan);
-    let missing = MissingSet::new(&plan.missing);
+    let (mut out, mut look) = empty(plan);
     let mut rec = ByteRecord::new();
     let mut field = Vec::new();
     let mut bounds: Vec<(usize, usize)> = Vec::new();
@@ -347,7 +357,7 @@ pub(super) fn parse_chunk(
         if out.line.is_empty() {
             // the chunk's rows estimated from this one's length: few reallocations
             let rows = bytes.len() / (line.len() + 1) + 1;
-            let (fc, fnum, k) = (codes.len(), plan.num.len(), plan.tasks.len());
+            let (fc, fnum, k) = (look.codes.len(), plan.num.len(), plan.tasks.len());
             out.line.reserve(rows);
             out.cat.reserve(rows * fc);
             if full {
@@ -359,8 +369,7 @@ pub(super) fn parse_chunk(
         judge_row(
             plan,
             &mut out,
-            &mut codes,
-            &missing,
+            &mut look,
             number,
             view.funnel_field,
             full,
@@ -373,14 +382,13 @@ pub(super) fn parse_chunk(
 /// The rules after the reader's for one row that the reader kept (funnel, values,
 /// categorical codes), whose table column `i` reads `text(i)`: the row is kept in
 /// `out` (its codes added to the chunk-local `codes`), or recorded as dropped or as the
-/// first error of its column. `number`: its local line; `funnel_field`: the funnel's
+/// first error of its column. `look`: the chunk's [`Lookups`]; `number`: its local line; `funnel_field`: the funnel's
 /// `later` field in the file (1-based), for the error. Shared by the CSV chunks above
 /// and Parquet row groups (parquet.rs).
 pub(super) fn judge_row<'t>(
     plan: &Plan,
     out: &mut Parsed,
-    codes: &mut [Codes],
-    mv: &MissingSet<'_>,
+    look: &mut Lookups<'_>,
     number: u64,
     funnel_field: usize,
     full: bool,
@@ -388,6 +396,7 @@ pub(super) fn judge_row<'t>(
 ) {
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     let fnum = plan.num.len();
+    let (codes, mv) = (&mut look.codes, &look.missing);
     let joined = |n: usize| (0..n).map(&text).collect::<Vec<_>>().join(",");
     if let Some((e, l)) = plan.funnel {
         let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
