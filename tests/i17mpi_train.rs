@@ -164,6 +164,7 @@ const TIMINGS: &[&str] = &[
     "seconds",
     "total_seconds",
     "wall_seconds",
+    "data_seconds",
     "run_id",
 ];
 

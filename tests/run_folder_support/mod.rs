@@ -12,6 +12,7 @@ const TIMINGS: &[&str] = &[
     "seconds",
     "peak_rss_mb",
     "train_samples_per_s",
+    "data_seconds",
 ];
 
 fn drop_timings(v: &mut Value) {

@@ -335,6 +335,11 @@ impl CachedSet {
         }
     }
 
+    /// The N 4-byte words of the column at byte `base`.
+    fn words(&self, base: usize) -> &[[u8; 4]] {
+        self.map[base..base + 4 * self.lay.n].as_chunks::<4>().0
+    }
+
     fn u32_at(&self, off: usize) -> u32 {
         let mut b = [0u8; 4];
         b.copy_from_slice(&self.map[off..off + 4]);
@@ -404,14 +409,18 @@ impl Rows for CachedSet {
         out.cat.resize_with(lay.n_cat, Vec::new);
         for (f, ids) in out.cat.iter_mut().enumerate() {
             ids.clear();
-            let base = lay.cat(f);
-            ids.extend(rows.iter().map(|&r| self.u32_at(base + 4 * r)));
+            let col = self.words(lay.cat(f)); // (N,) u32
+            ids.extend(rows.iter().map(|&r| u32::from_le_bytes(col[r])));
         }
+        // (B, F_num) row-major, filled a column at a time: each column is read where the
+        // rows are, instead of every column's page per row
         out.num.clear();
-        for &r in rows {
-            out.num
-                .extend((0..lay.n_num).map(|f| self.f32_at(lay.num(f) + 4 * r)));
-            // (1, F_num)
+        out.num.resize(rows.len() * lay.n_num, 0.0);
+        for f in 0..lay.n_num {
+            let col = self.words(lay.num(f)); // (N,) f32
+            for (x, &r) in (out.num.iter_mut().skip(f).step_by(lay.n_num)).zip(rows) {
+                *x = f32::from_le_bytes(col[r]);
+            }
         }
         out.bags.resize_with(lay.n_bag, Bags::default);
         for (b, o) in out.bags.iter_mut().enumerate() {
@@ -426,11 +435,11 @@ impl Rows for CachedSet {
         out.labels.resize_with(lay.k, Vec::new);
         out.mask.resize_with(lay.k, Vec::new);
         for t in 0..lay.k {
-            let (lb, mb) = (lay.labels(t), lay.mask(t));
+            let (lb, mb) = (self.words(lay.labels(t)), self.words(lay.mask(t)));
             out.labels[t].clear();
-            out.labels[t].extend(rows.iter().map(|&r| self.f32_at(lb + 4 * r)));
+            out.labels[t].extend(rows.iter().map(|&r| f32::from_le_bytes(lb[r])));
             out.mask[t].clear();
-            out.mask[t].extend(rows.iter().map(|&r| self.f32_at(mb + 4 * r)));
+            out.mask[t].extend(rows.iter().map(|&r| f32::from_le_bytes(mb[r])));
         }
         // (B, D_t) per text feature: the rows' texts looked up in the attached tables
         out.text.resize_with(self.texts.len(), Vec::new);
