@@ -4,6 +4,8 @@
 //! An indicatif bar on stderr (texts done / total, texts/s, ETA) like the training bars,
 //! drawn only when stderr is a terminal and progress is on ([`set_enabled`]: the commands'
 //! `--quiet` turns it off); the caller prints the final throughput line either way.
+//! [`styled_bar`] is the one bar style of every long command (embedding, training
+//! epochs, `mtrec predict`).
 
 use super::encoder::Encoder;
 use crate::error::Result;
@@ -20,6 +22,21 @@ pub fn set_enabled(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }
 
+/// A bar over `total` steps drawn on stderr with the indicatif `template`; hidden when
+/// `on` is false or stderr is not a terminal (so logs and pipes get no bar).
+pub fn styled_bar(total: u64, template: &str, on: bool) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    if !on || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+        return bar;
+    }
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
 /// `(N, D)` embeddings of `texts` and the seconds the encoding took, with a progress bar
 /// (see the module docs).
 pub fn encode_with_bar(
@@ -27,17 +44,11 @@ pub fn encode_with_bar(
     texts: &[&str],
     batch_size: usize,
 ) -> Result<(Array2<f32>, f64)> {
-    let bar = ProgressBar::new(texts.len() as u64);
-    if ENABLED.load(Ordering::Relaxed) && std::io::stderr().is_terminal() {
-        let style = ProgressStyle::with_template(
-            "embed [{bar:30}] {pos}/{len} texts  {per_sec}  ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
+    let bar = styled_bar(
+        texts.len() as u64,
+        "embed [{bar:30}] {pos}/{len} texts  {per_sec}  ETA {eta}",
+        ENABLED.load(Ordering::Relaxed),
+    );
     let t0 = Instant::now();
     let m = enc.encode_with_progress(texts, batch_size, &mut |done, _| {
         bar.set_position(done as u64)

@@ -31,9 +31,9 @@ use crate::data::ingest::{chunk_rows, RawTable, RowSource};
 use crate::data::loaders::stream_table;
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::text::progress::styled_bar;
+use indicatif::ProgressBar;
 use std::collections::VecDeque;
-use std::io::IsTerminal;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -225,16 +225,9 @@ fn append(a: &mut Encoded, b: &Encoded) {
 
 /// Bytes of --input read, on stderr when it is a terminal (and not --quiet).
 fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    if quiet || total == 0 || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-        return bar;
-    }
-    let style = ProgressStyle::with_template(
+    styled_bar(
+        total,
         "predict [{bar:30}] {bytes}/{total_bytes} of --input  {bytes_per_sec}  ETA {eta}",
+        !quiet && total > 0,
     )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar
 }

@@ -1,22 +1,16 @@
 //! Progress of a long epoch: samples/s and ETA on a terminal, silent otherwise
 //! (logs and CI get the one summary line per epoch instead).
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use crate::text::progress::styled_bar;
+use indicatif::ProgressBar;
 
 /// A bar over the samples of one epoch; hidden when stderr is not a terminal.
 pub fn epoch_bar(samples: usize, epoch: usize, epochs: usize, enabled: bool) -> ProgressBar {
-    let bar = ProgressBar::new(samples as u64);
-    if !enabled || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-        return bar;
-    }
-    let style = ProgressStyle::with_template(
+    let bar = styled_bar(
+        samples as u64,
         "epoch {prefix} [{bar:30}] {pos}/{len} samples  {per_sec}  ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
+        enabled,
+    );
     bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
     bar
 }
