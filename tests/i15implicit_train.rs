@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 mod interactions_support;
 
-use interactions_support::LOG;
+use interactions_support::{CLICK_BUY_DATA, CLICK_BUY_INPUTS, LOG};
 
 fn temp_dir(tag: &str) -> PathBuf {
     interactions_support::temp_dir("i15t", tag)
@@ -18,40 +18,14 @@ fn config(resample: &str, candidates: usize) -> String {
     format!(
         r#"
 baselines = []
-[data]
-files = ["log.csv"]
-loader = "interactions"
-[data.interactions]
-fields = ["user", "item", "behavior", "time"]
-behaviors = ["pv", "buy"]
-labels = ["click", "buy"]
-[data.negatives]
+{CLICK_BUY_DATA}[data.negatives]
 k = 1
 eval_k = 2
 resample = "{resample}"
 [data.ranking]
 k = [1, 3]
 candidates = {candidates}
-[[features]]
-name = "user_id"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item_id"
-kind = "categorical"
-dim = 4
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-[split]
-kind = "column"
-column = "set"
-[model]
+{CLICK_BUY_INPUTS}[model]
 arch = "shared_bottom"
 bottom = [4]
 tower = [4]

@@ -8,44 +8,21 @@ use std::path::Path;
 
 mod interactions_support;
 
-use interactions_support::LOG;
+use interactions_support::{CLICK_BUY_DATA, CLICK_BUY_INPUTS, LOG};
 
-const CONFIG: &str = r#"
+/// The run config of these tests.
+fn config() -> String {
+    format!(
+        r#"
 baselines = []
-[data]
-files = ["log.csv"]
-loader = "interactions"
-[data.interactions]
-fields = ["user", "item", "behavior", "time"]
-behaviors = ["pv", "buy"]
-labels = ["click", "buy"]
-[data.negatives]
+{CLICK_BUY_DATA}[data.negatives]
 k = 1
 eval_k = 2
 resample = "epoch"
 [data.ranking]
 k = [1, 3]
 candidates = 0
-[[features]]
-name = "user_id"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item_id"
-kind = "categorical"
-dim = 4
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-[split]
-kind = "column"
-column = "set"
-[model]
+{CLICK_BUY_INPUTS}[model]
 arch = "shared_bottom"
 bottom = [4]
 tower = [4]
@@ -55,7 +32,9 @@ batch_size = 4
 [train.early_stopping]
 task = "click"
 metric = "auc"
-"#;
+"#
+    )
+}
 
 fn opts(dir: &Path) -> RunOptions {
     RunOptions {
@@ -77,7 +56,7 @@ fn opts(dir: &Path) -> RunOptions {
 fn s7beauty_validation_pairs_are_ranked_like_test_pairs() {
     let dir = interactions_support::temp_dir("s7beauty", "valid-ranking");
     std::fs::write(dir.join("log.csv"), LOG).unwrap();
-    std::fs::write(dir.join("run.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("run.toml"), config()).unwrap();
     let summary = train(&opts(&dir)).unwrap();
     let r = &summary["ranking_valid"];
     assert!(

@@ -4,45 +4,24 @@
 //! and for the ranking evaluation. A cached run with a full shuffle gives the in-memory
 //! run's metrics, ranking and baselines.
 
+mod interactions_support;
 mod s8cachekinds_support;
 
+use interactions_support::{CLICK_BUY_DATA, CLICK_BUY_INPUTS};
 use s8cachekinds_support::{mem_and_cached, temp_dir, xorshift};
 
-const CONFIG: &str = r#"
-[data]
-files = ["log.csv"]
-loader = "interactions"
-[data.interactions]
-fields = ["user", "item", "behavior", "time"]
-behaviors = ["pv", "buy"]
-labels = ["click", "buy"]
-[data.negatives]
+/// The run config of these tests.
+fn config() -> String {
+    format!(
+        r#"
+{CLICK_BUY_DATA}[data.negatives]
 k = 2
 eval_k = 2
 resample = "epoch"
 [data.ranking]
 k = [1, 5]
 candidates = 0
-[[features]]
-name = "user_id"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item_id"
-kind = "categorical"
-dim = 4
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-[split]
-kind = "column"
-column = "set"
-[model]
+{CLICK_BUY_INPUTS}[model]
 arch = "shared_bottom"
 bottom = [8]
 tower = [4]
@@ -55,7 +34,9 @@ threads = 1
 task = "click"
 metric = "auc"
 patience = 10
-"#;
+"#
+    )
+}
 
 #[test]
 fn a_cached_interactions_run_with_a_full_shuffle_gives_the_in_memory_metrics() {
@@ -75,7 +56,7 @@ fn a_cached_interactions_run_with_a_full_shuffle_gives_the_in_memory_metrics() {
         }
     }
     std::fs::write(dir.join("log.csv"), log).unwrap();
-    let (mem, cached) = mem_and_cached(&dir, CONFIG, &[]);
+    let (mem, cached) = mem_and_cached(&dir, &config(), &[]);
     assert!(mem["ranking"]["model"]["click"]["mrr"].is_number(), "{mem}");
     assert_eq!(mem["tasks"], cached["tasks"], "test metrics differ");
     assert_eq!(mem["ranking"], cached["ranking"], "ranking differs");

@@ -4,6 +4,7 @@
 //! the best epoch is then the one with the best validation ranking, and `--resume`
 //! continues to the uninterrupted run.
 
+use interactions_support::{CLICK_BUY_DATA, CLICK_BUY_INPUTS};
 use mtrec::config::RunConfig;
 use mtrec::train::run::{train, RunOptions};
 use serde_json::Value;
@@ -44,40 +45,14 @@ fn config(metric: &str, ks: &str, extra: &str) -> String {
     format!(
         r#"
 baselines = []
-[data]
-files = ["log.csv"]
-loader = "interactions"
-[data.interactions]
-fields = ["user", "item", "behavior", "time"]
-behaviors = ["pv", "buy"]
-labels = ["click", "buy"]
-[data.negatives]
+{CLICK_BUY_DATA}[data.negatives]
 k = 2
 eval_k = 2
 resample = "epoch"
 [data.ranking]
 k = {ks}
 candidates = 0
-[[features]]
-name = "user_id"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item_id"
-kind = "categorical"
-dim = 4
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-[split]
-kind = "column"
-column = "set"
-[model]
+{CLICK_BUY_INPUTS}[model]
 arch = "shared_bottom"
 bottom = [8]
 tower = [4]

@@ -26,3 +26,38 @@ pub fn temp_dir(prefix: &str, tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// The `[data]` head of the click / buy test runs over a `log.csv` of `user,item,
+/// behavior,time` events (`pv` → click, `buy` → buy); a config goes on with its own
+/// `[data.negatives]` and `[data.ranking]`, then [`CLICK_BUY_INPUTS`].
+pub const CLICK_BUY_DATA: &str = r#"[data]
+files = ["log.csv"]
+loader = "interactions"
+[data.interactions]
+fields = ["user", "item", "behavior", "time"]
+behaviors = ["pv", "buy"]
+labels = ["click", "buy"]
+"#;
+
+/// User and item ids (width 4), the click and buy tasks, and the loader's `set` column as
+/// the split: what the click / buy test runs share between their data and model sections.
+pub const CLICK_BUY_INPUTS: &str = r#"[[features]]
+name = "user_id"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item_id"
+kind = "categorical"
+dim = 4
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+[[tasks]]
+name = "buy"
+type = "binary"
+column = "buy"
+[split]
+kind = "column"
+column = "set"
+"#;
