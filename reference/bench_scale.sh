@@ -13,7 +13,9 @@
 # (default: a temp dir, removed at the end; a link WORK/ae_N.csv to a kept CSV is used
 # as is); BIN=path runs that mtrec binary instead of building target/release/mtrec.
 # TORCH_MAX_STEPS=K stops PyTorch's epoch after K batches (its samples/s is measured on
-# those; its AUC is then of a partly trained model).
+# those; its AUC is then of a partly trained model). TORCH_MAX_N=M skips the PyTorch
+# reference for N > M (its in-memory path needs ~1.8 KB per row: 40M rows would need
+# ~71 GB, more than this machine has) and says so in its table row.
 #
 # The columns, the same span for both tools:
 #   ingest s     the data preparation, measured inside each program: from the CSV on disk
@@ -72,6 +74,10 @@ t = s["tasks"]
 print(f"{sys.argv[3]:<10} {'mtrec':<8} {sys.argv[4]:>9} {s['data_seconds']:>9.1f} {s['train_samples_per_s']:>12.0f} "
       f"{rss:>9.0f} {t['click']['test']['auc']:>9.4f} {t['conversion']['test']['auc']:>9.4f}")
 PY
+  if [ -n "${TORCH_MAX_N:-}" ] && [ "$N" -gt "$TORCH_MAX_N" ]; then
+    printf '%-10s %-8s %9s %s\n' "$N" pytorch "$mb" "not run: N > TORCH_MAX_N=$TORCH_MAX_N (its in-memory path would not fit)"
+    continue
+  fi
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N pytorch" >&2
   if "$PY" reference/scale/train_mmoe.py --csv "$csv" --epochs 1 --batch-size 1024 \
       --threads "$THREADS" --max-steps "${TORCH_MAX_STEPS:-0}" > "$WORK/torch_$N.json" 2> "$WORK/torch_$N.err"; then
