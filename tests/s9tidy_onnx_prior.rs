@@ -333,3 +333,34 @@ fn s9tidy_seq_run_with_prior_exports_the_score_mtrec_predict_ranks() {
     );
     ok(o);
 }
+
+/// The size docs/export.md states for Beauty: K and the stored bytes of the prior of a
+/// run of `configs/beauty_sasrec_prior.toml`, counted as `mtrec export` counts them.
+#[test]
+#[ignore = "needs ../shared/data"]
+fn s9tidy_beauty_prior_table_size() {
+    let data_dir = PathBuf::from(
+        std::env::var("MTREC_DATA").expect("set MTREC_DATA to the shared data folder"),
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cfg = mtrec::train::seq::SeqRunConfig::from_file(
+        &root.join("configs/beauty_sasrec_prior.toml"),
+        &[],
+    )
+    .unwrap();
+    let data = mtrec::train::seq::load_data(&cfg, &data_dir).unwrap();
+    let split = mtrec::data::sequences::leave_last_out(&data).unwrap();
+    let c = Transitions::fit(
+        split.train.iter().map(|e| e.items.as_slice()),
+        data.num_items,
+    );
+    let t = PriorTable::new(&c, 1.0);
+    eprintln!(
+        "Beauty: V = {}, K = {}, {} bytes",
+        data.num_items,
+        t.k,
+        t.bytes()
+    );
+    assert_eq!((data.num_items, t.k), (12_101, 242));
+    assert_eq!(t.bytes(), 12_102 * 242 * 12); // 35.1 MB
+}
