@@ -283,23 +283,7 @@ fn s7onnx_seq_run_exports_and_the_file_scores_like_mtrec_predict() {
         .map(|h| h.iter().map(|k| index(k)).collect())
         .collect();
     let out = run_graph(&og, &model_ids, 4);
-    let mut input = String::from("history,item\n");
-    for h in &hist {
-        for k in &items[1..] {
-            input.push_str(&format!("{},{k}\n", h.join(" ")));
-        }
-    }
-    std::fs::write(dir.join("pairs.csv"), input).unwrap();
-    ok(Command::new(BIN)
-        .args(["predict", "--run"])
-        .arg(&run)
-        .arg("--input")
-        .arg(dir.join("pairs.csv"))
-        .arg("--output")
-        .arg(dir.join("scored.csv"))
-        .output()
-        .unwrap());
-    let scored = std::fs::read_to_string(dir.join("scored.csv")).unwrap();
+    let scored = seq_run::predict_pairs(&run, &dir, &hist, &items);
     let v = items.len() - 1;
     let mut n = 0;
     for (r, line) in scored.lines().skip(1).enumerate() {

@@ -269,23 +269,7 @@ fn s9tidy_seq_run_with_prior_exports_the_score_mtrec_predict_ranks() {
         .iter()
         .all(|t| !t.name.starts_with("prior.")));
     let raw = &s7onnx_support::run(&plain, &[("history", feed(&ids, 4))])["next_item"];
-    let mut input = String::from("history,item\n");
-    for h in &hist {
-        for k in &items[1..] {
-            input.push_str(&format!("{},{k}\n", h.join(" ")));
-        }
-    }
-    std::fs::write(dir.join("pairs.csv"), input).unwrap();
-    ok(Command::new(BIN)
-        .args(["predict", "--run"])
-        .arg(&run)
-        .arg("--input")
-        .arg(dir.join("pairs.csv"))
-        .arg("--output")
-        .arg(dir.join("scored.csv"))
-        .output()
-        .unwrap());
-    let scored = std::fs::read_to_string(dir.join("scored.csv")).unwrap();
+    let scored = seq_run::predict_pairs(&run, &dir, &hist, &items);
     let mut lines = scored.lines();
     let head: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |n: &str| head.iter().position(|h| *h == n).unwrap();

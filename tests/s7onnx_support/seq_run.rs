@@ -61,3 +61,26 @@ pub fn seq_run(dir: &Path, seqs: &[(String, Vec<String>)], config: &str) -> Path
         .unwrap());
     run
 }
+
+/// `mtrec predict --run run` of every (history of `hist`, catalogue item `items[1..]`)
+/// pair, histories and items as original ids; returns the scored CSV (a header, then
+/// one line per pair, history-major).
+pub fn predict_pairs(run: &Path, dir: &Path, hist: &[Vec<String>], items: &[String]) -> String {
+    let mut input = String::from("history,item\n");
+    for h in hist {
+        for k in &items[1..] {
+            input.push_str(&format!("{},{k}\n", h.join(" ")));
+        }
+    }
+    std::fs::write(dir.join("pairs.csv"), input).unwrap();
+    ok(Command::new(BIN)
+        .args(["predict", "--run"])
+        .arg(run)
+        .arg("--input")
+        .arg(dir.join("pairs.csv"))
+        .arg("--output")
+        .arg(dir.join("scored.csv"))
+        .output()
+        .unwrap());
+    std::fs::read_to_string(dir.join("scored.csv")).unwrap()
+}
