@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod rows_cache_support;
+
 /// A fresh folder under the temp dir.
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mtrec-i17cache-{tag}-{}", std::process::id()));
@@ -45,42 +47,10 @@ fn write_rows(dir: &Path, n: usize, bad: bool) {
 
 /// A run config for `rows.csv`; `data_extra` adds lines to `[data]`.
 fn config(data_extra: &str) -> String {
-    format!(
-        r#"
-[data]
-files = ["rows.csv"]
-header = true
-missing_values = [""]
-{data_extra}
+    rows_cache_support::rows_config(data_extra, 2, MODEL_AND_TRAIN)
+}
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-min_count = 2
-[[features]]
-name = "price"
-kind = "numeric"
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
+const MODEL_AND_TRAIN: &str = r#"
 [model]
 arch = "mmoe"
 num_experts = 3
@@ -98,9 +68,7 @@ threads = 1
 task = "click"
 metric = "auc"
 patience = 10
-"#
-    )
-}
+"#;
 
 fn mtrec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mtrec"))

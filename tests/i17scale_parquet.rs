@@ -5,16 +5,15 @@
 use mtrec::config::{DataConfig, Format};
 use mtrec::data::ingest::read_table;
 use mtrec::train::run::{train, RunOptions};
-use parquet::basic::Compression;
-use parquet::data_type::{
-    BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType,
-    Int64Type,
-};
+use parquet::data_type::{BoolType, FixedLenByteArray, FixedLenByteArrayType};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+mod parquet_fixture_support;
+use parquet_fixture_support::Col;
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mtrec-i17scale-{name}-{}", std::process::id()));
@@ -86,71 +85,22 @@ fn write_csv(path: &Path, rows: &[Row]) {
 
 /// The same rows as Parquet, `group` rows per row group, snappy-compressed.
 fn write_parquet(path: &Path, rows: &[Row], group: usize) {
-    let schema = Arc::new(
-        parse_message_type(
-            "message m { optional binary shop (UTF8); required int64 item; required double num_1; \
-             optional double num_2; required boolean click; required boolean buy; }",
-        )
-        .unwrap(),
+    let groups = rows.chunks(group).map(|chunk| {
+        vec![
+            Col::text(chunk.iter().map(|r| r.shop.clone())),
+            Col::I64(chunk.iter().map(|r| Some(r.item)).collect()),
+            Col::F64(chunk.iter().map(|r| Some(r.num_1)).collect()),
+            Col::F64(chunk.iter().map(|r| r.num_2).collect()),
+            Col::Bool(chunk.iter().map(|r| Some(r.click)).collect()),
+            Col::Bool(chunk.iter().map(|r| Some(r.buy)).collect()),
+        ]
+    });
+    parquet_fixture_support::write_parquet(
+        path,
+        "message m { optional binary shop (UTF8); required int64 item; required double num_1; \
+         optional double num_2; required boolean click; required boolean buy; }",
+        groups,
     );
-    let props = Arc::new(
-        WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build(),
-    );
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = SerializedFileWriter::new(file, schema, props).unwrap();
-    for chunk in rows.chunks(group) {
-        let mut rg = w.next_row_group().unwrap();
-        let mut k = 0;
-        while let Some(mut col) = rg.next_column().unwrap() {
-            let defs_of = |present: &dyn Fn(&Row) -> bool| -> Vec<i16> {
-                chunk.iter().map(|r| i16::from(present(r))).collect()
-            };
-            match k {
-                0 => {
-                    let v: Vec<ByteArray> = chunk
-                        .iter()
-                        .filter_map(|r| r.shop.as_deref().map(ByteArray::from))
-                        .collect();
-                    let d = defs_of(&|r| r.shop.is_some());
-                    col.typed::<ByteArrayType>()
-                        .write_batch(&v, Some(&d), None)
-                        .unwrap();
-                }
-                1 => {
-                    let v: Vec<i64> = chunk.iter().map(|r| r.item).collect();
-                    col.typed::<Int64Type>()
-                        .write_batch(&v, None, None)
-                        .unwrap();
-                }
-                2 => {
-                    let v: Vec<f64> = chunk.iter().map(|r| r.num_1).collect();
-                    col.typed::<DoubleType>()
-                        .write_batch(&v, None, None)
-                        .unwrap();
-                }
-                3 => {
-                    let v: Vec<f64> = chunk.iter().filter_map(|r| r.num_2).collect();
-                    let d = defs_of(&|r| r.num_2.is_some());
-                    col.typed::<DoubleType>()
-                        .write_batch(&v, Some(&d), None)
-                        .unwrap();
-                }
-                _ => {
-                    let v: Vec<bool> = chunk
-                        .iter()
-                        .map(|r| if k == 4 { r.click } else { r.buy })
-                        .collect();
-                    col.typed::<BoolType>().write_batch(&v, None, None).unwrap();
-                }
-            }
-            col.close().unwrap();
-            k += 1;
-        }
-        rg.close().unwrap();
-    }
-    w.close().unwrap();
 }
 
 fn config(file: &str, format: &str) -> String {

@@ -29,7 +29,7 @@ fn check(test: &str, set: &[&str]) {
     let tt = TwoTower::new(&r).unwrap();
     let pu = tt.partials(&r, &enc, true).unwrap();
     let pi = tt.partials(&r, r.items(), false).unwrap();
-    let split = tt.score_pairs(&r, &pu, &pi, &pairs).unwrap();
+    let split = tt.score_pairs(&pu, &pi, &pairs).unwrap();
     assert_eq!(full.len(), split.len());
     assert_eq!(full.len(), pairs.len() * 2);
     let worst = full

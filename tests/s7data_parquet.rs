@@ -6,12 +6,10 @@
 use mtrec::config::RunConfig;
 use mtrec::data::ingest::RawTable;
 use mtrec::data::loaders::load_table;
-use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
-use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::parser::parse_message_type;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
+mod parquet_fixture_support;
+use parquet_fixture_support::Col;
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mtrec-s7pq-{tag}-{}", std::process::id()));
@@ -46,56 +44,18 @@ fn write_csv(path: &Path) {
 
 /// The same table as Parquet, `added_on` a DATE (a type the reader refuses).
 fn write_parquet(path: &Path) {
-    let schema = Arc::new(
-        parse_message_type(
-            "message m { required int64 item_id; required binary title (UTF8); \
-             optional binary genre (UTF8); required int32 added_on (DATE); }",
-        )
-        .unwrap(),
-    );
-    let props = Arc::new(WriterProperties::builder().build());
     let rows = items();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = SerializedFileWriter::new(file, schema, props).unwrap();
-    let mut rg = w.next_row_group().unwrap();
-    let mut k = 0;
-    while let Some(mut col) = rg.next_column().unwrap() {
-        match k {
-            0 => {
-                let v: Vec<i64> = rows.iter().map(|r| r.0).collect();
-                col.typed::<Int64Type>()
-                    .write_batch(&v, None, None)
-                    .unwrap();
-            }
-            1 => {
-                let v: Vec<ByteArray> =
-                    rows.iter().map(|r| ByteArray::from(r.1.as_str())).collect();
-                col.typed::<ByteArrayType>()
-                    .write_batch(&v, None, None)
-                    .unwrap();
-            }
-            2 => {
-                let v: Vec<ByteArray> = rows
-                    .iter()
-                    .filter_map(|r| r.2.as_deref().map(ByteArray::from))
-                    .collect();
-                let d: Vec<i16> = rows.iter().map(|r| i16::from(r.2.is_some())).collect();
-                col.typed::<ByteArrayType>()
-                    .write_batch(&v, Some(&d), None)
-                    .unwrap();
-            }
-            _ => {
-                let v: Vec<i32> = rows.iter().map(|r| r.3).collect();
-                col.typed::<Int32Type>()
-                    .write_batch(&v, None, None)
-                    .unwrap();
-            }
-        }
-        col.close().unwrap();
-        k += 1;
-    }
-    rg.close().unwrap();
-    w.close().unwrap();
+    parquet_fixture_support::write_parquet(
+        path,
+        "message m { required int64 item_id; required binary title (UTF8); \
+         optional binary genre (UTF8); required int32 added_on (DATE); }",
+        [vec![
+            Col::I64(rows.iter().map(|r| Some(r.0)).collect()),
+            Col::text(rows.iter().map(|r| Some(r.1.clone()))),
+            Col::text(rows.iter().map(|r| r.2.clone())),
+            Col::I32(rows.iter().map(|r| Some(r.3)).collect()),
+        ]],
+    );
 }
 
 fn config(join: &str) -> RunConfig {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod s7onnx_support;
+use s7onnx_support::seq_run::{self, ok, temp_dir};
 use s7onnx_support::{decode_model, run, T};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mtrec");
@@ -211,60 +212,20 @@ fn s7onnx_sasrec_graph_constants_are_the_parameters() {
 // ---- a real `mtrec seq` run through the CLI ----
 
 fn sequences() -> Vec<(String, Vec<String>)> {
-    (0..40usize)
-        .map(|u| {
-            let n = 3 + u % 7;
-            let stride = 1 + u % 3;
-            let items = (0..n)
-                .map(|j| format!("sku-{:02}", (u * 5 + j * stride) % 15))
-                .collect();
-            (format!("user{u:02}"), items)
-        })
-        .collect()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mtrec-s7onnx-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn ok(o: std::process::Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    seq_run::sequences(3)
 }
 
 fn seq_run(dir: &Path) -> PathBuf {
-    let data = dir.join("data");
-    std::fs::create_dir_all(data.join("shop")).unwrap();
-    let lines: Vec<String> = sequences()
-        .iter()
-        .map(|(u, s)| format!("{u} {}", s.join(" ")))
-        .collect();
-    std::fs::write(data.join("shop/user_sequence.txt"), lines.join("\n") + "\n").unwrap();
-    let cfg = dir.join("seq.toml");
-    std::fs::write(
-        &cfg,
-        "[data]\nformat = \"sequences\"\ndir = \"shop\"\nseed = 5\nmax_len = 4\n[model]\ndim = 8\nblocks = 1\nheads = 2\ndropout = 0.0\n[train]\nepochs = 2\nbatch_size = 16\nlr = 0.01\npatience = 0\nseed = 3\n",
+    seq_run::seq_run(
+        dir,
+        &sequences(),
+        "max_len = 4\n[model]\ndim = 8\nblocks = 1\nheads = 2\ndropout = 0.0\n[train]\nepochs = 2\nbatch_size = 16\nlr = 0.01\npatience = 0\nseed = 3\n",
     )
-    .unwrap();
-    let run = dir.join("run");
-    ok(Command::new(BIN)
-        .args(["seq", "--quiet", "--config"])
-        .arg(&cfg)
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--out")
-        .arg(&run)
-        .output()
-        .unwrap());
-    run
 }
 
 #[test]
 fn s7onnx_seq_run_exports_and_the_file_scores_like_mtrec_predict() {
-    let dir = temp_dir("cli");
+    let dir = temp_dir("s7onnx", "cli");
     let run = seq_run(&dir);
     let onnx = dir.join("sasrec.onnx");
     ok(Command::new(BIN)
@@ -322,23 +283,7 @@ fn s7onnx_seq_run_exports_and_the_file_scores_like_mtrec_predict() {
         .map(|h| h.iter().map(|k| index(k)).collect())
         .collect();
     let out = run_graph(&og, &model_ids, 4);
-    let mut input = String::from("history,item\n");
-    for h in &hist {
-        for k in &items[1..] {
-            input.push_str(&format!("{},{k}\n", h.join(" ")));
-        }
-    }
-    std::fs::write(dir.join("pairs.csv"), input).unwrap();
-    ok(Command::new(BIN)
-        .args(["predict", "--run"])
-        .arg(&run)
-        .arg("--input")
-        .arg(dir.join("pairs.csv"))
-        .arg("--output")
-        .arg(dir.join("scored.csv"))
-        .output()
-        .unwrap());
-    let scored = std::fs::read_to_string(dir.join("scored.csv")).unwrap();
+    let scored = seq_run::predict_pairs(&run, &dir, &hist, &items);
     let v = items.len() - 1;
     let mut n = 0;
     for (r, line) in scored.lines().skip(1).enumerate() {

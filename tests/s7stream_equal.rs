@@ -4,12 +4,12 @@
 //! small chunks (`MTREC_STREAM_CHUNK`), gzip input, 1 and 2 threads.
 
 use mtrec::config::RunConfig;
-use mtrec::data::cache::{open_or_build, CachedSets};
-use mtrec::data::features::{drop_bad_values, prepare, Prepared};
-use mtrec::data::ingest::SkippedRows;
-use mtrec::data::loaders::load_table;
+use mtrec::data::cache::open_or_build;
 use mtrec::data::rows::Rows;
 use std::path::{Path, PathBuf};
+
+mod rows_cache_support;
+use rows_cache_support::{assert_same, cache_bytes, cached, in_memory};
 
 /// Chunk size of every test here (one value: tests share the process's environment).
 const CHUNK: &str = "700";
@@ -78,87 +78,11 @@ fn rows_csv(n: usize, bad: Bad) -> String {
 }
 
 fn rows_config(extra: &str) -> String {
-    format!(
-        r#"
-[data]
-files = ["rows.csv"]
-header = true
-missing_values = [""]
-{extra}
-
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-min_count = 3
-[[features]]
-name = "price"
-kind = "numeric"
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#
+    rows_cache_support::rows_config(
+        extra,
+        3,
+        "\n[model]\narch = \"mmoe\"\nnum_experts = 2\nexpert = [4]\ntower = [4]\n",
     )
-}
-
-/// The in-memory path: what a run with `data.cache = "off"` prepares.
-fn in_memory(cfg: &RunConfig, dir: &Path) -> mtrec::Result<(Prepared, SkippedRows)> {
-    let mut table = load_table(&cfg.data, dir, &cfg.needed_columns())?;
-    drop_bad_values(&mut table, &cfg.features, &cfg.tasks, &cfg.split, &cfg.data)?;
-    let p = prepare(
-        &table,
-        &cfg.features,
-        &cfg.tasks,
-        &cfg.split,
-        &cfg.data.missing_values,
-    )?;
-    Ok((p, table.skipped))
-}
-
-fn cached(
-    cfg: &RunConfig,
-    dir: &Path,
-    root: &str,
-) -> mtrec::Result<(Prepared, CachedSets, SkippedRows)> {
-    open_or_build(cfg, dir, &dir.join(root))
-}
-
-/// Asserts that the streamed cache of `cfg` equals the in-memory preparation.
-fn assert_same(cfg: &RunConfig, dir: &Path, root: &str) -> CachedSets {
-    let (mem, mem_skipped) = in_memory(cfg, dir).unwrap();
-    let (p, sets, skipped) = cached(cfg, dir, root).unwrap();
-    assert!(sets.streamed, "the cache was not built by streaming");
-    assert_eq!(p.spec, mem.spec, "fitted spec differs");
-    assert_eq!(p.report, mem.report);
-    assert_eq!(p.files, mem.files);
-    assert_eq!(skipped, mem_skipped);
-    assert!(mem.train.len() > 100, "fixture too small");
-    assert_eq!(sets.train.to_encoded(), mem.train, "train rows differ");
-    assert_eq!(sets.valid.to_encoded(), mem.valid, "valid rows differ");
-    assert_eq!(sets.test.to_encoded(), mem.test, "test rows differ");
-    sets
 }
 
 fn config(dir: &Path, text: &str, sets: &[&str]) -> RunConfig {
@@ -286,21 +210,6 @@ fn a_quoted_field_across_lines_falls_back_to_the_in_memory_reader() {
     assert!(!sets.streamed);
     assert_eq!(p.spec, mem.spec);
     assert_eq!(sets.train.to_encoded(), mem.train);
-}
-
-/// Every file of every cache folder under `root`, by name.
-fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for key in std::fs::read_dir(root).unwrap().flatten() {
-        for f in std::fs::read_dir(key.path()).unwrap().flatten() {
-            out.push((
-                f.file_name().to_string_lossy().into_owned(),
-                std::fs::read(f.path()).unwrap(),
-            ));
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

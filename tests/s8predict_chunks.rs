@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+mod parquet_fixture_support;
+use parquet_fixture_support::Col;
+
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mtrec-s8pc-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -176,39 +179,18 @@ fn the_reader_thread_yields_chunks_then_its_error() {
 
 /// 130 rows `id` (int64), `name` (UTF-8, every 9th null) in row groups of 50.
 fn write_parquet(path: &Path) {
-    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
-    use parquet::file::properties::WriterProperties;
-    use parquet::file::writer::SerializedFileWriter;
-    use parquet::schema::parser::parse_message_type;
-    let schema = Arc::new(
-        parse_message_type("message m { required int64 id; optional binary name (UTF8); }")
-            .unwrap(),
-    );
-    let props = Arc::new(WriterProperties::builder().build());
-    let mut w =
-        SerializedFileWriter::new(std::fs::File::create(path).unwrap(), schema, props).unwrap();
-    for g in 0..3i64 {
+    let groups = (0..3i64).map(|g| {
         let ids: Vec<i64> = (g * 50..(g * 50 + 50).min(130)).collect();
-        let mut rg = w.next_row_group().unwrap();
-        let mut col = rg.next_column().unwrap().unwrap();
-        col.typed::<Int64Type>()
-            .write_batch(&ids, None, None)
-            .unwrap();
-        col.close().unwrap();
-        let mut col = rg.next_column().unwrap().unwrap();
-        let names: Vec<ByteArray> = ids
-            .iter()
-            .filter(|i| *i % 9 != 0)
-            .map(|i| ByteArray::from(format!("n, {i}").as_str()))
-            .collect();
-        let def: Vec<i16> = ids.iter().map(|i| i16::from(i % 9 != 0)).collect();
-        col.typed::<ByteArrayType>()
-            .write_batch(&names, Some(&def), None)
-            .unwrap();
-        col.close().unwrap();
-        rg.close().unwrap();
-    }
-    w.close().unwrap();
+        vec![
+            Col::I64(ids.iter().map(|&i| Some(i)).collect()),
+            Col::text(ids.iter().map(|i| (i % 9 != 0).then(|| format!("n, {i}")))),
+        ]
+    });
+    parquet_fixture_support::write_parquet(
+        path,
+        "message m { required int64 id; optional binary name (UTF8); }",
+        groups,
+    );
 }
 
 #[test]

@@ -14,8 +14,9 @@ decimals).
 index of each original id in the run's ids.json) and gives the scores of every catalogue
 item. The check maps histories through ids.json itself (what a caller does), runs the
 model, and compares with `mtrec predict --run R` on (history, item) pairs given with the
-original ids: next_item_logit, next_item (softmax over the row), rank, and rating / like
-when the run has those heads, for every catalogue item (or --seq-items of them).
+original ids: next_item_logit (predict's `score`, the logit plus the prior, for a run
+that ranks with a transition prior), next_item (softmax over the row), rank, and rating /
+like when the run has those heads, for every catalogue item (or --seq-items of them).
 
     check.py --seq-run R [--seq-users N] [--seq-items M] # N random histories of R's items
     check.py --seq-movielens R --data-dir ../shared/data  # an ml-100k seq run, item text
@@ -259,7 +260,9 @@ def check_seq_run(mtrec, run, work, tol, histories=None, users=20, n_items=None,
         for j in cand:
             row = table[r]
             r += 1
-            got = {"next_item_logit": logits[b, j - 1], "next_item": np.exp(logits[b, j - 1] - lse[b])}
+            # a run with a transition prior: the export's next_item is predict's `score`
+            score = "score" if "score" in row else "next_item_logit"
+            got = {score: logits[b, j - 1], "next_item": np.exp(logits[b, j - 1] - lse[b])}
             for head in ("rating", "like"):
                 if head in outs:
                     got[head] = float(outs[head][b, j - 1])
@@ -307,14 +310,20 @@ def seq_self_test(mtrec, tol):
         with open(os.path.join(d, "data", "shop", "user_sequence.txt"), "w") as f:
             for u, s in seqs:
                 f.write(f"{u} {' '.join(s)}\n")
-        for blocks, heads in [(1, 2), (2, 1)]:
-            cfg = os.path.join(d, f"seq_{blocks}.toml")
+        for blocks, heads, prior in [(1, 2, ""), (2, 1, ""), (1, 2, "transition_prior = [2.0, 5.0]\n")]:
+            name = f"{blocks}{'_prior' if prior else ''}"
+            cfg = os.path.join(d, f"seq_{name}.toml")
             with open(cfg, "w") as f:
                 f.write('[data]\nformat = "sequences"\ndir = "shop"\nseed = 5\n'
-                        + SEQ_MODEL.format(blocks=blocks, heads=heads))
-            run = os.path.join(d, f"seq_run_{blocks}")
+                        + SEQ_MODEL.format(blocks=blocks, heads=heads).replace("[train]", prior + "[train]"))
+            run = os.path.join(d, f"seq_run_{name}")
             sh([mtrec, "seq", "--quiet", "--config", cfg, "--data-dir", os.path.join(d, "data"),
                 "--out", run])
+            if prior:
+                with open(os.path.join(run, "summary.json")) as f:
+                    w = json.load(f).get("transition_prior", {}).get("weight", 0)
+                print(f"{run}: transition prior weight {w} (the export adds it when > 0)")
+                ok &= w > 0
             hist = [s[:-1] for _, s in seqs]  # the test holdouts: the last item is the target
             good, outs, index = check_seq_run(mtrec, run, d, tol, histories=hist + [[]])
             ok &= good

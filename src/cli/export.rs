@@ -55,6 +55,13 @@ pub struct ExportArgs {
     /// features with --feed, and `mtrec seq` runs that read item text).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// For an `mtrec seq` run that ranks with a transition prior (summary.json's
+    /// `transition_prior.weight` > 0): export the model's logits alone. By default the
+    /// prior is part of the graph (its counts rebuilt from the run's training data under
+    /// --data-dir), so `next_item` is the score mtrec recommend ranks by; without it the
+    /// scores differ from mtrec recommend / predict by the prior.
+    #[arg(long)]
+    pub without_prior: bool,
 }
 
 /// `model.onnx` → `model.inputs.json` beside it.
@@ -147,7 +154,26 @@ fn run_seq(args: &ExportArgs, side: &Path) -> Result<()> {
     } else {
         None
     };
-    let loaded = crate::export::seq::load_seq_run(&args.run, text.as_deref())?;
+    let mut loaded = crate::export::seq::load_seq_run(&args.run, text.as_deref())?;
+    let beta = crate::recommend::seq::prior_weight(&args.run)?.filter(|&w| w != 0.0);
+    match (beta, args.without_prior) {
+        (Some(_), false) => {
+            let data_dir = super::seq_runs::data_dir(args.data_dir.as_deref(), &args.run)?;
+            loaded.prior = crate::export::prior::run_prior(&args.run, &data_dir)?;
+            if let Some(p) = &loaded.prior {
+                eprintln!(
+                    "transition prior: weight {}, rows of {} successors ({} bytes), added to next_item",
+                    p.weight,
+                    p.k,
+                    p.bytes()
+                );
+            }
+        }
+        (Some(w), true) => eprintln!(
+            "note: --without-prior: next_item is the model's logit alone; mtrec recommend / predict add the run's transition prior (weight {w})"
+        ),
+        (None, _) => {}
+    }
     let og = crate::export::seq::build_seq_graph(&loaded)?;
     let bytes = og.to_model_bytes(env!("CARGO_PKG_VERSION"));
     write_atomic(&args.onnx, &bytes)?;

@@ -19,6 +19,7 @@
 pub mod input;
 pub mod lower;
 pub mod onnx;
+pub mod prior;
 pub mod proto;
 pub mod seq;
 

@@ -12,6 +12,8 @@
 //!            x = x + o;  x = x + W₂·ReLU(W₁·LN(x) + b₁) + b₂
 //! F          = LN_out(x[b, max(L_b, 1) − 1])             (B, D)  GatherND, batch_dims 1
 //! next_item  = F · M[1..]ᵀ                               (B, V)  logits; column j = item id j + 1
+//!              + β · ln(1 + c(a_b, j + 1))               a run with a transition prior
+//!                                                        (`super::prior`: the score it ranks)
 //! rating     = head(F ‖ M_i) for every item i            (B, V)  MovieLens runs
 //! like       = σ(head(F ‖ M_i))                          (B, V)  MovieLens runs
 //! keywords   = σ(F·W_kw + b_kw)                          (B, K_kw) Beauty runs with keywords
@@ -34,6 +36,7 @@
 //! the biased variance of `ops::layer_norm`.
 
 use super::onnx::{Attr, Dim, Elem, OnnxGraph, ValueInfo};
+use super::prior::{prior_nodes, PriorTable};
 use crate::autograd::{Graph, ParamStore};
 use crate::checkpoint::{load_params, read_safetensors};
 use crate::data::sequences::IdMaps;
@@ -58,6 +61,11 @@ pub struct LoadedSeqRun {
     /// The item matrix `M (V+1, D)`: `item.emb`, plus the projected text vectors for
     /// `item_input = "text"` / `"text+id"` (then computed here, exported as a constant).
     pub items: Vec<f32>,
+    /// The run's transition prior (its chosen β and the training split's counts), added
+    /// to `next_item` in the graph; `None`: the model's logits alone. [`load_seq_run`]
+    /// leaves it `None`; `mtrec export` rebuilds it from the run's data
+    /// ([`super::prior::run_prior`]).
+    pub prior: Option<PriorTable>,
 }
 
 fn bad(run: &Path, message: String) -> Error {
@@ -131,6 +139,7 @@ pub fn load_seq_run(run: &Path, item_text: Option<&[f32]>) -> Result<LoadedSeqRu
         store,
         item_keys,
         items,
+        prior: None,
     })
 }
 
@@ -201,12 +210,22 @@ pub fn causal_mask(t: usize) -> Vec<f32> {
 
 /// The ONNX graph of a loaded seq run (see the module docs).
 pub fn build_seq_graph(run: &LoadedSeqRun) -> Result<OnnxGraph> {
-    seq_graph(&run.model.cfg, &run.store, &run.items)
+    seq_graph_with_prior(&run.model.cfg, &run.store, &run.items, run.prior.as_ref())
 }
 
 /// The graph of a SASRec model with configuration `cfg`, parameters `store` and item
-/// matrix `items (V+1, D)`.
+/// matrix `items (V+1, D)`, without a transition prior.
 pub fn seq_graph(cfg: &SasRecConfig, store: &ParamStore, items: &[f32]) -> Result<OnnxGraph> {
+    seq_graph_with_prior(cfg, store, items, None)
+}
+
+/// [`seq_graph`] with `prior` (when given, and β ≠ 0) added to `next_item`.
+pub fn seq_graph_with_prior(
+    cfg: &SasRecConfig,
+    store: &ParamStore,
+    items: &[f32],
+    prior: Option<&PriorTable>,
+) -> Result<OnnxGraph> {
     // Over 100 lines: the forward pass of the module docs, line by line, with the shape
     // of every value; split, its lines would lose the order they are read in.
     let (v, t, dim, heads) = (cfg.num_items, cfg.max_len, cfg.dim, cfg.heads);
@@ -292,12 +311,26 @@ pub fn seq_graph(cfg: &SasRecConfig, store: &ParamStore, items: &[f32]) -> Resul
     );
     let cat = og.op("Slice", &[&m, &r0, &r1, &r2], vec![]); // (V, D) = M[1..]
     let mut outputs = Vec::new();
-    og.op_named(
-        "Gemm",
-        &[&h, &cat],
-        vec![("transB", Attr::Int(1))],
-        "next_item",
-    ); // (B, V)
+    match prior.filter(|p| p.weight != 0.0) {
+        None => og.op_named(
+            "Gemm",
+            &[&h, &cat],
+            vec![("transB", Attr::Int(1))],
+            "next_item",
+        ), // (B, V)
+        Some(p) => {
+            if p.num_items != v {
+                return Err(Error::Length {
+                    op: "export::seq_graph",
+                    what: format!("transition prior of V = {} items", p.num_items),
+                    len: p.num_items,
+                    expected: v,
+                });
+            }
+            let s = og.op("Gemm", &[&h, &cat], vec![("transB", Attr::Int(1))]); // (B, V)
+            prior_nodes(&mut og, p, &s, "history", &last, "next_item"); // (B, V)
+        }
+    }
     outputs.push(("next_item", v));
     for (on, name) in [(cfg.rating_head, "rating"), (cfg.like_head, "like")] {
         if !on {
@@ -366,9 +399,13 @@ fn pair_head(
 pub fn seq_inputs_json(run: &LoadedSeqRun) -> serde_json::Value {
     use serde_json::json;
     let c = &run.model.cfg;
+    let prior = run.prior.as_ref().filter(|p| p.weight != 0.0);
+    let value = match prior {
+        None => "next-item logit S_bj of item id j + 1 (what mtrec recommend ranks by; softmax over the row = P(next = item), mtrec predict's next_item)",
+        Some(_) => "next-item score R_bj = S_bj + β · ln(1 + c(a_b, j + 1)) of item id j + 1: the model's logit plus the run's transition prior after the last history item a_b (what mtrec recommend ranks by and mtrec predict's `score`; softmax over the row = P(next = item), mtrec predict's next_item)",
+    };
     let mut outputs = vec![json!({
-        "name": "next_item", "dtype": "float32", "shape": ["batch", c.num_items],
-        "value": "next-item logit S_bj of item id j + 1 (what mtrec recommend ranks by; softmax over the row = P(next = item), mtrec predict's next_item)",
+        "name": "next_item", "dtype": "float32", "shape": ["batch", c.num_items], "value": value,
     })];
     if c.rating_head {
         outputs.push(json!({"name": "rating", "dtype": "float32", "shape": ["batch", c.num_items], "value": "predicted rating of item id j + 1 as the next interaction"}));
@@ -388,6 +425,11 @@ pub fn seq_inputs_json(run: &LoadedSeqRun) -> serde_json::Value {
             "encoding": "the user's last max_len items, oldest first, as model item ids (the index of the original id in `items`, 1..=V), right-padded with 0; items not in `items` are left out (as mtrec predict does)",
         }],
         "outputs": outputs,
+        "transition_prior": prior.map(|p| json!({
+            "weight": p.weight,
+            "row_length": p.k,
+            "rule": "next_item = F·M_j + weight · ln(1 + c(a, j)), c counted on the run's training split, a = the last history item (the constants prior.cols, prior.vals, prior.beta)",
+        })),
         "items": run.item_keys,
     })
 }

@@ -103,7 +103,7 @@ impl Recommender {
             };
             let enc = self.encode_side(true, &table)?;
             let pu = tt.partials(self, &enc, true)?;
-            tt.score_segments(self, &pu, items, &segments)
+            tt.score_segments(&pu, items, &segments)
         };
         match together() {
             Ok(values) => {

@@ -242,7 +242,6 @@ impl TwoTower {
     /// [`super::recommender::SCORE_BATCH`]) gives.                        // S × (P_s, K)
     pub fn score_segments(
         &self,
-        r: &Recommender,
         users: &Partials,
         items: &Partials,
         segments: &[Vec<(u32, u32)>],
@@ -266,7 +265,7 @@ impl TwoTower {
             .map(|s| {
                 let mut v = Vec::with_capacity(s.len() * self.towers.len());
                 for c in s.chunks(batch) {
-                    v.extend(self.score_pairs(r, users, items, c)?);
+                    v.extend(self.score_pairs(users, items, c)?);
                 }
                 Ok(v)
             })
@@ -275,10 +274,9 @@ impl TwoTower {
 
     /// Task values of `pairs` (user row, item row): probability for binary tasks,
     /// value for regression (raw outputs after [`TwoTower::raw`]); the split holds all
-    /// it reads of the run (`_r` is the recommender it was made for).   // (P, K)
+    /// it reads of the run.                                             // (P, K)
     pub fn score_pairs(
         &self,
-        _r: &Recommender,
         users: &Partials,
         items: &Partials,
         pairs: &[(u32, u32)],

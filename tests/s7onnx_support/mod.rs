@@ -13,6 +13,8 @@ use mtrec::export::onnx::{Attr, Data, Node, OnnxGraph};
 use std::collections::HashMap;
 
 mod decode;
+mod scatter;
+pub mod seq_run;
 #[allow(unused_imports)]
 pub use decode::decode_model;
 
@@ -426,6 +428,15 @@ fn eval(n: &Node, x: &[&T]) -> T {
             T::new(shape, data)
         }
         "Erf" => map(x[0], erf),
+        "Pad" => scatter::pad(x[0], &ints(x[1]), x.get(2).map_or(0.0, |v| v.data[0])),
+        "GatherElements" => {
+            assert_eq!(attr_int(n, "axis", 0), 1, "GatherElements on axis 1 only");
+            scatter::gather_elements(x[0], x[1])
+        }
+        "ScatterElements" => {
+            assert_eq!(attr_int(n, "axis", 0), 1, "ScatterElements on axis 1 only");
+            scatter::scatter_elements(x[0], x[1], x[2])
+        }
         other => panic!("the test interpreter has no operator {other}"),
     }
 }

@@ -163,13 +163,28 @@ pub fn detect() -> KernelI8 {
     })
 }
 
-/// `acc (B, N_p) = u (B, K_p) · r` in i32 with `kernel`, `N_p` = `w.np()` columns.
+/// The kernel [`gemm_u8i8`] runs when asked for `kernel` on a CPU that can run
+/// `available` (as [`available`] lists them): `kernel` itself when listed, otherwise the
+/// scalar twin. Falling back rather than a `debug_assert!`: a `#[target_feature]`
+/// function called on a CPU without the feature is undefined behaviour, and a debug
+/// assertion is compiled out of the release builds that would run it; every kernel gives
+/// identical integers, so the fallback changes the speed only.
+pub fn runnable(kernel: KernelI8, available: &[KernelI8]) -> KernelI8 {
+    if available.contains(&kernel) {
+        kernel
+    } else {
+        KernelI8::Scalar
+    }
+}
+
+/// `acc (B, N_p) = u (B, K_p) · r` in i32 with `kernel`, `N_p` = `w.np()` columns; a
+/// kernel this CPU cannot run is replaced by the scalar twin ([`runnable`]).
 pub fn gemm_u8i8(kernel: KernelI8, acc: &mut [i32], q: &QuantRows, w: &QuantMatrix, b: usize) {
-    match kernel {
+    static AVAILABLE: OnceLock<Vec<KernelI8>> = OnceLock::new();
+    match runnable(kernel, AVAILABLE.get_or_init(available)) {
         KernelI8::Scalar => gemm_u8i8_scalar(acc, &q.u, w, b),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `detect()` / `available()` (or the caller, who got this value from
-        // them) found AVX2.
+        // SAFETY: `runnable` returns AVX2 only when `available()` found AVX2 on this CPU.
         KernelI8::Avx2 => unsafe { avx2::gemm_u8i8_avx2(acc, &q.u, w, b) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, `available()` found AVX2 and AVX-VNNI.

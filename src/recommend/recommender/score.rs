@@ -72,7 +72,7 @@ impl Recommender {
             let pu = tt.partials_of(model, u, true)?; // (U, ·) user-side partials
             let mut v = Vec::with_capacity(pairs.len() * k); // (P, K) raw
             for c in pairs.chunks(SCORE_BATCH) {
-                v.extend(tt.score_pairs(self, &pu, pi, c)?);
+                v.extend(tt.score_pairs(&pu, pi, c)?);
             }
             Ok((0..k)
                 .map(|t| v.iter().skip(t).step_by(k).copied().collect())
@@ -137,7 +137,7 @@ impl Recommender {
                         pairs.iter().map(|&(u, i)| (u - start as u32, i)).collect();
                     let mut v = Vec::with_capacity(local.len() * self.model.cfg.tasks.len());
                     for c in local.chunks(SCORE_BATCH) {
-                        v.extend(tt.score_pairs(self, &pu, items, c)?);
+                        v.extend(tt.score_pairs(&pu, items, c)?);
                     }
                     v
                 }

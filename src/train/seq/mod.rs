@@ -16,59 +16,43 @@
 //! epoch with the best validation NDCG@10 is kept, training stops after `patience` epochs
 //! without improvement, and that epoch's model is scored once on the test targets.
 
+mod baselines;
+mod build;
 pub mod config;
 mod data;
 pub mod eval;
+mod files;
 pub mod pairs;
+mod step;
 pub mod text;
 
+pub use build::{init_from, model_config};
 pub use config::SeqRunConfig;
 pub use data::load_data;
 pub use eval::{evaluate, evaluate_rule, RankRule, SeqMetrics, LIKE_THRESHOLD};
+pub use step::record_loss;
 
-use crate::autograd::{Graph, ParamStore, Var};
-use crate::checkpoint::transfer::{freeze_groups, init_from_except};
-use crate::data::sequences::{IdMaps, Keywords, SeqBatch, SeqData, SeqExample, Split};
-use crate::error::{Error, Result};
-use crate::loss::LossOpts;
-use crate::models::sasrec::{ItemInput, SasRec, SasRecConfig};
-use crate::optim::{Adam, AdamConfig, Frozen, Optimizer};
-use crate::train::run::folder;
+use crate::autograd::{Graph, ParamStore};
+use crate::data::sequences::{IdMaps, Keywords, SeqData, SeqExample, Split};
+use crate::error::Result;
+use crate::models::sasrec::SasRec;
 use crate::train::run::progress::epoch_bar;
+use baselines::add_baselines;
+use build::{build, Built};
+use files::{append_line, create_run_folder, write_best, write_text};
 use ndarray_rand::rand::rngs::StdRng;
 use ndarray_rand::rand::seq::SliceRandom;
 use ndarray_rand::rand::SeedableRng;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use step::train_epoch;
 
 /// Environment variable naming a file to which `fit` appends, before each epoch, one JSON
 /// list: the indices into `Split::train` in that epoch's order (its batches are the
 /// consecutive chunks of `train.batch_size`). For reference implementations that must
 /// train on exactly mtrec's batches (reference/sasrec/train_sasrec.py `--orders`).
 pub const ORDER_ENV: &str = "MTREC_SEQ_ORDER_OUT";
-
-/// Loads the parameters of `path` (a run folder, its `model.safetensors` or a training
-/// state) into `store` by name with `checkpoint::transfer`, except the item ID table and
-/// the heads, which keep their fresh values; returns the names loaded. Errors if a shared
-/// name has another shape or nothing could be loaded.
-pub fn init_from(store: &mut ParamStore, path: &Path) -> Result<Vec<String>> {
-    // another catalogue: its item table and heads mean nothing here
-    let report = init_from_except(store, path, &["item.emb", "head"]).map_err(|e| match e {
-        Error::Config { what, message } => Error::Config {
-            what,
-            message: format!("{message} (mtrec seq: use the same model.dim, blocks and data.max_len as the pretrained run)"),
-        },
-        e => e,
-    })?;
-    if report.loaded.is_empty() {
-        return Err(Error::Config {
-            what: format!("train.init_from ({})", report.source.display()),
-            message: "no parameter of this model is in the checkpoint; pass a model.safetensors of an mtrec seq run".into(),
-        });
-    }
-    Ok(report.loaded)
-}
 
 /// Everything a run needs besides the configuration.
 pub struct SeqInputs<'a> {
@@ -108,162 +92,6 @@ pub struct SeqFit {
     pub best_epoch: usize,
     pub valid: SeqMetrics,
     pub test: SeqMetrics,
-}
-
-/// The model configuration implied by the run configuration and the data.
-pub fn model_config(cfg: &SeqRunConfig, data: &SeqData, text_dim: usize) -> Result<SasRecConfig> {
-    Ok(SasRecConfig {
-        num_items: data.num_items,
-        max_len: cfg.data.max_len,
-        dim: cfg.model.dim,
-        blocks: cfg.model.blocks,
-        heads: cfg.model.heads,
-        dropout: cfg.model.dropout,
-        item_input: ItemInput::parse(&cfg.model.item_input)?,
-        text_dim,
-        keywords: cfg.model.keywords,
-        rating_head: cfg.model.rating_head,
-        like_head: cfg.model.like_head,
-    })
-}
-
-/// Records the multi-task loss of one batch; returns `(L, [L_next, L_rating?, L_like?, L_kw?])`.
-pub fn record_loss(
-    g: &mut Graph,
-    store: &ParamStore,
-    model: &SasRec,
-    cfg: &SeqRunConfig,
-    batch: &SeqBatch,
-    text: Option<&[f32]>,
-    keywords: Option<&Keywords>,
-) -> Result<(Var, Vec<Var>)> {
-    let t = &cfg.train;
-    let out = model.forward(g, store, &batch.input(), text)?;
-    let classes: Vec<u32> = batch.targets.iter().map(|&i| i - 1).collect();
-    let mut losses = vec![model.next_item_loss(g, out, &classes)?];
-    let mut weights = vec![t.next_item_weight];
-    if let Some(r) = &batch.ratings {
-        if let Some(p) = model.rating(g, store, out, &batch.targets)? {
-            losses.push(g.mse_loss(p, r, LossOpts::default())?);
-            weights.push(t.rating_weight);
-        }
-        if let Some(z) = model.like(g, store, out, &batch.targets)? {
-            let y: Vec<f32> = r.iter().map(|&x| f32::from(x >= LIKE_THRESHOLD)).collect();
-            losses.push(g.bce_with_logits(z, &y, LossOpts::default())?);
-            weights.push(t.like_weight);
-        }
-    }
-    if let Some(kw) = keywords {
-        if let Some(z) = model.keywords(g, store, out)? {
-            let y = kw.rows(&batch.targets); // (N, K)
-            losses.push(g.bce_with_logits(z, &y, LossOpts::default())?);
-            weights.push(t.keyword_weight);
-        }
-    }
-    let total = g.weighted_sum(&losses, &weights)?;
-    Ok((total, losses))
-}
-
-/// The model of a run, its optimiser, and what was done to its parameters before training.
-struct Built {
-    mcfg: SasRecConfig,
-    keywords: Option<Keywords>,
-    store: ParamStore,
-    model: SasRec,
-    /// Parameters read from `train.init_from`.
-    transferred: Vec<String>,
-    /// Parameters `train.freeze` holds fixed.
-    frozen_names: Vec<String>,
-    opt: Box<dyn Optimizer>,
-}
-
-/// Builds the model (initial weights from `train.seed`), transfers and freezes
-/// parameters as configured, and the optimiser.
-fn build(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>) -> Result<Built> {
-    let mcfg = model_config(cfg, inputs.data, inputs.text_dim)?;
-    let keywords =
-        (mcfg.keywords > 0).then(|| Keywords::from_texts(&inputs.data.item_text, mcfg.keywords));
-    if let Some(kw) = &keywords {
-        if kw.len() < mcfg.keywords {
-            return Err(Error::Config {
-                what: "model.keywords".into(),
-                message: format!(
-                    "the item texts hold only {} distinct keywords; lower model.keywords",
-                    kw.len()
-                ),
-            });
-        }
-    }
-    let t = &cfg.train;
-    let mut rng = StdRng::seed_from_u64(t.seed);
-    let mut store = ParamStore::new();
-    let model = SasRec::new(&mut store, &mcfg, &mut rng)?;
-    let transferred = if t.init_from.is_empty() {
-        Vec::new()
-    } else {
-        init_from(&mut store, Path::new(&t.init_from))?
-    };
-    let frozen = freeze_groups(&store, &t.freeze)?;
-    let frozen_names: Vec<String> = frozen
-        .iter()
-        .map(|&id| store.info(id).name.clone())
-        .collect();
-    let adam = Adam::new(AdamConfig {
-        weight_decay: t.weight_decay,
-        ..AdamConfig::default()
-    })?;
-    let opt: Box<dyn Optimizer> = if frozen.is_empty() {
-        Box::new(adam)
-    } else {
-        Box::new(Frozen::new(Box::new(adam), frozen))
-    };
-    Ok(Built {
-        mcfg,
-        keywords,
-        store,
-        model,
-        transferred,
-        frozen_names,
-        opt,
-    })
-}
-
-/// One epoch's steps over `order`, `train.batch_size` examples at a time. Returns the
-/// summed total loss, the summed task losses and the number of steps.
-fn train_epoch(
-    g: &mut Graph,
-    b: &mut Built,
-    cfg: &SeqRunConfig,
-    text: Option<&[f32]>,
-    order: &[&SeqExample],
-    bar: &indicatif::ProgressBar,
-) -> Result<(f64, Vec<f64>, usize)> {
-    let t = &cfg.train;
-    let (mut loss_sum, mut task_sums, mut steps) = (0f64, Vec::<f64>::new(), 0usize);
-    for chunk in order.chunks(t.batch_size) {
-        let batch = SeqBatch::train(chunk, b.mcfg.max_len);
-        g.reset();
-        let (total, losses) = record_loss(
-            g,
-            &b.store,
-            &b.model,
-            cfg,
-            &batch,
-            text,
-            b.keywords.as_ref(),
-        )?;
-        b.store.zero_grad();
-        g.backward(total, &mut b.store)?;
-        b.opt.step(&mut b.store, t.lr)?;
-        loss_sum += g.scalar(total) as f64;
-        task_sums.resize(losses.len(), 0.0);
-        for (s, l) in task_sums.iter_mut().zip(&losses) {
-            *s += g.scalar(*l) as f64;
-        }
-        steps += 1;
-        bar.inc(chunk.len() as u64);
-    }
-    Ok((loss_sum, task_sums, steps))
 }
 
 /// Trains, validates every epoch, keeps the best epoch and tests it; see the module docs.
@@ -438,117 +266,4 @@ pub fn fit(cfg: &SeqRunConfig, inputs: &SeqInputs<'_>, opts: &SeqFitOptions) -> 
         valid,
         test,
     })
-}
-
-/// The best epoch's weights and the summary into the run folder `out`.
-fn write_best(
-    out: &Path,
-    store: &ParamStore,
-    best_epoch: usize,
-    summary: &Value,
-    opts: &SeqFitOptions,
-) -> Result<()> {
-    let mut meta = std::collections::BTreeMap::new();
-    meta.insert("model".to_string(), "sasrec".to_string());
-    meta.insert("best_epoch".to_string(), best_epoch.to_string());
-    crate::checkpoint::save_params(out.join("model.safetensors"), store, &meta)?;
-    write_text(
-        &out.join("summary.json"),
-        &serde_json::to_string_pretty(summary).unwrap_or_default(),
-    )?;
-    if let Some(f) = opts.after_epoch {
-        f(out)?;
-    }
-    Ok(())
-}
-
-/// Scores the next-item baselines (`crate::baselines::transition`) on the test targets
-/// with the model's protocol; adds `"baselines"` and `"beats_baselines"` to `summary`
-/// and, with `log`, prints the table.
-fn add_baselines(
-    summary: &mut Value,
-    cfg: &SeqRunConfig,
-    inputs: &SeqInputs<'_>,
-    counts: &crate::baselines::Transitions,
-    test: &SeqMetrics,
-    log: bool,
-) -> Result<()> {
-    use crate::baselines::{report, transition};
-    use crate::config::baselines::BaselineKind;
-    let models = crate::baselines::seq_models(cfg.baselines.as_ref());
-    if models.is_empty() {
-        return Ok(());
-    }
-    let exclude = cfg.train.exclude_history;
-    let compared = |hr10: f64, ndcg10: f64| -> report::Metrics {
-        let m = [("hr10".to_string(), hr10), ("ndcg10".to_string(), ndcg10)];
-        [("next_item".to_string(), m.into_iter().collect())].into()
-    };
-    let mut scored = Vec::new();
-    let mut full = serde_json::Map::new();
-    for m in models {
-        let r = match m {
-            BaselineKind::Transition => {
-                transition::evaluate_ranked(&inputs.split.test, exclude, |h| {
-                    counts.transition_scores(h)
-                })?
-            }
-            // `biases` is refused by the config's validation
-            _ => transition::evaluate_ranked(&inputs.split.test, exclude, |_| {
-                counts.popularity_scores()
-            })?,
-        };
-        full.insert(m.name().to_string(), json!(r));
-        scored.push((m.name().to_string(), compared(r.hr10, r.ndcg10)));
-    }
-    let model = compared(test.hr10, test.ndcg10);
-    let verdicts = report::verdicts(&model, &scored);
-    summary["baselines"] = Value::Object(full);
-    if let Some(v) = report::task_verdict(&verdicts, "next_item") {
-        summary["beats_baselines"] = v;
-    }
-    if log {
-        eprint!("{}", report::table(&model, &scored, "test"));
-    }
-    Ok(())
-}
-
-fn io_err(path: &Path, e: std::io::Error) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| io_err(path, e))
-}
-
-fn append_line(path: &Path, v: &Value) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| io_err(path, e))?;
-    writeln!(f, "{v}").map_err(|e| io_err(path, e))
-}
-
-/// Locks the run folder (see `train::run::folder`) and writes the resolved config;
-/// refuses a folder that holds any run file.
-fn create_run_folder(out: &Path, cfg: &SeqRunConfig) -> Result<folder::RunLock> {
-    let lock = folder::lock(out)?;
-    let found = folder::run_files_in(out)?;
-    if !found.is_empty() {
-        return Err(Error::Io {
-            path: out.display().to_string(),
-            message: format!(
-                "already holds a run ({}); pass a new --out folder or delete this one",
-                found.join(", ")
-            ),
-        });
-    }
-    write_text(&out.join("config.toml"), &cfg.to_toml()?)?;
-    crate::train::run::info::write_run_info(out, false)?;
-    Ok(lock)
 }
