@@ -5,7 +5,7 @@
 #   bash reference/bench_serve.sh [--seconds 30] [--soak 300] [--run DIR] [--data-dir DIR]
 #                                 [--cores 0,1] [--out DIR] [--mtrec-args "ARGS"]
 #                                 [--base-bin PATH] [--routes "infer recommend health"]
-#                                 [--no-build]
+#                                 [--no-build] [--perf]
 #
 # 1. builds target/release/mtrec and the loadgen example; creates reference/.venv if missing;
 # 2. trains the run (configs/movielens_mmoe.toml, 3 epochs) unless DIR already holds one;
@@ -30,6 +30,9 @@
 # current / base ratios is printed: a before/after comparison under the same load.
 # --routes: which of infer, recommend, health to run (default all three).
 # --no-build: use target/release/mtrec and the loadgen example as they are (step 1 skipped).
+# --perf: at 1 client, also count each server's CPU time and context switches during the
+# level (`perf stat -p`), printed per request (OUT/perf.txt): the server's own work per
+# request, steadier than requests/s on a loaded machine.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -42,6 +45,7 @@ out=""
 mtrec_args=""
 base_bin=""
 build=1
+perf=0
 routes="infer recommend health"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -55,6 +59,7 @@ while [ $# -gt 0 ]; do
         --base-bin) base_bin="$2"; shift 2 ;;
         --routes) routes="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
+        --perf) perf=1; shift ;;
         *) echo "bench_serve.sh: unknown argument $1 (see the header of this file)" >&2; exit 2 ;;
     esac
 done
@@ -134,10 +139,26 @@ for pass in "infer mtrec python" "recommend mtrec python" "recommend mtrec_tt py
     for clients in 1 8 64; do
         for name in $names; do
             addr="${name}_addr"; pid="${name}_pid"
-            "$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
+            counting=0
+            if [ "$perf" = 1 ] && [ "$clients" = 1 ]; then
+                perf stat -x, -e task-clock,context-switches -p "${!pid}" -o "$out/perf.csv" \
+                    -- sleep "$secs" 2>/dev/null &
+                counting=$!
+            fi
+            line="$("$loadgen" --addr "${!addr}" --token-file "$token" --model ml --pid "${!pid}" \
                 --route "$route" --user 196 --candidates "$out/candidates.txt" --k 10 \
                 --levels "$clients" --seconds "$secs" --json "$results" --label "$name" \
-                | tail -n 1 | sed "s/^/$name $route: /"
+                | tail -n 1)"
+            echo "$line" | sed "s/^/$name $route: /"
+            if [ "$counting" != 0 ]; then
+                wait "$counting" || true
+                n="$(echo "$line" | cut -d'|' -f3 | tr -d ' ')"
+                ms="$(grep task-clock "$out/perf.csv" | cut -d, -f1)"
+                cs="$(grep context-switches "$out/perf.csv" | cut -d, -f1)"
+                awk -v n="$n" -v ms="$ms" -v cs="$cs" -v l="$name $route" 'BEGIN {
+                    printf "%s, 1 client: server CPU %.1f us / request, %.2f context switches / request\n",
+                        l, ms * 1000 / n, cs / n }' | tee -a "$out/perf.txt"
+            fi
         done
     done
 done

@@ -56,8 +56,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Threads answering HTTP (parsing, checking, replies; and scoring a lone small
-    /// /infer request inline). 1: one thread, so a request never wakes another; 0: one
-    /// per core.
+    /// /infer request inline); 0: one per core. Each thread runs its own event loop and
+    /// serves the connections handed to it in turn, so a request never wakes another
+    /// thread.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub http_threads: usize,
     /// Sleep this long before each forward pass (tests: a slow model).

@@ -67,6 +67,8 @@ pub struct Metrics {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     inline: AtomicU64,
+    /// Connections accepted, by the HTTP thread they were handed to ([`super::http`]).
+    connections: Mutex<Vec<u64>>,
 }
 
 impl Default for Metrics {
@@ -89,6 +91,7 @@ impl Metrics {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             inline: AtomicU64::new(0),
+            connections: Mutex::new(Vec::new()),
         }
     }
 
@@ -110,6 +113,16 @@ impl Metrics {
     /// One request scored inline, in its HTTP task (the batcher's queue was empty).
     pub fn inline_pass(&self) {
         self.inline.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One connection accepted and handed to HTTP thread `thread` (once per
+    /// connection, not per request).
+    pub fn connection(&self, thread: usize) {
+        let mut c = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        if c.len() <= thread {
+            c.resize(thread + 1, 0);
+        }
+        c[thread] += 1;
     }
 
     pub fn reloads(&self, ok: bool) {
@@ -175,6 +188,19 @@ impl Metrics {
             "# HELP {name} Inference requests scored in their HTTP task, the batcher's queue being empty.\n# TYPE {name} counter"
         );
         let _ = writeln!(out, "{name} {}", self.inline.load(Ordering::Relaxed));
+        let name = "mtrec_http_connections_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Connections accepted, by the HTTP thread serving them (--http-threads; handed out in turn).\n# TYPE {name} counter"
+        );
+        let c = self
+            .connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (thread, n) in c.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{thread=\"{thread}\"}} {n}");
+        }
         out
     }
 }

@@ -19,6 +19,7 @@ pub mod batcher;
 pub mod client;
 pub mod ensemble;
 pub mod errors;
+pub mod http;
 pub mod kserve;
 pub mod lists;
 pub mod load;
@@ -230,13 +231,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn io(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Config {
-        what: what.to_string(),
-        message: e.to_string(),
-    }
-}
-
 /// Loads every run, opens `opts.addr`, prints `listening on ADDR` as the first line of
 /// stdout, and serves until SIGTERM or Ctrl-C; requests in flight then finish.
 pub fn serve(opts: ServeOptions) -> Result<()> {
@@ -248,8 +242,8 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     })
 }
 
-/// [`serve`] with `http_threads` threads answering HTTP (0: one per core; 1: one
-/// thread, no hand-offs between HTTP threads).
+/// [`serve`] with `http_threads` threads answering HTTP (0: one per core), each with
+/// its own connections ([`http::run`]).
 pub fn serve_on(opts: ServeOptions, http_threads: usize) -> Result<()> {
     serve_runtime(opts, http_threads, |bound| {
         use std::io::Write;
@@ -265,23 +259,8 @@ pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> 
     serve_runtime(opts, 0, on_listening)
 }
 
-/// The HTTP runtime: tokio's multi-thread scheduler with `http_threads` workers (0: one
-/// per core), or with 1 its current-thread scheduler (every connection on the thread
-/// that polls the sockets: no wake-up of another worker per request).
-fn runtime(http_threads: usize) -> Result<tokio::runtime::Runtime> {
-    let mut b = match http_threads {
-        1 => tokio::runtime::Builder::new_current_thread(),
-        0 => tokio::runtime::Builder::new_multi_thread(),
-        n => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-    };
-    b.enable_all().build().map_err(|e| io("tokio runtime", e))
-}
-
-/// [`serve_with`] on [`runtime`]`(http_threads)`.
+/// [`serve_with`] on `http_threads` HTTP threads ([`http::run`]: one single-threaded
+/// runtime per thread, connections spread over them; 0: one per core).
 pub fn serve_runtime(
     opts: ServeOptions,
     http_threads: usize,
@@ -326,26 +305,8 @@ pub fn serve_runtime(
         seq: seq_models,
         inflight: Arc::new(tokio::sync::Semaphore::new(opts.limits.max_inflight)),
     }));
-    let rt = runtime(http_threads)?;
-    rt.block_on(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let listener = tokio::net::TcpListener::bind(opts.addr)
-            .await
-            .map_err(|e| io(&format!("--addr {}", opts.addr), e))?;
-        let bound = listener.local_addr().map_err(|e| io("--addr", e))?;
-        let term = signal(SignalKind::terminate()).map_err(|e| io("SIGTERM handler", e))?;
-        let hup = signal(SignalKind::hangup()).map_err(|e| io("SIGHUP handler", e))?;
-        let hup = tokio::spawn(reload::on_sighup(state.clone(), hup));
-        on_listening(bound);
-        let app = router(state);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal(term))
-            .await
-            .map_err(|e| io("server", e))?;
-        hup.abort();
-        eprintln!("serve: stopped; every request in flight was answered");
-        Ok(())
-    })
+    let app = router(state.clone());
+    http::run(state, app, opts.addr, http_threads, on_listening)
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).
