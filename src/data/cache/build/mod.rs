@@ -11,7 +11,10 @@
 //! gzip file's decompression (sequential) runs beside the parse. The result is the
 //! in-memory build's: the same rows in the same sets, the same vocabulary ids, the same
 //! scaled numbers (bit for bit), the same skipped rows and the same first error
-//! (`tests/s7stream_*.rs`). Configurations it does not cover (`plan::not_streamable`) and
+//! (`tests/s7stream_*.rs`). Text features (text.rs: pass 1 numbers the distinct texts,
+//! pass 2 writes each row's id) and `data.dedup` (dedup.rs: pass 1 drops repeated rows by
+//! their 128-bit hash before numbering them) ride along the same passes
+//! (`tests/s9text_*.rs`). Configurations it does not cover (`plan::not_streamable`) and
 //! files with a quoted field spanning lines go through the in-memory path.
 
 mod cells;
