@@ -142,7 +142,7 @@ fn build(
     let tmp = root.join(format!("{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
-    let streamed = match build::build_streaming(cfg, data_dir, &tmp) {
+    let streamed = match build::build_streaming(cfg, data_dir, &tmp, text) {
         Ok(b) => b,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);

@@ -7,6 +7,7 @@
 //! 1. FeatureSpec::fit, features in config order: a numeric feature's first missing
 //!    training cell (NumSpec::fit looks at the training rows only)
 //! 2. FeatureSpec::encode, every row in order: the categorical features, then the
+//!    multi-hot ones (a missing cell, or a cell holding a missing token), then the
 //!    numeric ones, each at its first missing cell
 //! ```
 //! Memory: one cell per feature, whatever the file's size.
@@ -27,6 +28,7 @@ struct Cell {
 /// The first missing cells of the features with `missing = "error"`.
 #[derive(Default)]
 pub(super) struct FirstMissing {
+    /// Categorical features, then multi-hot features (`Parsed::dict`'s columns).
     cat: Vec<Option<Cell>>,
     num: Vec<Option<Cell>>,
     num_train: Vec<Option<Cell>>,
@@ -36,7 +38,7 @@ impl FirstMissing {
     pub(super) fn new(plan: &Plan<'_>) -> FirstMissing {
         let none = |n: usize| (0..n).map(|_| None).collect::<Vec<_>>();
         FirstMissing {
-            cat: none(plan.cat.len()),
+            cat: none(plan.cat.len() + plan.bags.len()),
             num: none(plan.num.len()),
             num_train: none(plan.num.len()),
         }
@@ -79,8 +81,9 @@ impl FirstMissing {
         };
         let fit = (self.num_train.into_iter().zip(&plan.num))
             .find_map(|(c, &col)| Some(make(c?, col, NUM_MISSING_EXPECTED)));
+        let cat_bags = plan.cat.iter().chain(plan.bags.iter().map(|b| &b.0));
         let cat = || {
-            (self.cat.into_iter().zip(&plan.cat))
+            (self.cat.into_iter().zip(cat_bags))
                 .find_map(|(c, &col)| Some(make(c?, col, CAT_MISSING_EXPECTED)))
         };
         let num = || {
@@ -88,5 +91,15 @@ impl FirstMissing {
                 .find_map(|(c, &col)| Some(make(c?, col, NUM_MISSING_EXPECTED)))
         };
         fit.or_else(cat).or_else(num)
+    }
+}
+
+/// Whether a multi-hot cell (`None`: the whole cell is missing) is missing for
+/// `missing = "error"`: missing itself or holding a missing token, the cells
+/// `features::vocab::encode_bags` refuses.
+pub(super) fn bag_missing(cell: Option<&str>, sep: &str, missing: &[String]) -> bool {
+    match super::fit::cell_tokens(cell, sep, missing) {
+        None => true,
+        Some(tokens) => tokens.iter().any(Option::is_none),
     }
 }

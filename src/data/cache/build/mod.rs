@@ -11,11 +11,15 @@
 //! gzip file's decompression (sequential) runs beside the parse. The result is the
 //! in-memory build's: the same rows in the same sets, the same vocabulary ids, the same
 //! scaled numbers (bit for bit), the same skipped rows and the same first error
-//! (`tests/s7stream_*.rs`). Configurations it does not cover (`plan::not_streamable`) and
+//! (`tests/s7stream_*.rs`). Text features (text.rs: pass 1 numbers the distinct texts,
+//! pass 2 writes each row's id) and `data.dedup` (dedup.rs: pass 1 drops repeated rows by
+//! their 128-bit hash before numbering them) ride along the same passes
+//! (`tests/s9text_*.rs`). Configurations it does not cover (`plan::not_streamable`) and
 //! files with a quoted field spanning lines go through the in-memory path.
 
 mod cells;
 mod chunks;
+mod dedup;
 mod encode;
 mod fit;
 mod missing;
@@ -23,10 +27,11 @@ mod parquet;
 mod parse;
 mod plan;
 mod scale;
+mod text;
 
 use super::file::Layout;
 use crate::config::{BadRows, RunConfig};
-use crate::data::features::{Encoder, FeatureSpec};
+use crate::data::features::{Encoder, FeatureSpec, TextEnv};
 use crate::data::ingest::{
     field_map, header_names, ParquetColumns, RawColumn, RawTable, SkippedRows,
 };
@@ -57,6 +62,8 @@ struct ChunkInfo {
     offsets: [usize; 3],
     /// Per multi-hot feature, its ids per set before it.
     bag_offsets: Vec<[usize; 3]>,
+    /// `data.dedup`: the local lines of its duplicate rows (dedup.rs).
+    dups: Vec<u32>,
 }
 
 /// One file as both passes read it.
@@ -87,14 +94,21 @@ struct Pass1 {
     bag_vocab: Vec<VocabFit>,
     bag_ids: Vec<[usize; 3]>,
     missed: missing::FirstMissing,
+    /// Per text feature: its distinct texts (text.rs).
+    texts: Vec<text::TextFit>,
+    /// `data.dedup`: the kept rows' hashes, and the duplicates dropped.
+    seen: dedup::Seen,
+    duplicates: usize,
 }
 
 /// Builds the sets of `cfg` into the folder `tmp` by streaming; `Ok(None)` (after
-/// saying why) when this config or file needs the in-memory reader.
+/// saying why) when this config or file needs the in-memory reader. `text`: the
+/// encoder of text features (their width goes into the spec, as in memory).
 pub(super) fn build_streaming(
     cfg: &RunConfig,
     data_dir: &Path,
     tmp: &Path,
+    text: Option<&TextEnv<'_>>,
 ) -> Result<Option<Built>> {
     if let Some(why) = plan::not_streamable(cfg) {
         eprintln!("data cache: building through the in-memory reader ({why} is not streamed)");
@@ -198,7 +212,7 @@ pub(super) fn build_streaming(
                 n_num: widths.1,
                 k: widths.2,
                 n_bag: spec.multi_hot.len(),
-                n_text: 0, // text features build through the in-memory reader (plan.rs)
+                n_text: plan.text.len(),
             };
             let set = sets.iter().position(|x| x == s).unwrap_or(3);
             let bags = (p1.bag_ids.iter()).map(|b| b.get(set).copied().unwrap_or(0));
@@ -206,9 +220,11 @@ pub(super) fn build_streaming(
         })
         .collect::<Result<_>>()?;
     let t2 = std::time::Instant::now();
-    pass2(&plan, &files, &file_set, &p1.chunks, &spec, &set_files)?;
+    let written = (&p1.chunks[..], &p1.texts[..]);
+    pass2(&plan, &files, &file_set, written, &spec, &set_files)?;
     let t2 = t2.elapsed().as_secs_f64();
     let t3 = std::time::Instant::now();
+    text::finish(&plan, &mut spec, p1.texts, tmp, text)?;
     scale::scale_numeric(&mut spec, &set_files)?;
     let named: Vec<(&str, &SetFile)> = sets[..3].iter().copied().zip(&set_files).collect();
     let report = scale::report(&spec, &named)?;
@@ -247,7 +263,7 @@ fn cpu_seconds() -> f64 {
 }
 
 fn plan_has_cat(f: &crate::config::FeatureConfig) -> bool {
-    f.kind == crate::config::FeatureKind::Categorical && f.text.is_none()
+    f.kind == crate::config::FeatureKind::Categorical && plan::has_id(f)
 }
 
 /// The spec's structure (names, widths, encoders, checks of the feature settings):
@@ -318,6 +334,7 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
         bag_vocab: (0..plan.bags.len()).map(|_| VocabFit::default()).collect(),
         bag_ids: vec![[0; 3]; plan.bags.len()],
         missed: missing::FirstMissing::new(plan),
+        texts: (0..plan.text.len()).map(|_| Default::default()).collect(),
         ..Default::default()
     };
     for (fi, file) in files.iter().enumerate() {
@@ -328,13 +345,16 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
         };
         let mut line = 0u64;
         let mut each = |_: usize, parsed: std::result::Result<Parsed, Pending>| {
-            let p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
+            let mut p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
             if p.multiline {
                 return Ok(false);
             }
             if let Some(e) = p.malformed_error {
                 return Err(e.into_error(&file.shown, line));
             }
+            let dups = p1.seen.duplicates(&p);
+            dedup::drop_rows(&mut p, &dups);
+            p1.duplicates += dups.len();
             absorb(&mut p1, &file.shown, &p, line);
             let first_line = line;
             line += p.lines;
@@ -344,7 +364,11 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
                 first_line,
                 offsets: p1.sets,
                 bag_offsets: p1.bag_ids.clone(),
+                dups,
             });
+            for (fit, dict) in p1.texts.iter_mut().zip(&p.text_dict) {
+                fit.merge(dict);
+            }
             for &s in &sets {
                 p1.sets[s as usize] += 1;
             }
@@ -424,6 +448,7 @@ fn absorb(p1: &mut Pass1, shown: &str, p: &Parsed, line: u64) {
 fn skipped_rows(cfg: &RunConfig, p1: &Pass1) -> SkippedRows {
     let mut out = SkippedRows {
         keep_all: cfg.data.list_every_bad_row,
+        duplicates: p1.duplicates,
         ..Default::default()
     };
     if cfg.data.bad_rows != BadRows::Skip {
@@ -440,7 +465,7 @@ fn pass2(
     plan: &Plan<'_>,
     files: &[FileIn],
     file_set: &[u8],
-    chunks: &[ChunkInfo],
+    (chunks, texts): (&[ChunkInfo], &[text::TextFit]),
     spec: &FeatureSpec,
     sets: &[SetFile],
 ) -> Result<()> {
@@ -474,6 +499,7 @@ fn pass2(
             let start = info.offsets.iter().sum::<usize>() as u64;
             let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
             encode::write_chunk(p, &set_of, info, &id_of, &bags, sets, fi as u32)?;
+            text::write_chunk(p, &set_of, info.offsets, texts, sets)?;
             Ok(p.rows())
         };
         let mut each = |_: usize, rows: Result<usize>| {
@@ -491,8 +517,11 @@ fn pass2(
                 file,
                 cfg,
                 |j, bytes, last| {
-                    let p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
+                    let mut p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
                         .map_err(|e| e.into_error(&file.shown, 0))?;
+                    if let Some(info) = chunks.get(base + j) {
+                        dedup::drop_rows(&mut p, &info.dups);
+                    }
                     write(j, &p)
                 },
                 &mut each,

@@ -117,6 +117,13 @@ pub(super) struct Parsed {
     pub mask: Vec<f32>,
     /// Missing cells of the features with `missing = "error"`, in row order.
     pub missed: Vec<Missed>,
+    /// Per text feature: the chunk's distinct texts in order of first appearance among
+    /// its decoded rows, kept or dropped by the funnel or values rules (text.rs).
+    pub text_dict: Vec<Vec<String>>,
+    /// Codes into `text_dict`.                            (n, F_text) row-major
+    pub text: Vec<u32>,
+    /// `data.dedup`: each decoded row's local line and 128-bit hash (dedup.rs).
+    pub hashes: Vec<(u32, u128)>,
 }
 
 impl Parsed {
@@ -205,6 +212,8 @@ pub(super) struct FileView<'a> {
 /// multi-hot feature) and `data.missing_values`.
 pub(super) struct Lookups<'p> {
     pub codes: Vec<Codes>,
+    /// One per text feature.
+    pub text_codes: Vec<Codes>,
     pub missing: MissingSet<'p>,
 }
 
@@ -218,11 +227,13 @@ pub(super) fn empty<'p>(plan: &'p Plan) -> (Parsed, Lookups<'p>) {
     );
     let out = Parsed {
         dict: vec![Vec::new(); fc],
+        text_dict: vec![Vec::new(); plan.text.len()],
         value_errors: (0..fnum + k).map(|_| None).collect(),
         ..Default::default()
     };
     let look = Lookups {
         codes: (0..fc).map(|_| Codes::default()).collect(),
+        text_codes: (0..plan.text.len()).map(|_| Codes::default()).collect(),
         missing: MissingSet::new(&plan.missing),
     };
     (out, look)
@@ -346,6 +357,15 @@ pub(super) fn parse_chunk(
                 }
             }
         };
+        if plan.dedup {
+            // every field of the file, as the in-memory reader hashes its record
+            let h = if fast {
+                super::dedup::row_hash(bounds.iter().map(|&(a, b)| &body[a..b]))
+            } else {
+                super::dedup::row_hash(rec.iter())
+            };
+            out.hashes.push((number as u32, h));
+        }
         let text = |i: usize| -> &str {
             if fast {
                 let (a, b) = bounds[view.map[i]];
@@ -398,6 +418,8 @@ pub(super) fn judge_row<'t>(
     let fnum = plan.num.len();
     let (codes, mv) = (&mut look.codes, &look.missing);
     let joined = |n: usize| (0..n).map(&text).collect::<Vec<_>>().join(",");
+    // text features: numbered for every decoded row, as the in-memory column is
+    let text_codes = super::text::codes(plan, out, &mut look.text_codes, &text);
     if let Some((e, l)) = plan.funnel {
         let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
         let (et, lt) = (text(e), text(l));
@@ -522,8 +544,19 @@ pub(super) fn judge_row<'t>(
             let missing = mv.has(trim(t));
             out.dict[f].push((!missing).then(|| t.to_string()));
         }
-        // (multi-hot features with `missing = "error"` are not streamed: plan.rs)
-        if plan.cat_error.get(f) == Some(&true) && out.dict[f][code as usize].is_none() {
+        let missed = match plan.cat_error.get(f) {
+            Some(&e) => e && out.dict[f][code as usize].is_none(),
+            None => {
+                let b = f - plan.cat.len();
+                plan.bag_error[b]
+                    && super::missing::bag_missing(
+                        out.dict[f][code as usize].as_deref(),
+                        &plan.bags[b].1,
+                        &plan.missing,
+                    )
+            }
+        };
+        if missed {
             out.missed.push(Missed {
                 row,
                 numeric: false,
@@ -533,6 +566,7 @@ pub(super) fn judge_row<'t>(
         }
         out.cat.push(code);
     }
+    out.text.extend_from_slice(&text_codes);
     out.line.push(number as u32);
 }
 

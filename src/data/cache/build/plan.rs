@@ -27,6 +27,18 @@ pub(super) struct Plan<'a> {
     pub funnel: Option<(usize, usize)>,
     /// `data.missing_values`, trimmed.
     pub missing: Vec<String>,
+    /// Per multi-hot feature: `missing = "error"` (missing.rs).
+    pub bag_error: Vec<bool>,
+    /// Table column of each text feature (`FeatureSpec::text` order; text.rs).
+    pub text: Vec<usize>,
+    /// `data.dedup` (dedup.rs).
+    pub dedup: bool,
+}
+
+/// Whether categorical feature `f` has an id embedding (not `[features.text]` with
+/// `mode = "text"`): the features of `FeatureSpec::categorical`.
+pub(super) fn has_id(f: &crate::config::FeatureConfig) -> bool {
+    f.text.as_ref().is_none_or(|t| t.mode.uses_id())
 }
 
 /// Why `cfg` is built through the in-memory reader instead (`None`: it streams).
@@ -41,18 +53,12 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         format!("data.loader = {:?}", d.loader)
     } else if !d.join.is_empty() {
         "data.join".into()
-    } else if d.dedup {
-        "data.dedup = true".into()
+    } else if d.dedup && d.format == Format::Parquet {
+        "data.dedup = true with Parquet input".into()
     } else if !d.header && d.columns.is_none() && d.format != Format::Parquet {
         "data.header = false without data.columns".into()
     } else if !matches!(cfg.split.kind, SplitKind::Random | SplitKind::Files) {
         format!("split.kind = {:?}", cfg.split.kind)
-    } else if let Some(f) = (cfg.features.iter())
-        .find(|f| f.kind == FeatureKind::MultiHot && f.missing_policy() == Missing::Error)
-    {
-        format!("missing = \"error\" of multi-hot feature `{}`", f.name)
-    } else if let Some(f) = cfg.features.iter().find(|f| f.text.is_some()) {
-        format!("text feature `{}`", f.name)
     } else {
         return None;
     };
@@ -73,7 +79,7 @@ impl<'a> Plan<'a> {
         let funnel = funnel.map(|(e, l)| (index(&mut names, e), index(&mut names, l)));
         let of = |kind: FeatureKind| -> Vec<usize> {
             (cfg.features.iter())
-                .filter(|f| f.kind == kind && f.text.is_none())
+                .filter(|f| f.kind == kind && has_id(f))
                 .filter_map(|f| names.iter().position(|n| *n == f.name))
                 .collect()
         };
@@ -89,7 +95,7 @@ impl<'a> Plan<'a> {
             .collect();
         let error_of = |kind: FeatureKind| -> Vec<bool> {
             (cfg.features.iter())
-                .filter(|f| f.kind == kind && f.text.is_none())
+                .filter(|f| f.kind == kind && has_id(f))
                 .filter(|f| names.contains(&f.name))
                 .map(|f| f.missing_policy() == Missing::Error)
                 .collect()
@@ -98,6 +104,15 @@ impl<'a> Plan<'a> {
             error_of(FeatureKind::Categorical),
             error_of(FeatureKind::Numeric),
         );
+        let bag_error = (cfg.features.iter())
+            .filter(|f| f.kind == FeatureKind::MultiHot && names.contains(&f.name))
+            .map(|f| f.missing_policy() == Missing::Error)
+            .collect();
+        let text = (cfg.features.iter())
+            .filter(|f| f.kind == FeatureKind::Categorical)
+            .filter_map(|f| f.text.as_ref().filter(|t| t.mode.uses_text()))
+            .filter_map(|t| names.iter().position(|n| *n == t.column))
+            .collect();
         let tasks = (cfg.tasks.iter())
             .filter_map(|t| {
                 let c = names.iter().position(|n| *n == t.column)?;
@@ -118,6 +133,9 @@ impl<'a> Plan<'a> {
             tasks,
             bags,
             funnel,
+            bag_error,
+            text,
+            dedup: cfg.data.dedup,
         }
     }
 }
