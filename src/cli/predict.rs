@@ -103,10 +103,15 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
         return super::ensemble::predict(args);
     }
     if crate::recommend::seq::is_seq_run(&args.run)? {
+        eprintln!("note: --input is read whole, not in chunks: {SEQ_WHOLE}");
         return super::seq_runs::predict(args);
     }
     stream::predict_streamed(args)
 }
+
+/// Why an `mtrec seq` run reads `--input` whole (docs/config.md, "Scoring a file
+/// larger than memory").
+const SEQ_WHOLE: &str = "an mtrec seq run scores its `user,item` / `history,item` rows against the users' histories, which are rebuilt from the run's whole data (grouped by user); its input rows are read with them";
 
 /// Outputs as written: probabilities for binary tasks, values for regression.
 pub(super) fn to_values(tasks: &[crate::config::TaskConfig], out: &[Vec<f32>]) -> Vec<Vec<f32>> {
