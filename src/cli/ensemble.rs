@@ -6,7 +6,7 @@
 //! once, for `summary.json`, after the fit.
 
 use super::eval::{check_split, load_run, split_data, EvalArgs, Split};
-use super::predict::{score_run, write_output, PredictArgs};
+use super::predict::{predict_members, PredictArgs};
 use super::train::data_dir;
 use crate::config::{RunConfig, TaskConfig};
 use crate::data::features::Encoded;
@@ -352,29 +352,16 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 }
 
 /// `mtrec predict` of an ensemble folder: `--input` scored by every member, combined
-/// row by row; keys and row handling as for the first member.
+/// row by row; keys and row handling as for the first member. The members read the
+/// input chunk by chunk together (`predict/stream.rs`).
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let e = EnsembleFile::read(&args.run)?;
     let dirs = e.member_dirs(&args.run);
-    let first = score_run(args, &dirs[0])?;
-    let mut outs = vec![first.out.clone()];
-    for dir in &dirs[1..] {
-        let s = score_run(args, dir)?;
-        if s.lines() != first.lines() {
-            return Err(Error::Io {
-                path: args.input.display().to_string(),
-                message: format!(
-                    "the members {} and {} read different rows of the input (their features need different columns); fix the unreadable rows or use --bad-rows error",
-                    dirs[0].display(),
-                    dir.display()
-                ),
-            });
-        }
-        outs.push(s.out);
-    }
-    let values: Vec<Vec<f32>> = combine_all(&e.tasks, e.method, &outs)
-        .into_iter()
-        .map(|o| o.into_iter().map(|v| v as f32).collect())
-        .collect();
-    write_output(args, &first, &values)
+    let fuse = |outs: &[Vec<Vec<f32>>]| -> Vec<Vec<f32>> {
+        combine_all(&e.tasks, e.method, outs)
+            .into_iter()
+            .map(|o| o.into_iter().map(|v| v as f32).collect())
+            .collect()
+    };
+    predict_members(args, &dirs, Some(&fuse))
 }

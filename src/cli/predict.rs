@@ -11,17 +11,23 @@
 //!
 //! The input is read, scored and written in chunks (`predict/stream.rs`), so a file larger than
 //! memory can be scored; the bytes written are those of reading it whole. The model is
-//! opened once (`predict/scorer.rs`). Ensembles read the input whole (`score_run`).
+//! opened once (`predict/scorer.rs`); where the chunks come from, and which inputs are
+//! read whole, is `predict/source.rs`; text features are embedded for the whole input
+//! before the chunks (`predict/texts.rs`). Ensembles stream too: every member scores
+//! each chunk and the outputs are fused (`stream::predict_members`).
 
 mod scorer;
+mod source;
 mod stream;
+mod texts;
 
-use super::output::{check_output, AtomicWriter};
+pub(super) use stream::predict_members;
+
+use super::output::check_output;
 use crate::config::{RunConfig, TaskType};
 use crate::data::ingest::RawTable;
 use crate::error::{Error, Result};
 use clap::{Args, ValueEnum};
-use scorer::Scorer;
 use std::path::{Path, PathBuf};
 
 /// `--bad-rows` of `mtrec predict`.
@@ -97,30 +103,15 @@ pub fn predict_cmd(args: &PredictArgs) -> Result<()> {
         return super::ensemble::predict(args);
     }
     if crate::recommend::seq::is_seq_run(&args.run)? {
+        eprintln!("note: --input is read whole, not in chunks: {SEQ_WHOLE}");
         return super::seq_runs::predict(args);
     }
     stream::predict_streamed(args)
 }
 
-/// The rows of `--input` scored by the model of `run`, before anything is written
-/// (the whole input in memory: `mtrec predict` of an ensemble).
-pub(super) struct Scored {
-    pub cfg: RunConfig,
-    pub table: RawTable,
-    rows: Vec<(u64, OutRow)>,
-    keep: Vec<String>,
-    /// Raw outputs `out[k][i]` (logits for binary tasks).
-    pub out: Vec<Vec<f32>>,
-    unseen: Vec<(String, usize)>,
-}
-
-impl Scored {
-    /// The input lines of the output rows, in output order (equal for every member of an
-    /// ensemble reading the same input).
-    pub fn lines(&self) -> Vec<u64> {
-        self.rows.iter().map(|r| r.0).collect()
-    }
-}
+/// Why an `mtrec seq` run reads `--input` whole (docs/config.md, "Scoring a file
+/// larger than memory").
+const SEQ_WHOLE: &str = "an mtrec seq run scores its `user,item` / `history,item` rows against the users' histories, which are rebuilt from the run's whole data (grouped by user); its input rows are read with them";
 
 /// Outputs as written: probabilities for binary tasks, values for regression.
 pub(super) fn to_values(tasks: &[crate::config::TaskConfig], out: &[Vec<f32>]) -> Vec<Vec<f32>> {
@@ -135,52 +126,6 @@ pub(super) fn to_values(tasks: &[crate::config::TaskConfig], out: &[Vec<f32>]) -
             TaskType::Regression => o.clone(),
         })
         .collect()
-}
-
-/// Reads `--input` whole as the run folder `run` reads its data and scores every row.
-pub(super) fn score_run(args: &PredictArgs, run: &Path) -> Result<Scored> {
-    let mut sc = Scorer::open(args, run)?;
-    let table = sc.load_whole(args)?;
-    let (chunk, encoded) = sc.prepare_chunk(args, table)?;
-    let out = sc.score(&encoded)?;
-    let n = chunk.table.num_rows();
-    if encoded.len() != n || out.iter().any(|o| o.len() != n) {
-        return Err(Error::Io {
-            path: args.input.display().to_string(),
-            message: format!(
-                "{n} rows were read but {} were scored; no output was written (please report this)",
-                encoded.len()
-            ),
-        });
-    }
-    Ok(Scored {
-        table: chunk.table,
-        rows: chunk.rows,
-        out,
-        unseen: sc.unseen.clone(),
-        keep: sc.keep.clone(),
-        cfg: sc.cfg,
-    })
-}
-
-/// Writes the output CSV: `values[k][i]` the score of task k for read row i.
-pub(super) fn write_output(args: &PredictArgs, s: &Scored, values: &[Vec<f32>]) -> Result<()> {
-    let mut w = AtomicWriter::create(&args.output)?;
-    w.write(header(args, &s.cfg, &s.keep).as_bytes())?;
-    let mut counts = (0usize, 0usize);
-    let text = rows_text(
-        args,
-        &s.cfg,
-        &s.keep,
-        &s.table,
-        &s.rows,
-        values,
-        &mut counts,
-    )?;
-    w.write(text.as_bytes())?;
-    w.commit()?;
-    report(args, &s.cfg, counts, &s.unseen, s.table.num_rows());
-    Ok(())
 }
 
 /// The header line: `line`, the --keep columns, one column per task, `error` (mark).

@@ -13,6 +13,7 @@
 //! matrix product may take another path for another batch size): the caller cuts them
 //! where scoring the whole input would ([`BATCH`], `super::stream`).
 
+use super::texts::InputTexts;
 use super::{output_rows, OutRow, PredictArgs, PredictBadRows};
 use crate::autograd::{Graph, ParamStore};
 use crate::config::{BadRows, RunConfig};
@@ -60,6 +61,9 @@ pub(in crate::cli) struct Scorer {
     pub needed: Vec<String>,
     /// Per id column, the rows so far whose value is not in the vocabulary.
     pub unseen: Vec<(String, usize)>,
+    /// The texts of the whole input, embedded before a streamed input's chunks
+    /// (`None`: each table's texts are embedded with it, as when read whole).
+    texts: Option<InputTexts>,
 }
 
 impl Scorer {
@@ -124,12 +128,12 @@ impl Scorer {
             keep,
             needed,
             unseen,
+            texts: None,
             cfg,
         })
     }
 
-    /// Runs with text features embed a table's distinct texts as one set, cached under
-    /// the run: they read the input whole.
+    /// Whether the run has text features (their texts are embedded before scoring).
     pub fn has_texts(&self) -> bool {
         !self.spec.text.is_empty()
     }
@@ -172,7 +176,9 @@ impl Scorer {
             debug_assert_eq!(*name, col);
             *n += m;
         }
-        if self.has_texts() {
+        if let Some(texts) = &self.texts {
+            texts.attach(&self.spec.text, &table, &mut encoded)?;
+        } else if self.has_texts() {
             // Texts already embedded by the run are read from its cache.
             let provider = run::text::native_provider(Path::new("."), args.models_dir.as_deref());
             let env = crate::data::features::TextEnv {
@@ -188,6 +194,23 @@ impl Scorer {
             out: vec![Vec::new(); k],
         };
         Ok((chunk, encoded))
+    }
+
+    /// Pass 1 of a streamed input with texts: the texts of every table of `tables`
+    /// embedded as reading the input whole embeds them (`texts.rs`), through the
+    /// run's encoder and the shared cache.
+    pub fn gather_texts(
+        &mut self,
+        args: &PredictArgs,
+        tables: impl Iterator<Item = Result<RawTable>>,
+    ) -> Result<()> {
+        let provider = run::text::native_provider(Path::new("."), args.models_dir.as_deref());
+        let env = crate::data::features::TextEnv {
+            provider: &provider,
+            cache_dir: Some(run::text_cache_dir(&self.run)),
+        };
+        self.texts = Some(InputTexts::gather(&mut self.spec.text, tables, &env)?);
+        Ok(())
     }
 
     /// Raw outputs `out[k][i]` of every row of `rows`, in batches of [`BATCH`].

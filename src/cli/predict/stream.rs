@@ -19,42 +19,33 @@
 //! error`, a score that is not finite) stops at its chunk and removes the temporary
 //! file, as before nothing is written.
 //!
-//! Read whole instead (one chunk): runs with text features (their texts are embedded
-//! as one set and cached under the run), `[[data.join]]`, and the loaders that
-//! aggregate rows (`movielens`, `taobao`, `interactions`).
+//! Ensembles: every member reads the input in its own stream (its own columns, joins
+//! and texts) and scores it with its own batches; the chunks advance together, and a
+//! chunk is written once every member has scored it, the outputs fused row by row.
+//! Where the input is inherently whole (`source.rs`), the one chunk is the whole table.
 
 use super::scorer::{Chunk, Scorer, BATCH};
+use super::source::{self, Source};
 use super::{header, report, rows_text, to_values, PredictArgs};
 use crate::cli::output::AtomicWriter;
 use crate::data::features::{Encoded, EncodedBatch};
-use crate::data::ingest::{chunk_rows, RawTable, RowSource};
-use crate::data::loaders::stream_table;
+use crate::data::ingest::{chunk_rows, RowSource};
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use crate::text::progress::styled_bar;
 use indicatif::ProgressBar;
 use std::collections::VecDeque;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Fuses the members' raw outputs of one chunk, `outs[m][k][i]`, into the values
+/// written, `[k][i]` (an ensemble's method).
+pub(in crate::cli) type Fuse<'a> = &'a dyn Fn(&[Vec<Vec<f32>>]) -> Vec<Vec<f32>>;
 
 /// Scores `--input` with the run folder `args.run` and writes `--output`.
 pub(in crate::cli) fn predict_streamed(args: &PredictArgs) -> Result<()> {
-    let mut sc = Scorer::open(args, &args.run)?;
-    let rows = chunk_rows();
-    let needed = sc.needed();
-    let stream = if sc.has_texts() {
-        None
-    } else {
-        stream_table(&sc.cfg.data, Path::new("."), &needed, rows)?
-    };
-    let Some(stream) = stream else {
-        let table = sc.load_whole(args)?;
-        return run_chunks(args, &mut sc, std::iter::once(Ok(table)), &|| 0, 0, rows);
-    };
-    let (bytes, total) = (Arc::clone(&stream.chunks.bytes), stream.chunks.total_bytes);
-    let read = move || bytes.load(std::sync::atomic::Ordering::Relaxed);
-    run_chunks(args, &mut sc, stream, &read, total, rows)
+    predict_members(args, std::slice::from_ref(&args.run), None)
 }
 
 /// The encoded rows of the chunks still waiting for outputs, in order.
@@ -64,43 +55,94 @@ struct Waiting {
     enc: Option<Encoded>,
 }
 
-/// Reads, scores and writes every chunk of `tables`; `read()` is the input's bytes read
-/// so far, of `total` (0: no progress bar).
+/// One run folder scoring the input: its model, its tables, its chunks in flight.
+struct Member {
+    dir: PathBuf,
+    sc: Scorer,
+    src: Source,
+    waiting: Waiting,
+}
+
+/// Scores `--input` with the run folders `dirs` and writes `--output`: one run
+/// (`fuse` = `None`: its values as written), or the members of an ensemble fused by
+/// `fuse`; keys, rows and counts are the first member's.
+pub(in crate::cli) fn predict_members(
+    args: &PredictArgs,
+    dirs: &[PathBuf],
+    fuse: Option<Fuse<'_>>,
+) -> Result<()> {
+    let rows = chunk_rows();
+    let mut members = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let mut sc = Scorer::open(args, dir)?;
+        let src = source::open(&mut sc, args, rows)?;
+        members.push(Member {
+            dir: dir.clone(),
+            sc,
+            src,
+            waiting: Waiting {
+                chunks: VecDeque::new(),
+                enc: None,
+            },
+        });
+    }
+    run_chunks(args, &mut members, fuse, rows)
+}
+
+/// Reads, scores and writes every chunk of every member's tables.
 fn run_chunks(
     args: &PredictArgs,
-    sc: &mut Scorer,
-    tables: impl Iterator<Item = Result<RawTable>>,
-    read: &dyn Fn() -> u64,
-    total: u64,
+    members: &mut [Member],
+    fuse: Option<Fuse<'_>>,
     chunk_rows: usize,
 ) -> Result<()> {
     let mut w = AtomicWriter::create(&args.output)?;
-    w.write(header(args, &sc.cfg, &sc.keep).as_bytes())?;
-    let bar = progress_bar(total, args.quiet);
-    let mut waiting = Waiting {
-        chunks: VecDeque::new(),
-        enc: None,
-    };
+    w.write(header(args, &members[0].sc.cfg, &members[0].sc.keep).as_bytes())?;
+    let bar = progress_bar(members[0].src.total, args.quiet);
     let (mut counts, mut n_read, mut n_chunks) = ((0usize, 0usize), 0usize, 0usize);
-    for table in tables {
-        let (chunk, enc) = sc.prepare_chunk(args, table?)?;
-        n_chunks += 1;
-        n_read += chunk.table.num_rows();
-        waiting.chunks.push_back(chunk);
-        waiting.enc = Some(match waiting.enc.take() {
-            Some(mut a) => {
-                append(&mut a, &enc);
-                a
+    loop {
+        let mut any = false;
+        for (m, member) in members.iter_mut().enumerate() {
+            let Some(table) = member.src.tables.next() else {
+                continue;
+            };
+            any = true;
+            let (chunk, enc) = member.sc.prepare_chunk(args, table?)?;
+            if m == 0 {
+                n_chunks += 1;
+                n_read += chunk.table.num_rows();
             }
-            None => enc,
-        });
-        score_ready(sc, &mut waiting, false)?;
-        write_done(args, sc, &mut waiting, &mut w, &mut counts)?;
-        bar.set_position(read());
+            let waiting = &mut member.waiting;
+            waiting.chunks.push_back(chunk);
+            waiting.enc = Some(match waiting.enc.take() {
+                Some(mut a) => {
+                    append(&mut a, &enc);
+                    a
+                }
+                None => enc,
+            });
+            score_ready(&mut member.sc, waiting, false)?;
+        }
+        if !any {
+            break;
+        }
+        write_done(args, members, fuse, &mut w, &mut counts)?;
+        bar.set_position((members[0].src.read)());
     }
-    score_ready(sc, &mut waiting, true)?;
-    write_done(args, sc, &mut waiting, &mut w, &mut counts)?;
-    if !waiting.chunks.is_empty() || counts.0 != n_read {
+    for member in members.iter_mut() {
+        score_ready(&mut member.sc, &mut member.waiting, true)?;
+    }
+    write_done(args, members, fuse, &mut w, &mut counts)?;
+    if let Some(m) = members.iter().position(|m| !m.waiting.chunks.is_empty()) {
+        if members.len() > 1 {
+            return Err(different_rows(
+                &members[0].dir,
+                &members[m.max(1)].dir,
+                args,
+            ));
+        }
+    }
+    if !members[0].waiting.chunks.is_empty() || counts.0 != n_read {
         return Err(Error::Io {
             path: args.input.display().to_string(),
             message: format!(
@@ -111,11 +153,24 @@ fn run_chunks(
     }
     w.commit()?;
     bar.finish_and_clear();
+    let sc = &members[0].sc;
     report(args, &sc.cfg, counts, &sc.unseen, n_read);
     if n_chunks > 1 {
         eprintln!("read --input in {n_chunks} chunks of at most {chunk_rows} rows");
     }
     Ok(())
+}
+
+/// The error of two members that read different rows of the input.
+fn different_rows(first: &Path, other: &Path, args: &PredictArgs) -> Error {
+    Error::Io {
+        path: args.input.display().to_string(),
+        message: format!(
+            "the members {} and {} read different rows of the input (their features need different columns); fix the unreadable rows or use --bad-rows error",
+            first.display(),
+            other.display()
+        ),
+    }
 }
 
 /// Scores the whole batches of the waiting rows (`last`: every row) and hands the
@@ -150,17 +205,35 @@ fn score_ready(sc: &mut Scorer, waiting: &mut Waiting, last: bool) -> Result<()>
     Ok(())
 }
 
-/// Appends the lines of the finished chunks at the front to the output.
+/// Appends to the output the lines of the chunks at the front that every member has
+/// scored (the members' outputs fused).
 fn write_done(
     args: &PredictArgs,
-    sc: &Scorer,
-    waiting: &mut Waiting,
+    members: &mut [Member],
+    fuse: Option<Fuse<'_>>,
     w: &mut AtomicWriter,
     counts: &mut (usize, usize),
 ) -> Result<()> {
-    while waiting.chunks.front().is_some_and(Chunk::done) {
-        let c = waiting.chunks.pop_front().expect("front exists");
-        let values = to_values(&sc.cfg.tasks, &c.out);
+    while members
+        .iter()
+        .all(|m| m.waiting.chunks.front().is_some_and(Chunk::done))
+    {
+        let chunks: Vec<Chunk> = members
+            .iter_mut()
+            .map(|m| m.waiting.chunks.pop_front().expect("front exists"))
+            .collect();
+        let lines = |c: &Chunk| c.rows.iter().map(|r| r.0).collect::<Vec<u64>>();
+        for (m, c) in chunks.iter().enumerate().skip(1) {
+            if lines(c) != lines(&chunks[0]) {
+                return Err(different_rows(&members[0].dir, &members[m].dir, args));
+            }
+        }
+        let sc = &members[0].sc;
+        let values = match fuse {
+            None => to_values(&sc.cfg.tasks, &chunks[0].out),
+            Some(f) => f(&chunks.iter().map(|c| c.out.clone()).collect::<Vec<_>>()),
+        };
+        let c = &chunks[0];
         let text = rows_text(args, &sc.cfg, &sc.keep, &c.table, &c.rows, &values, counts)?;
         w.write(text.as_bytes())?;
     }
@@ -214,6 +287,11 @@ fn append(a: &mut Encoded, b: &Encoded) {
         }
     }
     for (x, y) in a.text.iter_mut().zip(&b.text) {
+        if Arc::ptr_eq(&x.table, &y.table) {
+            // one table for the whole input (texts gathered before the chunks)
+            x.ids.extend_from_slice(&y.ids);
+            continue;
+        }
         // b's text ids index b's table: append it and shift them past a's rows
         let shift = (x.table.len() / x.dim.max(1)) as u32;
         let mut table = (*x.table).clone();

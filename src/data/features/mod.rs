@@ -42,7 +42,7 @@ pub use labels::LabelSpec;
 pub use numeric::NumSpec;
 pub use spec::{BagSpec, CatSpec, FeatureSpec, SpecLookups, SPEC_VERSION};
 pub use split::{random_assignment, set_of_files, split_rows, splitmix64, SplitRows};
-pub use text::{attach_texts, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
+pub use text::{attach_texts, embed_dict, TextEmbedder, TextEnv, TextProvider, TextRows, TextSpec};
 pub use unseen::unseen_counts;
 pub use vocab::{fnv1a64, is_missing, tokens, Encoder};
 // the streamed cache build's `missing = "error"` messages

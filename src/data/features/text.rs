@@ -188,49 +188,63 @@ pub fn attach_texts(
                 table.names.join(", ")
             ),
         })?;
-        let texts: Vec<String> = col.dict.iter().map(|s| s.trim().to_string()).collect();
-        let embedder = (env.provider)(t)?;
-        let (width, values) = embedder.embed_cached(&texts, env.cache_dir.as_deref())?;
-        if values.len() != texts.len() * width || width == 0 {
-            return Err(Error::Length {
-                op: "attach_texts",
-                what: format!(
-                    "vectors of {} texts of width {width} from encoder `{}`",
-                    texts.len(),
-                    t.encoder
-                ),
-                len: values.len(),
-                expected: texts.len() * width,
-            });
-        }
-        if let Some(p) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Value {
-                op: "attach_texts",
-                what: format!(
-                    "vector of text {:?} (column `{}`)",
-                    texts[p / width],
-                    t.column
-                ),
-                position: p % width,
-                value: values[p] as f64,
-                expected: "finite numbers from the text encoder".into(),
-            });
-        }
-        if t.d_text != 0 && t.d_text != width {
-            return Err(Error::Config {
-                what: format!("text feature `{}`", t.name),
-                message: format!(
-                    "was trained on vectors of width {}, but encoder `{}` gives width {width}; use the encoder the run was trained with",
-                    t.d_text, t.encoder
-                ),
-            });
-        }
-        t.d_text = width;
+        let (width, values) = embed_dict(t, &col.dict, env)?;
         enc.text.push(TextRows {
             dim: width,
-            table: Arc::new(values),
+            table: values,
             ids: col.values.clone(),
         });
     }
     Ok(())
+}
+
+/// The vectors of the texts `dict` (a text column's dictionary, trimmed here) for the
+/// text feature `t`: `(D_t, (U, D_t) row-major)`, through the encoder and cache of
+/// `env`, checked (width, finite values, the width the run was trained with); sets
+/// `t.d_text`. [`attach_texts`] embeds a table's dictionary with it; `mtrec predict`
+/// the dictionary of its whole input, gathered chunk by chunk.
+pub fn embed_dict(
+    t: &mut TextSpec,
+    dict: &[String],
+    env: &TextEnv<'_>,
+) -> Result<(usize, Arc<Vec<f32>>)> {
+    let texts: Vec<String> = dict.iter().map(|s| s.trim().to_string()).collect();
+    let embedder = (env.provider)(t)?;
+    let (width, values) = embedder.embed_cached(&texts, env.cache_dir.as_deref())?;
+    if values.len() != texts.len() * width || width == 0 {
+        return Err(Error::Length {
+            op: "attach_texts",
+            what: format!(
+                "vectors of {} texts of width {width} from encoder `{}`",
+                texts.len(),
+                t.encoder
+            ),
+            len: values.len(),
+            expected: texts.len() * width,
+        });
+    }
+    if let Some(p) = values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::Value {
+            op: "attach_texts",
+            what: format!(
+                "vector of text {:?} (column `{}`)",
+                texts[p / width],
+                t.column
+            ),
+            position: p % width,
+            value: values[p] as f64,
+            expected: "finite numbers from the text encoder".into(),
+        });
+    }
+    if t.d_text != 0 && t.d_text != width {
+        return Err(Error::Config {
+            what: format!("text feature `{}`", t.name),
+            message: format!(
+                "was trained on vectors of width {}, but encoder `{}` gives width {width}; use the encoder the run was trained with",
+                t.d_text, t.encoder
+            ),
+        });
+    }
+    t.d_text = width;
+    Ok((width, Arc::new(values)))
 }

@@ -31,8 +31,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// One side table read and indexed.
-struct Side<'a> {
-    join: &'a JoinConfig,
+struct Side {
+    join: JoinConfig,
     /// The side table's path as shown in messages.
     shown: String,
     table: RawTable,
@@ -40,6 +40,21 @@ struct Side<'a> {
     index: HashMap<String, usize>,
     /// (side column, name in the rows) of each joined column.
     outputs: Vec<(String, String)>,
+}
+
+/// The side tables of `cfg.join` read, indexed and checked once, ready to join into
+/// any rows of the data files: all of them ([`read_joined`]) or one chunk at a time
+/// (`mtrec predict`, [`super::stream_table`]).
+pub(super) struct Joiner {
+    cfg: DataConfig,
+    sides: Vec<Side>,
+    main_names: Vec<String>,
+    needed: Vec<String>,
+    /// The columns the data files must give: the needed ones and the keys that no side
+    /// table gives (a chained key comes from the earlier join that gives it).
+    main_needed: Vec<String>,
+    /// The joined columns to build: the needed ones and the keys of later joins.
+    keep: Vec<String>,
 }
 
 /// The rows of `cfg` (read by `read_rows` from the columns it is given) with the
@@ -52,69 +67,109 @@ pub(super) fn read_joined(
     main_names: &[String],
     read_rows: impl FnOnce(&[&str]) -> Result<RawTable>,
 ) -> Result<RawTable> {
-    let mut sides: Vec<Side> = Vec::new();
-    for (i, j) in cfg.join.iter().enumerate() {
-        let side = read_side(i, j, cfg, data_dir)?;
-        for (col, name) in &side.outputs {
-            let earlier = sides
-                .iter()
-                .position(|s| s.outputs.iter().any(|(_, n)| n == name));
-            let clash = if main_names.contains(name) {
-                "a column of the data files".to_string()
-            } else if let Some(k) = earlier {
-                format!("a column joined by data.join[{k}] ({})", sides[k].shown)
-            } else {
-                continue;
-            };
-            return Err(Error::Config {
-                what: format!("data.join[{i}]"),
-                message: format!(
-                    "column `{col}` of the side table {} would be joined as `{name}`, which is already {clash}; set a prefix on this join (e.g. prefix = \"{}\" joins it as `{}{col}`), or leave the column out with take = [...]",
-                    side.shown,
-                    suggested_prefix(&side.shown),
-                    suggested_prefix(&side.shown)
-                ),
-            });
-        }
-        sides.push(side);
-    }
-    check_keys(&sides, main_names)?;
+    let joiner = Joiner::new(cfg, data_dir, needed, main_names)?;
+    let table = read_rows(&joiner.main_needed())?;
+    joiner.join(table, true)
+}
 
-    // the columns the data files must give: the needed ones and the keys that no side
-    // table gives (a chained key comes from the earlier join that gives it)
-    let joined = |n: &str| sides.iter().any(|s| s.outputs.iter().any(|(_, o)| o == n));
-    let keys: Vec<&str> = sides.iter().map(|s| s.join.keys().0).collect();
-    let mut main_needed: Vec<&str> = Vec::new();
-    if !needed.is_empty() {
-        for n in needed.iter().chain(&keys).copied().filter(|n| !joined(n)) {
-            if !main_needed.contains(&n) {
-                main_needed.push(n);
+impl Joiner {
+    /// Reads and checks the side tables of `cfg.join` (see the module docs).
+    pub(super) fn new(
+        cfg: &DataConfig,
+        data_dir: &Path,
+        needed: &[&str],
+        main_names: &[String],
+    ) -> Result<Joiner> {
+        let mut sides: Vec<Side> = Vec::new();
+        for (i, j) in cfg.join.iter().enumerate() {
+            let side = read_side(i, j, cfg, data_dir)?;
+            for (col, name) in &side.outputs {
+                let earlier = sides
+                    .iter()
+                    .position(|s| s.outputs.iter().any(|(_, n)| n == name));
+                let clash = if main_names.contains(name) {
+                    "a column of the data files".to_string()
+                } else if let Some(k) = earlier {
+                    format!("a column joined by data.join[{k}] ({})", sides[k].shown)
+                } else {
+                    continue;
+                };
+                return Err(Error::Config {
+                    what: format!("data.join[{i}]"),
+                    message: format!(
+                        "column `{col}` of the side table {} would be joined as `{name}`, which is already {clash}; set a prefix on this join (e.g. prefix = \"{}\" joins it as `{}{col}`), or leave the column out with take = [...]",
+                        side.shown,
+                        suggested_prefix(&side.shown),
+                        suggested_prefix(&side.shown)
+                    ),
+                });
+            }
+            sides.push(side);
+        }
+        check_keys(&sides, main_names)?;
+
+        let joined = |n: &str| sides.iter().any(|s| s.outputs.iter().any(|(_, o)| o == n));
+        let keys: Vec<&str> = sides.iter().map(|s| s.join.keys().0).collect();
+        let mut main_needed: Vec<String> = Vec::new();
+        if !needed.is_empty() {
+            for n in needed.iter().chain(&keys).copied().filter(|n| !joined(n)) {
+                if !main_needed.iter().any(|m| m == n) {
+                    main_needed.push(n.to_string());
+                }
             }
         }
+        let mut keep: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
+        if !needed.is_empty() {
+            keep.extend(keys.iter().map(|s| s.to_string()));
+        }
+        Ok(Joiner {
+            cfg: cfg.clone(),
+            main_names: main_names.to_vec(),
+            needed: needed.iter().map(|s| s.to_string()).collect(),
+            main_needed,
+            keep,
+            sides,
+        })
     }
-    // the joined columns to build: the needed ones and the keys of later joins
-    let mut keep: Vec<&str> = needed.to_vec();
-    if !needed.is_empty() {
-        keep.extend(keys.iter().copied());
+
+    /// The columns to read from the data files (empty: all).
+    pub(super) fn main_needed(&self) -> Vec<&str> {
+        self.main_needed.iter().map(String::as_str).collect()
     }
-    let mut table = read_rows(&main_needed)?;
-    for (i, side) in sides.into_iter().enumerate() {
-        join_one(&mut table, i, side, cfg, main_names, &keep)?;
+
+    /// Whether a side table had rows dropped (`data.bad_rows = "skip"`): [`read_joined`]
+    /// lists them among the rows' dropped rows, which a chunk of rows cannot repeat.
+    pub(super) fn sides_dropped_rows(&self) -> bool {
+        self.sides.iter().any(|s| !s.table.skipped.is_empty())
     }
-    if !needed.is_empty() {
-        keep_in_order(&mut table, needed);
+
+    /// `table` (rows of the data files, the columns [`Joiner::main_needed`]) with every
+    /// side table joined in, in config order, keeping the needed columns. `absorb`: the
+    /// side tables' dropped rows are added to the table's (reading the data whole).
+    pub(super) fn join(&self, mut table: RawTable, absorb: bool) -> Result<RawTable> {
+        let keep: Vec<&str> = self.keep.iter().map(String::as_str).collect();
+        for (i, side) in self.sides.iter().enumerate() {
+            join_one(&mut table, i, side, &self.cfg, &self.main_names, &keep)?;
+            if absorb {
+                table.skipped.absorb(side.table.skipped.clone());
+            }
+        }
+        if !self.needed.is_empty() {
+            let needed: Vec<&str> = self.needed.iter().map(String::as_str).collect();
+            keep_in_order(&mut table, &needed);
+        }
+        Ok(table)
     }
-    Ok(table)
 }
 
 /// Checks that the key (`left_on` / `on`) of every join is a column of the data files
 /// or a column joined by an earlier join (chained joins: ratings → items on `item_id`
 /// → categories on `category_id`); a key that only this or a later join gives is a
 /// cycle or an order to fix, and one that no table gives is an error naming it.
-fn check_keys(sides: &[Side<'_>], main_names: &[String]) -> Result<()> {
-    let gives = |s: &Side<'_>, n: &str| s.outputs.iter().any(|(_, o)| o == n);
+fn check_keys(sides: &[Side], main_names: &[String]) -> Result<()> {
+    let gives = |s: &Side, n: &str| s.outputs.iter().any(|(_, o)| o == n);
     for (i, side) in sides.iter().enumerate() {
-        let j = side.join;
+        let j = &side.join;
         let (left, _) = j.keys();
         if main_names.iter().any(|n| n == left) || sides[..i].iter().any(|s| gives(s, left)) {
             continue;
@@ -162,12 +217,7 @@ fn suggested_prefix(shown: &str) -> String {
 }
 
 /// Reads side table `i` and indexes its keys; a repeated key is an error naming both lines.
-fn read_side<'a>(
-    i: usize,
-    j: &'a JoinConfig,
-    cfg: &DataConfig,
-    data_dir: &Path,
-) -> Result<Side<'a>> {
+fn read_side(i: usize, j: &JoinConfig, cfg: &DataConfig, data_dir: &Path) -> Result<Side> {
     let rcfg = j.reader_config(cfg);
     let path = resolve(data_dir, &j.file);
     let shown = path.display().to_string();
@@ -230,7 +280,7 @@ fn read_side<'a>(
     }
     let outputs = take.iter().map(|t| (t.clone(), j.output_name(t))).collect();
     Ok(Side {
-        join: j,
+        join: j.clone(),
         shown,
         table,
         index,
@@ -251,7 +301,7 @@ enum Match {
 fn join_one(
     table: &mut RawTable,
     i: usize,
-    side: Side<'_>,
+    side: &Side,
     cfg: &DataConfig,
     main_names: &[String],
     keep: &[&str],
@@ -325,7 +375,6 @@ fn join_one(
         table.names.push(name.clone());
         table.columns.push(out);
     }
-    table.skipped.absorb(side.table.skipped);
     Ok(())
 }
 

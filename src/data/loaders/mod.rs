@@ -73,18 +73,17 @@ fn load_rows(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTa
 
 /// The rows of `data.files` in chunks of about `rows` rows, each chunk the table
 /// [`load_table`] would hold for those rows (read by [`ingest::TableChunks`] on a thread
-/// of its own; the data set's funnel rule applied per chunk). `None` where every row is
+/// of its own; the data set's funnel rule applied per chunk; the side tables of
+/// `[[data.join]]` read once and joined into each chunk). `None` where every row is
 /// needed at once: the loaders that aggregate or sample (`movielens`, `taobao`,
-/// `interactions`) and `[[data.join]]`.
+/// `interactions`), and joins whose side tables dropped rows (`bad_rows = "skip"`:
+/// [`load_table`] lists those among the rows' dropped rows).
 pub fn stream_table(
     cfg: &DataConfig,
     data_dir: &Path,
     needed: &[&str],
     rows: usize,
 ) -> Result<Option<TableStream>> {
-    if !cfg.join.is_empty() {
-        return Ok(None);
-    }
     let schema = match cfg.loader {
         Loader::Csv => None,
         Loader::AliCcp => Some(&samples::ALI_CCP),
@@ -92,14 +91,32 @@ pub fn stream_table(
         Loader::Kuairand => Some(&samples::KUAIRAND),
         Loader::Movielens | Loader::Taobao | Loader::Interactions => return Ok(None),
     };
+    let joiner = if cfg.join.is_empty() {
+        None
+    } else {
+        let main_names: Vec<String> = match loader_columns(cfg.loader) {
+            Some(cols) => cols.iter().map(|c| c.to_string()).collect(),
+            None => ingest::read_header(cfg, data_dir)?,
+        };
+        let j = join::Joiner::new(cfg, data_dir, needed, &main_names)?;
+        if j.sides_dropped_rows() {
+            return Ok(None);
+        }
+        Some(j)
+    };
+    let main_needed: Vec<&str> = match &joiner {
+        Some(j) => j.main_needed(),
+        None => needed.to_vec(),
+    };
     let (wanted, funnel) = match schema {
-        Some(s) => samples::prepare(s, cfg, data_dir, needed)?,
-        None => (needed.iter().map(|s| s.to_string()).collect(), None),
+        Some(s) => samples::prepare(s, cfg, data_dir, &main_needed)?,
+        None => (main_needed.iter().map(|s| s.to_string()).collect(), None),
     };
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
     Ok(Some(TableStream {
         chunks: ingest::TableChunks::spawn(cfg, data_dir, &wanted, rows),
         funnel,
+        joiner,
     }))
 }
 
@@ -107,6 +124,7 @@ pub fn stream_table(
 pub struct TableStream {
     pub chunks: ingest::TableChunks,
     funnel: Option<samples::Funnel>,
+    joiner: Option<join::Joiner>,
 }
 
 impl Iterator for TableStream {
@@ -122,7 +140,10 @@ impl Iterator for TableStream {
                 return Some(Err(e));
             }
         }
-        Some(Ok(t))
+        match &self.joiner {
+            Some(j) => Some(j.join(t, false)),
+            None => Some(Ok(t)),
+        }
     }
 }
 
