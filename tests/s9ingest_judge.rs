@@ -51,7 +51,7 @@ fn judge_csv(n: usize, missing_every: Option<usize>) -> String {
         &nines40,
         "abc",
     ];
-    let good = cells.len() - 4; // the last four are bad cells
+    let good = cells.len() - 5; // the last five are bad cells
     let mut s = String::from("c,x,w,click\n");
     let mut r: u64 = 4242;
     let mut next = move || {
@@ -64,7 +64,7 @@ fn judge_csv(n: usize, missing_every: Option<usize>) -> String {
         let c = format!("c{}", next() % 40);
         // a bad cell in one row of 50
         let x = if next() % 50 == 0 {
-            cells[good + (next() % 4) as usize]
+            cells[good + (next() % 5) as usize]
         } else {
             cells[(next() % good as u64) as usize]
         };
