@@ -23,6 +23,28 @@ const POW10: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10
 /// Integers below this are exact in f32.
 const MAX_W: u64 = 1 << 24;
 
+/// Whether `t` is a plain decimal `-?[0-9]+(\.[0-9]+)?` of at most 32 bytes: a text
+/// that `str::parse::<f32>` (and [`parse_f32`]) always reads as a finite number
+/// (Rust's float grammar holds it; 32 bytes hold at most 32 integer digits, below
+/// f32::MAX ≈ 3.4·10³⁸). The cache build's pass 1 only judges numeric cells, so it asks this
+/// before parsing; a `false` says nothing (the caller parses). Its reference twin is
+/// `str::parse::<f32>` itself (`tests/s9ingest_decimal.rs`).
+pub fn plain_decimal(t: &[u8]) -> bool {
+    let b = t.strip_prefix(b"-").unwrap_or(t);
+    if b.is_empty() || t.len() > 32 {
+        return false;
+    }
+    let mut dot = usize::MAX;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' && dot == usize::MAX {
+            dot = i;
+        } else if !c.is_ascii_digit() {
+            return false;
+        }
+    }
+    dot == usize::MAX || (dot > 0 && dot + 1 < b.len())
+}
+
 /// `t.parse::<f32>().ok()`, bit for bit, with Clinger's fast path first.
 pub fn parse_f32(t: &str) -> Option<f32> {
     fast_f32(t.as_bytes()).or_else(|| t.parse::<f32>().ok())

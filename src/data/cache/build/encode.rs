@@ -65,12 +65,6 @@ impl SetFile {
             .write_all_at(bytes, offset as u64)
             .map_err(|e| io_err(&self.path, e))
     }
-
-    pub(super) fn get(&self, offset: usize, bytes: &mut [u8]) -> Result<()> {
-        self.file
-            .read_exact_at(bytes, offset as u64)
-            .map_err(|e| io_err(&self.path, e))
-    }
 }
 
 /// Little-endian bytes of 4-byte words.

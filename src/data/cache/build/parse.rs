@@ -16,7 +16,7 @@
 use super::cells::{split_fields, trim, Codes, MissingSet};
 use super::plan::Plan;
 use crate::config::BadRows;
-use crate::data::ingest::{excerpt, parse_f32, shorten, BadRow, RowContext};
+use crate::data::ingest::{excerpt, parse_f32, plain_decimal, shorten, BadRow, RowContext};
 use crate::error::Error;
 use csv::ByteRecord;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -144,6 +144,20 @@ fn parse_number(t: &str, missing: &MissingSet<'_>) -> Result<f32, &'static str> 
         Some(_) => Err("a finite number"),
         None => Err("a number"),
     }
+}
+
+/// [`parse_number`]'s verdict without the number (pass 1 only judges the row):
+/// `Ok(true)` for a missing value, `Ok(false)` for a finite number, else why not. A
+/// plain decimal (most cells) is not parsed; any other text is.
+fn judge_number(t: &str, missing: &MissingSet<'_>) -> Result<bool, &'static str> {
+    let t = trim(t);
+    if missing.has(t) {
+        return Ok(true);
+    }
+    if plain_decimal(t.as_bytes()) {
+        return Ok(false);
+    }
+    parse_number(t, missing).map(f32::is_nan)
 }
 
 /// Splits one line (without `\n`) into `rec` by the CSV rules of `ingest::records`;
@@ -449,7 +463,13 @@ pub(super) fn judge_row<'t>(
     let m0 = out.missed.len();
     let row = out.line.len() as u32;
     for (j, &c) in plan.num.iter().enumerate() {
-        match parse_number(text(c), mv) {
+        // pass 1 (not `full`) judges the cell without reading its number
+        let value = if full {
+            parse_number(text(c), mv)
+        } else {
+            judge_number(text(c), mv).map(|missing| if missing { f32::NAN } else { 0.0 })
+        };
+        match value {
             Ok(x) => {
                 if x.is_nan() && plan.num_error[j] {
                     out.missed.push(Missed {
