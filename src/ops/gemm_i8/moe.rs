@@ -43,7 +43,7 @@
 //! [`GateExp::Std`].
 
 use super::fastexp::exp_poly;
-use super::{detect, gemm_u8i8, quantize_rows, QuantMatrix, SCRATCH};
+use super::{detect, gemm_u8i8, quantize_rows, I8Scratch, QuantMatrix, SCRATCH};
 use crate::autograd::{Graph, ParamStore, Var};
 use crate::error::{Dims, Error, Result};
 use std::sync::{Arc, Mutex};
@@ -195,20 +195,10 @@ fn exp_of<const POLY: bool>(v: f32) -> f32 {
     }
 }
 
-/// One row: the softmax of each gate's logits `z` (K·E) into `g` (K·E), then
-/// `y_k = Σ_e g_k,e · h_e` with `h_e` written into `h` (D) by `expert(e, h)`.
+/// `g` (K·E) = the softmax of each gate's logits `z` (K·E), in `softmax_row`'s arithmetic
+/// and order (the exp loop apart, so it vectorises).
 #[inline(always)]
-fn mix_row<const POLY: bool>(
-    ys: &mut [&mut [f32]],
-    i: usize,
-    z: &[f32],
-    g: &mut [f32],
-    h: &mut [f32],
-    e: usize,
-    mut expert: impl FnMut(usize, &mut [f32]),
-) {
-    let d = h.len();
-    // softmax_row's arithmetic, in its order (the exp loop apart, so it vectorises)
+fn softmax_gates<const POLY: bool>(g: &mut [f32], z: &[f32], e: usize) {
     for (gk, zk) in g.chunks_exact_mut(e).zip(z.chunks_exact(e)) {
         let m = zk.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         for (o, &v) in gk.iter_mut().zip(zk) {
@@ -221,16 +211,28 @@ fn mix_row<const POLY: bool>(
         let inv = 1.0 / s;
         gk.iter_mut().for_each(|o| *o *= inv);
     }
+}
+
+/// `y_k,i += g_k,e · h` for every task k: row `i` of each output, expert `ex`'s `h` (D).
+/// (Plain functions, not closures: inlined into the AVX2 caller they are compiled with its
+/// features; a closure is compiled for the crate's baseline.)
+#[inline(always)]
+fn mix_expert(ys: &mut [&mut [f32]], i: usize, g: &[f32], e: usize, ex: usize, h: &[f32]) {
+    let d = h.len();
+    for (k, y) in ys.iter_mut().enumerate() {
+        let gk = g[k * e + ex];
+        let y = &mut y[i * d..(i + 1) * d];
+        for (y, &hv) in y.iter_mut().zip(h) {
+            *y += gk * hv;
+        }
+    }
+}
+
+/// Zeroes row `i` of every output (the reference's `gate_combine` starts from 0).
+#[inline(always)]
+fn zero_row(ys: &mut [&mut [f32]], i: usize, d: usize) {
     for y in ys.iter_mut() {
         y[i * d..(i + 1) * d].fill(0.0);
-    }
-    for ex in 0..e {
-        expert(ex, h); // h = relu(expert ex's pre-activation), (D,)
-        for (k, y) in ys.iter_mut().enumerate() {
-            let gk = g[k * e + ex];
-            let y = &mut y[i * d..(i + 1) * d];
-            y.iter_mut().zip(&*h).for_each(|(y, &hv)| *y += gk * hv);
-        }
     }
 }
 
@@ -238,43 +240,47 @@ fn mix_row<const POLY: bool>(
 /// dequantising epilogue (`b_j + s_x s_w,j (acc_ij − z_i Σ_k r_kj)`, as `dequantize`)
 /// fused with the gate softmax and the mixing. `ys` are the K outputs' rows of the block.
 #[inline(always)]
-fn block_dense<const POLY: bool>(ys: &mut [&mut [f32]], x: &[f32], m: &MoeI8, rows: usize) {
+fn block_dense<const POLY: bool>(
+    ys: &mut [&mut [f32]],
+    x: &[f32],
+    m: &MoeI8,
+    rows: usize,
+    s: &mut I8Scratch,
+) {
     let (w, e, d) = (&m.w, m.e, m.d);
     let (ed, np) = (e * d, w.np());
-    SCRATCH.with(|s| {
-        let s = &mut *s.borrow_mut();
-        quantize_rows(&mut s.q, x, rows, w.d_in, w.kp());
-        if s.acc.len() < rows * np {
-            s.acc.resize(rows * np, 0);
+    quantize_rows(&mut s.q, x, rows, w.d_in, w.kp());
+    if s.acc.len() < rows * np {
+        s.acc.resize(rows * np, 0);
+    }
+    gemm_u8i8(detect(), &mut s.acc, &s.q, w, rows);
+    let (mut z, mut g, mut h) = (vec![0f32; m.k * e], vec![0f32; m.k * e], vec![0f32; d]);
+    let (scales, sums, bias) = (&w.scales[..w.d_out], &w.col_sums[..w.d_out], &m.bias[..]);
+    for i in 0..rows {
+        let (sx, zp) = (s.q.scale[i], s.q.zero[i]);
+        let acc = &s.acc[i * np..i * np + w.d_out];
+        for (t, zt) in z.iter_mut().enumerate() {
+            let j = ed + t; // gate logits, as `dequantize`
+            let a = acc[j].wrapping_sub(zp.wrapping_mul(sums[j])); // Σ_k (u_ik − z_i) r_kj
+            *zt = bias[j] + sx * scales[j] * a as f32;
         }
-        gemm_u8i8(detect(), &mut s.acc, &s.q, w, rows);
-        let (mut z, mut g, mut h) = (vec![0f32; m.k * e], vec![0f32; m.k * e], vec![0f32; d]);
-        let (scales, sums, bias) = (&w.scales, &w.col_sums, &m.bias);
-        for i in 0..rows {
-            let (sx, zp) = (s.q.scale[i], s.q.zero[i]);
-            let acc = &s.acc[i * np..i * np + w.d_out];
-            let deq = |j: usize| {
-                let a = acc[j].wrapping_sub(zp.wrapping_mul(sums[j])); // Σ_k (u_ik − z_i) r_kj
-                bias[j] + sx * scales[j] * a as f32
-            };
-            for (t, zt) in z.iter_mut().enumerate() {
-                *zt = deq(ed + t); // gate logits
+        softmax_gates::<POLY>(&mut g, &z, e);
+        zero_row(ys, i, d);
+        for ex in 0..e {
+            let c = ex * d..(ex + 1) * d;
+            let (acc, sc, su, b) = (
+                &acc[c.clone()],
+                &scales[c.clone()],
+                &sums[c.clone()],
+                &bias[c],
+            );
+            for j in 0..d {
+                let a = acc[j].wrapping_sub(zp.wrapping_mul(su[j]));
+                h[j] = (b[j] + sx * sc[j] * a as f32).max(0.0); // relu(expert ex), as `dequantize`
             }
-            mix_row::<POLY>(ys, i, &z, &mut g, &mut h, e, |ex, h| {
-                let c0 = ex * d;
-                let (acc, sc, su, b) = (
-                    &acc[c0..c0 + d],
-                    &scales[c0..c0 + d],
-                    &sums[c0..c0 + d],
-                    &bias[c0..c0 + d],
-                );
-                for j in 0..d {
-                    let a = acc[j].wrapping_sub(zp.wrapping_mul(su[j]));
-                    h[j] = (b[j] + sx * sc[j] * a as f32).max(0.0);
-                }
-            });
+            mix_expert(ys, i, &g, e, ex, &h);
         }
-    });
+    }
 }
 
 /// `pre` (B, N) given (the partial products' output): per row relu of the experts'
@@ -286,24 +292,34 @@ fn block_pre<const POLY: bool>(ys: &mut [&mut [f32]], pre: &[f32], m: &MoeI8, ro
     let (mut g, mut h) = (vec![0f32; m.k * e], vec![0f32; d]);
     for i in 0..rows {
         let row = &pre[i * n..(i + 1) * n];
-        mix_row::<POLY>(ys, i, &row[ed..], &mut g, &mut h, e, |ex, h| {
+        softmax_gates::<POLY>(&mut g, &row[ed..], e);
+        zero_row(ys, i, d);
+        for ex in 0..e {
             for (o, &v) in h.iter_mut().zip(&row[ex * d..(ex + 1) * d]) {
                 *o = v.max(0.0);
             }
-        });
+            mix_expert(ys, i, &g, e, ex, &h);
+        }
     }
 }
 
 /// The block kernels compiled for AVX2 where the CPU has it (the crate's baseline is SSE2).
+/// The thread's scratch is taken out of its thread-local first: code inside a
+/// `LocalKey::with` closure is compiled without the caller's target features.
 fn block(ys: &mut [&mut [f32]], src: &[f32], m: &MoeI8, rows: usize, dense: bool, exp: GateExp) {
+    let mut s = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
     #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { block_avx2(ys, src, m, rows, dense, exp) };
-        }
+    let done = is_x86_feature_detected!("avx2") && {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { block_avx2(ys, src, m, rows, dense, exp, &mut s) };
+        true
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = false;
+    if !done {
+        block_generic(ys, src, m, rows, dense, exp, &mut s);
     }
-    block_generic(ys, src, m, rows, dense, exp)
+    SCRATCH.with(|c| *c.borrow_mut() = s);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -315,8 +331,9 @@ unsafe fn block_avx2(
     rows: usize,
     dense: bool,
     exp: GateExp,
+    s: &mut I8Scratch,
 ) {
-    block_generic(ys, src, m, rows, dense, exp)
+    block_generic(ys, src, m, rows, dense, exp, s)
 }
 
 #[inline(always)]
@@ -327,10 +344,11 @@ fn block_generic(
     rows: usize,
     dense: bool,
     exp: GateExp,
+    s: &mut I8Scratch,
 ) {
     match (dense, exp) {
-        (true, GateExp::Poly) => block_dense::<true>(ys, src, m, rows),
-        (true, GateExp::Std) => block_dense::<false>(ys, src, m, rows),
+        (true, GateExp::Poly) => block_dense::<true>(ys, src, m, rows, s),
+        (true, GateExp::Std) => block_dense::<false>(ys, src, m, rows, s),
         (false, GateExp::Poly) => block_pre::<true>(ys, src, m, rows),
         (false, GateExp::Std) => block_pre::<false>(ys, src, m, rows),
     }
