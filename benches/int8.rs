@@ -7,7 +7,10 @@
 //! exactly as `mtrec compress` quantises a run (`quant::quantize_in_place`).
 //!
 //! Variants: `f32` (the default graph: experts and gates over the embeddings take the
-//! factorised `embed_linear` product), `f32-plain` (dense f32 products) and `int8`.
+//! factorised `embed_linear` product), `f32-plain` (dense f32 products), `int8` (experts
+//! and gates in one int8 product, the mixing in its epilogue: `ops::gemm_i8::moe`) and
+//! `int8-separate` (the int8 layers one by one and the f32 gate combine, the path before
+//! 2026-12-05 s9 and the fused one's reference).
 //! Besides criterion's numbers the bench prints p50 / p99 of 100 timed calls after 10
 //! warm-up calls and the model bytes (f32 vs int8 weights as `mtrec compress` writes them).
 //!
@@ -22,7 +25,7 @@
 mod census_support;
 use census_support::census_shaped;
 use criterion::{black_box, Criterion, Throughput};
-use mtrec::autograd::{Graph, ParamStore};
+use mtrec::autograd::{Graph, ParamStore, Var};
 use mtrec::models::{Mmoe, MmoeConfig, MultiTaskModel};
 use mtrec::nn::Activation;
 use mtrec::ops::embed_linear::EmbedLinearMode;
@@ -76,10 +79,11 @@ fn main() {
         "census MMoE weights: f32 {b32} B, int8 {b8} B ({:.2}x smaller)",
         b32 as f64 / b8 as f64
     );
-    for (name, m, mode) in [
-        ("census/f32", &f32m, EmbedLinearMode::Auto),
-        ("census/f32-plain", &f32m, EmbedLinearMode::Off),
-        ("census/int8", &q, EmbedLinearMode::Auto),
+    for (name, m, mode, separate) in [
+        ("census/f32", &f32m, EmbedLinearMode::Auto, false),
+        ("census/f32-plain", &f32m, EmbedLinearMode::Off, false),
+        ("census/int8", &q, EmbedLinearMode::Auto, false),
+        ("census/int8-separate", &q, EmbedLinearMode::Auto, true),
     ] {
         let mut g = Graph::new(0);
         g.set_training(false);
@@ -88,8 +92,8 @@ fn main() {
         let mut run = || {
             g.reset();
             let x = m.input.forward(&mut g, &m.store, batch).expect("input");
-            let outs = m.model.forward(&mut g, &m.store, x).expect("forward");
-            black_box(g.value(outs[0])[0]);
+            let y = forward(&m.model, &mut g, &m.store, x, separate);
+            black_box(g.value(y)[0]);
         };
         let (p50, p99) = pool.install(|| percentiles(&mut run));
         println!("{name}: p50 {p50:.3} ms, p99 {p99:.3} ms per {ROWS} rows (1 thread)");
@@ -117,14 +121,18 @@ fn main() {
         b32 as f64 / b8 as f64
     );
     let x: Vec<f32> = (0..ROWS * d_in).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    for (name, store) in [("movielens/f32", &s32), ("movielens/int8", &s8)] {
+    for (name, store, separate) in [
+        ("movielens/f32", &s32, false),
+        ("movielens/int8", &s8, false),
+        ("movielens/int8-separate", &s8, true),
+    ] {
         let mut g = Graph::new(0);
         g.set_training(false);
         let mut run = || {
             g.reset();
             let xv = g.input_slice(ROWS, d_in, &x).expect("input");
-            let outs = model.forward(&mut g, store, xv).expect("forward");
-            black_box(g.value(outs[0])[0]);
+            let y = forward(&model, &mut g, store, xv, separate);
+            black_box(g.value(y)[0]);
         };
         let (p50, p99) = pool.install(|| percentiles(&mut run));
         println!("{name}: p50 {p50:.3} ms, p99 {p99:.3} ms per {ROWS} rows (1 thread)");
@@ -133,6 +141,23 @@ fn main() {
     group.finish();
     kernels(&mut c, &pool);
     c.final_summary();
+}
+
+/// Task 0's output of `model` on `x`: the model's forward pass, or with `separate` the
+/// int8 path before 2026-12-05 (s9), the reference of the fused one: experts, then each
+/// gate's `gate_combine`, then the towers.
+fn forward(model: &Mmoe, g: &mut Graph, store: &ParamStore, x: Var, separate: bool) -> Var {
+    if !separate {
+        return model.forward(g, store, x).expect("forward")[0];
+    }
+    let e = model.experts.forward(g, store, x).expect("experts"); // (B, E·D)
+    let mut first = None;
+    for (gate, tower) in model.gates.iter().zip(&model.towers) {
+        let h = gate.forward(g, store, x, e).expect("gate"); // (B, D)
+        let y = tower.forward(g, store, h).expect("tower"); // (B, 1)
+        first.get_or_insert(y);
+    }
+    first.expect("a task")
 }
 
 /// The integer product alone, per kernel, against the f32 GEMM of the same shape.

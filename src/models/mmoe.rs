@@ -13,6 +13,7 @@ use super::blocks::{towers, TowersConfig};
 use super::{check_common, MultiTaskModel};
 use crate::autograd::{Graph, ParamId, ParamStore, Var};
 use crate::error::Result;
+use crate::nn::moe::experts_gates_i8;
 use crate::nn::{Activation, Experts, ExpertsConfig, Gate, Mlp};
 use ndarray_rand::rand::Rng;
 
@@ -101,6 +102,15 @@ impl MultiTaskModel for Mmoe {
     }
 
     fn forward(&self, g: &mut Graph, store: &ParamStore, x: Var) -> Result<Vec<Var>> {
+        // a compressed run in evaluation: experts and gates as one int8 product, the
+        // mixing in its epilogue (its reference is the f32-shaped path below)
+        if let Some(hs) = experts_gates_i8(&self.experts, &self.gates, g, store, x)? {
+            let mut out = g.take_vars();
+            for (h, tower) in hs.into_iter().zip(&self.towers) {
+                out.push(tower.forward(g, store, h)?); // (B, 1) from task k's mixture (B, D_expert)
+            }
+            return Ok(out);
+        }
         let e = self.experts.forward(g, store, x)?; // (B, E·D_expert)
         let mut out = g.take_vars(); // K handles; the caller may give the list back
         for (gate, tower) in self.gates.iter().zip(&self.towers) {

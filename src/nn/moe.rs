@@ -168,3 +168,69 @@ impl Gate {
         g.gate_combine(experts, z) // (B, D)
     }
 }
+
+/// The int8 inference path of an MMoE's experts and gates (`mtrec compress --int8`):
+/// task k's mixture `Σ_e softmax(x·W_k + b_k)_e · expert_e(x)` for every gate, `(B, D)`
+/// each, from **one** quantisation of `x`, one integer product over the experts' and
+/// gates' int8 columns side by side, and the softmax and weighted sum in that product's
+/// epilogue (`ops::gemm_i8::moe`; the bound against the separate layers is in its
+/// derivation and docs/math.md "Int8 inference"). `None` (the caller takes
+/// [`Experts::forward`] and [`Gate::forward`], the reference) unless the graph is
+/// evaluating, every weight has an int8 version, the experts are one ReLU layer, and the
+/// input's product can be fused.
+pub fn experts_gates_i8(
+    experts: &Experts,
+    gates: &[Gate],
+    g: &mut Graph,
+    store: &ParamStore,
+    x: Var,
+) -> Result<Option<Vec<Var>>> {
+    experts_gates_i8_with(
+        experts,
+        gates,
+        g,
+        store,
+        x,
+        crate::ops::gemm_i8::GateExp::Poly,
+    )
+}
+
+/// [`experts_gates_i8`] with the gate softmax's `exp` chosen: `GateExp::Std` (`f32::exp`)
+/// gives the reference's bits, `GateExp::Poly` (the default) is faster.
+pub fn experts_gates_i8_with(
+    experts: &Experts,
+    gates: &[Gate],
+    g: &mut Graph,
+    store: &ParamStore,
+    x: Var,
+    exp: crate::ops::gemm_i8::GateExp,
+) -> Result<Option<Vec<Var>>> {
+    use crate::autograd::UnaryFn;
+    if g.is_training()
+        || !g.computes()
+        || !experts.rest.is_empty()
+        || experts.activation.unary() != Some(UnaryFn::Relu)
+        || gates.is_empty()
+    {
+        return Ok(None);
+    }
+    let Some(wx) = store.int8(experts.first.w) else {
+        return Ok(None);
+    };
+    let Some(wg) = gates
+        .iter()
+        .map(|gt| store.int8(gt.logits.w))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Ok(None);
+    };
+    let bg: Vec<&[f32]> = gates.iter().map(|gt| store.value(gt.logits.b)).collect();
+    let m = crate::ops::gemm_i8::MoeI8::cached(
+        wx,
+        store.value(experts.first.b),
+        &wg,
+        &bg,
+        experts.num_experts,
+    )?;
+    g.moe_i8(store, x, &m, exp)
+}

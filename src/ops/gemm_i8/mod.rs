@@ -53,6 +53,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+pub mod fastexp;
+pub mod moe;
 mod pack;
 pub mod partial;
 mod quantize;
@@ -60,6 +62,8 @@ mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod vnni;
 
+pub use fastexp::{exp_poly, EXP_POLY_MAX_REL};
+pub use moe::{moe_i8_forward, GateExp, MoeI8};
 pub use pack::QuantMatrix;
 pub use partial::{partial_forward, partial_forward_reference, Partial};
 pub use quantize::{

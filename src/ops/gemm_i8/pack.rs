@@ -31,6 +31,9 @@ pub struct QuantMatrix {
     /// The per-vocabulary partial products of this layer over embedded inputs, built at
     /// first use (`gemm_i8::partial`).
     pub partial: super::partial::PartialCache,
+    /// A mixture's experts fused with its gates (`gemm_i8::moe`), built at first use when
+    /// this is an experts' first layer.
+    pub moe: super::moe::MoeCache,
 }
 
 impl QuantMatrix {
@@ -108,6 +111,7 @@ impl QuantMatrix {
             col_sums,
             packed: Vec::new(),
             partial: Default::default(),
+            moe: Default::default(),
         };
         m.packed = m.pack();
         Ok(m)
