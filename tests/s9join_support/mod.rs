@@ -245,12 +245,12 @@ pub fn assert_same(cfg: &RunConfig, dir: &Path, root: &str) -> CachedSets {
 
 /// Both paths fail, with the same message.
 pub fn assert_same_error(cfg: &RunConfig, dir: &Path, root: &str) -> String {
-    let mem = in_memory(cfg, dir)
-        .err()
-        .expect("the in-memory path accepted it");
-    let streamed = cached(cfg, dir, root)
-        .err()
-        .expect("the streamed build accepted it");
+    let Err(mem) = in_memory(cfg, dir) else {
+        panic!("the in-memory path accepted it")
+    };
+    let Err(streamed) = cached(cfg, dir, root) else {
+        panic!("the streamed build accepted it")
+    };
     assert_eq!(streamed.to_string(), mem.to_string());
     mem.to_string()
 }
