@@ -31,15 +31,15 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// One side table read and indexed.
-struct Side {
-    join: JoinConfig,
+pub(crate) struct Side {
+    pub(crate) join: JoinConfig,
     /// The side table's path as shown in messages.
-    shown: String,
-    table: RawTable,
+    pub(crate) shown: String,
+    pub(crate) table: RawTable,
     /// Key text → side row.
-    index: HashMap<String, usize>,
+    pub(crate) index: HashMap<String, usize>,
     /// (side column, name in the rows) of each joined column.
-    outputs: Vec<(String, String)>,
+    pub(crate) outputs: Vec<(String, String)>,
 }
 
 /// The side tables of `cfg.join` read, indexed and checked once, ready to join into
@@ -72,6 +72,79 @@ pub(super) fn read_joined(
     joiner.join(table, true)
 }
 
+/// The columns of the data files before any join: the loader's own, or the header
+/// (or `columns`) of the first file. Missing keys are reported at their place here.
+pub(crate) fn main_names(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<String>> {
+    Ok(match super::loader_columns(cfg.loader) {
+        Some(cols) => cols.iter().map(|c| c.to_string()).collect(),
+        None => ingest::read_header(cfg, data_dir)?,
+    })
+}
+
+/// Reads and indexes every side table of `cfg.join` (in config order) and checks the
+/// joined names (no clash) and the keys (each given by the data files or an earlier
+/// join). Shared by the in-memory join, `mtrec predict`'s chunks and the streamed
+/// cache build.
+pub(crate) fn read_sides(
+    cfg: &DataConfig,
+    data_dir: &Path,
+    main_names: &[String],
+) -> Result<Vec<Side>> {
+    let mut sides: Vec<Side> = Vec::new();
+    for (i, j) in cfg.join.iter().enumerate() {
+        let side = read_side(i, j, cfg, data_dir)?;
+        for (col, name) in &side.outputs {
+            let earlier = sides
+                .iter()
+                .position(|s| s.outputs.iter().any(|(_, n)| n == name));
+            let clash = if main_names.contains(name) {
+                "a column of the data files".to_string()
+            } else if let Some(k) = earlier {
+                format!("a column joined by data.join[{k}] ({})", sides[k].shown)
+            } else {
+                continue;
+            };
+            return Err(Error::Config {
+                what: format!("data.join[{i}]"),
+                message: format!(
+                    "column `{col}` of the side table {} would be joined as `{name}`, which is already {clash}; set a prefix on this join (e.g. prefix = \"{}\" joins it as `{}{col}`), or leave the column out with take = [...]",
+                    side.shown,
+                    suggested_prefix(&side.shown),
+                    suggested_prefix(&side.shown)
+                ),
+            });
+        }
+        sides.push(side);
+    }
+    check_keys(&sides, main_names)?;
+    Ok(sides)
+}
+
+/// The columns the data files must give (the needed ones and the keys that no side
+/// table gives; a chained key comes from the earlier join that gives it), and the
+/// joined columns to build (the needed ones and the keys of later joins). `needed`
+/// empty: every column (both lists empty).
+pub(crate) fn main_and_keep<'n>(
+    sides: &'n [Side],
+    needed: &[&'n str],
+) -> (Vec<&'n str>, Vec<&'n str>) {
+    let joined = |n: &str| sides.iter().any(|s| s.outputs.iter().any(|(_, o)| o == n));
+    let keys: Vec<&'n str> = sides.iter().map(|s| s.join.keys().0).collect();
+    let mut main_needed: Vec<&str> = Vec::new();
+    if !needed.is_empty() {
+        for n in needed.iter().chain(&keys).copied().filter(|n| !joined(n)) {
+            if !main_needed.contains(&n) {
+                main_needed.push(n);
+            }
+        }
+    }
+    let mut keep: Vec<&str> = needed.to_vec();
+    if !needed.is_empty() {
+        keep.extend(keys.iter().copied());
+    }
+    (main_needed, keep)
+}
+
 impl Joiner {
     /// Reads and checks the side tables of `cfg.join` (see the module docs).
     pub(super) fn new(
@@ -80,48 +153,10 @@ impl Joiner {
         needed: &[&str],
         main_names: &[String],
     ) -> Result<Joiner> {
-        let mut sides: Vec<Side> = Vec::new();
-        for (i, j) in cfg.join.iter().enumerate() {
-            let side = read_side(i, j, cfg, data_dir)?;
-            for (col, name) in &side.outputs {
-                let earlier = sides
-                    .iter()
-                    .position(|s| s.outputs.iter().any(|(_, n)| n == name));
-                let clash = if main_names.contains(name) {
-                    "a column of the data files".to_string()
-                } else if let Some(k) = earlier {
-                    format!("a column joined by data.join[{k}] ({})", sides[k].shown)
-                } else {
-                    continue;
-                };
-                return Err(Error::Config {
-                    what: format!("data.join[{i}]"),
-                    message: format!(
-                        "column `{col}` of the side table {} would be joined as `{name}`, which is already {clash}; set a prefix on this join (e.g. prefix = \"{}\" joins it as `{}{col}`), or leave the column out with take = [...]",
-                        side.shown,
-                        suggested_prefix(&side.shown),
-                        suggested_prefix(&side.shown)
-                    ),
-                });
-            }
-            sides.push(side);
-        }
-        check_keys(&sides, main_names)?;
-
-        let joined = |n: &str| sides.iter().any(|s| s.outputs.iter().any(|(_, o)| o == n));
-        let keys: Vec<&str> = sides.iter().map(|s| s.join.keys().0).collect();
-        let mut main_needed: Vec<String> = Vec::new();
-        if !needed.is_empty() {
-            for n in needed.iter().chain(&keys).copied().filter(|n| !joined(n)) {
-                if !main_needed.iter().any(|m| m == n) {
-                    main_needed.push(n.to_string());
-                }
-            }
-        }
-        let mut keep: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
-        if !needed.is_empty() {
-            keep.extend(keys.iter().map(|s| s.to_string()));
-        }
+        let sides = read_sides(cfg, data_dir, main_names)?;
+        let (main_needed, keep) = main_and_keep(&sides, needed);
+        let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
+        let (main_needed, keep) = (owned(main_needed), owned(keep));
         Ok(Joiner {
             cfg: cfg.clone(),
             main_names: main_names.to_vec(),
@@ -306,7 +341,7 @@ fn join_one(
     main_names: &[String],
     keep: &[&str],
 ) -> Result<()> {
-    let (left, right) = side.join.keys();
+    let (left, _) = side.join.keys();
     let is_missing = |t: &str| cfg.missing_values.iter().any(|m| m.trim() == t.trim());
     let key = table.column(left).expect("the key column was read").clone();
     let mut matches: Vec<Option<Match>> = Vec::with_capacity(key.len());
@@ -319,31 +354,20 @@ fn join_one(
             None => None,
         };
         if m.is_none() {
-            let seen = format!(
-                "`{}` is not a key of the side table {} (column `{right}`, {} keys)",
-                ingest::excerpt(k.as_bytes()),
-                side.shown,
-                side.index.len()
-            );
+            let seen = miss_seen(&side, k);
             if cfg.bad_rows == BadRows::Error {
                 let s = table.source[row];
+                let (column, what, expected) = miss_error_parts(i, &side, main_names);
                 return Err(Error::Input {
                     path: table.files[s.file as usize].clone(),
                     line: s.line as usize,
-                    column: main_names.iter().position(|n| n == left).map_or(1, |p| p + 1),
-                    what: format!(
-                        "column `{left}` ({}the key of data.join[{i}], {})",
-                        if main_names.iter().any(|n| n == left) { "" } else { "joined by an earlier join; " },
-                        side.shown
-                    ),
+                    column,
+                    what,
                     seen,
-                    expected: format!(
-                        "a key listed in {}; add the key to the side table, or set data.bad_rows = \"skip\" to skip such rows and list them in the report",
-                        side.shown
-                    ),
+                    expected,
                 });
             }
-            bad.push((row, format!("column `{left}`: {seen}")));
+            bad.push((row, miss_reason(&side, &seen)));
         }
         matches.push(m);
     }
@@ -376,6 +400,50 @@ fn join_one(
         table.columns.push(out);
     }
     Ok(())
+}
+
+/// What a key the side table lacks is: "`999` is not a key of the side table …".
+pub(crate) fn miss_seen(side: &Side, key: &str) -> String {
+    format!(
+        "`{}` is not a key of the side table {} (column `{}`, {} keys)",
+        ingest::excerpt(key.as_bytes()),
+        side.shown,
+        side.join.keys().1,
+        side.index.len()
+    )
+}
+
+/// The reason a row with a key the side table lacks is skipped (`bad_rows = "skip"`).
+pub(crate) fn miss_reason(side: &Side, seen: &str) -> String {
+    format!("column `{}`: {seen}", side.join.keys().0)
+}
+
+/// The error's 1-based column (the key's among `main_names`, else 1), `what` and
+/// `expected` for a key side table `i` lacks (`bad_rows = "error"`).
+pub(crate) fn miss_error_parts(
+    i: usize,
+    side: &Side,
+    main_names: &[String],
+) -> (usize, String, String) {
+    let left = side.join.keys().0;
+    let column = main_names
+        .iter()
+        .position(|n| n == left)
+        .map_or(1, |p| p + 1);
+    let what = format!(
+        "column `{left}` ({}the key of data.join[{i}], {})",
+        if main_names.iter().any(|n| n == left) {
+            ""
+        } else {
+            "joined by an earlier join; "
+        },
+        side.shown
+    );
+    let expected = format!(
+        "a key listed in {}; add the key to the side table, or set data.bad_rows = \"skip\" to skip such rows and list them in the report",
+        side.shown
+    );
+    (column, what, expected)
 }
 
 fn key_text<'t>(table: &'t RawTable, left: &str, row: usize) -> &'t str {

@@ -26,7 +26,7 @@
 //! ```
 
 pub mod interactions;
-mod join;
+pub(crate) mod join;
 mod lines;
 pub mod movielens;
 mod samples;
@@ -49,10 +49,7 @@ pub fn load_table(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<
     if cfg.join.is_empty() {
         return load_rows(cfg, data_dir, needed);
     }
-    let main_names: Vec<String> = match loader_columns(cfg.loader) {
-        Some(cols) => cols.iter().map(|c| c.to_string()).collect(),
-        None => ingest::read_header(cfg, data_dir)?,
-    };
+    let main_names = join::main_names(cfg, data_dir)?;
     join::read_joined(cfg, data_dir, needed, &main_names, |cols| {
         load_rows(cfg, data_dir, cols)
     })

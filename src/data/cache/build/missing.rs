@@ -74,7 +74,7 @@ impl FirstMissing {
         let make = |c: Cell, column: usize, expected: &str| Error::Input {
             path: c.shown,
             line: c.line as usize,
-            column: column + 1,
+            column: plan.column_number(column),
             what: format!("column `{}`", plan.names[column]),
             seen: format!("`{}`", excerpt(c.text.as_bytes())),
             expected: expected.to_string(),

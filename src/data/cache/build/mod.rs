@@ -22,11 +22,13 @@ mod chunks;
 mod dedup;
 mod encode;
 mod fit;
+mod join;
 mod missing;
 mod parquet;
 mod parse;
 mod plan;
 mod scale;
+mod split_stream;
 mod text;
 
 use super::file::Layout;
@@ -87,6 +89,12 @@ struct Pass1 {
     malformed: Vec<(String, Dropped, u64)>,
     funnel: Vec<(String, Dropped, u64)>,
     values: Vec<(String, Dropped, u64)>,
+    /// `[[data.join]]`: (join, file, row, first line of its chunk) of each dropped row,
+    /// and per join its first error.
+    join_dropped: Vec<(usize, String, Dropped, u64)>,
+    join_errors: Vec<Option<Error>>,
+    /// `[split] kind = "column"`: the first row with an unknown set.
+    set_error: Option<Error>,
     funnel_error: Option<Error>,
     value_errors: Vec<Option<Error>>,
     vocab: Vec<VocabFit>,
@@ -115,7 +123,8 @@ pub(super) fn build_streaming(
         return Ok(None);
     }
     let funnel = crate::data::loaders::stream_checks(cfg.data.loader, &cfg.data, data_dir)?;
-    let plan = Plan::new(cfg, funnel);
+    let sides = join::read(cfg, data_dir)?;
+    let plan = Plan::new(cfg, funnel, sides);
     let mut files = Vec::new();
     for f in &cfg.data.files {
         let p = Path::new(f);
@@ -130,13 +139,13 @@ pub(super) fn build_streaming(
             // the in-memory Parquet reader's: names from the schema, a missing one named
             let mut pq = ParquetColumns::open(&path, &shown, &cfg.data)?;
             let names = pq.names().to_vec();
-            let map = field_map(&plan.names, &names, &shown, true)?;
+            let map = field_map(&plan.names[..plan.n_main], &names, &shown, true)?;
             pq.select(&map)?;
             parquet = Some(pq);
             (names, map)
         } else {
             let names = header_names(&path, &shown, &cfg.data)?;
-            let map = field_map(&plan.names, &names, &shown, cfg.data.header)?;
+            let map = field_map(&plan.names[..plan.n_main], &names, &shown, cfg.data.header)?;
             (names, map)
         };
         let funnel_field = plan.funnel.map_or(0, |(_, l)| {
@@ -161,11 +170,17 @@ pub(super) fn build_streaming(
         return Ok(None);
     };
     let t1 = t0.elapsed().as_secs_f64();
-    let skipped = skipped_rows(cfg, &p1);
+    let skipped = skipped_rows(&plan, &p1);
     if let Some(e) = p1.funnel_error {
         return Err(e);
     }
+    if let Some(e) = p1.join_errors.into_iter().flatten().next() {
+        return Err(e);
+    }
     if let Some(e) = p1.value_errors.into_iter().flatten().next() {
+        return Err(e);
+    }
+    if let Some(e) = p1.set_error {
         return Err(e);
     }
     if p1.sets[0] == 0 && p1.kept > 0 {
@@ -270,7 +285,7 @@ fn plan_has_cat(f: &crate::config::FeatureConfig) -> bool {
 /// `FeatureSpec::fit` on a table with the columns and no rows.
 fn structure(plan: &Plan<'_>) -> Result<FeatureSpec> {
     let cfg = plan.cfg;
-    let names: Vec<String> = plan.names[..plan.n_needed].to_vec();
+    let names: Vec<String> = plan.needed.iter().map(|&c| plan.names[c].clone()).collect();
     let empty = RawTable {
         columns: vec![RawColumn::default(); names.len()],
         names,
@@ -358,7 +373,7 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
             absorb(&mut p1, &file.shown, &p, line);
             let first_line = line;
             line += p.lines;
-            let sets = fit::sets_of(&cfg.split, file_set, fi as u32, p1.kept, p.rows());
+            let sets = split_stream::sets_of(&cfg.split, file_set, fi as u32, p1.kept, &p);
             p1.missed.absorb(&p, &sets, &file.shown, first_line);
             p1.chunks.push(ChunkInfo {
                 first_line,
@@ -436,6 +451,21 @@ fn absorb(p1: &mut Pass1, shown: &str, p: &Parsed, line: u64) {
     if p1.funnel_error.is_none() {
         p1.funnel_error = p.funnel_error.as_ref().map(made);
     }
+    if p1.set_error.is_none() {
+        p1.set_error = p.set_error.as_ref().map(made);
+    }
+    for (j, d) in &p.join_dropped {
+        let (shown, d, line) = copy(d);
+        p1.join_dropped.push((*j, shown, d, line));
+    }
+    for (j, e) in p.join_errors.iter().enumerate() {
+        if p1.join_errors.len() <= j {
+            p1.join_errors.resize_with(j + 1, || None);
+        }
+        if p1.join_errors[j].is_none() {
+            p1.join_errors[j] = e.as_ref().map(made);
+        }
+    }
     for (slot, e) in p1.value_errors.iter_mut().zip(&p.value_errors) {
         if slot.is_none() {
             *slot = e.as_ref().map(made);
@@ -444,8 +474,11 @@ fn absorb(p1: &mut Pass1, shown: &str, p: &Parsed, line: u64) {
 }
 
 /// The skipped rows as the in-memory path records them: malformed rows (reader), then
-/// rows breaking the funnel (loader), then rows with unusable values (features).
-fn skipped_rows(cfg: &RunConfig, p1: &Pass1) -> SkippedRows {
+/// rows breaking the funnel (loader), then per `[[data.join]]` the rows whose key its
+/// side table lacks and the side table's own skipped rows, then rows with unusable
+/// values (features).
+fn skipped_rows(plan: &Plan<'_>, p1: &Pass1) -> SkippedRows {
+    let cfg = plan.cfg;
     let mut out = SkippedRows {
         keep_all: cfg.data.list_every_bad_row,
         duplicates: p1.duplicates,
@@ -454,7 +487,18 @@ fn skipped_rows(cfg: &RunConfig, p1: &Pass1) -> SkippedRows {
     if cfg.data.bad_rows != BadRows::Skip {
         return out;
     }
-    for (shown, d, line) in p1.malformed.iter().chain(&p1.funnel).chain(&p1.values) {
+    for (shown, d, line) in p1.malformed.iter().chain(&p1.funnel) {
+        out.record(shown, line + d.line, d.reason.clone(), &d.text);
+    }
+    for j in 0..plan.joins.as_ref().map_or(0, |j| j.len()) {
+        for (_, shown, d, line) in p1.join_dropped.iter().filter(|x| x.0 == j) {
+            out.record(shown, line + d.line, d.reason.clone(), &d.text);
+        }
+        if let Some(joins) = &plan.joins {
+            out.absorb(joins.side_skipped(j));
+        }
+    }
+    for (shown, d, line) in &p1.values {
         out.record(shown, line + d.line, d.reason.clone(), &d.text);
     }
     out
@@ -497,7 +541,7 @@ fn pass2(
         let write = |j: usize, p: &Parsed| -> Result<usize> {
             let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
             let start = info.offsets.iter().sum::<usize>() as u64;
-            let set_of = fit::sets_of(&cfg.split, file_set, fi as u32, start, p.rows());
+            let set_of = split_stream::sets_of(&cfg.split, file_set, fi as u32, start, p);
             encode::write_chunk(p, &set_of, info, &id_of, &bags, sets, fi as u32)?;
             text::write_chunk(p, &set_of, info.offsets, texts, sets)?;
             Ok(p.rows())

@@ -103,6 +103,14 @@ pub(super) struct Parsed {
     pub malformed: Vec<Dropped>,
     pub funnel: Vec<Dropped>,
     pub values: Vec<Dropped>,
+    /// `[[data.join]]`: rows whose key a side table lacks (join, row), and per join the
+    /// first such row under `bad_rows = "error"` (join.rs).
+    pub join_dropped: Vec<(usize, Dropped)>,
+    pub join_errors: Vec<Option<Pending>>,
+    /// `[split] kind = "column"`: each kept row's set, and the chunk's first row with
+    /// another text (split_stream.rs).
+    pub set: Vec<u8>,
+    pub set_error: Option<Pending>,
     /// Kept rows: their local lines.                      (n,)
     pub line: Vec<u32>,
     /// Per categorical feature, then per multi-hot feature (whole cells): the chunk's
@@ -229,6 +237,8 @@ pub(super) struct Lookups<'p> {
     /// One per text feature.
     pub text_codes: Vec<Codes>,
     pub missing: MissingSet<'p>,
+    /// The current row's side row of each join (join.rs).
+    pub join_rows: Vec<u32>,
 }
 
 /// A chunk without rows yet, and its chunk-local code maps (one per categorical feature).
@@ -249,6 +259,7 @@ pub(super) fn empty<'p>(plan: &'p Plan) -> (Parsed, Lookups<'p>) {
         codes: (0..fc).map(|_| Codes::default()).collect(),
         text_codes: (0..plan.text.len()).map(|_| Codes::default()).collect(),
         missing: MissingSet::new(&plan.missing),
+        join_rows: Vec::new(),
     };
     (out, look)
 }
@@ -419,8 +430,8 @@ pub(super) fn parse_chunk(
 /// first error of its column. `look`: the chunk's [`Lookups`]; `number`: its local line; `funnel_field`: the funnel's
 /// `later` field in the file (1-based), for the error. Shared by the CSV chunks above
 /// and Parquet row groups (parquet.rs).
-pub(super) fn judge_row<'t>(
-    plan: &Plan,
+pub(super) fn judge_row<'p: 't, 't>(
+    plan: &'p Plan,
     out: &mut Parsed,
     look: &mut Lookups<'_>,
     number: u64,
@@ -430,7 +441,7 @@ pub(super) fn judge_row<'t>(
 ) {
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     let fnum = plan.num.len();
-    let (codes, mv) = (&mut look.codes, &look.missing);
+    let (codes, mv, jrows) = (&mut look.codes, &look.missing, &mut look.join_rows);
     let joined = |n: usize| (0..n).map(&text).collect::<Vec<_>>().join(",");
     // text features: numbered for every decoded row, as the in-memory column is
     let text_codes = super::text::codes(plan, out, &mut look.text_codes, &text);
@@ -443,7 +454,7 @@ pub(super) fn judge_row<'t>(
                 out.funnel.push(Dropped {
                     line: number,
                     reason: format!("column `{later}`: `{lt}` while `{earlier}` is `{et}`; expected {later} = 0 on rows without a {earlier} ({later} implies {earlier})"),
-                    text: shorten(&joined(plan.names.len())),
+                    text: shorten(&joined(plan.n_main)),
                 });
             } else if out.funnel_error.is_none() {
                 out.funnel_error = Some(Pending {
@@ -457,6 +468,18 @@ pub(super) fn judge_row<'t>(
             return;
         }
     }
+    // [[data.join]]: each key looked up (join.rs); the joined cells read as the row's
+    if let Some(j) = &plan.joins {
+        if let Err(miss) = j.resolve(jrows, &text) {
+            j.missed(out, miss, jrows, number, &text, skip);
+            return;
+        }
+    }
+    let jrows = &*jrows;
+    let text = |i: usize| match &plan.joins {
+        Some(j) if i >= plan.n_main => j.cell(jrows, i, &text),
+        _ => text(i),
+    };
     // values: numeric features, then labels; the first problem is the row's reason
     let mut reason: Option<String> = None;
     let n0 = out.num.len();
@@ -495,7 +518,7 @@ pub(super) fn judge_row<'t>(
                 } else if out.value_errors[j].is_none() {
                     out.value_errors[j] = Some(Pending {
                         line: number,
-                        column: c + 1,
+                        column: plan.column_number(c),
                         what: format!("column `{name}`"),
                         seen: format!("`{}`", excerpt(text(c).as_bytes())),
                         expected: format!("{expected}; fix the value, add the text to data.missing_values, or set data.bad_rows = \"skip\""),
@@ -526,7 +549,7 @@ pub(super) fn judge_row<'t>(
                     } else if out.value_errors[fnum + t].is_none() {
                         out.value_errors[fnum + t] = Some(Pending {
                             line: number,
-                            column: c + 1,
+                            column: plan.column_number(*c),
                             what: format!("column `{}`", spec.column),
                             seen: format!("`{}`", excerpt(raw.as_bytes())),
                             expected: format!("{expected} (task `{}`); or set data.bad_rows = \"skip\" to skip such rows", spec.name),
@@ -551,7 +574,14 @@ pub(super) fn judge_row<'t>(
             out.values.push(Dropped {
                 line: number,
                 reason,
-                text: shorten(&joined(plan.n_needed)),
+                text: shorten(
+                    &plan
+                        .needed
+                        .iter()
+                        .map(|&c| text(c))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
             });
         }
         return;
@@ -587,6 +617,9 @@ pub(super) fn judge_row<'t>(
         out.cat.push(code);
     }
     out.text.extend_from_slice(&text_codes);
+    if let Some(c) = plan.set_col {
+        super::split_stream::judge_set(plan, out, c, number, text(c));
+    }
     out.line.push(number as u32);
 }
 

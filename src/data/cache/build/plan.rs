@@ -9,10 +9,18 @@ use crate::data::features::LabelSpec;
 /// The columns and roles of one streamed build.
 pub(super) struct Plan<'a> {
     pub cfg: &'a RunConfig,
-    /// Table columns: the needed ones, then the funnel's columns if not among them.
+    /// Table columns: the needed ones (with `[[data.join]]`: those the data files
+    /// give), then the funnel's columns if not among them, then the joined ones.
     pub names: Vec<String>,
-    /// How many of `names` are the needed ones (the texts of a dropped row).
-    pub n_needed: usize,
+    /// Table columns of the needed ones, in order (the texts of a dropped row; a
+    /// column's number in messages is its place here).
+    pub needed: Vec<usize>,
+    /// Columns read from the data files: `names[..n_main]`; the rest are joined.
+    pub n_main: usize,
+    /// `[[data.join]]` (join.rs).
+    pub joins: Option<super::join::Joins>,
+    /// `[split] kind = "column"`: the table column of each row's set (split_stream.rs).
+    pub set_col: Option<usize>,
     /// Table column of each categorical feature, numeric feature, task.
     pub cat: Vec<usize>,
     pub num: Vec<usize>,
@@ -51,13 +59,18 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         Loader::Csv | Loader::AliCcp | Loader::Aliexpress | Loader::Kuairand
     ) {
         format!("data.loader = {:?}", d.loader)
-    } else if !d.join.is_empty() {
-        "data.join".into()
     } else if d.dedup && d.format == Format::Parquet {
         "data.dedup = true with Parquet input".into()
+    } else if d.dedup && !d.join.is_empty() {
+        "data.dedup = true with data.join".into()
+    } else if !d.join.is_empty() && cfg.features.iter().any(|f| f.text.is_some()) {
+        "a text feature with data.join".into()
     } else if !d.header && d.columns.is_none() && d.format != Format::Parquet {
         "data.header = false without data.columns".into()
-    } else if !matches!(cfg.split.kind, SplitKind::Random | SplitKind::Files) {
+    } else if !matches!(
+        cfg.split.kind,
+        SplitKind::Random | SplitKind::Files | SplitKind::Column
+    ) {
         format!("split.kind = {:?}", cfg.split.kind)
     } else {
         return None;
@@ -66,9 +79,15 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
 }
 
 impl<'a> Plan<'a> {
-    pub(super) fn new(cfg: &'a RunConfig, funnel: Option<(&str, &str)>) -> Plan<'a> {
-        let mut names: Vec<String> = cfg.needed_columns().iter().map(|s| s.to_string()).collect();
-        let n_needed = names.len();
+    pub(super) fn new(
+        cfg: &'a RunConfig,
+        funnel: Option<(&str, &str)>,
+        sides: Option<super::join::SideTables>,
+    ) -> Plan<'a> {
+        let mut names: Vec<String> = match &sides {
+            Some(s) => s.main_needed.clone(),
+            None => cfg.needed_columns().iter().map(|s| s.to_string()).collect(),
+        };
         let index = |names: &mut Vec<String>, n: &str| match names.iter().position(|x| x == n) {
             Some(i) => i,
             None => {
@@ -77,6 +96,12 @@ impl<'a> Plan<'a> {
             }
         };
         let funnel = funnel.map(|(e, l)| (index(&mut names, e), index(&mut names, l)));
+        let n_main = names.len();
+        let joins =
+            sides.map(|s| super::join::Joins::new(s, &mut names, n_main, &cfg.data.missing_values));
+        let needed = (cfg.needed_columns().iter())
+            .filter_map(|n| names.iter().position(|x| x == n))
+            .collect();
         let of = |kind: FeatureKind| -> Vec<usize> {
             (cfg.features.iter())
                 .filter(|f| f.kind == kind && has_id(f))
@@ -119,13 +144,15 @@ impl<'a> Plan<'a> {
                 Some((c, LabelSpec::new(t)))
             })
             .collect();
-        Plan {
+        let mut plan = Plan {
             cfg,
             missing: (cfg.data.missing_values.iter())
                 .map(|m| m.trim().to_string())
                 .collect(),
             names,
-            n_needed,
+            needed,
+            n_main,
+            joins,
             cat,
             num,
             cat_error,
@@ -136,6 +163,15 @@ impl<'a> Plan<'a> {
             bag_error,
             text,
             dedup: cfg.data.dedup,
-        }
+            set_col: None,
+        };
+        plan.set_col = super::split_stream::set_column(&plan);
+        plan
+    }
+
+    /// The 1-based number of table column `c` in messages: its place among the needed
+    /// columns (the in-memory table's), as `RawTable::cell_error` numbers it.
+    pub(super) fn column_number(&self, c: usize) -> usize {
+        self.needed.iter().position(|&n| n == c).unwrap_or(c) + 1
     }
 }

@@ -1,0 +1,271 @@
+//! Fixtures for the streamed build's `[[data.join]]` and split tests (`mod
+//! s9join_support;`): an interaction log joined to an item table, itself joined to a
+//! category table (chained), with bad rows, missing keys and missing markers here and
+//! there, and the in-memory path to compare against.
+
+#![allow(dead_code)] // each test file uses a part
+
+use mtrec::config::RunConfig;
+use mtrec::data::cache::{open_or_build, CachedSets};
+use mtrec::data::features::{drop_bad_values, prepare, Prepared};
+use mtrec::data::ingest::SkippedRows;
+use mtrec::data::loaders::load_table;
+use std::path::{Path, PathBuf};
+
+/// Chunk size of every test (one value: tests share the process's environment).
+pub const CHUNK: &str = "900";
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    std::env::set_var("MTREC_STREAM_CHUNK", CHUNK);
+    let d = std::env::temp_dir().join(format!("mtrec-s9join-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// What [`log_csv`] puts far into the file.
+#[derive(Clone, Copy, Default)]
+pub struct Bad {
+    /// Row 300: a field too many (malformed).
+    pub malformed: bool,
+    /// Row 500: an item the item table lacks (`i999`).
+    pub missing_item: bool,
+    /// Row 700: an item whose category the category table lacks (chained join).
+    pub missing_category: bool,
+    /// Row 900: `price` = "abc".
+    pub number: bool,
+    /// Row 1100: `set` = "training" (not a set).
+    pub set: bool,
+}
+
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+/// `n` rows of user, item, time, price, click, buy, set. Every 37th item is `NA` (a
+/// missing marker: joins missing values); times repeat (ties), so a temporal split
+/// must keep file order among equal times.
+pub fn log_csv(n: usize, items: usize, bad: Bad) -> String {
+    let mut s = String::from("user,item,time,price,click,buy,set\n");
+    let mut next = xorshift(77);
+    for i in 0..n {
+        let (u, it) = (next() % 40, next() % items as u64);
+        let item = if i % 37 == 11 {
+            "NA".to_string()
+        } else {
+            format!("i{it}")
+        };
+        let time = 1_600_000_000 + (next() % 500) * 60;
+        let price = if i % 11 == 3 {
+            String::new()
+        } else {
+            format!("{}", (next() % 1000) as f64 / 100.0)
+        };
+        let click = ((u + it) % 3 == 0) as u8;
+        let buy = if i % 7 == 0 {
+            String::new()
+        } else {
+            ((click == 1 && u % 2 == 0) as u8).to_string()
+        };
+        let set = ["train", "train", "train", "valid", "test"][(next() % 5) as usize];
+        match i {
+            300 if bad.malformed => s.push_str("u1,i1,1,2,3,4,5,6\n"),
+            500 if bad.missing_item => {
+                s.push_str("u1,i999,1600000000,1.5,1,0,train\n");
+            }
+            700 if bad.missing_category => {
+                s.push_str(&format!("u2,i{},1600000000,1.5,1,0,test\n", items));
+            }
+            900 if bad.number => s.push_str("u1,i1,1600000000,abc,1,0,train\n"),
+            1100 if bad.set => s.push_str("u1,i1,1600000000,1.0,1,0,training\n"),
+            _ => {}
+        }
+        s.push_str(&format!("u{u},{item},{time},{price},{click},{buy},{set}\n"));
+    }
+    s
+}
+
+/// The item table: `items` items plus `i{items}` whose category `c99` the category
+/// table lacks; every 9th weight missing, every 13th category missing.
+pub fn items_csv(items: usize) -> String {
+    let mut s = String::from("item,category,brand,weight\n");
+    let mut next = xorshift(5);
+    for i in 0..items {
+        let cat = if i % 13 == 4 {
+            String::new()
+        } else {
+            format!("c{}", next() % 12)
+        };
+        let weight = if i % 9 == 2 {
+            String::new()
+        } else {
+            format!("{}", (next() % 500) as f64 / 10.0)
+        };
+        s.push_str(&format!("i{i},{cat},b{},{weight}\n", next() % 7));
+    }
+    s.push_str(&format!("i{items},c99,b1,1.0\n"));
+    s
+}
+
+/// The category table (a chained join on `item_category`).
+pub fn categories_csv() -> String {
+    let mut s = String::from("cat_id,dept\n");
+    for c in 0..12 {
+        s.push_str(&format!("c{c},d{}\n", c % 4));
+    }
+    s
+}
+
+/// Writes log.csv (n rows), items.csv, categories.csv into `dir`.
+pub fn write_fixture(dir: &Path, n: usize, bad: Bad) {
+    std::fs::write(dir.join("log.csv"), log_csv(n, 300, bad)).unwrap();
+    std::fs::write(dir.join("items.csv"), items_csv(300)).unwrap();
+    std::fs::write(dir.join("categories.csv"), categories_csv()).unwrap();
+}
+
+/// A run config: user, item, the joined item category, brand and weight, the chained
+/// department, price; click and buy; `split` the `[split]` body; `extra` more `[data]`.
+pub fn config_text(split: &str, extra: &str) -> String {
+    format!(
+        r#"
+[data]
+files = ["log.csv"]
+header = true
+missing_values = ["", "NA"]
+{extra}
+
+[[data.join]]
+file = "items.csv"
+left_on = "item"
+right_on = "item"
+prefix = "item_"
+
+[[data.join]]
+file = "categories.csv"
+left_on = "item_category"
+right_on = "cat_id"
+
+[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 4
+min_count = 2
+[[features]]
+name = "item_category"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "dept"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item_weight"
+kind = "numeric"
+[[features]]
+name = "price"
+kind = "numeric"
+
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+[[tasks]]
+name = "buy"
+type = "binary"
+column = "buy"
+
+[split]
+{split}
+
+[model]
+arch = "mmoe"
+num_experts = 2
+expert = [4]
+tower = [4]
+"#
+    )
+}
+
+pub const RANDOM: &str = "kind = \"random\"\nseed = 7\ntrain = 0.6\nvalid = 0.2";
+pub const COLUMN: &str = "kind = \"column\"\ncolumn = \"set\"";
+
+pub fn config(dir: &Path, text: &str) -> RunConfig {
+    let path = dir.join("run.toml");
+    std::fs::write(&path, text).unwrap();
+    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
+}
+
+/// The in-memory path: what a run with `data.cache = "off"` prepares.
+pub fn in_memory(cfg: &RunConfig, dir: &Path) -> mtrec::Result<(Prepared, SkippedRows)> {
+    let mut table = load_table(&cfg.data, dir, &cfg.needed_columns())?;
+    drop_bad_values(&mut table, &cfg.features, &cfg.tasks, &cfg.split, &cfg.data)?;
+    let p = prepare(
+        &table,
+        &cfg.features,
+        &cfg.tasks,
+        &cfg.split,
+        &cfg.data.missing_values,
+    )?;
+    Ok((p, table.skipped))
+}
+
+pub fn cached(
+    cfg: &RunConfig,
+    dir: &Path,
+    root: &str,
+) -> mtrec::Result<(Prepared, CachedSets, SkippedRows)> {
+    open_or_build(cfg, dir, &dir.join(root))
+}
+
+/// Asserts that the streamed cache of `cfg` equals the in-memory preparation.
+pub fn assert_same(cfg: &RunConfig, dir: &Path, root: &str) -> CachedSets {
+    let (mem, mem_skipped) = in_memory(cfg, dir).unwrap();
+    let (p, sets, skipped) = cached(cfg, dir, root).unwrap();
+    assert!(sets.streamed, "the cache was not built by streaming");
+    assert_eq!(p.spec, mem.spec, "fitted spec differs");
+    assert_eq!(p.report, mem.report);
+    assert_eq!(p.files, mem.files);
+    assert_eq!(skipped, mem_skipped);
+    assert!(mem.train.len() > 100, "fixture too small");
+    assert_eq!(sets.train.to_encoded(), mem.train, "train rows differ");
+    assert_eq!(sets.valid.to_encoded(), mem.valid, "valid rows differ");
+    assert_eq!(sets.test.to_encoded(), mem.test, "test rows differ");
+    sets
+}
+
+/// Both paths fail, with the same message.
+pub fn assert_same_error(cfg: &RunConfig, dir: &Path, root: &str) -> String {
+    let Err(mem) = in_memory(cfg, dir) else {
+        panic!("the in-memory path accepted it")
+    };
+    let Err(streamed) = cached(cfg, dir, root) else {
+        panic!("the streamed build accepted it")
+    };
+    assert_eq!(streamed.to_string(), mem.to_string());
+    mem.to_string()
+}
+
+/// Every file of every cache folder under `root`, by name.
+pub fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for key in std::fs::read_dir(root).unwrap().flatten() {
+        for f in std::fs::read_dir(key.path()).unwrap().flatten() {
+            out.push((
+                f.file_name().to_string_lossy().into_owned(),
+                std::fs::read(f.path()).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
