@@ -374,6 +374,7 @@ pub(super) fn parse_chunk(
             view.funnel_field,
             full,
             text,
+            |_| None,
         );
     }
     Ok(out)
@@ -384,7 +385,10 @@ pub(super) fn parse_chunk(
 /// `out` (its codes added to the chunk-local `codes`), or recorded as dropped or as the
 /// first error of its column. `look`: the chunk's [`Lookups`]; `number`: its local line; `funnel_field`: the funnel's
 /// `later` field in the file (1-based), for the error. Shared by the CSV chunks above
-/// and Parquet row groups (parquet.rs).
+/// and Parquet row groups (parquet.rs). `value(i)`: column `i` as the `f32` its text
+/// parses to where the reader has it without the text (Parquet's typed numbers), else
+/// `None` (parse `text(i)`).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn judge_row<'t>(
     plan: &Plan,
     out: &mut Parsed,
@@ -393,6 +397,7 @@ pub(super) fn judge_row<'t>(
     funnel_field: usize,
     full: bool,
     text: impl Fn(usize) -> &'t str,
+    value: impl Fn(usize) -> Option<f32>,
 ) {
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     let fnum = plan.num.len();
@@ -427,7 +432,7 @@ pub(super) fn judge_row<'t>(
     let m0 = out.missed.len();
     let row = out.line.len() as u32;
     for (j, &c) in plan.num.iter().enumerate() {
-        match parse_number(text(c), mv) {
+        match value(c).map_or_else(|| parse_number(text(c), mv), Ok) {
             Ok(x) => {
                 if x.is_nan() && plan.num_error[j] {
                     out.missed.push(Missed {
