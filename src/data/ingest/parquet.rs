@@ -16,6 +16,10 @@
 //!   no text form here (INT96, FIXED_LEN_BYTE_ARRAY, decimals, dates, timestamps) is an
 //!   error naming the file, the column and its type, before any row is read. Bytes that
 //!   are not UTF-8 make a bad row (`data.bad_rows`).
+//! * Reading: the typed column readers (`parquet/typed.rs`, values per column chunk in
+//!   batches), each cell a text or, for columns asked for as numbers, the `f32` its
+//!   text parses to (`parquet/values.rs`); the record API (`parquet/records.rs`) is the
+//!   reference twin, used with `MTREC_PARQUET_RECORDS=1`.
 //! * `data.dedup` compares the projected columns only.
 
 use super::reader::TableBuilder;
@@ -406,6 +410,7 @@ impl ParquetColumns {
         }
         let mut lazy: Vec<OnceCell<String>> =
             (0..self.slot.len()).map(|_| OnceCell::new()).collect();
+        let used = std::cell::Cell::new(false);
         let mut bads: Vec<(usize, usize, String)> = Vec::new();
         let mut done = 0;
         while done < rows {
@@ -428,9 +433,11 @@ impl ParquetColumns {
                 let go = match next_bad.next_if(|b| b.0 == r) {
                     Some((_, k, why)) => row(line, Err(self.bad_value(g, k, why)))?,
                     None => {
-                        let cells = typed::Cells::new(&cols, &self.slot, r, &lazy);
+                        let cells = typed::Cells::new(&cols, &self.slot, r, &lazy, &used);
                         let go = row(line, Ok(&Row::Typed(cells)))?;
-                        lazy.iter_mut().for_each(|l| drop(l.take()));
+                        if used.replace(false) {
+                            lazy.iter_mut().for_each(|l| drop(l.take()));
+                        }
                         go
                     }
                 };

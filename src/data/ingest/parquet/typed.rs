@@ -24,10 +24,10 @@ use parquet::data_type::{
     BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type,
 };
 use parquet::file::reader::RowGroupReader;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 /// Rows decoded per column per step: memory holds `BATCH` rows of every needed column.
-pub(super) const BATCH: usize = 4096;
+pub(super) const BATCH: usize = 1024;
 
 /// A null's place in `at`.
 const NULL: u32 = u32::MAX;
@@ -75,19 +75,6 @@ fn push_text(typed: &Typed, i: usize, out: &mut String) -> Bad {
         },
     }
     None
-}
-
-/// The `f32` value `i` of `typed` parses to as text, where sure without the text.
-#[inline]
-fn direct(typed: &Typed, i: usize) -> Option<f32> {
-    match typed {
-        Typed::Bool(_, v) => Some(if v[i] { 1.0 } else { 0.0 }),
-        Typed::I32(_, v, k) => Some(values::int_f32(i64::from(v[i]), *k)),
-        Typed::I64(_, v, k) => Some(values::int_f32(v[i], *k)),
-        Typed::F32(_, v) => values::f32_of_float(v[i]),
-        Typed::F64(_, v) => values::f32_of_double(v[i]),
-        Typed::Bytes(..) => None,
-    }
 }
 
 impl Column {
@@ -168,49 +155,25 @@ impl Column {
                 "the column chunk ends after {rows} of the batch's {n} rows"
             ));
         }
-        // at[r]: row r's value, or NULL where its definition level is below the maximum
-        self.at.clear();
-        if self.max_def == 0 {
-            self.at.extend(0..n as u32);
-        } else {
-            let mut i = 0u32;
-            for &d in &self.def {
-                if d == self.max_def {
-                    self.at.push(i);
-                    i += 1;
-                } else {
-                    self.at.push(NULL);
-                }
-            }
-        }
-        self.text.clear();
-        self.ends.clear();
-        self.num.clear();
-        let mut bad = Vec::new();
-        for (r, &a) in self.at.iter().enumerate() {
-            if a == NULL {
-                self.text.push_str(null);
-                if self.number {
-                    self.num.push(f32::NAN);
-                }
-            } else if let Some(x) = self
-                .number
-                .then(|| direct(&self.typed, a as usize))
-                .flatten()
-            {
-                // no text: formatted only when asked for (Cells::text)
-                self.num.push(x);
-            } else {
-                if self.number {
-                    self.num.push(f32::NAN);
-                }
-                if let Some(why) = push_text(&self.typed, a as usize, &mut self.text) {
-                    bad.push((r, why));
-                }
-            }
-            self.ends.push(self.text.len() as u32);
-        }
-        Ok(bad)
+        let out = Out {
+            def: (self.max_def > 0).then_some((&self.def[..], self.max_def)),
+            number: self.number,
+            null,
+            at: &mut self.at,
+            ends: &mut self.ends,
+            text: &mut self.text,
+            num: &mut self.num,
+        };
+        let text = |i: usize, o: &mut String| push_text(&self.typed, i, o);
+        // one loop per value type (`fill` monomorphised), no type switch per cell
+        Ok(match &self.typed {
+            Typed::Bool(_, v) => out.fill(v, text, |&b| Some(if b { 1.0 } else { 0.0 })),
+            Typed::I32(_, v, k) => out.fill(v, text, |&x| Some(values::int_f32(i64::from(x), *k))),
+            Typed::I64(_, v, k) => out.fill(v, text, |&x| Some(values::int_f32(x, *k))),
+            Typed::F32(_, v) => out.fill(v, text, |&x| values::f32_of_float(x)),
+            Typed::F64(_, v) => out.fill(v, text, |&x| values::f32_of_double(x)),
+            Typed::Bytes(_, v) => out.fill(v, text, |_| None),
+        })
     }
 
     /// Row `r`'s text, if it has one in `text`.
@@ -224,14 +187,83 @@ impl Column {
     }
 }
 
+/// Where [`Column::read`] puts a batch's cells (its fields, borrowed apart from the
+/// value buffer).
+struct Out<'a> {
+    /// The definition levels and their maximum, for an optional column.
+    def: Option<(&'a [i16], i16)>,
+    number: bool,
+    null: &'a str,
+    at: &'a mut Vec<u32>,
+    ends: &'a mut Vec<u32>,
+    text: &'a mut String,
+    num: &'a mut Vec<f32>,
+}
+
+impl Out<'_> {
+    /// Fills `at`, `ends`, `text` and `num` for the batch's rows from its non-null
+    /// `values`: `text(i, out)` appends value `i`'s text (or says why it has none),
+    /// `direct(v)` is a value's `f32` where sure (number mode). Returns the rows with
+    /// no text and why.
+    fn fill<T>(
+        self,
+        values: &[T],
+        text: impl Fn(usize, &mut String) -> Bad,
+        direct: impl Fn(&T) -> Option<f32>,
+    ) -> Vec<(usize, String)> {
+        let n = self.def.map_or(values.len(), |(d, _)| d.len());
+        (
+            self.at.clear(),
+            self.ends.clear(),
+            self.text.clear(),
+            self.num.clear(),
+        );
+        let mut bad = Vec::new();
+        let mut i = 0usize;
+        for r in 0..n {
+            // a definition level below the maximum is a null
+            if self.def.is_some_and(|(d, max)| d[r] != max) {
+                self.at.push(NULL);
+                self.text.push_str(self.null);
+                if self.number {
+                    self.num.push(f32::NAN);
+                }
+                self.ends.push(self.text.len() as u32);
+                continue;
+            }
+            self.at.push(i as u32);
+            if self.number {
+                match direct(&values[i]) {
+                    Some(x) => {
+                        // no text: formatted only when asked for (Cells::text)
+                        self.num.push(x);
+                        self.ends.push(self.text.len() as u32);
+                        i += 1;
+                        continue;
+                    }
+                    None => self.num.push(f32::NAN),
+                }
+            }
+            if let Some(why) = text(i, self.text) {
+                bad.push((r, why));
+            }
+            self.ends.push(self.text.len() as u32);
+            i += 1;
+        }
+        bad
+    }
+}
+
 /// One row of a batch, in output-column order (`slot[j]`: the column output column `j`
 /// reads).
 pub(crate) struct Cells<'b> {
     cols: &'b [Column],
     slot: &'b [usize],
     r: usize,
-    /// Per output column: a number-mode cell's text, formatted when first asked for.
+    /// Per output column: a number-mode cell's text, formatted when first asked for;
+    /// `used`: some was (the caller empties `lazy` after the row then).
     lazy: &'b [OnceCell<String>],
+    used: &'b Cell<bool>,
 }
 
 impl<'b> Cells<'b> {
@@ -240,12 +272,14 @@ impl<'b> Cells<'b> {
         slot: &'b [usize],
         r: usize,
         lazy: &'b [OnceCell<String>],
+        used: &'b Cell<bool>,
     ) -> Cells<'b> {
         Cells {
             cols,
             slot,
             r,
             lazy,
+            used,
         }
     }
 
@@ -256,6 +290,7 @@ impl<'b> Cells<'b> {
         match c.stored(self.r) {
             Some(t) => t,
             None => self.lazy[j].get_or_init(|| {
+                self.used.set(true);
                 let mut s = String::new();
                 push_text(&c.typed, c.at[self.r] as usize, &mut s);
                 s
