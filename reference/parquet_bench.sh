@@ -23,6 +23,7 @@ for mode in $MODES; do
     esac
     rm -rf "$WORK/cache_$mode" "$WORK/run_$mode"
     log=$WORK/$mode.log
+    rm -f "$log"
     echo "== $mode: $(du -m "$file" | cut -f1) MB; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
     env $env "$BIN" train --config "$ROOT/configs/aliexpress_mmoe.toml" --data-dir "$(dirname "$file")" \
         --out "$WORK/run_$mode" --overwrite --threads 2 \

@@ -92,7 +92,7 @@ impl Gen {
     }
     /// `None` about one time in `k`.
     fn opt<T>(&mut self, k: u64, v: T) -> Option<T> {
-        (self.next() % k != 0).then_some(v)
+        (!self.next().is_multiple_of(k)).then_some(v)
     }
 }
 
@@ -158,7 +158,7 @@ pub fn write(path: &Path, n: usize, seed: u64, groups: &[usize], v2: bool, hard:
                 let x = g.next();
                 g.opt(
                     9,
-                    if x % 3 == 0 {
+                    if x.is_multiple_of(3) {
                         x as i32
                     } else {
                         (x % 100) as i32
@@ -168,7 +168,7 @@ pub fn write(path: &Path, n: usize, seed: u64, groups: &[usize], v2: bool, hard:
             match c {
                 0 => put!(BoolType, |g: &mut Gen, _| {
                     let x = g.next();
-                    g.opt(8, x % 2 == 0)
+                    g.opt(8, x.is_multiple_of(2))
                 }),
                 1..=4 => put!(Int32Type, small),
                 5 | 6 => put!(Int32Type, wide),
@@ -209,7 +209,7 @@ pub fn write(path: &Path, n: usize, seed: u64, groups: &[usize], v2: bool, hard:
                     let x = g.next();
                     let t = if hard.bad_utf8 && r % 700 == 301 {
                         vec![b'a', 0xc3]
-                    } else if x % 5 == 0 {
+                    } else if x.is_multiple_of(5) {
                         format!("u{}", x % 100_000).into_bytes() // fills the dictionary
                     } else {
                         format!("s{}", x % 13).into_bytes()

@@ -212,12 +212,10 @@ impl Out<'_> {
         direct: impl Fn(&T) -> Option<f32>,
     ) -> Vec<(usize, String)> {
         let n = self.def.map_or(values.len(), |(d, _)| d.len());
-        (
-            self.at.clear(),
-            self.ends.clear(),
-            self.text.clear(),
-            self.num.clear(),
-        );
+        self.at.clear();
+        self.ends.clear();
+        self.text.clear();
+        self.num.clear();
         let mut bad = Vec::new();
         let mut i = 0usize;
         for r in 0..n {
