@@ -16,6 +16,10 @@
 //!   no text form here (INT96, FIXED_LEN_BYTE_ARRAY, decimals, dates, timestamps) is an
 //!   error naming the file, the column and its type, before any row is read. Bytes that
 //!   are not UTF-8 make a bad row (`data.bad_rows`).
+//! * Reading: the typed column readers (`parquet/typed.rs`, values per column chunk in
+//!   batches), each cell a text or, for columns asked for as numbers, the `f32` its
+//!   text parses to (`parquet/values.rs`); the record API (`parquet/records.rs`) is the
+//!   reference twin, used with `MTREC_PARQUET_RECORDS=1`.
 //! * `data.dedup` compares the projected columns only.
 
 use super::reader::TableBuilder;
@@ -24,12 +28,17 @@ use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};
 use parquet::basic::{ConvertedType, LogicalType, Type as Physical};
 use parquet::file::properties::ReaderProperties;
-use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::serialized_reader::SerializedRowGroupReader;
-use parquet::record::Field;
 use parquet::schema::types::{Type, TypePtr};
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+
+mod records;
+mod typed;
+mod values;
 use std::sync::Arc;
+pub use values::{f32_of_double, f32_of_float, int_number, int_text};
 
 fn open(path: &Path, shown: &str) -> Result<SerializedFileReader<std::fs::File>> {
     super::check_regular_file(path, shown)?;
@@ -104,38 +113,6 @@ fn unsupported(t: &Type) -> Option<String> {
     }
 }
 
-/// The text of one value; `Err(what it is)` for a value with no text form.
-fn text_of<'a>(
-    f: &'a Field,
-    null: &'a str,
-    buf: &'a mut String,
-) -> std::result::Result<&'a str, String> {
-    use std::fmt::Write;
-    buf.clear();
-    let _ = match f {
-        Field::Null => return Ok(null),
-        Field::Str(s) => return Ok(s.as_str()),
-        Field::Bytes(b) => {
-            return std::str::from_utf8(b.data())
-                .map_err(|e| format!("bytes that are not UTF-8 ({e})"))
-        }
-        Field::Bool(b) => return Ok(if *b { "1" } else { "0" }),
-        Field::Byte(v) => write!(buf, "{v}"),
-        Field::Short(v) => write!(buf, "{v}"),
-        Field::Int(v) => write!(buf, "{v}"),
-        Field::Long(v) => write!(buf, "{v}"),
-        Field::UByte(v) => write!(buf, "{v}"),
-        Field::UShort(v) => write!(buf, "{v}"),
-        Field::UInt(v) => write!(buf, "{v}"),
-        Field::ULong(v) => write!(buf, "{v}"),
-        Field::Float16(v) => write!(buf, "{}", f32::from(*v)),
-        Field::Float(v) => write!(buf, "{v}"),
-        Field::Double(v) => write!(buf, "{v}"),
-        other => return Err(format!("the value {other}")),
-    };
-    Ok(buf.as_str())
-}
-
 /// Appends the rows of the Parquet file at `path` (called `shown`) to `b`.
 pub(crate) fn ingest_file(
     b: &mut TableBuilder,
@@ -150,17 +127,20 @@ pub(crate) fn ingest_file(
     for (g, rows) in pq.group_rows().into_iter().enumerate() {
         let size = pq.reader.metadata().row_group(g).compressed_size();
         b.count_bytes(size.max(0) as u64);
-        pq.read_group(g, first, |line, texts| {
+        pq.read_group(g, first, &[], |line, cells| {
             b.flush_if_full()?;
-            match texts {
-                Ok(out) => b.push_texts(
-                    out,
-                    RowSource {
-                        file: file_index,
-                        line,
-                    },
-                    cfg.dedup,
-                ),
+            match cells {
+                Ok(cells) => {
+                    let out: Vec<&str> = (0..pq.slot.len()).map(|j| cells.text(j)).collect();
+                    b.push_texts(
+                        &out,
+                        RowSource {
+                            file: file_index,
+                            line,
+                        },
+                        cfg.dedup,
+                    )
+                }
                 Err(bad) => match cfg.bad_rows {
                     BadRows::Error => return Err(bad.into_error(shown, line)),
                     BadRows::Skip => b.skip_row(shown, line, bad.reason(), &format!("row {line}")),
@@ -171,6 +151,50 @@ pub(crate) fn ingest_file(
         first += rows;
     }
     Ok(())
+}
+
+/// One row as [`parquet_cells`] shows it: its 1-based row in the file and its cells
+/// (text, and the `f32` where read as a number), or the bad row's reason.
+pub type CellRow = (u64, std::result::Result<Vec<(String, Option<f32>)>, String>);
+
+/// Every row of the Parquet file `path` over `columns` (by name), through the typed
+/// column readers or (`records`) the record API, the reference twin; `numbers[j]`:
+/// column `j` read as numbers. For the tests comparing the two (tests/s9parquet_twin.rs).
+pub fn parquet_cells(
+    cfg: &DataConfig,
+    path: &Path,
+    columns: &[&str],
+    numbers: &[bool],
+    records: bool,
+) -> Result<Vec<CellRow>> {
+    let shown = path.display().to_string();
+    let mut pq = ParquetColumns::open(path, &shown, cfg)?;
+    pq.records = records;
+    let map = super::field_map(
+        &columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        pq.names(),
+        &shown,
+        true,
+    )?;
+    pq.select(&map)?;
+    let mut out = Vec::new();
+    let mut first = 0;
+    for (g, rows) in pq.group_rows().into_iter().enumerate() {
+        pq.read_group(g, first, numbers, |line, cells| {
+            out.push((
+                line,
+                match cells {
+                    Ok(c) => Ok((0..map.len())
+                        .map(|j| (c.text(j).to_string(), c.number(j)))
+                        .collect()),
+                    Err(bad) => Err(bad.reason()),
+                },
+            ));
+            Ok(true)
+        })?;
+        first += rows;
+    }
+    Ok(out)
 }
 
 /// A value with no text form (bytes that are not UTF-8): the row is bad.
@@ -219,6 +243,34 @@ impl BadValue {
     }
 }
 
+/// One row's cells in output-column order: the typed readers' ([`typed::Cells`]) or,
+/// with `MTREC_PARQUET_RECORDS=1`, the record API's texts (the reference twin).
+pub(crate) enum Row<'b> {
+    Typed(typed::Cells<'b>),
+    Texts(&'b [&'b str]),
+}
+
+impl<'b> Row<'b> {
+    /// Output column `j`'s text (a null's: the first of `data.missing_values`).
+    #[inline]
+    pub(crate) fn text(&self, j: usize) -> &'b str {
+        match self {
+            Row::Typed(c) => c.text(j),
+            Row::Texts(t) => t[j],
+        }
+    }
+
+    /// Output column `j` as the `f32` its text parses to, where the reader has it
+    /// without the text (a column asked for as numbers); else `None`: parse the text.
+    #[inline]
+    pub(crate) fn number(&self, j: usize) -> Option<f32> {
+        match self {
+            Row::Typed(c) => c.number(j),
+            Row::Texts(_) => None,
+        }
+    }
+}
+
 /// One Parquet file projected onto the columns a run reads, read a row group at a
 /// time. The footer is parsed once; each [`read_group`](Self::read_group) opens its
 /// own handle, so row groups may be read on several threads at once (the streamed
@@ -228,12 +280,16 @@ pub(crate) struct ParquetColumns {
     shown: String,
     reader: SerializedFileReader<std::fs::File>,
     file_names: Vec<String>,
-    /// The projection (`project`): picked fields, projected schema, slot per column.
+    /// The projection (`project`): picked fields, projected schema, slot per column,
+    /// and each picked field's leaf column in the file (its column chunks).
     picked: Vec<usize>,
     projection: Option<Type>,
     slot: Vec<usize>,
+    leaf: Vec<usize>,
     /// The text of a null: the first of `data.missing_values`.
     null: String,
+    /// `MTREC_PARQUET_RECORDS=1`: read through the record API (records.rs).
+    records: bool,
 }
 
 impl ParquetColumns {
@@ -255,7 +311,9 @@ impl ParquetColumns {
             picked: Vec::new(),
             projection: None,
             slot: Vec::new(),
+            leaf: Vec::new(),
             null: cfg.missing_values.first().cloned().unwrap_or_default(),
+            records: std::env::var("MTREC_PARQUET_RECORDS").is_ok_and(|v| v == "1"),
         })
     }
 
@@ -267,10 +325,17 @@ impl ParquetColumns {
     /// Reads the columns `map` names (`map[j]`: the file field of output column j); an
     /// unsupported column type is an error naming the column.
     pub(crate) fn select(&mut self, map: &[usize]) -> Result<()> {
-        let root = (self.reader.metadata().file_metadata().schema_descr()).root_schema();
+        let descr = self.reader.metadata().file_metadata().schema_descr();
+        let root = descr.root_schema();
         let fields: Vec<TypePtr> = root.get_fields().to_vec();
         let (picked, projection, slot) =
             project(root.name(), &fields, &self.file_names, map, &self.shown)?;
+        // a flat field (all picked ones are) is one leaf column
+        let mut leaf = vec![usize::MAX; fields.len()];
+        for i in 0..descr.num_columns() {
+            leaf[descr.get_column_root_idx(i)] = i;
+        }
+        self.leaf = picked.iter().map(|&f| leaf[f]).collect();
         (self.picked, self.projection, self.slot) = (picked, Some(projection), slot);
         Ok(())
     }
@@ -282,76 +347,105 @@ impl ParquetColumns {
             .collect()
     }
 
-    /// Reads row group `g`, whose rows are the file's rows `first + 1 ..`: `row(line,
-    /// texts)` receives each row's 1-based row number in the file and its texts in
-    /// output-column order, or the row's first value with no text form; it returns
-    /// `false` to stop. A value that cannot be decoded is an error naming the row group
-    /// and the row.
-    pub(crate) fn read_group(
-        &self,
-        g: usize,
-        first: u64,
-        mut row: impl FnMut(u64, std::result::Result<&[&str], BadValue>) -> Result<bool>,
-    ) -> Result<()> {
-        let shown = &self.shown;
-        let io = |row: Option<u64>, e: parquet::errors::ParquetError| {
-            Error::Io {
-            path: shown.to_string(),
+    /// The error for row group `g` (at the file's row `row`) that the decoder gave.
+    fn io(&self, g: usize, row: Option<u64>, e: impl std::fmt::Display) -> Error {
+        Error::Io {
+            path: self.shown.clone(),
             message: match row {
                 Some(r) => format!("row group {g}, row {r}: cannot be decoded ({e}); the file is damaged or written by an unsupported codec (snappy and uncompressed are read)"),
                 None => format!("row group {g}: cannot be read ({e}); the file is damaged or written by an unsupported codec (snappy and uncompressed are read)"),
             },
         }
-        };
-        // a handle of its own: `File`'s Parquet reads seek, which threads would share
+    }
+
+    /// The bad row for projected field `k`'s value in row group `g`.
+    fn bad_value(&self, g: usize, k: usize, what: String) -> BadValue {
+        BadValue {
+            column: self.picked[k],
+            name: self.file_names[self.picked[k]].clone(),
+            seen: format!("row group {g}: {what}"),
+        }
+    }
+
+    /// Row group `g` through a file handle of its own (`File`'s Parquet reads seek,
+    /// which threads would share).
+    fn group_reader(&self, g: usize) -> Result<SerializedRowGroupReader<'_, std::fs::File>> {
         let file = std::fs::File::open(&self.path).map_err(|e| Error::Io {
-            path: shown.to_string(),
+            path: self.shown.clone(),
             message: format!("cannot open ({e}); check the path in data.files and --data-dir"),
         })?;
         let meta = self.reader.metadata();
-        let group = SerializedRowGroupReader::new(
+        SerializedRowGroupReader::new(
             Arc::new(file),
             meta.row_group(g),
             meta.page_index_for_row_group(g),
             Arc::new(ReaderProperties::builder().build()),
         )
-        .map_err(|e| io(None, e))?;
-        let rows = group
-            .get_row_iter(self.projection.clone())
-            .map_err(|e| io(None, e))?;
-        let mut line = first;
-        let mut bufs: Vec<String> = vec![String::new(); self.picked.len()];
-        for r in rows {
-            line += 1;
-            let r = r.map_err(|e| io(Some(line), e))?;
-            let mut texts: Vec<&str> = Vec::with_capacity(self.picked.len());
-            let mut bad: Option<(usize, String)> = None;
-            for ((k, (_, f)), buf) in r.get_column_iter().enumerate().zip(bufs.iter_mut()) {
-                match text_of(f, &self.null, buf) {
-                    Ok(t) => texts.push(t),
-                    Err(what) => {
-                        bad.get_or_insert((k, what));
-                        texts.push("");
+        .map_err(|e| self.io(g, None, e))
+    }
+
+    /// Reads row group `g`, whose rows are the file's rows `first + 1 ..`: `row(line,
+    /// cells)` receives each row's 1-based row number in the file and its cells in
+    /// output-column order, or the row's first value with no text form; it returns
+    /// `false` to stop. `numbers[j]`: output column `j` is read as numbers where it can
+    /// be ([`Row::number`]; missing entries: text). A value that cannot be decoded is
+    /// an error naming the row group and the row.
+    pub(crate) fn read_group(
+        &self,
+        g: usize,
+        first: u64,
+        numbers: &[bool],
+        mut row: impl FnMut(u64, std::result::Result<&Row<'_>, BadValue>) -> Result<bool>,
+    ) -> Result<()> {
+        if self.records {
+            return records::read_group(self, g, first, row);
+        }
+        let group = self.group_reader(g)?;
+        let rows = self.reader.metadata().row_group(g).num_rows().max(0) as usize;
+        // projected field k is in number mode when an output column asks for it so
+        let mut cols = Vec::with_capacity(self.picked.len());
+        for (k, &leaf) in self.leaf.iter().enumerate() {
+            let number = (self.slot.iter().zip(numbers)).any(|(&s, &n)| s == k && n);
+            cols.push(typed::Column::open(&group, leaf, number).map_err(|e| self.io(g, None, e))?);
+        }
+        let mut lazy: Vec<OnceCell<String>> =
+            (0..self.slot.len()).map(|_| OnceCell::new()).collect();
+        let used = std::cell::Cell::new(false);
+        let mut bads: Vec<(usize, usize, String)> = Vec::new();
+        let mut done = 0;
+        while done < rows {
+            let n = typed::BATCH.min(rows - done);
+            let at = first + done as u64 + 1;
+            bads.clear();
+            for (k, c) in cols.iter_mut().enumerate() {
+                let bad = c.read(n, &self.null).map_err(|e| {
+                    let name = &self.file_names[self.picked[k]];
+                    self.io(g, Some(at), format_args!("column `{name}`: {e}"))
+                })?;
+                bads.extend(bad.into_iter().map(|(r, why)| (r, k, why)));
+            }
+            // a row's first bad value in file order, as the record API meets them
+            bads.sort_by_key(|b| (b.0, b.1));
+            bads.dedup_by_key(|b| b.0);
+            let mut next_bad = bads.drain(..).peekable();
+            for r in 0..n {
+                let line = at + r as u64;
+                let go = match next_bad.next_if(|b| b.0 == r) {
+                    Some((_, k, why)) => row(line, Err(self.bad_value(g, k, why)))?,
+                    None => {
+                        let cells = typed::Cells::new(&cols, &self.slot, r, &lazy, &used);
+                        let go = row(line, Ok(&Row::Typed(cells)))?;
+                        if used.replace(false) {
+                            lazy.iter_mut().for_each(|l| drop(l.take()));
+                        }
+                        go
                     }
+                };
+                if !go {
+                    return Ok(());
                 }
             }
-            let go = match bad {
-                Some((k, what)) => row(
-                    line,
-                    Err(BadValue {
-                        column: self.picked[k],
-                        name: self.file_names[self.picked[k]].clone(),
-                        seen: format!("row group {g}: {what}"),
-                    }),
-                ),
-                None => {
-                    let out: Vec<&str> = self.slot.iter().map(|&s| texts[s]).collect();
-                    row(line, Ok(&out))
-                }
-            }?;
-            if !go {
-                break;
-            }
+            done += n;
         }
         Ok(())
     }

@@ -2,9 +2,13 @@
 //!
 //! ```text
 //! file ──footer (once)──▶ row groups g = 0 .. G, rows per group from the footer
-//! group g ──its own handle, the needed columns only (ingest::ParquetColumns)──▶ texts
+//! group g ──its own handle, the needed columns only (ingest::ParquetColumns)──▶ cells
 //!         ──the reader's bad-value rule, then parse::judge_row──▶ Parsed (as a CSV chunk)
 //! ```
+//! A cell is a text, or for a numeric feature's column the `f32` its text parses to,
+//! straight from the typed column reader (no text made and parsed back; the reader
+//! formats the text only where that `f32` is not sure without it, and for a dropped
+//! row's report line).
 //! The row numbers (a row's "line") are its 1-based rows in the file, as in the
 //! in-memory Parquet reader, so a group's first line is the rows of the groups before
 //! it and both passes place every row without reading the groups before. A batch of
@@ -29,11 +33,28 @@ pub(super) fn parse_group(
 ) -> Result<Parsed> {
     let (mut out, mut look) = parse::empty(plan);
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
-    pq.read_group(g, first, |line, texts| {
+    // numeric features' columns come as f32s (no text per cell), unless a missing
+    // value is itself a finite number: only its text would say the cell is missing
+    let direct = !(plan.missing.iter()).any(|m| m.parse::<f64>().is_ok_and(f64::is_finite));
+    let mut numbers = vec![false; plan.names.len()];
+    if direct {
+        // (the data file's columns: a joined column's cells are texts of its side table)
+        (plan.num.iter()).filter(|&&c| c < plan.n_main).for_each(|&c| numbers[c] = true);
+    }
+    pq.read_group(g, first, &numbers, |line, cells| {
         let number = line - first;
-        match texts {
-            Ok(texts) => {
-                parse::judge_row(plan, &mut out, &mut look, number, 0, full, |i| texts[i]);
+        match cells {
+            Ok(cells) => {
+                parse::judge_row(
+                    plan,
+                    &mut out,
+                    &mut look,
+                    number,
+                    0,
+                    full,
+                    |i| cells.text(i),
+                    |i| cells.number(i),
+                );
             }
             Err(bad) if skip => out.malformed.push(Dropped {
                 line: number,

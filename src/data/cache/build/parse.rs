@@ -419,6 +419,7 @@ pub(super) fn parse_chunk(
             view.funnel_field,
             full,
             text,
+            |_| None,
         );
     }
     Ok(out)
@@ -429,7 +430,10 @@ pub(super) fn parse_chunk(
 /// `out` (its codes added to the chunk-local `codes`), or recorded as dropped or as the
 /// first error of its column. `look`: the chunk's [`Lookups`]; `number`: its local line; `funnel_field`: the funnel's
 /// `later` field in the file (1-based), for the error. Shared by the CSV chunks above
-/// and Parquet row groups (parquet.rs).
+/// and Parquet row groups (parquet.rs). `value(i)`: column `i` as the `f32` its text
+/// parses to where the reader has it without the text (Parquet's typed numbers), else
+/// `None` (parse `text(i)`).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn judge_row<'p: 't, 't>(
     plan: &'p Plan,
     out: &mut Parsed,
@@ -438,6 +442,7 @@ pub(super) fn judge_row<'p: 't, 't>(
     funnel_field: usize,
     full: bool,
     text: impl Fn(usize) -> &'t str,
+    value: impl Fn(usize) -> Option<f32>,
 ) {
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     let fnum = plan.num.len();
@@ -486,12 +491,19 @@ pub(super) fn judge_row<'p: 't, 't>(
     let m0 = out.missed.len();
     let row = out.line.len() as u32;
     for (j, &c) in plan.num.iter().enumerate() {
-        // pass 1 (not `full`) judges the cell without reading its number
-        let value = if full {
-            parse_number(text(c), mv)
-        } else {
-            judge_number(text(c), mv).map(|missing| if missing { f32::NAN } else { 0.0 })
-        };
+        // a typed number of the data file as it is (a joined cell is text); else pass 1
+        // (not `full`) judges the cell without reading its number
+        let typed = if c < plan.n_main { value(c) } else { None };
+        let value = typed.map_or_else(
+            || {
+                if full {
+                    parse_number(text(c), mv)
+                } else {
+                    judge_number(text(c), mv).map(|missing| if missing { f32::NAN } else { 0.0 })
+                }
+            },
+            Ok,
+        );
         match value {
             Ok(x) => {
                 if x.is_nan() && plan.num_error[j] {

@@ -1,0 +1,157 @@
+//! Issue #17 §1: the data cache built from Parquet through the typed column readers is
+//! byte for byte the cache the record API (`MTREC_PARQUET_RECORDS=1`, the reference
+//! twin) builds, streamed and in memory (`MTREC_STREAM=0`), with bad rows skipped (NaN
+//! and huge doubles, bytes that are not UTF-8) and listed alike; and under
+//! `bad_rows = "error"` both stop with the same message. One test in this file: it sets
+//! the process's environment, which other tests would see.
+
+mod s9parquet_support;
+
+use mtrec::config::RunConfig;
+use mtrec::data::cache::open_or_build;
+use s9parquet_support::{temp_dir, write, Hard};
+use std::path::Path;
+
+fn config_text(extra: &str) -> String {
+    format!(
+        r#"
+[data]
+files = ["a.parquet", "b.parquet"]
+format = "parquet"
+missing_values = ["", "NA"]
+{extra}
+
+[[features]]
+names = ["b", "i64c", "s", "e", "raw"]
+kind = "categorical"
+dim = 4
+min_count = 2
+[[features]]
+names = ["i8c", "i16c", "u8c", "u16c", "u32c", "i32c", "u64c", "f32c"]
+kind = "numeric"
+[[features]]
+name = "f64c"
+kind = "numeric"
+scale = "minmax"
+
+[[tasks]]
+name = "click"
+type = "binary"
+column = "click"
+[[tasks]]
+name = "buy"
+type = "binary"
+column = "buy"
+
+[split]
+kind = "random"
+seed = 7
+train = 0.6
+valid = 0.2
+
+[model]
+arch = "mmoe"
+num_experts = 2
+expert = [4]
+tower = [4]
+"#
+    )
+}
+
+fn config(dir: &Path, text: &str) -> RunConfig {
+    let path = dir.join("run.toml");
+    std::fs::write(&path, text).unwrap();
+    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
+}
+
+/// Every file of every cache folder under `root`, by name.
+fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for key in std::fs::read_dir(root).unwrap().flatten() {
+        for f in std::fs::read_dir(key.path()).unwrap().flatten() {
+            out.push((
+                f.file_name().to_string_lossy().into_owned(),
+                std::fs::read(f.path()).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Builds the cache of `cfg` under `dir/root` with the record API or not, streamed or not.
+fn build(
+    cfg: &RunConfig,
+    dir: &Path,
+    root: &str,
+    records: bool,
+    stream: bool,
+) -> mtrec::Result<()> {
+    std::env::set_var("MTREC_PARQUET_RECORDS", if records { "1" } else { "0" });
+    std::env::set_var("MTREC_STREAM", if stream { "1" } else { "0" });
+    let got = open_or_build(cfg, dir, &dir.join(root));
+    std::env::remove_var("MTREC_PARQUET_RECORDS");
+    std::env::remove_var("MTREC_STREAM");
+    let (_, sets, _) = got?;
+    assert_eq!(sets.streamed, stream, "{root}");
+    Ok(())
+}
+
+#[test]
+fn typed_readers_build_the_record_apis_cache() {
+    let dir = temp_dir("cache");
+    let hard = Hard {
+        non_finite: true,
+        bad_raw: true,
+        bad_utf8: false,
+    };
+    write(
+        &dir.join("a.parquet"),
+        5000,
+        11,
+        &[4500, 301, 1],
+        false,
+        hard,
+    );
+    write(&dir.join("b.parquet"), 1500, 4, &[700], true, hard);
+    let cfg = config(&dir, &config_text("bad_rows = \"skip\""));
+    build(&cfg, &dir, "records_memory", true, false).unwrap();
+    let reference = cache_bytes(&dir.join("records_memory"));
+    assert_eq!(reference.len(), 6);
+    for (root, records, stream) in [
+        ("records_stream", true, true),
+        ("typed_memory", false, false),
+        ("typed_stream", false, true),
+    ] {
+        build(&cfg, &dir, root, records, stream).unwrap();
+        let got = cache_bytes(&dir.join(root));
+        assert_eq!(got.len(), reference.len(), "{root}");
+        for (r, g) in reference.iter().zip(&got) {
+            assert_eq!(r.0, g.0, "{root}");
+            assert!(r.1 == g.1, "{root}: {} differs from the record API's", r.0);
+        }
+    }
+    // the skipped rows were there: NaN and huge doubles, bytes that are not UTF-8
+    let skipped: Vec<String> = reference
+        .iter()
+        .map(|f| String::from_utf8_lossy(&f.1).into_owned())
+        .filter(|t| t.contains("not UTF-8"))
+        .collect();
+    assert!(!skipped.is_empty(), "no bad bytes listed in the cache");
+    // bad_rows = "error": the same first error from both paths, streamed or not
+    let cfg = config(&dir, &config_text(""));
+    let mut seen = Vec::new();
+    for (i, (records, stream)) in [(true, false), (true, true), (false, false), (false, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let e = build(&cfg, &dir, &format!("error_{i}"), records, stream)
+            .unwrap_err()
+            .to_string();
+        seen.push(e);
+    }
+    assert!(seen[0].contains("a.parquet:"), "{}", seen[0]);
+    assert_eq!(seen[2], seen[0], "in memory");
+    assert_eq!(seen[3], seen[1], "streamed");
+    std::fs::remove_dir_all(&dir).ok();
+}
