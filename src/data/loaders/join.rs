@@ -354,10 +354,10 @@ fn join_one(
             None => None,
         };
         if m.is_none() {
-            let seen = miss_seen(&side, k);
+            let seen = miss_seen(side, k);
             if cfg.bad_rows == BadRows::Error {
                 let s = table.source[row];
-                let (column, what, expected) = miss_error_parts(i, &side, main_names);
+                let (column, what, expected) = miss_error_parts(i, side, main_names);
                 return Err(Error::Input {
                     path: table.files[s.file as usize].clone(),
                     line: s.line as usize,
@@ -367,7 +367,7 @@ fn join_one(
                     expected,
                 });
             }
-            bad.push((row, miss_reason(&side, &seen)));
+            bad.push((row, miss_reason(side, &seen)));
         }
         matches.push(m);
     }

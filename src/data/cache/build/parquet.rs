@@ -39,7 +39,9 @@ pub(super) fn parse_group(
     let mut numbers = vec![false; plan.names.len()];
     if direct {
         // (the data file's columns: a joined column's cells are texts of its side table)
-        (plan.num.iter()).filter(|&&c| c < plan.n_main).for_each(|&c| numbers[c] = true);
+        (plan.num.iter())
+            .filter(|&&c| c < plan.n_main)
+            .for_each(|&c| numbers[c] = true);
     }
     pq.read_group(g, first, &numbers, |line, cells| {
         let number = line - first;
