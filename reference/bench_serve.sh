@@ -63,6 +63,9 @@ while [ $# -gt 0 ]; do
         *) echo "bench_serve.sh: unknown argument $1 (see the header of this file)" >&2; exit 2 ;;
     esac
 done
+# absolute: check_scores.py runs in reference/serve, where a relative path would miss
+[ -d "$data" ] || { echo "bench_serve.sh: --data-dir $data is not a folder" >&2; exit 2; }
+data="$(cd "$data" && pwd)"
 out="${out:-$(mktemp -d /tmp/mtrec-bench-serve.XXXXXX)}"
 mkdir -p "$out"
 results="$out/results.jsonl"

@@ -6,11 +6,13 @@
 #![allow(dead_code)] // each test file uses a part
 
 use mtrec::config::RunConfig;
-use mtrec::data::cache::{open_or_build, CachedSets};
-use mtrec::data::features::{drop_bad_values, prepare, Prepared};
-use mtrec::data::ingest::SkippedRows;
-use mtrec::data::loaders::load_table;
 use std::path::{Path, PathBuf};
+
+#[path = "../rows_cache_support/mod.rs"]
+mod rows_cache_support;
+/// The in-memory path, the streamed cache and their comparison, shared with the other
+/// streamed-build tests.
+pub use rows_cache_support::{assert_same, cached, in_memory};
 
 /// Chunk size of every test (one value: tests share the process's environment).
 pub const CHUNK: &str = "900";
@@ -205,43 +207,6 @@ pub fn config(dir: &Path, text: &str) -> RunConfig {
     RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
 }
 
-/// The in-memory path: what a run with `data.cache = "off"` prepares.
-pub fn in_memory(cfg: &RunConfig, dir: &Path) -> mtrec::Result<(Prepared, SkippedRows)> {
-    let mut table = load_table(&cfg.data, dir, &cfg.needed_columns())?;
-    drop_bad_values(&mut table, &cfg.features, &cfg.tasks, &cfg.split, &cfg.data)?;
-    let p = prepare(
-        &table,
-        &cfg.features,
-        &cfg.tasks,
-        &cfg.split,
-        &cfg.data.missing_values,
-    )?;
-    Ok((p, table.skipped))
-}
-
-pub fn cached(
-    cfg: &RunConfig,
-    dir: &Path,
-    root: &str,
-) -> mtrec::Result<(Prepared, CachedSets, SkippedRows)> {
-    open_or_build(cfg, dir, &dir.join(root))
-}
-
-/// Asserts that the streamed cache of `cfg` equals the in-memory preparation.
-pub fn assert_same(cfg: &RunConfig, dir: &Path, root: &str) -> CachedSets {
-    let (mem, mem_skipped) = in_memory(cfg, dir).unwrap();
-    let (p, sets, skipped) = cached(cfg, dir, root).unwrap();
-    assert!(sets.streamed, "the cache was not built by streaming");
-    assert_eq!(p.spec, mem.spec, "fitted spec differs");
-    assert_eq!(p.report, mem.report);
-    assert_eq!(p.files, mem.files);
-    assert_eq!(skipped, mem_skipped);
-    assert!(mem.train.len() > 100, "fixture too small");
-    assert_eq!(sets.train.to_encoded(), mem.train, "train rows differ");
-    assert_eq!(sets.valid.to_encoded(), mem.valid, "valid rows differ");
-    assert_eq!(sets.test.to_encoded(), mem.test, "test rows differ");
-    sets
-}
 
 /// Both paths fail, with the same message.
 pub fn assert_same_error(cfg: &RunConfig, dir: &Path, root: &str) -> String {
