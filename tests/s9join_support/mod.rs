@@ -207,7 +207,6 @@ pub fn config(dir: &Path, text: &str) -> RunConfig {
     RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
 }
 
-
 /// Both paths fail, with the same message.
 pub fn assert_same_error(cfg: &RunConfig, dir: &Path, root: &str) -> String {
     let Err(mem) = in_memory(cfg, dir) else {
