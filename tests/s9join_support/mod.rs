@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 mod rows_cache_support;
 /// The in-memory path, the streamed cache and their comparison, shared with the other
 /// streamed-build tests.
+#[allow(unused_imports)] // each test file uses a part
 pub use rows_cache_support::{assert_same, cached, in_memory};
 
 /// Chunk size of every test (one value: tests share the process's environment).
