@@ -3,18 +3,20 @@
 //! a folder.
 //!
 //! The combination is fitted on the validation split only; the test split is scored
-//! once, for `summary.json`, after the fit.
+//! once, for `summary.json`, after the fit. A member trained with `data.cache` on is
+//! scored from its memory-mapped cache a mini-batch at a time, as `mtrec eval` does; the
+//! labels are read from the first member's rows (in memory or in its cache), not copied.
 
-use super::eval::{check_split, load_run, split_data, EvalArgs, Split};
+use super::eval::{check_split, load_run, split_rows, EvalArgs, Split};
 use super::predict::{predict_members, PredictArgs};
 use super::train::data_dir;
 use crate::config::{RunConfig, TaskConfig};
-use crate::data::features::Encoded;
+use crate::data::rows::Rows;
 use crate::ensemble::check::check_agree;
 use crate::ensemble::combine::{combine_all, to_raw, TaskRule};
 use crate::ensemble::{is_ensemble, EnsembleFile, Method, ENSEMBLE_FILE};
 use crate::error::{Error, Result};
-use crate::train::run::{predict as score_split, task_metrics, TaskMetrics};
+use crate::train::run::{predict as score_split, task_metrics, Setup, TaskMetrics};
 use clap::Args;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -66,13 +68,17 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
     let data_dir = data_dir(args.data_dir.clone());
     // 1. every member readable and in agreement with the first
     let cfgs = member_configs(args)?;
-    // 2. each member's raw outputs on valid and test; the labels of the first
-    let (scores, valid, test) = member_scores(args, &data_dir)?;
+    // 2. each member's raw outputs on valid and test; the first member's rows (labels)
+    let (scores, first) = member_scores(args, &data_dir)?;
+    let (valid, test) = (
+        split_rows(&first, Split::Valid),
+        split_rows(&first, Split::Test),
+    );
     // 3. the rules, fitted on the validation split only
     let tasks = &cfgs[0].tasks;
-    let rules = fit_rules(args, tasks, &scores, &valid)?;
+    let rules = fit_rules(args, tasks, &scores, valid)?;
     // 4. metrics of each member and of the ensemble
-    let metrics = |out: &[Vec<f32>], data: &Encoded| task_metrics(tasks, out, data);
+    let metrics = |out: &[Vec<f32>], data: &dyn Rows| task_metrics(tasks, out, data);
     let ens = |pick: fn(&MemberScores) -> &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
         let m: Vec<Vec<Vec<f32>>> = scores.iter().map(|s| pick(s).clone()).collect();
         raw(&rules, &combine_all(&rules, args.method, &m))
@@ -82,16 +88,16 @@ pub fn run(args: &EnsembleArgs) -> Result<()> {
         members.push(json!({
             "run": r.display().to_string(),
             "model": cfgs[members.len()].model.arch.name(),
-            "valid": metrics(&s.valid, &valid)?,
-            "test": metrics(&s.test, &test)?,
+            "valid": metrics(&s.valid, valid)?,
+            "test": metrics(&s.test, test)?,
         }));
     }
     let summary = json!({
         "method": args.method,
         "members": members,
         "ensemble": {
-            "valid": metrics(&ens(|s| &s.valid), &valid)?,
-            "test": metrics(&ens(|s| &s.test), &test)?,
+            "valid": metrics(&ens(|s| &s.valid), valid)?,
+            "test": metrics(&ens(|s| &s.test), test)?,
         },
     });
     // 5. the folder
@@ -134,24 +140,22 @@ fn member_configs(args: &EnsembleArgs) -> Result<Vec<RunConfig>> {
     Ok(cfgs)
 }
 
-/// Each member's raw outputs on the validation and test splits, and those splits as the
-/// first member encodes them (their labels); every member must have the same rows.
-fn member_scores(
-    args: &EnsembleArgs,
-    data_dir: &Path,
-) -> Result<(Vec<MemberScores>, Encoded, Encoded)> {
+/// Each member's raw outputs on the validation and test splits, and the first member's
+/// setup, whose rows of those splits give the labels (its training rows are dropped);
+/// every member must have the same rows. A cached member's splits are read from its
+/// cache a mini-batch at a time.
+fn member_scores(args: &EnsembleArgs, data_dir: &Path) -> Result<(Vec<MemberScores>, Setup)> {
     let mut scores: Vec<MemberScores> = Vec::new();
-    let mut splits: Option<(Encoded, Encoded)> = None;
+    let mut first: Option<Setup> = None;
     for r in &args.runs {
-        let setup = load_run(r, data_dir, args.models_dir.as_deref(), false)?;
-        check_split(
-            r,
-            &setup.cfg,
-            Split::Valid,
-            split_data(&setup, Split::Valid)?,
-        )?;
+        let mut setup = load_run(r, data_dir, args.models_dir.as_deref(), false)?;
+        let (valid, test) = (
+            split_rows(&setup, Split::Valid),
+            split_rows(&setup, Split::Test),
+        );
+        check_split(r, &setup.cfg, Split::Valid, valid)?;
         let mut g = crate::autograd::Graph::new(0);
-        let mut score = |data: &Encoded| {
+        let mut score = |data: &dyn Rows| {
             score_split(
                 &mut g,
                 &setup.input,
@@ -162,27 +166,31 @@ fn member_scores(
             )
         };
         let s = MemberScores {
-            valid: score(&setup.prepared.valid)?,
-            test: score(&setup.prepared.test)?,
+            valid: score(valid)?,
+            test: score(test)?,
         };
-        if let Some((v, t)) = &splits {
-            if v.len() != setup.prepared.valid.len() || t.len() != setup.prepared.test.len() {
+        if let Some(f) = &first {
+            let (v, t) = (split_rows(f, Split::Valid), split_rows(f, Split::Test));
+            if v.len() != valid.len() || t.len() != test.len() {
                 return Err(Error::Config {
                     what: "--runs".into(),
                     message: format!(
                         "{} has {} validation and {} test rows, {} has {} and {}; the members must be trained on the same rows",
                         args.runs[0].display(), v.len(), t.len(), r.display(),
-                        setup.prepared.valid.len(), setup.prepared.test.len()
+                        valid.len(), test.len()
                     ),
                 });
             }
         } else {
-            splits = Some((setup.prepared.valid.clone(), setup.prepared.test.clone()));
+            // only the validation and test rows are needed from here on
+            setup.prepared.train = Default::default();
+            setup.prepared.cold = Default::default();
+            first = Some(setup);
         }
         scores.push(s);
     }
-    let (valid, test) = splits.expect("at least two runs (clap)");
-    Ok((scores, valid, test))
+    let first = first.expect("at least two runs (clap)");
+    Ok((scores, first))
 }
 
 /// Each task's combination rule, fitted on the validation split only.
@@ -190,13 +198,11 @@ fn fit_rules(
     args: &EnsembleArgs,
     tasks: &[TaskConfig],
     scores: &[MemberScores],
-    valid: &Encoded,
+    valid: &dyn Rows,
 ) -> Result<Vec<TaskRule>> {
-    let k = tasks.len();
-    let mut rules = Vec::with_capacity(k);
+    let mut rules = Vec::with_capacity(tasks.len());
     for (t, task) in tasks.iter().enumerate() {
-        let labels: Vec<f32> = (0..valid.len()).map(|i| valid.labels[i * k + t]).collect();
-        let mask: Vec<f32> = (0..valid.len()).map(|i| valid.mask[i * k + t]).collect();
+        let (labels, mask) = valid.task_column(t); // (N,) each
         let outs: Vec<Vec<f32>> = scores.iter().map(|s| s.valid[t].clone()).collect();
         rules.push(TaskRule::fit(
             &task.name,
@@ -294,15 +300,16 @@ fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
 /// `outs[m][k][i]`: member m's raw output of task k on row i.
 type MemberOutputs = Vec<Vec<Vec<f32>>>;
 
-/// Each member's raw outputs on one split: `members[m][k][i]`; and the split's rows.
+/// Each member's raw outputs on one split: `members[m][k][i]`; and the first member's
+/// setup, whose rows of the split give the labels (in memory, or in its data cache).
 fn score_members(
     ens_dir: &Path,
     e: &EnsembleFile,
     args: &EvalArgs,
-) -> Result<(MemberOutputs, RunConfig, Encoded)> {
+) -> Result<(MemberOutputs, Setup)> {
     let data_dir = data_dir(args.data_dir.clone());
     let mut outs = Vec::new();
-    let mut first: Option<(RunConfig, Encoded)> = None;
+    let mut first: Option<Setup> = None;
     for dir in e.member_dirs(ens_dir) {
         let setup = load_run(
             &dir,
@@ -310,7 +317,7 @@ fn score_members(
             args.models_dir.as_deref(),
             args.allow_changed_data,
         )?;
-        let data = split_data(&setup, args.split)?;
+        let data = split_rows(&setup, args.split);
         check_split(&dir, &setup.cfg, args.split, data)?;
         let mut g = crate::autograd::Graph::new(0);
         outs.push(score_split(
@@ -322,10 +329,10 @@ fn score_members(
             4096,
         )?);
         if first.is_none() {
-            first = Some((setup.cfg.clone(), data.clone()));
+            first = Some(setup);
         }
     }
-    let (cfg, data) = first.ok_or_else(|| Error::Io {
+    let first = first.ok_or_else(|| Error::Io {
         path: ens_dir.join(ENSEMBLE_FILE).display().to_string(),
         message: "lists no members".into(),
     })?;
@@ -338,15 +345,16 @@ fn score_members(
             message: "the members' splits hold different numbers of rows; the data files changed since the ensemble was written".into(),
         });
     }
-    Ok((outs, cfg, data))
+    Ok((outs, first))
 }
 
 /// `mtrec eval` of an ensemble folder: the split scored by every member, combined.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let e = EnsembleFile::read(&args.run)?;
-    let (outs, cfg, data) = score_members(&args.run, &e, args)?;
+    let (outs, first) = score_members(&args.run, &e, args)?;
     let combined = raw(&e.tasks, &combine_all(&e.tasks, e.method, &outs));
-    let m: TaskMetrics = task_metrics(&cfg.tasks, &combined, &data)?;
+    let data = split_rows(&first, args.split);
+    let m: TaskMetrics = task_metrics(&first.cfg.tasks, &combined, data)?;
     println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
     Ok(())
 }

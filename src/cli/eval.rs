@@ -7,7 +7,6 @@
 
 use super::train::data_dir;
 use crate::config::RunConfig;
-use crate::data::features::Encoded;
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use crate::train::run::{self, predict, task_metrics};
@@ -82,7 +81,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         args.allow_changed_data,
     )?;
     // memory-mapped from the cache when the run trained with data.cache on
-    let data = setup.rows(&format!("{:?}", args.split).to_lowercase());
+    let data = split_rows(&setup, args.split);
     check_split(&args.run, &setup.cfg, args.split, data)?;
     let mut g = crate::autograd::Graph::new(0);
     let out = predict(
@@ -107,24 +106,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The rows of `split` in a loaded run, in memory (ensembles keep copies of them); a run
-/// trained with `data.cache` on holds its rows in the cache, not here.
-pub(super) fn split_data(setup: &run::Setup, split: Split) -> Result<&Encoded> {
-    if let Some(c) = &setup.cached {
-        return Err(Error::Config {
-            what: "data.cache".into(),
-            message: format!(
-                "the run keeps its rows in the data cache {}; ensembles need the rows in memory: train the members with data.cache = \"off\"",
-                c.dir.display()
-            ),
-        });
-    }
-    Ok(match split {
-        Split::Train => &setup.prepared.train,
-        Split::Valid => &setup.prepared.valid,
-        Split::Test => &setup.prepared.test,
-        Split::Cold => &setup.prepared.cold,
-    })
+/// The rows of `split` in a loaded run: in memory, or memory-mapped from the data cache
+/// when the run trained with `data.cache` on (read a mini-batch at a time).
+pub(super) fn split_rows(setup: &run::Setup, split: Split) -> &dyn Rows {
+    setup.rows(&format!("{split:?}").to_lowercase())
 }
 
 /// Refuses data files that changed since training (listing every change) unless
