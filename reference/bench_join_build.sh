@@ -9,6 +9,7 @@
 #
 # W gets log_N.csv (user,item,price,click,buy,set) and items_ITEMS.csv
 # (item,category,brand,weight), generated here when absent (seeded; not committed).
+# The tasks are the cache tests' (tests/fixtures/click_buy_tasks.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W="${W:?W=work dir}"
@@ -70,14 +71,7 @@ kind = "numeric"
 name = "price"
 kind = "numeric"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
+$(cat tests/fixtures/click_buy_tasks.toml)
 
 [split]
 $split

@@ -9,49 +9,26 @@ use serve_support::*;
 
 #[test]
 fn one_http_thread_serves_the_same_scores_and_errors() {
-    let dir = temp_dir("s7serve-runtime");
-    let run = train_run(&dir, "run", 1, 3);
-    let rows = event_rows(&dir, 0..6);
-    let want = predict_scores(&dir, &run, &rows);
-    let run_arg = format!("m={}", run.display());
+    let ScoredRun {
+        dir,
+        run_arg,
+        rows,
+        want,
+        ..
+    } = scored_run("s7serve-runtime", 0..6);
     let server = Server::start(&dir, &[&run_arg], &["--http-threads", "1"]);
     // one request at a time: scored inline on the one HTTP thread
-    for (i, row) in rows.iter().enumerate() {
-        let r = server.infer("m", &infer_body(std::slice::from_ref(row)));
-        assert_eq!(r.status, 200, "{}", r.text());
-        for ((task, got), (_, all)) in outputs(&r).iter().zip(&want) {
-            assert!(
-                (got[0] - all[i]).abs() <= 1e-6,
-                "{task} row {i}: {} vs {}",
-                got[0],
-                all[i]
-            );
-        }
-    }
+    server.assert_rows_score_as_predict("m", &rows, &want);
     // eight at once: some go through the batcher
     let addr = server.addr;
     let bodies: Vec<String> = rows
         .iter()
         .map(|r| infer_body(std::slice::from_ref(r)))
         .collect();
-    let replies: Vec<_> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..8)
-            .map(|k| {
-                let body = &bodies[k % rows.len()];
-                s.spawn(move || {
-                    mtrec::serve::client::once(
-                        addr,
-                        Some(TOKEN),
-                        "POST",
-                        "/v2/models/m/infer",
-                        Some(body.as_bytes()),
-                    )
-                    .unwrap()
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let hs: Vec<_> = (0..8)
+        .map(|k| infer_in_thread(addr, "m", bodies[k % rows.len()].clone()))
+        .collect();
+    let replies: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
     for (k, r) in replies.iter().enumerate() {
         assert_eq!(r.status, 200, "{}", r.text());
         let i = k % rows.len();

@@ -2,8 +2,10 @@
 //! (N + 1) u64 offsets and its u32 ids (docs/data_cache.md); a cached run with a
 //! multi-hot feature gives the metrics of the same run with `data.cache = "off"`.
 
+mod rows_cache_support;
 mod s8cachekinds_support;
 
+use rows_cache_support::{random_split, user_item_tags_price, CLICK_TASK};
 use s8cachekinds_support::{mem_and_cached, temp_dir, train, xorshift};
 use std::path::Path;
 
@@ -23,41 +25,19 @@ fn write_rows(dir: &Path) {
     std::fs::write(dir.join("rows.csv"), s).unwrap();
 }
 
-const CONFIG: &str = r#"
+fn config_text() -> String {
+    let features = user_item_tags_price("min_count = 20");
+    let split = random_split(11, 0.6, 0.2);
+    format!(
+        r#"
 [data]
 files = ["rows.csv"]
 header = true
 missing_values = [""]
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "tags"
-kind = "multi_hot"
-separator = "|"
-dim = 3
-min_count = 20
-[[features]]
-name = "price"
-kind = "numeric"
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[split]
-kind = "random"
-seed = 11
-train = 0.6
-valid = 0.2
-
+{features}
+{CLICK_TASK}
+{split}
 [model]
 arch = "shared_bottom"
 bottom = [8]
@@ -74,13 +54,16 @@ threads = 1
 task = "click"
 metric = "auc"
 patience = 10
-"#;
+"#
+    )
+}
 
 #[test]
 fn a_cached_run_with_a_multi_hot_feature_gives_the_in_memory_metrics() {
     let dir = temp_dir("multihot");
     write_rows(&dir);
-    let (mem, cached) = mem_and_cached(&dir, CONFIG, &[]);
+    let config = config_text();
+    let (mem, cached) = mem_and_cached(&dir, &config, &[]);
     assert_eq!(mem["tasks"], cached["tasks"], "test metrics differ");
     assert_eq!(mem["best_epoch"], cached["best_epoch"]);
     assert_eq!(mem["rows"], cached["rows"]);
@@ -106,11 +89,11 @@ fn a_cached_run_with_a_multi_hot_feature_gives_the_in_memory_metrics() {
         spec("cached")
     );
     // the tags matter: without them the same run scores otherwise
-    let no_tags = CONFIG.replace(
+    let no_tags = config.replace(
         "[[features]]\nname = \"tags\"\nkind = \"multi_hot\"\nseparator = \"|\"\ndim = 3\nmin_count = 20\n",
         "",
     );
-    assert_ne!(no_tags, CONFIG);
+    assert_ne!(no_tags, config);
     std::fs::write(dir.join("no_tags.toml"), no_tags).unwrap();
     train(&dir, "no_tags.toml", "no_tags", &[]);
     let other = s8cachekinds_support::json(&dir.join("no_tags/summary.json"));

@@ -8,20 +8,19 @@
 //! The cache must equal the in-memory preparation bit for bit, with the same skipped
 //! rows and the same first error.
 
+mod events_support;
+mod rows_cache_support;
+
+use events_support::xorshift;
 use mtrec::config::RunConfig;
-use mtrec::data::cache::open_or_build;
-use mtrec::data::features::{drop_bad_values, prepare, Prepared};
-use mtrec::data::ingest::SkippedRows;
-use mtrec::data::loaders::load_table;
+use rows_cache_support::{assert_same_as_memory, assert_same_error, config_file_in};
+use rows_cache_support::{random_split, CLICK_TASK, TINY_MMOE};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(tag: &str) -> PathBuf {
     // 64 KiB chunks: ~1,500 rows each, so a chunk holds hundreds of distinct texts
     std::env::set_var("MTREC_STREAM_CHUNK", "65536");
-    let d = std::env::temp_dir().join(format!("mtrec-s8cells-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    events_support::temp_dir(&format!("s8cells-{tag}"))
 }
 
 /// `n` rows of `a` (categorical, thousands of values, 1 to 40 bytes), `b` (categorical,
@@ -29,13 +28,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 /// non-number, an infinite number and a bad label.
 fn cells_csv(n: usize, bad: bool) -> String {
     let mut s = String::from("a,b,x,z,click\n");
-    let mut r: u64 = 12345;
-    let mut next = move || {
-        r ^= r << 13;
-        r ^= r >> 7;
-        r ^= r << 17;
-        r
-    };
+    let mut next = xorshift(12345);
     let decimals = [
         "0.853198",
         "12",
@@ -82,7 +75,7 @@ fn cells_csv(n: usize, bad: bool) -> String {
             3 => format!("{:e}", f32::from_bits((next() % 0x7f00_0000) as u32)),
             _ => format!("0.{:06}", next() % 1_000_000),
         };
-        let click = (next() % 3 == 0) as u8;
+        let click = next().is_multiple_of(3) as u8;
         match i {
             700 if bad => s.push_str("a1,b1,abc,1,0\n"),
             900 if bad => s.push_str("a1,b1,1,1e39,0\n"),
@@ -95,6 +88,7 @@ fn cells_csv(n: usize, bad: bool) -> String {
 }
 
 fn config(dir: &Path, bad_rows: &str) -> RunConfig {
+    let split = random_split(3, 0.7, 0.15);
     let text = format!(
         r#"
 [data]
@@ -119,40 +113,11 @@ name = "z"
 kind = "numeric"
 scale = "minmax"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[split]
-kind = "random"
-seed = 3
-train = 0.7
-valid = 0.15
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#
+{CLICK_TASK}
+{split}
+{TINY_MMOE}"#
     );
-    let path = dir.join(format!("run_{bad_rows}.toml"));
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
-}
-
-fn in_memory(cfg: &RunConfig, dir: &Path) -> mtrec::Result<(Prepared, SkippedRows)> {
-    let mut table = load_table(&cfg.data, dir, &cfg.needed_columns())?;
-    drop_bad_values(&mut table, &cfg.features, &cfg.tasks, &cfg.split, &cfg.data)?;
-    let p = prepare(
-        &table,
-        &cfg.features,
-        &cfg.tasks,
-        &cfg.split,
-        &cfg.data.missing_values,
-    )?;
-    Ok((p, table.skipped))
+    config_file_in(dir, &format!("run_{bad_rows}.toml"), &text)
 }
 
 #[test]
@@ -160,21 +125,13 @@ fn edge_cells_stream_like_the_in_memory_path() {
     let dir = temp_dir("skip");
     std::fs::write(dir.join("cells.csv"), cells_csv(20_000, true)).unwrap();
     let cfg = config(&dir, "skip");
-    let (mem, mem_skipped) = in_memory(&cfg, &dir).unwrap();
-    let (p, sets, skipped) = open_or_build(&cfg, &dir, &dir.join("cache")).unwrap();
-    assert!(sets.streamed, "the cache was not built by streaming");
-    assert_eq!(p.spec, mem.spec, "fitted spec differs");
-    assert_eq!(p.report, mem.report);
-    assert_eq!(skipped, mem_skipped);
+    let (mem, _, skipped) = assert_same_as_memory(&cfg, &dir, "cache");
     assert_eq!(skipped.count, 3, "{}", skipped.report());
     assert!(
         mem.spec.categorical[0].encoder.size() > 3000,
         "fixture too narrow"
     );
     assert!(mem.train.len() > 13_000, "fixture too small");
-    assert_eq!(sets.train.to_encoded(), mem.train, "train rows differ");
-    assert_eq!(sets.valid.to_encoded(), mem.valid, "valid rows differ");
-    assert_eq!(sets.test.to_encoded(), mem.test, "test rows differ");
 }
 
 #[test]
@@ -182,11 +139,5 @@ fn the_first_bad_cell_is_the_in_memory_paths_error() {
     let dir = temp_dir("error");
     std::fs::write(dir.join("cells.csv"), cells_csv(5_000, true)).unwrap();
     let cfg = config(&dir, "error");
-    let Err(mem) = in_memory(&cfg, &dir) else {
-        panic!("the in-memory path accepted bad cells");
-    };
-    let Err(streamed) = open_or_build(&cfg, &dir, &dir.join("cache")) else {
-        panic!("the streamed build accepted bad cells");
-    };
-    assert_eq!(streamed.to_string(), mem.to_string());
+    assert_same_error(&cfg, &dir, "cache"); // bad cells
 }

@@ -9,7 +9,7 @@ mod serve_support;
 
 use serve_support::*;
 use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn metric(text: &str, line_start: &str) -> Option<f64> {
     text.lines()
@@ -26,26 +26,17 @@ fn connections(m: &str, thread: usize) -> f64 {
 
 #[test]
 fn connections_go_to_the_http_threads_in_turn_and_each_scores_as_predict() {
-    let dir = temp_dir("s9http-threads");
-    let run = train_run(&dir, "run", 1, 3);
-    let rows = event_rows(&dir, 0..6);
-    let want = predict_scores(&dir, &run, &rows);
-    let run_arg = format!("m={}", run.display());
+    let ScoredRun {
+        dir,
+        run_arg,
+        rows,
+        want,
+        ..
+    } = scored_run("s9http-threads", 0..6);
     let server = Server::start(&dir, &[&run_arg], &["--http-threads", "2"]);
     // one request per connection: connections 0, 2, 4 on thread 0, 1, 3, 5 on thread 1,
     // each scored inline on its thread's own copy of the model
-    for (i, row) in rows.iter().enumerate() {
-        let r = server.infer("m", &infer_body(std::slice::from_ref(row)));
-        assert_eq!(r.status, 200, "{}", r.text());
-        for ((task, got), (_, all)) in outputs(&r).iter().zip(&want) {
-            assert!(
-                (got[0] - all[i]).abs() <= 1e-6,
-                "{task} row {i}: {} vs {}",
-                got[0],
-                all[i]
-            );
-        }
-    }
+    server.assert_rows_score_as_predict("m", &rows, &want);
     let m = server.call("GET", "/metrics", None).text();
     let (a, b) = (connections(&m, 0), connections(&m, 1));
     assert!(
@@ -75,11 +66,13 @@ fn connections_go_to_the_http_threads_in_turn_and_each_scores_as_predict() {
 
 #[test]
 fn concurrent_clients_on_two_http_threads_still_share_forward_passes() {
-    let dir = temp_dir("s9http-batch");
-    let run = train_run(&dir, "run", 1, 3);
-    let rows = event_rows(&dir, 0..16);
-    let want = predict_scores(&dir, &run, &rows);
-    let run_arg = format!("m={}", run.display());
+    let ScoredRun {
+        dir,
+        run_arg,
+        rows,
+        want,
+        ..
+    } = scored_run("s9http-batch", 0..16);
     // the defaults (no --max-delay-ms): a lone request may be scored inline
     let server = Server::start(&dir, &[&run_arg], &["--http-threads", "2"]);
     let addr = server.addr;
@@ -135,17 +128,7 @@ fn sigterm_finishes_the_requests_in_flight_on_every_http_thread() {
     // two connections: one on each thread
     let in_flight: Vec<_> = (0..2)
         .map(|k| {
-            let body = infer_body(&event_rows(&dir, k..k + 2));
-            let h = std::thread::spawn(move || {
-                mtrec::serve::client::once(
-                    addr,
-                    Some(TOKEN),
-                    "POST",
-                    "/v2/models/m/infer",
-                    Some(body.as_bytes()),
-                )
-                .unwrap()
-            });
+            let h = infer_in_thread(addr, "m", infer_body(&event_rows(&dir, k..k + 2)));
             std::thread::sleep(Duration::from_millis(100));
             h
         })
@@ -157,19 +140,7 @@ fn sigterm_finishes_the_requests_in_flight_on_every_http_thread() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(outputs(&r)[0].1.len(), 2);
     }
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "still running after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "exit status {status}");
-    std::thread::sleep(Duration::from_millis(100));
+    server.wait_exit();
     let err = server.stderr();
     assert!(
         err.contains("every request in flight was answered"),

@@ -8,20 +8,19 @@
 //! same first error), and a split with an empty validation set (a set of 0 rows
 //! scaled in place).
 
+mod events_support;
+mod rows_cache_support;
+
+use events_support::xorshift;
 use mtrec::config::RunConfig;
-use mtrec::data::cache::open_or_build;
-use mtrec::data::features::{drop_bad_values, prepare, Prepared};
-use mtrec::data::ingest::SkippedRows;
-use mtrec::data::loaders::load_table;
+use rows_cache_support::{assert_same_as_memory, assert_same_error, config_file_in};
+use rows_cache_support::{random_split, CLICK_TASK, TINY_MMOE};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(tag: &str) -> PathBuf {
     // 16 KiB chunks: many chunks, rows judged in each
     std::env::set_var("MTREC_STREAM_CHUNK", "16384");
-    let d = std::env::temp_dir().join(format!("mtrec-s9judge-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    events_support::temp_dir(&format!("s9judge-{tag}"))
 }
 
 /// `n` rows of `c` (categorical), `x` (numeric: the edge cells), `w` (numeric,
@@ -53,17 +52,11 @@ fn judge_csv(n: usize, missing_every: Option<usize>) -> String {
     ];
     let good = cells.len() - 5; // the last five are bad cells
     let mut s = String::from("c,x,w,click\n");
-    let mut r: u64 = 4242;
-    let mut next = move || {
-        r ^= r << 13;
-        r ^= r >> 7;
-        r ^= r << 17;
-        r
-    };
+    let mut next = xorshift(4242);
     for i in 0..n {
         let c = format!("c{}", next() % 40);
         // a bad cell in one row of 50
-        let x = if next() % 50 == 0 {
+        let x = if next().is_multiple_of(50) {
             cells[good + (next() % 5) as usize]
         } else {
             cells[(next() % good as u64) as usize]
@@ -73,13 +66,14 @@ fn judge_csv(n: usize, missing_every: Option<usize>) -> String {
         } else {
             format!("{}.{}", next() % 100, next() % 1000)
         };
-        let click = (next() % 3 == 0) as u8;
+        let click = next().is_multiple_of(3) as u8;
         s.push_str(&format!("{c},{x},{w},{click}\n"));
     }
     s
 }
 
 fn config(dir: &Path, bad_rows: &str, valid: f64) -> RunConfig {
+    let split = random_split(5, 0.8, valid);
     let text = format!(
         r#"
 [data]
@@ -101,53 +95,11 @@ kind = "numeric"
 missing = "error"
 scale = "minmax"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[split]
-kind = "random"
-seed = 5
-train = 0.8
-valid = {valid}
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#
+{CLICK_TASK}
+{split}
+{TINY_MMOE}"#
     );
-    let path = dir.join(format!("run_{bad_rows}_{valid}.toml"));
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
-}
-
-fn in_memory(cfg: &RunConfig, dir: &Path) -> mtrec::Result<(Prepared, SkippedRows)> {
-    let mut table = load_table(&cfg.data, dir, &cfg.needed_columns())?;
-    drop_bad_values(&mut table, &cfg.features, &cfg.tasks, &cfg.split, &cfg.data)?;
-    let p = prepare(
-        &table,
-        &cfg.features,
-        &cfg.tasks,
-        &cfg.split,
-        &cfg.data.missing_values,
-    )?;
-    Ok((p, table.skipped))
-}
-
-fn assert_same(cfg: &RunConfig, dir: &Path, root: &str) -> (Prepared, SkippedRows) {
-    let (mem, mem_skipped) = in_memory(cfg, dir).unwrap();
-    let (p, sets, skipped) = open_or_build(cfg, dir, &dir.join(root)).unwrap();
-    assert!(sets.streamed, "the cache was not built by streaming");
-    assert_eq!(p.spec, mem.spec, "fitted spec differs");
-    assert_eq!(p.report, mem.report);
-    assert_eq!(skipped, mem_skipped);
-    assert_eq!(sets.train.to_encoded(), mem.train, "train rows differ");
-    assert_eq!(sets.valid.to_encoded(), mem.valid, "valid rows differ");
-    assert_eq!(sets.test.to_encoded(), mem.test, "test rows differ");
-    (mem, skipped)
+    config_file_in(dir, &format!("run_{bad_rows}_{valid}.toml"), &text)
 }
 
 #[test]
@@ -155,7 +107,7 @@ fn cells_judged_without_parsing_skip_the_in_memory_paths_rows() {
     let dir = temp_dir("skip");
     std::fs::write(dir.join("judge.csv"), judge_csv(20_000, None)).unwrap();
     let cfg = config(&dir, "skip", 0.1);
-    let (mem, skipped) = assert_same(&cfg, &dir, "cache");
+    let (mem, _, skipped) = assert_same_as_memory(&cfg, &dir, "cache");
     // about one row in 50 has a bad cell; the rest are kept, `0.5` and "" as missing
     assert!(
         (300..500).contains(&skipped.count),
@@ -170,7 +122,7 @@ fn an_empty_validation_set_is_scaled_like_the_in_memory_path() {
     let dir = temp_dir("empty");
     std::fs::write(dir.join("judge.csv"), judge_csv(5_000, None)).unwrap();
     let cfg = config(&dir, "skip", 0.0);
-    let (mem, _) = assert_same(&cfg, &dir, "cache");
+    let (mem, _, _) = assert_same_as_memory(&cfg, &dir, "cache");
     assert_eq!(mem.valid.len(), 0, "the validation set should be empty");
     assert!(mem.test.len() > 500);
 }
@@ -181,22 +133,11 @@ fn the_first_bad_or_missing_cell_is_the_in_memory_paths_error() {
     // bad cells everywhere: the first one is the error
     std::fs::write(dir.join("judge.csv"), judge_csv(3_000, None)).unwrap();
     let cfg = config(&dir, "error", 0.1);
-    let Err(mem) = in_memory(&cfg, &dir) else {
-        panic!("the in-memory path accepted bad cells");
-    };
-    let Err(streamed) = open_or_build(&cfg, &dir, &dir.join("cache")) else {
-        panic!("the streamed build accepted bad cells");
-    };
-    assert_eq!(streamed.to_string(), mem.to_string());
-    // a plain decimal that is a missing value, in a feature with missing = "error"
+    assert_same_error(&cfg, &dir, "cache"); // bad cells
+                                            // a plain decimal that is a missing value, in a feature with missing = "error"
     std::fs::write(dir.join("judge.csv"), judge_csv(3_000, Some(500))).unwrap();
     let cfg = config(&dir, "skip", 0.1);
-    let Err(mem) = in_memory(&cfg, &dir) else {
-        panic!("the in-memory path accepted a missing value under missing = \"error\"");
-    };
-    let Err(streamed) = open_or_build(&cfg, &dir, &dir.join("cache_missing")) else {
-        panic!("the streamed build accepted a missing value under missing = \"error\"");
-    };
-    assert_eq!(streamed.to_string(), mem.to_string());
-    assert!(streamed.to_string().contains('w'), "{streamed}");
+    // a missing value under missing = "error"
+    let streamed = assert_same_error(&cfg, &dir, "cache_missing");
+    assert!(streamed.contains('w'), "{streamed}");
 }

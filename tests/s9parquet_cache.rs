@@ -5,10 +5,14 @@
 //! `bad_rows = "error"` both stop with the same message. One test in this file: it sets
 //! the process's environment, which other tests would see.
 
+mod rows_cache_support;
 mod s9parquet_support;
 
 use mtrec::config::RunConfig;
 use mtrec::data::cache::open_or_build;
+use rows_cache_support::{
+    cache_bytes, config_in as config, CLICK_BUY_TASKS, RANDOM_SPLIT, TINY_MMOE,
+};
 use s9parquet_support::{temp_dir, write, Hard};
 use std::path::Path;
 
@@ -34,49 +38,10 @@ name = "f64c"
 kind = "numeric"
 scale = "minmax"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#
+{CLICK_BUY_TASKS}
+{RANDOM_SPLIT}
+{TINY_MMOE}"#
     )
-}
-
-fn config(dir: &Path, text: &str) -> RunConfig {
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
-}
-
-/// Every file of every cache folder under `root`, by name.
-fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for key in std::fs::read_dir(root).unwrap().flatten() {
-        for f in std::fs::read_dir(key.path()).unwrap().flatten() {
-            out.push((
-                f.file_name().to_string_lossy().into_owned(),
-                std::fs::read(f.path()).unwrap(),
-            ));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Builds the cache of `cfg` under `dir/root` with the record API or not, streamed or not.

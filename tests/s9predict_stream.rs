@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod events_support;
+mod rows_cache_support;
 
 use events_support::{temp_dir, xorshift};
+use rows_cache_support::{CLICK_BUY_TASKS, RANDOM_SPLIT};
 
 fn p(x: &Path) -> &str {
     x.to_str().unwrap()
@@ -83,20 +85,8 @@ fn rows(n: usize, seed: u64, bad: bool, labelled: bool) -> String {
     s
 }
 
-const TASKS: &str = r#"
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
+/// After the tasks (`CLICK_BUY_TASKS`) and the split (`RANDOM_SPLIT`).
+const MODEL: &str = r#"
 [model]
 arch = "mmoe"
 num_experts = 2
@@ -132,7 +122,9 @@ fn config(seed: u64, encoder: Option<&Path>) -> String {
             }
         }
     }
-    s.push_str(TASKS);
+    s.push_str(CLICK_BUY_TASKS);
+    s.push_str(RANDOM_SPLIT);
+    s.push_str(MODEL);
     s.push_str(&format!("seed = {seed}\n"));
     s
 }

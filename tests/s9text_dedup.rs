@@ -8,6 +8,7 @@
 mod s9text_support;
 
 use s9text_support::{assert_streams_like_memory, config, temp_dir, xorshift, ENV};
+use s9text_support::{random_split, user_item_tags_price, CLICK_TASK};
 
 /// `n` rows drawn from a pool of 60 distinct rows (so most are repeats, far apart):
 /// user, item, tags, price, note, click. Some repeats are written quoted or padded
@@ -47,46 +48,27 @@ fn rows(seed: u64, n: usize) -> String {
     s
 }
 
-const CONFIG: &str = r#"
+fn config_text() -> String {
+    let features = user_item_tags_price("");
+    let split = random_split(9, 0.6, 0.2);
+    format!(
+        r#"
 [data]
 files = ["a.csv", "b.csv"]
 header = true
 bad_rows = "skip"
 dedup = true
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "tags"
-kind = "multi_hot"
-separator = "|"
-dim = 3
-[[features]]
-name = "price"
-kind = "numeric"
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[split]
-kind = "random"
-seed = 9
-train = 0.6
-valid = 0.2
-
+{features}
+{CLICK_TASK}
+{split}
 [model]
 arch = "shared_bottom"
 bottom = [4]
 tower = [4]
-"#;
+"#
+    )
+}
 
 #[test]
 fn a_deduplicated_stream_keeps_the_in_memory_rows_and_bytes() {
@@ -94,7 +76,7 @@ fn a_deduplicated_stream_keeps_the_in_memory_rows_and_bytes() {
     let dir = temp_dir("dedup", 300);
     std::fs::write(dir.join("a.csv"), rows(3, 1500)).unwrap();
     std::fs::write(dir.join("b.csv"), rows(4, 900)).unwrap();
-    let cfg = config(&dir, CONFIG);
+    let cfg = config(&dir, &config_text());
     let (skipped, files) = assert_streams_like_memory(&cfg, &dir);
     // at most 2 · 60 distinct rows (note 0/1 on some): nearly everything is a repeat
     assert!(skipped.duplicates > 2000, "{}", skipped.duplicates);
@@ -118,7 +100,7 @@ fn without_dedup_the_same_files_keep_every_row() {
     let dir = temp_dir("nodedup", 300);
     std::fs::write(dir.join("a.csv"), rows(3, 600)).unwrap();
     std::fs::write(dir.join("b.csv"), rows(4, 300)).unwrap();
-    let cfg = config(&dir, &CONFIG.replace("dedup = true\n", ""));
+    let cfg = config(&dir, &config_text().replace("dedup = true\n", ""));
     let (skipped, _) = assert_streams_like_memory(&cfg, &dir);
     assert_eq!(skipped.duplicates, 0);
 }

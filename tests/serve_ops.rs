@@ -212,34 +212,13 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let mut server = Server::start(&dir, &[run.to_str().unwrap()], &["--test-delay-ms", "1500"]);
     let body = infer_body(&event_rows(&dir, 0..3));
     let addr = server.addr;
-    let in_flight = std::thread::spawn(move || {
-        mtrec::serve::client::once(
-            addr,
-            Some(TOKEN),
-            "POST",
-            "/v2/models/run/infer",
-            Some(body.as_bytes()),
-        )
-        .unwrap()
-    });
+    let in_flight = infer_in_thread(addr, "run", body);
     std::thread::sleep(Duration::from_millis(500));
     server.signal("TERM");
     let r = in_flight.join().unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(outputs(&r)[0].1.len(), 3);
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "still running after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "exit status {status}");
-    std::thread::sleep(Duration::from_millis(100));
+    server.wait_exit();
     assert!(
         server.stderr().contains("shutting down"),
         "{}",

@@ -11,6 +11,63 @@ use mtrec::data::ingest::SkippedRows;
 use mtrec::data::loaders::load_table;
 use std::path::Path;
 
+/// The `[[tasks]]` of the cache tests' tables: binary `click` and `buy` (the file is also
+/// the task list of reference/bench_join_build.sh).
+pub const CLICK_BUY_TASKS: &str = include_str!("../fixtures/click_buy_tasks.toml");
+
+/// `[[tasks]]`: the binary task `click` alone.
+pub const CLICK_TASK: &str = "[[tasks]]\nname = \"click\"\ntype = \"binary\"\ncolumn = \"click\"\n";
+
+/// `[split]`: a random split drawn with `seed`, `train` and `valid` of the rows.
+pub fn random_split(seed: u64, train: f64, valid: f64) -> String {
+    format!("[split]\nkind = \"random\"\nseed = {seed}\ntrain = {train}\nvalid = {valid}\n")
+}
+
+/// `[split]`: a seeded 60/20/20 random split.
+pub const RANDOM_SPLIT: &str = "[split]\nkind = \"random\"\nseed = 7\ntrain = 0.6\nvalid = 0.2\n";
+
+/// `[model]`: a tiny MMoE (2 experts of width 4, towers of 4).
+pub const TINY_MMOE: &str =
+    "[model]\narch = \"mmoe\"\nnum_experts = 2\nexpert = [4]\ntower = [4]\n";
+
+/// `text` written to `<dir>/run.toml` and read as a run config (paths relative to `dir`).
+pub fn config_in(dir: &Path, text: &str) -> RunConfig {
+    config_file_in(dir, "run.toml", text)
+}
+
+/// `text` written to `<dir>/<name>` and read as a run config (paths relative to `dir`).
+pub fn config_file_in(dir: &Path, name: &str, text: &str) -> RunConfig {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
+}
+
+/// The `[[features]]` of the multi-hot tables (user, item, tags, price): categorical
+/// `user` and `item` (dim 4), multi-hot `tags` (`|`-separated, dim 3; `tags_extra` adds
+/// lines to it), numeric `price`.
+pub fn user_item_tags_price(tags_extra: &str) -> String {
+    format!(
+        r#"[[features]]
+name = "user"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "item"
+kind = "categorical"
+dim = 4
+[[features]]
+name = "tags"
+kind = "multi_hot"
+separator = "|"
+dim = 3
+{tags_extra}
+[[features]]
+name = "price"
+kind = "numeric"
+"#
+    )
+}
+
 /// A run config for `rows.csv` with a header: categorical `user` and `item` (seen at
 /// least `item_min_count` times), numeric `price`; binary tasks `click`, `buy`; a seeded
 /// 60/20/20 random split. `data_extra` adds lines to `[data]`; `tail` (the `[model]`
@@ -37,21 +94,8 @@ min_count = {item_min_count}
 name = "price"
 kind = "numeric"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-{tail}"#
+{CLICK_BUY_TASKS}
+{RANDOM_SPLIT}{tail}"#
     )
 }
 
@@ -79,6 +123,15 @@ pub fn cached(
 
 /// Asserts that the streamed cache of `cfg` equals the in-memory preparation.
 pub fn assert_same(cfg: &RunConfig, dir: &Path, root: &str) -> CachedSets {
+    assert_same_as_memory(cfg, dir, root).1
+}
+
+/// [`assert_same`], also returning the in-memory preparation and its skipped rows.
+pub fn assert_same_as_memory(
+    cfg: &RunConfig,
+    dir: &Path,
+    root: &str,
+) -> (Prepared, CachedSets, SkippedRows) {
     let (mem, mem_skipped) = in_memory(cfg, dir).unwrap();
     let (p, sets, skipped) = cached(cfg, dir, root).unwrap();
     assert!(sets.streamed, "the cache was not built by streaming");
@@ -90,7 +143,20 @@ pub fn assert_same(cfg: &RunConfig, dir: &Path, root: &str) -> CachedSets {
     assert_eq!(sets.train.to_encoded(), mem.train, "train rows differ");
     assert_eq!(sets.valid.to_encoded(), mem.valid, "valid rows differ");
     assert_eq!(sets.test.to_encoded(), mem.test, "test rows differ");
-    sets
+    (mem, sets, skipped)
+}
+
+/// Both paths fail (in memory and the streamed build into `dir/root`), with the same
+/// message; returns it.
+pub fn assert_same_error(cfg: &RunConfig, dir: &Path, root: &str) -> String {
+    let Err(mem) = in_memory(cfg, dir) else {
+        panic!("the in-memory path accepted it")
+    };
+    let Err(streamed) = cached(cfg, dir, root) else {
+        panic!("the streamed build accepted it")
+    };
+    assert_eq!(streamed.to_string(), mem.to_string());
+    mem.to_string()
 }
 
 /// Every file of every cache folder under `root`, by name.

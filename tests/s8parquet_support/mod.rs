@@ -5,7 +5,6 @@
 
 #![allow(dead_code)] // each test file uses a part
 
-use mtrec::config::RunConfig;
 use std::path::{Path, PathBuf};
 
 #[path = "../parquet_fixture_support/mod.rs"]
@@ -15,8 +14,12 @@ use parquet_fixture_support::{write_parquet, Col};
 // the streamed-cache comparison the Parquet tests share with the CSV ones
 #[path = "../rows_cache_support/mod.rs"]
 mod rows_cache_support;
+/// `text` as `<dir>/run.toml`, read.
+#[allow(unused_imports)] // each test file uses a part
+pub use rows_cache_support::config_in as config;
 #[allow(unused_imports)] // each test file uses a part
 pub use rows_cache_support::{assert_same, cache_bytes, cached, in_memory};
+use rows_cache_support::{CLICK_BUY_TASKS, RANDOM_SPLIT, TINY_MMOE};
 
 pub fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mtrec-s8pq-{tag}-{}", std::process::id()));
@@ -140,32 +143,8 @@ name = "weight"
 kind = "numeric"
 scale = "minmax"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#
+{CLICK_BUY_TASKS}
+{RANDOM_SPLIT}
+{TINY_MMOE}"#
     )
-}
-
-pub fn config(dir: &Path, text: &str) -> RunConfig {
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
 }

@@ -5,15 +5,18 @@
 
 #![allow(dead_code)] // each test file uses a part
 
-use mtrec::config::RunConfig;
 use std::path::{Path, PathBuf};
 
 #[path = "../rows_cache_support/mod.rs"]
 mod rows_cache_support;
+/// `text` as `<dir>/run.toml`, read.
+#[allow(unused_imports)] // each test file uses a part
+pub use rows_cache_support::config_in as config;
 /// The in-memory path, the streamed cache and their comparison, shared with the other
 /// streamed-build tests.
 #[allow(unused_imports)] // each test file uses a part
-pub use rows_cache_support::{assert_same, cached, in_memory};
+pub use rows_cache_support::{assert_same, assert_same_error, cache_bytes, cached, in_memory};
+use rows_cache_support::{CLICK_BUY_TASKS, TINY_MMOE};
 
 /// Chunk size of every test (one value: tests share the process's environment).
 pub const CHUNK: &str = "900";
@@ -178,59 +181,13 @@ kind = "numeric"
 name = "price"
 kind = "numeric"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
+{CLICK_BUY_TASKS}
 [split]
 {split}
 
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#
+{TINY_MMOE}"#
     )
 }
 
 pub const RANDOM: &str = "kind = \"random\"\nseed = 7\ntrain = 0.6\nvalid = 0.2";
 pub const COLUMN: &str = "kind = \"column\"\ncolumn = \"set\"";
-
-pub fn config(dir: &Path, text: &str) -> RunConfig {
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
-}
-
-/// Both paths fail, with the same message.
-pub fn assert_same_error(cfg: &RunConfig, dir: &Path, root: &str) -> String {
-    let Err(mem) = in_memory(cfg, dir) else {
-        panic!("the in-memory path accepted it")
-    };
-    let Err(streamed) = cached(cfg, dir, root) else {
-        panic!("the streamed build accepted it")
-    };
-    assert_eq!(streamed.to_string(), mem.to_string());
-    mem.to_string()
-}
-
-/// Every file of every cache folder under `root`, by name.
-pub fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for key in std::fs::read_dir(root).unwrap().flatten() {
-        for f in std::fs::read_dir(key.path()).unwrap().flatten() {
-            out.push((
-                f.file_name().to_string_lossy().into_owned(),
-                std::fs::read(f.path()).unwrap(),
-            ));
-        }
-    }
-    out.sort();
-    out
-}

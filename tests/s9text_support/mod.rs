@@ -10,6 +10,15 @@ use mtrec::data::ingest::SkippedRows;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+#[path = "../rows_cache_support/mod.rs"]
+mod rows_cache_support;
+/// The cache tests' shared fixtures: the cache folder's bytes, a config read from
+/// `<dir>/run.toml`, and pieces of run configs.
+#[allow(unused_imports)] // each test file uses a part
+pub use rows_cache_support::{
+    cache_bytes, config_in as config, random_split, user_item_tags_price, CLICK_TASK,
+};
+
 /// The tests of one file share the process's environment (`MTREC_STREAM`,
 /// `MTREC_STREAM_CHUNK`): each holds this lock.
 pub static ENV: Mutex<()> = Mutex::new(());
@@ -31,12 +40,6 @@ pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         x ^= x << 17;
         x
     }
-}
-
-pub fn config(dir: &Path, text: &str) -> RunConfig {
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
 }
 
 /// A text "encoder" whose vector of a text is a function of its bytes (width 3).
@@ -90,21 +93,6 @@ pub fn build(
         open_or_build_with(cfg, dir, &dir.join(root), Some(&env))
     });
     std::env::remove_var("MTREC_STREAM");
-    out
-}
-
-/// Every file of every cache folder under `root`, sorted by name.
-pub fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for key in std::fs::read_dir(root).unwrap().flatten() {
-        for f in std::fs::read_dir(key.path()).unwrap().flatten() {
-            out.push((
-                f.file_name().to_string_lossy().into_owned(),
-                std::fs::read(f.path()).unwrap(),
-            ));
-        }
-    }
-    out.sort();
     out
 }
 

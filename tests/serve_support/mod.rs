@@ -256,3 +256,86 @@ pub fn wait_until(secs: f64, mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+impl Server {
+    /// Each of `rows` sent alone, one request at a time, to `model`: every task's score
+    /// equals `want` (the rows' `mtrec predict` scores, [`predict_scores`]) within 1e-6.
+    pub fn assert_rows_score_as_predict(
+        &self,
+        model: &str,
+        rows: &[[String; 4]],
+        want: &[(String, Vec<f64>)],
+    ) {
+        for (i, row) in rows.iter().enumerate() {
+            let r = self.infer(model, &infer_body(std::slice::from_ref(row)));
+            assert_eq!(r.status, 200, "{}", r.text());
+            for ((task, got), (_, all)) in outputs(&r).iter().zip(want) {
+                assert!(
+                    (got[0] - all[i]).abs() <= 1e-6,
+                    "{task} row {i}: {} vs {}",
+                    got[0],
+                    all[i]
+                );
+            }
+        }
+    }
+
+    /// Waits (at most 10 s) for the server to exit after a signal; asserts it exited
+    /// with success.
+    pub fn wait_exit(&mut self) {
+        let t = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(10),
+                "still running after the signal"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.success(), "exit status {status}");
+        // the stderr reader catches up
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `POST /v2/models/{model}/infer` of `body` to `addr`, on a thread of its own.
+pub fn infer_in_thread(
+    addr: SocketAddr,
+    model: &str,
+    body: String,
+) -> std::thread::JoinHandle<Reply> {
+    let path = format!("/v2/models/{model}/infer");
+    std::thread::spawn(move || {
+        client::once(addr, Some(TOKEN), "POST", &path, Some(body.as_bytes())).unwrap()
+    })
+}
+
+/// A run of the serving tests (`train_run(dir, "run", 1, 3)`) to serve as model `m`,
+/// rows of the events table and their `mtrec predict` scores.
+pub struct ScoredRun {
+    pub dir: PathBuf,
+    pub run: PathBuf,
+    /// `m=<run>`: the `--run` argument of [`Server::start`].
+    pub run_arg: String,
+    pub rows: Vec<[String; 4]>,
+    /// [`predict_scores`] of `rows`.
+    pub want: Vec<(String, Vec<f64>)>,
+}
+
+/// [`ScoredRun`] in a fresh folder `tag`, with the events rows `rows`.
+pub fn scored_run(tag: &str, rows: std::ops::Range<usize>) -> ScoredRun {
+    let dir = temp_dir(tag);
+    let run = train_run(&dir, "run", 1, 3);
+    let rows = event_rows(&dir, rows);
+    let want = predict_scores(&dir, &run, &rows);
+    let run_arg = format!("m={}", run.display());
+    ScoredRun {
+        dir,
+        run,
+        run_arg,
+        rows,
+        want,
+    }
+}
