@@ -42,10 +42,9 @@ pub fn config_file_in(dir: &Path, name: &str, text: &str) -> RunConfig {
     RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
 }
 
-/// The `[[features]]` of the multi-hot tables (user, item, tags, price): categorical
-/// `user` and `item` (dim 4), multi-hot `tags` (`|`-separated, dim 3; `tags_extra` adds
-/// lines to it), numeric `price`.
-pub fn user_item_tags_price(tags_extra: &str) -> String {
+/// `[[features]]`: categorical `user` and `item` (dim 4), `item` seen at least
+/// `item_min_count` times (1: every value).
+pub fn user_item(item_min_count: u32) -> String {
     format!(
         r#"[[features]]
 name = "user"
@@ -55,7 +54,18 @@ dim = 4
 name = "item"
 kind = "categorical"
 dim = 4
-[[features]]
+min_count = {item_min_count}
+"#
+    )
+}
+
+/// The `[[features]]` of the multi-hot tables (user, item, tags, price): categorical
+/// `user` and `item` (dim 4), multi-hot `tags` (`|`-separated, dim 3; `tags_extra` adds
+/// lines to it), numeric `price`.
+pub fn user_item_tags_price(tags_extra: &str) -> String {
+    let user_item = user_item(1);
+    format!(
+        r#"{user_item}[[features]]
 name = "tags"
 kind = "multi_hot"
 separator = "|"
@@ -73,6 +83,7 @@ kind = "numeric"
 /// 60/20/20 random split. `data_extra` adds lines to `[data]`; `tail` (the `[model]`
 /// table and what follows it) ends the file.
 pub fn rows_config(data_extra: &str, item_min_count: u32, tail: &str) -> String {
+    let user_item = user_item(item_min_count);
     format!(
         r#"
 [data]
@@ -81,16 +92,7 @@ header = true
 missing_values = [""]
 {data_extra}
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-min_count = {item_min_count}
-[[features]]
+{user_item}[[features]]
 name = "price"
 kind = "numeric"
 

@@ -16,7 +16,7 @@ pub use rows_cache_support::config_in as config;
 /// streamed-build tests.
 #[allow(unused_imports)] // each test file uses a part
 pub use rows_cache_support::{assert_same, assert_same_error, cache_bytes, cached, in_memory};
-use rows_cache_support::{CLICK_BUY_TASKS, TINY_MMOE};
+use rows_cache_support::{user_item, CLICK_BUY_TASKS, TINY_MMOE};
 
 /// Chunk size of every test (one value: tests share the process's environment).
 pub const CHUNK: &str = "900";
@@ -138,6 +138,7 @@ pub fn write_fixture(dir: &Path, n: usize, bad: Bad) {
 /// A run config: user, item, the joined item category, brand and weight, the chained
 /// department, price; click and buy; `split` the `[split]` body; `extra` more `[data]`.
 pub fn config_text(split: &str, extra: &str) -> String {
+    let user_item = user_item(2);
     format!(
         r#"
 [data]
@@ -157,16 +158,7 @@ file = "categories.csv"
 left_on = "item_category"
 right_on = "cat_id"
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-min_count = 2
-[[features]]
+{user_item}[[features]]
 name = "item_category"
 kind = "categorical"
 dim = 4
