@@ -167,11 +167,12 @@ pub(super) fn build_streaming(
     }
     let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
     let file_set = crate::data::features::set_of_files(&cfg.split, &shown);
-    let (t0, cpu0) = (std::time::Instant::now(), cpu_seconds());
+    let cpu0 = cpu_seconds();
     // temporal, item_holdout: pass 0 gathers the times / items the sets need
     let Some(state) = split_scan::scan(&plan, &files)? else {
         return Ok(None);
     };
+    let t0 = std::time::Instant::now(); // pass 1 from here (pass 0 says its own time)
     let Some(p1) = pass1(&plan, &files, &file_set, &state)? else {
         return Ok(None);
     };
