@@ -177,6 +177,9 @@ pub(super) fn build_streaming(
         return Ok(None);
     };
     let t1 = t0.elapsed().as_secs_f64();
+    if !state.rows_match(p1.kept) {
+        return Err(changed(&shown.join(", ")));
+    }
     let skipped = skipped_rows(&plan, &p1);
     if let Some(e) = p1.funnel_error {
         return Err(e);

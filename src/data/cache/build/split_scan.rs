@@ -145,8 +145,8 @@ impl SplitState {
     pub(super) fn sets(&self, split: &SplitConfig, start: u64, p: &Parsed) -> Vec<u8> {
         match self {
             SplitState::Plain => Vec::new(),
-            SplitState::Ranks { rank, .. } => (0..p.rows())
-                .map(|r| self.set_of_rank(rank[start as usize + r] as u64))
+            SplitState::Ranks { .. } => (0..p.rows())
+                .map(|r| self.set_of_rank(self.rank(start + r as u64)))
                 .collect(),
             SplitState::Cold(cold) => {
                 let is_cold: Vec<bool> = p.split.items.iter().map(|t| cold.contains(t)).collect();
@@ -175,11 +175,21 @@ impl SplitState {
         }
     }
 
-    /// temporal: kept row `i`'s rank (time order); else `i` (file order).
+    /// temporal: kept row `i`'s rank (time order); else `i` (file order). A row pass 0
+    /// did not see (the file grew since) ranks last; [`rows_match`](Self::rows_match)
+    /// then stops the build.
     pub(super) fn rank(&self, i: u64) -> u64 {
         match self {
-            SplitState::Ranks { rank, .. } => rank[i as usize] as u64,
+            SplitState::Ranks { rank, .. } => rank.get(i as usize).map_or(u64::MAX, |&k| k as u64),
             _ => i,
+        }
+    }
+
+    /// temporal: whether pass 1 kept the `kept` rows pass 0 ranked.
+    pub(super) fn rows_match(&self, kept: u64) -> bool {
+        match self {
+            SplitState::Ranks { rank, .. } => rank.len() as u64 == kept,
+            _ => true,
         }
     }
 
