@@ -94,6 +94,8 @@ pub(super) fn drop_rows(p: &mut Parsed, dups: &[u32]) {
     compact(&mut p.labels, &keep);
     compact(&mut p.mask, &keep);
     compact(&mut p.text, &keep);
+    compact(&mut p.split.time, &keep);
+    compact(&mut p.split.item, &keep);
     p.missed.retain(|m| keep[m.row as usize]);
     for m in &mut p.missed {
         m.row = new_row[m.row as usize];

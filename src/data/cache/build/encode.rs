@@ -126,7 +126,7 @@ pub(super) fn write_chunk(
                 .collect()
         })
         .collect();
-    for (s, set) in files.iter().enumerate().take(3) {
+    for (s, set) in files.iter().enumerate() {
         let rows: Vec<usize> = (0..p.rows()).filter(|&r| sets[r] as usize == s).collect();
         if rows.is_empty() {
             continue;

@@ -61,7 +61,7 @@ pub(super) struct BagCounts {
     pub tokens: Vec<Option<String>>,
     pub order: Vec<u32>,
     pub counts: Vec<u64>,
-    pub ids: [usize; 3],
+    pub ids: [usize; 4],
 }
 
 /// The list of one cell of a multi-hot feature, as `features::vocab::encode_bags` makes
@@ -98,7 +98,7 @@ pub(super) fn bag_counts(
                 tokens: Vec::new(),
                 order: Vec::new(),
                 counts: Vec::new(),
-                ids: [0; 3],
+                ids: [0; 4],
             };
             let mut local: HashMap<&str, u32> = HashMap::new();
             for (r, &s) in sets.iter().enumerate() {
@@ -131,6 +131,9 @@ pub(super) struct VocabFit {
     counts: Vec<u64>,
     /// Fx-hashed: one lookup per distinct text per chunk (SipHash was a visible cost).
     index: HashMap<String, usize, FxBuild>,
+    /// `split.kind = "temporal"`: each value's first training place in time order
+    /// (split_order.rs); empty otherwise (first appearance is the merge order).
+    first: Vec<u64>,
 }
 
 impl VocabFit {
@@ -151,8 +154,37 @@ impl VocabFit {
         }
     }
 
+    /// [`merge`](Self::merge), with each local code's first training place (`first`,
+    /// time order: temporal split) kept as the smallest over the chunks.
+    pub(super) fn merge_ranked(
+        &mut self,
+        dict: &[Option<String>],
+        order: &[u32],
+        counts: &[u64],
+        first: &[u64],
+    ) {
+        self.merge(dict, order, counts);
+        self.first.resize(self.values.len(), u64::MAX);
+        for &c in order {
+            let i = self.index[dict[c as usize].as_deref().unwrap_or_default()];
+            self.first[i] = self.first[i].min(first[c as usize]);
+        }
+    }
+
     /// The values counted at least `min_count` times, in first-appearance order.
-    pub(super) fn finish(self, min_count: usize) -> Vec<String> {
+    pub(super) fn finish(mut self, min_count: usize) -> Vec<String> {
+        if !self.first.is_empty() {
+            // temporal: first appearance in time order (places are distinct)
+            let mut by: Vec<usize> = (0..self.values.len()).collect();
+            by.sort_unstable_by_key(|&i| self.first[i]);
+            let (values, counts) = (std::mem::take(&mut self.values), &self.counts);
+            let mut values: Vec<Option<String>> = values.into_iter().map(Some).collect();
+            self.values = by
+                .iter()
+                .map(|&i| values[i].take().unwrap_or_default())
+                .collect();
+            self.counts = by.iter().map(|&i| counts[i]).collect();
+        }
         let keep = min_count.max(1) as u64;
         (self.values.into_iter().zip(self.counts))
             .filter(|(_, c)| *c >= keep)

@@ -32,6 +32,8 @@ pub(super) struct FirstMissing {
     cat: Vec<Option<Cell>>,
     num: Vec<Option<Cell>>,
     num_train: Vec<Option<Cell>>,
+    /// temporal: the time rank of each `num_train` cell's row (the first in time order).
+    num_train_rank: Vec<u64>,
 }
 
 impl FirstMissing {
@@ -41,12 +43,22 @@ impl FirstMissing {
             cat: none(plan.cat.len() + plan.bags.len()),
             num: none(plan.num.len()),
             num_train: none(plan.num.len()),
+            num_train_rank: vec![u64::MAX; plan.num.len()],
         }
     }
 
     /// Adds the missing cells of chunk `p` (its rows' sets `sets`; its first line
-    /// `first_line` of the file `shown`); chunks come in file order.
-    pub(super) fn absorb(&mut self, p: &Parsed, sets: &[u8], shown: &str, first_line: u64) {
+    /// `first_line` of the file `shown`); chunks come in file order. `rank`: a temporal
+    /// split's time rank of each row (the training rows' first cell is the one of
+    /// smallest rank), else `None` (file order).
+    pub(super) fn absorb(
+        &mut self,
+        p: &Parsed,
+        sets: &[u8],
+        shown: &str,
+        first_line: u64,
+        rank: Option<&dyn Fn(usize) -> u64>,
+    ) {
         for m in &p.missed {
             let r = m.row as usize;
             let cell = || {
@@ -60,8 +72,12 @@ impl FirstMissing {
                 if self.num[m.feature].is_none() {
                     self.num[m.feature] = cell();
                 }
-                if sets[r] == 0 && self.num_train[m.feature].is_none() {
+                let k = rank.map_or(0, |f| f(r));
+                let first = self.num_train[m.feature].is_none()
+                    || (rank.is_some() && k < self.num_train_rank[m.feature]);
+                if sets[r] == 0 && first {
                     self.num_train[m.feature] = cell();
+                    self.num_train_rank[m.feature] = k;
                 }
             } else if self.cat[m.feature].is_none() {
                 self.cat[m.feature] = cell();

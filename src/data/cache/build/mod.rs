@@ -28,6 +28,8 @@ mod parquet;
 mod parse;
 mod plan;
 mod scale;
+mod split_order;
+mod split_scan;
 mod split_stream;
 mod text;
 
@@ -61,9 +63,9 @@ struct ChunkInfo {
     /// Lines of its file before it.
     first_line: u64,
     /// Kept rows per set before it (all chunks of all files).
-    offsets: [usize; 3],
+    offsets: [usize; 4],
     /// Per multi-hot feature, its ids per set before it.
-    bag_offsets: Vec<[usize; 3]>,
+    bag_offsets: Vec<[usize; 4]>,
     /// `data.dedup`: the local lines of its duplicate rows (dedup.rs).
     dups: Vec<u32>,
 }
@@ -85,7 +87,7 @@ struct FileIn {
 struct Pass1 {
     chunks: Vec<ChunkInfo>,
     kept: u64,
-    sets: [usize; 3],
+    sets: [usize; 4],
     malformed: Vec<(String, Dropped, u64)>,
     funnel: Vec<(String, Dropped, u64)>,
     values: Vec<(String, Dropped, u64)>,
@@ -100,7 +102,7 @@ struct Pass1 {
     vocab: Vec<VocabFit>,
     /// Per multi-hot feature: its token vocabulary, and its ids per set so far.
     bag_vocab: Vec<VocabFit>,
-    bag_ids: Vec<[usize; 3]>,
+    bag_ids: Vec<[usize; 4]>,
     missed: missing::FirstMissing,
     /// Per text feature: its distinct texts (text.rs).
     texts: Vec<text::TextFit>,
@@ -165,11 +167,19 @@ pub(super) fn build_streaming(
     }
     let shown: Vec<String> = files.iter().map(|f| f.shown.clone()).collect();
     let file_set = crate::data::features::set_of_files(&cfg.split, &shown);
-    let (t0, cpu0) = (std::time::Instant::now(), cpu_seconds());
-    let Some(p1) = pass1(&plan, &files, &file_set)? else {
+    let cpu0 = cpu_seconds();
+    // temporal, item_holdout: pass 0 gathers the times / items the sets need
+    let Some(state) = split_scan::scan(&plan, &files)? else {
+        return Ok(None);
+    };
+    let t0 = std::time::Instant::now(); // pass 1 from here (pass 0 says its own time)
+    let Some(p1) = pass1(&plan, &files, &file_set, &state)? else {
         return Ok(None);
     };
     let t1 = t0.elapsed().as_secs_f64();
+    if !state.rows_match(p1.kept) {
+        return Err(changed(&shown.join(", ")));
+    }
     let skipped = skipped_rows(&plan, &p1);
     if let Some(e) = p1.funnel_error {
         return Err(e);
@@ -218,7 +228,7 @@ pub(super) fn build_streaming(
     }
     let widths = (spec.categorical.len(), spec.numeric.len(), spec.tasks.len());
     let sets = ["train", "valid", "test", "cold"];
-    let sizes = [p1.sets[0], p1.sets[1], p1.sets[2], 0];
+    let sizes = p1.sets;
     let set_files: Vec<SetFile> = (sets.iter().zip(sizes))
         .map(|(s, n)| {
             let lay = Layout {
@@ -236,12 +246,24 @@ pub(super) fn build_streaming(
         .collect::<Result<_>>()?;
     let t2 = std::time::Instant::now();
     let written = (&p1.chunks[..], &p1.texts[..]);
-    pass2(&plan, &files, &file_set, written, &spec, &set_files)?;
+    pass2(
+        &plan,
+        &files,
+        (&file_set, &state),
+        written,
+        &spec,
+        &set_files,
+    )?;
+    split_order::reorder(&state, &set_files)?;
+    drop(state);
     let t2 = t2.elapsed().as_secs_f64();
     let t3 = std::time::Instant::now();
     text::finish(&plan, &mut spec, p1.texts, tmp, text)?;
     scale::scale_numeric(&mut spec, &set_files)?;
-    let named: Vec<(&str, &SetFile)> = sets[..3].iter().copied().zip(&set_files).collect();
+    // the report lists `cold` where it has rows (item_holdout), as in memory
+    let named: Vec<(&str, &SetFile)> = (sets.iter().copied().zip(&set_files))
+        .filter(|(s, f)| *s != "cold" || f.lay.n > 0)
+        .collect();
     let report = scale::report(&spec, &named)?;
     for s in &set_files {
         s.file.sync_all().map_err(|e| encode::io_err(&s.path, e))?;
@@ -340,14 +362,19 @@ fn stream_file<T: Send>(
 }
 
 /// Pass 1; `None` when a quoted field spans lines.
-fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pass1>> {
+fn pass1(
+    plan: &Plan<'_>,
+    files: &[FileIn],
+    file_set: &[u8],
+    state: &split_scan::SplitState,
+) -> Result<Option<Pass1>> {
     let cfg = plan.cfg;
     let fnum_k = plan.num.len() + plan.tasks.len();
     let mut p1 = Pass1 {
         value_errors: (0..fnum_k).map(|_| None).collect(),
         vocab: (0..plan.cat.len()).map(|_| VocabFit::default()).collect(),
         bag_vocab: (0..plan.bags.len()).map(|_| VocabFit::default()).collect(),
-        bag_ids: vec![[0; 3]; plan.bags.len()],
+        bag_ids: vec![[0; 4]; plan.bags.len()],
         missed: missing::FirstMissing::new(plan),
         texts: (0..plan.text.len()).map(|_| Default::default()).collect(),
         ..Default::default()
@@ -373,8 +400,11 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
             absorb(&mut p1, &file.shown, &p, line);
             let first_line = line;
             line += p.lines;
-            let sets = split_stream::sets_of(&cfg.split, file_set, fi as u32, p1.kept, &p);
-            p1.missed.absorb(&p, &sets, &file.shown, first_line);
+            let start = p1.kept;
+            let sets = split_stream::sets_of(&cfg.split, file_set, fi as u32, start, &p, state);
+            let rank = |r: usize| state.rank(start + r as u64);
+            let ranked = state.ranked().then_some(&rank as &dyn Fn(usize) -> u64);
+            p1.missed.absorb(&p, &sets, &file.shown, first_line, ranked);
             p1.chunks.push(ChunkInfo {
                 first_line,
                 offsets: p1.sets,
@@ -389,12 +419,27 @@ fn pass1(plan: &Plan<'_>, files: &[FileIn], file_set: &[u8]) -> Result<Option<Pa
             }
             p1.kept += p.rows() as u64;
             let fc = plan.cat.len();
+            // temporal: each value's first training place in time order (split_order.rs)
+            let firsts =
+                (state.ranked()).then(|| split_order::cat_firsts(&p, &sets, fc, state, start));
             for (f, (order, counts)) in fit::chunk_counts(&p, &sets, fc).into_iter().enumerate() {
-                p1.vocab[f].merge(&p.dict[f], &order, &counts);
+                match &firsts {
+                    Some(first) => p1.vocab[f].merge_ranked(&p.dict[f], &order, &counts, &first[f]),
+                    None => p1.vocab[f].merge(&p.dict[f], &order, &counts),
+                }
             }
             let bags = fit::bag_counts(&p, &sets, fc, &plan.bags, &plan.missing);
+            let bag_firsts = (state.ranked()).then(|| {
+                let plan_bags = (&plan.bags[..], &plan.missing[..]);
+                split_order::bag_firsts(&p, &sets, fc, plan_bags, &bags, (state, start))
+            });
             for (b, c) in bags.into_iter().enumerate() {
-                p1.bag_vocab[b].merge(&c.tokens, &c.order, &c.counts);
+                match &bag_firsts {
+                    Some(first) => {
+                        p1.bag_vocab[b].merge_ranked(&c.tokens, &c.order, &c.counts, &first[b])
+                    }
+                    None => p1.bag_vocab[b].merge(&c.tokens, &c.order, &c.counts),
+                }
                 for (total, n) in p1.bag_ids[b].iter_mut().zip(c.ids) {
                     *total += n;
                 }
@@ -508,7 +553,7 @@ fn skipped_rows(plan: &Plan<'_>, p1: &Pass1) -> SkippedRows {
 fn pass2(
     plan: &Plan<'_>,
     files: &[FileIn],
-    file_set: &[u8],
+    (file_set, state): (&[u8], &split_scan::SplitState),
     (chunks, texts): (&[ChunkInfo], &[text::TextFit]),
     spec: &FeatureSpec,
     sets: &[SetFile],
@@ -541,7 +586,7 @@ fn pass2(
         let write = |j: usize, p: &Parsed| -> Result<usize> {
             let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
             let start = info.offsets.iter().sum::<usize>() as u64;
-            let set_of = split_stream::sets_of(&cfg.split, file_set, fi as u32, start, p);
+            let set_of = split_stream::sets_of(&cfg.split, file_set, fi as u32, start, p, state);
             encode::write_chunk(p, &set_of, info, &id_of, &bags, sets, fi as u32)?;
             text::write_chunk(p, &set_of, info.offsets, texts, sets)?;
             Ok(p.rows())
@@ -573,7 +618,7 @@ fn pass2(
         };
         base += seen;
     }
-    if row != sets[..3].iter().map(|s| s.lay.n as u64).sum::<u64>() {
+    if row != sets.iter().map(|s| s.lay.n as u64).sum::<u64>() {
         return Err(changed(
             &files.first().map(|f| f.shown.clone()).unwrap_or_default(),
         ));

@@ -132,6 +132,9 @@ pub(super) struct Parsed {
     pub text: Vec<u32>,
     /// `data.dedup`: each decoded row's local line and 128-bit hash (dedup.rs).
     pub hashes: Vec<(u32, u128)>,
+    /// `[split] kind = "temporal"` / `"item_holdout"`: each kept row's time or item
+    /// (split_scan.rs).
+    pub split: super::split_scan::SplitCells,
 }
 
 impl Parsed {
@@ -239,6 +242,8 @@ pub(super) struct Lookups<'p> {
     pub missing: MissingSet<'p>,
     /// The current row's side row of each join (join.rs).
     pub join_rows: Vec<u32>,
+    /// `item_holdout`: the chunk's item texts (split_scan.rs).
+    pub split_codes: Codes,
 }
 
 /// A chunk without rows yet, and its chunk-local code maps (one per categorical feature).
@@ -260,6 +265,7 @@ pub(super) fn empty<'p>(plan: &'p Plan) -> (Parsed, Lookups<'p>) {
         text_codes: (0..plan.text.len()).map(|_| Codes::default()).collect(),
         missing: MissingSet::new(&plan.missing),
         join_rows: Vec::new(),
+        split_codes: Codes::default(),
     };
     (out, look)
 }
@@ -577,6 +583,9 @@ pub(super) fn judge_row<'p: 't, 't>(
             out.mask.push(m);
         }
     }
+    if let Some(c) = plan.split_col {
+        super::split_scan::time_reason(plan, &mut reason, c, text(c));
+    }
     if let Some(reason) = reason {
         out.num.truncate(n0);
         out.missed.truncate(m0);
@@ -631,6 +640,9 @@ pub(super) fn judge_row<'p: 't, 't>(
     out.text.extend_from_slice(&text_codes);
     if let Some(c) = plan.set_col {
         super::split_stream::judge_set(plan, out, c, number, text(c));
+    }
+    if let Some(c) = plan.split_col {
+        super::split_scan::judge(plan, out, &mut look.split_codes, c, number, text(c));
     }
     out.line.push(number as u32);
 }

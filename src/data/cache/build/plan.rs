@@ -3,7 +3,7 @@
 //! each feature and task is among them, and whether this config can be streamed at all.
 
 use crate::config::data::Loader;
-use crate::config::{FeatureKind, Format, Missing, RunConfig, SplitKind};
+use crate::config::{FeatureKind, Format, Missing, RunConfig};
 use crate::data::features::LabelSpec;
 
 /// The columns and roles of one streamed build.
@@ -21,6 +21,9 @@ pub(super) struct Plan<'a> {
     pub joins: Option<super::join::Joins>,
     /// `[split] kind = "column"`: the table column of each row's set (split_stream.rs).
     pub set_col: Option<usize>,
+    /// `[split] kind = "temporal"` / `"item_holdout"`: the table column of each row's
+    /// time / item (split_scan.rs).
+    pub split_col: Option<usize>,
     /// Table column of each categorical feature, numeric feature, task.
     pub cat: Vec<usize>,
     pub num: Vec<usize>,
@@ -67,11 +70,6 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         "a text feature with data.join".into()
     } else if !d.header && d.columns.is_none() && d.format != Format::Parquet {
         "data.header = false without data.columns".into()
-    } else if !matches!(
-        cfg.split.kind,
-        SplitKind::Random | SplitKind::Files | SplitKind::Column
-    ) {
-        format!("split.kind = {:?}", cfg.split.kind)
     } else {
         return None;
     };
@@ -164,8 +162,10 @@ impl<'a> Plan<'a> {
             text,
             dedup: cfg.data.dedup,
             set_col: None,
+            split_col: None,
         };
         plan.set_col = super::split_stream::set_column(&plan);
+        plan.split_col = super::split_scan::split_column(&plan);
         plan
     }
 

@@ -1,4 +1,5 @@
-//! `[split] kind = "column"` in the streamed build: the set is a cell of the row.
+//! `[split] kind = "column"` in the streamed build: the set is a cell of the row
+//! (`temporal` and `item_holdout`: split_scan.rs, split_order.rs).
 //!
 //! ```text
 //! kept row r, text t = trim(cell(split.column))   "train" → 0, "valid" → 1, "test" → 2
@@ -46,16 +47,19 @@ pub(super) fn judge_set(plan: &Plan<'_>, out: &mut Parsed, column: usize, number
 }
 
 /// The set of each kept row of chunk `p`, whose first row is kept row `start` of
-/// file `file` (`file_set`: the set of each file for `kind = "files"`).
+/// file `file` (`file_set`: the set of each file for `kind = "files"`; `state`: what
+/// pass 0 gathered for `temporal` and `item_holdout`, split_scan.rs).
 pub(super) fn sets_of(
     split: &SplitConfig,
     file_set: &[u8],
     file: u32,
     start: u64,
     p: &Parsed,
+    state: &super::split_scan::SplitState,
 ) -> Vec<u8> {
     match split.kind {
         SplitKind::Column => p.set.clone(),
+        SplitKind::Temporal | SplitKind::ItemHoldout => state.sets(split, start, p),
         _ => super::fit::sets_of(split, file_set, file, start, p.rows()),
     }
 }

@@ -79,7 +79,7 @@ impl TextFit {
 pub(super) fn write_chunk(
     p: &Parsed,
     sets: &[u8],
-    offsets: [usize; 3],
+    offsets: [usize; 4],
     fits: &[TextFit],
     files: &[SetFile],
 ) -> Result<()> {
@@ -91,7 +91,7 @@ pub(super) fn write_chunk(
     let ids: Vec<Vec<u32>> = (fits.iter().zip(&p.text_dict))
         .map(|(fit, dict)| dict.iter().map(|t| fit.id(t)).collect())
         .collect();
-    for (s, set) in files.iter().enumerate().take(3) {
+    for (s, set) in files.iter().enumerate() {
         for (t, ids) in ids.iter().enumerate() {
             let mut col = Vec::new();
             for r in (0..p.rows()).filter(|&r| sets[r] as usize == s) {

@@ -1,0 +1,146 @@
+//! Issue #17 §1: the temporal and item_holdout splits streamed with `[[data.join]]` (an
+//! item table and a chained category table; the s9join fixture, whose times repeat):
+//! the cache folder is the in-memory build's byte for byte at 1–3 threads; a numeric
+//! feature's first missing training cell under `missing = "error"` is found in time
+//! order, as `NumSpec::fit` finds it; `mtrec train` from the streamed cache gives the
+//! `cache = "off"` run's metrics (cold ones included) and says it streamed. One file,
+//! tests run one at a time: they set the process's environment.
+
+mod s9join_support;
+
+use mtrec::data::rows::Rows;
+use s9join_support::*;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+
+static ENV: Mutex<()> = Mutex::new(());
+
+const TEMPORAL: &str = "kind = \"temporal\"\ntime_column = \"time\"\ntrain = 0.6\nvalid = 0.2";
+const HOLDOUT: &str =
+    "kind = \"item_holdout\"\nitem_column = \"item\"\nholdout = 0.25\nseed = 3\ntrain = 0.6\nvalid = 0.2";
+
+const BAD: Bad = Bad {
+    malformed: true,
+    missing_item: true,
+    missing_category: true,
+    number: true,
+    set: false,
+};
+
+#[test]
+fn joined_temporal_and_item_holdout_caches_are_the_in_memory_bytes() {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = temp_dir("s10-bytes");
+    write_fixture(&dir, 3000, BAD);
+    for (split, tag) in [(TEMPORAL, "temporal"), (HOLDOUT, "holdout")] {
+        let cfg = config(&dir, &config_text(split, "bad_rows = \"skip\""));
+        let memory = dir.join(format!("{tag}-memory"));
+        std::env::set_var("MTREC_STREAM", "0");
+        let sets = mtrec::data::cache::open_or_build(&cfg, &dir, &memory);
+        std::env::remove_var("MTREC_STREAM");
+        let sets = sets.unwrap().1;
+        assert!(!sets.streamed, "MTREC_STREAM=0 still streamed");
+        if tag == "holdout" {
+            assert!(sets.cold.len() > 100, "{} cold rows", sets.cold.len());
+        }
+        let memory = cache_bytes(&memory);
+        for threads in 1..=3 {
+            let root = format!("{tag}-t{threads}");
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let sets = pool.install(|| cached(&cfg, &dir, &root)).unwrap().1;
+            assert!(sets.streamed, "{tag}, {threads} threads: not streamed");
+            let streamed = cache_bytes(&dir.join(&root));
+            assert_eq!(memory.len(), streamed.len());
+            for (m, s) in memory.iter().zip(&streamed) {
+                assert_eq!(m.0, s.0);
+                assert!(m.1 == s.1, "{tag}, {threads} threads: {} differs", m.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_first_missing_training_cell_is_found_in_time_order() {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = temp_dir("s10-missing");
+    write_fixture(&dir, 3000, BAD);
+    let text = config_text(TEMPORAL, "bad_rows = \"skip\"").replace(
+        "name = \"price\"\nkind = \"numeric\"",
+        "name = \"price\"\nkind = \"numeric\"\nmissing = \"error\"",
+    );
+    let cfg = config(&dir, &text);
+    let msg = assert_same_error(&cfg, &dir, "cache");
+    assert!(msg.contains("price"), "{msg}");
+    // the first missing price in the file (row 3, line 5) is not the first in time
+    assert!(!msg.contains("log.csv:5:"), "{msg}");
+}
+
+fn train(dir: &Path, out: &str, sets: &[&str]) -> String {
+    let out = dir.join(out);
+    let cfg = dir.join("run.toml");
+    let mut args = vec![
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "2",
+        "--quiet",
+    ];
+    for s in ["train.epochs=2", "train.batch_size=128"]
+        .iter()
+        .chain(sets)
+    {
+        args.extend(["--set", s]);
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_mtrec"))
+        .args(&args)
+        .env("MTREC_STREAM_CHUNK", CHUNK)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "mtrec train failed:\n{err}");
+    err
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn streamed_temporal_and_item_holdout_caches_train_to_the_in_memory_metrics() {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = temp_dir("s10-train");
+    write_fixture(&dir, 3000, BAD);
+    for (split, tag) in [(TEMPORAL, "temporal"), (HOLDOUT, "holdout")] {
+        let text = config_text(split, "bad_rows = \"skip\"");
+        std::fs::write(dir.join("run.toml"), text).unwrap();
+        let mem = format!("{tag}-mem");
+        train(&dir, &mem, &[]);
+        let cache = format!("data.cache={:?}", dir.join("cache").display().to_string());
+        let cached = format!("{tag}-cached");
+        let err = train(&dir, &cached, &[&cache, "data.shuffle_window=0"]);
+        assert!(err.contains("data cache: streamed"), "{tag}: {err}");
+        assert!(!err.contains("in-memory reader"), "{tag}: {err}");
+        let summary = |run: &str| json(&dir.join(run).join("summary.json"));
+        let (a, b) = (summary(&mem), summary(&cached));
+        assert_eq!(a["tasks"], b["tasks"], "{tag}: test metrics differ");
+        assert_eq!(a["rows"], b["rows"], "{tag}");
+        assert!(a["tasks"]["click"]["test"]["auc"].is_number(), "{tag}: {a}");
+        if tag == "holdout" {
+            let s = a.to_string();
+            assert!(s.contains("cold"), "{tag}: no cold metrics in {s}");
+        }
+        for f in ["spec.json", "split.csv", "bad_rows.txt"] {
+            let read = |run: &str| std::fs::read_to_string(dir.join(run).join(f)).unwrap();
+            assert_eq!(read(&mem), read(&cached), "{tag}: {f} differs");
+        }
+    }
+}
