@@ -324,10 +324,13 @@ impl Graph {
             });
         }
         let info = store.info(id);
-        let v = self.push(Op::Param(id), info.rows, info.cols, true);
-        if self.computes() {
-            self.nodes[v.index()].value.copy_from_slice(store.value(id));
+        if !self.computes() {
+            return Ok(self.push(Op::Param(id), info.rows, info.cols, true));
         }
+        // the copy writes every element: no zero-fill of the slot first (with a kept
+        // graph, as serving has, the slot already has the size and is only overwritten)
+        let v = self.push_overwritten(Op::Param(id), info.rows, info.cols, true);
+        self.nodes[v.index()].value.copy_from_slice(store.value(id));
         Ok(v)
     }
 
