@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Bounds on the CPU it burns: it spins only while the thread has nothing else to run
-//! (a yielded task goes behind every ready one), never more than N µs after the last
+//! (a yielded task goes behind every ready one), gives its core to any other runnable
+//! thread at each turn (`sched_yield`), never more than N µs after the last
 //! reply written on the thread (so at most N µs per reply), and not at all with N = 0 (no
 //! spinner is started). Each window that ends with no new reply counts in
 //! `mtrec_http_busy_poll_expired_total`.
@@ -103,9 +104,13 @@ async fn spinner(metrics: Arc<Metrics>) {
         })
         .await;
         // the window is open: each yield lets the runtime run what became ready and,
-        // with nothing else to run, poll epoll with a zero timeout
+        // with nothing else to run, poll epoll with a zero timeout; then the core goes
+        // to any other thread waiting for it (the model's batcher, a client on the same
+        // core: on a machine of few cores spinning must not delay them), or, with none
+        // waiting, comes straight back
         while SPIN.with(|s| s.deadline.get().is_some_and(|d| Instant::now() < d)) {
             tokio::task::yield_now().await;
+            std::thread::yield_now();
         }
         metrics.busy_poll_expired();
     }
