@@ -36,10 +36,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// `--busy-poll-us` when not given: longer than the gap between a reply and a
-/// one-client loop's next request on loopback (~20–40 µs), short enough that an idle
-/// thread gives its core back within 0.1 ms.
-pub const DEFAULT_US: u64 = 50;
+/// `--busy-poll-us` when not given: off. On the loaded 2-core development machine a
+/// window gained nothing (the server's one context switch per request there is a
+/// preemption, not a sleep in epoll: `docs/benchmarks.md`, "Serving", 2026-12-05
+/// s10-http) and cost 0.6–2.7 CPU µs per 1-client request; 50 µs (longer than the gap
+/// between a reply and a one-client loop's next request on loopback) is the value to
+/// try where the HTTP thread does sleep between requests (an idle machine).
+pub const DEFAULT_US: u64 = 0;
 
 /// The most `--busy-poll-us` accepts: beyond a millisecond a thread spinning for
 /// requests costs more than the wake-up it saves.
