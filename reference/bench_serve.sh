@@ -5,7 +5,7 @@
 #   bash reference/bench_serve.sh [--seconds 30] [--soak 300] [--run DIR] [--data-dir DIR]
 #                                 [--cores 0,1] [--out DIR] [--mtrec-args "ARGS"]
 #                                 [--base-bin PATH] [--routes "infer recommend health"]
-#                                 [--no-build] [--perf]
+#                                 [--no-build] [--perf] [--variant "LABEL ARGS"]...
 #
 # 1. builds target/release/mtrec and the loadgen example; creates reference/.venv if missing;
 # 2. trains the run (configs/movielens_mmoe.toml, 3 epochs) unless DIR already holds one;
@@ -28,6 +28,10 @@
 # before a change) served beside the current one with the same flags (labels mtrec_base,
 # mtrec_base_tt); each level then runs base, mtrec, python back to back, and a table of
 # current / base ratios is printed: a before/after comparison under the same load.
+# --variant "LABEL ARGS" (repeatable): one more server of the current binary, started as
+# the first mtrec one plus ARGS (e.g. --variant "nopoll --busy-poll-us 0"), labelled
+# mtrec_LABEL; it runs the infer and health levels right after mtrec and before python,
+# and a table of each variant against mtrec and python is printed.
 # --routes: which of infer, recommend, health to run (default all three).
 # --no-build: use target/release/mtrec and the loadgen example as they are (step 1 skipped).
 # --perf: at 1 client, also count each server's CPU time and context switches during the
@@ -47,6 +51,7 @@ base_bin=""
 build=1
 perf=0
 routes="infer recommend health"
+variants=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) secs="$2"; shift 2 ;;
@@ -60,6 +65,7 @@ while [ $# -gt 0 ]; do
         --routes) routes="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
         --perf) perf=1; shift ;;
+        --variant) variants+=("$2"); shift 2 ;;
         *) echo "bench_serve.sh: unknown argument $1 (see the header of this file)" >&2; exit 2 ;;
     esac
 done
@@ -130,6 +136,15 @@ if [ -n "$base_bin" ]; then
         --addr 127.0.0.1:0 --token-file "$token" --threads 2 --two-tower $mtrec_args
 fi
 
+vnames=""
+for v in ${variants[@]+"${variants[@]}"}; do
+    read -r vlabel vargs <<< "$v"
+    # shellcheck disable=SC2086
+    start "mtrec_$vlabel" "$mtrec" serve --run "ml=$run" --data-dir "$data" --addr 127.0.0.1:0 \
+        --token-file "$token" --threads 2 --plain $mtrec_args $vargs
+    vnames="$vnames mtrec_$vlabel"
+done
+
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $load_before"
 echo "mtrec serve args: --threads 2 $mtrec_args"
@@ -138,6 +153,7 @@ for pass in "infer mtrec python" "recommend mtrec python" "recommend mtrec_tt py
     read -r route a b <<< "$pass"
     case " $routes " in *" $route "*) ;; *) continue ;; esac
     names="$a $b"
+    case "$route" in infer|health) names="$a$vnames $b" ;; esac
     [ -n "$base_bin" ] && names="${a/mtrec/mtrec_base} $names"
     for clients in 1 8 64; do
         for name in $names; do
@@ -222,6 +238,24 @@ if base:
             rm, ro, rp = m["requests_per_s"], o["requests_per_s"], max(p["requests_per_s"], 1e-9)
             print(f"| {title} | {c} | {ro:.0f} | {rm:.0f} | {rm / max(ro, 1e-9):.2f}× | {ro / rp:.1f}× | "
                   f"{rm / rp:.1f}× | {o['p50_ms']:.2f} / {o['p99_ms']:.2f} | {m['p50_ms']:.2f} / {m['p99_ms']:.2f} |")
+variants = sorted({k[0] for k in lv if k[0].startswith("mtrec_") and k[0] not in
+                   ("mtrec_tt", "mtrec_base", "mtrec_base_tt")})
+if variants:
+    print("\nvariants (--variant: the current binary with more flags), beside mtrec and python\n")
+    print("| request | clients | server | req/s | / mtrec | / python | p50 / p99 ms | errors |")
+    print("|---|---:|---|---:|---:|---:|---|---:|")
+    for route, title in (("infer", "infer, 1 row"), ("health", "GET /v2/health/live")):
+        for c in (1, 8, 64):
+            m, p = lv.get(("mtrec", route, c)), lv.get(("python", route, c))
+            if not m or not p:
+                continue
+            for name in ["mtrec"] + variants:
+                v = lv.get((name, route, c))
+                if not v:
+                    continue
+                r = v["requests_per_s"]
+                print(f"| {title} | {c} | {name} | {r:.0f} | {r / max(m['requests_per_s'], 1e-9):.2f}× | "
+                      f"{r / max(p['requests_per_s'], 1e-9):.1f}× | {v['p50_ms']:.2f} / {v['p99_ms']:.2f} | {v['errors']} |")
 bad = sum(r["errors"] for r in rows)
 print(f"\nerrors in all: {bad}")
 sys.exit(1 if bad else 0)

@@ -37,6 +37,9 @@ pub(crate) struct Node {
     /// Saved integer state (row indices, class ids, input lists).
     pub idx: Vec<u32>,
     pub needs_grad: bool,
+    /// The address of the store values this slot holds a copy of ([`Graph::param`]);
+    /// 0 for any other node.
+    pub from: usize,
 }
 
 impl Node {
@@ -50,6 +53,7 @@ impl Node {
             aux: Vec::new(),
             idx: Vec::new(),
             needs_grad: false,
+            from: 0,
         }
     }
 
@@ -86,6 +90,8 @@ pub struct Graph {
     epoch: u64,
     /// [`Graph::set_record_only`].
     record_only: bool,
+    /// [`Graph::set_params_fixed`].
+    params_fixed: bool,
 }
 
 impl Default for Graph {
@@ -111,6 +117,7 @@ impl Graph {
             reach: Vec::new(),
             f64_scratch: Vec::new(),
             record_only: false,
+            params_fixed: false,
         }
     }
 
@@ -235,6 +242,7 @@ impl Graph {
         n.rows = rows;
         n.cols = cols;
         n.needs_grad = needs_grad;
+        n.from = 0;
         n.value.clear();
         n.value.resize(rows * cols, 0.0);
         n.grad.clear();
@@ -265,6 +273,7 @@ impl Graph {
         n.rows = rows;
         n.cols = cols;
         n.needs_grad = needs_grad;
+        n.from = 0;
         n.value.resize(rows * cols, 0.0);
         n.value.truncate(rows * cols);
         n.grad.clear();
@@ -324,11 +333,40 @@ impl Graph {
             });
         }
         let info = store.info(id);
-        let v = self.push(Op::Param(id), info.rows, info.cols, true);
-        if self.computes() {
-            self.nodes[v.index()].value.copy_from_slice(store.value(id));
+        if !self.computes() {
+            return Ok(self.push(Op::Param(id), info.rows, info.cols, true));
         }
+        let src = store.value(id);
+        let from = src.as_ptr() as usize;
+        // with fixed parameters, the slot may still hold this very copy from the last pass
+        let kept = self.params_fixed
+            && self.nodes.get(self.len).is_some_and(|n| {
+                n.op == Op::Param(id) && n.from == from && n.value.len() == src.len()
+            });
+        // the copy writes every element: no zero-fill of the slot first (with a kept
+        // graph, as serving has, the slot already has the size and is only overwritten)
+        let v = self.push_overwritten(Op::Param(id), info.rows, info.cols, true);
+        let n = &mut self.nodes[v.index()];
+        if !kept {
+            n.value.copy_from_slice(src);
+        }
+        n.from = from;
         Ok(v)
+    }
+
+    /// Serving's promise: the values of every [`ParamStore`] read through this graph stay
+    /// as they are while the graph is kept (a loaded model's parameters; a reload loads a
+    /// new graph). [`Graph::param`] then copies a parameter into its slot once, and a
+    /// later pass that puts the same parameter of the same store in the same slot reads
+    /// the copy already there: a forward pass copies no parameters. Turning it on forgets
+    /// the copies of earlier passes (the store may have changed before the promise).
+    pub fn set_params_fixed(&mut self, fixed: bool) {
+        if fixed && !self.params_fixed {
+            for n in &mut self.nodes {
+                n.from = 0;
+            }
+        }
+        self.params_fixed = fixed;
     }
 
     // ---------------------------------------------------------------- reading

@@ -17,10 +17,15 @@
 //! over them; requests of one model from several threads still meet in the model's
 //! batcher ([`super::batcher`]).
 //!
+//! Each thread also busy-polls for up to `--busy-poll-us` after each reply it writes
+//! ([`super::busy_poll`]), so that a client's next request is picked up without waking
+//! the thread.
+//!
 //! Graceful shutdown: on SIGTERM / Ctrl-C the acceptor stops and every thread's axum
 //! server stops taking connections and finishes the requests it has; [`run`] returns
 //! when all threads have.
 
+use super::busy_poll::Polled;
 use super::metrics::Metrics;
 use super::AppState;
 use crate::error::{Error, Result};
@@ -38,6 +43,25 @@ fn io(what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// How the HTTP side runs: `--http-threads` and `--busy-poll-us`.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpConfig {
+    /// Threads answering HTTP (0: one per core this process may run on).
+    pub threads: usize,
+    /// How long a thread keeps polling its sockets after writing a reply before it
+    /// sleeps in epoll (zero: off) ([`super::busy_poll`]).
+    pub busy_poll: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            threads: 0,
+            busy_poll: Duration::from_micros(super::busy_poll::DEFAULT_US),
+        }
+    }
+}
+
 /// The connections one thread serves: those the acceptor sends it.
 struct Conns {
     rx: UnboundedReceiver<std::net::TcpStream>,
@@ -45,7 +69,7 @@ struct Conns {
 }
 
 impl axum::serve::Listener for Conns {
-    type Io = tokio::net::TcpStream;
+    type Io = Polled<tokio::net::TcpStream>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -58,7 +82,7 @@ impl axum::serve::Listener for Conns {
             let peer = s.peer_addr().unwrap_or(self.addr);
             // registers the socket with this thread's runtime
             match tokio::net::TcpStream::from_std(s) {
-                Ok(t) => return (t, peer),
+                Ok(t) => return (Polled(t), peer),
                 Err(e) => eprintln!("serve: a connection from {peer} is dropped: {e}"),
             }
         }
@@ -113,13 +137,16 @@ async fn accept_loop(
     }
 }
 
-/// One thread's server: axum on the connections of `rx`, until `stop`.
+/// One thread's server: axum on the connections of `rx`, until `stop`; the thread
+/// busy-polls for `busy_poll` after each reply.
 async fn serve_conns(
     rx: UnboundedReceiver<std::net::TcpStream>,
     addr: SocketAddr,
     app: Router,
     mut stop: watch::Receiver<bool>,
+    (busy_poll, metrics): (Duration, Arc<Metrics>),
 ) -> Result<()> {
+    super::busy_poll::start(busy_poll, metrics);
     axum::serve(Conns { rx, addr }, app)
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -137,17 +164,17 @@ pub fn thread_count(http_threads: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Serves `app` (over `state`) on `addr` with [`thread_count`]`(http_threads)` threads
+/// Serves `app` (over `state`) on `addr` with [`thread_count`]`(http.threads)` threads
 /// until SIGTERM or Ctrl-C; calls `on_listening` with the bound address once the
 /// signal handlers are in place. Returns when every request in flight is answered.
 pub fn run(
     state: AppState,
     app: Router,
     addr: SocketAddr,
-    http_threads: usize,
+    http: HttpConfig,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<()> {
-    let n = thread_count(http_threads);
+    let n = thread_count(http.threads);
     let build = || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -175,19 +202,21 @@ pub fn run(
             .enumerate()
             .map(|(i, (rt, rx))| {
                 let (app, stop) = (app.clone(), stop_rx.clone());
+                let spin = (http.busy_poll, metrics.clone());
                 std::thread::Builder::new()
                     .name(format!("http-{}", i + 1))
-                    .spawn(move || rt.block_on(serve_conns(rx, bound, app, stop)))
+                    .spawn(move || rt.block_on(serve_conns(rx, bound, app, stop, spin)))
                     .map_err(|e| io("HTTP thread", e))
             })
             .collect::<Result<_>>()?;
+        let spin = (http.busy_poll, metrics.clone());
         tokio::spawn(accept_loop(listener, senders, stop_rx.clone(), metrics));
         tokio::spawn(async move {
             super::shutdown_signal(term).await;
             let _ = stop_tx.send(true);
         });
         on_listening(bound);
-        let mut result = serve_conns(own, bound, app, stop_rx).await;
+        let mut result = serve_conns(own, bound, app, stop_rx, spin).await;
         for t in threads {
             let r = t
                 .join()

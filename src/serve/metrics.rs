@@ -69,6 +69,8 @@ pub struct Metrics {
     inline: AtomicU64,
     /// Connections accepted, by the HTTP thread they were handed to ([`super::http`]).
     connections: Mutex<Vec<u64>>,
+    /// Busy-poll windows that closed with no new reply ([`super::busy_poll`]).
+    busy_poll_expired: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -92,6 +94,7 @@ impl Metrics {
             reloads_failed: AtomicU64::new(0),
             inline: AtomicU64::new(0),
             connections: Mutex::new(Vec::new()),
+            busy_poll_expired: AtomicU64::new(0),
         }
     }
 
@@ -123,6 +126,17 @@ impl Metrics {
             c.resize(thread + 1, 0);
         }
         c[thread] += 1;
+    }
+
+    /// One busy-poll window of an HTTP thread closed with no new reply written in it
+    /// (it spun at most `--busy-poll-us` since the last reply).
+    pub fn busy_poll_expired(&self) {
+        self.busy_poll_expired.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many busy-poll windows have closed so far.
+    pub fn busy_poll_expired_count(&self) -> u64 {
+        self.busy_poll_expired.load(Ordering::Relaxed)
     }
 
     pub fn reloads(&self, ok: bool) {
@@ -201,6 +215,12 @@ impl Metrics {
         for (thread, n) in c.iter().enumerate() {
             let _ = writeln!(out, "{name}{{thread=\"{thread}\"}} {n}");
         }
+        let name = "mtrec_http_busy_poll_expired_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Busy-poll windows of the HTTP threads that closed with no new request answered (each spun at most --busy-poll-us).\n# TYPE {name} counter"
+        );
+        let _ = writeln!(out, "{name} {}", self.busy_poll_expired_count());
         out
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod batcher;
+pub mod busy_poll;
 pub mod client;
 pub mod ensemble;
 pub mod errors;
@@ -242,10 +243,11 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     })
 }
 
-/// [`serve`] with `http_threads` threads answering HTTP (0: one per core), each with
-/// its own connections ([`http::run`]).
-pub fn serve_on(opts: ServeOptions, http_threads: usize) -> Result<()> {
-    serve_runtime(opts, http_threads, |bound| {
+/// [`serve`] with `http.threads` threads answering HTTP (0: one per core), each with
+/// its own connections and busy-polling for `http.busy_poll` after a reply
+/// ([`http::run`]).
+pub fn serve_on(opts: ServeOptions, http: http::HttpConfig) -> Result<()> {
+    serve_runtime(opts, http, |bound| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {bound}");
@@ -254,16 +256,17 @@ pub fn serve_on(opts: ServeOptions, http_threads: usize) -> Result<()> {
 }
 
 /// [`serve`], calling `on_listening` with the bound address (once the signal handlers
-/// are in place, so a SIGTERM or SIGHUP from then on is handled, never fatal).
+/// are in place, so a SIGTERM or SIGHUP from then on is handled, never fatal), with
+/// the default [`http::HttpConfig`].
 pub fn serve_with(opts: ServeOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
-    serve_runtime(opts, 0, on_listening)
+    serve_runtime(opts, http::HttpConfig::default(), on_listening)
 }
 
-/// [`serve_with`] on `http_threads` HTTP threads ([`http::run`]: one single-threaded
+/// [`serve_with`] on `http.threads` HTTP threads ([`http::run`]: one single-threaded
 /// runtime per thread, connections spread over them; 0: one per core).
 pub fn serve_runtime(
     opts: ServeOptions,
-    http_threads: usize,
+    http: http::HttpConfig,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
@@ -306,7 +309,7 @@ pub fn serve_runtime(
         inflight: Arc::new(tokio::sync::Semaphore::new(opts.limits.max_inflight)),
     }));
     let app = router(state.clone());
-    http::run(state, app, opts.addr, http_threads, on_listening)
+    http::run(state, app, opts.addr, http, on_listening)
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).

@@ -171,12 +171,16 @@ pub fn load(name: &str, run: &Path) -> Result<Loaded> {
         others: other_specs,
         text,
     };
+    // the parameters never change while loaded (a reload loads anew): each pass reads the
+    // copies the first pass made (Graph::set_params_fixed)
+    let mut graph = Graph::new(0);
+    graph.set_params_fixed(true);
     Ok(Loaded {
         schema: std::sync::Arc::new(schema),
         input,
         model,
         store,
-        graph: Graph::new(0),
+        graph,
         ensemble: file.map(|f| (f, others, widths)),
     })
 }
