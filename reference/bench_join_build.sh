@@ -7,6 +7,9 @@
 #
 #   W=/tmp/joinw N=2000000 ITEMS=100000 SPLIT=column ROUNDS=1 bash reference/bench_join_build.sh
 #
+# DEDUP=1 adds `dedup = true` to [data] (de-duplication before the join; streamed since
+# the s10 session, in memory before it).
+#
 # W gets log_N.csv (user,item,price,click,buy,set) and items_ITEMS.csv
 # (item,category,brand,weight), generated here when absent (seeded; not committed).
 # The tasks are the cache tests' (tests/fixtures/click_buy_tasks.toml).
@@ -17,6 +20,8 @@ N="${N:-2000000}"
 ITEMS="${ITEMS:-100000}"
 SPLIT="${SPLIT:-column}"
 ROUNDS="${ROUNDS:-1}"
+DEDUP="${DEDUP:-0}"
+dedup=""; [ "$DEDUP" = 1 ] && dedup="dedup = true"
 BIN="${BIN:-target/release/mtrec}"
 mkdir -p "$W"
 if [ ! -f "$W/log_$N.csv" ] || [ ! -f "$W/items_$ITEMS.csv" ]; then
@@ -46,6 +51,7 @@ cat > "$W/join_bench.toml" <<TOML
 [data]
 files = ["log_$N.csv"]
 header = true
+$dedup
 
 [[data.join]]
 file = "items_$ITEMS.csv"

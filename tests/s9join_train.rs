@@ -5,43 +5,6 @@
 mod s9join_support;
 
 use s9join_support::*;
-use std::path::Path;
-use std::process::Command;
-
-fn train(dir: &Path, out: &str, sets: &[&str]) -> String {
-    let out = dir.join(out);
-    let cfg = dir.join("run.toml");
-    let mut args = vec![
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--threads",
-        "2",
-        "--quiet",
-    ];
-    for s in ["train.epochs=2", "train.batch_size=128"]
-        .iter()
-        .chain(sets)
-    {
-        args.extend(["--set", s]);
-    }
-    let o = Command::new(env!("CARGO_BIN_EXE_mtrec"))
-        .args(&args)
-        .env("MTREC_STREAM_CHUNK", CHUNK)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "mtrec train failed:\n{err}");
-    err
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 #[test]
 fn a_streamed_join_cache_trains_to_the_in_memory_metrics() {

@@ -5,7 +5,9 @@
 //! matched to its row. A row that cannot be read is an error (`--bad-rows error`, the
 //! default) or an output row with empty scores and the reason in an `error` column
 //! (`--bad-rows mark`); the run's `data.bad_rows` and `data.dedup` (training choices)
-//! never drop rows here. The output never replaces the input, a file of the run folder
+//! never drop rows here. A side table's (`[[data.join]]`) unreadable row is no input
+//! row: under `mark` it is left out of the side table and named on stderr, and the
+//! input rows with its key are marked as keys the side table lacks. The output never replaces the input, a file of the run folder
 //! or (without `--force`) any existing file, and is written atomically (see
 //! [`super::output`]).
 //!
@@ -62,6 +64,9 @@ pub struct PredictArgs {
     /// What to do with an input row that cannot be read (wrong field count, invalid
     /// text): `error` stops, `mark` writes it with empty scores and an `error` column.
     /// The run's `data.bad_rows` and `data.dedup` do not apply: no row is ever dropped.
+    /// An unreadable row of a side table ([[data.join]]) is no input row: `error` stops,
+    /// `mark` leaves it out of the side table (stderr names it) and marks the input rows
+    /// with its key; the output has one row per input row, never more.
     #[arg(long, value_enum, default_value_t = PredictBadRows::Error)]
     pub bad_rows: PredictBadRows,
     /// Input columns copied beside the scores (after `line`), e.g. --keep user,item.

@@ -183,3 +183,40 @@ kind = "numeric"
 
 pub const RANDOM: &str = "kind = \"random\"\nseed = 7\ntrain = 0.6\nvalid = 0.2";
 pub const COLUMN: &str = "kind = \"column\"\ncolumn = \"set\"";
+
+/// `mtrec train` on `<dir>/run.toml` into `<dir>/<out>` (2 epochs of batches of 128, 2
+/// threads, the tests' chunk size) with `--set` `sets`; its stderr.
+pub fn train(dir: &Path, out: &str, sets: &[&str]) -> String {
+    let out = dir.join(out);
+    let cfg = dir.join("run.toml");
+    let mut args = vec![
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "2",
+        "--quiet",
+    ];
+    for s in ["train.epochs=2", "train.batch_size=128"]
+        .iter()
+        .chain(sets)
+    {
+        args.extend(["--set", s]);
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mtrec"))
+        .args(&args)
+        .env("MTREC_STREAM_CHUNK", CHUNK)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "mtrec train failed:\n{err}");
+    err
+}
+
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

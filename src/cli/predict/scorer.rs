@@ -19,13 +19,22 @@ use crate::autograd::{Graph, ParamStore};
 use crate::config::{BadRows, RunConfig};
 use crate::data::features::{Encoded, FeatureSpec, SpecLookups};
 use crate::data::ingest::RawTable;
-use crate::data::loaders::load_table;
+use crate::data::loaders::load_table_scoring;
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use crate::models::MultiTaskModel;
 use crate::nn::FeatureInput;
 use crate::train::run::{self, predict};
 use std::path::{Path, PathBuf};
+
+/// Says on stderr which side-table rows were left out (`--bad-rows mark`: a side
+/// table's unreadable row is no input row, so it gets no output row; the input rows
+/// with its key are marked as keys the side table lacks).
+pub(super) fn side_notes(notes: &[String]) {
+    for n in notes {
+        eprintln!("note: {n}; input rows with its key are marked as keys the side table lacks");
+    }
+}
 
 /// Rows per scoring batch (every batch but the input's last holds exactly this many).
 pub(super) const BATCH: usize = 4096;
@@ -145,7 +154,9 @@ impl Scorer {
 
     /// `--input` read whole, as the run reads its data.
     pub fn load_whole(&self, _args: &PredictArgs) -> Result<RawTable> {
-        load_table(&self.cfg.data, Path::new("."), &self.needed())
+        let (table, notes) = load_table_scoring(&self.cfg.data, Path::new("."), &self.needed())?;
+        side_notes(&notes);
+        Ok(table)
     }
 
     /// One table of read rows → its output rows (read and marked, in line order) and

@@ -6,9 +6,12 @@
 //!     data::loaders::stream_table ─▶ chunks (side tables read once, joined per chunk)
 //!     text features: pass 1 over the chunks gathers and embeds the texts (texts.rs),
 //!                    pass 2 reads the chunks again to score them
-//! movielens, taobao, interactions; side tables with unreadable rows; MTREC_PREDICT_WHOLE=1:
-//!     data::loaders::load_table ─▶ one table (a notice on stderr says why)
+//! movielens, taobao, interactions; MTREC_PREDICT_WHOLE=1:
+//!     data::loaders::load_table_scoring ─▶ one table (a notice on stderr says why)
 //! ```
+//! A side table's own unreadable rows (`--bad-rows mark`) are left out of the side
+//! table either way and named on stderr; they are no input rows, so they get no output
+//! row (one row in, one row out), and the input rows with their keys are marked.
 
 use super::scorer::Scorer;
 use super::PredictArgs;
@@ -61,10 +64,9 @@ pub(super) fn open(sc: &mut Scorer, args: &PredictArgs, rows: usize) -> Result<S
     };
     let Some(mut stream) = stream else {
         if !whole_forced() {
-            let why = whole_reason(sc.cfg.data.loader).unwrap_or(
-                "a side table of [[data.join]] has unreadable rows (they are listed among the marked rows)",
-            );
-            eprintln!("note: --input is read whole, not in chunks: {why}");
+            if let Some(why) = whole_reason(sc.cfg.data.loader) {
+                eprintln!("note: --input is read whole, not in chunks: {why}");
+            }
         }
         let table = sc.load_whole(args)?;
         return Ok(Source {
@@ -73,6 +75,7 @@ pub(super) fn open(sc: &mut Scorer, args: &PredictArgs, rows: usize) -> Result<S
             total: 0,
         });
     };
+    super::scorer::side_notes(&stream.side_notes());
     if sc.has_texts() {
         sc.gather_texts(args, &mut stream)?;
         stream = stream_table(&sc.cfg.data, dir, &sc.needed(), rows)?

@@ -172,10 +172,26 @@ impl Joiner {
         self.main_needed.iter().map(String::as_str).collect()
     }
 
-    /// Whether a side table had rows dropped (`data.bad_rows = "skip"`): [`read_joined`]
-    /// lists them among the rows' dropped rows, which a chunk of rows cannot repeat.
-    pub(super) fn sides_dropped_rows(&self) -> bool {
-        self.sides.iter().any(|s| !s.table.skipped.is_empty())
+    /// One line per side table that dropped rows of its own (`data.bad_rows = "skip"`):
+    /// `items.csv: 1 unreadable row left out of the side table of data.join[0] (line 7:
+    /// …)`. For scoring ([`super::load_table_scoring`], [`super::stream_table`]): such a
+    /// row is no input row, so it is named here instead of among the rows' dropped rows.
+    pub(super) fn side_notes(&self) -> Vec<String> {
+        (self.sides.iter().enumerate())
+            .filter(|(_, s)| !s.table.skipped.is_empty())
+            .map(|(i, s)| {
+                let sk = &s.table.skipped;
+                let n = sk.count + sk.duplicates;
+                let first = (sk.first.first()).map_or(String::new(), |r| {
+                    format!(" (line {}: {})", r.line, r.reason)
+                });
+                format!(
+                    "{}: {n} unreadable row{} left out of the side table of data.join[{i}]{first}",
+                    s.shown,
+                    if n == 1 { "" } else { "s" }
+                )
+            })
+            .collect()
     }
 
     /// `table` (rows of the data files, the columns [`Joiner::main_needed`]) with every

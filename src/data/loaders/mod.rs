@@ -55,6 +55,25 @@ pub fn load_table(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<
     })
 }
 
+/// The table of [`load_table`] for scoring rows one for one (`mtrec predict`): a side
+/// table's own unreadable rows (`data.bad_rows = "skip"`) are not among the table's
+/// dropped rows, which are rows of the data files only; they are left out of the side
+/// table (rows with their keys are then keys the side table lacks) and named in the
+/// returned notes, one per such side table.
+pub fn load_table_scoring(
+    cfg: &DataConfig,
+    data_dir: &Path,
+    needed: &[&str],
+) -> Result<(RawTable, Vec<String>)> {
+    if cfg.join.is_empty() {
+        return Ok((load_rows(cfg, data_dir, needed)?, Vec::new()));
+    }
+    let main_names = join::main_names(cfg, data_dir)?;
+    let joiner = join::Joiner::new(cfg, data_dir, needed, &main_names)?;
+    let table = load_rows(cfg, data_dir, &joiner.main_needed())?;
+    Ok((joiner.join(table, false)?, joiner.side_notes()))
+}
+
 /// The rows of `data.files` as `data.loader` reads them, without joins.
 fn load_rows(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTable> {
     match cfg.loader {
@@ -71,10 +90,10 @@ fn load_rows(cfg: &DataConfig, data_dir: &Path, needed: &[&str]) -> Result<RawTa
 /// The rows of `data.files` in chunks of about `rows` rows, each chunk the table
 /// [`load_table`] would hold for those rows (read by [`ingest::TableChunks`] on a thread
 /// of its own; the data set's funnel rule applied per chunk; the side tables of
-/// `[[data.join]]` read once and joined into each chunk). `None` where every row is
-/// needed at once: the loaders that aggregate or sample (`movielens`, `taobao`,
-/// `interactions`), and joins whose side tables dropped rows (`bad_rows = "skip"`:
-/// [`load_table`] lists those among the rows' dropped rows).
+/// `[[data.join]]` read once and joined into each chunk; a side table's own dropped
+/// rows are not among any chunk's, as in [`load_table_scoring`]:
+/// [`TableStream::side_notes`]). `None` where every row is needed at once: the loaders
+/// that aggregate or sample (`movielens`, `taobao`, `interactions`).
 pub fn stream_table(
     cfg: &DataConfig,
     data_dir: &Path,
@@ -95,11 +114,7 @@ pub fn stream_table(
             Some(cols) => cols.iter().map(|c| c.to_string()).collect(),
             None => ingest::read_header(cfg, data_dir)?,
         };
-        let j = join::Joiner::new(cfg, data_dir, needed, &main_names)?;
-        if j.sides_dropped_rows() {
-            return Ok(None);
-        }
-        Some(j)
+        Some(join::Joiner::new(cfg, data_dir, needed, &main_names)?)
     };
     let main_needed: Vec<&str> = match &joiner {
         Some(j) => j.main_needed(),
@@ -122,6 +137,16 @@ pub struct TableStream {
     pub chunks: ingest::TableChunks,
     funnel: Option<samples::Funnel>,
     joiner: Option<join::Joiner>,
+}
+
+impl TableStream {
+    /// The side tables' own dropped rows, one line per side table (none without
+    /// `[[data.join]]` or when no side row was dropped).
+    pub fn side_notes(&self) -> Vec<String> {
+        self.joiner
+            .as_ref()
+            .map_or_else(Vec::new, |j| j.side_notes())
+    }
 }
 
 impl Iterator for TableStream {

@@ -2,8 +2,13 @@
 //! exactly is dropped, as the in-memory reader drops it (`ingest::reader`).
 //!
 //! ```text
-//! parse (parallel)   every decoded row (not malformed; the funnel and value rules come
-//!                    later) ──row_hash(all its fields, trimmed and unquoted)──▶ (line, h)
+//! parse (parallel)   every decoded row (not malformed; the funnel, the joins and the
+//!                    value rules come later) ──row_hash──▶ (line, h):
+//!                      CSV / TSV: all its fields, trimmed and unquoted (the reader's
+//!                                 record)
+//!                      Parquet:   the texts of the projected columns, the table's
+//!                                 data-file columns (parquet.rs; the in-memory Parquet
+//!                                 reader compares those texts, not the typed values)
 //! pass 1 (in order)  h in Seen ─▶ a duplicate: counted, its line kept in ChunkInfo::dups,
 //!                                 the row taken out of the chunk (drop_rows) before it
 //!                                 is numbered, split, counted or listed as a bad row
@@ -13,7 +18,9 @@
 //! So the kept rows, their numbers (the random split's draw), the skipped-row list and
 //! the duplicate count are the in-memory path's. A row dropped by the funnel or a bad
 //! value is still "seen" (the reader de-duplicates before those rules), so its repeats
-//! are duplicates, not bad rows.
+//! are duplicates, not bad rows; so is a row whose key a side table lacks (`[[data.join]]`:
+//! the reader de-duplicates before the join), and its repeats leave the join's dropped
+//! rows with it.
 //!
 //! Memory: `Seen` holds 16 bytes per distinct row (a `HashSet<u128>`: with its control
 //! bytes and load factor about 18–37 bytes a row: 1M rows ≈ 32 MB), and `dups` 4 bytes
@@ -62,6 +69,9 @@ pub(super) fn drop_rows(p: &mut Parsed, dups: &[u32]) {
     let is_dup = |line: u64| dups.binary_search(&(line as u32)).is_ok();
     p.funnel.retain(|d| !is_dup(d.line));
     p.values.retain(|d| !is_dup(d.line));
+    // a repeat of a row whose key a side table lacks is a duplicate, not a second
+    // dropped row (the in-memory reader de-duplicates before joining)
+    p.join_dropped.retain(|(_, d)| !is_dup(d.line));
     let n = p.rows();
     let keep: Vec<bool> = p.line.iter().map(|&l| !is_dup(l as u64)).collect();
     // new index of each kept row (for `missed`)
@@ -96,6 +106,7 @@ pub(super) fn drop_rows(p: &mut Parsed, dups: &[u32]) {
     compact(&mut p.text, &keep);
     compact(&mut p.split.time, &keep);
     compact(&mut p.split.item, &keep);
+    compact(&mut p.set, &keep);
     p.missed.retain(|m| keep[m.row as usize]);
     for m in &mut p.missed {
         m.row = new_row[m.row as usize];

@@ -145,6 +145,20 @@ impl Joins {
         }
     }
 
+    /// Joined table column `c` (≥ `n_main`): its join and its side column's dictionary
+    /// (the in-memory joined column starts with it); `None` for a data-file column.
+    pub(super) fn side_dict(&self, c: usize) -> Option<(usize, &[String])> {
+        let &(j, src) = self.cols.get(c.checked_sub(self.n_main)?)?;
+        Some((j, &self.sides[j].table.columns[src].dict))
+    }
+
+    /// The code of joined table column `c` in a row whose join `j` found side row `r`
+    /// (not [`MISSING_KEY`]): its side row's code in [`Joins::side_dict`].
+    pub(super) fn side_code(&self, c: usize, r: u32) -> u32 {
+        let (j, src) = self.cols[c - self.n_main];
+        self.sides[j].table.columns[src].values[r as usize]
+    }
+
     /// Fills `rows` with each join's side row; `Err(j)` when join j lacks the key.
     pub(super) fn resolve<'t>(
         &'t self,

@@ -376,7 +376,9 @@ fn pass1(
         bag_vocab: (0..plan.bags.len()).map(|_| VocabFit::default()).collect(),
         bag_ids: vec![[0; 4]; plan.bags.len()],
         missed: missing::FirstMissing::new(plan),
-        texts: (0..plan.text.len()).map(|_| Default::default()).collect(),
+        texts: (plan.text.iter())
+            .map(|&c| text::TextFit::new(plan, c))
+            .collect(),
         ..Default::default()
     };
     for (fi, file) in files.iter().enumerate() {
@@ -599,7 +601,13 @@ fn pass2(
         match &file.parquet {
             Some(pq) => parquet::stream_groups(
                 pq,
-                |g, first| write(g, &parquet::parse_group(plan, pq, g, first, true)?),
+                |g, first| {
+                    let mut p = parquet::parse_group(plan, pq, g, first, true)?;
+                    if let Some(info) = chunks.get(base + g) {
+                        dedup::drop_rows(&mut p, &info.dups);
+                    }
+                    write(g, &p)
+                },
                 &mut each,
             )?,
             None => stream_file(

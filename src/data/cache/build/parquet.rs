@@ -47,6 +47,12 @@ pub(super) fn parse_group(
         let number = line - first;
         match cells {
             Ok(cells) => {
+                if plan.dedup {
+                    // the in-memory Parquet reader's rule: the projected columns' texts
+                    let texts = (0..plan.n_main).map(|i| cells.text(i).as_bytes());
+                    out.hashes
+                        .push((number as u32, super::dedup::row_hash(texts)));
+                }
                 parse::judge_row(
                     plan,
                     &mut out,

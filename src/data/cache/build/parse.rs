@@ -455,7 +455,7 @@ pub(super) fn judge_row<'p: 't, 't>(
     let (codes, mv, jrows) = (&mut look.codes, &look.missing, &mut look.join_rows);
     let joined = |n: usize| (0..n).map(&text).collect::<Vec<_>>().join(",");
     // text features: numbered for every decoded row, as the in-memory column is
-    let text_codes = super::text::codes(plan, out, &mut look.text_codes, &text);
+    let mut text_codes = super::text::codes(plan, out, &mut look.text_codes, &text);
     if let Some((e, l)) = plan.funnel {
         let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
         let (et, lt) = (text(e), text(l));
@@ -481,7 +481,11 @@ pub(super) fn judge_row<'p: 't, 't>(
     }
     // [[data.join]]: each key looked up (join.rs); the joined cells read as the row's
     if let Some(j) = &plan.joins {
-        if let Err(miss) = j.resolve(jrows, &text) {
+        let resolved = j.resolve(jrows, &text);
+        // joined text columns: numbered by every join the row passed (text.rs)
+        let tc = &mut look.text_codes;
+        super::text::joined_codes(plan, out, tc, jrows, &text, &mut text_codes);
+        if let Err(miss) = resolved {
             j.missed(out, miss, jrows, number, &text, skip);
             return;
         }

@@ -62,12 +62,6 @@ pub(super) fn not_streamable(cfg: &RunConfig) -> Option<String> {
         Loader::Csv | Loader::AliCcp | Loader::Aliexpress | Loader::Kuairand
     ) {
         format!("data.loader = {:?}", d.loader)
-    } else if d.dedup && d.format == Format::Parquet {
-        "data.dedup = true with Parquet input".into()
-    } else if d.dedup && !d.join.is_empty() {
-        "data.dedup = true with data.join".into()
-    } else if !d.join.is_empty() && cfg.features.iter().any(|f| f.text.is_some()) {
-        "a text feature with data.join".into()
     } else if !d.header && d.columns.is_none() && d.format != Format::Parquet {
         "data.header = false without data.columns".into()
     } else {

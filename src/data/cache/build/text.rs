@@ -14,6 +14,20 @@
 //! ```
 //! Memory: the distinct texts of each text feature (and their index), not the rows.
 //! A missing text cell is a text like any other (the in-memory path embeds it as is).
+//!
+//! A text column that a `[[data.join]]` gives (`item_title` of an item table) is, in
+//! memory, the joined column (`loaders::join::join_one`): the side column's dictionary
+//! as the side table's reader numbered it, every entry whether or not a row joins it,
+//! then one entry per distinct missing-marker key (the key's text, in order of first
+//! appearance among the rows present at that join: after the funnel and the earlier
+//! joins' drops, before the later joins' and the value rules'):
+//!
+//! ```text
+//! TextFit    texts = side dictionary (base = its length), then the markers
+//! judge_row  after the funnel, join j resolved:  side row r → the side code of r
+//!            key a missing marker → base + the marker's chunk-local code
+//!            (text_dict holds the chunk's markers; merged chunk by chunk in file order)
+//! ```
 
 use super::cells::Codes;
 use super::encode::{io_err, SetFile};
@@ -38,6 +52,9 @@ pub(super) fn codes<'t>(
     }
     (plan.text.iter().enumerate())
         .map(|(t, &c)| {
+            if c >= plan.n_main {
+                return 0; // joined: numbered once its join is resolved (joined_codes)
+            }
             let s = text(c);
             let (code, new) = codes[t].code(s);
             if new {
@@ -48,15 +65,63 @@ pub(super) fn codes<'t>(
         .collect()
 }
 
+/// Sets the codes (`codes`, from [`codes`]) of the joined text features whose join
+/// was resolved for this row (`rows`: the side row of each join resolved so far, in
+/// order): a side row's code, or for a missing-marker key `base` + the marker's
+/// chunk-local code, adding a new marker to `out.text_dict`.
+pub(super) fn joined_codes<'t>(
+    plan: &'t Plan<'_>,
+    out: &mut Parsed,
+    look: &mut [Codes],
+    rows: &[u32],
+    text: &impl Fn(usize) -> &'t str,
+    codes: &mut [u32],
+) {
+    let Some(joins) = &plan.joins else { return };
+    for (t, &c) in plan.text.iter().enumerate() {
+        let Some((j, dict)) = joins.side_dict(c) else {
+            continue;
+        };
+        codes[t] = match rows.get(j) {
+            None => continue, // the row is dropped at an earlier join
+            Some(&super::join::MISSING_KEY) => {
+                let marker = joins.cell(rows, c, text);
+                let (code, new) = look[t].code(marker);
+                if new {
+                    out.text_dict[t].push(marker.to_string());
+                }
+                dict.len() as u32 + code
+            }
+            Some(&r) => joins.side_code(c, r),
+        };
+    }
+}
+
 /// One text feature's dictionary being merged.
 #[derive(Default)]
 pub(super) struct TextFit {
     texts: Vec<String>,
     index: HashMap<String, u32, FxBuild>,
+    /// A joined column: the side column's dictionary, which `texts` starts with (codes
+    /// below it are ids already); 0 for a data-file column.
+    base: u32,
 }
 
 impl TextFit {
-    /// Adds a chunk's distinct texts (chunks in file order).
+    /// The dictionary of text feature column `c` before any row: empty, or for a
+    /// joined column its side column's dictionary.
+    pub(super) fn new(plan: &Plan<'_>, c: usize) -> TextFit {
+        let side = (plan.joins.as_ref()).and_then(|j| j.side_dict(c));
+        let texts = side.map_or_else(Vec::new, |(_, d)| d.to_vec());
+        TextFit {
+            base: texts.len() as u32,
+            texts,
+            index: HashMap::default(),
+        }
+    }
+
+    /// Adds a chunk's distinct texts (chunks in file order); for a joined column its
+    /// markers, each a new id even if a side text reads the same (as in memory).
     pub(super) fn merge(&mut self, dict: &[String]) {
         for t in dict {
             if !self.index.contains_key(t) {
@@ -93,9 +158,13 @@ pub(super) fn write_chunk(
         .collect();
     for (s, set) in files.iter().enumerate() {
         for (t, ids) in ids.iter().enumerate() {
+            let base = fits[t].base;
             let mut col = Vec::new();
             for r in (0..p.rows()).filter(|&r| sets[r] as usize == s) {
-                col.extend_from_slice(&ids[p.text[r * ft + t] as usize].to_le_bytes());
+                // below `base`: a joined side text's id; else a chunk-local code
+                let code = p.text[r * ft + t];
+                let id = code.checked_sub(base).map_or(code, |k| ids[k as usize]);
+                col.extend_from_slice(&id.to_le_bytes());
             }
             if !col.is_empty() {
                 set.put(set.lay.text(t) + 4 * offsets[s], &col)?;
