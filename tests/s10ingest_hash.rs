@@ -4,7 +4,7 @@
 //! and folder as `cache_key` computes apart, and the reuse rules kept: a second run
 //! reuses the folder, a file rewritten in place with the same size and modification
 //! time is told apart by its content hash, and a folder built before stat keys (no
-//! `stat_key` file) is still reused.
+//! `stat_key` in its `meta.json`) is still reused.
 
 use mtrec::config::RunConfig;
 use mtrec::data::cache::{cache_key, open_or_build, stat_key};
@@ -128,8 +128,8 @@ fn the_key_taken_while_reading_is_the_separate_key_and_reuse_still_holds() {
         serde_json::from_str(&std::fs::read_to_string(sets.dir.join("meta.json")).unwrap())
             .unwrap();
     assert_eq!(meta["key"], parts, "meta.json's key parts differ");
-    let stat = std::fs::read_to_string(sets.dir.join("stat_key")).unwrap();
-    assert_eq!(stat.trim(), stat_key(&cfg, &dir).unwrap());
+    let stat = meta["stat_key"].as_str().unwrap().to_string();
+    assert_eq!(stat, stat_key(&cfg, &dir).unwrap());
     drop(sets);
     // the second run reuses it
     let (_, again, _) = open_or_build(&cfg, &dir, &root).unwrap();
@@ -151,7 +151,7 @@ fn the_key_taken_while_reading_is_the_separate_key_and_reuse_still_holds() {
         .set_modified(mtime)
         .unwrap();
     assert_eq!(
-        stat.trim(),
+        stat,
         stat_key(&cfg, &dir).unwrap(),
         "the stat key should not change"
     );
@@ -164,9 +164,13 @@ fn the_key_taken_while_reading_is_the_separate_key_and_reuse_still_holds() {
     assert_ne!(key2, key);
     assert_eq!(other.dir, root.join(&key2));
     drop(other);
-    // a folder from before stat keys (no stat_key file) is reused, not built again
+    // a folder from before stat keys (no stat_key in meta.json) is reused, not built again
     for k in [&key, &key2] {
-        std::fs::remove_file(root.join(k).join("stat_key")).unwrap();
+        let path = root.join(k).join("meta.json");
+        let mut meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        meta.as_object_mut().unwrap().remove("stat_key");
+        std::fs::write(&path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
     }
     let (_, old, _) = open_or_build(&cfg, &dir, &root).unwrap();
     assert!(!old.built, "a folder without a stat key should be reused");

@@ -39,7 +39,7 @@ pub fn cache_key_with(
 
 /// The stat key: [`cache_key`] without the content hashes (every file's name, size and
 /// modification time, and the config parts), read from the file system alone. A cache
-/// folder holds the stat key it was built with (`<key>/stat_key`); a run whose stat key
+/// folder holds the stat key it was built with (`meta.json`'s `stat_key`); a run whose stat key
 /// no folder holds builds at once, hashing the files while it reads them, and learns its
 /// key at the end; one whose stat key a folder holds hashes the files first, as before,
 /// to tell a file rewritten in place (same size and time) from the one cached.

@@ -133,11 +133,9 @@ pub fn open_or_build_with(
     Ok((prepared, sets, skipped))
 }
 
-/// The file in a cache folder holding the stat key it was built with (`key::stat_key`).
-const STAT_KEY: &str = "stat_key";
-
-/// Whether a cache folder under `root` was built with the stat key `stat`, or holds no
-/// stat key (built by an mtrec before it): then only the content hash tells.
+/// Whether a cache folder under `root` was built with the stat key `stat` (its
+/// `meta.json`'s `stat_key`, `key::stat_key`), or holds none (built by an mtrec before
+/// stat keys): then only the content hash tells.
 fn holds_stat_key(root: &Path, stat: &str) -> bool {
     let Ok(rd) = std::fs::read_dir(root) else {
         return false;
@@ -148,7 +146,9 @@ fn holds_stat_key(root: &Path, stat: &str) -> bool {
         if name.contains(".tmp-") || !dir.join("meta.json").is_file() {
             return false;
         }
-        std::fs::read_to_string(dir.join(STAT_KEY)).map_or(true, |s| s.trim() == stat)
+        let meta = std::fs::read_to_string(dir.join("meta.json")).unwrap_or_default();
+        let meta: serde_json::Value = serde_json::from_str(&meta).unwrap_or_default();
+        meta["stat_key"].as_str().is_none_or(|s| s == stat)
     })
 }
 
@@ -221,6 +221,7 @@ fn build(
     let [train, valid, test, cold] = built.rows;
     let meta = json!({
         "key": parts,
+        "stat_key": stat,
         "rows": { "train": train, "valid": valid, "test": test, "cold": cold },
         "files": built.files,
         "report": built.report,
@@ -235,7 +236,6 @@ fn build(
         "meta.json",
         serde_json::to_string_pretty(&meta).unwrap_or_default(),
     )?;
-    write(STAT_KEY, format!("{stat}\n"))?;
     if let Err(e) = std::fs::rename(&tmp, &dir) {
         // another run built the same key meanwhile: keep its folder
         let _ = std::fs::remove_dir_all(&tmp);
