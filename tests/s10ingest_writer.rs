@@ -1,7 +1,7 @@
 //! Pass 2 of the streamed cache build writes each chunk's rows straight into a shared
-//! writable memory map of the preallocated set files (src/data/cache/build/encode.rs);
-//! the reference twin (`MTREC_STREAM_WRITE=pwrite`) writes each segment through a
-//! buffer and `pwrite`. Both `mtrec train` runs (the variable set on the child
+//! writable memory map of the preallocated set files with `MTREC_STREAM_WRITE=mapped`
+//! (src/data/cache/build/encode.rs); the default writes each segment through a buffer
+//! and `pwrite`. Both `mtrec train` runs (the variable set on the child
 //! process only) must leave the same cache folder, byte for byte, on a file with every
 //! kind of column the sets hold (categorical, numeric with missing cells, multi-hot
 //! lists of varying length, two tasks, a skipped bad row) cut into many small chunks,
@@ -156,10 +156,10 @@ fn the_mapped_writer_leaves_the_pwrite_writers_bytes_at_any_thread_count() {
     let dir = temp_dir("bytes");
     write_rows(&dir, 6_000);
     std::fs::write(dir.join("run.toml"), CONFIG).unwrap();
-    let reference = train(&dir, "pwrite", "2", Some("pwrite"));
+    let reference = train(&dir, "pwrite", "2", None);
     assert!(
         reference.contains("pass 2 (encode, pwrite)"),
-        "the twin should say it wrote through pwrite: {reference}"
+        "the default should say it wrote through pwrite: {reference}"
     );
     let want = folder_files(&dir.join("pwrite"));
     let names: Vec<&str> = want.iter().map(|f| f.0.as_str()).collect();
@@ -174,10 +174,10 @@ fn the_mapped_writer_leaves_the_pwrite_writers_bytes_at_any_thread_count() {
     }
     for threads in ["1", "3"] {
         let cache = format!("mapped{threads}");
-        let err = train(&dir, &cache, threads, None);
+        let err = train(&dir, &cache, threads, Some("mapped"));
         assert!(
             err.contains("pass 2 (encode, mapped)"),
-            "the default writer should be the memory map: {err}"
+            "MTREC_STREAM_WRITE=mapped should write through the memory map: {err}"
         );
         let got = folder_files(&dir.join(&cache));
         assert_eq!(got.len(), want.len());

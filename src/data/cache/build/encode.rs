@@ -13,12 +13,11 @@
 //!                                               chunk's own); offsets[0] = 0 from set_len
 //! bag b ids:      offset bag(b) + 8·(N_s + 1) + 4·(ids before the chunk) ← the ids
 //! ```
-//! The words go straight into a shared writable memory map of the preallocated file
-//! (no buffer, no kernel copy, no inode lock shared by the writer threads); each
-//! segment's pages are handed back once written, so the resident pages stay a few
-//! chunks' worth. The reference twin (`MTREC_STREAM_WRITE=pwrite`) collects each
-//! segment in a buffer and `pwrite`s it; both give the same bytes
-//! (`tests/s10ingest_writer.rs`). Before anything is written a chunk's rows per set
+//! Each segment is collected in a buffer and `pwrite`n (the default), or, with
+//! `MTREC_STREAM_WRITE=mapped`, written straight into a shared writable memory map of
+//! the preallocated file (no buffer, no kernel copy, no inode lock shared by the writer
+//! threads; each segment's pages handed back once written, so the resident pages stay
+//! a few chunks' worth). Both give the same bytes (`tests/s10ingest_writer.rs`). Before anything is written a chunk's rows per set
 //! (and ids per bag) are checked against pass 1's counts ([`ChunkSpan`]), so the
 //! segments of different chunks never overlap, even if the file changed in between.
 
@@ -61,10 +60,12 @@ pub(super) fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Whether pass 2 writes through `pwrite` (`MTREC_STREAM_WRITE=pwrite`, the reference
-/// twin) rather than through memory maps.
+/// Whether pass 2 writes through `pwrite` (the default) rather than through memory maps
+/// (`MTREC_STREAM_WRITE=mapped`): on the loaded 2-core machine the maps cost about 0.9
+/// CPU s more on the 2M-row build (page faults, and each segment's pages handed back),
+/// so they stay opt-in until measured on an idle machine (docs/benchmarks.md).
 pub(super) fn pwrite_twin() -> bool {
-    std::env::var("MTREC_STREAM_WRITE").is_ok_and(|v| v == "pwrite")
+    !std::env::var("MTREC_STREAM_WRITE").is_ok_and(|v| v == "mapped")
 }
 
 impl SetFile {
