@@ -34,6 +34,8 @@
 #   AUC clk/conv test-split AUC of the trained model (mtrec: the best epoch's weights).
 # (Before 2026-12-05 mtrec's ingest was the run's wall time minus its training time, which
 # also held one evaluation of validation and test and the run's setup.)
+# BASE_BIN=path adds a row of that (earlier) mtrec binary before BIN's, in the same
+# invocation and on the same CSV: before / after side by side under the same load.
 # CACHE=on (default) trains mtrec from its data cache, built fresh by the streaming
 # build in each run (the cache folder is removed first, so its build is in "ingest");
 # CACHE=off reads the CSV into memory as before.
@@ -53,27 +55,31 @@ for N in "$@"; do
   csv="$WORK/ae_$N.csv"
   [ -s "$csv" ] || $BIN gen aliexpress --rows "$N" --out "$csv" --seed 1 > "$WORK/gen_$N.json"
   mb=$(( $(stat -L -c %s "$csv") / 1000000 ))  # -L: WORK may hold a link to a kept CSV
-  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N mtrec (CACHE=$CACHE)" >&2
+  for bin in ${BASE_BIN:-} "$BIN"; do
+  label=mtrec; [ "$bin" = "$BIN" ] || label=mtrec-base
+  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)  N=$N $label $bin (CACHE=$CACHE)" >&2
   cache_set=()
   if [ "$CACHE" = on ]; then
     rm -rf "$WORK/mtrec_cache"
     cache_set=(--set "data.cache=\"$WORK/mtrec_cache\"")
   fi
-  /usr/bin/time -v $BIN train --config configs/aliexpress_mmoe.toml --data-dir "$WORK" \
+  sync  # the previous run's dirty pages written back first
+  /usr/bin/time -v "$bin" train --config configs/aliexpress_mmoe.toml --data-dir "$WORK" \
     --out "$WORK/run_$N" --overwrite --quiet --threads "$THREADS" \
     --set "data.files=[\"ae_$N.csv\"]" --set train.batch_size=1024 --set train.epochs=1 \
     "${cache_set[@]}" > /dev/null 2> "$WORK/time_$N.txt"
   grep -h "data cache: streamed" "$WORK/time_$N.txt" >&2 || true
-  "$PY" - "$WORK/run_$N/summary.json" "$WORK/time_$N.txt" "$N" "$mb" <<'PY'
+  "$PY" - "$WORK/run_$N/summary.json" "$WORK/time_$N.txt" "$N" "$mb" "$label" <<'PY'
 import json, re, sys
 s = json.load(open(sys.argv[1]))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(sys.argv[2]).read()).group(1)) / 1024
 if "data_seconds" not in s:
     sys.exit(f"{sys.argv[1]} has no data_seconds: this mtrec binary is older than the benchmark (rebuild, or BIN=)")
 t = s["tasks"]
-print(f"{sys.argv[3]:<10} {'mtrec':<8} {sys.argv[4]:>9} {s['data_seconds']:>9.1f} {s['train_samples_per_s']:>12.0f} "
+print(f"{sys.argv[3]:<10} {sys.argv[5]:<8} {sys.argv[4]:>9} {s['data_seconds']:>9.1f} {s['train_samples_per_s']:>12.0f} "
       f"{rss:>9.0f} {t['click']['test']['auc']:>9.4f} {t['conversion']['test']['auc']:>9.4f}")
 PY
+  done
   if [ -n "${TORCH_MAX_N:-}" ] && [ "$N" -gt "$TORCH_MAX_N" ]; then
     printf '%-10s %-8s %9s %s\n' "$N" pytorch "$mb" "not run: N > TORCH_MAX_N=$TORCH_MAX_N (its in-memory path would not fit)"
     continue

@@ -44,47 +44,89 @@ fn resolve(data_dir: &Path, file: &str) -> PathBuf {
     }
 }
 
+/// The content hash of the module docs, fed the file's bytes in pieces of any length
+/// (the streamed cache build hashes the chunks its first pass reads, in order, instead
+/// of reading the file once more: `ChunkReader`). The same bytes in any cut give the
+/// same hash (`tests/s10ingest_hash.rs`).
+#[derive(Clone, Debug)]
+pub struct ContentHash {
+    h: u64,
+    /// Bytes of a word not yet complete.
+    pending: [u8; 8],
+    n_pending: usize,
+    size: u64,
+}
+
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Default for ContentHash {
+    fn default() -> Self {
+        ContentHash {
+            h: 0xcbf2_9ce4_8422_2325,
+            pending: [0; 8],
+            n_pending: 0,
+            size: 0,
+        }
+    }
+}
+
+impl ContentHash {
+    /// Adds the next `data` of the file.
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.size += data.len() as u64;
+        if self.n_pending > 0 {
+            let take = (8 - self.n_pending).min(data.len());
+            self.pending[self.n_pending..self.n_pending + take].copy_from_slice(&data[..take]);
+            self.n_pending += take;
+            data = &data[take..];
+            if self.n_pending < 8 {
+                return;
+            }
+            self.h = (self.h ^ u64::from_le_bytes(self.pending)).wrapping_mul(FNV_PRIME);
+            self.n_pending = 0;
+        }
+        let mut words = data.chunks_exact(8);
+        let mut h = self.h;
+        for w in &mut words {
+            let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            h = (h ^ w).wrapping_mul(FNV_PRIME);
+        }
+        self.h = h;
+        let rest = words.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.n_pending = rest.len();
+    }
+
+    /// The file's size and hash: the last word zero-padded, then the length.
+    pub fn finish(&self) -> (u64, u64) {
+        let mut h = self.h;
+        if self.n_pending > 0 {
+            let mut w = [0u8; 8];
+            w[..self.n_pending].copy_from_slice(&self.pending[..self.n_pending]);
+            h = (h ^ u64::from_le_bytes(w)).wrapping_mul(FNV_PRIME);
+        }
+        (self.size, (h ^ self.size).wrapping_mul(FNV_PRIME))
+    }
+}
+
 /// Size and FNV hash of the file at `path`, read in 1 MiB blocks.
 fn hash_file(path: &Path) -> Result<(u64, u64)> {
     let mut f = std::fs::File::open(path)
         .map_err(|e| io_err(path, format!("cannot read the data file: {e}")))?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let prime: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = ContentHash::default();
     let mut buf = vec![0u8; 1 << 20];
-    let mut pending: Vec<u8> = Vec::with_capacity(8);
-    let mut size = 0u64;
     loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| io_err(path, format!("cannot read the data file: {e}")))?;
+        let n = match f.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(path, format!("cannot read the data file: {e}"))),
+        };
         if n == 0 {
             break;
         }
-        size += n as u64;
-        let mut data = &buf[..n];
-        if !pending.is_empty() {
-            let take = (8 - pending.len()).min(data.len());
-            pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if pending.len() == 8 {
-                h = (h ^ u64::from_le_bytes(pending[..].try_into().unwrap_or([0; 8])))
-                    .wrapping_mul(prime);
-                pending.clear();
-            }
-        }
-        let mut chunks = data.chunks_exact(8);
-        for c in &mut chunks {
-            h = (h ^ u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).wrapping_mul(prime);
-        }
-        pending.extend_from_slice(chunks.remainder());
+        hash.update(&buf[..n]);
     }
-    if !pending.is_empty() {
-        let mut w = [0u8; 8];
-        w[..pending.len()].copy_from_slice(&pending);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(prime);
-    }
-    h = (h ^ size).wrapping_mul(prime);
-    Ok((size, h))
+    Ok(hash.finish())
 }
 
 /// Every file a run reads: `data.files`, then the side tables of `[[data.join]]`.
@@ -96,11 +138,40 @@ fn entries(cfg: &DataConfig) -> impl Iterator<Item = &String> {
 /// table (relative ones under `data_dir`); an entry that is a folder (MovieLens)
 /// contributes each regular file in it, by name.
 pub fn fingerprint(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<FileFingerprint>> {
+    fingerprint_with(cfg, data_dir, &[])
+}
+
+/// [`fingerprint`], taking the size and hash of a file listed in `known` (its path as
+/// resolved under `data_dir`) from there instead of reading it: the hashes the streamed
+/// cache build computed while reading the files.
+pub fn fingerprint_with(
+    cfg: &DataConfig,
+    data_dir: &Path,
+    known: &[(PathBuf, u64, u64)],
+) -> Result<Vec<FileFingerprint>> {
+    let mut out = Vec::new();
+    for (file, p) in data_files(cfg, data_dir)? {
+        let (size, h) = match known.iter().find(|k| k.0 == p) {
+            Some(&(_, size, h)) => (size, h),
+            None => hash_file(&p)?,
+        };
+        out.push(FileFingerprint {
+            file,
+            size,
+            fnv64: format!("{h:016x}"),
+        });
+    }
+    Ok(out)
+}
+
+/// Every file [`fingerprint`] hashes, in its order: its name as listed there and its
+/// path.
+pub fn data_files(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for entry in entries(cfg) {
         let path = resolve(data_dir, entry);
-        let mut files: Vec<(String, PathBuf)> = Vec::new();
         if path.is_dir() {
+            let mut files: Vec<(String, PathBuf)> = Vec::new();
             let rd = std::fs::read_dir(&path)
                 .map_err(|e| io_err(&path, format!("cannot list the data folder: {e}")))?;
             for e in rd.flatten() {
@@ -110,16 +181,9 @@ pub fn fingerprint(cfg: &DataConfig, data_dir: &Path) -> Result<Vec<FileFingerpr
                 }
             }
             files.sort();
+            out.extend(files);
         } else {
-            files.push((entry.clone(), path));
-        }
-        for (file, p) in files {
-            let (size, h) = hash_file(&p)?;
-            out.push(FileFingerprint {
-                file,
-                size,
-                fnv64: format!("{h:016x}"),
-            });
+            out.push((entry.clone(), path));
         }
     }
     Ok(out)

@@ -16,7 +16,7 @@ mod key;
 mod order;
 
 pub use file::{write_set, CachedSet};
-pub use key::{cache_key, CACHE_VERSION};
+pub use key::{cache_key, cache_key_with, stat_key, CACHE_VERSION};
 pub use order::EpochOrder;
 
 use crate::config::cache::CacheSetting;
@@ -84,21 +84,35 @@ pub fn open_or_build_with(
     root: &Path,
     text: Option<&TextEnv<'_>>,
 ) -> Result<(Prepared, CachedSets, SkippedRows)> {
-    let (key, parts) = cache_key(cfg, data_dir)?;
-    let dir = root.join(&key);
+    // a folder built with this stat key: hash the files first (the key says whether it
+    // is this data); none: build at once, the files hashed as pass 1 reads them
+    let stat = key::stat_key(cfg, data_dir)?;
+    let key = match holds_stat_key(root, &stat) {
+        true => Some(cache_key(cfg, data_dir)?),
+        false => None,
+    };
+    let reuse = (key.as_ref()).filter(|(k, _)| root.join(k).join("meta.json").is_file());
     let mut streamed = false;
-    let built = if dir.join("meta.json").is_file() {
-        eprintln!("data cache: reusing {}", dir.display());
-        false
-    } else {
-        let t0 = std::time::Instant::now();
-        streamed = build(cfg, data_dir, root, &dir, &parts, text)?;
-        eprintln!(
-            "data cache: built {} in {:.1} s",
-            dir.display(),
-            t0.elapsed().as_secs_f64()
-        );
-        true
+    let (dir, built) = match reuse {
+        Some((k, _)) => {
+            let dir = root.join(k);
+            eprintln!("data cache: reusing {}", dir.display());
+            (dir, false)
+        }
+        None => {
+            let t0 = std::time::Instant::now();
+            let (dir, did_stream, made) = build(cfg, data_dir, root, (&stat, key), text)?;
+            streamed = did_stream && made;
+            match made {
+                true => eprintln!(
+                    "data cache: built {} in {:.1} s",
+                    dir.display(),
+                    t0.elapsed().as_secs_f64()
+                ),
+                false => eprintln!("data cache: reusing {}", dir.display()),
+            }
+            (dir, made)
+        }
     };
     let (mut prepared, skipped) = read_meta(&dir)?;
     let tables = embed_texts(&dir, &mut prepared.spec, text)?;
@@ -119,17 +133,39 @@ pub fn open_or_build_with(
     Ok((prepared, sets, skipped))
 }
 
+/// Whether a cache folder under `root` was built with the stat key `stat` (its
+/// `meta.json`'s `stat_key`, `key::stat_key`), or holds none (built by an mtrec before
+/// stat keys): then only the content hash tells.
+fn holds_stat_key(root: &Path, stat: &str) -> bool {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return false;
+    };
+    rd.flatten().any(|e| {
+        let dir = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.contains(".tmp-") || !dir.join("meta.json").is_file() {
+            return false;
+        }
+        let meta = std::fs::read_to_string(dir.join("meta.json")).unwrap_or_default();
+        let meta: serde_json::Value = serde_json::from_str(&meta).unwrap_or_default();
+        meta["stat_key"].as_str().is_none_or(|s| s == stat)
+    })
+}
+
 /// Builds the sets into a temp folder (streaming, `build/`, or through the in-memory
-/// path where the streaming build does not apply) and renames it to `dir`: a killed
-/// build leaves no folder under the key. Returns whether it streamed.
+/// path where the streaming build does not apply) and renames it to `<root>/<key>`: a
+/// killed build leaves no folder under the key. `key`: the key and its parts when
+/// known before the build; else they come from the hashes pass 1 took while reading
+/// (`build::Built::hashed`; the other files are hashed after the build), and a folder
+/// already under that key is kept and this build dropped. Returns the folder, whether
+/// it streamed and whether this build made the folder.
 fn build(
     cfg: &RunConfig,
     data_dir: &Path,
     root: &Path,
-    dir: &Path,
-    parts: &serde_json::Value,
+    (stat, key): (&str, Option<(String, serde_json::Value)>),
     text: Option<&TextEnv<'_>>,
-) -> Result<bool> {
+) -> Result<(PathBuf, bool, bool)> {
     std::fs::create_dir_all(root).map_err(|e| {
         io_err(
             root,
@@ -138,7 +174,7 @@ fn build(
             ),
         )
     })?;
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    let name = key.as_ref().map_or(stat, |k| k.0.as_str());
     let tmp = root.join(format!("{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
@@ -150,7 +186,7 @@ fn build(
         }
     };
     let did_stream = streamed.is_some();
-    let built = match streamed {
+    let built: build::Built = match streamed {
         Some(b) => b,
         None => match build_in_memory(cfg, data_dir, &tmp, text) {
             Ok(b) => b,
@@ -160,6 +196,22 @@ fn build(
             }
         },
     };
+    let (key, parts) = match key {
+        Some(k) => k,
+        None => match cache_key_with(cfg, data_dir, &built.hashed) {
+            Ok(k) => k,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        },
+    };
+    let dir = root.join(&key);
+    if dir.join("meta.json").is_file() {
+        // built before this run learnt its key (a cache from before stat keys)
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Ok((dir, did_stream, false));
+    }
     let skipped: Vec<serde_json::Value> = built
         .skipped
         .first
@@ -169,6 +221,7 @@ fn build(
     let [train, valid, test, cold] = built.rows;
     let meta = json!({
         "key": parts,
+        "stat_key": stat,
         "rows": { "train": train, "valid": valid, "test": test, "cold": cold },
         "files": built.files,
         "report": built.report,
@@ -183,17 +236,17 @@ fn build(
         "meta.json",
         serde_json::to_string_pretty(&meta).unwrap_or_default(),
     )?;
-    if let Err(e) = std::fs::rename(&tmp, dir) {
+    if let Err(e) = std::fs::rename(&tmp, &dir) {
         // another run built the same key meanwhile: keep its folder
         let _ = std::fs::remove_dir_all(&tmp);
         if !dir.join("meta.json").is_file() {
             return Err(io_err(
-                dir,
+                &dir,
                 format!("cannot move the built cache into place: {e}"),
             ));
         }
     }
-    Ok(did_stream)
+    Ok((dir, did_stream, true))
 }
 
 /// Reads, splits, fits and encodes in memory and writes every set into `tmp`, with
@@ -240,6 +293,7 @@ fn build_in_memory(
         report: p.report,
         files: p.files,
         skipped: table.skipped,
+        hashed: Vec::new(),
     })
 }
 

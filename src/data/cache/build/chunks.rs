@@ -9,8 +9,11 @@
 //! thread count, so both passes see the same chunks and every chunk's rows land in
 //! the same place of the cache. A line without `\n` longer than `max_line_bytes` is
 //! handed over as it is (the parser reports it); the last chunk may end without `\n`.
+//! A plain file's bytes are hashed as they are read ([`ContentHash`], the cache key's
+//! content hash), so the key needs no read of its own.
 
 use crate::config::DataConfig;
+use crate::data::fingerprint::ContentHash;
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
 use std::io::Read;
@@ -40,6 +43,8 @@ pub(super) struct ChunkReader {
     max_decompressed: u64,
     consumed: u64,
     eof: bool,
+    /// The content hash of the bytes read so far (a plain file; not a gzip one).
+    hash: Option<ContentHash>,
 }
 
 impl ChunkReader {
@@ -73,6 +78,7 @@ impl ChunkReader {
             max_decompressed: cfg.max_decompressed_bytes,
             consumed: 0,
             eof: false,
+            hash: (!gz).then(ContentHash::default),
         })
     }
 
@@ -101,6 +107,9 @@ impl ChunkReader {
                 }
             };
             buf.truncate(start + n);
+            if let Some(h) = &mut self.hash {
+                h.update(&buf[start..]);
+            }
             self.eof = n == 0;
             self.consumed += n as u64;
             if self.gz && self.consumed > self.max_decompressed {
@@ -138,6 +147,15 @@ impl ChunkReader {
             }
             want = buf.len() + self.size;
         }
+    }
+
+    /// The file's size and content hash (`fingerprint::ContentHash`) once every byte
+    /// has been read; `None` before, and for a gzip file (its key hashes the file apart).
+    pub(super) fn content_hash(&self) -> Option<(u64, u64)> {
+        self.hash
+            .as_ref()
+            .filter(|_| self.eof)
+            .map(ContentHash::finish)
     }
 
     /// Up to `n` chunks (fewer at the end of the file).

@@ -1,6 +1,6 @@
 //! Pass 2: one parsed chunk → its rows' segments of every column of every set file,
-//! written at their final offsets (`pwrite`), so chunks may finish in any order and
-//! the bytes are the same for any thread count.
+//! written at their final offsets, so chunks may finish in any order and the bytes are
+//! the same for any thread count.
 //!
 //! ```text
 //! set file s (N_s rows, file.rs layout)       chunk c holds rows o_c .. o_c + n_c of s
@@ -13,6 +13,13 @@
 //!                                               chunk's own); offsets[0] = 0 from set_len
 //! bag b ids:      offset bag(b) + 8·(N_s + 1) + 4·(ids before the chunk) ← the ids
 //! ```
+//! Each segment is collected in a buffer and `pwrite`n (the default), or, with
+//! `MTREC_STREAM_WRITE=mapped`, written straight into a shared writable memory map of
+//! the preallocated file (no buffer, no kernel copy, no inode lock shared by the writer
+//! threads; each segment's pages handed back once written, so the resident pages stay
+//! a few chunks' worth). Both give the same bytes (`tests/s10ingest_writer.rs`). Before anything is written a chunk's rows per set
+//! (and ids per bag) are checked against pass 1's counts ([`ChunkSpan`]), so the
+//! segments of different chunks never overlap, even if the file changed in between.
 
 use super::super::file::Layout;
 use super::fit;
@@ -29,7 +36,22 @@ pub(super) struct SetFile {
     /// Ids of each multi-hot feature (counted in pass 1).
     pub bags: Vec<usize>,
     pub path: PathBuf,
+    /// The whole file mapped for writing (`None`: the `pwrite` twin, or after
+    /// [`SetFile::unmap`]).
+    map: Option<Mapped>,
 }
+
+/// A shared writable map of a set file, written by several threads at once, each in
+/// segments no other thread writes (see [`SetFile::put_with`]).
+struct Mapped {
+    map: memmap2::MmapMut,
+    ptr: *mut u8,
+}
+
+// SAFETY: `ptr` points into `map`, which lives as long as the struct; threads only
+// write disjoint byte ranges through it (`put_with`'s contract).
+unsafe impl Sync for Mapped {}
+unsafe impl Send for Mapped {}
 
 pub(super) fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io {
@@ -38,9 +60,23 @@ pub(super) fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Whether pass 2 writes through `pwrite` (the default) rather than through memory maps
+/// (`MTREC_STREAM_WRITE=mapped`): on the loaded 2-core machine the maps cost about 0.9
+/// CPU s more on the 2M-row build (page faults, and each segment's pages handed back),
+/// so they stay opt-in until measured on an idle machine (docs/benchmarks.md).
+pub(super) fn pwrite_twin() -> bool {
+    !std::env::var("MTREC_STREAM_WRITE").is_ok_and(|v| v == "mapped")
+}
+
 impl SetFile {
-    /// Creates `path` at its full length with its header; the sections follow.
-    pub(super) fn create(path: &Path, lay: Layout, bags: Vec<usize>) -> Result<SetFile> {
+    /// Creates `path` at its full length with its header; the sections follow. Mapped
+    /// for writing unless `pwrite` (or the file is empty of rows).
+    pub(super) fn create(
+        path: &Path,
+        lay: Layout,
+        bags: Vec<usize>,
+        pwrite: bool,
+    ) -> Result<SetFile> {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -48,32 +84,159 @@ impl SetFile {
             .truncate(true)
             .open(path)
             .map_err(|e| io_err(path, e))?;
-        file.set_len(lay.total(&bags) as u64)
-            .map_err(|e| io_err(path, e))?;
+        let total = lay.total(&bags);
+        file.set_len(total as u64).map_err(|e| io_err(path, e))?;
+        let map = if pwrite || lay.n == 0 {
+            None
+        } else {
+            // SAFETY: the file is this build's own, in its temp folder, and was just
+            // created at its full length; nothing else truncates or writes it while mapped.
+            let mut map =
+                unsafe { memmap2::MmapMut::map_mut(&file) }.map_err(|e| io_err(path, e))?;
+            let ptr = map.as_mut_ptr();
+            Some(Mapped { map, ptr })
+        };
         let set = SetFile {
             file,
             lay,
             bags,
             path: path.to_path_buf(),
+            map,
         };
         set.put(0, &lay.header())?;
         Ok(set)
     }
 
+    /// Drops the write map (pass 2 is done): its dirty pages stay in the page cache and
+    /// reach the file with `sync_all`.
+    pub(super) fn unmap(&mut self) {
+        self.map = None;
+    }
+
+    /// Writes `bytes` at `offset`.
     pub(super) fn put(&self, offset: usize, bytes: &[u8]) -> Result<()> {
-        self.file
-            .write_all_at(bytes, offset as u64)
-            .map_err(|e| io_err(&self.path, e))
+        self.put_with(offset, bytes.len(), |out| out.copy_from_slice(bytes))
+    }
+
+    /// Lets `fill` write the `len` bytes at `offset` (its slice starts zeroed in the
+    /// `pwrite` twin, holds the file's bytes in the map), then writes them out. A range
+    /// past the file's end is an error, never a write. Callers write byte ranges that
+    /// no other thread writes at the same time: a chunk's segments are its own rows
+    /// (checked by [`ChunkSpan::check`]).
+    pub(super) fn put_with(
+        &self,
+        offset: usize,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let total = self.lay.total(&self.bags);
+        if offset.checked_add(len).is_none_or(|end| end > total) {
+            return Err(io_err(
+                &self.path,
+                format!("a write of {len} bytes at {offset} would pass the end of the set file ({total} bytes); delete the cache folder and run again"),
+            ));
+        }
+        match &self.map {
+            Some(m) => {
+                // SAFETY: `offset + len ≤ total = map.len()` (checked above), and no other
+                // thread writes these bytes meanwhile (the caller's contract), so this is
+                // the only reference to them.
+                let out = unsafe { std::slice::from_raw_parts_mut(m.ptr.add(offset), len) };
+                fill(out);
+                release(&m.map, offset, len);
+                Ok(())
+            }
+            None => {
+                let mut buf = vec![0u8; len];
+                fill(&mut buf);
+                self.file
+                    .write_all_at(&buf, offset as u64)
+                    .map_err(|e| io_err(&self.path, e))
+            }
+        }
+    }
+
+    /// Writes `n` 4-byte words `word(i)` at `offset`.                         (n,)
+    fn put_words(&self, offset: usize, n: usize, word: impl Fn(usize) -> [u8; 4]) -> Result<()> {
+        self.put_with(offset, 4 * n, |out| {
+            for (i, w) in out.chunks_exact_mut(4).enumerate() {
+                w.copy_from_slice(&word(i));
+            }
+        })
+    }
+
+    /// Writes `n` 8-byte words `word(i)` at `offset`.                         (n,)
+    fn put_u64s(&self, offset: usize, n: usize, word: impl Fn(usize) -> u64) -> Result<()> {
+        self.put_with(offset, 8 * n, |out| {
+            for (i, w) in out.chunks_exact_mut(8).enumerate() {
+                w.copy_from_slice(&word(i).to_le_bytes());
+            }
+        })
     }
 }
 
-/// Little-endian bytes of 4-byte words.
-fn words<T: Copy>(v: &[T], to: impl Fn(T) -> [u8; 4]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 * v.len());
-    for &x in v {
-        out.extend_from_slice(&to(x));
+/// Hands the written pages of `map[off..off + len]` back to the kernel
+/// (`madvise(DONTNEED)`, the range widened to whole pages): the map is shared, so the
+/// written bytes stay in the page cache, dirty, and reach the file; a later access (a
+/// neighbouring chunk's segment on a shared page) faults the same page back in. Without
+/// it every written page stayed resident until the map was dropped: the whole cache.
+fn release(map: &memmap2::MmapMut, off: usize, len: usize) {
+    const PAGE: usize = 4096;
+    let a = off / PAGE * PAGE;
+    let b = (off + len).next_multiple_of(PAGE).min(map.len());
+    if b <= a {
+        return;
     }
-    out
+    // SAFETY: a shared file mapping: dropping its pages loses no write (the page cache
+    // keeps them; a page another thread is writing is faulted back in, its bytes kept).
+    unsafe {
+        let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, a, b - a);
+    }
+}
+
+/// Where one chunk's rows end in each set, and its ids in each bag (the next chunk's
+/// start, or the totals after the last chunk): pass 1's counts.
+pub(super) struct ChunkSpan<'a> {
+    pub end: [usize; SETS],
+    /// Per multi-hot feature, per set.
+    pub bag_end: &'a [[usize; SETS]],
+}
+
+/// The sets a streamed build writes: train, valid, test and cold (item_holdout).
+pub(super) const SETS: usize = 4;
+
+impl ChunkSpan<'_> {
+    /// Whether the chunk `p` (its rows in `sets`, starting at `at`) holds the rows pass
+    /// 1 counted for it in every set: `Err(())` when the file changed between the passes.
+    fn check(
+        &self,
+        at: &super::ChunkInfo,
+        sets: &[u8],
+        n_ids: &[[usize; SETS]],
+    ) -> std::result::Result<(), ()> {
+        let mut rows = [0usize; SETS];
+        for &s in sets {
+            *rows.get_mut(s as usize).ok_or(())? += 1;
+        }
+        for s in 0..SETS {
+            if at.offsets[s] + rows[s] != self.end[s] {
+                return Err(());
+            }
+            for (b, ids) in n_ids.iter().enumerate() {
+                let (start, end) = (
+                    at.bag_offsets.get(b).ok_or(())?[s],
+                    self.bag_end.get(b).ok_or(())?[s],
+                );
+                if start + ids[s] != end {
+                    return Err(());
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The id of a non-missing text of categorical feature `f` (the fitted encoders'
@@ -89,16 +252,19 @@ pub(super) struct BagsIn<'a> {
 }
 
 /// Writes the kept rows of `p` (their sets `sets`; `at`: the rows and bag ids of each
-/// set before this chunk, and the chunk's first line) into `files` (`file`: the data
-/// file's index).
+/// set before this chunk, and the chunk's first line; `span`: where they end) into
+/// `files` (`file`: the data file's index). `Err(())` inside: the chunk is not the one
+/// pass 1 counted, reported by the caller as a changed file.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_chunk(
     p: &Parsed,
     sets: &[u8],
-    at: &super::ChunkInfo,
+    (at, span): (&super::ChunkInfo, &ChunkSpan<'_>),
     id_of: &IdOf<'_>,
     bags: &BagsIn<'_>,
     files: &[SetFile],
     file: u32,
+    changed: impl Fn() -> Error,
 ) -> Result<()> {
     let (offsets, first_line) = (at.offsets, at.first_line);
     let (fc, fnum, k) = (files[0].lay.n_cat, files[0].lay.n_num, files[0].lay.k);
@@ -126,49 +292,56 @@ pub(super) fn write_chunk(
                 .collect()
         })
         .collect();
-    for (s, set) in files.iter().enumerate() {
-        let rows: Vec<usize> = (0..p.rows()).filter(|&r| sets[r] as usize == s).collect();
+    // the rows of each set, and each bag's ids per set: checked against pass 1 first
+    let rows: Vec<Vec<usize>> = (0..SETS)
+        .map(|s| (0..p.rows()).filter(|&r| sets[r] as usize == s).collect())
+        .collect();
+    let n_ids: Vec<[usize; SETS]> = (0..lists.len())
+        .map(|b| {
+            let mut n = [0; SETS];
+            for (s, rows) in rows.iter().enumerate() {
+                n[s] = (rows.iter())
+                    .map(|&r| lists[b][p.cat[r * stride + fc + b] as usize].len())
+                    .sum();
+            }
+            n
+        })
+        .collect();
+    span.check(at, sets, &n_ids).map_err(|()| changed())?;
+    for (s, set) in files.iter().enumerate().take(SETS) {
+        let rows = &rows[s];
         if rows.is_empty() {
             continue;
         }
-        let (lay, o) = (set.lay, offsets[s]);
+        let (lay, o, n) = (set.lay, offsets[s], rows.len());
         for (f, ids) in ids.iter().enumerate() {
-            let col: Vec<u32> = rows
-                .iter()
-                .map(|&r| ids[p.cat[r * stride + f] as usize])
-                .collect();
-            set.put(lay.cat(f) + 4 * o, &words(&col, u32::to_le_bytes))?;
+            let id = |i: usize| ids[p.cat[rows[i] * stride + f] as usize].to_le_bytes();
+            set.put_words(lay.cat(f) + 4 * o, n, id)?;
         }
         for f in 0..fnum {
-            let col: Vec<f32> = rows.iter().map(|&r| p.num[r * fnum + f]).collect();
-            set.put(lay.num(f) + 4 * o, &words(&col, f32::to_le_bytes))?;
+            let x = |i: usize| p.num[rows[i] * fnum + f].to_le_bytes();
+            set.put_words(lay.num(f) + 4 * o, n, x)?;
         }
         for t in 0..k {
-            let y: Vec<f32> = rows.iter().map(|&r| p.labels[r * k + t]).collect();
-            set.put(lay.labels(t) + 4 * o, &words(&y, f32::to_le_bytes))?;
-            let m: Vec<f32> = rows.iter().map(|&r| p.mask[r * k + t]).collect();
-            set.put(lay.mask(t) + 4 * o, &words(&m, f32::to_le_bytes))?;
+            let y = |i: usize| p.labels[rows[i] * k + t].to_le_bytes();
+            set.put_words(lay.labels(t) + 4 * o, n, y)?;
+            let m = |i: usize| p.mask[rows[i] * k + t].to_le_bytes();
+            set.put_words(lay.mask(t) + 4 * o, n, m)?;
         }
-        set.put(
-            lay.src_file() + 4 * o,
-            &words(&vec![file; rows.len()], u32::to_le_bytes),
-        )?;
-        let mut lines = Vec::with_capacity(8 * rows.len());
-        for &r in &rows {
-            lines.extend_from_slice(&(first_line + p.line[r] as u64).to_le_bytes());
-        }
-        set.put(lay.src_line() + 8 * o, &lines)?;
+        set.put_words(lay.src_file() + 4 * o, n, |_| file.to_le_bytes())?;
+        let line = |i: usize| first_line + p.line[rows[i]] as u64;
+        set.put_u64s(lay.src_line() + 8 * o, n, line)?;
         for (b, lists) in lists.iter().enumerate() {
             let before = at.bag_offsets[b][s];
-            let (mut ends, mut ids) = (Vec::with_capacity(8 * rows.len()), Vec::new());
-            for &r in &rows {
+            let (mut ends, mut ids) = (Vec::with_capacity(n), Vec::new());
+            for &r in rows {
                 ids.extend_from_slice(&lists[p.cat[r * stride + fc + b] as usize]);
-                ends.extend_from_slice(&((before + ids.len()) as u64).to_le_bytes());
+                ends.push((before + ids.len()) as u64);
             }
             let start = lay.bag(&set.bags, b);
-            set.put(start + 8 * (o + 1), &ends)?; // offsets[o + 1 ..= o + n_c]
+            set.put_u64s(start + 8 * (o + 1), n, |i| ends[i])?; // offsets[o + 1 ..= o + n_c]
             let id_at = start + 8 * (lay.n + 1) + 4 * before;
-            set.put(id_at, &words(&ids, u32::to_le_bytes))?;
+            set.put_words(id_at, ids.len(), |i| ids[i].to_le_bytes())?;
         }
     }
     Ok(())

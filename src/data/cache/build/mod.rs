@@ -56,6 +56,9 @@ pub(super) struct Built {
     pub skipped: SkippedRows,
     /// Rows of train, valid, test, cold.
     pub rows: [usize; 4],
+    /// Each data file pass 1 read whole as it is (not gzip, not Parquet): its path,
+    /// size and content hash, for the cache key (`fingerprint::fingerprint_with`).
+    pub hashed: Vec<(std::path::PathBuf, u64, u64)>,
 }
 
 /// Where one chunk's rows go.
@@ -109,6 +112,8 @@ struct Pass1 {
     /// `data.dedup`: the kept rows' hashes, and the duplicates dropped.
     seen: dedup::Seen,
     duplicates: usize,
+    /// [`Built::hashed`].
+    hashed: Vec<(std::path::PathBuf, u64, u64)>,
 }
 
 /// Builds the sets of `cfg` into the folder `tmp` by streaming; `Ok(None)` (after
@@ -229,7 +234,8 @@ pub(super) fn build_streaming(
     let widths = (spec.categorical.len(), spec.numeric.len(), spec.tasks.len());
     let sets = ["train", "valid", "test", "cold"];
     let sizes = p1.sets;
-    let set_files: Vec<SetFile> = (sets.iter().zip(sizes))
+    let pwrite = encode::pwrite_twin();
+    let mut set_files: Vec<SetFile> = (sets.iter().zip(sizes))
         .map(|(s, n)| {
             let lay = Layout {
                 n,
@@ -241,19 +247,21 @@ pub(super) fn build_streaming(
             };
             let set = sets.iter().position(|x| x == s).unwrap_or(3);
             let bags = (p1.bag_ids.iter()).map(|b| b.get(set).copied().unwrap_or(0));
-            SetFile::create(&tmp.join(format!("{s}.bin")), lay, bags.collect())
+            SetFile::create(&tmp.join(format!("{s}.bin")), lay, bags.collect(), pwrite)
         })
         .collect::<Result<_>>()?;
     let t2 = std::time::Instant::now();
     let written = (&p1.chunks[..], &p1.texts[..]);
+    let totals = (p1.sets, &p1.bag_ids[..]);
     pass2(
         &plan,
         &files,
         (&file_set, &state),
-        written,
+        (written, totals),
         &spec,
         &set_files,
     )?;
+    set_files.iter_mut().for_each(SetFile::unmap);
     split_order::reorder(&state, &set_files)?;
     drop(state);
     let t2 = t2.elapsed().as_secs_f64();
@@ -274,8 +282,9 @@ pub(super) fn build_streaming(
         .sum::<f64>();
     let cpu = cpu_seconds() - cpu0;
     eprintln!(
-        "data cache: streamed {mb:.0} MB ({} rows): pass 1 (vocabularies, split) {t1:.1} s, pass 2 (encode) {t2:.1} s, numeric scaling and report {:.1} s; {cpu:.1} CPU s ({:.0} MB per CPU second)",
+        "data cache: streamed {mb:.0} MB ({} rows): pass 1 (vocabularies, split) {t1:.1} s, pass 2 (encode, {}) {t2:.1} s, numeric scaling and report {:.1} s; {cpu:.1} CPU s ({:.0} MB per CPU second)",
         p1.kept,
+        if pwrite { "pwrite" } else { "mapped" },
         t3.elapsed().as_secs_f64(),
         mb / cpu.max(1e-3)
     );
@@ -285,6 +294,7 @@ pub(super) fn build_streaming(
         files: shown,
         skipped,
         rows: sizes,
+        hashed: p1.hashed,
     }))
 }
 
@@ -330,35 +340,70 @@ fn batch_len() -> usize {
 
 /// Runs `work` on every chunk of `file`, a batch at a time, reading the next batch
 /// while the current one is worked on; `each` receives the results in file order with
-/// the chunk's index in the file. Stops (returning `false`) when `each` does.
+/// the chunk's index in the file. Stops (returning `false`) when `each` does; else
+/// returns `true` and, for a plain file, its size and content hash (read on the way).
+///
+/// ```text
+/// step k:   read batch k + 1  ║  work on batch k (parallel)  ║  each(results of batch k − 1)
+/// ```
+/// `each` (pass 1's sequential part: numbering, split, vocabulary merge) runs beside
+/// the parse of the next batch instead of after it. The results reach `each` in the
+/// same order, and a read error is returned only after `each` has seen every chunk
+/// before it, so the outcome (the same first error) is that of running the steps one
+/// after another: batch k + 1 is parsed before `each` has seen batch k, and thrown
+/// away if `each` stops there.
 fn stream_file<T: Send>(
     file: &FileIn,
     cfg: &RunConfig,
     work: impl Fn(usize, &[u8], bool) -> T + Sync,
-    mut each: impl FnMut(usize, T) -> Result<bool>,
-) -> Result<bool> {
+    mut each: impl FnMut(usize, T) -> Result<bool> + Send,
+) -> Result<(bool, Option<(u64, u64)>)> {
     let mut reader = ChunkReader::open(&file.path, &file.shown, &cfg.data)?;
     let n = batch_len();
     let mut batch = reader.next_batch(n)?;
-    let mut index = 0;
-    while !batch.is_empty() {
-        let (next, done): (Result<Vec<chunks::Chunk>>, Vec<T>) = rayon::join(
-            || reader.next_batch(n),
+    let mut index = 0; // the first chunk of `batch`
+    let mut pending: Vec<T> = Vec::new(); // results of the batch before, for `each`
+    let mut read_error = None;
+    while !batch.is_empty() || !pending.is_empty() {
+        let first = index - pending.len();
+        let reading = read_error.is_none() && !batch.is_empty();
+        let ((next, done), went) = rayon::join(
             || {
-                (batch.par_iter().enumerate())
-                    .map(|(j, (bytes, last))| work(index + j, bytes, *last))
-                    .collect()
+                rayon::join(
+                    || match reading {
+                        true => reader.next_batch(n),
+                        false => Ok(Vec::new()),
+                    },
+                    || {
+                        (batch.par_iter().enumerate())
+                            .map(|(j, (bytes, last))| work(index + j, bytes, *last))
+                            .collect::<Vec<T>>()
+                    },
+                )
+            },
+            || -> Result<bool> {
+                for (j, t) in std::mem::take(&mut pending).into_iter().enumerate() {
+                    if !each(first + j, t)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
             },
         );
-        for t in done {
-            if !each(index, t)? {
-                return Ok(false);
-            }
-            index += 1;
+        if !went? {
+            return Ok((false, None));
         }
-        batch = next?;
+        index += done.len();
+        pending = done;
+        batch = next.unwrap_or_else(|e| {
+            read_error = Some(e);
+            Vec::new()
+        });
     }
-    Ok(true)
+    match read_error {
+        Some(e) => Err(e),
+        None => Ok((true, reader.content_hash())),
+    }
 }
 
 /// Pass 1; `None` when a quoted field spans lines.
@@ -454,12 +499,18 @@ fn pass1(
                 |g, first| parquet::parse_group(plan, pq, g, first, false),
                 |j, parsed| each(j, Ok(parsed?)),
             )?,
-            None => stream_file(
-                file,
-                cfg,
-                |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
-                &mut each,
-            )?,
+            None => {
+                let (whole, hash) = stream_file(
+                    file,
+                    cfg,
+                    |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
+                    &mut each,
+                )?;
+                if let Some((size, h)) = hash {
+                    p1.hashed.push((file.path.clone(), size, h));
+                }
+                whole
+            }
         };
         if !whole {
             eprintln!(
@@ -551,12 +602,19 @@ fn skipped_rows(plan: &Plan<'_>, p1: &Pass1) -> SkippedRows {
     out
 }
 
+/// What pass 2 places rows by: pass 1's chunks and text tables, and its totals (rows per
+/// set; per multi-hot feature, ids per set).
+type PassTwoIn<'a> = (
+    (&'a [ChunkInfo], &'a [text::TextFit]),
+    ([usize; encode::SETS], &'a [[usize; encode::SETS]]),
+);
+
 /// Pass 2: every kept row encoded into its set file.
 fn pass2(
     plan: &Plan<'_>,
     files: &[FileIn],
     (file_set, state): (&[u8], &split_scan::SplitState),
-    (chunks, texts): (&[ChunkInfo], &[text::TextFit]),
+    ((chunks, texts), (total, bag_total)): PassTwoIn<'_>,
     spec: &FeatureSpec,
     sets: &[SetFile],
 ) -> Result<()> {
@@ -589,7 +647,19 @@ fn pass2(
             let info = chunks.get(base + j).ok_or_else(|| changed(&file.shown))?;
             let start = info.offsets.iter().sum::<usize>() as u64;
             let set_of = split_stream::sets_of(&cfg.split, file_set, fi as u32, start, p, state);
-            encode::write_chunk(p, &set_of, info, &id_of, &bags, sets, fi as u32)?;
+            let span = match chunks.get(base + j + 1) {
+                Some(next) => encode::ChunkSpan {
+                    end: next.offsets,
+                    bag_end: &next.bag_offsets,
+                },
+                None => encode::ChunkSpan {
+                    end: total,
+                    bag_end: bag_total,
+                },
+            };
+            let fi32 = fi as u32;
+            let gone = || changed(&file.shown);
+            encode::write_chunk(p, &set_of, (info, &span), &id_of, &bags, sets, fi32, gone)?;
             text::write_chunk(p, &set_of, info.offsets, texts, sets)?;
             Ok(p.rows())
         };
@@ -610,19 +680,22 @@ fn pass2(
                 },
                 &mut each,
             )?,
-            None => stream_file(
-                file,
-                cfg,
-                |j, bytes, last| {
-                    let mut p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
-                        .map_err(|e| e.into_error(&file.shown, 0))?;
-                    if let Some(info) = chunks.get(base + j) {
-                        dedup::drop_rows(&mut p, &info.dups);
-                    }
-                    write(j, &p)
-                },
-                &mut each,
-            )?,
+            None => {
+                stream_file(
+                    file,
+                    cfg,
+                    |j, bytes, last| {
+                        let mut p = parse::parse_chunk(plan, &view, bytes, j == 0, last, true)
+                            .map_err(|e| e.into_error(&file.shown, 0))?;
+                        if let Some(info) = chunks.get(base + j) {
+                            dedup::drop_rows(&mut p, &info.dups);
+                        }
+                        write(j, &p)
+                    },
+                    &mut each,
+                )?
+                .0
+            }
         };
         base += seen;
     }
