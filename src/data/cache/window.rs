@@ -249,7 +249,11 @@ impl Chunks {
 pub(super) fn training_chunks(block: usize, window: usize) -> (usize, usize) {
     let s = block.max(1);
     let c = s.min(MAX_CHUNK_ROWS);
-    let per_block = if s % c == 0 { s / c } else { s.div_ceil(c) + 1 };
+    let per_block = if s.is_multiple_of(c) {
+        s / c
+    } else {
+        s.div_ceil(c) + 1
+    };
     (c, window.div_ceil(s).max(1) * per_block)
 }
 
@@ -286,7 +290,7 @@ mod tests {
         }
         // batch 1 read chunks 0, 1; batch 2 needs chunk 2: chunk 0 and 1 share a stamp,
         // one of them goes
-        assert_eq!(ch.slot_of(2).is_some(), true);
+        assert!(ch.slot_of(2).is_some());
         assert_eq!((0..10).filter(|&c| ch.slot_of(c).is_some()).count(), 2);
         // a batch of five chunks holds them all, then ends at cap
         ch.begin(&[30, 40, 50, 60, 70]);
