@@ -21,7 +21,7 @@
 //! (a new cache is a new folder, renamed into place), so the map sees fixed bytes.
 
 use super::window::{self, Chunks};
-use crate::data::features::{Bags, Encoded, EncodedBatch, TextRows};
+use crate::data::features::{Encoded, EncodedBatch, TextRows};
 use crate::data::ingest::RowSource;
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
@@ -363,7 +363,7 @@ impl CachedSet {
     }
 
     /// Row r's list of multi-hot feature b: (start, end) in its ids.
-    fn bag_range(&self, b: usize, r: usize) -> (usize, usize) {
+    pub(super) fn bag_range(&self, b: usize, r: usize) -> (usize, usize) {
         let at = self.bags[b].offsets + 8 * r;
         (self.u64_at(at) as usize, self.u64_at(at + 8) as usize)
     }
@@ -375,7 +375,7 @@ impl CachedSet {
     }
 
     /// Counts `bytes` read; past [`RELEASE_BYTES`] hands the mapped pages back.
-    fn touch(&self, bytes: usize) {
+    pub(super) fn touch(&self, bytes: usize) {
         if self.touched.fetch_add(bytes, Ordering::Relaxed) + bytes < RELEASE_BYTES {
             return;
         }
@@ -391,11 +391,11 @@ impl CachedSet {
     }
 
     /// The N 4-byte words of the column at byte `base`.
-    fn words(&self, base: usize) -> &[[u8; 4]] {
+    pub(super) fn words(&self, base: usize) -> &[[u8; 4]] {
         self.map[base..base + 4 * self.lay.n].as_chunks::<4>().0
     }
 
-    fn u32_at(&self, off: usize) -> u32 {
+    pub(super) fn u32_at(&self, off: usize) -> u32 {
         let mut b = [0u8; 4];
         b.copy_from_slice(&self.map[off..off + 4]);
         u32::from_le_bytes(b)
@@ -447,65 +447,6 @@ impl CachedSet {
             })
             .collect();
         e
-    }
-}
-
-impl CachedSet {
-    /// The reference twin of [`Rows::batch`]: the rows read through the memory map (the
-    /// reader before the chunks), its pages handed back every [`RELEASE_BYTES`] read.
-    /// The full shuffle's batches read this way; tests compare the chunks with it.
-    pub fn batch_mapped(&self, rows: &[usize], out: &mut EncodedBatch) {
-        let lay = self.lay;
-        self.touch(
-            rows.len() * 4 * (lay.n_cat + lay.n_num + 2 * lay.k + lay.n_text + 2 * lay.n_bag),
-        );
-        out.rows = rows.len();
-        out.n_num = lay.n_num;
-        out.cat.resize_with(lay.n_cat, Vec::new);
-        for (f, ids) in out.cat.iter_mut().enumerate() {
-            ids.clear();
-            let col = self.words(lay.cat(f)); // (N,) u32
-            ids.extend(rows.iter().map(|&r| u32::from_le_bytes(col[r])));
-        }
-        // (B, F_num) row-major, filled a column at a time: each column is read where the
-        // rows are, instead of every column's page per row
-        out.num.clear();
-        out.num.resize(rows.len() * lay.n_num, 0.0);
-        for f in 0..lay.n_num {
-            let col = self.words(lay.num(f)); // (N,) f32
-            for (x, &r) in (out.num.iter_mut().skip(f).step_by(lay.n_num)).zip(rows) {
-                *x = f32::from_le_bytes(col[r]);
-            }
-        }
-        out.bags.resize_with(lay.n_bag, Bags::default);
-        for (b, o) in out.bags.iter_mut().enumerate() {
-            o.clear();
-            let ids = self.bags[b].ids;
-            for &r in rows {
-                let (s, e) = self.bag_range(b, r);
-                o.ids.extend((s..e).map(|i| self.u32_at(ids + 4 * i)));
-                o.offsets.push(o.ids.len() as u32);
-            }
-        }
-        out.labels.resize_with(lay.k, Vec::new);
-        out.mask.resize_with(lay.k, Vec::new);
-        for t in 0..lay.k {
-            let (lb, mb) = (self.words(lay.labels(t)), self.words(lay.mask(t)));
-            out.labels[t].clear();
-            out.labels[t].extend(rows.iter().map(|&r| f32::from_le_bytes(lb[r])));
-            out.mask[t].clear();
-            out.mask[t].extend(rows.iter().map(|&r| f32::from_le_bytes(mb[r])));
-        }
-        // (B, D_t) per text feature: the rows' texts looked up in the attached tables
-        out.text.resize_with(self.texts.len(), Vec::new);
-        for (t, (o, x)) in out.text.iter_mut().zip(&self.texts).enumerate() {
-            o.clear();
-            let base = lay.text(t);
-            for &r in rows {
-                let i = self.u32_at(base + 4 * r) as usize;
-                o.extend_from_slice(&x.table[i * x.dim..(i + 1) * x.dim]); // (1, D_t)
-            }
-        }
     }
 }
 

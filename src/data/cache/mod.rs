@@ -13,6 +13,7 @@
 mod build;
 mod file;
 mod key;
+mod mapped;
 mod order;
 mod read;
 mod window;

@@ -1,7 +1,7 @@
 //! The `pread` reads of a cached set: mini-batches through the resident chunks
 //! (window.rs), and contiguous column ranges for the sequential scans (labels for the
 //! metrics, the baselines' column passes, the text-id check). The map's twin of
-//! [`CachedSet::batch_chunked`] is [`CachedSet::batch_mapped`] (file.rs), which the tests
+//! [`CachedSet::batch_chunked`] is [`CachedSet::batch_mapped`] (mapped.rs), which the tests
 //! compare it with.
 
 use super::file::CachedSet;
