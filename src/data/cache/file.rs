@@ -20,14 +20,15 @@
 //! reading each one's last offset. The file is written once and never changed in place
 //! (a new cache is a new folder, renamed into place), so the map sees fixed bytes.
 
-use crate::data::features::{Bags, Encoded, EncodedBatch, TextRows};
+use super::window::{self, Chunks};
+use crate::data::features::{Encoded, EncodedBatch, TextRows};
 use crate::data::ingest::RowSource;
 use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const MAGIC: &[u8; 8] = b"MTRCACH2";
 const HEADER: usize = 64;
@@ -177,28 +178,38 @@ pub fn write_set(path: &Path, e: &Encoded) -> Result<()> {
 
 /// One multi-hot feature's section in the map: where its offsets and ids start.
 #[derive(Clone, Copy, Debug)]
-struct BagAt {
-    offsets: usize,
-    ids: usize,
+pub(super) struct BagAt {
+    pub(super) offsets: usize,
+    pub(super) ids: usize,
 }
 
 /// One text feature's `(U, D_t)` table, attached after the texts were embedded.
 #[derive(Clone, Debug)]
-struct TextTable {
-    dim: usize,
-    table: Arc<Vec<f32>>,
+pub(super) struct TextTable {
+    pub(super) dim: usize,
+    pub(super) table: Arc<Vec<f32>>,
 }
 
-/// One set of the cache, memory-mapped: rows are read on demand, so its pages are the
-/// kernel's to keep or drop, not the process's heap.
+/// One set of the cache: rows are read on demand with `pread` into a few resident
+/// chunks (window.rs, read.rs), so the process holds those chunks and not the pages of
+/// the file; the header, row sources and the reference reader [`CachedSet::batch_mapped`]
+/// read through a memory map.
 pub struct CachedSet {
-    map: memmap2::Mmap,
-    lay: Layout,
-    bags: Vec<BagAt>,
+    pub(super) map: memmap2::Mmap,
+    /// The open file the chunks are read from, and its path for messages.
+    pub(super) file: std::fs::File,
+    pub(super) path: PathBuf,
+    pub(super) lay: Layout,
+    pub(super) bags: Vec<BagAt>,
+    /// Byte offset of each fixed-width column, in a chunk's order (window::columns).
+    pub(super) cols: Vec<usize>,
     /// One per text feature once [`CachedSet::attach_texts`] ran.
-    texts: Vec<TextTable>,
+    pub(super) texts: Vec<TextTable>,
     /// Bytes read through the map since its pages were last handed back.
     touched: AtomicUsize,
+    /// The resident chunks of [`Rows::batch`]; `None`: batches read through the map
+    /// (a full shuffle, whose batches draw from every chunk).
+    chunks: Mutex<Option<Chunks>>,
 }
 
 /// After this many bytes read, the map's pages are handed back to the kernel
@@ -268,11 +279,49 @@ impl CachedSet {
         }
         Ok(CachedSet {
             map,
+            file,
+            path: path.to_path_buf(),
             lay,
             bags,
+            cols: window::columns(&lay),
             texts: Vec::new(),
             touched: AtomicUsize::new(0),
+            chunks: Mutex::new(Some(Chunks::new(
+                lay.n,
+                window::MAX_CHUNK_ROWS,
+                window::SEQUENTIAL_CHUNKS,
+            ))),
         })
+    }
+
+    /// Reads training batches drawn in blocks of `block` rows and windows of `window`
+    /// rows (`data.shuffle_block`, `data.shuffle_window`, the order of `EpochOrder`):
+    /// chunks of the block (at most 16,384 rows), as many kept as a window covers, so
+    /// each chunk is read once per epoch. A full shuffle (`window` 0 or ≥ N) draws every
+    /// batch from the whole set: its batches read through the map, whose pages are
+    /// handed back every 64 MiB read (docs/data_cache.md, "Memory").
+    pub fn read_in_windows(&self, block: usize, window: usize) {
+        let chunks = (window != 0 && window < self.lay.n).then(|| {
+            let (rows, cap) = window::training_chunks(block, window);
+            Chunks::new(self.lay.n, rows, cap)
+        });
+        *self.lock() = chunks;
+    }
+
+    /// Reads batches through resident chunks of `rows` rows, `cap` of them kept (tests
+    /// exercise eviction with small chunks).
+    pub fn read_in_chunks(&self, rows: usize, cap: usize) {
+        *self.lock() = Some(Chunks::new(self.lay.n, rows, cap));
+    }
+
+    /// Bytes held by the resident chunks' buffers: the batch reader's memory.
+    pub fn reader_bytes(&self) -> usize {
+        self.lock().as_ref().map_or(0, Chunks::bytes)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Chunks>> {
+        // a panic while reading leaves whole chunks or empty slots behind: still usable
+        self.chunks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Gives each text feature its `(U, D_t)` table (`tables[t] = (D_t, table)`, in spec
@@ -290,13 +339,19 @@ impl CachedSet {
         }
         for (t, (dim, table)) in tables.iter().enumerate() {
             let u = table.len() / (*dim).max(1);
-            let base = self.lay.text(t);
-            if let Some(r) = (0..self.lay.n).find(|&r| self.u32_at(base + 4 * r) as usize >= u) {
+            let (mut r, mut bad) = (0, None);
+            self.scan_words(self.lay.text(t), self.lay.n, |w| {
+                let id = u32::from_le_bytes(w);
+                if bad.is_none() && id as usize >= u {
+                    bad = Some((r, id));
+                }
+                r += 1;
+            });
+            if let Some((r, id)) = bad {
                 return Err(Error::Config {
                     what: "data.cache".into(),
                     message: format!(
-                        "row {r} names text {} of text feature {t}, which has {u} texts; delete the cache folder and run again",
-                        self.u32_at(base + 4 * r)
+                        "row {r} names text {id} of text feature {t}, which has {u} texts; delete the cache folder and run again"
                     ),
                 });
             }
@@ -308,7 +363,7 @@ impl CachedSet {
     }
 
     /// Row r's list of multi-hot feature b: (start, end) in its ids.
-    fn bag_range(&self, b: usize, r: usize) -> (usize, usize) {
+    pub(super) fn bag_range(&self, b: usize, r: usize) -> (usize, usize) {
         let at = self.bags[b].offsets + 8 * r;
         (self.u64_at(at) as usize, self.u64_at(at + 8) as usize)
     }
@@ -320,7 +375,7 @@ impl CachedSet {
     }
 
     /// Counts `bytes` read; past [`RELEASE_BYTES`] hands the mapped pages back.
-    fn touch(&self, bytes: usize) {
+    pub(super) fn touch(&self, bytes: usize) {
         if self.touched.fetch_add(bytes, Ordering::Relaxed) + bytes < RELEASE_BYTES {
             return;
         }
@@ -336,18 +391,14 @@ impl CachedSet {
     }
 
     /// The N 4-byte words of the column at byte `base`.
-    fn words(&self, base: usize) -> &[[u8; 4]] {
+    pub(super) fn words(&self, base: usize) -> &[[u8; 4]] {
         self.map[base..base + 4 * self.lay.n].as_chunks::<4>().0
     }
 
-    fn u32_at(&self, off: usize) -> u32 {
+    pub(super) fn u32_at(&self, off: usize) -> u32 {
         let mut b = [0u8; 4];
         b.copy_from_slice(&self.map[off..off + 4]);
         u32::from_le_bytes(b)
-    }
-
-    fn f32_at(&self, off: usize) -> f32 {
-        f32::from_bits(self.u32_at(off))
     }
 
     /// F_cat, F_num, K.
@@ -357,6 +408,7 @@ impl CachedSet {
 
     /// Where row `r` came from.
     pub fn source(&self, r: usize) -> RowSource {
+        self.touch(12);
         let mut b = [0u8; 8];
         let off = self.lay.src_line() + 8 * r;
         b.copy_from_slice(&self.map[off..off + 8]);
@@ -385,9 +437,13 @@ impl CachedSet {
             .map(|(t, x)| TextRows {
                 dim: x.dim,
                 table: x.table.clone(),
-                ids: (0..self.lay.n)
-                    .map(|r| self.u32_at(self.lay.text(t) + 4 * r))
-                    .collect(),
+                ids: {
+                    let mut ids = Vec::with_capacity(self.lay.n);
+                    self.scan_words(self.lay.text(t), self.lay.n, |w| {
+                        ids.push(u32::from_le_bytes(w))
+                    });
+                    ids
+                },
             })
             .collect();
         e
@@ -400,64 +456,16 @@ impl Rows for CachedSet {
     }
 
     fn batch(&self, rows: &[usize], out: &mut EncodedBatch) {
-        let lay = self.lay;
-        self.touch(
-            rows.len() * 4 * (lay.n_cat + lay.n_num + 2 * lay.k + lay.n_text + 2 * lay.n_bag),
-        );
-        out.rows = rows.len();
-        out.n_num = lay.n_num;
-        out.cat.resize_with(lay.n_cat, Vec::new);
-        for (f, ids) in out.cat.iter_mut().enumerate() {
-            ids.clear();
-            let col = self.words(lay.cat(f)); // (N,) u32
-            ids.extend(rows.iter().map(|&r| u32::from_le_bytes(col[r])));
-        }
-        // (B, F_num) row-major, filled a column at a time: each column is read where the
-        // rows are, instead of every column's page per row
-        out.num.clear();
-        out.num.resize(rows.len() * lay.n_num, 0.0);
-        for f in 0..lay.n_num {
-            let col = self.words(lay.num(f)); // (N,) f32
-            for (x, &r) in (out.num.iter_mut().skip(f).step_by(lay.n_num)).zip(rows) {
-                *x = f32::from_le_bytes(col[r]);
-            }
-        }
-        out.bags.resize_with(lay.n_bag, Bags::default);
-        for (b, o) in out.bags.iter_mut().enumerate() {
-            o.clear();
-            let ids = self.bags[b].ids;
-            for &r in rows {
-                let (s, e) = self.bag_range(b, r);
-                o.ids.extend((s..e).map(|i| self.u32_at(ids + 4 * i)));
-                o.offsets.push(o.ids.len() as u32);
-            }
-        }
-        out.labels.resize_with(lay.k, Vec::new);
-        out.mask.resize_with(lay.k, Vec::new);
-        for t in 0..lay.k {
-            let (lb, mb) = (self.words(lay.labels(t)), self.words(lay.mask(t)));
-            out.labels[t].clear();
-            out.labels[t].extend(rows.iter().map(|&r| f32::from_le_bytes(lb[r])));
-            out.mask[t].clear();
-            out.mask[t].extend(rows.iter().map(|&r| f32::from_le_bytes(mb[r])));
-        }
-        // (B, D_t) per text feature: the rows' texts looked up in the attached tables
-        out.text.resize_with(self.texts.len(), Vec::new);
-        for (t, (o, x)) in out.text.iter_mut().zip(&self.texts).enumerate() {
-            o.clear();
-            let base = lay.text(t);
-            for &r in rows {
-                let i = self.u32_at(base + 4 * r) as usize;
-                o.extend_from_slice(&x.table[i * x.dim..(i + 1) * x.dim]); // (1, D_t)
-            }
+        match self.lock().as_mut() {
+            Some(ch) => self.batch_chunked(ch, rows, out),
+            None => self.batch_mapped(rows, out),
         }
     }
 
     fn cat_range(&self, f: usize, rows: std::ops::Range<usize>, out: &mut Vec<u32>) {
-        self.touch(4 * rows.len());
-        let base = self.lay.cat(f);
         out.clear();
-        out.extend(rows.map(|r| self.u32_at(base + 4 * r)));
+        let w = |w| out.push(u32::from_le_bytes(w));
+        self.scan_words(self.lay.cat(f) + 4 * rows.start, rows.len(), w);
     }
 
     fn task_range(
@@ -467,12 +475,15 @@ impl Rows for CachedSet {
         y: &mut Vec<f32>,
         mask: &mut Vec<f32>,
     ) {
-        self.touch(8 * rows.len());
         let (lb, mb) = (self.lay.labels(k), self.lay.mask(k));
         y.clear();
-        y.extend(rows.clone().map(|r| self.f32_at(lb + 4 * r)));
+        self.scan_words(lb + 4 * rows.start, rows.len(), |w| {
+            y.push(f32::from_le_bytes(w))
+        });
         mask.clear();
-        mask.extend(rows.map(|r| self.f32_at(mb + 4 * r)));
+        self.scan_words(mb + 4 * rows.start, rows.len(), |w| {
+            mask.push(f32::from_le_bytes(w))
+        });
     }
 
     fn source(&self, r: usize) -> RowSource {
@@ -480,10 +491,9 @@ impl Rows for CachedSet {
     }
 
     fn task_column(&self, k: usize) -> (Vec<f32>, Vec<f32>) {
-        let (lb, mb) = (self.lay.labels(k), self.lay.mask(k));
-        self.touch(8 * self.lay.n);
-        (0..self.lay.n)
-            .map(|r| (self.f32_at(lb + 4 * r), self.f32_at(mb + 4 * r)))
-            .unzip()
+        let n = self.lay.n;
+        let (mut y, mut mask) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        self.task_range(k, 0..self.lay.n, &mut y, &mut mask);
+        (y, mask)
     }
 }

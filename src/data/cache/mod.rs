@@ -4,8 +4,8 @@
 //! run 1:  CSV ──read, split, fit, encode (the in-memory path)──▶ <cache>/<key>.tmp-<pid>/
 //!                                                   ──rename──▶ <cache>/<key>/
 //! run 2:  same files (size, mtime, content hash) and encoding config ──▶ <cache>/<key>/ reused
-//! train / valid / test / eval: mini-batches read from the memory-mapped sets (file.rs)
-//! in a block shuffle (order.rs)
+//! train / valid / test / eval: mini-batches read from the sets (file.rs) with `pread`
+//! into a few resident chunks (window.rs, read.rs), in a block shuffle (order.rs)
 //! ```
 //! `<key>/` holds `meta.json` (key parts, set sizes, files, report, skipped rows),
 //! `spec.json` (the fitted features) and one `<set>.bin` per set (layout in file.rs).
@@ -13,7 +13,10 @@
 mod build;
 mod file;
 mod key;
+mod mapped;
 mod order;
+mod read;
+mod window;
 
 pub use file::{write_set, CachedSet};
 pub use key::{cache_key, cache_key_with, stat_key, CACHE_VERSION};
@@ -121,8 +124,11 @@ pub fn open_or_build_with(
         set.attach_texts(tables.clone())?;
         Ok(set)
     };
+    let train = open("train")?;
+    // training batches come a window of blocks at a time: keep a window's chunks
+    train.read_in_windows(cfg.data.shuffle_block, cfg.data.shuffle_window);
     let sets = CachedSets {
-        train: open("train")?,
+        train,
         valid: open("valid")?,
         test: open("test")?,
         cold: open("cold")?,

@@ -30,10 +30,14 @@ pub fn predict(
     let k = model.num_tasks();
     let mut out = vec![Vec::with_capacity(data.len()); k];
     let mut batch = EncodedBatch::default();
-    let rows: Vec<usize> = (0..data.len()).collect();
-    for chunk in rows.chunks(batch_size.max(1)) {
+    let (n, bs) = (data.len(), batch_size.max(1));
+    // one batch of row numbers at a time, not all N (8 bytes a row of the split)
+    let mut chunk = Vec::with_capacity(bs.min(n));
+    for start in (0..n).step_by(bs) {
         g.reset();
-        data.batch(chunk, &mut batch);
+        chunk.clear();
+        chunk.extend(start..(start + bs).min(n));
+        data.batch(&chunk, &mut batch);
         let x = input.forward(g, store, &batch)?; // (B, D_in)
         let outs = model.forward(g, store, x)?; // K × (B, 1)
         for (o, &v) in out.iter_mut().zip(&outs) {
