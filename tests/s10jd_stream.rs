@@ -9,6 +9,9 @@
 //! missing marker: the joined cells are `NA`). Here every row may come back later
 //! (exact repeats, across chunk boundaries), the bad ones too.
 
+// s9join_support and s9text_support each include rows_cache_support.
+#![allow(clippy::duplicate_mod)]
+
 mod parquet_fixture_support;
 mod s9join_support;
 mod s9text_support;

@@ -251,13 +251,15 @@ pub(super) fn scan(plan: &Plan<'_>, files: &[FileIn]) -> Result<Option<SplitStat
                 |g, first| parquet::parse_group(plan, pq, g, first, false),
                 |j, parsed| each(j, Ok(parsed?)),
             )?,
-            None => stream_file(
-                file,
-                plan.cfg,
-                |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
-                &mut each,
-            )?
-            .0,
+            None => {
+                stream_file(
+                    file,
+                    plan.cfg,
+                    |j, bytes, last| parse::parse_chunk(plan, &view, bytes, j == 0, last, false),
+                    &mut each,
+                )?
+                .0
+            }
         };
         if !whole && kept > u32::MAX as u64 {
             eprintln!("data cache: more than 2^32 - 1 rows with a temporal split; building through the in-memory reader");
