@@ -41,9 +41,12 @@ pub use stream::{chunk_rows, read_table_chunked, TableChunks, DEFAULT_CHUNK_ROWS
 pub(crate) use reader::{field_map, header_names, BadRow, RowContext};
 pub(crate) use skipped::shorten;
 // ... and reads Parquet files by row groups.
-pub(crate) use parquet::ParquetColumns;
+pub(crate) use parquet::{Mode as ParquetMode, ParquetColumns};
 // Parquet values straight to the f32 their texts parse to (tests/s9parquet_values.rs).
-pub use parquet::{f32_of_double, f32_of_float, int_number, int_text, parquet_cells, CellRow};
+pub use parquet::{
+    f32_of_double, f32_of_double_exact, f32_of_float, int_number, int_text, parquet_cells,
+    parquet_codes, CellRow, CodeRow,
+};
 
 use crate::config::{BadRows, DataConfig};
 use crate::error::{Error, Result};

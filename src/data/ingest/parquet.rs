@@ -19,7 +19,9 @@
 //! * Reading: the typed column readers (`parquet/typed.rs`, values per column chunk in
 //!   batches), each cell a text or, for columns asked for as numbers, the `f32` its
 //!   text parses to (`parquet/values.rs`); the record API (`parquet/records.rs`) is the
-//!   reference twin, used with `MTREC_PARQUET_RECORDS=1`.
+//!   reference twin, used with `MTREC_PARQUET_RECORDS=1`. The cache build reads a
+//!   categorical feature's integer column as codes (`parquet/codes.rs`: each distinct
+//!   value numbered once per row group, no text per cell).
 //! * `data.dedup` compares the projected columns only.
 
 use super::reader::TableBuilder;
@@ -34,11 +36,12 @@ use parquet::schema::types::{Type, TypePtr};
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
+mod codes;
 mod records;
 mod typed;
 mod values;
 use std::sync::Arc;
-pub use values::{f32_of_double, f32_of_float, int_number, int_text};
+pub use values::{f32_of_double, f32_of_double_exact, f32_of_float, int_number, int_text};
 
 fn open(path: &Path, shown: &str) -> Result<SerializedFileReader<std::fs::File>> {
     super::check_regular_file(path, shown)?;
@@ -151,6 +154,41 @@ pub(crate) fn ingest_file(
         first += rows;
     }
     Ok(())
+}
+
+/// One row as [`parquet_codes`] shows it: its row group and per column its code
+/// (`None`: no codes) and text.
+pub type CodeRow = (usize, Vec<(Option<u32>, String)>);
+
+/// Every row of the Parquet file `path` over `columns` (by name) read in code mode
+/// (`parquet/codes.rs`; a column that is not INT32 / INT64 has no codes): per row its
+/// row group and, per column, its code (`None`: no codes) and its text. For the tests
+/// comparing the integer-keyed numbering with the numbering of the texts
+/// (tests/s10pq_codes.rs).
+pub fn parquet_codes(cfg: &DataConfig, path: &Path, columns: &[&str]) -> Result<Vec<CodeRow>> {
+    let shown = path.display().to_string();
+    let mut pq = ParquetColumns::open(path, &shown, cfg)?;
+    let map = super::field_map(
+        &columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        pq.names(),
+        &shown,
+        true,
+    )?;
+    pq.select(&map)?;
+    let modes = vec![Mode::Code; map.len()];
+    let mut out = Vec::new();
+    let mut first = 0;
+    for (g, rows) in pq.group_rows().into_iter().enumerate() {
+        pq.read_group_as(g, first, &modes, |_, cells| {
+            if let Ok(c) = cells {
+                let row = (0..map.len()).map(|j| (c.code(j), c.text(j).to_string()));
+                out.push((g, row.collect()));
+            }
+            Ok(true)
+        })?;
+        first += rows;
+    }
+    Ok(out)
 }
 
 /// One row as [`parquet_cells`] shows it: its 1-based row in the file and its cells
@@ -269,6 +307,37 @@ impl<'b> Row<'b> {
             Row::Texts(_) => None,
         }
     }
+
+    /// Output column `j`'s code in its row group (`parquet/codes.rs`), where it is read
+    /// in code mode ([`Mode::Code`] on an integer column); else `None`: read the text.
+    #[inline]
+    pub(crate) fn code(&self, j: usize) -> Option<u32> {
+        match self {
+            Row::Typed(c) => c.code(j),
+            Row::Texts(_) => None,
+        }
+    }
+
+    /// The text of code `code` of output column `j` (a column with codes): the text
+    /// of every cell with that code.
+    pub(crate) fn code_text(&self, j: usize, code: u32) -> String {
+        match self {
+            Row::Typed(c) => c.code_text(j, code),
+            Row::Texts(_) => String::new(),
+        }
+    }
+}
+
+/// How an output column is read (`ParquetColumns::read_group_as`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Texts.
+    Text,
+    /// The `f32` its text parses to where sure ([`Row::number`]), else text.
+    Number,
+    /// A code per cell, each distinct value numbered in its row group ([`Row::code`]),
+    /// where the column holds integers; else text.
+    Code,
 }
 
 /// One Parquet file projected onto the columns a run reads, read a row group at a
@@ -395,6 +464,22 @@ impl ParquetColumns {
         g: usize,
         first: u64,
         numbers: &[bool],
+        row: impl FnMut(u64, std::result::Result<&Row<'_>, BadValue>) -> Result<bool>,
+    ) -> Result<()> {
+        let modes: Vec<Mode> = (numbers.iter())
+            .map(|&n| if n { Mode::Number } else { Mode::Text })
+            .collect();
+        self.read_group_as(g, first, &modes, row)
+    }
+
+    /// [`read_group`](Self::read_group) with each output column's [`Mode`] (missing
+    /// entries: text); a field two output columns read in different modes is read as
+    /// numbers if one asks for numbers, else as codes if one asks for codes.
+    pub(crate) fn read_group_as(
+        &self,
+        g: usize,
+        first: u64,
+        modes: &[Mode],
         mut row: impl FnMut(u64, std::result::Result<&Row<'_>, BadValue>) -> Result<bool>,
     ) -> Result<()> {
         if self.records {
@@ -402,11 +487,13 @@ impl ParquetColumns {
         }
         let group = self.group_reader(g)?;
         let rows = self.reader.metadata().row_group(g).num_rows().max(0) as usize;
-        // projected field k is in number mode when an output column asks for it so
+        // projected field k's mode: what the output columns reading it ask for
         let mut cols = Vec::with_capacity(self.picked.len());
         for (k, &leaf) in self.leaf.iter().enumerate() {
-            let number = (self.slot.iter().zip(numbers)).any(|(&s, &n)| s == k && n);
-            cols.push(typed::Column::open(&group, leaf, number).map_err(|e| self.io(g, None, e))?);
+            let asks = |m: Mode| (self.slot.iter().zip(modes)).any(|(&s, &a)| s == k && a == m);
+            let (number, code) = (asks(Mode::Number), asks(Mode::Code));
+            let col = typed::Column::open(&group, leaf, number, code);
+            cols.push(col.map_err(|e| self.io(g, None, e))?);
         }
         let mut lazy: Vec<OnceCell<String>> =
             (0..self.slot.len()).map(|_| OnceCell::new()).collect();

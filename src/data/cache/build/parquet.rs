@@ -8,17 +8,21 @@
 //! A cell is a text, or for a numeric feature's column the `f32` its text parses to,
 //! straight from the typed column reader (no text made and parsed back; the reader
 //! formats the text only where that `f32` is not sure without it, and for a dropped
-//! row's report line).
+//! row's report line). A categorical feature's integer column comes as codes, its
+//! values numbered per row group by the integer (ingest's `parquet/codes.rs`): each
+//! code's text is made once, at its first row, into the chunk's `dict`, and the row's
+//! code goes to `judge_row` as `Lookups::preset` (no text or text hash per cell).
 //! The row numbers (a row's "line") are its 1-based rows in the file, as in the
 //! in-memory Parquet reader, so a group's first line is the rows of the groups before
 //! it and both passes place every row without reading the groups before. A batch of
 //! groups is read in parallel (one group per rayon task); memory holds one batch's
 //! decoded pages and parsed rows, never the file.
 
+use super::cells::trim;
 use super::parse::{self, Dropped, Parsed, Pending};
 use super::plan::Plan;
 use crate::config::BadRows;
-use crate::data::ingest::ParquetColumns;
+use crate::data::ingest::{ParquetColumns, ParquetMode};
 use crate::error::Result;
 use rayon::prelude::*;
 
@@ -36,14 +40,24 @@ pub(super) fn parse_group(
     // numeric features' columns come as f32s (no text per cell), unless a missing
     // value is itself a finite number: only its text would say the cell is missing
     let direct = !(plan.missing.iter()).any(|m| m.parse::<f64>().is_ok_and(f64::is_finite));
-    let mut numbers = vec![false; plan.names.len()];
+    let mut modes = vec![ParquetMode::Text; plan.names.len()];
+    // categorical features' columns come as codes where they hold integers (the
+    // data file's columns: a joined column's cells are texts of its side table)
+    let coded: Vec<(usize, usize)> = (plan.cat.iter().copied().enumerate())
+        .filter(|&(_, c)| c < plan.n_main)
+        .collect();
+    for &(_, c) in &coded {
+        modes[c] = ParquetMode::Code;
+    }
+    if !coded.is_empty() {
+        look.preset = vec![None; plan.cat.len()];
+    }
     if direct {
-        // (the data file's columns: a joined column's cells are texts of its side table)
         (plan.num.iter())
             .filter(|&&c| c < plan.n_main)
-            .for_each(|&c| numbers[c] = true);
+            .for_each(|&c| modes[c] = ParquetMode::Number);
     }
-    pq.read_group(g, first, &numbers, |line, cells| {
+    pq.read_group_as(g, first, &modes, |line, cells| {
         let number = line - first;
         match cells {
             Ok(cells) => {
@@ -52,6 +66,19 @@ pub(super) fn parse_group(
                     let texts = (0..plan.n_main).map(|i| cells.text(i).as_bytes());
                     out.hashes
                         .push((number as u32, super::dedup::row_hash(texts)));
+                }
+                // a coded column's new codes (first rows) get their texts in `dict`
+                for &(f, c) in &coded {
+                    let code = cells.code(c);
+                    if let Some(code) = code {
+                        let dict = &mut out.dict[f];
+                        while dict.len() <= code as usize {
+                            let t = cells.code_text(c, dict.len() as u32);
+                            let missing = look.missing.has(trim(&t));
+                            dict.push((!missing).then_some(t));
+                        }
+                    }
+                    look.preset[f] = code;
                 }
                 parse::judge_row(
                     plan,

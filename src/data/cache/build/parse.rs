@@ -114,7 +114,9 @@ pub(super) struct Parsed {
     /// Kept rows: their local lines.                      (n,)
     pub line: Vec<u32>,
     /// Per categorical feature, then per multi-hot feature (whole cells): the chunk's
-    /// distinct texts, `None` for a missing one.
+    /// distinct texts, `None` for a missing one. (A column the Parquet reader numbers
+    /// by value, `Lookups::preset`, may also list values of dropped rows, and a text
+    /// twice (a null's and a value's): the vocabulary merges and pass 2 looks up texts.)
     pub dict: Vec<Vec<Option<String>>>,
     /// Codes into `dict`.                          (n, F_cat + F_bag) row-major
     pub cat: Vec<u32>,
@@ -244,6 +246,10 @@ pub(super) struct Lookups<'p> {
     pub join_rows: Vec<u32>,
     /// `item_holdout`: the chunk's item texts (split_scan.rs).
     pub split_codes: Codes,
+    /// Per categorical feature (may be shorter): the current row's code where the
+    /// reader numbered the column by value (parquet.rs, Parquet integer columns; that
+    /// code's entry already in `dict`), else `None`: number the text in `codes`.
+    pub preset: Vec<Option<u32>>,
 }
 
 /// A chunk without rows yet, and its chunk-local code maps (one per categorical feature).
@@ -266,6 +272,7 @@ pub(super) fn empty<'p>(plan: &'p Plan) -> (Parsed, Lookups<'p>) {
         missing: MissingSet::new(&plan.missing),
         join_rows: Vec::new(),
         split_codes: Codes::default(),
+        preset: Vec::new(),
     };
     (out, look)
 }
@@ -453,6 +460,7 @@ pub(super) fn judge_row<'p: 't, 't>(
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     let fnum = plan.num.len();
     let (codes, mv, jrows) = (&mut look.codes, &look.missing, &mut look.join_rows);
+    let preset = &look.preset;
     let joined = |n: usize| (0..n).map(&text).collect::<Vec<_>>().join(",");
     // text features: numbered for every decoded row, as the in-memory column is
     let mut text_codes = super::text::codes(plan, out, &mut look.text_codes, &text);
@@ -613,12 +621,18 @@ pub(super) fn judge_row<'p: 't, 't>(
     }
     let cells = (plan.cat.iter().copied()).chain(plan.bags.iter().map(|b| b.0));
     for (f, c) in cells.enumerate() {
-        let t = text(c);
-        let (code, new) = codes[f].code(t);
-        if new {
-            let missing = mv.has(trim(t));
-            out.dict[f].push((!missing).then(|| t.to_string()));
-        }
+        let code = match preset.get(f).copied().flatten() {
+            Some(code) => code,
+            None => {
+                let t = text(c);
+                let (code, new) = codes[f].code(t);
+                if new {
+                    let missing = mv.has(trim(t));
+                    out.dict[f].push((!missing).then(|| t.to_string()));
+                }
+                code
+            }
+        };
         let missed = match plan.cat_error.get(f) {
             Some(&e) => e && out.dict[f][code as usize].is_none(),
             None => {
@@ -636,7 +650,7 @@ pub(super) fn judge_row<'p: 't, 't>(
                 row,
                 numeric: false,
                 feature: f,
-                text: t.to_string(),
+                text: text(c).to_string(),
             });
         }
         out.cat.push(code);

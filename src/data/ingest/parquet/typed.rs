@@ -10,14 +10,17 @@
 //!              ──number mode (a numeric feature's column, cache build)──▶
 //!                   num[r] = the f32 its text parses to (values.rs), NaN = use text[r]
 //!                   (a null, bytes, or a value where the f32 is not sure without the text)
+//!              ──code mode (a categorical feature's INT32 / INT64 column, cache build)──▶
+//!                   code[r] = its value's number in the row group (codes.rs), no text
 //! ```
-//! A number-mode cell with a direct `f32` has no text until asked for one (a dropped
-//! row's report line): [`Cells::text`] formats it then, once per row.
+//! A number-mode cell with a direct `f32`, and a code-mode cell, has no text until asked
+//! for one (a dropped row's report line): [`Cells::text`] formats it then, once per row.
 //!
 //! The record API (`records.rs`, `MTREC_PARQUET_RECORDS=1`) is the reference twin:
 //! `tests/s9parquet_twin.rs` compares both cell by cell, `tests/s9parquet_cache.rs`
 //! the caches they build.
 
+use super::codes::IntCodes;
 use super::values::{self, IntKind};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::{
@@ -27,6 +30,7 @@ use parquet::file::reader::RowGroupReader;
 use std::cell::{Cell, OnceCell};
 
 /// Rows decoded per column per step: memory holds `BATCH` rows of every needed column.
+/// (4,096 was no faster on the 2M-row benchmark: docs/benchmarks.md, s10.)
 pub(super) const BATCH: usize = 1024;
 
 /// A null's place in `at`.
@@ -56,6 +60,10 @@ pub(super) struct Column {
     text: String,
     /// Number mode, per row: the value as `f32`, NaN = read the text.            (n,)
     num: Vec<f32>,
+    /// Code mode: the row group's numbering of the column's values (codes.rs) and its
+    /// kind; per row of the batch its code.                                      (n,)
+    codes: Option<(IntCodes, IntKind)>,
+    code: Vec<u32>,
 }
 
 /// Why a value has no text (bytes that are not UTF-8), if it has none.
@@ -79,11 +87,13 @@ fn push_text(typed: &Typed, i: usize, out: &mut String) -> Bad {
 
 impl Column {
     /// The typed reader of leaf column `leaf` of `group` (a flat column: `unsupported`
-    /// in parquet.rs has ruled out the rest), in number mode if `number`.
+    /// in parquet.rs has ruled out the rest), in number mode if `number`, else in code
+    /// mode if `code` and the column holds integers.
     pub(super) fn open(
         group: &dyn RowGroupReader,
         leaf: usize,
         number: bool,
+        code: bool,
     ) -> parquet::errors::Result<Column> {
         let descr = group.metadata().column(leaf).column_descr_ptr();
         let ct = descr.converted_type();
@@ -102,10 +112,18 @@ impl Column {
                 )))
             }
         };
+        let codes = match &typed {
+            Typed::I32(_, _, k) | Typed::I64(_, _, k) if code && !number => {
+                Some((IntCodes::default(), *k))
+            }
+            _ => None,
+        };
         Ok(Column {
             typed,
             max_def: descr.max_def_level(),
             number,
+            codes,
+            code: Vec::with_capacity(BATCH),
             def: Vec::with_capacity(BATCH),
             at: Vec::with_capacity(BATCH),
             ends: Vec::with_capacity(BATCH),
@@ -155,8 +173,24 @@ impl Column {
                 "the column chunk ends after {rows} of the batch's {n} rows"
             ));
         }
+        let def = (self.max_def > 0).then_some((&self.def[..], self.max_def));
+        if let Some((codes, _)) = &mut self.codes {
+            // code mode: integers only (`open`), never a bad value
+            self.code.clear();
+            match &self.typed {
+                Typed::I32(_, v, k) => {
+                    let keys = v.iter().map(|&x| k.key(i64::from(x)));
+                    codes.number(keys, def, null, &mut self.code);
+                }
+                Typed::I64(_, v, k) => {
+                    codes.number(v.iter().map(|&x| k.key(x)), def, null, &mut self.code)
+                }
+                _ => {}
+            }
+            return Ok(Vec::new());
+        }
         let out = Out {
-            def: (self.max_def > 0).then_some((&self.def[..], self.max_def)),
+            def,
             number: self.number,
             null,
             at: &mut self.at,
@@ -179,7 +213,7 @@ impl Column {
     /// Row `r`'s text, if it has one in `text`.
     #[inline]
     fn stored(&self, r: usize) -> Option<&str> {
-        if self.number && !self.num[r].is_nan() {
+        if self.codes.is_some() || (self.number && !self.num[r].is_nan()) {
             return None;
         }
         let a = if r == 0 { 0 } else { self.ends[r - 1] as usize };
@@ -290,10 +324,34 @@ impl<'b> Cells<'b> {
             None => self.lazy[j].get_or_init(|| {
                 self.used.set(true);
                 let mut s = String::new();
-                push_text(&c.typed, c.at[self.r] as usize, &mut s);
+                match &c.codes {
+                    Some((codes, kind)) => codes.push_text(c.code[self.r], *kind, &mut s),
+                    None => {
+                        push_text(&c.typed, c.at[self.r] as usize, &mut s);
+                    }
+                }
                 s
             }),
         }
+    }
+
+    /// Output column `j`'s code in its row group, when the column is read in code mode
+    /// (codes.rs: a new value gets the next code); else `None` (read
+    /// [`text`](Self::text)).
+    #[inline]
+    pub(crate) fn code(&self, j: usize) -> Option<u32> {
+        let c = &self.cols[self.slot[j]];
+        c.codes.as_ref().map(|_| c.code[self.r])
+    }
+
+    /// The text of code `code` of output column `j` (a code-mode column; else empty):
+    /// what [`text`](Self::text) gives for the rows holding that code.
+    pub(crate) fn code_text(&self, j: usize, code: u32) -> String {
+        let mut s = String::new();
+        if let Some((codes, kind)) = &self.cols[self.slot[j]].codes {
+            codes.push_text(code, *kind, &mut s);
+        }
+        s
     }
 
     /// Output column `j`'s value as the `f32` its text parses to, when the column is

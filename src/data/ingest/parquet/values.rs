@@ -54,6 +54,26 @@ impl IntKind {
     }
 }
 
+impl IntKind {
+    /// The value as the record API reads it, as one `u64` key: equal keys have equal
+    /// texts ([`push_int`]) and unequal keys unequal texts, within one kind; and
+    /// `push_int(key as i64, kind)` is `push_int(v, kind)` (the cast back to the kind's
+    /// width undoes the cast here). The integer-keyed categorical numbering
+    /// (`typed.rs`, `IntCodes`) keys its table on it.
+    #[inline]
+    pub(crate) fn key(self, v: i64) -> u64 {
+        match self {
+            IntKind::I8 => v as i8 as i64 as u64,
+            IntKind::I16 => v as i16 as i64 as u64,
+            IntKind::I32 => v as i32 as i64 as u64,
+            IntKind::U8 => v as u8 as u64,
+            IntKind::U16 => v as u16 as u64,
+            IntKind::U32 => v as u32 as u64,
+            IntKind::I64 | IntKind::U64 => v as u64,
+        }
+    }
+}
+
 /// Appends the decimal text of the INT32 / INT64 value `v` read as `kind` (what
 /// `format!("{}", field)` gives for the record API's integer `Field`), without the
 /// formatter: digits from the end into a 20-byte buffer.
@@ -115,8 +135,38 @@ pub fn f32_of_float(v: f32) -> Option<f32> {
 ///   upper boundary is the overflow threshold, not a midpoint: `None` too.
 ///
 /// So the result is `round₃₂(t)` whenever it is `Some`: `x`.
+///
+/// # Fast path (the bits of `v`)
+/// The check above costs two `next_down` / `next_up` pairs per cell; most doubles
+/// pass it by their bits alone. Let `b` be `v`'s bits, `P = b >> 29` (sign, exponent
+/// and the top 23 mantissa bits) and `d = b mod 2²⁹` (the 29 bits `as f32` drops).
+/// For `2⁻¹²⁶ ≤ |v| < 2¹²⁷` (biased exponent 897 ..= 1149) the prefixes `P` and
+/// `P + 1` are adjacent `f32`s `f(P)`, `f(P+1)` (finite, normal, below `f32::MAX`),
+/// the doubles with prefix `P` are spaced evenly between them, their midpoint is at
+/// `d = 2²⁸`, and each `f32` gap holds 2²⁹ doubles (2²⁸ below a power of two), so
+/// `v⁻` and `v⁺` (bits `b ∓ 1`) are far from every midpoint but the one at `d = 2²⁸`:
+/// * `d < 2²⁸`: `x = f(P)`; `v⁺` has `d + 1 ≤ 2²⁸`, so `v⁺ ≤ m⁺`; `v⁻ ≥ f(P) − one
+///   f64 step > m⁻`.
+/// * `d > 2²⁸`: `x = f(P+1)`; `v⁻` has `d − 1 ≥ 2²⁸`, so `m⁻ ≤ v⁻`; `v⁺ ≤ f(P+1) < m⁺`.
+/// * `d = 2²⁸`: a tie, `v⁺` or `v⁻` lies past the midpoint: the check fails.
+///
+/// So there the check is `d ≠ 2²⁸` and the result `x`; `±0` passes too (`x = ±0`, its
+/// midpoints half the smallest subnormal away). Every other double takes the check
+/// above ([`f32_of_double_exact`], the twin `tests/s10pq_values.rs` compares).
 #[inline]
 pub fn f32_of_double(v: f64) -> Option<f32> {
+    let b = v.to_bits();
+    let (e, d) = ((b >> 52) & 0x7ff, b & ((1 << 29) - 1));
+    if ((897..=1149).contains(&e) && d != 1 << 28) || v == 0.0 {
+        return Some(v as f32);
+    }
+    f32_of_double_exact(v)
+}
+
+/// [`f32_of_double`] by the check of its derivation alone, for every double (the
+/// reference twin of its fast path).
+#[inline]
+pub fn f32_of_double_exact(v: f64) -> Option<f32> {
     let x = v as f32;
     if !x.is_finite() || x.abs() == f32::MAX {
         return None;
