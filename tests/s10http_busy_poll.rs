@@ -110,7 +110,7 @@ fn the_busy_poll_flag_is_validated_and_explained() {
         .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(
-        help.contains("--busy-poll-us") && help.contains("[default: 0]"),
+        help.contains("--busy-poll-us") && help.contains("[default: 50]"),
         "{help}"
     );
 }

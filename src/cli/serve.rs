@@ -65,7 +65,8 @@ pub struct ServeArgs {
     /// many microseconds before it sleeps, so that a client's next request arriving
     /// within the window is picked up without waking the thread (lower latency at few
     /// clients; costs at most this much CPU per reply, only while the thread is idle).
-    /// 0 (the default): off; try 50 on an otherwise idle machine. At most 1000.
+    /// Default 50; 0: off (use 0 where the cores are shared with other busy work,
+    /// where it gains nothing). At most 1000.
     #[arg(long, value_name = "US", default_value_t = crate::serve::busy_poll::DEFAULT_US)]
     pub busy_poll_us: u64,
     /// Sleep this long before each forward pass (tests: a slow model).

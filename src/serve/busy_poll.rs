@@ -36,13 +36,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// `--busy-poll-us` when not given: off. On the loaded 2-core development machine a
-/// window gained nothing (the server's one context switch per request there is a
-/// preemption, not a sleep in epoll: `docs/benchmarks.md`, "Serving", 2026-12-05
-/// s10-http) and cost 0.6–2.7 CPU µs per 1-client request; 50 µs (longer than the gap
-/// between a reply and a one-client loop's next request on loopback) is the value to
-/// try where the HTTP thread does sleep between requests (an idle machine).
-pub const DEFAULT_US: u64 = 0;
+/// `--busy-poll-us` when not given: 50 µs, longer than the gap between a reply and a
+/// one-client loop's next request on loopback. On the idle 2-core machine it took
+/// 1-client infer from 14.8k to 23.1k req/s and cost 0.98× at 8 and 64 clients
+/// (`docs/benchmarks.md`, "Serving", 15:09 – 15:15 UTC); on a loaded machine, where the
+/// server's one context switch per request is a preemption rather than a sleep in
+/// epoll, it gains nothing and costs 0.6–2.7 CPU µs per request: there, use 0.
+pub const DEFAULT_US: u64 = 50;
 
 /// The most `--busy-poll-us` accepts: beyond a millisecond a thread spinning for
 /// requests costs more than the wake-up it saves.
