@@ -10,8 +10,6 @@ mod s9join_support;
 
 use mtrec::data::rows::Rows;
 use s9join_support::*;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 
 static ENV: Mutex<()> = Mutex::new(());
@@ -77,41 +75,6 @@ fn the_first_missing_training_cell_is_found_in_time_order() {
     assert!(msg.contains("price"), "{msg}");
     // the first missing price in the file (row 3, line 5) is not the first in time
     assert!(!msg.contains("log.csv:5:"), "{msg}");
-}
-
-fn train(dir: &Path, out: &str, sets: &[&str]) -> String {
-    let out = dir.join(out);
-    let cfg = dir.join("run.toml");
-    let mut args = vec![
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--threads",
-        "2",
-        "--quiet",
-    ];
-    for s in ["train.epochs=2", "train.batch_size=128"]
-        .iter()
-        .chain(sets)
-    {
-        args.extend(["--set", s]);
-    }
-    let o = Command::new(env!("CARGO_BIN_EXE_mtrec"))
-        .args(&args)
-        .env("MTREC_STREAM_CHUNK", CHUNK)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "mtrec train failed:\n{err}");
-    err
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
