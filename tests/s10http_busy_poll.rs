@@ -137,22 +137,20 @@ fn round(addr: std::net::SocketAddr, rows: &[[String; 4]], want: &[(String, Vec<
     });
 }
 
-#[test]
-fn concurrent_clients_still_share_forward_passes_with_busy_poll_on() {
-    let dir = temp_dir("s10http-batch");
-    let run = train_run(&dir, "run", 1, 3);
-    let rows = event_rows(&dir, 0..16);
-    let want = predict_scores(&dir, &run, &rows);
-    let run_arg = format!("m={}", run.display());
-
-    // defaults but the window: every reply right (a lone request is scored inline;
-    // with a model this small, concurrent ones meet in a pass only by chance)
-    let server = Server::start(
-        &dir,
-        &[&run_arg],
-        &["--http-threads", "2", "--busy-poll-us", "200"],
-    );
-    round(server.addr, &rows, &want);
+/// Starts a server with `--http-threads 2 --busy-poll-us 200` and `extra`, runs one
+/// [`round`], checks every request was answered and scored once, and returns the
+/// metrics and the number of forward passes.
+fn shared_round(
+    dir: &std::path::Path,
+    run_arg: &str,
+    rows: &[[String; 4]],
+    want: &[(String, Vec<f64>)],
+    extra: &[&str],
+) -> (String, f64) {
+    let mut args = vec!["--http-threads", "2", "--busy-poll-us", "200"];
+    args.extend_from_slice(extra);
+    let server = Server::start(dir, &[run_arg], &args);
+    round(server.addr, rows, want);
     let m = server.call("GET", "/metrics", None).text();
     assert_eq!(
         metric(
@@ -163,49 +161,32 @@ fn concurrent_clients_still_share_forward_passes_with_busy_poll_on() {
         "{m}"
     );
     assert_eq!(metric(&m, "mtrec_batch_rows_sum"), Some(640.0), "{m}");
-    drop(server);
+    let passes = metric(&m, "mtrec_batch_requests_count").unwrap();
+    (m, passes)
+}
 
-    // a slow model (each pass ≥ 1 ms, no inline scoring): requests that come during a
+#[test]
+fn concurrent_clients_still_share_forward_passes_with_busy_poll_on() {
+    let dir = temp_dir("s10http-batch");
+    let run = train_run(&dir, "run", 1, 3);
+    let rows = event_rows(&dir, 0..16);
+    let want = predict_scores(&dir, &run, &rows);
+    let run_arg = format!("m={}", run.display());
+
+    // defaults but the window: every reply right (a lone request is scored inline;
+    // with a model this small, concurrent ones meet in a pass only by chance)
+    let (m, _) = shared_round(&dir, &run_arg, &rows, &want, &[]);
+
+    // a slow model (each pass >= 1 ms, no inline scoring): requests that come during a
     // pass share the next one
-    let server = Server::start(
-        &dir,
-        &[&run_arg],
-        &[
-            "--http-threads",
-            "2",
-            "--busy-poll-us",
-            "200",
-            "--test-delay-ms",
-            "1",
-        ],
-    );
-    round(server.addr, &rows, &want);
-    let m1 = server.call("GET", "/metrics", None).text();
-    let passes = metric(&m1, "mtrec_batch_requests_count").unwrap();
-    assert_eq!(metric(&m1, "mtrec_batch_rows_sum"), Some(640.0), "{m1}");
+    let (m1, passes) = shared_round(&dir, &run_arg, &rows, &want, &["--test-delay-ms", "1"]);
     assert!(
         passes <= 320.0,
         "16 clients, 1 ms passes: {passes} passes for 640 requests\n{m1}"
     );
-    drop(server);
 
     // every request waits up to 2 ms for company (no inline scoring): passes are shared
-    let server = Server::start(
-        &dir,
-        &[&run_arg],
-        &[
-            "--http-threads",
-            "2",
-            "--busy-poll-us",
-            "200",
-            "--max-delay-ms",
-            "2",
-        ],
-    );
-    round(server.addr, &rows, &want);
-    let m2 = server.call("GET", "/metrics", None).text();
-    let passes = metric(&m2, "mtrec_batch_requests_count").unwrap();
-    assert_eq!(metric(&m2, "mtrec_batch_rows_sum"), Some(640.0), "{m2}");
+    let (m2, passes) = shared_round(&dir, &run_arg, &rows, &want, &["--max-delay-ms", "2"]);
     assert!(
         passes <= 320.0,
         "16 clients, 2 ms batching delay: {passes} passes for 640 requests\n{m2}\n(defaults: {m})"
