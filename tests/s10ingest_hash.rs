@@ -6,9 +6,12 @@
 //! time is told apart by its content hash, and a folder built before stat keys (no
 //! `stat_key` in its `meta.json`) is still reused.
 
+mod rows_cache_support;
+
 use mtrec::config::RunConfig;
 use mtrec::data::cache::{cache_key, open_or_build, stat_key};
 use mtrec::data::fingerprint::{fingerprint, ContentHash};
+use rows_cache_support::{config_in, numeric, user_item, CLICK_TASK, TINY_MMOE};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -46,37 +49,18 @@ fn rows(n: usize, flip: bool) -> String {
 }
 
 fn config(dir: &Path) -> RunConfig {
-    let text = r#"
+    let (user_item, price) = (user_item(1), numeric("price"));
+    let text = format!(
+        r#"
 [data]
 files = ["rows.csv"]
 header = true
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "price"
-kind = "numeric"
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#;
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
+{user_item}{price}
+{CLICK_TASK}
+{TINY_MMOE}"#
+    );
+    config_in(dir, &text)
 }
 
 #[test]

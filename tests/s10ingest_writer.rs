@@ -7,6 +7,10 @@
 //! lists of varying length, two tasks, a skipped bad row) cut into many small chunks,
 //! at one and at three threads; the console names the writer used.
 
+mod rows_cache_support;
+
+use rows_cache_support::{assert_same_files, numeric, one_cache_folder, random_split, user_item};
+use rows_cache_support::{CLICK_BUY_TASKS, TINY_MMOE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -53,55 +57,31 @@ fn write_rows(dir: &Path, n: usize) {
     std::fs::write(dir.join("rows.csv"), s).unwrap();
 }
 
-const CONFIG: &str = r#"
+fn config_text() -> String {
+    let (user_item, price) = (user_item(2), numeric("price"));
+    let split = random_split(9, 0.7, 0.15);
+    format!(
+        r#"
 [data]
 files = ["rows.csv"]
 header = true
 bad_rows = "skip"
 missing_values = [""]
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-min_count = 2
-[[features]]
-name = "price"
-kind = "numeric"
-[[features]]
+{user_item}{price}[[features]]
 name = "tags"
 kind = "multi_hot"
 dim = 4
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
-[split]
-kind = "random"
-seed = 9
-train = 0.7
-valid = 0.15
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-
+{CLICK_BUY_TASKS}
+{split}
+{TINY_MMOE}
 [train]
 batch_size = 256
 epochs = 1
-"#;
+"#
+    )
+}
 
 /// `mtrec train` with the cache in `dir/<cache>`, `threads` threads and `writer` as
 /// `MTREC_STREAM_WRITE` (of the child only); returns its console.
@@ -126,42 +106,17 @@ fn train(dir: &Path, cache: &str, threads: &str, writer: Option<&str>) -> String
     err
 }
 
-/// Every file of the one cache folder under `root`, by name.
-fn folder_files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    assert_eq!(
-        dirs.len(),
-        1,
-        "one cache folder expected in {}",
-        root.display()
-    );
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dirs[0])
-        .unwrap()
-        .flatten()
-        .map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            (name, std::fs::read(e.path()).unwrap())
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn the_mapped_writer_leaves_the_pwrite_writers_bytes_at_any_thread_count() {
     let dir = temp_dir("bytes");
     write_rows(&dir, 6_000);
-    std::fs::write(dir.join("run.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("run.toml"), config_text()).unwrap();
     let reference = train(&dir, "pwrite", "2", None);
     assert!(
         reference.contains("pass 2 (encode, pwrite)"),
         "the default should say it wrote through pwrite: {reference}"
     );
-    let want = folder_files(&dir.join("pwrite"));
+    let want = one_cache_folder(&dir.join("pwrite"));
     let names: Vec<&str> = want.iter().map(|f| f.0.as_str()).collect();
     for set in [
         "train.bin",
@@ -179,15 +134,9 @@ fn the_mapped_writer_leaves_the_pwrite_writers_bytes_at_any_thread_count() {
             err.contains("pass 2 (encode, mapped)"),
             "MTREC_STREAM_WRITE=mapped should write through the memory map: {err}"
         );
-        let got = folder_files(&dir.join(&cache));
-        assert_eq!(got.len(), want.len());
-        for ((gn, gb), (wn, wb)) in got.iter().zip(&want) {
-            assert_eq!(gn, wn);
-            assert!(
-                gb == wb,
-                "{gn} differs between the mapped and the pwrite writer ({threads} threads)"
-            );
-        }
+        let got = one_cache_folder(&dir.join(&cache));
+        let what = format!("the mapped writer ({threads} threads) vs the pwrite writer");
+        assert_same_files(&want, &got, &what);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

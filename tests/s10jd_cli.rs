@@ -30,33 +30,12 @@ fn log_with_repeats(n: usize, bad: Bad) -> String {
 #[test]
 fn a_deduplicated_joined_run_streams_its_cache_and_trains_like_memory() {
     let dir = temp_dir("s10jd-train");
-    let bad = Bad {
-        malformed: true,
-        missing_item: true,
-        missing_category: true,
-        number: true,
-        set: false,
-    };
+    let bad = Bad::ALL_BUT_SET;
     write_fixture(&dir, 2000, bad);
     std::fs::write(dir.join("log.csv"), log_with_repeats(2000, bad)).unwrap();
     let extra = "bad_rows = \"skip\"\ndedup = true";
     std::fs::write(dir.join("run.toml"), config_text(RANDOM, extra)).unwrap();
-    train(&dir, "mem", &[]);
-    let cache = format!("data.cache={:?}", dir.join("cache").display().to_string());
-    let err = train(&dir, "cached", &[&cache, "data.shuffle_window=0"]);
-    assert!(err.contains("data cache: streamed"), "{err}");
-    assert!(!err.contains("in-memory reader"), "{err}");
-    let (a, b) = (
-        json(&dir.join("mem/summary.json")),
-        json(&dir.join("cached/summary.json")),
-    );
-    assert!(a["tasks"]["click"]["test"]["auc"].is_number(), "{a}");
-    assert_eq!(a["tasks"], b["tasks"], "test metrics differ");
-    assert_eq!(a["rows"], b["rows"]);
-    for f in ["spec.json", "split.csv", "bad_rows.txt"] {
-        let read = |run: &str| std::fs::read_to_string(dir.join(run).join(f)).unwrap();
-        assert_eq!(read("mem"), read("cached"), "{f} differs");
-    }
+    assert_trains_like_memory(&dir, "");
     let bad_rows = std::fs::read_to_string(dir.join("cached/bad_rows.txt")).unwrap();
     assert!(bad_rows.contains("duplicate"), "{bad_rows}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -19,7 +19,8 @@ mod s9text_support;
 use mtrec::config::RunConfig;
 use parquet_fixture_support::{write_parquet, Col};
 use s9join_support::{config_text, log_csv, Bad, COLUMN, RANDOM};
-use s9text_support::{assert_streams_like_memory, config, temp_dir, xorshift, ENV};
+use s9text_support::{assert_streams_like_memory, config, temp_dir, texts, xorshift, ENV};
+use s9text_support::{cache_meta, text_of, CLICK_TASK, RANDOM_SPLIT, TINY_SHARED_BOTTOM};
 use std::path::Path;
 
 const CHUNK: usize = 900;
@@ -28,14 +29,7 @@ const CHUNK: usize = 900;
 /// every 3rd row a copy of an earlier one, and after rows 1000 and 2000 a copy of each
 /// bad row (malformed, missing item, missing category, bad price).
 fn log_with_repeats(n: usize) -> String {
-    let bad = Bad {
-        malformed: true,
-        missing_item: true,
-        missing_category: true,
-        number: true,
-        set: false,
-    };
-    let log = log_csv(n, 300, bad);
+    let log = log_csv(n, 300, Bad::ALL_BUT_SET);
     let mut lines = log.lines();
     let mut s = format!("{}\n", lines.next().unwrap());
     let rows: Vec<&str> = lines.collect();
@@ -77,9 +71,6 @@ fn joined_fixture(tag: &str) -> std::path::PathBuf {
 /// s9join_support's config with text features: the joined `item_category` (text+id
 /// on `item`), the chained `dept` (text only on `dept`) and the log's own `user`.
 fn text_config(split: &str, extra: &str) -> String {
-    let text = |column: &str, mode: &str| {
-        format!("[features.text]\ncolumn = \"{column}\"\nmode = \"{mode}\"\nencoder = \"test-double\"\nadaptor = \"linear\"\ndim = 4\n")
-    };
     let cfg = config_text(split, extra);
     // the text table goes at the end of the feature's table (before the next table)
     let with = |cfg: String, feature: &str, t: String| {
@@ -87,23 +78,16 @@ fn text_config(split: &str, extra: &str) -> String {
         let end = start + cfg[start..].find("\n[").unwrap() + 1;
         format!("{}{t}{}", &cfg[..end], &cfg[end..])
     };
-    let cfg = with(cfg, "user", text("user", "text+id"));
-    let cfg = with(cfg, "item", text("item_category", "text+id"));
-    with(cfg, "dept", text("dept", "text"))
+    let cfg = with(cfg, "user", text_of("user", "text+id"));
+    let cfg = with(cfg, "item", text_of("item_category", "text+id"));
+    with(cfg, "dept", text_of("dept", "text"))
 }
 
 fn rows_kept(files: &[(String, Vec<u8>)]) -> u64 {
-    let meta = &files.iter().find(|f| f.0 == "meta.json").unwrap().1;
-    let meta: serde_json::Value = serde_json::from_slice(meta).unwrap();
+    let meta = cache_meta(files);
     (["train", "valid", "test"].iter())
         .map(|s| meta["rows"][s].as_u64().unwrap())
         .sum()
-}
-
-fn texts(files: &[(String, Vec<u8>)], t: usize) -> Vec<String> {
-    let name = format!("texts-{t}.json");
-    let f = &files.iter().find(|f| f.0 == name).unwrap().1;
-    serde_json::from_slice(f).unwrap()
 }
 
 #[test]
@@ -228,7 +212,9 @@ fn write_parquet_rows(path: &Path, n: usize, seed: u64) {
     );
 }
 
-const PARQUET: &str = r#"
+fn parquet_config() -> String {
+    format!(
+        r#"
 [data]
 files = ["a.parquet", "b.parquet"]
 format = "parquet"
@@ -244,22 +230,11 @@ dim = 4
 name = "weight"
 kind = "numeric"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "shared_bottom"
-bottom = [4]
-tower = [4]
-"#;
+{CLICK_TASK}
+{RANDOM_SPLIT}
+{TINY_SHARED_BOTTOM}"#
+    )
+}
 
 #[test]
 fn dedup_of_parquet_streams_the_in_memory_bytes() {
@@ -267,7 +242,7 @@ fn dedup_of_parquet_streams_the_in_memory_bytes() {
     let dir = temp_dir("s10jd-parquet", CHUNK);
     write_parquet_rows(&dir.join("a.parquet"), 2600, 5);
     write_parquet_rows(&dir.join("b.parquet"), 900, 6);
-    let cfg: RunConfig = config(&dir, PARQUET);
+    let cfg: RunConfig = config(&dir, &parquet_config());
     let (skipped, files) = assert_streams_like_memory(&cfg, &dir);
     assert!(skipped.duplicates > 3000, "{}", skipped.duplicates);
     assert!(skipped.count > 20, "the non-UTF-8 tags: {}", skipped.count);

@@ -8,11 +8,14 @@
 //! integer's text a missing value (`"-1"`). One test in this file: it sets the
 //! process's environment, which other tests would see.
 
+mod rows_cache_support;
 mod s9parquet_support;
 
 use mtrec::config::RunConfig;
-use mtrec::data::cache::open_or_build;
-use s9parquet_support::{temp_dir, write, Hard};
+use rows_cache_support::{
+    assert_same_files, cache_bytes, config_in, CLICK_BUY_TASKS, RANDOM_SPLIT, TINY_MMOE,
+};
+use s9parquet_support::{build_cache, temp_dir, write_a_and_b};
 use std::path::Path;
 
 fn config(dir: &Path, missing: &str) -> RunConfig {
@@ -33,59 +36,17 @@ min_count = 2
 names = ["f32c", "f64c"]
 kind = "numeric"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
-[split]
-kind = "random"
-seed = 7
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "mmoe"
-num_experts = 2
-expert = [4]
-tower = [4]
-"#
+{CLICK_BUY_TASKS}
+{RANDOM_SPLIT}
+{TINY_MMOE}"#
     );
-    let path = dir.join("run.toml");
-    std::fs::write(&path, text).unwrap();
-    RunConfig::from_file_in(&path, &[], Some(dir)).unwrap()
-}
-
-/// Every file of every cache folder under `root`, by name.
-fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for key in std::fs::read_dir(root).unwrap().flatten() {
-        for f in std::fs::read_dir(key.path()).unwrap().flatten() {
-            out.push((
-                f.file_name().to_string_lossy().into_owned(),
-                std::fs::read(f.path()).unwrap(),
-            ));
-        }
-    }
-    out.sort();
-    out
+    config_in(dir, &text)
 }
 
 /// Builds the cache of `cfg` under `dir/root`: the record API in memory (the
 /// reference) or the typed readers streamed.
 fn build(cfg: &RunConfig, dir: &Path, root: &str, reference: bool) {
-    let on = |b: bool| if b { "1" } else { "0" };
-    std::env::set_var("MTREC_PARQUET_RECORDS", on(reference));
-    std::env::set_var("MTREC_STREAM", on(!reference));
-    let got = open_or_build(cfg, dir, &dir.join(root));
-    std::env::remove_var("MTREC_PARQUET_RECORDS");
-    std::env::remove_var("MTREC_STREAM");
-    let (p, sets, _) = got.unwrap();
-    assert_eq!(sets.streamed, !reference, "{root}");
+    let p = build_cache(cfg, dir, root, reference, !reference).unwrap();
     // the integer columns are categorical features with vocabularies
     assert!(p.spec.categorical.len() == 10, "{root}");
 }
@@ -93,20 +54,7 @@ fn build(cfg: &RunConfig, dir: &Path, root: &str, reference: bool) {
 #[test]
 fn integer_codes_build_the_record_apis_cache() {
     let dir = temp_dir("s10cache");
-    let hard = Hard {
-        non_finite: true,
-        bad_raw: true,
-        bad_utf8: false,
-    };
-    write(
-        &dir.join("a.parquet"),
-        5000,
-        11,
-        &[4500, 301, 1],
-        false,
-        hard,
-    );
-    write(&dir.join("b.parquet"), 1500, 4, &[700], true, hard);
+    write_a_and_b(&dir);
     for (i, missing) in [r#"["", "NA"]"#, r#"["0", "-1", ""]"#].iter().enumerate() {
         let cfg = config(&dir, missing);
         let (reference, streamed) = (format!("records_{i}"), format!("typed_{i}"));
@@ -115,15 +63,8 @@ fn integer_codes_build_the_record_apis_cache() {
         let want = cache_bytes(&dir.join(&reference));
         let got = cache_bytes(&dir.join(&streamed));
         assert_eq!(want.len(), 6, "{missing}");
-        assert_eq!(got.len(), want.len(), "{missing}");
-        for (w, g) in want.iter().zip(&got) {
-            assert_eq!(w.0, g.0, "{missing}");
-            assert!(
-                w.1 == g.1,
-                "{missing}: {} differs from the record API's",
-                w.0
-            );
-        }
+        let what = format!("{missing}: the typed readers' vs the record API's");
+        assert_same_files(&want, &got, &what);
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -8,6 +8,9 @@
 mod s9text_support;
 
 use s9text_support::{assert_streams_like_memory, build, config, temp_dir, xorshift, ENV};
+use s9text_support::{
+    cache_meta, file_bytes, numeric, text_of, user_item, CLICK_BUY_TASKS, TINY_SHARED_BOTTOM,
+};
 
 /// `n` rows: user, item, tags (multi-hot), title (text), price, time, click, buy.
 /// Times come from 40 values (many ties), not in file order; every 61st row is
@@ -63,6 +66,8 @@ fn rows(seed: u64, n: usize, dup_every: usize) -> String {
 }
 
 fn config_text(split: &str, dedup: bool) -> String {
+    let user_item = user_item(3);
+    let (title, price) = (text_of("title", "text"), numeric("price"));
     format!(
         r#"
 [data]
@@ -72,16 +77,7 @@ missing_values = ["NA"]
 bad_rows = "skip"
 dedup = {dedup}
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-min_count = 3
-[[features]]
+{user_item}[[features]]
 name = "tags"
 kind = "multi_hot"
 separator = "|"
@@ -90,45 +86,18 @@ dim = 3
 name = "title"
 kind = "categorical"
 dim = 4
-[features.text]
-column = "title"
-mode = "text"
-encoder = "test-double"
-adaptor = "linear"
-dim = 4
-[[features]]
-name = "price"
-kind = "numeric"
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
+{title}{price}
+{CLICK_BUY_TASKS}
 [split]
 {split}
 
-[model]
-arch = "shared_bottom"
-bottom = [4]
-tower = [4]
-"#
+{TINY_SHARED_BOTTOM}"#
     )
 }
 
 pub const TEMPORAL: &str = "kind = \"temporal\"\ntime_column = \"time\"\ntrain = 0.6\nvalid = 0.2";
 pub const HOLDOUT: &str =
     "kind = \"item_holdout\"\nitem_column = \"item\"\nholdout = 0.2\nseed = 11\ntrain = 0.7\nvalid = 0.1";
-
-fn rows_of(files: &[(String, Vec<u8>)]) -> serde_json::Value {
-    let meta = &files.iter().find(|f| f.0 == "meta.json").unwrap().1;
-    let meta: serde_json::Value = serde_json::from_slice(meta).unwrap();
-    meta["rows"].clone()
-}
 
 #[test]
 fn a_temporal_split_streams_to_the_in_memory_bytes() {
@@ -152,7 +121,7 @@ fn a_temporal_split_streams_to_the_in_memory_bytes() {
         skipped.count,
         random.count
     );
-    let rows = rows_of(&files);
+    let rows = cache_meta(&files)["rows"].clone();
     assert!(rows["train"].as_u64().unwrap() > 1000, "{rows}");
     assert_eq!(rows["cold"], 0);
 }
@@ -181,10 +150,9 @@ fn an_item_holdout_split_streams_to_the_in_memory_bytes() {
     for dedup in [false, true] {
         let cfg = config(&dir, &config_text(HOLDOUT, dedup));
         let (_, files) = assert_streams_like_memory(&cfg, &dir);
-        let rows = rows_of(&files);
+        let rows = cache_meta(&files)["rows"].clone();
         assert!(rows["cold"].as_u64().unwrap() > 100, "{rows}");
-        let report = String::from_utf8_lossy(&files.iter().find(|f| f.0 == "meta.json").unwrap().1)
-            .into_owned();
+        let report = String::from_utf8_lossy(file_bytes(&files, "meta.json"));
         assert!(report.contains("cold"), "the report lists no cold set");
         for d in ["mem", "t1", "t2", "t3"] {
             let _ = std::fs::remove_dir_all(dir.join(d));

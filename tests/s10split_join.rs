@@ -18,45 +18,16 @@ const TEMPORAL: &str = "kind = \"temporal\"\ntime_column = \"time\"\ntrain = 0.6
 const HOLDOUT: &str =
     "kind = \"item_holdout\"\nitem_column = \"item\"\nholdout = 0.25\nseed = 3\ntrain = 0.6\nvalid = 0.2";
 
-const BAD: Bad = Bad {
-    malformed: true,
-    missing_item: true,
-    missing_category: true,
-    number: true,
-    set: false,
-};
-
 #[test]
 fn joined_temporal_and_item_holdout_caches_are_the_in_memory_bytes() {
     let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     let dir = temp_dir("s10-bytes");
-    write_fixture(&dir, 3000, BAD);
+    write_fixture(&dir, 3000, Bad::ALL_BUT_SET);
     for (split, tag) in [(TEMPORAL, "temporal"), (HOLDOUT, "holdout")] {
         let cfg = config(&dir, &config_text(split, "bad_rows = \"skip\""));
-        let memory = dir.join(format!("{tag}-memory"));
-        std::env::set_var("MTREC_STREAM", "0");
-        let sets = mtrec::data::cache::open_or_build(&cfg, &dir, &memory);
-        std::env::remove_var("MTREC_STREAM");
-        let sets = sets.unwrap().1;
-        assert!(!sets.streamed, "MTREC_STREAM=0 still streamed");
+        let (sets, _) = assert_streams_to_memory_bytes(&cfg, &dir, tag);
         if tag == "holdout" {
             assert!(sets.cold.len() > 100, "{} cold rows", sets.cold.len());
-        }
-        let memory = cache_bytes(&memory);
-        for threads in 1..=3 {
-            let root = format!("{tag}-t{threads}");
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let sets = pool.install(|| cached(&cfg, &dir, &root)).unwrap().1;
-            assert!(sets.streamed, "{tag}, {threads} threads: not streamed");
-            let streamed = cache_bytes(&dir.join(&root));
-            assert_eq!(memory.len(), streamed.len());
-            for (m, s) in memory.iter().zip(&streamed) {
-                assert_eq!(m.0, s.0);
-                assert!(m.1 == s.1, "{tag}, {threads} threads: {} differs", m.0);
-            }
         }
     }
 }
@@ -65,7 +36,7 @@ fn joined_temporal_and_item_holdout_caches_are_the_in_memory_bytes() {
 fn the_first_missing_training_cell_is_found_in_time_order() {
     let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     let dir = temp_dir("s10-missing");
-    write_fixture(&dir, 3000, BAD);
+    write_fixture(&dir, 3000, Bad::ALL_BUT_SET);
     let text = config_text(TEMPORAL, "bad_rows = \"skip\"").replace(
         "name = \"price\"\nkind = \"numeric\"",
         "name = \"price\"\nkind = \"numeric\"\nmissing = \"error\"",
@@ -81,29 +52,14 @@ fn the_first_missing_training_cell_is_found_in_time_order() {
 fn streamed_temporal_and_item_holdout_caches_train_to_the_in_memory_metrics() {
     let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     let dir = temp_dir("s10-train");
-    write_fixture(&dir, 3000, BAD);
+    write_fixture(&dir, 3000, Bad::ALL_BUT_SET);
     for (split, tag) in [(TEMPORAL, "temporal"), (HOLDOUT, "holdout")] {
         let text = config_text(split, "bad_rows = \"skip\"");
         std::fs::write(dir.join("run.toml"), text).unwrap();
-        let mem = format!("{tag}-mem");
-        train(&dir, &mem, &[]);
-        let cache = format!("data.cache={:?}", dir.join("cache").display().to_string());
-        let cached = format!("{tag}-cached");
-        let err = train(&dir, &cached, &[&cache, "data.shuffle_window=0"]);
-        assert!(err.contains("data cache: streamed"), "{tag}: {err}");
-        assert!(!err.contains("in-memory reader"), "{tag}: {err}");
-        let summary = |run: &str| json(&dir.join(run).join("summary.json"));
-        let (a, b) = (summary(&mem), summary(&cached));
-        assert_eq!(a["tasks"], b["tasks"], "{tag}: test metrics differ");
-        assert_eq!(a["rows"], b["rows"], "{tag}");
-        assert!(a["tasks"]["click"]["test"]["auc"].is_number(), "{tag}: {a}");
+        let (a, _) = assert_trains_like_memory(&dir, &format!("{tag}-"));
         if tag == "holdout" {
             let s = a.to_string();
             assert!(s.contains("cold"), "{tag}: no cold metrics in {s}");
-        }
-        for f in ["spec.json", "split.csv", "bad_rows.txt"] {
-            let read = |run: &str| std::fs::read_to_string(dir.join(run).join(f)).unwrap();
-            assert_eq!(read(&mem), read(&cached), "{tag}: {f} differs");
         }
     }
 }

@@ -6,7 +6,9 @@
 
 mod s8parquet_support;
 
-use s8parquet_support::{cache_bytes, cached, config, config_text, temp_dir, write_rows, Bad};
+use s8parquet_support::{
+    assert_streams_to_memory_bytes, config, config_text, temp_dir, write_rows, Bad,
+};
 
 const RANDOM: &str = "kind = \"random\"\nseed = 7\ntrain = 0.6\nvalid = 0.2";
 
@@ -30,25 +32,6 @@ fn temporal_and_item_holdout_parquet_caches_are_the_in_memory_bytes() {
         let text = config_text("[\"a.parquet\", \"b.parquet\"]", "bad_rows = \"skip\"");
         assert!(text.contains(RANDOM));
         let cfg = config(&dir, &text.replace(RANDOM, split));
-        std::env::set_var("MTREC_STREAM", "0");
-        let (_, sets, _) = cached(&cfg, &dir, &format!("{tag}-memory")).unwrap();
-        std::env::remove_var("MTREC_STREAM");
-        assert!(!sets.streamed, "MTREC_STREAM=0 still streamed");
-        let memory = cache_bytes(&dir.join(format!("{tag}-memory")));
-        for threads in 1..=3 {
-            let root = format!("{tag}-t{threads}");
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let sets = pool.install(|| cached(&cfg, &dir, &root)).unwrap().1;
-            assert!(sets.streamed, "{tag}, {threads} threads: not streamed");
-            let streamed = cache_bytes(&dir.join(&root));
-            assert_eq!(memory.len(), streamed.len());
-            for (m, s) in memory.iter().zip(&streamed) {
-                assert_eq!(m.0, s.0);
-                assert!(m.1 == s.1, "{tag}, {threads} threads: {} differs", m.0);
-            }
-        }
+        assert_streams_to_memory_bytes(&cfg, &dir, tag);
     }
 }

@@ -8,13 +8,10 @@
 mod rows_cache_support;
 mod s9parquet_support;
 
-use mtrec::config::RunConfig;
-use mtrec::data::cache::open_or_build;
 use rows_cache_support::{
-    cache_bytes, config_in as config, CLICK_BUY_TASKS, RANDOM_SPLIT, TINY_MMOE,
+    assert_same_files, cache_bytes, config_in as config, CLICK_BUY_TASKS, RANDOM_SPLIT, TINY_MMOE,
 };
-use s9parquet_support::{temp_dir, write, Hard};
-use std::path::Path;
+use s9parquet_support::{build_cache as build, temp_dir, write_a_and_b};
 
 fn config_text(extra: &str) -> String {
     format!(
@@ -44,41 +41,10 @@ scale = "minmax"
     )
 }
 
-/// Builds the cache of `cfg` under `dir/root` with the record API or not, streamed or not.
-fn build(
-    cfg: &RunConfig,
-    dir: &Path,
-    root: &str,
-    records: bool,
-    stream: bool,
-) -> mtrec::Result<()> {
-    std::env::set_var("MTREC_PARQUET_RECORDS", if records { "1" } else { "0" });
-    std::env::set_var("MTREC_STREAM", if stream { "1" } else { "0" });
-    let got = open_or_build(cfg, dir, &dir.join(root));
-    std::env::remove_var("MTREC_PARQUET_RECORDS");
-    std::env::remove_var("MTREC_STREAM");
-    let (_, sets, _) = got?;
-    assert_eq!(sets.streamed, stream, "{root}");
-    Ok(())
-}
-
 #[test]
 fn typed_readers_build_the_record_apis_cache() {
     let dir = temp_dir("cache");
-    let hard = Hard {
-        non_finite: true,
-        bad_raw: true,
-        bad_utf8: false,
-    };
-    write(
-        &dir.join("a.parquet"),
-        5000,
-        11,
-        &[4500, 301, 1],
-        false,
-        hard,
-    );
-    write(&dir.join("b.parquet"), 1500, 4, &[700], true, hard);
+    write_a_and_b(&dir);
     let cfg = config(&dir, &config_text("bad_rows = \"skip\""));
     build(&cfg, &dir, "records_memory", true, false).unwrap();
     let reference = cache_bytes(&dir.join("records_memory"));
@@ -90,11 +56,7 @@ fn typed_readers_build_the_record_apis_cache() {
     ] {
         build(&cfg, &dir, root, records, stream).unwrap();
         let got = cache_bytes(&dir.join(root));
-        assert_eq!(got.len(), reference.len(), "{root}");
-        for (r, g) in reference.iter().zip(&got) {
-            assert_eq!(r.0, g.0, "{root}");
-            assert!(r.1 == g.1, "{root}: {} differs from the record API's", r.0);
-        }
+        assert_same_files(&reference, &got, &format!("{root} vs the record API's"));
     }
     // the skipped rows were there: NaN and huge doubles, bytes that are not UTF-8
     let skipped: Vec<String> = reference

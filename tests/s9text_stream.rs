@@ -7,7 +7,10 @@
 
 mod s9text_support;
 
-use s9text_support::{assert_streams_like_memory, build, config, temp_dir, xorshift, ENV};
+use s9text_support::{assert_streams_like_memory, build, config, temp_dir, texts, xorshift, ENV};
+use s9text_support::{
+    file_bytes, numeric, random_split, text_of, user_item, CLICK_TASK, TINY_SHARED_BOTTOM,
+};
 use std::path::Path;
 
 const TITLES: [&str; 12] = [
@@ -56,6 +59,10 @@ fn write_rows(dir: &Path, n: usize) {
 }
 
 fn run_config(extra_data: &str) -> String {
+    let user_item = user_item(3);
+    let (title, blurb) = (text_of("title", "text+id"), text_of("blurb", "text"));
+    let price = numeric("price");
+    let split = random_split(5, 0.6, 0.2);
     format!(
         r#"
 [data]
@@ -65,57 +72,15 @@ missing_values = ["NA"]
 bad_rows = "skip"
 {extra_data}
 
-[[features]]
-name = "user"
-kind = "categorical"
-dim = 4
-[[features]]
-name = "item"
-kind = "categorical"
-dim = 4
-min_count = 3
-[features.text]
-column = "title"
-mode = "text+id"
-encoder = "test-double"
-adaptor = "linear"
-dim = 4
-[[features]]
+{user_item}{title}[[features]]
 name = "author"
 kind = "categorical"
 dim = 4
-[features.text]
-column = "blurb"
-mode = "text"
-encoder = "test-double"
-adaptor = "linear"
-dim = 4
-[[features]]
-name = "price"
-kind = "numeric"
-
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-
-[split]
-kind = "random"
-seed = 5
-train = 0.6
-valid = 0.2
-
-[model]
-arch = "shared_bottom"
-bottom = [4]
-tower = [4]
-"#
+{blurb}{price}
+{CLICK_TASK}
+{split}
+{TINY_SHARED_BOTTOM}"#
     )
-}
-
-fn texts(files: &[(String, Vec<u8>)], name: &str) -> Vec<String> {
-    let f = files.iter().find(|f| f.0 == name).expect(name);
-    serde_json::from_slice(&f.1).unwrap()
 }
 
 #[test]
@@ -128,7 +93,7 @@ fn a_streamed_text_cache_is_the_in_memory_cache_byte_for_byte() {
     assert_eq!(skipped.count, 1, "the bad price row");
     let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
     assert!(names.contains(&"texts-1.json"), "{names:?}");
-    let titles = texts(&files, "texts-0.json");
+    let titles = texts(&files, 0);
     // quotes taken off, doubled quotes undone, commas and non-ASCII kept, trimmed
     for t in [
         "Heat, the movie (1995)",
@@ -145,7 +110,7 @@ fn a_streamed_text_cache_is_the_in_memory_cache_byte_for_byte() {
     // "  toy story  " is trimmed by the reader (trim = true): one text
     assert_eq!(titles.iter().filter(|x| *x == "toy story").count(), 1);
     // the spec carries the encoder's width, as in memory
-    let spec = &files.iter().find(|f| f.0 == "spec.json").unwrap().1;
+    let spec = file_bytes(&files, "spec.json");
     assert!(String::from_utf8_lossy(spec).contains("\"d_text\": 3"));
 }
 
@@ -157,7 +122,7 @@ fn untrimmed_titles_stream_like_the_in_memory_path() {
     let cfg = config(&dir, &run_config("trim = false"));
     let (_, files) = assert_streams_like_memory(&cfg, &dir);
     // two codes ("toy story", "  toy story  "), both written trimmed
-    let titles = texts(&files, "texts-0.json");
+    let titles = texts(&files, 0);
     assert_eq!(titles.iter().filter(|x| *x == "toy story").count(), 2);
 }
 

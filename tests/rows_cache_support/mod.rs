@@ -30,6 +30,15 @@ pub const RANDOM_SPLIT: &str = "[split]\nkind = \"random\"\nseed = 7\ntrain = 0.
 pub const TINY_MMOE: &str =
     "[model]\narch = \"mmoe\"\nnum_experts = 2\nexpert = [4]\ntower = [4]\n";
 
+/// `[model]`: a tiny shared-bottom model (a bottom of 4, towers of 4).
+pub const TINY_SHARED_BOTTOM: &str =
+    "[model]\narch = \"shared_bottom\"\nbottom = [4]\ntower = [4]\n";
+
+/// `[[features]]`: the numeric feature `name`.
+pub fn numeric(name: &str) -> String {
+    format!("[[features]]\nname = \"{name}\"\nkind = \"numeric\"\n")
+}
+
 /// `text` written to `<dir>/run.toml` and read as a run config (paths relative to `dir`).
 pub fn config_in(dir: &Path, text: &str) -> RunConfig {
     config_file_in(dir, "run.toml", text)
@@ -174,4 +183,75 @@ pub fn cache_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// The files of the one cache folder under `root` (asserts there is one), by name.
+pub fn one_cache_folder(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let folders = std::fs::read_dir(root).unwrap().count();
+    assert_eq!(
+        folders,
+        1,
+        "one cache folder expected in {}",
+        root.display()
+    );
+    cache_bytes(root)
+}
+
+/// The bytes of the file `name` among `files` (as [`cache_bytes`] lists them).
+pub fn file_bytes<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
+    let f = files.iter().find(|f| f.0 == name);
+    &f.unwrap_or_else(|| panic!("no {name} among the cache files"))
+        .1
+}
+
+/// The `meta.json` among a cache folder's `files`, read.
+pub fn cache_meta(files: &[(String, Vec<u8>)]) -> serde_json::Value {
+    serde_json::from_slice(file_bytes(files, "meta.json")).unwrap()
+}
+
+/// Asserts that two cache folders' files (as [`cache_bytes`] lists them) have the same
+/// names and the same bytes; `what` names the pair in the messages.
+pub fn assert_same_files(want: &[(String, Vec<u8>)], got: &[(String, Vec<u8>)], what: &str) {
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(got), names(want), "{what}: other files");
+    for ((name, g), (_, w)) in got.iter().zip(want) {
+        assert!(
+            g == w,
+            "{what}: {name} differs ({} vs {} bytes):\n{}\n---\n{}",
+            g.len(),
+            w.len(),
+            String::from_utf8_lossy(&g[..g.len().min(600)]),
+            String::from_utf8_lossy(&w[..w.len().min(600)])
+        );
+    }
+}
+
+/// Builds the cache of `cfg` in memory (`MTREC_STREAM=0`) under `<dir>/<tag>-memory`,
+/// then streamed on 1, 2 and 3 threads under `<dir>/<tag>-t<threads>`; asserts the
+/// streamed builds streamed and wrote the in-memory files byte for byte. Returns the
+/// in-memory build's sets and files. The caller holds the process's environment.
+pub fn assert_streams_to_memory_bytes(
+    cfg: &RunConfig,
+    dir: &Path,
+    tag: &str,
+) -> (CachedSets, Vec<(String, Vec<u8>)>) {
+    let memory = format!("{tag}-memory");
+    std::env::set_var("MTREC_STREAM", "0");
+    let sets = cached(cfg, dir, &memory);
+    std::env::remove_var("MTREC_STREAM");
+    let sets = sets.unwrap().1;
+    assert!(!sets.streamed, "MTREC_STREAM=0 still streamed");
+    let memory = cache_bytes(&dir.join(memory));
+    for threads in 1..=3 {
+        let root = format!("{tag}-t{threads}");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let streamed = pool.install(|| cached(cfg, dir, &root)).unwrap().1;
+        assert!(streamed.streamed, "{tag}, {threads} threads: not streamed");
+        let what = format!("{tag}, {threads} threads");
+        assert_same_files(&memory, &cache_bytes(&dir.join(&root)), &what);
+    }
+    (sets, memory)
 }

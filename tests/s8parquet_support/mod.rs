@@ -18,7 +18,9 @@ mod rows_cache_support;
 #[allow(unused_imports)] // each test file uses a part
 pub use rows_cache_support::config_in as config;
 #[allow(unused_imports)] // each test file uses a part
-pub use rows_cache_support::{assert_same, cache_bytes, cached, in_memory};
+pub use rows_cache_support::{
+    assert_same, assert_streams_to_memory_bytes, cache_bytes, cached, in_memory,
+};
 use rows_cache_support::{CLICK_BUY_TASKS, RANDOM_SPLIT, TINY_MMOE};
 
 pub fn temp_dir(tag: &str) -> PathBuf {

@@ -15,7 +15,9 @@ pub use rows_cache_support::config_in as config;
 /// The in-memory path, the streamed cache and their comparison, shared with the other
 /// streamed-build tests.
 #[allow(unused_imports)] // each test file uses a part
-pub use rows_cache_support::{assert_same, assert_same_error, cache_bytes, cached, in_memory};
+pub use rows_cache_support::{
+    assert_same, assert_same_error, assert_streams_to_memory_bytes, cache_bytes, cached, in_memory,
+};
 use rows_cache_support::{user_item, CLICK_BUY_TASKS, TINY_MMOE};
 
 /// Chunk size of every test (one value: tests share the process's environment).
@@ -42,6 +44,17 @@ pub struct Bad {
     pub number: bool,
     /// Row 1100: `set` = "training" (not a set).
     pub set: bool,
+}
+
+impl Bad {
+    /// Every bad row but the bad set (which only a column split reads).
+    pub const ALL_BUT_SET: Bad = Bad {
+        malformed: true,
+        missing_item: true,
+        missing_category: true,
+        number: true,
+        set: false,
+    };
 }
 
 fn xorshift(seed: u64) -> impl FnMut() -> u64 {
@@ -219,4 +232,27 @@ pub fn train(dir: &Path, out: &str, sets: &[&str]) -> String {
 
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `mtrec train` on `<dir>/run.toml` twice: in memory into `<dir>/<tag>mem`, and from
+/// a streamed cache (`data.shuffle_window=0`) into `<dir>/<tag>cached`; asserts the
+/// console says the cache streamed, and that both runs have the same test metrics (an
+/// AUC among them), row counts, spec, split and bad rows. Returns both summaries.
+pub fn assert_trains_like_memory(dir: &Path, tag: &str) -> (serde_json::Value, serde_json::Value) {
+    let (mem, cached) = (format!("{tag}mem"), format!("{tag}cached"));
+    train(dir, &mem, &[]);
+    let cache = format!("data.cache={:?}", dir.join("cache").display().to_string());
+    let err = train(dir, &cached, &[&cache, "data.shuffle_window=0"]);
+    assert!(err.contains("data cache: streamed"), "{tag}: {err}");
+    assert!(!err.contains("in-memory reader"), "{tag}: {err}");
+    let summary = |run: &str| json(&dir.join(run).join("summary.json"));
+    let (a, b) = (summary(&mem), summary(&cached));
+    assert_eq!(a["tasks"], b["tasks"], "{tag}: test metrics differ");
+    assert_eq!(a["rows"], b["rows"], "{tag}");
+    assert!(a["tasks"]["click"]["test"]["auc"].is_number(), "{tag}: {a}");
+    for f in ["spec.json", "split.csv", "bad_rows.txt"] {
+        let read = |run: &str| std::fs::read_to_string(dir.join(run).join(f)).unwrap();
+        assert_eq!(read(&mem), read(&cached), "{tag}: {f} differs");
+    }
+    (a, b)
 }

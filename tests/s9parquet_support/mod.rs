@@ -9,6 +9,9 @@
 
 #![allow(dead_code)] // each test file uses a part
 
+use mtrec::config::RunConfig;
+use mtrec::data::cache::open_or_build;
+use mtrec::data::features::Prepared;
 use parquet::basic::Compression;
 use parquet::data_type::{
     BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type,
@@ -110,6 +113,53 @@ pub struct Hard {
     /// `s` (UTF8) bytes that are not UTF-8: a bad row on the typed path, a decoder
     /// error on the record API's.
     pub bad_utf8: bool,
+}
+
+impl Hard {
+    /// Non-finite numbers and `raw` bytes that are not UTF-8: rows both paths drop alike.
+    pub const DROPPED_ALIKE: Hard = Hard {
+        non_finite: true,
+        bad_raw: true,
+        bad_utf8: false,
+    };
+}
+
+/// The cache tests' files, both [`Hard::DROPPED_ALIKE`]: `<dir>/a.parquet` (5000 rows
+/// in groups of 4500, 301 and 1, page v1) and `<dir>/b.parquet` (1500 rows in groups
+/// of 700, page v2).
+pub fn write_a_and_b(dir: &Path) {
+    let hard = Hard::DROPPED_ALIKE;
+    write(
+        &dir.join("a.parquet"),
+        5000,
+        11,
+        &[4500, 301, 1],
+        false,
+        hard,
+    );
+    write(&dir.join("b.parquet"), 1500, 4, &[700], true, hard);
+}
+
+/// Builds the cache of `cfg` under `<dir>/<root>` through the record API (`records`:
+/// the reference twin, `MTREC_PARQUET_RECORDS=1`) or the typed column readers,
+/// streamed or in memory (`stream = false`: `MTREC_STREAM=0`); asserts it streamed
+/// when asked to. It sets the process's environment: one test a file.
+pub fn build_cache(
+    cfg: &RunConfig,
+    dir: &Path,
+    root: &str,
+    records: bool,
+    stream: bool,
+) -> mtrec::Result<Prepared> {
+    let on = |b: bool| if b { "1" } else { "0" };
+    std::env::set_var("MTREC_PARQUET_RECORDS", on(records));
+    std::env::set_var("MTREC_STREAM", on(stream));
+    let got = open_or_build(cfg, dir, &dir.join(root));
+    std::env::remove_var("MTREC_PARQUET_RECORDS");
+    std::env::remove_var("MTREC_STREAM");
+    let (p, sets, _) = got?;
+    assert_eq!(sets.streamed, stream, "{root}");
+    Ok(p)
 }
 
 /// `n` rows (xorshift `seed`) as Parquet, row groups cycling through `groups` rows.

@@ -16,8 +16,24 @@ mod rows_cache_support;
 /// `<dir>/run.toml`, and pieces of run configs.
 #[allow(unused_imports)] // each test file uses a part
 pub use rows_cache_support::{
-    cache_bytes, config_in as config, random_split, user_item_tags_price, CLICK_TASK,
+    assert_same_files, cache_bytes, cache_meta, config_in as config, file_bytes, numeric,
+    random_split, user_item, user_item_tags_price, CLICK_BUY_TASKS, CLICK_TASK, RANDOM_SPLIT,
+    TINY_SHARED_BOTTOM,
 };
+
+/// `[features.text]` of the feature above it: the column `column` read as `mode`
+/// (`text` or `text+id`) by the test double [`Fake`] through a linear adaptor to width 4.
+pub fn text_of(column: &str, mode: &str) -> String {
+    format!(
+        "[features.text]\ncolumn = \"{column}\"\nmode = \"{mode}\"\nencoder = \"test-double\"\n\
+         adaptor = \"linear\"\ndim = 4\n"
+    )
+}
+
+/// The texts of text feature `t` (`texts-<t>.json`) among a cache folder's `files`.
+pub fn texts(files: &[(String, Vec<u8>)], t: usize) -> Vec<String> {
+    serde_json::from_slice(file_bytes(files, &format!("texts-{t}.json"))).unwrap()
+}
 
 /// The tests of one file share the process's environment (`MTREC_STREAM`,
 /// `MTREC_STREAM_CHUNK`): each holds this lock.
@@ -112,18 +128,7 @@ pub fn assert_streams_like_memory(
         assert!(sets.streamed, "the cache was not built by streaming");
         assert_eq!(s, skipped, "skipped rows differ at {threads} threads");
         let got = cache_bytes(&dir.join(&root));
-        let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&got), names(&want));
-        for ((name, a), (_, b)) in got.iter().zip(&want) {
-            assert!(
-                a == b,
-                "{name} differs at {threads} threads ({} vs {} bytes):\n{}\n---\n{}",
-                a.len(),
-                b.len(),
-                String::from_utf8_lossy(&a[..a.len().min(600)]),
-                String::from_utf8_lossy(&b[..b.len().min(600)])
-            );
-        }
+        assert_same_files(&want, &got, &format!("{threads} threads"));
     }
     (skipped, want)
 }

@@ -166,22 +166,14 @@ pub type CodeRow = (usize, Vec<(Option<u32>, String)>);
 /// comparing the integer-keyed numbering with the numbering of the texts
 /// (tests/s10pq_codes.rs).
 pub fn parquet_codes(cfg: &DataConfig, path: &Path, columns: &[&str]) -> Result<Vec<CodeRow>> {
-    let shown = path.display().to_string();
-    let mut pq = ParquetColumns::open(path, &shown, cfg)?;
-    let map = super::field_map(
-        &columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-        pq.names(),
-        &shown,
-        true,
-    )?;
-    pq.select(&map)?;
-    let modes = vec![Mode::Code; map.len()];
+    let pq = ParquetColumns::open_named(path, cfg, columns)?;
+    let modes = vec![Mode::Code; columns.len()];
     let mut out = Vec::new();
     let mut first = 0;
     for (g, rows) in pq.group_rows().into_iter().enumerate() {
         pq.read_group_as(g, first, &modes, |_, cells| {
             if let Ok(c) = cells {
-                let row = (0..map.len()).map(|j| (c.code(j), c.text(j).to_string()));
+                let row = (0..columns.len()).map(|j| (c.code(j), c.text(j).to_string()));
                 out.push((g, row.collect()));
             }
             Ok(true)
@@ -205,16 +197,8 @@ pub fn parquet_cells(
     numbers: &[bool],
     records: bool,
 ) -> Result<Vec<CellRow>> {
-    let shown = path.display().to_string();
-    let mut pq = ParquetColumns::open(path, &shown, cfg)?;
+    let mut pq = ParquetColumns::open_named(path, cfg, columns)?;
     pq.records = records;
-    let map = super::field_map(
-        &columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-        pq.names(),
-        &shown,
-        true,
-    )?;
-    pq.select(&map)?;
     let mut out = Vec::new();
     let mut first = 0;
     for (g, rows) in pq.group_rows().into_iter().enumerate() {
@@ -222,7 +206,7 @@ pub fn parquet_cells(
             out.push((
                 line,
                 match cells {
-                    Ok(c) => Ok((0..map.len())
+                    Ok(c) => Ok((0..columns.len())
                         .map(|j| (c.text(j).to_string(), c.number(j)))
                         .collect()),
                     Err(bad) => Err(bad.reason()),
@@ -384,6 +368,17 @@ impl ParquetColumns {
             null: cfg.missing_values.first().cloned().unwrap_or_default(),
             records: std::env::var("MTREC_PARQUET_RECORDS").is_ok_and(|v| v == "1"),
         })
+    }
+
+    /// [`open`](Self::open) `path` (shown as is) with `columns` (by name) selected: the
+    /// start of the views for the tests ([`parquet_codes`], [`parquet_cells`]).
+    fn open_named(path: &Path, cfg: &DataConfig, columns: &[&str]) -> Result<ParquetColumns> {
+        let shown = path.display().to_string();
+        let mut pq = ParquetColumns::open(path, &shown, cfg)?;
+        let wanted: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let map = super::field_map(&wanted, pq.names(), &shown, true)?;
+        pq.select(&map)?;
+        Ok(pq)
     }
 
     /// The file's top-level column names.
