@@ -3,12 +3,14 @@
 //! installed.
 //!
 //! ```text
-//! cargo run --release --example csv_to_parquet -- in.csv out.parquet [rows per group]
+//! cargo run --release --example csv_to_parquet -- in.csv out.parquet [rows per group] [text prefix]
 //! ```
 //! A column whose first 1,000 values all parse as `i64` is written as INT64, else as
 //! DOUBLE if they parse as `f64`, else as UTF-8 text; an empty field is a null. The
 //! rows are streamed: memory holds one row group (default 131,072 rows). A later value
-//! that does not fit its column's type stops with the line number.
+//! that does not fit its column's type stops with the line number. With a text prefix,
+//! the columns whose names start with it are written as UTF-8 text whatever they hold
+//! (string categoricals, dictionary-encoded by the writer: docs/benchmarks.md, s11).
 
 use parquet::basic::{Compression, Repetition, Type as Physical};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
@@ -81,7 +83,9 @@ fn write_group(
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        return Err("usage: csv_to_parquet in.csv out.parquet [rows per group]".into());
+        return Err(
+            "usage: csv_to_parquet in.csv out.parquet [rows per group] [text prefix]".into(),
+        );
     }
     let group: usize = args.get(3).map_or(Ok(131_072), |g| g.parse())?;
     let mut reader = csv::Reader::from_path(&args[1])?;
@@ -91,8 +95,12 @@ fn main() -> Res<()> {
     for r in records.by_ref().take(1000) {
         rows.push(r?);
     }
+    let text = args.get(4);
     let kinds: Vec<Kind> = (0..names.len())
         .map(|k| {
+            if text.is_some_and(|t| names[k].starts_with(t.as_str())) {
+                return Kind::Text;
+            }
             kind_of(
                 &rows
                     .iter()

@@ -21,7 +21,9 @@
 //!   text parses to (`parquet/values.rs`); the record API (`parquet/records.rs`) is the
 //!   reference twin, used with `MTREC_PARQUET_RECORDS=1`. The cache build reads a
 //!   categorical feature's integer column as codes (`parquet/codes.rs`: each distinct
-//!   value numbered once per row group, no text per cell).
+//!   value numbered once per row group, no text per cell), and its string column too
+//!   (`parquet/dict.rs`: each dictionary entry numbered once per row group, each cell
+//!   coded through its dictionary index; plain pages numbered per cell).
 //! * `data.dedup` compares the projected columns only.
 
 use super::reader::TableBuilder;
@@ -37,6 +39,7 @@ use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 mod codes;
+mod dict;
 mod records;
 mod typed;
 mod values;
@@ -161,10 +164,10 @@ pub(crate) fn ingest_file(
 pub type CodeRow = (usize, Vec<(Option<u32>, String)>);
 
 /// Every row of the Parquet file `path` over `columns` (by name) read in code mode
-/// (`parquet/codes.rs`; a column that is not INT32 / INT64 has no codes): per row its
-/// row group and, per column, its code (`None`: no codes) and its text. For the tests
-/// comparing the integer-keyed numbering with the numbering of the texts
-/// (tests/s10pq_codes.rs).
+/// (`parquet/codes.rs`, `parquet/dict.rs`; a column that is not INT32 / INT64 or
+/// strings has no codes): per row its row group and, per column, its code (`None`: no
+/// codes) and its text. For the tests comparing those numberings with the numbering of
+/// the texts (tests/s10pq_codes.rs, tests/s11pq_dict.rs).
 pub fn parquet_codes(cfg: &DataConfig, path: &Path, columns: &[&str]) -> Result<Vec<CodeRow>> {
     let pq = ParquetColumns::open_named(path, cfg, columns)?;
     let modes = vec![Mode::Code; columns.len()];
@@ -293,7 +296,8 @@ impl<'b> Row<'b> {
     }
 
     /// Output column `j`'s code in its row group (`parquet/codes.rs`), where it is read
-    /// in code mode ([`Mode::Code`] on an integer column); else `None`: read the text.
+    /// in code mode ([`Mode::Code`] on an integer or string column); else `None`: read
+    /// the text.
     #[inline]
     pub(crate) fn code(&self, j: usize) -> Option<u32> {
         match self {
@@ -320,7 +324,7 @@ pub(crate) enum Mode {
     /// The `f32` its text parses to where sure ([`Row::number`]), else text.
     Number,
     /// A code per cell, each distinct value numbered in its row group ([`Row::code`]),
-    /// where the column holds integers; else text.
+    /// where the column holds integers or strings (`parquet/dict.rs`); else text.
     Code,
 }
 

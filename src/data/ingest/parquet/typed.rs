@@ -12,6 +12,9 @@
 //!                   (a null, bytes, or a value where the f32 is not sure without the text)
 //!              ──code mode (a categorical feature's INT32 / INT64 column, cache build)──▶
 //!                   code[r] = its value's number in the row group (codes.rs), no text
+//! string chunk ──code mode (a categorical feature's BYTE_ARRAY column, cache build)──▶
+//!                   code[r] through its dictionary entry (dict.rs: pages read there,
+//!                   each entry looked up once; plain pages per cell), text per code
 //! ```
 //! A number-mode cell with a direct `f32`, and a code-mode cell, has no text until asked
 //! for one (a dropped row's report line): [`Cells::text`] formats it then, once per row.
@@ -21,6 +24,7 @@
 //! the caches they build.
 
 use super::codes::IntCodes;
+use super::dict::{self, StrColumn};
 use super::values::{self, IntKind};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::{
@@ -44,6 +48,8 @@ enum Typed {
     F32(ColumnReaderImpl<FloatType>, Vec<f32>),
     F64(ColumnReaderImpl<DoubleType>, Vec<f64>),
     Bytes(ColumnReaderImpl<ByteArrayType>, Vec<ByteArray>),
+    /// A string column in code mode, read from its pages (dict.rs).
+    Str(Box<StrColumn>),
 }
 
 /// One needed column of a row group: its reader and the current batch's cells.
@@ -81,6 +87,8 @@ fn push_text(typed: &Typed, i: usize, out: &mut String) -> Bad {
             Ok(s) => out.push_str(s),
             Err(e) => return Some(format!("bytes that are not UTF-8 ({e})")),
         },
+        // code mode: its texts are stored per code (`Column::stored`)
+        Typed::Str(_) => {}
     }
     None
 }
@@ -88,7 +96,7 @@ fn push_text(typed: &Typed, i: usize, out: &mut String) -> Bad {
 impl Column {
     /// The typed reader of leaf column `leaf` of `group` (a flat column: `unsupported`
     /// in parquet.rs has ruled out the rest), in number mode if `number`, else in code
-    /// mode if `code` and the column holds integers.
+    /// mode if `code` and the column holds integers, or strings in pages dict.rs reads.
     pub(super) fn open(
         group: &dyn RowGroupReader,
         leaf: usize,
@@ -97,6 +105,11 @@ impl Column {
     ) -> parquet::errors::Result<Column> {
         let descr = group.metadata().column(leaf).column_descr_ptr();
         let ct = descr.converted_type();
+        if code && !number && dict::supported(group.metadata().column(leaf)) {
+            let pages = group.get_column_page_reader(leaf)?;
+            let typed = Typed::Str(Box::new(StrColumn::new(pages, descr.max_def_level())));
+            return Ok(Column::with(typed, descr.max_def_level(), false, None));
+        }
         let reader = group.get_column_reader(leaf)?;
         let typed = match reader {
             ColumnReader::BoolColumnReader(r) => Typed::Bool(r, Vec::new()),
@@ -118,9 +131,19 @@ impl Column {
             }
             _ => None,
         };
-        Ok(Column {
+        Ok(Column::with(typed, descr.max_def_level(), number, codes))
+    }
+
+    /// A column reading `typed` (fields as in [`Column`]).
+    fn with(
+        typed: Typed,
+        max_def: i16,
+        number: bool,
+        codes: Option<(IntCodes, IntKind)>,
+    ) -> Column {
+        Column {
             typed,
-            max_def: descr.max_def_level(),
+            max_def,
             number,
             codes,
             code: Vec::with_capacity(BATCH),
@@ -129,7 +152,13 @@ impl Column {
             ends: Vec::with_capacity(BATCH),
             text: String::new(),
             num: Vec::new(),
-        })
+        }
+    }
+
+    /// Read in code mode (`code` holds the rows' codes).
+    #[inline]
+    fn coded(&self) -> bool {
+        self.codes.is_some() || matches!(self.typed, Typed::Str(_))
     }
 
     /// Decodes the next `n` rows; `null`: a null's text. Returns the rows whose bytes
@@ -139,6 +168,13 @@ impl Column {
         n: usize,
         null: &str,
     ) -> std::result::Result<Vec<(usize, String)>, String> {
+        if let Typed::Str(s) = &mut self.typed {
+            // code mode on strings: the pages' own decoding (dict.rs)
+            self.code.clear();
+            let mut bad = Vec::new();
+            s.read(n, null, &mut self.code, &mut bad)?;
+            return Ok(bad);
+        }
         self.def.clear();
         let def = (self.max_def > 0).then_some(&mut self.def);
         let got = match &mut self.typed {
@@ -166,6 +202,7 @@ impl Column {
                 v.clear();
                 r.read_records(n, def, None, v)
             }
+            Typed::Str(_) => return Ok(Vec::new()), // read above
         };
         let (rows, _, _) = got.map_err(|e| e.to_string())?;
         if rows != n {
@@ -207,12 +244,16 @@ impl Column {
             Typed::F32(_, v) => out.fill(v, text, |&x| values::f32_of_float(x)),
             Typed::F64(_, v) => out.fill(v, text, |&x| values::f32_of_double(x)),
             Typed::Bytes(_, v) => out.fill(v, text, |_| None),
+            Typed::Str(_) => Vec::new(), // read above
         })
     }
 
     /// Row `r`'s text, if it has one in `text`.
     #[inline]
     fn stored(&self, r: usize) -> Option<&str> {
+        if let Typed::Str(s) = &self.typed {
+            return Some(s.text(self.code[r]));
+        }
         if self.codes.is_some() || (self.number && !self.num[r].is_nan()) {
             return None;
         }
@@ -341,15 +382,18 @@ impl<'b> Cells<'b> {
     #[inline]
     pub(crate) fn code(&self, j: usize) -> Option<u32> {
         let c = &self.cols[self.slot[j]];
-        c.codes.as_ref().map(|_| c.code[self.r])
+        c.coded().then(|| c.code[self.r])
     }
 
     /// The text of code `code` of output column `j` (a code-mode column; else empty):
     /// what [`text`](Self::text) gives for the rows holding that code.
     pub(crate) fn code_text(&self, j: usize, code: u32) -> String {
         let mut s = String::new();
-        if let Some((codes, kind)) = &self.cols[self.slot[j]].codes {
+        let c = &self.cols[self.slot[j]];
+        if let Some((codes, kind)) = &c.codes {
             codes.push_text(code, *kind, &mut s);
+        } else if let Typed::Str(t) = &c.typed {
+            s.push_str(t.text(code));
         }
         s
     }
