@@ -151,15 +151,19 @@ pub(super) fn transpose_into_rows(
     if f_w == 0 {
         return;
     }
+    // the tile is assembled in L1 and written to the slot whole: full cache lines, so
+    // the slot's lines need not be read first to be partly written
+    let mut buf = vec![[0u8; 4]; TILE_ROWS.min(len) * f_w]; // (T, F_w)
     for r0 in (0..len).step_by(TILE_ROWS) {
         let t = TILE_ROWS.min(len - r0);
-        let tile = &mut dst[r0 * f_w..(r0 + t) * f_w]; // (T, F_w)
+        let tile = &mut buf[..t * f_w]; // (T, F_w)
         for j in 0..f_w {
             let col = &src[j * p + r0..j * p + r0 + t]; // (T,) of column j
             for (rec, &w) in tile.chunks_exact_mut(f_w).zip(col) {
                 rec[j] = w;
             }
         }
+        dst[r0 * f_w..(r0 + t) * f_w].copy_from_slice(tile);
     }
 }
 
