@@ -2,10 +2,16 @@
 //! (window.rs), and contiguous column ranges for the sequential scans (labels for the
 //! metrics, the baselines' column passes, the text-id check). The map's twin of
 //! [`CachedSet::batch_chunked`] is [`CachedSet::batch_mapped`] (mapped.rs), which the tests
-//! compare it with.
+//! compare it with (tests/s10rss_window.rs, tests/s11win_rows.rs).
+//!
+//! A chunk is read a piece at a time, column by column (the file's layout), into a
+//! column-major scratch and transposed into the slot's row-major records
+//! ([`window::transpose_into_rows`], its naive twin beside it); a batch then copies
+//! each of its rows' records (≈ 5 cache lines for 83 columns) into the batch's columns,
+//! in batch order, so the batch is written front to back.
 
 use super::file::CachedSet;
-use super::window::{Chunks, Slot, SlotBag};
+use super::window::{self, Chunks, Slot, SlotBag};
 use crate::data::features::{Bags, EncodedBatch};
 
 /// Words per `pread` of a sequential scan: 256 KiB.
@@ -47,16 +53,26 @@ impl CachedSet {
         }
     }
 
-    /// Reads chunk c (rows [c·C, c·C + len)) into `slot`: one `pread` per fixed-width
-    /// column, two per multi-hot feature (its offsets, then the ids they span).
-    fn load(&self, c_rows: usize, c: usize, slot: &mut Slot) {
+    /// Reads chunk c (rows [c·C, c·C + len)) into `slot`: per piece of P rows, one
+    /// `pread` per fixed-width column into `scratch` (F_w, P), transposed into the
+    /// slot's records (C, F_w); two `pread`s per multi-hot feature (its offsets, then the
+    /// ids they span). The slot's buffer is kept when it already has the size.
+    fn load(&self, c_rows: usize, c: usize, slot: &mut Slot, scratch: &mut Vec<u8>) {
         let lo = c * c_rows;
         let len = c_rows.min(self.lay.n - lo);
-        slot.words.ensure(4 * c_rows * self.cols.len()); // (F_w, C)
-        let words = slot.words.bytes_mut();
-        for (j, &base) in self.cols.iter().enumerate() {
-            let at = 4 * j * c_rows;
-            self.read_at(&mut words[at..at + 4 * len], base + 4 * lo);
+        let f_w = self.cols.len();
+        let p = window::piece_rows(c_rows, f_w);
+        slot.words.ensure(4 * c_rows * f_w); // (C, F_w)
+        scratch.resize(4 * p * f_w, 0); // (F_w, P)
+        let words = slot.words.bytes_mut().as_chunks_mut::<4>().0;
+        for p0 in (0..len).step_by(p) {
+            let m = p.min(len - p0); // rows of this piece
+            for (j, &base) in self.cols.iter().enumerate() {
+                let at = 4 * j * p;
+                self.read_at(&mut scratch[at..at + 4 * m], base + 4 * (lo + p0));
+            }
+            let src = scratch.as_chunks::<4>().0;
+            window::transpose_into_rows(&mut words[p0 * f_w..(p0 + m) * f_w], src, p, m, f_w);
         }
         slot.bags.resize_with(self.bags.len(), SlotBag::default);
         for (at, o) in self.bags.iter().zip(&mut slot.bags) {
@@ -76,38 +92,30 @@ impl CachedSet {
     }
 
     /// Copies the fixed-width columns of the rows `list` = (position i, slot, local row)
-    /// into `out` (already sized to B rows).
-    fn fill_fixed(&self, ch: &Chunks, list: &mut [(usize, usize, usize)], out: &mut EncodedBatch) {
-        let (lay, cr) = (self.lay, ch.rows);
-        // ascending through each chunk's columns, so the reads stream (the writes stay
-        // within the batch's few hundred KB)
-        list.sort_unstable_by_key(|&(_, s, l)| (s, l));
-        let list = &*list;
-        let word = |j: usize, s: usize, l: usize| ch.slots[s].word(cr, j, l);
-        for (f, o) in out.cat.iter_mut().enumerate() {
-            for &(i, s, l) in list {
-                o[i] = u32::from_le_bytes(word(f, s, l)); // cat[f][i]
+    /// into `out` (already sized to B rows): row by row in list order (batch order), each
+    /// row's record (F_w contiguous words) scattered into the batch's columns.
+    fn fill_fixed(&self, ch: &Chunks, list: &[(usize, usize, usize)], out: &mut EncodedBatch) {
+        let lay = self.lay;
+        let f_w = self.cols.len();
+        // where each kind of column starts in a record (window::columns' order)
+        let (jn, jy) = (lay.n_cat, lay.n_cat + lay.n_num);
+        let (jm, jt) = (jy + lay.k, jy + 2 * lay.k);
+        for &(i, s, l) in list {
+            let rec = ch.slots[s].record(f_w, l); // (F_w,)
+            for (o, w) in out.cat.iter_mut().zip(&rec[..jn]) {
+                o[i] = u32::from_le_bytes(*w); // cat[f][i]
             }
-        }
-        for f in 0..lay.n_num {
-            let j = lay.n_cat + f;
-            for &(i, s, l) in list {
-                out.num[i * lay.n_num + f] = f32::from_le_bytes(word(j, s, l)); // (B, F_num)
+            let num = &mut out.num[i * lay.n_num..(i + 1) * lay.n_num]; // row i of (B, F_num)
+            for (x, w) in num.iter_mut().zip(&rec[jn..jy]) {
+                *x = f32::from_le_bytes(*w);
             }
-        }
-        for t in 0..lay.k {
-            let (jy, jm) = (lay.n_cat + lay.n_num + t, lay.n_cat + lay.n_num + lay.k + t);
-            for &(i, s, l) in list {
-                out.labels[t][i] = f32::from_le_bytes(word(jy, s, l));
-                out.mask[t][i] = f32::from_le_bytes(word(jm, s, l));
+            for t in 0..lay.k {
+                out.labels[t][i] = f32::from_le_bytes(rec[jy + t]);
+                out.mask[t][i] = f32::from_le_bytes(rec[jm + t]);
             }
-        }
-        for (t, x) in self.texts.iter().enumerate() {
-            let j = lay.n_cat + lay.n_num + 2 * lay.k + t;
-            let o = &mut out.text[t]; // (B, D_t)
-            for &(i, s, l) in list {
-                let id = u32::from_le_bytes(word(j, s, l)) as usize;
-                o[i * x.dim..(i + 1) * x.dim]
+            for ((o, x), w) in out.text.iter_mut().zip(&self.texts).zip(&rec[jt..]) {
+                let id = u32::from_le_bytes(*w) as usize;
+                o[i * x.dim..(i + 1) * x.dim] // row i of (B, D_t)
                     .copy_from_slice(&x.table[id * x.dim..(id + 1) * x.dim]);
             }
         }
@@ -151,7 +159,7 @@ impl CachedSet {
                 .enumerate()
                 .filter_map(|(i, &r)| ch.slot_of(r / cr).map(|s| (i, s, r % cr))),
         );
-        self.fill_fixed(ch, &mut list, out);
+        self.fill_fixed(ch, &list, out);
         let mut held = std::mem::take(&mut ch.held);
         held.resize_with(lay.n_bag, Bags::default);
         let mut from_held = std::mem::take(&mut ch.from_held);
@@ -167,17 +175,21 @@ impl CachedSet {
         // the missing chunks, read into the slots the oldest chunks leave
         ch.evict_for_missing();
         let missing = std::mem::take(&mut ch.missing);
+        // the scratch lives for this batch only: a window's chunks are read by its first
+        // batches, and a kept scratch would count against the reader's bound
+        let mut scratch = Vec::new();
         for &c in &missing {
             let s = ch.claim(c);
-            self.load(cr, c, &mut ch.slots[s]);
+            self.load(cr, c, &mut ch.slots[s], &mut scratch);
         }
+        drop(scratch);
         ch.missing = missing;
         list.clear();
         (list).extend(rows.iter().enumerate().filter_map(|(i, &r)| {
             let c = r / cr;
             (ch.missing.contains(&c)).then(|| (i, ch.slot_of(c).expect("claimed above"), r % cr))
         }));
-        self.fill_fixed(ch, &mut list, out);
+        self.fill_fixed(ch, &list, out);
         // multi-hot lists in row order: from `held`, or from the slots just read
         out.bags.resize_with(lay.n_bag, Bags::default);
         for (bf, o) in out.bags.iter_mut().enumerate() {

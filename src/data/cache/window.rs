@@ -3,19 +3,31 @@
 //!
 //! ```text
 //! chunk c = rows [c·C, (c+1)·C)      C = chunk rows (the shuffle block, at most 16,384)
-//! slot    = one resident chunk:      words (F_w, C) column-major 4-byte LE values of the
-//!                                    fixed-width columns (cat, num, labels, mask, text),
+//! slot    = one resident chunk:      words (C, F_w) ROW-major 4-byte LE values of the
+//!                                    fixed-width columns (cat, num, labels, mask, text):
+//!                                    row l is one record of F_w·4 contiguous bytes;
 //!                                    bags: offsets (C + 1) u64 and the chunk's ids
+//! load:     each piece of P rows (P·F_w·4 ≤ 1 MiB, P ≥ 64): one `pread` per column into a
+//!           column-major scratch (F_w, P), then a tiled transpose into the slot's rows
 //! a batch:  rows whose chunk is resident are copied first; then the least recently used
 //!           chunks are evicted until the missing ones fit in `cap` slots; the missing
-//!           chunks are read (one `pread` per column) and their rows copied
+//!           chunks are read and their rows copied: one record per row, its words
+//!           scattered into the batch's columns
 //! ```
+//! Why rows, not the file's columns: a batch of B rows drawn at random from a window
+//! reads every fixed-width value of each row. Column-major, each (row, column) value
+//! is its own cache line (F_w·B ≈ 85k misses for a 1,024-row batch of 83 columns: 23 %
+//! of a 2M-row training run's CPU time); row-major, a row is ⌈F_w·4 / 64⌉ ≈ 5
+//! consecutive lines. The transpose is paid once per chunk read (once per epoch in
+//! training), the gather once per row drawn.
+//!
 //! Why not the map: on a fault the kernel maps the whole page-cache folio around the
 //! faulting page, and read-ahead makes those folios large (up to 2 MB), so reading 64 KiB
 //! of a column could map many times that; the pages a window's batches mapped were
 //! counted against the process (RssFile 389 MB at 10M rows, 807 MB at 40M) although a
 //! window's rows are 87 MB (docs/benchmarks.md, "scale"). Here the resident bytes are
-//! the slots and nothing else: `cap` chunks, a window's worth in training (every batch
+//! the slots and nothing else (plus, while a batch reads chunks, one scratch of at most
+//! [`SCRATCH_BYTES`]): `cap` chunks, a window's worth in training (every batch
 //! of a window draws from all its blocks, so the window must stay resident to read each
 //! chunk once per epoch), a few chunks for the sequential reads of evaluation.
 
@@ -57,7 +69,7 @@ pub(super) struct Slot {
     pub(super) chunk: usize,
     /// The batch that last read it.
     stamp: u64,
-    /// (F_w, C) column-major 4-byte LE values.
+    /// (C, F_w) row-major 4-byte LE values: row l's record at words `[l·F_w, (l+1)·F_w)`.
     pub(super) words: Words,
     pub(super) bags: Vec<SlotBag>,
 }
@@ -101,12 +113,73 @@ impl Words {
 }
 
 impl Slot {
-    /// Value of column j, local row l (chunk rows C).
+    /// Local row l's record: its F_w fixed-width values, in [`columns`] order.  // (F_w,)
     #[inline]
-    pub(super) fn word(&self, c_rows: usize, j: usize, l: usize) -> [u8; 4] {
-        let at = 4 * (j * c_rows + l);
-        let w = self.words.bytes();
-        [w[at], w[at + 1], w[at + 2], w[at + 3]]
+    pub(super) fn record(&self, f_w: usize, l: usize) -> &[[u8; 4]] {
+        &self.words.bytes().as_chunks::<4>().0[l * f_w..(l + 1) * f_w]
+    }
+}
+
+/// The most bytes of the column-major scratch a chunk is read through (one piece of
+/// P rows of every column): the scratch stays in L2 while it is transposed, and a
+/// 16,384-row chunk of 83 columns is read in 6 pieces, 498 `pread`s of ~12 KiB.
+pub(super) const SCRATCH_BYTES: usize = 1 << 20;
+
+/// P: rows per piece of a chunk of `c_rows` rows and `f_w` columns (at least one tile).
+pub(super) fn piece_rows(c_rows: usize, f_w: usize) -> usize {
+    c_rows.min((SCRATCH_BYTES / (4 * f_w.max(1))).max(TILE_ROWS))
+}
+
+/// Rows per tile of [`transpose_into_rows`]: a tile of the slot (T·F_w·4 bytes, 21 KB
+/// for 83 columns) stays in L1 while each column's T values (256 contiguous bytes of
+/// the scratch) are written into it.
+const TILE_ROWS: usize = 64;
+
+/// The first `len` rows of a column-major piece as row-major records:
+/// `dst[l·F_w + j] = src[j·P + l]` for l < len ≤ P, j < F_w, one tile of
+/// [`TILE_ROWS`] rows at a time.
+///
+/// src: (F_w, P) column-major; dst: (len, F_w) row-major.
+pub(super) fn transpose_into_rows(
+    dst: &mut [[u8; 4]],
+    src: &[[u8; 4]],
+    p: usize,
+    len: usize,
+    f_w: usize,
+) {
+    assert!(len <= p && src.len() >= f_w * p && dst.len() >= len * f_w);
+    if f_w == 0 {
+        return;
+    }
+    // the tile is assembled in L1 and written to the slot whole: full cache lines, so
+    // the slot's lines need not be read first to be partly written
+    let mut buf = vec![[0u8; 4]; TILE_ROWS.min(len) * f_w]; // (T, F_w)
+    for r0 in (0..len).step_by(TILE_ROWS) {
+        let t = TILE_ROWS.min(len - r0);
+        let tile = &mut buf[..t * f_w]; // (T, F_w)
+        for j in 0..f_w {
+            let col = &src[j * p + r0..j * p + r0 + t]; // (T,) of column j
+            for (rec, &w) in tile.chunks_exact_mut(f_w).zip(col) {
+                rec[j] = w;
+            }
+        }
+        dst[r0 * f_w..(r0 + t) * f_w].copy_from_slice(tile);
+    }
+}
+
+/// The reference twin of [`transpose_into_rows`]: one value at a time, row by row.
+#[cfg(test)]
+pub(super) fn transpose_naive(
+    dst: &mut [[u8; 4]],
+    src: &[[u8; 4]],
+    p: usize,
+    len: usize,
+    f_w: usize,
+) {
+    for l in 0..len {
+        for j in 0..f_w {
+            dst[l * f_w + j] = src[j * p + l];
+        }
     }
 }
 
@@ -267,6 +340,53 @@ pub(super) const SEQUENTIAL_CHUNKS: usize = 4;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every (P, len, F_w) around the tile edges: the tiled transpose equals the naive
+    /// one, which is checked against the definition on a value that names its place.
+    #[test]
+    fn tiled_transpose_equals_the_naive_one() {
+        for f_w in [1, 2, 7, 83] {
+            for (p, len) in [
+                (1, 1),
+                (5, 3),
+                (63, 63),
+                (64, 64),
+                (65, 65),
+                (200, 129),
+                (300, 1),
+            ] {
+                // value (j, l) = j·1000 + l, and padding past len that must not be copied
+                let src: Vec<[u8; 4]> = (0..f_w * p)
+                    .map(|x| ((x / p) as u32 * 1000 + (x % p) as u32).to_le_bytes())
+                    .collect();
+                let (mut a, mut b) = (vec![[9u8; 4]; len * f_w + 3], vec![[9u8; 4]; len * f_w + 3]);
+                transpose_into_rows(&mut a, &src, p, len, f_w);
+                transpose_naive(&mut b, &src, p, len, f_w);
+                assert_eq!(a, b, "P {p}, len {len}, F_w {f_w}");
+                for l in 0..len {
+                    for j in 0..f_w {
+                        assert_eq!(
+                            u32::from_le_bytes(b[l * f_w + j]),
+                            j as u32 * 1000 + l as u32
+                        );
+                    }
+                }
+                assert_eq!(a[len * f_w..], [[9u8; 4]; 3], "wrote past the rows");
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_fit_the_scratch() {
+        // 83 columns (the AliExpress shape): 16,384-row chunks in pieces of 3,158 rows
+        assert_eq!(piece_rows(16_384, 83), SCRATCH_BYTES / 332);
+        assert!(4 * 83 * piece_rows(16_384, 83) <= SCRATCH_BYTES);
+        // 25 columns (tests/s11win_rows.rs): two pieces per 16,384-row chunk
+        assert_eq!(piece_rows(16_384, 25), 10_485);
+        // narrow rows: one piece per chunk; very wide: one tile at least
+        assert_eq!(piece_rows(1000, 12), 1000);
+        assert_eq!(piece_rows(16_384, 1 << 20), TILE_ROWS);
+    }
 
     #[test]
     fn training_chunks_cover_a_window() {
