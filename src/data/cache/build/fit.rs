@@ -219,22 +219,29 @@ impl VocabFit {
         }
     }
 
-    /// The values counted at least `min_count` times, in first-appearance order.
-    pub(super) fn finish(&self, min_count: usize) -> Vec<String> {
-        let mut order = self.train.clone();
+    /// The values counted at least `min_count` times, in first-appearance order (moved
+    /// out), and per provisional id its id among them (index + 1, the encoder's
+    /// `Lookup` id; 0: missing or not kept).                          (slots + 1,)
+    pub(super) fn into_vocab(mut self, min_count: usize) -> (Vec<String>, Vec<u32>) {
+        let mut order = std::mem::take(&mut self.train);
         if !self.first.is_empty() {
             // temporal: first appearance in time order (places are distinct)
             order.sort_unstable_by_key(|&i| self.first[i as usize]);
         }
         let keep = min_count.max(1) as u64;
-        (order.iter())
-            .filter(|&&i| self.counts[i as usize] >= keep)
-            .map(|&i| self.values[i as usize].clone())
-            .collect()
+        let mut remap = vec![0u32; self.values.len() + 1];
+        let mut out = Vec::new();
+        for i in order.into_iter().map(|i| i as usize) {
+            if self.counts[i] >= keep {
+                out.push(std::mem::take(&mut self.values[i]));
+                remap[i + 1] = out.len() as u32;
+            }
+        }
+        (out, remap)
     }
 
-    /// Per provisional id, its id under the fitted encoder (`id`: `Lookup::id`; 0 stays
-    /// 0, the missing value).                                     (slots + 1,)
+    /// Per provisional id, its id under an encoder without vocabulary (`id`: a hashed
+    /// feature's `Lookup::id`; 0 stays 0, the missing value).       (slots + 1,)
     pub(super) fn remap(&self, id: impl Fn(&str) -> u32 + Sync) -> Vec<u32> {
         use rayon::prelude::*;
         let mut out = vec![0u32; self.values.len() + 1];
