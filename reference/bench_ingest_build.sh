@@ -19,6 +19,9 @@ for r in $(seq 1 "$ROUNDS"); do
   for i in $(seq 1 $#); do
     BIN="${!i}"
     rm -rf "$W/bench_cache_$i"
+    # the last round's console gone first: else the wait below can find its line before
+    # the new process has truncated the file, and report the last round again
+    rm -f "$W/bench_err_$i"
     sync  # the previous build's dirty pages written back first: each build writes ~1 GB
     "$BIN" train --config configs/aliexpress_mmoe.toml --data-dir "$W" --out "$W/bench_run_$i" \
       --overwrite --quiet --threads "${THREADS:-2}" --set "data.files=[\"ae_$N.csv\"]" \

@@ -12,10 +12,12 @@
 //! A plain file's bytes are hashed as they are read ([`ContentHash`], the cache key's
 //! content hash), so the key needs no read of its own.
 
-use crate::config::DataConfig;
+use super::FileIn;
+use crate::config::{DataConfig, RunConfig};
 use crate::data::fingerprint::ContentHash;
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
+use rayon::prelude::*;
 use std::io::Read;
 use std::path::Path;
 
@@ -168,5 +170,78 @@ impl ChunkReader {
             }
         }
         Ok(out)
+    }
+}
+
+/// Chunks per parallel batch.
+pub(super) fn batch_len() -> usize {
+    2 * rayon::current_num_threads().max(1)
+}
+
+/// Runs `work` on every chunk of `file`, a batch at a time, reading the next batch
+/// while the current one is worked on; `each` receives the results in file order with
+/// the chunk's index in the file. Stops (returning `false`) when `each` does; else
+/// returns `true` and, for a plain file, its size and content hash (read on the way).
+///
+/// ```text
+/// step k:   read batch k + 1  ║  work on batch k (parallel)  ║  each(results of batch k − 1)
+/// ```
+/// `each` (pass 1's sequential part: numbering, split, vocabulary merge) runs beside
+/// the parse of the next batch instead of after it. The results reach `each` in the
+/// same order, and a read error is returned only after `each` has seen every chunk
+/// before it, so the outcome (the same first error) is that of running the steps one
+/// after another: batch k + 1 is parsed before `each` has seen batch k, and thrown
+/// away if `each` stops there.
+pub(super) fn stream_file<T: Send>(
+    file: &FileIn,
+    cfg: &RunConfig,
+    work: impl Fn(usize, &[u8], bool) -> T + Sync,
+    mut each: impl FnMut(usize, T) -> Result<bool> + Send,
+) -> Result<(bool, Option<(u64, u64)>)> {
+    let mut reader = ChunkReader::open(&file.path, &file.shown, &cfg.data)?;
+    let n = batch_len();
+    let mut batch = reader.next_batch(n)?;
+    let mut index = 0; // the first chunk of `batch`
+    let mut pending: Vec<T> = Vec::new(); // results of the batch before, for `each`
+    let mut read_error = None;
+    while !batch.is_empty() || !pending.is_empty() {
+        let first = index - pending.len();
+        let reading = read_error.is_none() && !batch.is_empty();
+        let ((next, done), went) = rayon::join(
+            || {
+                rayon::join(
+                    || match reading {
+                        true => reader.next_batch(n),
+                        false => Ok(Vec::new()),
+                    },
+                    || {
+                        (batch.par_iter().enumerate())
+                            .map(|(j, (bytes, last))| work(index + j, bytes, *last))
+                            .collect::<Vec<T>>()
+                    },
+                )
+            },
+            || -> Result<bool> {
+                for (j, t) in std::mem::take(&mut pending).into_iter().enumerate() {
+                    if !each(first + j, t)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            },
+        );
+        if !went? {
+            return Ok((false, None));
+        }
+        index += done.len();
+        pending = done;
+        batch = next.unwrap_or_else(|e| {
+            read_error = Some(e);
+            Vec::new()
+        });
+    }
+    match read_error {
+        Some(e) => Err(e),
+        None => Ok((true, reader.content_hash())),
     }
 }

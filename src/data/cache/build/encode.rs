@@ -213,7 +213,7 @@ impl ChunkSpan<'_> {
     /// 1 counted for it in every set: `Err(())` when the file changed between the passes.
     fn check(
         &self,
-        at: &super::ChunkInfo,
+        at: &super::pass1::ChunkInfo,
         sets: &[u8],
         n_ids: &[[usize; SETS]],
     ) -> std::result::Result<(), ()> {
@@ -251,24 +251,51 @@ pub(super) struct BagsIn<'a> {
     pub id_of: &'a IdOf<'a>,
 }
 
+/// One chunk's kept rows as [`write_rows`] reads them: a parsed chunk's (pass 2), or a
+/// spilled one's (the copy pass, copy.rs).
+pub(super) struct Rows<'a> {
+    /// Local lines.                                           (n,)
+    pub line: &'a [u32],
+    /// Chunk-local codes.                                     (n, stride) row-major
+    pub cat: &'a [u32],
+    /// F_cat + F_bag.
+    pub stride: usize,
+    /// Numbers, labels, masks.                    (n, F_num), (n, K), (n, K) row-major
+    pub num: &'a [f32],
+    pub labels: &'a [f32],
+    pub mask: &'a [f32],
+}
+
+impl<'a> Rows<'a> {
+    pub(super) fn of(p: &'a Parsed) -> Rows<'a> {
+        Rows {
+            line: &p.line,
+            cat: &p.cat,
+            stride: p.dict.len(),
+            num: &p.num,
+            labels: &p.labels,
+            mask: &p.mask,
+        }
+    }
+}
+
 /// Writes the kept rows of `p` (their sets `sets`; `at`: the rows and bag ids of each
 /// set before this chunk, and the chunk's first line; `span`: where they end) into
-/// `files` (`file`: the data file's index). `Err(())` inside: the chunk is not the one
-/// pass 1 counted, reported by the caller as a changed file.
+/// `files` (`file`: the data file's index), looking each distinct text up once.
+/// `Err(())` inside: the chunk is not the one pass 1 counted, reported by the caller as
+/// a changed file.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_chunk(
     p: &Parsed,
     sets: &[u8],
-    (at, span): (&super::ChunkInfo, &ChunkSpan<'_>),
+    (at, span): (&super::pass1::ChunkInfo, &ChunkSpan<'_>),
     id_of: &IdOf<'_>,
     bags: &BagsIn<'_>,
     files: &[SetFile],
     file: u32,
     changed: impl Fn() -> Error,
 ) -> Result<()> {
-    let (offsets, first_line) = (at.offsets, at.first_line);
-    let (fc, fnum, k) = (files[0].lay.n_cat, files[0].lay.n_num, files[0].lay.k);
-    let stride = p.dict.len(); // F_cat + F_bag
+    let fc = files[0].lay.n_cat;
     let ids: Vec<Vec<u32>> = (0..fc)
         .map(|f| {
             // the global id of each of the chunk's distinct texts (0 = missing)
@@ -292,9 +319,38 @@ pub(super) fn write_chunk(
                 .collect()
         })
         .collect();
+    let rows = Rows::of(p);
+    write_rows(
+        &rows,
+        sets,
+        (at, span),
+        (&ids, &lists),
+        files,
+        file,
+        changed,
+    )
+}
+
+/// Writes `p`'s rows (their sets `sets`; `at`, `span`: as [`write_chunk`]) into
+/// `files`, with `ids[f][code]` the final id of local code `code` of categorical
+/// feature f and `lists[b][code]` the final ids of local cell `code` of multi-hot
+/// feature b.
+pub(super) fn write_rows(
+    p: &Rows<'_>,
+    sets: &[u8],
+    (at, span): (&super::pass1::ChunkInfo, &ChunkSpan<'_>),
+    (ids, lists): (&[Vec<u32>], &[Vec<Vec<u32>>]),
+    files: &[SetFile],
+    file: u32,
+    changed: impl Fn() -> Error,
+) -> Result<()> {
+    let (offsets, first_line) = (at.offsets, at.first_line);
+    let (fc, fnum, k) = (files[0].lay.n_cat, files[0].lay.n_num, files[0].lay.k);
+    let stride = p.stride; // F_cat + F_bag
+    let n_rows = p.line.len();
     // the rows of each set, and each bag's ids per set: checked against pass 1 first
     let rows: Vec<Vec<usize>> = (0..SETS)
-        .map(|s| (0..p.rows()).filter(|&r| sets[r] as usize == s).collect())
+        .map(|s| (0..n_rows).filter(|&r| sets[r] as usize == s).collect())
         .collect();
     let n_ids: Vec<[usize; SETS]> = (0..lists.len())
         .map(|b| {

@@ -125,31 +125,75 @@ pub(super) fn bag_counts(
 }
 
 /// One feature's vocabulary being merged.
+///
+/// ```text
+/// slot     every value registered: a training row's (merge), or in the one-pass build
+///          any kept row's (slots); numbered in order of registration; provisional id
+///          of a value = its slot + 1 (0 = missing), what the spill holds (spill.rs)
+/// train    the slots seen in training rows, in order of first appearance (row order)
+/// finish   train (temporal: sorted by first place in time order), count ≥ min_count
+/// remap    provisional id → the fitted encoder's id, for the copy pass (copy.rs)
+/// ```
 #[derive(Default)]
 pub(super) struct VocabFit {
+    /// Per slot: its text and its training count.
     values: Vec<String>,
     counts: Vec<u64>,
     /// Fx-hashed: one lookup per distinct text per chunk (SipHash was a visible cost).
-    index: HashMap<String, usize, FxBuild>,
-    /// `split.kind = "temporal"`: each value's first training place in time order
+    index: HashMap<String, u32, FxBuild>,
+    /// The slots of training values in order of first appearance.
+    train: Vec<u32>,
+    /// `split.kind = "temporal"`: each slot's first training place in time order
     /// (split_order.rs); empty otherwise (first appearance is the merge order).
     first: Vec<u64>,
 }
 
 impl VocabFit {
-    /// Adds a chunk's counts (chunks in file order).
-    pub(super) fn merge(&mut self, dict: &[Option<String>], order: &[u32], counts: &[u64]) {
+    /// The slot of `text`, registered if new.
+    fn slot(&mut self, text: &str) -> u32 {
+        match self.index.get(text) {
+            Some(&i) => i,
+            None => {
+                let i = self.values.len() as u32;
+                self.values.push(text.to_string());
+                self.counts.push(0);
+                self.index.insert(text.to_string(), i);
+                i
+            }
+        }
+    }
+
+    /// The provisional id of each entry of a chunk's `dict` (its slot + 1; 0 for a
+    /// missing one), registering new values.                           (dict.len(),)
+    pub(super) fn slots(&mut self, dict: &[Option<String>]) -> Vec<u32> {
+        (dict.iter())
+            .map(|t| t.as_deref().map_or(0, |t| self.slot(t) + 1))
+            .collect()
+    }
+
+    /// The provisional id of one token (slot + 1), registered if new.
+    pub(super) fn token(&mut self, text: &str) -> u32 {
+        self.slot(text) + 1
+    }
+
+    /// Adds a chunk's counts (chunks in file order): `order` its training codes in order
+    /// of first appearance, `counts` per code; `ids`: the provisional id of each code
+    /// ([`slots`](Self::slots)), or `None`: look each text up.
+    pub(super) fn merge(
+        &mut self,
+        dict: &[Option<String>],
+        order: &[u32],
+        counts: &[u64],
+        ids: Option<&[u32]>,
+    ) {
         for &c in order {
-            let text = dict[c as usize].as_deref().unwrap_or_default();
-            let i = match self.index.get(text) {
-                Some(&i) => i,
-                None => {
-                    self.values.push(text.to_string());
-                    self.counts.push(0);
-                    self.index.insert(text.to_string(), self.values.len() - 1);
-                    self.values.len() - 1
-                }
-            };
+            let i = match ids {
+                Some(ids) => ids[c as usize] - 1,
+                None => self.slot(dict[c as usize].as_deref().unwrap_or_default()),
+            } as usize;
+            if self.counts[i] == 0 {
+                self.train.push(i as u32);
+            }
             self.counts[i] += counts[c as usize];
         }
     }
@@ -162,33 +206,46 @@ impl VocabFit {
         order: &[u32],
         counts: &[u64],
         first: &[u64],
+        ids: Option<&[u32]>,
     ) {
-        self.merge(dict, order, counts);
+        self.merge(dict, order, counts, ids);
         self.first.resize(self.values.len(), u64::MAX);
         for &c in order {
-            let i = self.index[dict[c as usize].as_deref().unwrap_or_default()];
+            let i = match ids {
+                Some(ids) => ids[c as usize] - 1,
+                None => self.index[dict[c as usize].as_deref().unwrap_or_default()],
+            } as usize;
             self.first[i] = self.first[i].min(first[c as usize]);
         }
     }
 
-    /// The values counted at least `min_count` times, in first-appearance order.
-    pub(super) fn finish(mut self, min_count: usize) -> Vec<String> {
+    /// The values counted at least `min_count` times, in first-appearance order (moved
+    /// out), and per provisional id its id among them (index + 1, the encoder's
+    /// `Lookup` id; 0: missing or not kept).                          (slots + 1,)
+    pub(super) fn into_vocab(mut self, min_count: usize) -> (Vec<String>, Vec<u32>) {
+        let mut order = std::mem::take(&mut self.train);
         if !self.first.is_empty() {
             // temporal: first appearance in time order (places are distinct)
-            let mut by: Vec<usize> = (0..self.values.len()).collect();
-            by.sort_unstable_by_key(|&i| self.first[i]);
-            let (values, counts) = (std::mem::take(&mut self.values), &self.counts);
-            let mut values: Vec<Option<String>> = values.into_iter().map(Some).collect();
-            self.values = by
-                .iter()
-                .map(|&i| values[i].take().unwrap_or_default())
-                .collect();
-            self.counts = by.iter().map(|&i| counts[i]).collect();
+            order.sort_unstable_by_key(|&i| self.first[i as usize]);
         }
         let keep = min_count.max(1) as u64;
-        (self.values.into_iter().zip(self.counts))
-            .filter(|(_, c)| *c >= keep)
-            .map(|(v, _)| v)
-            .collect()
+        let mut remap = vec![0u32; self.values.len() + 1];
+        let mut out = Vec::new();
+        for i in order.into_iter().map(|i| i as usize) {
+            if self.counts[i] >= keep {
+                out.push(std::mem::take(&mut self.values[i]));
+                remap[i + 1] = out.len() as u32;
+            }
+        }
+        (out, remap)
+    }
+
+    /// Per provisional id, its id under an encoder without vocabulary (`id`: a hashed
+    /// feature's `Lookup::id`; 0 stays 0, the missing value).       (slots + 1,)
+    pub(super) fn remap(&self, id: impl Fn(&str) -> u32 + Sync) -> Vec<u32> {
+        use rayon::prelude::*;
+        let mut out = vec![0u32; self.values.len() + 1];
+        (out[1..].par_iter_mut().zip(&self.values)).for_each(|(o, t)| *o = id(t));
+        out
     }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! file ──footer (once)──▶ row groups g = 0 .. G, rows per group from the footer
 //! group g ──its own handle, the needed columns only (ingest::ParquetColumns)──▶ cells
-//!         ──the reader's bad-value rule, then parse::judge_row──▶ Parsed (as a CSV chunk)
+//!         ──the reader's bad-value rule, then judge::judge_row──▶ Parsed (as a CSV chunk)
 //! ```
 //! A cell is a text, or for a numeric feature's column the `f32` its text parses to,
 //! straight from the typed column reader (no text made and parsed back; the reader
@@ -80,7 +80,7 @@ pub(super) fn parse_group(
                     }
                     look.preset[f] = code;
                 }
-                parse::judge_row(
+                super::judge::judge_row(
                     plan,
                     &mut out,
                     &mut look,
@@ -131,7 +131,7 @@ pub(super) fn stream_groups<T: Send>(
             Some(f)
         })
         .collect();
-    let n = super::batch_len();
+    let n = super::chunks::batch_len();
     for (b, batch) in firsts.chunks(n).enumerate() {
         let done: Vec<T> = (batch.par_iter().enumerate())
             .map(|(j, &first)| work(b * n + j, first))

@@ -20,9 +20,10 @@
 //! not a number, after its numeric and label reasons, as `drop_bad_values` does).
 
 use super::cells::{trim, Codes};
+use super::chunks::stream_file;
 use super::parse::{Parsed, Pending};
 use super::plan::Plan;
-use super::{dedup, parquet, parse, stream_file, FileIn, FileView};
+use super::{dedup, parquet, parse, FileIn, FileView};
 use crate::config::{BadRows, SplitConfig, SplitKind};
 use crate::data::features::{fnv1a64, random_assignment, splitmix64};
 use crate::data::ingest::excerpt;
@@ -221,15 +222,9 @@ pub(super) fn scan(plan: &Plan<'_>, files: &[FileIn]) -> Result<Option<SplitStat
         };
         let mut line = 0u64;
         let mut each = |_: usize, parsed: std::result::Result<Parsed, Pending>| {
-            let mut p = parsed.map_err(|e| e.into_error(&file.shown, line))?;
-            if p.multiline {
+            let Some((p, _)) = super::pass1::admit(parsed, &file.shown, line, &mut seen)? else {
                 return Ok(false);
-            }
-            if let Some(e) = p.malformed_error {
-                return Err(e.into_error(&file.shown, line));
-            }
-            let dups = seen.duplicates(&p);
-            dedup::drop_rows(&mut p, &dups);
+            };
             line += p.lines;
             for (r, &t) in p.split.time.iter().enumerate() {
                 let (k, i) = (ordered(t), kept + r as u64);

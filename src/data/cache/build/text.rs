@@ -148,23 +148,51 @@ pub(super) fn write_chunk(
     fits: &[TextFit],
     files: &[SetFile],
 ) -> Result<()> {
+    write_ids(&row_ids(p, fits), sets, offsets, files)
+}
+
+/// The id of each kept row's text per text feature (`fits` merged `p` already).
+///                                                                  (n, F_text)
+pub(super) fn row_ids(p: &Parsed, fits: &[TextFit]) -> Vec<u32> {
     let ft = fits.len();
     if ft == 0 {
-        return Ok(());
+        return Vec::new();
     }
     // the global id of each of the chunk's distinct texts
     let ids: Vec<Vec<u32>> = (fits.iter().zip(&p.text_dict))
         .map(|(fit, dict)| dict.iter().map(|t| fit.id(t)).collect())
         .collect();
-    for (s, set) in files.iter().enumerate() {
+    let mut out = Vec::with_capacity(p.rows() * ft);
+    for r in 0..p.rows() {
         for (t, ids) in ids.iter().enumerate() {
-            let base = fits[t].base;
+            // below `base`: a joined side text's id; else a chunk-local code
+            let code = p.text[r * ft + t];
+            out.push(
+                code.checked_sub(fits[t].base)
+                    .map_or(code, |k| ids[k as usize]),
+            );
+        }
+    }
+    out
+}
+
+/// Writes the rows' text ids `ids` (n, F_text) per set at `text(t) + 4·offset`.
+pub(super) fn write_ids(
+    ids: &[u32],
+    sets: &[u8],
+    offsets: [usize; 4],
+    files: &[SetFile],
+) -> Result<()> {
+    let n = sets.len();
+    if n == 0 || ids.is_empty() {
+        return Ok(());
+    }
+    let ft = ids.len() / n;
+    for (s, set) in files.iter().enumerate() {
+        for t in 0..ft {
             let mut col = Vec::new();
-            for r in (0..p.rows()).filter(|&r| sets[r] as usize == s) {
-                // below `base`: a joined side text's id; else a chunk-local code
-                let code = p.text[r * ft + t];
-                let id = code.checked_sub(base).map_or(code, |k| ids[k as usize]);
-                col.extend_from_slice(&id.to_le_bytes());
+            for r in (0..n).filter(|&r| sets[r] as usize == s) {
+                col.extend_from_slice(&ids[r * ft + t].to_le_bytes());
             }
             if !col.is_empty() {
                 set.put(set.lay.text(t) + 4 * offsets[s], &col)?;

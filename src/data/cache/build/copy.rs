@@ -1,0 +1,114 @@
+//! Pass 2 of the one-pass build: the spill (spill.rs) copied into the set files, the
+//! provisional ids mapped to the final ones on the way; no data file is read again.
+//!
+//! ```text
+//! after pass 1   per feature: remap = provisional id → final id   (VocabFit::remap:
+//!                the fitted encoder's lookup of each registered value, 0 → 0)
+//! per chunk      read its record ──ids[f][code] = remap_f[prov_f[code]]──▶
+//! (rayon)        encode::write_rows at the chunk's offsets (as pass 2 of the two-pass
+//!                build writes a parsed chunk), text ids as they are
+//! ```
+//! The set files' bytes are those of the two-pass build: the same rows, offsets and
+//! writer; only where the numbers and codes come from differs (`tests/s11one_*.rs`).
+//! Memory: the remap tables (4 bytes a registered value) and one record per thread.
+
+use super::encode::{self, ChunkSpan, Rows, SetFile};
+use super::pass1::ChunkInfo;
+use super::spill::Spill;
+use super::text;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// What the copy pass maps through: per categorical feature and per multi-hot
+/// feature, provisional id → final id.
+pub(super) struct Remaps {
+    pub cat: Vec<Vec<u32>>,
+    pub bag: Vec<Vec<u32>>,
+}
+
+/// Copies every chunk's record from `spill` into `sets` (`chunks`: pass 1's; `total`,
+/// `bag_total`: the rows per set and ids per bag and set after the last chunk), the
+/// last chunks first, cutting the spill behind them.
+pub(super) fn copy(
+    spill: &Spill,
+    chunks: &[ChunkInfo],
+    (total, bag_total): ([usize; encode::SETS], &[[usize; encode::SETS]]),
+    remaps: &Remaps,
+    sets: &[SetFile],
+) -> Result<()> {
+    // the spill's end before chunk c's records may go once chunks c.. are copied
+    let mut keep = vec![0u64; chunks.len() + 1]; // keep[c]: max end of chunks 0..c
+    for (c, info) in chunks.iter().enumerate() {
+        let end = (info.spill.iter()).map(|r| r.0 + r.1).max().unwrap_or(0);
+        keep[c + 1] = keep[c].max(end);
+    }
+    // the last chunks first, a batch at a time, the spill cut after each batch: its pages
+    // go back to the page cache as the set files' pages are written (not both at once)
+    let batch = super::chunks::batch_len();
+    let mut hi = chunks.len();
+    while hi > 0 {
+        let lo = hi.saturating_sub(batch);
+        (lo..hi)
+            .into_par_iter()
+            .try_for_each(|c| copy_chunk(spill, chunks, c, (total, bag_total), remaps, sets))?;
+        spill.cut(keep[lo])?;
+        hi = lo;
+    }
+    Ok(())
+}
+
+/// Copies chunk `c`'s record (as [`copy`]).
+fn copy_chunk(
+    spill: &Spill,
+    chunks: &[ChunkInfo],
+    c: usize,
+    (total, bag_total): ([usize; encode::SETS], &[[usize; encode::SETS]]),
+    remaps: &Remaps,
+    sets: &[SetFile],
+) -> Result<()> {
+    let info = &chunks[c];
+    let rec = spill.read(info.spill)?;
+    let bad = || damaged(spill);
+    let map = |remap: &[u32], prov: &[u32]| -> Result<Vec<u32>> {
+        (prov.iter())
+            .map(|&p| remap.get(p as usize).copied().ok_or_else(bad))
+            .collect()
+    };
+    let ids: Vec<Vec<u32>> = (rec.prov.iter().zip(&remaps.cat))
+        .map(|(prov, remap)| map(remap, prov))
+        .collect::<Result<_>>()?;
+    let lists: Vec<Vec<Vec<u32>>> = (rec.lists.iter().zip(&remaps.bag))
+        .map(|(cells, remap)| cells.iter().map(|l| map(remap, l)).collect())
+        .collect::<Result<_>>()?;
+    if ids.len() != remaps.cat.len() || lists.len() != remaps.bag.len() {
+        return Err(bad());
+    }
+    let span = match chunks.get(c + 1) {
+        Some(next) => ChunkSpan {
+            end: next.offsets,
+            bag_end: &next.bag_offsets,
+        },
+        None => ChunkSpan {
+            end: total,
+            bag_end: bag_total,
+        },
+    };
+    let rows = Rows {
+        line: &rec.line,
+        cat: &rec.cat,
+        stride: ids.len() + lists.len(),
+        num: &rec.num,
+        labels: &rec.labels,
+        mask: &rec.mask,
+    };
+    let at = (info, &span);
+    encode::write_rows(&rows, &rec.sets, at, (&ids, &lists), sets, info.file, bad)?;
+    text::write_ids(&rec.text, &rec.sets, info.offsets, sets)
+}
+
+fn damaged(spill: &Spill) -> Error {
+    Error::Io {
+        path: spill.path().display().to_string(),
+        message: "the build's spill file does not match what pass 1 counted (changed by another process?); delete the cache folder and run again".into(),
+    }
+}
