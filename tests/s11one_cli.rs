@@ -1,8 +1,8 @@
-//! Issue #17 §1/§2 (s11): `mtrec train` builds the streamed cache in one parse of the
-//! data file (src/data/cache/build/spill.rs, copy.rs) and says so on the console
-//! (`pass 1 (one parse: ...)`, `pass 2 (encode, pwrite) ... from a ... MB spill`);
-//! `MTREC_STREAM_ONEPASS=0` gives the two-pass build (`the file parsed again`) and the
-//! same cache bytes. The spill never stays behind: not in the cache folder after a
+//! Issue #17 §1/§2 (s11): with `MTREC_STREAM_ONEPASS=1`, `mtrec train` builds the
+//! streamed cache in one parse of the data file (src/data/cache/build/spill.rs, copy.rs)
+//! and says so on the console (`pass 1 (one parse: ...)`, `pass 2 (encode, pwrite) ...
+//! from a ... MB spill`); the default, the two-pass build (`the file parsed again`),
+//! leaves the same cache bytes. The spill never stays behind: not in the cache folder after a
 //! build, not after a build that fails on a bad value found after rows were spilled,
 //! not after one that falls back to the in-memory reader (a quoted field spanning
 //! lines in a later chunk).
@@ -153,7 +153,7 @@ fn train_parses_the_file_once_and_leaves_the_two_pass_bytes() {
     let dir = temp_dir("once");
     write_rows(&dir, 6_000);
     std::fs::write(dir.join("run.toml"), CONFIG).unwrap();
-    let (ok, one) = train(&dir, "one", None, &[]);
+    let (ok, one) = train(&dir, "one", Some("1"), &[]);
     assert!(ok, "{one}");
     assert!(
         one.contains("data cache: streamed")
@@ -164,7 +164,7 @@ fn train_parses_the_file_once_and_leaves_the_two_pass_bytes() {
         one.contains("pass 2 (encode, pwrite)") && one.contains("MB spill"),
         "{one}"
     );
-    let (ok, two) = train(&dir, "two", Some("0"), &[]);
+    let (ok, two) = train(&dir, "two", None, &[]);
     assert!(ok, "{two}");
     assert!(two.contains("(the file parsed again)"), "{two}");
     let (a, b) = (tree(&dir.join("one")), tree(&dir.join("two")));
@@ -204,7 +204,7 @@ fn a_failed_or_fallen_back_build_leaves_no_spill() {
     std::fs::write(dir.join("run.toml"), CONFIG).unwrap();
     // bad_rows = "error": the bad price of line 40 is the run's error, found after pass 1
     // has spilled every chunk
-    let (ok, err) = train(&dir, "bad", None, &["data.bad_rows=\"error\""]);
+    let (ok, err) = train(&dir, "bad", Some("1"), &["data.bad_rows=\"error\""]);
     assert!(!ok, "the bad price should stop the build: {err}");
     assert!(err.contains("cheap"), "{err}");
     assert!(
@@ -220,7 +220,7 @@ fn a_failed_or_fallen_back_build_leaves_no_spill() {
     let mut rows = std::fs::read_to_string(dir.join("rows.csv")).unwrap();
     rows.push_str("7,8,1.5,\"t1\nt2\",1,0\n");
     std::fs::write(dir.join("rows.csv"), rows).unwrap();
-    let (ok, err) = train(&dir, "multi", None, &[]);
+    let (ok, err) = train(&dir, "multi", Some("1"), &[]);
     assert!(ok, "{err}");
     assert!(err.contains("quoted field spanning lines"), "{err}");
     let files = tree(&dir.join("multi"));

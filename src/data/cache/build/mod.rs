@@ -1,4 +1,5 @@
-//! The streaming cache build: one parse of the files, never holding all rows.
+//! The streaming cache build: the files read in chunks, never holding all rows. Below,
+//! the one-pass build (`MTREC_STREAM_ONEPASS=1`); the default is the two-pass build.
 //!
 //! ```text
 //! pass 1  file ──chunks (chunks.rs)──▶ parse every cell, judge rows (parse.rs, judge.rs)
@@ -10,7 +11,7 @@
 //!              (encode.rs), rayon over chunks; the spill cut behind, then deleted
 //! then    numeric fill / scaling from train.bin, every set rescaled in place (scale.rs)
 //! ```
-//! `MTREC_STREAM_ONEPASS=0` keeps the two-pass build, the reference twin: pass 1 only
+//! The default, the two-pass build, is the reference twin: pass 1 only
 //! judges the numbers and spills nothing; pass 2 (pass2.rs) parses the same chunks
 //! again and encodes them with the final ids. Both leave the same bytes
 //! (`tests/s11one_*.rs`). Reading the next chunks overlaps with parsing the current
@@ -275,10 +276,13 @@ pub(super) fn build_streaming(
     }))
 }
 
-/// Whether the build parses each data file once and copies its spill (the default), or
-/// parses it twice (`MTREC_STREAM_ONEPASS=0`: the two-pass build, the reference twin).
+/// Whether the build parses each data file once and copies its spill
+/// (`MTREC_STREAM_ONEPASS=1`), or parses it twice (the default, and the reference twin).
+/// The one-pass build is opt-in: on the idle 2-core machine its pass 1 (parse, merge and
+/// spill of 688 MB at 2M rows) took 5.2-5.9 s against the two passes' 5.1-5.2 s, 10.1-10.6
+/// CPU s against 9.7-9.9 (docs/benchmarks.md, "one parse").
 fn one_pass() -> bool {
-    !std::env::var("MTREC_STREAM_ONEPASS").is_ok_and(|v| v == "0")
+    std::env::var("MTREC_STREAM_ONEPASS").is_ok_and(|v| v == "1")
 }
 
 /// Sets each `Encoder::Vocab` of `encoders` (with its feature's `min_count`) to its
