@@ -7,6 +7,9 @@
 //! not after one that falls back to the in-memory reader (a quoted field spanning
 //! lines in a later chunk).
 
+mod rows_cache_support;
+
+use rows_cache_support::write_rows;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,42 +18,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// `n` rows: user, item (categorical), price (numeric, every 11th missing), tags
-/// (multi-hot, 0–4 tags, every 13th missing), click and buy; line 40 has a bad price.
-fn write_rows(dir: &Path, n: usize) {
-    let mut s = String::from("user,item,price,tags,click,buy\n");
-    let mut x: u64 = 1234;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    for i in 0..n {
-        let (u, it) = (next() % 300, next() % 2000);
-        let price = if i % 11 == 0 {
-            String::new()
-        } else if i == 38 {
-            "cheap".to_string()
-        } else {
-            format!("{}.{}", next() % 100, next() % 100)
-        };
-        let tags = if i % 13 == 0 {
-            String::new()
-        } else {
-            let k = next() % 5;
-            (0..k)
-                .map(|_| format!("t{}", next() % 60))
-                .collect::<Vec<_>>()
-                .join("|")
-        };
-        let click = ((u + it) % 3 == 0) as u8;
-        let buy = (click == 1 && next() % 2 == 0) as u8;
-        s.push_str(&format!("{u},{it},{price},{tags},{click},{buy}\n"));
-    }
-    std::fs::write(dir.join("rows.csv"), s).unwrap();
 }
 
 const CONFIG: &str = r#"

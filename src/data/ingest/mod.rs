@@ -24,6 +24,7 @@
 //! ```
 
 mod column;
+pub(crate) mod fx;
 mod number;
 mod parquet;
 mod reader;

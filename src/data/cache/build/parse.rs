@@ -19,36 +19,8 @@ use crate::config::BadRows;
 use crate::data::ingest::{excerpt, BadRow, RowContext};
 use crate::error::Error;
 use csv::ByteRecord;
-use std::hash::{BuildHasherDefault, Hasher};
 
-/// The Fx hash (rustc's `FxHasher`): a rotate, xor and multiply per 8 bytes; the
-/// chunk-local code maps are looked up once per cell, where SipHash was the cost.
-#[derive(Default, Clone, Copy)]
-pub(super) struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        // the last 1..=7 bytes as one zero-padded word (one multiply, not one per byte)
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Builds [`Fx`] hashers (also for `fit.rs`'s vocabularies).
-pub(super) type FxBuild = BuildHasherDefault<Fx>;
+pub(super) use crate::data::ingest::fx::{Fx, FxBuild};
 
 /// A dropped row: local line, reason, text.
 pub(super) struct Dropped {

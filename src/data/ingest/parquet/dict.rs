@@ -21,11 +21,11 @@
 //! `tests/s11pq_dict.rs` compares the codes and texts with the text path's on
 //! dictionary, plain and mixed chunks.
 
+use crate::data::ingest::fx::FxBuild;
 use parquet::basic::Encoding;
 use parquet::column::page::{Page, PageReader};
 use parquet::file::metadata::ColumnChunkMetaData;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// An entry whose code is not known yet.
 const UNSET: u32 = u32::MAX;
@@ -46,30 +46,6 @@ pub(crate) fn supported(meta: &ColumnChunkMetaData) -> bool {
                     | Encoding::BIT_PACKED
             )
         })
-}
-
-/// A multiplicative hash of bytes (8 at a time), as the cache build's `Fx` (this
-/// layer cannot reach it): the plain pages hash every cell.
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        self.0 =
-            (self.0.rotate_left(5) ^ u64::from_le_bytes(w) ^ rest.len() as u64).wrapping_mul(K);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// A cursor over RLE / bit-packed hybrid runs (the Parquet spec's encoding of levels
@@ -235,7 +211,7 @@ pub(crate) struct StrColumn {
     pages: Box<dyn PageReader>,
     max_def: i16,
     /// Bytes → code, first appearance first; per code its text, or why it has none.
-    index: HashMap<Box<[u8]>, u32, BuildHasherDefault<Fx>>,
+    index: HashMap<Box<[u8]>, u32, FxBuild>,
     texts: Vec<Result<String, String>>,
     null_code: Option<u32>,
     /// The dictionary page, its entries (offset, length) and their codes.   (D,) each
@@ -248,7 +224,7 @@ pub(crate) struct StrColumn {
 /// The code of `bytes` in `index`, a new one (with its text) at its first appearance.
 #[inline]
 fn code_of(
-    index: &mut HashMap<Box<[u8]>, u32, BuildHasherDefault<Fx>>,
+    index: &mut HashMap<Box<[u8]>, u32, FxBuild>,
     texts: &mut Vec<Result<String, String>>,
     bytes: &[u8],
 ) -> u32 {
