@@ -7,6 +7,7 @@
 //! null's text (`tests/s11pq_predict.rs`: `mtrec predict` writes the same scores). One
 //! test in this file: it sets the process's environment, which other tests would see.
 mod s11pq_support;
+mod s9parquet_support;
 
 use mtrec::config::RunConfig;
 use mtrec::data::cache::open_or_build;

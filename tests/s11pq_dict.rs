@@ -9,6 +9,7 @@
 //! A wrong code for any cell fails here.
 
 mod s11pq_support;
+mod s9parquet_support;
 
 use mtrec::config::DataConfig;
 use mtrec::data::ingest::{parquet_cells, parquet_codes};

@@ -5,6 +5,7 @@
 //! fixtures of `tests/s11pq_cache.rs`.
 
 mod s11pq_support;
+mod s9parquet_support;
 
 use s11pq_support::{config_text, temp_dir, write_files, FILES};
 use std::path::Path;

@@ -16,6 +16,8 @@ use parquet::schema::parser::parse_message_type;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::s9parquet_support::{defs, Gen};
+
 pub fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mtrec-s11pq-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -56,25 +58,6 @@ impl Layout {
             bad_raw: false,
         }
     }
-}
-
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// `None` about one time in `k`.
-    fn opt<T>(&mut self, k: u64, v: T) -> Option<T> {
-        (!self.next().is_multiple_of(k)).then_some(v)
-    }
-}
-
-fn defs<T>(v: &[Option<T>]) -> Vec<i16> {
-    v.iter().map(|x| i16::from(x.is_some())).collect()
 }
 
 /// `n` rows (xorshift `seed`) as Parquet at `path`, row groups cycling through `groups`.

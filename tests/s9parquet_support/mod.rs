@@ -84,22 +84,24 @@ pub fn hard_doubles() -> Vec<f64> {
     v
 }
 
-struct Gen(u64);
+/// xorshift64: the fixtures' values (also `s11pq_support`'s).
+pub struct Gen(pub u64);
 
 impl Gen {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     /// `None` about one time in `k`.
-    fn opt<T>(&mut self, k: u64, v: T) -> Option<T> {
+    pub fn opt<T>(&mut self, k: u64, v: T) -> Option<T> {
         (!self.next().is_multiple_of(k)).then_some(v)
     }
 }
 
-fn defs<T>(v: &[Option<T>]) -> Vec<i16> {
+/// Parquet definition levels of optional values (1 = present).
+pub fn defs<T>(v: &[Option<T>]) -> Vec<i16> {
     v.iter().map(|x| i16::from(x.is_some())).collect()
 }
 
