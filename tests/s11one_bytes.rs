@@ -12,7 +12,7 @@
 
 mod s9text_support;
 
-use s9text_support::{build, cache_bytes, config, xorshift, ENV};
+use s9text_support::{build, cache_bytes, config, xorshift, CLICK_BUY_TASKS, ENV};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -124,15 +124,7 @@ dim = 4
 name = "price"
 kind = "numeric"
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
+{CLICK_BUY_TASKS}
 [split]
 {split}
 

@@ -9,7 +9,7 @@
 
 mod rows_cache_support;
 
-use rows_cache_support::write_rows;
+use rows_cache_support::{write_rows, CLICK_BUY_TASKS};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,7 +20,10 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-const CONFIG: &str = r#"
+/// The run config: `rows.csv`'s columns, two tasks, a random split.
+fn config_text() -> String {
+    format!(
+        r#"
 [data]
 files = ["rows.csv"]
 header = true
@@ -44,15 +47,7 @@ name = "tags"
 kind = "multi_hot"
 dim = 4
 
-[[tasks]]
-name = "click"
-type = "binary"
-column = "click"
-[[tasks]]
-name = "buy"
-type = "binary"
-column = "buy"
-
+{CLICK_BUY_TASKS}
 [split]
 kind = "random"
 seed = 9
@@ -68,7 +63,9 @@ tower = [4]
 [train]
 batch_size = 256
 epochs = 1
-"#;
+"#
+    )
+}
 
 /// `mtrec train` with the cache in `dir/<cache>` (`onepass`: `MTREC_STREAM_ONEPASS` of
 /// the child, else unset); returns whether it succeeded, and its console.
@@ -119,7 +116,7 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
 fn train_parses_the_file_once_and_leaves_the_two_pass_bytes() {
     let dir = temp_dir("once");
     write_rows(&dir, 6_000);
-    std::fs::write(dir.join("run.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("run.toml"), config_text()).unwrap();
     let (ok, one) = train(&dir, "one", Some("1"), &[]);
     assert!(ok, "{one}");
     assert!(
@@ -168,7 +165,7 @@ fn train_parses_the_file_once_and_leaves_the_two_pass_bytes() {
 fn a_failed_or_fallen_back_build_leaves_no_spill() {
     let dir = temp_dir("fail");
     write_rows(&dir, 6_000);
-    std::fs::write(dir.join("run.toml"), CONFIG).unwrap();
+    std::fs::write(dir.join("run.toml"), config_text()).unwrap();
     // bad_rows = "error": the bad price of line 40 is the run's error, found after pass 1
     // has spilled every chunk
     let (ok, err) = train(&dir, "bad", Some("1"), &["data.bad_rows=\"error\""]);
