@@ -1,12 +1,26 @@
 //! `mtrec::data::ingest::parse_f32` (Clinger's fast path, src/data/ingest/number.rs)
 //! against its reference twin `str::parse::<f32>`: the same bits and the same
 //! accept / reject on random decimals, on the shapes of data files, and on the edges of
-//! the fast path (2^24, 10^±10, signs, zeros, exponents, junk).
+//! the fast path (2^24, 10^±10, signs, zeros, exponents, junk). The cell path
+//! (`parse_cell_f32`: eight bytes at once) must give `parse_f32`'s bits wherever it
+//! answers, and answer the plain data cells.
 
-use mtrec::data::ingest::parse_f32;
+use mtrec::data::ingest::{parse_cell_f32, parse_f32};
 use proptest::prelude::*;
 
+/// `t` as a cell in the middle of a line (`,t,` with bytes after it), through the cell
+/// path: `None` or `parse_f32`'s bits.
+fn same_cell(t: &str, tail: &str) -> Result<Option<u32>, TestCaseError> {
+    let line = format!("7,{t},{tail}");
+    let got = parse_cell_f32(line.as_bytes(), 2, 2 + t.len()).map(f32::to_bits);
+    if got.is_some() {
+        prop_assert_eq!(got, parse_f32(t).map(f32::to_bits), "{:?}", t);
+    }
+    Ok(got)
+}
+
 fn same(t: &str) -> Result<(), TestCaseError> {
+    same_cell(t, "0.5,1,0")?;
     let fast = parse_f32(t).map(f32::to_bits);
     let reference = t.parse::<f32>().ok().map(f32::to_bits);
     // NaN payloads aside ("nan" parses), the bits must match
@@ -155,5 +169,19 @@ proptest! {
     #[test]
     fn arbitrary_text_is_accepted_and_rejected_like_str_parse(t in "[-+.eE0-9a-z ]{0,12}") {
         same(&t)?;
+    }
+
+    #[test]
+    fn the_cell_path_takes_every_plain_cell_below_2_pow_24(
+        neg in any::<bool>(), w in 0u32..(1 << 24), frac in 0usize..8, tail in "[0-9,.]{0,9}"
+    ) {
+        // `-?d+(.d+)?` of at most 8 bytes, anything after it: the cell path answers
+        let s = format!("{w:0>width$}", width = frac + 1);
+        let mut t = if frac == 0 { s.clone() } else { format!("{}.{}", &s[..s.len() - frac], &s[s.len() - frac..]) };
+        if neg {
+            t.insert(0, '-');
+        }
+        let answered = same_cell(&t, &format!("{tail}0000000"))?.is_some();
+        prop_assert_eq!(answered, t.len() <= 8, "{:?}", t);
     }
 }

@@ -34,7 +34,7 @@ mod source;
 mod stream;
 
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
-pub use number::{parse_f32, plain_decimal};
+pub use number::{parse_cell_f32, parse_f32, plain_decimal};
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
 pub(crate) use source::{check_regular_file, excerpt};
 pub use stream::{chunk_rows, read_table_chunked, TableChunks, DEFAULT_CHUNK_ROWS};

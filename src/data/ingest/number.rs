@@ -114,6 +114,79 @@ fn fast_f32(b: &[u8]) -> Option<f32> {
     Some(if neg { -y } else { y })
 }
 
+/// `parse_f32(&line[a..b])` where it is sure to agree, without a branch per byte: a cell
+/// of 1 to 8 bytes `-?[0-9]*\.?[0-9]*` with at least one digit and at most 8 bytes after
+/// `a` readable in `line` (cells in the middle of a line of a data file: `0.853198`,
+/// `0.0`, `131`). `None` for any other cell: the caller takes [`parse_f32`], the
+/// reference twin (`tests/s8ingest_number.rs` compares the two on every cell shape).
+///
+/// # Derivation (eight digits at once, SWAR)
+/// Let `w` be the 8 bytes at `a` as a little-endian word, byte `i` = the cell's byte `i`,
+/// cut to the cell's `n` bytes. A leading `-` becomes `0` (the sign is applied at the
+/// end). The dot, if any, is the one zero byte of `w ⊕ splat('.')` (the zero-byte test of
+/// `cells::split_fields`); removing it joins the bytes before it (`w & mask(p)`) and the
+/// bytes after it (`w >> 8(p+1)`, moved down to byte `p`): `m` digit bytes in order,
+/// the first (most significant) in byte 0. Shifted up by `8(8−m)` and with `'0'` in the
+/// freed low bytes, the word holds the cell's digits as an 8-digit decimal with leading
+/// zeros, byte 0 the most significant digit. It is all digits iff each byte `c` has
+/// high nibble 3 and `c + 6` has high nibble 3 too (`0x30..=0x39`): the test
+/// `(w & 0xF0…) | ((w + 0x06…) & 0xF0…) >> 4 = 0x33…` (fast_float's). Its value:
+/// subtracting `'0'` from each byte gives digits `d_0 … d_7`; `v·10 + (v >> 8)` holds
+/// the 2-digit numbers `10·d_2i + d_2i+1` in bytes `2i`; the two multiplies and the shift
+/// by 32 combine those pairs into `d_0 d_1 … d_7` (fast_float's `parse_eight_digits`).
+/// The integer `W` is below 10⁸; where `W < 2^24` and `e` (the digits after the dot)
+/// is at most 7, `W / 10^e` in f32 is Clinger's fast path above, so the same bits as
+/// [`parse_f32`]; a larger `W` returns `None`.
+#[inline]
+pub fn parse_cell_f32(line: &[u8], a: usize, b: usize) -> Option<f32> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let n = b.checked_sub(a)?;
+    if !(1..=8).contains(&n) {
+        return None;
+    }
+    let bytes: [u8; 8] = line.get(a..a + 8)?.try_into().ok()?;
+    let mask = |k: usize| ((1u128 << (8 * k)) - 1) as u64; // the low k bytes, k ≤ 8
+    let mut w = u64::from_le_bytes(bytes) & mask(n);
+    let neg = bytes[0] == b'-';
+    w ^= neg as u64 * (b'-' ^ b'0') as u64; // the sign's byte becomes '0'
+                                            // the dots: zero bytes of w ⊕ splat('.') among the cell's n bytes
+    let x = w ^ (ONES * b'.' as u64);
+    let dots = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7) & mask(n);
+    if dots & dots.wrapping_sub(1) != 0 {
+        return None; // two dots
+    }
+    let has_dot = (dots != 0) as usize;
+    let p = if has_dot == 1 {
+        (dots.trailing_zeros() / 8) as usize
+    } else {
+        n
+    };
+    // the digits without the dot, the first in byte 0: m of them (sign's '0' included)
+    let joined = (w & mask(p)) | ((w >> (8 * p).min(63)) >> 8 << (8 * p).min(63));
+    let m = n - has_dot;
+    if m - neg as usize == 0 {
+        return None; // no digit: "-", ".", "-."
+    }
+    let d = (joined << (8 * (8 - m))) | ((ONES * b'0' as u64) & mask(8 - m));
+    let hi = 0xF0F0_F0F0_F0F0_F0F0u64;
+    if (d & hi) | (((d.wrapping_add(ONES * 6)) & hi) >> 4) != ONES * 0x33 {
+        return None;
+    }
+    let mut v = d - ONES * b'0' as u64;
+    v = v.wrapping_mul(10) + (v >> 8);
+    let lo = 0x0000_00FF_0000_00FFu64;
+    v = ((v & lo).wrapping_mul(100 + (1_000_000 << 32))
+        + ((v >> 16) & lo).wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    if v >= MAX_W {
+        return None;
+    }
+    let e = if has_dot == 1 { n - p - 1 } else { 0 };
+    let y = v as f32 / POW10[e]; // exact operands: Clinger's fast path
+    Some(if neg { -y } else { y })
+}
+
 fn digit(c: u8) -> Option<u64> {
     c.is_ascii_digit().then(|| (c - b'0') as u64)
 }
@@ -136,5 +209,41 @@ mod tests {
         ] {
             assert!(fast_f32(t.as_bytes()).is_none(), "{t}");
         }
+    }
+
+    #[test]
+    fn cell_path_agrees_with_parse_f32_or_declines() {
+        let takes = [
+            "0.853198", "0.0", "131", "-0", "-0.5", ".5", "5.", "1234567.", "16777215",
+        ];
+        let declines = [
+            "16777216",
+            "99999999",
+            "-",
+            ".",
+            "-.",
+            "1..2",
+            "1e5",
+            "+1",
+            " 1",
+            "1-",
+            "123456789",
+        ];
+        for (t, want) in
+            (takes.iter().map(|t| (t, true))).chain(declines.iter().map(|t| (t, false)))
+        {
+            let line = format!("{t},0,0,0,0,0,0,0,0");
+            let got = parse_cell_f32(line.as_bytes(), 0, t.len());
+            assert_eq!(got.is_some(), want, "{t}");
+            if let Some(x) = got {
+                assert_eq!(
+                    Some(x.to_bits()),
+                    t.parse::<f32>().ok().map(f32::to_bits),
+                    "{t}"
+                );
+            }
+        }
+        // fewer than 8 bytes readable from the cell's start: declined
+        assert_eq!(parse_cell_f32(b"0.5", 0, 3), None);
     }
 }
