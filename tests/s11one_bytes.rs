@@ -1,12 +1,12 @@
 //! Issue #17 §1/§2 (s11): the one-pass streamed build (each data file parsed once,
 //! its rows spilled with provisional ids and copied into the set files:
 //! src/data/cache/build/spill.rs, copy.rs) leaves the cache folder of the two-pass
-//! build (the default, the reference twin) byte for byte, at 1–3 threads
+//! build (`MTREC_STREAM_ONEPASS=0`, the reference twin) byte for byte, at 1–3 threads
 //! and several chunk sizes, for: random, column, temporal and item_holdout splits;
 //! `data.dedup`; a gzip file beside a plain one; bad rows skipped (malformed, a bad
 //! number, a bad label); missing values; `min_count`; a hashed feature; a multi-hot
-//! feature; a text feature. The one-pass build is opt-in (`MTREC_STREAM_ONEPASS=1`:
-//! slower than the two-pass build on the idle 2-core machine, docs/benchmarks.md);
+//! feature; a text feature. The one-pass build is the default (the faster of the two on
+//! the idle 2-core machine of 2026-12-05 21:10 UTC, docs/benchmarks.md);
 //! joins and Parquet row groups go through the same pass 1 and copy code but are
 //! compared here only through these shared paths.
 
@@ -151,17 +151,17 @@ fn write_files(dir: &Path, seed: u64, dup_every: usize) {
     std::fs::write(dir.join("b.csv.gz"), gz.finish().unwrap()).unwrap();
 }
 
-/// Builds `cfg` two-pass (the default) at 2 threads, then one-pass (`MTREC_STREAM_ONEPASS=1`) at 1–3
+/// Builds `cfg` two-pass (`MTREC_STREAM_ONEPASS=0`) at 2 threads, then one-pass (the default) at 1–3
 /// threads and each chunk size of `chunks`; every cache file must be the two-pass
 /// build's, byte for byte, and the skipped rows the same. Returns the two-pass files.
 fn assert_one_pass_like_two(cfg: &mtrec::config::RunConfig, dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut want = None;
     for chunk in [300usize, 1100, 1 << 20] {
         std::env::set_var("MTREC_STREAM_CHUNK", chunk.to_string());
-        std::env::remove_var("MTREC_STREAM_ONEPASS");
+        std::env::set_var("MTREC_STREAM_ONEPASS", "0");
         let root = format!("two-{chunk}");
         let (_, sets, skipped) = build(cfg, dir, &root, 2, true).unwrap();
-        std::env::set_var("MTREC_STREAM_ONEPASS", "1");
+        std::env::remove_var("MTREC_STREAM_ONEPASS");
         assert!(sets.streamed);
         let two = cache_bytes(&dir.join(&root));
         // the two-pass build is the same at any chunk size (its own tests); one reference

@@ -1,7 +1,7 @@
-//! Issue #17 §1/§2 (s11): with `MTREC_STREAM_ONEPASS=1`, `mtrec train` builds the
-//! streamed cache in one parse of the data file (src/data/cache/build/spill.rs, copy.rs)
-//! and says so on the console (`pass 1 (one parse: ...)`, `pass 2 (encode, pwrite) ...
-//! from a ... MB spill`); the default, the two-pass build (`the file parsed again`),
+//! Issue #17 §1/§2 (s11): by default `mtrec train` builds the streamed cache in one
+//! parse of the data file (src/data/cache/build/spill.rs, copy.rs) and says so on the
+//! console (`pass 1 (one parse: ...)`, `pass 2 (encode, pwrite) ... from a ... MB
+//! spill`); the two-pass build (`MTREC_STREAM_ONEPASS=0`, `the file parsed again`)
 //! leaves the same cache bytes. The spill never stays behind: not in the cache folder after a
 //! build, not after a build that fails on a bad value found after rows were spilled,
 //! not after one that falls back to the in-memory reader (a quoted field spanning
@@ -117,7 +117,7 @@ fn train_parses_the_file_once_and_leaves_the_two_pass_bytes() {
     let dir = temp_dir("once");
     write_rows(&dir, 6_000);
     std::fs::write(dir.join("run.toml"), config_text()).unwrap();
-    let (ok, one) = train(&dir, "one", Some("1"), &[]);
+    let (ok, one) = train(&dir, "one", None, &[]);
     assert!(ok, "{one}");
     assert!(
         one.contains("data cache: streamed")
@@ -128,7 +128,7 @@ fn train_parses_the_file_once_and_leaves_the_two_pass_bytes() {
         one.contains("pass 2 (encode, pwrite)") && one.contains("MB spill"),
         "{one}"
     );
-    let (ok, two) = train(&dir, "two", None, &[]);
+    let (ok, two) = train(&dir, "two", Some("0"), &[]);
     assert!(ok, "{two}");
     assert!(two.contains("(the file parsed again)"), "{two}");
     let (a, b) = (tree(&dir.join("one")), tree(&dir.join("two")));

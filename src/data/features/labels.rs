@@ -43,7 +43,12 @@ impl LabelSpec {
     /// The label of one non-missing text, or what was expected instead.
     pub(crate) fn label(&self, text: &str) -> std::result::Result<f32, &'static str> {
         let t = text.trim();
-        let number = || t.parse::<f64>().ok().filter(|x| x.is_finite());
+        // "0" and "1" (most labels) without the float parser: the same values
+        let number = || match t {
+            "0" => Some(0.0),
+            "1" => Some(1.0),
+            _ => t.parse::<f64>().ok().filter(|x| x.is_finite()),
+        };
         match self.kind {
             // Labels are stored as f32: 1e39 is finite in f64 but infinite in f32.
             TaskType::Regression => number().map(|x| x as f32).filter(|y| y.is_finite()).ok_or(

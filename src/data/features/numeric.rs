@@ -35,6 +35,95 @@ pub struct NumSpec {
     pub spread: f64,
 }
 
+/// One feature's running sums, the steps of [`fit_stats`] (walk A: the non-missing
+/// values; B: the filled values, their min and max; C: the squared deviations), taken
+/// one value at a time so the streamed cache build (`data::cache::build::fit_num`) can
+/// feed many features row by row and still add in each column's order: the same bits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FitSums {
+    pub(crate) sum: f64,
+    pub(crate) seen: usize,
+    pub(crate) fill: f64,
+    /// From −0.0, as `Sum for f64` folds.
+    pub(crate) filled: f64,
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+    pub(crate) var: f64,
+}
+
+impl Default for FitSums {
+    fn default() -> FitSums {
+        FitSums {
+            sum: 0.0,
+            seen: 0,
+            fill: 0.0,
+            filled: -0.0,
+            lo: f64::INFINITY,
+            hi: f64::NEG_INFINITY,
+            var: -0.0,
+        }
+    }
+}
+
+impl FitSums {
+    /// Walk A's step.
+    pub(crate) fn add_a(&mut self, v: f32) {
+        if !v.is_nan() {
+            self.sum += v as f64;
+            self.seen += 1;
+        }
+    }
+    /// After walk A: the fill.
+    pub(crate) fn set_fill(&mut self, missing: Missing) {
+        self.fill = match missing {
+            Missing::Mean if self.seen > 0 => self.sum / self.seen as f64,
+            _ => 0.0,
+        };
+    }
+    fn filled(&self, v: f32) -> f64 {
+        if v.is_nan() {
+            self.fill
+        } else {
+            v as f64
+        }
+    }
+    /// Walk B's step.
+    pub(crate) fn add_b(&mut self, v: f32) {
+        let x = self.filled(v);
+        self.filled += x;
+        self.lo = self.lo.min(x);
+        self.hi = self.hi.max(x);
+    }
+    /// Walk C's step.
+    pub(crate) fn add_c(&mut self, v: f32, mean: f64) {
+        let d = self.filled(v) - mean;
+        self.var += d * d;
+    }
+    /// (fill, center, spread) after the walks over `n` rows.
+    pub(crate) fn finish(&self, scale: Scale, n: usize) -> (f64, f64, f64) {
+        let (center, spread) = match scale {
+            Scale::None => (0.0, 1.0),
+            _ if n == 0 => (0.0, 1.0),
+            Scale::Standard => {
+                let std = (self.var / n as f64).sqrt();
+                (self.mean(n), if std > 0.0 { std } else { 1.0 })
+            }
+            Scale::Minmax => (
+                self.lo,
+                if self.hi > self.lo {
+                    self.hi - self.lo
+                } else {
+                    1.0
+                },
+            ),
+        };
+        (self.fill, center, spread)
+    }
+    pub(crate) fn mean(&self, n: usize) -> f64 {
+        self.filled / n as f64
+    }
+}
+
 /// `(fill, center, spread)` of a numeric column from its training values (NaN =
 /// missing), as the module docs say: f64 sums in the order `values` yields them, so the
 /// in-memory fit and the streamed cache build (`data::cache::build`) give the same bits.
@@ -44,35 +133,21 @@ pub(crate) fn fit_stats<I: Iterator<Item = f32>>(
     missing: Missing,
     scale: Scale,
 ) -> (f64, f64, f64) {
-    let (mut sum, mut seen, mut n) = (0.0f64, 0usize, 0usize);
+    let mut s = FitSums::default();
+    let mut n = 0usize;
     for v in values() {
         n += 1;
-        if !v.is_nan() {
-            sum += v as f64;
-            seen += 1;
-        }
+        s.add_a(v);
     }
-    let fill = match missing {
-        Missing::Mean if seen > 0 => sum / seen as f64,
-        _ => 0.0,
-    };
-    let filled = || values().map(move |v| if v.is_nan() { fill } else { v as f64 });
-    let (center, spread) = match scale {
-        Scale::None => (0.0, 1.0),
-        _ if n == 0 => (0.0, 1.0),
-        Scale::Standard => {
-            let mean = filled().sum::<f64>() / n as f64;
-            let var = filled().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
-            let std = var.sqrt();
-            (mean, if std > 0.0 { std } else { 1.0 })
-        }
-        Scale::Minmax => {
-            let lo = filled().fold(f64::INFINITY, f64::min);
-            let hi = filled().fold(f64::NEG_INFINITY, f64::max);
-            (lo, if hi > lo { hi - lo } else { 1.0 })
-        }
-    };
-    (fill, center, spread)
+    s.set_fill(missing);
+    if scale != Scale::None && n > 0 {
+        values().for_each(|v| s.add_b(v));
+    }
+    if scale == Scale::Standard && n > 0 {
+        let mean = s.mean(n);
+        values().for_each(|v| s.add_c(v, mean));
+    }
+    s.finish(scale, n)
 }
 
 impl NumSpec {

@@ -46,9 +46,11 @@ pub(super) fn split_fields(body: &[u8], delimiter: u8, bounds: &mut Vec<(usize, 
 
 /// The distinct texts of one categorical column in a chunk, numbered 0, 1, … in order of
 /// first appearance: a `HashMap<String, u32>` without a `String` per key. Open
-/// addressing (linear probing) on the high bits of the Fx hash; slots hold code + 1
+/// addressing (linear probing) on the high bits of `key · K`; slots hold code + 1
 /// (0 = empty) and stay at most half full; the texts are kept once, end to end, in
-/// `arena`.
+/// `arena`, and each code's 64-bit [`key`] beside it, so a probe compares one word
+/// (a text of at most 7 bytes is its key; a longer one is compared in the arena only
+/// when its hashed key matches).
 #[derive(Default)]
 pub(super) struct Codes {
     slots: Vec<u32>,
@@ -57,6 +59,32 @@ pub(super) struct Codes {
     arena: String,
     /// Code c's text: `arena[spans[c].0..spans[c].1]`.
     spans: Vec<(usize, usize)>,
+    /// Code c's [`key`].
+    keys: Vec<u64>,
+}
+
+/// A text's 64-bit key: a text of at most 7 bytes is its bytes (little-endian) with its
+/// length in the top byte, so two short texts have one key iff they are equal; a longer
+/// one is its Fx hash with the top bit set (no short text's key has it: lengths ≤ 7).
+///
+/// The bytes are read with two overlapping loads (4 + 4, or first / middle / last for
+/// 1–3 bytes), not a loop: cell lengths vary from row to row.
+pub(super) fn key(t: &str) -> u64 {
+    let b = t.as_bytes();
+    let n = b.len();
+    let word = match n {
+        0 => 0,
+        1..=3 => {
+            b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
+        }
+        4..=7 => {
+            let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+            let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+            lo | hi << (8 * (n - 4))
+        }
+        _ => return fx(t) | 1 << 63,
+    };
+    word | (n as u64) << 56
 }
 
 fn fx(t: &str) -> u64 {
@@ -66,27 +94,52 @@ fn fx(t: &str) -> u64 {
 }
 
 impl Codes {
+    /// The slot where a probe for `key` starts.
+    fn home(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x517c_c1b7_2722_0a95) >> (64 - self.bits)) as usize
+    }
+
     /// The code of `t` and whether `t` is new to the chunk.
     pub(super) fn code(&mut self, t: &str) -> (u32, bool) {
         if 2 * (self.spans.len() + 1) > self.slots.len() {
             self.grow();
         }
+        let k = key(t);
+        match self.find(t, k) {
+            Ok(c) => (c, false),
+            Err(i) => {
+                let c = self.spans.len() as u32;
+                let a = self.arena.len();
+                self.arena.push_str(t);
+                self.spans.push((a, self.arena.len()));
+                self.keys.push(k);
+                self.slots[i] = c + 1;
+                (c, true)
+            }
+        }
+    }
+
+    /// The code of `t`, if numbered.
+    pub(super) fn get(&self, t: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.find(t, key(t)).ok()
+    }
+
+    /// Where `t` (its [`key`] `k`) is: `Ok(code)`, or `Err(slot)`, the empty slot that
+    /// ends its probe.
+    fn find(&self, t: &str, k: u64) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
-        let mut i = (fx(t) >> (64 - self.bits)) as usize;
+        let mut i = self.home(k);
         loop {
             match self.slots[i] {
-                0 => {
-                    let c = self.spans.len() as u32;
-                    let a = self.arena.len();
-                    self.arena.push_str(t);
-                    self.spans.push((a, self.arena.len()));
-                    self.slots[i] = c + 1;
-                    return (c, true);
-                }
+                0 => return Err(i),
                 s => {
-                    let (a, b) = self.spans[s as usize - 1];
-                    if &self.arena[a..b] == t {
-                        return (s - 1, false);
+                    let c = s as usize - 1;
+                    // a short text's key is the text; a long one's is checked in the arena
+                    if self.keys[c] == k && (k >> 63 == 0 || self.text(c) == t) {
+                        return Ok(s - 1);
                     }
                 }
             }
@@ -94,13 +147,24 @@ impl Codes {
         }
     }
 
+    /// Code c's text.
+    pub(super) fn text(&self, c: usize) -> &str {
+        let (a, b) = self.spans[c];
+        &self.arena[a..b]
+    }
+
+    /// How many texts are numbered.
+    pub(super) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
     /// Doubles the slots (64 at first) and places every code again.
     fn grow(&mut self) {
         self.bits = (self.bits + 1).max(6);
         let n = 1usize << self.bits;
         let mut slots = vec![0u32; n];
-        for (c, &(a, b)) in self.spans.iter().enumerate() {
-            let mut i = (fx(&self.arena[a..b]) >> (64 - self.bits)) as usize;
+        for (c, &k) in self.keys.iter().enumerate() {
+            let mut i = self.home(k);
             while slots[i] != 0 {
                 i = (i + 1) & (n - 1);
             }
@@ -216,6 +280,37 @@ mod tests {
             let want = *reference.entry(t.clone()).or_insert(n);
             assert_eq!(codes.code(&t), (want, want == n), "{t:?}");
         }
+        assert_eq!(codes.len(), reference.len());
+        for (t, &c) in &reference {
+            assert_eq!(codes.get(t), Some(c), "{t:?}");
+            assert_eq!(codes.text(c as usize), t);
+        }
+        assert_eq!(codes.get("not-a-value-here"), None);
+    }
+
+    #[test]
+    fn short_keys_are_the_texts() {
+        // every text of 0..=7 bytes over a few letters: equal keys iff equal texts
+        let mut seen: HashMap<u64, String> = HashMap::new();
+        let letters = ["a", "b", "\u{e9}", "0"];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = (texts.iter())
+                .flat_map(|t| letters.iter().map(move |l| format!("{t}{l}")))
+                .filter(|t| t.len() <= 7)
+                .collect();
+            texts.extend(longer);
+        }
+        texts.sort();
+        texts.dedup();
+        for t in &texts {
+            let k = key(t);
+            assert_eq!(k >> 63, 0, "{t:?}");
+            if let Some(other) = seen.insert(k, t.clone()) {
+                panic!("{t:?} and {other:?} share a key");
+            }
+        }
+        assert_eq!(key("12345678") >> 63, 1);
     }
 
     #[test]

@@ -6,8 +6,12 @@
 //!                the fitted encoder's lookup of each registered value, 0 → 0)
 //! per chunk      read its record ──ids[f][code] = remap_f[prov_f[code]]──▶
 //! (rayon)        encode::write_rows at the chunk's offsets (as pass 2 of the two-pass
-//!                build writes a parsed chunk), text ids as they are
+//!                build writes a parsed chunk), text ids as they are, the numbers
+//!                filled and scaled where fit_num.rs fitted them (scale.rs's `scaled`)
 //! ```
+//! A thread beside the copy starts the set files' write-back every 20 ms
+//! (`SetFile::start_writeback`), so the disk writes run beside the copy instead of in
+//! the build's closing fsync.
 //! The set files' bytes are those of the two-pass build: the same rows, offsets and
 //! writer; only where the numbers and codes come from differs (`tests/s11one_*.rs`).
 //! Memory: the remap tables (4 bytes a registered value) and one record per thread.
@@ -20,10 +24,12 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 
 /// What the copy pass maps through: per categorical feature and per multi-hot
-/// feature, provisional id → final id.
-pub(super) struct Remaps {
+/// feature, provisional id → final id; and the numeric features where their fill and
+/// scaling are known before the copy (fit_num.rs), to write the numbers scaled.
+pub(super) struct Remaps<'s> {
     pub cat: Vec<Vec<u32>>,
     pub bag: Vec<Vec<u32>>,
+    pub scale: Option<&'s [crate::data::features::NumSpec]>,
 }
 
 /// Copies every chunk's record from `spill` into `sets` (`chunks`: pass 1's; `total`,
@@ -33,7 +39,7 @@ pub(super) fn copy(
     spill: &Spill,
     chunks: &[ChunkInfo],
     (total, bag_total): ([usize; encode::SETS], &[[usize; encode::SETS]]),
-    remaps: &Remaps,
+    remaps: &Remaps<'_>,
     sets: &[SetFile],
 ) -> Result<()> {
     // the spill's end before chunk c's records may go once chunks c.. are copied
@@ -45,6 +51,39 @@ pub(super) fn copy(
     // the last chunks first, a batch at a time, the spill cut after each batch: its pages
     // go back to the page cache as the set files' pages are written (not both at once)
     let batch = super::chunks::batch_len();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // the write-back started beside the copy (blocking in this thread, not the copy's)
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                sets.iter().for_each(SetFile::start_writeback);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let copied = copy_batches(
+            spill,
+            chunks,
+            (total, bag_total),
+            remaps,
+            sets,
+            &keep,
+            batch,
+        );
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        copied
+    })
+}
+
+/// [`copy`]'s loop: the chunks a batch at a time, last first, the spill cut behind.
+fn copy_batches(
+    spill: &Spill,
+    chunks: &[ChunkInfo],
+    (total, bag_total): ([usize; encode::SETS], &[[usize; encode::SETS]]),
+    remaps: &Remaps<'_>,
+    sets: &[SetFile],
+    keep: &[u64],
+    batch: usize,
+) -> Result<()> {
     let mut hi = chunks.len();
     while hi > 0 {
         let lo = hi.saturating_sub(batch);
@@ -63,7 +102,7 @@ fn copy_chunk(
     chunks: &[ChunkInfo],
     c: usize,
     (total, bag_total): ([usize; encode::SETS], &[[usize; encode::SETS]]),
-    remaps: &Remaps,
+    remaps: &Remaps<'_>,
     sets: &[SetFile],
 ) -> Result<()> {
     let info = &chunks[c];
@@ -102,11 +141,21 @@ fn copy_chunk(
         mask: &rec.mask,
     };
     let at = (info, &span);
-    encode::write_rows(&rows, &rec.sets, at, (&ids, &lists), sets, info.file, bad)?;
+    let ids = (&ids[..], &lists[..]);
+    encode::write_rows(
+        &rows,
+        &rec.sets,
+        at,
+        ids,
+        remaps.scale,
+        sets,
+        info.file,
+        bad,
+    )?;
     text::write_ids(&rec.text, &rec.sets, info.offsets, sets)
 }
 
-fn damaged(spill: &Spill) -> Error {
+pub(super) fn damaged(spill: &Spill) -> Error {
     Error::Io {
         path: spill.path().display().to_string(),
         message: "the build's spill file does not match what pass 1 counted (changed by another process?); delete the cache folder and run again".into(),

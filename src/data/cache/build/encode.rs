@@ -60,6 +60,11 @@ pub(super) fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+thread_local! {
+    /// Each writer thread's segment buffer for `pwrite` ([`SetFile::put_with`]).
+    static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Whether pass 2 writes through `pwrite` (the default) rather than through memory maps
 /// (`MTREC_STREAM_WRITE=mapped`): on the loaded 2-core machine the maps cost about 0.9
 /// CPU s more on the 2M-row build (page faults, and each segment's pages handed back),
@@ -107,6 +112,23 @@ impl SetFile {
         Ok(set)
     }
 
+    /// Starts writing the file's dirty pages to disk without waiting for them
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` over the whole file, Linux): called as
+    /// the copy pass goes, so the build's closing `sync_all` waits only for the pages
+    /// written since (on the 2M-row build that `sync_all` alone took 0.37 s). A hint: an
+    /// error here is not the build's (the `sync_all` reports what matters).
+    pub(super) fn start_writeback(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a plain syscall on this struct's open file descriptor; it reads and
+            // writes no memory of the process.
+            unsafe {
+                libc::sync_file_range(self.file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+            }
+        }
+    }
+
     /// Drops the write map (pass 2 is done): its dirty pages stay in the page cache and
     /// reach the file with `sync_all`.
     pub(super) fn unmap(&mut self) {
@@ -118,8 +140,9 @@ impl SetFile {
         self.put_with(offset, bytes.len(), |out| out.copy_from_slice(bytes))
     }
 
-    /// Lets `fill` write the `len` bytes at `offset` (its slice starts zeroed in the
-    /// `pwrite` twin, holds the file's bytes in the map), then writes them out. A range
+    /// Lets `fill` write the `len` bytes at `offset` (every one of them: its slice holds
+    /// an earlier segment's bytes in the `pwrite` twin, the file's in the map), then
+    /// writes them out. A range
     /// past the file's end is an error, never a write. Callers write byte ranges that
     /// no other thread writes at the same time: a chunk's segments are its own rows
     /// (checked by [`ChunkSpan::check`]).
@@ -149,13 +172,16 @@ impl SetFile {
                 release(&m.map, offset, len);
                 Ok(())
             }
-            None => {
-                let mut buf = vec![0u8; len];
-                fill(&mut buf);
+            None => BUF.with(|buf| {
+                // the thread's buffer, reused: no allocation and no zeroing per segment
+                // (every caller's `fill` writes each byte)
+                let mut buf = buf.borrow_mut();
+                buf.resize(len, 0);
+                fill(&mut buf[..len]);
                 self.file
-                    .write_all_at(&buf, offset as u64)
+                    .write_all_at(&buf[..len], offset as u64)
                     .map_err(|e| io_err(&self.path, e))
-            }
+            }),
         }
     }
 
@@ -325,6 +351,7 @@ pub(super) fn write_chunk(
         sets,
         (at, span),
         (&ids, &lists),
+        None,
         files,
         file,
         changed,
@@ -334,12 +361,16 @@ pub(super) fn write_chunk(
 /// Writes `p`'s rows (their sets `sets`; `at`, `span`: as [`write_chunk`]) into
 /// `files`, with `ids[f][code]` the final id of local code `code` of categorical
 /// feature f and `lists[b][code]` the final ids of local cell `code` of multi-hot
-/// feature b.
+/// feature b. With `scale` (the numeric features' fitted specs) the numbers are written
+/// filled and scaled (`scale::scaled`), else as parsed (NaN = missing; scale.rs scales
+/// them in place afterwards).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_rows(
     p: &Rows<'_>,
     sets: &[u8],
     (at, span): (&super::pass1::ChunkInfo, &ChunkSpan<'_>),
     (ids, lists): (&[Vec<u32>], &[Vec<Vec<u32>>]),
+    scale: Option<&[crate::data::features::NumSpec]>,
     files: &[SetFile],
     file: u32,
     changed: impl Fn() -> Error,
@@ -375,7 +406,11 @@ pub(super) fn write_rows(
             set.put_words(lay.cat(f) + 4 * o, n, id)?;
         }
         for f in 0..fnum {
-            let x = |i: usize| p.num[rows[i] * fnum + f].to_le_bytes();
+            let spec = scale.and_then(|s| s.get(f));
+            let x = |i: usize| {
+                let v = p.num[rows[i] * fnum + f];
+                spec.map_or(v, |s| super::scale::scaled(s, v)).to_le_bytes()
+            };
             set.put_words(lay.num(f) + 4 * o, n, x)?;
         }
         for t in 0..k {

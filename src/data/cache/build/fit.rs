@@ -10,7 +10,8 @@
 //! That is `features::vocab::fit_vocab` over the training rows in row order, so the
 //! ids are those of the in-memory path.
 
-use super::parse::{FxBuild, Parsed};
+use super::cells::Codes;
+use super::parse::Parsed;
 use crate::config::{SplitConfig, SplitKind};
 use crate::data::features::{is_missing, random_assignment, tokens};
 use std::collections::HashMap;
@@ -136,11 +137,12 @@ pub(super) fn bag_counts(
 /// ```
 #[derive(Default)]
 pub(super) struct VocabFit {
-    /// Per slot: its text and its training count.
-    values: Vec<String>,
+    /// Every registered value, numbered by slot (cells.rs's short-key table: one word
+    /// compared per probe; a `HashMap<String, u32>` was a visible cost of the
+    /// sequential part of pass 1).
+    index: Codes,
+    /// Per slot: its training count.
     counts: Vec<u64>,
-    /// Fx-hashed: one lookup per distinct text per chunk (SipHash was a visible cost).
-    index: HashMap<String, u32, FxBuild>,
     /// The slots of training values in order of first appearance.
     train: Vec<u32>,
     /// `split.kind = "temporal"`: each slot's first training place in time order
@@ -151,16 +153,11 @@ pub(super) struct VocabFit {
 impl VocabFit {
     /// The slot of `text`, registered if new.
     fn slot(&mut self, text: &str) -> u32 {
-        match self.index.get(text) {
-            Some(&i) => i,
-            None => {
-                let i = self.values.len() as u32;
-                self.values.push(text.to_string());
-                self.counts.push(0);
-                self.index.insert(text.to_string(), i);
-                i
-            }
+        let (i, new) = self.index.code(text);
+        if new {
+            self.counts.push(0);
         }
+        i
     }
 
     /// The provisional id of each entry of a chunk's `dict` (its slot + 1; 0 for a
@@ -209,17 +206,20 @@ impl VocabFit {
         ids: Option<&[u32]>,
     ) {
         self.merge(dict, order, counts, ids);
-        self.first.resize(self.values.len(), u64::MAX);
+        self.first.resize(self.index.len(), u64::MAX);
         for &c in order {
             let i = match ids {
                 Some(ids) => ids[c as usize] - 1,
-                None => self.index[dict[c as usize].as_deref().unwrap_or_default()],
+                None => (self
+                    .index
+                    .get(dict[c as usize].as_deref().unwrap_or_default()))
+                .expect("merge registered every training value"),
             } as usize;
             self.first[i] = self.first[i].min(first[c as usize]);
         }
     }
 
-    /// The values counted at least `min_count` times, in first-appearance order (moved
+    /// The values counted at least `min_count` times, in first-appearance order (copied
     /// out), and per provisional id its id among them (index + 1, the encoder's
     /// `Lookup` id; 0: missing or not kept).                          (slots + 1,)
     pub(super) fn into_vocab(mut self, min_count: usize) -> (Vec<String>, Vec<u32>) {
@@ -229,11 +229,11 @@ impl VocabFit {
             order.sort_unstable_by_key(|&i| self.first[i as usize]);
         }
         let keep = min_count.max(1) as u64;
-        let mut remap = vec![0u32; self.values.len() + 1];
+        let mut remap = vec![0u32; self.index.len() + 1];
         let mut out = Vec::new();
         for i in order.into_iter().map(|i| i as usize) {
             if self.counts[i] >= keep {
-                out.push(std::mem::take(&mut self.values[i]));
+                out.push(self.index.text(i).to_string());
                 remap[i + 1] = out.len() as u32;
             }
         }
@@ -244,8 +244,8 @@ impl VocabFit {
     /// feature's `Lookup::id`; 0 stays 0, the missing value).       (slots + 1,)
     pub(super) fn remap(&self, id: impl Fn(&str) -> u32 + Sync) -> Vec<u32> {
         use rayon::prelude::*;
-        let mut out = vec![0u32; self.values.len() + 1];
-        (out[1..].par_iter_mut().zip(&self.values)).for_each(|(o, t)| *o = id(t));
+        let mut out = vec![0u32; self.index.len() + 1];
+        (out[1..].par_iter_mut().enumerate()).for_each(|(i, o)| *o = id(self.index.text(i)));
         out
     }
 }

@@ -42,8 +42,9 @@ fn judge_number(t: &str, missing: &MissingSet<'_>) -> Result<bool, &'static str>
 /// first error of its column. `look`: the chunk's [`Lookups`]; `number`: its local line; `funnel_field`: the funnel's
 /// `later` field in the file (1-based), for the error. Shared by the CSV chunks above
 /// and Parquet row groups (parquet.rs). `value(i)`: column `i` as the `f32` its text
-/// parses to where the reader has it without the text (Parquet's typed numbers), else
-/// `None` (parse `text(i)`).
+/// parses to where the reader has it without the text (Parquet's typed numbers, a CSV
+/// cell read by `ingest::parse_cell_f32`; never a missing value), else `None` (parse
+/// `text(i)`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn judge_row<'p: 't, 't>(
     plan: &'p Plan,
@@ -63,7 +64,11 @@ pub(super) fn judge_row<'p: 't, 't>(
     // text features: numbered for every decoded row, as the in-memory column is
     let mut text_codes = super::text::codes(plan, out, &mut look.text_codes, &text);
     if let Some((e, l)) = plan.funnel {
-        let is_one = |t: &str| t.trim().parse::<f64>().ok().map(|x| x >= 0.5);
+        let is_one = |t: &str| match t.trim() {
+            "0" => Some(false), // the parse's answer, without the float parser
+            "1" => Some(true),
+            t => t.parse::<f64>().ok().map(|x| x >= 0.5),
+        };
         let (et, lt) = (text(e), text(l));
         if is_one(lt) == Some(true) && is_one(et) == Some(false) {
             let (earlier, later) = (&plan.names[e], &plan.names[l]);

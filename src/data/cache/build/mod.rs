@@ -1,5 +1,5 @@
 //! The streaming cache build: the files read in chunks, never holding all rows. Below,
-//! the one-pass build (`MTREC_STREAM_ONEPASS=1`); the default is the two-pass build.
+//! the one-pass build (the default; `MTREC_STREAM_ONEPASS=0` selects the two-pass build).
 //!
 //! ```text
 //! pass 1  file ──chunks (chunks.rs)──▶ parse every cell, judge rows (parse.rs, judge.rs)
@@ -7,13 +7,17 @@
 //!              ──in file order (pass1.rs)──▶ row numbers, lines, skipped rows, errors
 //!              ──set of each row, training counts (fit.rs)──▶ vocabularies
 //!              ──each local code's provisional id (its vocabulary slot + 1)──▶ spill
-//! pass 2  spill ──provisional → final ids (copy.rs)──▶ pwrite at each row's place
-//!              (encode.rs), rayon over chunks; the spill cut behind, then deleted
-//! then    numeric fill / scaling from train.bin, every set rescaled in place (scale.rs)
+//!         numeric fill and scaling fitted on the spill's training rows (fit_num.rs)
+//! pass 2  spill ──provisional → final ids (copy.rs), numbers scaled──▶ pwrite at each
+//!              row's place (encode.rs), rayon over chunks; the spill cut behind, then
+//!              deleted
+//! then    the report's counts (scale.rs); a temporal split's sets reordered in time
+//!         order and scaled in place from train.bin as in the two-pass build
 //! ```
-//! The default, the two-pass build, is the reference twin: pass 1 only
+//! The two-pass build (`MTREC_STREAM_ONEPASS=0`) is the reference twin: pass 1 only
 //! judges the numbers and spills nothing; pass 2 (pass2.rs) parses the same chunks
-//! again and encodes them with the final ids. Both leave the same bytes
+//! again and encodes them with the final ids; then the numeric features are fitted on
+//! train.bin and every set scaled in place (scale.rs). Both leave the same bytes
 //! (`tests/s11one_*.rs`). Reading the next chunks overlaps with parsing the current
 //! ones (`rayon::join`), so a gzip file's decompression (sequential) runs beside the
 //! parse. The result is the in-memory build's: the same rows in the same sets, the
@@ -30,6 +34,7 @@ mod copy;
 mod dedup;
 mod encode;
 mod fit;
+mod fit_num;
 mod join;
 mod judge;
 mod missing;
@@ -197,7 +202,23 @@ pub(super) fn build_streaming(
     let bags = (spec.multi_hot.iter_mut()).map(|b| &mut b.encoder);
     let bag_vocab = std::mem::take(&mut p1.bag_vocab);
     let bag = fit_encoders(bags.zip(min_counts(is_bag)), bag_vocab, one);
-    let remaps = copy::Remaps { cat, bag };
+    // one pass, rows in file order (not a temporal split): the numeric features are
+    // fitted on the spill and the copy writes them scaled (fit_num.rs)
+    let t_fit = std::time::Instant::now();
+    let scale_in_copy = match &spill {
+        Some(spill) if !state.ranked() => {
+            let sums = p1.num_fit.take().ok_or_else(|| copy::damaged(spill))?;
+            fit_num::fit(&mut spec.numeric, sums, spill, &p1.chunks)?;
+            true
+        }
+        _ => false,
+    };
+    let t_fit = t_fit.elapsed().as_secs_f64();
+    let remaps = copy::Remaps {
+        cat,
+        bag,
+        scale: scale_in_copy.then_some(&spec.numeric[..]),
+    };
     let widths = (spec.categorical.len(), spec.numeric.len(), spec.tasks.len());
     let sets = ["train", "valid", "test", "cold"];
     let sizes = p1.sets;
@@ -234,8 +255,11 @@ pub(super) fn build_streaming(
     drop(state);
     let t2 = t2.elapsed().as_secs_f64();
     let t3 = std::time::Instant::now();
+    drop(remaps);
     text::finish(&plan, &mut spec, p1.texts, tmp, text)?;
-    scale::scale_numeric(&mut spec, &set_files)?;
+    if !scale_in_copy {
+        scale::scale_numeric(&mut spec, &set_files)?;
+    }
     // the report lists `cold` where it has rows (item_holdout), as in memory
     let named: Vec<(&str, &SetFile)> = (sets.iter().copied().zip(&set_files))
         .filter(|(s, f)| *s != "cold" || f.lay.n > 0)
@@ -259,8 +283,12 @@ pub(super) fn build_streaming(
             " (the file parsed again)".to_string(),
         ),
     };
+    let (fit, last) = match scale_in_copy {
+        true => (format!(", numeric fit {t_fit:.1} s"), "report"),
+        false => (String::new(), "numeric scaling and report"),
+    };
     eprintln!(
-        "data cache: streamed {mb:.0} MB ({} rows): pass 1 ({what1}) {t1:.1} s, pass 2 (encode, {}) {t2:.1} s{from2}, numeric scaling and report {:.1} s; {cpu:.1} CPU s ({:.0} MB per CPU second)",
+        "data cache: streamed {mb:.0} MB ({} rows): pass 1 ({what1}) {t1:.1} s{fit}, pass 2 (encode, {}) {t2:.1} s{from2}, {last} {:.1} s; {cpu:.1} CPU s ({:.0} MB per CPU second)",
         p1.kept,
         if pwrite { "pwrite" } else { "mapped" },
         t3.elapsed().as_secs_f64(),
@@ -276,13 +304,14 @@ pub(super) fn build_streaming(
     }))
 }
 
-/// Whether the build parses each data file once and copies its spill
-/// (`MTREC_STREAM_ONEPASS=1`), or parses it twice (the default, and the reference twin).
-/// The one-pass build is opt-in: on the idle 2-core machine its pass 1 (parse, merge and
-/// spill of 688 MB at 2M rows) took 5.2-5.9 s against the two passes' 5.1-5.2 s, 10.1-10.6
-/// CPU s against 9.7-9.9 (docs/benchmarks.md, "one parse").
+/// Whether the build parses each data file once and copies its spill (the default), or
+/// parses it twice (`MTREC_STREAM_ONEPASS=0`: the reference twin, pass2.rs). On the idle
+/// 2-core machine of 2026-12-05 21:10 UTC the one parse took 3.7-3.9 s + a 0.6 s copy
+/// against the two passes' 3.0-3.1 s + 3.5 s, 8.7-8.9 CPU s against 13.0-13.2
+/// (docs/benchmarks.md, "one parse by default"); an earlier machine had the two passes
+/// ahead (5.1-5.2 s against 5.2-5.9 s), so both stay, tested byte-equal.
 fn one_pass() -> bool {
-    std::env::var("MTREC_STREAM_ONEPASS").is_ok_and(|v| v == "1")
+    std::env::var("MTREC_STREAM_ONEPASS").map_or(true, |v| v != "0")
 }
 
 /// Sets each `Encoder::Vocab` of `encoders` (with its feature's `min_count`) to its

@@ -8,7 +8,7 @@ use super::parse::{Dropped, FileView, Parsed, Pending};
 use super::plan::Plan;
 use super::spill::{self, Spill};
 use super::FileIn;
-use super::{dedup, missing, parquet, parse, split_order, split_scan, split_stream, text};
+use super::{dedup, fit_num, missing, parquet, parse, split_order, split_scan, split_stream, text};
 use crate::config::BadRows;
 use crate::data::ingest::SkippedRows;
 use crate::error::{Error, Result};
@@ -59,6 +59,8 @@ pub(super) struct Pass1 {
     pub duplicates: usize,
     /// [`Built::hashed`].
     pub hashed: Vec<(std::path::PathBuf, u64, u64)>,
+    /// The one-pass build (rows in file order): the numeric fit's sums (fit_num.rs).
+    pub num_fit: Option<fit_num::NumFit>,
 }
 
 /// The start pass 0 and pass 1 give a parsed chunk (`line`: the lines of its file
@@ -106,6 +108,7 @@ pub(super) fn pass1(
         texts: (plan.text.iter())
             .map(|&c| text::TextFit::new(plan, c))
             .collect(),
+        num_fit: (full && !state.ranked()).then(|| fit_num::NumFit::new(plan.num.len())),
         ..Default::default()
     };
     // the parsing threads spill each chunk's numbers (not with dedup: rows drop later)
@@ -148,6 +151,12 @@ pub(super) fn pass1(
             }
             for &s in &sets {
                 p1.sets[s as usize] += 1;
+            }
+            if let Some(fit) = &mut p1.num_fit {
+                fit.absorb(&p.num, &sets);
+            }
+            if bulk.1 > 0 {
+                p.num = Vec::new(); // spilled by the parsing thread (kept for the fit)
             }
             p1.kept += p.rows() as u64;
             let fc = plan.cat.len();

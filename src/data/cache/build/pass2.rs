@@ -1,4 +1,4 @@
-//! Pass 2 of the two-pass build (the default, and the one-pass build's
+//! Pass 2 of the two-pass build (`MTREC_STREAM_ONEPASS=0`, the one-pass build's
 //! reference twin): the files parsed again, every kept row encoded with the final ids
 //! and written at its place (encode.rs).
 

@@ -25,13 +25,18 @@ fn fit(spec: &mut NumSpec, col: &[u8]) {
     (spec.fill, spec.center, spec.spread) = fit_stats(x, spec.missing, spec.scale);
 }
 
-/// Fills and scales `col` (one set's column) in place with `spec`:
-/// `x' = ((x or fill) − center) / spread` in f64, stored as f32 (`NumSpec::encode`'s).
+/// One number filled and scaled with `spec`: `x' = ((x or fill) − center) / spread` in
+/// f64, stored as f32 (`NumSpec::encode`'s); also the copy pass's (encode::write_rows).
+pub(super) fn scaled(spec: &NumSpec, x: f32) -> f32 {
+    let v = if x.is_nan() { spec.fill } else { x as f64 };
+    ((v - spec.center) / spec.spread) as f32
+}
+
+/// Fills and scales `col` (one set's column) in place with `spec` ([`scaled`]).
 fn apply(spec: &NumSpec, col: &mut [u8]) {
     for w in col.chunks_exact_mut(4) {
         let v = f32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        let v = if v.is_nan() { spec.fill } else { v as f64 };
-        w.copy_from_slice(&(((v - spec.center) / spec.spread) as f32).to_le_bytes());
+        w.copy_from_slice(&scaled(spec, v).to_le_bytes());
     }
 }
 

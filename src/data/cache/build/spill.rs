@@ -75,7 +75,8 @@ pub(super) fn record(
 
 /// Writes the numbers, labels and masks of `p` (the bulk of a record) to the spill
 /// from the parsing thread, so the sequential part of pass 1 writes only the rest;
-/// `p.spilled` says where (or the write's error). Not with `data.dedup`, whose repeated
+/// `p.spilled` says where (or the write's error). The numbers stay in `p` for the
+/// numeric fit (fit_num.rs), which drops them. Not with `data.dedup`, whose repeated
 /// rows are known only in file order.
 pub(super) fn spill_bulk(spill: &Spill, p: &mut Parsed) {
     let bulk = ChunkRec {
@@ -85,6 +86,7 @@ pub(super) fn spill_bulk(spill: &Spill, p: &mut Parsed) {
         ..Default::default()
     };
     p.spilled = Some(spill.append(&bulk.encode()));
+    p.num = bulk.num;
 }
 
 /// Per multi-hot feature of chunk `p` (its cells are `p.dict[fc + b]`), per local
@@ -148,6 +150,25 @@ impl Reader<'_> {
     fn floats(&mut self) -> std::result::Result<Vec<f32>, ()> {
         Ok(self.words()?.into_iter().map(f32::from_bits).collect())
     }
+}
+
+/// The first seven arrays of a record (sets, line, cat, num, labels, mask, text) as the
+/// bytes of their words, read in place (no copy): what the numeric fit (fit_num.rs)
+/// reads through the spill's memory map. `Err(())` when `buf` is not a record.
+pub(super) fn arrays(buf: &[u8]) -> std::result::Result<[&[u8]; 7], ()> {
+    let mut out: [&[u8]; 7] = [&[]; 7];
+    let mut at = 0usize;
+    for a in out.iter_mut() {
+        let len = buf.get(at..at + 8).ok_or(())?;
+        let n =
+            usize::try_from(u64::from_le_bytes(len.try_into().map_err(|_| ())?)).map_err(|_| ())?;
+        let end = (n.checked_mul(4))
+            .and_then(|b| b.checked_add(at + 8))
+            .ok_or(())?;
+        *a = buf.get(at + 8..end).ok_or(())?;
+        at = end;
+    }
+    Ok(out)
 }
 
 impl ChunkRec {
@@ -273,6 +294,39 @@ impl Spill {
         &self.path
     }
 
+    /// The whole file mapped for reading (pass 1 has written every record).
+    pub(super) fn map(&self) -> Result<memmap2::Mmap> {
+        // SAFETY: the spill is this build's own file in its temp folder; nothing writes or
+        // cuts it while the map lives (the numeric fit reads it before the copy pass).
+        unsafe { memmap2::Mmap::map(&self.file) }.map_err(|e| io_err(&self.path, e))
+    }
+
+    /// Chunk `at`'s row sets (one u32 word each) and numbers ((n, F_num) f32 words,
+    /// row-major) in `map` ([`Spill::map`]): the numbers from the bulk record where
+    /// written apart, else from the rest (`data.dedup`).
+    pub(super) fn sets_and_numbers<'m>(
+        &self,
+        map: &'m [u8],
+        [bulk, rest]: [(u64, u64); 2],
+    ) -> Result<(&'m [u8], &'m [u8])> {
+        let record = |(at, len): (u64, u64)| {
+            let (at, len) = (usize::try_from(at).ok()?, usize::try_from(len).ok()?);
+            arrays(map.get(at..at.checked_add(len)?)?).ok()
+        };
+        let bad = || {
+            Error::Io {
+            path: self.path.display().to_string(),
+            message: "the build's spill file holds a damaged record (changed by another process?); delete the cache folder and run again".into(),
+        }
+        };
+        let rest = record(rest).ok_or_else(bad)?;
+        let num = match bulk.1 {
+            0 => rest[3],
+            _ => record(bulk).ok_or_else(bad)?[3],
+        };
+        Ok((rest[0], num))
+    }
+
     /// Its size in bytes.
     pub(super) fn bytes(&self) -> u64 {
         self.end.load(Ordering::Relaxed)
@@ -315,5 +369,16 @@ mod tests {
         assert_eq!(back.lists, rec.lists);
         let bytes = rec.encode();
         assert!(ChunkRec::decode(&bytes[..bytes.len() - 3]).is_err());
+        // the arrays in place: the same words as decoded
+        let a = arrays(&bytes).unwrap();
+        let words = |b: &[u8]| -> Vec<u32> {
+            b.chunks_exact(4)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                .collect()
+        };
+        assert_eq!(words(a[0]), vec![0, 2, 3]);
+        assert_eq!(words(a[3]), bits(&rec.num));
+        assert_eq!(words(a[6]), rec.text);
+        assert!(arrays(&bytes[..40]).is_err());
     }
 }
