@@ -24,8 +24,9 @@
 #                the numerics with the training rows' statistics, the encoded sets. mtrec:
 #                summary.json's `data_seconds` (src/train/run/mod.rs: the cache key with the
 #                file's content hash, the streamed build writing the cache (one parse;
-#                two with MTREC_STREAM_ONEPASS=0), its memory-mapped opening; or the in-memory read with CACHE=off); not process
-#                start, config, model, training or evaluation. PyTorch: train_mmoe.py's
+#                two with MTREC_STREAM_ONEPASS=0), its memory-mapped opening; or the
+#                in-memory read with CACHE=off); not process start, config, model,
+#                training or evaluation. PyTorch: train_mmoe.py's
 #                `ingest_s`, pandas.read_csv through the torch tensors; not imports, model,
 #                training or the test evaluation.
 #   train smp/s  training rows per second of training-step time (both: the steps only).
