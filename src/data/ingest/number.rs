@@ -124,8 +124,8 @@ fn fast_f32(b: &[u8]) -> Option<f32> {
 /// Let `w` be the 8 bytes at `a` as a little-endian word, byte `i` = the cell's byte `i`,
 /// cut to the cell's `n` bytes. A leading `-` becomes `0` (the sign is applied at the
 /// end). The dot, if any, is the one zero byte of `w ⊕ splat('.')` (the zero-byte test of
-/// `cells::split_fields`); removing it joins the bytes before it (`w & mask(p)`) and the
-/// bytes after it (`w >> 8(p+1)`, moved down to byte `p`): `m` digit bytes in order,
+/// `cells::split_fields`); removing it joins the bytes before it (`w & low(p)`) and the
+/// bytes after it, moved down one byte (`(w >> 8) & !low(p)`): `m` digit bytes in order,
 /// the first (most significant) in byte 0. Shifted up by `8(8−m)` and with `'0'` in the
 /// freed low bytes, the word holds the cell's digits as an 8-digit decimal with leading
 /// zeros, byte 0 the most significant digit. It is all digits iff each byte `c` has
@@ -141,34 +141,34 @@ fn fast_f32(b: &[u8]) -> Option<f32> {
 pub fn parse_cell_f32(line: &[u8], a: usize, b: usize) -> Option<f32> {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let n = b.checked_sub(a)?;
-    if !(1..=8).contains(&n) {
-        return None;
+    let n = b.wrapping_sub(a);
+    if n.wrapping_sub(1) >= 8 {
+        return None; // not 1 to 8 bytes
     }
     let bytes: [u8; 8] = line.get(a..a + 8)?.try_into().ok()?;
-    let mask = |k: usize| ((1u128 << (8 * k)) - 1) as u64; // the low k bytes, k ≤ 8
-    let mut w = u64::from_le_bytes(bytes) & mask(n);
+    // the low k bytes of a word, k ≤ 8 (two shifts by 4k: k = 8 shifts every bit out)
+    let low = |k: usize| !((u64::MAX << (4 * k)) << (4 * k));
+    let keep = low(n);
     let neg = bytes[0] == b'-';
-    w ^= neg as u64 * (b'-' ^ b'0') as u64; // the sign's byte becomes '0'
-                                            // the dots: zero bytes of w ⊕ splat('.') among the cell's n bytes
+    // the cell's n bytes, the sign's byte made '0'
+    let w = (u64::from_le_bytes(bytes) & keep) ^ (neg as u64 * (b'-' ^ b'0') as u64);
+    // the dots: zero bytes of w ⊕ splat('.') among the cell's n bytes
     let x = w ^ (ONES * b'.' as u64);
-    let dots = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7) & mask(n);
+    let dots = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7) & keep;
     if dots & dots.wrapping_sub(1) != 0 {
         return None; // two dots
     }
     let has_dot = (dots != 0) as usize;
-    let p = if has_dot == 1 {
-        (dots.trailing_zeros() / 8) as usize
-    } else {
-        n
-    };
-    // the digits without the dot, the first in byte 0: m of them (sign's '0' included)
-    let joined = (w & mask(p)) | ((w >> (8 * p).min(63)) >> 8 << (8 * p).min(63));
-    let m = n - has_dot;
-    if m - neg as usize == 0 {
+    // the dot's byte, or n without one (trailing_zeros(0) / 8 = 8 ≥ n)
+    let p = ((dots.trailing_zeros() / 8) as usize).min(n);
+    // the digits without the dot, the first in byte 0: the bytes below p as they are,
+    // those above it moved down one byte (without a dot both parts are w's bytes)
+    let joined = (w & low(p)) | ((w >> 8) & !low(p));
+    let m = n - has_dot; // digits, the sign's '0' included
+    if m == neg as usize {
         return None; // no digit: "-", ".", "-."
     }
-    let d = (joined << (8 * (8 - m))) | ((ONES * b'0' as u64) & mask(8 - m));
+    let d = (joined << (8 * (8 - m))) | ((ONES * b'0' as u64) & low(8 - m));
     let hi = 0xF0F0_F0F0_F0F0_F0F0u64;
     if (d & hi) | (((d.wrapping_add(ONES * 6)) & hi) >> 4) != ONES * 0x33 {
         return None;
@@ -182,8 +182,8 @@ pub fn parse_cell_f32(line: &[u8], a: usize, b: usize) -> Option<f32> {
     if v >= MAX_W {
         return None;
     }
-    let e = if has_dot == 1 { n - p - 1 } else { 0 };
-    let y = v as f32 / POW10[e]; // exact operands: Clinger's fast path
+    let e = n - p - has_dot; // the digits after the dot (0 without one)
+    let y = v as f32 / POW10[e.min(7)]; // exact operands: Clinger's fast path
     Some(if neg { -y } else { y })
 }
 

@@ -212,15 +212,20 @@ impl<'a> MissingSet<'a> {
 
     /// `list.iter().any(|m| m == t)`.
     pub(super) fn has(&self, t: &str) -> bool {
+        self.has_bytes(t.as_bytes())
+    }
+
+    /// [`MissingSet::has`] of a cell's bytes.
+    pub(super) fn has_bytes(&self, t: &[u8]) -> bool {
         if self.lens & (1 << t.len().min(63)) == 0 {
             return false;
         }
-        if let Some(&c) = t.as_bytes().first() {
+        if let Some(&c) = t.first() {
             if self.firsts[c as usize / 64] & (1 << (c % 64)) == 0 {
                 return false;
             }
         }
-        self.list.iter().any(|m| m == t)
+        self.list.iter().any(|m| m.as_bytes() == t)
     }
 }
 

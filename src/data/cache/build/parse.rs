@@ -381,8 +381,7 @@ pub(super) fn parse_chunk(
                 return None;
             }
             let (a, b) = bounds[view.map[c]];
-            let cell = line_text.get(a..b)?;
-            if missing.has(cell) {
+            if missing.has_bytes(body.get(a..b)?) {
                 return None;
             }
             crate::data::ingest::parse_cell_f32(bytes, line_at + a, line_at + b)
