@@ -60,7 +60,10 @@ pub(super) fn copy(
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         });
-        let copied = copy_batches(
+        // set when the copy ends, by a return or a panic (else the scope, waiting for
+        // the write-back thread, would hang instead of passing the panic on)
+        let _stop = Stop(&done);
+        copy_batches(
             spill,
             chunks,
             (total, bag_total),
@@ -68,10 +71,17 @@ pub(super) fn copy(
             sets,
             &keep,
             batch,
-        );
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        copied
+        )
     })
+}
+
+/// Sets its flag when dropped.
+struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// [`copy`]'s loop: the chunks a batch at a time, last first, the spill cut behind.
