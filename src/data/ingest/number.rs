@@ -183,8 +183,34 @@ pub fn parse_cell_f32(line: &[u8], a: usize, b: usize) -> Option<f32> {
         return None;
     }
     let e = n - p - has_dot; // the digits after the dot (0 without one)
-    let y = v as f32 / POW10[e.min(7)]; // exact operands: Clinger's fast path
+    let y = div_exact(v as u32, POW10[e.min(7)]); // exact operands: Clinger's fast path
     Some(if neg { -y } else { y })
+}
+
+/// `v as f32 / p` for `v < 2^24` (exact in f32), the same bits.
+///
+/// `v as f32` compiles to `cvtsi2ss`, which writes only the low lane of its register and
+/// so waits for the register's last value: in the tight loop over a row's cells
+/// (`data::cache::build::parse`), the previous cell's division. Every division of the
+/// row then waited for the one before (about 40% of the cell loop's samples on the
+/// 2M-row AliExpress build, docs/benchmarks.md). For `v < 2^23` the float is made from
+/// its bits instead: `0x4B00_0000 | v` is the f32 `2^23 + v` (exponent 23, the 23-bit
+/// fraction `v`), and subtracting `2^23` leaves exactly `v`; a fresh register, so the
+/// divisions of successive cells overlap. Larger `v` (rare: 7 digits from 8388608) take
+/// the plain conversion out of line (`div_exact_equals_the_plain_division` below).
+#[inline(always)]
+fn div_exact(v: u32, p: f32) -> f32 {
+    if v < 1 << 23 {
+        (f32::from_bits(0x4B00_0000 | v) - 8_388_608.0) / p
+    } else {
+        div_plain(v, p)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn div_plain(v: u32, p: f32) -> f32 {
+    v as f32 / p
 }
 
 fn digit(c: u8) -> Option<u64> {
@@ -194,6 +220,36 @@ fn digit(c: u8) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn div_exact_equals_the_plain_division() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // every power of ten the cell path divides by; edge integers, then random
+            let v = match i {
+                0..=6 => [
+                    0,
+                    1,
+                    9,
+                    10,
+                    (1 << 24) - 1,
+                    (1 << 23) + 1,
+                    99_999_999 % (1 << 24),
+                ][i as usize],
+                _ => (x % (1 << 24)) as u32,
+            };
+            for p in &POW10[..8] {
+                assert_eq!(
+                    div_exact(v, *p).to_bits(),
+                    (v as f32 / p).to_bits(),
+                    "{v} / {p}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn fast_path_takes_data_decimals() {

@@ -44,7 +44,9 @@ fn judge_number(t: &str, missing: &MissingSet<'_>) -> Result<bool, &'static str>
 /// and Parquet row groups (parquet.rs). `value(i)`: column `i` as the `f32` its text
 /// parses to where the reader has it without the text (Parquet's typed numbers, a CSV
 /// cell read by `ingest::parse_cell_f32`; never a missing value), else `None` (parse
-/// `text(i)`).
+/// `text(i)`). `numbers`: every numeric feature's number of the row, where the caller
+/// has read them all (parse.rs's `QuickNumbers`: none missing, each a finite
+/// `parse_cell_f32`), so the per-cell rule below has nothing to decide.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn judge_row<'p: 't, 't>(
     plan: &'p Plan,
@@ -55,6 +57,7 @@ pub(super) fn judge_row<'p: 't, 't>(
     full: bool,
     text: impl Fn(usize) -> &'t str,
     value: impl Fn(usize) -> Option<f32>,
+    numbers: Option<&[f32]>,
 ) {
     let skip = plan.cfg.data.bad_rows == BadRows::Skip;
     let fnum = plan.num.len();
@@ -111,7 +114,11 @@ pub(super) fn judge_row<'p: 't, 't>(
     let n0 = out.num.len();
     let m0 = out.missed.len();
     let row = out.line.len() as u32;
-    for (j, &c) in plan.num.iter().enumerate() {
+    let numbers = numbers.filter(|n| full && n.len() == fnum);
+    if let Some(numbers) = numbers {
+        out.num.extend_from_slice(numbers);
+    }
+    for (j, &c) in plan.num.iter().enumerate().filter(|_| numbers.is_none()) {
         // a typed number of the data file as it is (a joined cell is text); else pass 1
         // (not `full`) judges the cell without reading its number
         let typed = if c < plan.n_main { value(c) } else { None };

@@ -89,6 +89,7 @@ pub(super) fn parse_group(
                     full,
                     |i| cells.text(i),
                     |i| cells.number(i),
+                    None,
                 );
             }
             Err(bad) if skip => out.malformed.push(Dropped {
