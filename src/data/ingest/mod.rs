@@ -26,6 +26,7 @@
 mod column;
 pub(crate) mod fx;
 mod number;
+mod number_x4;
 mod parquet;
 mod reader;
 mod records;
@@ -35,6 +36,7 @@ mod stream;
 
 pub use column::{NumberProblem, ParsedNumbers, RawColumn};
 pub use number::{parse_cell_f32, parse_f32, plain_decimal};
+pub use number_x4::parse_cells_f32;
 pub use skipped::{SkippedRow, SkippedRows, KEEP_FIRST};
 pub(crate) use source::{check_regular_file, excerpt};
 pub use stream::{chunk_rows, read_table_chunked, TableChunks, DEFAULT_CHUNK_ROWS};

@@ -336,7 +336,7 @@ mod tests {
         for (len, dense) in (0..300).flat_map(|l| [(l, false), (l, true)]) {
             let line: Vec<u8> = (0..len)
                 .map(|_| match next() % 6 {
-                    _ if dense && next() % 4 != 0 => [b',', b'\t'][(next() % 2) as usize],
+                    _ if dense && !next().is_multiple_of(4) => [b',', b'\t'][(next() % 2) as usize],
                     4 => (next() % 256) as u8, // any byte: no false hits beside 0x80..
                     5 => [b'+', b'-', 0xac, 0xad][(next() % 4) as usize], // delimiter ± 1 (± 0x80)
                     c => [b',', b'a', b'7', b'\t'][c as usize],

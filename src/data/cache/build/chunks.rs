@@ -175,7 +175,7 @@ impl ChunkReader {
 
 /// Chunks per parallel batch.
 pub(super) fn batch_len() -> usize {
-    2 * rayon::current_num_threads().max(1)
+    4 * rayon::current_num_threads().max(1)
 }
 
 /// Runs `work` on every chunk of `file`, a batch at a time, reading the next batch
