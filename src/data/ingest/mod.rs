@@ -45,6 +45,18 @@ pub(crate) use reader::{field_map, header_names, BadRow, RowContext};
 pub(crate) use skipped::shorten;
 // ... and reads Parquet files by row groups.
 pub(crate) use parquet::{Mode as ParquetMode, ParquetColumns};
+
+/// xorshift64: a reproducible stream of test values (the unit tests of the cell
+/// readers here and in `data::cache::build`).
+#[cfg(test)]
+pub(crate) fn test_stream(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
 // Parquet values straight to the f32 their texts parse to (tests/s9parquet_values.rs).
 pub use parquet::{
     f32_of_double, f32_of_double_exact, f32_of_float, int_number, int_text, parquet_cells,

@@ -191,16 +191,7 @@ unsafe fn four(line: &[u8], group: &[(usize, usize)], out: &mut [f32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// xorshift64: a reproducible stream of test values.
-    fn stream(mut x: u64) -> impl FnMut() -> u64 {
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
-    }
+    use crate::data::ingest::test_stream as stream;
 
     /// A cell the scalar function mostly takes: digits, one dot or none, a sign;
     /// sometimes another byte, two dots, nine bytes or none.

@@ -300,17 +300,8 @@ impl<'a> MissingSet<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::ingest::test_stream as stream;
     use std::collections::HashMap;
-
-    /// xorshift64: a reproducible stream of test values.
-    fn stream(mut x: u64) -> impl FnMut() -> u64 {
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
-    }
 
     #[test]
     fn mask16_equals_its_plain_twin() {
