@@ -45,6 +45,16 @@ pub(crate) use reader::{field_map, header_names, BadRow, RowContext};
 pub(crate) use skipped::shorten;
 // ... and reads Parquet files by row groups.
 pub(crate) use parquet::{Mode as ParquetMode, ParquetColumns};
+// Parquet values straight to the f32 their texts parse to (tests/s9parquet_values.rs).
+pub use parquet::{
+    f32_of_double, f32_of_double_exact, f32_of_float, int_number, int_text, parquet_cells,
+    parquet_codes, CellRow, CodeRow,
+};
+
+use crate::config::{BadRows, DataConfig};
+use crate::error::{Error, Result};
+use reader::{ingest_file, TableBuilder};
+use std::path::{Path, PathBuf};
 
 /// xorshift64: a reproducible stream of test values (the unit tests of the cell
 /// readers here and in `data::cache::build`).
@@ -57,16 +67,6 @@ pub(crate) fn test_stream(mut x: u64) -> impl FnMut() -> u64 {
         x
     }
 }
-// Parquet values straight to the f32 their texts parse to (tests/s9parquet_values.rs).
-pub use parquet::{
-    f32_of_double, f32_of_double_exact, f32_of_float, int_number, int_text, parquet_cells,
-    parquet_codes, CellRow, CodeRow,
-};
-
-use crate::config::{BadRows, DataConfig};
-use crate::error::{Error, Result};
-use reader::{ingest_file, TableBuilder};
-use std::path::{Path, PathBuf};
 
 /// Where a row came from: an index into [`RawTable::files`] and the 1-based line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

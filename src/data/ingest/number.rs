@@ -223,23 +223,24 @@ mod tests {
 
     #[test]
     fn div_exact_equals_the_plain_division() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for i in 0..200_000u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            // every power of ten the cell path divides by; edge integers, then random
-            let v = match i {
-                0..=6 => [
-                    0,
-                    1,
-                    9,
-                    10,
-                    (1 << 24) - 1,
-                    (1 << 23) + 1,
-                    99_999_999 % (1 << 24),
-                ][i as usize],
-                _ => (x % (1 << 24)) as u32,
+        let mut next = super::super::test_stream(0x9E37_79B9_7F4A_7C15);
+        // every power of ten the cell path divides by; edge integers (both sides of
+        // the bit trick's 2^23), then random
+        let edges = [
+            0,
+            1,
+            9,
+            10,
+            (1 << 23) - 1,
+            1 << 23,
+            (1 << 23) + 1,
+            (1 << 24) - 1,
+            99_999_999 % (1 << 24),
+        ];
+        for i in 0..200_000usize {
+            let v = match edges.get(i) {
+                Some(&v) => v,
+                None => (next() % (1 << 24)) as u32,
             };
             for p in &POW10[..8] {
                 assert_eq!(

@@ -114,11 +114,15 @@ pub(super) fn judge_row<'p: 't, 't>(
     let n0 = out.num.len();
     let m0 = out.missed.len();
     let row = out.line.len() as u32;
-    let numbers = numbers.filter(|n| full && n.len() == fnum);
-    if let Some(numbers) = numbers {
-        out.num.extend_from_slice(numbers);
-    }
-    for (j, &c) in plan.num.iter().enumerate().filter(|_| numbers.is_none()) {
+    // the caller's numbers taken whole, else each numeric cell by the rule below
+    let per_cell: &[usize] = match numbers.filter(|n| full && n.len() == fnum) {
+        Some(numbers) => {
+            out.num.extend_from_slice(numbers);
+            &[]
+        }
+        None => &plan.num,
+    };
+    for (j, &c) in per_cell.iter().enumerate() {
         // a typed number of the data file as it is (a joined cell is text); else pass 1
         // (not `full`) judges the cell without reading its number
         let typed = if c < plan.n_main { value(c) } else { None };
